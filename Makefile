@@ -1,0 +1,51 @@
+# The two commands: `make run` and `make test`. Everything they need is installed from pinned versions.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+ASSETS := server/web/static/vendor/htmx.min.js
+
+.PHONY: run test test-sqlite test-postgres bench install assets migration clean
+
+$(INSTALLED): pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -c requirements.lock -e ".[test]"
+	touch $@
+
+install: $(INSTALLED)
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+
+$(ASSETS): node_modules/.package-lock.json pwa/build.mjs $(shell find pwa/src -type f)
+	npm run --silent build
+
+assets: $(ASSETS)
+
+run: install assets
+	$(BIN)/floorsync run
+
+test: install assets
+	./scripts/ensure-chromium.sh
+	$(MAKE) --no-print-directory test-sqlite
+	$(MAKE) --no-print-directory test-postgres
+
+test-sqlite: install assets
+	@echo "== tests on SQLite with the in-process broker =="
+	FLOORSYNC_TEST_BACKEND=sqlite $(BIN)/pytest $(PYTEST_ARGS)
+
+test-postgres: install assets
+	@echo "== tests on PostgreSQL with Redis =="
+	./scripts/ensure-services.sh
+	FLOORSYNC_TEST_BACKEND=postgres $(BIN)/pytest $(PYTEST_ARGS)
+
+bench: install assets
+	./scripts/ensure-services.sh
+	$(BIN)/python -m bench
+
+# make migration APP=masterdata  — writes a new Piccolo auto-migration for that app
+migration: install
+	PICCOLO_CONF=server.piccolo_conf $(BIN)/piccolo migrations new $(APP) --auto
+
+clean:
+	rm -rf $(VENV) node_modules pwa/dist server/web/static/vendor

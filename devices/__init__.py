@@ -1,0 +1,1 @@
+"""Device enrolment, tokens and scopes. Built in the sync issue."""

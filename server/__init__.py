@@ -1,0 +1,1 @@
+"""Floorsync server: the Litestar app, its domain areas, the office UI and the command line."""

@@ -1,0 +1,1 @@
+"""Office users, roles and permissions, sessions and the audit trail."""

@@ -1,0 +1,105 @@
+"""HTTP endpoints of the accounts area: login/logout, the current user, users (admin) and the audit trail."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, Request, get, patch, post
+from litestar.params import Parameter
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+from litestar.utils.scope.state import ScopeState
+
+from schemas.accounts import AuditEntryOut, CsrfToken, LoginRequest, Me, MePatch, UserIn, UserOut, UserPatch
+from schemas.common import Page
+from server.accounts import service
+from server.accounts.identity import OfficeUser, load_office_user, requires
+
+LOGIN_PATHS = frozenset({"/api/auth/login", "/login"})
+
+
+def _csrf_token(request: Request) -> str:
+    return ScopeState.from_scope(request.scope).csrf_token
+
+
+def me_view(user: OfficeUser) -> Me:
+    return Me(
+        username=user.username,
+        display_name=user.display_name,
+        roles=list(user.roles),
+        language=user.language,
+        permissions=sorted(user.permissions),
+    )
+
+
+async def start_session(request: Request, user_id: int) -> OfficeUser:
+    # A fresh session on every login, so a session id planted before login is worth nothing after it.
+    request.clear_session()
+    request.set_session({"user_id": user_id})
+    user = await load_office_user(user_id)
+    assert user is not None
+    return user
+
+
+class AuthController(Controller):
+    path = "/api/auth"
+    tags = ["Accounts"]
+
+    @post("/login", status_code=HTTP_200_OK, summary="Log in with username and password; sets the session cookie")
+    async def login(self, request: Request, data: LoginRequest) -> Me:
+        user_id = await service.authenticate(data.username, data.password)
+        return me_view(await start_session(request, user_id))
+
+    @get("/csrf", exclude_from_auth=True, summary="The CSRF token to send as X-CSRFToken with every write")
+    async def csrf(self, request: Request) -> CsrfToken:
+        return CsrfToken(csrf_token=_csrf_token(request))
+
+    @post("/logout", status_code=HTTP_200_OK, summary="End the session")
+    async def logout(self, request: Request) -> None:
+        request.clear_session()
+
+    @get("/me", summary="The logged-in user, with roles and permissions")
+    async def me(self, request: Request) -> Me:
+        return me_view(request.user)
+
+    @patch("/me", summary="Change the logged-in user's language")
+    async def change_me(self, request: Request, data: MePatch) -> Me:
+        await service.set_language(request.user, data.language)
+        user = await load_office_user(request.user.id)
+        return me_view(user)  # type: ignore[arg-type]
+
+
+UsernamePath = Annotated[str, Parameter(max_length=64, pattern=r"^[A-Za-z0-9._@-]+$")]
+
+
+class UsersController(Controller):
+    path = "/api/users"
+    tags = ["Accounts"]
+
+    @get("/", guards=[requires("users.read")], summary="List office users")
+    async def list_users(self) -> list[UserOut]:
+        return await service.list_users()
+
+    @post("/", guards=[requires("users.write")], status_code=HTTP_201_CREATED, summary="Create an office user")
+    async def create_user(self, request: Request, data: UserIn) -> UserOut:
+        return await service.create_user(data, request.user)
+
+    @patch("/{username:str}", guards=[requires("users.write")], summary="Change a user (roles, password, active…)")
+    async def update_user(self, request: Request, username: UsernamePath, data: UserPatch) -> UserOut:
+        return await service.update_user(username, data, request.user)
+
+
+class AuditController(Controller):
+    path = "/api/audit"
+    tags = ["Accounts"]
+
+    @get("/", guards=[requires("audit.read")], summary="The audit trail of office writes, newest first")
+    async def list_audit(
+        self,
+        entity: Annotated[str | None, Parameter(max_length=64, pattern=r"^[a-z_]*$")] = None,
+        entity_key: Annotated[str | None, Parameter(max_length=128, pattern=r"^[^\x00-\x1f\x7f]*$")] = None,
+        username: Annotated[str | None, Parameter(max_length=64, pattern=r"^[^\x00-\x1f\x7f]*$")] = None,
+        limit: Annotated[int, Parameter(ge=1, le=500)] = 50,
+        offset: Annotated[int, Parameter(ge=0, le=10**9)] = 0,
+    ) -> Page[AuditEntryOut]:
+        page = await service.list_audit(entity=entity, entity_key=entity_key, username=username, limit=limit, offset=offset)
+        return Page[AuditEntryOut](**page)

@@ -1,0 +1,64 @@
+"""Who is calling: the office user behind a session, and the guard that checks a permission on every endpoint."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.handlers.base import BaseRouteHandler
+
+from server.accounts.permissions import may, permissions_for
+from server.accounts.tables import User
+
+
+@dataclass(frozen=True)
+class OfficeUser:
+    id: int
+    username: str
+    display_name: str
+    roles: tuple[str, ...]
+    language: str
+
+    @property
+    def permissions(self) -> frozenset[str]:
+        return permissions_for(list(self.roles))
+
+    def may(self, permission: str) -> bool:
+        return may(list(self.roles), permission)
+
+
+async def load_office_user(user_id: Any) -> OfficeUser | None:
+    if not isinstance(user_id, int):
+        return None
+    row = await User.select().where((User.id == user_id) & (User.active == True)).first().output(load_json=True)  # noqa: E712
+    if row is None:
+        return None
+    return OfficeUser(
+        id=row["id"],
+        username=row["username"],
+        display_name=row["display_name"],
+        roles=tuple(row["roles"] or ()),
+        language=row["language"],
+    )
+
+
+async def retrieve_user_handler(session: dict[str, Any], _: ASGIConnection) -> OfficeUser | None:
+    return await load_office_user(session.get("user_id"))
+
+
+def requires(permission: str):
+    """A Litestar guard: the caller's roles must grant `permission`, or the request ends in 403 `forbidden`."""
+
+    def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+        user = connection.scope.get("user")
+        if not isinstance(user, OfficeUser):
+            raise NotAuthorizedException("Log in first")
+        if not user.may(permission):
+            raise PermissionDeniedException(
+                detail=f"Your role may not do this ({permission})", extra={"permission": permission}
+            )
+
+    guard.__name__ = f"requires_{permission.replace('.', '_')}"
+    return guard

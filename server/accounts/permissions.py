@@ -1,0 +1,74 @@
+"""Roles and what each may do. A permission is '<resource>.<action>'; a guard asks for one."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    admin = "admin"
+    sales = "sales"
+    planner = "planner"
+    buyer = "buyer"
+    warehouse = "warehouse"
+    production_supervisor = "production_supervisor"
+    quality = "quality"
+    logistics = "logistics"
+    viewer = "viewer"
+
+
+MASTER_RESOURCES = (
+    "items",
+    "units",
+    "boms",
+    "routings",
+    "work_centres",
+    "sites",
+    "warehouses",
+    "locations",
+    "customers",
+    "suppliers",
+)
+
+# Who maintains which master data. Every office role may read all of it.
+MASTER_WRITERS: dict[str, set[Role]] = {
+    "items": {Role.planner},
+    "units": {Role.planner},
+    "boms": {Role.planner},
+    "routings": {Role.planner, Role.production_supervisor},
+    "work_centres": {Role.planner, Role.production_supervisor},
+    "sites": set(),
+    "warehouses": {Role.warehouse, Role.logistics},
+    "locations": {Role.warehouse, Role.logistics},
+    "customers": {Role.sales},
+    "suppliers": {Role.buyer},
+}
+
+ADMIN_ONLY = ("users.read", "users.write", "audit.read")
+
+
+def _build() -> dict[Role, frozenset[str]]:
+    grants: dict[Role, set[str]] = {role: {f"{r}.read" for r in MASTER_RESOURCES} for role in Role}
+    for resource, roles in MASTER_WRITERS.items():
+        for role in roles:
+            grants[role].add(f"{resource}.write")
+    grants[Role.admin] |= {f"{r}.write" for r in MASTER_RESOURCES} | set(ADMIN_ONLY)
+    return {role: frozenset(perms) for role, perms in grants.items()}
+
+
+ROLE_PERMISSIONS: dict[Role, frozenset[str]] = _build()
+ALL_PERMISSIONS: frozenset[str] = frozenset().union(*ROLE_PERMISSIONS.values())
+
+
+def permissions_for(roles: list[str]) -> frozenset[str]:
+    granted: set[str] = set()
+    for name in roles:
+        if name in Role.__members__:
+            granted |= ROLE_PERMISSIONS[Role(name)]
+    return frozenset(granted)
+
+
+def may(roles: list[str], permission: str) -> bool:
+    if permission not in ALL_PERMISSIONS:
+        raise KeyError(f"unknown permission {permission!r}")
+    return permission in permissions_for(roles)

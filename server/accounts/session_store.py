@@ -1,0 +1,66 @@
+"""Litestar's session Store interface backed by the web_session table.
+
+Sessions live in the database rather than in process memory so that any server process can serve any
+request and a logout takes effect everywhere at once, with or without Redis.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from litestar.stores.base import Store
+
+from server.accounts.tables import Session
+from server.db import write_transaction
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _expiry(expires_in: int | timedelta | None) -> datetime | None:
+    if expires_in is None:
+        return None
+    seconds = expires_in.total_seconds() if isinstance(expires_in, timedelta) else expires_in
+    return _now() + timedelta(seconds=seconds)
+
+
+class DatabaseSessionStore(Store):
+    async def set(self, key: str, value: str | bytes, expires_in: int | timedelta | None = None) -> None:
+        data = value.encode() if isinstance(value, str) else value
+        expires_at = _expiry(expires_in)
+        async with write_transaction():
+            updated = await Session.update({Session.data: data, Session.expires_at: expires_at}).where(
+                Session.key == key
+            ).returning(Session.id)
+            if not updated:
+                await Session.insert(Session(key=key, data=data, expires_at=expires_at))
+
+    async def get(self, key: str, renew_for: int | timedelta | None = None) -> bytes | None:
+        row = await Session.select(Session.data, Session.expires_at).where(Session.key == key).first()
+        if row is None:
+            return None
+        if row["expires_at"] is not None and row["expires_at"] <= _now():
+            await self.delete(key)
+            return None
+        if renew_for is not None and row["expires_at"] is not None:
+            await Session.update({Session.expires_at: _expiry(renew_for)}).where(Session.key == key)
+        return bytes(row["data"])
+
+    async def delete(self, key: str) -> None:
+        await Session.delete().where(Session.key == key)
+
+    async def delete_all(self) -> None:
+        await Session.delete(force=True)
+
+    async def delete_expired(self) -> None:
+        await Session.delete().where(Session.expires_at <= _now())
+
+    async def exists(self, key: str) -> bool:
+        return await self.get(key) is not None
+
+    async def expires_in(self, key: str) -> int | None:
+        row = await Session.select(Session.expires_at).where(Session.key == key).first()
+        if row is None or row["expires_at"] is None:
+            return None
+        return max(0, int((row["expires_at"] - _now()).total_seconds()))

@@ -1,0 +1,160 @@
+"""The Litestar application factory: wires the domain areas, auth, CSRF, rate limiting, channels, stores and metrics."""
+
+from __future__ import annotations
+
+import logging
+from importlib.metadata import PackageNotFoundError, version
+
+from litestar import Litestar
+from litestar.channels import ChannelsPlugin
+from litestar.channels.backends.memory import MemoryChannelsBackend
+from litestar.channels.backends.redis import RedisChannelsPubSubBackend
+from litestar.config.csrf import CSRFConfig
+from litestar.datastructures import ResponseHeader, State
+from litestar.logging.config import LoggingConfig
+from litestar.middleware.rate_limit import RateLimitConfig
+from litestar.middleware.session.server_side import ServerSideSessionConfig
+from litestar.openapi.config import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.security.session_auth import SessionAuth
+from litestar.stores.memory import MemoryStore
+from litestar.stores.redis import RedisStore
+from redis.asyncio import Redis
+
+from server.accounts.controllers import LOGIN_PATHS, AuditController, AuthController, UsersController
+from server.accounts.identity import OfficeUser, retrieve_user_handler
+from server.accounts.session_store import DatabaseSessionStore
+from server.db import prepare_engine, release_engine
+from server.errors import EXCEPTION_HANDLERS
+from server.health import health
+from server.masterdata.resources import RESOURCES
+from server.records.controller import make_controllers
+from server.settings import Settings, load_settings
+
+SESSION_HOURS = 10
+PUBLIC_PATHS = ["^/health$", "^/schema", "^/static/", "^/login$", "^/api/auth/login$", "^/api/auth/csrf$", "^/metrics$", "^/favicon.ico$"]
+# No inline script anywhere; htmx's own indicator styles are switched off in the page, so no inline style either.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def _version() -> str:
+    try:
+        return version("floorsync")
+    except PackageNotFoundError:
+        return "dev"
+
+
+def _security_headers() -> list[ResponseHeader]:
+    return [
+        ResponseHeader(name="Content-Security-Policy", value=CONTENT_SECURITY_POLICY),
+        ResponseHeader(name="X-Content-Type-Options", value="nosniff"),
+        ResponseHeader(name="X-Frame-Options", value="DENY"),
+        ResponseHeader(name="Referrer-Policy", value="same-origin"),
+        ResponseHeader(name="Permissions-Policy", value="camera=(self), geolocation=(self), microphone=()"),
+    ]
+
+
+def _is_login_attempt(request) -> bool:
+    return request.method == "POST" and request.url.path in LOGIN_PATHS
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or load_settings()
+    redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+
+    session_config = ServerSideSessionConfig(
+        store="sessions",
+        key="floorsync_session",
+        max_age=SESSION_HOURS * 3600,
+        httponly=True,
+        secure=settings.secure_cookies,
+        samesite="lax",
+        renew_on_access=True,
+    )
+    session_auth = SessionAuth[OfficeUser, object](
+        retrieve_user_handler=retrieve_user_handler,
+        session_backend_config=session_config,
+        exclude=PUBLIC_PATHS,
+    )
+    csrf_config = CSRFConfig(
+        secret=settings.secret,
+        cookie_name="floorsync_csrf",
+        header_name="x-csrftoken",
+        cookie_secure=settings.secure_cookies,
+        cookie_httponly=False,
+        cookie_samesite="strict",
+        exclude=["^/health$", "^/metrics$", "^/api/sync/"],
+    )
+    login_limit = RateLimitConfig(
+        rate_limit=settings.login_rate_limit,  # type: ignore[arg-type]
+        check_throttle_handler=_is_login_attempt,
+        store="rate_limit",
+    )
+    channels = ChannelsPlugin(
+        backend=RedisChannelsPubSubBackend(redis=redis) if redis else MemoryChannelsBackend(),
+        arbitrary_channels_allowed=True,
+    )
+    prometheus = PrometheusConfig(app_name="floorsync", group_path=True, exclude=["^/metrics$", "^/static/"])
+
+    from server.web import WEB_HANDLERS, STATIC_ROUTER, TEMPLATE_CONFIG  # noqa: PLC0415 - the UI imports app-level pieces
+
+    record_controllers = [c for resource in RESOURCES for c in make_controllers(resource)]
+
+    async def on_startup(app: Litestar) -> None:
+        await prepare_engine()
+
+    async def on_shutdown(app: Litestar) -> None:
+        await release_engine()
+        if redis is not None:
+            await redis.aclose()
+
+    return Litestar(
+        route_handlers=[
+            health,
+            AuthController,
+            UsersController,
+            AuditController,
+            *record_controllers,
+            PrometheusController,
+            *WEB_HANDLERS,
+            STATIC_ROUTER,
+        ],
+        on_app_init=[session_auth.on_app_init],
+        on_startup=[on_startup],
+        on_shutdown=[on_shutdown],
+        middleware=[login_limit.middleware, prometheus.middleware],
+        csrf_config=csrf_config,
+        stores={
+            "sessions": DatabaseSessionStore(),
+            "rate_limit": RedisStore(redis, namespace="floorsync_rate_limit") if redis else MemoryStore(),
+        },
+        plugins=[channels],
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        response_headers=_security_headers(),
+        template_config=TEMPLATE_CONFIG,
+        openapi_config=OpenAPIConfig(
+            title="Floorsync",
+            version=_version(),
+            description="Manufacturing order management: office API. Authenticate with POST /api/auth/login.",
+            render_plugins=[JsonRenderPlugin()],
+        ),
+        logging_config=LoggingConfig(
+            root={"level": settings.log_level, "handlers": ["queue_listener"]},
+            formatters={"standard": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+        ),
+        request_max_body_size=20 * 1024 * 1024,
+        state=State({"settings": settings, "redis": redis, "version": _version()}),
+        debug=False,
+    )
+
+
+def app_from_env() -> Litestar:
+    """Entry point for uvicorn --factory."""
+    return create_app()
+
+
+logging.getLogger("piccolo").setLevel(logging.WARNING)

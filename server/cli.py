@@ -1,0 +1,156 @@
+"""The `floorsync` command: serve, migrate, load demo data, manage users, back up and restore."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+
+os.environ.setdefault("PICCOLO_CONF", "server.piccolo_conf")
+
+
+def _migrate() -> None:
+    from piccolo.apps.migrations.commands.forwards import run_forwards
+
+    from server.db import prepare_engine, release_engine
+
+    async def forwards():
+        await prepare_engine()
+        try:
+            return await run_forwards(app_name="all")
+        finally:
+            await release_engine()
+
+    result = asyncio.run(forwards())
+    if not result.success:
+        raise SystemExit(f"migration failed: {result.message}")
+
+
+def cmd_migrate(_: argparse.Namespace) -> int:
+    _migrate()
+    print("database is up to date")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    uvicorn.run(
+        "server.app:app_from_env",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        proxy_headers=args.proxy_headers,
+        forwarded_allow_ips=os.environ.get("FLOORSYNC_TRUSTED_PROXIES", "127.0.0.1"),
+        log_level="info",
+        access_log=False,
+    )
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from server.demo import load_demo
+
+    logins = asyncio.run(load_demo(only_if_empty=args.if_empty))
+    if logins is None:
+        print("the database already has data; demo data not loaded")
+        return 0
+    print_logins(logins)
+    return 0
+
+
+def print_logins(logins: list[tuple[str, str, str]]) -> None:
+    print("Demo logins (username / password / roles):")
+    for username, password, roles in logins:
+        print(f"  {username:<12} {password:<16} {roles}")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """What `make run` does: migrate, load the demo factory into an empty database, print the logins, serve."""
+    from server.demo import DEMO_LOGINS, load_demo
+
+    _migrate()
+    loaded = asyncio.run(load_demo(only_if_empty=True))
+    print_logins(loaded or DEMO_LOGINS)
+    print(f"Floorsync is at http://{args.host}:{args.port}/  (office UI)")
+    return cmd_serve(args)
+
+
+def cmd_create_user(args: argparse.Namespace) -> int:
+    from schemas.accounts import UserIn
+    from server.accounts.service import create_user
+
+    user = asyncio.run(
+        create_user(UserIn(username=args.username, display_name=args.name or args.username, password=args.password,
+                           roles=args.role, language=args.language), actor=None)
+    )
+    print(json.dumps(user.model_dump(mode="json")))
+    return 0
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from server.backup import backup
+
+    backup(args.file)
+    print(f"backup written to {args.file}")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from server.backup import restore
+
+    restore(args.file)
+    print(f"restored from {args.file}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="floorsync", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def serving(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--host", default=os.environ.get("FLOORSYNC_HOST", "127.0.0.1"))
+        p.add_argument("--port", type=int, default=int(os.environ.get("FLOORSYNC_PORT", "8000")))
+        p.add_argument("--workers", type=int, default=1)
+        p.add_argument("--proxy-headers", action="store_true", help="trust X-Forwarded-* from FLOORSYNC_TRUSTED_PROXIES")
+
+    serving(sub.add_parser("serve", help="serve the API, the office UI and the PWA"))
+    serving(sub.add_parser("run", help="migrate, load demo data if the database is empty, serve"))
+    sub.add_parser("migrate", help="apply database migrations")
+    demo = sub.add_parser("demo", help="load the demo factory")
+    demo.add_argument("--if-empty", action="store_true", help="only when the database has no users")
+
+    user = sub.add_parser("create-user", help="create an office user")
+    user.add_argument("username")
+    user.add_argument("--password", required=True)
+    user.add_argument("--role", action="append", required=True, help="repeat for several roles")
+    user.add_argument("--name")
+    user.add_argument("--language", default="en", choices=["en", "zh"])
+
+    for name, text in (("backup", "write a backup of the database to FILE"), ("restore", "restore FILE into the database")):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("file")
+    return parser
+
+
+COMMANDS = {
+    "serve": cmd_serve,
+    "run": cmd_run,
+    "migrate": cmd_migrate,
+    "demo": cmd_demo,
+    "create-user": cmd_create_user,
+    "backup": cmd_backup,
+    "restore": cmd_restore,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return COMMANDS[args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Master data: units, items, BOMs, routings, work centres, sites, warehouses, locations, customers, suppliers."""

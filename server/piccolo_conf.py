@@ -1,0 +1,12 @@
+"""Piccolo's configuration: the engine comes from FLOORSYNC_DATABASE_URL (see server/db.py)."""
+
+from piccolo.conf.apps import AppRegistry
+
+from server.db import DB  # noqa: F401  (Piccolo looks the engine up by this name)
+
+APP_REGISTRY = AppRegistry(
+    apps=[
+        "server.accounts.piccolo_app",
+        "server.masterdata.piccolo_app",
+    ]
+)

@@ -1,0 +1,167 @@
+"""CSV for records: pure functions from records to text and from text to validated values (or row errors).
+
+Lines of a record (BOM components…) take one CSV row each, the record's own columns repeated; nested
+values (contacts, shifts) travel as JSON in one cell.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import typing
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from server.errors import field_code
+from server.records.resource import Resource
+
+MAX_IMPORT_ROWS = 50_000
+
+
+def _is_structured(annotation: Any) -> bool:
+    origin = typing.get_origin(annotation)
+    if origin in (list, dict, tuple):
+        return True
+    if origin is typing.Union or str(origin) == "types.UnionType":
+        return any(_is_structured(a) for a in typing.get_args(annotation) if a is not type(None))
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
+def _fields(model: type[BaseModel], skip: str | None = None) -> list[str]:
+    return [name for name in model.model_fields if name != skip]
+
+
+def columns(resource: Resource) -> list[str]:
+    spec = resource.children
+    own = _fields(resource.create_model, skip=spec.field if spec else None)
+    if spec is None:
+        return own
+    return own + [spec.csv_prefix + name for name in _fields(spec.model)]
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f") if value == value.to_integral() else format(value, "f")
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    return str(value)
+
+
+def format_records(resource: Resource, records: list[BaseModel]) -> str:
+    spec = resource.children
+    header = columns(resource)
+    own = _fields(resource.create_model, skip=spec.field if spec else None)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(header)
+    for record in records:
+        data = record.model_dump(mode="json")
+        base = [_cell(data.get(name)) for name in own]
+        lines = data.get(spec.field) if spec else None
+        if not lines:
+            writer.writerow(base + ([""] * len(_fields(spec.model)) if spec else []))
+            continue
+        for line in lines:
+            writer.writerow(base + [_cell(line.get(name)) for name in _fields(spec.model)])
+    return out.getvalue()
+
+
+def _decode_cells(model: type[BaseModel], cells: dict[str, str]) -> tuple[dict[str, Any], list[tuple[str, str, str]]]:
+    values: dict[str, Any] = {}
+    problems = []
+    for name, raw in cells.items():
+        text = (raw or "").strip()
+        if text == "":
+            continue
+        if _is_structured(model.model_fields[name].annotation):
+            try:
+                values[name] = json.loads(text)
+            except json.JSONDecodeError:
+                problems.append((name, "invalid_json", "not valid JSON"))
+            continue
+        values[name] = text
+    return values, problems
+
+
+def _validation_problems(exc: ValidationError, prefix: str = "") -> list[tuple[str, str, str]]:
+    return [
+        (prefix + ".".join(str(p) for p in e["loc"]), field_code(e["msg"]), e["msg"].removeprefix("Value error, "))
+        for e in exc.errors()
+    ]
+
+
+def parse_records(resource: Resource, text: str) -> tuple[list[tuple[int, dict[str, Any]]], list[dict[str, Any]]]:
+    """Rows to validated record values. Returns (records with their first line number, errors by line and field)."""
+    spec = resource.children
+    expected = columns(resource)
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    errors: list[dict[str, Any]] = []
+    header = reader.fieldnames or []
+    unknown = [name for name in header if name not in expected]
+    if "code" not in header or unknown:
+        message = "unknown columns: " + ", ".join(unknown) if unknown else "the header has no 'code' column"
+        return [], [{"row": 1, "field": ",".join(unknown) or "code", "code": "invalid_header", "message": message}]
+
+    own = _fields(resource.create_model, skip=spec.field if spec else None)
+    groups: dict[str, dict[str, Any]] = {}
+    order: list[str] = []
+    for line, row in enumerate(reader, start=2):
+        if line > MAX_IMPORT_ROWS + 1:
+            errors.append({"row": line, "field": "", "code": "too_many_rows", "message": f"at most {MAX_IMPORT_ROWS} rows"})
+            break
+        if None in row:
+            errors.append({"row": line, "field": "", "code": "invalid_row", "message": "more cells than columns"})
+            continue
+        code = (row.get("code") or "").strip()
+        own_cells = {name: row.get(name, "") for name in own if name in header}
+        group = groups.get(code)
+        if group is None:
+            group = groups[code] = {"line": line, "cells": own_cells, "lines": []}
+            order.append(code)
+        elif spec is None:
+            errors.append({"row": line, "field": "code", "code": "duplicate_in_file", "message": f"code {code!r} appears twice"})
+            continue
+        elif group["cells"] != own_cells:
+            errors.append(
+                {"row": line, "field": "code", "code": "inconsistent_rows", "message": f"rows of {code!r} disagree"}
+            )
+            continue
+        if spec is not None:
+            child_cells = {name: row.get(spec.csv_prefix + name, "") for name in _fields(spec.model)}
+            if any((v or "").strip() for v in child_cells.values()):
+                group["lines"].append((line, child_cells))
+
+    parsed: list[tuple[int, dict[str, Any]]] = []
+    for code in order:
+        group = groups[code]
+        values, problems = _decode_cells(resource.create_model, group["cells"])
+        if spec is not None:
+            values[spec.field] = []
+            for line, child_cells in group["lines"]:
+                child, child_problems = _decode_cells(spec.model, child_cells)
+                problems += [(spec.csv_prefix + f, c, m) for f, c, m in child_problems]
+                values[spec.field].append(child)
+        try:
+            record = resource.create_model.model_validate(values) if not problems else None
+        except ValidationError as exc:
+            problems += _validation_problems(exc)
+            record = None
+        for field, code_, message in problems:
+            errors.append({"row": group["line"], "field": field, "code": code_, "message": message})
+        if record is not None:
+            parsed.append((group["line"], record.model_dump(mode="python")))
+    return parsed, errors
+
+
+def parse_filter(resource: Resource, name: str, value: str) -> Any:
+    column = getattr(resource.table, name)
+    if column.value_type is bool:
+        return value.lower() in ("1", "true", "yes")
+    return value

@@ -1,0 +1,311 @@
+"""List, read, create, update, archive, import and export any `Resource`; each write is one transaction with its audit row."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from litestar.status_codes import HTTP_422_UNPROCESSABLE_ENTITY
+from pydantic import BaseModel, ValidationError
+
+from server.accounts.audit import record_audit
+from server.accounts.identity import OfficeUser
+from server.db import write_transaction
+from server.errors import ApiError, duplicate, field_code, not_found
+from server.records import csv_io
+from server.records.resource import Reference, Resource
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _as_record(resource: Resource, row: dict[str, Any], children: list[dict[str, Any]] | None) -> BaseModel:
+    data = {name: row[name] for name in resource.read_model.model_fields if name in row}
+    if resource.children is not None:
+        data[resource.children.field] = children or []
+    return resource.read_model.model_validate(data)
+
+
+def _child_row(resource: Resource, row: dict[str, Any]) -> dict[str, Any]:
+    fields = resource.children.model.model_fields  # type: ignore[union-attr]
+    return {name: row[name] for name in fields}
+
+
+async def _load_children(resource: Resource, parent_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    spec = resource.children
+    if spec is None or not parent_ids:
+        return {}
+    parent = getattr(spec.table, spec.parent_column)
+    rows = await spec.table.select().where(parent.is_in(parent_ids)).order_by(getattr(spec.table, spec.order_by)).output(
+        load_json=True
+    )
+    grouped: dict[int, list[dict[str, Any]]] = {pid: [] for pid in parent_ids}
+    for row in rows:
+        grouped[row[spec.parent_column]].append(_child_row(resource, row))
+    return grouped
+
+
+async def _load_row(resource: Resource, code: str) -> dict[str, Any] | None:
+    table = resource.table
+    return await table.select().where(table.code == code).first().output(load_json=True)
+
+
+async def get_record(resource: Resource, code: str) -> BaseModel:
+    row = await _load_row(resource, code)
+    if row is None:
+        raise not_found(resource.entity, code)
+    children = await _load_children(resource, [row["id"]])
+    return _as_record(resource, row, children.get(row["id"]))
+
+
+def _where(resource: Resource, q: str | None, filters: dict[str, str], archived: bool):
+    table = resource.table
+    condition = table.archived == archived
+    if q:
+        pattern = f"%{q}%"
+        search = None
+        for name in resource.search_fields:
+            clause = getattr(table, name).ilike(pattern)
+            search = clause if search is None else (search | clause)
+        condition = condition & search
+    for name, value in filters.items():
+        column = getattr(table, name)
+        condition = condition & (column == csv_io.parse_filter(resource, name, value))
+    return condition
+
+
+async def list_records(
+    resource: Resource,
+    *,
+    q: str | None = None,
+    filters: dict[str, str] | None = None,
+    sort: str = "code",
+    archived: bool = False,
+    limit: int = 50,
+    offset: int = 0,
+) -> dict[str, Any]:
+    table = resource.table
+    condition = _where(resource, q, filters or {}, archived)
+    descending = sort.startswith("-")
+    order_column = getattr(table, sort.lstrip("-"))
+    rows = (
+        await table.select()
+        .where(condition)
+        .order_by(order_column, ascending=not descending)
+        .order_by(table.id, ascending=not descending)
+        .limit(limit)
+        .offset(offset)
+        .output(load_json=True)
+    )
+    total = await table.count().where(condition)
+    children = await _load_children(resource, [r["id"] for r in rows])
+    return {
+        "items": [_as_record(resource, row, children.get(row["id"])) for row in rows],
+        "total": total,
+        "limit": limit,
+        "offset": offset,
+    }
+
+
+async def _check_references(references: tuple[Reference, ...], values: dict[str, Any], prefix: str = "") -> None:
+    for ref in references:
+        code = values.get(ref.field)
+        if code is None:
+            continue
+        row = await ref.table.select(ref.table.archived).where(ref.table.code == code).first()
+        if row is None:
+            raise ApiError(
+                HTTP_422_UNPROCESSABLE_ENTITY,
+                "unknown_reference",
+                f"{prefix}{ref.field}: no {ref.entity} with code {code!r}",
+                {"field": f"{prefix}{ref.field}", "entity": ref.entity, "value": code},
+            )
+        if row["archived"]:
+            raise ApiError(
+                HTTP_422_UNPROCESSABLE_ENTITY,
+                "archived_reference",
+                f"{prefix}{ref.field}: {ref.entity} {code!r} is archived",
+                {"field": f"{prefix}{ref.field}", "entity": ref.entity, "value": code},
+            )
+
+
+async def _check_unique(resource: Resource, values: dict[str, Any], own_id: int | None) -> None:
+    table = resource.table
+    for name in ("code", *resource.unique_fields):
+        value = values.get(name)
+        if value is None:
+            continue
+        condition = getattr(table, name) == value
+        if own_id is not None:
+            condition = condition & (table.id != own_id)
+        if await table.exists().where(condition):
+            raise duplicate(resource.entity, name, str(value))
+
+
+def _check_rules(resource: Resource, values: dict[str, Any]) -> None:
+    if resource.rules is None:
+        return
+    problems = resource.rules(values)
+    if problems:
+        field, code, message = problems[0]
+        raise ApiError(
+            HTTP_422_UNPROCESSABLE_ENTITY,
+            code,
+            message,
+            {"errors": [{"field": f, "code": c, "message": m} for f, c, m in problems]},
+        )
+
+
+async def _validate(resource: Resource, values: dict[str, Any], own_id: int | None) -> None:
+    _check_rules(resource, values)
+    await _check_unique(resource, values, own_id)
+    await _check_references(resource.references, values)
+    spec = resource.children
+    if spec is not None:
+        for index, child in enumerate(values.get(spec.field) or []):
+            await _check_references(spec.references, child, prefix=f"{spec.field}[{index}].")
+
+
+def _columns(resource: Resource, values: dict[str, Any]) -> dict[str, Any]:
+    names = {c._meta.name for c in resource.table._meta.columns}
+    return {k: v for k, v in values.items() if k in names and k != "id"}
+
+
+async def _write_children(resource: Resource, parent_id: int, lines: list[dict[str, Any]]) -> None:
+    spec = resource.children
+    if spec is None:
+        return
+    parent = getattr(spec.table, spec.parent_column)
+    await spec.table.delete().where(parent == parent_id)
+    if lines:
+        await spec.table.insert(*[spec.table(**{spec.parent_column: parent_id, **line}) for line in lines])
+
+
+def _dump(model: BaseModel) -> dict[str, Any]:
+    return model.model_dump(mode="python")
+
+
+async def _insert(resource: Resource, values: dict[str, Any]) -> int:
+    now = _now()
+    table = resource.table
+    row = {**_columns(resource, values), "created_at": now, "updated_at": now, "archived": False}
+    inserted = await table.insert(table(**row)).returning(table.id)
+    parent_id = inserted[0]["id"]
+    if resource.children is not None:
+        await _write_children(resource, parent_id, values.get(resource.children.field) or [])
+    return parent_id
+
+
+async def _update(resource: Resource, row_id: int, values: dict[str, Any]) -> None:
+    table = resource.table
+    columns = {k: v for k, v in _columns(resource, values).items() if k not in ("code", "created_at", "archived")}
+    columns["updated_at"] = _now()
+    await table.update(columns).where(table.id == row_id)
+    if resource.children is not None and resource.children.field in values:
+        await _write_children(resource, row_id, values[resource.children.field] or [])
+
+
+def _audit_view(record: BaseModel | None) -> dict[str, Any] | None:
+    return None if record is None else record.model_dump(mode="json")
+
+
+async def create_record(resource: Resource, data: BaseModel, actor: OfficeUser | None) -> BaseModel:
+    values = _dump(data)
+    async with write_transaction():
+        await _validate(resource, values, own_id=None)
+        await _insert(resource, values)
+        created = await get_record(resource, values["code"])
+        await record_audit(actor, "create", resource.entity, values["code"], None, _audit_view(created))
+    return created
+
+
+async def update_record(resource: Resource, code: str, patch: BaseModel, actor: OfficeUser | None) -> BaseModel:
+    changes = patch.model_dump(mode="python", exclude_unset=True)
+    async with write_transaction():
+        before = await get_record(resource, code)
+        merged = {**_dump(before), **changes}
+        # The merged record must still satisfy the create contract (cross-field validators included).
+        try:
+            values = _dump(resource.create_model.model_validate({k: merged[k] for k in resource.create_model.model_fields}))
+        except ValidationError as exc:
+            raise _contract_error(exc) from None
+        row = await _load_row(resource, code)
+        await _validate(resource, values, own_id=row["id"])  # type: ignore[index]
+        await _update(resource, row["id"], {k: values[k] for k in changes if k in values})  # type: ignore[index]
+        after = await get_record(resource, code)
+        await record_audit(actor, "update", resource.entity, code, _audit_view(before), _audit_view(after))
+    return after
+
+
+async def set_archived(resource: Resource, code: str, archived: bool, actor: OfficeUser | None) -> BaseModel:
+    table = resource.table
+    async with write_transaction():
+        before = await get_record(resource, code)
+        await table.update({table.archived: archived, table.updated_at: _now()}).where(table.code == code)
+        after = await get_record(resource, code)
+        await record_audit(
+            actor, "archive" if archived else "restore", resource.entity, code, _audit_view(before), _audit_view(after)
+        )
+    return after
+
+
+def _contract_error(exc: ValidationError) -> ApiError:
+    errors = [
+        {"field": ".".join(str(p) for p in e["loc"]), "code": field_code(e["msg"]), "message": e["msg"]}
+        for e in exc.errors()
+    ]
+    first = errors[0]
+    return ApiError(HTTP_422_UNPROCESSABLE_ENTITY, first["code"], f"{first['field']}: {first['message']}", {"errors": errors})
+
+
+async def export_csv(resource: Resource) -> str:
+    table = resource.table
+    rows = await table.select().order_by(table.code).output(load_json=True)
+    children = await _load_children(resource, [r["id"] for r in rows])
+    records = [_as_record(resource, row, children.get(row["id"])) for row in rows]
+    return csv_io.format_records(resource, records)
+
+
+async def import_csv(resource: Resource, text: str, actor: OfficeUser | None) -> dict[str, int]:
+    """All or nothing: every row is checked first; one bad row means a 422 listing them all and nothing written."""
+    parsed, errors = csv_io.parse_records(resource, text)
+    async with write_transaction():
+        for line, values in parsed:
+            errors.extend(await _row_problems(resource, line, values))
+        if errors:
+            raise ApiError(
+                HTTP_422_UNPROCESSABLE_ENTITY,
+                "csv_invalid",
+                f"{len(errors)} problem(s) in the file; nothing was imported",
+                {"errors": errors},
+            )
+        created = updated = 0
+        for _, values in parsed:
+            existing = await _load_row(resource, values["code"])
+            if existing is None:
+                await _insert(resource, values)
+                after = await get_record(resource, values["code"])
+                await record_audit(actor, "import", resource.entity, values["code"], None, _audit_view(after))
+                created += 1
+            else:
+                before = await get_record(resource, values["code"])
+                await _update(resource, existing["id"], values)
+                after = await get_record(resource, values["code"])
+                if _audit_view(before) != _audit_view(after):
+                    await record_audit(actor, "import", resource.entity, values["code"], _audit_view(before), _audit_view(after))
+                    updated += 1
+    return {"created": created, "updated": updated, "rows": len(parsed)}
+
+
+async def _row_problems(resource: Resource, line: int, values: dict[str, Any]) -> list[dict[str, Any]]:
+    existing = await _load_row(resource, values["code"])
+    try:
+        await _validate(resource, values, own_id=existing["id"] if existing else None)
+    except ApiError as exc:
+        if exc.code == "duplicate" and exc.details.get("field") == "code":
+            return []
+        field = exc.details.get("field", "")
+        return [{"row": line, "field": field, "code": exc.code, "message": exc.message}]
+    return []
+

@@ -1,0 +1,112 @@
+"""Settings read once from FLOORSYNC_* environment variables."""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATA_DIR = REPO_ROOT / "var"
+
+
+class SettingsError(ValueError):
+    """A FLOORSYNC_* variable holds a value the server cannot start with."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    redis_url: str | None
+    secret: str
+    data_dir: Path
+    login_rate_limit: tuple[str, int]
+    secure_cookies: bool
+    log_level: str
+
+    @property
+    def is_postgres(self) -> bool:
+        return is_postgres_url(self.database_url)
+
+    @property
+    def sqlite_path(self) -> Path:
+        if self.is_postgres:
+            raise SettingsError("not a SQLite database")
+        return sqlite_path_from_url(self.database_url)
+
+    @property
+    def database_label(self) -> str:
+        """What /health and logs may show: the kind and place, never a password."""
+        if self.is_postgres:
+            parsed = urlparse(self.database_url)
+            return f"postgresql://{parsed.hostname}:{parsed.port or 5432}{parsed.path}"
+        return f"sqlite:///{self.sqlite_path}"
+
+    @property
+    def broker_label(self) -> str:
+        if not self.redis_url:
+            return "memory"
+        parsed = urlparse(self.redis_url)
+        return f"redis://{parsed.hostname}:{parsed.port or 6379}{parsed.path}"
+
+
+def is_postgres_url(url: str) -> bool:
+    return url.startswith(("postgresql://", "postgres://"))
+
+
+def sqlite_path_from_url(url: str) -> Path:
+    path = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else url
+    return Path(path).expanduser().resolve()
+
+
+def parse_rate(text: str) -> tuple[str, int]:
+    """'10/minute' -> ('minute', 10), the shape Litestar's RateLimitConfig takes."""
+    match = re.fullmatch(r"\s*(\d+)\s*/\s*(second|minute|hour|day)\s*", text)
+    if not match:
+        raise SettingsError(f"rate limit {text!r} is not like '10/minute'")
+    return match.group(2), int(match.group(1))
+
+
+def _secret(data_dir: Path) -> str:
+    """FLOORSYNC_SECRET, or (laptop default) a random one kept in the data dir so sessions survive restarts."""
+    configured = os.environ.get("FLOORSYNC_SECRET")
+    if configured:
+        if len(configured) < 32:
+            raise SettingsError("FLOORSYNC_SECRET must be at least 32 characters")
+        return configured
+    key_file = data_dir / "secret.key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(48)
+    key_file.write_text(value)
+    key_file.chmod(0o600)
+    return value
+
+
+def data_dir_from_env() -> Path:
+    return Path(os.environ.get("FLOORSYNC_DATA_DIR", DEFAULT_DATA_DIR)).resolve()
+
+
+def database_url_from_env() -> str:
+    return os.environ.get("FLOORSYNC_DATABASE_URL") or f"sqlite:///{data_dir_from_env() / 'floorsync.db'}"
+
+
+def load_settings() -> Settings:
+    """All settings; resolving the secret may create the laptop's key file, so call this when serving, not on import."""
+    data_dir = data_dir_from_env()
+    database_url = database_url_from_env()
+    if not (database_url.startswith(("postgresql://", "postgres://", "sqlite:///")) or "://" not in database_url):
+        raise SettingsError("FLOORSYNC_DATABASE_URL must be a SQLite path, sqlite:///PATH or postgresql://…")
+    return Settings(
+        database_url=database_url,
+        redis_url=os.environ.get("FLOORSYNC_REDIS_URL") or None,
+        secret=_secret(data_dir),
+        data_dir=data_dir,
+        login_rate_limit=parse_rate(os.environ.get("FLOORSYNC_LOGIN_RATE_LIMIT", "10/minute")),
+        secure_cookies=os.environ.get("FLOORSYNC_SECURE_COOKIES", "0").lower() in ("1", "true", "yes"),
+        log_level=os.environ.get("FLOORSYNC_LOG_LEVEL", "INFO").upper(),
+    )

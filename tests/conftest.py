@@ -1,0 +1,100 @@
+"""Fixtures: one real server per test session (on SQLite, or on PostgreSQL with Redis when
+FLOORSYNC_TEST_BACKEND=postgres), logged-in clients per role, and fresh servers for tests that need an empty database."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import uuid
+from collections.abc import Callable, Iterator
+
+import httpx
+import pytest
+
+from tests.clients import anonymous, office
+from tests.servers import BACKEND, PG_ADMIN_URL, REDIS_URL, Server, make_server
+
+
+def _require_services() -> None:
+    """On the PostgreSQL run both services must answer: a missing one fails the run, it never skips it."""
+    if BACKEND != "postgres":
+        return
+    pg = subprocess.run(["psql", PG_ADMIN_URL, "-qtAc", "select 1"], capture_output=True, text=True)
+    if pg.returncode != 0:
+        pytest.exit(f"PostgreSQL at {PG_ADMIN_URL} is not reachable: {pg.stderr.strip()}", returncode=3)
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL).ping()
+    except redis.RedisError as exc:
+        pytest.exit(f"Redis at {REDIS_URL} is not reachable: {exc}", returncode=3)
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"floorsync backend: {BACKEND}" + (f" (PostgreSQL + Redis {REDIS_URL})" if BACKEND == "postgres" else " (SQLite + in-process broker)")
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    _require_services()
+    if BACKEND == "postgres":
+        import redis
+
+        redis.Redis.from_url(REDIS_URL).flushdb()
+    srv = make_server(tmp_path_factory.mktemp("server"))
+    yield srv
+    srv.stop()
+    srv.database.drop()
+
+
+@pytest.fixture
+def fresh_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., Server]]:
+    """Servers of a test's own, each on a new empty database (demo users only when asked)."""
+    started: list[Server] = []
+
+    def start(**kwargs) -> Server:
+        srv = make_server(tmp_path_factory.mktemp("fresh"), **kwargs)
+        started.append(srv)
+        return srv
+
+    yield start
+    for srv in started:
+        srv.stop()
+        srv.database.drop()
+
+
+@pytest.fixture
+def login(server: Server) -> Iterator[Callable[[str], httpx.Client]]:
+    clients: list[httpx.Client] = []
+
+    def as_user(username: str) -> httpx.Client:
+        client = office(server.url, username)
+        clients.append(client)
+        return client
+
+    yield as_user
+    for client in clients:
+        client.close()
+
+
+@pytest.fixture
+def admin(login) -> httpx.Client:
+    return login("admin")
+
+
+@pytest.fixture
+def guest(server: Server) -> Iterator[httpx.Client]:
+    client = anonymous(server.url)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def unique() -> Callable[[str], str]:
+    """Codes of a test's own, so tests sharing the session server never collide."""
+    suffix = uuid.uuid4().hex[:6].upper()
+    return lambda prefix: f"{prefix}-{suffix}"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    os.environ.setdefault("PICCOLO_CONF", "server.piccolo_conf")

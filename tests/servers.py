@@ -1,0 +1,127 @@
+"""Real servers for the tests: a fresh database (SQLite file or PostgreSQL database), migrated, then
+`floorsync serve` in a subprocess on a free port. The suite talks to it over HTTP like any client."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parent.parent
+BACKEND = os.environ.get("FLOORSYNC_TEST_BACKEND", "sqlite")
+PG_ADMIN_URL = os.environ.get("FLOORSYNC_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("FLOORSYNC_TEST_REDIS_URL", "redis://127.0.0.1:6379/1")
+FLOORSYNC = str(Path(sys.executable).parent / "floorsync")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _psql(sql: str) -> None:
+    subprocess.run(["psql", PG_ADMIN_URL, "-v", "ON_ERROR_STOP=1", "-qc", sql], check=True, capture_output=True)
+
+
+@dataclass
+class Database:
+    """A database of its own for one server (or a group of servers sharing it)."""
+
+    url: str
+    name: str
+    tmp: Path
+
+    @classmethod
+    def create(cls, tmp: Path) -> Database:
+        name = f"floorsync_test_{uuid.uuid4().hex[:10]}"
+        if BACKEND == "postgres":
+            _psql(f'CREATE DATABASE "{name}"')
+            base = PG_ADMIN_URL.rsplit("/", 1)[0]
+            return cls(url=f"{base}/{name}", name=name, tmp=tmp)
+        return cls(url=f"sqlite:///{tmp / (name + '.db')}", name=name, tmp=tmp)
+
+    def drop(self) -> None:
+        if BACKEND == "postgres":
+            _psql(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+
+
+@dataclass
+class Server:
+    database: Database
+    port: int
+    env: dict[str, str]
+    process: subprocess.Popen | None = None
+    log_path: Path | None = None
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        """Run a `floorsync` subcommand against this server's database."""
+        result = subprocess.run([FLOORSYNC, *args], env=self.env, capture_output=True, text=True, cwd=REPO)
+        if check and result.returncode != 0:
+            raise AssertionError(f"floorsync {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+        return result
+
+    def start(self) -> Server:
+        self.log_path = self.database.tmp / f"server-{self.port}.log"
+        log = open(self.log_path, "w")
+        self.process = subprocess.Popen(
+            [FLOORSYNC, "serve", "--port", str(self.port)], env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited:\n{self.log_path.read_text()}")
+            try:
+                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"server did not start:\n{self.log_path.read_text()}")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+    def log_text(self) -> str:
+        return self.log_path.read_text() if self.log_path and self.log_path.exists() else ""
+
+
+def server_env(database: Database, data_dir: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FLOORSYNC_")}
+    env.update(
+        FLOORSYNC_DATABASE_URL=database.url,
+        FLOORSYNC_DATA_DIR=str(data_dir),
+        FLOORSYNC_SECRET="test-secret-" + "x" * 40,
+        FLOORSYNC_LOGIN_RATE_LIMIT="10000/minute",
+    )
+    if BACKEND == "postgres":
+        env["FLOORSYNC_REDIS_URL"] = REDIS_URL
+    env.update(extra)
+    return env
+
+
+def make_server(tmp: Path, *, demo: bool = True, database: Database | None = None, **extra_env: str) -> Server:
+    database = database or Database.create(tmp)
+    data_dir = tmp / f"data-{uuid.uuid4().hex[:6]}"
+    server = Server(database=database, port=free_port(), env=server_env(database, data_dir, **extra_env))
+    server.cli("migrate")
+    if demo:
+        server.cli("demo", "--if-empty")
+    return server.start()
