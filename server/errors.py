@@ -137,7 +137,9 @@ def http_exception_handler(request: Request, exc: HTTPException) -> Response:
         return internal_error_handler(request, exc)
     code = _HTTP_CODES.get(status, "bad_request")
     message = str(exc.detail)
-    if isinstance(exc, NotFoundException) and message in ("Not Found", ""):
+    if status == 400 and "JSON is malformed" in message:
+        code, message = "invalid_json", "The request body is not valid JSON"
+    elif isinstance(exc, NotFoundException) and message in ("Not Found", ""):
         code, message = "route_not_found", f"No route {request.method} {request.url.path}"
     elif isinstance(exc, PermissionDeniedException) and "CSRF" in message:
         code, message = "csrf_failed", "The CSRF token is missing or wrong: reload the page and try again"

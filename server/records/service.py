@@ -274,6 +274,7 @@ async def import_csv(resource: Resource, text: str, actor: OfficeUser | None) ->
         for line, values in parsed:
             errors.extend(await _row_problems(resource, line, values))
         if errors:
+            errors.sort(key=lambda e: e["row"])
             raise ApiError(
                 HTTP_422_UNPROCESSABLE_ENTITY,
                 "csv_invalid",
