@@ -10,7 +10,7 @@ from litestar.channels import ChannelsPlugin
 from litestar.channels.backends.memory import MemoryChannelsBackend
 from litestar.channels.backends.redis import RedisChannelsPubSubBackend
 from litestar.config.csrf import CSRFConfig
-from litestar.datastructures import ResponseHeader, State
+from litestar.datastructures import MutableScopeHeaders, State
 from litestar.logging.config import LoggingConfig
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.middleware.session.server_side import ServerSideSessionConfig
@@ -20,6 +20,7 @@ from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.security.session_auth import SessionAuth
 from litestar.stores.memory import MemoryStore
 from litestar.stores.redis import RedisStore
+from litestar.types import Message, Scope
 from redis.asyncio import Redis
 
 from server.accounts.controllers import LOGIN_PATHS, AuditController, AuthController, UsersController
@@ -48,14 +49,22 @@ def _version() -> str:
         return "dev"
 
 
-def _security_headers() -> list[ResponseHeader]:
-    return [
-        ResponseHeader(name="Content-Security-Policy", value=CONTENT_SECURITY_POLICY),
-        ResponseHeader(name="X-Content-Type-Options", value="nosniff"),
-        ResponseHeader(name="X-Frame-Options", value="DENY"),
-        ResponseHeader(name="Referrer-Policy", value="same-origin"),
-        ResponseHeader(name="Permissions-Policy", value="camera=(self), geolocation=(self), microphone=()"),
-    ]
+SECURITY_HEADERS = {
+    "content-security-policy": CONTENT_SECURITY_POLICY,
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "referrer-policy": "same-origin",
+    "permissions-policy": "camera=(self), geolocation=(self), microphone=()",
+}
+
+
+async def add_security_headers(message: Message, scope: Scope) -> None:
+    """A before-send hook, so that every response gets them, including 404s and refusals raised by middleware."""
+    if message["type"] == "http.response.start":
+        headers = MutableScopeHeaders.from_message(message)
+        for name, value in SECURITY_HEADERS.items():
+            if name not in headers:
+                headers[name] = value
 
 
 def _is_login_attempt(request) -> bool:
@@ -134,7 +143,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         },
         plugins=[channels],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
-        response_headers=_security_headers(),
+        before_send=[add_security_headers],
         template_config=TEMPLATE_CONFIG,
         openapi_config=OpenAPIConfig(
             title="Floorsync",

@@ -150,6 +150,8 @@ def http_exception_handler(request: Request, exc: HTTPException) -> Response:
     response = error_response(status, code, message, exc.extra if isinstance(exc.extra, dict) else {})
     for name, value in (exc.headers or {}).items():
         response.headers[name] = value
+    if status == 429 and "RateLimit-Reset" in (exc.headers or {}):
+        response.headers["Retry-After"] = str(exc.headers["RateLimit-Reset"])
     return response
 
 
