@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import secrets
@@ -44,6 +45,12 @@ class Settings:
             parsed = urlparse(self.database_url)
             return f"postgresql://{parsed.hostname}:{parsed.port or 5432}{parsed.path}"
         return f"sqlite:///{self.sqlite_path}"
+
+    @property
+    def deployment_key(self) -> str:
+        """Names this deployment's keys and channels in a Redis that several deployments (or test runs) may share:
+        processes on the same database are one deployment."""
+        return hashlib.sha256(self.database_url.encode()).hexdigest()[:12]
 
     @property
     def broker_label(self) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import httpx
+
 from tests.clients import anonymous
 
 
@@ -34,3 +36,21 @@ def test_secure_flag_is_set_when_configured(fresh_server):
     client = anonymous(srv.url)
     csrf_cookie = client.get("/api/auth/csrf").headers["set-cookie"].lower()
     assert "secure" in csrf_cookie and "samesite=strict" in csrf_cookie
+
+
+def test_a_session_id_planted_before_login_is_replaced_at_login(server):
+    planted = "planted-by-an-attacker-0123456789abcdef"
+    csrf = anonymous(server.url).get("/api/auth/csrf").json()["csrf_token"]
+    login = httpx.post(
+        f"{server.url}/api/auth/login",
+        json={"username": "viewer", "password": "floorsync-demo"},
+        headers={"x-csrftoken": csrf},
+        cookies={"floorsync_session": planted, "floorsync_csrf": csrf},
+    )
+    assert login.status_code == 200
+    issued = login.cookies.get("floorsync_session")
+    assert issued and issued != planted
+
+    assert httpx.get(f"{server.url}/api/auth/me", cookies={"floorsync_session": planted}).status_code == 401
+    me = httpx.get(f"{server.url}/api/auth/me", cookies={"floorsync_session": issued})
+    assert me.json()["username"] == "viewer"

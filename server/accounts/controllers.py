@@ -13,6 +13,7 @@ from schemas.accounts import AuditEntryOut, CsrfToken, LoginRequest, Me, MePatch
 from schemas.common import Page
 from server.accounts import service
 from server.accounts.identity import OfficeUser, load_office_user, requires
+from server.accounts.session_store import rotate_session
 
 LOGIN_PATHS = frozenset({"/api/auth/login", "/login"})
 
@@ -32,8 +33,8 @@ def me_view(user: OfficeUser) -> Me:
 
 
 async def start_session(request: Request, user_id: int) -> OfficeUser:
-    # A fresh session on every login, so a session id planted before login is worth nothing after it.
-    request.clear_session()
+    # A fresh session id on every login, so an id planted in the browser before login is worth nothing after it.
+    await rotate_session(request)
     request.set_session({"user_id": user_id})
     user = await load_office_user(user_id)
     assert user is not None

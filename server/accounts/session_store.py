@@ -8,10 +8,18 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+from litestar import Request
+from litestar.connection import ASGIConnection
+from litestar.middleware.session.server_side import ServerSideSessionBackend, ServerSideSessionConfig
 from litestar.stores.base import Store
 
 from server.accounts.tables import Session
 from server.db import write_transaction
+
+
+SESSION_COOKIE = "floorsync_session"
+ROTATE_FLAG = "floorsync_rotate_session"
+ROTATED_ID = "floorsync_rotated_session_id"
 
 
 def _now() -> datetime:
@@ -64,3 +72,31 @@ class DatabaseSessionStore(Store):
         if row is None or row["expires_at"] is None:
             return None
         return max(0, int((row["expires_at"] - _now()).total_seconds()))
+
+
+class RotatingSessionBackend(ServerSideSessionBackend):
+    """Litestar's server-side sessions, plus a new session id at login.
+
+    Litestar keeps the id the browser already sends; at login that would let an id planted in the browser
+    beforehand (session fixation) become a logged-in session. `rotate_session(request)` asks for a fresh id.
+    """
+
+    def get_session_id(self, connection: ASGIConnection) -> str:
+        state = connection.scope.get("state", {})
+        if state.get(ROTATE_FLAG):
+            if ROTATED_ID not in state:
+                state[ROTATED_ID] = self.generate_session_id()
+            return state[ROTATED_ID]
+        return super().get_session_id(connection)
+
+
+class RotatingSessionConfig(ServerSideSessionConfig):
+    _backend_class = RotatingSessionBackend
+
+
+async def rotate_session(request: Request) -> None:
+    """Drop the old session (if any) and have the response carry a new id."""
+    old = request.cookies.get(SESSION_COOKIE)
+    if old and old != "null":
+        await request.app.stores.get("sessions").delete(old)
+    request.scope.setdefault("state", {})[ROTATE_FLAG] = True
