@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import zoneinfo
+from datetime import date, datetime
+from decimal import Decimal
+from functools import cache
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints, model_validator
 
-from schemas.common import Code, Contract, Days, LongText, Money, Name, Quantity
+from schemas.common import Code, Contract, Days, LongText, Minutes, Money, Name, Percent, Quantity, ShortText
 
 
 def gtin_is_valid(digits: str) -> bool:
@@ -60,10 +63,10 @@ class ItemIn(Contract):
     serial_tracked: bool = False
     shelf_life_days: Days | None = None
     inspection_required: bool = False
-    safety_stock: Quantity = Field(default=0)
+    safety_stock: Quantity = Field(default=Decimal(0))
     lead_time_days: Days = 0
-    standard_cost: Money = Field(default=0)
-    price: Money = Field(default=0)
+    standard_cost: Money = Field(default=Decimal(0))
+    price: Money = Field(default=Decimal(0))
     description: LongText = ""
 
 
@@ -84,4 +87,257 @@ class ItemPatch(Contract):
 
 
 class ItemOut(ItemIn, Stamped):
+    pass
+
+
+@cache
+def _iana_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def _iana_timezone(value: str) -> str:
+    if value not in _iana_zones():
+        raise ValueError("not an IANA time zone name such as Asia/Shanghai or Europe/Berlin")
+    return value
+
+
+TimeZoneName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64), AfterValidator(_iana_timezone)]
+Currency = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Z]{3}$"), Field(description="ISO 4217, e.g. CNY")]
+ClockTime = Annotated[str, StringConstraints(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$"), Field(description="HH:MM")]
+Phone = Annotated[str, StringConstraints(strip_whitespace=True, max_length=40, pattern=r"^[0-9+()./ -]*$")]
+Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200, pattern=r"^([^@\s]+@[^@\s]+\.[^@\s]+)?$")]
+LineNumber = Annotated[int, Field(ge=1, le=9999)]
+Version = Annotated[int, Field(ge=1, le=9999)]
+PositiveQuantity = Annotated[Quantity, Field(gt=0)]
+LocationKind = Literal["storage", "receiving", "shipping", "production", "quarantine"]
+Grade = Literal["A", "B", "C"]
+IsoWeekday = Annotated[int, Field(ge=1, le=7, description="1 = Monday … 7 = Sunday")]
+
+
+class SiteIn(Contract):
+    code: Code
+    name: Name
+    address: LongText = ""
+    timezone: TimeZoneName
+
+
+class SitePatch(Contract):
+    name: Name | None = None
+    address: LongText | None = None
+    timezone: TimeZoneName | None = None
+
+
+class SiteOut(SiteIn, Stamped):
+    pass
+
+
+class WarehouseIn(Contract):
+    code: Code
+    name: Name
+    site: Code
+
+
+class WarehousePatch(Contract):
+    name: Name | None = None
+    site: Code | None = None
+
+
+class WarehouseOut(WarehouseIn, Stamped):
+    pass
+
+
+class LocationIn(Contract):
+    code: Code = Field(description="What the bin label encodes")
+    name: Name
+    warehouse: Code
+    kind: LocationKind = "storage"
+
+
+class LocationPatch(Contract):
+    name: Name | None = None
+    warehouse: Code | None = None
+    kind: LocationKind | None = None
+
+
+class LocationOut(LocationIn, Stamped):
+    pass
+
+
+class Shift(Contract):
+    name: Name
+    start: ClockTime
+    end: ClockTime = Field(description="Earlier than start when the shift crosses midnight")
+
+    @model_validator(mode="after")
+    def _has_length(self) -> Shift:
+        if self.start == self.end:
+            raise ValueError("a shift must end at another time than it starts")
+        return self
+
+
+def _distinct_days(days: list[int]) -> list[int]:
+    if len(set(days)) != len(days):
+        raise ValueError("a weekday appears twice")
+    return days
+
+
+WorkingDays = Annotated[list[IsoWeekday], Field(max_length=7), AfterValidator(_distinct_days)]
+Shifts = Annotated[list[Shift], Field(max_length=12)]
+Holidays = Annotated[list[date], Field(max_length=1000)]
+EfficiencyPct = Annotated[Percent, Field(gt=0)]
+ParallelCapacity = Annotated[int, Field(ge=1, le=10000, description="Machines or stations working in parallel")]
+
+
+class WorkCentreIn(Contract):
+    code: Code
+    name: Name
+    site: Code | None = None
+    parallel_capacity: ParallelCapacity = 1
+    efficiency_pct: EfficiencyPct = Field(default=Decimal(100))
+    shifts: Shifts = Field(default_factory=list)
+    working_days: WorkingDays = Field(default_factory=lambda: [1, 2, 3, 4, 5])
+    holidays: Holidays = Field(default_factory=list)
+
+
+class WorkCentrePatch(Contract):
+    name: Name | None = None
+    site: Code | None = None
+    parallel_capacity: ParallelCapacity | None = None
+    efficiency_pct: EfficiencyPct | None = None
+    shifts: Shifts | None = None
+    working_days: WorkingDays | None = None
+    holidays: Holidays | None = None
+
+
+class WorkCentreOut(WorkCentreIn, Stamped):
+    pass
+
+
+class BomLineIn(Contract):
+    line_no: LineNumber
+    component: Code = Field(description="Item code of the component")
+    quantity: PositiveQuantity = Field(description="Quantity per one unit of the parent item")
+    scrap_pct: Percent = Field(default=Decimal(0))
+
+
+Components = Annotated[list[BomLineIn], Field(max_length=500)]
+
+
+class BomIn(Contract):
+    code: Code
+    item: Code
+    version: Version = 1
+    description: LongText = ""
+    valid_from: date | None = None
+    components: Components = Field(default_factory=list)
+
+
+class BomPatch(Contract):
+    item: Code | None = None
+    version: Version | None = None
+    description: LongText | None = None
+    valid_from: date | None = None
+    components: Components | None = None
+
+
+class BomOut(BomIn, Stamped):
+    pass
+
+
+class RoutingOperationIn(Contract):
+    sequence: LineNumber
+    work_centre: Code
+    description: LongText = ""
+    setup_minutes: Minutes = Field(default=Decimal(0))
+    run_minutes_per_unit: Minutes = Field(default=Decimal(0))
+
+
+Operations = Annotated[list[RoutingOperationIn], Field(max_length=200)]
+
+
+class RoutingIn(Contract):
+    code: Code
+    item: Code
+    version: Version = 1
+    description: LongText = ""
+    operations: Operations = Field(default_factory=list)
+
+
+class RoutingPatch(Contract):
+    item: Code | None = None
+    version: Version | None = None
+    description: LongText | None = None
+    operations: Operations | None = None
+
+
+class RoutingOut(RoutingIn, Stamped):
+    pass
+
+
+class Contact(Contract):
+    name: Name
+    role: ShortText = ""
+    phone: Phone = ""
+    email: Email = ""
+
+
+Contacts = Annotated[list[Contact], Field(max_length=50)]
+
+
+class CustomerIn(Contract):
+    code: Code
+    name: Name
+    grade: Grade = "B"
+    credit_limit: Money = Field(default=Decimal(0))
+    currency: Currency
+    payment_terms_days: Days = 30
+    address: LongText = ""
+    contacts: Contacts = Field(default_factory=list)
+
+
+class CustomerPatch(Contract):
+    name: Name | None = None
+    grade: Grade | None = None
+    credit_limit: Money | None = None
+    currency: Currency | None = None
+    payment_terms_days: Days | None = None
+    address: LongText | None = None
+    contacts: Contacts | None = None
+
+
+class CustomerOut(CustomerIn, Stamped):
+    pass
+
+
+class SupplierItemIn(Contract):
+    item: Code
+    supplier_item_code: Annotated[ShortText, StringConstraints(max_length=40)] = ""
+    price: Money = Field(default=Decimal(0))
+    lead_time_days: Days = 0
+    min_order_quantity: Quantity = Field(default=Decimal(0))
+
+
+ItemsSupplied = Annotated[list[SupplierItemIn], Field(max_length=2000)]
+
+
+class SupplierIn(Contract):
+    code: Code
+    name: Name
+    currency: Currency
+    payment_terms_days: Days = 30
+    address: LongText = ""
+    contacts: Contacts = Field(default_factory=list)
+    items: ItemsSupplied = Field(default_factory=list)
+
+
+class SupplierPatch(Contract):
+    name: Name | None = None
+    currency: Currency | None = None
+    payment_terms_days: Days | None = None
+    address: LongText | None = None
+    contacts: Contacts | None = None
+    items: ItemsSupplied | None = None
+
+
+class SupplierOut(SupplierIn, Stamped):
     pass

@@ -5,11 +5,28 @@ from __future__ import annotations
 from typing import Any
 
 from schemas import masterdata as md
-from server.masterdata.tables import Item, Unit
-from server.records.resource import Reference, Resource
+from server.masterdata.calendar import overlapping_shifts
+from server.masterdata.tables import (
+    Bom,
+    BomLine,
+    Customer,
+    Item,
+    Location,
+    Routing,
+    RoutingOperation,
+    Site,
+    Supplier,
+    SupplierItem,
+    Unit,
+    Warehouse,
+    WorkCentre,
+)
+from server.records.resource import Children, Reference, Resource
+
+Problem = tuple[str, str, str]
 
 
-def item_rules(item: dict[str, Any]) -> list[tuple[str, str, str]]:
+def item_rules(item: dict[str, Any]) -> list[Problem]:
     problems = []
     if item.get("shelf_life_days") and not item.get("lot_tracked"):
         problems.append(("shelf_life_days", "shelf_life_needs_lots", "an item with a shelf life must be lot-tracked"))
@@ -44,4 +61,201 @@ ITEMS = Resource(
     list_columns=("code", "name", "type", "unit", "gtin"),
 )
 
-RESOURCES: tuple[Resource, ...] = (UNITS, ITEMS)
+
+
+def work_centre_rules(work_centre: dict[str, Any]) -> list[Problem]:
+    shifts = work_centre.get("shifts") or []
+    return [
+        (f"shifts[{j}]", "shifts_overlap", f"shift {shifts[j]['name']!r} overlaps shift {shifts[i]['name']!r}")
+        for i, j in overlapping_shifts(shifts)
+    ]
+
+
+def repeated_keys(lines: list[dict[str, Any]], key: str, field: str, code: str) -> list[Problem]:
+    """Lines whose `key` an earlier line of the same record already has."""
+    seen: set[Any] = set()
+    problems = []
+    for index, line in enumerate(lines):
+        if line[key] in seen:
+            problems.append((f"{field}[{index}].{key}", code, f"{key} {line[key]} appears twice"))
+        seen.add(line[key])
+    return problems
+
+
+def bom_rules(bom: dict[str, Any]) -> list[Problem]:
+    components = bom.get("components") or []
+    problems = [
+        (f"components[{index}].component", "bom_cycle", f"item {bom['item']!r} cannot be a component of itself")
+        for index, line in enumerate(components)
+        if line["component"] == bom["item"]
+    ]
+    return problems + repeated_keys(components, "line_no", "components", "duplicate_line")
+
+
+def routing_rules(routing: dict[str, Any]) -> list[Problem]:
+    return repeated_keys(routing.get("operations") or [], "sequence", "operations", "duplicate_sequence")
+
+
+def supplier_rules(supplier: dict[str, Any]) -> list[Problem]:
+    return repeated_keys(supplier.get("items") or [], "item", "items", "duplicate_line")
+
+
+SITES = Resource(
+    entity="site",
+    path="sites",
+    title="Sites",
+    table=Site,
+    create_model=md.SiteIn,
+    update_model=md.SitePatch,
+    read_model=md.SiteOut,
+    search_fields=("code", "name", "address"),
+    filters=("timezone",),
+    list_columns=("code", "name", "timezone"),
+)
+
+WAREHOUSES = Resource(
+    entity="warehouse",
+    path="warehouses",
+    title="Warehouses",
+    table=Warehouse,
+    create_model=md.WarehouseIn,
+    update_model=md.WarehousePatch,
+    read_model=md.WarehouseOut,
+    filters=("site",),
+    sort_fields=("code", "name", "site", "created_at", "updated_at"),
+    references=(Reference("site", Site, "site"),),
+    list_columns=("code", "name", "site"),
+)
+
+LOCATIONS = Resource(
+    entity="location",
+    path="locations",
+    title="Locations",
+    table=Location,
+    create_model=md.LocationIn,
+    update_model=md.LocationPatch,
+    read_model=md.LocationOut,
+    filters=("warehouse", "kind"),
+    sort_fields=("code", "name", "warehouse", "kind", "created_at", "updated_at"),
+    references=(Reference("warehouse", Warehouse, "warehouse"),),
+    list_columns=("code", "name", "warehouse", "kind"),
+)
+
+WORK_CENTRES = Resource(
+    entity="work_centre",
+    path="work_centres",
+    title="Work centres",
+    table=WorkCentre,
+    create_model=md.WorkCentreIn,
+    update_model=md.WorkCentrePatch,
+    read_model=md.WorkCentreOut,
+    filters=("site",),
+    sort_fields=("code", "name", "site", "parallel_capacity", "created_at", "updated_at"),
+    references=(Reference("site", Site, "site"),),
+    rules=work_centre_rules,
+    list_columns=("code", "name", "site", "parallel_capacity"),
+)
+
+BOMS = Resource(
+    entity="bom",
+    path="boms",
+    title="Bills of materials",
+    table=Bom,
+    create_model=md.BomIn,
+    update_model=md.BomPatch,
+    read_model=md.BomOut,
+    search_fields=("code", "item", "description"),
+    filters=("item",),
+    sort_fields=("code", "item", "version", "valid_from", "created_at", "updated_at"),
+    references=(Reference("item", Item, "item"),),
+    unique_together=(("item", "version"),),
+    children=Children(
+        field="components",
+        table=BomLine,
+        parent_column="bom",
+        model=md.BomLineIn,
+        order_by="line_no",
+        csv_prefix="component_",
+        references=(Reference("component", Item, "item"),),
+    ),
+    rules=bom_rules,
+    list_columns=("code", "item", "version", "valid_from"),
+)
+
+ROUTINGS = Resource(
+    entity="routing",
+    path="routings",
+    title="Routings",
+    table=Routing,
+    create_model=md.RoutingIn,
+    update_model=md.RoutingPatch,
+    read_model=md.RoutingOut,
+    search_fields=("code", "item", "description"),
+    filters=("item",),
+    sort_fields=("code", "item", "version", "created_at", "updated_at"),
+    references=(Reference("item", Item, "item"),),
+    unique_together=(("item", "version"),),
+    children=Children(
+        field="operations",
+        table=RoutingOperation,
+        parent_column="routing",
+        model=md.RoutingOperationIn,
+        order_by="sequence",
+        csv_prefix="operation_",
+        references=(Reference("work_centre", WorkCentre, "work_centre"),),
+    ),
+    rules=routing_rules,
+    list_columns=("code", "item", "version"),
+)
+
+CUSTOMERS = Resource(
+    entity="customer",
+    path="customers",
+    title="Customers",
+    table=Customer,
+    create_model=md.CustomerIn,
+    update_model=md.CustomerPatch,
+    read_model=md.CustomerOut,
+    search_fields=("code", "name", "address"),
+    filters=("grade", "currency"),
+    sort_fields=("code", "name", "grade", "credit_limit", "created_at", "updated_at"),
+    list_columns=("code", "name", "grade", "currency", "credit_limit"),
+)
+
+SUPPLIERS = Resource(
+    entity="supplier",
+    path="suppliers",
+    title="Suppliers",
+    table=Supplier,
+    create_model=md.SupplierIn,
+    update_model=md.SupplierPatch,
+    read_model=md.SupplierOut,
+    search_fields=("code", "name", "address"),
+    filters=("currency",),
+    sort_fields=("code", "name", "payment_terms_days", "created_at", "updated_at"),
+    children=Children(
+        field="items",
+        table=SupplierItem,
+        parent_column="supplier",
+        model=md.SupplierItemIn,
+        order_by="item",
+        csv_prefix="supplied_",
+        references=(Reference("item", Item, "item"),),
+    ),
+    rules=supplier_rules,
+    list_columns=("code", "name", "currency"),
+)
+
+# In dependency order: a record's references come before it (the order a CSV import of everything must follow).
+RESOURCES: tuple[Resource, ...] = (
+    UNITS,
+    SITES,
+    WAREHOUSES,
+    LOCATIONS,
+    WORK_CENTRES,
+    ITEMS,
+    BOMS,
+    ROUTINGS,
+    CUSTOMERS,
+    SUPPLIERS,
+)

@@ -5,6 +5,7 @@ from decimal import Decimal
 from piccolo.columns import (
     JSON,
     Boolean,
+    Date,
     ForeignKey,
     Integer,
     Numeric,
@@ -14,6 +15,7 @@ from piccolo.columns import (
     Timestamptz,
     Varchar,
 )
+from piccolo.constraints import Unique
 from piccolo.table import Table
 
 ZERO = Decimal(0)
@@ -48,3 +50,105 @@ class Item(MasterRecord, Table, tablename="item"):
     standard_cost = Numeric(digits=(18, 4), default=ZERO)
     price = Numeric(digits=(18, 4), default=ZERO)
     description = Text(default="")
+
+
+class Site(MasterRecord, Table, tablename="site"):
+    name = Varchar(length=200, index=True)
+    address = Text(default="")
+    timezone = Varchar(length=64)
+
+
+class Warehouse(MasterRecord, Table, tablename="warehouse"):
+    name = Varchar(length=200, index=True)
+    site = ForeignKey(Site, target_column=Site.code, on_delete=OnDelete.restrict)
+
+
+class Location(MasterRecord, Table, tablename="location"):
+    """A barcoded bin: its code is what the label encodes."""
+
+    name = Varchar(length=200)
+    warehouse = ForeignKey(Warehouse, target_column=Warehouse.code, on_delete=OnDelete.restrict)
+    kind = Varchar(length=20, index=True)
+
+
+class WorkCentre(MasterRecord, Table, tablename="work_centre"):
+    """Machines or stations of one kind; the capacity calendar (shifts, working days, holidays) is kept as JSON."""
+
+    name = Varchar(length=200, index=True)
+    site = ForeignKey(Site, target_column=Site.code, on_delete=OnDelete.restrict, null=True, default=None)
+    parallel_capacity = Integer(default=1)
+    efficiency_pct = Numeric(digits=(7, 4), default=Decimal(100))
+    shifts = JSON(default=[])
+    working_days = JSON(default=[])
+    holidays = JSON(default=[])
+
+
+class Bom(MasterRecord, Table, tablename="bom"):
+    """One version of an item's bill of materials; its components are `BomLine`s."""
+
+    item = ForeignKey(Item, target_column=Item.code, on_delete=OnDelete.restrict)
+    version = Integer(default=1)
+    description = Text(default="")
+    valid_from = Date(null=True, default=None)
+    bom_item_version_unique = Unique([item, version])
+
+
+class BomLine(Table, tablename="bom_line"):
+    id = Serial(primary_key=True)
+    bom = ForeignKey(Bom, on_delete=OnDelete.cascade)
+    line_no = Integer()
+    component = ForeignKey(Item, target_column=Item.code, on_delete=OnDelete.restrict)
+    quantity = Numeric(digits=(18, 6))
+    scrap_pct = Numeric(digits=(7, 4), default=ZERO)
+    bom_line_no_unique = Unique([bom, line_no])
+
+
+class Routing(MasterRecord, Table, tablename="routing"):
+    """One version of how an item is made: operations on work centres, in sequence."""
+
+    item = ForeignKey(Item, target_column=Item.code, on_delete=OnDelete.restrict)
+    version = Integer(default=1)
+    description = Text(default="")
+    routing_item_version_unique = Unique([item, version])
+
+
+class RoutingOperation(Table, tablename="routing_operation"):
+    id = Serial(primary_key=True)
+    routing = ForeignKey(Routing, on_delete=OnDelete.cascade)
+    sequence = Integer()
+    work_centre = ForeignKey(WorkCentre, target_column=WorkCentre.code, on_delete=OnDelete.restrict)
+    description = Text(default="")
+    setup_minutes = Numeric(digits=(12, 4), default=ZERO)
+    run_minutes_per_unit = Numeric(digits=(12, 4), default=ZERO)
+    routing_operation_sequence_unique = Unique([routing, sequence])
+
+
+class Customer(MasterRecord, Table, tablename="customer"):
+    name = Varchar(length=200, index=True)
+    grade = Varchar(length=1, default="B", index=True)
+    credit_limit = Numeric(digits=(18, 4), default=ZERO)
+    currency = Varchar(length=3)
+    payment_terms_days = Integer(default=30)
+    address = Text(default="")
+    contacts = JSON(default=[])
+
+
+class Supplier(MasterRecord, Table, tablename="supplier"):
+    name = Varchar(length=200, index=True)
+    currency = Varchar(length=3)
+    payment_terms_days = Integer(default=30)
+    address = Text(default="")
+    contacts = JSON(default=[])
+
+
+class SupplierItem(Table, tablename="supplier_item"):
+    """An item a supplier sells us, at its price and lead time."""
+
+    id = Serial(primary_key=True)
+    supplier = ForeignKey(Supplier, on_delete=OnDelete.cascade)
+    item = ForeignKey(Item, target_column=Item.code, on_delete=OnDelete.restrict)
+    supplier_item_code = Varchar(length=40, default="")
+    price = Numeric(digits=(18, 4), default=ZERO)
+    lead_time_days = Integer(default=0)
+    min_order_quantity = Numeric(digits=(18, 6), default=ZERO)
+    supplier_item_unique = Unique([supplier, item])

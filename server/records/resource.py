@@ -46,6 +46,8 @@ class Resource:
     sort_fields: tuple[str, ...] = ("code", "name", "created_at", "updated_at")
     references: tuple[Reference, ...] = ()
     unique_fields: tuple[str, ...] = ()
+    # Fields unique only in combination, such as a BOM's item and version.
+    unique_together: tuple[tuple[str, ...], ...] = ()
     children: Children | None = None
     # Cross-field rules on the whole record, after the contract validated each field: returns problems.
     rules: Callable[[dict[str, Any]], list[tuple[str, str, str]]] | None = None

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from decimal import Decimal
 from typing import Any
 
-from litestar.status_codes import HTTP_422_UNPROCESSABLE_ENTITY
+from litestar.status_codes import HTTP_409_CONFLICT, HTTP_422_UNPROCESSABLE_ENTITY
 from pydantic import BaseModel, ValidationError
 
 from server.accounts.audit import record_audit
@@ -20,8 +21,15 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def _plain(value: Any) -> Any:
+    """PostgreSQL returns NUMERIC(18,6) 12.5 as 12.500000; clients (and CSV round trips) get 12.5 on either database."""
+    if isinstance(value, Decimal) and value.is_finite():
+        return value.quantize(Decimal(1)) if value == value.to_integral_value() else value.normalize()
+    return value
+
+
 def _as_record(resource: Resource, row: dict[str, Any], children: list[dict[str, Any]] | None) -> BaseModel:
-    data = {name: row[name] for name in resource.read_model.model_fields if name in row}
+    data = {name: _plain(row[name]) for name in resource.read_model.model_fields if name in row}
     if resource.children is not None:
         data[resource.children.field] = children or []
     return resource.read_model.model_validate(data)
@@ -29,7 +37,7 @@ def _as_record(resource: Resource, row: dict[str, Any], children: list[dict[str,
 
 def _child_row(resource: Resource, row: dict[str, Any]) -> dict[str, Any]:
     fields = resource.children.model.model_fields  # type: ignore[union-attr]
-    return {name: row[name] for name in fields}
+    return {name: _plain(row[name]) for name in fields}
 
 
 async def _load_children(resource: Resource, parent_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
@@ -141,6 +149,20 @@ async def _check_unique(resource: Resource, values: dict[str, Any], own_id: int 
             condition = condition & (table.id != own_id)
         if await table.exists().where(condition):
             raise duplicate(resource.entity, name, str(value))
+    for names in resource.unique_together:
+        condition = getattr(table, names[0]) == values.get(names[0])
+        for name in names[1:]:
+            condition = condition & (getattr(table, name) == values.get(name))
+        if own_id is not None:
+            condition = condition & (table.id != own_id)
+        if await table.exists().where(condition):
+            shown = ", ".join(f"{name} {values.get(name)!r}" for name in names)
+            raise ApiError(
+                HTTP_409_CONFLICT,
+                "duplicate",
+                f"A {resource.entity} with {shown} already exists",
+                {"entity": resource.entity, "field": names[-1], "fields": list(names), "value": [values.get(n) for n in names]},
+            )
 
 
 def _check_rules(resource: Resource, values: dict[str, Any]) -> None:
