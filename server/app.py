@@ -11,7 +11,6 @@ from litestar.channels.backends.memory import MemoryChannelsBackend
 from litestar.channels.backends.redis import RedisChannelsPubSubBackend
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import MutableScopeHeaders, State
-from litestar.logging.config import LoggingConfig
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.middleware.session.server_side import ServerSideSessionConfig
 from litestar.openapi.config import OpenAPIConfig
@@ -29,6 +28,7 @@ from server.accounts.session_store import DatabaseSessionStore
 from server.db import prepare_engine, release_engine
 from server.errors import EXCEPTION_HANDLERS
 from server.health import health
+from server.logs import RequestLog, logging_config
 from server.masterdata.resources import RESOURCES
 from server.records.controller import make_controllers
 from server.settings import Settings, load_settings
@@ -151,19 +151,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
             description="Manufacturing order management: office API. Authenticate with POST /api/auth/login.",
             render_plugins=[JsonRenderPlugin()],
         ),
-        logging_config=LoggingConfig(
-            root={"level": settings.log_level, "handlers": ["queue_listener"]},
-            formatters={"standard": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-        ),
+        logging_config=logging_config(settings.log_level),
         request_max_body_size=20 * 1024 * 1024,
         state=State({"settings": settings, "redis": redis, "version": _version()}),
         debug=False,
     )
 
 
-def app_from_env() -> Litestar:
-    """Entry point for uvicorn --factory."""
-    return create_app()
+def app_from_env() -> RequestLog:
+    """Entry point for uvicorn --factory: the app, with one structured log line per request."""
+    return RequestLog(create_app())
 
 
 logging.getLogger("piccolo").setLevel(logging.WARNING)
