@@ -1,13 +1,53 @@
-"""Office pages. (Placeholder home; the full UI is built in server/web.)"""
+"""The office pages, gathered under one router whose refusals are pages: a visitor without a session is sent to
+the login form, a role that may not do something sees a 403 page instead of the API's JSON."""
 
-from litestar import Request, get
-from litestar.response import Redirect, Template
+from __future__ import annotations
+
+from litestar import Request, Response, Router
+from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException
+from litestar.plugins.htmx import HTMXRequest
+from litestar.response import Redirect
+from litestar.status_codes import HTTP_403_FORBIDDEN, HTTP_404_NOT_FOUND, HTTP_303_SEE_OTHER
+
+from server.errors import ApiError, api_error_handler
+from server.web.admin_pages import ADMIN_HANDLERS
+from server.web.record_pages import RECORD_HANDLERS
+from server.web.render import render
+from server.web.session_pages import SESSION_HANDLERS
 
 
-@get("/", include_in_schema=False)
-async def home(request: Request) -> Template:
-    return Template("home.html", context={"user": request.user})
+def _to_login(request: Request, _: NotAuthorizedException) -> Response:
+    if request.headers.get("hx-request"):
+        # htmx would swap the login page into a table; tell it to load the page instead.
+        return Response(content=None, status_code=401, headers={"HX-Redirect": "/login"})
+    return Redirect("/login", status_code=HTTP_303_SEE_OTHER)
 
 
-WEB_HANDLERS = [home]
-_ = Redirect
+def _forbidden(request: Request, exc: PermissionDeniedException) -> Response:
+    reason = "error.csrf" if "CSRF" in str(exc.detail) else "error.forbidden"
+    return render(request, "error.html", status_code=HTTP_403_FORBIDDEN, reason=reason)
+
+
+def _not_found(request: Request, _: Exception) -> Response:
+    return render(request, "error.html", status_code=HTTP_404_NOT_FOUND, reason="error.not_found")
+
+
+def _api_error(request: Request, exc: ApiError) -> Response:
+    if exc.code == "not_found":
+        return _not_found(request, exc)
+    return api_error_handler(request, exc)
+
+
+WEB_ROUTER = Router(
+    path="/",
+    route_handlers=[*SESSION_HANDLERS, *RECORD_HANDLERS, *ADMIN_HANDLERS],
+    request_class=HTMXRequest,
+    exception_handlers={
+        NotAuthorizedException: _to_login,
+        PermissionDeniedException: _forbidden,
+        NotFoundException: _not_found,
+        ApiError: _api_error,
+    },
+    include_in_schema=False,
+)
+WEB_HANDLERS = [WEB_ROUTER]

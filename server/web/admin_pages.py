@@ -1,0 +1,123 @@
+"""Admin screens: the audit trail (who changed what, before and after) and office users (create, roles, active)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from litestar import Request, get, post
+from litestar.params import Parameter
+from litestar.response import Redirect, Template
+from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_422_UNPROCESSABLE_ENTITY
+from pydantic import ValidationError
+
+from schemas.accounts import UserIn, UserPatch
+from server.accounts import service as accounts
+from server.accounts.permissions import Role
+from server.errors import ApiError
+from server.web.forms import FormErrors, explain
+from server.web.render import ensure_may, render
+
+AUDIT_PAGE_SIZE = 30
+SAFE_TEXT = r"^[^\x00-\x1f\x7f]*$"
+
+
+def changed_fields(before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[tuple[str, Any, Any]]:
+    """(field, before, after) for each field whose value differs; timestamps that move on every write are left out."""
+    before, after = before or {}, after or {}
+    names = [n for n in {**before, **after} if n not in ("updated_at", "created_at")]
+    return [(n, before.get(n), after.get(n)) for n in names if before.get(n) != after.get(n)]
+
+
+@get("/audit", include_in_schema=False)
+async def audit_trail(
+    request: Request,
+    entity: Annotated[str | None, Parameter(max_length=64, pattern=r"^[a-z_]*$")] = None,
+    entity_key: Annotated[str | None, Parameter(max_length=128, pattern=SAFE_TEXT)] = None,
+    username: Annotated[str | None, Parameter(max_length=64, pattern=SAFE_TEXT)] = None,
+    page: Annotated[int, Parameter(ge=1, le=10**6)] = 1,
+) -> Template:
+    ensure_may(request, "audit.read")
+    listing = await accounts.list_audit(
+        entity=entity or None,
+        entity_key=entity_key or None,
+        username=username or None,
+        limit=AUDIT_PAGE_SIZE,
+        offset=(page - 1) * AUDIT_PAGE_SIZE,
+    )
+    params = {k: v for k, v in {"entity": entity, "entity_key": entity_key, "username": username}.items() if v}
+    entries = [{**row, "changes": changed_fields(row["before"], row["after"])} for row in listing["items"]]
+    return render(
+        request,
+        "audit.html",
+        entries=entries,
+        total=listing["total"],
+        page=page,
+        pages=max(1, -(-listing["total"] // AUDIT_PAGE_SIZE)),
+        filters={"entity": entity or "", "entity_key": entity_key or "", "username": username or ""},
+        page_url=lambda number: "/audit?" + urlencode({**params, "page": number}),
+    )
+
+
+async def _users_page(request: Request, *, errors: FormErrors | None = None, values: dict[str, Any] | None = None,
+                      status_code: int = 200) -> Template:
+    return render(
+        request,
+        "users.html",
+        status_code=status_code,
+        users=await accounts.list_users(),
+        roles=[role.value for role in Role],
+        errors=errors or FormErrors(),
+        values=values or {"roles": [], "language": "en"},
+        saved=request.query_params.get("saved"),
+    )
+
+
+@get("/users", include_in_schema=False)
+async def users(request: Request) -> Template:
+    ensure_may(request, "users.read")
+    return await _users_page(request)
+
+
+@post("/users", include_in_schema=False)
+async def create_user(request: Request) -> Template | Redirect:
+    actor = ensure_may(request, "users.write")
+    form = await request.form()
+    values = {
+        "username": str(form.get("username") or ""),
+        "display_name": str(form.get("display_name") or ""),
+        "password": str(form.get("password") or ""),
+        "roles": [str(r) for r in form.getall("roles")] if "roles" in form else [],
+        "language": str(form.get("language") or "en"),
+    }
+    try:
+        created = await accounts.create_user(UserIn.model_validate(values), actor)
+    except (ValidationError, ApiError) as exc:
+        shown = {**values, "password": ""}
+        return await _users_page(request, errors=explain(exc, FormErrors()), values=shown, status_code=HTTP_422_UNPROCESSABLE_ENTITY)
+    return Redirect(f"/users?{urlencode({'saved': created.username})}", status_code=HTTP_303_SEE_OTHER)
+
+
+@post("/users/update", include_in_schema=False)
+async def update_user(request: Request) -> Template | Redirect:
+    actor = ensure_may(request, "users.write")
+    form = await request.form()
+    username = str(form.get("username") or "")[:64]
+    patch: dict[str, Any] = {
+        "display_name": str(form.get("display_name") or ""),
+        "roles": [str(r) for r in form.getall("roles")] if "roles" in form else [],
+        "active": form.get("active") is not None,
+    }
+    if form.get("password"):
+        patch["password"] = str(form.get("password"))
+    try:
+        await accounts.update_user(username, UserPatch.model_validate(patch), actor)
+    except (ValidationError, ApiError) as exc:
+        problems = explain(exc, FormErrors())
+        # The row forms share one page, so each message says which user it is about.
+        errors = FormErrors(general=[f"{username}: {m}" for m in [*problems.general, *sum(problems.fields.values(), [])]])
+        return await _users_page(request, errors=errors, status_code=HTTP_422_UNPROCESSABLE_ENTITY)
+    return Redirect(f"/users?{urlencode({'saved': username})}", status_code=HTTP_303_SEE_OTHER)
+
+
+ADMIN_HANDLERS = [audit_trail, users, create_user, update_user]

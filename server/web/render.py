@@ -1,0 +1,60 @@
+"""What every office page needs: the reader's language, `t(...)`, the navigation they may use, and the page itself."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request
+from litestar.exceptions import PermissionDeniedException
+from litestar.response import Template
+
+from server.accounts.identity import OfficeUser
+from server.i18n import LANGUAGES, anonymous_language, translate
+from server.masterdata.resources import RESOURCES
+from server.records.resource import Resource
+
+LANGUAGE_COOKIE = "lang"
+
+
+def current_user(request: Request) -> OfficeUser | None:
+    user = request.scope.get("user")
+    return user if isinstance(user, OfficeUser) else None
+
+
+def language_of(request: Request) -> str:
+    user = current_user(request)
+    if user is not None and user.language in LANGUAGES:
+        return user.language
+    return anonymous_language(request.cookies.get(LANGUAGE_COOKIE), request.headers.get("accept-language"))
+
+
+def readable_resources(user: OfficeUser | None) -> list[Resource]:
+    return [r for r in RESOURCES if user is not None and user.may(r.read_permission)]
+
+
+def ensure_may(request: Request, permission: str) -> OfficeUser:
+    user = current_user(request)
+    if user is None or not user.may(permission):
+        raise PermissionDeniedException(detail=f"Your role may not do this ({permission})", extra={"permission": permission})
+    return user
+
+
+def render(request: Request, template: str, *, status_code: int = 200, lang: str | None = None, **context: Any) -> Template:
+    lang = lang or language_of(request)
+    user = current_user(request)
+
+    def t(key: str, **values: object) -> str:
+        return translate(lang, key, **values)
+
+    return Template(
+        template,
+        status_code=status_code,
+        context={
+            "t": t,
+            "lang": lang,
+            "user": user,
+            "nav_resources": readable_resources(user),
+            "current_path": request.url.path,
+            **context,
+        },
+    )

@@ -1,0 +1,306 @@
+"""The office pages over HTTP, as a browser without script would use them: login and logout, forms that create and
+change master data (audited), refusals re-rendered next to the field, roles, CSV import, languages."""
+
+from __future__ import annotations
+
+import re
+import typing
+from pathlib import Path
+
+import httpx
+import pytest
+from pydantic import BaseModel
+
+from server.accounts.permissions import Role
+from server.i18n import catalog
+from server.masterdata.resources import RESOURCES
+from tests.clients import CSRF_COOKIE
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "server" / "web" / "templates"
+
+
+class Browser:
+    """A cookie jar that posts forms the way the pages do: form-encoded, with the `_csrf_token` field."""
+
+    def __init__(self, base_url: str, accept_language: str = "en"):
+        self.http = httpx.Client(base_url=base_url, timeout=30, headers={"accept-language": accept_language})
+        self.http.get("/login")
+
+    def get(self, path: str, **kwargs) -> httpx.Response:
+        return self.http.get(path, **kwargs)
+
+    def post(self, path: str, data: dict | list | None = None, *, token: bool = True, **kwargs) -> httpx.Response:
+        pairs = list(data.items()) if isinstance(data, dict) else list(data or [])
+        if token:
+            pairs.append(("_csrf_token", self.http.cookies.get(CSRF_COOKIE)))
+        fields: dict[str, list[str]] = {}
+        for name, value in pairs:
+            fields.setdefault(name, []).append(value)
+        return self.http.post(path, data=fields, **kwargs)
+
+    def log_in(self, username: str, password: str = "floorsync-demo") -> httpx.Response:
+        return self.post("/login", {"username": username, "password": password})
+
+
+@pytest.fixture
+def browse(server):
+    opened: list[Browser] = []
+
+    def open_as(username: str | None = None, accept_language: str = "en") -> Browser:
+        browser = Browser(server.url, accept_language)
+        opened.append(browser)
+        if username:
+            assert browser.log_in(username).status_code in (302, 303)
+        return browser
+
+    yield open_as
+    for browser in opened:
+        browser.http.close()
+
+
+def _template_keys() -> set[str]:
+    keys = set()
+    for template in TEMPLATES.glob("*.html"):
+        # Literal keys only: t('resource.' ~ r.path) and the like are the families checked below.
+        keys |= set(re.findall(r"\bt\('([a-z_]+\.[a-z_.]+)'\s*[,)]", template.read_text()))
+    return keys
+
+
+def _model_fields(model: type[BaseModel]) -> set[str]:
+    return set(model.model_fields)
+
+
+def test_both_catalogs_have_the_same_keys_and_every_key_the_pages_use():
+    english, chinese = catalog("en"), catalog("zh")
+    assert set(english) == set(chinese)
+    assert all(chinese[k].strip() for k in chinese), "no empty translations"
+    used = _template_keys() | {f"error.{r}{h}" for r in ("forbidden", "csrf", "not_found") for h in ("", "_hint")}
+    used |= {f"role.{role.value}" for role in Role} | {f"audit.action_{a}" for a in ("create", "update", "archive", "restore", "import")}
+    for resource in RESOURCES:
+        used.add(f"resource.{resource.path}")
+        models = [resource.create_model, resource.update_model]
+        if resource.children:
+            models.append(resource.children.model)
+        for model in models:
+            used |= {f"field.{name}" for name in _model_fields(model)}
+            for info in model.model_fields.values():
+                used |= {f"choice.{c}" for c in _literal_values(info.annotation)}
+    assert sorted(used - set(english)) == []
+    assert len(used) > 100
+    # Chinese pages are really Chinese, not English copies.
+    assert chinese["resource.items"] != english["resource.items"] and chinese["field.name"] == "名称"
+
+
+def _literal_values(annotation) -> list[str]:
+    found = []
+    for arg in [annotation, *typing.get_args(annotation)]:
+        while typing.get_origin(arg) is typing.Annotated:
+            arg = typing.get_args(arg)[0]
+        if typing.get_origin(arg) is typing.Literal:
+            found += [str(v) for v in typing.get_args(arg)]
+    return found
+
+
+def test_login_form_logs_in_and_logout_ends_the_session(browse):
+    browser = browse()
+    assert browser.get("/").status_code == 303, "without a session the office sends you to the login form"
+    form = browser.get("/login")
+    assert 'name="_csrf_token"' in form.text and "Log in" in form.text
+    answer = browser.log_in("planner")
+    assert answer.status_code in (302, 303) and answer.headers["location"] == "/"
+    home = browser.get("/")
+    assert home.status_code == 200 and "Planner" in home.text and 'href="/md/items/new"' in home.text
+    assert browser.post("/logout").status_code in (302, 303)
+    assert browser.get("/").headers["location"] == "/login"
+
+
+def test_a_wrong_password_shows_the_form_again_with_an_error(browse):
+    answer = browse().log_in("planner", "not-the-password")
+    assert answer.status_code == 401
+    assert "Wrong username or password" in answer.text and 'value="planner"' in answer.text
+
+
+def test_the_login_form_without_its_csrf_token_is_refused(browse):
+    browser = browse()
+    refused = browser.post("/login", {"username": "planner", "password": "floorsync-demo"}, token=False)
+    assert refused.status_code == 403
+    assert browser.get("/").status_code == 303
+
+
+def test_a_viewer_sees_no_create_button_and_may_not_post_the_form(browse, admin, unique):
+    viewer = browse("viewer")
+    items = viewer.get("/md/items")
+    assert items.status_code == 200
+    assert "/md/items/new" not in items.text and "/import" not in items.text and ">Archive<" not in items.text
+    code = unique("VIEW")
+    refused = viewer.post("/md/units/new", {"code": code, "name": "Sneaky"})
+    assert refused.status_code == 403 and "Not allowed" in refused.text
+    assert viewer.post("/md/units/archive", {"code": "PCS", "archive": "true"}).status_code == 403
+    assert admin.get(f"/api/units/{code}").status_code == 404
+    assert viewer.get("/audit").status_code == 403 and viewer.get("/users").status_code == 403
+
+
+def test_planner_creates_and_changes_an_item_through_the_forms_and_the_audit_shows_it(browse, admin, unique):
+    planner = browse("planner")
+    unit, code = unique("BOX"), unique("CHAIR")
+    assert planner.post("/md/units/new", {"code": unit, "name": "Box", "decimals": "0"}).status_code == 303
+    form = planner.get("/md/items/new")
+    assert f'<option value="{unit}"' in form.text, "the unit is offered as a choice"
+    created = planner.post(
+        "/md/items/new",
+        {"code": code, "name": "Office chair", "type": "finished", "unit": unit, "safety_stock": "4.5",
+         "lead_time_days": "7", "lot_tracked": "true", "gtin": "", "description": ""},
+    )
+    assert created.status_code == 303, created.text
+    listed = planner.get("/md/items", params={"q": code})
+    assert code in listed.text and "Office chair" in listed.text
+    item = admin.get(f"/api/items/{code}").json()
+    assert item["lot_tracked"] is True and item["serial_tracked"] is False and item["safety_stock"] == "4.5"
+
+    edit = planner.get("/md/items/edit", params={"code": code})
+    assert 'value="Office chair"' in edit.text and 'name="lot_tracked" value="true" checked' in edit.text
+    changed = planner.post(
+        f"/md/items/edit?code={code}",
+        {"name": "Office chair, black", "type": "finished", "unit": unit, "safety_stock": "4.5", "lead_time_days": "9",
+         "lot_tracked": "true"},
+    )
+    assert changed.status_code == 303, changed.text
+    assert admin.get(f"/api/items/{code}").json()["lead_time_days"] == 9
+
+    audit = browse("admin").get("/audit", params={"entity": "item", "entity_key": code})
+    assert audit.status_code == 200 and "planner" in audit.text
+    assert "Office chair, black" in audit.text and ">Before<" in audit.text and "created" in audit.text
+
+
+def test_refusals_come_back_next_to_the_field_not_as_errors(browse, unique):
+    planner = browse("planner")
+    code = unique("BAD")
+    bad_gtin = planner.post("/md/items/new", {"code": code, "name": "X", "type": "raw", "unit": "NO-SUCH-UNIT", "gtin": "123"})
+    assert bad_gtin.status_code == 422
+    assert "Not saved" in bad_gtin.text and "GTIN" in bad_gtin.text and 'aria-invalid=true' in bad_gtin.text
+    assert f'value="{code}"' in bad_gtin.text, "what the user typed is kept"
+    unknown_unit = planner.post("/md/items/new", {"code": code, "name": "X", "type": "raw", "unit": "NO-SUCH-UNIT"})
+    assert unknown_unit.status_code == 422 and "no unit with code" in unknown_unit.text
+    assert planner.post("/md/units/new", {"code": "PCS", "name": "again"}).status_code in (303, 422)
+    duplicate = planner.post("/md/units/new", {"code": "PCS", "name": "again"})
+    assert duplicate.status_code == 422 and "already exists" in duplicate.text
+
+
+def test_bom_components_are_edited_as_lines(browse, admin, unique):
+    planner = browse("planner")
+    unit, parent, part, bom = unique("EA"), unique("ASSY"), unique("LEG"), unique("BOM")
+    planner.post("/md/units/new", {"code": unit, "name": "Each"})
+    for code, kind in ((parent, "finished"), (part, "raw")):
+        assert planner.post("/md/items/new", {"code": code, "name": code, "type": kind, "unit": unit}).status_code == 303
+    more = planner.post("/md/boms/new", {"code": bom, "item": parent, "_action": "more_lines"})
+    assert more.status_code == 200 and 'name="components-2-component"' in more.text
+    created = planner.post(
+        "/md/boms/new",
+        {"code": bom, "item": parent, "version": "1", "components-0-line_no": "10", "components-0-component": part,
+         "components-0-quantity": "4", "components-1-line_no": "", "components-1-component": "", "components-1-quantity": ""},
+    )
+    assert created.status_code == 303, created.text
+    stored = admin.get(f"/api/boms/{bom}").json()
+    assert [(c["component"], c["quantity"]) for c in stored["components"]] == [(part, "4")]
+    wrong = planner.post(
+        f"/md/boms/edit?code={bom}",
+        {"item": parent, "version": "1", "components-0-line_no": "10", "components-0-component": "NO-SUCH-PART",
+         "components-0-quantity": "4"},
+    )
+    assert wrong.status_code == 422 and "components[0].component" in wrong.text
+
+
+def test_archive_and_restore_from_the_list(browse, admin, unique):
+    planner = browse("planner")
+    unit = unique("KG")
+    planner.post("/md/units/new", {"code": unit, "name": "Kilogram", "decimals": "3"})
+    assert planner.post("/md/units/archive", {"code": unit, "archive": "true"}).status_code == 303
+    assert admin.get(f"/api/units/{unit}").json()["archived"] is True
+    archived = planner.get("/md/units", params={"archived": "true", "q": unit})
+    assert unit in archived.text and ">Restore<" in archived.text
+    planner.post("/md/units/archive", {"code": unit, "archive": "false"})
+    assert admin.get(f"/api/units/{unit}").json()["archived"] is False
+
+
+def test_a_rejected_csv_import_lists_each_bad_row_and_imports_nothing(browse, admin, unique):
+    planner = browse("planner")
+    good, bad = unique("CSV1"), unique("CSV2")
+    text = f"code,name,decimals\n{good},Good unit,0\n{bad},Bad unit,99\n"
+    token = planner.http.cookies.get(CSRF_COOKIE)
+    rejected = planner.http.post(
+        "/md/units/import", data={"_csrf_token": token}, files={"file": ("units.csv", text.encode(), "text/csv")}
+    )
+    assert rejected.status_code == 422
+    assert "nothing was imported" in rejected.text and "<td>3</td>" in rejected.text and "decimals" in rejected.text
+    assert admin.get(f"/api/units/{good}").status_code == 404
+    accepted = planner.http.post(
+        "/md/units/import", data={"_csrf_token": token},
+        files={"file": ("units.csv", f"code,name,decimals\n{good},Good unit,0\n".encode(), "text/csv")},
+    )
+    assert accepted.status_code == 200 and "1 created" in accepted.text
+    assert admin.get(f"/api/units/{good}").json()["name"] == "Good unit"
+
+
+def test_search_by_htmx_returns_only_the_table(browse):
+    planner = browse("planner")
+    partial = planner.get("/md/units", params={"q": "PCS"}, headers={"HX-Request": "true"})
+    assert partial.status_code == 200 and "<table" in partial.text and "<html" not in partial.text
+    assert "<html" in planner.get("/md/units").text
+
+
+def test_pages_have_no_inline_script_style_or_event_handlers(browse):
+    admin = browse("admin")
+    pages = ["/", "/md/items", "/md/items/new", "/md/boms/new", "/md/work_centres/new", "/md/suppliers/new", "/audit", "/users"]
+    for path in pages + ["/login"]:
+        html = (admin if path != "/login" else browse()).get(path).text
+        assert re.search(r"<script(?![^>]*\bsrc=)", html) is None, path
+        assert re.search(r"\sstyle=", html) is None, path
+        assert re.search(r"\son[a-z]+=", html) is None, path
+        assert 'name="_csrf_token"' in html or path == "/" , path
+        assert "cdn" not in html.lower(), path
+
+
+def test_language_follows_the_browser_before_login_and_the_user_after(browse, unique):
+    chinese_visitor = browse(accept_language="zh-CN,zh;q=0.9,en;q=0.5")
+    assert "用户名" in chinese_visitor.get("/login").text
+    english_visitor = browse(accept_language="en-GB,en;q=0.9")
+    assert "Username" in english_visitor.get("/login").text
+    picked = english_visitor.get("/login", params={"lang": "zh"})
+    assert "用户名" in picked.text and "用户名" in english_visitor.get("/login").text, "the choice is kept in a cookie"
+
+    admin = browse("admin")
+    username = unique("clerk").lower()
+    created = admin.post(
+        "/users",
+        [("username", username), ("display_name", "Clerk"), ("password", "long-enough-pw"), ("roles", "planner"),
+         ("language", "en")],
+    )
+    assert created.status_code == 303, created.text
+    clerk = browse()
+    clerk.log_in(username, "long-enough-pw")
+    assert "Items" in clerk.get("/md/items").text
+    switched = clerk.post("/language", {"language": "zh", "next": "/md/items"})
+    assert switched.status_code in (302, 303) and switched.headers["location"] == "/md/items"
+    assert "物料" in clerk.get("/md/items").text and "名称" in clerk.get("/md/items").text
+    clerk.post("/logout")
+    again = browse(accept_language="en")
+    again.log_in(username, "long-enough-pw")
+    assert "物料" in again.get("/md/items").text, "remembered per user, whatever the browser says"
+    assert again.post("/language", {"language": "zh", "next": "https://evil.example/"}).headers["location"] == "/"
+
+
+def test_admin_manages_users_on_the_users_page(browse, unique):
+    admin = browse("admin")
+    username = unique("temp").lower()
+    assert admin.post(
+        "/users", [("username", username), ("display_name", "Temp"), ("password", "long-enough-pw"), ("roles", "viewer")]
+    ).status_code == 303
+    too_short = admin.post("/users", [("username", unique("x").lower()), ("display_name", "X"), ("password", "short"), ("roles", "viewer")])
+    assert too_short.status_code == 422 and "at least 10" in too_short.text
+    changed = admin.post("/users/update", [("username", username), ("display_name", "Temp"), ("roles", "buyer"), ("roles", "viewer")])
+    assert changed.status_code == 303
+    page = admin.get("/users").text
+    assert username in page
+    deactivated = admin.post("/users/update", [("username", username), ("display_name", "Temp"), ("roles", "buyer")])
+    assert deactivated.status_code == 303
+    assert browse().log_in(username, "long-enough-pw").status_code == 401, "an inactive user cannot log in"
