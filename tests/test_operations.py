@@ -127,3 +127,28 @@ def test_the_log_holds_no_password_no_session_cookie_and_no_secret(fresh_server,
     assert session_cookie not in log
     assert csrf_cookie not in log
     assert server.env["FLOORSYNC_SECRET"] not in log
+
+
+def test_the_production_shape_is_two_servers_behind_nginx_sharing_postgres_and_redis():
+    """Docker cannot run in the test environment: this checks the compose file and the proxy config say what we ship."""
+    import yaml
+
+    from tests.servers import REPO
+
+    services = yaml.safe_load((REPO / "docker-compose.yml").read_text())["services"]
+    assert services["postgres"]["image"].startswith("postgres:15") and services["redis"]["image"].startswith("redis:7")
+    servers = [services["server-1"], services["server-2"]]
+    for server in servers:
+        assert server["command"][:2] == ["floorsync", "serve"] and "--proxy-headers" in server["command"]
+        assert server["environment"]["FLOORSYNC_SECURE_COOKIES"] == "1"
+        assert server["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+        assert "ports" not in server
+    assert servers[0]["environment"] == servers[1]["environment"] == services["migrate"]["environment"]
+    assert services["migrate"]["command"] == ["floorsync", "migrate"]
+    assert services["nginx"]["ports"] == ["80:80"]
+
+    nginx = (REPO / "deploy" / "nginx.conf").read_text()
+    assert "server server-1:8000" in nginx and "server server-2:8000" in nginx
+    assert re.search(r"location = /metrics \{\s*return 404;", nginx)
+    live = re.search(r"location /api/sync/live \{(.*?)\}", nginx, re.S).group(1)
+    assert "proxy_set_header Upgrade $http_upgrade;" in live and "proxy_set_header Connection $connection_upgrade;" in live
