@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import typing
 from decimal import Decimal
 from typing import Any
@@ -97,8 +98,22 @@ def _validation_problems(exc: ValidationError, prefix: str = "") -> list[tuple[s
     ]
 
 
-def parse_records(resource: Resource, text: str) -> tuple[list[tuple[int, dict[str, Any]]], list[dict[str, Any]]]:
-    """Rows to validated record values. Returns (records with their first line number, errors by line and field)."""
+ParsedRecord = tuple[int, dict[str, Any], list[int]]
+
+
+def locate(resource: Resource, line: int, child_lines: list[int], field: str) -> tuple[int, str]:
+    """The CSV row and column of a problem in a record: a problem of one of its lines is on that line's own row."""
+    spec = resource.children
+    if spec is not None:
+        match = re.match(rf"^{re.escape(spec.field)}(?:\[(\d+)\]|\.(\d+))\.(\w+)", field)
+        if match and int(match.group(1) or match.group(2)) < len(child_lines):
+            return child_lines[int(match.group(1) or match.group(2))], spec.csv_prefix + match.group(3)
+    return line, field
+
+
+def parse_records(resource: Resource, text: str) -> tuple[list[ParsedRecord], list[dict[str, Any]]]:
+    """Rows to validated record values. Returns (records with their first line number and the line number of each of
+    their lines, errors by line and field)."""
     spec = resource.children
     expected = columns(resource)
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
@@ -138,15 +153,16 @@ def parse_records(resource: Resource, text: str) -> tuple[list[tuple[int, dict[s
             if any((v or "").strip() for v in child_cells.values()):
                 group["lines"].append((line, child_cells))
 
-    parsed: list[tuple[int, dict[str, Any]]] = []
+    parsed: list[ParsedRecord] = []
     for code in order:
         group = groups[code]
+        child_lines = [line for line, _ in group["lines"]]
         values, problems = _decode_cells(resource.create_model, group["cells"])
         if spec is not None:
             values[spec.field] = []
-            for line, child_cells in group["lines"]:
+            for index, (_, child_cells) in enumerate(group["lines"]):
                 child, child_problems = _decode_cells(spec.model, child_cells)
-                problems += [(spec.csv_prefix + f, c, m) for f, c, m in child_problems]
+                problems += [(f"{spec.field}[{index}].{f}", c, m) for f, c, m in child_problems]
                 values[spec.field].append(child)
         try:
             record = resource.create_model.model_validate(values) if not problems else None
@@ -154,10 +170,30 @@ def parse_records(resource: Resource, text: str) -> tuple[list[tuple[int, dict[s
             problems += _validation_problems(exc)
             record = None
         for field, code_, message in problems:
-            errors.append({"row": group["line"], "field": field, "code": code_, "message": message})
+            row, column = locate(resource, group["line"], child_lines, field)
+            errors.append({"row": row, "field": column, "code": code_, "message": message})
         if record is not None:
-            parsed.append((group["line"], record.model_dump(mode="python")))
+            parsed.append((group["line"], record.model_dump(mode="python"), child_lines))
     return parsed, errors
+
+
+def clashes_in_file(resource: Resource, parsed: list[ParsedRecord]) -> list[dict[str, Any]]:
+    """Records of one file that would share a value that must be unique (a GTIN, a BOM's item and version): the
+    database check sees neither of them yet, so the file itself is checked."""
+    errors = []
+    for names in [(name,) for name in resource.unique_fields] + list(resource.unique_together):
+        first_row: dict[tuple[Any, ...], int] = {}
+        for line, values, _ in parsed:
+            key = tuple(values.get(name) for name in names)
+            if any(part is None for part in key):
+                continue
+            if key in first_row:
+                shown = ", ".join(f"{name} {value!r}" for name, value in zip(names, key))
+                errors.append({"row": line, "field": names[-1], "code": "duplicate_in_file",
+                               "message": f"{shown} is also on row {first_row[key]}"})
+            else:
+                first_row[key] = line
+    return errors
 
 
 def parse_filter(resource: Resource, name: str, value: str) -> Any:

@@ -292,9 +292,10 @@ async def export_csv(resource: Resource) -> str:
 async def import_csv(resource: Resource, text: str, actor: OfficeUser | None) -> dict[str, int]:
     """All or nothing: every row is checked first; one bad row means a 422 listing them all and nothing written."""
     parsed, errors = csv_io.parse_records(resource, text)
+    errors += csv_io.clashes_in_file(resource, parsed)
     async with write_transaction():
-        for line, values in parsed:
-            errors.extend(await _row_problems(resource, line, values))
+        for line, values, child_lines in parsed:
+            errors.extend(await _row_problems(resource, line, child_lines, values))
         if errors:
             errors.sort(key=lambda e: e["row"])
             raise ApiError(
@@ -304,7 +305,7 @@ async def import_csv(resource: Resource, text: str, actor: OfficeUser | None) ->
                 {"errors": errors},
             )
         created = updated = 0
-        for _, values in parsed:
+        for _, values, _ in parsed:
             existing = await _load_row(resource, values["code"])
             if existing is None:
                 await _insert(resource, values)
@@ -313,22 +314,32 @@ async def import_csv(resource: Resource, text: str, actor: OfficeUser | None) ->
                 created += 1
             else:
                 before = await get_record(resource, values["code"])
+                # A row equal to the stored record is no change: no write, no audit row, updated_at stays.
+                stored = before.model_dump(mode="python")
+                if {name: stored[name] for name in values} == values:
+                    continue
                 await _update(resource, existing["id"], values)
                 after = await get_record(resource, values["code"])
-                if _audit_view(before) != _audit_view(after):
-                    await record_audit(actor, "import", resource.entity, values["code"], _audit_view(before), _audit_view(after))
-                    updated += 1
+                await record_audit(actor, "import", resource.entity, values["code"], _audit_view(before), _audit_view(after))
+                updated += 1
     return {"created": created, "updated": updated, "rows": len(parsed)}
 
 
-async def _row_problems(resource: Resource, line: int, values: dict[str, Any]) -> list[dict[str, Any]]:
+async def _row_problems(
+    resource: Resource, line: int, child_lines: list[int], values: dict[str, Any]
+) -> list[dict[str, Any]]:
     existing = await _load_row(resource, values["code"])
     try:
         await _validate(resource, values, own_id=existing["id"] if existing else None)
     except ApiError as exc:
         if exc.code == "duplicate" and exc.details.get("field") == "code":
             return []
-        field = exc.details.get("field", "")
-        return [{"row": line, "field": field, "code": exc.code, "message": exc.message}]
+        # A rule may report several problems at once; a reference or a duplicate reports one field.
+        found = exc.details.get("errors") or [{"field": exc.details.get("field", ""), "code": exc.code, "message": exc.message}]
+        problems = []
+        for problem in found:
+            row, column = csv_io.locate(resource, line, child_lines, problem["field"])
+            problems.append({"row": row, "field": column, "code": problem["code"], "message": problem["message"]})
+        return problems
     return []
 
