@@ -15,6 +15,7 @@ from schemas.accounts import UserIn, UserPatch
 from server.accounts import service as accounts
 from server.accounts.permissions import Role
 from server.errors import ApiError
+from server.masterdata.resources import RESOURCES
 from server.web.forms import FormErrors, explain
 from server.web.render import ensure_may, render
 
@@ -55,6 +56,7 @@ async def audit_trail(
         page=page,
         pages=max(1, -(-listing["total"] // AUDIT_PAGE_SIZE)),
         filters={"entity": entity or "", "entity_key": entity_key or "", "username": username or ""},
+        entities=sorted({"user", *(resource.entity for resource in RESOURCES)}),
         page_url=lambda number: "/audit?" + urlencode({**params, "page": number}),
     )
 

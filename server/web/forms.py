@@ -62,11 +62,9 @@ def _unwrap(annotation: Any) -> tuple[Any, bool]:
 
 
 def _max_length(info: FieldInfo, inner: Any) -> int | None:
-    found = [m.max_length for m in info.metadata if isinstance(m, MaxLen)]
-    for meta in getattr(inner, "__metadata__", ()):
-        found += [m.max_length for m in getattr(meta, "metadata", ()) if isinstance(m, MaxLen)]
-        if getattr(meta, "max_length", None) is not None:
-            found.append(meta.max_length)
+    # pydantic keeps a field's own constraints in info.metadata; those of `Name | None` stay inside the Annotated type.
+    metadata = list(info.metadata) + list(getattr(inner, "__metadata__", ()))
+    found = [m.max_length for m in metadata if isinstance(m, MaxLen) or getattr(m, "max_length", None) is not None]
     return min(found) if found else None
 
 
