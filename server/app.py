@@ -28,6 +28,7 @@ from server.accounts.session_store import DatabaseSessionStore
 from server.db import prepare_engine, release_engine
 from server.errors import EXCEPTION_HANDLERS
 from server.health import health
+from server.labels import LocationLabelController
 from server.logs import RequestLog, logging_config
 from server.masterdata.resources import RESOURCES
 from server.records.controller import make_controllers
@@ -128,6 +129,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             UsersController,
             AuditController,
             *record_controllers,
+            LocationLabelController,
             PrometheusController,
             *WEB_HANDLERS,
             STATIC_ROUTER,
