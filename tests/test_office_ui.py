@@ -77,7 +77,7 @@ def test_both_catalogs_have_the_same_keys_and_every_key_the_pages_use():
     used = _template_keys() | {f"error.{r}{h}" for r in ("forbidden", "csrf", "not_found") for h in ("", "_hint")}
     used |= {f"role.{role.value}" for role in Role} | {f"audit.action_{a}" for a in ("create", "update", "archive", "restore", "import")}
     for resource in RESOURCES:
-        used.add(f"resource.{resource.path}")
+        used |= {f"resource.{resource.path}", f"entity.{resource.entity}"}
         models = [resource.create_model, resource.update_model]
         if resource.children:
             models.append(resource.children.model)
@@ -210,6 +210,37 @@ def test_bom_components_are_edited_as_lines(browse, admin, unique):
     assert wrong.status_code == 422 and "components[0].component" in wrong.text
 
 
+def test_nested_lists_are_edited_as_json_and_bad_json_is_explained(browse, admin, unique):
+    sales = browse("sales")
+    code = unique("CUST")
+    customer = {"code": code, "name": "Acme Office", "grade": "A", "currency": "CNY", "credit_limit": "50000",
+                "payment_terms_days": "45"}
+    bad = sales.post("/md/customers/new", {**customer, "contacts": '[{"name": "Li Wei",'})
+    assert bad.status_code == 422 and "not valid JSON" in bad.text
+    assert admin.get(f"/api/customers/{code}").status_code == 404
+    contacts = '[{"name": "Li Wei", "phone": "+86 21 5555 0101", "email": "li.wei@acme.example"}]'
+    assert sales.post("/md/customers/new", {**customer, "contacts": contacts}).status_code == 303
+    stored = admin.get(f"/api/customers/{code}").json()
+    assert stored["contacts"][0]["email"] == "li.wei@acme.example" and stored["payment_terms_days"] == 45
+    edit = sales.get("/md/customers/edit", params={"code": code})
+    assert "li.wei@acme.example" in edit.text and '<option value="A" selected>' in edit.text
+
+    planner = browse("planner")
+    centre = unique("WC")
+    blank = planner.get("/md/work_centres/new").text
+    assert "[\n  1,\n  2,\n  3,\n  4,\n  5\n]" in blank, "the default working week is filled in"
+    created = planner.post(
+        "/md/work_centres/new",
+        {"code": centre, "name": "Welding", "parallel_capacity": "2", "efficiency_pct": "95.5",
+         "shifts": '[{"name": "Early", "start": "06:00", "end": "14:00"}]', "working_days": "[1, 2, 3, 4, 5, 6]",
+         "holidays": '["2026-10-01"]'},
+    )
+    assert created.status_code == 303, created.text
+    stored = admin.get(f"/api/work_centres/{centre}").json()
+    assert stored["shifts"][0]["start"] == "06:00" and stored["working_days"] == [1, 2, 3, 4, 5, 6]
+    assert stored["holidays"] == ["2026-10-01"] and stored["efficiency_pct"] == "95.5"
+
+
 def test_archive_and_restore_from_the_list(browse, admin, unique):
     planner = browse("planner")
     unit = unique("KG")
@@ -282,6 +313,8 @@ def test_language_follows_the_browser_before_login_and_the_user_after(browse, un
     switched = clerk.post("/language", {"language": "zh", "next": "/md/items"})
     assert switched.status_code in (302, 303) and switched.headers["location"] == "/md/items"
     assert "物料" in clerk.get("/md/items").text and "名称" in clerk.get("/md/items").text
+    too_long = clerk.post("/md/units/new", {"code": unique("U"), "name": "x" * 201})
+    assert too_long.status_code == 422 and "内容过长" in too_long.text and "at most 200" in too_long.text
     clerk.post("/logout")
     again = browse(accept_language="en")
     again.log_in(username, "long-enough-pw")

@@ -17,7 +17,7 @@ from server.accounts.permissions import Role
 from server.errors import ApiError
 from server.masterdata.resources import RESOURCES
 from server.web.forms import FormErrors, explain
-from server.web.render import ensure_may, render
+from server.web.render import ensure_may, language_of, render
 
 AUDIT_PAGE_SIZE = 30
 SAFE_TEXT = r"^[^\x00-\x1f\x7f]*$"
@@ -96,7 +96,8 @@ async def create_user(request: Request) -> Template | Redirect:
         created = await accounts.create_user(UserIn.model_validate(values), actor)
     except (ValidationError, ApiError) as exc:
         shown = {**values, "password": ""}
-        return await _users_page(request, errors=explain(exc, FormErrors()), values=shown, status_code=HTTP_422_UNPROCESSABLE_ENTITY)
+        errors = explain(exc, FormErrors(), language_of(request))
+        return await _users_page(request, errors=errors, values=shown, status_code=HTTP_422_UNPROCESSABLE_ENTITY)
     return Redirect(f"/users?{urlencode({'saved': created.username})}", status_code=HTTP_303_SEE_OTHER)
 
 
@@ -115,7 +116,7 @@ async def update_user(request: Request) -> Template | Redirect:
     try:
         await accounts.update_user(username, UserPatch.model_validate(patch), actor)
     except (ValidationError, ApiError) as exc:
-        problems = explain(exc, FormErrors())
+        problems = explain(exc, FormErrors(), language_of(request))
         # The row forms share one page, so each message says which user it is about.
         errors = FormErrors(general=[f"{username}: {m}" for m in [*problems.general, *sum(problems.fields.values(), [])]])
         return await _users_page(request, errors=errors, status_code=HTTP_422_UNPROCESSABLE_ENTITY)

@@ -16,7 +16,8 @@ from annotated_types import MaxLen
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
-from server.errors import ApiError
+from server.errors import ApiError, field_code
+from server.i18n import DEFAULT_LANGUAGE, has_key, translate
 from server.records.resource import Resource
 
 LONG_TEXT = 300  # strings allowed to be longer than this get a textarea
@@ -123,7 +124,7 @@ def display(value: Any, kind: str) -> str:
     return str(value)
 
 
-def _parse(spec: Widget, raw: str | None, errors: FormErrors, path: str) -> tuple[bool, Any]:
+def _parse(spec: Widget, raw: str | None, errors: FormErrors, path: str, lang: str) -> tuple[bool, Any]:
     """(present, value) for one posted input; absent means 'leave to the default / unchanged'."""
     if spec.kind == "checkbox":
         return True, raw is not None
@@ -140,15 +141,17 @@ def _parse(spec: Widget, raw: str | None, errors: FormErrors, path: str) -> tupl
         try:
             return True, json.loads(text)
         except json.JSONDecodeError as exc:
-            errors.add(path, f"not valid JSON ({exc.msg}, line {exc.lineno})")
+            errors.add(path, _in_language(lang, "invalid_json", f"not valid JSON ({exc.msg}, line {exc.lineno})"))
             return False, None
     return True, text
 
 
-def parse_fields(specs: list[Widget], form: dict[str, str | None], errors: FormErrors, prefix: str = "") -> dict[str, Any]:
+def parse_fields(
+    specs: list[Widget], form: dict[str, str | None], errors: FormErrors, prefix: str = "", lang: str = DEFAULT_LANGUAGE
+) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for spec in specs:
-        present, value = _parse(spec, form.get(prefix + spec.name), errors, spec.name)
+        present, value = _parse(spec, form.get(prefix + spec.name), errors, spec.name, lang)
         if present:
             values[spec.name] = value
     return values
@@ -158,7 +161,9 @@ def line_field(resource: Resource, index: int, name: str) -> str:
     return f"{resource.children.field}-{index}-{name}"  # type: ignore[union-attr]
 
 
-def parse_lines(resource: Resource, specs: list[Widget], form: dict[str, str | None], errors: FormErrors) -> list[dict[str, Any]]:
+def parse_lines(
+    resource: Resource, specs: list[Widget], form: dict[str, str | None], errors: FormErrors, lang: str = DEFAULT_LANGUAGE
+) -> list[dict[str, Any]]:
     """Child lines posted as `<field>-<n>-<name>`; a row left entirely blank is no line."""
     spec = resource.children
     assert spec is not None
@@ -168,23 +173,32 @@ def parse_lines(resource: Resource, specs: list[Widget], form: dict[str, str | N
         prefix = f"{spec.field}-{index}-"
         if all(not (form.get(prefix + s.name) or "").strip() for s in specs if s.kind != "checkbox"):
             continue
-        lines.append(parse_fields(specs, form, errors, prefix=prefix))
+        lines.append(parse_fields(specs, form, errors, prefix=prefix, lang=lang))
     return lines
 
 
-def explain(exc: ValidationError | ApiError, errors: FormErrors) -> FormErrors:
+def _in_language(lang: str, code: str, message: str) -> str:
+    """The contract's English message is precise; a Chinese reader gets the kind of problem in Chinese before it."""
+    if lang == DEFAULT_LANGUAGE or not has_key(f"problem.{code}"):
+        return message
+    return f"{translate(lang, f'problem.{code}')}（{message}）"
+
+
+def explain(exc: ValidationError | ApiError, errors: FormErrors, lang: str = DEFAULT_LANGUAGE) -> FormErrors:
     """Spread a refusal over the fields it names; what names no field goes on top of the form."""
     if isinstance(exc, ValidationError):
         for problem in exc.errors():
             path = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in problem["loc"]).replace(".[", "[")
-            errors.add(path, problem["msg"].removeprefix("Value error, "))
+            message = problem["msg"].removeprefix("Value error, ")
+            errors.add(path, _in_language(lang, field_code(problem["msg"]), message))
         return errors
     listed = exc.details.get("errors") if isinstance(exc.details, dict) else None
     if isinstance(listed, list) and listed and all(isinstance(e, dict) and "row" not in e for e in listed):
         for problem in listed:
-            errors.add(str(problem.get("field", "")), str(problem.get("message", exc.message)))
+            code = str(problem.get("code", exc.code))
+            errors.add(str(problem.get("field", "")), _in_language(lang, code, str(problem.get("message", exc.message))))
     elif isinstance(exc.details, dict) and exc.details.get("field"):
-        errors.add(str(exc.details["field"]), exc.message)
+        errors.add(str(exc.details["field"]), _in_language(lang, exc.code, exc.message))
     else:
-        errors.general.append(exc.message)
+        errors.general.append(_in_language(lang, exc.code, exc.message))
     return errors

@@ -22,7 +22,7 @@ from server.records import service
 from server.records.controller import decode_csv
 from server.records.resource import Reference, Resource
 from server.web.forms import FormErrors, Widget, display, explain, parse_fields, parse_lines, widgets
-from server.web.render import current_user, ensure_may, render
+from server.web.render import current_user, ensure_may, language_of, render
 
 PAGE_SIZE = 25
 MAX_SELECT_OPTIONS = 300
@@ -201,10 +201,10 @@ async def _save(request: Request, resource: Resource, code: str | None) -> Templ
             request, resource, code=code, values=values, lines=posted_lines + [{} for _ in range(BLANK_LINES)],
             archived=bool(record and record.archived),  # type: ignore[attr-defined]
         )
-    errors = FormErrors()
-    data = parse_fields(own, form, errors)
+    errors, lang = FormErrors(), language_of(request)
+    data = parse_fields(own, form, errors, lang=lang)
     if resource.children is not None:
-        data[resource.children.field] = parse_lines(resource, line_specs, form, errors)
+        data[resource.children.field] = parse_lines(resource, line_specs, form, errors, lang=lang)
     if not errors:
         try:
             if code is None:
@@ -213,7 +213,7 @@ async def _save(request: Request, resource: Resource, code: str | None) -> Templ
                 saved = await service.update_record(resource, code, resource.update_model.model_validate(data), current_user(request))
             return Redirect(f"/md/{resource.path}?{urlencode({'saved': saved.code})}", status_code=HTTP_303_SEE_OTHER)  # type: ignore[attr-defined]
         except (ValidationError, ApiError) as exc:
-            explain(exc, errors)
+            explain(exc, errors, lang)
     values = {k: v or "" for k, v in form.items() if not k.startswith("_")}
     return await _form_page(
         request, resource, code=code, values=values, lines=posted_lines + [{}], errors=errors,
