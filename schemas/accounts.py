@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
-from schemas.common import Contract, Name
+from schemas.common import Contract, Name, no_control_characters
 
 Username = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._@-]+$")
@@ -21,7 +21,9 @@ RoleName = Literal[
 
 
 class LoginRequest(Contract):
-    username: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    # Not the Username pattern: a login with any other name is a wrong login (401), not a malformed one. But no
+    # control characters, which PostgreSQL refuses in text (a NUL would otherwise reach the query as a 500).
+    username: Annotated[str, StringConstraints(min_length=1, max_length=64), AfterValidator(no_control_characters)]
     password: Password
 
 
@@ -50,11 +52,13 @@ class UserIn(Contract):
 
 
 class UserPatch(Contract):
-    display_name: Name | None = None
-    password: NewPassword | None = None
-    roles: list[RoleName] | None = Field(default=None, min_length=1, max_length=9)
-    language: Language | None = None
-    active: bool | None = None
+    """Only the fields sent change. A field may be left out but never sent as null: no user lacks a name or roles."""
+
+    display_name: Name = None  # type: ignore[assignment]
+    password: NewPassword = None  # type: ignore[assignment]
+    roles: list[RoleName] = Field(default=None, min_length=1, max_length=9)  # type: ignore[assignment]
+    language: Language = None  # type: ignore[assignment]
+    active: bool = None  # type: ignore[assignment]
 
 
 class UserOut(BaseModel):

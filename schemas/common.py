@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, StringConstraints
 
 _CONTROL = set(chr(c) for c in range(32)) - {"\t", "\n", "\r"} | {"\x7f"}
 
 
-def _no_control_characters(value: str) -> str:
+def no_control_characters(value: str) -> str:
     if any(ch in _CONTROL for ch in value):
         raise ValueError("must not contain control characters")
     return value
@@ -22,15 +22,43 @@ Code = Annotated[
     StringConstraints(strip_whitespace=True, min_length=1, max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]*$"),
 ]
 Name = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), AfterValidator(_no_control_characters)
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), AfterValidator(no_control_characters)
 ]
-ShortText = Annotated[str, StringConstraints(max_length=200), AfterValidator(_no_control_characters)]
-LongText = Annotated[str, StringConstraints(max_length=2000), AfterValidator(_no_control_characters)]
-Quantity = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=6, allow_inf_nan=False)]
-Money = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=4, allow_inf_nan=False)]
-Percent = Annotated[Decimal, Field(ge=0, le=100, max_digits=7, decimal_places=4, allow_inf_nan=False)]
+ShortText = Annotated[str, StringConstraints(max_length=200), AfterValidator(no_control_characters)]
+LongText = Annotated[str, StringConstraints(max_length=2000), AfterValidator(no_control_characters)]
+
+
+def _fixed_point(value: Decimal) -> str:
+    # str(Decimal) writes 1E+2 for an input of "1e2"; clients (and the documented pattern) expect plain digits.
+    return format(value, "f")
+
+
+# Decimals travel as strings so no client loses a digit to binary floats; a client may still send a JSON number.
+# `json_schema_extra` is what Litestar puts in the OpenAPI, so the documented type is the string actually sent back.
+DECIMAL_STRING = {"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)?$"}
+
+
+def _decimal(integer_digits: int, decimal_places: int, description: str, **bounds: int) -> Any:
+    return Annotated[
+        Decimal,
+        Field(
+            ge=0,
+            max_digits=integer_digits + decimal_places,
+            decimal_places=decimal_places,
+            allow_inf_nan=False,
+            description=description,
+            json_schema_extra=DECIMAL_STRING,
+            **bounds,
+        ),
+        PlainSerializer(_fixed_point, return_type=str, when_used="json"),
+    ]
+
+
+Quantity = _decimal(12, 6, "A decimal string, at least 0, up to 6 decimal places")
+Money = _decimal(14, 4, "A decimal string, at least 0, up to 4 decimal places")
+Percent = _decimal(3, 4, "A decimal string from 0 to 100, up to 4 decimal places", le=100)
+Minutes = _decimal(8, 4, "A decimal string of minutes, at least 0, up to 4 decimal places")
 Days = Annotated[int, Field(ge=0, le=36500)]
-Minutes = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=4, allow_inf_nan=False)]
 
 
 class Contract(BaseModel):

@@ -8,7 +8,7 @@ import sqlite3
 from typing import Any
 
 import asyncpg
-from litestar import MediaType, Request, Response
+from litestar import Litestar, MediaType, Request, Response
 from litestar.exceptions import (
     HTTPException,
     NotAuthorizedException,
@@ -18,10 +18,18 @@ from litestar.exceptions import (
     TooManyRequestsException,
     ValidationException,
 )
+from litestar.handlers import HTTPRouteHandler
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.routes import HTTPRoute
 from litestar.status_codes import (
     HTTP_400_BAD_REQUEST,
+    HTTP_401_UNAUTHORIZED,
+    HTTP_403_FORBIDDEN,
     HTTP_404_NOT_FOUND,
     HTTP_409_CONFLICT,
+    HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+    HTTP_422_UNPROCESSABLE_ENTITY,
+    HTTP_429_TOO_MANY_REQUESTS,
     HTTP_500_INTERNAL_SERVER_ERROR,
 )
 
@@ -54,16 +62,18 @@ def duplicate(entity: str, field: str, value: str) -> ApiError:
     )
 
 
-# Pydantic's messages (the only part Litestar passes on) mapped to stable codes, most specific first.
+# The validators' messages (the only part Litestar passes on) mapped to stable codes, most specific first:
+# pydantic's for bodies, msgspec's for query, path and multipart parameters.
 _FIELD_CODES: list[tuple[str, str]] = [
-    (r"^Field required", "missing_field"),
+    (r"^Field required|^Object missing required field|^Missing required", "missing_field"),
     (r"^(String|List|Value) should have at most|^Decimal input should have no more than", "too_long"),
-    (r"^(String|List|Value) should have at least", "too_short"),
-    (r"^Input should be (greater|less) than", "out_of_range"),
-    (r"^String should match pattern", "invalid_format"),
-    (r"^Extra inputs are not permitted", "unknown_field"),
-    (r"^Input should be a valid|^Input should be an? |^Input is not a valid", "invalid_type"),
-    (r"^Input should be", "invalid_value"),
+    (r"^Expected `\w+` of length <=", "too_long"),
+    (r"^(String|List|Value) should have at least|^Expected `\w+` of length >=", "too_short"),
+    (r"^Input should be (greater|less) than|^Expected `\w+` [<>]=?|^Integer value out of range", "out_of_range"),
+    (r"^String should match pattern|^Expected `str` matching regex", "invalid_format"),
+    (r"^Extra inputs are not permitted|^Object contains unknown field", "unknown_field"),
+    (r"^Input should be a valid|^Input should be an? |^Input is not a valid|^Expected `[\w |]+`, got", "invalid_type"),
+    (r"^Input should be|^Invalid enum value", "invalid_value"),
     (r"^Value error|^Assertion failed", "invalid_value"),
 ]
 
@@ -75,6 +85,11 @@ def field_code(message: str) -> str:
     return "invalid_value"
 
 
+def _source_name(source: Any) -> str:
+    # Litestar reports a parameter's location as its ParamType enum; clients want "query", "path", "header"…
+    return str(getattr(source, "value", source))
+
+
 def _field_errors(extra: Any) -> list[FieldError]:
     errors = []
     for item in extra if isinstance(extra, list) else []:
@@ -84,7 +99,7 @@ def _field_errors(extra: Any) -> list[FieldError]:
         errors.append(
             FieldError(
                 field=str(item.get("key", "")),
-                source=str(item.get("source", "body")),
+                source=_source_name(item.get("source", "body")),
                 code=field_code(message),
                 message=message.removeprefix("Value error, "),
             )
@@ -137,7 +152,8 @@ def http_exception_handler(request: Request, exc: HTTPException) -> Response:
         return internal_error_handler(request, exc)
     code = _HTTP_CODES.get(status, "bad_request")
     message = str(exc.detail)
-    if status == 400 and "JSON is malformed" in message:
+    # Litestar turns a body msgspec cannot decode (malformed, truncated, trailing bytes) into a 400 ClientException.
+    if status == 400 and (isinstance(exc.__cause__, SerializationException) or "JSON is malformed" in message):
         code, message = "invalid_json", "The request body is not valid JSON"
     elif isinstance(exc, NotFoundException) and message in ("Not Found", ""):
         code, message = "route_not_found", f"No route {request.method} {request.url.path}"
@@ -174,3 +190,52 @@ EXCEPTION_HANDLERS = {
     asyncpg.exceptions.IntegrityConstraintViolationError: integrity_handler,
     Exception: internal_error_handler,
 }
+
+
+def _error_spec(description: str) -> ResponseSpec:
+    return ResponseSpec(ErrorBody, description=description, generate_examples=False)
+
+
+def _error_responses(handler: HTTPRouteHandler, path: str, public: bool) -> dict[int, ResponseSpec]:
+    """The refusals one operation can answer with, all in the ErrorBody shape."""
+    writes = bool(handler.http_methods - {"GET", "HEAD", "OPTIONS"})
+    takes_path_parameters = "{" in path
+    responses = {
+        HTTP_400_BAD_REQUEST: _error_spec("The request is malformed or a field is invalid (`code` names which rule)"),
+    }
+    if not public:
+        responses[HTTP_401_UNAUTHORIZED] = _error_spec("Not logged in (`not_authenticated`)")
+    if writes or not public:
+        responses[HTTP_403_FORBIDDEN] = _error_spec(
+            "The role may not do this (`forbidden`) or the CSRF token is missing (`csrf_failed`)"
+        )
+    if takes_path_parameters:
+        responses[HTTP_404_NOT_FOUND] = _error_spec("No such record (`not_found`)")
+    if writes:
+        responses[HTTP_413_REQUEST_ENTITY_TOO_LARGE] = _error_spec("The request body is too large (`too_large`)")
+    if writes and not public:
+        responses[HTTP_409_CONFLICT] = _error_spec("A record with this code or key already exists (`duplicate`)")
+        responses[HTTP_422_UNPROCESSABLE_ENTITY] = _error_spec(
+            "A business rule refused it: an unknown or archived reference, a bad CSV row…"
+        )
+    return responses
+
+
+def document_error_responses(app: Litestar, public_paths: list[str], rate_limited_paths: frozenset[str]) -> None:
+    """Declare the ErrorBody refusals on every API operation, so a generic client (and schemathesis) knows them.
+
+    Litestar only takes `responses` per handler; doing it here, once the routes exist, keeps every handler free
+    of the same boilerplate and replaces Litestar's own 400 schema, which our handlers never send.
+    """
+    public = [re.compile(pattern) for pattern in public_paths]
+    for route in app.routes:
+        if not isinstance(route, HTTPRoute) or not route.path.startswith("/api/"):
+            continue
+        for handler in route.route_handlers:
+            is_public = bool(handler.opt.get("exclude_from_auth")) or any(p.search(route.path) for p in public)
+            responses = _error_responses(handler, route.path, is_public)
+            if route.path in rate_limited_paths:
+                responses[HTTP_429_TOO_MANY_REQUESTS] = _error_spec("Too many attempts (`rate_limited`)")
+            if is_public and route.path in rate_limited_paths:
+                responses[HTTP_401_UNAUTHORIZED] = _error_spec("Wrong username or password (`invalid_credentials`)")
+            handler.responses = {**responses, **(handler.responses or {})}

@@ -2,23 +2,64 @@
 archive/restore, and CSV export/import. Guards ask for '<path>.read' or '<path>.write'."""
 
 import inspect
+import types
+import typing
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, Response, get, patch, post
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
-from litestar.openapi.spec import Example
+from litestar.openapi.spec import Example, OpenAPIType
 from litestar.params import Body, Parameter
-from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_422_UNPROCESSABLE_ENTITY
 
 from schemas.common import Page
 from schemas.records import ImportResult
 from server.accounts.identity import requires
+from server.errors import ApiError
 from server.records import service
 from server.records.resource import Resource
 
 SAFE_TEXT = r"^[^\x00-\x1f\x7f]*$"
 CodePath = Annotated[str, Parameter(max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
+
+
+@dataclass
+class CsvUpload:
+    """The multipart form of a CSV import. A named field, not a bare UploadFile: Litestar then refuses a form
+    without the file with a 400 instead of failing inside its extractor."""
+
+    data: UploadFile
+
+
+def absent_or(annotation: Any, description: str, **constraints: Any) -> Any:
+    """`annotation | None` for the handler, where None means "not sent", but documented as plain `annotation`:
+    a query parameter is absent or a value, never null, and the OpenAPI should not invite clients to send one."""
+    if annotation is bool:
+        documented: dict[str, Any] = {"type": OpenAPIType.BOOLEAN}
+    elif typing.get_origin(annotation) is Literal:
+        documented = {"type": OpenAPIType.STRING, "enum": list(typing.get_args(annotation))}
+    else:
+        documented = {"type": OpenAPIType.STRING}
+    return Annotated[
+        annotation | None,
+        Parameter(description=description, schema_extra={"one_of": None, **documented}, **constraints),
+    ]
+
+
+def filter_annotation(resource: Resource, name: str) -> Any:
+    """A filter takes the type of the field it filters (a choice stays a choice, a flag a boolean), so the
+    OpenAPI tells clients which values make sense and nothing unbounded reaches the query."""
+    field = resource.create_model.model_fields.get(name)
+    annotation = field.annotation if field is not None else str
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        annotation = next(a for a in typing.get_args(annotation) if a is not type(None))
+    description = f"Only records with this {name}"
+    if annotation is bool or typing.get_origin(annotation) is Literal:
+        return absent_or(annotation, description)
+    max_length = next((m.max_length for m in (field.metadata if field else []) if getattr(m, "max_length", None)), 200)
+    return absent_or(str, description, min_length=1, max_length=max_length, pattern=SAFE_TEXT)
 
 
 def make_controllers(resource: Resource) -> tuple[type[Controller], type[Controller]]:
@@ -47,7 +88,7 @@ def make_controllers(resource: Resource) -> tuple[type[Controller], type[Control
             "q",
             inspect.Parameter.KEYWORD_ONLY,
             default=None,
-            annotation=Annotated[str | None, Parameter(max_length=100, pattern=SAFE_TEXT, description="Search text")],
+            annotation=absent_or(str, "Search text in code and name", max_length=100, pattern=SAFE_TEXT),
         ),
         inspect.Parameter("sort", inspect.Parameter.KEYWORD_ONLY, default="code", annotation=SortParam),
         inspect.Parameter(
@@ -57,18 +98,19 @@ def make_controllers(resource: Resource) -> tuple[type[Controller], type[Control
             annotation=Annotated[bool, Parameter(description="List archived records instead of active ones")],
         ),
         inspect.Parameter(
-            "limit", inspect.Parameter.KEYWORD_ONLY, default=50, annotation=Annotated[int, Parameter(ge=1, le=500)]
+            "limit",
+            inspect.Parameter.KEYWORD_ONLY,
+            default=50,
+            annotation=Annotated[int, Parameter(ge=1, le=500, description="Records per page")],
         ),
         inspect.Parameter(
-            "offset", inspect.Parameter.KEYWORD_ONLY, default=0, annotation=Annotated[int, Parameter(ge=0, le=10**9)]
+            "offset",
+            inspect.Parameter.KEYWORD_ONLY,
+            default=0,
+            annotation=Annotated[int, Parameter(ge=0, le=10**9, description="Records to skip before this page")],
         ),
     ] + [
-        inspect.Parameter(
-            name,
-            inspect.Parameter.KEYWORD_ONLY,
-            default=None,
-            annotation=Annotated[str | None, Parameter(max_length=40, pattern=SAFE_TEXT, description=f"Only this {name}")],
-        )
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=filter_annotation(resource, name))
         for name in resource.filters
     ]
     list_records.__signature__ = inspect.Signature(list_params, return_annotation=Page[read_model])  # type: ignore[attr-defined,valid-type]
@@ -98,9 +140,9 @@ def make_controllers(resource: Resource) -> tuple[type[Controller], type[Control
         )
 
     async def import_csv(
-        self, request: Request, data: Annotated[UploadFile, Body(media_type=RequestEncodingType.MULTI_PART)]
+        self, request: Request, data: Annotated[CsvUpload, Body(media_type=RequestEncodingType.MULTI_PART)]
     ) -> ImportResult:
-        raw = await data.read()
+        raw = await data.data.read()
         return ImportResult(**await service.import_csv(resource, decode_csv(raw), request.user))
 
     entity, title = resource.entity, resource.title
@@ -143,10 +185,16 @@ def make_controllers(resource: Resource) -> tuple[type[Controller], type[Control
 
 
 def decode_csv(raw: bytes) -> str:
-    """Spreadsheets save UTF-8 (with or without BOM); Chinese Excel often saves GB18030."""
+    """Spreadsheets save UTF-8 (with or without BOM); Chinese Excel often saves GB18030. Anything else is refused:
+    guessing (say, Latin-1, which decodes any bytes) would import mojibake without a word."""
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             return raw.decode(encoding)
         except UnicodeDecodeError:
             continue
-    return raw.decode("latin-1")
+    raise ApiError(
+        HTTP_422_UNPROCESSABLE_ENTITY,
+        "invalid_encoding",
+        "The file is neither UTF-8 nor GB18030: save it as 'CSV UTF-8' and import it again",
+        {"encodings": ["utf-8", "gb18030"]},
+    )

@@ -196,8 +196,8 @@ def clashes_in_file(resource: Resource, parsed: list[ParsedRecord]) -> list[dict
     return errors
 
 
-def parse_filter(resource: Resource, name: str, value: str) -> Any:
+def parse_filter(resource: Resource, name: str, value: Any) -> Any:
     column = getattr(resource.table, name)
-    if column.value_type is bool:
+    if column.value_type is bool and isinstance(value, str):
         return value.lower() in ("1", "true", "yes")
     return value
