@@ -26,7 +26,7 @@ from server.accounts.controllers import LOGIN_PATHS, AuditController, AuthContro
 from server.accounts.identity import OfficeUser, retrieve_user_handler
 from server.accounts.session_store import DatabaseSessionStore
 from server.db import prepare_engine, release_engine
-from server.errors import EXCEPTION_HANDLERS
+from server.errors import EXCEPTION_HANDLERS, document_error_responses
 from server.health import health
 from server.labels import LocationLabelController
 from server.logs import RequestLog, logging_config
@@ -66,6 +66,12 @@ async def add_security_headers(message: Message, scope: Scope) -> None:
         for name, value in SECURITY_HEADERS.items():
             if name not in headers:
                 headers[name] = value
+
+
+class MetricsController(PrometheusController):
+    """Litestar's Prometheus endpoint, kept out of the OpenAPI document: it serves the scraper, not API clients."""
+
+    include_in_schema = False
 
 
 def _is_login_attempt(request) -> bool:
@@ -122,7 +128,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         if redis is not None:
             await redis.aclose()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             health,
             AuthController,
@@ -130,7 +136,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             AuditController,
             *record_controllers,
             LocationLabelController,
-            PrometheusController,
+            MetricsController,
             *WEB_HANDLERS,
             STATIC_ROUTER,
         ],
@@ -158,6 +164,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         state=State({"settings": settings, "redis": redis, "version": _version()}),
         debug=False,
     )
+    document_error_responses(app, PUBLIC_PATHS, LOGIN_PATHS)
+    return app
 
 
 def app_from_env() -> RequestLog:
