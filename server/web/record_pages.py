@@ -99,6 +99,7 @@ async def _form_page(
     lines: list[dict[str, str]],
     errors: FormErrors | None = None,
     archived: bool = False,
+    may_write: bool = True,
     status_code: int = 200,
 ) -> Template:
     own, line_specs = _form_specs(resource, editing=code is not None)
@@ -117,7 +118,7 @@ async def _form_page(
         errors=errors or FormErrors(),
         choices=await _reference_codes(resource.references),
         line_choices=await _reference_codes(child_refs),
-        may_write=True,
+        may_write=may_write,
     )
 
 
@@ -177,8 +178,12 @@ async def record_list(
     }
     context = await _list_context(resource, q=q or None, sort=sort, archived=archived, page=page, filters=filters)
     context["may_write"] = user.may(resource.write_permission)
-    # htmx asks for the table only while the reader types in the search box or changes a filter.
-    return render(request, "record_table.html" if request.htmx else "record_list.html", **context)
+    # htmx asks for the table only while the reader types in the search box or changes a filter; a history
+    # restore after a cache miss is htmx too, but wants the whole page.
+    table_only = bool(request.htmx) and request.htmx.target == "records" and not request.htmx.history_restore_request
+    page = render(request, "record_table.html" if table_only else "record_list.html", **context)
+    page.headers["Vary"] = "HX-Request"
+    return page
 
 
 @get("/md/{path:str}/new", include_in_schema=False)
@@ -231,17 +236,16 @@ async def create_record(request: Request, path: str) -> Template | Redirect:
 @get("/md/{path:str}/edit", include_in_schema=False)
 async def edit_record_form(request: Request, path: str, code: CodeQuery) -> Template:
     resource = _resource(path)
-    ensure_may(request, resource.read_permission)
+    user = ensure_may(request, resource.read_permission)
     record: BaseModel = await service.get_record(resource, code)
     own, line_specs = _form_specs(resource, editing=True)
     values = record.model_dump()
     lines = values.pop(resource.children.field, []) if resource.children else []
-    page = await _form_page(
+    # Every reader may open a record; only a writer gets live inputs and the save and archive buttons.
+    return await _form_page(
         request, resource, code=code, values=_as_text(own, values), lines=_lines_text(line_specs, lines, 1),
-        archived=values["archived"],
+        archived=values["archived"], may_write=user.may(resource.write_permission),
     )
-    page.context["may_write"] = current_user(request).may(resource.write_permission)  # type: ignore[union-attr]
-    return page
 
 
 @post("/md/{path:str}/edit", include_in_schema=False)
