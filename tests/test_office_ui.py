@@ -127,6 +127,17 @@ def test_the_login_form_without_its_csrf_token_is_refused(browse):
     assert browser.get("/").status_code == 303
 
 
+def test_too_many_login_attempts_get_the_form_back_with_the_reason(fresh_server):
+    srv = fresh_server(demo=True, FLOORSYNC_LOGIN_RATE_LIMIT="3/minute")
+    browser = Browser(srv.url, accept_language="zh-CN")
+    assert [browser.log_in("planner", "guess").status_code for _ in range(3)] == [401, 401, 401]
+    limited = browser.log_in("planner")
+    assert limited.status_code == 429 and "登录尝试次数过多" in limited.text and 'name="_csrf_token"' in limited.text
+    assert int(limited.headers["retry-after"]) > 0
+    assert browser.get("/").status_code == 303, "still not logged in"
+    browser.http.close()
+
+
 def test_a_viewer_sees_no_create_button_and_may_not_post_the_form(browse, admin, unique):
     viewer = browse("viewer")
     items = viewer.get("/md/items")

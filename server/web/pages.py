@@ -4,10 +4,15 @@ the login form, a role that may not do something sees a 403 page instead of the 
 from __future__ import annotations
 
 from litestar import Request, Response, Router
-from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException
+from litestar.exceptions import (
+    NotAuthorizedException,
+    NotFoundException,
+    PermissionDeniedException,
+    TooManyRequestsException,
+)
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect
-from litestar.status_codes import HTTP_403_FORBIDDEN, HTTP_404_NOT_FOUND, HTTP_303_SEE_OTHER
+from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_403_FORBIDDEN, HTTP_404_NOT_FOUND, HTTP_429_TOO_MANY_REQUESTS
 
 from server.errors import ApiError, api_error_handler
 from server.web.admin_pages import ADMIN_HANDLERS
@@ -28,6 +33,15 @@ def _forbidden(request: Request, exc: PermissionDeniedException) -> Response:
     return render(request, "error.html", status_code=HTTP_403_FORBIDDEN, reason=reason)
 
 
+def _too_many_logins(request: Request, exc: TooManyRequestsException) -> Response:
+    # Only the login form is rate limited; the person behind it gets the form back with the reason, not JSON.
+    page = render(request, "login.html", status_code=HTTP_429_TOO_MANY_REQUESTS, username="", error="login.too_many")
+    page.headers.update(exc.headers or {})
+    if "RateLimit-Reset" in page.headers:
+        page.headers["Retry-After"] = str(page.headers["RateLimit-Reset"])
+    return page
+
+
 def _not_found(request: Request, _: Exception) -> Response:
     return render(request, "error.html", status_code=HTTP_404_NOT_FOUND, reason="error.not_found")
 
@@ -45,6 +59,7 @@ WEB_ROUTER = Router(
     exception_handlers={
         NotAuthorizedException: _to_login,
         PermissionDeniedException: _forbidden,
+        TooManyRequestsException: _too_many_logins,
         NotFoundException: _not_found,
         ApiError: _api_error,
     },
