@@ -238,6 +238,8 @@ def test_nested_lists_are_edited_as_json_and_bad_json_is_explained(browse, admin
     assert stored["contacts"][0]["email"] == "li.wei@acme.example" and stored["payment_terms_days"] == 45
     edit = sales.get("/md/customers/edit", params={"code": code})
     assert "li.wei@acme.example" in edit.text and '<option value="A" selected>' in edit.text
+    listed = sales.get("/md/customers", params={"q": code}).text
+    assert re.search(r">\s*50000\s*<", listed), "money shows as typed, without the column's trailing zeros"
 
     planner = browse("planner")
     centre = unique("WC")

@@ -153,6 +153,7 @@ async def _list_context(
         params=params,
         list_url=lambda **changes: _list_url(resource, params, **changes),
         column_kinds={w.name: w.kind for w in widgets(resource.create_model, _reference_map(resource.references))},
+        show=display,
         import_result=None,
         import_errors=[],
     )
