@@ -221,6 +221,18 @@ def test_an_item_cannot_be_a_component_of_itself(admin, factory, unique):
     assert admin.get("/api/boms", params={"item": chair}).json()["total"] == 0
 
 
+def test_a_bom_cannot_close_a_loop_through_other_boms(admin, factory, unique):
+    chair, seat, foam = factory.item("CHAIR", type="finished"), factory.item("SEAT"), factory.item("FOAM")
+    factory.make("boms", {"code": unique("BOM-CHAIR"), "item": chair, "components": [{"line_no": 1, "component": seat, "quantity": 1}]})
+    factory.make("boms", {"code": unique("BOM-SEAT"), "item": seat, "components": [{"line_no": 1, "component": foam, "quantity": 2}]})
+    loop = admin.post("/api/boms", json={"code": unique("BOM-FOAM"), "item": foam, "components": [
+        {"line_no": 1, "component": factory.item("GLUE"), "quantity": 1}, {"line_no": 2, "component": chair, "quantity": 1}]})
+    assert loop.status_code == 422, loop.text
+    assert loop.json()["code"] == "bom_cycle"
+    assert [e["field"] for e in loop.json()["details"]["errors"]] == ["components[1].component"]
+    assert admin.get("/api/boms", params={"item": foam}).json()["total"] == 0
+
+
 def test_bom_lines_numbers_and_quantities_are_checked(admin, factory, unique):
     chair, seat = factory.item("CHAIR", type="finished"), factory.item("SEAT")
     twice = admin.post("/api/boms", json={"code": unique("BOM"), "item": chair, "components": [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from schemas import masterdata as md
@@ -92,6 +93,43 @@ def bom_rules(bom: dict[str, Any]) -> list[Problem]:
     return problems + repeated_keys(components, "line_no", "components", "duplicate_line")
 
 
+def reaches(start: str, target: str, uses: Mapping[str, set[str]]) -> bool:
+    """Whether item `start`, through the components of BOMs (`uses`: item → its components), needs item `target`."""
+    seen: set[str] = set()
+    stack = [start]
+    while stack:
+        current = stack.pop()
+        if current == target:
+            return True
+        if current not in seen:
+            seen.add(current)
+            stack.extend(uses.get(current, ()))
+    return False
+
+
+def indirect_cycles(bom: dict[str, Any], uses: Mapping[str, set[str]]) -> list[Problem]:
+    return [
+        (f"components[{index}].component", "bom_cycle",
+         f"item {line['component']!r} already needs {bom['item']!r} through its own BOM")
+        for index, line in enumerate(bom.get("components") or [])
+        if reaches(line["component"], bom["item"], uses)
+    ]
+
+
+async def bom_checks(bom: dict[str, Any]) -> list[Problem]:
+    """A BOM must not close a loop through other active BOMs (a chair needing a seat needing a chair), or explosion
+    and MRP would never end. The BOM being saved is left out: its lines are the ones being replaced."""
+    if not bom.get("components"):
+        return []
+    rows = await BomLine.select(BomLine.bom.item.as_alias("parent"), BomLine.component).where(
+        (BomLine.bom.archived == False) & (BomLine.bom.code != bom["code"])  # noqa: E712
+    )
+    uses: dict[str, set[str]] = {}
+    for row in rows:
+        uses.setdefault(row["parent"], set()).add(row["component"])
+    return indirect_cycles(bom, uses)
+
+
 def routing_rules(routing: dict[str, Any]) -> list[Problem]:
     return repeated_keys(routing.get("operations") or [], "sequence", "operations", "duplicate_sequence")
 
@@ -179,6 +217,7 @@ BOMS = Resource(
         references=(Reference("component", Item, "item"),),
     ),
     rules=bom_rules,
+    checks=bom_checks,
     list_columns=("code", "item", "version", "valid_from"),
 )
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,6 +51,8 @@ class Resource:
     children: Children | None = None
     # Cross-field rules on the whole record, after the contract validated each field: returns problems.
     rules: Callable[[dict[str, Any]], list[tuple[str, str, str]]] | None = None
+    # Rules that need to read other records (a BOM cycle through other BOMs), run last: returns problems.
+    checks: Callable[[dict[str, Any]], Awaitable[list[tuple[str, str, str]]]] | None = None
     list_columns: tuple[str, ...] = ("code", "name")
     extra: dict[str, Any] = field(default_factory=dict)
 

@@ -166,9 +166,11 @@ async def _check_unique(resource: Resource, values: dict[str, Any], own_id: int 
 
 
 def _check_rules(resource: Resource, values: dict[str, Any]) -> None:
-    if resource.rules is None:
-        return
-    problems = resource.rules(values)
+    if resource.rules is not None:
+        _refuse(resource.rules(values))
+
+
+def _refuse(problems: list[tuple[str, str, str]]) -> None:
     if problems:
         field, code, message = problems[0]
         raise ApiError(
@@ -187,6 +189,8 @@ async def _validate(resource: Resource, values: dict[str, Any], own_id: int | No
     if spec is not None:
         for index, child in enumerate(values.get(spec.field) or []):
             await _check_references(spec.references, child, prefix=f"{spec.field}[{index}].")
+    if resource.checks is not None:
+        _refuse(await resource.checks(values))
 
 
 def _columns(resource: Resource, values: dict[str, Any]) -> dict[str, Any]:
