@@ -194,6 +194,8 @@ def test_refusals_come_back_next_to_the_field_not_as_errors(browse, unique):
     assert bad_gtin.status_code == 422
     assert "Not saved" in bad_gtin.text and "GTIN" in bad_gtin.text and 'aria-invalid=true' in bad_gtin.text
     assert f'value="{code}"' in bad_gtin.text, "what the user typed is kept"
+    blank = planner.post("/md/items/new", {"code": code, "name": "", "type": "", "unit": ""})
+    assert blank.status_code == 422 and blank.text.count("Field required") == 3
     unknown_unit = planner.post("/md/items/new", {"code": code, "name": "X", "type": "raw", "unit": "NO-SUCH-UNIT"})
     assert unknown_unit.status_code == 422 and "no unit with code" in unknown_unit.text
     duplicate = planner.post("/md/units/new", {"code": "PCS", "name": "again"})

@@ -209,6 +209,9 @@ async def _save(request: Request, resource: Resource, code: str | None) -> Templ
         )
     errors, lang = FormErrors(), language_of(request)
     data = parse_fields(own, form, errors, lang=lang)
+    if code is None:
+        # A required field left blank on a new record is missing, and the contract says so ("Field required").
+        data = {k: v for k, v in data.items() if not (v == "" and any(w.name == k and w.required for w in own))}
     if resource.children is not None:
         data[resource.children.field] = parse_lines(resource, line_specs, form, errors, lang=lang)
     if not errors:
