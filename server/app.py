@@ -12,7 +12,6 @@ from litestar.channels.backends.redis import RedisChannelsPubSubBackend
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import MutableScopeHeaders, State
 from litestar.middleware.rate_limit import RateLimitConfig
-from litestar.middleware.session.server_side import ServerSideSessionConfig
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
@@ -24,7 +23,7 @@ from redis.asyncio import Redis
 
 from server.accounts.controllers import LOGIN_PATHS, AuditController, AuthController, UsersController
 from server.accounts.identity import OfficeUser, retrieve_user_handler
-from server.accounts.session_store import DatabaseSessionStore
+from server.accounts.session_store import SESSION_COOKIE, DatabaseSessionStore, RotatingSessionConfig
 from server.db import prepare_engine, release_engine
 from server.errors import EXCEPTION_HANDLERS, document_error_responses
 from server.health import health
@@ -82,9 +81,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or load_settings()
     redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
 
-    session_config = ServerSideSessionConfig(
+    session_config = RotatingSessionConfig(
         store="sessions",
-        key="floorsync_session",
+        key=SESSION_COOKIE,
         max_age=SESSION_HOURS * 3600,
         httponly=True,
         secure=settings.secure_cookies,
@@ -147,7 +146,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         csrf_config=csrf_config,
         stores={
             "sessions": DatabaseSessionStore(),
-            "rate_limit": RedisStore(redis, namespace="floorsync_rate_limit") if redis else MemoryStore(),
+            "rate_limit": RedisStore(redis, namespace=f"floorsync:{settings.deployment_key}:rate_limit") if redis else MemoryStore(),
         },
         plugins=[channels],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
