@@ -7,10 +7,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
-from schemas.common import Contract, Name, no_control_characters
+from schemas.common import Contract, no_control_characters
 
 Username = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._@-]+$")
+]
+# As long as the users table's column allows: a longer Name reached PostgreSQL as a 500 (value too long).
+DisplayName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128), AfterValidator(no_control_characters)
 ]
 Password = Annotated[str, StringConstraints(min_length=1, max_length=256)]
 NewPassword = Annotated[str, StringConstraints(min_length=10, max_length=256)]
@@ -45,7 +49,7 @@ class MePatch(Contract):
 
 class UserIn(Contract):
     username: Username
-    display_name: Name
+    display_name: DisplayName
     password: NewPassword
     roles: list[RoleName] = Field(min_length=1, max_length=9)
     language: Language = "en"
@@ -54,7 +58,7 @@ class UserIn(Contract):
 class UserPatch(Contract):
     """Only the fields sent change. A field may be left out but never sent as null: no user lacks a name or roles."""
 
-    display_name: Name = None  # type: ignore[assignment]
+    display_name: DisplayName = None  # type: ignore[assignment]
     password: NewPassword = None  # type: ignore[assignment]
     roles: list[RoleName] = Field(default=None, min_length=1, max_length=9)  # type: ignore[assignment]
     language: Language = None  # type: ignore[assignment]

@@ -68,6 +68,16 @@ def test_a_string_beyond_its_length_is_too_long(planner, unique):
     field_refusal(planner.post("/api/units", json={"code": unique("U"), "name": "n" * 201}), "too_long", "name")
 
 
+def test_a_display_name_longer_than_its_column_is_too_long(admin, unique):
+    # PostgreSQL's varchar(128) used to be the one refusing it, as a 500.
+    refused = admin.post(
+        "/api/users",
+        json={"username": unique("long").lower(), "display_name": "n" * 129, "password": "long-enough-pw", "roles": ["viewer"]},
+    )
+    field_refusal(refused, "too_long", "display_name")
+    field_refusal(admin.patch("/api/users/viewer", json={"display_name": "n" * 129}), "too_long", "display_name")
+
+
 def test_a_field_the_contract_does_not_know_is_unknown_field(planner, unique):
     refused = planner.post("/api/units", json={"code": unique("U"), "name": "Unit", "colour": "red"})
     field_refusal(refused, "unknown_field", "colour")
