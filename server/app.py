@@ -21,20 +21,25 @@ from litestar.stores.redis import RedisStore
 from litestar.types import Message, Scope
 from redis.asyncio import Redis
 
+from devices.controllers import DevicesController
 from server.accounts.controllers import LOGIN_PATHS, AuditController, AuthController, UsersController
 from server.accounts.identity import OfficeUser, retrieve_user_handler
 from server.accounts.session_store import SESSION_COOKIE, DatabaseSessionStore, RotatingSessionConfig
 from server.db import prepare_engine, release_engine
 from server.errors import EXCEPTION_HANDLERS, document_error_responses
 from server.health import health
+from server.inventory import commands as inventory_commands  # noqa: F401  (registers the floor commands)
+from server.inventory.controllers import StockController
 from server.labels import LocationLabelController
 from server.logs import RequestLog, logging_config
 from server.masterdata.resources import RESOURCES
 from server.records.controller import make_controllers
 from server.settings import Settings, load_settings
+from sync import live
+from sync.controllers import SYNC_HANDLERS
 
 SESSION_HOURS = 10
-PUBLIC_PATHS = ["^/health$", "^/schema", "^/static/", "^/login$", "^/api/auth/login$", "^/api/auth/csrf$", "^/metrics$", "^/favicon.ico$"]
+PUBLIC_PATHS = ["^/health$", "^/api/sync/", "^/schema", "^/static/", "^/login$", "^/api/auth/login$", "^/api/auth/csrf$", "^/metrics$", "^/favicon.ico$"]
 # No inline script anywhere; htmx's own indicator styles are switched off in the page, so no inline style either.
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
@@ -118,6 +123,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     from server.web import WEB_HANDLERS, STATIC_ROUTER, TEMPLATE_CONFIG  # noqa: PLC0415 - the UI imports app-level pieces
 
     record_controllers = [c for resource in RESOURCES for c in make_controllers(resource)]
+    live.configure(channels, settings.deployment_key)
 
     async def on_startup(app: Litestar) -> None:
         await prepare_engine()
@@ -135,6 +141,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             AuditController,
             *record_controllers,
             LocationLabelController,
+            DevicesController,
+            StockController,
+            *SYNC_HANDLERS,
             MetricsController,
             *WEB_HANDLERS,
             STATIC_ROUTER,

@@ -91,6 +91,31 @@ def cmd_create_user(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_enrol_code(args: argparse.Namespace) -> int:
+    """The same enrolment an admin makes on the office screen, for provisioning devices from a script."""
+    from pydantic import ValidationError
+
+    from devices.service import create_enrolment
+    from schemas.sync import DeviceScope
+    from server.errors import ApiError
+
+    try:
+        scope = DeviceScope(site=args.site, warehouses=args.warehouse, work_centres=args.work_centre, route=args.route)
+        code, expires_at = asyncio.run(create_enrolment(scope, args.ttl_minutes, actor=None))
+    except (ValidationError, ApiError) as exc:
+        print(json.dumps({"error": {"code": getattr(exc, "code", "invalid_scope"), "message": str(exc)}}))
+        return 1
+    print(json.dumps({"code": code, "expires_at": expires_at.isoformat()}))
+    return 0
+
+
+def cmd_compact_feed(args: argparse.Namespace) -> int:
+    from sync.compaction import compact
+
+    print(json.dumps(asyncio.run(compact(keep=args.keep))))
+    return 0
+
+
 def cmd_backup(args: argparse.Namespace) -> int:
     from server.backup import backup
 
@@ -130,6 +155,15 @@ def build_parser() -> argparse.ArgumentParser:
     user.add_argument("--name")
     user.add_argument("--language", default="en", choices=["en", "zh"])
 
+    enrol = sub.add_parser("enrol-code", help="print a one-time device enrolment code as JSON")
+    enrol.add_argument("--site", required=True)
+    enrol.add_argument("--warehouse", action="append", default=[], help="repeat for several")
+    enrol.add_argument("--work-centre", action="append", default=[], help="repeat for several")
+    enrol.add_argument("--route")
+    enrol.add_argument("--ttl-minutes", type=int, default=15)
+    compact = sub.add_parser("compact-feed", help="compact the devices' change feed")
+    compact.add_argument("--keep", type=int, default=100_000, help="newest positions kept whole")
+
     for name, text in (("backup", "write a backup of the database to FILE"), ("restore", "restore FILE into the database")):
         p = sub.add_parser(name, help=text)
         p.add_argument("file")
@@ -142,6 +176,8 @@ COMMANDS = {
     "migrate": cmd_migrate,
     "demo": cmd_demo,
     "create-user": cmd_create_user,
+    "enrol-code": cmd_enrol_code,
+    "compact-feed": cmd_compact_feed,
     "backup": cmd_backup,
     "restore": cmd_restore,
 }

@@ -8,5 +8,8 @@ APP_REGISTRY = AppRegistry(
     apps=[
         "server.accounts.piccolo_app",
         "server.masterdata.piccolo_app",
+        "devices.piccolo_app",
+        "sync.piccolo_app",
+        "server.inventory.piccolo_app",
     ]
 )

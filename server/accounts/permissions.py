@@ -46,13 +46,24 @@ MASTER_WRITERS: dict[str, set[Role]] = {
 
 ADMIN_ONLY = ("users.read", "users.write", "audit.read")
 
+# Floor operations seen from the office: who enrols and manages devices, who reads and corrects stock.
+FLOOR_GRANTS: dict[str, set[Role]] = {
+    "devices.read": {Role.production_supervisor, Role.warehouse, Role.logistics, Role.viewer},
+    "devices.write": {Role.production_supervisor, Role.warehouse, Role.logistics},
+    "stock.read": set(Role),
+    "stock.write": {Role.warehouse},
+}
+
 
 def _build() -> dict[Role, frozenset[str]]:
     grants: dict[Role, set[str]] = {role: {f"{r}.read" for r in MASTER_RESOURCES} for role in Role}
     for resource, roles in MASTER_WRITERS.items():
         for role in roles:
             grants[role].add(f"{resource}.write")
-    grants[Role.admin] |= {f"{r}.write" for r in MASTER_RESOURCES} | set(ADMIN_ONLY)
+    for permission, roles in FLOOR_GRANTS.items():
+        for role in roles:
+            grants[role].add(permission)
+    grants[Role.admin] |= {f"{r}.write" for r in MASTER_RESOURCES} | set(ADMIN_ONLY) | set(FLOOR_GRANTS)
     return {role: frozenset(perms) for role, perms in grants.items()}
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from schemas import masterdata as md
 from server.masterdata.calendar import overlapping_shifts
+from server.masterdata.feed import item_changed, location_changed
 from server.masterdata.tables import (
     Bom,
     BomLine,
@@ -59,6 +60,7 @@ ITEMS = Resource(
     references=(Reference("unit", Unit, "unit"),),
     unique_fields=("gtin",),
     rules=item_rules,
+    on_change=item_changed,
     list_columns=("code", "name", "type", "unit", "gtin"),
 )
 
@@ -177,6 +179,7 @@ LOCATIONS = Resource(
     sort_fields=("code", "name", "warehouse", "kind", "created_at", "updated_at"),
     references=(Reference("warehouse", Warehouse, "warehouse"),),
     list_columns=("code", "name", "warehouse", "kind"),
+    on_change=location_changed,
 )
 
 WORK_CENTRES = Resource(

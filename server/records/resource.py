@@ -53,6 +53,9 @@ class Resource:
     rules: Callable[[dict[str, Any]], list[tuple[str, str, str]]] | None = None
     # Rules that need to read other records (a BOM cycle through other BOMs), run last: returns problems.
     checks: Callable[[dict[str, Any]], Awaitable[list[tuple[str, str, str]]]] | None = None
+    # Called in the writer's transaction with the record before and after a write (None when it did not exist):
+    # how a change reaches the devices' feed.
+    on_change: Callable[[BaseModel | None, BaseModel | None], Awaitable[None]] | None = None
     list_columns: tuple[str, ...] = ("code", "name")
     extra: dict[str, Any] = field(default_factory=dict)
 

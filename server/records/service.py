@@ -236,13 +236,22 @@ def _audit_view(record: BaseModel | None) -> dict[str, Any] | None:
     return None if record is None else record.model_dump(mode="json")
 
 
+async def _changed(
+    resource: Resource, actor: OfficeUser | None, action: str, code: str, before: BaseModel | None, after: BaseModel | None
+) -> None:
+    """Everything a record write leaves behind besides the row itself: its audit entry, and what devices see."""
+    await record_audit(actor, action, resource.entity, code, _audit_view(before), _audit_view(after))
+    if resource.on_change is not None:
+        await resource.on_change(before, after)
+
+
 async def create_record(resource: Resource, data: BaseModel, actor: OfficeUser | None) -> BaseModel:
     values = _dump(data)
     async with write_transaction():
         await _validate(resource, values, own_id=None)
         await _insert(resource, values)
         created = await get_record(resource, values["code"])
-        await record_audit(actor, "create", resource.entity, values["code"], None, _audit_view(created))
+        await _changed(resource, actor, "create", values["code"], None, created)
     return created
 
 
@@ -260,7 +269,7 @@ async def update_record(resource: Resource, code: str, patch: BaseModel, actor: 
         await _validate(resource, values, own_id=row["id"])  # type: ignore[index]
         await _update(resource, row["id"], {k: values[k] for k in changes if k in values})  # type: ignore[index]
         after = await get_record(resource, code)
-        await record_audit(actor, "update", resource.entity, code, _audit_view(before), _audit_view(after))
+        await _changed(resource, actor, "update", code, before, after)
     return after
 
 
@@ -270,9 +279,7 @@ async def set_archived(resource: Resource, code: str, archived: bool, actor: Off
         before = await get_record(resource, code)
         await table.update({table.archived: archived, table.updated_at: _now()}).where(table.code == code)
         after = await get_record(resource, code)
-        await record_audit(
-            actor, "archive" if archived else "restore", resource.entity, code, _audit_view(before), _audit_view(after)
-        )
+        await _changed(resource, actor, "archive" if archived else "restore", code, before, after)
     return after
 
 
@@ -314,7 +321,7 @@ async def import_csv(resource: Resource, text: str, actor: OfficeUser | None) ->
             if existing is None:
                 await _insert(resource, values)
                 after = await get_record(resource, values["code"])
-                await record_audit(actor, "import", resource.entity, values["code"], None, _audit_view(after))
+                await _changed(resource, actor, "import", values["code"], None, after)
                 created += 1
             else:
                 before = await get_record(resource, values["code"])
@@ -324,7 +331,7 @@ async def import_csv(resource: Resource, text: str, actor: OfficeUser | None) ->
                     continue
                 await _update(resource, existing["id"], values)
                 after = await get_record(resource, values["code"])
-                await record_audit(actor, "import", resource.entity, values["code"], _audit_view(before), _audit_view(after))
+                await _changed(resource, actor, "import", values["code"], before, after)
                 updated += 1
     return {"created": created, "updated": updated, "rows": len(parsed)}
 

@@ -1,0 +1,68 @@
+"""Office endpoints for stock: on-hand, and moves and counts made at a desk (the same functions a device's
+`stock.move` / `stock.count` reach, each in one transaction)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, get, post
+from litestar.params import Parameter
+from litestar.status_codes import HTTP_201_CREATED
+from pydantic import BaseModel
+
+from schemas.common import Page
+from schemas.sync import StockCountArgs, StockMoveArgs
+from server.accounts.identity import requires
+from server.db import write_transaction
+from server.inventory.stock import Who, count_stock, move_stock, quantity_text
+from server.inventory.tables import StockOnHand
+
+CodeFilter = Annotated[str | None, Parameter(max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
+
+
+class OnHand(BaseModel):
+    item: str
+    location: str
+    lot: str | None
+    status: str
+    quantity: str
+
+
+class StockController(Controller):
+    path = "/api/stock"
+    tags = ["Stock"]
+
+    @get("/", guards=[requires("stock.read")], summary="On-hand stock by item, location, lot and status")
+    async def on_hand(
+        self,
+        item: CodeFilter = None,
+        location: CodeFilter = None,
+        limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
+        offset: Annotated[int, Parameter(ge=0, le=10**9)] = 0,
+    ) -> Page[OnHand]:
+        condition = StockOnHand.quantity_micro != 0
+        if item:
+            condition = condition & (StockOnHand.item == item)
+        if location:
+            condition = condition & (StockOnHand.location == location)
+        rows = await (
+            StockOnHand.select().where(condition).order_by(StockOnHand.item).order_by(StockOnHand.location)
+            .order_by(StockOnHand.lot).limit(limit).offset(offset)
+        )
+        total = await StockOnHand.count().where(condition)
+        items = [OnHand(item=r["item"], location=r["location"], lot=r["lot"] or None, status=r["status"],
+                        quantity=quantity_text(r["quantity_micro"])) for r in rows]
+        return Page[OnHand](items=items, total=total, limit=limit, offset=offset)
+
+    @post("/moves", guards=[requires("stock.write")], status_code=HTTP_201_CREATED, summary="Move stock between locations")
+    async def move(self, request: Request, data: StockMoveArgs) -> dict[str, Any]:
+        async with write_transaction():
+            return await move_stock(data.item, data.lot, data.from_location, data.to_location, data.quantity,
+                                    Who(username=request.user.username))
+
+    @post("/counts", guards=[requires("stock.write")], status_code=HTTP_201_CREATED,
+          summary="Record a count; the difference is booked as an adjustment")
+    async def count(self, request: Request, data: StockCountArgs) -> dict[str, Any]:
+        async with write_transaction():
+            return await count_stock(data.item, data.lot, data.location, data.counted_quantity, data.reason,
+                                     Who(username=request.user.username))

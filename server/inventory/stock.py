@@ -1,0 +1,192 @@
+"""Stock moves and counts: the one place they happen, for a device's mutation and an office user alike.
+
+Every change appends to the ledger, updates the on-hand projection in the same transaction, and tells the
+devices whose scope holds that place (the change feed). The caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any
+
+from litestar.status_codes import HTTP_404_NOT_FOUND, HTTP_409_CONFLICT, HTTP_422_UNPROCESSABLE_ENTITY
+
+from server.errors import ApiError
+from server.inventory.tables import StockCount, StockMove, StockOnHand
+from server.masterdata.tables import Item, Location, Unit, Warehouse
+from sync.feed import Visibility, record_change
+
+MICRO = Decimal("0.000001")
+AVAILABLE = "available"
+
+
+def to_micro(quantity: Decimal) -> int:
+    return int((quantity / MICRO).to_integral_value())
+
+
+def from_micro(quantity_micro: int) -> Decimal:
+    return (Decimal(quantity_micro) * MICRO).normalize() if quantity_micro else Decimal(0)
+
+
+def quantity_text(quantity_micro: int) -> str:
+    """A quantity as the wire carries it: plain digits, no exponent, no trailing zeros ('10', '2.5')."""
+    return format(from_micro(quantity_micro), "f")
+
+
+def decimals_used(quantity: Decimal) -> int:
+    exponent = quantity.normalize().as_tuple().exponent
+    return max(0, -exponent) if isinstance(exponent, int) else 0
+
+
+@dataclass(frozen=True)
+class Place:
+    code: str
+    warehouse: str
+    site: str
+
+    @property
+    def visibility(self) -> Visibility:
+        return Visibility(site=self.site, warehouse=self.warehouse)
+
+
+@dataclass(frozen=True)
+class Who:
+    """Who caused a stock change, for the ledger: a device's mutation or an office user."""
+
+    mutation_id: str | None = None
+    device_id: str | None = None
+    username: str | None = None
+    event_time: datetime | None = None
+    allowed_warehouses: frozenset[str] | None = None  # a device's scope; None = no restriction
+    allowed_site: str | None = None
+
+
+def refuse(code: str, message: str, status: int = HTTP_422_UNPROCESSABLE_ENTITY, **details: Any) -> ApiError:
+    return ApiError(status, code, message, details)
+
+
+async def load_item(code: str) -> dict[str, Any]:
+    item = await Item.select(Item.code, Item.lot_tracked, Item.archived, Item.unit).where(Item.code == code).first()
+    if item is None:
+        raise refuse("unknown_item", f"No item {code!r}", HTTP_404_NOT_FOUND, item=code)
+    if item["archived"]:
+        raise refuse("archived_item", f"Item {code!r} is archived", item=code)
+    unit = await Unit.select(Unit.decimals).where(Unit.code == item["unit"]).first()
+    item["decimals"] = unit["decimals"] if unit else 6
+    return item
+
+
+async def load_place(code: str, who: Who) -> Place:
+    row = await Location.select(Location.code, Location.warehouse, Location.archived).where(Location.code == code).first()
+    if row is None:
+        raise refuse("unknown_location", f"No location {code!r}", HTTP_404_NOT_FOUND, location=code)
+    if row["archived"]:
+        raise refuse("archived_location", f"Location {code!r} is archived", location=code)
+    warehouse = await Warehouse.select(Warehouse.site).where(Warehouse.code == row["warehouse"]).first()
+    place = Place(code=code, warehouse=row["warehouse"], site=warehouse["site"])
+    outside_site = who.allowed_site is not None and place.site != who.allowed_site
+    outside_warehouses = who.allowed_warehouses is not None and place.warehouse not in who.allowed_warehouses
+    if outside_site or outside_warehouses:
+        raise refuse("out_of_scope", f"Location {code!r} is outside this device's scope", HTTP_409_CONFLICT, location=code)
+    return place
+
+
+def check_lot(item: dict[str, Any], lot: str | None) -> str:
+    if item["lot_tracked"] and not lot:
+        raise refuse("lot_required", f"Item {item['code']!r} is lot-tracked: scan or enter the lot", item=item["code"])
+    if lot and not item["lot_tracked"]:
+        raise refuse("lot_not_tracked", f"Item {item['code']!r} is not lot-tracked", item=item["code"], lot=lot)
+    return lot or ""
+
+
+def check_decimals(item: dict[str, Any], quantity: Decimal) -> None:
+    if decimals_used(quantity) > item["decimals"]:
+        raise refuse(
+            "too_many_decimals",
+            f"Item {item['code']!r} is counted in whole units" if item["decimals"] == 0
+            else f"Item {item['code']!r} allows {item['decimals']} decimals",
+            item=item["code"], decimals=item["decimals"],
+        )
+
+
+def stock_key(item: str, location: str, lot: str, status: str) -> str:
+    return f"{item}|{location}|{lot}|{status}"
+
+
+async def on_hand_micro(item: str, location: str, lot: str, status: str = AVAILABLE) -> int:
+    row = await StockOnHand.select(StockOnHand.quantity_micro).where(
+        (StockOnHand.item == item) & (StockOnHand.location == location) & (StockOnHand.lot == lot) & (StockOnHand.status == status)
+    ).first()
+    return row["quantity_micro"] if row else 0
+
+
+async def post(item: str, place: Place, lot: str, status: str, delta_micro: int, reason: str, who: Who, note: str = "") -> int:
+    """One ledger row and its projection update; the new on-hand. Refuses to go below zero (`insufficient_stock`)."""
+    if delta_micro < 0:
+        rows = await StockOnHand.raw(
+            "UPDATE stock_on_hand SET quantity_micro = quantity_micro + {} "
+            "WHERE item = {} AND location = {} AND lot = {} AND status = {} AND quantity_micro + {} >= 0 "
+            "RETURNING quantity_micro",
+            delta_micro, item, place.code, lot, status, delta_micro,
+        )
+        if not rows:
+            available = await on_hand_micro(item, place.code, lot, status)
+            raise refuse(
+                "insufficient_stock",
+                f"Only {quantity_text(available)} of {item!r} at {place.code!r}" + (f" in lot {lot!r}" if lot else ""),
+                item=item, location=place.code, lot=lot, available=quantity_text(available),
+                requested=quantity_text(-delta_micro),
+            )
+    else:
+        rows = await StockOnHand.raw(
+            "INSERT INTO stock_on_hand (item, location, lot, status, quantity_micro) VALUES ({}, {}, {}, {}, {}) "
+            "ON CONFLICT (item, location, lot, status) DO UPDATE SET quantity_micro = stock_on_hand.quantity_micro + excluded.quantity_micro "
+            "RETURNING quantity_micro",
+            item, place.code, lot, status, delta_micro,
+        )
+    quantity_micro = rows[0]["quantity_micro"]
+    await StockMove.insert(
+        StockMove(
+            at=datetime.now(timezone.utc), item=item, location=place.code, lot=lot, status=status,
+            quantity_micro=delta_micro, reason=reason, note=note[:2000], mutation_id=who.mutation_id,
+            device_id=who.device_id, username=who.username, event_time=who.event_time,
+        )
+    )
+    key = stock_key(item, place.code, lot, status)
+    data = {"item": item, "location": place.code, "lot": lot or None, "status": status, "quantity": quantity_text(quantity_micro)}
+    record_change("stock", key, data if quantity_micro else None, place.visibility)
+    return quantity_micro
+
+
+async def move_stock(item_code: str, lot: str | None, from_code: str, to_code: str, quantity: Decimal, who: Who) -> dict[str, Any]:
+    if from_code == to_code:
+        raise refuse("same_location", "From and to are the same location", location=from_code)
+    item = await load_item(item_code)
+    lot_code = check_lot(item, lot)
+    check_decimals(item, quantity)
+    source, target = await load_place(from_code, who), await load_place(to_code, who)
+    moved = to_micro(quantity)
+    left = await post(item_code, source, lot_code, AVAILABLE, -moved, "move", who)
+    now = await post(item_code, target, lot_code, AVAILABLE, moved, "move", who)
+    return {"from_quantity": quantity_text(left), "to_quantity": quantity_text(now)}
+
+
+async def count_stock(item_code: str, lot: str | None, location_code: str, counted: Decimal, reason: str | None, who: Who) -> dict[str, Any]:
+    item = await load_item(item_code)
+    lot_code = check_lot(item, lot)
+    check_decimals(item, counted)
+    place = await load_place(location_code, who)
+    expected = await on_hand_micro(item_code, location_code, lot_code)
+    counted_micro = to_micro(counted)
+    if counted_micro != expected:
+        await post(item_code, place, lot_code, AVAILABLE, counted_micro - expected, "count", who, note=reason or "")
+    await StockCount.insert(
+        StockCount(
+            at=datetime.now(timezone.utc), item=item_code, location=location_code, lot=lot_code, counted_micro=counted_micro,
+            expected_micro=expected, reason=reason or "", mutation_id=who.mutation_id, device_id=who.device_id,
+        )
+    )
+    return {"expected": quantity_text(expected), "counted": quantity_text(counted_micro),
+            "adjustment": quantity_text(counted_micro - expected)}

@@ -1,0 +1,116 @@
+"""The device-facing HTTP and websocket endpoints of sync protocol v1 (DESIGN.md section 2)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Annotated
+
+from litestar import Controller, Request, WebSocket, get, post, websocket
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+from litestar.params import Parameter
+from litestar.status_codes import HTTP_200_OK, HTTP_401_UNAUTHORIZED, HTTP_413_REQUEST_ENTITY_TOO_LARGE, HTTP_503_SERVICE_UNAVAILABLE
+
+from devices import service as devices
+from devices.tables import Device
+from schemas.sync import MAX_BATCH, PROTOCOL_VERSION, EnrollRequest, EnrollResponse, PullResponse, PushRequest, PushResponse
+from server.db import write_transaction
+from server.errors import ApiError
+from sync import live
+from sync.pull import pull
+from sync.push import TransientFault, push
+from sync.registry import DeviceIdentity
+
+DEVICE_KEY = "floorsync_device"
+PUSH_MAX_BODY_BYTES = 2 * 1024 * 1024
+
+
+def bearer_token(headers) -> str | None:
+    value = headers.get("authorization", "")
+    return value[7:].strip() if value.lower().startswith("bearer ") else None
+
+
+async def device_guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    """Every device call is authenticated first (before its body is even read): 401 with a code otherwise."""
+    token = bearer_token(connection.headers)
+    if not token:
+        raise ApiError(HTTP_401_UNAUTHORIZED, "missing_token", "Send the device token as 'Authorization: Bearer …'")
+    connection.scope[DEVICE_KEY] = await devices.authenticate(token)  # type: ignore[literal-required]
+
+
+def check_protocol(protocol: int) -> None:
+    if protocol != PROTOCOL_VERSION:
+        raise ApiError(
+            426, "unsupported_protocol", "This app speaks another sync protocol version: reload the app to update it",
+            {"supported": [PROTOCOL_VERSION], "received": protocol},
+        )
+
+
+def the_device(request: Request) -> DeviceIdentity:
+    return request.scope[DEVICE_KEY]  # type: ignore[literal-required]
+
+
+class SyncController(Controller):
+    path = "/api/sync"
+    tags = ["Sync (devices)"]
+    guards = [device_guard]
+    security = [{"deviceToken": []}]
+
+    @post("/push", status_code=HTTP_200_OK, request_max_body_size=PUSH_MAX_BODY_BYTES,
+          summary="Push queued mutations; each is applied exactly once")
+    async def push(self, request: Request, data: PushRequest) -> PushResponse:
+        check_protocol(data.protocol)
+        if len(data.mutations) > MAX_BATCH:
+            raise ApiError(HTTP_413_REQUEST_ENTITY_TOO_LARGE, "batch_too_large",
+                           f"At most {MAX_BATCH} mutations per push: send the rest in the next one", {"max": MAX_BATCH})
+        try:
+            return await push(the_device(request), data)
+        except TransientFault as exc:
+            raise ApiError(HTTP_503_SERVICE_UNAVAILABLE, "unavailable", str(exc), {"retry_after_seconds": 2}) from exc
+
+    @get("/pull", summary="Pull the next page of changes in this device's scope")
+    async def pull(
+        self,
+        request: Request,
+        protocol: int,
+        cursor: Annotated[int, Parameter(ge=0, le=2**62)] = 0,
+        limit: Annotated[int, Parameter(ge=1, le=1000)] = 500,
+    ) -> PullResponse:
+        check_protocol(protocol)
+        return await pull(the_device(request), cursor, limit)
+
+
+@post("/api/sync/enroll", status_code=HTTP_200_OK, tags=["Sync (devices)"], exclude_from_auth=True,
+      summary="Exchange a one-time enrolment code for a device token")
+async def enroll(data: EnrollRequest) -> EnrollResponse:
+    device_id, token, scope = await devices.enroll(data)
+    return EnrollResponse(device_id=device_id, token=token, scope=scope, server_time=datetime.now(timezone.utc))
+
+
+@websocket("/api/sync/live", exclude_from_auth=True)
+async def live_socket(socket: WebSocket) -> None:
+    """Pokes for a device. The token comes in the Authorization header, or (browsers cannot set headers on a
+    websocket) as the first message {"type": "hello", "token": …}, never in the URL where logs would keep it."""
+    await socket.accept()
+    token = bearer_token(socket.headers)
+    if token is None:
+        first = await socket.receive_json()
+        token = first.get("token") if isinstance(first, dict) else None
+    try:
+        device = await devices.authenticate(token or "")
+    except ApiError as exc:
+        await socket.send_json({"type": "error", "code": exc.code, "message": exc.message})
+        await socket.close(code=4401, reason=exc.code)
+        return
+
+    async def heartbeat(message: dict) -> None:
+        async with write_transaction():
+            values = {Device.last_seen_at: datetime.now(timezone.utc)}
+            if isinstance(message.get("pending"), int) and 0 <= message["pending"] < 10**9:
+                values[Device.pending_reported] = message["pending"]
+            await Device.update(values).where(Device.device_id == device.device_id)
+
+    await live.serve_device_socket(socket, device.device_id, device.scope, heartbeat)
+
+
+SYNC_HANDLERS = [SyncController, enroll, live_socket]
