@@ -2,55 +2,17 @@
 
 from __future__ import annotations
 
-import struct
-import zlib
+import io
 from contextlib import closing
 
 import zxingcpp
+from PIL import Image
 
 from tests.clients import anonymous
 
 
-def _png_to_grey(png: bytes) -> tuple[int, int, bytes]:
-    """Decode an 8-bit greyscale PNG (what the server writes) into raw pixels, undoing any scanline filter."""
-    assert png[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
-    position, idat, header = 8, b"", None
-    while position < len(png):
-        (length,) = struct.unpack(">I", png[position : position + 4])
-        kind, data = png[position + 4 : position + 8], png[position + 8 : position + 8 + length]
-        assert zlib.crc32(kind + data) == struct.unpack(">I", png[position + 8 + length : position + 12 + length])[0]
-        if kind == b"IHDR":
-            header = struct.unpack(">IIBBBBB", data)
-        elif kind == b"IDAT":
-            idat += data
-        position += 12 + length
-    width, height, depth, colour, _, _, interlace = header
-    assert (depth, colour, interlace) == (8, 0, 0), "expected 8-bit greyscale, not interlaced"
-    raw, pixels, previous = zlib.decompress(idat), bytearray(), bytearray(width)
-    for y in range(height):
-        line = raw[y * (width + 1) : (y + 1) * (width + 1)]
-        kind, row = line[0], bytearray(line[1:])
-        for x in range(width):
-            left = row[x - 1] if x else 0
-            up, up_left = previous[x], (previous[x - 1] if x else 0)
-            if kind == 1:
-                row[x] = (row[x] + left) & 0xFF
-            elif kind == 2:
-                row[x] = (row[x] + up) & 0xFF
-            elif kind == 3:
-                row[x] = (row[x] + (left + up) // 2) & 0xFF
-            elif kind == 4:
-                p = left + up - up_left
-                pa, pb, pc = abs(p - left), abs(p - up), abs(p - up_left)
-                row[x] = (row[x] + (left if pa <= pb and pa <= pc else up if pb <= pc else up_left)) & 0xFF
-        pixels += row
-        previous = row
-    return width, height, bytes(pixels)
-
-
 def _scan(png: bytes) -> list[zxingcpp.Barcode]:
-    width, height, pixels = _png_to_grey(png)
-    return zxingcpp.read_barcodes(memoryview(pixels).cast("B", (height, width)))
+    return zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
 
 
 def test_a_location_png_label_scans_back_to_exactly_its_code(login, unique):
@@ -82,8 +44,8 @@ def test_the_svg_label_has_the_bars_the_code_and_the_name(login, unique):
     label = warehouse.get(f"/api/locations/{code}/label.svg")
     assert label.status_code == 200 and label.headers["content-type"].startswith("image/svg+xml")
     svg = label.text
-    assert svg.startswith("<svg") and svg.count("<rect") > 20
-    assert f">{code}</text>" in svg and ">隔离区 &lt;B&amp;C&gt;</text>" in svg
+    assert "<svg" in svg and svg.count("<rect") > 20
+    assert f">{code}</text>" in svg and ">隔离区 &lt;B&amp;C&gt;</text>" in svg, "the name is escaped, never markup"
 
 
 def test_labels_need_a_login_and_an_existing_location(server, login):
