@@ -16,10 +16,10 @@ def no_control_characters(value: str) -> str:
     return value
 
 
-# A code is what a label encodes and what records use to refer to each other.
+# A code is what a label encodes, what records use to refer to each other, and one segment of a URL (so no '/').
 Code = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]*$"),
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$"),
 ]
 Name = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), AfterValidator(no_control_characters)
