@@ -67,7 +67,9 @@ class Mutation(Contract):
 
 class PushRequest(Contract):
     protocol: int
-    mutations: list[Mutation] = Field(max_length=MAX_BATCH)
+    # At most MAX_BATCH; checked by the push endpoint rather than here, so that a longer batch gets its own
+    # answer (413 batch_too_large) instead of a generic validation error.
+    mutations: list[Mutation] = Field(json_schema_extra={"maxItems": MAX_BATCH})
     pending: int | None = Field(default=None, ge=0, le=10**9, description="Queue length on the device, for the office")
     app_version: Annotated[str, StringConstraints(max_length=40)] | None = None
 

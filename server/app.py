@@ -8,7 +8,6 @@ from importlib.metadata import PackageNotFoundError, version
 from litestar import Litestar
 from litestar.channels import ChannelsPlugin
 from litestar.channels.backends.memory import MemoryChannelsBackend
-from litestar.channels.backends.redis import RedisChannelsPubSubBackend
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import MutableScopeHeaders, State
 from litestar.middleware.rate_limit import RateLimitConfig
@@ -22,6 +21,7 @@ from litestar.types import Message, Scope
 from redis.asyncio import Redis
 
 from devices.controllers import DevicesController
+from devices.service import digest
 from server.accounts.controllers import LOGIN_PATHS, AuditController, AuthController, UsersController
 from server.accounts.identity import OfficeUser, retrieve_user_handler
 from server.accounts.session_store import SESSION_COOKIE, DatabaseSessionStore, RotatingSessionConfig
@@ -36,7 +36,7 @@ from server.masterdata.resources import RESOURCES
 from server.records.controller import make_controllers
 from server.settings import Settings, load_settings
 from sync import live
-from sync.controllers import SYNC_HANDLERS
+from sync.controllers import SYNC_HANDLERS, bearer_token
 
 SESSION_HOURS = 10
 PUBLIC_PATHS = ["^/health$", "^/api/sync/", "^/schema", "^/static/", "^/login$", "^/api/auth/login$", "^/api/auth/csrf$", "^/metrics$", "^/favicon.ico$"]
@@ -82,6 +82,18 @@ def _is_login_attempt(request) -> bool:
     return request.method == "POST" and request.url.path in LOGIN_PATHS
 
 
+DEVICE_LIMITED_PATHS = frozenset({"/api/sync/push", "/api/sync/pull"})
+
+
+def _is_device_sync_call(request) -> bool:
+    return request.url.path in DEVICE_LIMITED_PATHS and bearer_token(request.headers) is not None
+
+
+def _device_token_digest(request) -> str:
+    """Counted per device, not per address: a whole floor of tablets may sit behind one NAT."""
+    return digest(bearer_token(request.headers) or "")
+
+
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or load_settings()
     redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
@@ -114,8 +126,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
         check_throttle_handler=_is_login_attempt,
         store="rate_limit",
     )
+    device_limit = RateLimitConfig(
+        rate_limit=settings.device_rate_limit,  # type: ignore[arg-type]
+        check_throttle_handler=_is_device_sync_call,
+        identifier_for_request=_device_token_digest,
+        store="device_rate_limit",
+    )
     channels = ChannelsPlugin(
-        backend=RedisChannelsPubSubBackend(redis=redis) if redis else MemoryChannelsBackend(),
+        backend=live.ResilientRedisBackend(redis=redis, link=live.broker) if redis else MemoryChannelsBackend(),
         arbitrary_channels_allowed=True,
     )
     prometheus = PrometheusConfig(app_name="floorsync", group_path=True, exclude=["^/metrics$", "^/static/"])
@@ -151,11 +169,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
         on_app_init=[session_auth.on_app_init],
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],
-        middleware=[login_limit.middleware, prometheus.middleware],
+        middleware=[login_limit.middleware, device_limit.middleware, prometheus.middleware],
         csrf_config=csrf_config,
         stores={
             "sessions": DatabaseSessionStore(),
             "rate_limit": RedisStore(redis, namespace=f"floorsync:{settings.deployment_key}:rate_limit") if redis else MemoryStore(),
+            "device_rate_limit": (
+                RedisStore(redis, namespace=f"floorsync:{settings.deployment_key}:device_rate_limit") if redis else MemoryStore()
+            ),
         },
         plugins=[channels],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]

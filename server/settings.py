@@ -25,6 +25,9 @@ class Settings:
     secret: str
     data_dir: Path
     login_rate_limit: tuple[str, int]
+    # FLOORSYNC_DEVICE_RATE_LIMIT: pushes and pulls per device token ('600/minute' by default: a device syncing
+    # every second with room for an initial sync's pages). Keeps one runaway device from starving the others.
+    device_rate_limit: tuple[str, int]
     secure_cookies: bool
     log_level: str
 
@@ -114,6 +117,7 @@ def load_settings() -> Settings:
         secret=_secret(data_dir),
         data_dir=data_dir,
         login_rate_limit=parse_rate(os.environ.get("FLOORSYNC_LOGIN_RATE_LIMIT", "10/minute")),
+        device_rate_limit=parse_rate(os.environ.get("FLOORSYNC_DEVICE_RATE_LIMIT", "600/minute")),
         secure_cookies=os.environ.get("FLOORSYNC_SECURE_COOKIES", "0").lower() in ("1", "true", "yes"),
         log_level=os.environ.get("FLOORSYNC_LOG_LEVEL", "INFO").upper(),
     )

@@ -13,6 +13,7 @@ import asyncio
 import logging
 import random
 import sqlite3
+import uuid
 from datetime import datetime, timezone
 from typing import Any
 
@@ -94,7 +95,7 @@ async def _stored_result(device: DeviceIdentity, mutation: Mutation) -> Mutation
     row = await MutationLog.select().where(
         (MutationLog.device_id == device.device_id) & (MutationLog.seq == mutation.seq)
     ).first().output(load_json=True)
-    if row is None or row["mutation_id"] != str(mutation.id):
+    if row is None or str(mutation.id) not in (row["mutation_id"], _refused_id(row)):
         # The device reused a seq for a different mutation: a client bug. Nothing is applied; say so.
         return MutationResult(
             seq=mutation.seq, id=mutation.id, status="rejected",
@@ -107,6 +108,12 @@ async def _stored_result(device: DeviceIdentity, mutation: Mutation) -> Mutation
     )
 
 
+def _refused_id(row: dict[str, Any]) -> str | None:
+    """The id a `duplicate_id` refusal was sent with (its log row is kept under an id of its own)."""
+    error = row["error"] or {}
+    return error.get("details", {}).get("id") if error.get("code") == "duplicate_id" else None
+
+
 def _rejection(code: str, message: str, details: dict[str, Any] | None = None) -> MutationError:
     return MutationError(code=code, message=message, details=details or {})
 
@@ -115,8 +122,11 @@ async def _apply(write: WriteContext, device: DeviceIdentity, mutation: Mutation
     effect: dict[str, Any] | None = None
     error: MutationError | None = None
     command = resolve(mutation.name)
+    log_id = str(mutation.id)
     if await MutationLog.exists().where(MutationLog.mutation_id == str(mutation.id)):
-        error = _rejection("duplicate_id", "this mutation id was already sent under another seq")
+        error = _rejection("duplicate_id", "this mutation id was already sent under another seq", {"id": str(mutation.id)})
+        # The id already keys the original's outcome: this refusal is logged under an id derived from its seq.
+        log_id = str(uuid.uuid5(mutation.id, f"{device.device_id}:{mutation.seq}"))
     elif command is None:
         error = _rejection("unknown_command", f"no command {mutation.name!r}", {"name": mutation.name})
     else:
@@ -132,12 +142,12 @@ async def _apply(write: WriteContext, device: DeviceIdentity, mutation: Mutation
     status = "rejected" if error else "applied"
     error_body = error.model_dump() if error else None
     await MutationLog.insert(
-        MutationLog(device_id=device.device_id, seq=mutation.seq, mutation_id=str(mutation.id), name=mutation.name,
+        MutationLog(device_id=device.device_id, seq=mutation.seq, mutation_id=log_id, name=mutation.name,
                     args=mutation.args, client_time=mutation.client_time, received_at=_now(), status=status,
                     error=error_body, effect=effect)
     )
     record_change(
-        "mutation_result", str(mutation.id),
+        "mutation_result", log_id,
         {"seq": mutation.seq, "id": str(mutation.id), "status": status, "error": error_body, "effect": effect},
         Visibility(device_id=device.device_id),
     )
