@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from server.inventory.stock import quantity_text, stock_key
+from server.inventory.tables import StockOnHand
 from server.masterdata.tables import Warehouse
 from sync.feed import Visibility, record_move
 
@@ -44,3 +46,15 @@ async def location_changed(before: BaseModel | None, after: BaseModel | None) ->
     old = await _warehouse_visibility(before.warehouse) if _live(before) else None  # type: ignore[union-attr]
     new = await _warehouse_visibility(after.warehouse) if _live(after) else None  # type: ignore[union-attr]
     record_move("location", record.code, _data(after, LOCATION_FIELDS) if new else None, old, new)  # type: ignore[union-attr,arg-type]
+    if old != new:
+        await _stock_follows_location(record.code, old, new)  # type: ignore[union-attr]
+
+
+async def _stock_follows_location(location: str, old: Visibility | None, new: Visibility | None) -> None:
+    """Stock lies where its location is: a bin moved to another warehouse takes its on-hand rows out of the old
+    scope and into the new one, an archived bin takes them out of every replica."""
+    rows = await StockOnHand.select().where((StockOnHand.location == location) & (StockOnHand.quantity_micro != 0))
+    for row in rows:
+        data = {"item": row["item"], "location": location, "lot": row["lot"] or None, "status": row["status"],
+                "quantity": quantity_text(row["quantity_micro"])}
+        record_move("stock", stock_key(row["item"], location, row["lot"], row["status"]), data if new else None, old, new)
