@@ -29,6 +29,7 @@ CREATE TABLE IF NOT EXISTS replica (entity TEXT NOT NULL, id TEXT NOT NULL, data
 CREATE TABLE IF NOT EXISTS results (id TEXT PRIMARY KEY, seq INTEGER NOT NULL, status TEXT NOT NULL, error TEXT, effect TEXT);
 CREATE TABLE IF NOT EXISTS attention (id TEXT PRIMARY KEY, seq INTEGER NOT NULL, name TEXT NOT NULL, args TEXT NOT NULL,
     error TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS snapshot_confirmed (entity TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY (entity, id));
 """
 
 
@@ -226,13 +227,21 @@ class DeviceClient:
         body = self._call("GET", "/api/sync/pull", params={"protocol": PROTOCOL, "cursor": self.cursor, "limit": self.page_size})
         with self._local_transaction():
             if body["reset"]:
-                self.db.execute("DELETE FROM replica")
                 self._set_meta("cursor", 0)
                 return body
             if self.cursor == 0:
-                self.db.execute("DELETE FROM replica")  # an initial sync replaces whatever was there
+                # A snapshot from 0 (first sync or after a reset) replays the feed, older states first. The replica
+                # keeps what it shows (never an older state after a newer one) and drops, once the snapshot is
+                # complete, every row the snapshot did not confirm: what left the scope while the device was away.
+                self.db.execute("DELETE FROM snapshot_confirmed")
+                self._set_meta("snapshot_running", 1)
             for change in body["changes"]:
                 self._apply(change)
+            if not body["has_more"] and self._meta("snapshot_running"):
+                self.db.execute("DELETE FROM replica WHERE NOT EXISTS (SELECT 1 FROM snapshot_confirmed c "
+                                "WHERE c.entity = replica.entity AND c.id = replica.id)")
+                self.db.execute("DELETE FROM snapshot_confirmed")
+                self.db.execute("DELETE FROM meta WHERE key = 'snapshot_running'")
             self._set_meta("cursor", body["cursor"])
             self._set_meta("head", body["head"])
         return body
@@ -243,8 +252,13 @@ class DeviceClient:
             self._settle(data["id"], data["seq"], data["status"], data.get("error"), data.get("effect"))
             return
         row = self.db.execute("SELECT version FROM replica WHERE entity = ? AND id = ?", (change["entity"], change["id"])).fetchone()
-        if row is not None and row[0] >= change["version"]:
+        if row is not None and row[0] > change["version"]:
             return  # never go back to an older state
+        if change["op"] == "upsert" and self._meta("snapshot_running"):
+            self.db.execute("INSERT INTO snapshot_confirmed (entity, id) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                            (change["entity"], change["id"]))
+        if row is not None and row[0] == change["version"]:
+            return
         if change["op"] == "delete":
             self.db.execute("DELETE FROM replica WHERE entity = ? AND id = ?", (change["entity"], change["id"]))
         else:
