@@ -290,6 +290,16 @@ def test_a_rejected_csv_import_lists_each_bad_row_and_imports_nothing(browse, ad
     assert admin.get(f"/api/units/{good}").json()["name"] == "Good unit"
 
 
+def test_a_csv_file_in_an_unknown_encoding_is_refused_on_the_page(browse, admin, unique):
+    planner = browse("planner")
+    code = unique("ENC")
+    token = planner.http.cookies.get(CSRF_COOKIE)
+    text = f"code,name,decimals\n{code},\u00e9t\u00e9,0\n".encode("utf-16")
+    refused = planner.http.post("/md/units/import", data={"_csrf_token": token}, files={"file": ("u.csv", text, "text/csv")})
+    assert refused.status_code == 422 and "<html" in refused.text and "UTF-8" in refused.text
+    assert admin.get(f"/api/units/{code}").status_code == 404
+
+
 def test_search_by_htmx_returns_only_the_table(browse):
     planner = browse("planner")
     partial = planner.get("/md/units", params={"q": "PCS"}, headers={"HX-Request": "true", "HX-Target": "records"})

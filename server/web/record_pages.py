@@ -283,9 +283,9 @@ async def import_records(request: Request, path: str) -> Template:
         try:
             result = await service.import_csv(resource, decode_csv(await upload.read()), user)
         except ApiError as exc:
-            if exc.code != "csv_invalid":
-                raise
-            problems, status = exc.details.get("errors", []), 422
+            # A file refused whole (bad encoding…) is shown like a file refused row by row.
+            problems = exc.details.get("errors") or [{"row": "", "field": "file", "code": exc.code, "message": exc.message}]
+            status = exc.status_code
     context = await _list_context(resource, q=None, sort="code", archived=False, page=1, filters={})
     context.update(may_write=True, import_result=result, import_errors=problems)
     return render(request, "record_list.html", status_code=status, **context)
