@@ -19,6 +19,7 @@ from server.accounts.identity import OfficeUser
 from server.db import write_transaction
 from server.errors import ApiError
 from server.masterdata.tables import Site, Warehouse, WorkCentre
+from sync import live
 from sync.feed import head_position
 from sync.registry import DeviceIdentity
 
@@ -144,7 +145,7 @@ async def list_devices() -> list[dict[str, Any]]:
 
 
 async def update_device(device_id: str, name: str | None, scope: DeviceScope | None, actor: OfficeUser | None) -> dict[str, Any]:
-    async with write_transaction():
+    async with write_transaction() as write:
         before = await _device_row(device_id)
         values: dict[Any, Any] = {}
         if name is not None:
@@ -155,6 +156,8 @@ async def update_device(device_id: str, name: str | None, scope: DeviceScope | N
             values[Device.reset_required] = True  # the device re-snapshots what it may now see
         if values:
             await Device.update(values).where(Device.device_id == device_id)
+            if Device.scope in values:
+                write.after_commit.append(lambda: live.announce_device_changed(device_id))  # open sockets take the new scope
         after = await _device_row(device_id)
         await record_audit(actor, "update", "device", device_id, {"name": before["name"], "scope": before["scope"]},
                            {"name": after["name"], "scope": after["scope"]})
@@ -162,9 +165,10 @@ async def update_device(device_id: str, name: str | None, scope: DeviceScope | N
 
 
 async def revoke_device(device_id: str, actor: OfficeUser | None) -> dict[str, Any]:
-    async with write_transaction():
+    async with write_transaction() as write:
         await _device_row(device_id)
         await Device.update({Device.revoked_at: _now()}).where((Device.device_id == device_id) & Device.revoked_at.is_null())
         after = await _device_row(device_id)
+        write.after_commit.append(lambda: live.announce_device_changed(device_id))  # its open sockets close at once
         await record_audit(actor, "revoke", "device", device_id, None, {"revoked_at": after["revoked_at"].isoformat()})
     return after

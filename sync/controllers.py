@@ -13,7 +13,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_401_UNAUTHORIZED, HTTP_413_R
 
 from devices import service as devices
 from devices.tables import Device
-from schemas.sync import MAX_BATCH, PROTOCOL_VERSION, EnrollRequest, EnrollResponse, PullResponse, PushRequest, PushResponse
+from schemas.sync import MAX_BATCH, PROTOCOL_VERSION, DeviceScope, EnrollRequest, EnrollResponse, PullResponse, PushRequest, PushResponse
 from server.db import write_transaction
 from server.errors import ApiError
 from sync import live
@@ -103,14 +103,24 @@ async def live_socket(socket: WebSocket) -> None:
         await socket.close(code=4401, reason=exc.code)
         return
 
-    async def heartbeat(message: dict) -> None:
+    async def heartbeat(message: dict) -> bool:
+        """Last seen (and the pending count the device reports); False once the device has been revoked."""
         async with write_transaction():
             values = {Device.last_seen_at: datetime.now(timezone.utc)}
             if isinstance(message.get("pending"), int) and 0 <= message["pending"] < 10**9:
                 values[Device.pending_reported] = message["pending"]
-            await Device.update(values).where(Device.device_id == device.device_id)
+            seen = await Device.update(values).where(
+                (Device.device_id == device.device_id) & Device.revoked_at.is_null()
+            ).returning(Device.device_id)
+        return bool(seen)
 
-    await live.serve_device_socket(socket, device.device_id, device.scope, heartbeat)
+    async def current_scope() -> DeviceScope | None:
+        try:
+            return (await devices.authenticate(token or "")).scope
+        except ApiError:
+            return None
+
+    await live.serve_device_socket(socket, device.device_id, device.scope, heartbeat, current_scope)
 
 
 SYNC_HANDLERS = [SyncController, enroll, live_socket]

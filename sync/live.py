@@ -2,7 +2,9 @@
 Redis in production, so an event from one server process reaches sockets on every other).
 
 A poke is only a hint: devices also pull on reconnect, after every push and on a timer. When the broker is
-down, publishing fails quietly and devices fall back to those pulls; nothing is lost but latency.
+down, publishing fails quietly and devices fall back to those pulls; nothing is lost but latency. A device
+socket whose subscription dies with the broker is closed (1013, try again later), so the device reconnects and
+gets pokes again once Redis is back.
 """
 
 from __future__ import annotations
@@ -10,10 +12,14 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
 from typing import Any
 
 from litestar import WebSocket
 from litestar.channels import ChannelsPlugin
+from litestar.channels.backends.redis import RedisChannelsPubSubBackend
+from litestar.exceptions import WebSocketDisconnect
 
 from schemas.sync import DeviceScope
 from sync import feed
@@ -23,13 +29,127 @@ log = logging.getLogger("floorsync.sync.live")
 _channels: ChannelsPlugin | None = None
 _prefix = "floorsync"
 
+REVOKED_CLOSE_CODE = 4401
+TRY_AGAIN_LATER_CLOSE_CODE = 1013
+PUBLISH_TIMEOUT_SECONDS = 1.0
+REDIS_RETRY_SECONDS = (0.2, 5.0)
+
 
 def feed_channel() -> str:
     return f"{_prefix}:feed"
 
 
+def devices_channel() -> str:
+    return f"{_prefix}:devices"
+
+
 def board_channel(topic: str) -> str:
     return f"{_prefix}:{topic}"
+
+
+class BrokerLink:
+    """Whether this process's subscription to the broker is alive. `lost` is set when it dies; a fresh event
+    replaces it once the subscription is restored, so a socket holds the event of the link it subscribed on."""
+
+    def __init__(self) -> None:
+        self._lost: asyncio.Event | None = None
+
+    @property
+    def lost(self) -> asyncio.Event:
+        if self._lost is None:  # created lazily, inside the server's event loop
+            self._lost = asyncio.Event()
+        return self._lost
+
+    @property
+    def up(self) -> bool:
+        return not self.lost.is_set()
+
+    def mark_lost(self) -> None:
+        self.lost.set()
+
+    def mark_restored(self) -> None:
+        if self.lost.is_set():
+            self._lost = asyncio.Event()
+
+
+broker = BrokerLink()
+
+
+class ResilientRedisBackend(RedisChannelsPubSubBackend):
+    """Litestar's Redis pub/sub backend, made to outlive a Redis outage.
+
+    The stock backend lets a connection error escape: the plugin's publishing and streaming tasks die with it, so
+    live stays dead after Redis returns, and a failed subscribe leaves the plugin believing the channel is
+    subscribed. Here nothing raises: a publish that fails is dropped (pokes are hints), a subscribe or unsubscribe
+    that fails is redone on reconnection, and the event stream reconnects with backoff, marking `broker` lost
+    meanwhile so device sockets close and their devices reconnect.
+    """
+
+    def __init__(self, *, redis, link: BrokerLink, **kwargs: Any) -> None:
+        super().__init__(redis=redis, **kwargs)
+        self._link = link
+        self._wanted: set[str] = set()
+        self._publish_again_at = 0.0
+
+    async def publish(self, data: bytes, channels: Iterable[str]) -> None:
+        if time.monotonic() < self._publish_again_at:
+            return  # Redis failed a moment ago: do not make every commit wait for it again
+        try:
+            await asyncio.wait_for(super().publish(data, channels), PUBLISH_TIMEOUT_SECONDS)
+        except Exception as exc:  # noqa: BLE001 - a lost event costs latency, never data
+            self._publish_again_at = time.monotonic() + REDIS_RETRY_SECONDS[0] * 5
+            log.warning("broker: could not publish on %s (%s)", ", ".join(channels), type(exc).__name__)
+
+    async def subscribe(self, channels: Iterable[str]) -> None:
+        channels = set(channels)
+        self._wanted |= channels
+        try:
+            await asyncio.wait_for(super().subscribe(channels), PUBLISH_TIMEOUT_SECONDS)
+        except Exception as exc:  # noqa: BLE001 - redone when the stream reconnects
+            log.warning("broker: could not subscribe (%s)", type(exc).__name__)
+            self._link.mark_lost()
+            self._has_subscribed.set()  # wakes the stream, which reconnects and subscribes what is wanted
+
+    async def unsubscribe(self, channels: Iterable[str]) -> None:
+        channels = set(channels)
+        self._wanted -= channels
+        try:
+            await asyncio.wait_for(super().unsubscribe(channels), PUBLISH_TIMEOUT_SECONDS)
+        except Exception as exc:  # noqa: BLE001 - nobody listens there any more; a stray event is ignored
+            log.warning("broker: could not unsubscribe (%s)", type(exc).__name__)
+
+    async def stream_events(self) -> AsyncGenerator[tuple[str, Any], None]:
+        while True:
+            if self._link.up:
+                try:
+                    async for event in super().stream_events():
+                        yield event
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # noqa: BLE001 - the subscription died with the broker; reconnect below
+                    log.warning("broker: subscription lost (%s); live pokes stop until it is back", type(exc).__name__)
+                    self._link.mark_lost()
+            await self._reconnect()
+
+    async def _reconnect(self) -> None:
+        delay = REDIS_RETRY_SECONDS[0]
+        while True:
+            await asyncio.sleep(delay)
+            try:
+                await asyncio.wait_for(self._redis.ping(), PUBLISH_TIMEOUT_SECONDS * 2)
+                # Reconnecting the pub/sub connection re-subscribes what it had; subscribe what failed meanwhile.
+                await asyncio.wait_for(self._pub_sub.connect(), PUBLISH_TIMEOUT_SECONDS * 2)
+                missing = {c for c in self._wanted if c.encode() not in self._pub_sub.channels}
+                if missing:
+                    await asyncio.wait_for(super().subscribe(missing), PUBLISH_TIMEOUT_SECONDS * 2)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - still down: try again later
+                delay = min(delay * 2, REDIS_RETRY_SECONDS[1])
+                continue
+            log.warning("broker: subscription restored")
+            self._link.mark_restored()
+            return
 
 
 def configure(channels: ChannelsPlugin, deployment_key: str) -> None:
@@ -43,7 +163,12 @@ def _visibility_json(v: Visibility) -> list[str | None]:
 
 
 async def announce_feed(head: int, visibilities: set[Visibility]) -> None:
-    publish(feed_channel(), {"head": head, "visibilities": [_visibility_json(v) for v in visibilities]})
+    publish(feed_channel(), {"type": "feed", "head": head, "visibilities": [_visibility_json(v) for v in visibilities]})
+
+
+async def announce_device_changed(device_id: str) -> None:
+    """After a device is revoked or re-scoped: its open sockets, on every process, re-read it (and close if revoked)."""
+    publish(devices_channel(), {"type": "device_changed", "device_id": device_id})
 
 
 def publish(channel: str, message: dict[str, Any]) -> None:
@@ -67,24 +192,78 @@ def concerns(device_id: str, scope: DeviceScope, visibility: list[str | None]) -
     )
 
 
-async def serve_device_socket(socket: WebSocket, device_id: str, scope: DeviceScope, heartbeat) -> None:
-    """Poke the device whenever the feed moves within its scope; answer its heartbeats."""
+class SocketClosing(Exception):
+    """Why the server ends a device's socket: sent to the device as an error, then the close code."""
+
+    def __init__(self, close_code: int, code: str, message: str):
+        super().__init__(message)
+        self.close_code, self.code, self.message = close_code, code, message
+
+
+# What the socket asks the database about its device: the current scope, or None when it has been revoked.
+CurrentScope = Callable[[], Awaitable[DeviceScope | None]]
+# A heartbeat: records last seen; False when the device has been revoked meanwhile.
+Heartbeat = Callable[[dict], Awaitable[bool]]
+
+
+async def serve_device_socket(socket: WebSocket, device_id: str, scope: DeviceScope, heartbeat: Heartbeat,
+                              current_scope: CurrentScope) -> None:
+    """Poke the device whenever the feed moves within its scope; answer its heartbeats; close the socket at once
+    when the device is revoked (an event from any process; each heartbeat checks too) or the broker link dies."""
     assert _channels is not None
-    await socket.send_json({"type": "hello", "device_id": device_id})
-    async with _channels.start_subscription([feed_channel()]) as subscriber:
+    link_lost = broker.lost
+    try:
+        if link_lost.is_set():
+            raise SocketClosing(TRY_AGAIN_LATER_CLOSE_CODE, "broker_unavailable", "Live pokes are unavailable: pull on a timer and reconnect later")
+        async with _channels.start_subscription([feed_channel(), devices_channel()]) as subscriber:
+            if link_lost.is_set():  # the subscription itself failed
+                raise SocketClosing(TRY_AGAIN_LATER_CLOSE_CODE, "broker_unavailable", "Live pokes are unavailable: pull on a timer and reconnect later")
+            await socket.send_json({"type": "hello", "device_id": device_id})
+            scope_now = scope
 
-        async def forward() -> None:
-            async for raw in subscriber.iter_events():
-                event = json.loads(raw)
-                if any(concerns(device_id, scope, v) for v in event["visibilities"]):
-                    await socket.send_json({"type": "poke", "cursor": event["head"]})
+            async def forward() -> None:
+                nonlocal scope_now
+                async for raw in subscriber.iter_events():
+                    event = json.loads(raw)
+                    if event.get("type") == "device_changed":
+                        if event["device_id"] == device_id:
+                            changed = await current_scope()
+                            if changed is None:
+                                raise _revoked()
+                            scope_now = changed
+                    elif any(concerns(device_id, scope_now, v) for v in event.get("visibilities", [])):
+                        await socket.send_json({"type": "poke", "cursor": event["head"]})
 
-        forwarder = asyncio.create_task(forward())
+            async def answer() -> None:
+                while True:
+                    message = await socket.receive_json()
+                    if isinstance(message, dict) and message.get("type") == "ping":
+                        if not await heartbeat(message):
+                            raise _revoked()
+                        await socket.send_json({"type": "pong"})
+
+            async def broker_lost() -> None:
+                await link_lost.wait()
+                raise SocketClosing(TRY_AGAIN_LATER_CLOSE_CODE, "broker_unavailable", "Live pokes were interrupted: reconnect")
+
+            tasks = [asyncio.create_task(job()) for job in (forward, answer, broker_lost)]
+            try:
+                done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+            for task in done:
+                task.result()  # re-raises why the socket ends
+    except SocketClosing as closing:
         try:
-            while True:
-                message = await socket.receive_json()
-                if isinstance(message, dict) and message.get("type") == "ping":
-                    await heartbeat(message)
-                    await socket.send_json({"type": "pong"})
-        finally:
-            forwarder.cancel()
+            await socket.send_json({"type": "error", "code": closing.code, "message": closing.message})
+            await socket.close(code=closing.close_code, reason=closing.code)
+        except Exception:  # noqa: BLE001 - the device went away first
+            pass
+    except WebSocketDisconnect:
+        pass
+
+
+def _revoked() -> SocketClosing:
+    return SocketClosing(REVOKED_CLOSE_CODE, "device_revoked", "This device has been revoked: ask the office to enrol it again")
