@@ -22,6 +22,15 @@ ROTATE_FLAG = "floorsync_rotate_session"
 ROTATED_ID = "floorsync_rotated_session_id"
 
 
+RENEW_GRANULARITY = timedelta(minutes=1)
+
+
+def _close(stored: datetime | None, wanted: datetime | None) -> bool:
+    if stored is None or wanted is None:
+        return stored is wanted
+    return abs(stored - wanted) < RENEW_GRANULARITY
+
+
 def _now() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -34,9 +43,16 @@ def _expiry(expires_in: int | timedelta | None) -> datetime | None:
 
 
 class DatabaseSessionStore(Store):
+    """Litestar writes the session back on every response and renews it on every read. Here a write happens only
+    when the data changed or the expiry moved by more than `RENEW_GRANULARITY`: a page view costs reads, not a
+    database write (on SQLite, an fsync) per request."""
+
     async def set(self, key: str, value: str | bytes, expires_in: int | timedelta | None = None) -> None:
         data = value.encode() if isinstance(value, str) else value
         expires_at = _expiry(expires_in)
+        row = await Session.select(Session.data, Session.expires_at).where(Session.key == key).first()
+        if row is not None and bytes(row["data"]) == data and _close(row["expires_at"], expires_at):
+            return
         async with write_transaction():
             updated = await Session.update({Session.data: data, Session.expires_at: expires_at}).where(
                 Session.key == key
@@ -52,7 +68,9 @@ class DatabaseSessionStore(Store):
             await self.delete(key)
             return None
         if renew_for is not None and row["expires_at"] is not None:
-            await Session.update({Session.expires_at: _expiry(renew_for)}).where(Session.key == key)
+            renewed = _expiry(renew_for)
+            if not _close(row["expires_at"], renewed):
+                await Session.update({Session.expires_at: renewed}).where(Session.key == key)
         return bytes(row["data"])
 
     async def delete(self, key: str) -> None:
