@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
-from litestar.status_codes import HTTP_404_NOT_FOUND, HTTP_409_CONFLICT, HTTP_422_UNPROCESSABLE_ENTITY
+from litestar.status_codes import HTTP_409_CONFLICT, HTTP_422_UNPROCESSABLE_ENTITY
 
 from server.errors import ApiError
 from server.inventory.tables import StockCount, StockMove, StockOnHand
@@ -70,7 +70,7 @@ def refuse(code: str, message: str, status: int = HTTP_422_UNPROCESSABLE_ENTITY,
 async def load_item(code: str) -> dict[str, Any]:
     item = await Item.select(Item.code, Item.lot_tracked, Item.archived, Item.unit).where(Item.code == code).first()
     if item is None:
-        raise refuse("unknown_item", f"No item {code!r}", HTTP_404_NOT_FOUND, item=code)
+        raise refuse("unknown_item", f"No item {code!r}", item=code)
     if item["archived"]:
         raise refuse("archived_item", f"Item {code!r} is archived", item=code)
     unit = await Unit.select(Unit.decimals).where(Unit.code == item["unit"]).first()
@@ -81,7 +81,7 @@ async def load_item(code: str) -> dict[str, Any]:
 async def load_place(code: str, who: Who) -> Place:
     row = await Location.select(Location.code, Location.warehouse, Location.archived).where(Location.code == code).first()
     if row is None:
-        raise refuse("unknown_location", f"No location {code!r}", HTTP_404_NOT_FOUND, location=code)
+        raise refuse("unknown_location", f"No location {code!r}", location=code)
     if row["archived"]:
         raise refuse("archived_location", f"Location {code!r} is archived", location=code)
     warehouse = await Warehouse.select(Warehouse.site).where(Warehouse.code == row["warehouse"]).first()
