@@ -16,9 +16,11 @@ from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_403_FORBIDDEN, HTTP_4
 
 from server.errors import ApiError, api_error_handler
 from server.web.admin_pages import ADMIN_HANDLERS
+from server.web.device_pages import DEVICE_HANDLERS
 from server.web.record_pages import RECORD_HANDLERS
 from server.web.render import render
 from server.web.session_pages import SESSION_HANDLERS
+from server.web.stock_pages import STOCK_HANDLERS
 
 
 def _to_login(request: Request, _: NotAuthorizedException) -> Response:
@@ -54,7 +56,7 @@ def _api_error(request: Request, exc: ApiError) -> Response:
 
 WEB_ROUTER = Router(
     path="/",
-    route_handlers=[*SESSION_HANDLERS, *RECORD_HANDLERS, *ADMIN_HANDLERS],
+    route_handlers=[*SESSION_HANDLERS, *RECORD_HANDLERS, *STOCK_HANDLERS, *DEVICE_HANDLERS, *ADMIN_HANDLERS],
     request_class=HTMXRequest,
     exception_handlers={
         NotAuthorizedException: _to_login,
