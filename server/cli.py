@@ -96,14 +96,18 @@ def cmd_enrol_code(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
     from devices.service import create_enrolment
-    from schemas.sync import DeviceScope
+    from schemas.sync import DeviceScope, EnrolmentRequest
     from server.errors import ApiError
 
     try:
-        scope = DeviceScope(site=args.site, warehouses=args.warehouse, work_centres=args.work_centre, route=args.route)
-        code, expires_at = asyncio.run(create_enrolment(scope, args.ttl_minutes, actor=None))
+        # The same contract as the office screen's, so a script cannot make a code that is born expired (ttl 0).
+        request = EnrolmentRequest(
+            scope=DeviceScope(site=args.site, warehouses=args.warehouse, work_centres=args.work_centre, route=args.route),
+            ttl_minutes=args.ttl_minutes,
+        )
+        code, expires_at = asyncio.run(create_enrolment(request.scope, request.ttl_minutes, actor=None))
     except (ValidationError, ApiError) as exc:
-        print(json.dumps({"error": {"code": getattr(exc, "code", "invalid_scope"), "message": str(exc)}}))
+        print(json.dumps({"error": {"code": getattr(exc, "code", "invalid_enrolment"), "message": str(exc)}}))
         return 1
     print(json.dumps({"code": code, "expires_at": expires_at.isoformat()}))
     return 0

@@ -85,6 +85,13 @@ def test_the_command_line_refuses_a_scope_that_does_not_exist(server):
     assert json.loads(refused.stdout)["error"]["code"] == "unknown_reference"
 
 
+@pytest.mark.parametrize("ttl_minutes", ["0", "-5", "1441"])
+def test_the_command_line_refuses_a_lifetime_the_office_screen_would_refuse(server, ttl_minutes):
+    refused = server.cli("enrol-code", "--site", "NB1", "--ttl-minutes", ttl_minutes, check=False)
+    assert refused.returncode == 1
+    assert json.loads(refused.stdout)["error"]["code"] == "invalid_enrolment"
+
+
 def test_an_enrolment_for_a_warehouse_of_no_such_site_is_refused(login):
     response = login("warehouse").post("/api/devices/enrolments", json={"scope": {"site": "NB1", "warehouses": ["NOPE"]}})
     assert response.status_code == 422 and response.json()["code"] == "unknown_reference"
