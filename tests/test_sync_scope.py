@@ -289,3 +289,28 @@ def test_compaction_drops_superseded_changes_resets_a_stale_device_and_lets_a_re
         assert doomed not in device.replica("location")
     for client in (stale, recent, fresh, warehouse, planner):
         client.close()
+
+
+def test_a_rescope_in_the_middle_of_an_initial_sync_restarts_it_for_the_new_scope(server, login, admin, tmp_path):
+    tablet = DeviceClient(server.url, tmp_path / f"tablet-{uuid.uuid4().hex[:6]}.sqlite", page_size=5)
+    code = login("warehouse").post("/api/devices/enrolments", json={"scope": {"site": "NB1", "warehouses": ["RM"]}}).json()["code"]
+    tablet.enroll(code, "Half-synced tablet")
+    assert tablet.pull_once()["has_more"] is True
+    login("warehouse").patch(f"/api/devices/{tablet.device_id}",
+                             json={"scope": {"site": "NB1", "warehouses": ["FG"]}}).raise_for_status()
+    assert tablet.pull_once()["reset"] is True
+    tablet.pull_all()
+    assert replica_scope(tablet) == server_scope(admin, ["FG"])
+    tablet.close()
+
+
+def test_a_cursor_beyond_the_head_is_answered_with_a_reset_to_zero(devices):
+    # What a device holding a cursor from before a database restore would send.
+    tablet = devices("RM")
+    response = httpx.get(f"{tablet.base_url}/api/sync/pull", params={"protocol": 1, "cursor": tablet.cursor + 10**6},
+                         headers={"Authorization": f"Bearer {tablet.token}"})
+    body = response.json()
+    assert response.status_code == 200 and body["reset"] is True and body["cursor"] == 0 and body["changes"] == []
+    restarted = httpx.get(f"{tablet.base_url}/api/sync/pull", params={"protocol": 1, "cursor": 0},
+                          headers={"Authorization": f"Bearer {tablet.token}"}).json()
+    assert restarted["reset"] is False and restarted["changes"]
