@@ -1,0 +1,141 @@
+"""Benchmarks, each against a baseline measured in the same run: `python -m bench [--only GROUP]`.
+
+Office API (group `office`), on SQLite and on PostgreSQL + Redis:
+
+- CSV import of 10,000 items through HTTP (validated, audited, one transaction), against the baseline of the
+  same rows inserted raw by the database driver in one transaction.
+- Item list (search, filter, sort, a page of 50) with those 10,000 items, p50/p95 over 200 requests, against the
+  baseline of GET /health on the same server (the cost of HTTP, auth-free).
+
+Sync protocol (groups `push`, `initial-sync`, `poke`): see bench/sync_bench.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sqlite3
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import asyncpg
+
+from bench import sync_bench
+from tests import servers
+from tests.clients import office
+
+ITEMS = 10_000
+LIST_REQUESTS = 200
+
+
+def items_csv(unit: str, count: int) -> str:
+    lines = ["code,name,type,unit,safety_stock,lead_time_days,standard_cost"]
+    for i in range(count):
+        kind = ("raw", "semi_finished", "finished")[i % 3]
+        lines.append(f"B-{i:06d},Bench item {i} {'steel' if i % 2 else 'foam'},{kind},{unit},{i % 50},{i % 20},{i % 97}.25")
+    return "\n".join(lines) + "\n"
+
+
+def raw_rows(count: int) -> list[tuple]:
+    return [(f"R-{i:06d}", f"Bench item {i}", "raw", "PCS", i % 50, i % 20, i % 97) for i in range(count)]
+
+
+async def raw_insert_seconds(database_url: str, count: int) -> float:
+    """The floor: the same number of rows written by the bare driver in one transaction, no validation, no audit."""
+    rows = raw_rows(count)
+    ddl = (
+        "CREATE TABLE bench_raw (code VARCHAR(40) PRIMARY KEY, name VARCHAR(200), type VARCHAR(20), unit VARCHAR(40),"
+        " safety_stock NUMERIC(18,6), lead_time_days INTEGER, standard_cost NUMERIC(18,4))"
+    )
+    insert = "INSERT INTO bench_raw VALUES ({})"
+    if database_url.startswith("postgresql"):
+        conn = await asyncpg.connect(database_url)
+        try:
+            await conn.execute(ddl)
+            started = time.perf_counter()
+            async with conn.transaction():
+                await conn.executemany(insert.format(", ".join(f"${i}" for i in range(1, 8))), rows)
+            return time.perf_counter() - started
+        finally:
+            await conn.close()
+    path = database_url.removeprefix("sqlite:///")
+    conn = sqlite3.connect(path)
+    try:
+        conn.execute(ddl)
+        started = time.perf_counter()
+        with conn:
+            conn.executemany(insert.format(", ".join("?" * 7)), rows)
+        return time.perf_counter() - started
+    finally:
+        conn.close()
+
+
+def percentile(samples: list[float], pct: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(round(pct / 100 * (len(ordered) - 1))))]
+
+
+def timed_get(client, path: str, params: dict | None = None) -> float:
+    started = time.perf_counter()
+    response = client.get(path, params=params)
+    elapsed = time.perf_counter() - started
+    response.raise_for_status()
+    return elapsed
+
+
+def run(backend: str) -> None:
+    servers.BACKEND = backend
+    with tempfile.TemporaryDirectory() as tmp:
+        server = servers.make_server(Path(tmp), FLOORSYNC_LOG_LEVEL="WARNING")
+        try:
+            planner = office(server.url, "planner")
+            planner.post("/api/units", json={"code": "BENCH-PCS", "name": "Piece"}).raise_for_status()
+            started = time.perf_counter()
+            response = planner.post("/api/csv/items", files={"data": ("items.csv", items_csv("BENCH-PCS", ITEMS), "text/csv")})
+            import_seconds = time.perf_counter() - started
+            response.raise_for_status()
+            raw_seconds = asyncio.run(raw_insert_seconds(server.database.url, ITEMS))
+
+            params = {"q": "steel", "type": "raw", "unit": "BENCH-PCS", "sort": "-name", "limit": 50, "offset": 100}
+            for _ in range(10):
+                timed_get(planner, "/api/items", params)
+                timed_get(planner, "/health")
+            list_times = [timed_get(planner, "/api/items", params) for _ in range(LIST_REQUESTS)]
+            health_times = [timed_get(planner, "/health") for _ in range(LIST_REQUESTS)]
+        finally:
+            server.stop()
+            server.database.drop()
+
+    ms = lambda s: s * 1000  # noqa: E731
+    print(f"\n== {backend} ==")
+    print(f"CSV import, {ITEMS} items: {import_seconds:.2f} s ({ITEMS / import_seconds:,.0f} rows/s); "
+          f"raw driver insert baseline {raw_seconds:.3f} s ({ITEMS / raw_seconds:,.0f} rows/s); "
+          f"ratio {import_seconds / raw_seconds:.1f}x")
+    p50, p95 = percentile(list_times, 50), percentile(list_times, 95)
+    h50, h95 = percentile(health_times, 50), percentile(health_times, 95)
+    print(f"Item list (search+filter+sort, page of 50, {ITEMS} items): p50 {ms(p50):.1f} ms, p95 {ms(p95):.1f} ms, "
+          f"mean {ms(statistics.mean(list_times)):.1f} ms; GET /health baseline p50 {ms(h50):.1f} ms, p95 {ms(h95):.1f} ms; "
+          f"p95 ratio {p95 / h95:.1f}x")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("--only", choices=["office", *sync_bench.GROUPS], action="append",
+                        help="run only this group (repeat for several); default: all")
+    parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both",
+                        help="backends of the office and initial-sync groups (push and poke run on PostgreSQL + Redis)")
+    parser.add_argument("--profile", action="store_true", help="run the push benchmark's server under cProfile and print the top")
+    args = parser.parse_args()
+    backends = ("sqlite", "postgres") if args.backend == "both" else (args.backend,)
+    args.sync_backends = [b for b in ("postgres", "sqlite") if b in backends]
+    groups = args.only or ["office", *sync_bench.GROUPS]
+    if "office" in groups:
+        for backend in backends:
+            run(backend)
+    sync_bench.run([g for g in sync_bench.GROUPS if g in groups], args)
+
+
+if __name__ == "__main__":
+    main()
