@@ -18,6 +18,7 @@ from server.db import WriteContext, current_write
 from sync.tables import FeedChange, FeedCounter
 
 PENDING_KEY = "feed_changes"
+FEED_INSERT_CHUNK = 2000  # rows of 12 columns per INSERT, under the 32,767-parameter limit
 
 
 @dataclass(frozen=True)
@@ -100,25 +101,26 @@ async def _flush() -> None:
     last = rows[0]["position"]
     first = last - len(changes) + 1
     now = datetime.now(timezone.utc)
-    await FeedChange.insert(
-        *[
-            FeedChange(
-                position=first + offset,
-                entity=change.entity,
-                entity_key=change.entity_key,
-                op=change.op,
-                data=change.data,
-                site=change.visibility.site,
-                warehouse=change.visibility.warehouse,
-                work_centre=change.visibility.work_centre,
-                route=change.visibility.route,
-                device_id=change.visibility.device_id,
-                scope_key=_scope_key(change),
-                at=now,
-            )
-            for offset, change in enumerate(changes)
-        ]
-    )
+    feed_rows = [
+        FeedChange(
+            position=first + offset,
+            entity=change.entity,
+            entity_key=change.entity_key,
+            op=change.op,
+            data=change.data,
+            site=change.visibility.site,
+            warehouse=change.visibility.warehouse,
+            work_centre=change.visibility.work_centre,
+            route=change.visibility.route,
+            device_id=change.visibility.device_id,
+            scope_key=_scope_key(change),
+            at=now,
+        )
+        for offset, change in enumerate(changes)
+    ]
+    # PostgreSQL takes at most 32,767 parameters per statement: a large CSV import writes its feed in chunks.
+    for start in range(0, len(feed_rows), FEED_INSERT_CHUNK):
+        await FeedChange.insert(*feed_rows[start : start + FEED_INSERT_CHUNK])
     write.state["feed_head"] = last
     write.state["feed_visibilities"] = {change.visibility for change in changes}
 
