@@ -33,7 +33,7 @@ from tests.clients import CSRF_COOKIE, office
 
 PUSH_DEVICES = 50
 PUSH_BATCH = 20
-PUSH_BATCHES = int(os.environ.get("BENCH_PUSH_BATCHES", "10"))
+PUSH_BATCHES = int(os.environ.get("BENCH_PUSH_BATCHES", "5"))
 PUSH_TARGET_RATIO = 0.1
 SYNC_ITEMS = int(os.environ.get("BENCH_SYNC_ITEMS", "100000"))
 SYNC_IMPORT_CHUNK = 10_000
@@ -234,9 +234,7 @@ def bench_push(profile: bool = False) -> None:
     servers.BACKEND = "postgres"
     batches = PUSH_BATCHES
     with tempfile.TemporaryDirectory() as tmp:
-        server = servers.make_server(Path(tmp), **QUIET)
-        if profile:
-            server = restart_profiled(server, Path(tmp))
+        server = start_profiled(Path(tmp)) if profile else servers.make_server(Path(tmp), **QUIET)
         try:
             planner = office(server.url, "planner")
             items = [f"BP-{i:06d}" for i in range(PUSH_DEVICES)]
@@ -246,10 +244,10 @@ def bench_push(profile: bool = False) -> None:
             assert not_applied == 0, f"{not_applied} moves were not applied"
             checked = asyncio.run(verify_exactly_once(server.database.url, devices, items, sent_ids, batches))
             raw_seconds = asyncio.run(raw_ledger_insert(server.database.url, PUSH_DEVICES, batches))
-        finally:
-            server.stop()
             if profile:
                 print_profile(Path(tmp) / "push.prof")
+        finally:
+            server.stop()
             server.database.drop()
     moves = len(sent_ids)
     rate, raw_rate = moves / seconds, moves / raw_seconds
@@ -264,41 +262,35 @@ def bench_push(profile: bool = False) -> None:
     ])
 
 
-def restart_profiled(server: servers.Server, tmp: Path) -> servers.Server:
-    """The same server under cProfile (written when it stops), to see where a push's time goes."""
-    server.stop()
-    profiled = servers.Server(database=server.database, port=servers.free_port(), env=server.env)
-    profiled_start = profiled.start
+def start_profiled(tmp: Path) -> servers.Server:
+    """A push server running under cProfile (bench/profiled_serve.py), to see where a push's time goes."""
+    real_popen = servers.subprocess.Popen
 
-    def start_under_cprofile() -> servers.Server:
-        real_popen = servers.subprocess.Popen
+    def popen(args, **kwargs):
+        if "serve" in args:
+            args = [servers.sys.executable, str(Path(__file__).with_name("profiled_serve.py")), str(tmp / "push.prof"), *args[1:]]
+        return real_popen(args, **kwargs)
 
-        def popen(args, **kwargs):
-            return real_popen([servers.sys.executable, "-m", "cProfile", "-o", str(tmp / "push.prof"), *args], **kwargs)
-
-        servers.subprocess.Popen = popen
-        try:
-            return profiled_start()
-        finally:
-            servers.subprocess.Popen = real_popen
-
-    return start_under_cprofile()
+    servers.subprocess.Popen = popen
+    try:
+        return servers.make_server(tmp, **QUIET)
+    finally:
+        servers.subprocess.Popen = real_popen
 
 
 def print_profile(path: Path) -> None:
     import pstats
 
-    for _ in range(50):
+    (path.parent / (path.name + ".go")).touch()
+    for _ in range(100):
         if path.exists():
             break
         time.sleep(0.1)
     if not path.exists():
         print("(no profile written)")
         return
-    print("\n-- server profile (cumulative, top 40) --")
-    pstats.Stats(str(path)).sort_stats("cumulative").print_stats(40)
-    print("\n-- server profile (own time, top 25) --")
-    pstats.Stats(str(path)).sort_stats("tottime").print_stats(25)
+    print("\n-- push server profile (own time, top 30) --")
+    pstats.Stats(str(path)).sort_stats("tottime").print_stats(30)
 
 
 # -- 2. initial sync ------------------------------------------------------------------------------------------
