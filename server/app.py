@@ -16,7 +16,6 @@ from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.security.session_auth import SessionAuth
 from litestar.stores.memory import MemoryStore
-from litestar.stores.redis import RedisStore
 from litestar.types import Message, Scope
 from redis.asyncio import Redis
 
@@ -32,6 +31,7 @@ from server.inventory import commands as inventory_commands  # noqa: F401  (regi
 from server.inventory.controllers import StockController
 from server.labels import LocationLabelController
 from server.logs import RequestLog, logging_config
+from server.rate_limit_store import RedisStoreWithFallback
 from server.masterdata.resources import RESOURCES
 from server.records.controller import make_controllers
 from server.settings import Settings, load_settings
@@ -173,9 +173,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         csrf_config=csrf_config,
         stores={
             "sessions": DatabaseSessionStore(),
-            "rate_limit": RedisStore(redis, namespace=f"floorsync:{settings.deployment_key}:rate_limit") if redis else MemoryStore(),
+            "rate_limit": RedisStoreWithFallback(redis, namespace=f"floorsync:{settings.deployment_key}:rate_limit") if redis else MemoryStore(),
             "device_rate_limit": (
-                RedisStore(redis, namespace=f"floorsync:{settings.deployment_key}:device_rate_limit") if redis else MemoryStore()
+                RedisStoreWithFallback(redis, namespace=f"floorsync:{settings.deployment_key}:device_rate_limit") if redis else MemoryStore()
             ),
         },
         plugins=[channels],

@@ -148,6 +148,7 @@ class ResilientRedisBackend(RedisChannelsPubSubBackend):
                 delay = min(delay * 2, REDIS_RETRY_SECONDS[1])
                 continue
             log.warning("broker: subscription restored")
+            self._publish_again_at = 0.0  # Redis answers again: publish the next event instead of waiting out the pause
             self._link.mark_restored()
             return
 
