@@ -96,5 +96,24 @@ def unique() -> Callable[[str], str]:
     return lambda prefix: f"{prefix}-{suffix}"
 
 
+POSTGRES_ONLY_MODULES = {"test_sync_multiprocess.py": "several server processes share live events only through Redis"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests that need the PostgreSQL + Redis shape are deselected (not skipped) on SQLite, and the run says so."""
+    if BACKEND == "postgres":
+        return
+    deselected = [item for item in items if item.path.name in POSTGRES_ONLY_MODULES]
+    if not deselected:
+        return
+    items[:] = [item for item in items if item.path.name not in POSTGRES_ONLY_MODULES]
+    config.hook.pytest_deselected(items=deselected)
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    for module in sorted({item.path.name for item in deselected}):
+        line = f"deselected {module} on SQLite ({POSTGRES_ONLY_MODULES[module]}): run with FLOORSYNC_TEST_BACKEND=postgres"
+        if reporter is not None:
+            reporter.write_line(line)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("PICCOLO_CONF", "server.piccolo_conf")
