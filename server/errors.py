@@ -31,6 +31,7 @@ from litestar.status_codes import (
     HTTP_422_UNPROCESSABLE_ENTITY,
     HTTP_429_TOO_MANY_REQUESTS,
     HTTP_500_INTERNAL_SERVER_ERROR,
+    HTTP_503_SERVICE_UNAVAILABLE,
 )
 
 from schemas.errors import ErrorBody, FieldError
@@ -113,7 +114,10 @@ def error_response(status_code: int, code: str, message: str, details: dict[str,
 
 
 def api_error_handler(_: Request, exc: ApiError) -> Response:
-    return error_response(exc.status_code, exc.code, exc.message, exc.details)
+    response = error_response(exc.status_code, exc.code, exc.message, exc.details)
+    if "retry_after_seconds" in exc.details:  # a 503 a client retries by its timer: say when, as HTTP does
+        response.headers["Retry-After"] = str(exc.details["retry_after_seconds"])
+    return response
 
 
 def validation_handler(_: Request, exc: ValidationException) -> Response:
@@ -176,6 +180,15 @@ def integrity_handler(_: Request, exc: Exception) -> Response:
     return error_response(HTTP_409_CONFLICT, "conflict", "The record changed or already exists: reload and retry")
 
 
+def busy_handler(request: Request, exc: Exception) -> Response:
+    # A deadlock or serialization failure rolled the whole transaction back: nothing was written, so the
+    # client may simply try again (an office write has no server-side retry; a device push has its own).
+    log.warning("transient database fault on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+    response = error_response(HTTP_503_SERVICE_UNAVAILABLE, "unavailable", "The database is busy: try again", {})
+    response.headers["Retry-After"] = "1"
+    return response
+
+
 def internal_error_handler(request: Request, exc: Exception) -> Response:
     log.exception("internal error on %s %s", request.method, request.url.path, exc_info=exc)
     return error_response(HTTP_500_INTERNAL_SERVER_ERROR, "internal", "Internal error; it has been logged")
@@ -188,6 +201,8 @@ EXCEPTION_HANDLERS = {
     HTTPException: http_exception_handler,
     sqlite3.IntegrityError: integrity_handler,
     asyncpg.exceptions.IntegrityConstraintViolationError: integrity_handler,
+    asyncpg.exceptions.TransactionRollbackError: busy_handler,
+    asyncpg.exceptions.LockNotAvailableError: busy_handler,
     Exception: internal_error_handler,
 }
 

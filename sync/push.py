@@ -37,7 +37,9 @@ class TransientFault(Exception):
 
 
 def is_transient(exc: BaseException) -> bool:
+    # A lock wait cut short (lock_timeout) or a statement cancelled (statement_timeout) is load, not a verdict.
     if isinstance(exc, (asyncpg.exceptions.SerializationError, asyncpg.exceptions.DeadlockDetectedError,
+                        asyncpg.exceptions.LockNotAvailableError, asyncpg.exceptions.QueryCanceledError,
                         asyncpg.exceptions.TooManyConnectionsError, asyncpg.exceptions.CannotConnectNowError,
                         asyncpg.exceptions.ConnectionDoesNotExistError, asyncpg.exceptions.InterfaceError,
                         ConnectionError, OSError, TimeoutError)):
