@@ -13,6 +13,7 @@ from typing import Any
 
 from litestar.status_codes import HTTP_409_CONFLICT, HTTP_422_UNPROCESSABLE_ENTITY
 
+from server.db import DB
 from server.errors import ApiError
 from server.inventory.tables import StockCount, StockMove, StockOnHand
 from server.masterdata.tables import Item, Location, Unit, Warehouse
@@ -115,7 +116,16 @@ def stock_key(item: str, location: str, lot: str, status: str) -> str:
     return f"{item}|{location}|{lot}|{status}"
 
 
-async def on_hand_micro(item: str, location: str, lot: str, status: str = AVAILABLE) -> int:
+async def on_hand_micro(item: str, location: str, lot: str, status: str = AVAILABLE, *, for_update: bool = False) -> int:
+    if for_update and DB.engine_type == "postgres":
+        # A count books counted - on hand: on hand must not change under it (READ COMMITTED would let a concurrent
+        # move slip in, and the adjustment would be wrong or refused as insufficient stock). SQLite already
+        # serialises writers.
+        rows = await StockOnHand.raw(
+            "SELECT quantity_micro FROM stock_on_hand WHERE item = {} AND location = {} AND lot = {} AND status = {} FOR UPDATE",
+            item, location, lot, status,
+        )
+        return rows[0]["quantity_micro"] if rows else 0
     row = await StockOnHand.select(StockOnHand.quantity_micro).where(
         (StockOnHand.item == item) & (StockOnHand.location == location) & (StockOnHand.lot == lot) & (StockOnHand.status == status)
     ).first()
@@ -178,7 +188,7 @@ async def count_stock(item_code: str, lot: str | None, location_code: str, count
     lot_code = check_lot(item, lot)
     check_decimals(item, counted)
     place = await load_place(location_code, who)
-    expected = await on_hand_micro(item_code, location_code, lot_code)
+    expected = await on_hand_micro(item_code, location_code, lot_code, for_update=True)
     counted_micro = to_micro(counted)
     if counted_micro != expected:
         await post(item_code, place, lot_code, AVAILABLE, counted_micro - expected, "count", who, note=reason or "")
