@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import sqlite3
 import threading
 from collections import defaultdict
@@ -128,7 +129,7 @@ class Oracle:
         if self.url.startswith("sqlite"):
             db = sqlite3.connect(self.url.removeprefix("sqlite:///"), timeout=30)
             try:
-                return db.execute(sql.replace("$1", "?").replace("$2", "?"), args).fetchall()
+                return db.execute(re.sub(r"\$\d+", "?", sql), args).fetchall()
             finally:
                 db.close()
         return asyncio.run(_pg_query(self.url, sql, *args))
