@@ -93,7 +93,8 @@ def run(backend: str) -> None:
             planner = office(server.url, "planner")
             planner.post("/api/units", json={"code": "BENCH-PCS", "name": "Piece"}).raise_for_status()
             started = time.perf_counter()
-            response = planner.post("/api/csv/items", files={"data": ("items.csv", items_csv("BENCH-PCS", ITEMS), "text/csv")})
+            response = planner.post("/api/csv/items", files={"data": ("items.csv", items_csv("BENCH-PCS", ITEMS), "text/csv")},
+                                   timeout=600)
             import_seconds = time.perf_counter() - started
             response.raise_for_status()
             raw_seconds = asyncio.run(raw_insert_seconds(server.database.url, ITEMS))
