@@ -14,8 +14,7 @@ from schemas.common import Page
 from schemas.sync import StockCountArgs, StockMoveArgs
 from server.accounts.identity import requires
 from server.db import write_transaction
-from server.inventory.stock import Who, count_stock, move_stock, quantity_text
-from server.inventory.tables import StockOnHand
+from server.inventory.stock import Who, count_stock, list_on_hand, move_stock
 
 CodeFilter = Annotated[str | None, Parameter(max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
 
@@ -40,29 +39,19 @@ class StockController(Controller):
         limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
         offset: Annotated[int, Parameter(ge=0, le=10**9)] = 0,
     ) -> Page[OnHand]:
-        condition = StockOnHand.quantity_micro != 0
-        if item:
-            condition = condition & (StockOnHand.item == item)
-        if location:
-            condition = condition & (StockOnHand.location == location)
-        rows = await (
-            StockOnHand.select().where(condition).order_by(StockOnHand.item).order_by(StockOnHand.location)
-            .order_by(StockOnHand.lot).limit(limit).offset(offset)
-        )
-        total = await StockOnHand.count().where(condition)
-        items = [OnHand(item=r["item"], location=r["location"], lot=r["lot"] or None, status=r["status"],
-                        quantity=quantity_text(r["quantity_micro"])) for r in rows]
+        rows, total = await list_on_hand(item, location, limit, offset)
+        items = [OnHand(**r) for r in rows]
         return Page[OnHand](items=items, total=total, limit=limit, offset=offset)
 
     @post("/moves", guards=[requires("stock.write")], status_code=HTTP_201_CREATED, summary="Move stock between locations")
     async def move(self, request: Request, data: StockMoveArgs) -> dict[str, Any]:
         async with write_transaction():
             return await move_stock(data.item, data.lot, data.from_location, data.to_location, data.quantity,
-                                    Who(username=request.user.username))
+                                    Who.office(request.user))
 
     @post("/counts", guards=[requires("stock.write")], status_code=HTTP_201_CREATED,
           summary="Record a count; the difference is booked as an adjustment")
     async def count(self, request: Request, data: StockCountArgs) -> dict[str, Any]:
         async with write_transaction():
             return await count_stock(data.item, data.lot, data.location, data.counted_quantity, data.reason,
-                                     Who(username=request.user.username))
+                                     Who.office(request.user))

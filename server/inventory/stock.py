@@ -14,12 +14,16 @@ from typing import Any
 from litestar.status_codes import HTTP_409_CONFLICT, HTTP_422_UNPROCESSABLE_ENTITY
 
 from server.db import DB
+from server.accounts.audit import record_audit
+from server.accounts.identity import OfficeUser
 from server.errors import ApiError
 from server.inventory.tables import StockCount, StockMove, StockOnHand
 from server.masterdata.tables import Item, Location, Unit, Warehouse
 from sync.feed import Visibility, record_change
 
 MICRO = Decimal("0.000001")
+# 10^12 units: far above any real stock, far below the 64-bit integer limit (SQLite would silently go to REAL).
+MAX_ON_HAND_MICRO = 10**18
 AVAILABLE = "available"
 
 
@@ -62,6 +66,16 @@ class Who:
     event_time: datetime | None = None
     allowed_warehouses: frozenset[str] | None = None  # a device's scope; None = no restriction
     allowed_site: str | None = None
+    actor: OfficeUser | None = None  # an office user: the change also goes to the audit trail
+
+    @classmethod
+    def office(cls, user: OfficeUser) -> Who:
+        return cls(username=user.username, actor=user)
+
+
+async def audit_office_booking(who: Who, action: str, item: str, booking: dict[str, Any]) -> None:
+    if who.actor is not None:
+        await record_audit(who.actor, action, "stock", item, None, booking)
 
 
 def refuse(code: str, message: str, status: int = HTTP_422_UNPROCESSABLE_ENTITY, **details: Any) -> ApiError:
@@ -153,9 +167,13 @@ async def post(item: str, place: Place, lot: str, status: str, delta_micro: int,
         rows = await StockOnHand.raw(
             "INSERT INTO stock_on_hand (item, location, lot, status, quantity_micro) VALUES ({}, {}, {}, {}, {}) "
             "ON CONFLICT (item, location, lot, status) DO UPDATE SET quantity_micro = stock_on_hand.quantity_micro + excluded.quantity_micro "
+            "WHERE stock_on_hand.quantity_micro + excluded.quantity_micro <= {} "
             "RETURNING quantity_micro",
-            item, place.code, lot, status, delta_micro,
+            item, place.code, lot, status, delta_micro, MAX_ON_HAND_MICRO,
         )
+        if not rows:
+            raise refuse("quantity_too_large", f"On-hand of {item!r} at {place.code!r} would exceed {quantity_text(MAX_ON_HAND_MICRO)}",
+                         item=item, location=place.code)
     quantity_micro = rows[0]["quantity_micro"]
     await StockMove.insert(
         StockMove(
@@ -170,6 +188,22 @@ async def post(item: str, place: Place, lot: str, status: str, delta_micro: int,
     return quantity_micro
 
 
+async def list_on_hand(item: str | None, location: str | None, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+    """Non-zero on-hand rows (quantity as text), filtered by exact item and location codes, and their total."""
+    condition = StockOnHand.quantity_micro != 0
+    if item:
+        condition = condition & (StockOnHand.item == item)
+    if location:
+        condition = condition & (StockOnHand.location == location)
+    rows = await (
+        StockOnHand.select(StockOnHand.item, StockOnHand.location, StockOnHand.lot, StockOnHand.status, StockOnHand.quantity_micro)
+        .where(condition).order_by(StockOnHand.item).order_by(StockOnHand.location).order_by(StockOnHand.lot)
+        .limit(limit).offset(offset)
+    )
+    total = await StockOnHand.count().where(condition)
+    return [{**r, "lot": r["lot"] or None, "quantity": quantity_text(r.pop("quantity_micro"))} for r in rows], total
+
+
 async def move_stock(item_code: str, lot: str | None, from_code: str, to_code: str, quantity: Decimal, who: Who) -> dict[str, Any]:
     if from_code == to_code:
         raise refuse("same_location", "From and to are the same location", location=from_code)
@@ -180,7 +214,10 @@ async def move_stock(item_code: str, lot: str | None, from_code: str, to_code: s
     moved = to_micro(quantity)
     left = await post(item_code, source, lot_code, AVAILABLE, -moved, "move", who)
     now = await post(item_code, target, lot_code, AVAILABLE, moved, "move", who)
-    return {"from_quantity": quantity_text(left), "to_quantity": quantity_text(now)}
+    effect = {"from_quantity": quantity_text(left), "to_quantity": quantity_text(now)}
+    await audit_office_booking(who, "move", item_code, {"lot": lot_code or None, "from_location": from_code,
+                                                        "to_location": to_code, "quantity": format(quantity, "f"), **effect})
+    return effect
 
 
 async def count_stock(item_code: str, lot: str | None, location_code: str, counted: Decimal, reason: str | None, who: Who) -> dict[str, Any]:
@@ -198,5 +235,8 @@ async def count_stock(item_code: str, lot: str | None, location_code: str, count
             expected_micro=expected, reason=reason or "", mutation_id=who.mutation_id, device_id=who.device_id,
         )
     )
-    return {"expected": quantity_text(expected), "counted": quantity_text(counted_micro),
-            "adjustment": quantity_text(counted_micro - expected)}
+    effect = {"expected": quantity_text(expected), "counted": quantity_text(counted_micro),
+              "adjustment": quantity_text(counted_micro - expected)}
+    await audit_office_booking(who, "count", item_code, {"lot": lot_code or None, "location": location_code,
+                                                         "reason": reason or "", **effect})
+    return effect

@@ -17,8 +17,7 @@ from schemas.sync import StockCountArgs, StockMoveArgs
 from server.db import write_transaction
 from server.errors import ApiError
 from server.i18n import translate
-from server.inventory.stock import Who, count_stock, move_stock, quantity_text
-from server.inventory.tables import StockOnHand
+from server.inventory.stock import Who, count_stock, list_on_hand, move_stock
 from server.web.forms import FormErrors, explain
 from server.web.render import ensure_may, language_of, render
 
@@ -28,23 +27,9 @@ MOVE_FIELDS = ("item", "lot", "from_location", "to_location", "quantity")
 COUNT_FIELDS = ("item", "lot", "location", "counted_quantity", "reason")
 
 
-async def _on_hand(item: str, location: str, page: int) -> tuple[list[dict[str, Any]], int]:
-    condition = StockOnHand.quantity_micro != 0
-    if item:
-        condition = condition & (StockOnHand.item == item)
-    if location:
-        condition = condition & (StockOnHand.location == location)
-    rows = await (
-        StockOnHand.select().where(condition).order_by(StockOnHand.item).order_by(StockOnHand.location)
-        .order_by(StockOnHand.lot).limit(STOCK_PAGE_SIZE).offset((page - 1) * STOCK_PAGE_SIZE)
-    )
-    total = await StockOnHand.count().where(condition)
-    return [{**r, "quantity": quantity_text(r["quantity_micro"])} for r in rows], total
-
-
 async def _stock_page(request: Request, *, status_code: int = 200, item: str = "", location: str = "", page: int = 1,
                       move: dict[str, Any] | None = None, count: dict[str, Any] | None = None) -> Template:
-    rows, total = await _on_hand(item, location, page)
+    rows, total = await list_on_hand(item, location, STOCK_PAGE_SIZE, (page - 1) * STOCK_PAGE_SIZE)
     params = {k: v for k, v in {"item": item, "location": location}.items() if v}
     return render(
         request,
@@ -95,7 +80,7 @@ async def book_move(request: Request) -> Template | Redirect:
         args = StockMoveArgs.model_validate(_args(values))
         async with write_transaction():
             await move_stock(args.item, args.lot, args.from_location, args.to_location, args.quantity,
-                             Who(username=actor.username))
+                             Who.office(actor))
     except (ValidationError, ApiError) as exc:
         move = {"typed": values, "errors": _refusal(exc, language_of(request))}
         return await _stock_page(request, status_code=HTTP_422_UNPROCESSABLE_ENTITY, item=values["item"], move=move)
@@ -110,7 +95,7 @@ async def book_count(request: Request) -> Template | Redirect:
         args = StockCountArgs.model_validate(_args(values))
         async with write_transaction():
             await count_stock(args.item, args.lot, args.location, args.counted_quantity, args.reason,
-                              Who(username=actor.username))
+                              Who.office(actor))
     except (ValidationError, ApiError) as exc:
         count = {"typed": values, "errors": _refusal(exc, language_of(request))}
         return await _stock_page(request, status_code=HTTP_422_UNPROCESSABLE_ENTITY, item=values["item"], count=count)
