@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from urllib.parse import urlsplit
 from typing import Annotated
 
 from litestar import Controller, Request, WebSocket, get, post, websocket
@@ -14,6 +15,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_401_UNAUTHORIZED, HTTP_413_R
 from devices import service as devices
 from devices.tables import Device
 from schemas.sync import MAX_BATCH, PROTOCOL_VERSION, DeviceScope, EnrollRequest, EnrollResponse, PullResponse, PushRequest, PushResponse
+from server.accounts.identity import office_user_from_session
 from server.db import write_transaction
 from server.errors import ApiError
 from sync import live
@@ -89,12 +91,16 @@ async def enroll(data: EnrollRequest) -> EnrollResponse:
 
 @websocket("/api/sync/live", exclude_from_auth=True)
 async def live_socket(socket: WebSocket) -> None:
-    """Pokes for a device. The token comes in the Authorization header, or (browsers cannot set headers on a
-    websocket) as the first message {"type": "hello", "token": …}, never in the URL where logs would keep it."""
+    """Pokes for a device; or, when the first message is {"type": "subscribe", "topics": [...]} on an office
+    session, a supervisor's board. A device's token comes in the Authorization header, or (browsers cannot set headers
+    on a websocket) as the first message {"type": "hello", "token": ...}, never in the URL where logs would keep it."""
     await socket.accept()
     token = bearer_token(socket.headers)
     if token is None:
         first = await socket.receive_json()
+        if isinstance(first, dict) and first.get("type") == "subscribe":
+            await board_socket(socket, first.get("topics"))
+            return
         token = first.get("token") if isinstance(first, dict) else None
     try:
         device = await devices.authenticate(token or "")
@@ -121,6 +127,28 @@ async def live_socket(socket: WebSocket) -> None:
             return None
 
     await live.serve_device_socket(socket, device.device_id, device.scope, heartbeat, current_scope)
+
+
+async def board_socket(socket: WebSocket, topics: object) -> None:
+    """A supervisor's board: an office session (cookie) subscribes to board topics and receives progress events."""
+
+    async def refuse(close_code: int, code: str, message: str) -> None:
+        await socket.send_json({"type": "error", "code": code, "message": message})
+        await socket.close(code=close_code, reason=code)
+
+    origin = socket.headers.get("origin")
+    if origin is not None and urlsplit(origin).netloc != socket.headers.get("host"):
+        # A cookie-authenticated socket opened by another site's page (cross-site websocket hijacking).
+        return await refuse(4403, "forbidden_origin", "Boards open only from this server's own pages")
+    user = await office_user_from_session(socket)
+    if user is None:
+        return await refuse(4401, "not_authenticated", "Log in first")
+    if (not isinstance(topics, list) or not 1 <= len(topics) <= live.MAX_BOARD_TOPICS
+            or not all(isinstance(t, str) and live.BOARD_TOPIC.match(t) for t in topics)):
+        return await refuse(4400, "invalid_topics", f"Send 1 to {live.MAX_BOARD_TOPICS} topics like 'board:warehouse:FG'")
+    if any(t.startswith("board:warehouse:") for t in topics) and not user.may("stock.read"):
+        return await refuse(4403, "forbidden", "Your role may not watch stock boards")
+    await live.serve_board_socket(socket, list(dict.fromkeys(topics)))
 
 
 SYNC_HANDLERS = [SyncController, enroll, live_socket]

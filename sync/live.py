@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
 from typing import Any
@@ -22,6 +23,7 @@ from litestar.channels.backends.redis import RedisChannelsPubSubBackend
 from litestar.exceptions import WebSocketDisconnect
 
 from schemas.sync import DeviceScope
+from server.db import current_write
 from sync import feed
 from sync.feed import Visibility
 
@@ -207,45 +209,35 @@ CurrentScope = Callable[[], Awaitable[DeviceScope | None]]
 Heartbeat = Callable[[dict], Awaitable[bool]]
 
 
-async def serve_device_socket(socket: WebSocket, device_id: str, scope: DeviceScope, heartbeat: Heartbeat,
-                              current_scope: CurrentScope) -> None:
-    """Poke the device whenever the feed moves within its scope; answer its heartbeats; close the socket at once
-    when the device is revoked (an event from any process; each heartbeat checks too) or the broker link dies."""
+BROKER_DOWN = "Live events are unavailable: pull on a timer and reconnect later"
+
+
+async def _serve(socket: WebSocket, channels: list[str], hello: dict[str, Any],
+                 on_event: Callable[[dict[str, Any]], Awaitable[None]],
+                 on_message: Callable[[Any], Awaitable[None]]) -> None:
+    """One live socket: subscribe, greet, then forward events and answer messages until either side ends it,
+    the handlers refuse to go on (SocketClosing), or the broker link dies (close 1013: the client reconnects)."""
     assert _channels is not None
     link_lost = broker.lost
     try:
         if link_lost.is_set():
-            raise SocketClosing(TRY_AGAIN_LATER_CLOSE_CODE, "broker_unavailable", "Live pokes are unavailable: pull on a timer and reconnect later")
-        async with _channels.start_subscription([feed_channel(), devices_channel()]) as subscriber:
+            raise SocketClosing(TRY_AGAIN_LATER_CLOSE_CODE, "broker_unavailable", BROKER_DOWN)
+        async with _channels.start_subscription(channels) as subscriber:
             if link_lost.is_set():  # the subscription itself failed
-                raise SocketClosing(TRY_AGAIN_LATER_CLOSE_CODE, "broker_unavailable", "Live pokes are unavailable: pull on a timer and reconnect later")
-            await socket.send_json({"type": "hello", "device_id": device_id})
-            scope_now = scope
+                raise SocketClosing(TRY_AGAIN_LATER_CLOSE_CODE, "broker_unavailable", BROKER_DOWN)
+            await socket.send_json(hello)
 
             async def forward() -> None:
-                nonlocal scope_now
                 async for raw in subscriber.iter_events():
-                    event = json.loads(raw)
-                    if event.get("type") == "device_changed":
-                        if event["device_id"] == device_id:
-                            changed = await current_scope()
-                            if changed is None:
-                                raise _revoked()
-                            scope_now = changed
-                    elif any(concerns(device_id, scope_now, v) for v in event.get("visibilities", [])):
-                        await socket.send_json({"type": "poke", "cursor": event["head"]})
+                    await on_event(json.loads(raw))
 
             async def answer() -> None:
                 while True:
-                    message = await socket.receive_json()
-                    if isinstance(message, dict) and message.get("type") == "ping":
-                        if not await heartbeat(message):
-                            raise _revoked()
-                        await socket.send_json({"type": "pong"})
+                    await on_message(await socket.receive_json())
 
             async def broker_lost() -> None:
                 await link_lost.wait()
-                raise SocketClosing(TRY_AGAIN_LATER_CLOSE_CODE, "broker_unavailable", "Live pokes were interrupted: reconnect")
+                raise SocketClosing(TRY_AGAIN_LATER_CLOSE_CODE, "broker_unavailable", "Live events were interrupted: reconnect")
 
             tasks = [asyncio.create_task(job()) for job in (forward, answer, broker_lost)]
             try:
@@ -260,10 +252,62 @@ async def serve_device_socket(socket: WebSocket, device_id: str, scope: DeviceSc
         try:
             await socket.send_json({"type": "error", "code": closing.code, "message": closing.message})
             await socket.close(code=closing.close_code, reason=closing.code)
-        except Exception:  # noqa: BLE001 - the device went away first
+        except Exception:  # noqa: BLE001 - the client went away first
             pass
     except WebSocketDisconnect:
         pass
+
+
+async def serve_device_socket(socket: WebSocket, device_id: str, scope: DeviceScope, heartbeat: Heartbeat,
+                              current_scope: CurrentScope) -> None:
+    """Poke the device whenever the feed moves within its scope; answer its heartbeats; close the socket at once
+    when the device is revoked (an event from any process; each heartbeat checks too) or the broker link dies."""
+    scope_now = scope
+
+    async def on_event(event: dict[str, Any]) -> None:
+        nonlocal scope_now
+        if event.get("type") == "device_changed":
+            if event["device_id"] == device_id:
+                changed = await current_scope()
+                if changed is None:
+                    raise _revoked()
+                scope_now = changed
+        elif any(concerns(device_id, scope_now, v) for v in event.get("visibilities", [])):
+            await socket.send_json({"type": "poke", "cursor": event["head"]})
+
+    async def on_message(message: Any) -> None:
+        if isinstance(message, dict) and message.get("type") == "ping":
+            if not await heartbeat(message):
+                raise _revoked()
+            await socket.send_json({"type": "pong"})
+
+    await _serve(socket, [feed_channel(), devices_channel()], {"type": "hello", "device_id": device_id}, on_event, on_message)
+
+
+# Supervisors' boards: one topic per thing watched. Events on them are progress, not data: a board that missed
+# one reloads its page. board:warehouse:<code> carries stock bookings; the other topics get their events from the
+# production, sales and shipping areas as those land.
+BOARD_TOPIC = re.compile(r"^board:(?:(?:workcentre|warehouse):[A-Za-z0-9][A-Za-z0-9._-]{0,39}|orders|dock)$")
+MAX_BOARD_TOPICS = 20
+
+
+async def serve_board_socket(socket: WebSocket, topics: list[str]) -> None:
+    async def on_event(event: dict[str, Any]) -> None:
+        await socket.send_json({"type": "board", **event})
+
+    async def on_message(message: Any) -> None:
+        if isinstance(message, dict) and message.get("type") == "ping":
+            await socket.send_json({"type": "pong"})
+
+    await _serve(socket, [board_channel(t) for t in topics], {"type": "subscribed", "topics": topics}, on_event, on_message)
+
+
+def publish_board_after_commit(topic: str, event: dict[str, Any]) -> None:
+    """Announce progress on a board once the current write transaction has committed (never what rolled back)."""
+    async def announce() -> None:
+        publish(board_channel(topic), {"topic": topic, "event": event})
+
+    current_write().after_commit.append(announce)
 
 
 def _revoked() -> SocketClosing:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,6 +11,7 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 from litestar.handlers.base import BaseRouteHandler
 
 from server.accounts.permissions import may, permissions_for
+from server.accounts.session_store import SESSION_COOKIE
 from server.accounts.tables import User
 
 
@@ -62,3 +64,19 @@ def requires(permission: str):
 
     guard.__name__ = f"requires_{permission.replace('.', '_')}"
     return guard
+
+
+async def office_user_from_session(connection: ASGIConnection) -> OfficeUser | None:
+    """The office user behind a connection's session cookie, read straight from the session store: for the live
+    socket, which devices reach without a session and office boards with one."""
+    key = connection.cookies.get(SESSION_COOKIE)
+    if not key or key == "null":
+        return None
+    data = await connection.app.stores.get("sessions").get(key)
+    if data is None:
+        return None
+    try:
+        session = json.loads(data)
+    except ValueError:
+        return None
+    return await load_office_user(session.get("user_id") if isinstance(session, dict) else None)

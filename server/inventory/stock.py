@@ -20,6 +20,7 @@ from server.errors import ApiError
 from server.inventory.tables import StockCount, StockMove, StockOnHand
 from server.masterdata.tables import Item, Location, Unit, Warehouse
 from sync.feed import Visibility, record_change
+from sync.live import publish_board_after_commit
 
 MICRO = Decimal("0.000001")
 # 10^12 units: far above any real stock, far below the 64-bit integer limit (SQLite would silently go to REAL).
@@ -185,6 +186,7 @@ async def post(item: str, place: Place, lot: str, status: str, delta_micro: int,
     key = stock_key(item, place.code, lot, status)
     data = {"item": item, "location": place.code, "lot": lot or None, "status": status, "quantity": quantity_text(quantity_micro)}
     record_change("stock", key, data if quantity_micro else None, place.visibility)
+    publish_board_after_commit(f"board:warehouse:{place.warehouse}", {"kind": "stock", "reason": reason, **data})
     return quantity_micro
 
 
