@@ -367,3 +367,18 @@ def test_admin_manages_users_on_the_users_page(browse, unique):
     deactivated = admin.post("/users/update", [("username", username), ("display_name", "Temp"), ("roles", "buyer")])
     assert deactivated.status_code == 303
     assert browse().log_in(username, "long-enough-pw").status_code == 401, "an inactive user cannot log in"
+
+
+def test_a_long_list_pages_with_previous_and_next(browse, login, unique):
+    planner = login("planner")
+    prefix = unique("PAGE")
+    rows = "\n".join(f"{prefix}-{i:02d},Paged unit {i},0" for i in range(30))
+    planner.post("/api/csv/units", files={"data": ("u.csv", f"code,name,decimals\n{rows}\n", "text/csv")}).raise_for_status()
+    page = browse("planner")
+    first = page.get("/md/units", params={"q": prefix})
+    assert f"{prefix}-00" in first.text and f"{prefix}-29" not in first.text
+    next_link = re.search(r'href="([^"]*page=2[^"]*)"', first.text)
+    assert next_link is not None, "page 1 links to page 2"
+    second = page.get(next_link.group(1).replace("&amp;", "&"))
+    assert f"{prefix}-29" in second.text and f"{prefix}-00" not in second.text
+    assert re.search(r'href="[^"]*page=1[^"]*"', second.text), "page 2 links back to page 1"

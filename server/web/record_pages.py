@@ -152,6 +152,7 @@ async def _list_context(
         filter_choices=await _reference_codes(tuple(r for r in resource.references if r.field in resource.filters)),
         params=params,
         list_url=lambda **changes: _list_url(resource, params, **changes),
+        page_url=lambda number: _list_url(resource, params, page=number),
         column_kinds={w.name: w.kind for w in widgets(resource.create_model, _reference_map(resource.references))},
         show=display,
         import_result=None,
