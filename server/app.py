@@ -140,11 +140,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     from server.web import WEB_HANDLERS, STATIC_ROUTER, TEMPLATE_CONFIG  # noqa: PLC0415 - the UI imports app-level pieces
 
+    session_store = DatabaseSessionStore()
     record_controllers = [c for resource in RESOURCES for c in make_controllers(resource)]
     live.configure(channels, settings.deployment_key)
 
     async def on_startup(app: Litestar) -> None:
         await prepare_engine()
+        # Sessions nobody came back to would otherwise stay forever; each start sweeps them.
+        await session_store.delete_expired()
 
     async def on_shutdown(app: Litestar) -> None:
         await release_engine()
@@ -172,7 +175,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         middleware=[login_limit.middleware, device_limit.middleware, prometheus.middleware],
         csrf_config=csrf_config,
         stores={
-            "sessions": DatabaseSessionStore(),
+            "sessions": session_store,
             "rate_limit": RedisStoreWithFallback(redis, namespace=f"floorsync:{settings.deployment_key}:rate_limit") if redis else MemoryStore(),
             "device_rate_limit": (
                 RedisStoreWithFallback(redis, namespace=f"floorsync:{settings.deployment_key}:device_rate_limit") if redis else MemoryStore()

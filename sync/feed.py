@@ -126,13 +126,5 @@ async def _flush() -> None:
 
 
 async def head_position() -> int:
-    row = await FeedCounter.select(FeedCounter.position, FeedCounter.compacted_through).where(FeedCounter.id == 1).first()
+    row = await FeedCounter.select(FeedCounter.position).where(FeedCounter.id == 1).first()
     return row["position"] if row else 0
-
-
-async def ensure_counter() -> None:
-    """The single counter row exists from the first migration on; this guards a database restored without it."""
-    if not await FeedCounter.exists().where(FeedCounter.id == 1):
-        await FeedCounter.raw("INSERT INTO feed_counter (id, position, compacted_through) VALUES (1, 0, 0)")
-
-

@@ -61,7 +61,3 @@ def resolve(wire_name: str) -> Command | None:
         return _COMMANDS.get((name, int(version)))
     versions = [v for (n, v) in _COMMANDS if n == name]
     return _COMMANDS[(name, max(versions))] if versions else None
-
-
-def command_names() -> list[str]:
-    return sorted(f"{name}@{version}" for name, version in _COMMANDS)
