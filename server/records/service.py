@@ -59,12 +59,24 @@ async def _load_row(resource: Resource, code: str) -> dict[str, Any] | None:
     return await table.select().where(table.code == code).first().output(load_json=True)
 
 
-async def get_record(resource: Resource, code: str) -> BaseModel:
+async def _find_record(resource: Resource, code: str) -> tuple[int, BaseModel] | None:
+    """The record with its row id (which writes need and the contract does not show), or None."""
     row = await _load_row(resource, code)
     if row is None:
-        raise not_found(resource.entity, code)
+        return None
     children = await _load_children(resource, [row["id"]])
-    return _as_record(resource, row, children.get(row["id"]))
+    return row["id"], _as_record(resource, row, children.get(row["id"]))
+
+
+async def _existing_record(resource: Resource, code: str) -> tuple[int, BaseModel]:
+    found = await _find_record(resource, code)
+    if found is None:
+        raise not_found(resource.entity, code)
+    return found
+
+
+async def get_record(resource: Resource, code: str) -> BaseModel:
+    return (await _existing_record(resource, code))[1]
 
 
 def _where(resource: Resource, q: str | None, filters: dict[str, str], archived: bool):
@@ -258,16 +270,15 @@ async def create_record(resource: Resource, data: BaseModel, actor: OfficeUser |
 async def update_record(resource: Resource, code: str, patch: BaseModel, actor: OfficeUser | None) -> BaseModel:
     changes = patch.model_dump(mode="python", exclude_unset=True)
     async with write_transaction():
-        before = await get_record(resource, code)
+        row_id, before = await _existing_record(resource, code)
         merged = {**_dump(before), **changes}
         # The merged record must still satisfy the create contract (cross-field validators included).
         try:
             values = _dump(resource.create_model.model_validate({k: merged[k] for k in resource.create_model.model_fields}))
         except ValidationError as exc:
             raise _contract_error(exc) from None
-        row = await _load_row(resource, code)
-        await _validate(resource, values, own_id=row["id"])  # type: ignore[index]
-        await _update(resource, row["id"], {k: values[k] for k in changes if k in values})  # type: ignore[index]
+        await _validate(resource, values, own_id=row_id)
+        await _update(resource, row_id, {k: values[k] for k in changes if k in values})
         after = await get_record(resource, code)
         await _changed(resource, actor, "update", code, before, after)
     return after
@@ -317,19 +328,19 @@ async def import_csv(resource: Resource, text: str, actor: OfficeUser | None) ->
             )
         created = updated = 0
         for _, values, _ in parsed:
-            existing = await _load_row(resource, values["code"])
+            existing = await _find_record(resource, values["code"])
             if existing is None:
                 await _insert(resource, values)
                 after = await get_record(resource, values["code"])
                 await _changed(resource, actor, "import", values["code"], None, after)
                 created += 1
             else:
-                before = await get_record(resource, values["code"])
+                row_id, before = existing
                 # A row equal to the stored record is no change: no write, no audit row, updated_at stays.
                 stored = before.model_dump(mode="python")
                 if {name: stored[name] for name in values} == values:
                     continue
-                await _update(resource, existing["id"], values)
+                await _update(resource, row_id, values)
                 after = await get_record(resource, values["code"])
                 await _changed(resource, actor, "import", values["code"], before, after)
                 updated += 1
