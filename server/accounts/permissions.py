@@ -46,12 +46,24 @@ MASTER_WRITERS: dict[str, set[Role]] = {
 
 ADMIN_ONLY = ("users.read", "users.write", "audit.read")
 
-# Floor operations seen from the office: who enrols and manages devices, who reads and corrects stock.
+# Floor operations seen from the office: who enrols and manages devices, who reads and corrects stock, who runs
+# purchasing, production, quality and shipping at a desk.
 FLOOR_GRANTS: dict[str, set[Role]] = {
     "devices.read": {Role.production_supervisor, Role.warehouse, Role.logistics, Role.viewer},
     "devices.write": {Role.production_supervisor, Role.warehouse, Role.logistics},
     "stock.read": set(Role),
     "stock.write": {Role.warehouse},
+    # Scanning resolves a code to what it names: anyone who may read master data may ask.
+    "scan.resolve": set(Role),
+    "purchasing.read": set(Role),
+    "purchasing.write": {Role.buyer},
+    "purchasing.approve": {Role.buyer},
+    "quality.read": set(Role),
+    "quality.write": {Role.quality},
+    "production.read": set(Role),
+    "production.write": {Role.planner, Role.production_supervisor},
+    "shipping.read": set(Role),
+    "shipping.write": {Role.logistics, Role.warehouse},
 }
 
 
