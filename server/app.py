@@ -29,7 +29,7 @@ from server.errors import EXCEPTION_HANDLERS, document_error_responses
 from server.health import health
 from server.inventory import commands as inventory_commands  # noqa: F401  (registers the floor commands)
 from server.inventory.controllers import StockController
-from server.labels import LocationLabelController
+from server.labels import LabelController, LocationLabelController
 from server.logs import RequestLog, logging_config
 from server.rate_limit_store import RedisStoreWithFallback
 from server.masterdata.resources import RESOURCES
@@ -162,6 +162,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             AuditController,
             *record_controllers,
             LocationLabelController,
+            LabelController,
             DevicesController,
             StockController,
             *SYNC_HANDLERS,
