@@ -30,6 +30,10 @@ class Settings:
     device_rate_limit: tuple[str, int]
     secure_cookies: bool
     log_level: str
+    # FLOORSYNC_GS1_COMPANY_PREFIX and FLOORSYNC_SSCC_EXTENSION_DIGIT: what this company's SSCCs (pallets, cartons)
+    # are numbered under. The default prefix is GS1's documentation example: replace it with your own before printing.
+    gs1_company_prefix: str = "0614141"
+    sscc_extension_digit: int = 0
 
     @property
     def is_postgres(self) -> bool:
@@ -80,6 +84,20 @@ def parse_rate(text: str) -> tuple[str, int]:
     return match.group(2), int(match.group(1))
 
 
+def gs1_company_prefix_from_env() -> str:
+    value = os.environ.get("FLOORSYNC_GS1_COMPANY_PREFIX", "0614141")
+    if not re.fullmatch(r"\d{6,12}", value):
+        raise SettingsError("FLOORSYNC_GS1_COMPANY_PREFIX must be 6 to 12 digits (your GS1 company prefix)")
+    return value
+
+
+def sscc_extension_digit_from_env() -> int:
+    value = os.environ.get("FLOORSYNC_SSCC_EXTENSION_DIGIT", "0")
+    if not re.fullmatch(r"\d", value):
+        raise SettingsError("FLOORSYNC_SSCC_EXTENSION_DIGIT must be one digit, 0 to 9")
+    return int(value)
+
+
 def _secret(data_dir: Path) -> str:
     """FLOORSYNC_SECRET, or (laptop default) a random one kept in the data dir so sessions survive restarts."""
     configured = os.environ.get("FLOORSYNC_SECRET")
@@ -120,4 +138,6 @@ def load_settings() -> Settings:
         device_rate_limit=parse_rate(os.environ.get("FLOORSYNC_DEVICE_RATE_LIMIT", "600/minute")),
         secure_cookies=os.environ.get("FLOORSYNC_SECURE_COOKIES", "0").lower() in ("1", "true", "yes"),
         log_level=os.environ.get("FLOORSYNC_LOG_LEVEL", "INFO").upper(),
+        gs1_company_prefix=gs1_company_prefix_from_env(),
+        sscc_extension_digit=sscc_extension_digit_from_env(),
     )
