@@ -34,6 +34,7 @@ from server.logs import RequestLog, logging_config
 from server.rate_limit_store import RedisStoreWithFallback
 from server.masterdata.resources import RESOURCES
 from server.records.controller import make_controllers
+from server.scan.controllers import ScanController
 from server.settings import Settings, load_settings
 from sync import live
 from sync.controllers import SYNC_HANDLERS, bearer_token
@@ -165,6 +166,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             LabelController,
             DevicesController,
             StockController,
+            ScanController,
             *SYNC_HANDLERS,
             MetricsController,
             *WEB_HANDLERS,

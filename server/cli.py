@@ -113,6 +113,15 @@ def cmd_enrol_code(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_scan(args: argparse.Namespace) -> int:
+    """The interpretation of one scan (DESIGN.md section 6); with a reachable database, also what it resolves to."""
+    from server.scan.cli import scan_command
+
+    output, status = scan_command(args.code, offline=args.offline)
+    print(json.dumps(output, ensure_ascii=False))
+    return status
+
+
 def cmd_compact_feed(args: argparse.Namespace) -> int:
     from sync.compaction import compact
 
@@ -165,6 +174,9 @@ def build_parser() -> argparse.ArgumentParser:
     enrol.add_argument("--work-centre", action="append", default=[], help="repeat for several")
     enrol.add_argument("--route")
     enrol.add_argument("--ttl-minutes", type=int, default=15)
+    scan = sub.add_parser("scan", help="print what a scanned string says as JSON (and what it resolves to)")
+    scan.add_argument("code", help="the scanned string; FNC1 as ASCII 29 or FLOORSYNC_SCAN_GS_STANDIN")
+    scan.add_argument("--offline", action="store_true", help="only parse: do not look the code up in the database")
     compact = sub.add_parser("compact-feed", help="compact the devices' change feed")
     compact.add_argument("--keep", type=int, default=100_000, help="newest positions kept whole")
 
@@ -181,6 +193,7 @@ COMMANDS = {
     "demo": cmd_demo,
     "create-user": cmd_create_user,
     "enrol-code": cmd_enrol_code,
+    "scan": cmd_scan,
     "compact-feed": cmd_compact_feed,
     "backup": cmd_backup,
     "restore": cmd_restore,

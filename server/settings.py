@@ -30,6 +30,8 @@ class Settings:
     device_rate_limit: tuple[str, int]
     secure_cookies: bool
     log_level: str
+    # FLOORSYNC_SCAN_GS_STANDIN: what a keyboard-wedge scanner types for FNC1/GS when it cannot send ASCII 29.
+    scan_gs_standin: str | None = None
     # FLOORSYNC_GS1_COMPANY_PREFIX and FLOORSYNC_SSCC_EXTENSION_DIGIT: what this company's SSCCs (pallets, cartons)
     # are numbered under. The default prefix is GS1's documentation example: replace it with your own before printing.
     gs1_company_prefix: str = "0614141"
@@ -115,6 +117,14 @@ def _secret(data_dir: Path) -> str:
     return value
 
 
+def scan_gs_standin_from_env() -> str | None:
+    """A stand-in must not be a character GS1 data may hold (letters, digits, GS1's 82 punctuation marks)."""
+    value = os.environ.get("FLOORSYNC_SCAN_GS_STANDIN") or None
+    if value is not None and (len(value) > 8 or re.search(r"[A-Za-z0-9!\"%&'()*+,\-./:;<=>?_\s]", value)):
+        raise SettingsError("FLOORSYNC_SCAN_GS_STANDIN must be up to 8 characters GS1 data never holds, like ~ or ^]")
+    return value
+
+
 def data_dir_from_env() -> Path:
     return Path(os.environ.get("FLOORSYNC_DATA_DIR", DEFAULT_DATA_DIR)).resolve()
 
@@ -138,6 +148,7 @@ def load_settings() -> Settings:
         device_rate_limit=parse_rate(os.environ.get("FLOORSYNC_DEVICE_RATE_LIMIT", "600/minute")),
         secure_cookies=os.environ.get("FLOORSYNC_SECURE_COOKIES", "0").lower() in ("1", "true", "yes"),
         log_level=os.environ.get("FLOORSYNC_LOG_LEVEL", "INFO").upper(),
+        scan_gs_standin=scan_gs_standin_from_env(),
         gs1_company_prefix=gs1_company_prefix_from_env(),
         sscc_extension_digit=sscc_extension_digit_from_env(),
     )

@@ -1,0 +1,139 @@
+"""From a scan to the thing it identifies: an item (with lot, expiry, serial, quantity), a location, a handling unit
+by SSCC, a device, or a document whose area registered a resolver.
+
+A GS1 reading (see `gs1.py`) is answered here: an SSCC is a handling unit, else its GTIN (AI 01, or AI 02 on
+a unit without SSCC) must be an active item's. Any other scan is an internal code, the plain text of a Code 128 or
+QR label, and goes to the resolvers:
+
+- `register_resolver(match, resolver)`: `match` is a code prefix (``"PO-"``) or a predicate on the code;
+  `resolver` is an async function of the code returning a `ScanResult`, or None when the code is not one of its
+  records. The purchasing, production and shipping areas plug in their documents this way at import, answering
+  with a `DocumentScan` of their kind.
+- Order: resolvers whose prefix matches (longest prefix first), then predicate resolvers in registration order;
+  the built-in ones (locations, item codes, devices) are predicates registered here, so a document prefix is never
+  shadowed by a location of the same name. The first answer wins; none is `unknown_code`.
+
+Refusals: malformed input 400 (`empty_scan`, `too_long`, `control_character`), unreadable GS1 422
+(`invalid_symbology`, `invalid_gs1`, `bad_check_digit`), nothing found 404 (`unknown_gtin`, `unknown_code`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+
+from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_404_NOT_FOUND, HTTP_422_UNPROCESSABLE_ENTITY
+
+from devices.tables import Device
+from schemas.scan import DeviceScan, ItemScan, LocationScan, ScanResult, ScannedDevice, ScannedItem, ScannedLocation, SsccScan
+from server.errors import ApiError
+from server.masterdata.tables import Item, Location
+from server.scan.gs1 import ScanError, ScanReading, read_scan
+
+Resolver = Callable[[str], Awaitable[ScanResult | None]]
+Match = str | Callable[[str], bool]
+
+_by_prefix: list[tuple[str, Resolver]] = []
+_by_predicate: list[tuple[Callable[[str], bool], Resolver]] = []
+
+ERROR_STATUS = {
+    "empty_scan": HTTP_400_BAD_REQUEST,
+    "too_long": HTTP_400_BAD_REQUEST,
+    "control_character": HTTP_400_BAD_REQUEST,
+    "invalid_symbology": HTTP_422_UNPROCESSABLE_ENTITY,
+    "invalid_gs1": HTTP_422_UNPROCESSABLE_ENTITY,
+    "bad_check_digit": HTTP_422_UNPROCESSABLE_ENTITY,
+}
+
+
+def register_resolver(match: Match, resolver: Resolver) -> None:
+    if isinstance(match, str):
+        if not match:
+            raise ValueError("a resolver's prefix must not be empty: register a predicate instead")
+        _by_prefix.append((match, resolver))
+        _by_prefix.sort(key=lambda entry: len(entry[0]), reverse=True)
+    else:
+        _by_predicate.append((match, resolver))
+
+
+def read_or_refuse(raw: str, gs_standin: str | None) -> ScanReading:
+    try:
+        return read_scan(raw, gs_standin)
+    except ScanError as exc:
+        raise ApiError(ERROR_STATUS.get(exc.code, HTTP_422_UNPROCESSABLE_ENTITY), exc.code, exc.message, exc.details) from exc
+
+
+async def resolve_scan(raw: str, gs_standin: str | None = None) -> ScanResult:
+    return await resolve_reading(read_or_refuse(raw, gs_standin))
+
+
+async def resolve_reading(reading: ScanReading) -> ScanResult:
+    if reading.kind == "gs1":
+        return await resolve_gs1(reading)
+    return await resolve_code(reading.code or "")
+
+
+def _gs1_fields(reading: ScanReading) -> dict:
+    return {
+        "gtin": reading.gtin, "lot": reading.lot, "serial": reading.serial, "production_date": reading.production_date,
+        "best_before": reading.best_before, "expiry": reading.expiry, "quantity": reading.quantity,
+        "net_weight_kg": reading.net_weight_kg, "order_number": reading.order_number, "elements": reading.elements,
+    }
+
+
+async def resolve_gs1(reading: ScanReading) -> ScanResult:
+    if reading.sscc:
+        # The handling unit itself is looked up once shipping builds them; until then the label says what it holds.
+        return SsccScan(sscc=reading.sscc, content_gtin=reading.content_gtin, **_gs1_fields(reading))
+    gtin = reading.gtin or reading.content_gtin
+    if gtin is None:
+        raise ApiError(HTTP_404_NOT_FOUND, "unknown_code", "This GS1 code names no item or handling unit",
+                       {"elements": reading.elements})
+    row = await Item.select(Item.code, Item.name, Item.unit, Item.lot_tracked, Item.serial_tracked).where(
+        (Item.gtin == gtin) & (Item.archived == False)  # noqa: E712
+    ).first()
+    if row is None:
+        raise ApiError(HTTP_404_NOT_FOUND, "unknown_gtin", f"No item has GTIN {gtin}", {"gtin": gtin})
+    return ItemScan(item=ScannedItem(**row), **{**_gs1_fields(reading), "gtin": gtin})
+
+
+async def resolve_code(code: str) -> ScanResult:
+    candidates = [r for prefix, r in _by_prefix if code.startswith(prefix)] + [r for p, r in _by_predicate if p(code)]
+    for resolver in candidates:
+        result = await resolver(code)
+        if result is not None:
+            return result
+    raise ApiError(HTTP_404_NOT_FOUND, "unknown_code", f"Nothing has the code {code[:80]!r}", {"code": code[:80]})
+
+
+INTERNAL_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
+DEVICE_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+ENROLMENT_LINK = re.compile(r"^https?://[^#\s]+/app/#enrol=([A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4})$")
+
+
+async def resolve_location(code: str) -> ScanResult | None:
+    row = await Location.select(Location.code, Location.name, Location.warehouse, Location.kind).where(
+        (Location.code == code) & (Location.archived == False)  # noqa: E712
+    ).first()
+    return LocationScan(location=ScannedLocation(**row)) if row else None
+
+
+async def resolve_item_code(code: str) -> ScanResult | None:
+    row = await Item.select(Item.code, Item.name, Item.unit, Item.lot_tracked, Item.serial_tracked).where(
+        (Item.code == code) & (Item.archived == False)  # noqa: E712
+    ).first()
+    return ItemScan(item=ScannedItem(**row)) if row else None
+
+
+async def resolve_device(code: str) -> ScanResult | None:
+    if link := ENROLMENT_LINK.match(code):
+        return DeviceScan(enrolment_code=link.group(1))
+    row = await Device.select(Device.device_id, Device.name, Device.revoked_at).where(Device.device_id == code).first()
+    if row is None:
+        return None
+    return DeviceScan(device=ScannedDevice(device_id=str(row["device_id"]), name=row["name"], revoked=row["revoked_at"] is not None))
+
+
+register_resolver(lambda code: bool(INTERNAL_CODE.match(code)), resolve_location)
+register_resolver(lambda code: bool(INTERNAL_CODE.match(code)), resolve_item_code)
+register_resolver(lambda code: bool(DEVICE_ID.match(code) or ENROLMENT_LINK.match(code)), resolve_device)
