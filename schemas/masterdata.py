@@ -30,6 +30,8 @@ def _gtin(value: str) -> str:
 
 Gtin = Annotated[str, Field(min_length=8, max_length=14, pattern=r"^[0-9]+$"), AfterValidator(_gtin)]
 ItemType = Literal["raw", "semi_finished", "finished"]
+# Empty: the item's supplier decides, then the default of 5 % (server/purchasing/rules.py `receipt_tolerance`).
+TOLERANCE = "How much more than ordered may be received, in % of the ordered quantity; empty = the default"
 
 
 class Stamped(BaseModel):
@@ -68,6 +70,7 @@ class ItemIn(Contract):
     standard_cost: Money = Field(default=Decimal(0))
     price: Money = Field(default=Decimal(0))
     description: LongText = ""
+    receipt_tolerance_pct: Percent | None = Field(default=None, description=TOLERANCE)
 
 
 class ItemPatch(Contract):
@@ -84,6 +87,7 @@ class ItemPatch(Contract):
     standard_cost: Money | None = None
     price: Money | None = None
     description: LongText | None = None
+    receipt_tolerance_pct: Percent | None = None
 
 
 class ItemOut(ItemIn, Stamped):
@@ -328,6 +332,7 @@ class SupplierIn(Contract):
     address: LongText = ""
     contacts: Contacts = Field(default_factory=list)
     items: ItemsSupplied = Field(default_factory=list)
+    receipt_tolerance_pct: Percent | None = Field(default=None, description=TOLERANCE)
 
 
 class SupplierPatch(Contract):
@@ -337,6 +342,7 @@ class SupplierPatch(Contract):
     address: LongText | None = None
     contacts: Contacts | None = None
     items: ItemsSupplied | None = None
+    receipt_tolerance_pct: Percent | None = None
 
 
 class SupplierOut(SupplierIn, Stamped):

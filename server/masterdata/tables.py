@@ -50,6 +50,7 @@ class Item(MasterRecord, Table, tablename="item"):
     standard_cost = Numeric(digits=(18, 4), default=ZERO)
     price = Numeric(digits=(18, 4), default=ZERO)
     description = Text(default="")
+    receipt_tolerance_pct = Numeric(digits=(7, 4), null=True, default=None)
 
 
 class Site(MasterRecord, Table, tablename="site"):
@@ -139,6 +140,7 @@ class Supplier(MasterRecord, Table, tablename="supplier"):
     payment_terms_days = Integer(default=30)
     address = Text(default="")
     contacts = JSON(default=[])
+    receipt_tolerance_pct = Numeric(digits=(7, 4), null=True, default=None)
 
 
 class SupplierItem(Table, tablename="supplier_item"):
