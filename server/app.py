@@ -33,6 +33,7 @@ from server.labels import LabelController, LocationLabelController
 from server.logs import RequestLog, logging_config
 from server.rate_limit_store import RedisStoreWithFallback
 from server.masterdata.resources import RESOURCES
+from server.purchasing.controllers import PurchaseOrderController
 from server.records.controller import make_controllers
 from server.scan.controllers import ScanController
 from server.settings import Settings, load_settings
@@ -167,6 +168,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             DevicesController,
             StockController,
             ScanController,
+            PurchaseOrderController,
             *SYNC_HANDLERS,
             MetricsController,
             *WEB_HANDLERS,

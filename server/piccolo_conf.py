@@ -11,5 +11,6 @@ APP_REGISTRY = AppRegistry(
         "devices.piccolo_app",
         "sync.piccolo_app",
         "server.inventory.piccolo_app",
+        "server.purchasing.piccolo_app",
     ]
 )

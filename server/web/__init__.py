@@ -6,10 +6,14 @@ from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
-from server.web.pages import WEB_HANDLERS
+from server.web.pages import WEB_HANDLERS, WEB_ROUTER
+from server.web.purchasing_pages import PURCHASING_HANDLERS
 
 WEB_DIR = Path(__file__).parent
 TEMPLATE_CONFIG = TemplateConfig(directory=WEB_DIR / "templates", engine=JinjaTemplateEngine)
+# On the pages router, so its refusals are pages too (login redirect, 403 page).
+for handler in PURCHASING_HANDLERS:
+    WEB_ROUTER.register(handler)
 STATIC_ROUTER = create_static_files_router(path="/static", directories=[WEB_DIR / "static"], include_in_schema=False)
 
 __all__ = ["WEB_HANDLERS", "STATIC_ROUTER", "TEMPLATE_CONFIG"]

@@ -1,0 +1,82 @@
+"""REST endpoints of purchase orders under /api/purchase-orders: list (filters, paging), read, create, change a
+draft, approve, cancel and close. Reading needs purchasing.read, writing purchasing.write, approving
+purchasing.approve; every write is one call into `server.purchasing.service`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from litestar import Controller, Request, get, patch, post
+from litestar.params import Parameter
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+
+from schemas.common import Page
+from server.accounts.identity import requires
+from server.purchasing import service
+from server.purchasing.schemas import (
+    PoStatus,
+    PurchaseOrderAction,
+    PurchaseOrderIn,
+    PurchaseOrderOut,
+    PurchaseOrderPatch,
+)
+
+CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+CodePath = Annotated[str, Parameter(max_length=40, pattern=CODE_PATTERN)]
+CodeFilter = Annotated[str | None, Parameter(max_length=40, pattern=CODE_PATTERN)]
+Sort = Literal["code", "-code", "created_at", "-created_at", "status", "-status", "supplier", "-supplier"]
+
+
+class PurchaseOrderController(Controller):
+    path = "/api/purchase-orders"
+    tags = ["Purchase orders"]
+
+    @get("/", guards=[requires("purchasing.read")], summary="List purchase orders", operation_id="list_purchase_orders")
+    async def list_orders(
+        self,
+        status: Annotated[PoStatus | None, Parameter(description="Only purchase orders in this status")] = None,
+        supplier: CodeFilter = None,
+        site: CodeFilter = None,
+        q: Annotated[str | None, Parameter(max_length=100, pattern=r"^[^\x00-\x1f\x7f]*$",
+                                           description="Search text in code and notes")] = None,
+        sort: Annotated[Sort, Parameter(description="A field; '-' in front sorts descending")] = "-created_at",
+        limit: Annotated[int, Parameter(ge=1, le=500)] = 50,
+        offset: Annotated[int, Parameter(ge=0, le=10**9)] = 0,
+    ) -> Page[PurchaseOrderOut]:
+        page = await service.list_purchase_orders(status=status, supplier=supplier, site=site, q=q, sort=sort,
+                                                  limit=limit, offset=offset)
+        return Page[PurchaseOrderOut](**page)
+
+    @get("/{code:str}", guards=[requires("purchasing.read")], summary="Get one purchase order",
+         operation_id="get_purchase_order")
+    async def get_order(self, code: CodePath) -> PurchaseOrderOut:
+        return await service.get_purchase_order(code)
+
+    @post("/", guards=[requires("purchasing.write")], status_code=HTTP_201_CREATED,
+          summary="Create a draft purchase order with its lines", operation_id="create_purchase_order")
+    async def create_order(self, request: Request, data: PurchaseOrderIn) -> PurchaseOrderOut:
+        return await service.create_purchase_order(data, request.user)
+
+    @patch("/{code:str}", guards=[requires("purchasing.write")],
+           summary="Change a draft (send the version you read; lines, when sent, replace all lines)",
+           operation_id="update_purchase_order")
+    async def update_order(self, request: Request, code: CodePath, data: PurchaseOrderPatch) -> PurchaseOrderOut:
+        return await service.update_purchase_order(code, data, request.user)
+
+    @post("/{code:str}/approve", guards=[requires("purchasing.approve")], status_code=HTTP_200_OK,
+          summary="Approve a draft: it goes to the receiving site's devices", operation_id="approve_purchase_order")
+    async def approve_order(self, request: Request, code: CodePath, data: PurchaseOrderAction | None = None) -> PurchaseOrderOut:
+        return await service.approve_purchase_order(code, request.user, data.version if data else None)
+
+    @post("/{code:str}/cancel", guards=[requires("purchasing.write")], status_code=HTTP_200_OK,
+          summary="Cancel a purchase order nothing was received against", operation_id="cancel_purchase_order")
+    async def cancel_order(self, request: Request, code: CodePath, data: PurchaseOrderAction | None = None) -> PurchaseOrderOut:
+        return await service.cancel_purchase_order(code, request.user, data.version if data else None,
+                                                   data.reason if data else "")
+
+    @post("/{code:str}/close", guards=[requires("purchasing.write")], status_code=HTTP_200_OK,
+          summary="Close a purchase order (short-close: what is still open will not come)",
+          operation_id="close_purchase_order")
+    async def close_order(self, request: Request, code: CodePath, data: PurchaseOrderAction | None = None) -> PurchaseOrderOut:
+        return await service.close_purchase_order(code, request.user, data.version if data else None,
+                                                  data.reason if data else "")

@@ -1,0 +1,13 @@
+import os
+
+from piccolo.conf.apps import AppConfig
+
+from server.purchasing.tables import PurchaseOrder, PurchaseOrderCounter, PurchaseOrderLine
+
+APP_CONFIG = AppConfig(
+    app_name="purchasing",
+    migrations_folder_path=os.path.join(os.path.dirname(__file__), "piccolo_migrations"),
+    table_classes=[PurchaseOrder, PurchaseOrderLine, PurchaseOrderCounter],
+    migration_dependencies=["server.masterdata.piccolo_app"],
+    commands=[],
+)

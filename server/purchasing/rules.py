@@ -1,0 +1,155 @@
+"""The purchasing rules as plain functions of values: which status may follow which, how much may be received
+against a line (over-receipt tolerance), and what a PO's status is given its lines. No I/O here."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import ROUND_FLOOR, Decimal
+
+DEFAULT_TOLERANCE_PCT = Decimal(5)
+
+DRAFT, APPROVED, PARTIALLY_RECEIVED, RECEIVED, CLOSED, CANCELLED = (
+    "draft", "approved", "partially_received", "received", "closed", "cancelled",
+)
+PO_STATUSES = (DRAFT, APPROVED, PARTIALLY_RECEIVED, RECEIVED, CLOSED, CANCELLED)
+LINE_OPEN, LINE_RECEIVED, LINE_CANCELLED = "open", "received", "cancelled"
+
+# Receipts move approved → partially received → received; the buyer approves, cancels (before anything arrived)
+# or closes (short-closes: the rest will not come). Closed and cancelled are final.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    DRAFT: frozenset({APPROVED, CANCELLED}),
+    APPROVED: frozenset({PARTIALLY_RECEIVED, RECEIVED, CLOSED, CANCELLED}),
+    PARTIALLY_RECEIVED: frozenset({RECEIVED, CLOSED}),
+    RECEIVED: frozenset({CLOSED}),
+    CLOSED: frozenset(),
+    CANCELLED: frozenset(),
+}
+# What devices receive against: a PO in one of these is on the tablets of its site, with its open lines.
+RECEIVABLE = frozenset({APPROVED, PARTIALLY_RECEIVED})
+
+
+@dataclass(frozen=True)
+class Refusal:
+    code: str
+    message: str
+
+
+def transition_refusal(current: str, target: str) -> Refusal | None:
+    """None when a PO in `current` may move to `target`; otherwise why not, with a code a client can branch on."""
+    if target in TRANSITIONS.get(current, frozenset()):
+        return None
+    if current == CLOSED:
+        return Refusal("po_closed", "The purchase order is closed")
+    if current == CANCELLED:
+        return Refusal("po_cancelled", "The purchase order is cancelled")
+    if target == CANCELLED and current in (PARTIALLY_RECEIVED, RECEIVED):
+        return Refusal("po_has_receipts", "Goods were received against this purchase order: close it instead")
+    if current == DRAFT:
+        return Refusal("po_not_approved", "The purchase order is a draft: approve it first")
+    return Refusal("invalid_transition", f"A purchase order that is {current} cannot become {target}")
+
+
+def receipt_refusal(po_status: str, line_status: str) -> Refusal | None:
+    """Whether goods may be received against a line of a PO in this state (the quantity is `check_over_receipt`'s)."""
+    if po_status == CLOSED:
+        return Refusal("po_closed", "The purchase order is closed")
+    if po_status == CANCELLED:
+        return Refusal("po_cancelled", "The purchase order is cancelled")
+    if po_status == DRAFT:
+        return Refusal("po_not_approved", "The purchase order is not approved yet")
+    if line_status == LINE_CANCELLED:
+        return Refusal("line_cancelled", "This line of the purchase order is cancelled")
+    return None
+
+
+def receipt_tolerance(
+    item_pct: Decimal | None, supplier_pct: Decimal | None, default: Decimal = DEFAULT_TOLERANCE_PCT
+) -> Decimal:
+    """The over-receipt tolerance in %: the item's if set, else the supplier's, else the default (5 %).
+    An item's own setting wins because it is the more specific (a safety part may allow 0 % from any supplier)."""
+    for pct in (item_pct, supplier_pct):
+        if pct is not None:
+            return Decimal(pct)
+    return Decimal(default)
+
+
+@dataclass(frozen=True)
+class ReceiptDecision:
+    """What `check_over_receipt` decided. `code` is set when refused: `quantity_not_positive` or `over_tolerance`."""
+
+    allowed: bool
+    code: str | None
+    ordered_micro: int
+    received_after_micro: int  # received on the line once this receipt is booked (or would be)
+    limit_micro: int  # the most the line may receive in all: ordered plus the tolerance, rounded down
+    over_ordered_micro: int  # how far received_after is above ordered (within tolerance when allowed), else 0
+    line_complete: bool  # received_after reaches the ordered quantity
+
+    @property
+    def still_receivable_micro(self) -> int:
+        """What may still arrive after this receipt (0 when refused or at the limit)."""
+        return max(0, self.limit_micro - self.received_after_micro) if self.allowed else 0
+
+
+def receipt_limit_micro(ordered_micro: int, tolerance_pct: Decimal) -> int:
+    """Ordered plus tolerance, in whole micro-units, rounded down: 5 % of 3 pieces allows none extra, not a sliver."""
+    extra = (Decimal(ordered_micro) * Decimal(tolerance_pct) / 100).to_integral_value(rounding=ROUND_FLOOR)
+    return ordered_micro + int(extra)
+
+
+def check_over_receipt(ordered_micro: int, received_micro: int, receiving_micro: int, tolerance_pct: Decimal) -> ReceiptDecision:
+    """May `receiving_micro` more be received on a line that ordered `ordered_micro` and has `received_micro`?"""
+    after = received_micro + receiving_micro
+    limit = receipt_limit_micro(ordered_micro, tolerance_pct)
+    if receiving_micro <= 0:
+        return ReceiptDecision(False, "quantity_not_positive", ordered_micro, received_micro, limit, 0,
+                               received_micro >= ordered_micro)
+    allowed = after <= limit
+    return ReceiptDecision(
+        allowed=allowed,
+        code=None if allowed else "over_tolerance",
+        ordered_micro=ordered_micro,
+        received_after_micro=after,
+        limit_micro=limit,
+        over_ordered_micro=max(0, after - ordered_micro),
+        line_complete=after >= ordered_micro,
+    )
+
+
+def line_status(ordered_micro: int, received_micro: int, current: str = LINE_OPEN) -> str:
+    """A cancelled line stays cancelled; otherwise it is received once the ordered quantity is in."""
+    if current == LINE_CANCELLED:
+        return LINE_CANCELLED
+    return LINE_RECEIVED if received_micro >= ordered_micro else LINE_OPEN
+
+
+@dataclass(frozen=True)
+class LineProgress:
+    ordered_micro: int
+    received_micro: int
+    status: str = LINE_OPEN
+
+
+def po_status_from_lines(current: str, lines: Iterable[LineProgress]) -> str:
+    """The status receipts give a PO: received when every line still wanted is in, partially received once anything
+    arrived, approved before that. Draft, closed and cancelled are the buyer's decisions and stay as they are."""
+    if current not in (APPROVED, PARTIALLY_RECEIVED, RECEIVED):
+        return current
+    lines = list(lines)
+    wanted = [line for line in lines if line.status != LINE_CANCELLED]
+    anything_received = any(line.received_micro > 0 for line in lines)
+    if wanted and all(line_status(line.ordered_micro, line.received_micro, line.status) == LINE_RECEIVED for line in wanted):
+        return RECEIVED
+    return PARTIALLY_RECEIVED if anything_received else APPROVED
+
+
+def repeated_line_numbers(line_numbers: Iterable[int]) -> list[int]:
+    """Positions (0-based) of lines whose number an earlier line already has."""
+    seen: set[int] = set()
+    repeated = []
+    for index, number in enumerate(line_numbers):
+        if number in seen:
+            repeated.append(index)
+        seen.add(number)
+    return repeated

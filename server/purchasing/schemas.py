@@ -1,0 +1,82 @@
+"""Contracts of purchase orders: what a client sends to create, change, approve, cancel or close one, and what it
+gets back. Quantities and prices travel as decimal strings, like every other contract (schemas/common.py)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field
+
+from schemas.common import Code, Contract, LongText, Money, Quantity, ShortText
+from schemas.masterdata import Currency, LineNumber, PositiveQuantity
+
+PoStatus = Literal["draft", "approved", "partially_received", "received", "closed", "cancelled"]
+LineStatus = Literal["open", "received", "cancelled"]
+Version = Annotated[int, Field(ge=1, le=2**31 - 1, description="The version read; a stale one is refused (409)")]
+
+
+class PurchaseOrderLineIn(Contract):
+    line_no: LineNumber | None = Field(default=None, description="Empty: numbered 10, 20, 30… in order")
+    item: Code
+    quantity: PositiveQuantity
+    unit_price: Money = Field(default=Decimal(0))
+    due_date: date
+
+
+PoLines = Annotated[list[PurchaseOrderLineIn], Field(max_length=500)]
+
+
+class PurchaseOrderIn(Contract):
+    code: Code | None = Field(default=None, description="Empty: the next number, PO-<year>-0001…")
+    supplier: Code
+    site: Code = Field(description="The receiving site: its devices get the PO once approved")
+    currency: Currency | None = Field(default=None, description="Empty: the supplier's currency")
+    notes: LongText = ""
+    lines: PoLines = Field(default_factory=list)
+
+
+class PurchaseOrderPatch(Contract):
+    """Only a draft changes; `lines`, when sent, replace all lines."""
+
+    version: Version
+    supplier: Code | None = None
+    site: Code | None = None
+    currency: Currency | None = None
+    notes: LongText | None = None
+    lines: PoLines | None = None
+
+
+class PurchaseOrderAction(Contract):
+    """Approve, cancel or close; with `version`, refused (409) when someone changed the PO since it was read."""
+
+    version: Version | None = None
+    reason: ShortText = ""
+
+
+class PurchaseOrderLineOut(BaseModel):
+    line_no: int
+    item: str
+    quantity: Quantity
+    unit_price: Money
+    due_date: date
+    received_quantity: Quantity
+    status: LineStatus
+
+
+class PurchaseOrderOut(BaseModel):
+    code: str
+    supplier: str
+    site: str
+    status: PoStatus
+    currency: str
+    notes: str
+    created_by: str
+    approved_by: str | None
+    approved_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    version: int
+    total_amount: str = Field(description="Sum of quantity × unit price, a decimal string")
+    lines: list[PurchaseOrderLineOut]

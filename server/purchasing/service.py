@@ -1,0 +1,400 @@
+"""Purchase orders: list, read, create, change a draft, approve, cancel, close, and book a receipt's progress on a
+line. Each office action is one `write_transaction()` with its audit row; whatever the receiving site's devices
+may see (an approved PO and its open lines, or its removal) goes to the change feed in the same transaction."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from litestar.status_codes import HTTP_409_CONFLICT, HTTP_422_UNPROCESSABLE_ENTITY
+
+from server.accounts.audit import record_audit
+from server.accounts.identity import OfficeUser
+from server.db import DB, write_transaction
+from server.errors import ApiError, duplicate, not_found
+from server.inventory.stock import decimals_used, from_micro, quantity_text, to_micro
+from server.masterdata.tables import Item, Site, Supplier, Unit
+from server.purchasing import rules
+from server.purchasing.rules import LineProgress, Refusal
+from server.purchasing.schemas import (
+    PurchaseOrderIn,
+    PurchaseOrderLineIn,
+    PurchaseOrderLineOut,
+    PurchaseOrderOut,
+    PurchaseOrderPatch,
+)
+from server.purchasing.tables import PurchaseOrder, PurchaseOrderCounter, PurchaseOrderLine
+from sync.feed import Visibility, record_change
+
+ENTITY = "purchase_order"
+LINE_STEP = 10
+Problem = tuple[str, str, str]  # field, code, message
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _today() -> date:
+    return _now().date()
+
+
+def _username(actor: OfficeUser | None) -> str:
+    return actor.username if actor else "system"
+
+
+def _money(value: Decimal) -> Decimal:
+    """PostgreSQL returns NUMERIC(18,4) 2.5 as 2.5000; both databases give clients 2.5."""
+    value = Decimal(value)
+    return value.quantize(Decimal(1)) if value == value.to_integral_value() else value.normalize()
+
+
+def _line_out(row: dict[str, Any]) -> PurchaseOrderLineOut:
+    return PurchaseOrderLineOut(
+        line_no=row["line_no"], item=row["item"], quantity=from_micro(row["quantity_micro"]),
+        unit_price=_money(row["unit_price"]), due_date=row["due_date"],
+        received_quantity=from_micro(row["received_quantity_micro"]), status=row["status"],
+    )
+
+
+def _po_out(row: dict[str, Any], lines: list[dict[str, Any]]) -> PurchaseOrderOut:
+    total = sum((from_micro(line["quantity_micro"]) * Decimal(line["unit_price"]) for line in lines), Decimal(0))
+    return PurchaseOrderOut(
+        **{name: row[name] for name in ("code", "supplier", "site", "status", "currency", "notes", "created_by",
+                                        "approved_by", "approved_at", "created_at", "updated_at", "version")},
+        total_amount=format(total.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP), "f"),
+        lines=[_line_out(line) for line in lines],
+    )
+
+
+async def _lines_of(po_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    grouped: dict[int, list[dict[str, Any]]] = {po_id: [] for po_id in po_ids}
+    if po_ids:
+        rows = await PurchaseOrderLine.select().where(PurchaseOrderLine.purchase_order.is_in(po_ids)).order_by(
+            PurchaseOrderLine.line_no
+        )
+        for row in rows:
+            grouped[row["purchase_order"]].append(row)
+    return grouped
+
+
+async def _load(code: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    row = await PurchaseOrder.select().where(PurchaseOrder.code == code).first()
+    if row is None:
+        raise not_found(ENTITY, code)
+    return row, (await _lines_of([row["id"]]))[row["id"]]
+
+
+async def get_purchase_order(code: str) -> PurchaseOrderOut:
+    return _po_out(*await _load(code))
+
+
+async def list_purchase_orders(
+    *, status: str | None = None, supplier: str | None = None, site: str | None = None, q: str | None = None,
+    sort: str = "-created_at", limit: int = 50, offset: int = 0,
+) -> dict[str, Any]:
+    condition = PurchaseOrder.id > 0
+    for column, value in ((PurchaseOrder.status, status), (PurchaseOrder.supplier, supplier), (PurchaseOrder.site, site)):
+        if value:
+            condition = condition & (column == value)
+    if q:
+        condition = condition & (PurchaseOrder.code.ilike(f"%{q}%") | PurchaseOrder.notes.ilike(f"%{q}%"))
+    ascending = not sort.startswith("-")
+    rows = (
+        await PurchaseOrder.select().where(condition)
+        .order_by(getattr(PurchaseOrder, sort.lstrip("-")), ascending=ascending)
+        .order_by(PurchaseOrder.id, ascending=ascending)
+        .limit(limit).offset(offset)
+    )
+    total = await PurchaseOrder.count().where(condition)
+    lines = await _lines_of([row["id"] for row in rows])
+    return {"items": [_po_out(row, lines[row["id"]]) for row in rows], "total": total, "limit": limit, "offset": offset}
+
+
+def _refuse(problems: list[Problem], status: int = HTTP_422_UNPROCESSABLE_ENTITY) -> None:
+    """All problems at once (a form shows each next to its field); the first one's code is the answer's code."""
+    if problems:
+        field, code, message = problems[0]
+        raise ApiError(status, code, f"{field}: {message}" if field else message,
+                       {"field": field, "errors": [{"field": f, "code": c, "message": m} for f, c, m in problems]})
+
+
+async def _master_problems(field: str, table: Any, code: str, entity: str) -> list[Problem]:
+    row = await table.select(table.archived).where(table.code == code).first()
+    if row is None:
+        return [(field, f"unknown_{entity}", f"no {entity} with code {code!r}")]
+    if row["archived"]:
+        return [(field, f"archived_{entity}", f"{entity} {code!r} is archived")]
+    return []
+
+
+async def _header_problems(supplier: str, site: str) -> list[Problem]:
+    return await _master_problems("supplier", Supplier, supplier, "supplier") + await _master_problems("site", Site, site, "site")
+
+
+async def _item_units(codes: set[str]) -> dict[str, dict[str, Any]]:
+    """Each item's archive flag and the decimals its unit allows."""
+    if not codes:
+        return {}
+    items = await Item.select(Item.code, Item.archived, Item.unit).where(Item.code.is_in(list(codes)))
+    units = {u["code"]: u["decimals"] for u in await Unit.select(Unit.code, Unit.decimals)}
+    return {row["code"]: {**row, "decimals": units.get(row["unit"], 6)} for row in items}
+
+
+async def _line_problems(lines: list[dict[str, Any]], *, today: date) -> list[Problem]:
+    items = await _item_units({line["item"] for line in lines})
+    problems: list[Problem] = [
+        (f"lines[{index}].line_no", "duplicate_line", f"line {lines[index]['line_no']} appears twice")
+        for index in rules.repeated_line_numbers(line["line_no"] for line in lines)
+    ]
+    for index, line in enumerate(lines):
+        where, item = f"lines[{index}]", items.get(line["item"])
+        if item is None:
+            problems.append((f"{where}.item", "unknown_item", f"no item with code {line['item']!r}"))
+        elif item["archived"]:
+            problems.append((f"{where}.item", "archived_item", f"item {line['item']!r} is archived"))
+        elif decimals_used(line["quantity"]) > item["decimals"]:
+            problems.append((f"{where}.quantity", "too_many_decimals",
+                             f"item {line['item']!r} allows {item['decimals']} decimals"))
+        if line["due_date"] < today:
+            problems.append((f"{where}.due_date", "due_date_in_past", f"due date {line['due_date']} is before today"))
+    return problems
+
+
+def _numbered(lines: list[PurchaseOrderLineIn]) -> list[dict[str, Any]]:
+    """Lines without a number get the next multiple of 10 after the highest so far."""
+    numbered, highest = [], 0
+    for line in lines:
+        values = line.model_dump(mode="python")
+        if values["line_no"] is None:
+            values["line_no"] = (highest // LINE_STEP + 1) * LINE_STEP
+        highest = max(highest, values["line_no"])
+        numbered.append(values)
+    return numbered
+
+
+async def _write_lines(po_id: int, lines: list[dict[str, Any]]) -> None:
+    await PurchaseOrderLine.delete().where(PurchaseOrderLine.purchase_order == po_id)
+    if lines:
+        await PurchaseOrderLine.insert(*[
+            PurchaseOrderLine(
+                purchase_order=po_id, line_no=line["line_no"], item=line["item"],
+                quantity_micro=to_micro(line["quantity"]), unit_price=line["unit_price"], due_date=line["due_date"],
+                received_quantity_micro=0, status=rules.LINE_OPEN,
+            )
+            for line in lines
+        ])
+
+
+async def _next_code(year: int) -> str:
+    """The next free PO-<year>-NNNN; numbers a buyer typed by hand are skipped."""
+    while True:
+        rows = await PurchaseOrderCounter.raw(
+            "INSERT INTO purchase_order_counter (year, last_number) VALUES ({}, 1) "
+            "ON CONFLICT (year) DO UPDATE SET last_number = purchase_order_counter.last_number + 1 RETURNING last_number",
+            year,
+        )
+        code = f"PO-{year}-{rows[0]['last_number']:04d}"
+        if not await PurchaseOrder.exists().where(PurchaseOrder.code == code):
+            return code
+
+
+def _device_view(po: PurchaseOrderOut) -> dict[str, Any]:
+    """What a tablet needs to receive against a PO offline: the header and its open lines, quantities as text."""
+    return {
+        "code": po.code, "supplier": po.supplier, "site": po.site, "status": po.status, "currency": po.currency,
+        "lines": [
+            {"line_no": line.line_no, "item": line.item, "quantity": format(line.quantity, "f"),
+             "received_quantity": format(line.received_quantity, "f"),
+             "open_quantity": format(max(Decimal(0), line.quantity - line.received_quantity), "f"),
+             "due_date": line.due_date.isoformat()}
+            for line in po.lines if line.status == rules.LINE_OPEN
+        ],
+    }
+
+
+def _publish(before: PurchaseOrderOut | None, after: PurchaseOrderOut) -> None:
+    """Devices of the receiving site hold a PO while it can be received against, and get a delete once it cannot."""
+    visibility = Visibility(site=after.site)
+    if after.status in rules.RECEIVABLE:
+        record_change(ENTITY, after.code, _device_view(after), visibility)
+    elif before is not None and before.status in rules.RECEIVABLE:
+        record_change(ENTITY, after.code, None, visibility)
+
+
+async def _changed(actor: OfficeUser | None, action: str, before: PurchaseOrderOut | None, after: PurchaseOrderOut,
+                   summary: str = "") -> None:
+    await record_audit(actor, action, ENTITY, after.code, before.model_dump(mode="json") if before else None,
+                       after.model_dump(mode="json"), summary)
+    _publish(before, after)
+
+
+async def create_purchase_order(data: PurchaseOrderIn, actor: OfficeUser | None) -> PurchaseOrderOut:
+    lines = _numbered(data.lines)
+    async with write_transaction():
+        _refuse(await _header_problems(data.supplier, data.site) + await _line_problems(lines, today=_today()))
+        if data.code is not None and await PurchaseOrder.exists().where(PurchaseOrder.code == data.code):
+            raise duplicate(ENTITY, "code", data.code)
+        supplier = await Supplier.select(Supplier.currency).where(Supplier.code == data.supplier).first()
+        now = _now()
+        code = data.code or await _next_code(now.year)
+        inserted = await PurchaseOrder.insert(PurchaseOrder(
+            code=code, supplier=data.supplier, site=data.site, status=rules.DRAFT,
+            currency=data.currency or supplier["currency"], notes=data.notes, created_by=_username(actor),
+            created_at=now, updated_at=now, version=1,
+        )).returning(PurchaseOrder.id)
+        await _write_lines(inserted[0]["id"], lines)
+        created = await get_purchase_order(code)
+        await _changed(actor, "create", None, created)
+    return created
+
+
+def _version_conflict(code: str, current: int, sent: int) -> ApiError:
+    return ApiError(HTTP_409_CONFLICT, "version_conflict",
+                    f"Purchase order {code!r} was changed by someone else (version {current}, you had {sent}): reload it",
+                    {"entity": ENTITY, "key": code, "version": current, "sent_version": sent})
+
+
+def _state_conflict(code: str, refusal: Refusal, status: str) -> ApiError:
+    return ApiError(HTTP_409_CONFLICT, refusal.code, refusal.message, {"entity": ENTITY, "key": code, "status": status})
+
+
+async def _bump(row: dict[str, Any], columns: dict[Any, Any]) -> None:
+    """Write the header with the next version, only if nobody else did in between (else `version_conflict`)."""
+    updated = await PurchaseOrder.update(
+        {**columns, PurchaseOrder.version: row["version"] + 1, PurchaseOrder.updated_at: _now()}
+    ).where((PurchaseOrder.id == row["id"]) & (PurchaseOrder.version == row["version"])).returning(PurchaseOrder.id)
+    if not updated:
+        current = await PurchaseOrder.select(PurchaseOrder.version).where(PurchaseOrder.id == row["id"]).first()
+        raise _version_conflict(row["code"], current["version"], row["version"])
+
+
+async def update_purchase_order(code: str, patch: PurchaseOrderPatch, actor: OfficeUser | None) -> PurchaseOrderOut:
+    changes = patch.model_dump(mode="python", exclude_unset=True)
+    sent_version = changes.pop("version")
+    async with write_transaction():
+        row, line_rows = await _load(code)
+        if row["version"] != sent_version:
+            raise _version_conflict(code, row["version"], sent_version)
+        if row["status"] != rules.DRAFT:
+            raise _state_conflict(code, Refusal("po_not_draft", "Only a draft purchase order can be changed"), row["status"])
+        before = _po_out(row, line_rows)
+        header = {k: v for k, v in changes.items() if k != "lines" and v is not None}
+        problems = await _header_problems(header.get("supplier", row["supplier"]), header.get("site", row["site"]))
+        lines = _numbered(patch.lines) if patch.lines is not None else None
+        if lines is not None:
+            problems += await _line_problems(lines, today=_today())
+        _refuse(problems)
+        await _bump(row, {getattr(PurchaseOrder, name): value for name, value in header.items()})
+        if lines is not None:
+            await _write_lines(row["id"], lines)
+        after = await get_purchase_order(code)
+        await _changed(actor, "update", before, after)
+    return after
+
+
+async def _approval_problems(row: dict[str, Any], lines: list[dict[str, Any]]) -> list[Problem]:
+    if not lines:
+        return [("lines", "no_lines", "a purchase order without lines cannot be approved")]
+    values = [{"line_no": l["line_no"], "item": l["item"], "quantity": from_micro(l["quantity_micro"]),
+               "due_date": l["due_date"]} for l in lines]
+    return await _header_problems(row["supplier"], row["site"]) + await _line_problems(values, today=_today())
+
+
+async def _transition(code: str, target: str, action: str, actor: OfficeUser | None, version: int | None,
+                      reason: str = "") -> PurchaseOrderOut:
+    async with write_transaction():
+        row, line_rows = await _load(code)
+        if version is not None and version != row["version"]:
+            raise _version_conflict(code, row["version"], version)
+        refusal = rules.transition_refusal(row["status"], target)
+        if refusal is not None:
+            raise _state_conflict(code, refusal, row["status"])
+        before = _po_out(row, line_rows)
+        columns: dict[Any, Any] = {PurchaseOrder.status: target}
+        if target == rules.APPROVED:
+            _refuse(await _approval_problems(row, line_rows))
+            columns |= {PurchaseOrder.approved_by: _username(actor), PurchaseOrder.approved_at: _now()}
+        await _bump(row, columns)
+        if target in (rules.CANCELLED, rules.CLOSED):
+            # Closing short-closes: what is still open will not come, and nothing more may be received.
+            await PurchaseOrderLine.update({PurchaseOrderLine.status: rules.LINE_CANCELLED}).where(
+                (PurchaseOrderLine.purchase_order == row["id"]) & (PurchaseOrderLine.status == rules.LINE_OPEN)
+            )
+        after = await get_purchase_order(code)
+        await _changed(actor, action, before, after, reason)
+    return after
+
+
+async def approve_purchase_order(code: str, actor: OfficeUser | None, version: int | None = None) -> PurchaseOrderOut:
+    return await _transition(code, rules.APPROVED, "approve", actor, version)
+
+
+async def cancel_purchase_order(code: str, actor: OfficeUser | None, version: int | None = None,
+                                reason: str = "") -> PurchaseOrderOut:
+    return await _transition(code, rules.CANCELLED, "cancel", actor, version, reason)
+
+
+async def close_purchase_order(code: str, actor: OfficeUser | None, version: int | None = None,
+                               reason: str = "") -> PurchaseOrderOut:
+    return await _transition(code, rules.CLOSED, "close", actor, version, reason)
+
+
+async def _lock(code: str) -> None:
+    """Receipts on one PO queue behind each other on PostgreSQL (SQLite already serialises writers), so the second
+    reads what the first received instead of failing on its version."""
+    if DB.engine_type == "postgres":
+        await PurchaseOrder.raw("SELECT id FROM purchase_order WHERE code = {} FOR UPDATE", code)
+
+
+async def tolerance_for(item: str, supplier: str) -> Decimal:
+    """The over-receipt tolerance (%) that applies to `item` bought from `supplier`."""
+    item_row = await Item.select(Item.receipt_tolerance_pct).where(Item.code == item).first()
+    supplier_row = await Supplier.select(Supplier.receipt_tolerance_pct).where(Supplier.code == supplier).first()
+    return rules.receipt_tolerance(item_row and item_row["receipt_tolerance_pct"],
+                                   supplier_row and supplier_row["receipt_tolerance_pct"])
+
+
+async def book_receipt_on_line(code: str, line_no: int, receiving: Decimal, actor: OfficeUser | None = None) -> dict[str, Any]:
+    """A receipt's effect on the PO: checks the PO and line may receive and the quantity is within tolerance, adds it
+    to the line, moves line and PO status on, and updates (or removes) the PO on the site's devices.
+
+    The caller owns the transaction (the receipt command or the office endpoint, together with the stock move), so a
+    refusal raised here rolls the whole receipt back. Returns the progress, quantities as text."""
+    await _lock(code)
+    row, line_rows = await _load(code)
+    line = next((l for l in line_rows if l["line_no"] == line_no), None)
+    if line is None:
+        raise ApiError(HTTP_422_UNPROCESSABLE_ENTITY, "unknown_po_line", f"Purchase order {code!r} has no line {line_no}",
+                       {"entity": ENTITY, "key": code, "line_no": line_no})
+    refusal = rules.receipt_refusal(row["status"], line["status"])
+    if refusal is not None:
+        raise _state_conflict(code, refusal, row["status"])
+    tolerance = await tolerance_for(line["item"], row["supplier"])
+    decision = rules.check_over_receipt(line["quantity_micro"], line["received_quantity_micro"], to_micro(receiving), tolerance)
+    if not decision.allowed:
+        raise ApiError(HTTP_422_UNPROCESSABLE_ENTITY, decision.code or "over_tolerance",
+                       f"Line {line_no} of {code!r} may receive at most {quantity_text(decision.limit_micro)} in all "
+                       f"({tolerance} % over {quantity_text(decision.ordered_micro)} ordered)",
+                       {"entity": ENTITY, "key": code, "line_no": line_no, "tolerance_pct": format(tolerance, "f"),
+                        "ordered": quantity_text(decision.ordered_micro),
+                        "received": quantity_text(line["received_quantity_micro"]),
+                        "limit": quantity_text(decision.limit_micro)})
+    before = _po_out(row, line_rows)
+    new_line_status = rules.line_status(line["quantity_micro"], decision.received_after_micro, line["status"])
+    await PurchaseOrderLine.update({
+        PurchaseOrderLine.received_quantity_micro: decision.received_after_micro, PurchaseOrderLine.status: new_line_status,
+    }).where(PurchaseOrderLine.id == line["id"])
+    progress = [LineProgress(l["quantity_micro"], l["received_quantity_micro"], l["status"]) for l in line_rows if l is not line]
+    progress.append(LineProgress(line["quantity_micro"], decision.received_after_micro, new_line_status))
+    await _bump(row, {PurchaseOrder.status: rules.po_status_from_lines(row["status"], progress)})
+    after = await get_purchase_order(code)
+    if actor is not None:
+        await _changed(actor, "receive", before, after)
+    else:
+        _publish(before, after)
+    return {"purchase_order": code, "line_no": line_no, "po_status": after.status, "line_status": new_line_status,
+            "received_quantity": quantity_text(decision.received_after_micro),
+            "over_ordered": quantity_text(decision.over_ordered_micro)}

@@ -1,0 +1,191 @@
+"""Purchase orders in the office: the list (status filter, paging), a PO with its lines and receipt progress, the
+form for a draft with its lines, and approve / cancel / close buttons for those who may. Every write calls the same
+`server.purchasing.service` function as the REST API, so it is checked, audited and fed to devices the same way."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from litestar import Request, get, post
+from litestar.params import Parameter
+from litestar.response import Redirect, Template
+from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_422_UNPROCESSABLE_ENTITY
+from pydantic import ValidationError
+
+from server.errors import ApiError
+from server.masterdata.tables import Item, Site, Supplier
+from server.purchasing import service
+from server.purchasing.rules import PO_STATUSES, RECEIVABLE, TRANSITIONS
+from server.purchasing.schemas import PurchaseOrderIn, PurchaseOrderOut, PurchaseOrderPatch
+from server.web.forms import FormErrors, display, explain
+from server.web.render import current_user, ensure_may, language_of, render
+
+PAGE_SIZE = 25
+BLANK_LINES = 3
+MAX_ITEM_SUGGESTIONS = 2000
+HEADER_FIELDS = ("code", "supplier", "site", "currency", "notes")
+LINE_FIELDS = ("line_no", "item", "quantity", "unit_price", "due_date")
+CodePath = Annotated[str, Parameter(max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
+ACTIONS = {"approve": service.approve_purchase_order, "cancel": service.cancel_purchase_order,
+           "close": service.close_purchase_order}
+
+
+def _progress(po: PurchaseOrderOut) -> dict[str, Any]:
+    ordered = sum(line.quantity for line in po.lines)
+    received = sum(line.received_quantity for line in po.lines)
+    return {"ordered": display(ordered, "decimal"), "received": display(received, "decimal"),
+            "pct": int(min(received, ordered) * 100 / ordered) if ordered else 0}
+
+
+@get("/purchase-orders", include_in_schema=False)
+async def purchase_list(
+    request: Request,
+    status: Annotated[str | None, Parameter(max_length=20, pattern=r"^[a-z_]*$")] = None,
+    page: Annotated[int, Parameter(ge=1, le=10**6)] = 1,
+) -> Template:
+    user = ensure_may(request, "purchasing.read")
+    status = status if status in PO_STATUSES else None
+    listing = await service.list_purchase_orders(status=status, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    params = {"status": status} if status else {}
+    return render(
+        request, "purchase_list.html",
+        orders=[(po, _progress(po)) for po in listing["items"]],
+        total=listing["total"], page=page, pages=max(1, -(-listing["total"] // PAGE_SIZE)),
+        status=status or "", statuses=PO_STATUSES, may_write=user.may("purchasing.write"),
+        page_url=lambda number: "/purchase-orders?" + urlencode({**params, "page": number}),
+        done=request.query_params.get("done"),
+    )
+
+
+def _allowed_actions(po: PurchaseOrderOut, request: Request) -> list[str]:
+    """The buttons this reader gets: the action must be possible for the PO and allowed for the role."""
+    user = current_user(request)
+    targets = TRANSITIONS[po.status]
+    wanted = {"approve": ("approved", "purchasing.approve"), "cancel": ("cancelled", "purchasing.write"),
+              "close": ("closed", "purchasing.write")}
+    return [name for name, (target, permission) in wanted.items()
+            if target in targets and user is not None and user.may(permission)]
+
+
+async def _detail_page(request: Request, code: str, *, errors: list[str] | None = None, status_code: int = 200) -> Template:
+    ensure_may(request, "purchasing.read")
+    po = await service.get_purchase_order(code)
+    user = current_user(request)
+    return render(
+        request, "purchase_detail.html", status_code=status_code, po=po, progress=_progress(po),
+        actions=_allowed_actions(po, request), errors=errors or [], on_devices=po.status in RECEIVABLE,
+        may_edit=po.status == "draft" and user is not None and user.may("purchasing.write"),
+        show=display, done=request.query_params.get("done"),
+    )
+
+
+@get("/purchase-orders/{code:str}", include_in_schema=False)
+async def purchase_detail(request: Request, code: CodePath) -> Template:
+    return await _detail_page(request, code)
+
+
+@post([f"/purchase-orders/{{code:str}}/{action}" for action in ACTIONS], include_in_schema=False)
+async def purchase_action(request: Request, code: CodePath) -> Template | Redirect:
+    action = request.url.path.rsplit("/", 1)[-1]
+    actor = ensure_may(request, "purchasing.approve" if action == "approve" else "purchasing.write")
+    form = await request.form()
+    version = str(form.get("version") or "")
+    try:
+        await ACTIONS[action](code, actor, int(version) if version.isdigit() else None)
+    except ApiError as exc:
+        if exc.code == "not_found":
+            raise
+        problems = explain(exc, FormErrors(), language_of(request))
+        messages = [*problems.general, *(m for ms in problems.fields.values() for m in ms)]
+        return await _detail_page(request, code, errors=messages, status_code=exc.status_code)
+    return Redirect(f"/purchase-orders/{code}?{urlencode({'done': action})}", status_code=HTTP_303_SEE_OTHER)
+
+
+async def _choices() -> dict[str, list[str]]:
+    suppliers = await Supplier.select(Supplier.code).where(Supplier.archived == False).order_by(Supplier.code)  # noqa: E712
+    sites = await Site.select(Site.code).where(Site.archived == False).order_by(Site.code)  # noqa: E712
+    items = await Item.select(Item.code).where(Item.archived == False).order_by(Item.code).limit(MAX_ITEM_SUGGESTIONS)  # noqa: E712
+    return {"supplier": [r["code"] for r in suppliers], "site": [r["code"] for r in sites], "item": [r["code"] for r in items]}
+
+
+async def _form_page(request: Request, *, code: str | None, values: dict[str, str], lines: list[dict[str, str]],
+                     errors: FormErrors | None = None, status_code: int = 200) -> Template:
+    return render(request, "purchase_form.html", status_code=status_code, code=code, values=values, lines=lines,
+                  errors=errors or FormErrors(), choices=await _choices())
+
+
+def _line_text(po: PurchaseOrderOut) -> list[dict[str, str]]:
+    return [{name: display(getattr(line, name), "decimal") for name in LINE_FIELDS} for line in po.lines]
+
+
+@get("/purchase-orders/new", include_in_schema=False)
+async def new_purchase_form(request: Request) -> Template:
+    ensure_may(request, "purchasing.write")
+    return await _form_page(request, code=None, values={"site": "NB1"}, lines=[{} for _ in range(BLANK_LINES)])
+
+
+@get("/purchase-orders/{code:str}/edit", include_in_schema=False)
+async def edit_purchase_form(request: Request, code: CodePath) -> Template | Redirect:
+    ensure_may(request, "purchasing.write")
+    po = await service.get_purchase_order(code)
+    if po.status != "draft":
+        return Redirect(f"/purchase-orders/{code}", status_code=HTTP_303_SEE_OTHER)
+    values = {name: display(getattr(po, name), "text") for name in HEADER_FIELDS} | {"version": str(po.version)}
+    return await _form_page(request, code=code, values=values, lines=_line_text(po) + [{}])
+
+
+def _posted_lines(form: dict[str, str]) -> list[dict[str, str]]:
+    """Rows posted as lines-<n>-<field>, in order; a row left blank is no line."""
+    rows: dict[int, dict[str, str]] = {}
+    for key, value in form.items():
+        if m := re.fullmatch(r"lines-(\d+)-(\w+)", key):
+            if m.group(2) in LINE_FIELDS:
+                rows.setdefault(int(m.group(1)), {})[m.group(2)] = value.strip()
+    return [rows[i] for i in sorted(rows) if any(rows[i].values())]
+
+
+def _contract_input(values: dict[str, str], lines: list[dict[str, str]]) -> dict[str, Any]:
+    """Posted text as the contract takes it: empty optional fields are absent (or None), never ''."""
+    data: dict[str, Any] = {k: v for k, v in values.items() if k in HEADER_FIELDS and (v or k == "notes")}
+    data["lines"] = [{k: v for k, v in line.items() if v} for line in lines]
+    return data
+
+
+async def _save(request: Request, code: str | None) -> Template | Redirect:
+    actor = ensure_may(request, "purchasing.write")
+    form = {k: v.strip() if k != "notes" else v for k, v in (await request.form()).items() if isinstance(v, str)}
+    values = {k: v for k, v in form.items() if not k.startswith(("lines-", "_"))}
+    lines = _posted_lines(form)
+    if form.get("_action") == "more_lines":
+        return await _form_page(request, code=code, values=values, lines=lines + [{} for _ in range(BLANK_LINES)])
+    errors, data = FormErrors(), _contract_input(values, lines)
+    try:
+        if code is None:
+            saved = await service.create_purchase_order(PurchaseOrderIn.model_validate(data), actor)
+        else:
+            data.pop("code", None)
+            data["version"] = values.get("version") or "0"
+            saved = await service.update_purchase_order(code, PurchaseOrderPatch.model_validate(data), actor)
+    except (ValidationError, ApiError) as exc:
+        if isinstance(exc, ApiError) and exc.code == "not_found":
+            raise
+        explain(exc, errors, language_of(request))
+        return await _form_page(request, code=code, values=values, lines=lines + [{}], errors=errors,
+                                status_code=exc.status_code if isinstance(exc, ApiError) else HTTP_422_UNPROCESSABLE_ENTITY)
+    return Redirect(f"/purchase-orders/{saved.code}?{urlencode({'done': 'save'})}", status_code=HTTP_303_SEE_OTHER)
+
+
+@post("/purchase-orders/new", include_in_schema=False)
+async def create_purchase(request: Request) -> Template | Redirect:
+    return await _save(request, None)
+
+
+@post("/purchase-orders/{code:str}/edit", include_in_schema=False)
+async def update_purchase(request: Request, code: CodePath) -> Template | Redirect:
+    return await _save(request, code)
+
+
+PURCHASING_HANDLERS = [purchase_list, new_purchase_form, create_purchase, purchase_detail, edit_purchase_form,
+                       update_purchase, purchase_action]
