@@ -180,7 +180,8 @@ def test_an_sscc_label_scans_back_with_its_contents(login):
     assert alone.status_code == 200
     assert scan_png(alone.content) == [gs1_scan("]C1", element_string({"00": sscc}))]
     full = logistics.get(f"/api/labels/sscc/{sscc}.svg", params={"item": "CH-ERGO", "count": 12})
-    expected = [gs1_scan("]C1", element_string({"02": ERGO_GTIN, "37": "12"})), gs1_scan("]C1", element_string({"00": sscc}))]
+    expected = [gs1_scan("]C1", element_string({"02": ERGO_GTIN, "37": "12"})),
+                gs1_scan("]C1", element_string({"00": sscc}))]
     assert scan_svg(full.text) == expected
     assert f">SSCC {sscc}</text>" in full.text
 
@@ -255,7 +256,8 @@ def scan_image(image: Image.Image) -> list[tuple[str, str, str, bytes]]:
 
 def test_an_a4_sheet_of_a_warehouses_locations_holds_every_label_and_each_scans_back(login):
     viewer = login("viewer")
-    codes = {loc["code"] for loc in viewer.get("/api/locations", params={"warehouse": "RM", "limit": 500}).json()["items"]}
+    listed = viewer.get("/api/locations", params={"warehouse": "RM", "limit": 500}).json()["items"]
+    codes = {location["code"] for location in listed}
     sheet = viewer.get("/api/labels/sheet.pdf", params={"kind": "locations", "warehouse": "RM"})
     assert sheet.status_code == 200 and sheet.headers["content-type"] == "application/pdf"
     pdf = sheet.content

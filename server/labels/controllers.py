@@ -5,14 +5,18 @@ label kinds already exist in `kinds.py`."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, Response, get
 from litestar.exceptions import PermissionDeniedException
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, Schema
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_404_NOT_FOUND, HTTP_422_UNPROCESSABLE_ENTITY
 
+from schemas.errors import ErrorBody
 from server.accounts.identity import requires
 from server.errors import ApiError
 from server.labels.gs1 import Gs1Error
@@ -24,8 +28,28 @@ from server.records.service import get_record, list_records
 
 MEDIA_TYPES = {"png": "image/png", "svg": "image/svg+xml", "zpl": "application/x-zpl"}
 MAX_SHEET_LABELS = 480  # 20 A4 pages of 24
+# Besides the refusals every operation documents (server.errors): what a label request can name wrongly.
+REFUSALS = {
+    HTTP_404_NOT_FOUND: ResponseSpec(ErrorBody, generate_examples=False,
+                                     description="No such item or location (`unknown_item`, `not_found`), or a format "
+                                                 "other than png, svg, zpl (`unknown_format`)"),
+    HTTP_422_UNPROCESSABLE_ENTITY: ResponseSpec(ErrorBody, generate_examples=False,
+                                                description="Nothing a scanner could read back: `no_gtin`, "
+                                                            "`bad_check_digit`, `invalid_lot`, `invalid_sscc`…"),
+}
 LocationCode = Annotated[str, Parameter(max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
-LabelFile = Annotated[str, Parameter(max_length=48, description="the key and the format, e.g. CH-ERGO.png (png, svg or zpl)")]
+LabelFile = Annotated[str, Parameter(max_length=48, description="the key and the format: CH-ERGO.png, .svg or .zpl")]
+
+
+@dataclass
+class LabelFileOperation(Operation):
+    """Litestar documents one media type per handler; these answer in the format the path asks for."""
+
+    def __post_init__(self) -> None:
+        ok = (self.responses or {}).get("200")
+        if ok is not None:
+            body = OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING))
+            ok.content = {media: body for media in MEDIA_TYPES.values()}
 
 
 def _rendered(label: Label, file_format: str) -> Response[Any]:
@@ -83,7 +107,8 @@ async def lot_label_for(item_code: str, lot: str | None, expiry: str | None, ser
     if item.lot_tracked and not lot:
         raise ApiError(HTTP_422_UNPROCESSABLE_ENTITY, "missing_lot", f"Item {item.code} is lot-tracked: give a lot")
     if item.serial_tracked and not serial:
-        raise ApiError(HTTP_422_UNPROCESSABLE_ENTITY, "missing_serial", f"Item {item.code} is serial-tracked: give a serial")
+        raise ApiError(HTTP_422_UNPROCESSABLE_ENTITY, "missing_serial",
+                       f"Item {item.code} is serial-tracked: give a serial")
     try:
         return lot_label(item.code, item.name, gtin, lot, _expiry(expiry), serial, symbology)
     except Gs1Error as error:
@@ -94,13 +119,16 @@ class LabelController(Controller):
     path = "/api/labels"
     tags = ["Labels"]
 
-    @get("/items/{file:str}", guards=[requires("items.read")], summary="An item's GTIN label (GS1-128), .png/.svg/.zpl")
+    @get("/items/{file:str}", guards=[requires("items.read")], operation_class=LabelFileOperation,
+         responses=REFUSALS,
+         summary="An item's GTIN label (GS1-128), .png/.svg/.zpl")
     async def item(self, file: LabelFile) -> Response[Any]:
         code, file_format = _split_file(file)
         item = await _item(code)
         return _rendered(item_label(item.code, item.name, _gtin_of(item)), file_format)
 
     @get(["/lots.png", "/lots.svg", "/lots.zpl"], guards=[requires("items.read")],
+         operation_class=LabelFileOperation, responses=REFUSALS,
          summary="A lot or serial label: GTIN (01), expiry (17), lot (10), serial (21) as GS1-128 or GS1 DataMatrix")
     async def lot(
         self,
@@ -114,7 +142,8 @@ class LabelController(Controller):
         label = await lot_label_for(item, lot, expiry, serial, symbology)
         return _rendered(label, request.url.path.rpartition(".")[2])
 
-    @get("/sscc/{file:str}", guards=[requires("shipping.read")],
+    @get("/sscc/{file:str}", guards=[requires("shipping.read")], operation_class=LabelFileOperation,
+         responses=REFUSALS,
          summary="A handling unit's SSCC label (AI 00), optionally with the contained item's GTIN (02) and count (37)")
     async def sscc(
         self,
@@ -131,14 +160,14 @@ class LabelController(Controller):
         return _rendered(label, file_format)
 
     @get("/sheet.pdf", summary="A PDF sheet of item or location labels: A4 (3 × 8) or one 4 × 6 in label per page",
-         media_type="application/pdf")
+         media_type="application/pdf", responses=REFUSALS)
     async def sheet(
         self,
         request: Request,
         kind: Literal["items", "locations"],
         layout: SheetLayout = "a4",
         warehouse: Annotated[str | None, Parameter(max_length=40)] = None,
-        codes: Annotated[str | None, Parameter(max_length=4000, description="comma-separated codes; all if absent")] = None,
+        codes: Annotated[str | None, Parameter(max_length=4000, description="comma-separated; all if absent")] = None,
     ) -> Response[bytes]:
         if not request.user.may(f"{kind}.read"):
             raise PermissionDeniedException(detail=f"Your role may not do this ({kind}.read)",
@@ -154,12 +183,11 @@ class LabelController(Controller):
                         headers={"content-disposition": f'inline; filename="{kind}-labels.pdf"'})
 
 
-async def _records(resource: Any, wanted: list[str] | None, filters: dict[str, str]) -> list[Any]:
-    if wanted is not None:
-        if len(wanted) > MAX_SHEET_LABELS:
-            raise ApiError(HTTP_422_UNPROCESSABLE_ENTITY, "too_many_labels", f"At most {MAX_SHEET_LABELS} labels per sheet")
-        return [await get_record(resource, code) for code in wanted]
-    page = await list_records(resource, filters=filters, limit=MAX_SHEET_LABELS + 1)
+async def _all(resource: Any, filters: dict[str, str]) -> list[Any]:
+    page = await list_records(resource, filters=filters, limit=MAX_SHEET_LABELS)
+    if page["total"] > MAX_SHEET_LABELS:
+        raise ApiError(HTTP_422_UNPROCESSABLE_ENTITY, "too_many_labels",
+                       f"At most {MAX_SHEET_LABELS} labels per sheet: narrow it with codes or warehouse")
     return page["items"]
 
 
@@ -168,12 +196,15 @@ async def _item_labels(wanted: list[str] | None) -> list[Label]:
         items = [await _item(code) for code in wanted[:MAX_SHEET_LABELS + 1]]
         return [item_label(i.code, i.name, _gtin_of(i)) for i in items]
     # All items: only those with a GTIN have a label to print.
-    return [item_label(i.code, i.name, i.gtin) for i in await _records(ITEMS, None, {}) if i.gtin]
+    return [item_label(i.code, i.name, i.gtin) for i in await _all(ITEMS, {}) if i.gtin]
 
 
 async def _location_labels(wanted: list[str] | None, warehouse: str | None) -> list[Label]:
-    filters = {"warehouse": warehouse} if warehouse else {}
-    return [location_label(loc.code, loc.name) for loc in await _records(LOCATIONS, wanted, filters)]
+    if wanted is not None:
+        locations = [await get_record(LOCATIONS, code) for code in wanted[:MAX_SHEET_LABELS + 1]]
+    else:
+        locations = await _all(LOCATIONS, {"warehouse": warehouse} if warehouse else {})
+    return [location_label(loc.code, loc.name) for loc in locations]
 
 
 class LocationLabelController(Controller):
@@ -193,7 +224,8 @@ class LocationLabelController(Controller):
         location = await get_record(LOCATIONS, code)
         return _rendered(location_label(location.code, location.name), "png")
 
-    @get("/{code:str}/label.zpl", summary="Location label for a thermal printer (ZPL II)", media_type="application/x-zpl")
+    @get("/{code:str}/label.zpl", summary="Location label for a thermal printer (ZPL II)",
+         media_type="application/x-zpl")
     async def zpl_label(self, code: LocationCode) -> Response[str]:
         location = await get_record(LOCATIONS, code)
         return _rendered(location_label(location.code, location.name), "zpl")

@@ -132,7 +132,8 @@ def element_string(values: dict[str, str]) -> ElementString:
         gtin14(values["01"])
     if "00" in values:
         validate_sscc(values["00"])
-    return ElementString(tuple((ai, values[ai]) for ai in sorted(values, key=lambda ai: (not AIS[ai].fixed, list(AIS).index(ai)))))
+    order = sorted(values, key=lambda ai: (not AIS[ai].fixed, list(AIS).index(ai)))
+    return ElementString(tuple((ai, values[ai]) for ai in order))
 
 
 def lot_element_string(gtin: str, lot: str | None = None, expiry: date | None = None,

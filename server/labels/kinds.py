@@ -56,7 +56,8 @@ def lot_label(item_code: str, name: str, gtin: str, lot: str | None = None, expi
     return Label(tuple(lines), (symbol,))
 
 
-def sscc_label(sscc: str, contents_gtin: str | None = None, count: int | None = None, lines: tuple[str, ...] = ()) -> Label:
+def sscc_label(sscc: str, contents_gtin: str | None = None, count: int | None = None,
+               lines: tuple[str, ...] = ()) -> Label:
     """A handling unit (pallet, carton): the SSCC (AI 00) at the bottom, as GS1 logistic labels have it; above it,
     when known, the GTIN of the trade items it holds (02) and how many (37)."""
     symbols = []

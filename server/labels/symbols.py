@@ -144,7 +144,8 @@ def _text_width(text: str) -> int:
 
 def layout(lines: tuple[str, ...], symbols: tuple[Symbol, ...]) -> Layout:
     placed = [_Placed.of(symbol) for symbol in symbols]
-    width = max([p.width for p in placed] + [_text_width(t) + 2 * MARGIN_DOTS for t in lines + tuple(s.caption for s in symbols)])
+    texts = lines + tuple(symbol.caption for symbol in symbols)
+    width = max([p.width for p in placed] + [_text_width(text) + 2 * MARGIN_DOTS for text in texts])
     y = MARGIN_DOTS
     texts, positions = [], []
     for line in lines:

@@ -71,7 +71,8 @@ def _symbol_fields(y: int, symbol: Symbol) -> tuple[list[str], int]:
     size = len(modules(symbol))
     if symbol.symbology == "datamatrix":
         module = 6
-        return [f"^FO{LEFT_DOTS},{y}^BXN,{module},200,{size},{size},6,_^FD_1{symbol.gs1.data(separator='_1')}^FS"], size * module
+        data = "_1" + symbol.gs1.data(separator="_1")
+        return [f"^FO{LEFT_DOTS},{y}^BXN,{module},200,{size},{size},6,_^FD{data}^FS"], size * module
     module = 5
     quiet = 4 * module  # ^BQ draws its own quiet zone
     return [f"^FO{LEFT_DOTS},{y}^BQN,2,{module}^FDMA,{symbol.text}^FS"], size * module + 2 * quiet
