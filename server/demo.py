@@ -6,7 +6,7 @@ anything a user types in; the audit trail shows it as written by "system".
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from pydantic import BaseModel
@@ -27,6 +27,8 @@ from server.masterdata.resources import (
     WAREHOUSES,
     WORK_CENTRES,
 )
+from server.purchasing import service as purchasing
+from server.purchasing.schemas import PurchaseOrderIn, PurchaseOrderLineIn
 from server.records.resource import Resource
 from server.records.service import create_record
 
@@ -277,6 +279,26 @@ DEMO_RECORDS: list[tuple[Resource, list[BaseModel]]] = [
 ]
 
 
+
+def _purchase_order(supplier: str, notes: str, lines: list[tuple[str, str, str, int]]) -> PurchaseOrderIn:
+    """lines: (item, quantity, unit price, days until due); due dates count from the day the demo is loaded."""
+    return PurchaseOrderIn(supplier=supplier, site=SITE, notes=notes, lines=[
+        PurchaseOrderLineIn(item=item, quantity=D(qty), unit_price=D(price), due_date=date.today() + timedelta(days=days))
+        for item, qty, price, days in lines
+    ])
+
+
+# (purchase order, approve it): the approved ones are on the NB1 tablets, open for receiving (lot-tracked items).
+PURCHASE_ORDERS_DATA = [
+    (_purchase_order("S-LIFTTEC", "Gas lifts are inspected per lot on arrival",
+                     [("GAS-C4", "500", "2.80", 7), ("MECH-SYN", "200", "6.10", 7)]), True),
+    (_purchase_order("S-SXTEXTILE", "One dye batch per roll delivery",
+                     [("FAB-MESH-BK", "300", "11.50", 5), ("FAB-WOOL-GR", "150", "20.00", 10)]), True),
+    (_purchase_order("S-NBCASTOR", "Waiting for the quarterly price list",
+                     [("CST-50", "2000", "1.15", 14), ("BASE-NY5", "100", "18.00", 14)]), False),
+]
+
+
 async def load_demo(only_if_empty: bool) -> list[tuple[str, str, str]] | None:
     """The demo users and factory; with only_if_empty, nothing when the database already has users."""
     if only_if_empty and await User.count() > 0:
@@ -288,4 +310,8 @@ async def load_demo(only_if_empty: bool) -> list[tuple[str, str, str]] | None:
     for resource, records in DEMO_RECORDS:
         for record in records:
             await create_record(resource, record, actor=None)
+    for order, approve in PURCHASE_ORDERS_DATA:
+        created = await purchasing.create_purchase_order(order, actor=None)
+        if approve:
+            await purchasing.approve_purchase_order(created.code, actor=None)
     return DEMO_LOGINS

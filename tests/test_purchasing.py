@@ -244,6 +244,15 @@ def test_receipt_tolerance_is_set_per_item_and_supplier_and_bounded(admin, item,
     assert "receipt_tolerance_pct" in exported.splitlines()[0]
 
 
+def test_the_demo_has_approved_pos_open_for_receiving_at_nb1_with_lot_tracked_items(login):
+    viewer = login("viewer")
+    demo = [po for po in viewer.get("/api/purchase-orders", params={"limit": 500, "sort": "created_at"}).json()["items"]
+            if po["created_by"] == "system"]
+    assert [po["status"] for po in demo] == ["approved", "approved", "draft"]
+    lot_tracked = {item["code"] for item in viewer.get("/api/items", params={"lot_tracked": "true", "limit": 500}).json()["items"]}
+    open_items = {line["item"] for po in demo if po["status"] == "approved" and po["site"] == SITE for line in po["lines"]}
+    assert open_items & lot_tracked >= {"GAS-C4", "FAB-MESH-BK"}
+
 # The rules a receipt is checked against, as values in and decisions out.
 
 def test_the_tolerance_is_the_items_then_the_suppliers_then_five_percent():
