@@ -13,6 +13,7 @@ import pytest
 from server.inventory.stock import to_micro
 from server.purchasing import rules
 from tests.sync_fixtures import enrolled_device
+from tests.test_office_ui import browse  # noqa: F401  (the form-posting office client)
 
 SITE = "NB1"
 SOON = (date.today() + timedelta(days=14)).isoformat()
@@ -310,6 +311,34 @@ def test_the_po_status_follows_its_lines():
     assert rules.po_status_from_lines("draft", [P(10, 10)]) == "draft"
     assert rules.line_status(10, 9) == "open" and rules.line_status(10, 11) == "received"
     assert rules.line_status(10, 10, "cancelled") == "cancelled"
+
+
+def test_the_draft_form_explains_a_bad_line_and_edits_a_draft_and_a_viewer_gets_no_buttons(browse, buyer):
+    office = browse("buyer")
+    form = {"supplier": "S-LIFTTEC", "site": SITE, "lines-0-item": "NO-SUCH-ITEM", "lines-0-quantity": "5",
+            "lines-0-due_date": SOON, "lines-1-item": ""}
+    refused_page = office.post("/purchase-orders/new", form)
+    assert refused_page.status_code == 422 and "no item with code" in refused_page.text
+    assert 'value="NO-SUCH-ITEM"' in refused_page.text, "what was typed stays in the form"
+
+    po = draft(buyer, [line("GAS-C4", "500")])
+    edit = office.get(f"/purchase-orders/{po['code']}/edit")
+    assert edit.status_code == 200 and 'value="500"' in edit.text
+    saved = office.post(f"/purchase-orders/{po['code']}/edit", {
+        "version": "1", "supplier": "S-LIFTTEC", "site": SITE, "notes": "by the form",
+        "lines-0-line_no": "10", "lines-0-item": "GAS-C4", "lines-0-quantity": "450", "lines-0-due_date": SOON,
+        "lines-1-item": "MECH-SYN", "lines-1-quantity": "20", "lines-1-due_date": SOON})
+    assert saved.status_code == 303
+    after = buyer.get(f"/api/purchase-orders/{po['code']}").json()
+    assert after["notes"] == "by the form" and [(l["line_no"], l["quantity"]) for l in after["lines"]] == [(10, "450"), (20, "20")]
+    stale = office.post(f"/purchase-orders/{po['code']}/approve", {"version": "1"})
+    assert stale.status_code == 409 and "changed by someone else" in stale.text
+
+    viewer = browse("viewer")
+    page = viewer.get(f"/purchase-orders/{po['code']}")
+    assert page.status_code == 200 and "/approve" not in page.text and "/edit" not in page.text
+    assert viewer.post(f"/purchase-orders/{po['code']}/approve", {"version": "2"}).status_code == 403
+    assert viewer.get("/purchase-orders/new").status_code == 403
 
 
 @pytest.mark.browser
