@@ -32,7 +32,7 @@ from tests import servers
 from tests.clients import CSRF_COOKIE, office
 
 PUSH_DEVICES = 50
-PUSH_BATCH = 20
+PUSH_BATCH = int(os.environ.get("BENCH_PUSH_BATCH", "20"))
 PUSH_BATCHES = int(os.environ.get("BENCH_PUSH_BATCHES", "5"))
 PUSH_TARGET_RATIO = 0.1
 SYNC_ITEMS = int(os.environ.get("BENCH_SYNC_ITEMS", "100000"))
@@ -61,6 +61,12 @@ def verdict(ok: bool) -> str:
 def percentile(samples: list[float], pct: float) -> float:
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, int(round(pct / 100 * (len(ordered) - 1))))]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU a process has used so far: a figure that does not depend on what else the machine runs."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def rss_mb(pid: int, field: str = "VmRSS") -> float:
@@ -240,7 +246,9 @@ def bench_push(profile: bool = False) -> None:
             items = [f"BP-{i:06d}" for i in range(PUSH_DEVICES)]
             import_items(planner, "BP", PUSH_DEVICES)
             devices = asyncio.run(enrol_devices(server.url, PUSH_DEVICES))
+            cpu_before = cpu_seconds(server.process.pid)
             seconds, sent_ids, not_applied = asyncio.run(drive_pushes(server.url, devices, items, batches))
+            server_cpu = cpu_seconds(server.process.pid) - cpu_before
             assert not_applied == 0, f"{not_applied} moves were not applied"
             checked = asyncio.run(verify_exactly_once(server.database.url, devices, items, sent_ids, batches))
             raw_seconds = asyncio.run(raw_ledger_insert(server.database.url, PUSH_DEVICES, batches))
@@ -257,6 +265,8 @@ def bench_push(profile: bool = False) -> None:
         ("baseline", f"raw asyncpg, {PUSH_DEVICES} connections, 1 txn per {PUSH_BATCH} moves: {raw_rate:,.0f} moves/s "
                      f"({2 * raw_rate:,.0f} ledger rows/s, {raw_seconds:.2f} s)"),
         ("ratio", f"{ratio:.3f}x raw"),
+        ("server CPU", f"{server_cpu * 1e6 / (moves + 2 * PUSH_DEVICES):,.0f} us per mutation (user + system, seeding included; "
+                       f"{server_cpu / seconds:.0%} of one core over the timed part)"),
         ("target", f">= {PUSH_TARGET_RATIO}x raw -> {verdict(ratio >= PUSH_TARGET_RATIO)}"),
         ("verified", checked),
     ])
@@ -290,7 +300,13 @@ def print_profile(path: Path) -> None:
         print("(no profile written)")
         return
     print("\n-- push server profile (own time, top 30) --")
-    pstats.Stats(str(path)).sort_stats("tottime").print_stats(30)
+    pstats.Stats(str(path)).sort_stats("tottime").print_stats(int(os.environ.get("BENCH_PROFILE_LINES", "30")))
+    if os.environ.get("BENCH_PROFILE_CALLEES"):
+        stats = pstats.Stats(str(path)).sort_stats("cumulative")
+        for pattern in os.environ["BENCH_PROFILE_CALLEES"].split(","):
+            stats.print_callees(pattern)
+    print("\n-- cumulative, floorsync and litestar frames --")
+    pstats.Stats(str(path)).sort_stats("cumulative").print_stats("floorsync|work/|litestar/middleware|controllers", 40)
 
 
 # -- 2. initial sync ------------------------------------------------------------------------------------------

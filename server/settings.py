@@ -133,6 +133,15 @@ def database_url_from_env() -> str:
     return os.environ.get("FLOORSYNC_DATABASE_URL") or f"sqlite:///{data_dir_from_env() / 'floorsync.db'}"
 
 
+def db_pool_size_from_env() -> int:
+    """FLOORSYNC_DB_POOL_SIZE: PostgreSQL connections per server process (20 by default: 50 devices pushing at
+    once keep that many transactions busy; mind max_connections when running several processes)."""
+    text = os.environ.get("FLOORSYNC_DB_POOL_SIZE", "20")
+    if not text.isdigit() or not 1 <= int(text) <= 500:
+        raise SettingsError("FLOORSYNC_DB_POOL_SIZE must be a whole number from 1 to 500")
+    return int(text)
+
+
 def load_settings() -> Settings:
     """All settings; resolving the secret may create the laptop's key file, so call this when serving, not on import."""
     data_dir = data_dir_from_env()

@@ -13,12 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-
-from server.db import WriteContext, current_write
-from sync.tables import FeedChange, FeedCounter
+from server.db import WriteContext, add_final_stage, current_write, json_text, placeholders, sql_executemany, sql_fetch
+from sync.tables import FeedCounter
 
 PENDING_KEY = "feed_changes"
-FEED_INSERT_CHUNK = 2000  # rows of 12 columns per INSERT, under the 32,767-parameter limit
 
 
 @dataclass(frozen=True)
@@ -68,17 +66,36 @@ def set_announcer(announce: Announcer | None) -> None:
     _announcer = announce
 
 
-def pending_changes(write: WriteContext) -> list[PendingChange]:
-    """The changes this transaction will append; the first call arranges the flush and the announcement."""
-    if PENDING_KEY not in write.state:
-        write.state[PENDING_KEY] = []
-        write.before_commit.append(_flush)
-        write.after_commit.append(lambda: _announce(write))
-    return write.state[PENDING_KEY]
-
-
 def _pending() -> list[PendingChange]:
-    return pending_changes(current_write())
+    return current_write().buffer(PENDING_KEY)
+
+
+def _scope_key(change: PendingChange) -> str:
+    return f"{change.entity}:{change.entity_key}:{change.visibility.key()}"
+
+
+FEED_COLUMNS = ("position", "entity", "entity_key", "op", "data", "site", "warehouse", "work_centre", "route",
+                "device_id", "scope_key", "at")
+INSERT_FEED = f"INSERT INTO feed_change ({', '.join(FEED_COLUMNS)}) VALUES ({placeholders(len(FEED_COLUMNS))})"
+
+
+async def _flush(write: WriteContext) -> None:
+    changes: list[PendingChange] = write.buffers.get(PENDING_KEY, [])
+    if not changes:
+        return
+    rows = await sql_fetch("UPDATE feed_counter SET position = position + $1 WHERE id = 1 RETURNING position", len(changes))
+    last = rows[0]["position"]
+    first = last - len(changes) + 1
+    now = datetime.now(timezone.utc)
+    await sql_executemany(INSERT_FEED, [
+        (first + offset, change.entity, change.entity_key, change.op,
+         None if change.data is None else json_text(change.data),
+         change.visibility.site, change.visibility.warehouse, change.visibility.work_centre, change.visibility.route,
+         change.visibility.device_id, _scope_key(change), now)
+        for offset, change in enumerate(changes)
+    ])
+    write.state["feed_head"] = last
+    write.state["feed_visibilities"] = {change.visibility for change in changes}
 
 
 async def _announce(write: WriteContext) -> None:
@@ -86,43 +103,7 @@ async def _announce(write: WriteContext) -> None:
         await _announcer(write.state["feed_head"], write.state["feed_visibilities"])
 
 
-def _scope_key(change: PendingChange) -> str:
-    return f"{change.entity}:{change.entity_key}:{change.visibility.key()}"
-
-
-async def _flush() -> None:
-    write = current_write()
-    changes: list[PendingChange] = write.state.get(PENDING_KEY, [])
-    if not changes:
-        return
-    rows = await FeedCounter.raw(
-        "UPDATE feed_counter SET position = position + {} WHERE id = 1 RETURNING position", len(changes)
-    )
-    last = rows[0]["position"]
-    first = last - len(changes) + 1
-    now = datetime.now(timezone.utc)
-    feed_rows = [
-        FeedChange(
-            position=first + offset,
-            entity=change.entity,
-            entity_key=change.entity_key,
-            op=change.op,
-            data=change.data,
-            site=change.visibility.site,
-            warehouse=change.visibility.warehouse,
-            work_centre=change.visibility.work_centre,
-            route=change.visibility.route,
-            device_id=change.visibility.device_id,
-            scope_key=_scope_key(change),
-            at=now,
-        )
-        for offset, change in enumerate(changes)
-    ]
-    # PostgreSQL takes at most 32,767 parameters per statement: a large CSV import writes its feed in chunks.
-    for start in range(0, len(feed_rows), FEED_INSERT_CHUNK):
-        await FeedChange.insert(*feed_rows[start : start + FEED_INSERT_CHUNK])
-    write.state["feed_head"] = last
-    write.state["feed_visibilities"] = {change.visibility for change in changes}
+add_final_stage(_flush, _announce, last=True)
 
 
 async def head_position() -> int:

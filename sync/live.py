@@ -23,7 +23,7 @@ from litestar.channels.backends.redis import RedisChannelsPubSubBackend
 from litestar.exceptions import WebSocketDisconnect
 
 from schemas.sync import DeviceScope
-from server.db import current_write
+from server.db import WriteContext, add_final_stage, current_write
 from sync import feed
 from sync.feed import Visibility
 
@@ -302,12 +302,28 @@ async def serve_board_socket(socket: WebSocket, topics: list[str]) -> None:
     await _serve(socket, [board_channel(t) for t in topics], {"type": "subscribed", "topics": topics}, on_event, on_message)
 
 
-def publish_board_after_commit(topic: str, event: dict[str, Any]) -> None:
-    """Announce progress on a board once the current write transaction has committed (never what rolled back)."""
-    async def announce() -> None:
-        publish(board_channel(topic), {"topic": topic, "event": event})
+BOARD_BUFFER = "board:"
 
-    current_write().after_commit.append(announce)
+
+def publish_board_after_commit(topic: str, event: dict[str, Any]) -> None:
+    """Announce progress on a board once the current write transaction has committed (never what rolled back).
+    A board gets one message per transaction and topic, `{"topic", "events": [...]}` in the order they happened:
+    a device's batch of twenty moves is one message, not twenty."""
+    current_write().buffer(BOARD_BUFFER + topic).append(event)
+
+
+async def _nothing_before_commit(_: WriteContext) -> None:
+    return None
+
+
+async def _announce_boards(write: WriteContext) -> None:
+    for name, events in write.buffers.items():
+        if name.startswith(BOARD_BUFFER) and events:
+            topic = name[len(BOARD_BUFFER):]
+            publish(board_channel(topic), {"topic": topic, "events": list(events)})
+
+
+add_final_stage(_nothing_before_commit, _announce_boards)
 
 
 def _revoked() -> SocketClosing:

@@ -1,10 +1,15 @@
 """Push: apply a device's mutations exactly once (DESIGN.md section 2).
 
 One transaction per batch. The device row is locked first, so two pushes from one device (two tabs, a retry
-racing its original) run one after the other; each mutation runs under a savepoint, and its outcome, its log row,
-its `mutation_result` feed entry and the device's `last_seq` commit together. A business refusal rolls back to the
-savepoint and still consumes the seq; a transient database fault aborts the whole batch (nothing consumed) and,
-if the server's own retries do not clear it, becomes a 503 the device retries later.
+racing its original) run one after the other; each mutation's effect, its log row, its `mutation_result` feed
+entry and the device's `last_seq` commit together. A business refusal rolls back that mutation's effect and still
+consumes the seq: a batch first runs straight through (the common case, all applied); at the first refusal that
+attempt is rolled back whole and the batch runs again with a savepoint around each mutation. A transient
+database fault aborts the whole batch (nothing consumed) and, if the server's own retries do not clear it,
+becomes a 503 the device retries later.
+
+The statements go straight to the driver (server.db's fast path), master data is read once per batch, and the
+append-only rows (ledger, log, feed) are written at commit in one pipelined statement per table.
 """
 
 from __future__ import annotations
@@ -18,15 +23,14 @@ from datetime import datetime, timezone
 from typing import Any
 
 import asyncpg
+from piccolo.utils.encoding import load_json
 from pydantic import ValidationError
 
-from devices.tables import Device
 from schemas.sync import Mutation, MutationError, MutationResult, PushRequest, PushResponse
-from server.db import DB, WriteContext, write_transaction
+from server.db import DB, WriteContext, defer_insert, json_text, placeholders, sql_execute, sql_fetch, write_transaction
 from server.errors import ApiError
-from sync.feed import Visibility, pending_changes, record_change
+from sync.feed import Visibility, record_change
 from sync.registry import CommandContext, DeviceIdentity, resolve
-from sync.tables import MutationLog
 
 log = logging.getLogger("floorsync.sync.push")
 SERVER_RETRIES = 3
@@ -51,10 +55,24 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def _aware(moment: datetime | None) -> datetime | None:
+    """A device clock without a zone is taken as UTC (the protocol sends UTC)."""
+    return moment.replace(tzinfo=timezone.utc) if moment is not None and moment.tzinfo is None else moment
+
+
+class _Refused(Exception):
+    """A mutation of a batch run without savepoints was refused: the attempt is abandoned and run with them."""
+
+
 async def push(device: DeviceIdentity, request: PushRequest) -> PushResponse:
+    careful = False
     for attempt in range(SERVER_RETRIES):
         try:
-            return await _push_once(device, request)
+            try:
+                return await _push_once(device, request, careful)
+            except _Refused:
+                careful = True
+                return await _push_once(device, request, careful)
         except Exception as exc:
             if not is_transient(exc):
                 raise
@@ -64,39 +82,60 @@ async def push(device: DeviceIdentity, request: PushRequest) -> PushResponse:
 
 
 async def _lock_device(device_id: str) -> int:
-    if DB.engine_type == "postgres":
-        rows = await Device.raw("SELECT last_seq FROM device WHERE device_id = {} FOR UPDATE", device_id)
-    else:  # SQLite: the IMMEDIATE transaction already holds the database's single write lock
-        rows = await Device.raw("SELECT last_seq FROM device WHERE device_id = {}", device_id)
+    # On SQLite the IMMEDIATE transaction already holds the database's single write lock.
+    lock = " FOR UPDATE" if DB.engine_type == "postgres" else ""
+    rows = await sql_fetch(f"SELECT last_seq FROM device WHERE device_id = $1{lock}", device_id)
     return rows[0]["last_seq"]
 
 
-async def _push_once(device: DeviceIdentity, request: PushRequest) -> PushResponse:
+async def _push_once(device: DeviceIdentity, request: PushRequest, careful: bool) -> PushResponse:
     results: list[MutationResult] = []
     async with write_transaction() as write:
         last_seq = await _lock_device(device.device_id)
+        stored = await _stored_results(device, [m for m in request.mutations if m.seq <= last_seq])
+        seen_ids = await _ids_already_logged([m for m in request.mutations if m.seq > last_seq])
         for mutation in request.mutations:
             if mutation.seq <= last_seq:
-                results.append(await _stored_result(device, mutation))
+                results.append(_answer_again(mutation, stored.get(mutation.seq)))
                 continue
             if mutation.seq != last_seq + 1:
                 results.append(MutationResult(seq=mutation.seq, id=mutation.id, status="gap", expected=last_seq + 1))
                 break
-            results.append(await _apply(write, device, mutation))
+            results.append(await _apply(write, device, mutation, seen_ids, careful))
             last_seq = mutation.seq
-        values: dict[Any, Any] = {Device.last_seq: last_seq, Device.last_seen_at: _now()}
-        if request.pending is not None:
-            values[Device.pending_reported] = request.pending
-        if request.app_version:
-            values[Device.app_version] = request.app_version
-        await Device.update(values).where(Device.device_id == device.device_id)
+        await sql_execute(
+            "UPDATE device SET last_seq = $1, last_seen_at = $2, pending_reported = COALESCE($3, pending_reported), "
+            "app_version = COALESCE($4, app_version) WHERE device_id = $5",
+            last_seq, _now(), request.pending, request.app_version or None, device.device_id,
+        )
     return PushResponse(results=results, last_seq=last_seq, server_time=_now())
 
 
-async def _stored_result(device: DeviceIdentity, mutation: Mutation) -> MutationResult:
-    row = await MutationLog.select().where(
-        (MutationLog.device_id == device.device_id) & (MutationLog.seq == mutation.seq)
-    ).first().output(load_json=True)
+async def _stored_results(device: DeviceIdentity, repeated: list[Mutation]) -> dict[int, dict[str, Any]]:
+    """The logged outcomes of the mutations this batch repeats, by seq (one query for the lot)."""
+    if not repeated:
+        return {}
+    seqs = [m.seq for m in repeated]
+    rows = await sql_fetch(
+        "SELECT seq, mutation_id, status, error, effect FROM mutation_log WHERE device_id = $1 AND seq >= $2 AND seq <= $3",
+        device.device_id, min(seqs), max(seqs),
+    )
+    return {row["seq"]: {**row, "error": _from_json(row["error"]), "effect": _from_json(row["effect"])} for row in rows}
+
+
+def _from_json(text: str | None) -> Any:
+    return None if text is None else load_json(text)
+
+
+async def _ids_already_logged(fresh: list[Mutation]) -> set[str]:
+    ids = [str(m.id) for m in fresh]
+    if not ids:
+        return set()
+    rows = await sql_fetch(f"SELECT mutation_id FROM mutation_log WHERE mutation_id IN ({placeholders(len(ids))})", *ids)
+    return {row["mutation_id"] for row in rows}
+
+
+def _answer_again(mutation: Mutation, row: dict[str, Any] | None) -> MutationResult:
     if row is None or str(mutation.id) not in (row["mutation_id"], _refused_id(row)):
         # The device reused a seq for a different mutation: a client bug. Nothing is applied; say so.
         return MutationResult(
@@ -120,13 +159,18 @@ def _rejection(code: str, message: str, details: dict[str, Any] | None = None) -
     return MutationError(code=code, message=message, details=details or {})
 
 
-async def _apply(write: WriteContext, device: DeviceIdentity, mutation: Mutation) -> MutationResult:
+LOG_COLUMNS = ("device_id", "seq", "mutation_id", "name", "args", "client_time", "received_at", "status", "error", "effect")
+
+
+async def _apply(write: WriteContext, device: DeviceIdentity, mutation: Mutation, seen_ids: set[str],
+                 careful: bool) -> MutationResult:
     effect: dict[str, Any] | None = None
     error: MutationError | None = None
+    client_time = _aware(mutation.client_time)
     command = resolve(mutation.name)
     log_id = str(mutation.id)
-    if await MutationLog.exists().where(MutationLog.mutation_id == str(mutation.id)):
-        error = _rejection("duplicate_id", "this mutation id was already sent under another seq", {"id": str(mutation.id)})
+    if log_id in seen_ids:
+        error = _rejection("duplicate_id", "this mutation id was already sent under another seq", {"id": log_id})
         # The id already keys the original's outcome: this refusal is logged under an id derived from its seq.
         log_id = str(uuid.uuid5(mutation.id, f"{device.device_id}:{mutation.seq}"))
     elif command is None:
@@ -138,16 +182,18 @@ async def _apply(write: WriteContext, device: DeviceIdentity, mutation: Mutation
             error = _rejection("invalid_args", "the command's arguments are invalid",
                                {"errors": [{"field": ".".join(map(str, e["loc"])), "message": e["msg"]} for e in exc.errors()]})
         else:
-            context = CommandContext(device=device, mutation_id=str(mutation.id), seq=mutation.seq,
-                                     event_time=mutation.client_time)
-            effect, error = await _run_in_savepoint(write, command.handler, context, args)
+            context = CommandContext(device=device, mutation_id=log_id, seq=mutation.seq, event_time=client_time)
+            if careful:
+                effect, error = await _run_in_savepoint(write, command.handler, context, args)
+            else:
+                effect = await _run_optimistically(command.handler, context, args)
+    seen_ids.add(log_id)
     status = "rejected" if error else "applied"
     error_body = error.model_dump() if error else None
-    await MutationLog.insert(
-        MutationLog(device_id=device.device_id, seq=mutation.seq, mutation_id=log_id, name=mutation.name,
-                    args=mutation.args, client_time=mutation.client_time, received_at=_now(), status=status,
-                    error=error_body, effect=effect)
-    )
+    defer_insert("mutation_log", LOG_COLUMNS, (
+        device.device_id, mutation.seq, log_id, mutation.name, json_text(mutation.args), client_time, _now(),
+        status, None if error_body is None else json_text(error_body), None if effect is None else json_text(effect),
+    ))
     record_change(
         "mutation_result", log_id,
         {"seq": mutation.seq, "id": str(mutation.id), "status": status, "error": error_body, "effect": effect},
@@ -156,31 +202,28 @@ async def _apply(write: WriteContext, device: DeviceIdentity, mutation: Mutation
     return MutationResult(seq=mutation.seq, id=mutation.id, status=status, error=error, effect=effect)
 
 
-async def _run_in_savepoint(write: WriteContext, handler, context: CommandContext, args) -> tuple[dict | None, MutationError | None]:
-    """Run a handler so that a refusal leaves no trace: the savepoint undoes its rows, and the feed changes and
-    after-commit events it queued in memory are dropped with them."""
-    pending = pending_changes(write)
-    marks = (len(pending), len(write.before_commit), len(write.after_commit))
-    savepoint = await write.transaction.savepoint()
-
-    async def undo() -> None:
-        await savepoint.rollback_to()
-        del pending[marks[0]:]
-        del write.before_commit[marks[1]:]
-        del write.after_commit[marks[2]:]
-
+async def _run_optimistically(handler, context: CommandContext, args) -> dict | None:
+    """Most batches apply in full: they run without a savepoint per mutation (two round trips each saved). The
+    first refusal or crash abandons the whole attempt, which rolls back, and the batch runs again with them."""
     try:
-        effect = await handler(context, args)
+        return await handler(context, args)
+    except Exception as exc:
+        if is_transient(exc):
+            raise
+        raise _Refused from exc
+
+
+async def _run_in_savepoint(write: WriteContext, handler, context: CommandContext, args) -> tuple[dict | None, MutationError | None]:
+    """Run a handler so that a refusal leaves no trace: the savepoint undoes its rows, and the rows, feed changes
+    and after-commit events it buffered in memory are dropped with them."""
+    try:
+        async with write.savepoint():
+            effect = await handler(context, args)
     except ApiError as exc:
-        await undo()
         return None, _rejection(exc.code, exc.message, exc.details)
     except Exception as exc:
         if is_transient(exc):
             raise
-        log.exception("command %s crashed on mutation %s", type(handler).__name__, context.mutation_id)
-        await undo()
+        log.exception("command %s crashed on mutation %s", getattr(handler, "__name__", handler), context.mutation_id)
         return None, _rejection("internal", "the server failed to apply this mutation; it has been logged")
-    await savepoint.release()
     return effect, None
-
-

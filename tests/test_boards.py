@@ -39,8 +39,8 @@ def test_a_warehouse_board_shows_bookings_there_and_nothing_else(server, login, 
 
     event = next_message(board, "board", 3)
     assert event is not None and event["topic"] == "board:warehouse:RM"
-    assert event["event"] == {"kind": "stock", "reason": "count", "item": item, "location": "RM-A-01-01", "lot": None,
-                              "status": "available", "quantity": "8"}
+    assert event["events"] == [{"kind": "stock", "reason": "count", "item": item, "location": "RM-A-01-01", "lot": None,
+                              "status": "available", "quantity": "8"}]
     assert next_message(board, "board", 1) is None, "the FG count and the refused move never reach the RM board"
     board.close()
     device.close()

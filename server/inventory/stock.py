@@ -1,11 +1,13 @@
 """Stock moves and counts: the one place they happen, for a device's mutation and an office user alike.
 
 Every change appends to the ledger, updates the on-hand projection in the same transaction, and tells the
-devices whose scope holds that place (the change feed). The caller owns the transaction.
+devices whose scope holds that place (the change feed). The caller owns the transaction. Inside a write, read
+on hand through `on_hand_micro` (never the table): this transaction's changes reach the table at commit.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -13,12 +15,11 @@ from typing import Any
 
 from litestar.status_codes import HTTP_409_CONFLICT, HTTP_422_UNPROCESSABLE_ENTITY
 
-from server.db import DB
+from server.db import WriteContext, add_final_stage, current_write, defer_insert, sql_executemany, sql_fetch
 from server.accounts.audit import record_audit
 from server.accounts.identity import OfficeUser
 from server.errors import ApiError
-from server.inventory.tables import StockCount, StockMove, StockOnHand
-from server.masterdata.tables import Item, Location, Unit, Warehouse
+from server.inventory.tables import StockOnHand
 from sync.feed import Visibility, record_change
 from sync.live import publish_board_after_commit
 
@@ -84,29 +85,43 @@ def refuse(code: str, message: str, status: int = HTTP_422_UNPROCESSABLE_ENTITY,
 
 
 async def load_item(code: str) -> dict[str, Any]:
-    item = await Item.select(Item.code, Item.lot_tracked, Item.archived, Item.unit).where(Item.code == code).first()
+    item = await _memo("item", code, lambda: sql_fetch(
+        "SELECT i.code, i.lot_tracked, i.serial_tracked, i.inspection_required, i.shelf_life_days, i.archived, i.unit, "
+        "u.decimals FROM item i LEFT JOIN unit u ON u.code = i.unit WHERE i.code = $1", code))
     if item is None:
         raise refuse("unknown_item", f"No item {code!r}", item=code)
     if item["archived"]:
         raise refuse("archived_item", f"Item {code!r} is archived", item=code)
-    unit = await Unit.select(Unit.decimals).where(Unit.code == item["unit"]).first()
-    item["decimals"] = unit["decimals"] if unit else 6
+    if item["decimals"] is None:
+        item["decimals"] = 6
     return item
 
 
 async def load_place(code: str, who: Who) -> Place:
-    row = await Location.select(Location.code, Location.warehouse, Location.archived).where(Location.code == code).first()
+    row = await _memo("location", code, lambda: sql_fetch(
+        "SELECT l.code, l.warehouse, l.archived, w.site FROM location l JOIN warehouse w ON w.code = l.warehouse "
+        "WHERE l.code = $1", code))
     if row is None:
         raise refuse("unknown_location", f"No location {code!r}", location=code)
     if row["archived"]:
         raise refuse("archived_location", f"Location {code!r} is archived", location=code)
-    warehouse = await Warehouse.select(Warehouse.site).where(Warehouse.code == row["warehouse"]).first()
-    place = Place(code=code, warehouse=row["warehouse"], site=warehouse["site"])
+    place = Place(code=code, warehouse=row["warehouse"], site=row["site"])
     outside_site = who.allowed_site is not None and place.site != who.allowed_site
     outside_warehouses = who.allowed_warehouses is not None and place.warehouse not in who.allowed_warehouses
     if outside_site or outside_warehouses:
         raise refuse("out_of_scope", f"Location {code!r} is outside this device's scope", HTTP_409_CONFLICT, location=code)
     return place
+
+
+async def _memo(kind: str, code: str, load: Callable[[], Awaitable[list[dict[str, Any]]]]) -> dict[str, Any] | None:
+    """A master-data row read once per transaction: a device's batch names the same few items and bins again
+    and again. A copy is handed out, so a caller cannot change what the next one reads."""
+    memo = current_write().state.setdefault(f"memo:{kind}", {})
+    if code not in memo:
+        rows = await load()
+        memo[code] = rows[0] if rows else None
+    row = memo[code]
+    return dict(row) if row is not None else None
 
 
 def check_lot(item: dict[str, Any], lot: str | None) -> str:
@@ -131,58 +146,79 @@ def stock_key(item: str, location: str, lot: str, status: str) -> str:
     return f"{item}|{location}|{lot}|{status}"
 
 
-async def on_hand_micro(item: str, location: str, lot: str, status: str = AVAILABLE, *, for_update: bool = False) -> int:
-    if for_update and DB.engine_type == "postgres":
-        # A count books counted - on hand: on hand must not change under it (READ COMMITTED would let a concurrent
-        # move slip in, and the adjustment would be wrong or refused as insufficient stock). SQLite already
-        # serialises writers.
-        rows = await StockOnHand.raw(
-            "SELECT quantity_micro FROM stock_on_hand WHERE item = {} AND location = {} AND lot = {} AND status = {} FOR UPDATE",
-            item, location, lot, status,
+# -- on hand inside a write: locked once, kept in memory, written at commit --------------------------------
+# A device's batch moves the same few items between the same few bins again and again. Each place's row is read
+# once under a row lock (an upsert that creates it at zero if need be, so a new place is locked too), every later
+# step reads and changes the copy in memory, and the final quantities are written once, just before commit.
+# The row lock keeps that copy true: no other transaction can change the row until this one ends. Both the bases
+# read and the changes made are transaction buffers, so a savepoint rolled back forgets them (and PostgreSQL
+# releases a row lock taken inside a rolled-back savepoint: the row is read again next time).
+ON_HAND_BASE = "on_hand:base"
+ON_HAND_CHANGE = "on_hand:change"
+StockKey = tuple[str, str, str, str]  # item, location, lot, status
+
+
+async def on_hand_micro(item: str, location: str, lot: str, status: str = AVAILABLE) -> int:
+    """The on-hand at a place as this transaction sees it, its row locked until commit."""
+    write = current_write()
+    key = (item, location, lot, status)
+    base = next((quantity for known, quantity in write.buffer(ON_HAND_BASE) if known == key), None)
+    if base is None:
+        rows = await sql_fetch(
+            "INSERT INTO stock_on_hand (item, location, lot, status, quantity_micro) VALUES ($1, $2, $3, $4, 0) "
+            "ON CONFLICT (item, location, lot, status) DO UPDATE SET quantity_micro = stock_on_hand.quantity_micro "
+            "RETURNING quantity_micro",
+            *key,
         )
-        return rows[0]["quantity_micro"] if rows else 0
-    row = await StockOnHand.select(StockOnHand.quantity_micro).where(
-        (StockOnHand.item == item) & (StockOnHand.location == location) & (StockOnHand.lot == lot) & (StockOnHand.status == status)
-    ).first()
-    return row["quantity_micro"] if row else 0
+        base = rows[0]["quantity_micro"]
+        write.buffer(ON_HAND_BASE).append((key, base))
+    return base + sum(delta for changed, delta in write.buffer(ON_HAND_CHANGE) if changed == key)
+
+
+async def _write_on_hand(write: WriteContext) -> None:
+    net: dict[StockKey, int] = {}
+    for key, delta in write.buffers.get(ON_HAND_CHANGE, []):
+        net[key] = net.get(key, 0) + delta
+    bases = dict(write.buffers.get(ON_HAND_BASE, []))
+    rows = [(bases[key] + delta, *key) for key, delta in net.items() if delta]
+    if rows:
+        await sql_executemany(
+            "UPDATE stock_on_hand SET quantity_micro = $1 WHERE item = $2 AND location = $3 AND lot = $4 AND status = $5", rows
+        )
+
+
+async def _nothing_after_commit(_: WriteContext) -> None:
+    return None
+
+
+add_final_stage(_write_on_hand, _nothing_after_commit)
+
+LEDGER_COLUMNS = ("at", "item", "location", "lot", "status", "quantity_micro", "reason", "note", "mutation_id",
+                  "device_id", "username", "event_time")
+COUNT_COLUMNS = ("at", "item", "location", "lot", "counted_micro", "expected_micro", "reason", "mutation_id", "device_id")
 
 
 async def post(item: str, place: Place, lot: str, status: str, delta_micro: int, reason: str, who: Who, note: str = "") -> int:
-    """One ledger row and its projection update; the new on-hand. Refuses to go below zero (`insufficient_stock`)."""
-    if delta_micro < 0:
-        rows = await StockOnHand.raw(
-            "UPDATE stock_on_hand SET quantity_micro = quantity_micro + {} "
-            "WHERE item = {} AND location = {} AND lot = {} AND status = {} AND quantity_micro + {} >= 0 "
-            "RETURNING quantity_micro",
-            delta_micro, item, place.code, lot, status, delta_micro,
+    """One ledger row and its change to on hand; the new on-hand. Refuses to go below zero (`insufficient_stock`)
+    or above MAX_ON_HAND_MICRO (`quantity_too_large`). Rows are written at commit (see above)."""
+    available = await on_hand_micro(item, place.code, lot, status)
+    quantity_micro = available + delta_micro
+    if quantity_micro < 0:
+        raise refuse(
+            "insufficient_stock",
+            f"Only {quantity_text(available)} of {item!r} at {place.code!r}" + (f" in lot {lot!r}" if lot else ""),
+            item=item, location=place.code, lot=lot, available=quantity_text(available),
+            requested=quantity_text(-delta_micro),
         )
-        if not rows:
-            available = await on_hand_micro(item, place.code, lot, status)
-            raise refuse(
-                "insufficient_stock",
-                f"Only {quantity_text(available)} of {item!r} at {place.code!r}" + (f" in lot {lot!r}" if lot else ""),
-                item=item, location=place.code, lot=lot, available=quantity_text(available),
-                requested=quantity_text(-delta_micro),
-            )
-    else:
-        rows = await StockOnHand.raw(
-            "INSERT INTO stock_on_hand (item, location, lot, status, quantity_micro) VALUES ({}, {}, {}, {}, {}) "
-            "ON CONFLICT (item, location, lot, status) DO UPDATE SET quantity_micro = stock_on_hand.quantity_micro + excluded.quantity_micro "
-            "WHERE stock_on_hand.quantity_micro + excluded.quantity_micro <= {} "
-            "RETURNING quantity_micro",
-            item, place.code, lot, status, delta_micro, MAX_ON_HAND_MICRO,
-        )
-        if not rows:
-            raise refuse("quantity_too_large", f"On-hand of {item!r} at {place.code!r} would exceed {quantity_text(MAX_ON_HAND_MICRO)}",
-                         item=item, location=place.code)
-    quantity_micro = rows[0]["quantity_micro"]
-    await StockMove.insert(
-        StockMove(
-            at=datetime.now(timezone.utc), item=item, location=place.code, lot=lot, status=status,
-            quantity_micro=delta_micro, reason=reason, note=note[:2000], mutation_id=who.mutation_id,
-            device_id=who.device_id, username=who.username, event_time=who.event_time,
-        )
-    )
+    if quantity_micro > MAX_ON_HAND_MICRO:
+        raise refuse("quantity_too_large", f"On-hand of {item!r} at {place.code!r} would exceed {quantity_text(MAX_ON_HAND_MICRO)}",
+                     item=item, location=place.code)
+    write = current_write()
+    write.buffer(ON_HAND_CHANGE).append(((item, place.code, lot, status), delta_micro))
+    defer_insert("stock_move", LEDGER_COLUMNS, (
+        datetime.now(timezone.utc), item, place.code, lot, status, delta_micro, reason, note[:2000], who.mutation_id,
+        who.device_id, who.username, who.event_time,
+    ))
     key = stock_key(item, place.code, lot, status)
     data = {"item": item, "location": place.code, "lot": lot or None, "status": status, "quantity": quantity_text(quantity_micro)}
     record_change("stock", key, data if quantity_micro else None, place.visibility)
@@ -227,16 +263,14 @@ async def count_stock(item_code: str, lot: str | None, location_code: str, count
     lot_code = check_lot(item, lot)
     check_decimals(item, counted)
     place = await load_place(location_code, who)
-    expected = await on_hand_micro(item_code, location_code, lot_code, for_update=True)
+    expected = await on_hand_micro(item_code, location_code, lot_code)
     counted_micro = to_micro(counted)
     if counted_micro != expected:
         await post(item_code, place, lot_code, AVAILABLE, counted_micro - expected, "count", who, note=reason or "")
-    await StockCount.insert(
-        StockCount(
-            at=datetime.now(timezone.utc), item=item_code, location=location_code, lot=lot_code, counted_micro=counted_micro,
-            expected_micro=expected, reason=reason or "", mutation_id=who.mutation_id, device_id=who.device_id,
-        )
-    )
+    defer_insert("stock_count", COUNT_COLUMNS, (
+        datetime.now(timezone.utc), item_code, location_code, lot_code, counted_micro, expected, reason or "",
+        who.mutation_id, who.device_id,
+    ))
     effect = {"expected": quantity_text(expected), "counted": quantity_text(counted_micro),
               "adjustment": quantity_text(counted_micro - expected)}
     await audit_office_booking(who, "count", item_code, {"lot": lot_code or None, "location": location_code,
