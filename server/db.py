@@ -171,6 +171,26 @@ async def sql_fetch(query: str, *args: Any) -> list[dict[str, Any]]:
         return list(await cursor.fetchall())  # Piccolo's connection yields dicts
 
 
+async def sql_read(query: str, *args: Any) -> list[dict[str, Any]]:
+    """A read on the fast path, inside a write (its connection) or outside one (a pooled connection)."""
+    if _current_write.get() is not None:
+        return await sql_fetch(query, *args)
+    if isinstance(DB, PostgresEngine):
+        if DB.pool is not None:
+            return [dict(row) for row in await DB.pool.fetch(query, *args)]
+        connection = await DB.get_new_connection()
+        try:
+            return [dict(row) for row in await connection.fetch(query, *args)]
+        finally:
+            await connection.close()
+    connection = await DB.get_connection()  # SQLite: a connection per read, as Piccolo itself does
+    try:
+        async with connection.execute(_sqlite_statement(query), args) as cursor:
+            return list(await cursor.fetchall())
+    finally:
+        await connection.close()
+
+
 async def sql_execute(query: str, *args: Any) -> None:
     connection = _connection()
     if DB.engine_type == "postgres":
@@ -211,13 +231,21 @@ async def _flush_inserts(context: WriteContext) -> None:
             rows.clear()
 
 
+async def _back_to_pool(connection: Any) -> None:
+    """asyncpg resets every connection it takes back (advisory locks, cursors, LISTEN, settings): a round trip
+    per request. Floorsync keeps no session state on a connection (settings are per transaction), so only an
+    open transaction, which a cancelled request could leave, is ended."""
+    if connection.is_in_transaction():
+        await connection.execute("ROLLBACK")
+
+
 async def prepare_engine() -> None:
     """Per-process start-up: WAL for SQLite (readers never block the writer), a pool for PostgreSQL."""
     if isinstance(DB, SQLiteEngine):
         Path(DB.path).parent.mkdir(parents=True, exist_ok=True)
         await DB.run_ddl("PRAGMA journal_mode=WAL")
     else:
-        await DB.start_connection_pool(min_size=1, max_size=db_pool_size_from_env())
+        await DB.start_connection_pool(min_size=1, max_size=db_pool_size_from_env(), reset=_back_to_pool)
 
 
 async def release_engine() -> None:

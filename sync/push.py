@@ -81,19 +81,25 @@ async def push(device: DeviceIdentity, request: PushRequest) -> PushResponse:
     raise TransientFault("the database is busy or unavailable")
 
 
-async def _lock_device(device_id: str) -> int:
-    # On SQLite the IMMEDIATE transaction already holds the database's single write lock.
-    lock = " FOR UPDATE" if DB.engine_type == "postgres" else ""
-    rows = await sql_fetch(f"SELECT last_seq FROM device WHERE device_id = $1{lock}", device_id)
-    return rows[0]["last_seq"]
+async def _lock_device(device_id: str, batch: list[Mutation]) -> tuple[int, set[str]]:
+    """The device's last seq, its row locked for this batch, and which of the batch's ids are already logged
+    (one round trip for both). On SQLite the IMMEDIATE transaction already holds the single write lock."""
+    ids = [str(m.id) for m in batch] or [""]
+    lock = " FOR UPDATE OF device" if DB.engine_type == "postgres" else ""
+    rows = await sql_fetch(
+        "SELECT device.last_seq, logged.mutation_id FROM device LEFT JOIN mutation_log logged "
+        f"ON logged.mutation_id IN ({placeholders(len(ids), start=2)}) WHERE device.device_id = $1{lock}",
+        device_id, *ids,
+    )
+    return rows[0]["last_seq"], {row["mutation_id"] for row in rows if row["mutation_id"] is not None}
 
 
 async def _push_once(device: DeviceIdentity, request: PushRequest, careful: bool) -> PushResponse:
     results: list[MutationResult] = []
     async with write_transaction() as write:
-        last_seq = await _lock_device(device.device_id)
+        last_seq, logged_ids = await _lock_device(device.device_id, request.mutations)
         stored = await _stored_results(device, [m for m in request.mutations if m.seq <= last_seq])
-        seen_ids = await _ids_already_logged([m for m in request.mutations if m.seq > last_seq])
+        seen_ids = logged_ids
         for mutation in request.mutations:
             if mutation.seq <= last_seq:
                 results.append(_answer_again(mutation, stored.get(mutation.seq)))
@@ -125,14 +131,6 @@ async def _stored_results(device: DeviceIdentity, repeated: list[Mutation]) -> d
 
 def _from_json(text: str | None) -> Any:
     return None if text is None else load_json(text)
-
-
-async def _ids_already_logged(fresh: list[Mutation]) -> set[str]:
-    ids = [str(m.id) for m in fresh]
-    if not ids:
-        return set()
-    rows = await sql_fetch(f"SELECT mutation_id FROM mutation_log WHERE mutation_id IN ({placeholders(len(ids))})", *ids)
-    return {row["mutation_id"] for row in rows}
 
 
 def _answer_again(mutation: Mutation, row: dict[str, Any] | None) -> MutationResult:

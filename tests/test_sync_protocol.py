@@ -45,6 +45,15 @@ def test_a_count_and_a_move_apply_once_even_when_pushed_twice(device, login, adm
     assert stock_of(admin, item, "RM-A-01-01") == "6" and stock_of(admin, item, "RM-A-01-02") == "4"
 
 
+def test_a_device_call_leaves_no_office_session_behind(device, server):
+    """A push carries a token, not a session: no session row is stored for it and no session cookie is set."""
+    pushed = httpx.post(f"{server.url}/api/sync/push", json={"protocol": 1, "mutations": []},
+                        headers={"Authorization": f"Bearer {device.token}"})
+    assert pushed.status_code == 200, pushed.text
+    assert "floorsync_session" not in pushed.headers.get("set-cookie", "")
+    assert "floorsync_session" not in httpx.get(f"{server.url}/health").headers.get("set-cookie", "")
+
+
 def test_a_refused_mutation_consumes_its_seq_and_the_queue_moves_on(device, login, admin, unique):
     item = make_item(login("planner"), unique)
     too_much = device.enqueue("stock.move", {"item": item, "from_location": "RM-A-01-01", "to_location": "RM-A-01-02", "quantity": 5})

@@ -12,6 +12,7 @@ from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.middleware.session.server_side import ServerSideSessionBackend, ServerSideSessionConfig
 from litestar.stores.base import Store
+from litestar.types import Empty, Message, ScopeSession
 
 from server.accounts.tables import Session
 from server.db import write_transaction
@@ -106,6 +107,13 @@ class RotatingSessionBackend(ServerSideSessionBackend):
                 state[ROTATED_ID] = self.generate_session_id()
             return state[ROTATED_ID]
         return super().get_session_id(connection)
+
+    async def store_in_message(self, scope_session: ScopeSession, message: Message, connection: ASGIConnection) -> None:
+        """Litestar would store an empty session under a fresh id, and set its cookie, on every request that came
+        without one: a row per device push or anonymous page view. Nothing to keep and nothing to forget: skip."""
+        if not scope_session and scope_session is not Empty and self.config.key not in connection.cookies:
+            return
+        await super().store_in_message(scope_session, message, connection)
 
 
 class RotatingSessionConfig(ServerSideSessionConfig):
