@@ -125,6 +125,7 @@ class StockMoveArgs(Contract):
     from_location: Code
     to_location: Code
     quantity: PositiveQuantity
+    serials: list[Code] | None = Field(default=None, max_length=1000, description="One per unit of a serial-tracked item")
 
 
 class StockCountArgs(Contract):

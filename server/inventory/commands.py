@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from schemas.sync import StockCountArgs, StockMoveArgs
-from server.inventory.stock import Who, count_stock, move_stock
+from server.inventory.moves import count_stock, move_stock
+from server.inventory.stock import Who
 from sync.registry import CommandContext, register
 
 
@@ -22,7 +23,7 @@ def who_for(ctx: CommandContext) -> Who:
 
 @register("stock.move", 1, StockMoveArgs)
 async def stock_move(ctx: CommandContext, args: StockMoveArgs) -> dict[str, Any]:
-    return await move_stock(args.item, args.lot, args.from_location, args.to_location, args.quantity, who_for(ctx))
+    return await move_stock(args.item, args.lot, args.from_location, args.to_location, args.quantity, who_for(ctx), args.serials)
 
 
 @register("stock.count", 1, StockCountArgs)

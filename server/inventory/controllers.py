@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
@@ -14,7 +15,9 @@ from schemas.common import Page
 from schemas.sync import StockCountArgs, StockMoveArgs
 from server.accounts.identity import requires
 from server.db import write_transaction
-from server.inventory.stock import Who, count_stock, list_on_hand, move_stock
+from server.inventory.availability import available_to_promise, fefo_suggestion, stock_alerts
+from server.inventory.moves import count_stock, move_stock
+from server.inventory.stock import Who, list_on_hand
 
 CodeFilter = Annotated[str | None, Parameter(max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
 
@@ -43,11 +46,29 @@ class StockController(Controller):
         items = [OnHand(**r) for r in rows]
         return Page[OnHand](items=items, total=total, limit=limit, offset=offset)
 
+    @get("/fefo", guards=[requires("stock.read")], summary="Where to pick an item from, first expiry first out")
+    async def fefo(
+        self,
+        item: Annotated[str, Parameter(max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")],
+        quantity: Annotated[Decimal, Parameter(gt=0, le=10**12)],
+        warehouse: CodeFilter = None,
+        site: CodeFilter = None,
+    ) -> dict[str, Any]:
+        return await fefo_suggestion(item, quantity, warehouse=warehouse, site=site)
+
+    @get("/available/{item:str}", guards=[requires("stock.read")], summary="On hand, reserved and available to promise")
+    async def available(self, item: str) -> dict[str, str]:
+        return await available_to_promise(item)
+
+    @get("/alerts", guards=[requires("stock.read")], summary="Below safety stock; lots expiring within N days or expired")
+    async def alerts(self, days: Annotated[int, Parameter(ge=0, le=3650)] = 30) -> dict[str, Any]:
+        return await stock_alerts(days)
+
     @post("/moves", guards=[requires("stock.write")], status_code=HTTP_201_CREATED, summary="Move stock between locations")
     async def move(self, request: Request, data: StockMoveArgs) -> dict[str, Any]:
         async with write_transaction():
             return await move_stock(data.item, data.lot, data.from_location, data.to_location, data.quantity,
-                                    Who.office(request.user))
+                                    Who.office(request.user), data.serials)
 
     @post("/counts", guards=[requires("stock.write")], status_code=HTTP_201_CREATED,
           summary="Record a count; the difference is booked as an adjustment")

@@ -240,39 +240,3 @@ async def list_on_hand(item: str | None, location: str | None, limit: int, offse
     )
     total = await StockOnHand.count().where(condition)
     return [{**r, "lot": r["lot"] or None, "quantity": quantity_text(r.pop("quantity_micro"))} for r in rows], total
-
-
-async def move_stock(item_code: str, lot: str | None, from_code: str, to_code: str, quantity: Decimal, who: Who) -> dict[str, Any]:
-    if from_code == to_code:
-        raise refuse("same_location", "From and to are the same location", location=from_code)
-    item = await load_item(item_code)
-    lot_code = check_lot(item, lot)
-    check_decimals(item, quantity)
-    source, target = await load_place(from_code, who), await load_place(to_code, who)
-    moved = to_micro(quantity)
-    left = await post(item_code, source, lot_code, AVAILABLE, -moved, "move", who)
-    now = await post(item_code, target, lot_code, AVAILABLE, moved, "move", who)
-    effect = {"from_quantity": quantity_text(left), "to_quantity": quantity_text(now)}
-    await audit_office_booking(who, "move", item_code, {"lot": lot_code or None, "from_location": from_code,
-                                                        "to_location": to_code, "quantity": format(quantity, "f"), **effect})
-    return effect
-
-
-async def count_stock(item_code: str, lot: str | None, location_code: str, counted: Decimal, reason: str | None, who: Who) -> dict[str, Any]:
-    item = await load_item(item_code)
-    lot_code = check_lot(item, lot)
-    check_decimals(item, counted)
-    place = await load_place(location_code, who)
-    expected = await on_hand_micro(item_code, location_code, lot_code)
-    counted_micro = to_micro(counted)
-    if counted_micro != expected:
-        await post(item_code, place, lot_code, AVAILABLE, counted_micro - expected, "count", who, note=reason or "")
-    defer_insert("stock_count", COUNT_COLUMNS, (
-        datetime.now(timezone.utc), item_code, location_code, lot_code, counted_micro, expected, reason or "",
-        who.mutation_id, who.device_id,
-    ))
-    effect = {"expected": quantity_text(expected), "counted": quantity_text(counted_micro),
-              "adjustment": quantity_text(counted_micro - expected)}
-    await audit_office_booking(who, "count", item_code, {"lot": lot_code or None, "location": location_code,
-                                                         "reason": reason or "", **effect})
-    return effect

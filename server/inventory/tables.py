@@ -1,7 +1,7 @@
 """Stock tables. Quantities are integers of micro-units (10^-6 of the item's unit): exact on SQLite and
 PostgreSQL alike, so sums in SQL never drift the way REAL arithmetic would."""
 
-from piccolo.columns import BigInt, Serial, Text, Timestamptz, Varchar
+from piccolo.columns import BigInt, Date, Integer, Serial, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
 
@@ -45,3 +45,43 @@ class StockCount(Table, tablename="stock_count"):
     reason = Text(default="")
     mutation_id = Varchar(length=36, null=True, default=None)
     device_id = Varchar(length=36, null=True, default=None)
+
+
+class Lot(Table, tablename="lot"):
+    """A lot of an item: what its label's AI 10 names, with its expiry (AI 17). Created by the receipt or the
+    production report that first brings it in (or a count that finds it)."""
+
+    id = Serial(primary_key=True)
+    item = Varchar(length=40, index=True)
+    code = Varchar(length=40, index=True)
+    expiry = Date(null=True, default=None, index=True)
+    production_date = Date(null=True, default=None)
+    supplier = Varchar(length=40, null=True, default=None)
+    supplier_lot = Varchar(length=40, default="")
+    source = Varchar(length=20)  # receipt | production | count
+    created_at = Timestamptz()
+
+
+class SerialNumber(Table, tablename="serial_number"):
+    """One unit of a serial-tracked item: where it is and what became of it."""
+
+    id = Serial(primary_key=True)
+    item = Varchar(length=40)
+    serial = Varchar(length=40)
+    lot = Varchar(length=40, default="")
+    location = Varchar(length=40, null=True, default=None)
+    status = Varchar(length=12)  # in_stock | issued | shipped | scrapped
+    updated_at = Timestamptz()
+
+
+class Reservation(Table, tablename="stock_reservation"):
+    """Stock promised to an order line: available-to-promise is on hand (available) minus open reservations."""
+
+    id = Serial(primary_key=True)
+    item = Varchar(length=40, index=True)
+    quantity_micro = BigInt()
+    order_kind = Varchar(length=20)  # sales_order | production_order | shipment
+    order_code = Varchar(length=40, index=True)
+    line_no = Integer(default=0)
+    created_at = Timestamptz()
+    released_at = Timestamptz(null=True, default=None)

@@ -17,7 +17,8 @@ from schemas.sync import StockCountArgs, StockMoveArgs
 from server.db import write_transaction
 from server.errors import ApiError
 from server.i18n import translate
-from server.inventory.stock import Who, count_stock, list_on_hand, move_stock
+from server.inventory.moves import count_stock, move_stock
+from server.inventory.stock import Who, list_on_hand
 from server.web.forms import FormErrors, explain
 from server.web.render import ensure_may, language_of, render
 
