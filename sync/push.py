@@ -68,11 +68,12 @@ async def push(device: DeviceIdentity, request: PushRequest) -> PushResponse:
     careful = False
     for attempt in range(SERVER_RETRIES):
         try:
-            try:
-                return await _push_once(device, request, careful)
-            except _Refused:
-                careful = True
-                return await _push_once(device, request, careful)
+            if not careful:
+                try:
+                    return await _push_once(device, request, careful=False)
+                except _Refused:
+                    careful = True  # run again below, outside this handler, so its log is not chained to this
+            return await _push_once(device, request, careful=True)
         except Exception as exc:
             if not is_transient(exc):
                 raise

@@ -62,11 +62,14 @@ async def ensure_lot(item: dict[str, Any], code: str, *, source: str, expiry: da
         return existing
     row = {"item": item["code"], "code": code, "expiry": expiry, "production_date": production_date, "supplier": supplier,
            "supplier_lot": supplier_lot, "source": source}
-    await sql_execute(
+    inserted = await sql_fetch(
         "INSERT INTO lot (item, code, expiry, production_date, supplier, supplier_lot, source, created_at) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (item, code) DO NOTHING RETURNING id",
         item["code"], code, expiry, production_date, supplier, supplier_lot, source, datetime.now(timezone.utc),
     )
+    if not inserted:  # another transaction created it a moment ago: take it as found
+        return await ensure_lot(item, code, source=source, expiry=expiry, production_date=production_date,
+                                supplier=supplier, supplier_lot=supplier_lot)
     record_change("lot", f"{item['code']}|{code}", lot_data(row), Visibility())
     return row
 
@@ -110,7 +113,7 @@ async def register_serials(item: str, lot: str, serials: list[str], location: st
     if known:
         first = known[0]
         raise refuse("serial_exists", f"Serial {first['serial']!r} of {item!r} is already known", HTTP_409_CONFLICT,
-                     item=item, serial=first["serial"], status=first["status"])
+                     item=item, serial=first["serial"], serial_status=first["status"])
     now = datetime.now(timezone.utc)
     await sql_executemany(
         "INSERT INTO serial_number (item, serial, lot, location, status, updated_at) VALUES ($1, $2, $3, $4, 'in_stock', $5)",

@@ -1,7 +1,7 @@
 """Stock tables. Quantities are integers of micro-units (10^-6 of the item's unit): exact on SQLite and
 PostgreSQL alike, so sums in SQL never drift the way REAL arithmetic would."""
 
-from piccolo.columns import BigInt, Date, Integer, Serial, Text, Timestamptz, Varchar
+from piccolo.columns import JSON, BigInt, Date, Integer, Serial, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
 
@@ -85,3 +85,23 @@ class Reservation(Table, tablename="stock_reservation"):
     line_no = Integer(default=0)
     created_at = Timestamptz()
     released_at = Timestamptz(null=True, default=None)
+
+
+class Receipt(Table, tablename="receipt"):
+    """Goods received against a purchase order line: what came in, where, in which lot, and whether it waits for
+    inspection (status hold) or went straight to stock."""
+
+    id = Serial(primary_key=True)
+    code = Varchar(length=40, unique=True)
+    purchase_order = Varchar(length=40, index=True)
+    line_no = Integer()
+    item = Varchar(length=40)
+    lot = Varchar(length=40, default="")
+    location = Varchar(length=40)
+    quantity_micro = BigInt()
+    status = Varchar(length=12)  # the stock status it was booked into: available | hold
+    serials = JSON(default=[])
+    mutation_id = Varchar(length=36, null=True, default=None, unique=True)
+    device_id = Varchar(length=36, null=True, default=None)
+    username = Varchar(length=64, null=True, default=None)
+    received_at = Timestamptz()

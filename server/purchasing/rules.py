@@ -58,8 +58,13 @@ def receipt_refusal(po_status: str, line_status: str) -> Refusal | None:
         return Refusal("po_cancelled", "The purchase order is cancelled")
     if po_status == DRAFT:
         return Refusal("po_not_approved", "The purchase order is not approved yet")
+    # Fully received is done: the receipt that completed it may go up to the tolerance, nothing comes after it.
+    if po_status == RECEIVED:
+        return Refusal("po_received", "The purchase order is fully received: nothing more is expected")
     if line_status == LINE_CANCELLED:
         return Refusal("line_cancelled", "This line of the purchase order is cancelled")
+    if line_status == LINE_RECEIVED:
+        return Refusal("line_received", "This line of the purchase order is fully received")
     return None
 
 

@@ -1,0 +1,25 @@
+"""Contracts of the inventory area's floor commands beyond moves and counts (those are in schemas/sync.py)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from pydantic import Field, StringConstraints
+
+from schemas.common import Code, Contract
+from schemas.sync import PositiveQuantity
+
+
+class ReceiptArgs(Contract):
+    """`receipt.receive`: what the operator scanned off the PO and the supplier's label, and where it went."""
+
+    purchase_order: Code
+    line_no: int = Field(ge=1, le=100_000)
+    item: Code
+    lot: Code | None = None
+    expiry: date | None = Field(default=None, description="From the label (AI 17); else the item's shelf life from today")
+    supplier_lot: Annotated[str, StringConstraints(max_length=40, pattern=r"^[^\x00-\x1f\x7f]*$")] | None = None
+    serials: list[Code] | None = Field(default=None, max_length=1000, description="One per unit of a serial-tracked item")
+    location: Code
+    quantity: PositiveQuantity
