@@ -193,3 +193,13 @@ def test_fefo_suggests_the_earliest_expiry_first_and_skips_expired_lots(device, 
     assert suggestion["missing"] == "0"
     alerts = login("viewer").get("/api/stock/alerts", params={"days": 30}).json()
     assert {"item": item, "lot": "EARLY", "expiry": soon.isoformat(), "on_hand": "10"} in alerts["expiring"]
+
+
+def test_a_po_label_scanned_on_the_floor_opens_the_po(device, make_item, approved_po):
+    item = make_item()
+    po = approved_po((item, "10"))
+    resolved = device.http.post("/api/scan/resolve", json={"code": f"{po}\r\n"}, headers={"Authorization": f"Bearer {device.token}"})
+    assert resolved.status_code == 200, resolved.text
+    body = resolved.json()
+    assert body["kind"] == "purchase_order" and body["code"] == po
+    assert [(line["line_no"], line["item"]) for line in body["document"]["lines"]] == [(10, item)]

@@ -12,6 +12,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from schemas.common import Page
 from server.accounts.identity import requires
+from server.purchasing import scanning as _scanning  # noqa: F401  (registers the PO label resolver)
 from server.purchasing import service
 from server.purchasing.schemas import (
     PoStatus,
