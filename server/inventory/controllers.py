@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, get, post
 from litestar.params import Parameter
@@ -41,10 +41,12 @@ class StockController(Controller):
         self,
         item: CodeFilter = None,
         location: CodeFilter = None,
+        lot: CodeFilter = None,
+        status: Literal["available", "hold", "quarantine"] | None = None,
         limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
         offset: Annotated[int, Parameter(ge=0, le=10**9)] = 0,
     ) -> Page[OnHand]:
-        rows, total = await list_on_hand(item, location, limit, offset)
+        rows, total = await list_on_hand(item, location, limit, offset, lot, status)
         items = [OnHand(**r) for r in rows]
         return Page[OnHand](items=items, total=total, limit=limit, offset=offset)
 

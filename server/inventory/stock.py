@@ -226,13 +226,18 @@ async def post(item: str, place: Place, lot: str, status: str, delta_micro: int,
     return quantity_micro
 
 
-async def list_on_hand(item: str | None, location: str | None, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
-    """Non-zero on-hand rows (quantity as text), filtered by exact item and location codes, and their total."""
+async def list_on_hand(item: str | None, location: str | None, limit: int, offset: int, lot: str | None = None,
+                       status: str | None = None) -> tuple[list[dict[str, Any]], int]:
+    """Non-zero on-hand rows (quantity as text), filtered by exact item, location, lot and status, and their total."""
     condition = StockOnHand.quantity_micro != 0
     if item:
         condition = condition & (StockOnHand.item == item)
     if location:
         condition = condition & (StockOnHand.location == location)
+    if lot:
+        condition = condition & (StockOnHand.lot == lot)
+    if status:
+        condition = condition & (StockOnHand.status == status)
     rows = await (
         StockOnHand.select(StockOnHand.item, StockOnHand.location, StockOnHand.lot, StockOnHand.status, StockOnHand.quantity_micro)
         .where(condition).order_by(StockOnHand.item).order_by(StockOnHand.location).order_by(StockOnHand.lot)
