@@ -34,6 +34,8 @@ from server.logs import RequestLog, logging_config
 from server.rate_limit_store import RedisStoreWithFallback
 from server.masterdata.resources import RESOURCES
 from server.purchasing.controllers import PurchaseOrderController
+from server.quality import commands as quality_commands  # noqa: F401  (registers quality.record)
+from server.quality.controllers import QUALITY_CONTROLLERS
 from server.records.controller import make_controllers
 from server.scan.controllers import ScanController
 from server.settings import Settings, load_settings
@@ -169,6 +171,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             StockController,
             ScanController,
             PurchaseOrderController,
+            *QUALITY_CONTROLLERS,
             *SYNC_HANDLERS,
             MetricsController,
             *WEB_HANDLERS,

@@ -12,5 +12,6 @@ APP_REGISTRY = AppRegistry(
         "sync.piccolo_app",
         "server.inventory.piccolo_app",
         "server.purchasing.piccolo_app",
+        "server.quality.piccolo_app",
     ]
 )
