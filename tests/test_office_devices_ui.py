@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import date, timedelta
 
 import httpx
 import pytest
@@ -285,3 +286,26 @@ def test_enrolling_a_device_in_the_browser_shows_the_qr_code(fresh_server, tmp_p
     problems = [p for p in problems if "422" not in p]
     assert problems == [], "\n".join(problems)
     print(f"screenshots: {tmp_path}")
+
+
+def test_a_receipt_booked_at_the_desk_puts_the_lot_in_stock_and_a_bad_one_stays_on_the_form(browse, login, admin, unique):
+    part = unique("DESKLOT")
+    admin.post("/api/items", json={"code": part, "name": "Desk lot part", "type": "raw", "unit": "PCS",
+                                   "lot_tracked": True}).raise_for_status()
+    buyer = login("buyer")
+    due = (date.today() + timedelta(days=7)).isoformat()
+    po = buyer.post("/api/purchase-orders", json={"supplier": "S-LIFTTEC", "site": "NB1", "lines": [
+        {"item": part, "quantity": "20", "unit_price": "1", "due_date": due}]}).json()["code"]
+    buyer.post(f"/api/purchase-orders/{po}/approve").raise_for_status()
+    clerk = browse("warehouse")
+    form = {"purchase_order": po, "line_no": "10", "item": part, "lot": "", "expiry": "", "location": "RM-A-01-01", "quantity": "8"}
+    refused = clerk.post("/stock/receipts", form)
+    assert refused.status_code == 422
+    panel = refused.text.split('id="receive"')[1].split("</section>")[0]
+    assert "lot-tracked" in panel and f'value="{po}"' in panel
+    booked = clerk.post("/stock/receipts", {**form, "lot": "DL-1", "expiry": (date.today() + timedelta(days=90)).isoformat()})
+    assert booked.status_code == 303, booked.text
+    assert "Receipt booked" in clerk.get(booked.headers["location"]).text
+    rows = admin.get("/api/stock", params={"item": part}).json()["items"]
+    assert [(r["location"], r["lot"], r["quantity"]) for r in rows] == [("RM-A-01-01", "DL-1", "8")]
+    assert browse("viewer").post("/stock/receipts", form).status_code == 403

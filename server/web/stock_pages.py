@@ -1,6 +1,7 @@
-"""Stock in the office: on-hand with item and location filters, and moves and counts booked at a desk. A desk
-booking calls the same `move_stock` / `count_stock` a device's mutation reaches, in one transaction, and a
-refusal (`insufficient_stock`, an unknown location…) comes back next to the form in the reader's language."""
+"""Stock in the office: on-hand with item and location filters, and moves, counts and receipts booked at a desk.
+A desk booking calls the same `move_stock` / `count_stock` / `receive` a device's mutation reaches, in one
+transaction, and a refusal (`insufficient_stock`, an unknown location…) comes back next to the form in the
+reader's language."""
 
 from __future__ import annotations
 
@@ -13,11 +14,13 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_422_UNPROCESSABLE_ENTITY
 from pydantic import ValidationError
 
+from schemas.inventory import ReceiptArgs
 from schemas.sync import StockCountArgs, StockMoveArgs
 from server.db import write_transaction
 from server.errors import ApiError
 from server.i18n import translate
 from server.inventory.moves import count_stock, move_stock
+from server.inventory.receipts import receive as receive_goods
 from server.inventory.stock import Who, list_on_hand
 from server.web.forms import FormErrors, explain
 from server.web.render import ensure_may, language_of, render
@@ -26,10 +29,12 @@ STOCK_PAGE_SIZE = 50
 FilterText = Annotated[str | None, Parameter(max_length=40, pattern=r"^[^\x00-\x1f\x7f]*$")]
 MOVE_FIELDS = ("item", "lot", "from_location", "to_location", "quantity")
 COUNT_FIELDS = ("item", "lot", "location", "counted_quantity", "reason")
+RECEIVE_FIELDS = ("purchase_order", "line_no", "item", "lot", "expiry", "location", "quantity")
 
 
 async def _stock_page(request: Request, *, status_code: int = 200, item: str = "", location: str = "", page: int = 1,
-                      move: dict[str, Any] | None = None, count: dict[str, Any] | None = None) -> Template:
+                      move: dict[str, Any] | None = None, count: dict[str, Any] | None = None,
+                      receive: dict[str, Any] | None = None) -> Template:
     rows, total = await list_on_hand(item, location, STOCK_PAGE_SIZE, (page - 1) * STOCK_PAGE_SIZE)
     params = {k: v for k, v in {"item": item, "location": location}.items() if v}
     return render(
@@ -44,6 +49,7 @@ async def _stock_page(request: Request, *, status_code: int = 200, item: str = "
         page_url=lambda number: "/stock?" + urlencode({**params, "page": number}),
         move=move or {"typed": {}, "errors": []},
         count=count or {"typed": {}, "errors": []},
+        receive=receive or {"typed": {}, "errors": []},
         done=request.query_params.get("done"),
     )
 
@@ -70,7 +76,7 @@ def _refusal(exc: ValidationError | ApiError, lang: str) -> list[str]:
 
 def _args(values: dict[str, str]) -> dict[str, str | None]:
     # An empty lot or reason is "none", as a device would send it.
-    return {k: (v or None) if k in ("lot", "reason") else v for k, v in values.items()}
+    return {k: (v or None) if k in ("lot", "reason", "expiry") else v for k, v in values.items()}
 
 
 @post("/stock/moves", include_in_schema=False)
@@ -103,11 +109,25 @@ async def book_count(request: Request) -> Template | Redirect:
     return Redirect("/stock?" + urlencode({"item": args.item, "done": "count"}), status_code=HTTP_303_SEE_OTHER)
 
 
-@get(["/stock/moves", "/stock/counts"], include_in_schema=False)
+@post("/stock/receipts", include_in_schema=False)
+async def book_receipt(request: Request) -> Template | Redirect:
+    actor = ensure_may(request, "stock.write")
+    values = _posted(await request.form(), RECEIVE_FIELDS)
+    try:
+        args = ReceiptArgs.model_validate(_args(values))
+        async with write_transaction():
+            await receive_goods(args, Who.office(actor))
+    except (ValidationError, ApiError) as exc:
+        receipt = {"typed": values, "errors": _refusal(exc, language_of(request))}
+        return await _stock_page(request, status_code=HTTP_422_UNPROCESSABLE_ENTITY, item=values["item"], receive=receipt)
+    return Redirect("/stock?" + urlencode({"item": args.item, "done": "receive"}), status_code=HTTP_303_SEE_OTHER)
+
+
+@get(["/stock/moves", "/stock/counts", "/stock/receipts"], include_in_schema=False)
 async def back_to_stock(request: Request) -> Redirect:
     """A refused booking is shown at the form's address; switching language there comes back here, to the list."""
     ensure_may(request, "stock.read")
     return Redirect("/stock", status_code=HTTP_303_SEE_OTHER)
 
 
-STOCK_HANDLERS = [stock_list, book_move, book_count, back_to_stock]
+STOCK_HANDLERS = [stock_list, book_move, book_count, book_receipt, back_to_stock]
