@@ -33,6 +33,8 @@ from server.labels import LabelController, LocationLabelController
 from server.logs import RequestLog, logging_config
 from server.rate_limit_store import RedisStoreWithFallback
 from server.masterdata.resources import RESOURCES
+from server.production import commands as production_commands  # noqa: F401  (registers the floor commands)
+from server.production.controllers import DowntimeController, ProductionOrderController
 from server.purchasing.controllers import PurchaseOrderController
 from server.quality import commands as quality_commands  # noqa: F401  (registers quality.record)
 from server.quality.controllers import QUALITY_CONTROLLERS
@@ -171,6 +173,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             StockController,
             ScanController,
             PurchaseOrderController,
+            ProductionOrderController,
+            DowntimeController,
             *QUALITY_CONTROLLERS,
             *SYNC_HANDLERS,
             MetricsController,

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from schemas import masterdata as md
 from schemas.accounts import UserIn
+from schemas.production import ProductionOrderIn
 from server.accounts.service import create_user
 from server.accounts.tables import User
 from server.masterdata.resources import (
@@ -27,6 +28,7 @@ from server.masterdata.resources import (
     WAREHOUSES,
     WORK_CENTRES,
 )
+from server.production import service as production
 from server.purchasing import service as purchasing
 from server.purchasing.schemas import PurchaseOrderIn, PurchaseOrderLineIn
 from server.records.resource import Resource
@@ -298,6 +300,12 @@ PURCHASE_ORDERS_DATA = [
                      [("CST-50", "2000", "1.15", 14), ("BASE-NY5", "100", "18.00", 14)]), False),
 ]
 
+# Released, so the NB1 tablets at ASM and PACK have an order to issue to and report on.
+PRODUCTION_ORDERS_DATA = [
+    ProductionOrderIn(item="CH-ERGO", quantity=D(20), site=SITE, due_date=date.today() + timedelta(days=5),
+                      notes="Weekly batch for the Bürowelt framework order"),
+]
+
 
 async def load_demo(only_if_empty: bool) -> list[tuple[str, str, str]] | None:
     """The demo users and factory; with only_if_empty, nothing when the database already has users."""
@@ -314,4 +322,7 @@ async def load_demo(only_if_empty: bool) -> list[tuple[str, str, str]] | None:
         created = await purchasing.create_purchase_order(order, actor=None)
         if approve:
             await purchasing.approve_purchase_order(created.code, actor=None)
+    for order in PRODUCTION_ORDERS_DATA:
+        made = await production.create_production_order(order, actor=None)
+        await production.release_production_order(made.code, actor=None)
     return DEMO_LOGINS

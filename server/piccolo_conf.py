@@ -12,6 +12,7 @@ APP_REGISTRY = AppRegistry(
         "sync.piccolo_app",
         "server.inventory.piccolo_app",
         "server.purchasing.piccolo_app",
+        "server.production.piccolo_app",
         "server.quality.piccolo_app",
     ]
 )

@@ -1,0 +1,1 @@
+"""Production orders: release of routing and BOM onto the order, material issue, operation reports and downtime."""

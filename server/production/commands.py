@@ -1,0 +1,30 @@
+"""The production area's floor commands: how `stock.issue`, `production.report` and `production.downtime` from a
+device reach `execution.py`. A device scoped to work centres acts only on those."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from schemas.production import ProductionDowntimeArgs, ProductionReportArgs, StockIssueArgs
+from server.inventory.commands import who_for
+from server.production.execution import issue_material, record_downtime, report_production
+from sync.registry import CommandContext, register
+
+
+def _work_centres(ctx: CommandContext) -> frozenset[str] | None:
+    return frozenset(ctx.device.scope.work_centres) or None
+
+
+@register("stock.issue", 1, StockIssueArgs)
+async def stock_issue(ctx: CommandContext, args: StockIssueArgs) -> dict[str, Any]:
+    return await issue_material(args, who_for(ctx))
+
+
+@register("production.report", 1, ProductionReportArgs)
+async def production_report(ctx: CommandContext, args: ProductionReportArgs) -> dict[str, Any]:
+    return await report_production(args, who_for(ctx), _work_centres(ctx))
+
+
+@register("production.downtime", 1, ProductionDowntimeArgs)
+async def production_downtime(ctx: CommandContext, args: ProductionDowntimeArgs) -> dict[str, Any]:
+    return await record_downtime(args, who_for(ctx), _work_centres(ctx))

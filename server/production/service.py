@@ -1,0 +1,374 @@
+"""Production orders in the office: list, read, create, change a draft, release (the routing's operations and the
+BOM's components are copied onto the order), cancel and close. Each office action is one `write_transaction()`
+with its audit row; what the floor may see (a released order with its operations and materials, or its removal)
+goes to the change feed in the same transaction, one row per work centre of its operations, so a tablet scoped to
+a work centre gets exactly the orders with an operation there (and a site-wide tablet gets them all)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from typing import Any
+
+from litestar.status_codes import HTTP_409_CONFLICT, HTTP_422_UNPROCESSABLE_ENTITY
+
+from schemas.production import (
+    ProductionMaterialOut,
+    ProductionOperationOut,
+    ProductionOrderIn,
+    ProductionOrderOut,
+    ProductionOrderPatch,
+)
+from server.accounts.audit import record_audit
+from server.accounts.identity import OfficeUser
+from server.db import DB, write_transaction
+from server.errors import ApiError, duplicate, not_found
+from server.inventory.stock import decimals_used, from_micro, to_micro
+from server.masterdata.tables import Bom, BomLine, Item, Routing, RoutingOperation, Site, Unit
+from server.production import rules
+from server.production.rules import Refusal
+from server.production.tables import ProductionMaterial, ProductionOperation, ProductionOrder, ProductionOrderCounter
+from sync.feed import Visibility, record_change
+from sync.live import publish_board_after_commit
+
+ENTITY = "production_order"
+ORDERS_BOARD = "board:orders"
+Problem = tuple[str, str, str]  # field, code, message
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _today() -> date:
+    return _now().date()
+
+
+def _username(actor: OfficeUser | None) -> str:
+    return actor.username if actor else "system"
+
+
+def _minutes(value: Decimal) -> Decimal:
+    value = Decimal(value)
+    return value.quantize(Decimal(1)) if value == value.to_integral_value() else value.normalize()
+
+
+# -- reading ----------------------------------------------------------------------------------------------------
+
+def order_out(row: dict[str, Any], operations: list[dict[str, Any]], materials: list[dict[str, Any]]) -> ProductionOrderOut:
+    quantity = row["quantity_micro"]
+    ordered_ops = sorted(operations, key=lambda op: op["sequence"])
+    last_good = ordered_ops[-1]["good_micro"] if ordered_ops else 0
+    return ProductionOrderOut(
+        **{name: row[name] for name in ("code", "item", "site", "due_date", "status", "notes", "over_issued", "created_by",
+                                        "released_by", "released_at", "created_at", "updated_at", "version")},
+        quantity=from_micro(quantity), bom=row["bom"] or None, routing=row["routing"] or None,
+        received_quantity=from_micro(row["received_micro"]), progress_pct=rules.progress_pct(last_good, quantity),
+        operations=[
+            ProductionOperationOut(
+                sequence=op["sequence"], work_centre=op["work_centre"], description=op["description"],
+                planned_minutes=_minutes(op["planned_minutes"]), good_quantity=from_micro(op["good_micro"]),
+                scrap_quantity=from_micro(op["scrap_micro"]), status=op["status"],
+                progress_pct=rules.progress_pct(op["good_micro"], quantity),
+            )
+            for op in ordered_ops
+        ],
+        materials=[
+            ProductionMaterialOut(line_no=m["line_no"], item=m["item"], required_quantity=from_micro(m["required_micro"]),
+                                  issued_quantity=from_micro(m["issued_micro"]),
+                                  over_issued=m["issued_micro"] > m["required_micro"])
+            for m in sorted(materials, key=lambda m: m["line_no"])
+        ],
+    )
+
+
+async def _children(order_ids: list[int]) -> tuple[dict[int, list[dict[str, Any]]], dict[int, list[dict[str, Any]]]]:
+    operations: dict[int, list[dict[str, Any]]] = {order_id: [] for order_id in order_ids}
+    materials: dict[int, list[dict[str, Any]]] = {order_id: [] for order_id in order_ids}
+    if order_ids:
+        for op in await ProductionOperation.select().where(ProductionOperation.production_order.is_in(order_ids)):
+            operations[op["production_order"]].append(op)
+        for material in await ProductionMaterial.select().where(ProductionMaterial.production_order.is_in(order_ids)):
+            materials[material["production_order"]].append(material)
+    return operations, materials
+
+
+async def load_order(code: str) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
+    row = await ProductionOrder.select().where(ProductionOrder.code == code).first()
+    if row is None:
+        raise not_found(ENTITY, code)
+    operations, materials = await _children([row["id"]])
+    return row, sorted(operations[row["id"]], key=lambda op: op["sequence"]), materials[row["id"]]
+
+
+async def get_production_order(code: str) -> ProductionOrderOut:
+    return order_out(*await load_order(code))
+
+
+async def list_production_orders(
+    *, status: str | None = None, item: str | None = None, site: str | None = None, work_centre: str | None = None,
+    q: str | None = None, sort: str = "-created_at", limit: int = 50, offset: int = 0,
+) -> dict[str, Any]:
+    condition = ProductionOrder.id > 0
+    for column, value in ((ProductionOrder.status, status), (ProductionOrder.item, item), (ProductionOrder.site, site)):
+        if value:
+            condition = condition & (column == value)
+    if work_centre:
+        condition = condition & ProductionOrder.id.is_in(
+            ProductionOperation.select(ProductionOperation.production_order).where(ProductionOperation.work_centre == work_centre)
+        )
+    if q:
+        condition = condition & (ProductionOrder.code.ilike(f"%{q}%") | ProductionOrder.notes.ilike(f"%{q}%"))
+    ascending = not sort.startswith("-")
+    rows = (
+        await ProductionOrder.select().where(condition)
+        .order_by(getattr(ProductionOrder, sort.lstrip("-")), ascending=ascending)
+        .order_by(ProductionOrder.id, ascending=ascending)
+        .limit(limit).offset(offset)
+    )
+    total = await ProductionOrder.count().where(condition)
+    operations, materials = await _children([row["id"] for row in rows])
+    return {"items": [order_out(row, operations[row["id"]], materials[row["id"]]) for row in rows], "total": total,
+            "limit": limit, "offset": offset}
+
+
+# -- what the floor sees ------------------------------------------------------------------------------------------
+
+def device_view(order: ProductionOrderOut) -> dict[str, Any]:
+    """What a tablet needs to issue to and report on an order offline, quantities as text."""
+    return {
+        "code": order.code, "item": order.item, "quantity": format(order.quantity, "f"), "site": order.site,
+        "due_date": order.due_date.isoformat(), "status": order.status,
+        "received_quantity": format(order.received_quantity, "f"), "over_issued": order.over_issued,
+        "operations": [
+            {"sequence": op.sequence, "work_centre": op.work_centre, "description": op.description,
+             "planned_minutes": format(op.planned_minutes, "f"), "good_quantity": format(op.good_quantity, "f"),
+             "scrap_quantity": format(op.scrap_quantity, "f"), "status": op.status}
+            for op in order.operations
+        ],
+        "materials": [
+            {"line_no": m.line_no, "item": m.item, "required_quantity": format(m.required_quantity, "f"),
+             "issued_quantity": format(m.issued_quantity, "f")}
+            for m in order.materials
+        ],
+    }
+
+
+def _visibilities(order: ProductionOrderOut) -> list[Visibility]:
+    return [Visibility(site=order.site, work_centre=wc) for wc in sorted({op.work_centre for op in order.operations})]
+
+
+def publish(before: ProductionOrderOut | None, after: ProductionOrderOut) -> None:
+    """Devices of the site with an operation's work centre in scope hold an order while it is on the floor, and get a
+    delete once it is closed or cancelled. The work centres never change after release, so old and new rows agree."""
+    if after.status in rules.ON_THE_FLOOR:
+        data = device_view(after)
+        for visibility in _visibilities(after):
+            record_change(ENTITY, after.code, data, visibility)
+    elif before is not None and before.status in rules.ON_THE_FLOOR:
+        for visibility in _visibilities(before):
+            record_change(ENTITY, after.code, None, visibility)
+    if before is None or before.status != after.status:
+        publish_board_after_commit(ORDERS_BOARD, {"kind": "production_order", "code": after.code, "item": after.item,
+                                                  "status": after.status, "site": after.site})
+
+
+async def _changed(actor: OfficeUser | None, action: str, before: ProductionOrderOut | None, after: ProductionOrderOut,
+                   summary: str = "") -> None:
+    await record_audit(actor, action, ENTITY, after.code, before.model_dump(mode="json") if before else None,
+                       after.model_dump(mode="json"), summary)
+    publish(before, after)
+
+
+# -- checks ---------------------------------------------------------------------------------------------------------
+
+def _refuse(problems: list[Problem], status: int = HTTP_422_UNPROCESSABLE_ENTITY) -> None:
+    """All problems at once (a form shows each next to its field); the first one's code is the answer's code."""
+    if problems:
+        field, code, message = problems[0]
+        raise ApiError(status, code, f"{field}: {message}" if field else message,
+                       {"field": field, "errors": [{"field": f, "code": c, "message": m} for f, c, m in problems]})
+
+
+async def active_bom(item: str) -> dict[str, Any] | None:
+    """The item's newest BOM version in force today (not archived, valid from today or earlier)."""
+    today = _today()
+    candidates = await Bom.select(Bom.id, Bom.code, Bom.version, Bom.valid_from).where(
+        (Bom.item == item) & (Bom.archived == False)  # noqa: E712
+    ).order_by(Bom.version, ascending=False)
+    return next((b for b in candidates if b["valid_from"] is None or b["valid_from"] <= today), None)
+
+
+async def active_routing(item: str) -> dict[str, Any] | None:
+    return await Routing.select(Routing.id, Routing.code, Routing.version).where(
+        (Routing.item == item) & (Routing.archived == False)  # noqa: E712
+    ).order_by(Routing.version, ascending=False).first()
+
+
+async def _order_problems(item: str, quantity: Decimal, site: str) -> list[Problem]:
+    problems: list[Problem] = []
+    site_row = await Site.select(Site.archived).where(Site.code == site).first()
+    if site_row is None:
+        problems.append(("site", "unknown_site", f"no site with code {site!r}"))
+    elif site_row["archived"]:
+        problems.append(("site", "archived_site", f"site {site!r} is archived"))
+    item_row = await Item.select(Item.archived, Item.unit).where(Item.code == item).first()
+    if item_row is None:
+        return problems + [("item", "unknown_item", f"no item with code {item!r}")]
+    if item_row["archived"]:
+        return problems + [("item", "archived_item", f"item {item!r} is archived")]
+    unit = await Unit.select(Unit.decimals).where(Unit.code == item_row["unit"]).first()
+    decimals = unit["decimals"] if unit else 6
+    if decimals_used(quantity) > decimals:
+        problems.append(("quantity", "too_many_decimals", f"item {item!r} allows {decimals} decimals"))
+    if await active_bom(item) is None:
+        problems.append(("item", "no_bom", f"item {item!r} has no active bill of materials: it is not made here"))
+    routing = await active_routing(item)
+    if routing is None:
+        problems.append(("item", "no_routing", f"item {item!r} has no routing"))
+    elif not await RoutingOperation.exists().where(RoutingOperation.routing == routing["id"]):
+        problems.append(("item", "routing_without_operations", f"routing {routing['code']!r} has no operations"))
+    return problems
+
+
+def _version_conflict(code: str, current: int, sent: int) -> ApiError:
+    return ApiError(HTTP_409_CONFLICT, "version_conflict",
+                    f"Production order {code!r} was changed by someone else (version {current}, you had {sent}): reload it",
+                    {"entity": ENTITY, "key": code, "version": current, "sent_version": sent})
+
+
+def state_conflict(code: str, refusal: Refusal, status: str) -> ApiError:
+    return ApiError(HTTP_409_CONFLICT, refusal.code, refusal.message, {"entity": ENTITY, "key": code, "status": status})
+
+
+async def bump(row: dict[str, Any], columns: dict[Any, Any]) -> None:
+    """Write the header with the next version, only if nobody else did in between (else `version_conflict`)."""
+    updated = await ProductionOrder.update(
+        {**columns, ProductionOrder.version: row["version"] + 1, ProductionOrder.updated_at: _now()}
+    ).where((ProductionOrder.id == row["id"]) & (ProductionOrder.version == row["version"])).returning(ProductionOrder.id)
+    if not updated:
+        current = await ProductionOrder.select(ProductionOrder.version).where(ProductionOrder.id == row["id"]).first()
+        raise _version_conflict(row["code"], current["version"], row["version"])
+
+
+async def lock_order(code: str) -> None:
+    """Issues and reports on one order queue behind each other on PostgreSQL (SQLite already serialises writers),
+    so the second reads what the first booked."""
+    if DB.engine_type == "postgres":
+        await ProductionOrder.raw("SELECT id FROM production_order WHERE code = {} FOR UPDATE", code)
+
+
+# -- writing ---------------------------------------------------------------------------------------------------------
+
+async def _next_code(year: int) -> str:
+    """The next free PRD-<year>-NNNN; numbers a planner typed by hand are skipped."""
+    while True:
+        rows = await ProductionOrderCounter.raw(
+            "INSERT INTO production_order_counter (year, last_number) VALUES ({}, 1) "
+            "ON CONFLICT (year) DO UPDATE SET last_number = production_order_counter.last_number + 1 RETURNING last_number",
+            year,
+        )
+        code = f"PRD-{year}-{rows[0]['last_number']:04d}"
+        if not await ProductionOrder.exists().where(ProductionOrder.code == code):
+            return code
+
+
+async def create_production_order(data: ProductionOrderIn, actor: OfficeUser | None) -> ProductionOrderOut:
+    async with write_transaction():
+        _refuse(await _order_problems(data.item, data.quantity, data.site))
+        if data.code is not None and await ProductionOrder.exists().where(ProductionOrder.code == data.code):
+            raise duplicate(ENTITY, "code", data.code)
+        now = _now()
+        code = data.code or await _next_code(now.year)
+        await ProductionOrder.insert(ProductionOrder(
+            code=code, item=data.item, quantity_micro=to_micro(data.quantity), site=data.site, due_date=data.due_date,
+            status=rules.DRAFT, notes=data.notes, created_by=_username(actor), created_at=now, updated_at=now, version=1,
+        ))
+        created = await get_production_order(code)
+        await _changed(actor, "create", None, created)
+    return created
+
+
+async def update_production_order(code: str, patch: ProductionOrderPatch, actor: OfficeUser | None) -> ProductionOrderOut:
+    changes = patch.model_dump(mode="python", exclude_unset=True)
+    sent_version = changes.pop("version")
+    async with write_transaction():
+        row, operations, materials = await load_order(code)
+        if row["version"] != sent_version:
+            raise _version_conflict(code, row["version"], sent_version)
+        if row["status"] != rules.DRAFT:
+            raise state_conflict(code, Refusal("order_not_draft", "Only a draft production order can be changed"), row["status"])
+        before = order_out(row, operations, materials)
+        header = {k: v for k, v in changes.items() if v is not None}
+        _refuse(await _order_problems(header.get("item", row["item"]), header.get("quantity", before.quantity),
+                                      header.get("site", row["site"])))
+        if "quantity" in header:
+            header["quantity_micro"] = to_micro(header.pop("quantity"))
+        await bump(row, {getattr(ProductionOrder, name): value for name, value in header.items()})
+        after = await get_production_order(code)
+        await _changed(actor, "update", before, after)
+    return after
+
+
+async def _release_rows(row: dict[str, Any]) -> dict[Any, Any]:
+    """Copy the routing's operations and the BOM's components onto the order; the header columns naming them."""
+    _refuse(await _order_problems(row["item"], from_micro(row["quantity_micro"]), row["site"]))
+    bom, routing = await active_bom(row["item"]), await active_routing(row["item"])
+    quantity = row["quantity_micro"]
+    operations = await RoutingOperation.select().where(RoutingOperation.routing == routing["id"]).order_by(RoutingOperation.sequence)
+    await ProductionOperation.insert(*[
+        ProductionOperation(production_order=row["id"], sequence=op["sequence"], work_centre=op["work_centre"],
+                            description=op["description"], status=rules.PENDING, good_micro=0, scrap_micro=0,
+                            planned_minutes=rules.planned_minutes(op["setup_minutes"], op["run_minutes_per_unit"], quantity))
+        for op in operations
+    ])
+    lines = await BomLine.select(BomLine.line_no, BomLine.component, BomLine.quantity, BomLine.scrap_pct,
+                                 BomLine.component.unit.decimals.as_alias("decimals")).where(BomLine.bom == bom["id"]).order_by(BomLine.line_no)
+    required: dict[str, dict[str, Any]] = {}  # a component on two lines is one material of the order
+    for line in lines:
+        need = rules.required_micro(line["quantity"], line["scrap_pct"], quantity, line["decimals"] if line["decimals"] is not None else 6)
+        entry = required.setdefault(line["component"], {"line_no": line["line_no"], "required_micro": 0})
+        entry["required_micro"] += need
+    if required:
+        await ProductionMaterial.insert(*[
+            ProductionMaterial(production_order=row["id"], line_no=entry["line_no"], item=component,
+                               required_micro=entry["required_micro"], issued_micro=0)
+            for component, entry in required.items()
+        ])
+    return {ProductionOrder.bom: bom["code"], ProductionOrder.routing: routing["code"]}
+
+
+async def _transition(code: str, target: str, action: str, actor: OfficeUser | None, version: int | None,
+                      reason: str = "") -> ProductionOrderOut:
+    async with write_transaction():
+        await lock_order(code)
+        row, operations, materials = await load_order(code)
+        if version is not None and version != row["version"]:
+            raise _version_conflict(code, row["version"], version)
+        refusal = rules.transition_refusal(row["status"], target)
+        if refusal is not None:
+            raise state_conflict(code, refusal, row["status"])
+        before = order_out(row, operations, materials)
+        columns: dict[Any, Any] = {ProductionOrder.status: target}
+        if target == rules.RELEASED:
+            columns |= await _release_rows(row)
+            columns |= {ProductionOrder.released_by: _username(actor), ProductionOrder.released_at: _now()}
+        await bump(row, columns)
+        after = await get_production_order(code)
+        await _changed(actor, action, before, after, reason)
+    return after
+
+
+async def release_production_order(code: str, actor: OfficeUser | None, version: int | None = None) -> ProductionOrderOut:
+    return await _transition(code, rules.RELEASED, "release", actor, version)
+
+
+async def cancel_production_order(code: str, actor: OfficeUser | None, version: int | None = None,
+                                  reason: str = "") -> ProductionOrderOut:
+    # Anything issued or reported moves an order on to in progress, which cannot be cancelled (order_has_progress).
+    return await _transition(code, rules.CANCELLED, "cancel", actor, version, reason)
+
+
+async def close_production_order(code: str, actor: OfficeUser | None, version: int | None = None,
+                                 reason: str = "") -> ProductionOrderOut:
+    return await _transition(code, rules.CLOSED, "close", actor, version, reason)
