@@ -309,3 +309,15 @@ def test_a_receipt_booked_at_the_desk_puts_the_lot_in_stock_and_a_bad_one_stays_
     rows = admin.get("/api/stock", params={"item": part}).json()["items"]
     assert [(r["location"], r["lot"], r["quantity"]) for r in rows] == [("RM-A-01-01", "DL-1", "8")]
     assert browse("viewer").post("/stock/receipts", form).status_code == 403
+
+
+def test_the_alerts_page_lists_items_below_safety_stock(browse, admin, unique):
+    part = unique("SAFE")
+    admin.post("/api/items", json={"code": part, "name": "Safety part", "type": "raw", "unit": "PCS",
+                                   "safety_stock": "50"}).raise_for_status()
+    admin.post("/api/stock/counts", json={"item": part, "location": "RM-A-01-01", "counted_quantity": "20"}).raise_for_status()
+    page = browse("viewer").get("/stock/alerts", params={"days": 10})
+    assert page.status_code == 200
+    below = page.text.split('id="below-safety"')[1].split("</section>")[0]
+    assert f">{part}</a>" in below and ">50</td>" in below and ">20</td>" in below
+    assert browse("viewer").get("/stock/alerts", params={"days": -1}).status_code == 400

@@ -19,6 +19,7 @@ from schemas.sync import StockCountArgs, StockMoveArgs
 from server.db import write_transaction
 from server.errors import ApiError
 from server.i18n import translate
+from server.inventory.availability import stock_alerts
 from server.inventory.moves import count_stock, move_stock
 from server.inventory.receipts import receive as receive_goods
 from server.inventory.stock import Who, list_on_hand
@@ -123,6 +124,12 @@ async def book_receipt(request: Request) -> Template | Redirect:
     return Redirect("/stock?" + urlencode({"item": args.item, "done": "receive"}), status_code=HTTP_303_SEE_OTHER)
 
 
+@get("/stock/alerts", include_in_schema=False)
+async def alerts_page(request: Request, days: Annotated[int, Parameter(ge=0, le=3650)] = 30) -> Template:
+    ensure_may(request, "stock.read")
+    return render(request, "stock_alerts.html", alerts=await stock_alerts(days), days=days)
+
+
 @get(["/stock/moves", "/stock/counts", "/stock/receipts"], include_in_schema=False)
 async def back_to_stock(request: Request) -> Redirect:
     """A refused booking is shown at the form's address; switching language there comes back here, to the list."""
@@ -130,4 +137,4 @@ async def back_to_stock(request: Request) -> Redirect:
     return Redirect("/stock", status_code=HTTP_303_SEE_OTHER)
 
 
-STOCK_HANDLERS = [stock_list, book_move, book_count, book_receipt, back_to_stock]
+STOCK_HANDLERS = [stock_list, book_move, book_count, book_receipt, alerts_page, back_to_stock]
