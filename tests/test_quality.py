@@ -11,6 +11,7 @@ import pytest
 
 from server.quality.rules import Characteristic, Judgement, Refusal, judge, plan_problems, result_passes
 from tests.sync_fixtures import enrolled_device
+from tests.test_office_ui import browse  # noqa: F401  (the form-posting office client)
 
 GAUGE_PLAN = [
     {"name": "Stroke", "kind": "numeric", "unit": "mm", "lower_limit": "99.5", "upper_limit": "100.5"},
@@ -366,3 +367,64 @@ def test_an_inspection_recorded_at_a_desk_is_the_same_and_audited(planned, login
     nothing = inspector.post("/api/quality/inspections", json={"subject": "receipt", "item": planned,
                                                                "location": "RM-A-01-01", "results": PASSING})
     assert nothing.status_code == 422 and nothing.json()["code"] == "nothing_on_hold"
+
+
+# -- the office pages ------------------------------------------------------------------------------------------
+
+def test_an_inspector_works_plans_holds_and_an_ncr_through_the_pages(browse, item, login, admin):
+    office = browse("quality")
+    bad = office.post("/quality/plans/new", {"item": item, "chars-0-name": "Stroke", "chars-0-kind": "numeric",
+                                             "chars-0-lower_limit": "5", "chars-0-upper_limit": "4", "chars-0-required": "on"})
+    assert bad.status_code == 422 and "below the lower limit" in bad.text and 'value="Stroke"' in bad.text
+    saved = office.post("/quality/plans/new", {
+        "item": item, "description": "by the form",
+        "chars-0-name": "Stroke", "chars-0-kind": "numeric", "chars-0-unit": "mm", "chars-0-lower_limit": "99.5",
+        "chars-0-upper_limit": "100.5", "chars-0-required": "on",
+        "chars-1-name": "Leak test", "chars-1-kind": "pass_fail", "chars-1-required": "on", "chars-2-name": ""})
+    assert saved.status_code == 303, saved.text
+    plan = admin.get(f"/api/inspection-plans/{item}").json()
+    assert [(c["name"], c["lower_limit"], c["required"]) for c in plan["characteristics"]] == [
+        ("Stroke", "99.5", True), ("Leak test", None, True)]
+    assert 'value="100.5"' in office.get(f"/quality/plans/{item}/edit").text
+
+    assert login("warehouse").post("/api/stock/counts", json={"item": item, "location": "RM-A-01-01",
+                                                             "counted_quantity": "7"}).status_code == 201
+    held = office.post("/quality/holds", {"item": item, "location": "RM-A-01-01", "quantity": "7"})
+    assert held.status_code == 303
+    page = office.get("/quality/holds", params={"item": item})
+    assert page.status_code == 200 and "/quality/inspect?" in page.text and "RM-A-01-01" in page.text
+    form = office.get("/quality/inspect", params={"item": item, "location": "RM-A-01-01"})
+    assert "Leak test" in form.text and 'name="result-0"' in form.text
+    missing = office.post("/quality/inspect", {"item": item, "location": "RM-A-01-01", "result-0-name": "Stroke",
+                                               "result-0": "101", "result-1-name": "Leak test", "result-1": ""})
+    assert missing.status_code == 422 and "Leak test" in missing.text
+    failed = office.post("/quality/inspect", {"item": item, "location": "RM-A-01-01", "result-0-name": "Stroke",
+                                              "result-0": "101", "result-1-name": "Leak test", "result-1": "pass"})
+    assert failed.status_code == 303 and "done=fail" in failed.headers["location"]
+    assert stock(admin, item) == {("RM-A-01-01", None, "quarantine", "7")}
+
+    [ncr] = ncrs(admin, item)
+    chinese = browse("quality")
+    assert chinese.post("/language", {"language": "zh", "next": "/quality/ncrs"}).status_code in (302, 303)
+    detail = chinese.get(f"/quality/ncrs/{ncr['code']}")
+    assert detail.status_code == 200 and "不合格报告" in detail.text and "报废" in detail.text
+    chinese.post("/language", {"language": "en", "next": "/quality/ncrs"})  # the language is the user's: put it back
+    assert ncr["code"] in office.get("/quality/ncrs", params={"status": "open"}).text
+    wrong = office.post(f"/quality/ncrs/{ncr['code']}/disposition", {"disposition": "burn"})
+    assert wrong.status_code == 422 and "not a disposition" in wrong.text
+    decided = office.post(f"/quality/ncrs/{ncr['code']}/disposition", {"disposition": "scrap", "note": "bent"})
+    assert decided.status_code == 303
+    assert stock(admin, item) == set()
+    closed = office.get(f"/quality/ncrs/{ncr['code']}")
+    assert 'id="disposition-form"' not in closed.text
+
+
+def test_a_viewer_sees_quality_pages_without_buttons_and_may_not_post(browse, planned, login, inspector):
+    put_on_hold(login, inspector, planned, quantity="1")
+    viewer = browse("viewer")
+    page = viewer.get("/quality/holds", params={"item": planned})
+    assert page.status_code == 200 and planned in page.text and "/quality/inspect" not in page.text
+    assert "/quality/holds/release" not in page.text
+    assert viewer.get("/quality/plans").status_code == 200 and viewer.get("/quality/ncrs").status_code == 200
+    assert viewer.post("/quality/holds", {"item": planned, "location": "RM-A-01-01", "quantity": "1"}).status_code == 403
+    assert viewer.get("/quality/plans/new").status_code == 403
