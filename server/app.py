@@ -36,6 +36,9 @@ from server.masterdata.resources import RESOURCES
 from server.production import commands as production_commands  # noqa: F401  (registers the floor commands)
 from server.production.controllers import DowntimeController, ProductionOrderController
 from server.purchasing.controllers import PurchaseOrderController
+from server.sales.controllers import SalesOrderController
+from server.shipping import commands as shipping_commands  # noqa: F401  (registers the floor commands)
+from server.shipping.controllers import HandlingUnitController, ProofController, ShipmentController
 from server.quality import commands as quality_commands  # noqa: F401  (registers quality.record)
 from server.quality.controllers import QUALITY_CONTROLLERS
 from server.records.controller import make_controllers
@@ -173,6 +176,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             StockController,
             ScanController,
             PurchaseOrderController,
+            SalesOrderController,
+            ShipmentController,
+            HandlingUnitController,
+            ProofController,
             ProductionOrderController,
             DowntimeController,
             *QUALITY_CONTROLLERS,

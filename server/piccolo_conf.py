@@ -14,5 +14,7 @@ APP_REGISTRY = AppRegistry(
         "server.purchasing.piccolo_app",
         "server.production.piccolo_app",
         "server.quality.piccolo_app",
+        "server.sales.piccolo_app",
+        "server.shipping.piccolo_app",
     ]
 )

@@ -64,6 +64,9 @@ FLOOR_GRANTS: dict[str, set[Role]] = {
     "production.write": {Role.planner, Role.production_supervisor},
     "shipping.read": set(Role),
     "shipping.write": {Role.logistics, Role.warehouse},
+    # A minimal sales order model for shipping; the order lifecycle issue grows it (and may refine who writes).
+    "sales.read": set(Role),
+    "sales.write": {Role.sales},
 }
 
 

@@ -9,11 +9,14 @@ from litestar.template.config import TemplateConfig
 from server.web.pages import WEB_HANDLERS, WEB_ROUTER
 from server.web.purchasing_pages import PURCHASING_HANDLERS
 from server.web.quality_pages import QUALITY_HANDLERS
+from server.web.shipping_pages import SHIPPING_HANDLERS
 
 WEB_DIR = Path(__file__).parent
 TEMPLATE_CONFIG = TemplateConfig(directory=WEB_DIR / "templates", engine=JinjaTemplateEngine)
 # On the pages router, so its refusals are pages too (login redirect, 403 page).
 for handler in [*PURCHASING_HANDLERS, *QUALITY_HANDLERS]:
+    WEB_ROUTER.register(handler)
+for handler in SHIPPING_HANDLERS:
     WEB_ROUTER.register(handler)
 STATIC_ROUTER = create_static_files_router(path="/static", directories=[WEB_DIR / "static"], include_in_schema=False)
 

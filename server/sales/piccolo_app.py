@@ -1,0 +1,13 @@
+import os
+
+from piccolo.conf.apps import AppConfig
+
+from server.sales.tables import SalesOrder, SalesOrderCounter, SalesOrderLine
+
+APP_CONFIG = AppConfig(
+    app_name="sales",
+    migrations_folder_path=os.path.join(os.path.dirname(__file__), "piccolo_migrations"),
+    table_classes=[SalesOrder, SalesOrderLine, SalesOrderCounter],
+    migration_dependencies=["server.masterdata.piccolo_app"],
+    commands=[],
+)

@@ -1,0 +1,168 @@
+"""REST endpoints of shipping: shipments under /api/shipments (list, read, plan from sales order lines, cancel,
+change route, proof of delivery and signature, shipment label and delivery note), handling units by SSCC (with
+their SSCC label) under /api/handling-units, and the proof chain's check at /api/proofs/verify.
+Reading needs shipping.read, writing shipping.write."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.params import Parameter
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+
+from schemas.common import Page
+from schemas.shipping import (
+    ChainVerification,
+    HandlingUnitOut,
+    ProofOut,
+    ShipmentAction,
+    ShipmentIn,
+    ShipmentOut,
+    ShipmentRouteIn,
+    ShipmentStatus,
+)
+from server.accounts.identity import requires
+from server.errors import not_found
+from server.labels.kinds import Label, document_label, sscc_label
+from server.labels.sheets import labels_pdf
+from server.labels.zpl import label_zpl
+from server.masterdata.tables import Item
+from server.shipping import scan  # noqa: F401  (registers the scan resolvers for shipments and SSCCs)
+from server.shipping import service
+
+CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+CodePath = Annotated[str, Parameter(max_length=40, pattern=CODE_PATTERN)]
+SsccPath = Annotated[str, Parameter(pattern=r"^\d{18}$")]
+LABEL_FORMATS = ("png", "svg", "zpl")
+MEDIA_TYPES = {"png": "image/png", "svg": "image/svg+xml", "zpl": "application/x-zpl", "pdf": "application/pdf"}
+NOTE_LINES = 12  # a 4 × 6 in label holds about this many text lines
+
+
+def _format(request: Request) -> str:
+    """The format the path asks for: …/label.png → png."""
+    return request.url.path.rpartition(".")[2]
+
+
+def _rendered(label: Label, file_format: str, name: str) -> Response[Any]:
+    if file_format == "png":
+        body: bytes | str = label.png()
+    elif file_format == "svg":
+        body = label.svg()
+    elif file_format == "zpl":
+        body = label_zpl(label)
+    else:
+        body = labels_pdf([label], "4x6", title=name)
+    return Response(body, media_type=MEDIA_TYPES[file_format],
+                    headers={"content-disposition": f'inline; filename="{name}.{file_format}"'})
+
+
+def _delivery_note(shipment: ShipmentOut) -> Label:
+    lines = [f"{shipment.customer} · {shipment.sales_order}"]
+    lines += [f"{l.line_no} {l.item} × {format(l.packed_quantity or l.quantity, 'f')}" for l in shipment.lines]
+    if len(lines) > NOTE_LINES:
+        lines = [*lines[:NOTE_LINES - 1], f"… {len(shipment.lines) - NOTE_LINES + 2} more lines"]
+    lines.append(f"SSCC × {len(shipment.handling_units)}")
+    return document_label("delivery_note", shipment.code, tuple(lines))
+
+
+class ShipmentController(Controller):
+    path = "/api/shipments"
+    tags = ["Shipping"]
+
+    @get("/", guards=[requires("shipping.read")], summary="List shipments, newest first", operation_id="list_shipments")
+    async def list_shipments(
+        self,
+        status: Annotated[ShipmentStatus | None, Parameter(description="Only shipments in this status")] = None,
+        sales_order: Annotated[str | None, Parameter(max_length=40, pattern=CODE_PATTERN)] = None,
+        route: Annotated[str | None, Parameter(max_length=40, pattern=CODE_PATTERN)] = None,
+        limit: Annotated[int, Parameter(ge=1, le=500)] = 50,
+        offset: Annotated[int, Parameter(ge=0, le=10**9)] = 0,
+    ) -> Page[ShipmentOut]:
+        return Page[ShipmentOut](**await service.list_shipments(status=status, sales_order=sales_order, route=route,
+                                                                limit=limit, offset=offset))
+
+    @get("/{code:str}", guards=[requires("shipping.read")], summary="One shipment: lines, pick list, handling units",
+         operation_id="get_shipment")
+    async def get_shipment(self, code: CodePath) -> ShipmentOut:
+        return await service.get_shipment(code)
+
+    @post("/", guards=[requires("shipping.write")], status_code=HTTP_201_CREATED,
+          summary="Plan a shipment from confirmed sales order lines: stock reserved, FEFO pick list made",
+          operation_id="create_shipment")
+    async def create_shipment(self, request: Request, data: ShipmentIn) -> ShipmentOut:
+        return await service.create_shipment(data, request.user)
+
+    @post("/{code:str}/cancel", guards=[requires("shipping.write")], status_code=HTTP_200_OK,
+          summary="Cancel a shipment nothing was packed for: its reservations are released",
+          operation_id="cancel_shipment")
+    async def cancel_shipment(self, request: Request, code: CodePath, data: ShipmentAction | None = None) -> ShipmentOut:
+        return await service.cancel_shipment(code, request.user, data.reason if data else "")
+
+    @post("/{code:str}/route", guards=[requires("shipping.write")], status_code=HTTP_200_OK,
+          summary="Move an open shipment to another route (the old route's devices drop it)",
+          operation_id="move_shipment_route")
+    async def move_route(self, request: Request, code: CodePath, data: ShipmentRouteIn) -> ShipmentOut:
+        return await service.move_route(code, data.route, request.user)
+
+    @get("/{code:str}/proof", guards=[requires("shipping.read")], summary="The shipment's proof of delivery",
+         operation_id="get_proof_of_delivery")
+    async def proof(self, code: CodePath) -> ProofOut:
+        return await service.get_proof(code)
+
+    @get("/{code:str}/signature.png", guards=[requires("shipping.read")], media_type="image/png",
+         summary="The customer's signature on the proof of delivery", operation_id="get_delivery_signature")
+    async def signature(self, code: CodePath) -> Response[bytes]:
+        return Response(await service.signature_png(code), media_type="image/png")
+
+    @get([f"/{{code:str}}/label.{f}" for f in LABEL_FORMATS], guards=[requires("shipping.read")],
+         summary="The shipment's label: its code as Code 128 (.png, .svg, .zpl)", operation_id="get_shipment_label")
+    async def label(self, request: Request, code: CodePath) -> Response[Any]:
+        shipment = await service.get_shipment(code)
+        return _rendered(document_label("shipment", code, (shipment.customer, shipment.sales_order)), _format(request), code)
+
+    @get([f"/{{code:str}}/delivery-note.{f}" for f in (*LABEL_FORMATS, "pdf")], guards=[requires("shipping.read")],
+         summary="The delivery note: customer, order, lines and units, with the shipment's code (.png, .svg, .zpl, .pdf)",
+         operation_id="get_delivery_note")
+    async def delivery_note(self, request: Request, code: CodePath) -> Response[Any]:
+        return _rendered(_delivery_note(await service.get_shipment(code)), _format(request), f"{code}-delivery-note")
+
+
+class HandlingUnitController(Controller):
+    path = "/api/handling-units"
+    tags = ["Shipping"]
+    guards = [requires("shipping.read")]
+
+    @get("/{sscc:str}", summary="A handling unit by its SSCC: its shipment, status and contents",
+         operation_id="get_handling_unit")
+    async def get_unit(self, sscc: SsccPath) -> HandlingUnitOut:
+        unit = await service.handling_unit(sscc)
+        if unit is None:
+            raise not_found("handling_unit", sscc)
+        return unit
+
+    @get([f"/{{sscc:str}}/label.{f}" for f in LABEL_FORMATS],
+         summary="The unit's SSCC label (AI 00; with 02/37 when it holds one item)", operation_id="get_handling_unit_label")
+    async def label(self, request: Request, sscc: SsccPath) -> Response[Any]:
+        unit = await service.handling_unit(sscc)
+        if unit is None:
+            raise not_found("handling_unit", sscc)
+        items = {c.item for c in unit.contents}
+        gtin, count = None, None
+        if len(items) == 1:
+            row = await Item.select(Item.gtin).where(Item.code == next(iter(items))).first()
+            total = sum(c.quantity for c in unit.contents)
+            gtin = row["gtin"] if row and row["gtin"] else None
+            count = int(total) if total == int(total) and 0 < total < 10**8 else None
+        return _rendered(sscc_label(sscc, gtin, count if gtin else None, (unit.shipment,)), _format(request), sscc)
+
+
+class ProofController(Controller):
+    path = "/api/proofs"
+    tags = ["Shipping"]
+
+    @get("/verify", guards=[requires("shipping.read")],
+         summary="Recompute the proof-of-delivery hash chain and report the first broken link",
+         operation_id="verify_proofs_of_delivery")
+    async def verify(self) -> ChainVerification:
+        return await service.verify_chain()

@@ -1,0 +1,37 @@
+"""What a scan of a shipment's label (SHP-…) or of a handling unit's SSCC resolves to (server/scan/resolve.py)."""
+
+from __future__ import annotations
+
+import re
+
+from schemas.scan import DocumentScan, ScanResult
+from server.errors import ApiError
+from server.scan.resolve import register_resolver
+from server.shipping import service
+
+SSCC = re.compile(r"^\d{18}$")
+
+
+async def resolve_shipment(code: str) -> ScanResult | None:
+    try:
+        shipment = await service.get_shipment(code)
+    except ApiError as error:
+        if error.code == "not_found":
+            return None  # not one of ours: the next resolver may know the code
+        raise
+    return DocumentScan(kind="shipment", code=code, document={
+        "sales_order": shipment.sales_order, "customer": shipment.customer, "status": shipment.status,
+        "ship_from": shipment.ship_from, "route": shipment.route,
+        "handling_units": [unit.sscc for unit in shipment.handling_units],
+    })
+
+
+async def resolve_handling_unit(sscc: str) -> ScanResult | None:
+    unit = await service.handling_unit(sscc)
+    if unit is None:
+        return None
+    return DocumentScan(kind="handling_unit", code=sscc, document=unit.model_dump(mode="json"))
+
+
+register_resolver("SHP-", resolve_shipment)
+register_resolver(lambda code: bool(SSCC.match(code)), resolve_handling_unit)
