@@ -18,6 +18,7 @@ from server.production.rules import OperationProgress
 from tests.live_sockets import next_message
 from tests.sync_fixtures import enrolled_device
 from tests.test_boards import open_board
+from tests.test_office_ui import browse  # noqa: F401  (the form-posting office client)
 from tests.test_sync_refusals import run_sql
 
 DUE = (date.today() + timedelta(days=7)).isoformat()
@@ -439,3 +440,35 @@ def test_the_traveller_scans_back_to_the_order_and_each_operation(login, planner
     step = warehouse.post("/api/scan/resolve", json={"code": f"{code}/OP20"}).json()
     assert step["document"]["operation"]["work_centre"] == "SEW"
     assert warehouse.post("/api/scan/resolve", json={"code": "PRD-CUT"}).json()["kind"] == "location"
+
+
+# -- office pages ---------------------------------------------------------------------------------------------------
+
+def test_the_planner_creates_and_releases_on_the_pages_and_a_viewer_gets_no_buttons(browse, planner, made_item, login,
+                                                                                       device):
+    codes = made_item()
+    office = browse("planner")
+    refused_page = office.post("/production-orders/new", {"item": codes["item"], "quantity": "0", "site": "NB1", "due_date": DUE})
+    assert refused_page.status_code == 422 and f'value="{codes["item"]}" selected' in refused_page.text
+    created = office.post("/production-orders/new", {"item": codes["item"], "quantity": "6", "site": "NB1", "due_date": DUE,
+                                                     "notes": "from the page"})
+    assert created.status_code == 303, created.text
+    code = created.headers["location"].split("/")[-1].split("?")[0]
+    page = office.get(f"/production-orders/{code}")
+    assert page.status_code == 200 and "Draft" in page.text and f"/production-orders/{code}/release" in page.text
+    stale = office.post(f"/production-orders/{code}/release", {"version": "9"})
+    assert stale.status_code == 409
+    assert office.post(f"/production-orders/{code}/release", {"version": "1"}).status_code == 303
+    count_in(login, codes["board"], "20")
+    assert push(device, "stock.issue", production_order=code, item=codes["board"], location=STORE, quantity="8")["status"] == "applied"
+    page = office.get(f"/production-orders/{code}")
+    assert "prd-operations" in page.text and "prd-over-issue" in page.text and "Over-issued" in page.text
+    assert f"/api/production-orders/{code}/traveller.pdf" in page.text
+    listing = office.get("/production-orders", params={"status": "in_progress"})
+    assert listing.status_code == 200 and code in listing.text
+
+    viewer = browse("viewer")
+    page = viewer.get(f"/production-orders/{code}")
+    assert page.status_code == 200 and "/close" not in page.text and "prd-over-issue" in page.text
+    assert viewer.post(f"/production-orders/{code}/close", {"version": "3"}).status_code == 403
+    assert viewer.get("/production-orders/new").status_code == 403

@@ -48,6 +48,16 @@ async def traveller_for(code: str) -> Label:
                                                   for op in order.operations])
 
 
+async def traveller_file(code: str, file_format: str) -> Response[Any]:
+    label = await traveller_for(code)
+    if file_format == "pdf":
+        body: bytes | str = labels_pdf([label], "4x6", title=f"Traveller {code}")
+    else:
+        body = label.png() if file_format == "png" else label.svg()
+    return Response(body, media_type=TRAVELLER_TYPES[file_format],
+                    headers={"content-disposition": f'inline; filename="traveller-{code}.{file_format}"'})
+
+
 class ProductionOrderController(Controller):
     path = "/api/production-orders"
     tags = ["Production orders"]
@@ -104,19 +114,20 @@ class ProductionOrderController(Controller):
         return await service.close_production_order(code, request.user, data.version if data else None,
                                                     data.reason if data else "")
 
-    @get(["/{code:str}/traveller.png", "/{code:str}/traveller.svg", "/{code:str}/traveller.pdf"],
-         guards=[requires("production.read")], media_type="image/png",
-         summary="The traveller: the order's code and one Code 128 per operation (<code>/OP<sequence>), PNG, SVG or "
-                 "PDF (4 × 6 in)", operation_id="production_order_traveller")
-    async def traveller(self, request: Request, code: CodePath) -> Response[Any]:
-        file_format = request.url.path.rpartition(".")[2]
-        label = await traveller_for(code)
-        if file_format == "pdf":
-            body: bytes | str = labels_pdf([label], "4x6", title=f"Traveller {code}")
-        else:
-            body = label.png() if file_format == "png" else label.svg()
-        return Response(body, media_type=TRAVELLER_TYPES[file_format],
-                        headers={"content-disposition": f'inline; filename="traveller-{code}.{file_format}"'})
+    @get("/{code:str}/traveller.png", guards=[requires("production.read")], media_type="image/png",
+         summary="The traveller: the order's code and one Code 128 per operation (<code>/OP<sequence>), PNG")
+    async def traveller_png(self, code: CodePath) -> Response[bytes]:
+        return await traveller_file(code, "png")
+
+    @get("/{code:str}/traveller.svg", guards=[requires("production.read")], media_type="image/svg+xml",
+         summary="The traveller, SVG")
+    async def traveller_svg(self, code: CodePath) -> Response[str]:
+        return await traveller_file(code, "svg")
+
+    @get("/{code:str}/traveller.pdf", guards=[requires("production.read")], media_type="application/pdf",
+         summary="The traveller on a 4 × 6 in page, PDF")
+    async def traveller_pdf(self, code: CodePath) -> Response[bytes]:
+        return await traveller_file(code, "pdf")
 
 
 class DowntimeController(Controller):

@@ -1,0 +1,128 @@
+"""Production orders in the office: the list (status filter, paging), an order with its operations (progress bars
+and figures) and materials (required against issued, over-issue flagged), the form for a new draft, release /
+cancel / close buttons for those who may, and the traveller to print. Every write calls the same
+`server.production.service` function as the REST API, so it is checked, audited and fed to devices the same way."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from litestar import Request, get, post
+from litestar.params import Parameter
+from litestar.response import Redirect, Template
+from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_422_UNPROCESSABLE_ENTITY
+from pydantic import ValidationError
+
+from schemas.production import ProductionOrderIn, ProductionOrderOut
+from server.errors import ApiError
+from server.masterdata.tables import Bom, Site
+from server.production import service
+from server.production.rules import ON_THE_FLOOR, ORDER_STATUSES, TRANSITIONS
+from server.web.forms import FormErrors, display, explain
+from server.web.render import current_user, ensure_may, language_of, render
+
+PAGE_SIZE = 25
+FORM_FIELDS = ("code", "item", "quantity", "site", "due_date", "notes")
+CodePath = Annotated[str, Parameter(max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
+ACTIONS = {"release": service.release_production_order, "cancel": service.cancel_production_order,
+           "close": service.close_production_order}
+ACTION_TARGETS = {"release": "released", "cancel": "cancelled", "close": "closed"}
+
+
+@get("/production-orders", include_in_schema=False)
+async def production_list(
+    request: Request,
+    status: Annotated[str | None, Parameter(max_length=20, pattern=r"^[a-z_]*$")] = None,
+    page: Annotated[int, Parameter(ge=1, le=10**6)] = 1,
+) -> Template:
+    user = ensure_may(request, "production.read")
+    status = status if status in ORDER_STATUSES else None
+    listing = await service.list_production_orders(status=status, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    params = {"status": status} if status else {}
+    return render(
+        request, "production_list.html", orders=listing["items"], total=listing["total"], page=page,
+        pages=max(1, -(-listing["total"] // PAGE_SIZE)), status=status or "", statuses=ORDER_STATUSES,
+        may_write=user.may("production.write"), show=display,
+        page_url=lambda number: "/production-orders?" + urlencode({**params, "page": number}),
+    )
+
+
+def _allowed_actions(order: ProductionOrderOut, request: Request) -> list[str]:
+    """The buttons this reader gets: the step must be possible for the order and the role may write."""
+    user = current_user(request)
+    if user is None or not user.may("production.write"):
+        return []
+    return [name for name, target in ACTION_TARGETS.items() if target in TRANSITIONS[order.status]]
+
+
+async def _detail_page(request: Request, code: str, *, errors: list[str] | None = None, status_code: int = 200) -> Template:
+    ensure_may(request, "production.read")
+    order = await service.get_production_order(code)
+    return render(
+        request, "production_detail.html", status_code=status_code, order=order,
+        actions=_allowed_actions(order, request), errors=errors or [], on_devices=order.status in ON_THE_FLOOR,
+        show=display, done=request.query_params.get("done"),
+    )
+
+
+@get("/production-orders/{code:str}", include_in_schema=False)
+async def production_detail(request: Request, code: CodePath) -> Template:
+    return await _detail_page(request, code)
+
+
+@post([f"/production-orders/{{code:str}}/{action}" for action in ACTIONS], include_in_schema=False)
+async def production_action(request: Request, code: CodePath) -> Template | Redirect:
+    action = request.url.path.rsplit("/", 1)[-1]
+    actor = ensure_may(request, "production.write")
+    form = await request.form()
+    version = str(form.get("version") or "")
+    try:
+        await ACTIONS[action](code, actor, int(version) if version.isdigit() else None)
+    except ApiError as exc:
+        if exc.code == "not_found":
+            raise
+        problems = explain(exc, FormErrors(), language_of(request))
+        messages = [*problems.general, *(m for ms in problems.fields.values() for m in ms)]
+        return await _detail_page(request, code, errors=messages, status_code=exc.status_code)
+    return Redirect(f"/production-orders/{code}?{urlencode({'done': action})}", status_code=HTTP_303_SEE_OTHER)
+
+
+async def _choices() -> dict[str, list[str]]:
+    """Items that can be made (an active BOM), and sites."""
+    items = await Bom.select(Bom.item).where(Bom.archived == False).distinct().order_by(Bom.item)  # noqa: E712
+    sites = await Site.select(Site.code).where(Site.archived == False).order_by(Site.code)  # noqa: E712
+    return {"item": [r["item"] for r in items], "site": [r["code"] for r in sites]}
+
+
+async def _form_page(request: Request, *, values: dict[str, str], errors: FormErrors | None = None,
+                     status_code: int = 200) -> Template:
+    return render(request, "production_form.html", status_code=status_code, values=values, errors=errors or FormErrors(),
+                  choices=await _choices())
+
+
+@get("/production-orders/new", include_in_schema=False)
+async def new_production_form(request: Request) -> Template:
+    ensure_may(request, "production.write")
+    return await _form_page(request, values={"site": "NB1"})
+
+
+@post("/production-orders/new", include_in_schema=False)
+async def create_production(request: Request) -> Template | Redirect:
+    actor = ensure_may(request, "production.write")
+    form = {k: v.strip() if k != "notes" else v for k, v in (await request.form()).items() if isinstance(v, str)}
+    values = {k: v for k, v in form.items() if k in FORM_FIELDS}
+    data: dict[str, Any] = {k: v for k, v in values.items() if v or k == "notes"}
+    errors = FormErrors()
+    try:
+        created = await service.create_production_order(ProductionOrderIn.model_validate(data), actor)
+    except (ValidationError, ApiError) as exc:
+        if isinstance(exc, ApiError) and exc.code == "not_found":
+            raise
+        explain(exc, errors, language_of(request))
+        return await _form_page(request, values=values, errors=errors,
+                                status_code=exc.status_code if isinstance(exc, ApiError) else HTTP_422_UNPROCESSABLE_ENTITY)
+    return Redirect(f"/production-orders/{created.code}?{urlencode({'done': 'save'})}", status_code=HTTP_303_SEE_OTHER)
+
+
+PRODUCTION_HANDLERS = [production_list, new_production_form, create_production, production_detail, production_action]
