@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from schemas import masterdata as md
 from schemas.accounts import UserIn
 from schemas.production import ProductionOrderIn
+from schemas.quality import CharacteristicIn, InspectionPlanIn
 from server.accounts.service import create_user
 from server.accounts.tables import User
 from server.masterdata.resources import (
@@ -31,6 +32,7 @@ from server.masterdata.resources import (
 from server.production import service as production
 from server.purchasing import service as purchasing
 from server.purchasing.schemas import PurchaseOrderIn, PurchaseOrderLineIn
+from server.quality import service as quality
 from server.records.resource import Resource
 from server.records.service import create_record
 
@@ -307,6 +309,21 @@ PRODUCTION_ORDERS_DATA = [
 ]
 
 
+# The two safety parts arrive on hold (inspection_required): these plans are what a tablet checks them against.
+INSPECTION_PLANS_DATA = [
+    InspectionPlanIn(item="GAS-C4", description="EN 1335 incoming check, per lot", characteristics=[
+        CharacteristicIn(name="Stroke", kind="numeric", unit="mm", lower_limit=D("98"), upper_limit=D("102")),
+        CharacteristicIn(name="Extended length", kind="numeric", unit="mm", lower_limit=D("414"), upper_limit=D("420")),
+        CharacteristicIn(name="Certificate of conformity", kind="pass_fail"),
+        CharacteristicIn(name="Surface", kind="pass_fail", required=False),
+    ]),
+    InspectionPlanIn(item="MECH-SYN", description="Function check, sample of five", characteristics=[
+        CharacteristicIn(name="Tilt lock", kind="pass_fail"),
+        CharacteristicIn(name="Tension force", kind="numeric", unit="N", lower_limit=D("180"), upper_limit=D("260")),
+    ]),
+]
+
+
 async def load_demo(only_if_empty: bool) -> list[tuple[str, str, str]] | None:
     """The demo users and factory; with only_if_empty, nothing when the database already has users."""
     if only_if_empty and await User.count() > 0:
@@ -325,4 +342,6 @@ async def load_demo(only_if_empty: bool) -> list[tuple[str, str, str]] | None:
     for order in PRODUCTION_ORDERS_DATA:
         made = await production.create_production_order(order, actor=None)
         await production.release_production_order(made.code, actor=None)
+    for plan in INSPECTION_PLANS_DATA:
+        await quality.create_plan(plan, actor=None)
     return DEMO_LOGINS

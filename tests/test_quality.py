@@ -428,3 +428,9 @@ def test_a_viewer_sees_quality_pages_without_buttons_and_may_not_post(browse, pl
     assert viewer.get("/quality/plans").status_code == 200 and viewer.get("/quality/ncrs").status_code == 200
     assert viewer.post("/quality/holds", {"item": planned, "location": "RM-A-01-01", "quantity": "1"}).status_code == 403
     assert viewer.get("/quality/plans/new").status_code == 403
+
+
+def test_the_demo_safety_parts_arrive_with_plans_to_check_them_against(admin):
+    plans = {p["item"]: p for p in admin.get("/api/inspection-plans").json()["items"]}
+    assert {"GAS-C4", "MECH-SYN"} <= set(plans)
+    assert [c["name"] for c in plans["GAS-C4"]["characteristics"]][:2] == ["Stroke", "Extended length"]

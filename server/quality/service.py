@@ -66,6 +66,10 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def _username(actor: OfficeUser | None) -> str:
+    return actor.username if actor else "system"
+
+
 def _from_json(value: Any) -> Any:
     """JSON columns come back as text on both databases (and already decoded through Piccolo's load_json)."""
     return json.loads(value) if isinstance(value, str) else value
@@ -145,7 +149,7 @@ async def list_plans(*, item: str | None = None, limit: int = 50, offset: int = 
     return {"items": [_plan_out(row) for row in rows], "total": total, "limit": limit, "offset": offset}
 
 
-async def create_plan(data: InspectionPlanIn, actor: OfficeUser) -> InspectionPlanOut:
+async def create_plan(data: InspectionPlanIn, actor: OfficeUser | None) -> InspectionPlanOut:
     async with write_transaction():
         _refuse(await _item_problems(data.item) + _characteristic_problems(data.characteristics))
         if await InspectionPlan.exists().where(InspectionPlan.item == data.item):
@@ -154,7 +158,7 @@ async def create_plan(data: InspectionPlanIn, actor: OfficeUser) -> InspectionPl
         await InspectionPlan.insert(InspectionPlan(
             item=data.item, description=data.description,
             characteristics=[_stored_characteristic(c) for c in data.characteristics],
-            version=1, created_at=now, updated_at=now, updated_by=actor.username,
+            version=1, created_at=now, updated_at=now, updated_by=_username(actor),
         ))
         created = await get_plan(data.item)
         await record_audit(actor, "create", PLAN, data.item, None, created.model_dump(mode="json"))
@@ -162,7 +166,7 @@ async def create_plan(data: InspectionPlanIn, actor: OfficeUser) -> InspectionPl
     return created
 
 
-async def update_plan(item: str, data: InspectionPlanUpdate, actor: OfficeUser) -> InspectionPlanOut:
+async def update_plan(item: str, data: InspectionPlanUpdate, actor: OfficeUser | None) -> InspectionPlanOut:
     async with write_transaction():
         row = await _plan_row(item)
         if row["version"] != data.version:
@@ -175,7 +179,7 @@ async def update_plan(item: str, data: InspectionPlanUpdate, actor: OfficeUser) 
             InspectionPlan.description: data.description,
             InspectionPlan.characteristics: [_stored_characteristic(c) for c in data.characteristics],
             InspectionPlan.version: row["version"] + 1, InspectionPlan.updated_at: _now(),
-            InspectionPlan.updated_by: actor.username,
+            InspectionPlan.updated_by: _username(actor),
         }).where((InspectionPlan.id == row["id"]) & (InspectionPlan.version == row["version"])).returning(InspectionPlan.id)
         if not updated:
             raise ApiError(HTTP_409_CONFLICT, "version_conflict", f"The plan of {item!r} was changed meanwhile: reload it",
@@ -186,7 +190,7 @@ async def update_plan(item: str, data: InspectionPlanUpdate, actor: OfficeUser) 
     return after
 
 
-async def delete_plan(item: str, actor: OfficeUser) -> None:
+async def delete_plan(item: str, actor: OfficeUser | None) -> None:
     async with write_transaction():
         before = _plan_out(await _plan_row(item))
         await InspectionPlan.delete().where(InspectionPlan.item == item)
