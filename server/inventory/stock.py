@@ -80,8 +80,9 @@ async def audit_office_booking(who: Who, action: str, item: str, booking: dict[s
         await record_audit(who.actor, action, "stock", item, None, booking)
 
 
-def refuse(code: str, message: str, status: int = HTTP_422_UNPROCESSABLE_ENTITY, **details: Any) -> ApiError:
-    return ApiError(status, code, message, details)
+def refuse(code: str, message: str, http_status: int = HTTP_422_UNPROCESSABLE_ENTITY, /, **details: Any) -> ApiError:
+    """A refusal with its code; details are any keywords (`status` among them: the HTTP status is positional)."""
+    return ApiError(http_status, code, message, details)
 
 
 async def load_item(code: str) -> dict[str, Any]:
