@@ -15,6 +15,7 @@ from schemas import masterdata as md
 from schemas.accounts import UserIn
 from schemas.production import ProductionOrderIn
 from schemas.quality import CharacteristicIn, InspectionPlanIn
+from schemas.sales import SalesOrderIn, SalesOrderLineIn
 from server.accounts.service import create_user
 from server.accounts.tables import User
 from server.masterdata.resources import (
@@ -35,6 +36,7 @@ from server.purchasing.schemas import PurchaseOrderIn, PurchaseOrderLineIn
 from server.quality import service as quality
 from server.records.resource import Resource
 from server.records.service import create_record
+from server.sales import service as sales
 
 DEMO_PASSWORD = "floorsync-demo"
 DEMO_LOGINS: list[tuple[str, str, str]] = [
@@ -308,6 +310,13 @@ PRODUCTION_ORDERS_DATA = [
                       notes="Weekly batch for the Bürowelt framework order"),
 ]
 
+# Confirmed, with no finished goods in stock yet: its shipment is planned once the chair order above reports them.
+SALES_ORDERS_DATA = [
+    SalesOrderIn(customer="C-BUEROWELT", site=SITE, notes="Framework order, call-off 1", lines=[
+        SalesOrderLineIn(item="CH-ERGO", quantity=D(20), due_date=date.today() + timedelta(days=10)),
+    ]),
+]
+
 
 # The two safety parts arrive on hold (inspection_required): these plans are what a tablet checks them against.
 INSPECTION_PLANS_DATA = [
@@ -342,6 +351,9 @@ async def load_demo(only_if_empty: bool) -> list[tuple[str, str, str]] | None:
     for order in PRODUCTION_ORDERS_DATA:
         made = await production.create_production_order(order, actor=None)
         await production.release_production_order(made.code, actor=None)
+    for order in SALES_ORDERS_DATA:
+        taken = await sales.create_sales_order(order, actor=None)
+        await sales.confirm_sales_order(taken.code, actor=None)
     for plan in INSPECTION_PLANS_DATA:
         await quality.create_plan(plan, actor=None)
     return DEMO_LOGINS

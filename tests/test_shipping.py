@@ -461,3 +461,33 @@ def test_fefo_takes_the_earliest_expiry_first_and_lots_without_expiry_last():
     picks, missing = fefo_take(bins, 8_000_000)
     assert [(p.location, p.quantity_micro) for p in picks] == [("C", 2_000_000), ("B", 5_000_000), ("A", 1_000_000)]
     assert missing == 0
+
+
+def test_a_clerk_enters_and_confirms_an_order_and_logistics_plans_its_shipment_on_the_pages(login, unique):
+    item = make_item(login, unique, lot_tracked=False)
+    count_in(login, item, "FG-02-01", "5")
+    sales = login("sales")
+    due = (TODAY + timedelta(days=5)).isoformat()
+    bad = sales.post("/sales-orders/new", data={"customer": "C-GZHX", "site": "NB1", "lines-0-item": item,
+                                                "lines-0-quantity": "0", "lines-0-due_date": due})
+    assert bad.status_code == 422 and 'class="field-error"' in bad.text, "the bad quantity is explained next to it"
+    saved = sales.post("/sales-orders/new", data={"customer": "C-GZHX", "site": "NB1", "notes": "by phone",
+                                                  "lines-0-item": item, "lines-0-quantity": "3", "lines-0-due_date": due})
+    assert saved.status_code == 303
+    code = saved.headers["location"].split("?")[0].rsplit("/", 1)[-1]
+    version = sales.get(f"/api/sales-orders/{code}").json()["version"]
+    assert sales.post(f"/sales-orders/{code}/confirm", data={"version": str(version)}).status_code == 303
+    page = login("logistics").get(f"/sales-orders/{code}")
+    assert 'name="ship-10"' in page.text and 'id="plan-shipment"' in page.text
+    too_many = login("logistics").post(f"/sales-orders/{code}/ship", data={"ship_from": "FG", "route": "", "ship-10": "4"})
+    assert too_many.status_code == 422 and 'class="alert error"' in too_many.text and 'value="4"' in too_many.text
+    planned = login("logistics").post(f"/sales-orders/{code}/ship", data={"ship_from": "FG", "route": "", "ship-10": "3"})
+    assert planned.status_code == 303 and planned.headers["location"].startswith("/shipments/SHP-")
+    shipment = login("viewer").get(planned.headers["location"].split("?")[0])
+    assert shipment.status_code == 200 and "FG-02-01" in shipment.text
+    assert 'name="ship-10"' not in login("viewer").get(f"/sales-orders/{code}").text, "a viewer gets no shipping form"
+
+
+def test_the_demo_has_a_confirmed_order_waiting_for_its_chairs(login):
+    orders = login("viewer").get("/api/sales-orders", params={"customer": "C-BUEROWELT", "status": "confirmed"}).json()
+    assert any(line["item"] == "CH-ERGO" for order in orders["items"] for line in order["lines"])
