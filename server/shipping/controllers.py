@@ -34,14 +34,8 @@ from server.shipping import service
 CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 CodePath = Annotated[str, Parameter(max_length=40, pattern=CODE_PATTERN)]
 SsccPath = Annotated[str, Parameter(pattern=r"^\d{18}$")]
-LABEL_FORMATS = ("png", "svg", "zpl")
 MEDIA_TYPES = {"png": "image/png", "svg": "image/svg+xml", "zpl": "application/x-zpl", "pdf": "application/pdf"}
 NOTE_LINES = 12  # a 4 × 6 in label holds about this many text lines
-
-
-def _format(request: Request) -> str:
-    """The format the path asks for: …/label.png → png."""
-    return request.url.path.rpartition(".")[2]
 
 
 def _rendered(label: Label, file_format: str, name: str) -> Response[Any]:
@@ -64,6 +58,26 @@ def _delivery_note(shipment: ShipmentOut) -> Label:
         lines = [*lines[:NOTE_LINES - 1], f"… {len(shipment.lines) - NOTE_LINES + 2} more lines"]
     lines.append(f"SSCC × {len(shipment.handling_units)}")
     return document_label("delivery_note", shipment.code, tuple(lines))
+
+
+async def _shipment_label(code: str) -> Label:
+    shipment = await service.get_shipment(code)
+    return document_label("shipment", code, (shipment.customer, shipment.sales_order))
+
+
+async def _unit_label(sscc: str) -> Label:
+    """The SSCC at the bottom; above it, when the unit holds one item that has a GTIN, that GTIN and how many."""
+    unit = await service.handling_unit(sscc)
+    if unit is None:
+        raise not_found("handling_unit", sscc)
+    items = {c.item for c in unit.contents}
+    gtin, count = None, None
+    if len(items) == 1:
+        row = await Item.select(Item.gtin).where(Item.code == next(iter(items))).first()
+        total = sum(c.quantity for c in unit.contents)
+        gtin = row["gtin"] if row and row["gtin"] else None
+        count = int(total) if total == int(total) and 0 < total < 10**8 else None
+    return sscc_label(sscc, gtin, count if gtin else None, (unit.shipment,))
 
 
 class ShipmentController(Controller):
@@ -115,17 +129,36 @@ class ShipmentController(Controller):
     async def signature(self, code: CodePath) -> Response[bytes]:
         return Response(await service.signature_png(code), media_type="image/png")
 
-    @get([f"/{{code:str}}/label.{f}" for f in LABEL_FORMATS], guards=[requires("shipping.read")],
-         summary="The shipment's label: its code as Code 128 (.png, .svg, .zpl)", operation_id="get_shipment_label")
-    async def label(self, request: Request, code: CodePath) -> Response[Any]:
-        shipment = await service.get_shipment(code)
-        return _rendered(document_label("shipment", code, (shipment.customer, shipment.sales_order)), _format(request), code)
+    # One handler per format: each documents its own media type and operation.
+    @get("/{code:str}/label.png", guards=[requires("shipping.read")], media_type="image/png",
+         summary="The shipment's label: its code as Code 128, PNG")
+    async def label_png(self, code: CodePath) -> Response[bytes]:
+        return _rendered(await _shipment_label(code), "png", code)
 
-    @get([f"/{{code:str}}/delivery-note.{f}" for f in (*LABEL_FORMATS, "pdf")], guards=[requires("shipping.read")],
-         summary="The delivery note: customer, order, lines and units, with the shipment's code (.png, .svg, .zpl, .pdf)",
-         operation_id="get_delivery_note")
-    async def delivery_note(self, request: Request, code: CodePath) -> Response[Any]:
-        return _rendered(_delivery_note(await service.get_shipment(code)), _format(request), f"{code}-delivery-note")
+    @get("/{code:str}/label.svg", guards=[requires("shipping.read")], media_type="image/svg+xml",
+         summary="The shipment's label, SVG")
+    async def label_svg(self, code: CodePath) -> Response[str]:
+        return _rendered(await _shipment_label(code), "svg", code)
+
+    @get("/{code:str}/label.zpl", guards=[requires("shipping.read")], media_type="application/x-zpl",
+         summary="The shipment's label for a thermal printer (ZPL II)")
+    async def label_zpl(self, code: CodePath) -> Response[str]:
+        return _rendered(await _shipment_label(code), "zpl", code)
+
+    @get("/{code:str}/delivery-note.pdf", guards=[requires("shipping.read")], media_type="application/pdf",
+         summary="The delivery note: customer, order, lines and units, with the shipment's code, on a 4 × 6 in page")
+    async def delivery_note_pdf(self, code: CodePath) -> Response[bytes]:
+        return _rendered(_delivery_note(await service.get_shipment(code)), "pdf", f"{code}-delivery-note")
+
+    @get("/{code:str}/delivery-note.png", guards=[requires("shipping.read")], media_type="image/png",
+         summary="The delivery note, PNG")
+    async def delivery_note_png(self, code: CodePath) -> Response[bytes]:
+        return _rendered(_delivery_note(await service.get_shipment(code)), "png", f"{code}-delivery-note")
+
+    @get("/{code:str}/delivery-note.zpl", guards=[requires("shipping.read")], media_type="application/x-zpl",
+         summary="The delivery note for a thermal printer (ZPL II)")
+    async def delivery_note_zpl(self, code: CodePath) -> Response[str]:
+        return _rendered(_delivery_note(await service.get_shipment(code)), "zpl", f"{code}-delivery-note")
 
 
 class HandlingUnitController(Controller):
@@ -141,20 +174,18 @@ class HandlingUnitController(Controller):
             raise not_found("handling_unit", sscc)
         return unit
 
-    @get([f"/{{sscc:str}}/label.{f}" for f in LABEL_FORMATS],
-         summary="The unit's SSCC label (AI 00; with 02/37 when it holds one item)", operation_id="get_handling_unit_label")
-    async def label(self, request: Request, sscc: SsccPath) -> Response[Any]:
-        unit = await service.handling_unit(sscc)
-        if unit is None:
-            raise not_found("handling_unit", sscc)
-        items = {c.item for c in unit.contents}
-        gtin, count = None, None
-        if len(items) == 1:
-            row = await Item.select(Item.gtin).where(Item.code == next(iter(items))).first()
-            total = sum(c.quantity for c in unit.contents)
-            gtin = row["gtin"] if row and row["gtin"] else None
-            count = int(total) if total == int(total) and 0 < total < 10**8 else None
-        return _rendered(sscc_label(sscc, gtin, count if gtin else None, (unit.shipment,)), _format(request), sscc)
+    @get("/{sscc:str}/label.png", media_type="image/png",
+         summary="The unit's SSCC label (AI 00; with 02 and 37 when it holds one item with a GTIN), PNG")
+    async def label_png(self, sscc: SsccPath) -> Response[bytes]:
+        return _rendered(await _unit_label(sscc), "png", sscc)
+
+    @get("/{sscc:str}/label.svg", media_type="image/svg+xml", summary="The unit's SSCC label, SVG")
+    async def label_svg(self, sscc: SsccPath) -> Response[str]:
+        return _rendered(await _unit_label(sscc), "svg", sscc)
+
+    @get("/{sscc:str}/label.zpl", media_type="application/x-zpl", summary="The unit's SSCC label for a thermal printer")
+    async def label_zpl(self, sscc: SsccPath) -> Response[str]:
+        return _rendered(await _unit_label(sscc), "zpl", sscc)
 
 
 class ProofController(Controller):
