@@ -58,6 +58,7 @@ from server.labels.gs1 import Gs1Error, make_sscc, validate_sscc
 from server.masterdata.tables import Warehouse
 from server.sales import rules as sales_rules
 from server.sales import service as sales
+from server.sales.tables import SalesOrder
 from server.settings import gs1_company_prefix_from_env, sscc_extension_digit_from_env
 from server.shipping import rules
 from server.shipping.rules import LineLeft, Refusal, Scope
@@ -156,8 +157,6 @@ def _shipment_out(row: dict[str, Any], lines: list[dict[str, Any]], units: list[
 async def _customers(order_codes: list[str]) -> dict[str, str]:
     if not order_codes:
         return {}
-    from server.sales.tables import SalesOrder  # noqa: PLC0415 - sales' table, read for the customer's code only
-
     rows = await SalesOrder.select(SalesOrder.code, SalesOrder.customer).where(SalesOrder.code.is_in(order_codes))
     return {r["code"]: r["customer"] for r in rows}
 
