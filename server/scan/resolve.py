@@ -83,8 +83,10 @@ def _gs1_fields(reading: ScanReading) -> dict:
 
 async def resolve_gs1(reading: ScanReading) -> ScanResult:
     if reading.sscc:
-        # The handling unit itself is looked up once shipping builds them; until then the label says what it holds.
-        return SsccScan(sscc=reading.sscc, content_gtin=reading.content_gtin, **_gs1_fields(reading))
+        # A unit shipping packed answers as itself (its resolver is registered for 18-digit codes); an SSCC nobody
+        # here packed (a supplier's pallet) is what its label says it holds.
+        known = await _first_answer(reading.sscc)
+        return known or SsccScan(sscc=reading.sscc, content_gtin=reading.content_gtin, **_gs1_fields(reading))
     gtin = reading.gtin or reading.content_gtin
     if gtin is None:
         raise ApiError(HTTP_404_NOT_FOUND, "unknown_code", "This GS1 code names no item or handling unit",
@@ -97,12 +99,19 @@ async def resolve_gs1(reading: ScanReading) -> ScanResult:
     return ItemScan(item=ScannedItem(**row), **{**_gs1_fields(reading), "gtin": gtin})
 
 
-async def resolve_code(code: str) -> ScanResult:
+async def _first_answer(code: str) -> ScanResult | None:
     candidates = [r for prefix, r in _by_prefix if code.startswith(prefix)] + [r for p, r in _by_predicate if p(code)]
     for resolver in candidates:
         result = await resolver(code)
         if result is not None:
             return result
+    return None
+
+
+async def resolve_code(code: str) -> ScanResult:
+    result = await _first_answer(code)
+    if result is not None:
+        return result
     raise ApiError(HTTP_404_NOT_FOUND, "unknown_code", f"Nothing has the code {code[:80]!r}", {"code": code[:80]})
 
 
