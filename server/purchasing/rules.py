@@ -7,11 +7,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 
+from server.document_rules import CANCELLED, CLOSED, DRAFT, Lifecycle, Refusal
+
 DEFAULT_TOLERANCE_PCT = Decimal(5)
 
-DRAFT, APPROVED, PARTIALLY_RECEIVED, RECEIVED, CLOSED, CANCELLED = (
-    "draft", "approved", "partially_received", "received", "closed", "cancelled",
-)
+APPROVED, PARTIALLY_RECEIVED, RECEIVED = "approved", "partially_received", "received"
 PO_STATUSES = (DRAFT, APPROVED, PARTIALLY_RECEIVED, RECEIVED, CLOSED, CANCELLED)
 LINE_OPEN, LINE_RECEIVED, LINE_CANCELLED = "open", "received", "cancelled"
 
@@ -28,34 +28,19 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 # What devices receive against: a PO in one of these is on the tablets of its site, with its open lines.
 RECEIVABLE = frozenset({APPROVED, PARTIALLY_RECEIVED})
 
-
-@dataclass(frozen=True)
-class Refusal:
-    code: str
-    message: str
-
-
-def transition_refusal(current: str, target: str) -> Refusal | None:
-    """None when a PO in `current` may move to `target`; otherwise why not, with a code a client can branch on."""
-    if target in TRANSITIONS.get(current, frozenset()):
-        return None
-    if current == CLOSED:
-        return Refusal("po_closed", "The purchase order is closed")
-    if current == CANCELLED:
-        return Refusal("po_cancelled", "The purchase order is cancelled")
-    if target == CANCELLED and current in (PARTIALLY_RECEIVED, RECEIVED):
-        return Refusal("po_has_receipts", "Goods were received against this purchase order: close it instead")
-    if current == DRAFT:
-        return Refusal("po_not_approved", "The purchase order is a draft: approve it first")
-    return Refusal("invalid_transition", f"A purchase order that is {current} cannot become {target}")
+PURCHASE_ORDER = Lifecycle(
+    noun="purchase order", code_prefix="po", transitions=TRANSITIONS,
+    draft=Refusal("po_not_approved", "The purchase order is a draft: approve it first"),
+    has_progress=Refusal("po_has_receipts", "Goods were received against this purchase order: close it instead"),
+)
+transition_refusal = PURCHASE_ORDER.transition_refusal
 
 
 def receipt_refusal(po_status: str, line_status: str) -> Refusal | None:
     """Whether goods may be received against a line of a PO in this state (the quantity is `check_over_receipt`'s)."""
-    if po_status == CLOSED:
-        return Refusal("po_closed", "The purchase order is closed")
-    if po_status == CANCELLED:
-        return Refusal("po_cancelled", "The purchase order is cancelled")
+    ended = PURCHASE_ORDER.ended_refusal(po_status)
+    if ended is not None:
+        return ended
     if po_status == DRAFT:
         return Refusal("po_not_approved", "The purchase order is not approved yet")
     # Fully received is done: the receipt that completed it may go up to the tolerance, nothing comes after it.

@@ -8,14 +8,17 @@ from datetime import date, datetime, timezone
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from litestar.status_codes import HTTP_409_CONFLICT, HTTP_422_UNPROCESSABLE_ENTITY
+from litestar.status_codes import HTTP_422_UNPROCESSABLE_ENTITY
 
-from server.accounts.audit import record_audit
 from server.accounts.identity import OfficeUser
-from server.db import DB, write_transaction
-from server.errors import ApiError, duplicate, not_found
-from server.inventory.stock import decimals_used, from_micro, quantity_text, to_micro
-from server.masterdata.tables import Item, Site, Supplier, Unit
+from server.db import write_transaction
+from server.document_rules import Problem, numbered
+from server.documents import (
+    DocumentTable, actor_name, audit_change, item_units, line_problems, master_problems, refuse_problems,
+)
+from server.errors import ApiError, duplicate
+from server.inventory.stock import from_micro, quantity_text, to_micro
+from server.masterdata.tables import Item, Site, Supplier
 from server.purchasing import rules
 from server.purchasing.rules import LineProgress, Refusal
 from server.purchasing.schemas import (
@@ -29,8 +32,8 @@ from server.purchasing.tables import PurchaseOrder, PurchaseOrderCounter, Purcha
 from sync.feed import Visibility, record_change
 
 ENTITY = "purchase_order"
-LINE_STEP = 10
-Problem = tuple[str, str, str]  # field, code, message
+PURCHASE_ORDERS = DocumentTable(ENTITY, "Purchase order", PurchaseOrder, "PO", PurchaseOrderCounter,
+                                PurchaseOrderLine.purchase_order)
 
 
 def _now() -> datetime:
@@ -39,10 +42,6 @@ def _now() -> datetime:
 
 def _today() -> date:
     return _now().date()
-
-
-def _username(actor: OfficeUser | None) -> str:
-    return actor.username if actor else "system"
 
 
 def _money(value: Decimal) -> Decimal:
@@ -69,26 +68,8 @@ def _po_out(row: dict[str, Any], lines: list[dict[str, Any]]) -> PurchaseOrderOu
     )
 
 
-async def _lines_of(po_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
-    grouped: dict[int, list[dict[str, Any]]] = {po_id: [] for po_id in po_ids}
-    if po_ids:
-        rows = await PurchaseOrderLine.select().where(PurchaseOrderLine.purchase_order.is_in(po_ids)).order_by(
-            PurchaseOrderLine.line_no
-        )
-        for row in rows:
-            grouped[row["purchase_order"]].append(row)
-    return grouped
-
-
-async def _load(code: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    row = await PurchaseOrder.select().where(PurchaseOrder.code == code).first()
-    if row is None:
-        raise not_found(ENTITY, code)
-    return row, (await _lines_of([row["id"]]))[row["id"]]
-
-
 async def get_purchase_order(code: str) -> PurchaseOrderOut:
-    return _po_out(*await _load(code))
+    return _po_out(*await PURCHASE_ORDERS.load_with_lines(code))
 
 
 async def list_purchase_orders(
@@ -109,70 +90,28 @@ async def list_purchase_orders(
         .limit(limit).offset(offset)
     )
     total = await PurchaseOrder.count().where(condition)
-    lines = await _lines_of([row["id"] for row in rows])
+    lines = await PURCHASE_ORDERS.lines_of([row["id"] for row in rows])
     return {"items": [_po_out(row, lines[row["id"]]) for row in rows], "total": total, "limit": limit, "offset": offset}
 
 
-def _refuse(problems: list[Problem], status: int = HTTP_422_UNPROCESSABLE_ENTITY) -> None:
-    """All problems at once (a form shows each next to its field); the first one's code is the answer's code."""
-    if problems:
-        field, code, message = problems[0]
-        raise ApiError(status, code, f"{field}: {message}" if field else message,
-                       {"field": field, "errors": [{"field": f, "code": c, "message": m} for f, c, m in problems]})
-
-
-async def _master_problems(field: str, table: Any, code: str, entity: str) -> list[Problem]:
-    row = await table.select(table.archived).where(table.code == code).first()
-    if row is None:
-        return [(field, f"unknown_{entity}", f"no {entity} with code {code!r}")]
-    if row["archived"]:
-        return [(field, f"archived_{entity}", f"{entity} {code!r} is archived")]
-    return []
-
-
 async def _header_problems(supplier: str, site: str) -> list[Problem]:
-    return await _master_problems("supplier", Supplier, supplier, "supplier") + await _master_problems("site", Site, site, "site")
-
-
-async def _item_units(codes: set[str]) -> dict[str, dict[str, Any]]:
-    """Each item's archive flag and the decimals its unit allows."""
-    if not codes:
-        return {}
-    items = await Item.select(Item.code, Item.archived, Item.unit).where(Item.code.is_in(list(codes)))
-    units = {u["code"]: u["decimals"] for u in await Unit.select(Unit.code, Unit.decimals)}
-    return {row["code"]: {**row, "decimals": units.get(row["unit"], 6)} for row in items}
+    return await master_problems("supplier", Supplier, supplier, "supplier") + await master_problems("site", Site, site, "site")
 
 
 async def _line_problems(lines: list[dict[str, Any]], *, today: date) -> list[Problem]:
-    items = await _item_units({line["item"] for line in lines})
+    """Repeated line numbers first, then each line's own problems."""
+    items = await item_units(line["item"] for line in lines)
     problems: list[Problem] = [
         (f"lines[{index}].line_no", "duplicate_line", f"line {lines[index]['line_no']} appears twice")
         for index in rules.repeated_line_numbers(line["line_no"] for line in lines)
     ]
     for index, line in enumerate(lines):
-        where, item = f"lines[{index}]", items.get(line["item"])
-        if item is None:
-            problems.append((f"{where}.item", "unknown_item", f"no item with code {line['item']!r}"))
-        elif item["archived"]:
-            problems.append((f"{where}.item", "archived_item", f"item {line['item']!r} is archived"))
-        elif decimals_used(line["quantity"]) > item["decimals"]:
-            problems.append((f"{where}.quantity", "too_many_decimals",
-                             f"item {line['item']!r} allows {item['decimals']} decimals"))
-        if line["due_date"] < today:
-            problems.append((f"{where}.due_date", "due_date_in_past", f"due date {line['due_date']} is before today"))
+        problems += line_problems(index, line, items.get(line["item"]), today=today)
     return problems
 
 
 def _numbered(lines: list[PurchaseOrderLineIn]) -> list[dict[str, Any]]:
-    """Lines without a number get the next multiple of 10 after the highest so far."""
-    numbered, highest = [], 0
-    for line in lines:
-        values = line.model_dump(mode="python")
-        if values["line_no"] is None:
-            values["line_no"] = (highest // LINE_STEP + 1) * LINE_STEP
-        highest = max(highest, values["line_no"])
-        numbered.append(values)
-    return numbered
+    return numbered(line.model_dump(mode="python") for line in lines)
 
 
 async def _write_lines(po_id: int, lines: list[dict[str, Any]]) -> None:
@@ -186,19 +125,6 @@ async def _write_lines(po_id: int, lines: list[dict[str, Any]]) -> None:
             )
             for line in lines
         ])
-
-
-async def _next_code(year: int) -> str:
-    """The next free PO-<year>-NNNN; numbers a buyer typed by hand are skipped."""
-    while True:
-        rows = await PurchaseOrderCounter.raw(
-            "INSERT INTO purchase_order_counter (year, last_number) VALUES ({}, 1) "
-            "ON CONFLICT (year) DO UPDATE SET last_number = purchase_order_counter.last_number + 1 RETURNING last_number",
-            year,
-        )
-        code = f"PO-{year}-{rows[0]['last_number']:04d}"
-        if not await PurchaseOrder.exists().where(PurchaseOrder.code == code):
-            return code
 
 
 def _device_view(po: PurchaseOrderOut) -> dict[str, Any]:
@@ -226,23 +152,22 @@ def _publish(before: PurchaseOrderOut | None, after: PurchaseOrderOut) -> None:
 
 async def _changed(actor: OfficeUser | None, action: str, before: PurchaseOrderOut | None, after: PurchaseOrderOut,
                    summary: str = "") -> None:
-    await record_audit(actor, action, ENTITY, after.code, before.model_dump(mode="json") if before else None,
-                       after.model_dump(mode="json"), summary)
+    await audit_change(actor, action, ENTITY, after.code, before, after, summary)
     _publish(before, after)
 
 
 async def create_purchase_order(data: PurchaseOrderIn, actor: OfficeUser | None) -> PurchaseOrderOut:
     lines = _numbered(data.lines)
     async with write_transaction():
-        _refuse(await _header_problems(data.supplier, data.site) + await _line_problems(lines, today=_today()))
+        refuse_problems(await _header_problems(data.supplier, data.site) + await _line_problems(lines, today=_today()))
         if data.code is not None and await PurchaseOrder.exists().where(PurchaseOrder.code == data.code):
             raise duplicate(ENTITY, "code", data.code)
         supplier = await Supplier.select(Supplier.currency).where(Supplier.code == data.supplier).first()
         now = _now()
-        code = data.code or await _next_code(now.year)
+        code = data.code or await PURCHASE_ORDERS.next_code(now.year)
         inserted = await PurchaseOrder.insert(PurchaseOrder(
             code=code, supplier=data.supplier, site=data.site, status=rules.DRAFT,
-            currency=data.currency or supplier["currency"], notes=data.notes, created_by=_username(actor),
+            currency=data.currency or supplier["currency"], notes=data.notes, created_by=actor_name(actor),
             created_at=now, updated_at=now, version=1,
         )).returning(PurchaseOrder.id)
         await _write_lines(inserted[0]["id"], lines)
@@ -251,43 +176,22 @@ async def create_purchase_order(data: PurchaseOrderIn, actor: OfficeUser | None)
     return created
 
 
-def _version_conflict(code: str, current: int, sent: int) -> ApiError:
-    return ApiError(HTTP_409_CONFLICT, "version_conflict",
-                    f"Purchase order {code!r} was changed by someone else (version {current}, you had {sent}): reload it",
-                    {"entity": ENTITY, "key": code, "version": current, "sent_version": sent})
-
-
-def _state_conflict(code: str, refusal: Refusal, status: str) -> ApiError:
-    return ApiError(HTTP_409_CONFLICT, refusal.code, refusal.message, {"entity": ENTITY, "key": code, "status": status})
-
-
-async def _bump(row: dict[str, Any], columns: dict[Any, Any]) -> None:
-    """Write the header with the next version, only if nobody else did in between (else `version_conflict`)."""
-    updated = await PurchaseOrder.update(
-        {**columns, PurchaseOrder.version: row["version"] + 1, PurchaseOrder.updated_at: _now()}
-    ).where((PurchaseOrder.id == row["id"]) & (PurchaseOrder.version == row["version"])).returning(PurchaseOrder.id)
-    if not updated:
-        current = await PurchaseOrder.select(PurchaseOrder.version).where(PurchaseOrder.id == row["id"]).first()
-        raise _version_conflict(row["code"], current["version"], row["version"])
-
-
 async def update_purchase_order(code: str, patch: PurchaseOrderPatch, actor: OfficeUser | None) -> PurchaseOrderOut:
     changes = patch.model_dump(mode="python", exclude_unset=True)
     sent_version = changes.pop("version")
     async with write_transaction():
-        row, line_rows = await _load(code)
-        if row["version"] != sent_version:
-            raise _version_conflict(code, row["version"], sent_version)
+        row, line_rows = await PURCHASE_ORDERS.load_with_lines(code)
+        PURCHASE_ORDERS.check_version(row, sent_version)
         if row["status"] != rules.DRAFT:
-            raise _state_conflict(code, Refusal("po_not_draft", "Only a draft purchase order can be changed"), row["status"])
+            raise PURCHASE_ORDERS.state_conflict(code, Refusal("po_not_draft", "Only a draft purchase order can be changed"), row["status"])
         before = _po_out(row, line_rows)
         header = {k: v for k, v in changes.items() if k != "lines" and v is not None}
         problems = await _header_problems(header.get("supplier", row["supplier"]), header.get("site", row["site"]))
         lines = _numbered(patch.lines) if patch.lines is not None else None
         if lines is not None:
             problems += await _line_problems(lines, today=_today())
-        _refuse(problems)
-        await _bump(row, {getattr(PurchaseOrder, name): value for name, value in header.items()})
+        refuse_problems(problems)
+        await PURCHASE_ORDERS.bump(row, {getattr(PurchaseOrder, name): value for name, value in header.items()})
         if lines is not None:
             await _write_lines(row["id"], lines)
         after = await get_purchase_order(code)
@@ -306,18 +210,17 @@ async def _approval_problems(row: dict[str, Any], lines: list[dict[str, Any]]) -
 async def _transition(code: str, target: str, action: str, actor: OfficeUser | None, version: int | None,
                       reason: str = "") -> PurchaseOrderOut:
     async with write_transaction():
-        row, line_rows = await _load(code)
-        if version is not None and version != row["version"]:
-            raise _version_conflict(code, row["version"], version)
+        row, line_rows = await PURCHASE_ORDERS.load_with_lines(code)
+        PURCHASE_ORDERS.check_version(row, version)
         refusal = rules.transition_refusal(row["status"], target)
         if refusal is not None:
-            raise _state_conflict(code, refusal, row["status"])
+            raise PURCHASE_ORDERS.state_conflict(code, refusal, row["status"])
         before = _po_out(row, line_rows)
         columns: dict[Any, Any] = {PurchaseOrder.status: target}
         if target == rules.APPROVED:
-            _refuse(await _approval_problems(row, line_rows))
-            columns |= {PurchaseOrder.approved_by: _username(actor), PurchaseOrder.approved_at: _now()}
-        await _bump(row, columns)
+            refuse_problems(await _approval_problems(row, line_rows))
+            columns |= {PurchaseOrder.approved_by: actor_name(actor), PurchaseOrder.approved_at: _now()}
+        await PURCHASE_ORDERS.bump(row, columns)
         if target in (rules.CANCELLED, rules.CLOSED):
             # Closing short-closes: what is still open will not come, and nothing more may be received.
             await PurchaseOrderLine.update({PurchaseOrderLine.status: rules.LINE_CANCELLED}).where(
@@ -342,13 +245,6 @@ async def close_purchase_order(code: str, actor: OfficeUser | None, version: int
     return await _transition(code, rules.CLOSED, "close", actor, version, reason)
 
 
-async def _lock(code: str) -> None:
-    """Receipts on one PO queue behind each other on PostgreSQL (SQLite already serialises writers), so the second
-    reads what the first received instead of failing on its version."""
-    if DB.engine_type == "postgres":
-        await PurchaseOrder.raw("SELECT id FROM purchase_order WHERE code = {} FOR UPDATE", code)
-
-
 async def tolerance_for(item: str, supplier: str) -> Decimal:
     """The over-receipt tolerance (%) that applies to `item` bought from `supplier`."""
     item_row = await Item.select(Item.receipt_tolerance_pct).where(Item.code == item).first()
@@ -363,15 +259,15 @@ async def book_receipt_on_line(code: str, line_no: int, receiving: Decimal, acto
 
     The caller owns the transaction (the receipt command or the office endpoint, together with the stock move), so a
     refusal raised here rolls the whole receipt back. Returns the progress, quantities as text."""
-    await _lock(code)
-    row, line_rows = await _load(code)
+    await PURCHASE_ORDERS.lock(code)  # receipts on one PO queue behind each other
+    row, line_rows = await PURCHASE_ORDERS.load_with_lines(code)
     line = next((l for l in line_rows if l["line_no"] == line_no), None)
     if line is None:
         raise ApiError(HTTP_422_UNPROCESSABLE_ENTITY, "unknown_po_line", f"Purchase order {code!r} has no line {line_no}",
                        {"entity": ENTITY, "key": code, "line_no": line_no})
     refusal = rules.receipt_refusal(row["status"], line["status"])
     if refusal is not None:
-        raise _state_conflict(code, refusal, row["status"])
+        raise PURCHASE_ORDERS.state_conflict(code, refusal, row["status"])
     tolerance = await tolerance_for(line["item"], row["supplier"])
     decision = rules.check_over_receipt(line["quantity_micro"], line["received_quantity_micro"], to_micro(receiving), tolerance)
     if not decision.allowed:
@@ -389,7 +285,7 @@ async def book_receipt_on_line(code: str, line_no: int, receiving: Decimal, acto
     }).where(PurchaseOrderLine.id == line["id"])
     progress = [LineProgress(l["quantity_micro"], l["received_quantity_micro"], l["status"]) for l in line_rows if l is not line]
     progress.append(LineProgress(line["quantity_micro"], decision.received_after_micro, new_line_status))
-    await _bump(row, {PurchaseOrder.status: rules.po_status_from_lines(row["status"], progress)})
+    await PURCHASE_ORDERS.bump(row, {PurchaseOrder.status: rules.po_status_from_lines(row["status"], progress)})
     after = await get_purchase_order(code)
     if actor is not None:
         await _changed(actor, "receive", before, after)
