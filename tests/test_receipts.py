@@ -3,10 +3,13 @@ serials, quality hold, tolerance, PO progress and closing; every refusal with it
 
 from __future__ import annotations
 
+import io
 from datetime import date, timedelta
 
 import httpx
 import pytest
+import zxingcpp
+from PIL import Image
 
 from tests.sync_fixtures import enrolled_device
 
@@ -203,3 +206,14 @@ def test_a_po_label_scanned_on_the_floor_opens_the_po(device, make_item, approve
     body = resolved.json()
     assert body["kind"] == "purchase_order" and body["code"] == po
     assert [(line["line_no"], line["item"]) for line in body["document"]["lines"]] == [(10, item)]
+
+
+def test_the_po_label_scans_back_to_the_po_code(login, make_item, approved_po):
+    po = approved_po((make_item(), "5"))
+    viewer = login("viewer")
+    png = viewer.get(f"/api/purchase-orders/{po}/label.png")
+    assert png.status_code == 200 and png.headers["content-type"] == "image/png"
+    assert [(b.format, b.text) for b in zxingcpp.read_barcodes(Image.open(io.BytesIO(png.content)))] == [
+        (zxingcpp.BarcodeFormat.Code128, po)]
+    assert viewer.get(f"/api/purchase-orders/{po}/label.zpl").text.startswith("^XA")
+    assert viewer.get("/api/purchase-orders/PO-NONE-9/label.png").status_code == 404

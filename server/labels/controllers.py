@@ -22,7 +22,7 @@ from server.errors import ApiError
 from server.labels.gs1 import Gs1Error
 from server.labels.kinds import Label, item_label, location_label, lot_label, sscc_label
 from server.labels.sheets import SheetLayout, labels_pdf
-from server.labels.zpl import label_zpl
+from server.labels.responses import label_response
 from server.masterdata.resources import ITEMS, LOCATIONS
 from server.records.service import get_record, list_records
 
@@ -50,16 +50,6 @@ class LabelFileOperation(Operation):
         if ok is not None:
             body = OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING))
             ok.content = {media: body for media in MEDIA_TYPES.values()}
-
-
-def _rendered(label: Label, file_format: str) -> Response[Any]:
-    if file_format == "png":
-        body: bytes | str = label.png()
-    elif file_format == "svg":
-        body = label.svg()
-    else:
-        body = label_zpl(label)
-    return Response(body, media_type=MEDIA_TYPES[file_format])
 
 
 def _split_file(file: str) -> tuple[str, str]:
@@ -125,7 +115,7 @@ class LabelController(Controller):
     async def item(self, file: LabelFile) -> Response[Any]:
         code, file_format = _split_file(file)
         item = await _item(code)
-        return _rendered(item_label(item.code, item.name, _gtin_of(item)), file_format)
+        return label_response(item_label(item.code, item.name, _gtin_of(item)), file_format)
 
     @get(["/lots.png", "/lots.svg", "/lots.zpl"], guards=[requires("items.read")],
          operation_class=LabelFileOperation, responses=REFUSALS,
@@ -140,7 +130,7 @@ class LabelController(Controller):
         symbology: Literal["gs1-128", "datamatrix"] = "gs1-128",
     ) -> Response[Any]:
         label = await lot_label_for(item, lot, expiry, serial, symbology)
-        return _rendered(label, request.url.path.rpartition(".")[2])
+        return label_response(label, request.url.path.rpartition(".")[2])
 
     @get("/sscc/{file:str}", guards=[requires("shipping.read")], operation_class=LabelFileOperation,
          responses=REFUSALS,
@@ -157,7 +147,7 @@ class LabelController(Controller):
             label = sscc_label(sscc, contents_gtin, count if contents_gtin else None)
         except Gs1Error as error:
             raise _refusal(error) from None
-        return _rendered(label, file_format)
+        return label_response(label, file_format)
 
     @get("/sheet.pdf", summary="A PDF sheet of item or location labels: A4 (3 × 8) or one 4 × 6 in label per page",
          media_type="application/pdf", responses=REFUSALS)
@@ -217,15 +207,15 @@ class LocationLabelController(Controller):
     @get("/{code:str}/label.svg", summary="Printable Code 128 label of a location (SVG)", media_type="image/svg+xml")
     async def svg_label(self, code: LocationCode) -> Response[str]:
         location = await get_record(LOCATIONS, code)
-        return _rendered(location_label(location.code, location.name), "svg")
+        return label_response(location_label(location.code, location.name), "svg")
 
     @get("/{code:str}/label.png", summary="Printable Code 128 label of a location (PNG)", media_type="image/png")
     async def png_label(self, code: LocationCode) -> Response[bytes]:
         location = await get_record(LOCATIONS, code)
-        return _rendered(location_label(location.code, location.name), "png")
+        return label_response(location_label(location.code, location.name), "png")
 
     @get("/{code:str}/label.zpl", summary="Location label for a thermal printer (ZPL II)",
          media_type="application/x-zpl")
     async def zpl_label(self, code: LocationCode) -> Response[str]:
         location = await get_record(LOCATIONS, code)
-        return _rendered(location_label(location.code, location.name), "zpl")
+        return label_response(location_label(location.code, location.name), "zpl")

@@ -27,7 +27,7 @@ from schemas.production import (
 from schemas.scan import DocumentScan, ScanResult
 from server.accounts.identity import requires
 from server.labels.kinds import Label, Operation, traveller_label
-from server.labels.sheets import labels_pdf
+from server.labels.responses import label_response
 from server.masterdata.tables import Item
 from server.production import service
 from server.production.tables import Downtime, ProductionOrder
@@ -37,7 +37,6 @@ CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 CodePath = Annotated[str, Parameter(max_length=40, pattern=CODE_PATTERN)]
 CodeFilter = Annotated[str | None, Parameter(max_length=40, pattern=CODE_PATTERN)]
 Sort = Literal["code", "-code", "created_at", "-created_at", "status", "-status", "due_date", "-due_date", "item", "-item"]
-TRAVELLER_TYPES = {"png": "image/png", "svg": "image/svg+xml", "pdf": "application/pdf"}
 
 
 async def traveller_for(code: str) -> Label:
@@ -49,13 +48,7 @@ async def traveller_for(code: str) -> Label:
 
 
 async def traveller_file(code: str, file_format: str) -> Response[Any]:
-    label = await traveller_for(code)
-    if file_format == "pdf":
-        body: bytes | str = labels_pdf([label], "4x6", title=f"Traveller {code}")
-    else:
-        body = label.png() if file_format == "png" else label.svg()
-    return Response(body, media_type=TRAVELLER_TYPES[file_format],
-                    headers={"content-disposition": f'inline; filename="traveller-{code}.{file_format}"'})
+    return label_response(await traveller_for(code), file_format, f"traveller-{code}", title=f"Traveller {code}")
 
 
 class ProductionOrderController(Controller):

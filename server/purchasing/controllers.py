@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from litestar import Controller, Request, get, patch, post
+from litestar import Controller, Request, Response, get, patch, post
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from schemas.common import Page
 from server.accounts.identity import requires
+from server.labels.kinds import Label, document_label
+from server.labels.responses import label_response
 from server.purchasing import scanning as _scanning  # noqa: F401  (registers the PO label resolver)
 from server.purchasing import service
 from server.purchasing.schemas import (
@@ -81,3 +83,24 @@ class PurchaseOrderController(Controller):
     async def close_order(self, request: Request, code: CodePath, data: PurchaseOrderAction | None = None) -> PurchaseOrderOut:
         return await service.close_purchase_order(code, request.user, data.version if data else None,
                                                   data.reason if data else "")
+
+    @get("/{code:str}/label.png", guards=[requires("purchasing.read")], media_type="image/png",
+         summary="The purchase order's label: its code as Code 128 (what the receiving screen scans), PNG",
+         operation_id="purchase_order_label_png")
+    async def label_png(self, code: CodePath) -> Response[bytes]:
+        return label_response(await _po_label(code), "png", code)
+
+    @get("/{code:str}/label.svg", guards=[requires("purchasing.read")], media_type="image/svg+xml",
+         summary="The purchase order's label, SVG", operation_id="purchase_order_label_svg")
+    async def label_svg(self, code: CodePath) -> Response[str]:
+        return label_response(await _po_label(code), "svg", code)
+
+    @get("/{code:str}/label.zpl", guards=[requires("purchasing.read")], media_type="application/x-zpl",
+         summary="The purchase order's label for a thermal printer (ZPL II)", operation_id="purchase_order_label_zpl")
+    async def label_zpl(self, code: CodePath) -> Response[str]:
+        return label_response(await _po_label(code), "zpl", code)
+
+
+async def _po_label(code: str) -> Label:
+    order = await service.get_purchase_order(code)
+    return document_label("purchase_order", order.code, (order.supplier, f"{len(order.lines)} lines · {order.site}"))

@@ -25,8 +25,7 @@ from schemas.shipping import (
 from server.accounts.identity import requires
 from server.errors import not_found
 from server.labels.kinds import Label, document_label, sscc_label
-from server.labels.sheets import labels_pdf
-from server.labels.zpl import label_zpl
+from server.labels.responses import label_response
 from server.masterdata.tables import Item
 from server.shipping import scan  # noqa: F401  (registers the scan resolvers for shipments and SSCCs)
 from server.shipping import service
@@ -34,21 +33,7 @@ from server.shipping import service
 CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 CodePath = Annotated[str, Parameter(max_length=40, pattern=CODE_PATTERN)]
 SsccPath = Annotated[str, Parameter(pattern=r"^\d{18}$")]
-MEDIA_TYPES = {"png": "image/png", "svg": "image/svg+xml", "zpl": "application/x-zpl", "pdf": "application/pdf"}
 NOTE_LINES = 12  # a 4 × 6 in label holds about this many text lines
-
-
-def _rendered(label: Label, file_format: str, name: str) -> Response[Any]:
-    if file_format == "png":
-        body: bytes | str = label.png()
-    elif file_format == "svg":
-        body = label.svg()
-    elif file_format == "zpl":
-        body = label_zpl(label)
-    else:
-        body = labels_pdf([label], "4x6", title=name)
-    return Response(body, media_type=MEDIA_TYPES[file_format],
-                    headers={"content-disposition": f'inline; filename="{name}.{file_format}"'})
 
 
 def _delivery_note(shipment: ShipmentOut) -> Label:
@@ -133,32 +118,32 @@ class ShipmentController(Controller):
     @get("/{code:str}/label.png", guards=[requires("shipping.read")], media_type="image/png",
          summary="The shipment's label: its code as Code 128, PNG")
     async def label_png(self, code: CodePath) -> Response[bytes]:
-        return _rendered(await _shipment_label(code), "png", code)
+        return label_response(await _shipment_label(code), "png", code)
 
     @get("/{code:str}/label.svg", guards=[requires("shipping.read")], media_type="image/svg+xml",
          summary="The shipment's label, SVG")
     async def label_svg(self, code: CodePath) -> Response[str]:
-        return _rendered(await _shipment_label(code), "svg", code)
+        return label_response(await _shipment_label(code), "svg", code)
 
     @get("/{code:str}/label.zpl", guards=[requires("shipping.read")], media_type="application/x-zpl",
          summary="The shipment's label for a thermal printer (ZPL II)")
     async def label_zpl(self, code: CodePath) -> Response[str]:
-        return _rendered(await _shipment_label(code), "zpl", code)
+        return label_response(await _shipment_label(code), "zpl", code)
 
     @get("/{code:str}/delivery-note.pdf", guards=[requires("shipping.read")], media_type="application/pdf",
          summary="The delivery note: customer, order, lines and units, with the shipment's code, on a 4 × 6 in page")
     async def delivery_note_pdf(self, code: CodePath) -> Response[bytes]:
-        return _rendered(_delivery_note(await service.get_shipment(code)), "pdf", f"{code}-delivery-note")
+        return label_response(_delivery_note(await service.get_shipment(code)), "pdf", f"{code}-delivery-note")
 
     @get("/{code:str}/delivery-note.png", guards=[requires("shipping.read")], media_type="image/png",
          summary="The delivery note, PNG")
     async def delivery_note_png(self, code: CodePath) -> Response[bytes]:
-        return _rendered(_delivery_note(await service.get_shipment(code)), "png", f"{code}-delivery-note")
+        return label_response(_delivery_note(await service.get_shipment(code)), "png", f"{code}-delivery-note")
 
     @get("/{code:str}/delivery-note.zpl", guards=[requires("shipping.read")], media_type="application/x-zpl",
          summary="The delivery note for a thermal printer (ZPL II)")
     async def delivery_note_zpl(self, code: CodePath) -> Response[str]:
-        return _rendered(_delivery_note(await service.get_shipment(code)), "zpl", f"{code}-delivery-note")
+        return label_response(_delivery_note(await service.get_shipment(code)), "zpl", f"{code}-delivery-note")
 
 
 class HandlingUnitController(Controller):
@@ -177,15 +162,15 @@ class HandlingUnitController(Controller):
     @get("/{sscc:str}/label.png", media_type="image/png",
          summary="The unit's SSCC label (AI 00; with 02 and 37 when it holds one item with a GTIN), PNG")
     async def label_png(self, sscc: SsccPath) -> Response[bytes]:
-        return _rendered(await _unit_label(sscc), "png", sscc)
+        return label_response(await _unit_label(sscc), "png", sscc)
 
     @get("/{sscc:str}/label.svg", media_type="image/svg+xml", summary="The unit's SSCC label, SVG")
     async def label_svg(self, sscc: SsccPath) -> Response[str]:
-        return _rendered(await _unit_label(sscc), "svg", sscc)
+        return label_response(await _unit_label(sscc), "svg", sscc)
 
     @get("/{sscc:str}/label.zpl", media_type="application/x-zpl", summary="The unit's SSCC label for a thermal printer")
     async def label_zpl(self, sscc: SsccPath) -> Response[str]:
-        return _rendered(await _unit_label(sscc), "zpl", sscc)
+        return label_response(await _unit_label(sscc), "zpl", sscc)
 
 
 class ProofController(Controller):
