@@ -85,7 +85,8 @@ class DocumentTable:
 
     def version_conflict(self, code: str, current: int, sent: int) -> ApiError:
         return ApiError(HTTP_409_CONFLICT, "version_conflict",
-                        f"{self.label} {code!r} was changed by someone else (version {current}, you had {sent}): reload it",
+                        f"{self.label} {code!r} was changed by someone else (version {current}, you had {sent}): "
+                        "reload it",
                         {"entity": self.entity, "key": code, "version": current, "sent_version": sent})
 
     def check_version(self, row: dict[str, Any], sent: int | None) -> None:
@@ -94,7 +95,8 @@ class DocumentTable:
             raise self.version_conflict(row["code"], row["version"], sent)
 
     def state_conflict(self, code: str, refusal: Refusal, status: str) -> ApiError:
-        return ApiError(HTTP_409_CONFLICT, refusal.code, refusal.message, {"entity": self.entity, "key": code, "status": status})
+        return ApiError(HTTP_409_CONFLICT, refusal.code, refusal.message,
+                        {"entity": self.entity, "key": code, "status": status})
 
     async def bump(self, row: dict[str, Any], columns: dict[Any, Any]) -> None:
         """Write the header with the next version, only if nobody else did in between (else `version_conflict`)."""
@@ -159,7 +161,8 @@ def line_problems(index: int, line: dict[str, Any], item: dict[str, Any] | None,
     elif item["archived"]:
         problems.append((f"{where}.item", "archived_item", f"item {line['item']!r} is archived"))
     elif decimals_used(line["quantity"]) > item["decimals"]:
-        problems.append((f"{where}.quantity", "too_many_decimals", f"item {line['item']!r} allows {item['decimals']} decimals"))
+        problems.append((f"{where}.quantity", "too_many_decimals",
+                         f"item {line['item']!r} allows {item['decimals']} decimals"))
     if line["due_date"] < today:
         problems.append((f"{where}.due_date", "due_date_in_past", f"due date {line['due_date']} is before today"))
     return problems

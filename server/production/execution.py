@@ -24,7 +24,7 @@ from server.inventory.stock import (
 )
 from server.production import rules
 from server.production.rules import OperationProgress
-from server.production.service import ORDERS_BOARD, bump, get_production_order, load_order, lock_order, order_out, publish
+from server.production.service import ORDERS_BOARD, PRODUCTION_ORDERS, get_production_order, load_order, order_out, publish
 from server.production.tables import ProductionMaterial, ProductionOperation, ProductionOrder
 from sync.feed import Visibility, record_change
 from sync.live import publish_board_after_commit
@@ -45,7 +45,7 @@ def _now() -> datetime:
 
 async def _floor_order(code: str, who: Who) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
     """The order a floor action names, locked, on the floor and inside the device's site."""
-    await lock_order(code)
+    await PRODUCTION_ORDERS.lock(code)  # issues and reports on one order queue behind each other
     try:
         row, operations, materials = await load_order(code)
     except ApiError as exc:
@@ -114,7 +114,7 @@ async def issue_material(args: StockIssueArgs, who: Who) -> dict[str, Any]:
     ))
     before = order_out(row, operations, materials)
     status = rules.order_status_after(row["status"], row["quantity_micro"], _progress(operations), anything_issued=True)
-    await bump(row, {ProductionOrder.status: status, **({ProductionOrder.over_issued: True} if over_issue else {})})
+    await PRODUCTION_ORDERS.bump(row, {ProductionOrder.status: status, **({ProductionOrder.over_issued: True} if over_issue else {})})
     after = await get_production_order(row["code"])
     publish(before, after)
 
@@ -215,7 +215,7 @@ async def report_production(args: ProductionReportArgs, who: Who, work_centres: 
     columns: dict[Any, Any] = {ProductionOrder.status: status}
     if receipt:
         columns |= {ProductionOrder.received_micro: row["received_micro"] + good, ProductionOrder.lots_made: receipt["lots_made"]}
-    await bump(row, columns)
+    await PRODUCTION_ORDERS.bump(row, columns)
     after = await get_production_order(row["code"])
     publish(before, after)
 

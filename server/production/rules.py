@@ -8,9 +8,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal
 
-DRAFT, RELEASED, IN_PROGRESS, COMPLETED, CLOSED, CANCELLED = (
-    "draft", "released", "in_progress", "completed", "closed", "cancelled",
-)
+from server.document_rules import CANCELLED, CLOSED, DRAFT, Lifecycle, Refusal
+
+RELEASED, IN_PROGRESS, COMPLETED = "released", "in_progress", "completed"
 ORDER_STATUSES = (DRAFT, RELEASED, IN_PROGRESS, COMPLETED, CLOSED, CANCELLED)
 PENDING = "pending"  # an operation nothing was reported on yet (in_progress and completed as for the order)
 
@@ -28,37 +28,20 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 # What the floor works on: an order in one of these is on its site's tablets, with operations and materials.
 ON_THE_FLOOR = frozenset({RELEASED, IN_PROGRESS, COMPLETED})
 
-
-@dataclass(frozen=True)
-class Refusal:
-    code: str
-    message: str
-
-
-def transition_refusal(current: str, target: str) -> Refusal | None:
-    """None when an order in `current` may move to `target`; otherwise why not, with a code a client can branch on."""
-    if target in TRANSITIONS.get(current, frozenset()):
-        return None
-    if current == CLOSED:
-        return Refusal("order_closed", "The production order is closed")
-    if current == CANCELLED:
-        return Refusal("order_cancelled", "The production order is cancelled")
-    if target == CANCELLED:
-        return Refusal("order_has_progress", "Material was issued or production reported on this order: close it instead")
-    if current == DRAFT:
-        return Refusal("order_not_released", "The production order is a draft: release it first")
-    return Refusal("invalid_transition", f"A production order that is {current} cannot become {target}")
+PRODUCTION_ORDER = Lifecycle(
+    noun="production order", code_prefix="order", transitions=TRANSITIONS,
+    draft=Refusal("order_not_released", "The production order is a draft: release it first"),
+    has_progress=Refusal("order_has_progress",
+                         "Material was issued or production reported on this order: close it instead"),
+)
+transition_refusal = PRODUCTION_ORDER.transition_refusal
 
 
 def floor_refusal(status: str) -> Refusal | None:
     """Whether material may be issued to, or production reported on, an order in this status."""
     if status == DRAFT:
         return Refusal("order_not_released", "The production order is not released yet")
-    if status == CLOSED:
-        return Refusal("order_closed", "The production order is closed")
-    if status == CANCELLED:
-        return Refusal("order_cancelled", "The production order is cancelled")
-    return None
+    return PRODUCTION_ORDER.ended_refusal(status)
 
 
 def units_to_micro(quantity: Decimal, decimals: int) -> int:

@@ -10,8 +10,6 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Any
 
-from litestar.status_codes import HTTP_409_CONFLICT, HTTP_422_UNPROCESSABLE_ENTITY
-
 from schemas.production import (
     ProductionMaterialOut,
     ProductionOperationOut,
@@ -19,21 +17,23 @@ from schemas.production import (
     ProductionOrderOut,
     ProductionOrderPatch,
 )
-from server.accounts.audit import record_audit
 from server.accounts.identity import OfficeUser
-from server.db import DB, write_transaction
-from server.errors import ApiError, duplicate, not_found
+from server.db import write_transaction
+from server.document_rules import Problem, Refusal
+from server.documents import (
+    DocumentTable, actor_name, audit_change, item_units, master_problems, refuse_problems, rows_by_parent,
+)
+from server.errors import duplicate
 from server.inventory.stock import decimals_used, from_micro, to_micro
-from server.masterdata.tables import Bom, BomLine, Item, Routing, RoutingOperation, Site, Unit
+from server.masterdata.tables import Bom, BomLine, Item, Routing, RoutingOperation, Site
 from server.production import rules
-from server.production.rules import Refusal
 from server.production.tables import ProductionMaterial, ProductionOperation, ProductionOrder, ProductionOrderCounter
 from sync.feed import Visibility, record_change
 from sync.live import publish_board_after_commit
 
 ENTITY = "production_order"
 ORDERS_BOARD = "board:orders"
-Problem = tuple[str, str, str]  # field, code, message
+PRODUCTION_ORDERS = DocumentTable(ENTITY, "Production order", ProductionOrder, "PRD", ProductionOrderCounter)
 
 
 def _now() -> datetime:
@@ -42,10 +42,6 @@ def _now() -> datetime:
 
 def _today() -> date:
     return _now().date()
-
-
-def _username(actor: OfficeUser | None) -> str:
-    return actor.username if actor else "system"
 
 
 def _minutes(value: Decimal) -> Decimal:
@@ -83,20 +79,12 @@ def order_out(row: dict[str, Any], operations: list[dict[str, Any]], materials: 
 
 
 async def _children(order_ids: list[int]) -> tuple[dict[int, list[dict[str, Any]]], dict[int, list[dict[str, Any]]]]:
-    operations: dict[int, list[dict[str, Any]]] = {order_id: [] for order_id in order_ids}
-    materials: dict[int, list[dict[str, Any]]] = {order_id: [] for order_id in order_ids}
-    if order_ids:
-        for op in await ProductionOperation.select().where(ProductionOperation.production_order.is_in(order_ids)):
-            operations[op["production_order"]].append(op)
-        for material in await ProductionMaterial.select().where(ProductionMaterial.production_order.is_in(order_ids)):
-            materials[material["production_order"]].append(material)
-    return operations, materials
+    return (await rows_by_parent(ProductionOperation.production_order, order_ids),
+            await rows_by_parent(ProductionMaterial.production_order, order_ids))
 
 
 async def load_order(code: str) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
-    row = await ProductionOrder.select().where(ProductionOrder.code == code).first()
-    if row is None:
-        raise not_found(ENTITY, code)
+    row = await PRODUCTION_ORDERS.load(code)
     operations, materials = await _children([row["id"]])
     return row, sorted(operations[row["id"]], key=lambda op: op["sequence"]), materials[row["id"]]
 
@@ -175,20 +163,11 @@ def publish(before: ProductionOrderOut | None, after: ProductionOrderOut) -> Non
 
 async def _changed(actor: OfficeUser | None, action: str, before: ProductionOrderOut | None, after: ProductionOrderOut,
                    summary: str = "") -> None:
-    await record_audit(actor, action, ENTITY, after.code, before.model_dump(mode="json") if before else None,
-                       after.model_dump(mode="json"), summary)
+    await audit_change(actor, action, ENTITY, after.code, before, after, summary)
     publish(before, after)
 
 
 # -- checks ---------------------------------------------------------------------------------------------------------
-
-def _refuse(problems: list[Problem], status: int = HTTP_422_UNPROCESSABLE_ENTITY) -> None:
-    """All problems at once (a form shows each next to its field); the first one's code is the answer's code."""
-    if problems:
-        field, code, message = problems[0]
-        raise ApiError(status, code, f"{field}: {message}" if field else message,
-                       {"field": field, "errors": [{"field": f, "code": c, "message": m} for f, c, m in problems]})
-
 
 async def active_bom(item: str) -> dict[str, Any] | None:
     """The item's newest BOM version in force today (not archived, valid from today or earlier)."""
@@ -206,19 +185,11 @@ async def active_routing(item: str) -> dict[str, Any] | None:
 
 
 async def _order_problems(item: str, quantity: Decimal, site: str) -> list[Problem]:
-    problems: list[Problem] = []
-    site_row = await Site.select(Site.archived).where(Site.code == site).first()
-    if site_row is None:
-        problems.append(("site", "unknown_site", f"no site with code {site!r}"))
-    elif site_row["archived"]:
-        problems.append(("site", "archived_site", f"site {site!r} is archived"))
-    item_row = await Item.select(Item.archived, Item.unit).where(Item.code == item).first()
-    if item_row is None:
-        return problems + [("item", "unknown_item", f"no item with code {item!r}")]
-    if item_row["archived"]:
-        return problems + [("item", "archived_item", f"item {item!r} is archived")]
-    unit = await Unit.select(Unit.decimals).where(Unit.code == item_row["unit"]).first()
-    decimals = unit["decimals"] if unit else 6
+    problems = await master_problems("site", Site, site, "site")
+    item_problems = await master_problems("item", Item, item, "item")
+    if item_problems:
+        return problems + item_problems
+    decimals = (await item_units([item]))[item]["decimals"]
     if decimals_used(quantity) > decimals:
         problems.append(("quantity", "too_many_decimals", f"item {item!r} allows {decimals} decimals"))
     if await active_bom(item) is None:
@@ -231,58 +202,18 @@ async def _order_problems(item: str, quantity: Decimal, site: str) -> list[Probl
     return problems
 
 
-def _version_conflict(code: str, current: int, sent: int) -> ApiError:
-    return ApiError(HTTP_409_CONFLICT, "version_conflict",
-                    f"Production order {code!r} was changed by someone else (version {current}, you had {sent}): reload it",
-                    {"entity": ENTITY, "key": code, "version": current, "sent_version": sent})
-
-
-def state_conflict(code: str, refusal: Refusal, status: str) -> ApiError:
-    return ApiError(HTTP_409_CONFLICT, refusal.code, refusal.message, {"entity": ENTITY, "key": code, "status": status})
-
-
-async def bump(row: dict[str, Any], columns: dict[Any, Any]) -> None:
-    """Write the header with the next version, only if nobody else did in between (else `version_conflict`)."""
-    updated = await ProductionOrder.update(
-        {**columns, ProductionOrder.version: row["version"] + 1, ProductionOrder.updated_at: _now()}
-    ).where((ProductionOrder.id == row["id"]) & (ProductionOrder.version == row["version"])).returning(ProductionOrder.id)
-    if not updated:
-        current = await ProductionOrder.select(ProductionOrder.version).where(ProductionOrder.id == row["id"]).first()
-        raise _version_conflict(row["code"], current["version"], row["version"])
-
-
-async def lock_order(code: str) -> None:
-    """Issues and reports on one order queue behind each other on PostgreSQL (SQLite already serialises writers),
-    so the second reads what the first booked."""
-    if DB.engine_type == "postgres":
-        await ProductionOrder.raw("SELECT id FROM production_order WHERE code = {} FOR UPDATE", code)
-
-
 # -- writing ---------------------------------------------------------------------------------------------------------
-
-async def _next_code(year: int) -> str:
-    """The next free PRD-<year>-NNNN; numbers a planner typed by hand are skipped."""
-    while True:
-        rows = await ProductionOrderCounter.raw(
-            "INSERT INTO production_order_counter (year, last_number) VALUES ({}, 1) "
-            "ON CONFLICT (year) DO UPDATE SET last_number = production_order_counter.last_number + 1 RETURNING last_number",
-            year,
-        )
-        code = f"PRD-{year}-{rows[0]['last_number']:04d}"
-        if not await ProductionOrder.exists().where(ProductionOrder.code == code):
-            return code
-
 
 async def create_production_order(data: ProductionOrderIn, actor: OfficeUser | None) -> ProductionOrderOut:
     async with write_transaction():
-        _refuse(await _order_problems(data.item, data.quantity, data.site))
+        refuse_problems(await _order_problems(data.item, data.quantity, data.site))
         if data.code is not None and await ProductionOrder.exists().where(ProductionOrder.code == data.code):
             raise duplicate(ENTITY, "code", data.code)
         now = _now()
-        code = data.code or await _next_code(now.year)
+        code = data.code or await PRODUCTION_ORDERS.next_code(now.year)
         await ProductionOrder.insert(ProductionOrder(
             code=code, item=data.item, quantity_micro=to_micro(data.quantity), site=data.site, due_date=data.due_date,
-            status=rules.DRAFT, notes=data.notes, created_by=_username(actor), created_at=now, updated_at=now, version=1,
+            status=rules.DRAFT, notes=data.notes, created_by=actor_name(actor), created_at=now, updated_at=now, version=1,
         ))
         created = await get_production_order(code)
         await _changed(actor, "create", None, created)
@@ -294,17 +225,17 @@ async def update_production_order(code: str, patch: ProductionOrderPatch, actor:
     sent_version = changes.pop("version")
     async with write_transaction():
         row, operations, materials = await load_order(code)
-        if row["version"] != sent_version:
-            raise _version_conflict(code, row["version"], sent_version)
+        PRODUCTION_ORDERS.check_version(row, sent_version)
         if row["status"] != rules.DRAFT:
-            raise state_conflict(code, Refusal("order_not_draft", "Only a draft production order can be changed"), row["status"])
+            raise PRODUCTION_ORDERS.state_conflict(
+                code, Refusal("order_not_draft", "Only a draft production order can be changed"), row["status"])
         before = order_out(row, operations, materials)
         header = {k: v for k, v in changes.items() if v is not None}
-        _refuse(await _order_problems(header.get("item", row["item"]), header.get("quantity", before.quantity),
-                                      header.get("site", row["site"])))
+        refuse_problems(await _order_problems(header.get("item", row["item"]), header.get("quantity", before.quantity),
+                                              header.get("site", row["site"])))
         if "quantity" in header:
             header["quantity_micro"] = to_micro(header.pop("quantity"))
-        await bump(row, {getattr(ProductionOrder, name): value for name, value in header.items()})
+        await PRODUCTION_ORDERS.bump(row, {getattr(ProductionOrder, name): value for name, value in header.items()})
         after = await get_production_order(code)
         await _changed(actor, "update", before, after)
     return after
@@ -312,7 +243,7 @@ async def update_production_order(code: str, patch: ProductionOrderPatch, actor:
 
 async def _release_rows(row: dict[str, Any]) -> dict[Any, Any]:
     """Copy the routing's operations and the BOM's components onto the order; the header columns naming them."""
-    _refuse(await _order_problems(row["item"], from_micro(row["quantity_micro"]), row["site"]))
+    refuse_problems(await _order_problems(row["item"], from_micro(row["quantity_micro"]), row["site"]))
     bom, routing = await active_bom(row["item"]), await active_routing(row["item"])
     quantity = row["quantity_micro"]
     operations = await RoutingOperation.select().where(RoutingOperation.routing == routing["id"]).order_by(RoutingOperation.sequence)
@@ -341,19 +272,18 @@ async def _release_rows(row: dict[str, Any]) -> dict[Any, Any]:
 async def _transition(code: str, target: str, action: str, actor: OfficeUser | None, version: int | None,
                       reason: str = "") -> ProductionOrderOut:
     async with write_transaction():
-        await lock_order(code)
+        await PRODUCTION_ORDERS.lock(code)
         row, operations, materials = await load_order(code)
-        if version is not None and version != row["version"]:
-            raise _version_conflict(code, row["version"], version)
+        PRODUCTION_ORDERS.check_version(row, version)
         refusal = rules.transition_refusal(row["status"], target)
         if refusal is not None:
-            raise state_conflict(code, refusal, row["status"])
+            raise PRODUCTION_ORDERS.state_conflict(code, refusal, row["status"])
         before = order_out(row, operations, materials)
         columns: dict[Any, Any] = {ProductionOrder.status: target}
         if target == rules.RELEASED:
             columns |= await _release_rows(row)
-            columns |= {ProductionOrder.released_by: _username(actor), ProductionOrder.released_at: _now()}
-        await bump(row, columns)
+            columns |= {ProductionOrder.released_by: actor_name(actor), ProductionOrder.released_at: _now()}
+        await PRODUCTION_ORDERS.bump(row, columns)
         after = await get_production_order(code)
         await _changed(actor, action, before, after, reason)
     return after

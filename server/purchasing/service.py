@@ -183,7 +183,8 @@ async def update_purchase_order(code: str, patch: PurchaseOrderPatch, actor: Off
         row, line_rows = await PURCHASE_ORDERS.load_with_lines(code)
         PURCHASE_ORDERS.check_version(row, sent_version)
         if row["status"] != rules.DRAFT:
-            raise PURCHASE_ORDERS.state_conflict(code, Refusal("po_not_draft", "Only a draft purchase order can be changed"), row["status"])
+            raise PURCHASE_ORDERS.state_conflict(
+                code, Refusal("po_not_draft", "Only a draft purchase order can be changed"), row["status"])
         before = _po_out(row, line_rows)
         header = {k: v for k, v in changes.items() if k != "lines" and v is not None}
         problems = await _header_problems(header.get("supplier", row["supplier"]), header.get("site", row["site"]))
