@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-DRAFT, CONFIRMED, PARTIALLY_SHIPPED, SHIPPED, CLOSED, CANCELLED = (
-    "draft", "confirmed", "partially_shipped", "shipped", "closed", "cancelled",
-)
+from server.document_rules import CANCELLED, CLOSED, DRAFT, Lifecycle, Refusal
+
+CONFIRMED, PARTIALLY_SHIPPED, SHIPPED = "confirmed", "partially_shipped", "shipped"
 SO_STATUSES = (DRAFT, CONFIRMED, PARTIALLY_SHIPPED, SHIPPED, CLOSED, CANCELLED)
 
 # Deliveries move confirmed → partially shipped → shipped; the office confirms, cancels (before anything shipped)
@@ -24,26 +24,12 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 # Shipments may be planned from an order in one of these.
 SHIPPABLE = frozenset({CONFIRMED, PARTIALLY_SHIPPED})
 
-
-@dataclass(frozen=True)
-class Refusal:
-    code: str
-    message: str
-
-
-def transition_refusal(current: str, target: str) -> Refusal | None:
-    """None when an order in `current` may move to `target`; otherwise why not, with a code a client can branch on."""
-    if target in TRANSITIONS.get(current, frozenset()):
-        return None
-    if current == CLOSED:
-        return Refusal("sales_order_closed", "The sales order is closed")
-    if current == CANCELLED:
-        return Refusal("sales_order_cancelled", "The sales order is cancelled")
-    if target == CANCELLED and current in (PARTIALLY_SHIPPED, SHIPPED):
-        return Refusal("sales_order_has_deliveries", "Goods were delivered against this order: close it instead")
-    if current == DRAFT:
-        return Refusal("sales_order_not_confirmed", "The sales order is a draft: confirm it first")
-    return Refusal("invalid_transition", f"A sales order that is {current} cannot become {target}")
+SALES_ORDER = Lifecycle(
+    noun="sales order", code_prefix="sales_order", transitions=TRANSITIONS,
+    draft=Refusal("sales_order_not_confirmed", "The sales order is a draft: confirm it first"),
+    has_progress=Refusal("sales_order_has_deliveries", "Goods were delivered against this order: close it instead"),
+)
+transition_refusal = SALES_ORDER.transition_refusal
 
 
 def shipment_refusal(status: str) -> Refusal | None:

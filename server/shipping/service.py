@@ -283,8 +283,8 @@ def _problem(code: str, field: str, message: str) -> ApiError:
 
 async def create_shipment(data: ShipmentIn, actor: OfficeUser | None) -> ShipmentOut:
     async with write_transaction():
-        await sales.lock(data.sales_order)
-        order, order_lines = await sales.load(data.sales_order)
+        await sales.SALES_ORDERS.lock(data.sales_order)
+        order, order_lines = await sales.SALES_ORDERS.load_with_lines(data.sales_order)
         refusal = sales_rules.shipment_refusal(order["status"])
         if refusal is not None:
             raise refuse(refusal.code, refusal.message, HTTP_409_CONFLICT, sales_order=data.sales_order, order_status=order["status"])
