@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from server.document_rules import Refusal
+
 PLANNED, PICKING, PACKED, LOADED, DELIVERED, CANCELLED = "planned", "picking", "packed", "loaded", "delivered", "cancelled"
 SHIPMENT_STATUSES = (PLANNED, PICKING, PACKED, LOADED, DELIVERED, CANCELLED)
 UNIT_PACKED, UNIT_LOADED, UNIT_DELIVERED = "packed", "loaded", "delivered"
@@ -21,12 +23,6 @@ SIGNATURE_MAX_BYTES = 200 * 1024
 PHOTO_MAX_BYTES = 2 * 1024 * 1024
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 JPEG_MAGIC = b"\xff\xd8\xff"
-
-
-@dataclass(frozen=True)
-class Refusal:
-    code: str
-    message: str
 
 
 def _closed(status: str) -> Refusal | None:

@@ -35,9 +35,9 @@ from schemas.shipping import (
     ShipmentOut,
     ShipmentPackArgs,
 )
-from server.accounts.audit import record_audit
 from server.accounts.identity import OfficeUser
-from server.db import DB, sql_execute, sql_fetch, write_transaction
+from server.db import sql_execute, sql_fetch, write_transaction
+from server.documents import DocumentTable, actor_name, audit_change, rows_by_parent
 from server.errors import ApiError, not_found
 from server.inventory.availability import Bin, fefo_take, release_reservations, reserve, usable_bins
 from server.inventory.lots import check_serials, take_serials, usable_lot
@@ -78,14 +78,11 @@ ENTITY = "shipment"
 RESERVATION_KIND = "shipment"
 DOCK = "board:dock"
 VERIFY_PAGE = 200
+SHIPMENTS = DocumentTable(ENTITY, "Shipment", Shipment, "SHP", ShipmentCounter, ShipmentLine.shipment)
 
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
-
-
-def _username(actor: OfficeUser | None) -> str:
-    return actor.username if actor else "system"
 
 
 def _conflict(refusal: Refusal, **details: Any) -> ApiError:
@@ -96,9 +93,9 @@ def _conflict(refusal: Refusal, **details: Any) -> ApiError:
 async def _row(code: str, *, for_device: bool = False, lock: bool = False) -> dict[str, Any]:
     """The shipment's header; locked until commit on PostgreSQL when it is about to change (SQLite serialises
     writers already). An office reader gets 404 `not_found`, a device 422 `unknown_shipment`."""
-    if lock and DB.engine_type == "postgres":
-        await sql_fetch("SELECT id FROM shipment WHERE code = $1 FOR UPDATE", code)
-    row = await Shipment.select().where(Shipment.code == code).first()
+    if lock:
+        await SHIPMENTS.lock(code)
+    row = await SHIPMENTS.find(code)
     if row is None:
         if for_device:
             raise refuse("unknown_shipment", f"No shipment {code!r}", shipment=code)
@@ -107,23 +104,16 @@ async def _row(code: str, *, for_device: bool = False, lock: bool = False) -> di
 
 
 async def _lines(shipment_id: int) -> list[dict[str, Any]]:
-    return await ShipmentLine.select().where(ShipmentLine.shipment == shipment_id).order_by(ShipmentLine.line_no)
+    return (await SHIPMENTS.lines_of([shipment_id]))[shipment_id]
 
 
 async def _units(shipment_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
-    grouped: dict[int, list[dict[str, Any]]] = {shipment_id: [] for shipment_id in shipment_ids}
-    if not shipment_ids:
-        return grouped
-    units = await HandlingUnit.select().where(HandlingUnit.shipment.is_in(shipment_ids)).order_by(HandlingUnit.id)
-    contents: dict[int, list[dict[str, Any]]] = {unit["id"]: [] for unit in units}
-    if units:
-        for content in await HandlingUnitContent.select().where(
-            HandlingUnitContent.handling_unit.is_in(list(contents))
-        ).order_by(HandlingUnitContent.id):
-            contents[content["handling_unit"]].append(content)
-    for unit in units:
-        grouped[unit["shipment"]].append({**unit, "contents": contents[unit["id"]]})
-    return grouped
+    """Each shipment's handling units, each with its contents."""
+    grouped = await rows_by_parent(HandlingUnit.shipment, shipment_ids, HandlingUnit.id)
+    unit_ids = [unit["id"] for units in grouped.values() for unit in units]
+    contents = await rows_by_parent(HandlingUnitContent.handling_unit, unit_ids, HandlingUnitContent.id)
+    return {shipment_id: [{**unit, "contents": contents[unit["id"]]} for unit in units]
+            for shipment_id, units in grouped.items()}
 
 
 def _unit_out(unit: dict[str, Any], shipment_code: str) -> HandlingUnitOut:
@@ -180,11 +170,7 @@ async def list_shipments(*, status: str | None = None, sales_order: str | None =
                   .order_by(Shipment.id, ascending=False).limit(limit).offset(offset))
     total = await Shipment.count().where(condition)
     ids = [row["id"] for row in rows]
-    units = await _units(ids)
-    lines: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
-    if ids:
-        for line in await ShipmentLine.select().where(ShipmentLine.shipment.is_in(ids)).order_by(ShipmentLine.line_no):
-            lines[line["shipment"]].append(line)
+    units, lines = await _units(ids), await SHIPMENTS.lines_of(ids)
     customers = await _customers(list({row["sales_order"] for row in rows}))
     items = [_shipment_out(row, lines[row["id"]], units[row["id"]], customers.get(row["sales_order"], "")) for row in rows]
     return {"items": items, "total": total, "limit": limit, "offset": offset}
@@ -238,18 +224,6 @@ def _dock(kind: str, shipment: str, **event: Any) -> None:
 
 
 # -- office: planning ----------------------------------------------------------------------------------------------
-async def _next_code(year: int) -> str:
-    while True:
-        rows = await ShipmentCounter.raw(
-            "INSERT INTO shipment_counter (year, last_number) VALUES ({}, 1) "
-            "ON CONFLICT (year) DO UPDATE SET last_number = shipment_counter.last_number + 1 RETURNING last_number",
-            year,
-        )
-        code = f"SHP-{year}-{rows[0]['last_number']:04d}"
-        if not await Shipment.exists().where(Shipment.code == code):
-            return code
-
-
 async def _planned_elsewhere(sales_order: str) -> dict[int, int]:
     """Per sales order line, what open shipments already carry (delivered ones count as shipped on the order)."""
     rows = await ShipmentLine.select(ShipmentLine.line_no, ShipmentLine.quantity_micro).where(
@@ -311,7 +285,7 @@ async def create_shipment(data: ShipmentIn, actor: OfficeUser | None) -> Shipmen
                                f"{field}.quantity: line {line.line_no} has {quantity_text(max(open_micro, 0))} left to ship",
                                {"field": f"{field}.quantity", "line_no": line.line_no, "open": quantity_text(max(open_micro, 0))})
         now = _now()
-        code = await _next_code(now.year)
+        code = await SHIPMENTS.next_code(now.year)
         bins: dict[str, list[Bin]] = {}
         pick_list: list[dict[str, Any]] = []
         for line in data.lines:
@@ -322,7 +296,7 @@ async def create_shipment(data: ShipmentIn, actor: OfficeUser | None) -> Shipmen
             pick_list += picks
         inserted = await Shipment.insert(Shipment(
             code=code, sales_order=data.sales_order, site=order["site"], ship_from=data.ship_from, route=data.route,
-            status=rules.PLANNED, pick_list=json.dumps(pick_list), created_by=_username(actor), created_at=now, updated_at=now,
+            status=rules.PLANNED, pick_list=json.dumps(pick_list), created_by=actor_name(actor), created_at=now, updated_at=now,
         )).returning(Shipment.id)
         await ShipmentLine.insert(*[
             ShipmentLine(shipment=inserted[0]["id"], line_no=line.line_no, item=by_line[line.line_no]["item"],
@@ -333,7 +307,7 @@ async def create_shipment(data: ShipmentIn, actor: OfficeUser | None) -> Shipmen
         for line in data.lines:
             await reserve(by_line[line.line_no]["item"], to_micro(line.quantity), RESERVATION_KIND, code, line.line_no)
         created = await _publish(None, code)
-        await record_audit(actor, "create", ENTITY, code, None, created.model_dump(mode="json"))
+        await audit_change(actor, "create", ENTITY, code, None, created)
         _dock("planned", code, sales_order=data.sales_order, status=created.status)
     return created
 
@@ -349,7 +323,7 @@ async def cancel_shipment(code: str, actor: OfficeUser | None, reason: str = "")
         await Shipment.update({Shipment.status: rules.CANCELLED, Shipment.updated_at: _now()}).where(Shipment.id == row["id"])
         await release_reservations(RESERVATION_KIND, code)
         after = await _publish(row, code)
-        await record_audit(actor, "cancel", ENTITY, code, before.model_dump(mode="json"), after.model_dump(mode="json"), reason)
+        await audit_change(actor, "cancel", ENTITY, code, before, after, reason)
     return after
 
 
@@ -363,7 +337,7 @@ async def move_route(code: str, route: str, actor: OfficeUser | None) -> Shipmen
         before = await _out(row)
         await Shipment.update({Shipment.route: route, Shipment.updated_at: _now()}).where(Shipment.id == row["id"])
         after = await _publish(row, code)
-        await record_audit(actor, "route", ENTITY, code, before.model_dump(mode="json"), after.model_dump(mode="json"))
+        await audit_change(actor, "route", ENTITY, code, before, after)
     return after
 
 
