@@ -4,16 +4,16 @@ passes, and the verdict of an inspection from its results. No I/O here."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+
+from server.document_rules import Problem, Refusal
 
 NUMERIC, PASS_FAIL = "numeric", "pass_fail"
 PASS, FAIL = "pass", "fail"
 PENDING = "pending"
 OPEN, CLOSED = "open", "closed"
 DISPOSITIONS = ("return_to_supplier", "rework", "scrap", "use_as_is")
-Problem = tuple[str, str, str]  # field, code, message
 
 
 @dataclass(frozen=True)
@@ -35,13 +35,6 @@ class Check:
     value: Decimal | str
     unit: str
     passed: bool
-
-
-@dataclass(frozen=True)
-class Refusal:
-    code: str
-    message: str
-    details: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -133,7 +126,3 @@ def disposition_refusal(status: str, disposition: str) -> Refusal | None:
         return Refusal("invalid_disposition", f"{disposition!r} is not a disposition: one of {', '.join(DISPOSITIONS)}",
                        {"allowed": list(DISPOSITIONS)})
     return None
-
-
-def ncr_code(year: int, number: int) -> str:
-    return f"NCR-{year}-{number:04d}"

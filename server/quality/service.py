@@ -31,7 +31,9 @@ from schemas.quality import (
 )
 from server.accounts.audit import record_audit
 from server.accounts.identity import OfficeUser
-from server.db import DB, json_text, sql_execute, sql_fetch, write_transaction
+from server.db import json_text, sql_execute, sql_fetch, write_transaction
+from server.document_rules import Problem
+from server.documents import DocumentTable, actor_name, audit_change, master_problems, refuse_problems
 from server.errors import ApiError, duplicate, not_found
 from server.inventory.lots import HOLD, QUARANTINE, change_status, usable_lot
 from server.inventory.stock import (
@@ -54,20 +56,16 @@ from server.inventory.tables import StockOnHand
 from server.masterdata.tables import Item
 from server.quality import rules
 from server.quality.rules import Characteristic, Judgement
-from server.quality.tables import Inspection, InspectionPlan, Nonconformance
+from server.quality.tables import Inspection, InspectionPlan, Nonconformance, NonconformanceCounter
 from sync.feed import Visibility, record_change
 
 PLAN = "inspection_plan"
 NCR = "nonconformance"
-Problem = rules.Problem
+NONCONFORMANCES = DocumentTable(NCR, "Nonconformance", Nonconformance, "NCR", NonconformanceCounter)
 
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
-
-
-def _username(actor: OfficeUser | None) -> str:
-    return actor.username if actor else "system"
 
 
 def _from_json(value: Any) -> Any:
@@ -108,22 +106,6 @@ def _plan_view(plan: InspectionPlanOut) -> dict[str, Any]:
     return plan.model_dump(mode="json", include={"item", "description", "version", "characteristics"})
 
 
-def _refuse(problems: list[Problem]) -> None:
-    if problems:
-        field, code, message = problems[0]
-        raise ApiError(HTTP_422_UNPROCESSABLE_ENTITY, code, f"{field}: {message}" if field else message,
-                       {"field": field, "errors": [{"field": f, "code": c, "message": m} for f, c, m in problems]})
-
-
-async def _item_problems(code: str) -> list[Problem]:
-    row = await Item.select(Item.archived).where(Item.code == code).first()
-    if row is None:
-        return [("item", "unknown_item", f"no item with code {code!r}")]
-    if row["archived"]:
-        return [("item", "archived_item", f"item {code!r} is archived")]
-    return []
-
-
 def _characteristic_problems(characteristics: list[CharacteristicIn]) -> list[Problem]:
     return rules.plan_problems([_characteristic(_stored_characteristic(c)) for c in characteristics])
 
@@ -151,17 +133,18 @@ async def list_plans(*, item: str | None = None, limit: int = 50, offset: int = 
 
 async def create_plan(data: InspectionPlanIn, actor: OfficeUser | None) -> InspectionPlanOut:
     async with write_transaction():
-        _refuse(await _item_problems(data.item) + _characteristic_problems(data.characteristics))
+        refuse_problems(await master_problems("item", Item, data.item, "item")
+                        + _characteristic_problems(data.characteristics))
         if await InspectionPlan.exists().where(InspectionPlan.item == data.item):
             raise duplicate(PLAN, "item", data.item)
         now = _now()
         await InspectionPlan.insert(InspectionPlan(
             item=data.item, description=data.description,
             characteristics=[_stored_characteristic(c) for c in data.characteristics],
-            version=1, created_at=now, updated_at=now, updated_by=_username(actor),
+            version=1, created_at=now, updated_at=now, updated_by=actor_name(actor),
         ))
         created = await get_plan(data.item)
-        await record_audit(actor, "create", PLAN, data.item, None, created.model_dump(mode="json"))
+        await audit_change(actor, "create", PLAN, data.item, None, created)
         record_change(PLAN, data.item, _plan_view(created), Visibility())
     return created
 
@@ -173,19 +156,19 @@ async def update_plan(item: str, data: InspectionPlanUpdate, actor: OfficeUser |
             raise ApiError(HTTP_409_CONFLICT, "version_conflict",
                            f"The plan of {item!r} was changed by someone else (version {row['version']}, you had "
                            f"{data.version}): reload it", {"entity": PLAN, "key": item, "version": row["version"]})
-        _refuse(_characteristic_problems(data.characteristics))
+        refuse_problems(_characteristic_problems(data.characteristics))
         before = _plan_out(row)
         updated = await InspectionPlan.update({
             InspectionPlan.description: data.description,
             InspectionPlan.characteristics: [_stored_characteristic(c) for c in data.characteristics],
             InspectionPlan.version: row["version"] + 1, InspectionPlan.updated_at: _now(),
-            InspectionPlan.updated_by: _username(actor),
+            InspectionPlan.updated_by: actor_name(actor),
         }).where((InspectionPlan.id == row["id"]) & (InspectionPlan.version == row["version"])).returning(InspectionPlan.id)
         if not updated:
             raise ApiError(HTTP_409_CONFLICT, "version_conflict", f"The plan of {item!r} was changed meanwhile: reload it",
                            {"entity": PLAN, "key": item})
         after = await get_plan(item)
-        await record_audit(actor, "update", PLAN, item, before.model_dump(mode="json"), after.model_dump(mode="json"))
+        await audit_change(actor, "update", PLAN, item, before, after)
         record_change(PLAN, item, _plan_view(after), Visibility())
     return after
 
@@ -194,7 +177,7 @@ async def delete_plan(item: str, actor: OfficeUser | None) -> None:
     async with write_transaction():
         before = _plan_out(await _plan_row(item))
         await InspectionPlan.delete().where(InspectionPlan.item == item)
-        await record_audit(actor, "delete", PLAN, item, before.model_dump(mode="json"), None)
+        await audit_change(actor, "delete", PLAN, item, before, None)
         record_change(PLAN, item, None, Visibility())
 
 
@@ -289,15 +272,6 @@ async def _held_places(item: str, lot: str, place: Place | None, quantity: int |
     return places
 
 
-async def _next_ncr_code(year: int) -> str:
-    rows = await sql_fetch(
-        "INSERT INTO nonconformance_counter (year, last_number) VALUES ($1, 1) ON CONFLICT (year) "
-        "DO UPDATE SET last_number = nonconformance_counter.last_number + 1 RETURNING last_number",
-        year,
-    )
-    return rules.ncr_code(year, rows[0]["last_number"])
-
-
 def _result_json(judgement: Judgement) -> list[dict[str, Any]]:
     return [{"characteristic": c.characteristic, "kind": c.kind,
              "value": c.value if isinstance(c.value, str) else format(c.value, "f"), "unit": c.unit, "passed": c.passed}
@@ -374,7 +348,7 @@ async def record_inspection(args: QualityRecordArgs, who: Who) -> dict[str, Any]
     inspected = sum(q for _, q in places) if places else (quantity or 0)
     site = place.site if place else (places[0][0].site if places else who.allowed_site)
     now = _now()
-    ncr = await _next_ncr_code(now.year) if not judgement.passed else None
+    ncr = await NONCONFORMANCES.next_code(now.year) if not judgement.passed else None
     results = _result_json(judgement)
     rows = await sql_fetch(
         f"INSERT INTO inspection ({', '.join(INSPECTION_COLUMNS)}) VALUES ({_marks(len(INSPECTION_COLUMNS))}) RETURNING id",
@@ -442,10 +416,7 @@ def _ncr_out(row: dict[str, Any]) -> NonconformanceOut:
 
 
 async def get_nonconformance(code: str) -> NonconformanceOut:
-    row = await Nonconformance.select().where(Nonconformance.code == code).output(load_json=True).first()
-    if row is None:
-        raise not_found(NCR, code)
-    return _ncr_out(row)
+    return _ncr_out(await NONCONFORMANCES.load(code))
 
 
 async def list_nonconformances(*, status: str | None = None, item: str | None = None, limit: int = 50,
@@ -471,11 +442,8 @@ async def decide_disposition(code: str, data: DispositionIn, actor: OfficeUser) 
     out (the lot stays known), rework puts it back on hold for another inspection, use as is makes it available.
     An operation's NCR holds no stock: the disposition is recorded and the NCR closes."""
     async with write_transaction():
-        lock = " FOR UPDATE" if DB.engine_type == "postgres" else ""
-        rows = await sql_fetch(f"SELECT * FROM nonconformance WHERE code = $1{lock}", code)
-        if not rows:
-            raise not_found(NCR, code)
-        row = rows[0]
+        await NONCONFORMANCES.lock(code)
+        row = await NONCONFORMANCES.load(code)
         refusal = rules.disposition_refusal(row["status"], data.disposition)
         if refusal is not None:
             status = HTTP_409_CONFLICT if refusal.code == "ncr_closed" else HTTP_422_UNPROCESSABLE_ENTITY
@@ -497,7 +465,6 @@ async def decide_disposition(code: str, data: DispositionIn, actor: OfficeUser) 
             rules.CLOSED, data.disposition, data.note, _now(), actor.username, code,
         )
         after = await get_nonconformance(code)
-        await record_audit(actor, "disposition", NCR, code, before.model_dump(mode="json"), after.model_dump(mode="json"),
-                           data.disposition)
+        await audit_change(actor, "disposition", NCR, code, before, after, data.disposition)
         record_change(NCR, code, None, Visibility(site=row["site"]))
     return after
