@@ -472,3 +472,29 @@ def test_the_planner_creates_and_releases_on_the_pages_and_a_viewer_gets_no_butt
     assert page.status_code == 200 and "/close" not in page.text and "prd-over-issue" in page.text
     assert viewer.post(f"/production-orders/{code}/close", {"version": "3"}).status_code == 403
     assert viewer.get("/production-orders/new").status_code == 403
+
+
+def test_a_supervisor_books_an_issue_and_reports_at_the_desk(browse, planner, made_item, login):
+    codes = made_item()
+    order = released(planner, codes["item"], "2")
+    count_in(login, codes["board"], "5")
+    desk = browse("supervisor")
+    too_much = desk.post(f"/production-orders/{order['code']}/issue",
+                         {"item": codes["board"], "lot": "", "location": STORE, "quantity": "9"})
+    assert too_much.status_code == 422 and 'id="desk-issue"' in too_much.text and 'value="9"' in too_much.text
+    issued = desk.post(f"/production-orders/{order['code']}/issue", {"item": codes["board"], "lot": "", "location": STORE,
+                                                                    "quantity": "3"})
+    assert issued.status_code == 303, issued.text
+    assert "Issue booked" in desk.get(issued.headers["location"]).text
+    assert desk.post(f"/production-orders/{order['code']}/report", {"operation": "10", "good_quantity": "2",
+                                                                    "scrap_quantity": ""}).status_code == 303
+    done = desk.post(f"/production-orders/{order['code']}/report", {"operation": "20", "good_quantity": "2",
+                                                                    "location": "FG-01-01", "lot": "DESK-LOT"})
+    assert done.status_code == 303, done.text
+    state = order_of(planner, order["code"])
+    assert state["materials"][1]["issued_quantity"] == "3" and state["status"] == "completed"
+    assert on_hand(planner, codes["item"]) == [("FG-01-01", "DESK-LOT", "available", "2")]
+    audit = login("admin").get("/api/audit", params={"entity": "stock", "limit": 50}).json()["items"]
+    assert any(a["action"] == "issue" and a["username"] == "supervisor" for a in audit)
+    assert browse("viewer").post(f"/production-orders/{order['code']}/issue",
+                                 {"item": codes["board"], "location": STORE, "quantity": "1"}).status_code == 403

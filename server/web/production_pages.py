@@ -1,7 +1,8 @@
 """Production orders in the office: the list (status filter, paging), an order with its operations (progress bars
 and figures) and materials (required against issued, over-issue flagged), the form for a new draft, release /
 cancel / close buttons for those who may, and the traveller to print. Every write calls the same
-`server.production.service` function as the REST API, so it is checked, audited and fed to devices the same way."""
+`server.production.service` function as the REST API, so it is checked, audited and fed to devices the same way;
+a supervisor may also book an issue or an operation's report at a desk, as a tablet would."""
 
 from __future__ import annotations
 
@@ -14,10 +15,13 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_422_UNPROCESSABLE_ENTITY
 from pydantic import ValidationError
 
-from schemas.production import ProductionOrderIn, ProductionOrderOut
+from schemas.production import ProductionOrderIn, ProductionOrderOut, ProductionReportArgs, StockIssueArgs
+from server.db import write_transaction
 from server.errors import ApiError
 from server.masterdata.tables import Bom, Site
+from server.inventory.stock import Who
 from server.production import service
+from server.production.execution import issue_material, report_production
 from server.production.rules import ON_THE_FLOOR, ORDER_STATUSES, TRANSITIONS
 from server.web.forms import FormErrors, display, explain
 from server.web.render import current_user, ensure_may, language_of, render
@@ -56,13 +60,15 @@ def _allowed_actions(order: ProductionOrderOut, request: Request) -> list[str]:
     return [name for name, target in ACTION_TARGETS.items() if target in TRANSITIONS[order.status]]
 
 
-async def _detail_page(request: Request, code: str, *, errors: list[str] | None = None, status_code: int = 200) -> Template:
-    ensure_may(request, "production.read")
+async def _detail_page(request: Request, code: str, *, errors: list[str] | None = None, status_code: int = 200,
+                       typed: dict[str, dict[str, str]] | None = None) -> Template:
+    user = ensure_may(request, "production.read")
     order = await service.get_production_order(code)
     return render(
         request, "production_detail.html", status_code=status_code, order=order,
         actions=_allowed_actions(order, request), errors=errors or [], on_devices=order.status in ON_THE_FLOOR,
-        show=display, done=request.query_params.get("done"),
+        show=display, done=request.query_params.get("done"), typed=typed or {},
+        may_book=order.status in ON_THE_FLOOR and user.may("production.write"),
     )
 
 
@@ -125,4 +131,34 @@ async def create_production(request: Request) -> Template | Redirect:
     return Redirect(f"/production-orders/{created.code}?{urlencode({'done': 'save'})}", status_code=HTTP_303_SEE_OTHER)
 
 
-PRODUCTION_HANDLERS = [production_list, new_production_form, create_production, production_detail, production_action]
+ISSUE_FIELDS = ("item", "lot", "location", "quantity")
+REPORT_FIELDS = ("operation", "good_quantity", "scrap_quantity", "scrap_reason", "location", "lot")
+BOOKINGS = {"issue": (StockIssueArgs, ISSUE_FIELDS, issue_material),
+            "report": (ProductionReportArgs, REPORT_FIELDS, lambda args, who: report_production(args, who, None))}
+
+
+@post([f"/production-orders/{{code:str}}/{booking}" for booking in BOOKINGS], include_in_schema=False)
+async def book_at_desk(request: Request, code: CodePath) -> Template | Redirect:
+    """A supervisor books an issue or an operation's report at a desk: the same function a tablet's `stock.issue` /
+    `production.report` reaches, in one transaction, audited under the supervisor's name."""
+    booking = request.url.path.rsplit("/", 1)[-1]
+    actor = ensure_may(request, "production.write")
+    contract, fields, book = BOOKINGS[booking]
+    form = await request.form()
+    typed = {name: str(form.get(name) or "").strip() for name in fields}
+    try:
+        args = contract.model_validate({"production_order": code, **{k: v for k, v in typed.items() if v}})
+        async with write_transaction():
+            await book(args, Who.office(actor))
+    except (ValidationError, ApiError) as exc:
+        if isinstance(exc, ApiError) and exc.code == "not_found":
+            raise
+        problems = explain(exc, FormErrors(), language_of(request))
+        messages = [*problems.general, *(f"{name}: {m}" for name, ms in problems.fields.items() for m in ms)]
+        return await _detail_page(request, code, errors=messages, status_code=HTTP_422_UNPROCESSABLE_ENTITY,
+                                  typed={booking: typed})
+    return Redirect(f"/production-orders/{code}?{urlencode({'done': booking})}", status_code=HTTP_303_SEE_OTHER)
+
+
+PRODUCTION_HANDLERS = [production_list, new_production_form, create_production, production_detail, production_action,
+                       book_at_desk]
