@@ -19,7 +19,7 @@ from pydantic import BaseModel
 from server.accounts.audit import record_audit
 from server.accounts.identity import OfficeUser
 from server.db import DB, sql_fetch
-from server.document_rules import Problem, Refusal, document_code
+from server.document_rules import Lifecycle, Problem, Refusal, document_code
 from server.errors import ApiError, not_found
 from server.inventory.stock import decimals_used
 from server.masterdata.tables import Item, Unit
@@ -58,6 +58,7 @@ class DocumentTable:
     code_prefix: str = ""  # PO, PRD, SO, SHP, NCR
     counter: type[Table] | None = None
     line_parent: Column | None = None  # the lines' foreign key to the header, when it has numbered lines
+    lifecycle: Lifecycle | None = None  # which status may follow which, when the office moves it on
 
     async def find(self, code: str) -> dict[str, Any] | None:
         return await self.header.select().where(self.header.code == code).first()
@@ -97,6 +98,13 @@ class DocumentTable:
     def state_conflict(self, code: str, refusal: Refusal, status: str) -> ApiError:
         return ApiError(HTTP_409_CONFLICT, refusal.code, refusal.message,
                         {"entity": self.entity, "key": code, "status": status})
+
+    def check_transition(self, row: dict[str, Any], target: str) -> None:
+        """409 with the lifecycle's refusal when the header may not move to `target`."""
+        assert self.lifecycle is not None
+        refusal = self.lifecycle.transition_refusal(row["status"], target)
+        if refusal is not None:
+            raise self.state_conflict(row["code"], refusal, row["status"])
 
     async def bump(self, row: dict[str, Any], columns: dict[Any, Any]) -> None:
         """Write the header with the next version, only if nobody else did in between (else `version_conflict`)."""

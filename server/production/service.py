@@ -33,7 +33,8 @@ from sync.live import publish_board_after_commit
 
 ENTITY = "production_order"
 ORDERS_BOARD = "board:orders"
-PRODUCTION_ORDERS = DocumentTable(ENTITY, "Production order", ProductionOrder, "PRD", ProductionOrderCounter)
+PRODUCTION_ORDERS = DocumentTable(ENTITY, "Production order", ProductionOrder, "PRD", ProductionOrderCounter,
+                                  lifecycle=rules.PRODUCTION_ORDER)
 
 
 def _now() -> datetime:
@@ -275,9 +276,7 @@ async def _transition(code: str, target: str, action: str, actor: OfficeUser | N
         await PRODUCTION_ORDERS.lock(code)
         row, operations, materials = await load_order(code)
         PRODUCTION_ORDERS.check_version(row, version)
-        refusal = rules.transition_refusal(row["status"], target)
-        if refusal is not None:
-            raise PRODUCTION_ORDERS.state_conflict(code, refusal, row["status"])
+        PRODUCTION_ORDERS.check_transition(row, target)
         before = order_out(row, operations, materials)
         columns: dict[Any, Any] = {ProductionOrder.status: target}
         if target == rules.RELEASED:

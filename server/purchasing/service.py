@@ -33,7 +33,7 @@ from sync.feed import Visibility, record_change
 
 ENTITY = "purchase_order"
 PURCHASE_ORDERS = DocumentTable(ENTITY, "Purchase order", PurchaseOrder, "PO", PurchaseOrderCounter,
-                                PurchaseOrderLine.purchase_order)
+                                PurchaseOrderLine.purchase_order, rules.PURCHASE_ORDER)
 
 
 def _now() -> datetime:
@@ -213,9 +213,7 @@ async def _transition(code: str, target: str, action: str, actor: OfficeUser | N
     async with write_transaction():
         row, line_rows = await PURCHASE_ORDERS.load_with_lines(code)
         PURCHASE_ORDERS.check_version(row, version)
-        refusal = rules.transition_refusal(row["status"], target)
-        if refusal is not None:
-            raise PURCHASE_ORDERS.state_conflict(code, refusal, row["status"])
+        PURCHASE_ORDERS.check_transition(row, target)
         before = _po_out(row, line_rows)
         columns: dict[Any, Any] = {PurchaseOrder.status: target}
         if target == rules.APPROVED:

@@ -25,7 +25,8 @@ from server.sales.tables import SalesOrder, SalesOrderCounter, SalesOrderLine
 from server.shipping.tables import Shipment
 
 ENTITY = "sales_order"
-SALES_ORDERS = DocumentTable(ENTITY, "Sales order", SalesOrder, "SO", SalesOrderCounter, SalesOrderLine.sales_order)
+SALES_ORDERS = DocumentTable(ENTITY, "Sales order", SalesOrder, "SO", SalesOrderCounter, SalesOrderLine.sales_order,
+                             rules.SALES_ORDER)
 
 
 def _now() -> datetime:
@@ -116,9 +117,7 @@ async def _transition(code: str, target: str, action: str, actor: OfficeUser | N
             raise ApiError(HTTP_409_CONFLICT, "version_conflict",
                            f"Sales order {code!r} was changed by someone else (version {row['version']}, you had {version})",
                            {"entity": ENTITY, "key": code, "version": row["version"], "sent_version": version})
-        refusal = rules.transition_refusal(row["status"], target)
-        if refusal is not None:
-            raise SALES_ORDERS.state_conflict(code, refusal, row["status"])
+        SALES_ORDERS.check_transition(row, target)
         if target == rules.CONFIRMED and not line_rows:
             refuse_problems([("lines", "no_lines", "a sales order without lines cannot be confirmed")])
         if target in (rules.CANCELLED, rules.CLOSED):
