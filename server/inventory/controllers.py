@@ -61,7 +61,7 @@ class StockController(Controller):
         return await fefo_suggestion(item, Decimal(quantity), warehouse=warehouse, site=site)
 
     @get("/available/{item:str}", guards=[requires("stock.read")], summary="On hand, reserved and available to promise")
-    async def available(self, item: str) -> dict[str, str]:
+    async def available(self, item: Annotated[str, Parameter(max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]) -> dict[str, str]:
         return await available_to_promise(item)
 
     @get("/alerts", guards=[requires("stock.read")], summary="Below safety stock; lots expiring within N days or expired")

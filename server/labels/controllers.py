@@ -37,8 +37,12 @@ REFUSALS = {
                                                 description="Nothing a scanner could read back: `no_gtin`, "
                                                             "`bad_check_digit`, `invalid_lot`, `invalid_sscc`…"),
 }
-LocationCode = Annotated[str, Parameter(max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
-LabelFile = Annotated[str, Parameter(max_length=48, description="the key and the format: CH-ERGO.png, .svg or .zpl")]
+CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"  # schemas.common.Code: what records use to refer to each other
+LocationCode = Annotated[str, Parameter(max_length=40, pattern=CODE_PATTERN)]
+ItemCode = Annotated[str, Parameter(max_length=40, pattern=CODE_PATTERN)]
+PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
+LabelFile = Annotated[str, Parameter(max_length=48, pattern=CODE_PATTERN,
+                                     description="the key and the format: CH-ERGO.png, .svg or .zpl")]
 
 
 @dataclass
@@ -123,10 +127,10 @@ class LabelController(Controller):
     async def lot(
         self,
         request: Request,
-        item: Annotated[str, Parameter(max_length=40)],
-        lot: Annotated[str | None, Parameter(max_length=40)] = None,
-        expiry: Annotated[str | None, Parameter(max_length=20, description="YYYY-MM-DD")] = None,
-        serial: Annotated[str | None, Parameter(max_length=40)] = None,
+        item: ItemCode,
+        lot: Annotated[str | None, Parameter(max_length=40, pattern=PRINTABLE)] = None,
+        expiry: Annotated[str | None, Parameter(max_length=20, pattern=PRINTABLE, description="YYYY-MM-DD")] = None,
+        serial: Annotated[str | None, Parameter(max_length=40, pattern=PRINTABLE)] = None,
         symbology: Literal["gs1-128", "datamatrix"] = "gs1-128",
     ) -> Response[Any]:
         label = await lot_label_for(item, lot, expiry, serial, symbology)
@@ -138,7 +142,7 @@ class LabelController(Controller):
     async def sscc(
         self,
         file: LabelFile,
-        item: Annotated[str | None, Parameter(max_length=40)] = None,
+        item: ItemCode | None = None,
         count: Annotated[int | None, Parameter(ge=1, le=99_999_999)] = None,
     ) -> Response[Any]:
         sscc, file_format = _split_file(file)
@@ -156,8 +160,9 @@ class LabelController(Controller):
         request: Request,
         kind: Literal["items", "locations"],
         layout: SheetLayout = "a4",
-        warehouse: Annotated[str | None, Parameter(max_length=40)] = None,
-        codes: Annotated[str | None, Parameter(max_length=4000, description="comma-separated; all if absent")] = None,
+        warehouse: Annotated[str | None, Parameter(max_length=40, pattern=CODE_PATTERN)] = None,
+        codes: Annotated[str | None, Parameter(max_length=4000, pattern=PRINTABLE,
+                                               description="comma-separated; all if absent")] = None,
     ) -> Response[bytes]:
         if not request.user.may(f"{kind}.read"):
             raise PermissionDeniedException(detail=f"Your role may not do this ({kind}.read)",
