@@ -17,7 +17,7 @@ install: $(INSTALLED)
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
 
-$(ASSETS): node_modules/.package-lock.json pwa/build.mjs $(shell find pwa/src -type f)
+$(ASSETS): node_modules/.package-lock.json pwa/build.mjs schemas/scan_vectors.json $(shell find pwa/src -type f)
 	npm run --silent build
 
 assets: $(ASSETS)

@@ -1,16 +1,61 @@
 // Builds the front-end assets served by our own server (no CDN):
 // - the office UI's htmx, copied from node_modules into server/web/static/vendor/
-// - the shop-floor PWA, from pwa/src into pwa/dist (the offline app itself is built in the PWA issue).
-import { cpSync, mkdirSync, rmSync } from "node:fs";
+// - the shop-floor PWA, from pwa/src into pwa/dist: our ES modules as they are (no bundler: the browser loads
+//   modules), the libraries it uses copied into dist/vendor/, and a Workbox service worker (generateSW with its
+//   runtime inlined, so nothing is fetched from a CDN) that precaches the app shell. The camera decoder
+//   (barcode-detector's zxing-wasm build, about 1 MB) is not precached: it is loaded lazily the first time a device
+//   without a native BarcodeDetector opens the camera, and cached then.
+import { cpSync, mkdirSync, rmSync, writeFileSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { generateSW } from "workbox-build";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const vendor = join(root, "server/web/static/vendor");
-mkdirSync(vendor, { recursive: true });
-cpSync(join(root, "node_modules/htmx.org/dist/htmx.min.js"), join(vendor, "htmx.min.js"));
+const modules = join(root, "node_modules");
+const officeVendor = join(root, "server/web/static/vendor");
+mkdirSync(officeVendor, { recursive: true });
+cpSync(join(modules, "htmx.org/dist/htmx.min.js"), join(officeVendor, "htmx.min.js"));
 
 const dist = join(root, "pwa/dist");
 rmSync(dist, { recursive: true, force: true });
 cpSync(join(root, "pwa/src"), dist, { recursive: true });
-console.log("assets built: server/web/static/vendor/htmx.min.js, pwa/dist/");
+
+const vendor = join(dist, "vendor");
+mkdirSync(join(vendor, "barcode-detector"), { recursive: true });
+cpSync(join(modules, "idb/build/index.js"), join(vendor, "idb.js"));
+cpSync(join(modules, "signature_pad/dist/signature_pad.js"), join(vendor, "signature_pad.js"));
+for (const file of ["ponyfill.js", "zxing-exported.js"]) {
+  cpSync(join(modules, "barcode-detector/dist/es", file), join(vendor, "barcode-detector", file));
+}
+cpSync(join(modules, "zxing-wasm/dist/reader/zxing_reader.wasm"), join(vendor, "zxing_reader.wasm"));
+
+// The vector file the server's GS1 tests use: the app's parser is tested against the same one.
+cpSync(join(root, "schemas/scan_vectors.json"), join(dist, "scan_vectors.json"));
+
+const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
+writeFileSync(join(dist, "versions.json"), JSON.stringify({
+  idb: pkg.dependencies.idb, signature_pad: pkg.dependencies.signature_pad,
+  "barcode-detector": pkg.dependencies["barcode-detector"], "workbox-build": pkg.devDependencies["workbox-build"],
+}, null, 1));
+
+const { count, size, warnings } = await generateSW({
+  globDirectory: dist,
+  globPatterns: ["**/*.{html,js,mjs,css,json,webmanifest,png,svg,wav}"],
+  globIgnores: ["vendor/barcode-detector/**", "vendor/zxing_reader.wasm", "scan_vectors.json", "sw.js"],
+  swDest: join(dist, "sw.js"),
+  inlineWorkboxRuntime: true,
+  sourcemap: false,
+  // A new version waits until the app says so (the user is told to reload): it never takes over mid-shift.
+  skipWaiting: false,
+  clientsClaim: false,
+  navigateFallback: "/app/index.html",
+  navigateFallbackAllowlist: [/^\/app\//],
+  modifyURLPrefix: { "": "/app/" },
+  runtimeCaching: [{
+    urlPattern: ({ url }) => url.pathname.startsWith("/app/vendor/barcode-detector/") || url.pathname.endsWith(".wasm"),
+    handler: "CacheFirst",
+    options: { cacheName: "floorsync-camera-decoder" },
+  }],
+});
+for (const warning of warnings) console.warn(warning);
+console.log(`assets built: server/web/static/vendor/htmx.min.js, pwa/dist/ (${count} files precached, ${(size / 1024).toFixed(0)} KB)`);

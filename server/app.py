@@ -27,6 +27,7 @@ from server.accounts.session_store import SESSION_COOKIE, DatabaseSessionStore, 
 from server.db import prepare_engine, release_engine
 from server.errors import EXCEPTION_HANDLERS, document_error_responses
 from server.health import health
+from server.pwa import PWA_ROUTER
 from server.inventory import commands as inventory_commands  # noqa: F401  (registers the floor commands)
 from server.inventory.controllers import StockController
 from server.labels import LabelController, LocationLabelController
@@ -48,11 +49,12 @@ from sync import live
 from sync.controllers import SYNC_HANDLERS, bearer_token
 
 SESSION_HOURS = 10
-PUBLIC_PATHS = ["^/health$", "^/api/sync/", "^/schema", "^/static/", "^/login$", "^/api/auth/login$", "^/api/auth/csrf$", "^/metrics$", "^/favicon.ico$"]
-# No inline script anywhere; htmx's own indicator styles are switched off in the page, so no inline style either.
+PUBLIC_PATHS = ["^/health$", "^/app(/|$)", "^/api/sync/", "^/schema", "^/static/", "^/login$", "^/api/auth/login$", "^/api/auth/csrf$", "^/metrics$", "^/favicon.ico$"]
+# No inline script anywhere ('wasm-unsafe-eval' lets the floor app compile the camera decoder, nothing else); htmx's own indicator styles are switched off in the page, so no inline style either.
 CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
-    "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+    "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data: blob:; "
+    "media-src 'self' blob:; connect-src 'self'; worker-src 'self'; font-src 'self'; object-src 'none'; "
+    "base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 )
 
 
@@ -187,6 +189,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             MetricsController,
             *WEB_HANDLERS,
             STATIC_ROUTER,
+            PWA_ROUTER,
         ],
         on_app_init=[session_auth.on_app_init],
         on_startup=[on_startup],
