@@ -1,0 +1,31 @@
+// Home: the screens this device's scope offers, needs-attention, and the language switch.
+import { t, currentLanguage, setLanguage } from "/app/i18n.js";
+import { h } from "/app/screens/ui.js";
+
+export async function render(root, ctx) {
+  const { scope, screens, sync } = ctx;
+  const lines = [t("home.scope", { site: scope.site || "" })];
+  if (scope.warehouses?.length) lines.push(t("home.scope_warehouses", { warehouses: scope.warehouses.join(", ") }));
+  const tiles = Object.entries(screens)
+    .filter(([, screen]) => screen.fits?.(scope))
+    .map(([route, screen]) => h("a", { class: "tile", href: `#/${route}`, dataset: { route } }, t(screen.label)));
+  const attentionTile = h("a", { class: "tile attention", href: "#/attention", dataset: { route: "attention" } });
+  const showAttention = () => {
+    const { attention } = sync.status();
+    attentionTile.textContent = attention ? `${t("attention.title")} (${attention})` : t("attention.title");
+    attentionTile.classList.toggle("has", attention > 0);
+  };
+  showAttention();
+  const language = h("button", {
+    type: "button", class: "secondary", id: "language",
+    onclick: async () => { await setLanguage(currentLanguage() === "zh" ? "en" : "zh"); ctx.rerender(); },
+  }, t("home.language"));
+  root.append(
+    h("h1", {}, t("home.title")),
+    h("p", { class: "scope" }, lines.join(" · ")),
+    h("nav", { class: "tiles" }, ...tiles, attentionTile),
+    h("p", {}, language),
+  );
+  sync.events.addEventListener("status", showAttention);
+  return () => sync.events.removeEventListener("status", showAttention);
+}

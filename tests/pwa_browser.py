@@ -1,0 +1,150 @@
+"""Helpers for the floor app's browser tests: Debian Chromium through Playwright against the real server, a device
+enrolled through the app's own screen, waits on the sync status, and reads of the app's IndexedDB and of the
+server's stock through the office API."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from decimal import Decimal
+
+import httpx
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+from tests.sync_fixtures import enrolment_code
+from tests.test_browser_office import CHROMIUM_ARGS
+
+TIMEOUT_MS = 15_000
+
+
+@contextmanager
+def chromium() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def new_context(browser: Browser) -> BrowserContext:
+    context = browser.new_context(locale="zh-CN", viewport={"width": 800, "height": 1000})
+    context.set_default_timeout(TIMEOUT_MS)
+    return context
+
+
+def watch_errors(page: Page) -> list[str]:
+    """Console errors and uncaught page errors, to assert none happened (failed fetches while offline are expected
+    and are not console errors of ours)."""
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" and "Failed to load resource" not in m.text
+            and "ERR_INTERNET_DISCONNECTED" not in m.text and "WebSocket" not in m.text else None)
+    return problems
+
+
+def open_app(page: Page, base_url: str, hash_: str = "") -> None:
+    """Load the app and make sure the service worker controls the page (so it reloads offline). The worker's install
+    fails whole when a precached file does not load (as while `npm run build` rewrites pwa/dist): then load again."""
+    for attempt in range(3):
+        page.goto(f"{base_url}/app/{hash_}")
+        try:
+            page.wait_for_function("navigator.serviceWorker.ready.then(() => true)", timeout=5_000)
+            break
+        except PlaywrightTimeoutError:
+            if attempt == 2:
+                raise
+    if not page.evaluate("navigator.serviceWorker.controller !== null"):
+        page.reload()
+        page.wait_for_function("navigator.serviceWorker.controller !== null")
+    page.wait_for_selector("body[data-ready='1']")
+
+
+def enrol(page: Page, base_url: str, office: httpx.Client, site: str = "NB1", warehouses: list[str] | None = None,
+          by_link: bool = True) -> None:
+    """Enrol the device through the app: the QR link (/app/#enrol=CODE) or typing the code; then wait for the
+    first sync to finish."""
+    code = enrolment_code(office, site, warehouses)
+    if by_link:
+        open_app(page, base_url)
+        page.goto(f"{base_url}/app/#enrol={code}")
+    else:
+        open_app(page, base_url, "#/enrol")
+        page.locator("input[name=code]").fill(code)
+        page.locator("#enrol-form button[type=submit]").click()
+    page.wait_for_selector("body[data-screen='home']")
+    wait_synced(page)
+
+
+def wait_synced(page: Page, timeout_ms: int = TIMEOUT_MS) -> None:
+    """Until the device is idle: nothing waiting to be sent, nothing applied but not yet pulled back, synced."""
+    page.wait_for_function(
+        """() => {
+            const s = document.querySelector('#sync-status').dataset;
+            return s.state === 'idle' && s.pending === '0' && s.unconfirmed === '0' && Boolean(s.lastSync);
+        }""",
+        timeout=timeout_ms, polling=100)
+
+
+def pending(page: Page) -> int:
+    return int(page.locator("#sync-status").get_attribute("data-pending") or 0)
+
+
+def outbox(page: Page) -> list[dict]:
+    return page.evaluate("import('/app/db.js').then(db => db.outbox())")
+
+
+def meta(page: Page, key: str):
+    return page.evaluate("key => import('/app/db.js').then(db => db.getMeta(key))", key)
+
+
+def overlay(page: Page, item: str, location: str, lot: str | None = None) -> Decimal:
+    """On hand as the app shows it: the replica with the queued mutations applied."""
+    text = page.evaluate("""async ([item, location, lot]) => {
+        const sync = await import('/app/sync.js');
+        return sync.microText(await sync.onHandAt(item, location, lot));
+    }""", [item, location, lot])
+    return Decimal(text)
+
+
+def go(page: Page, route: str) -> None:
+    page.evaluate("route => { location.hash = route; }", f"#/{route}")
+    page.wait_for_selector(f"body[data-screen='{route.split('?')[0]}']")
+
+
+def move(page: Page, item: str, from_location: str, to_location: str, quantity: str, lot: str = "") -> None:
+    """Fill the move screen field by field, each ended with Enter (as a keyboard-wedge scanner does)."""
+    go(page, "move")
+    for name, value in (("item", item), ("lot", lot), ("from_location", from_location), ("to_location", to_location),
+                        ("quantity", quantity)):
+        page.locator(f"#move-form input[name={name}]").fill(value)
+        page.locator(f"#move-form input[name={name}]").press("Enter")
+    page.wait_for_selector("#screen .notice.ok")
+
+
+def count(page: Page, item: str, location: str, counted: str, lot: str = "", reason: str = "") -> None:
+    go(page, "count")
+    for name, value in (("item", item), ("lot", lot), ("location", location), ("counted_quantity", counted)):
+        page.locator(f"#count-form input[name={name}]").fill(value)
+        page.locator(f"#count-form input[name={name}]").press("Enter")
+    page.locator("#count-form input[name=reason]").fill(reason)
+    page.locator("#count-form input[name=reason]").press("Enter")
+    page.wait_for_selector("#screen .notice.ok")
+
+
+def on_hand(office: httpx.Client, item: str) -> dict[str, Decimal]:
+    """The server's on-hand of an item by location (available stock), through the office API."""
+    response = office.get("/api/stock", params={"item": item, "limit": 200})
+    assert response.status_code == 200, response.text
+    return {row["location"]: Decimal(row["quantity"]) for row in response.json()["items"]
+            if row.get("status", "available") == "available"}
+
+
+def make_item(office: httpx.Client, code: str, stock: dict[str, str] | None = None, clerk: httpx.Client | None = None) -> str:
+    """A raw item of the test's own, with on-hand counted in at the desk (location -> quantity)."""
+    office.post("/api/items", json={"code": code, "name": "Floor app test part", "type": "raw", "unit": "PCS"}).raise_for_status()
+    for location, quantity in (stock or {}).items():
+        response = (clerk or office).post("/api/stock/counts", json={"item": code, "location": location, "counted_quantity": quantity})
+        assert response.status_code == 201, response.text
+    return code

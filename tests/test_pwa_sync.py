@@ -1,0 +1,149 @@
+"""The floor app's sync core in real Chromium against the real server: work done offline survives a reload (the
+outbox and the optimistic on-hand), drains when the network returns and lands exactly once; a refused mutation
+waits in needs-attention with its reason and is corrected as a new one; two tabs of one device never double-send."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import httpx
+import pytest
+from playwright.sync_api import expect
+
+from tests.pwa_browser import (
+    chromium, count, enrol, go, make_item, meta, move, new_context, on_hand, open_app, outbox, overlay, pending,
+    wait_synced, watch_errors,
+)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with chromium() as browser:
+        yield browser
+
+
+def test_offline_work_survives_a_reload_and_lands_exactly_once(server, login, admin, unique, browser):
+    clerk = login("warehouse")
+    item = make_item(login("planner"), unique("PWA"), {"RM-A-01-01": "10"}, clerk=clerk)
+    context = new_context(browser)
+    page = context.new_page()
+    errors = watch_errors(page)
+    enrol(page, server.url, clerk, by_link=False)  # the code typed on the enrolment screen
+    assert overlay(page, item, "RM-A-01-01") == 10, "the first sync brought the item's stock"
+
+    context.set_offline(True)
+    count(page, item, "RM-A-01-02", "4", reason="found on the shelf")
+    move(page, item, "RM-A-01-01", "RM-A-01-02", "3")
+    move(page, item, "RM-A-01-02", "RM-A-02-01", "2")
+    expect(page.locator("#sync-status")).to_have_attribute("data-pending", "3")
+    expect(page.locator("#sync-status")).to_have_attribute("data-state", "offline")
+
+    page.reload()  # still offline: the service worker serves the app, IndexedDB still holds the outbox
+    page.wait_for_selector("body[data-ready='1']")
+    assert pending(page) == 3
+    assert [m["name"] for m in outbox(page)] == ["stock.count", "stock.move", "stock.move"]
+    assert [m["seq"] for m in outbox(page)] == [1, 2, 3]
+    assert (overlay(page, item, "RM-A-01-01"), overlay(page, item, "RM-A-01-02"), overlay(page, item, "RM-A-02-01")) == (7, 5, 2)
+    go(page, "count")  # the screen shows the overlay too
+    page.locator("#count-form input[name=item]").fill(item)
+    page.locator("#count-form input[name=item]").press("Enter")
+    page.locator("#count-form input[name=location]").fill("RM-A-01-02")
+    page.locator("#count-form input[name=location]").press("Enter")
+    expect(page.locator("#on-hand")).to_have_attribute("data-on-hand", "5")
+    queued = outbox(page)
+    assert on_hand(admin, item) == {"RM-A-01-01": 10}, "nothing reached the server while offline"
+
+    context.set_offline(False)
+    wait_synced(page)
+    expect(page.locator("#on-hand")).to_have_attribute("data-on-hand", "5")  # now from the replica alone
+    assert on_hand(admin, item) == {"RM-A-01-01": Decimal(7), "RM-A-01-02": Decimal(5), "RM-A-02-01": Decimal(2)}
+
+    # Exactly once: the server holds each of the three under its seq; sending them again changes nothing.
+    again = httpx.post(f"{server.url}/api/sync/push", headers={"Authorization": f"Bearer {meta(page, 'token')}"}, json={
+        "protocol": 1,
+        "mutations": [{k: m[k] for k in ("seq", "id", "name", "args", "client_time")} for m in queued],
+    })
+    assert again.status_code == 200, again.text
+    body = again.json()
+    assert [(r["id"], r["status"], r["outcome"]) for r in body["results"]] == [(m["id"], "duplicate", "applied") for m in queued]
+    assert body["last_seq"] == 3
+    assert on_hand(admin, item) == {"RM-A-01-01": Decimal(7), "RM-A-01-02": Decimal(5), "RM-A-02-01": Decimal(2)}
+    assert errors == []
+    context.close()
+
+
+def test_a_refused_move_waits_in_needs_attention_and_is_corrected_as_a_new_mutation(server, login, admin, unique, browser):
+    clerk = login("warehouse")
+    item = make_item(login("planner"), unique("PWR"), {"RM-A-01-01": "2"}, clerk=clerk)
+    context = new_context(browser)
+    page = context.new_page()
+    errors = watch_errors(page)
+    enrol(page, server.url, clerk)  # the QR code's link, /app/#enrol=CODE
+
+    move(page, item, "RM-A-01-01", "RM-A-01-02", "5")  # more than the 2 on hand: only the server can tell for sure
+    expect(page.locator("#sync-status")).to_have_attribute("data-attention", "1")
+    wait_synced(page)
+    go(page, "attention")
+    entry = page.locator("#attention-list .entry[data-code='insufficient_stock']")
+    expect(entry.locator(".reason")).to_have_text(f"RM-A-01-01 的 {item} 仅有 2")  # Chinese by default
+
+    go(page, "home")
+    page.locator("#language").click()  # English, remembered on the device
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    page.reload()
+    page.wait_for_selector("body[data-ready='1']")
+    go(page, "attention")
+    expect(entry.locator(".reason")).to_have_text(f"Only 2 of {item} at RM-A-01-01")
+    refused_id = entry.get_attribute("data-id")
+
+    entry.locator("button.correct").click()
+    page.wait_for_selector("body[data-screen='move']")
+    assert page.locator("#move-form input[name=item]").input_value() == item
+    assert page.locator("#move-form input[name=quantity]").input_value() == "5"
+    page.locator("#move-form input[name=quantity]").fill("2")
+    page.locator("#move-form input[name=quantity]").press("Enter")
+    page.wait_for_selector("body[data-screen='attention']")
+    wait_synced(page)
+    expect(page.locator("#attention-list .empty")).to_be_visible()
+    expect(page.locator("#sync-status")).to_have_attribute("data-attention", "0")
+    assert on_hand(admin, item) == {"RM-A-01-02": Decimal(2)}
+    assert meta(page, "last_seq") == 2, "the correction went as a new mutation (seq 2), the refusal kept seq 1"
+    assert refused_id and refused_id not in {m["id"] for m in outbox(page)}
+    assert errors == []
+    context.close()
+
+
+def test_two_tabs_of_one_device_never_send_the_same_mutation_twice(server, login, admin, unique, browser):
+    clerk = login("warehouse")
+    item = make_item(login("planner"), unique("PWT"), {"RM-A-01-01": "10"}, clerk=clerk)
+    context = new_context(browser)
+    first = context.new_page()
+    errors = watch_errors(first)
+    enrol(first, server.url, clerk)
+    second = context.new_page()
+    errors += watch_errors(second)
+    open_app(second, server.url)
+    wait_synced(second)
+    pushes = []
+    context.on("response", lambda r: pushes.append(r) if r.url.endswith("/api/sync/push") else None)
+
+    context.set_offline(True)
+    move(first, item, "RM-A-01-01", "RM-A-01-02", "1")
+    move(second, item, "RM-A-01-01", "RM-A-02-01", "2")
+    move(first, item, "RM-A-01-01", "RM-A-01-02", "3")
+    count(second, item, "RM-B-01-01", "1")
+    for page in (first, second):  # each tab sees the other's work (IndexedDB + BroadcastChannel)
+        expect(page.locator("#sync-status")).to_have_attribute("data-pending", "4")
+    assert [m["seq"] for m in outbox(first)] == [1, 2, 3, 4]
+
+    context.set_offline(False)
+    wait_synced(first)
+    wait_synced(second)
+    assert on_hand(admin, item) == {"RM-A-01-01": Decimal(4), "RM-A-01-02": Decimal(4), "RM-A-02-01": Decimal(2),
+                                    "RM-B-01-01": Decimal(1)}
+    results = [r for response in pushes if response.status == 200 for r in response.json()["results"]]
+    assert sorted(r["seq"] for r in results) == [1, 2, 3, 4], "each mutation was sent once, by one tab"
+    assert {r["status"] for r in results} == {"applied"}
+    assert meta(first, "last_seq") == 4
+    assert errors == []
+    context.close()
