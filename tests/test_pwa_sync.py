@@ -4,12 +4,14 @@ waits in needs-attention with its reason and is corrected as a new one; two tabs
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 import httpx
 import pytest
 from playwright.sync_api import expect
 
+from tests.clients import office
 from tests.pwa_browser import (
     chromium, count, enrol, go, make_item, meta, move, new_context, on_hand, open_app, outbox, overlay, pending,
     wait_synced, watch_errors,
@@ -145,5 +147,38 @@ def test_two_tabs_of_one_device_never_send_the_same_mutation_twice(server, login
     assert sorted(r["seq"] for r in results) == [1, 2, 3, 4], "each mutation was sent once, by one tab"
     assert {r["status"] for r in results} == {"applied"}
     assert meta(first, "last_seq") == 4
+    assert errors == []
+    context.close()
+
+
+def test_a_device_away_past_feed_compaction_re_snapshots_and_still_sends_its_work_once(fresh_server, browser):
+    srv = fresh_server(demo=True)
+    clerk = office(srv.url, "warehouse")
+    item = make_item(office(srv.url, "planner"), "PWA-RESET", {"RM-A-01-01": "10", "RM-A-02-01": "3"}, clerk=clerk)
+    context = new_context(browser)
+    page = context.new_page()
+    errors = watch_errors(page)
+    enrol(page, srv.url, clerk)
+    assert overlay(page, item, "RM-A-02-01") == 3
+
+    context.set_offline(True)
+    move(page, item, "RM-A-01-01", "RM-A-01-02", "4")
+    # Meanwhile at the desk: the stock at RM-A-02-01 is counted away (a delete in the feed), more changes follow,
+    # and the feed is compacted past the device's cursor: the device can only catch up by a new snapshot.
+    for location, quantity in (("RM-A-02-01", "0"), ("RM-B-01-01", "1"), ("RM-B-01-01", "2")):
+        assert clerk.post("/api/stock/counts", json={"item": item, "location": location, "counted_quantity": quantity}).status_code == 201
+    result = json.loads(srv.cli("compact-feed", "--keep", "1").stdout)
+    assert result["compacted_through"] > meta(page, "cursor")
+    pulls: list[str] = []
+    context.on("response", lambda r: pulls.append(r.url) if "/api/sync/pull" in r.url else None)
+
+    context.set_offline(False)
+    wait_synced(page)
+    assert sum("cursor=0&" in url for url in pulls) == 1, "one re-snapshot after the reset"
+    stock = page.evaluate("import('/app/db.js').then(db => db.replica('stock'))")
+    assert {(s["data"]["location"], s["data"]["quantity"]) for s in stock if s["data"]["item"] == item} == {
+        ("RM-A-01-01", "6"), ("RM-A-01-02", "4"), ("RM-B-01-01", "2")}, "the missed delete is gone from the replica"
+    assert on_hand(clerk, item) == {"RM-A-01-01": Decimal(6), "RM-A-01-02": Decimal(4), "RM-B-01-01": Decimal(2)}
+    assert meta(page, "last_seq") == 1
     assert errors == []
     context.close()
