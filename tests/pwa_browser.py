@@ -148,3 +148,59 @@ def make_item(office: httpx.Client, code: str, stock: dict[str, str] | None = No
         response = (clerk or office).post("/api/stock/counts", json={"item": code, "location": location, "counted_quantity": quantity})
         assert response.status_code == 201, response.text
     return code
+
+
+# --- scanning (added by the scanning work: tests/test_pwa_scanning.py uses these) ----------------------------------
+
+def wedge(page: Page, text: str, delay: int = 5, end: str = "Enter") -> None:
+    """Type like a keyboard-wedge scanner (a few ms a key, then Enter or Tab): GS (\\x1d, the FNC1 separator) has no
+    key, so it is inserted as text, as a scanner's driver does; the rest are keystrokes."""
+    for i, part in enumerate(text.split("\x1d")):
+        if i:
+            page.keyboard.insert_text("\x1d")
+        if part:
+            page.keyboard.type(part, delay=delay)
+    page.keyboard.press(end)
+
+
+def poll(page: Page, expression: str, timeout_ms: int = TIMEOUT_MS) -> None:
+    """Wait until a JavaScript expression is truthy, polling from Python: Playwright's wait_for_function evaluates a
+    string expression inside the page with eval, which the app's CSP refuses."""
+    import time
+
+    deadline = time.monotonic() + timeout_ms / 1000
+    while not page.evaluate(expression):
+        assert time.monotonic() < deadline, f"timed out waiting for {expression}"
+        time.sleep(0.02)
+
+
+def label_y4m(png: bytes, path, frames: int = 10):
+    """One of our labels (a PNG) as Chromium's fake camera input: a 640x480 YUV4MPEG2 file of a few identical grey
+    frames, the label scaled to fit on white (U and V planes all 128)."""
+    from io import BytesIO
+
+    from PIL import Image
+
+    label = Image.open(BytesIO(png)).convert("L")
+    label.thumbnail((600, 440))
+    frame = Image.new("L", (640, 480), 255)
+    frame.paste(label, ((640 - label.width) // 2, (480 - label.height) // 2))
+    chroma = bytes([128]) * (320 * 240)
+    with open(path, "wb") as out:
+        out.write(b"YUV4MPEG2 W640 H480 F10:1 Ip A1:1 C420jpeg\n")
+        for _ in range(frames):
+            out.write(b"FRAME\n" + frame.tobytes() + chroma + chroma)
+    return path
+
+
+@contextmanager
+def chromium_with_camera(y4m_path) -> Iterator[Browser]:
+    """Chromium whose camera plays the y4m file (give the context permissions=["camera"])."""
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
+            *CHROMIUM_ARGS, "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-video-capture={y4m_path}"])
+        try:
+            yield browser
+        finally:
+            browser.close()

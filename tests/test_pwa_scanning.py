@@ -9,15 +9,12 @@ import json
 import random
 import shutil
 import subprocess
-import time
-from io import BytesIO
 from pathlib import Path
 
-from PIL import Image
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page
 
 from server.scan.gs1 import ScanError, read_scan
-from tests.test_browser_office import CHROMIUM_ARGS
+from tests.pwa_browser import chromium, chromium_with_camera, label_y4m, poll, wedge
 
 ROOT = Path(__file__).resolve().parent.parent
 VECTORS = ROOT / "schemas" / "scan_vectors.json"
@@ -161,31 +158,18 @@ def test_the_javascript_ai_table_is_biips():
 
 # --- in Chromium ---------------------------------------------------------------------------------------------------
 
-def _launch(p, extra_args: list[str] = ()):
-    return p.chromium.launch(executable_path="/usr/bin/chromium", args=[*CHROMIUM_ARGS, *extra_args])
-
-
-def _until(page: Page, expression: str, timeout_ms: int = TIMEOUT_MS) -> None:
-    """Poll an expression from here: Playwright's in-page polling evaluates strings, which our CSP forbids."""
-    deadline = time.monotonic() + timeout_ms / 1000
-    while not page.evaluate(expression):
-        assert time.monotonic() < deadline, f"timed out waiting for {expression}"
-        time.sleep(0.02)
-
-
 def _harness(page: Page, base_url: str, query: str = "") -> list[str]:
     problems: list[str] = []
     page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
     page.on("response", lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 400 else None)
     page.goto(f"{base_url}/app/scan-test.html{query}")
-    _until(page, "window.scanHarness !== undefined")
+    poll(page, "window.scanHarness !== undefined")
     return problems
 
 
 def test_the_javascript_parser_reads_every_shared_vector_in_chromium(server):
-    with sync_playwright() as p:
-        browser = _launch(p)
+    with chromium() as browser:
         context = browser.new_context()
         page = context.new_page()
         problems = _harness(page, server.url)
@@ -197,22 +181,10 @@ def test_the_javascript_parser_reads_every_shared_vector_in_chromium(server):
         assert mismatches["count"] == len(json.loads(VECTORS.read_text())["vectors"])
         assert mismatches["mismatches"] == [], json.dumps(mismatches["mismatches"], indent=1, ensure_ascii=False)
         assert problems == []
-        browser.close()
-
-
-def _wedge(page: Page, text: str, delay: int = 5, end: str = "Enter") -> None:
-    """Type like a keyboard-wedge scanner: GS inserted as text (a scanner's FNC1 has no key), the rest keystrokes."""
-    for i, part in enumerate(text.split(GS)):
-        if i:
-            page.keyboard.insert_text(GS)
-        if part:
-            page.keyboard.type(part, delay=delay)
-    page.keyboard.press(end)
 
 
 def test_a_keyboard_wedge_burst_is_a_scan_and_human_typing_is_not(server):
-    with sync_playwright() as p:
-        browser = _launch(p)
+    with chromium() as browser:
         context = browser.new_context(locale="en-GB")
         page = context.new_page()
         problems = _harness(page, server.url, "?gs=~")
@@ -220,8 +192,8 @@ def test_a_keyboard_wedge_burst_is_a_scan_and_human_typing_is_not(server):
 
         # Into a focused field, FNC1 as GS: the field's value is the scan; the Enter goes no further.
         field.focus()
-        _wedge(page, f"]d2010950600013435217261231" f"10L-42{GS}21SN0001")
-        _until(page, "window.scanHarness.scans.length === 1")
+        wedge(page, f"]d2010950600013435217261231" f"10L-42{GS}21SN0001")
+        poll(page, "window.scanHarness.scans.length === 1")
         scans = page.evaluate("window.scanHarness.scans")
         assert page.locator("#r-gtin").text_content() == "09506000134352", scans
         assert page.locator("#r-lot").text_content() == "L-42"
@@ -233,20 +205,20 @@ def test_a_keyboard_wedge_burst_is_a_scan_and_human_typing_is_not(server):
 
         # With no field focused, the stand-in configured for the scanner (~) is GS; Tab ends a scan too.
         page.evaluate("document.activeElement.blur()")
-        _wedge(page, "010950600013435210B12~17270331", end="Tab")
-        _until(page, "window.scanHarness.scans.length === 2")
+        wedge(page, "010950600013435210B12~17270331", end="Tab")
+        poll(page, "window.scanHarness.scans.length === 2")
         assert [page.locator(f"#r-{name}").text_content() for name in ("gtin", "lot", "expiry")] == [
             "09506000134352", "B12", "2027-03-31"]
 
         # A location label's text is an internal code; a bad check digit is refused, in red, in words.
-        _wedge(page, "RM-A-01-01")
-        _until(page, "window.scanHarness.scans.length === 3")
+        wedge(page, "RM-A-01-01")
+        poll(page, "window.scanHarness.scans.length === 3")
         assert page.locator("#r-kind").text_content() == "code" and page.locator("#r-code").text_content() == "RM-A-01-01"
-        _wedge(page, "5901234123458")
-        _until(page, "window.scanHarness.scans.length === 4")
+        wedge(page, "5901234123458")
+        poll(page, "window.scanHarness.scans.length === 4")
         assert page.locator("#r-error").text_content() == "bad_check_digit"
         assert page.locator("#feedback").get_attribute("class") == "bad"
-        assert "check digit" in page.locator("#feedback").text_content().lower()
+        assert page.locator("#feedback").text_content() == "校验位错误：请重新扫描或手动输入", "the operator's language"
 
         # A person typing (150 ms a key) into the field and pressing Enter: no scan, the text stays theirs.
         field.focus()
@@ -258,8 +230,8 @@ def test_a_keyboard_wedge_burst_is_a_scan_and_human_typing_is_not(server):
         # A scan right after a person's keys in the same field: only the scanner's characters are the scan.
         page.keyboard.type("-", delay=0)
         page.wait_for_timeout(100)
-        _wedge(page, "FG-01-01")
-        _until(page, "window.scanHarness.scans.length === 5")
+        wedge(page, "FG-01-01")
+        poll(page, "window.scanHarness.scans.length === 5")
         assert page.evaluate("window.scanHarness.scans[4].raw") == "FG-01-01"
         # ...and without a field either.
         page.evaluate("document.activeElement.blur()")
@@ -268,31 +240,14 @@ def test_a_keyboard_wedge_burst_is_a_scan_and_human_typing_is_not(server):
         page.wait_for_timeout(300)
         assert page.evaluate("window.scanHarness.scans.length") == 5
         assert problems == []
-        browser.close()
-
-
-def _grey_y4m(png: bytes, path: Path, frames: int = 10) -> Path:
-    """A 640x480 YUV4MPEG2 file of a few identical frames showing the label on white (grey only: U and V are 128)."""
-    label = Image.open(BytesIO(png)).convert("L")
-    label.thumbnail((600, 440))
-    frame = Image.new("L", (640, 480), 255)
-    frame.paste(label, ((640 - label.width) // 2, (480 - label.height) // 2))
-    chroma = bytes([128]) * (320 * 240)
-    with path.open("wb") as out:
-        out.write(b"YUV4MPEG2 W640 H480 F10:1 Ip A1:1 C420jpeg\n")
-        for _ in range(frames):
-            out.write(b"FRAME\n" + frame.tobytes() + chroma + chroma)
-    return path
 
 
 def test_the_fake_camera_showing_our_lot_label_is_decoded_with_the_wasm_from_our_server(server, admin, tmp_path):
     label = admin.get("/api/labels/lots.png", params={"item": "GAS-C4", "lot": "CAM-LOT-7", "expiry": "2027-05-31",
                                                        "symbology": "datamatrix"})
     assert label.status_code == 200, label.text
-    video = _grey_y4m(label.content, tmp_path / "lot-label.y4m")
-    with sync_playwright() as p:
-        browser = _launch(p, ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-                              f"--use-file-for-fake-video-capture={video}"])
+    video = label_y4m(label.content, tmp_path / "lot-label.y4m")
+    with chromium_with_camera(video) as browser:
         context = browser.new_context(permissions=["camera"], locale="en-GB")
         page = context.new_page()
         requests: list[str] = []
@@ -300,7 +255,7 @@ def test_the_fake_camera_showing_our_lot_label_is_decoded_with_the_wasm_from_our
         problems = _harness(page, server.url)
         assert page.evaluate("'BarcodeDetector' in window") is False, "Debian's Chromium: the polyfill path"
         page.locator("#camera-start").click()
-        _until(page, "window.scanHarness.scans.length > 0", 30_000)
+        poll(page, "window.scanHarness.scans.length > 0", 30_000)
         scan = page.evaluate("window.scanHarness.scans[0]")
         assert scan["source"] == "camera" and scan["raw"].startswith("]d2"), scan
         assert scan["reading"]["gtin"] == "04006381005012" and scan["reading"]["lot"] == "CAM-LOT-7"
@@ -314,27 +269,25 @@ def test_the_fake_camera_showing_our_lot_label_is_decoded_with_the_wasm_from_our
         assert wasm == [f"{server.url}/app/vendor/zxing_reader.wasm"], requests
         assert all(url.startswith(server.url) for url in requests), "nothing from a CDN"
         assert problems == []
-        browser.close()
 
 
 def test_scan_to_feedback_time_offline(server):
     """50 wedge scans in the harness with the network gone, from the key that ends a scan to the frame after its
     feedback shows. Printed for the benchmark; no assertion on the time here."""
-    with sync_playwright() as p:
-        browser = _launch(p)
+    with chromium() as browser:
         context = browser.new_context()
         page = context.new_page()
         problems = _harness(page, server.url)
-        _until(page, "navigator.serviceWorker.ready.then(() => true)")
+        poll(page, "navigator.serviceWorker.ready.then(() => true)")
         page.reload()
-        _until(page, "navigator.serviceWorker.controller !== null")
+        poll(page, "navigator.serviceWorker.controller !== null")
         context.set_offline(True)
         page.reload()  # the harness itself from the service worker's cache
-        _until(page, "window.scanHarness !== undefined")
+        poll(page, "window.scanHarness !== undefined")
         page.locator("#scan-field").focus()
         for n in range(50):
-            _wedge(page, f"]C1010950600013435210LOT{n:03d}{GS}21S{n}", delay=2)
-            _until(page, f"window.scanHarness.timings.length === {n + 1}")
+            wedge(page, f"]C1010950600013435210LOT{n:03d}{GS}21S{n}", delay=2)
+            poll(page, f"window.scanHarness.timings.length === {n + 1}")
         timings = sorted(page.evaluate("window.scanHarness.timings"))
         assert page.evaluate("window.scanHarness.scans.every(s => s.reading && s.reading.lot.startsWith('LOT'))")
         p95 = timings[int(round(0.95 * len(timings))) - 1]
@@ -342,4 +295,3 @@ def test_scan_to_feedback_time_offline(server):
               f"p95 {p95:.1f} ms, max {timings[-1]:.1f} ms")
         context.set_offline(False)
         assert problems == [] or all("ERR_INTERNET_DISCONNECTED" in problem for problem in problems), problems
-        browser.close()

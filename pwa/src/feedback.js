@@ -1,37 +1,11 @@
 // Feedback on every scan, so an operator knows without looking: a short tone (one high beep: taken; two low beeps:
 // refused), a vibration where the device has one, and #feedback shown green or red with the message for ~2 s.
-// The texts of scan refusals live here in both languages (scanErrorText), so the scanner needs no catalog.
+// The message comes from the caller, in the operator's language: a scan refusal (ScanError, whose codes are the
+// server's) is i18n.errorText(error), from the catalogs' error.<code> keys.
 
 const SHOW_MS = 2000;
 let audio = null;
 let hideTimer = null;
-
-const SCAN_ERRORS = {
-  en: {
-    empty_scan: "Nothing was scanned",
-    too_long: "The scan is too long",
-    control_character: "The scan holds a character a label never has: check the scanner's settings",
-    invalid_symbology: "Unknown barcode type prefix: check the scanner's settings",
-    invalid_gs1: "Not a valid GS1 barcode",
-    bad_check_digit: "Check digit wrong: scan again or type the code",
-    camera_unavailable: "The camera cannot be used",
-  },
-  zh: {
-    empty_scan: "没有扫描到内容",
-    too_long: "扫描内容过长",
-    control_character: "扫描内容含有标签中不会出现的字符：请检查扫描枪设置",
-    invalid_symbology: "未知的条码类型前缀：请检查扫描枪设置",
-    invalid_gs1: "不是有效的 GS1 条码",
-    bad_check_digit: "校验位错误：请重新扫描或手动输入",
-    camera_unavailable: "无法使用摄像头",
-  },
-};
-
-/** The operator's text for a scan error code, in the page's language (zh unless <html lang> says English). */
-export function scanErrorText(code, language = document.documentElement.lang) {
-  const texts = String(language || "").startsWith("en") ? SCAN_ERRORS.en : SCAN_ERRORS.zh;
-  return texts[code] || SCAN_ERRORS.en[code] || code;
-}
 
 function tone(ok) {
   try {

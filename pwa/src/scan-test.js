@@ -2,12 +2,12 @@
 // window.scanHarness keeps what the tests and the benchmark read: scans, and timings (ms from the key that ended a
 // wedge scan to the frame after its feedback was shown).
 import { listenForScans, openCamera } from "/app/scanner.js";
-import { feedback, scanErrorText } from "/app/feedback.js";
+import { feedback } from "/app/feedback.js";
+import * as i18n from "/app/i18n.js";
 
 if ("serviceWorker" in navigator) navigator.serviceWorker.register("/app/sw.js", { scope: "/app/" });
 
-// The page speaks the browser's language (the app itself remembers the operator's choice).
-document.documentElement.lang = navigator.language.startsWith("en") ? "en" : "zh-CN";
+await i18n.init(); // the operator's language, as the app has it (Chinese unless English was chosen)
 const harness = { scans: [], timings: [], cameraState: "off" };
 window.scanHarness = harness;
 const gsStandin = new URLSearchParams(location.search).get("gs") || null;
@@ -41,7 +41,7 @@ function onScan(scan) {
   show("reading", JSON.stringify(reading || { error: error.code }, null, 1));
   show("count", harness.scans.length);
   if (reading) feedback(true, reading.kind === "code" ? reading.code : [reading.gtin || reading.sscc, reading.lot].filter(Boolean).join(" · "));
-  else feedback(false, scanErrorText(error.code));
+  else feedback(false, i18n.errorText(error));
   if (source === "wedge" && endedAt !== null) {
     const start = endedAt;
     endedAt = null;
@@ -63,8 +63,8 @@ document.getElementById("camera-start").addEventListener("click", async () => {
     show("state", "📷");
   } catch (error) {
     harness.cameraState = `error: ${error.name}`;
-    show("state", scanErrorText("camera_unavailable"));
-    feedback(false, scanErrorText("camera_unavailable"));
+    show("state", i18n.t("scan.camera_unavailable"));
+    feedback(false, i18n.t("scan.camera_unavailable"));
   }
 });
 document.getElementById("camera-stop").addEventListener("click", () => {
