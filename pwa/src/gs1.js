@@ -161,7 +161,8 @@ export function normalise(raw, gsStandin = null) {
   if (codePoints(raw) > MAX_SCAN_CHARS) {
     throw new ScanError("too_long", `A scan is at most ${MAX_SCAN_CHARS} characters`, { max: MAX_SCAN_CHARS });
   }
-  let text = strip(raw, WEDGE_NOISE);
+  // Full-width digits and letters from a wedge scanner behind a Chinese input method: NFKC, as the server does.
+  let text = strip(raw.normalize("NFKC"), WEDGE_NOISE);
   let symbology = null;
   if (text.startsWith("]")) {
     symbology = symbologyOf(text);

@@ -25,6 +25,7 @@ How a string is read:
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -103,7 +104,9 @@ def normalise(raw: str, gs_standin: str | None = None) -> tuple[SymbologyIdentif
     """(symbology identifier or None, payload) of what a scanner typed, with wedge noise and the GS stand-in dealt with."""
     if len(raw) > MAX_SCAN_CHARS:
         raise ScanError("too_long", f"A scan is at most {MAX_SCAN_CHARS} characters", {"max": MAX_SCAN_CHARS})
-    text = raw.strip(WEDGE_NOISE)
+    # A wedge scanner typing through a Chinese input method in full-width mode sends full-width digits and letters
+    # (Ｕ+FF10…): NFKC folds them back to the ASCII the symbol holds.
+    text = unicodedata.normalize("NFKC", raw).strip(WEDGE_NOISE)
     symbology = None
     if text.startswith("]"):
         try:
@@ -143,9 +146,11 @@ def read_scan(raw: str, gs_standin: str | None = None) -> ScanReading:
             raise
     if text.startswith(("https://", "http://")):
         try:
-            return _from_elements(symbology, _checked(GS1DigitalLinkURI.parse(text).element_strings))
-        except ParseError:
-            pass  # not a GS1 Digital Link: a link of our own (a device enrolment), for the resolvers
+            link = GS1DigitalLinkURI.parse(text)
+        except (ParseError, ValueError):  # ValueError: not even a well-formed URL ("http://[")
+            link = None  # not a GS1 Digital Link: a link of our own (a device enrolment), for the resolvers
+        if link is not None:
+            return _from_elements(symbology, _checked(link.element_strings))
     return ScanReading(kind="code", symbology=symbology, code=text)
 
 
