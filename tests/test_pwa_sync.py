@@ -5,6 +5,7 @@ waits in needs-attention with its reason and is corrected as a new one; two tabs
 from __future__ import annotations
 
 import json
+import random
 from decimal import Decimal
 
 import httpx
@@ -14,7 +15,7 @@ from playwright.sync_api import expect
 from tests.clients import office
 from tests.pwa_browser import (
     chromium, count, enrol, go, make_item, meta, move, new_context, on_hand, open_app, outbox, overlay, pending,
-    wait_synced, watch_errors,
+    wait_synced, watch_errors, wedge,
 )
 
 
@@ -180,5 +181,44 @@ def test_a_device_away_past_feed_compaction_re_snapshots_and_still_sends_its_wor
         ("RM-A-01-01", "6"), ("RM-A-01-02", "4"), ("RM-B-01-01", "2")}, "the missed delete is gone from the replica"
     assert on_hand(clerk, item) == {"RM-A-01-01": Decimal(6), "RM-A-01-02": Decimal(4), "RM-B-01-01": Decimal(2)}
     assert meta(page, "last_seq") == 1
+    assert errors == []
+    context.close()
+
+
+def gtin13(rng: random.Random) -> str:
+    body = "69" + "".join(rng.choice("0123456789") for _ in range(10))
+    total = sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(body))
+    return body + str((10 - total % 10) % 10)
+
+
+def test_a_move_is_filled_by_scanning_alone_while_offline(server, login, admin, unique, browser):
+    clerk, planner = login("warehouse"), login("planner")
+    item, gtin = unique("PWS"), gtin13(random.Random())
+    planner.post("/api/items", json={"code": item, "name": "Scanned part", "type": "raw", "unit": "PCS", "gtin": gtin}).raise_for_status()
+    assert clerk.post("/api/stock/counts", json={"item": item, "location": "RM-A-01-01", "counted_quantity": "8"}).status_code == 201
+    context = new_context(browser)
+    page = context.new_page()
+    errors = watch_errors(page)
+    enrol(page, server.url, clerk)
+
+    context.set_offline(True)
+    go(page, "move")
+    form = page.locator("#move-form")
+    wedge(page, f"]C101{gtin.zfill(14)}3705")  # GS1-128: the item's GTIN and a count of 5
+    expect(form.locator("input[name=item]")).to_have_value(item)
+    expect(form.locator("input[name=quantity]")).to_have_value("5")
+    expect(form.locator("input[name=from_location]")).to_be_focused()  # the lot stays empty: not lot-tracked
+    wedge(page, "RM-A-01-01")
+    expect(page.locator("#on-hand")).to_have_attribute("data-on-hand", "8")
+    expect(form.locator("input[name=to_location]")).to_be_focused()
+    wedge(page, "RM-A-02-01")
+    expect(form.locator("button[type=submit]")).to_be_focused()
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#screen .notice.ok")
+    assert overlay(page, item, "RM-A-01-01") == 3 and pending(page) == 1
+
+    context.set_offline(False)
+    wait_synced(page)
+    assert on_hand(admin, item) == {"RM-A-01-01": Decimal(3), "RM-A-02-01": Decimal(5)}
     assert errors == []
     context.close()

@@ -4,6 +4,7 @@
 import { t } from "/app/i18n.js";
 import { attentionEntry } from "/app/db.js";
 import { h, field, notice, wedgeForm } from "/app/screens/ui.js";
+import { attachScanning } from "/app/screens/scan.js";
 import { checkItem, checkLot, checkLocation, checkQuantity, showOnHand } from "/app/screens/stock_form.js";
 
 export async function render(root, ctx) {
@@ -44,15 +45,20 @@ export async function render(root, ctx) {
     item.input.focus();
   }
 
+  const form = wedgeForm(h("form", { id: "count-form", onsubmit: submit, novalidate: true },
+    item.wrapper, lot.wrapper, location.wrapper, onHand, counted.wrapper, reason.wrapper, button));
   root.append(
     h("h1", {}, t("count.title")),
-    wedgeForm(h("form", { id: "count-form", onsubmit: submit, novalidate: true },
-      item.wrapper, lot.wrapper, location.wrapper, onHand, counted.wrapper, reason.wrapper, button)),
+    form,
     message,
     h("p", {}, h("a", { class: "button secondary", href: "#/home" }, t("common.home"))),
   );
   await update();
   (fixing ? counted.input : item.input).focus();
   sync.events.addEventListener("change", update);
-  return () => sync.events.removeEventListener("change", update);
+  const stopScanning = attachScanning(form, { quantityField: "counted_quantity" });
+  return () => {
+    stopScanning();
+    sync.events.removeEventListener("change", update);
+  };
 }

@@ -5,6 +5,7 @@ import { t } from "/app/i18n.js";
 import { attentionEntry } from "/app/db.js";
 import { h, field, notice, wedgeForm } from "/app/screens/ui.js";
 import { toMicro } from "/app/sync.js";
+import { attachScanning } from "/app/screens/scan.js";
 import { checkItem, checkLot, checkLocation, checkQuantity, showOnHand } from "/app/screens/stock_form.js";
 
 export async function render(root, ctx) {
@@ -48,15 +49,20 @@ export async function render(root, ctx) {
     item.input.focus();
   }
 
+  const form = wedgeForm(h("form", { id: "move-form", onsubmit: submit, novalidate: true },
+    item.wrapper, lot.wrapper, from.wrapper, onHand, to.wrapper, quantity.wrapper, button));
   root.append(
     h("h1", {}, t("move.title")),
-    wedgeForm(h("form", { id: "move-form", onsubmit: submit, novalidate: true },
-      item.wrapper, lot.wrapper, from.wrapper, onHand, to.wrapper, quantity.wrapper, button)),
+    form,
     message,
     h("p", {}, h("a", { class: "button secondary", href: "#/home" }, t("common.home"))),
   );
   await update();
   (fixing ? quantity.input : item.input).focus();
   sync.events.addEventListener("change", update);
-  return () => sync.events.removeEventListener("change", update);
+  const stopScanning = attachScanning(form, { quantityField: "quantity" });
+  return () => {
+    stopScanning();
+    sync.events.removeEventListener("change", update);
+  };
 }

@@ -1,0 +1,62 @@
+// Scans on a form (scanner.js: keyboard-wedge bursts; feedback.js: tone, vibration, colour). A GS1 scan with a GTIN
+// fills the item (found by its GTIN in the replica), and its lot and count where the form has those fields; any
+// other scan replaces the value of the field it went into (or the first empty one). Then the next empty field after
+// it (else the submit button) takes the focus, so a form fills by scanning alone. Offline: only the replica is asked.
+import { listenForScans } from "/app/scanner.js";
+import { feedback } from "/app/feedback.js";
+import { replica } from "/app/db.js";
+import { t, errorText } from "/app/i18n.js";
+
+async function itemByGtin(gtin) {
+  const items = await replica("item");
+  return items.find((entry) => entry.data?.gtin && String(entry.data.gtin).padStart(14, "0") === gtin)?.data || null;
+}
+
+/** Take scans into `form` while it is on screen; returns stop(). `quantityField` names the field a GS1 count fills. */
+export function attachScanning(form, { quantityField = "quantity" } = {}) {
+  const inputs = () => [...form.querySelectorAll("input:not([type=hidden]):not([disabled])")];
+  const named = (name) => form.querySelector(`input[name="${name}"]`);
+  const set = (input, value) => {
+    input.value = value;
+    input.dispatchEvent(new Event("change", { bubbles: true }));
+  };
+  const focusAfter = (input, skip = null) => {
+    const list = inputs().filter((i) => i !== skip);
+    const next = list.slice(list.indexOf(input) + 1).find((i) => !i.value);
+    (next || form.querySelector("button[type=submit]"))?.focus();
+  };
+
+  return listenForScans((scan) => {
+    if (!form.isConnected) return false;
+    const target = scan.target && form.contains(scan.target) ? scan.target : inputs().find((i) => !i.value) || inputs()[0];
+    const before = target && scan.target === target ? target.value.slice(0, target.value.length - scan.raw.length) : null;
+    if (scan.error) {
+      if (before !== null) target.value = before;  // take back what the scanner typed
+      feedback(false, errorText(scan.error));
+      return true;
+    }
+    const reading = scan.reading;
+    (async () => {
+      if (reading.kind === "gs1" && reading.gtin) {
+        const item = await itemByGtin(reading.gtin);
+        if (!item) {
+          if (before !== null) target.value = before;
+          feedback(false, t("valid.unknown_item", { item: reading.gtin }));
+          return;
+        }
+        set(named("item"), item.code);
+        if (reading.lot && named("lot")) set(named("lot"), reading.lot);
+        if (reading.quantity && named(quantityField)) set(named(quantityField), reading.quantity);
+        if (target !== named("item") && before !== null) target.value = before;
+        feedback(true, item.code);
+        focusAfter(named("item"), item.lot_tracked ? null : named("lot"));  // no lot to scan for this item
+      } else {
+        const value = reading.code ?? reading.sscc ?? reading.text;
+        set(target, value);
+        feedback(true, value);
+        focusAfter(target);
+      }
+    })();
+    return true;
+  });
+}
