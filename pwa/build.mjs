@@ -5,7 +5,7 @@
 //   runtime inlined, so nothing is fetched from a CDN) that precaches the app shell. The camera decoder
 //   (barcode-detector's zxing-wasm build, about 1 MB) is not precached: it is loaded lazily the first time a device
 //   without a native BarcodeDetector opens the camera, and cached then.
-import { cpSync, mkdirSync, rmSync, writeFileSync, readFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { generateSW } from "workbox-build";
@@ -16,7 +16,9 @@ const officeVendor = join(root, "server/web/static/vendor");
 mkdirSync(officeVendor, { recursive: true });
 cpSync(join(modules, "htmx.org/dist/htmx.min.js"), join(officeVendor, "htmx.min.js"));
 
-const dist = join(root, "pwa/dist");
+// Built beside the served copy and swapped in at the end, so a running server never serves half a build.
+const served = join(root, "pwa/dist");
+const dist = join(root, "pwa/dist.next");
 rmSync(dist, { recursive: true, force: true });
 cpSync(join(root, "pwa/src"), dist, { recursive: true });
 
@@ -58,4 +60,9 @@ const { count, size, warnings } = await generateSW({
   }],
 });
 for (const warning of warnings) console.warn(warning);
+const old = join(root, "pwa/dist.old");
+rmSync(old, { recursive: true, force: true });
+if (existsSync(served)) renameSync(served, old);
+renameSync(dist, served);
+rmSync(old, { recursive: true, force: true });
 console.log(`assets built: server/web/static/vendor/htmx.min.js, pwa/dist/ (${count} files precached, ${(size / 1024).toFixed(0)} KB)`);
