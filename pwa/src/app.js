@@ -1,6 +1,6 @@
 // The floor app's entry: registers the service worker (the app shell works offline), loads the language, starts the
-// sync engine and routes between screens by the URL's hash (#/home, #/move, #/count, #/attention, #/enrol, and
-// #enrol=CODE from the enrolment QR code).
+// sync engine and routes between screens by the URL's hash (#/home, #/move, #/count, #/receive, #/issue, #/report,
+// #/attention, #/enrol, and #enrol=CODE from the enrolment QR code).
 import * as i18n from "/app/i18n.js";
 import * as sync from "/app/sync.js";
 import { getMeta } from "/app/db.js";
@@ -10,6 +10,9 @@ import * as enrol from "/app/screens/enrol.js";
 import * as attention from "/app/screens/attention.js";
 import * as move from "/app/screens/move.js";
 import * as count from "/app/screens/count.js";
+import * as receive from "/app/screens/receive.js";
+import * as issue from "/app/screens/issue.js";
+import * as report from "/app/screens/report.js";
 
 if ("serviceWorker" in navigator) {
   navigator.serviceWorker.register("/app/sw.js", { scope: "/app/" });
@@ -23,6 +26,9 @@ export const SCREENS = {
   attention: { module: attention },
   move: { module: move, command: "stock.move", label: "move.title", fits: (scope) => !scope.route },
   count: { module: count, command: "stock.count", label: "count.title", fits: (scope) => !scope.route },
+  receive: { module: receive, command: "receipt.receive", label: "receive.title", fits: (scope) => !scope.route },
+  issue: { module: issue, command: "stock.issue", label: "issue.title", fits: (scope) => !scope.route },
+  report: { module: report, command: "production.report", label: "report.title", fits: (scope) => !scope.route },
 };
 
 export function screenFor(command) {

@@ -1,5 +1,5 @@
 // Scans on a form (scanner.js: keyboard-wedge bursts; feedback.js: tone, vibration, colour). A GS1 scan with a GTIN
-// fills the item (found by its GTIN in the replica), and its lot and count where the form has those fields; any
+// fills the item (found by its GTIN in the replica), and its lot, expiry and count where the form has those fields; any
 // other scan replaces the value of the field it went into (or the first empty one). Then the next empty field after
 // it (else the submit button) takes the focus, so a form fills by scanning alone. Offline: only the replica is asked.
 import { listenForScans } from "/app/scanner.js";
@@ -46,6 +46,7 @@ export function attachScanning(form, { quantityField = "quantity" } = {}) {
         }
         set(named("item"), item.code);
         if (reading.lot && named("lot")) set(named("lot"), reading.lot);
+        if (reading.expiry && named("expiry")) set(named("expiry"), reading.expiry);
         if (reading.quantity && named(quantityField)) set(named(quantityField), reading.quantity);
         if (target !== named("item") && before !== null) target.value = before;
         feedback(true, item.code);
