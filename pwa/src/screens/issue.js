@@ -55,7 +55,9 @@ export async function render(root, ctx) {
     const available = await update();
     await sync.enqueue("stock.issue", args);
     const notes = [notice("ok", t("issue.done", { quantity: qty, item: args.item, order: order.code, location: place }))];
-    if (available !== null && available < toMicro(qty)) notes.push(notice("warn", t("stock.on_hand_short", { quantity: microText(available) })));
+    if (available !== null && available < toMicro(qty)) {
+      notes.push(notice("warn", t("stock.on_hand_short", { quantity: microText(available) })));
+    }
     const left = toMicro(material.required_quantity) - toMicro(material.issued_quantity) - toMicro(qty);
     if (left < 0n) notes.push(notice("warn", t("issue.over", { required: material.required_quantity })));
     message.replaceChildren(...notes);

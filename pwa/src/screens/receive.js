@@ -78,7 +78,9 @@ export async function render(root, ctx) {
     const line = currentLine();
     lineProblem.textContent = order && !line ? t("valid.required") : "";
     const itemData = await checkItem(item);
-    if (itemData && line && itemData.code !== line.item) item.problem(t("valid.item_not_on_line", { item: itemData.code, line: line.line_no }));
+    if (itemData && line && itemData.code !== line.item) {
+      item.problem(t("valid.item_not_on_line", { item: itemData.code, line: line.line_no }));
+    }
     const lotCode = checkLot(lot, itemData);
     const expiryText = code(expiry.input.value);
     expiry.problem(expiryText && !ISO_DATE.test(expiryText) ? t("valid.date") : "");
@@ -96,7 +98,8 @@ export async function render(root, ctx) {
     await sync.enqueue("receipt.receive", args);
     const over = toMicro(qty) > toMicro(line.open_quantity)
       ? notice("warn", t("receive.over", { open: line.open_quantity })) : null;
-    message.replaceChildren(notice("ok", t("receive.done", { quantity: qty, item: args.item, po: args.purchase_order, location: place })), over || "");
+    const done = t("receive.done", { quantity: qty, item: args.item, po: args.purchase_order, location: place });
+    message.replaceChildren(notice("ok", done), over || "");
     for (const f of [item, lot, expiry, quantity]) f.input.value = "";
     defaulted = false;
     lineSelect.value = "";

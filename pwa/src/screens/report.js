@@ -20,7 +20,8 @@ export async function render(root, ctx) {
   const opWrapper = h("label", { for: "f-operation" }, h("span", { class: "label" }, t("report.operation")), opSelect, opProblem);
   const good = field("good_quantity", "report.good", { value: given.good_quantity ?? "", inputmode: "decimal" });
   const scrap = field("scrap_quantity", "report.scrap", { value: given.scrap_quantity ?? "", inputmode: "decimal", placeholder: "0" });
-  const reason = field("scrap_reason", "report.scrap_reason", { value: given.scrap_reason || "", maxlength: 200, autocapitalize: "sentences" });
+  const reason = field("scrap_reason", "report.scrap_reason",
+    { value: given.scrap_reason || "", maxlength: 200, autocapitalize: "sentences" });
   const location = field("location", "report.location", { value: given.location || "" });
   const lot = field("lot", "report.lot", { value: given.lot || "" });
   const finishing = h("div", { class: "finishing", id: "finishing" });
@@ -85,7 +86,8 @@ export async function render(root, ctx) {
       return;
     }
     await sync.enqueue("production.report", args);
-    message.replaceChildren(notice("ok", t("report.done", { order: order.code, operation: op.sequence, good: goodQty, scrap: scrapQty })));
+    const done = t("report.done", { order: order.code, operation: op.sequence, good: goodQty, scrap: scrapQty });
+    message.replaceChildren(notice("ok", done));
     for (const f of [good, scrap, reason, lot]) f.input.value = "";
     good.input.focus();
   }
