@@ -47,12 +47,11 @@ class WriteContext:
 
     - `buffer(name)`: rows and changes to write in one go at commit (append-only ledger rows, mutation outcomes,
       feed changes): a savepoint rolled back truncates them, so a refused step leaves no trace there either.
-    - `before_commit` / `after_commit`: work just before commit, and events to publish once it has committed.
+    - `after_commit`: events to publish once it has committed (work at commit itself is a final stage, below).
     - `state`: per-transaction memo (master-data lookups a batch repeats, for instance).
     """
 
     transaction: Any
-    before_commit: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     after_commit: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     state: dict[str, Any] = field(default_factory=dict)
     buffers: dict[str, list[Any]] = field(default_factory=dict)
@@ -66,7 +65,7 @@ class WriteContext:
         """A step that either completes or leaves nothing behind: its rows roll back to the savepoint, and what it
         buffered or queued for commit is dropped with them."""
         buffered = {name: len(rows) for name, rows in self.buffers.items()}
-        queued = (len(self.before_commit), len(self.after_commit))
+        queued = len(self.after_commit)
         self.savepoints_taken += 1
         name = f"step_{self.savepoints_taken}"
         await sql_execute(f"SAVEPOINT {name}")
@@ -76,20 +75,18 @@ class WriteContext:
             await sql_execute(f"ROLLBACK TO SAVEPOINT {name}")
             for buffer_name, rows in self.buffers.items():
                 del rows[buffered.get(buffer_name, 0):]
-            del self.before_commit[queued[0]:]
-            del self.after_commit[queued[1]:]
+            del self.after_commit[queued:]
             raise
         await sql_execute(f"RELEASE SAVEPOINT {name}")
 
 
 Stage = Callable[[WriteContext], Awaitable[None]]
-# Work every write transaction ends with, after its own before-commit hooks (buffered on-hand rows, then the
-# change feed, whose position counter must be taken as late as possible), and announces after commit.
-# Registered by the areas at import.
-_final_stages: list[tuple[bool, Stage, Stage]] = []
+# Work every write transaction ends with (buffered on-hand rows, then the change feed, whose position counter must
+# be taken as late as possible), and what it announces after commit. Registered by the areas at import.
+_final_stages: list[tuple[bool, Stage | None, Stage | None]] = []
 
 
-def add_final_stage(before_commit: Stage, after_commit: Stage, *, last: bool = False) -> None:
+def add_final_stage(before_commit: Stage | None = None, after_commit: Stage | None = None, *, last: bool = False) -> None:
     _final_stages.append((last, before_commit, after_commit))
     _final_stages.sort(key=lambda stage: stage[0])  # stable: the `last` ones after all others
 
@@ -117,7 +114,7 @@ def _begin():
 async def write_transaction() -> AsyncIterator[WriteContext]:
     """The one way to open a business write. Nested calls join the outer transaction.
 
-    At the end: buffered inserts, before-commit hooks, final stages (the feed), commit. Nothing registered in
+    At the end: buffered inserts, final stages (on hand, then the feed), commit. Nothing registered in
     `after_commit` runs unless the transaction committed, so no live event ever announces what was rolled back;
     a failure there is logged, never turned into a failed request.
     """
@@ -131,13 +128,12 @@ async def write_transaction() -> AsyncIterator[WriteContext]:
         try:
             yield context
             await _flush_inserts(context)
-            for hook in context.before_commit:
-                await hook()
             for _, before, _ in _final_stages:
-                await before(context)
+                if before is not None:
+                    await before(context)
         finally:
             _current_write.reset(token)
-    after = [*context.after_commit, *(lambda stage=stage: stage(context) for _, _, stage in _final_stages)]
+    after = [*context.after_commit, *(lambda stage=stage: stage(context) for _, _, stage in _final_stages if stage)]
     for hook in after:
         try:
             await hook()

@@ -312,10 +312,6 @@ def publish_board_after_commit(topic: str, event: dict[str, Any]) -> None:
     current_write().buffer(BOARD_BUFFER + topic).append(event)
 
 
-async def _nothing_before_commit(_: WriteContext) -> None:
-    return None
-
-
 async def _announce_boards(write: WriteContext) -> None:
     for name, events in write.buffers.items():
         if name.startswith(BOARD_BUFFER) and events:
@@ -323,7 +319,7 @@ async def _announce_boards(write: WriteContext) -> None:
             publish(board_channel(topic), {"topic": topic, "events": list(events)})
 
 
-add_final_stage(_nothing_before_commit, _announce_boards)
+add_final_stage(after_commit=_announce_boards)
 
 
 def _revoked() -> SocketClosing:

@@ -188,11 +188,7 @@ async def _write_on_hand(write: WriteContext) -> None:
         )
 
 
-async def _nothing_after_commit(_: WriteContext) -> None:
-    return None
-
-
-add_final_stage(_write_on_hand, _nothing_after_commit)
+add_final_stage(before_commit=_write_on_hand)
 
 LEDGER_COLUMNS = ("at", "item", "location", "lot", "status", "quantity_micro", "reason", "note", "mutation_id",
                   "device_id", "username", "event_time")
