@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from PIL import Image
 
+from server.labels.gs1 import check_digit
 from tests.live_sockets import closed_with
 from tests.sync_fixtures import enrolled_device
 from tests.test_boards import open_board
@@ -47,11 +48,6 @@ def signature_png() -> str:
     out = io.BytesIO()
     image.save(out, format="PNG")
     return base64.b64encode(out.getvalue()).decode()
-
-
-def gs1_check_digit(digits: str) -> int:
-    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(digits)))
-    return (10 - total % 10) % 10
 
 
 @pytest.fixture
@@ -142,7 +138,7 @@ def test_a_whole_day_on_the_floor(server, login, tmp_path, factory):
     packed = applied(tablet, "shipment.pack", {"shipment": shp, "contents": [
         {"item": product, "lot": "FG-DAY-1", "location": FG, "quantity": "9"}]})
     sscc = packed["sscc"]
-    assert len(sscc) == 18 and int(sscc[-1]) == gs1_check_digit(sscc[:-1])
+    assert len(sscc) == 18 and int(sscc[-1]) == check_digit(sscc[:-1])
     # The loader scans the unit's GS1-128 label (AI 00): it resolves to the unit packed a moment ago.
     scanned = tablet.http.post("/api/scan/resolve", json={"code": f"]C100{sscc}\r"},
                                headers={"Authorization": f"Bearer {tablet.token}"}).json()
