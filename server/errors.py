@@ -180,6 +180,13 @@ def integrity_handler(_: Request, exc: Exception) -> Response:
     return error_response(HTTP_409_CONFLICT, "conflict", "The record changed or already exists: reload and retry")
 
 
+def unstorable_text_handler(request: Request, exc: Exception) -> Response:
+    # PostgreSQL refuses a NUL byte (or a character its encoding lacks) in any text; a parameter no contract
+    # patterned got that far. Nothing was written: the transaction rolled back with the failed statement.
+    log.warning("text the database cannot store on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+    return error_response(HTTP_400_BAD_REQUEST, "invalid_text", "The request holds a character that cannot be stored", {})
+
+
 def busy_handler(request: Request, exc: Exception) -> Response:
     # A deadlock or serialization failure rolled the whole transaction back: nothing was written, so the
     # client may simply try again (an office write has no server-side retry; a device push has its own).
@@ -203,6 +210,8 @@ EXCEPTION_HANDLERS = {
     asyncpg.exceptions.IntegrityConstraintViolationError: integrity_handler,
     asyncpg.exceptions.TransactionRollbackError: busy_handler,
     asyncpg.exceptions.LockNotAvailableError: busy_handler,
+    asyncpg.exceptions.CharacterNotInRepertoireError: unstorable_text_handler,
+    asyncpg.exceptions.UntranslatableCharacterError: unstorable_text_handler,
     Exception: internal_error_handler,
 }
 
