@@ -27,7 +27,7 @@ from server.accounts.session_store import SESSION_COOKIE, DatabaseSessionStore, 
 from server.db import prepare_engine, release_engine
 from server.errors import EXCEPTION_HANDLERS, document_error_responses
 from server.health import health
-from server.pwa import PWA_ROUTER
+from server.pwa import pwa_router
 from server.inventory import commands as inventory_commands  # noqa: F401  (registers the floor commands)
 from server.inventory.controllers import StockController
 from server.labels import LabelController, LocationLabelController
@@ -189,7 +189,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             MetricsController,
             *WEB_HANDLERS,
             STATIC_ROUTER,
-            PWA_ROUTER,
+            pwa_router(settings.pwa_dir),
         ],
         on_app_init=[session_auth.on_app_init],
         on_startup=[on_startup],

@@ -36,6 +36,8 @@ class Settings:
     # are numbered under. The default prefix is GS1's documentation example: replace it with your own before printing.
     gs1_company_prefix: str = "0614141"
     sscc_extension_digit: int = 0
+    # FLOORSYNC_PWA_DIR: the floor app's build that /app/ serves (pwa/dist, which `make run` builds, by default).
+    pwa_dir: Path = REPO_ROOT / "pwa" / "dist"
 
     @property
     def is_postgres(self) -> bool:
@@ -160,4 +162,5 @@ def load_settings() -> Settings:
         scan_gs_standin=scan_gs_standin_from_env(),
         gs1_company_prefix=gs1_company_prefix_from_env(),
         sscc_extension_digit=sscc_extension_digit_from_env(),
+        pwa_dir=Path(os.environ.get("FLOORSYNC_PWA_DIR") or REPO_ROOT / "pwa" / "dist").resolve(),
     )

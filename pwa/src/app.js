@@ -3,8 +3,9 @@
 // #/attention, #/enrol, and #enrol=CODE from the enrolment QR code).
 import * as i18n from "/app/i18n.js";
 import * as sync from "/app/sync.js";
+import * as update from "/app/update.js";
 import { getMeta } from "/app/db.js";
-import { renderStatus } from "/app/screens/status.js";
+import { renderStatus, renderUpdate } from "/app/screens/status.js";
 import * as home from "/app/screens/home.js";
 import * as enrol from "/app/screens/enrol.js";
 import * as attention from "/app/screens/attention.js";
@@ -14,9 +15,7 @@ import * as receive from "/app/screens/receive.js";
 import * as issue from "/app/screens/issue.js";
 import * as report from "/app/screens/report.js";
 
-if ("serviceWorker" in navigator) {
-  navigator.serviceWorker.register("/app/sw.js", { scope: "/app/" });
-}
+update.register();
 
 // Screens by route. `command` is the floor command a screen sends (needs-attention reopens that screen to correct
 // it); `fits(scope)` decides whether home lists it for this device.
@@ -52,6 +51,7 @@ function parseHash() {
 
 const screenElement = document.getElementById("screen");
 const statusElement = document.getElementById("sync-status");
+const updateElement = document.getElementById("update");
 let cleanup = null;
 
 async function show() {
@@ -67,11 +67,13 @@ async function show() {
   cleanup = await screen.module.render(screenElement, { params, navigate, sync, scope, screens: SCREENS, screenFor, rerender: show });
   document.getElementById("title").textContent = i18n.t("app.title");
   renderStatus(statusElement, sync.status());
+  renderUpdate(updateElement, update.status());
 }
 
 async function main() {
   await i18n.init();
   sync.events.addEventListener("status", (event) => renderStatus(statusElement, event.detail));
+  update.events.addEventListener("update", (event) => renderUpdate(updateElement, event.detail));
   renderStatus(statusElement, sync.status());
   addEventListener("hashchange", show);
   await sync.start();

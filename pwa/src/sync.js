@@ -5,6 +5,7 @@
 // faults; pull on a poke from the live socket, and every 30 s while the socket is down. One tab at a time pushes
 // and pulls (a Web Lock); the others see the results through IndexedDB and a BroadcastChannel.
 import * as store from "/app/db.js";
+import * as update from "/app/update.js";
 
 export const PROTOCOL = 1;
 export const APP_VERSION = "0.6.0";
@@ -304,6 +305,7 @@ async function round() {
       state.reachable = true;
       state.lastError = { code: error.code, message: error.body.message || error.message };
       if (error.status === 401) stop();  // revoked or unknown token: nothing more to do until enrolled again
+      else if (error.status === 426) update.required();  // this version's protocol is gone: the outbox waits for the new one
       else retryLater();
     } else {
       state.lastError = { code: "internal", message: String(error) };

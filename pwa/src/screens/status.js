@@ -2,6 +2,7 @@
 // Its data-* attributes carry the same facts for tests and for styling.
 import { t, errorText } from "/app/i18n.js";
 import { h } from "/app/screens/ui.js";
+import { reload } from "/app/update.js";
 
 function time(ms) {
   return new Date(ms).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
@@ -25,4 +26,16 @@ export function renderStatus(element, s) {
     if (s.lastError) parts.push(h("span", { class: "error" }, t("sync.error", { message: errorText(s.lastError) })));
   }
   element.replaceChildren(...parts.flatMap((part, i) => (i ? [" · ", part] : [part])));
+}
+
+/** The new-version prompt: offered when a new version is ready, insisted on when the server requires it. */
+export function renderUpdate(element, u) {
+  element.hidden = !(u.ready || u.required);
+  element.dataset.state = u.required ? "required" : u.ready ? "ready" : "";
+  if (element.hidden) { element.replaceChildren(); return; }
+  element.className = `notice ${u.required ? "bad" : "info"}`;
+  element.replaceChildren(
+    h("span", {}, t(u.required ? "update.required" : "update.ready"), " ", t("update.kept")),
+    h("button", { type: "button", id: "update-reload", onclick: reload }, t("update.reload")),
+  );
 }
