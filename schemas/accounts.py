@@ -20,7 +20,8 @@ Password = Annotated[str, StringConstraints(min_length=1, max_length=256)]
 NewPassword = Annotated[str, StringConstraints(min_length=10, max_length=256)]
 Language = Literal["en", "zh"]
 RoleName = Literal[
-    "admin", "sales", "planner", "buyer", "warehouse", "production_supervisor", "quality", "logistics", "viewer"
+    "admin", "sales", "sales_manager", "planner", "buyer", "warehouse", "production_supervisor", "quality", "logistics",
+    "viewer",
 ]
 
 
@@ -51,7 +52,7 @@ class UserIn(Contract):
     username: Username
     display_name: DisplayName
     password: NewPassword
-    roles: list[RoleName] = Field(min_length=1, max_length=9)
+    roles: list[RoleName] = Field(min_length=1, max_length=10)
     language: Language = "en"
 
 
@@ -60,7 +61,7 @@ class UserPatch(Contract):
 
     display_name: DisplayName = None  # type: ignore[assignment]
     password: NewPassword = None  # type: ignore[assignment]
-    roles: list[RoleName] = Field(default=None, min_length=1, max_length=9)  # type: ignore[assignment]
+    roles: list[RoleName] = Field(default=None, min_length=1, max_length=10)  # type: ignore[assignment]
     language: Language = None  # type: ignore[assignment]
     active: bool = None  # type: ignore[assignment]
 

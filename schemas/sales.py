@@ -1,47 +1,126 @@
-"""Contracts of sales orders, as small as shipping needs them: a customer's order with lines (item, quantity, due
-date) and, per line, what was shipped and what is on backorder. The order lifecycle issue grows this model; the
-fields here stay. Quantities travel as decimal strings (schemas/common.py)."""
+"""Contracts of sales orders: a customer's order with priced lines (item, quantity, price, discount, requested and
+promised dates), its terms and where it goes; the review it passed on submission; every version of it; payments
+against it; and the review policy. Quantities and money travel as decimal strings (schemas/common.py)."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from decimal import Decimal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
-from schemas.common import Code, Contract, LongText, Quantity, ShortText
+from schemas.common import Code, Contract, Days, LongText, Money, Percent, Quantity, ShortText
 from schemas.masterdata import LineNumber, PositiveQuantity
 
-SalesOrderStatus = Literal["draft", "confirmed", "partially_shipped", "shipped", "closed", "cancelled"]
+SalesOrderStatus = Literal["draft", "submitted", "approved", "in_production", "ready", "shipped", "delivered",
+                           "closed", "cancelled", "on_hold"]
+OrderSource = Literal["manual", "import", "api", "quote"]
+ReviewCheck = Literal["credit", "discount", "contract"]
+Reference = Annotated[str, Field(max_length=80, pattern=r"^[^\x00-\x1f\x7f]*$")]
+OrderVersion = Annotated[int, Field(ge=1, le=2**31 - 1)]
+RoleName = Annotated[str, Field(max_length=40, pattern=r"^[a-z_]+$")]
 
 
 class SalesOrderLineIn(Contract):
     line_no: LineNumber | None = Field(default=None, description="Empty: numbered 10, 20, 30… in order")
     item: Code
     quantity: PositiveQuantity
-    due_date: date
+    unit_price: Money = Field(default=Decimal(0), description="Price per unit in the order's currency, before the discount")
+    discount_pct: Percent = Field(default=Decimal(0), description="The line's discount in %")
+    due_date: date = Field(description="The date the customer asked for")
+    promised_date: date | None = Field(default=None, description="The date we promise, when it differs")
 
 
-class SalesOrderIn(Contract):
+class SalesOrderTerms(Contract):
+    """What an order says besides its lines; empty terms take the customer's."""
+
+    customer_reference: Reference = Field(default="", description="The customer's own order number")
+    delivery_address: LongText = Field(default="", description="Empty: the customer's address")
+    payment_terms_days: Days | None = Field(default=None, description="Empty: the customer's payment terms")
+    notes: LongText = ""
+
+
+class SalesOrderIn(SalesOrderTerms):
     code: Code | None = Field(default=None, description="Empty: the next number, SO-<year>-0001…")
     customer: Code
     site: Code = Field(description="The site that ships the order")
-    notes: LongText = ""
+    lines: Annotated[list[SalesOrderLineIn], Field(max_length=500)] = Field(default_factory=list)
+
+
+class SalesOrderEdit(SalesOrderTerms):
+    """A draft rewritten whole: its terms and all its lines (lines not sent are removed)."""
+
+    version: OrderVersion = Field(description="The version you read: refused (409) when someone changed it since")
+    site: Code
     lines: Annotated[list[SalesOrderLineIn], Field(max_length=500)] = Field(default_factory=list)
 
 
 class SalesOrderAction(Contract):
-    """Confirm, cancel or close; with `version`, refused (409) when someone changed the order since it was read."""
+    """Submit, approve, reject, hold, release, cancel or close; with `version`, refused (409) when someone changed
+    the order since it was read."""
 
-    version: Annotated[int, Field(ge=1, le=2**31 - 1)] | None = None
+    version: OrderVersion | None = None
     reason: ShortText = ""
+
+
+class PaymentIn(Contract):
+    amount: Annotated[Money, Field(gt=0)]
+    paid_on: date
+    reference: Reference = ""
+
+
+class PaymentOut(BaseModel):
+    amount: Money
+    paid_on: date
+    reference: str
+    recorded_by: str
+    recorded_at: datetime
+
+
+class CheckOut(BaseModel):
+    check: ReviewCheck
+    passed: bool
+    code: str = Field(description="credit_ok, credit_limit_exceeded, discount_ok, discount_above_threshold…")
+    message: str
+    details: dict[str, Any]
+
+
+class ReviewOut(BaseModel):
+    version: int = Field(description="The order's version that was reviewed")
+    at: datetime
+    checks: list[CheckOut]
+    outcome: SalesOrderStatus = Field(description="Where the review put the order")
+    decision: Literal["approved", "rejected"] | None
+    decided_by: str | None
+    decided_at: datetime | None
+    note: str
+
+
+class FieldChange(BaseModel):
+    field: str = Field(description="status, notes, lines[20].quantity…")
+    before: Any
+    after: Any
+
+
+class RevisionOut(BaseModel):
+    version: int
+    action: str
+    actor: str
+    at: datetime
+    reason: str
+    changes: list[FieldChange]
 
 
 class SalesOrderLineOut(BaseModel):
     line_no: int
     item: str
     quantity: Quantity
+    unit_price: Money
+    discount_pct: Percent
+    value: Money = Field(description="Quantity × price less the discount")
     due_date: date
+    promised_date: date | None
     shipped_quantity: Quantity = Field(description="Delivered and signed for")
     backorder_quantity: Quantity = Field(description="Short on a delivery and still owed")
     open_quantity: Quantity = Field(description="Ordered, not yet delivered")
@@ -52,11 +131,46 @@ class SalesOrderOut(BaseModel):
     customer: str
     site: str
     status: SalesOrderStatus
+    source: OrderSource
+    customer_reference: str
+    delivery_address: str
+    payment_terms_days: int
+    currency: str
+    value: Money = Field(description="The lines' value")
+    paid_amount: Money
+    hold_reason: str
+    awaiting_approval: bool = Field(description="Submitted, or held by the review for credit: an approver decides")
     notes: str
     created_by: str
-    confirmed_by: str | None
-    confirmed_at: datetime | None
+    submitted_by: str | None
+    submitted_at: datetime | None
+    approved_by: str | None
+    approved_at: datetime | None
     created_at: datetime
     updated_at: datetime
     version: int
     lines: list[SalesOrderLineOut]
+
+
+class SalesOrderHistory(BaseModel):
+    """Every version of an order and every review it passed, oldest first."""
+
+    code: str
+    revisions: list[RevisionOut]
+    reviews: list[ReviewOut]
+    payments: list[PaymentOut]
+
+
+class SalesPolicyIn(Contract):
+    credit_check: bool = True
+    discount_check: bool = True
+    max_discount_pct: Percent = Decimal(10)
+    auto_approve: bool = Field(default=True, description="A clean review approves the order by itself")
+    approvers: dict[ReviewCheck, Annotated[list[RoleName], Field(max_length=10)]] = Field(
+        default_factory=dict, description="Per check, the roles that may approve past it (admin always may); "
+                                          "a check not named: sales_manager")
+
+
+class SalesPolicyOut(SalesPolicyIn):
+    updated_by: str
+    updated_at: datetime | None

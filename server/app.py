@@ -37,7 +37,7 @@ from server.masterdata.resources import RESOURCES
 from server.production import commands as production_commands  # noqa: F401  (registers the floor commands)
 from server.production.controllers import DowntimeController, ProductionOrderController
 from server.purchasing.controllers import PurchaseOrderController
-from server.sales.controllers import SalesOrderController
+from server.sales.controllers import SalesOrderController, SalesPolicyController
 from server.shipping import commands as shipping_commands  # noqa: F401  (registers the floor commands)
 from server.shipping.controllers import HandlingUnitController, ProofController, ShipmentController
 from server.quality import commands as quality_commands  # noqa: F401  (registers quality.record)
@@ -179,6 +179,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ScanController,
             PurchaseOrderController,
             SalesOrderController,
+            SalesPolicyController,
             ShipmentController,
             HandlingUnitController,
             ProofController,

@@ -42,6 +42,7 @@ DEMO_PASSWORD = "floorsync-demo"
 DEMO_LOGINS: list[tuple[str, str, str]] = [
     ("admin", DEMO_PASSWORD, "admin"),
     ("sales", DEMO_PASSWORD, "sales"),
+    ("manager", DEMO_PASSWORD, "sales_manager"),
     ("planner", DEMO_PASSWORD, "planner"),
     ("buyer", DEMO_PASSWORD, "buyer"),
     ("warehouse", DEMO_PASSWORD, "warehouse"),
@@ -310,10 +311,19 @@ PRODUCTION_ORDERS_DATA = [
                       notes="Weekly batch for the Bürowelt framework order"),
 ]
 
-# Confirmed, with no finished goods in stock yet: its shipment is planned once the chair order above reports them.
+# Submitted through the review: the first is approved (no finished goods in stock yet: its shipment is planned once
+# the chair order above reports them); the second is over the customer's credit limit and held; the third's
+# discount waits for the sales manager.
 SALES_ORDERS_DATA = [
-    SalesOrderIn(customer="C-BUEROWELT", site=SITE, notes="Framework order, call-off 1", lines=[
-        SalesOrderLineIn(item="CH-ERGO", quantity=D(20), due_date=date.today() + timedelta(days=10)),
+    SalesOrderIn(customer="C-BUEROWELT", site=SITE, notes="Framework order, call-off 1", customer_reference="BW-4711",
+                 lines=[SalesOrderLineIn(item="CH-ERGO", quantity=D(20), unit_price=D("189.00"),
+                                         due_date=date.today() + timedelta(days=10))]),
+    SalesOrderIn(customer="C-GZHX", site=SITE, notes="Trade fair stock", lines=[
+        SalesOrderLineIn(item="CH-TASK", quantity=D(200), unit_price=D("320.00"), due_date=date.today() + timedelta(days=21)),
+    ]),
+    SalesOrderIn(customer="C-SHWK", site=SITE, notes="Showroom fit-out, 15 % agreed by phone", lines=[
+        SalesOrderLineIn(item="CH-EXEC", quantity=D(10), unit_price=D("1280.00"), discount_pct=D(15),
+                         due_date=date.today() + timedelta(days=14)),
     ]),
 ]
 
@@ -353,7 +363,7 @@ async def load_demo(only_if_empty: bool) -> list[tuple[str, str, str]] | None:
         await production.release_production_order(made.code, actor=None)
     for order in SALES_ORDERS_DATA:
         taken = await sales.create_sales_order(order, actor=None)
-        await sales.confirm_sales_order(taken.code, actor=None)
+        await sales.submit(taken.code, actor=None)
     for plan in INSPECTION_PLANS_DATA:
         await quality.create_plan(plan, actor=None)
     return DEMO_LOGINS

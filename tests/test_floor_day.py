@@ -130,7 +130,7 @@ def test_a_whole_day_on_the_floor(server, login, tmp_path, factory):
                                                "site": "NB1", "lines": [{"item": product, "quantity": "10", "due_date": SOON}]})
     assert so.status_code == 201, so.text
     so_code = so.json()["code"]
-    assert sales.post(f"/api/sales-orders/{so_code}/confirm").status_code == 200
+    assert sales.post(f"/api/sales-orders/{so_code}/submit").status_code == 200
     shipment = logistics.post("/api/shipments", json={"sales_order": so_code, "ship_from": "FG", "route": "R-EAST",
                                                       "lines": [{"line_no": 10, "quantity": "9"}]})
     assert shipment.status_code == 201, shipment.text

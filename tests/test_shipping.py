@@ -82,7 +82,7 @@ def confirmed_order(login, lines: list[tuple[str, str]], customer: str = "C-BJYB
         "lines": [{"item": item, "quantity": qty, "due_date": (TODAY + timedelta(days=7)).isoformat()} for item, qty in lines],
     })
     assert created.status_code == 201, created.text
-    confirmed = sales.post(f"/api/sales-orders/{created.json()['code']}/confirm")
+    confirmed = sales.post(f"/api/sales-orders/{created.json()['code']}/submit")  # no prices: the review approves it
     assert confirmed.status_code == 200, confirmed.text
     return confirmed.json()
 
@@ -136,27 +136,29 @@ def driver_on(server, login, tmp_path, route: str):
 
 
 # -- sales orders ------------------------------------------------------------------------------------------------------
-def test_a_sales_order_is_numbered_confirmed_and_guarded(login, unique):
+def test_a_sales_order_is_numbered_submitted_and_guarded(login, unique):
     item = make_item(login, unique)
     sales = login("sales")
     draft = sales.post("/api/sales-orders", json={"customer": "C-SHWK", "site": "NB1", "lines": [
         {"item": item, "quantity": "4", "due_date": (TODAY + timedelta(days=3)).isoformat()}]}).json()
     assert draft["status"] == "draft" and draft["code"].startswith(f"SO-{TODAY.year}-") and len(draft["code"]) == 12
-    assert draft["lines"][0] | {"due_date": None} == {"line_no": 10, "item": item, "quantity": "4", "due_date": None,
-                                                      "shipped_quantity": "0", "backorder_quantity": "0", "open_quantity": "4"}
+    assert {k: draft["lines"][0][k] for k in ("line_no", "item", "quantity", "shipped_quantity", "backorder_quantity",
+                                              "open_quantity")} == {"line_no": 10, "item": item, "quantity": "4",
+                                                                    "shipped_quantity": "0", "backorder_quantity": "0",
+                                                                    "open_quantity": "4"}
     assert login("viewer").post("/api/sales-orders", json={"customer": "C-SHWK", "site": "NB1"}).status_code == 403
     assert login("viewer").get(f"/api/sales-orders/{draft['code']}").status_code == 200
 
     refused = login("logistics").post("/api/shipments", json={"sales_order": draft["code"], "ship_from": "FG",
                                                               "lines": [{"line_no": 10, "quantity": "1"}]})
-    assert refused.status_code == 409 and refused.json()["code"] == "sales_order_not_confirmed"
+    assert refused.status_code == 409 and refused.json()["code"] == "sales_order_not_approved"
     bad = sales.post("/api/sales-orders", json={"customer": "C-NOBODY", "site": "NB1", "lines": [
         {"item": item, "quantity": "1", "due_date": (TODAY - timedelta(days=1)).isoformat()}]})
     assert bad.status_code == 422 and bad.json()["code"] == "unknown_customer"
     assert {e["code"] for e in bad.json()["details"]["errors"]} == {"unknown_customer", "due_date_in_past"}
 
-    assert sales.post(f"/api/sales-orders/{draft['code']}/confirm").json()["status"] == "confirmed"
-    again = sales.post(f"/api/sales-orders/{draft['code']}/confirm")
+    assert sales.post(f"/api/sales-orders/{draft['code']}/submit").json()["status"] == "approved"
+    again = sales.post(f"/api/sales-orders/{draft['code']}/submit")
     assert again.status_code == 409 and again.json()["code"] == "invalid_transition"
     assert sales.post(f"/api/sales-orders/{draft['code']}/cancel").json()["status"] == "cancelled"
     listed = login("viewer").get("/api/sales-orders", params={"status": "cancelled", "q": draft["code"]}).json()
@@ -207,7 +209,7 @@ def test_a_shipment_is_picked_fefo_packed_loaded_and_signed_for_with_a_shortfall
                                                       position={"lat": "29.86833", "lon": "121.54399", "accuracy_m": "8"},
                                                       photo_jpeg=b64(b"\xff\xd8\xff\xe0" + b"\x00" * 64)))
     assert signed["status"] == "applied", signed
-    assert signed["effect"]["status"] == "delivered" and signed["effect"]["sales_order_status"] == "partially_shipped"
+    assert signed["effect"]["status"] == "delivered" and signed["effect"]["sales_order_status"] == "shipped"
     after = shipment_of(login, code)
     assert after["status"] == "delivered" and after["lines"][0]["delivered_quantity"] == "7"
     assert {u["status"] for u in after["handling_units"]} == {"delivered"}
@@ -240,7 +242,7 @@ def test_an_edited_proof_breaks_the_chain_and_verify_names_it(server, login, tmp
     driver = driver_on(server, login, tmp_path, route)
     pushed(driver, "shipment.load", {"shipment": code, "sscc": sscc, "vehicle": "VAN-1"})
     signed = pushed(driver, "delivery.sign", sign_args(code))
-    assert signed["effect"]["sales_order_status"] == "shipped"
+    assert signed["effect"]["sales_order_status"] == "delivered"
     sequence = signed["effect"]["proof"]["sequence"]
     viewer = login("viewer")
     assert viewer.get("/api/proofs/verify").json()["ok"] is True
@@ -463,20 +465,20 @@ def test_fefo_takes_the_earliest_expiry_first_and_lots_without_expiry_last():
     assert missing == 0
 
 
-def test_a_clerk_enters_and_confirms_an_order_and_logistics_plans_its_shipment_on_the_pages(login, unique):
+def test_a_clerk_enters_and_submits_an_order_and_logistics_plans_its_shipment_on_the_pages(login, unique):
     item = make_item(login, unique, lot_tracked=False)
     count_in(login, item, "FG-02-01", "5")
     sales = login("sales")
     due = (TODAY + timedelta(days=5)).isoformat()
-    bad = sales.post("/sales-orders/new", data={"customer": "C-GZHX", "site": "NB1", "lines-0-item": item,
+    bad = sales.post("/sales-orders/new", data={"customer": "C-BJYB", "site": "NB1", "lines-0-item": item,
                                                 "lines-0-quantity": "0", "lines-0-due_date": due})
     assert bad.status_code == 422 and 'class="field-error"' in bad.text, "the bad quantity is explained next to it"
-    saved = sales.post("/sales-orders/new", data={"customer": "C-GZHX", "site": "NB1", "notes": "by phone",
+    saved = sales.post("/sales-orders/new", data={"customer": "C-BJYB", "site": "NB1", "notes": "by phone",
                                                   "lines-0-item": item, "lines-0-quantity": "3", "lines-0-due_date": due})
     assert saved.status_code == 303
     code = saved.headers["location"].split("?")[0].rsplit("/", 1)[-1]
     version = sales.get(f"/api/sales-orders/{code}").json()["version"]
-    assert sales.post(f"/sales-orders/{code}/confirm", data={"version": str(version)}).status_code == 303
+    assert sales.post(f"/sales-orders/{code}/submit", data={"version": str(version)}).status_code == 303
     page = login("logistics").get(f"/sales-orders/{code}")
     assert 'name="ship-10"' in page.text and 'id="plan-shipment"' in page.text
     too_many = login("logistics").post(f"/sales-orders/{code}/ship", data={"ship_from": "FG", "route": "", "ship-10": "4"})
@@ -488,6 +490,6 @@ def test_a_clerk_enters_and_confirms_an_order_and_logistics_plans_its_shipment_o
     assert 'name="ship-10"' not in login("viewer").get(f"/sales-orders/{code}").text, "a viewer gets no shipping form"
 
 
-def test_the_demo_has_a_confirmed_order_waiting_for_its_chairs(login):
-    orders = login("viewer").get("/api/sales-orders", params={"customer": "C-BUEROWELT", "status": "confirmed"}).json()
+def test_the_demo_has_an_approved_order_waiting_for_its_chairs(login):
+    orders = login("viewer").get("/api/sales-orders", params={"customer": "C-BUEROWELT", "status": "approved"}).json()
     assert any(line["item"] == "CH-ERGO" for order in orders["items"] for line in order["lines"])

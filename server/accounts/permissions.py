@@ -8,6 +8,7 @@ from enum import StrEnum
 class Role(StrEnum):
     admin = "admin"
     sales = "sales"
+    sales_manager = "sales_manager"
     planner = "planner"
     buyer = "buyer"
     warehouse = "warehouse"
@@ -40,11 +41,11 @@ MASTER_WRITERS: dict[str, set[Role]] = {
     "sites": set(),
     "warehouses": {Role.warehouse, Role.logistics},
     "locations": {Role.warehouse, Role.logistics},
-    "customers": {Role.sales},
+    "customers": {Role.sales, Role.sales_manager},
     "suppliers": {Role.buyer},
 }
 
-ADMIN_ONLY = ("users.read", "users.write", "audit.read")
+ADMIN_ONLY = ("users.read", "users.write", "audit.read", "sales.policy")
 
 # Floor operations seen from the office: who enrols and manages devices, who reads and corrects stock, who runs
 # purchasing, production, quality and shipping at a desk.
@@ -64,9 +65,11 @@ FLOOR_GRANTS: dict[str, set[Role]] = {
     "production.write": {Role.planner, Role.production_supervisor},
     "shipping.read": set(Role),
     "shipping.write": {Role.logistics, Role.warehouse},
-    # A minimal sales order model for shipping; the order lifecycle issue grows it (and may refine who writes).
+    # Clerks enter, submit and change orders and record payments; a sales manager also approves what the review
+    # flagged (which roles may approve past which check is the sales policy's, server/sales/rules.py).
     "sales.read": set(Role),
-    "sales.write": {Role.sales},
+    "sales.write": {Role.sales, Role.sales_manager},
+    "sales.approve": {Role.sales_manager},
 }
 
 

@@ -1,21 +1,35 @@
-"""REST endpoints of sales orders under /api/sales-orders: list, read, create a draft, confirm, cancel and close.
-Reading needs sales.read, writing sales.write; every write is one call into `server.sales.service`."""
+"""REST endpoints of sales orders under /api/sales-orders (list, read, create, edit a draft, submit, approve, reject,
+hold, release, cancel, close, payments, history) and the review policy at /api/sales-policy. Reading needs
+sales.read, writing sales.write, approving sales.approve, the policy sales.policy; every write is one call into
+`server.sales.service`. An order POSTed here came from an API client (e-commerce, CRM): with an `Idempotency-Key`
+header, the same key twice makes one order."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post, put
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from schemas.common import Page
-from schemas.sales import SalesOrderAction, SalesOrderIn, SalesOrderOut, SalesOrderStatus
+from schemas.sales import (
+    PaymentIn, SalesOrderAction, SalesOrderEdit, SalesOrderHistory, SalesOrderIn, SalesOrderOut, SalesOrderStatus,
+    SalesPolicyIn, SalesPolicyOut,
+)
 from server.accounts.identity import requires
 from server.sales import service
 
 CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 CodePath = Annotated[str, Parameter(max_length=40, pattern=CODE_PATTERN)]
+IdempotencyKey = Annotated[str | None, Parameter(
+    header="Idempotency-Key", max_length=200, pattern=r"^[\x21-\x7e]+$", required=False,
+    description="A key of the client's own (a UUID): sending it again returns the order it made instead of a new one")]
+
+
+def _action(data: SalesOrderAction | None) -> tuple[int | None, str]:
+    return (data.version, data.reason) if data else (None, "")
 
 
 class SalesOrderController(Controller):
@@ -28,7 +42,7 @@ class SalesOrderController(Controller):
         status: Annotated[SalesOrderStatus | None, Parameter(description="Only sales orders in this status")] = None,
         customer: Annotated[str | None, Parameter(max_length=40, pattern=CODE_PATTERN)] = None,
         q: Annotated[str | None, Parameter(max_length=100, pattern=r"^[^\x00-\x1f\x7f]*$",
-                                           description="Search text in code and notes")] = None,
+                                           description="Search text in code, customer reference and notes")] = None,
         limit: Annotated[int, Parameter(ge=1, le=500)] = 50,
         offset: Annotated[int, Parameter(ge=0, le=10**9)] = 0,
     ) -> Page[SalesOrderOut]:
@@ -39,26 +53,79 @@ class SalesOrderController(Controller):
     async def get_order(self, code: CodePath) -> SalesOrderOut:
         return await service.get_sales_order(code)
 
-    @post("/", guards=[requires("sales.write")], status_code=HTTP_201_CREATED,
-          summary="Create a draft sales order with its lines", operation_id="create_sales_order")
-    async def create_order(self, request: Request, data: SalesOrderIn) -> SalesOrderOut:
-        return await service.create_sales_order(data, request.user)
+    @get("/{code:str}/history", guards=[requires("sales.read")], operation_id="sales_order_history",
+         summary="Every version of the order (who, when, what changed), its reviews and its payments")
+    async def history(self, code: CodePath) -> SalesOrderHistory:
+        return await service.order_history(code)
 
-    @post("/{code:str}/confirm", guards=[requires("sales.write")], status_code=HTTP_200_OK,
-          summary="Confirm a draft: shipments may then be planned from it", operation_id="confirm_sales_order")
-    async def confirm_order(self, request: Request, code: CodePath, data: SalesOrderAction | None = None) -> SalesOrderOut:
-        return await service.confirm_sales_order(code, request.user, data.version if data else None)
+    @post("/", guards=[requires("sales.write")], status_code=HTTP_201_CREATED, operation_id="create_sales_order",
+          summary="Create a draft sales order with its lines (from an e-commerce or CRM system: send an Idempotency-Key)",
+          responses={HTTP_200_OK: ResponseSpec(SalesOrderOut, description="The order this Idempotency-Key already made",
+                                               generate_examples=False)})
+    async def create_order(self, request: Request, data: SalesOrderIn,
+                           idempotency_key: IdempotencyKey = None) -> Response[SalesOrderOut]:
+        replayed = await service.replay_or_none(data, idempotency_key)
+        if replayed is not None:
+            return Response(replayed, status_code=HTTP_200_OK)
+        created = await service.create_sales_order_once(data, request.user, idempotency_key)
+        return Response(created, status_code=HTTP_201_CREATED)
 
-    @post("/{code:str}/cancel", guards=[requires("sales.write")], status_code=HTTP_200_OK,
-          summary="Cancel an order nothing was delivered against and no shipment is open for",
-          operation_id="cancel_sales_order")
+    @put("/{code:str}", guards=[requires("sales.write")], operation_id="edit_sales_order",
+         summary="Rewrite a draft: its terms and all its lines")
+    async def edit_order(self, request: Request, code: CodePath, data: SalesOrderEdit) -> SalesOrderOut:
+        return await service.edit_draft(code, data, request.user)
+
+    @post("/{code:str}/submit", guards=[requires("sales.write")], status_code=HTTP_200_OK, operation_id="submit_sales_order",
+          summary="Submit a draft: the review approves it, holds it for credit, or leaves it for an approver")
+    async def submit_order(self, request: Request, code: CodePath, data: SalesOrderAction | None = None) -> SalesOrderOut:
+        return await service.submit(code, request.user, _action(data)[0])
+
+    @post("/{code:str}/approve", guards=[requires("sales.approve")], status_code=HTTP_200_OK,
+          operation_id="approve_sales_order", summary="Approve an order the review left for an approver or held for credit")
+    async def approve_order(self, request: Request, code: CodePath, data: SalesOrderAction | None = None) -> SalesOrderOut:
+        return await service.approve(code, request.user, *_action(data))
+
+    @post("/{code:str}/reject", guards=[requires("sales.approve")], status_code=HTTP_200_OK,
+          operation_id="reject_sales_order", summary="Send an order awaiting approval back to draft, saying why")
+    async def reject_order(self, request: Request, code: CodePath, data: SalesOrderAction | None = None) -> SalesOrderOut:
+        return await service.reject(code, request.user, *_action(data))
+
+    @post("/{code:str}/hold", guards=[requires("sales.write")], status_code=HTTP_200_OK, operation_id="hold_sales_order",
+          summary="Put an order on hold, saying why")
+    async def hold_order(self, request: Request, code: CodePath, data: SalesOrderAction | None = None) -> SalesOrderOut:
+        return await service.hold(code, request.user, *_action(data))
+
+    @post("/{code:str}/release", guards=[requires("sales.write")], status_code=HTTP_200_OK,
+          operation_id="release_sales_order", summary="End a hold: the order returns to where it was")
+    async def release_order(self, request: Request, code: CodePath, data: SalesOrderAction | None = None) -> SalesOrderOut:
+        return await service.release(code, request.user, *_action(data))
+
+    @post("/{code:str}/cancel", guards=[requires("sales.write")], status_code=HTTP_200_OK, operation_id="cancel_sales_order",
+          summary="Cancel an order no goods left for and no shipment is open for; its reservations are released")
     async def cancel_order(self, request: Request, code: CodePath, data: SalesOrderAction | None = None) -> SalesOrderOut:
-        return await service.cancel_sales_order(code, request.user, data.version if data else None,
-                                                data.reason if data else "")
+        return await service.cancel_sales_order(code, request.user, *_action(data))
 
-    @post("/{code:str}/close", guards=[requires("sales.write")], status_code=HTTP_200_OK,
-          summary="Close an order: what is still owed (backorders included) will not be sent",
-          operation_id="close_sales_order")
+    @post("/{code:str}/close", guards=[requires("sales.write")], status_code=HTTP_200_OK, operation_id="close_sales_order",
+          summary="Close an order: what is still owed (backorders included) will not be sent")
     async def close_order(self, request: Request, code: CodePath, data: SalesOrderAction | None = None) -> SalesOrderOut:
-        return await service.close_sales_order(code, request.user, data.version if data else None,
-                                               data.reason if data else "")
+        return await service.close_sales_order(code, request.user, *_action(data))
+
+    @post("/{code:str}/payments", guards=[requires("sales.write")], status_code=HTTP_201_CREATED,
+          operation_id="record_sales_payment", summary="Record money received against the order")
+    async def record_payment(self, request: Request, code: CodePath, data: PaymentIn) -> SalesOrderOut:
+        return await service.record_payment(code, data, request.user)
+
+
+class SalesPolicyController(Controller):
+    path = "/api/sales-policy"
+    tags = ["Sales orders"]
+
+    @get("/", guards=[requires("sales.read")], operation_id="get_sales_policy",
+         summary="The review an order passes on submission")
+    async def get_policy(self) -> SalesPolicyOut:
+        return await service.get_policy()
+
+    @put("/", guards=[requires("sales.policy")], operation_id="set_sales_policy",
+         summary="Change the review: checks, discount threshold, auto-approval, approvers per check")
+    async def set_policy(self, request: Request, data: SalesPolicyIn) -> SalesPolicyOut:
+        return await service.set_policy(data, request.user)

@@ -2,12 +2,15 @@ import os
 
 from piccolo.conf.apps import AppConfig
 
-from server.sales.tables import SalesOrder, SalesOrderCounter, SalesOrderLine
+from server.sales.tables import (
+    SalesOrder, SalesOrderCounter, SalesOrderLine, SalesOrderReview, SalesOrderRevision, SalesPayment, SalesPolicy,
+)
 
 APP_CONFIG = AppConfig(
     app_name="sales",
     migrations_folder_path=os.path.join(os.path.dirname(__file__), "piccolo_migrations"),
-    table_classes=[SalesOrder, SalesOrderLine, SalesOrderCounter],
+    table_classes=[SalesOrder, SalesOrderLine, SalesOrderCounter, SalesOrderRevision, SalesOrderReview, SalesPayment,
+                   SalesPolicy],
     migration_dependencies=["server.masterdata.piccolo_app"],
     commands=[],
 )

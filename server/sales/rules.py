@@ -1,33 +1,46 @@
-"""The sales order rules as plain functions of values: which status may follow which, what a line still owes, and
-what the order's status is once deliveries have been signed for. No I/O here."""
+"""The sales order rules as plain functions of values: the lifecycle (which status may follow which), what an order
+is worth and what it still owes, the review an order passes on submission (credit, discount), who may approve what
+the review flagged, and the status downstream work puts an approved order in. No I/O here."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from server.document_rules import CANCELLED, CLOSED, DRAFT, Lifecycle, Refusal
 
-CONFIRMED, PARTIALLY_SHIPPED, SHIPPED = "confirmed", "partially_shipped", "shipped"
-SO_STATUSES = (DRAFT, CONFIRMED, PARTIALLY_SHIPPED, SHIPPED, CLOSED, CANCELLED)
+SUBMITTED, APPROVED, IN_PRODUCTION, READY = "submitted", "approved", "in_production", "ready"
+SHIPPED, DELIVERED, ON_HOLD = "shipped", "delivered", "on_hold"
+SO_STATUSES = (DRAFT, SUBMITTED, APPROVED, IN_PRODUCTION, READY, SHIPPED, DELIVERED, CLOSED, CANCELLED, ON_HOLD)
 
-# Deliveries move confirmed → partially shipped → shipped; the office confirms, cancels (before anything shipped)
-# or closes (what is still owed will not be sent). Closed and cancelled are final.
+# Once approved, production, shipping and delivery sign-off move the order between these (progress_status);
+# the office only holds, cancels or closes it.
+PROGRESS = (APPROVED, IN_PRODUCTION, READY, SHIPPED, DELIVERED)
+UNDER_WAY = frozenset({APPROVED, IN_PRODUCTION, READY, SHIPPED})
 TRANSITIONS: dict[str, frozenset[str]] = {
-    DRAFT: frozenset({CONFIRMED, CANCELLED}),
-    CONFIRMED: frozenset({PARTIALLY_SHIPPED, SHIPPED, CANCELLED, CLOSED}),
-    PARTIALLY_SHIPPED: frozenset({PARTIALLY_SHIPPED, SHIPPED, CLOSED}),
-    SHIPPED: frozenset({CLOSED}),
+    DRAFT: frozenset({SUBMITTED, CANCELLED}),
+    # The review moves a submitted order on: approved, held for credit, or back to draft when an approver rejects it.
+    SUBMITTED: frozenset({APPROVED, ON_HOLD, DRAFT, CANCELLED}),
+    # Released to where it was held from (a credit hold at submission releases to approved), or rejected to draft.
+    ON_HOLD: frozenset({SUBMITTED, APPROVED, IN_PRODUCTION, READY, SHIPPED, DRAFT, CANCELLED}),
+    **{status: frozenset({*PROGRESS, ON_HOLD, CANCELLED, CLOSED}) for status in (APPROVED, IN_PRODUCTION, READY)},
+    # Goods left: the order can no longer be cancelled, only closed (what is still owed will not be sent).
+    SHIPPED: frozenset({*PROGRESS, ON_HOLD, CLOSED}),
+    DELIVERED: frozenset({CLOSED}),
     CLOSED: frozenset(),
     CANCELLED: frozenset(),
 }
 # Shipments may be planned from an order in one of these.
-SHIPPABLE = frozenset({CONFIRMED, PARTIALLY_SHIPPED})
+SHIPPABLE = frozenset({APPROVED, IN_PRODUCTION, READY, SHIPPED})
+# Lines, prices and terms may be edited freely while the order is a draft; afterwards a change goes through review.
+EDITABLE = frozenset({DRAFT})
 
 SALES_ORDER = Lifecycle(
     noun="sales order", code_prefix="sales_order", transitions=TRANSITIONS,
-    draft=Refusal("sales_order_not_confirmed", "The sales order is a draft: confirm it first"),
-    has_progress=Refusal("sales_order_has_deliveries", "Goods were delivered against this order: close it instead"),
+    draft=Refusal("sales_order_not_submitted", "The sales order is a draft: submit it first"),
+    has_progress=Refusal("sales_order_has_deliveries", "Goods left for this order: close it instead"),
 )
 transition_refusal = SALES_ORDER.transition_refusal
 
@@ -36,7 +49,24 @@ def shipment_refusal(status: str) -> Refusal | None:
     """Whether a shipment may be planned from an order in this status."""
     if status in SHIPPABLE:
         return None
-    return transition_refusal(status, PARTIALLY_SHIPPED) or Refusal("sales_order_shipped", "Everything on this order was shipped")
+    if status in (DRAFT, SUBMITTED, ON_HOLD):
+        return Refusal("sales_order_not_approved", f"The sales order is {status.replace('_', ' ')}: it must be approved first")
+    if status == DELIVERED:
+        return Refusal("sales_order_delivered", "Everything on this order was delivered")
+    return transition_refusal(status, SHIPPED) or Refusal("sales_order_delivered", "Everything on this order was delivered")
+
+
+# -- what an order is worth ---------------------------------------------------------------------------------------
+
+CENT = Decimal("0.01")
+HUNDRED = Decimal(100)
+MICRO = 1_000_000
+
+
+def line_value(quantity_micro: int, unit_price: Decimal, discount_pct: Decimal) -> Decimal:
+    """Quantity × price less the line's discount, to the cent."""
+    gross = Decimal(quantity_micro) / MICRO * unit_price
+    return (gross * (HUNDRED - discount_pct) / HUNDRED).quantize(CENT, ROUND_HALF_UP)
 
 
 @dataclass(frozen=True)
@@ -56,9 +86,149 @@ def backorder_after_delivery(backorder_micro: int, delivered_micro: int, shortfa
     return max(0, backorder_micro - delivered_micro) + shortfall_micro
 
 
-def status_after_delivery(current: str, lines: Iterable[LineProgress]) -> str:
-    """Shipped when every line is delivered in full, partially shipped otherwise (a closed or cancelled order stays
-    so; a signature cannot reopen it)."""
-    if current in (CLOSED, CANCELLED):
+@dataclass(frozen=True)
+class PricedLine:
+    quantity_micro: int
+    shipped_micro: int
+    unit_price: Decimal
+    discount_pct: Decimal
+
+
+def exposure_of(status: str, lines: Iterable[PricedLine], paid: Decimal) -> Decimal:
+    """What a customer owes or will owe on one order: what it is worth (for a closed order, what was delivered),
+    less what was paid. Drafts and cancelled orders owe nothing."""
+    if status in (DRAFT, CANCELLED):
+        return Decimal(0)
+    if status == CLOSED:
+        worth = sum((line_value(line.shipped_micro, line.unit_price, line.discount_pct) for line in lines), Decimal(0))
+    else:
+        worth = sum((line_value(line.quantity_micro, line.unit_price, line.discount_pct) for line in lines), Decimal(0))
+    return max(Decimal(0), worth - paid)
+
+
+# -- the review on submission ---------------------------------------------------------------------------------------
+
+CREDIT, DISCOUNT, CONTRACT = "credit", "discount", "contract"
+CHECKS = (CREDIT, DISCOUNT, CONTRACT)
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    check: str
+    passed: bool
+    code: str
+    message: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"check": self.check, "passed": self.passed, "code": self.code, "message": self.message,
+                "details": self.details}
+
+
+def credit_check(credit_limit: Decimal, exposure_before: Decimal, order_value: Decimal, currency: str) -> CheckResult:
+    """The customer's exposure (open and unpaid orders) plus this order must stay within the credit limit."""
+    after = exposure_before + order_value
+    details = {"credit_limit": str(credit_limit), "exposure": str(exposure_before), "order_value": str(order_value),
+               "exposure_after": str(after), "currency": currency}
+    if after <= credit_limit:
+        return CheckResult(CREDIT, True, "credit_ok", f"Exposure {after} {currency} is within the limit of {credit_limit}", details)
+    return CheckResult(CREDIT, False, "credit_limit_exceeded",
+                       f"Exposure would be {after} {currency}, over the credit limit of {credit_limit} "
+                       f"by {after - credit_limit}", details)
+
+
+def discount_check(discounts: Mapping[int, Decimal], max_discount_pct: Decimal) -> CheckResult:
+    """Line discounts (by line number) above the threshold need an approver."""
+    over = {line_no: pct for line_no, pct in sorted(discounts.items()) if pct > max_discount_pct}
+    details = {"max_discount_pct": str(max_discount_pct), "lines": {str(k): str(v) for k, v in over.items()}}
+    if not over:
+        return CheckResult(DISCOUNT, True, "discount_ok", f"No discount above {max_discount_pct} %", details)
+    listed = ", ".join(f"line {line_no} ({pct} %)" for line_no, pct in over.items())
+    return CheckResult(DISCOUNT, False, "discount_above_threshold",
+                       f"Discount above {max_discount_pct} % on {listed}", details)
+
+
+def review_outcome(results: Sequence[CheckResult], auto_approve: bool) -> tuple[str, str]:
+    """(status, reason) after the review: a failed credit check holds the order; any other failure, or a policy
+    that approves nothing by itself, waits for an approver; a clean review approves it."""
+    failed = [r for r in results if not r.passed]
+    if any(r.check == CREDIT for r in failed):
+        return ON_HOLD, "credit"
+    if failed:
+        return SUBMITTED, ", ".join(r.check for r in failed)
+    return (APPROVED, "") if auto_approve else (SUBMITTED, "")
+
+
+def approval_refusal(failed_checks: Iterable[str], actor_roles: Iterable[str], approvers: Mapping[str, Sequence[str]],
+                     default_roles: Sequence[str]) -> Refusal | None:
+    """An approver must hold, for every check the review failed, one of the roles the policy names for it (admin may
+    approve anything). With no failed check, the default approver roles apply."""
+    roles = set(actor_roles)
+    if "admin" in roles:
+        return None
+    needed = list(failed_checks) or ["review"]
+    for check in needed:
+        allowed = approvers.get(check, default_roles) if check != "review" else default_roles
+        if not roles & set(allowed):
+            return Refusal("approver_role_required",
+                           f"Approving past the {check} check needs one of these roles: {', '.join(allowed) or 'admin'}",
+                           {"check": check, "roles": list(allowed)})
+    return None
+
+
+# -- progress once approved ------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class DownstreamFacts:
+    """What production and shipping did for an approved order."""
+
+    lines: Sequence[LineProgress]
+    covered_micro: int = 0  # planned on open shipments (their stock reserved or packed) or reserved for the order
+    on_its_way: bool = False  # a shipment of it is loaded and not yet signed for
+    in_production: bool = False  # a production order for it is released and not finished
+
+
+def progress_status(facts: DownstreamFacts) -> str:
+    """Delivered when nothing is owed; shipped when goods left (delivered in part, or loaded); ready when everything
+    still owed is on a shipment (its stock reserved) or reserved; in production when a production order for it runs; else approved."""
+    owed = sum(open_micro(line) for line in facts.lines)
+    delivered_any = any(line.shipped_micro > 0 for line in facts.lines)
+    if facts.lines and owed == 0:
+        return DELIVERED
+    if facts.on_its_way or delivered_any:
+        return SHIPPED
+    if owed and facts.covered_micro >= owed:
+        return READY
+    if facts.in_production:
+        return IN_PRODUCTION
+    return APPROVED
+
+
+def status_after_delivery(current: str, facts: DownstreamFacts) -> str:
+    """A signature cannot reopen a closed or cancelled order, nor release a hold."""
+    if current in (CLOSED, CANCELLED, ON_HOLD):
         return current
-    return SHIPPED if all(open_micro(line) == 0 for line in lines) else PARTIALLY_SHIPPED
+    return progress_status(facts)
+
+
+# -- history ------------------------------------------------------------------------------------------------------------
+
+UNTRACKED = frozenset({"version", "updated_at", "lines"})
+
+
+def order_changes(before: Mapping[str, Any] | None, after: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """What changed from one version of an order to the next, field by field and line by line (orders in their API
+    shape, as JSON values): `lines[20].quantity`, a line added (`lines[30]`, before None) or removed (after None)."""
+    before = before or {}
+    changes = [{"field": name, "before": before.get(name), "after": value}
+               for name, value in after.items() if name not in UNTRACKED and before.get(name) != value]
+    old_lines = {line["line_no"]: line for line in before.get("lines", [])}
+    new_lines = {line["line_no"]: line for line in after.get("lines", [])}
+    for line_no in sorted(old_lines.keys() | new_lines.keys()):
+        old, new = old_lines.get(line_no), new_lines.get(line_no)
+        if old is None or new is None:
+            changes.append({"field": f"lines[{line_no}]", "before": old, "after": new})
+            continue
+        changes += [{"field": f"lines[{line_no}].{name}", "before": old.get(name), "after": value}
+                    for name, value in new.items() if old.get(name) != value]
+    return changes

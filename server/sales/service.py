@@ -1,41 +1,65 @@
-"""Sales orders: list, read, create (a draft with lines), confirm, cancel, close, and book what a signed delivery
-did to the lines. Each office action is one `write_transaction()` with its audit row; `book_delivery` runs inside
-the caller's (the `delivery.sign` command's) transaction."""
+"""Sales orders: create (by hand, from an API client with an Idempotency-Key), edit a draft, submit it through the
+review (credit and discount checks, server/sales/rules.py), approve or reject it, hold and release it, cancel or
+close it, record payments, and follow it as production and shipping move it on (`refresh_progress`,
+`book_delivery`, called inside their transactions). Each office action is one `write_transaction()` that also
+writes the order's revision (who, when, what changed) and its audit row."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+import sqlite3
+from collections.abc import Iterable
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
-from litestar.status_codes import HTTP_409_CONFLICT
+import asyncpg
+from litestar.status_codes import HTTP_403_FORBIDDEN, HTTP_409_CONFLICT
 
-from schemas.sales import SalesOrderIn, SalesOrderLineOut, SalesOrderOut
+from schemas.sales import (
+    PaymentIn, PaymentOut, ReviewOut, RevisionOut, SalesOrderEdit, SalesOrderHistory, SalesOrderIn,
+    SalesOrderOut, SalesOrderLineOut, SalesPolicyIn, SalesPolicyOut,
+)
 from server.accounts.identity import OfficeUser
 from server.db import write_transaction
 from server.document_rules import Problem, Refusal, numbered
 from server.documents import (
-    DocumentTable, actor_name, audit_change, item_units, line_problems, master_problems, refuse_problems,
+    DocumentTable, actor_name, audit_change, item_units, line_problems, master_problems, refuse_problems, utc_now,
 )
 from server.errors import ApiError, duplicate
 from server.inventory.stock import from_micro, to_micro
+from server.inventory.tables import Reservation
 from server.masterdata.tables import Customer, Site
 from server.sales import rules
-from server.sales.rules import LineProgress
-from server.sales.tables import SalesOrder, SalesOrderCounter, SalesOrderLine
-from server.shipping.tables import Shipment
+from server.sales.rules import DownstreamFacts, LineProgress, PricedLine
+from server.sales.tables import (
+    SalesOrder, SalesOrderCounter, SalesOrderLine, SalesOrderReview, SalesOrderRevision, SalesPayment, SalesPolicy,
+)
+from server.shipping.tables import Shipment, ShipmentLine
 
 ENTITY = "sales_order"
 SALES_ORDERS = DocumentTable(ENTITY, "Sales order", SalesOrder, "SO", SalesOrderCounter, SalesOrderLine.sales_order,
                              rules.SALES_ORDER)
+REVIEW_ACTOR = "review"  # who approved an order the review found clean
+DEFAULT_APPROVERS = ("sales_manager",)
 
 
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
+# -- reading ------------------------------------------------------------------------------------------------------------
+
+def line_progress(line: dict[str, Any]) -> LineProgress:
+    return LineProgress(line["quantity_micro"], line["shipped_quantity_micro"])
+
+
+def priced(line: dict[str, Any]) -> PricedLine:
+    return PricedLine(line["quantity_micro"], line["shipped_quantity_micro"], Decimal(line["unit_price"]),
+                      Decimal(line["discount_pct"]))
 
 
 def line_out(row: dict[str, Any]) -> SalesOrderLineOut:
     return SalesOrderLineOut(
-        line_no=row["line_no"], item=row["item"], quantity=from_micro(row["quantity_micro"]), due_date=row["due_date"],
+        line_no=row["line_no"], item=row["item"], quantity=from_micro(row["quantity_micro"]),
+        unit_price=row["unit_price"], discount_pct=row["discount_pct"],
+        value=rules.line_value(row["quantity_micro"], Decimal(row["unit_price"]), Decimal(row["discount_pct"])),
+        due_date=row["due_date"], promised_date=row["promised_date"],
         shipped_quantity=from_micro(row["shipped_quantity_micro"]),
         backorder_quantity=from_micro(row["backorder_quantity_micro"]),
         open_quantity=from_micro(rules.open_micro(line_progress(row))),
@@ -43,10 +67,15 @@ def line_out(row: dict[str, Any]) -> SalesOrderLineOut:
 
 
 def order_out(row: dict[str, Any], lines: list[dict[str, Any]]) -> SalesOrderOut:
+    out_lines = [line_out(line) for line in lines]
     return SalesOrderOut(
-        **{name: row[name] for name in ("code", "customer", "site", "status", "notes", "created_by", "confirmed_by",
-                                        "confirmed_at", "created_at", "updated_at", "version")},
-        lines=[line_out(line) for line in lines],
+        **{name: row[name] for name in (
+            "code", "customer", "site", "status", "source", "customer_reference", "delivery_address",
+            "payment_terms_days", "currency", "paid_amount", "hold_reason", "notes", "created_by", "submitted_by",
+            "submitted_at", "approved_by", "approved_at", "created_at", "updated_at", "version")},
+        value=sum((line.value for line in out_lines), Decimal(0)),
+        awaiting_approval=_awaits_decision(row),
+        lines=out_lines,
     )
 
 
@@ -62,13 +91,62 @@ async def list_sales_orders(*, status: str | None = None, customer: str | None =
     if customer:
         condition = condition & (SalesOrder.customer == customer)
     if q:
-        condition = condition & (SalesOrder.code.ilike(f"%{q}%") | SalesOrder.notes.ilike(f"%{q}%"))
+        condition = condition & (SalesOrder.code.ilike(f"%{q}%") | SalesOrder.notes.ilike(f"%{q}%")
+                                 | SalesOrder.customer_reference.ilike(f"%{q}%"))
     rows = await (SalesOrder.select().where(condition).order_by(SalesOrder.created_at, ascending=False)
                   .order_by(SalesOrder.id, ascending=False).limit(limit).offset(offset))
     total = await SalesOrder.count().where(condition)
     lines = await SALES_ORDERS.lines_of([row["id"] for row in rows])
     return {"items": [order_out(row, lines[row["id"]]) for row in rows], "total": total, "limit": limit, "offset": offset}
 
+
+async def order_history(code: str) -> SalesOrderHistory:
+    row = await SALES_ORDERS.load(code)
+    revisions = await (SalesOrderRevision.select().where(SalesOrderRevision.sales_order == row["id"])
+                       .order_by(SalesOrderRevision.id))
+    reviews = await SalesOrderReview.select().where(SalesOrderReview.sales_order == row["id"]).order_by(SalesOrderReview.id)
+    payments = await SalesPayment.select().where(SalesPayment.sales_order == row["id"]).order_by(SalesPayment.id)
+    return SalesOrderHistory(
+        code=code,
+        revisions=[RevisionOut(**{k: r[k] for k in ("version", "action", "actor", "at", "reason", "changes")})
+                   for r in revisions],
+        reviews=[_review_out(r) for r in reviews],
+        payments=[PaymentOut(**{k: p[k] for k in ("amount", "paid_on", "reference", "recorded_by", "recorded_at")})
+                  for p in payments],
+    )
+
+
+def _review_out(row: dict[str, Any]) -> ReviewOut:
+    return ReviewOut(**{k: row[k] for k in ("version", "at", "checks", "outcome", "decision", "decided_by",
+                                            "decided_at", "note")})
+
+
+# -- the review policy ------------------------------------------------------------------------------------------------
+
+async def get_policy() -> SalesPolicyOut:
+    row = await SalesPolicy.select().order_by(SalesPolicy.id).first()
+    if row is None:
+        return SalesPolicyOut(**SalesPolicyIn().model_dump(), updated_by="system", updated_at=None)
+    return SalesPolicyOut(**{k: row[k] for k in ("credit_check", "discount_check", "max_discount_pct", "auto_approve",
+                                                 "approvers", "updated_by", "updated_at")})
+
+
+async def set_policy(data: SalesPolicyIn, actor: OfficeUser | None) -> SalesPolicyOut:
+    async with write_transaction():
+        before = await get_policy()
+        values = {**data.model_dump(mode="python"), "updated_by": actor_name(actor), "updated_at": utc_now()}
+        existing = await SalesPolicy.select(SalesPolicy.id).order_by(SalesPolicy.id).first()
+        if existing is None:
+            await SalesPolicy.insert(SalesPolicy(**values))
+        else:
+            await SalesPolicy.update({getattr(SalesPolicy, k): v for k, v in values.items()}).where(
+                SalesPolicy.id == existing["id"])
+        after = await get_policy()
+        await audit_change(actor, "update", "sales_policy", "default", before, after)
+    return after
+
+
+# -- writing: shared steps ------------------------------------------------------------------------------------------------
 
 async def _line_problems(lines: list[dict[str, Any]], today: date) -> list[Problem]:
     """Each line's problems in line order, a repeated line number first."""
@@ -80,98 +158,371 @@ async def _line_problems(lines: list[dict[str, Any]], today: date) -> list[Probl
             problems.append((f"lines[{index}].line_no", "duplicate_line", f"line {line['line_no']} appears twice"))
         seen.add(line["line_no"])
         problems += line_problems(index, line, items.get(line["item"]), today=today)
+        if line["promised_date"] is not None and line["promised_date"] < today:
+            problems.append((f"lines[{index}].promised_date", "promised_date_in_past",
+                             f"promised date {line['promised_date']} is before today"))
     return problems
 
 
-async def create_sales_order(data: SalesOrderIn, actor: OfficeUser | None) -> SalesOrderOut:
+def _line_rows(order_id: int, lines: Iterable[dict[str, Any]]) -> list[SalesOrderLine]:
+    return [SalesOrderLine(sales_order=order_id, line_no=line["line_no"], item=line["item"],
+                           quantity_micro=to_micro(line["quantity"]), unit_price=line["unit_price"],
+                           discount_pct=line["discount_pct"], due_date=line["due_date"],
+                           promised_date=line["promised_date"], shipped_quantity_micro=0, backorder_quantity_micro=0)
+            for line in lines]
+
+
+async def _revision(order_id: int, action: str, actor: OfficeUser | str | None, before: SalesOrderOut | None,
+                    after: SalesOrderOut, reason: str = "") -> None:
+    """The order's new version in its history: what changed and the whole order as it now is."""
+    after_json = after.model_dump(mode="json")
+    await SalesOrderRevision.insert(SalesOrderRevision(
+        sales_order=order_id, version=after.version, action=action,
+        actor=actor if isinstance(actor, str) else actor_name(actor), at=utc_now(), reason=reason,
+        changes=rules.order_changes(before.model_dump(mode="json") if before else None, after_json), snapshot=after_json,
+    ))
+
+
+async def _record(row: dict[str, Any], action: str, actor: OfficeUser | None, before: SalesOrderOut,
+                  reason: str = "", revision_actor: str | None = None) -> SalesOrderOut:
+    after = await get_sales_order(row["code"])
+    await _revision(row["id"], action, revision_actor or actor, before, after, reason)
+    await audit_change(actor, action, ENTITY, row["code"], before, after, reason)
+    return after
+
+
+async def _locked(code: str, version: int | None) -> tuple[dict[str, Any], list[dict[str, Any]], SalesOrderOut]:
+    await SALES_ORDERS.lock(code)
+    row, lines = await SALES_ORDERS.load_with_lines(code)
+    SALES_ORDERS.check_version(row, version)
+    return row, lines, order_out(row, lines)
+
+
+def _state_conflict(row: dict[str, Any], refusal: Refusal) -> ApiError:
+    return SALES_ORDERS.state_conflict(row["code"], refusal, row["status"])
+
+
+# -- create and edit ----------------------------------------------------------------------------------------------------
+
+def _same_request(existing: SalesOrderOut, data: SalesOrderIn) -> bool:
+    """An Idempotency-Key sent again must come with the same order (customer and lines)."""
+    sent = [(line.item, line.quantity) for line in data.lines]
+    return existing.customer == data.customer and [(line.item, line.quantity) for line in existing.lines] == sent
+
+
+async def find_by_idempotency_key(key: str) -> SalesOrderOut | None:
+    row = await SalesOrder.select(SalesOrder.code).where(SalesOrder.idempotency_key == key).first()
+    return await get_sales_order(row["code"]) if row else None
+
+
+def _idempotency_reused(key: str, existing: SalesOrderOut) -> ApiError:
+    return ApiError(HTTP_409_CONFLICT, "idempotency_key_reused",
+                    f"Idempotency-Key {key!r} was used for another order ({existing.code}) with other contents",
+                    {"entity": ENTITY, "key": existing.code})
+
+
+async def replay_or_none(data: SalesOrderIn, idempotency_key: str | None) -> SalesOrderOut | None:
+    """The order an Idempotency-Key already made (409 when the request differs), or None for a new key."""
+    if idempotency_key is None:
+        return None
+    existing = await find_by_idempotency_key(idempotency_key)
+    if existing is not None and not _same_request(existing, data):
+        raise _idempotency_reused(idempotency_key, existing)
+    return existing
+
+
+async def create_sales_order_once(data: SalesOrderIn, actor: OfficeUser | None, idempotency_key: str | None) -> SalesOrderOut:
+    """An order from an API client. Two requests racing with one Idempotency-Key: the second loses on the unique
+    index, and answers with the order the first made."""
+    try:
+        return await create_sales_order(data, actor, source="api", idempotency_key=idempotency_key)
+    except (sqlite3.IntegrityError, asyncpg.exceptions.IntegrityConstraintViolationError):
+        existing = await replay_or_none(data, idempotency_key)
+        if existing is None:
+            raise
+        return existing
+
+
+async def create_sales_order(data: SalesOrderIn, actor: OfficeUser | None, *, source: str = "manual",
+                             idempotency_key: str | None = None) -> SalesOrderOut:
     lines = numbered(line.model_dump(mode="python") for line in data.lines)
     async with write_transaction():
-        now = _now()
+        now = utc_now()
         refuse_problems(await master_problems("customer", Customer, data.customer, "customer")
                         + await master_problems("site", Site, data.site, "site") + await _line_problems(lines, now.date()))
         if data.code is not None and await SalesOrder.exists().where(SalesOrder.code == data.code):
             raise duplicate(ENTITY, "code", data.code)
+        customer = await Customer.select().where(Customer.code == data.customer).first()
         code = data.code or await SALES_ORDERS.next_code(now.year)
         inserted = await SalesOrder.insert(SalesOrder(
             code=code, customer=data.customer, site=data.site, status=rules.DRAFT, notes=data.notes,
+            currency=customer["currency"], customer_reference=data.customer_reference,
+            delivery_address=data.delivery_address or customer["address"],
+            payment_terms_days=customer["payment_terms_days"] if data.payment_terms_days is None else data.payment_terms_days,
+            source=source, idempotency_key=idempotency_key, hold_reason="", paid_amount=Decimal(0),
             created_by=actor_name(actor), created_at=now, updated_at=now, version=1,
         )).returning(SalesOrder.id)
         if lines:
-            await SalesOrderLine.insert(*[
-                SalesOrderLine(sales_order=inserted[0]["id"], line_no=line["line_no"], item=line["item"],
-                               quantity_micro=to_micro(line["quantity"]), due_date=line["due_date"],
-                               shipped_quantity_micro=0, backorder_quantity_micro=0)
-                for line in lines
-            ])
+            await SalesOrderLine.insert(*_line_rows(inserted[0]["id"], lines))
         created = await get_sales_order(code)
+        await _revision(inserted[0]["id"], "create", actor, None, created)
         await audit_change(actor, "create", ENTITY, code, None, created)
     return created
 
 
-async def _transition(code: str, target: str, action: str, actor: OfficeUser | None, version: int | None,
-                      reason: str = "") -> SalesOrderOut:
+async def edit_draft(code: str, data: SalesOrderEdit, actor: OfficeUser | None) -> SalesOrderOut:
+    """A draft rewritten whole (terms and lines). Once submitted, an order changes through review instead."""
+    lines = numbered(line.model_dump(mode="python") for line in data.lines)
     async with write_transaction():
-        await SALES_ORDERS.lock(code)
-        row, line_rows = await SALES_ORDERS.load_with_lines(code)
-        if version is not None and version != row["version"]:
-            raise ApiError(HTTP_409_CONFLICT, "version_conflict",
-                           f"Sales order {code!r} was changed by someone else (version {row['version']}, you had {version})",
-                           {"entity": ENTITY, "key": code, "version": row["version"], "sent_version": version})
-        SALES_ORDERS.check_transition(row, target)
-        if target == rules.CONFIRMED and not line_rows:
-            refuse_problems([("lines", "no_lines", "a sales order without lines cannot be confirmed")])
-        if target in (rules.CANCELLED, rules.CLOSED):
-            open_shipments = await Shipment.count().where(
-                (Shipment.sales_order == code) & Shipment.status.not_in(["delivered", "cancelled"]))
-            if open_shipments:
-                raise SALES_ORDERS.state_conflict(code, Refusal(
-                    "sales_order_has_open_shipments",
-                    f"{open_shipments} shipment(s) of this order are still open: cancel or deliver them first"),
-                    row["status"])
-        before = order_out(row, line_rows)
-        columns: dict[Any, Any] = {SalesOrder.status: target}
-        if target == rules.CONFIRMED:
-            columns |= {SalesOrder.confirmed_by: actor_name(actor), SalesOrder.confirmed_at: _now()}
+        row, _, before = await _locked(code, data.version)
+        if row["status"] not in rules.EDITABLE:
+            raise _state_conflict(row, Refusal(
+                "sales_order_not_editable", f"The sales order is {row['status'].replace('_', ' ')}: only a draft is "
+                                            "edited directly (reject it back to draft first)"))
+        refuse_problems(await master_problems("site", Site, data.site, "site")
+                        + await _line_problems(lines, utc_now().date()))
+        customer = await Customer.select().where(Customer.code == row["customer"]).first()
+        await SalesOrderLine.delete().where(SalesOrderLine.sales_order == row["id"])
+        if lines:
+            await SalesOrderLine.insert(*_line_rows(row["id"], lines))
+        await SALES_ORDERS.bump(row, {
+            SalesOrder.site: data.site, SalesOrder.notes: data.notes, SalesOrder.customer_reference: data.customer_reference,
+            SalesOrder.delivery_address: data.delivery_address or customer["address"],
+            SalesOrder.payment_terms_days: customer["payment_terms_days"] if data.payment_terms_days is None
+            else data.payment_terms_days,
+        })
+        return await _record(row, "edit", actor, before)
+
+
+# -- review and approval --------------------------------------------------------------------------------------------------
+
+async def customer_exposure(customer: str, *, excluding: int | None = None) -> Decimal:
+    """What the customer owes or will owe on its orders: open orders, and delivered ones not yet paid."""
+    orders = await SalesOrder.select(SalesOrder.id, SalesOrder.status, SalesOrder.paid_amount).where(
+        (SalesOrder.customer == customer) & SalesOrder.status.not_in([rules.DRAFT, rules.CANCELLED]))
+    orders = [order for order in orders if order["id"] != excluding]
+    lines = await SALES_ORDERS.lines_of([order["id"] for order in orders])
+    return sum((rules.exposure_of(order["status"], [priced(line) for line in lines[order["id"]]],
+                                  Decimal(order["paid_amount"])) for order in orders), Decimal(0))
+
+
+async def _review(row: dict[str, Any], order: SalesOrderOut, policy: SalesPolicyOut) -> list[rules.CheckResult]:
+    results = []
+    if policy.credit_check:
+        customer = await Customer.select(Customer.credit_limit).where(Customer.code == row["customer"]).first()
+        exposure = await customer_exposure(row["customer"], excluding=row["id"])
+        results.append(rules.credit_check(Decimal(customer["credit_limit"]), exposure, order.value, order.currency))
+    if policy.discount_check:
+        results.append(rules.discount_check({line.line_no: line.discount_pct for line in order.lines},
+                                            policy.max_discount_pct))
+    return results
+
+
+async def submit(code: str, actor: OfficeUser | None, version: int | None = None) -> SalesOrderOut:
+    """Submit a draft: the review runs now, and approves it, holds it for credit, or leaves it for an approver."""
+    async with write_transaction():
+        row, lines, before = await _locked(code, version)
+        SALES_ORDERS.check_transition(row, rules.SUBMITTED)
+        if not lines:
+            refuse_problems([("lines", "no_lines", "a sales order without lines cannot be submitted")])
+        policy = await get_policy()
+        results = await _review(row, before, policy)
+        status, reason = rules.review_outcome(results, policy.auto_approve)
+        now = utc_now()
+        columns: dict[Any, Any] = {SalesOrder.status: status, SalesOrder.submitted_by: actor_name(actor),
+                                   SalesOrder.submitted_at: now}
+        if status == rules.APPROVED:
+            columns |= {SalesOrder.approved_by: REVIEW_ACTOR, SalesOrder.approved_at: now}
+        if status == rules.ON_HOLD:
+            failed = next(r for r in results if not r.passed and r.check == rules.CREDIT)
+            columns |= {SalesOrder.held_from: rules.SUBMITTED, SalesOrder.hold_reason: failed.message}
         await SALES_ORDERS.bump(row, columns)
-        after = await get_sales_order(code)
-        await audit_change(actor, action, ENTITY, code, before, after, reason)
-    return after
+        await SalesOrderReview.insert(SalesOrderReview(
+            sales_order=row["id"], version=row["version"] + 1, at=now, checks=[r.as_dict() for r in results],
+            outcome=status, note=reason,
+            **({"decision": "approved", "decided_by": REVIEW_ACTOR, "decided_at": now} if status == rules.APPROVED else {}),
+        ))
+        return await _record(row, "submit", actor, before, reason)
 
 
-async def confirm_sales_order(code: str, actor: OfficeUser | None, version: int | None = None) -> SalesOrderOut:
-    return await _transition(code, rules.CONFIRMED, "confirm", actor, version)
+async def _latest_review(order_id: int) -> dict[str, Any] | None:
+    return await (SalesOrderReview.select().where(SalesOrderReview.sales_order == order_id)
+                  .order_by(SalesOrderReview.id, ascending=False).first())
+
+
+def _awaits_decision(row: dict[str, Any]) -> bool:
+    """Submitted, or held by the review at submission (a credit hold): an approver decides."""
+    return row["status"] == rules.SUBMITTED or (row["status"] == rules.ON_HOLD and row["held_from"] == rules.SUBMITTED)
+
+
+async def _decide(code: str, decision: str, actor: OfficeUser | None, version: int | None, note: str) -> SalesOrderOut:
+    async with write_transaction():
+        row, _, before = await _locked(code, version)
+        if not _awaits_decision(row):
+            raise _state_conflict(row, Refusal("sales_order_not_awaiting_approval",
+                                               f"The sales order is {row['status'].replace('_', ' ')}: "
+                                               "there is nothing to approve or reject"))
+        review = await _latest_review(row["id"])
+        failed = [check["check"] for check in (review["checks"] if review else []) if not check["passed"]]
+        if decision == "approved":
+            policy = await get_policy()
+            refusal = rules.approval_refusal(failed, actor.roles if actor else ("admin",), policy.approvers,
+                                             DEFAULT_APPROVERS)
+            if refusal is not None:
+                raise ApiError(HTTP_403_FORBIDDEN, refusal.code, refusal.message, refusal.details)
+        now = utc_now()
+        target = rules.APPROVED if decision == "approved" else rules.DRAFT
+        columns: dict[Any, Any] = {SalesOrder.status: target, SalesOrder.held_from: None, SalesOrder.hold_reason: ""}
+        if target == rules.APPROVED:
+            columns |= {SalesOrder.approved_by: actor_name(actor), SalesOrder.approved_at: now}
+        await SALES_ORDERS.bump(row, columns)
+        if review is not None:
+            await SalesOrderReview.update({
+                SalesOrderReview.decision: decision, SalesOrderReview.decided_by: actor_name(actor),
+                SalesOrderReview.decided_at: now, SalesOrderReview.note: note,
+            }).where(SalesOrderReview.id == review["id"])
+        return await _record(row, "approve" if decision == "approved" else "reject", actor, before, note)
+
+
+async def approve(code: str, actor: OfficeUser | None, version: int | None = None, note: str = "") -> SalesOrderOut:
+    return await _decide(code, "approved", actor, version, note)
+
+
+async def reject(code: str, actor: OfficeUser | None, version: int | None = None, note: str = "") -> SalesOrderOut:
+    """Back to draft, for the clerk to correct and submit again."""
+    return await _decide(code, "rejected", actor, version, note)
+
+
+# -- hold, release, cancel, close ------------------------------------------------------------------------------------------
+
+async def hold(code: str, actor: OfficeUser | None, version: int | None = None, reason: str = "") -> SalesOrderOut:
+    if not reason.strip():
+        refuse_problems([("reason", "reason_required", "say why the order is held")])
+    async with write_transaction():
+        row, _, before = await _locked(code, version)
+        if row["status"] == rules.ON_HOLD:
+            raise _state_conflict(row, Refusal("sales_order_on_hold", "The sales order is already on hold"))
+        SALES_ORDERS.check_transition(row, rules.ON_HOLD)
+        await SALES_ORDERS.bump(row, {SalesOrder.status: rules.ON_HOLD, SalesOrder.held_from: row["status"],
+                                      SalesOrder.hold_reason: reason})
+        return await _record(row, "hold", actor, before, reason)
+
+
+async def release(code: str, actor: OfficeUser | None, version: int | None = None, note: str = "") -> SalesOrderOut:
+    """End a hold. A hold the review put on at submission (credit) is ended by approving the order."""
+    async with write_transaction():
+        row, _, before = await _locked(code, version)
+        if row["status"] != rules.ON_HOLD:
+            raise _state_conflict(row, Refusal("sales_order_not_on_hold", "The sales order is not on hold"))
+        if row["held_from"] == rules.SUBMITTED:
+            raise _state_conflict(row, Refusal("approval_required",
+                                               "The review held this order at submission: approve or reject it"))
+        back = rules.progress_status(await _downstream(row)) if row["held_from"] in rules.UNDER_WAY else row["held_from"]
+        await SALES_ORDERS.bump(row, {SalesOrder.status: back, SalesOrder.held_from: None, SalesOrder.hold_reason: ""})
+        return await _record(row, "release", actor, before, note)
+
+
+async def _open_shipments(code: str) -> int:
+    return await Shipment.count().where((Shipment.sales_order == code) & Shipment.status.not_in(["delivered", "cancelled"]))
 
 
 async def cancel_sales_order(code: str, actor: OfficeUser | None, version: int | None = None, reason: str = "") -> SalesOrderOut:
-    return await _transition(code, rules.CANCELLED, "cancel", actor, version, reason)
+    """Cancel: its stock reservations are released; shipments still open must be cancelled (or delivered) first."""
+    async with write_transaction():
+        row, _, before = await _locked(code, version)
+        SALES_ORDERS.check_transition(row, rules.CANCELLED)
+        open_shipments = await _open_shipments(code)
+        if open_shipments:
+            raise _state_conflict(row, Refusal(
+                "sales_order_has_open_shipments",
+                f"{open_shipments} shipment(s) of this order are still open: cancel or deliver them first"))
+        await Reservation.update({Reservation.released_at: utc_now()}).where(
+            (Reservation.order_kind == ENTITY) & (Reservation.order_code == code) & Reservation.released_at.is_null())
+        await SALES_ORDERS.bump(row, {SalesOrder.status: rules.CANCELLED, SalesOrder.held_from: None})
+        return await _record(row, "cancel", actor, before, reason)
 
 
 async def close_sales_order(code: str, actor: OfficeUser | None, version: int | None = None, reason: str = "") -> SalesOrderOut:
-    return await _transition(code, rules.CLOSED, "close", actor, version, reason)
+    """Close: what is still owed (backorders included) will not be sent."""
+    async with write_transaction():
+        row, _, before = await _locked(code, version)
+        SALES_ORDERS.check_transition(row, rules.CLOSED)
+        open_shipments = await _open_shipments(code)
+        if open_shipments:
+            raise _state_conflict(row, Refusal(
+                "sales_order_has_open_shipments",
+                f"{open_shipments} shipment(s) of this order are still open: cancel or deliver them first"))
+        await Reservation.update({Reservation.released_at: utc_now()}).where(
+            (Reservation.order_kind == ENTITY) & (Reservation.order_code == code) & Reservation.released_at.is_null())
+        await SALES_ORDERS.bump(row, {SalesOrder.status: rules.CLOSED, SalesOrder.held_from: None})
+        return await _record(row, "close", actor, before, reason)
+
+
+async def record_payment(code: str, data: PaymentIn, actor: OfficeUser | None) -> SalesOrderOut:
+    async with write_transaction():
+        row, _, before = await _locked(code, None)
+        if row["status"] in (rules.DRAFT, rules.CANCELLED):
+            raise _state_conflict(row, Refusal("sales_order_not_payable",
+                                               f"A {row['status']} sales order takes no payment"))
+        await SalesPayment.insert(SalesPayment(sales_order=row["id"], amount=data.amount, paid_on=data.paid_on,
+                                               reference=data.reference, recorded_by=actor_name(actor),
+                                               recorded_at=utc_now()))
+        await SALES_ORDERS.bump(row, {SalesOrder.paid_amount: Decimal(row["paid_amount"]) + data.amount})
+        return await _record(row, "payment", actor, before, f"{data.amount} {row['currency']} {data.reference}".strip())
+
+
+# -- downstream: production and shipping move an approved order on ------------------------------------------------------
+
+async def _downstream(row: dict[str, Any]) -> DownstreamFacts:
+    code = row["code"]
+    lines = (await SALES_ORDERS.lines_of([row["id"]]))[row["id"]]
+    shipments = await Shipment.select(Shipment.id, Shipment.status).where(
+        (Shipment.sales_order == code) & Shipment.status.not_in(["delivered", "cancelled"]))
+    planned = await ShipmentLine.select(ShipmentLine.quantity_micro).where(
+        ShipmentLine.shipment.is_in([s["id"] for s in shipments])) if shipments else []
+    reserved = await Reservation.select(Reservation.quantity_micro).where(
+        (Reservation.order_kind == ENTITY) & (Reservation.order_code == code) & Reservation.released_at.is_null())
+    return DownstreamFacts(
+        lines=[line_progress(line) for line in lines],
+        covered_micro=sum(r["quantity_micro"] for r in planned) + sum(r["quantity_micro"] for r in reserved),
+        on_its_way=any(s["status"] == "loaded" for s in shipments),
+    )
+
+
+async def refresh_progress(code: str) -> str:
+    """Put an order under way in the status its downstream work says (inside the caller's transaction): packing
+    everything makes it ready, loading it shipped. A held, closed or cancelled order keeps its status."""
+    await SALES_ORDERS.lock(code)
+    row = await SALES_ORDERS.load(code)
+    if row["status"] not in rules.UNDER_WAY:
+        return row["status"]
+    status = rules.progress_status(await _downstream(row))
+    if status != row["status"]:
+        before = await get_sales_order(code)
+        await SALES_ORDERS.bump(row, {SalesOrder.status: status})
+        after = await get_sales_order(code)
+        await _revision(row["id"], "progress", "system", before, after)
+    return status
 
 
 async def book_delivery(code: str, deliveries: dict[int, tuple[int, int]]) -> dict[str, Any]:
     """A signed delivery's effect on the order: per line number, (delivered, short) in micro-units. Shipped
-    quantities grow, shortfalls become backorders, and the order becomes shipped or partially shipped. The caller
-    owns the transaction."""
+    quantities grow, shortfalls become backorders, and the order becomes delivered (nothing owed) or stays shipped.
+    The caller owns the transaction."""
     await SALES_ORDERS.lock(code)  # shipments and deliveries of one order queue behind each other
     row, line_rows = await SALES_ORDERS.load_with_lines(code)
-    progress = []
+    before = order_out(row, line_rows)
     for line in line_rows:
         delivered, short = deliveries.get(line["line_no"], (0, 0))
-        shipped = line["shipped_quantity_micro"] + delivered
         if delivered or short:
             await SalesOrderLine.update({
-                SalesOrderLine.shipped_quantity_micro: shipped,
+                SalesOrderLine.shipped_quantity_micro: line["shipped_quantity_micro"] + delivered,
                 SalesOrderLine.backorder_quantity_micro: rules.backorder_after_delivery(
                     line["backorder_quantity_micro"], delivered, short),
             }).where(SalesOrderLine.id == line["id"])
-        progress.append(LineProgress(line["quantity_micro"], shipped))
-    status = rules.status_after_delivery(row["status"], progress)
+    status = rules.status_after_delivery(row["status"], await _downstream(row))
     await SALES_ORDERS.bump(row, {SalesOrder.status: status})
+    after = await get_sales_order(code)
+    await _revision(row["id"], "delivery", "system", before, after)
     return {"sales_order": code, "status": status}
-
-
-def line_progress(line: dict[str, Any]) -> LineProgress:
-    return LineProgress(line["quantity_micro"], line["shipped_quantity_micro"])
 

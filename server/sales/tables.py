@@ -1,7 +1,13 @@
-"""Sales orders and their lines. Quantities are integers of micro-units, like the stock ledger they ship from
-(server/inventory/stock.py `to_micro`), so ordered, shipped and backorder compare exactly."""
+"""Sales orders, their lines, every version of them (revisions), the reviews they pass, the payments against them
+and the review policy. Quantities are integers of micro-units, like the stock ledger they ship from
+(server/inventory/stock.py `to_micro`), so ordered, shipped and backorder compare exactly; money is Numeric in the
+order's currency (the customer's)."""
 
-from piccolo.columns import BigInt, Date, ForeignKey, Integer, OnDelete, Serial, Text, Timestamptz, Varchar
+from decimal import Decimal
+
+from piccolo.columns import (
+    JSON, BigInt, Boolean, Date, ForeignKey, Integer, Numeric, OnDelete, Serial, Text, Timestamptz, Varchar,
+)
 from piccolo.table import Table
 
 from server.masterdata.tables import Customer, Item, Site
@@ -16,9 +22,22 @@ class SalesOrder(Table, tablename="sales_order"):
     site = ForeignKey(Site, target_column=Site.code, on_delete=OnDelete.restrict)
     status = Varchar(length=20, index=True)
     notes = Text(default="")
+    currency = Varchar(length=3, default="CNY")
+    payment_terms_days = Integer(default=30)
+    delivery_address = Text(default="")
+    customer_reference = Varchar(length=80, default="")  # the customer's own PO number
+    source = Varchar(length=10, default="manual")  # manual | import | api | quote
+    # An API client's Idempotency-Key: the same key twice is one order (a unique index of its own migration: SQLite
+    # cannot add a UNIQUE column to a table).
+    idempotency_key = Varchar(length=200, null=True, default=None)
+    hold_reason = Text(default="")
+    held_from = Varchar(length=20, null=True, default=None)  # where a release of the hold returns to
+    paid_amount = Numeric(digits=(18, 4), default=Decimal(0))
     created_by = Varchar(length=64)
-    confirmed_by = Varchar(length=64, null=True, default=None)
-    confirmed_at = Timestamptz(null=True, default=None)
+    submitted_by = Varchar(length=64, null=True, default=None)
+    submitted_at = Timestamptz(null=True, default=None)
+    approved_by = Varchar(length=64, null=True, default=None)
+    approved_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz()
     updated_at = Timestamptz()
     version = Integer(default=1)
@@ -30,7 +49,10 @@ class SalesOrderLine(Table, tablename="sales_order_line"):
     line_no = Integer()
     item = ForeignKey(Item, target_column=Item.code, on_delete=OnDelete.restrict)
     quantity_micro = BigInt()
-    due_date = Date()
+    unit_price = Numeric(digits=(18, 4), default=Decimal(0))
+    discount_pct = Numeric(digits=(7, 4), default=Decimal(0))
+    due_date = Date()  # the date the customer asked for
+    promised_date = Date(null=True, default=None)  # the date we promised, when it differs
     shipped_quantity_micro = BigInt(default=0)
     backorder_quantity_micro = BigInt(default=0)
 
@@ -41,3 +63,58 @@ class SalesOrderCounter(Table, tablename="sales_order_counter"):
     id = Serial(primary_key=True)
     year = Integer(unique=True)
     last_number = Integer(default=0)
+
+
+class SalesOrderRevision(Table, tablename="sales_order_revision"):
+    """One version of an order: who did what, when, which fields changed, and the whole order as it then was."""
+
+    id = Serial(primary_key=True)
+    sales_order = ForeignKey(SalesOrder, on_delete=OnDelete.cascade, index=True)
+    version = Integer()
+    action = Varchar(length=30)
+    actor = Varchar(length=64)
+    at = Timestamptz()
+    reason = Text(default="")
+    changes = JSON(default=[])  # [{"field", "before", "after"}]
+    snapshot = JSON(default={})
+
+
+class SalesOrderReview(Table, tablename="sales_order_review"):
+    """The checks an order passed or failed when submitted, and the approver's decision on it."""
+
+    id = Serial(primary_key=True)
+    sales_order = ForeignKey(SalesOrder, on_delete=OnDelete.cascade, index=True)
+    version = Integer()
+    at = Timestamptz()
+    checks = JSON(default=[])  # [{"check", "passed", "code", "message", "details"}]
+    outcome = Varchar(length=20)  # the status the review put the order in
+    decision = Varchar(length=20, null=True, default=None)  # approved | rejected
+    decided_by = Varchar(length=64, null=True, default=None)
+    decided_at = Timestamptz(null=True, default=None)
+    note = Text(default="")
+
+
+class SalesPayment(Table, tablename="sales_payment"):
+    """Money received against an order (recorded at a desk or imported from accounting)."""
+
+    id = Serial(primary_key=True)
+    sales_order = ForeignKey(SalesOrder, on_delete=OnDelete.cascade, index=True)
+    amount = Numeric(digits=(18, 4))
+    paid_on = Date()
+    reference = Varchar(length=80, default="")
+    recorded_by = Varchar(length=64)
+    recorded_at = Timestamptz()
+
+
+class SalesPolicy(Table, tablename="sales_policy"):
+    """The review an order passes on submission (one row): which checks run, the discount threshold, whether a
+    clean review approves by itself, and which roles may approve past each check."""
+
+    id = Serial(primary_key=True)
+    credit_check = Boolean(default=True)
+    discount_check = Boolean(default=True)
+    max_discount_pct = Numeric(digits=(7, 4), default=Decimal(10))
+    auto_approve = Boolean(default=True)
+    approvers = JSON(default={})  # {"credit": ["sales_manager"], "discount": [...], "contract": [...]}
+    updated_by = Varchar(length=64, default="system")
+    updated_at = Timestamptz()

@@ -87,7 +87,7 @@ class ShipmentController(Controller):
         return await service.get_shipment(code)
 
     @post("/", guards=[requires("shipping.write")], status_code=HTTP_201_CREATED,
-          summary="Plan a shipment from confirmed sales order lines: stock reserved, FEFO pick list made",
+          summary="Plan a shipment from approved sales order lines: stock reserved, FEFO pick list made",
           operation_id="create_shipment")
     async def create_shipment(self, request: Request, data: ShipmentIn) -> ShipmentOut:
         return await service.create_shipment(data, request.user)

@@ -1,6 +1,6 @@
 """Shipments from planning to signature, in one place.
 
-- Office: plan a shipment from confirmed sales order lines (stock reserved, a FEFO pick list made), list and read
+- Office: plan a shipment from approved sales order lines (stock reserved, a FEFO pick list made), list and read
   shipments, cancel one nothing was packed for, move it to another route, read a proof of delivery, verify the chain.
 - Floor (called by `commands.py` inside the push's transaction): `pack` picks stock into a handling unit (SSCC),
   `load` scans a unit onto a vehicle, `sign` keeps the customer's signature as a chained proof of delivery and
@@ -307,6 +307,7 @@ async def create_shipment(data: ShipmentIn, actor: OfficeUser | None) -> Shipmen
         for line in data.lines:
             await reserve(by_line[line.line_no]["item"], to_micro(line.quantity), RESERVATION_KIND, code, line.line_no)
         created = await _publish(None, code)
+        await sales.refresh_progress(data.sales_order)
         await audit_change(actor, "create", ENTITY, code, None, created)
         _dock("planned", code, sales_order=data.sales_order, status=created.status)
     return created
@@ -323,6 +324,7 @@ async def cancel_shipment(code: str, actor: OfficeUser | None, reason: str = "")
         await Shipment.update({Shipment.status: rules.CANCELLED, Shipment.updated_at: _now()}).where(Shipment.id == row["id"])
         await release_reservations(RESERVATION_KIND, code)
         after = await _publish(row, code)
+        await sales.refresh_progress(row["sales_order"])
         await audit_change(actor, "cancel", ENTITY, code, before, after, reason)
     return after
 
@@ -476,6 +478,7 @@ async def load(args: ShipmentLoadArgs, scope: Scope | None) -> dict[str, Any]:
         columns[Shipment.loaded_at] = now
     await Shipment.update(columns).where(Shipment.id == row["id"])
     await _publish(row, row["code"])
+    await sales.refresh_progress(row["sales_order"])
     loaded = sum(1 for s in statuses if s == rules.UNIT_LOADED)
     _dock("load", row["code"], sscc=args.sscc, vehicle=args.vehicle, route=route, status=status)
     return {"shipment": row["code"], "sscc": args.sscc, "vehicle": args.vehicle, "route": route, "status": status,

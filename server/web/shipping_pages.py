@@ -1,6 +1,5 @@
-"""Sales orders and shipments in the office. Sales orders (minimal, the order lifecycle issue grows them): the list,
-a draft form with lines, an order with confirm / cancel / close and a form that plans a shipment from its open
-lines. Shipments: the list, and a shipment with its lines, FEFO pick list, handling units (SSCC labels) and, once
+"""Sales orders and shipments in the office. Sales orders: the list, a draft form with lines, an order with
+submit / approve / reject / cancel / close and a form that plans a shipment from its open lines. Shipments: the list, and a shipment with its lines, FEFO pick list, handling units (SSCC labels) and, once
 signed for, the proof of delivery (signature, hash, whether the chain verifies). Every write calls the same service
 function as the REST API."""
 
@@ -35,7 +34,10 @@ CodePath = Annotated[str, Parameter(max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z
 StatusFilter = Annotated[str | None, Parameter(max_length=20, pattern=r"^[a-z_]*$")]
 PageNumber = Annotated[int, Parameter(ge=1, le=10**6)]
 LINE_FIELDS = ("item", "quantity", "due_date")
-ORDER_ACTIONS = {"confirm": sales.confirm_sales_order, "cancel": sales.cancel_sales_order, "close": sales.close_sales_order}
+ORDER_ACTIONS = {"submit": sales.submit, "approve": sales.approve, "reject": sales.reject,
+                 "cancel": sales.cancel_sales_order, "close": sales.close_sales_order}
+# Who may press each button: approving and rejecting are an approver's.
+ACTION_PERMISSION = {"approve": "sales.approve", "reject": "sales.approve"}
 
 
 def _messages(request: Request, exc: ApiError | ValidationError) -> list[str]:
@@ -63,8 +65,11 @@ async def sales_list(request: Request, status: StatusFilter = None, page: PageNu
 def _order_actions(order: SalesOrderOut, request: Request) -> list[str]:
     user = current_user(request)
     targets = sales_rules.TRANSITIONS[order.status]
-    wanted = {"confirm": sales_rules.CONFIRMED, "cancel": sales_rules.CANCELLED, "close": sales_rules.CLOSED}
-    return [name for name, target in wanted.items() if target in targets and user is not None and user.may("sales.write")]
+    awaiting = order.awaiting_approval
+    offered = {"submit": order.status == sales_rules.DRAFT, "approve": awaiting, "reject": awaiting,
+               "cancel": sales_rules.CANCELLED in targets, "close": sales_rules.CLOSED in targets}
+    return [name for name, shown in offered.items()
+            if shown and user is not None and user.may(ACTION_PERMISSION.get(name, "sales.write"))]
 
 
 async def _order_page(request: Request, code: str, *, errors: list[str] | None = None, status_code: int = 200,
@@ -89,7 +94,7 @@ async def sales_detail(request: Request, code: CodePath) -> Template:
 @post([f"/sales-orders/{{code:str}}/{action}" for action in ORDER_ACTIONS], include_in_schema=False)
 async def sales_action(request: Request, code: CodePath) -> Template | Redirect:
     action = request.url.path.rsplit("/", 1)[-1]
-    actor = ensure_may(request, "sales.write")
+    actor = ensure_may(request, ACTION_PERMISSION.get(action, "sales.write"))
     version = str((await request.form()).get("version") or "")
     try:
         await ORDER_ACTIONS[action](code, actor, int(version) if version.isdigit() else None)
