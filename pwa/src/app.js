@@ -1,6 +1,6 @@
 // The floor app's entry: registers the service worker (the app shell works offline), loads the language, starts the
 // sync engine and routes between screens by the URL's hash (#/home, #/move, #/count, #/receive, #/issue, #/report,
-// #/attention, #/enrol, and #enrol=CODE from the enrolment QR code).
+// #/pack, #/load, #/route, #/deliver, #/attention, #/enrol, and #enrol=CODE from the enrolment QR code).
 import * as i18n from "/app/i18n.js";
 import * as sync from "/app/sync.js";
 import * as update from "/app/update.js";
@@ -14,6 +14,10 @@ import * as count from "/app/screens/count.js";
 import * as receive from "/app/screens/receive.js";
 import * as issue from "/app/screens/issue.js";
 import * as report from "/app/screens/report.js";
+import * as pack from "/app/screens/pack.js";
+import * as load from "/app/screens/load.js";
+import * as route from "/app/screens/route.js";
+import * as deliver from "/app/screens/deliver.js";
 
 update.register();
 
@@ -28,6 +32,10 @@ export const SCREENS = {
   receive: { module: receive, command: "receipt.receive", label: "receive.title", fits: (scope) => !scope.route },
   issue: { module: issue, command: "stock.issue", label: "issue.title", fits: (scope) => !scope.route },
   report: { module: report, command: "production.report", label: "report.title", fits: (scope) => !scope.route },
+  pack: { module: pack, command: "shipment.pack", label: "pack.title", fits: (scope) => !scope.route },
+  load: { module: load, command: "shipment.load", label: "load.title", fits: (scope) => !scope.route },
+  route: { module: route, label: "route.tile", fits: (scope) => Boolean(scope.route) },
+  deliver: { module: deliver, command: "delivery.sign" },  // opened from the route, not from home
 };
 
 export function screenFor(command) {

@@ -4,10 +4,17 @@ import { t, errorText } from "/app/i18n.js";
 import { attention } from "/app/db.js";
 import { h } from "/app/screens/ui.js";
 
+// Nested args (a unit's contents, a delivery's shortfalls) read as their values; images (base64) are left out.
+function text(value) {
+  if (Array.isArray(value)) return value.map(text).join(", ");
+  if (value && typeof value === "object") return Object.values(value).filter((v) => v !== null && v !== "").map(text).join(" ");
+  return String(value);
+}
+
 function summary(entry) {
   return Object.entries(entry.args || {})
-    .filter(([, value]) => value !== null && value !== undefined && value !== "")
-    .map(([name, value]) => `${name}: ${Array.isArray(value) ? value.join(", ") : value}`)
+    .filter(([, value]) => value !== null && value !== undefined && value !== "" && !(typeof value === "string" && value.length > 200))
+    .map(([name, value]) => `${name}: ${text(value)}`)
     .join(" · ");
 }
 

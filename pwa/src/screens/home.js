@@ -6,6 +6,7 @@ export async function render(root, ctx) {
   const { scope, screens, sync } = ctx;
   const lines = [t("home.scope", { site: scope.site || "" })];
   if (scope.warehouses?.length) lines.push(t("home.scope_warehouses", { warehouses: scope.warehouses.join(", ") }));
+  if (scope.route) lines.push(t("home.scope_route", { route: scope.route }));
   const tiles = Object.entries(screens)
     .filter(([, screen]) => screen.fits?.(scope))
     .map(([route, screen]) => h("a", { class: "tile", href: `#/${route}`, dataset: { route } }, t(screen.label)));

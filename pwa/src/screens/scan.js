@@ -1,6 +1,6 @@
 // Scans on a form (scanner.js: keyboard-wedge bursts; feedback.js: tone, vibration, colour). A GS1 scan with a GTIN
-// fills the item (found by its GTIN in the replica), and its lot, expiry and count where the form has those fields; any
-// other scan replaces the value of the field it went into (or the first empty one). Then the next empty field after
+// fills the item (found by its GTIN in the replica), and its lot, expiry and count where the form has those fields; an
+// SSCC goes to the form's sscc field, if it has one; any other scan replaces the value of the field it went into (or the first empty one). Then the next empty field after
 // it (else the submit button) takes the focus, so a form fills by scanning alone. Offline: only the replica is asked.
 import { listenForScans } from "/app/scanner.js";
 import { feedback } from "/app/feedback.js";
@@ -51,6 +51,11 @@ export function attachScanning(form, { quantityField = "quantity" } = {}) {
         if (target !== named("item") && before !== null) target.value = before;
         feedback(true, item.code);
         focusAfter(named("item"), item.lot_tracked ? null : named("lot"));  // no lot to scan for this item
+      } else if (reading.kind === "gs1" && reading.sscc && named("sscc")) {  // a handling unit's label
+        set(named("sscc"), reading.sscc);
+        if (target !== named("sscc") && before !== null) target.value = before;
+        feedback(true, reading.sscc);
+        focusAfter(named("sscc"));
       } else {
         const value = reading.code ?? reading.sscc ?? reading.text;
         set(target, value);
