@@ -1,6 +1,6 @@
 // The floor app's entry: registers the service worker (the app shell works offline), loads the language, starts the
 // sync engine and routes between screens by the URL's hash (#/home, #/move, #/count, #/receive, #/issue, #/report,
-// #/attention, #/enrol, and #enrol=CODE from the enrolment QR code).
+// #/downtime, #/quality, #/board, #/attention, #/enrol, and #enrol=CODE from the enrolment QR code).
 import * as i18n from "/app/i18n.js";
 import * as sync from "/app/sync.js";
 import { getMeta } from "/app/db.js";
@@ -13,6 +13,9 @@ import * as count from "/app/screens/count.js";
 import * as receive from "/app/screens/receive.js";
 import * as issue from "/app/screens/issue.js";
 import * as report from "/app/screens/report.js";
+import * as downtime from "/app/screens/downtime.js";
+import * as quality from "/app/screens/quality.js";
+import * as board from "/app/screens/board.js";
 
 if ("serviceWorker" in navigator) {
   navigator.serviceWorker.register("/app/sw.js", { scope: "/app/" });
@@ -29,6 +32,11 @@ export const SCREENS = {
   receive: { module: receive, command: "receipt.receive", label: "receive.title", fits: (scope) => !scope.route },
   issue: { module: issue, command: "stock.issue", label: "issue.title", fits: (scope) => !scope.route },
   report: { module: report, command: "production.report", label: "report.title", fits: (scope) => !scope.route },
+  downtime: { module: downtime, command: "production.downtime", label: "downtime.title",
+    fits: (scope) => Boolean(scope.work_centres?.length) },
+  quality: { module: quality, command: "quality.record", label: "quality.title",
+    fits: (scope) => Boolean(scope.warehouses?.length || scope.work_centres?.length) },
+  board: { module: board, label: "board.title", fits: (scope) => Boolean(scope.work_centres?.length) },
 };
 
 export function screenFor(command) {
