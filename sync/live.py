@@ -340,8 +340,8 @@ class DeviceBoards:
             return
         outside = [t for t in topics if not board_topic_in_scope(t, scope)]
         if outside:
-            await self._refuse("topic_out_of_scope", "This device may watch only the boards of its own work centres and "
-                               f"warehouses: {', '.join(outside)}", topics=outside)
+            await self._refuse("topic_out_of_scope", "This device may watch only the boards of its own work centres "
+                               f"and warehouses: {', '.join(outside)}", topics=outside)
             return
         await self.watch(list(dict.fromkeys(topics)))
 

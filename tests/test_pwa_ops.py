@@ -39,14 +39,16 @@ def ops_setup(admin: httpx.Client, login, unique) -> dict[str, str]:
     assert admin.post("/api/boms", json={"code": f"BOM-{codes['item']}", "item": codes["item"], "components": [
         {"line_no": 10, "component": codes["steel"], "quantity": "1"}]}).status_code == 201
     assert admin.post("/api/routings", json={"code": f"RTG-{codes['item']}", "item": codes["item"], "operations": [
-        {"sequence": 10, "work_centre": codes["press"], "description": "Press", "setup_minutes": "5", "run_minutes_per_unit": "1"},
+        {"sequence": 10, "work_centre": codes["press"], "description": "Press", "setup_minutes": "5",
+         "run_minutes_per_unit": "1"},
         {"sequence": 20, "work_centre": codes["lathe"], "description": "Turn", "setup_minutes": "5",
          "run_minutes_per_unit": "2"}]}).status_code == 201
     planner = login("planner")
     created = planner.post("/api/production-orders", json={"item": codes["item"], "quantity": "10", "site": "NB1",
                                                           "due_date": (date.today() + timedelta(days=7)).isoformat()})
     assert created.status_code == 201, created.text
-    released = planner.post(f"/api/production-orders/{created.json()['code']}/release", json={"version": created.json()["version"]})
+    released = planner.post(f"/api/production-orders/{created.json()['code']}/release",
+                            json={"version": created.json()["version"]})
     assert released.status_code == 200, released.text
     codes["order"] = released.json()["code"]
 
@@ -75,7 +77,8 @@ def enrol_supervisor_tablet(page, base_url: str, office: httpx.Client, codes: di
 
 
 def stock(office: httpx.Client, item: str) -> set[tuple[str, str, str]]:
-    return {(r["location"], r["status"], r["quantity"]) for r in office.get("/api/stock", params={"item": item}).json()["items"]}
+    rows = office.get("/api/stock", params={"item": item}).json()["items"]
+    return {(r["location"], r["status"], r["quantity"]) for r in rows}
 
 
 def downtimes(office: httpx.Client, centre: str) -> list[tuple[str, bool]]:
@@ -149,8 +152,8 @@ def test_downtime_and_inspections_recorded_offline_land_exactly_once(server, log
         ("production.downtime", "start"), ("production.downtime", "stop"), ("production.downtime", "start"),
         ("quality.record", good_gauge), ("quality.record", bad_gauge)]
     assert queued[0]["args"]["reason"] == "设备故障"  # the common reason, in the operator's language
-    assert queued[3]["args"] == {"subject": "receipt", "item": good_gauge, "lot": None, "location": HELD_AT, "quantity": None,
-                                 "production_order": None, "operation": None, "verdict": None, "note": "",
+    assert queued[3]["args"] == {"subject": "receipt", "item": good_gauge, "lot": None, "location": HELD_AT,
+                                 "quantity": None, "production_order": None, "operation": None, "verdict": None, "note": "",
                                  "results": [{"characteristic": "Stroke", "value": "100.2"},
                                              {"characteristic": "Leak test", "value": "pass"}]}
     assert downtimes(admin, press) == [] and stock(admin, good_gauge) == {(HELD_AT, "hold", "10")}
@@ -196,7 +199,8 @@ def test_the_board_follows_another_devices_reports_live_and_shows_queued_reports
     enrol_supervisor_tablet(page, server.url, supervisor, codes)
 
     go(page, "board")
-    expect(page.locator("#board-live")).to_have_attribute("data-watching", f"board:workcentre:{press} board:workcentre:{lathe}")
+    watching = f"board:workcentre:{press} board:workcentre:{lathe}"
+    expect(page.locator("#board-live")).to_have_attribute("data-watching", watching)
     expect(board_row(page, order, 10)).to_have_attribute("data-good", "0")
     expect(board_row(page, order, 10)).to_have_attribute("data-planned", "10")
     page.evaluate("window.sameBoard = true")
