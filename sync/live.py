@@ -260,9 +260,11 @@ async def _serve(socket: WebSocket, channels: list[str], hello: dict[str, Any],
 
 async def serve_device_socket(socket: WebSocket, device_id: str, scope: DeviceScope, heartbeat: Heartbeat,
                               current_scope: CurrentScope) -> None:
-    """Poke the device whenever the feed moves within its scope; answer its heartbeats; close the socket at once
-    when the device is revoked (an event from any process; each heartbeat checks too) or the broker link dies."""
+    """Poke the device whenever the feed moves within its scope; answer its heartbeats; forward the boards it
+    subscribed to (a supervisor's tablet); close the socket at once when the device is revoked (an event from any
+    process; each heartbeat checks too) or the broker link dies."""
     scope_now = scope
+    boards = DeviceBoards(socket)
 
     async def on_event(event: dict[str, Any]) -> None:
         nonlocal scope_now
@@ -272,16 +274,27 @@ async def serve_device_socket(socket: WebSocket, device_id: str, scope: DeviceSc
                 if changed is None:
                     raise _revoked()
                 scope_now = changed
+                kept = [t for t in boards.topics if board_topic_in_scope(t, scope_now)]
+                if kept != boards.topics:  # re-scoped away from a watched board: stop watching it
+                    await boards.watch(kept)
         elif any(concerns(device_id, scope_now, v) for v in event.get("visibilities", [])):
             await socket.send_json({"type": "poke", "cursor": event["head"]})
 
     async def on_message(message: Any) -> None:
-        if isinstance(message, dict) and message.get("type") == "ping":
+        if not isinstance(message, dict):
+            return
+        if message.get("type") == "ping":
             if not await heartbeat(message):
                 raise _revoked()
             await socket.send_json({"type": "pong"})
+        elif message.get("type") == "subscribe":
+            await boards.subscribe(message.get("topics"), scope_now)
 
-    await _serve(socket, [feed_channel(), devices_channel()], {"type": "hello", "device_id": device_id}, on_event, on_message)
+    try:
+        await _serve(socket, [feed_channel(), devices_channel()], {"type": "hello", "device_id": device_id},
+                     on_event, on_message)
+    finally:
+        await boards.stop()
 
 
 # Supervisors' boards: one topic per thing watched. Events on them are progress, not data: a board that missed
@@ -300,6 +313,69 @@ async def serve_board_socket(socket: WebSocket, topics: list[str]) -> None:
             await socket.send_json({"type": "pong"})
 
     await _serve(socket, [board_channel(t) for t in topics], {"type": "subscribed", "topics": topics}, on_event, on_message)
+
+
+def board_topic_in_scope(topic: str, scope: DeviceScope) -> bool:
+    """A device watches only the boards of the work centres and warehouses its scope names: a topic carries no site,
+    so a device scoped to a whole site, and the site-wide boards (orders, dock), stay the office's."""
+    kind, _, code = topic.removeprefix("board:").partition(":")
+    return (kind == "workcentre" and code in scope.work_centres) or (kind == "warehouse" and code in scope.warehouses)
+
+
+class DeviceBoards:
+    """The boards one device socket watches besides its pokes. A new `subscribe` replaces the topics (an empty list
+    stops watching); a refused one is answered with an error on the socket and changes nothing, so the pokes go on."""
+
+    def __init__(self, socket: WebSocket) -> None:
+        self._socket = socket
+        self._lock = asyncio.Lock()
+        self._subscriber: Any = None
+        self._task: asyncio.Task | None = None
+        self.topics: list[str] = []
+
+    async def subscribe(self, topics: object, scope: DeviceScope) -> None:
+        if (not isinstance(topics, list) or len(topics) > MAX_BOARD_TOPICS
+                or not all(isinstance(t, str) and BOARD_TOPIC.match(t) for t in topics)):
+            await self._refuse("invalid_topics", f"Send 0 to {MAX_BOARD_TOPICS} topics like 'board:workcentre:CUT'")
+            return
+        outside = [t for t in topics if not board_topic_in_scope(t, scope)]
+        if outside:
+            await self._refuse("topic_out_of_scope", "This device may watch only the boards of its own work centres "
+                               f"and warehouses: {', '.join(outside)}", topics=outside)
+            return
+        await self.watch(list(dict.fromkeys(topics)))
+
+    async def watch(self, topics: list[str]) -> None:
+        assert _channels is not None
+        async with self._lock:
+            await self._stop()
+            if topics:
+                channels = [board_channel(t) for t in topics]
+                self._subscriber = await _channels.subscribe(channels)
+                self._task = asyncio.create_task(self._forward(self._subscriber))
+            self.topics = topics
+            await self._socket.send_json({"type": "subscribed", "topics": topics})
+
+    async def _forward(self, subscriber: Any) -> None:
+        async for raw in subscriber.iter_events():
+            await self._socket.send_json({"type": "board", **json.loads(raw)})
+
+    async def _refuse(self, code: str, message: str, **details: Any) -> None:
+        await self._socket.send_json({"type": "error", "code": code, "message": message, **details})
+
+    async def _stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+        if self._subscriber is not None and _channels is not None:
+            await _channels.unsubscribe(self._subscriber, [board_channel(t) for t in self.topics])
+            self._subscriber = None
+
+    async def stop(self) -> None:
+        async with self._lock:
+            await self._stop()
+            self.topics = []
 
 
 BOARD_BUFFER = "board:"

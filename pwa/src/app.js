@@ -1,6 +1,7 @@
 // The floor app's entry: registers the service worker (the app shell works offline), loads the language, starts the
 // sync engine and routes between screens by the URL's hash (#/home, #/move, #/count, #/receive, #/issue, #/report,
-// #/pack, #/load, #/route, #/deliver, #/attention, #/enrol, and #enrol=CODE from the enrolment QR code).
+// #/pack, #/load, #/route, #/deliver, #/downtime, #/quality, #/board, #/attention, #/enrol, and #enrol=CODE from the
+// enrolment QR code).
 import * as i18n from "/app/i18n.js";
 import * as sync from "/app/sync.js";
 import * as update from "/app/update.js";
@@ -18,6 +19,9 @@ import * as pack from "/app/screens/pack.js";
 import * as load from "/app/screens/load.js";
 import * as route from "/app/screens/route.js";
 import * as deliver from "/app/screens/deliver.js";
+import * as downtime from "/app/screens/downtime.js";
+import * as quality from "/app/screens/quality.js";
+import * as board from "/app/screens/board.js";
 
 update.register();
 
@@ -36,6 +40,11 @@ export const SCREENS = {
   load: { module: load, command: "shipment.load", label: "load.title", fits: (scope) => !scope.route },
   route: { module: route, label: "route.tile", fits: (scope) => Boolean(scope.route) },
   deliver: { module: deliver, command: "delivery.sign" },  // opened from the route, not from home
+  downtime: { module: downtime, command: "production.downtime", label: "downtime.title",
+    fits: (scope) => Boolean(scope.work_centres?.length) },
+  quality: { module: quality, command: "quality.record", label: "quality.title",
+    fits: (scope) => Boolean(scope.warehouses?.length || scope.work_centres?.length) },
+  board: { module: board, label: "board.title", fits: (scope) => Boolean(scope.work_centres?.length) },
 };
 
 export function screenFor(command) {

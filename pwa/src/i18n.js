@@ -35,10 +35,13 @@ export function t(key, params = {}) {
 }
 
 /** A server refusal in the operator's language: our own text for a known code (with its details), else the
- * server's message. */
+ * server's message. One code may name different things (`out_of_scope` a location, a shipment, a work centre…):
+ * `error.<code>.<detail>` is the text for the detail the refusal carries, `error.<code>` the general one. */
 export function errorText(error) {
   if (!error) return "";
-  const key = `error.${error.code}`;
-  if (has(key)) return t(key, { ...(error.details || {}), message: error.message || "" });
+  const details = { ...(error.details || {}), message: error.message || "" };
+  const specific = Object.keys(error.details || {}).map((name) => `error.${error.code}.${name}`).find(has);
+  const key = specific || `error.${error.code}`;
+  if (has(key)) return t(key, details);
   return error.message || error.code || "";
 }

@@ -33,6 +33,7 @@ let socket = null;
 let socketFailures = 0;
 let socketTimer = null;
 let heartbeat = null;
+let boardTopics = [];
 
 class Transient extends Error {
   constructor(message, retryAfter = null) { super(message); this.retryAfter = retryAfter; }
@@ -344,9 +345,17 @@ function connect() {
     if (data.type === "hello") {
       socketFailures = 0;
       setState({ live: true });
+      if (boardTopics.length) sendSubscribe();  // a new socket watches nothing until told again
       requestSync();  // a reconnect may have missed pokes
     } else if (data.type === "poke") {
       requestSync();
+    } else if (data.type === "board") {
+      events.dispatchEvent(new CustomEvent("board", { detail: data }));
+      requestSync();  // the poke brings the data too; this only shortens the wait
+    } else if (data.type === "subscribed") {
+      events.dispatchEvent(new CustomEvent("board-subscribed", { detail: data }));
+    } else if (data.type === "error" && BOARD_ERRORS.includes(data.code)) {
+      events.dispatchEvent(new CustomEvent("board-error", { detail: data }));  // the pokes go on: not a sync error
     } else if (data.type === "error") {
       setState({ lastError: { code: data.code, message: data.message } });
     }
@@ -357,6 +366,24 @@ function connect() {
     if (event.code === 4401) stop();
     else reconnectLater();
   };
+}
+
+// Boards: a screen watches topics (its work centres') on the live socket; each `{"type": "board", topic, events}`
+// is dispatched as a "board" event on `events`. The board only says that something happened: the data comes with
+// the pull it triggers.
+const BOARD_ERRORS = ["topic_out_of_scope", "invalid_topics"];
+
+function sendSubscribe() {
+  if (socket && socket.readyState === WebSocket.OPEN && state.live) {
+    socket.send(JSON.stringify({ type: "subscribe", topics: boardTopics }));
+  }
+}
+
+/** Watch these board topics (an empty list stops watching); kept across reconnects. */
+export function watchBoards(topics) {
+  const before = boardTopics;
+  boardTopics = [...topics];
+  if (boardTopics.length || before.length) sendSubscribe();
 }
 
 function reconnectLater() {
@@ -476,4 +503,58 @@ export async function onHand() {
 
 export async function onHandAt(item, location, lot) {
   return (await onHand()).get(stockKey(item, location, lot)) ?? 0n;
+}
+
+// Production as the operator should see it: each operation's good and scrap in the replica's production orders with
+// this device's queued production.report mutations added (pending, and applied but not yet pulled back), so a
+// report shows at once, offline too, and the overlay goes when the server's change arrives.
+export function operationKey(order, sequence) {
+  return `${order}|${sequence}`;
+}
+
+/** Map operationKey(order, sequence) -> {good, scrap, queuedGood, queuedScrap} in micro-units. */
+export async function operationProgress() {
+  const progress = new Map();
+  for (const row of await store.replica("production_order")) {
+    for (const op of row.data?.operations || []) {
+      progress.set(operationKey(row.data.code, op.sequence), { good: toMicro(op.good_quantity) ?? 0n,
+        scrap: toMicro(op.scrap_quantity) ?? 0n, queuedGood: 0n, queuedScrap: 0n });
+    }
+  }
+  for (const row of await store.outbox()) {
+    if (row.name !== "production.report") continue;
+    const entry = progress.get(operationKey(row.args?.production_order, row.args?.operation));
+    if (!entry) continue;  // an order this device no longer holds
+    const good = toMicro(row.args.good_quantity) ?? 0n;
+    const scrap = toMicro(row.args.scrap_quantity) ?? 0n;
+    Object.assign(entry, { good: entry.good + good, scrap: entry.scrap + scrap, queuedGood: entry.queuedGood + good,
+      queuedScrap: entry.queuedScrap + scrap });
+  }
+  return progress;
+}
+
+/** A production order's replica data with the overlay applied to its operations (`queued`: part of it is ours). */
+export async function withProgress(order) {
+  if (!order) return order;
+  const progress = await operationProgress();
+  return { ...order, operations: order.operations.map((op) => {
+    const entry = progress.get(operationKey(order.code, op.sequence));
+    if (!entry) return op;
+    return { ...op, good_quantity: microText(entry.good), scrap_quantity: microText(entry.scrap),
+      queued: entry.queuedGood > 0n || entry.queuedScrap > 0n };
+  }) };
+}
+
+// Downtime as the operator should see it: the replica's open downtime (one `downtime` row per work centre that is
+// down) with this device's queued production.downtime starts and stops applied in seq order.
+export async function downNow() {
+  const down = new Map();
+  for (const row of await store.replica("downtime")) down.set(row.id, { ...row.data, queued: false });
+  for (const row of await store.outbox()) {
+    if (row.name !== "production.downtime") continue;
+    const { work_centre: centre, action, reason } = row.args || {};
+    if (action === "start") down.set(centre, { work_centre: centre, reason, started_at: row.client_time, queued: true });
+    else if (action === "stop") down.delete(centre);
+  }
+  return down;
 }

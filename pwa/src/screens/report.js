@@ -2,11 +2,12 @@
 // routing; the first one not done at this device's work centres is preselected), good and scrap quantities, why it
 // was scrapped (required when scrap > 0), and on the last operation where the finished goods go (and their lot,
 // else the server numbers one). Checked against the replica, then queued as production.report. Opened from
-// needs-attention with ?fix=<id>, it is pre-filled and sends the correction as a new mutation.
+// needs-attention with ?fix=<id>, it is pre-filled and sends the correction as a new mutation. Good and scrap so far
+// include this device's queued reports (the overlay), until the server's figures arrive.
 import { t } from "/app/i18n.js";
 import { attentionEntry, replicaEntry } from "/app/db.js";
 import { h, field, notice, wedgeForm, code } from "/app/screens/ui.js";
-import { toMicro } from "/app/sync.js";
+import { toMicro, withProgress } from "/app/sync.js";
 import { attachScanning } from "/app/screens/scan.js";
 import { checkLocation, checkQuantity } from "/app/screens/stock_form.js";
 
@@ -24,6 +25,7 @@ export async function render(root, ctx) {
     { value: given.scrap_reason || "", maxlength: 200, autocapitalize: "sentences" });
   const location = field("location", "report.location", { value: given.location || "" });
   const lot = field("lot", "report.lot", { value: given.lot || "" });
+  const progress = h("p", { class: "progress-line", id: "op-progress", "aria-live": "polite" });
   const finishing = h("div", { class: "finishing", id: "finishing" });
   const message = h("div", { class: "message" });
   const button = h("button", { type: "submit" }, t("report.submit"));
@@ -34,17 +36,38 @@ export async function render(root, ctx) {
 
   function showFinishing() {  // location and lot only where finished goods come off the line
     finishing.replaceChildren(...(isLast(operation()) ? [location.wrapper, lot.wrapper] : []));
+    showProgress();
+  }
+
+  const optionText = (op) => t("report.operation_text", { sequence: op.sequence, work_centre: op.work_centre,
+    description: op.description, good: op.good_quantity, quantity: order.quantity });
+
+  function showProgress() {
+    const op = operation();
+    progress.textContent = op ? t(op.queued ? "report.progress_queued" : "report.progress",
+      { good: op.good_quantity, scrap: op.scrap_quantity, quantity: order.quantity }) : "";
+    Object.assign(progress.dataset, { good: op?.good_quantity ?? "", scrap: op?.scrap_quantity ?? "", queued: op?.queued ? "1" : "0" });
+  }
+
+  async function refreshProgress() {  // the overlay moved (a report queued, or the server's figures pulled)
+    if (!order) return;
+    const entry = await replicaEntry("production_order", order.code);
+    if (!entry) return;
+    order = await withProgress(entry.data);
+    for (const option of opSelect.options) {
+      const op = order.operations.find((o) => String(o.sequence) === option.value);
+      if (op) option.textContent = optionText(op);
+    }
+    showProgress();
   }
 
   async function loadOrder(keep = null) {
     const value = code(orderField.input.value);
-    order = value ? (await replicaEntry("production_order", value))?.data || null : null;
+    order = value ? await withProgress((await replicaEntry("production_order", value))?.data || null) : null;
     orderField.problem(value && !order ? t("valid.unknown_order", { order: value }) : "");
     const ops = order?.operations || [];
     opSelect.replaceChildren(h("option", { value: "" }, t("report.pick_operation")), ...ops.map((op) =>
-      h("option", { value: String(op.sequence) }, t("report.operation_text", {
-        sequence: op.sequence, work_centre: op.work_centre, description: op.description, good: op.good_quantity,
-        quantity: order.quantity }))));
+      h("option", { value: String(op.sequence) }, optionText(op))));
     const mine = (op) => !scope.work_centres?.length || scope.work_centres.includes(op.work_centre);
     const chosen = ops.find((op) => String(op.sequence) === String(keep ?? ""))
       || ops.find((op) => mine(op) && op.status !== "done" && toMicro(op.good_quantity) < toMicro(order.quantity))
@@ -93,7 +116,7 @@ export async function render(root, ctx) {
   }
 
   const form = wedgeForm(h("form", { id: "report-form", onsubmit: submit, novalidate: true },
-    orderField.wrapper, opWrapper, good.wrapper, scrap.wrapper, reason.wrapper, finishing, button));
+    orderField.wrapper, opWrapper, progress, good.wrapper, scrap.wrapper, reason.wrapper, finishing, button));
   root.append(
     h("h1", {}, t("report.title")),
     form,
@@ -102,5 +125,10 @@ export async function render(root, ctx) {
   );
   await loadOrder(given.operation ?? null);
   (fixing ? good.input : orderField.input.value ? good.input : orderField.input).focus();
-  return attachScanning(form, { quantityField: "good_quantity" });
+  const stopScanning = attachScanning(form, { quantityField: "good_quantity" });
+  sync.events.addEventListener("change", refreshProgress);
+  return () => {
+    stopScanning();
+    sync.events.removeEventListener("change", refreshProgress);
+  };
 }
