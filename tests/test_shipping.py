@@ -341,8 +341,8 @@ def test_office_refusals_for_planning_and_cancelling(login, unique, packer):
     assert planned["pick_list"][-1] == {"line_no": 10, "item": item, "location": None, "lot": None, "expiry": None,
                                         "quantity": "1", "missing": True}, "what the warehouse lacks is shown, not hidden"
     assert plan().json()["code"] == "exceeds_open_quantity", "an open shipment already carries the whole line"
-    cancel = login("sales").post(f"/api/sales-orders/{order['code']}/cancel")
-    assert cancel.status_code == 409 and cancel.json()["code"] == "sales_order_has_open_shipments"
+    close = login("sales").post(f"/api/sales-orders/{order['code']}/close")
+    assert close.status_code == 409 and close.json()["code"] == "sales_order_has_open_shipments"
 
     assert logistics.post(f"/api/shipments/{planned['code']}/cancel").json()["status"] == "cancelled"
     assert login("viewer").get(f"/api/stock/available/{item}").json()["reserved"] == "0"

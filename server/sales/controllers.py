@@ -64,11 +64,8 @@ class SalesOrderController(Controller):
                                                generate_examples=False)})
     async def create_order(self, request: Request, data: SalesOrderIn,
                            idempotency_key: IdempotencyKey = None) -> Response[SalesOrderOut]:
-        replayed = await service.replay_or_none(data, idempotency_key)
-        if replayed is not None:
-            return Response(replayed, status_code=HTTP_200_OK)
-        created = await service.create_sales_order_once(data, request.user, idempotency_key)
-        return Response(created, status_code=HTTP_201_CREATED)
+        order, created = await service.create_sales_order_once(data, request.user, idempotency_key)
+        return Response(order, status_code=HTTP_201_CREATED if created else HTTP_200_OK)
 
     @put("/{code:str}", guards=[requires("sales.write")], operation_id="edit_sales_order",
          summary="Rewrite a draft: its terms and all its lines")

@@ -102,9 +102,11 @@ async def list_sales_orders(*, status: str | None = None, customer: str | None =
 
 async def order_history(code: str) -> SalesOrderHistory:
     row = await SALES_ORDERS.load(code)
-    revisions = await (SalesOrderRevision.select().where(SalesOrderRevision.sales_order == row["id"])
-                       .order_by(SalesOrderRevision.id))
-    reviews = await SalesOrderReview.select().where(SalesOrderReview.sales_order == row["id"]).order_by(SalesOrderReview.id)
+    revisions = await (SalesOrderRevision.select(*SalesOrderRevision.all_columns(exclude=[SalesOrderRevision.snapshot]))
+                       .where(SalesOrderRevision.sales_order == row["id"]).order_by(SalesOrderRevision.id)
+                       .output(load_json=True))
+    reviews = await (SalesOrderReview.select().where(SalesOrderReview.sales_order == row["id"])
+                     .order_by(SalesOrderReview.id).output(load_json=True))
     payments = await SalesPayment.select().where(SalesPayment.sales_order == row["id"]).order_by(SalesPayment.id)
     return SalesOrderHistory(
         code=code,
@@ -124,7 +126,7 @@ def _review_out(row: dict[str, Any]) -> ReviewOut:
 # -- the review policy ------------------------------------------------------------------------------------------------
 
 async def get_policy() -> SalesPolicyOut:
-    row = await SalesPolicy.select().order_by(SalesPolicy.id).first()
+    row = await SalesPolicy.select().order_by(SalesPolicy.id).first().output(load_json=True)
     if row is None:
         return SalesPolicyOut(**SalesPolicyIn().model_dump(), updated_by="system", updated_at=None)
     return SalesPolicyOut(**{k: row[k] for k in ("credit_check", "discount_check", "max_discount_pct", "auto_approve",
@@ -231,16 +233,20 @@ async def replay_or_none(data: SalesOrderIn, idempotency_key: str | None) -> Sal
     return existing
 
 
-async def create_sales_order_once(data: SalesOrderIn, actor: OfficeUser | None, idempotency_key: str | None) -> SalesOrderOut:
-    """An order from an API client. Two requests racing with one Idempotency-Key: the second loses on the unique
-    index, and answers with the order the first made."""
+async def create_sales_order_once(data: SalesOrderIn, actor: OfficeUser | None,
+                                  idempotency_key: str | None) -> tuple[SalesOrderOut, bool]:
+    """An order from an API client, and whether this request made it. Two requests racing with one Idempotency-Key:
+    the second loses on the unique index, and answers with the order the first made."""
+    existing = await replay_or_none(data, idempotency_key)
+    if existing is not None:
+        return existing, False
     try:
-        return await create_sales_order(data, actor, source="api", idempotency_key=idempotency_key)
+        return await create_sales_order(data, actor, source="api", idempotency_key=idempotency_key), True
     except (sqlite3.IntegrityError, asyncpg.exceptions.IntegrityConstraintViolationError):
         existing = await replay_or_none(data, idempotency_key)
         if existing is None:
             raise
-        return existing
+        return existing, False
 
 
 async def create_sales_order(data: SalesOrderIn, actor: OfficeUser | None, *, source: str = "manual",
@@ -347,7 +353,7 @@ async def submit(code: str, actor: OfficeUser | None, version: int | None = None
 
 async def _latest_review(order_id: int) -> dict[str, Any] | None:
     return await (SalesOrderReview.select().where(SalesOrderReview.sales_order == order_id)
-                  .order_by(SalesOrderReview.id, ascending=False).first())
+                  .order_by(SalesOrderReview.id, ascending=False).first().output(load_json=True))
 
 
 def _awaits_decision(row: dict[str, Any]) -> bool:
@@ -427,19 +433,33 @@ async def _open_shipments(code: str) -> int:
 
 
 async def cancel_sales_order(code: str, actor: OfficeUser | None, version: int | None = None, reason: str = "") -> SalesOrderOut:
-    """Cancel: its stock reservations are released; shipments still open must be cancelled (or delivered) first."""
+    """Cancel: its planned shipments are cancelled with it (their stock reservations released) and so are its own
+    reservations. A shipment already packed stops the cancel, naming the shipment: its units must be unpacked (or
+    delivered) first."""
     async with write_transaction():
         row, _, before = await _locked(code, version)
         SALES_ORDERS.check_transition(row, rules.CANCELLED)
-        open_shipments = await _open_shipments(code)
-        if open_shipments:
-            raise _state_conflict(row, Refusal(
-                "sales_order_has_open_shipments",
-                f"{open_shipments} shipment(s) of this order are still open: cancel or deliver them first"))
+        await _cancel_open_shipments(row, actor, reason)
+        row = await SALES_ORDERS.load(code)  # cancelling a shipment moved the order's progress on
         await Reservation.update({Reservation.released_at: utc_now()}).where(
             (Reservation.order_kind == ENTITY) & (Reservation.order_code == code) & Reservation.released_at.is_null())
         await SALES_ORDERS.bump(row, {SalesOrder.status: rules.CANCELLED, SalesOrder.held_from: None})
         return await _record(row, "cancel", actor, before, reason)
+
+
+async def _cancel_open_shipments(row: dict[str, Any], actor: OfficeUser | None, reason: str) -> None:
+    from server.shipping import service as shipping  # shipping moves orders on: it imports this module
+
+    shipments = await Shipment.select(Shipment.code).where(
+        (Shipment.sales_order == row["code"]) & Shipment.status.not_in(["delivered", "cancelled"])).order_by(Shipment.id)
+    for shipment in shipments:
+        try:
+            await shipping.cancel_shipment(shipment["code"], actor, f"Sales order {row['code']} cancelled: {reason}".strip())
+        except ApiError as exc:
+            raise _state_conflict(row, Refusal(
+                "sales_order_has_packed_shipments",
+                f"Shipment {shipment['code']} of this order cannot be cancelled ({exc.message}): unpack or deliver it first",
+                )) from exc
 
 
 async def close_sales_order(code: str, actor: OfficeUser | None, version: int | None = None, reason: str = "") -> SalesOrderOut:
