@@ -26,8 +26,10 @@ class SalesOrderLineIn(Contract):
     line_no: LineNumber | None = Field(default=None, description="Empty: numbered 10, 20, 30… in order")
     item: Code
     quantity: PositiveQuantity
-    unit_price: Money = Field(default=Decimal(0), description="Price per unit in the order's currency, before the discount")
-    discount_pct: Percent = Field(default=Decimal(0), description="The line's discount in %")
+    unit_price: Money | None = Field(default=None, description="Price per unit in the order's currency, before the "
+                                     "discount. Empty: the contract's agreed price, else the price list's (GET /api/prices)")
+    discount_pct: Percent | None = Field(default=None, description="The line's discount in %. Empty: 0 for a line with "
+                                         "its own price, else the price list's grade discount")
     due_date: date = Field(description="The date the customer asked for")
     promised_date: date | None = Field(default=None, description="The date we promise, when it differs")
 
@@ -37,8 +39,9 @@ class SalesOrderTerms(Contract):
 
     customer_reference: Reference = Field(default="", description="The customer's own order number")
     delivery_address: LongText = Field(default="", description="Empty: the customer's address")
-    payment_terms_days: Days | None = Field(default=None, description="Empty: the customer's payment terms")
+    payment_terms_days: Days | None = Field(default=None, description="Empty: the contract's, else the customer's payment terms")
     notes: LongText = ""
+    contract: Code | None = Field(default=None, description="The customer's sales contract the order is placed under")
 
 
 class SalesOrderIn(SalesOrderTerms):
@@ -81,7 +84,8 @@ class PaymentOut(BaseModel):
 class CheckOut(BaseModel):
     check: ReviewCheck
     passed: bool
-    code: str = Field(description="credit_ok, credit_limit_exceeded, discount_ok, discount_above_threshold…")
+    code: str = Field(description="credit_ok, credit_limit_exceeded, discount_ok, discount_above_threshold, contract_ok, "
+                                  "contract_violated…")
     message: str
     details: dict[str, Any]
 
@@ -132,6 +136,8 @@ class SalesOrderOut(BaseModel):
     site: str
     status: SalesOrderStatus
     source: OrderSource
+    contract: str | None = Field(default=None, description="The sales contract it is placed under")
+    quote: str | None = Field(default=None, description="The quote it was converted from")
     customer_reference: str
     delivery_address: str
     payment_terms_days: int

@@ -70,6 +70,8 @@ FLOOR_GRANTS: dict[str, set[Role]] = {
     "sales.read": set(Role),
     "sales.write": {Role.sales, Role.sales_manager},
     "sales.approve": {Role.sales_manager},
+    # Price lists and contracts set what every order and quote is priced at: a sales manager's.
+    "sales.pricing": {Role.sales_manager},
 }
 
 

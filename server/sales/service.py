@@ -29,7 +29,7 @@ from server.errors import ApiError, duplicate
 from server.inventory.stock import from_micro, to_micro
 from server.inventory.tables import Reservation
 from server.masterdata.tables import Customer, Site
-from server.sales import rules
+from server.sales import contracts, price_lists, pricing, rules
 from server.sales.rules import DownstreamFacts, LineProgress, PricedLine
 from server.sales.tables import (
     SalesOrder, SalesOrderCounter, SalesOrderLine, SalesOrderReview, SalesOrderRevision, SalesPayment, SalesPolicy,
@@ -70,7 +70,7 @@ def order_out(row: dict[str, Any], lines: list[dict[str, Any]]) -> SalesOrderOut
     out_lines = [line_out(line) for line in lines]
     return SalesOrderOut(
         **{name: row[name] for name in (
-            "code", "customer", "site", "status", "source", "customer_reference", "delivery_address",
+            "code", "customer", "site", "status", "source", "contract", "quote", "customer_reference", "delivery_address",
             "payment_terms_days", "currency", "paid_amount", "hold_reason", "notes", "created_by", "submitted_by",
             "submitted_at", "approved_by", "approved_at", "created_at", "updated_at", "version")},
         value=sum((line.value for line in out_lines), Decimal(0)),
@@ -250,22 +250,25 @@ async def create_sales_order_once(data: SalesOrderIn, actor: OfficeUser | None,
 
 
 async def create_sales_order(data: SalesOrderIn, actor: OfficeUser | None, *, source: str = "manual",
-                             idempotency_key: str | None = None) -> SalesOrderOut:
+                             idempotency_key: str | None = None, quote: str | None = None) -> SalesOrderOut:
     lines = numbered(line.model_dump(mode="python") for line in data.lines)
     async with write_transaction():
         now = utc_now()
         refuse_problems(await master_problems("customer", Customer, data.customer, "customer")
-                        + await master_problems("site", Site, data.site, "site") + await _line_problems(lines, now.date()))
+                        + await master_problems("site", Site, data.site, "site") + await _line_problems(lines, now.date())
+                        + await contracts.contract_problems(data.customer, data.contract))
         if data.code is not None and await SalesOrder.exists().where(SalesOrder.code == data.code):
             raise duplicate(ENTITY, "code", data.code)
         customer = await Customer.select().where(Customer.code == data.customer).first()
+        lines = await price_lists.price_lines(customer, data.contract, lines, now.date(), required=False)
+        payment_terms = await contracts.payment_terms_of(data.contract) or customer["payment_terms_days"]
         code = data.code or await SALES_ORDERS.next_code(now.year)
         inserted = await SalesOrder.insert(SalesOrder(
             code=code, customer=data.customer, site=data.site, status=rules.DRAFT, notes=data.notes,
             currency=customer["currency"], customer_reference=data.customer_reference,
             delivery_address=data.delivery_address or customer["address"],
-            payment_terms_days=customer["payment_terms_days"] if data.payment_terms_days is None else data.payment_terms_days,
-            source=source, idempotency_key=idempotency_key, hold_reason="", paid_amount=Decimal(0),
+            payment_terms_days=payment_terms if data.payment_terms_days is None else data.payment_terms_days,
+            source=source, contract=data.contract, quote=quote, idempotency_key=idempotency_key, hold_reason="", paid_amount=Decimal(0),
             created_by=actor_name(actor), created_at=now, updated_at=now, version=1,
         )).returning(SalesOrder.id)
         if lines:
@@ -286,16 +289,18 @@ async def edit_draft(code: str, data: SalesOrderEdit, actor: OfficeUser | None) 
                 "sales_order_not_editable", f"The sales order is {row['status'].replace('_', ' ')}: only a draft is "
                                             "edited directly (reject it back to draft first)"))
         refuse_problems(await master_problems("site", Site, data.site, "site")
-                        + await _line_problems(lines, utc_now().date()))
+                        + await _line_problems(lines, utc_now().date())
+                        + await contracts.contract_problems(row["customer"], data.contract))
         customer = await Customer.select().where(Customer.code == row["customer"]).first()
+        lines = await price_lists.price_lines(customer, data.contract, lines, utc_now().date(), required=False)
+        payment_terms = await contracts.payment_terms_of(data.contract) or customer["payment_terms_days"]
         await SalesOrderLine.delete().where(SalesOrderLine.sales_order == row["id"])
         if lines:
             await SalesOrderLine.insert(*_line_rows(row["id"], lines))
         await SALES_ORDERS.bump(row, {
             SalesOrder.site: data.site, SalesOrder.notes: data.notes, SalesOrder.customer_reference: data.customer_reference,
-            SalesOrder.delivery_address: data.delivery_address or customer["address"],
-            SalesOrder.payment_terms_days: customer["payment_terms_days"] if data.payment_terms_days is None
-            else data.payment_terms_days,
+            SalesOrder.delivery_address: data.delivery_address or customer["address"], SalesOrder.contract: data.contract,
+            SalesOrder.payment_terms_days: payment_terms if data.payment_terms_days is None else data.payment_terms_days,
         })
         return await _record(row, "edit", actor, before)
 
@@ -312,15 +317,23 @@ async def customer_exposure(customer: str, *, excluding: int | None = None) -> D
                                   Decimal(order["paid_amount"])) for order in orders), Decimal(0))
 
 
-async def _review(row: dict[str, Any], order: SalesOrderOut, policy: SalesPolicyOut) -> list[rules.CheckResult]:
+async def _review(row: dict[str, Any], order: SalesOrderOut, policy: SalesPolicyOut,
+                  lines: list[dict[str, Any]]) -> list[rules.CheckResult]:
     results = []
+    customer = await Customer.select().where(Customer.code == row["customer"]).first()
     if policy.credit_check:
-        customer = await Customer.select(Customer.credit_limit).where(Customer.code == row["customer"]).first()
         exposure = await customer_exposure(row["customer"], excluding=row["id"])
         results.append(rules.credit_check(Decimal(customer["credit_limit"]), exposure, order.value, order.currency))
+    today = utc_now().date()
     if policy.discount_check:
-        results.append(rules.discount_check({line.line_no: line.discount_pct for line in order.lines},
-                                            policy.max_discount_pct))
+        # The discount a line really gives: its net price against the contract's or the price list's price.
+        references = await price_lists.reference_prices(customer, row["contract"],
+                                                        [(line.item, line.quantity) for line in order.lines], today)
+        results.append(rules.discount_check(
+            {line.line_no: pricing.effective_discount_pct(line.unit_price, line.discount_pct, reference)
+             for line, reference in zip(order.lines, references)}, policy.max_discount_pct))
+    if row["contract"] is not None:
+        results.append(await contracts.contract_review(row["id"], row["contract"], lines, today))
     return results
 
 
@@ -332,7 +345,7 @@ async def submit(code: str, actor: OfficeUser | None, version: int | None = None
         if not lines:
             refuse_problems([("lines", "no_lines", "a sales order without lines cannot be submitted")])
         policy = await get_policy()
-        results = await _review(row, before, policy)
+        results = await _review(row, before, policy, lines)
         status, reason = rules.review_outcome(results, policy.auto_approve)
         now = utc_now()
         columns: dict[Any, Any] = {SalesOrder.status: status, SalesOrder.submitted_by: actor_name(actor),

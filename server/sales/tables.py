@@ -27,6 +27,8 @@ class SalesOrder(Table, tablename="sales_order"):
     delivery_address = Text(default="")
     customer_reference = Varchar(length=80, default="")  # the customer's own PO number
     source = Varchar(length=10, default="manual")  # manual | import | api | quote
+    contract = Varchar(length=40, null=True, default=None)  # placed under this sales contract
+    quote = Varchar(length=40, null=True, default=None)  # converted from this quote
     # An API client's Idempotency-Key: the same key twice is one order (a unique index of its own migration: SQLite
     # cannot add a UNIQUE column to a table).
     idempotency_key = Varchar(length=200, null=True, default=None)
@@ -118,3 +120,100 @@ class SalesPolicy(Table, tablename="sales_policy"):
     approvers = JSON(default={})  # {"credit": ["sales_manager"], "discount": [...], "contract": [...]}
     updated_by = Varchar(length=64, default="system")
     updated_at = Timestamptz()
+
+
+# -- pricing, contracts and quotes (server/sales/price_lists.py, contracts.py, quotes.py) ------------------------------
+
+class PriceList(Table, tablename="price_list"):
+    """Prices in one currency over a validity period: per item a list price with quantity breaks, per customer grade
+    a discount."""
+
+    id = Serial(primary_key=True)
+    code = Varchar(length=40, unique=True)
+    name = Varchar(length=200)
+    currency = Varchar(length=3)
+    valid_from = Date()
+    valid_to = Date(null=True, default=None)  # open-ended when empty
+    grade_discounts = JSON(default={})  # {"A": "8", "B": "3", "C": "0"}: % off for a customer of that grade
+    archived = Boolean(default=False)
+    created_by = Varchar(length=64)
+    created_at = Timestamptz()
+    updated_at = Timestamptz()
+    version = Integer(default=1)
+
+
+class PriceListItem(Table, tablename="price_list_item"):
+    id = Serial(primary_key=True)
+    price_list = ForeignKey(PriceList, on_delete=OnDelete.cascade, index=True)
+    item = ForeignKey(Item, target_column=Item.code, on_delete=OnDelete.restrict)
+    list_price = Numeric(digits=(18, 4))
+    breaks = JSON(default=[])  # [{"from_quantity": "100", "unit_price": "9.50"}]: from that many units, that price
+
+
+class SalesContract(Table, tablename="sales_contract"):
+    """A customer's agreement: prices and quantities per item over a validity period, and payment terms."""
+
+    id = Serial(primary_key=True)
+    code = Varchar(length=40, unique=True)
+    customer = ForeignKey(Customer, target_column=Customer.code, on_delete=OnDelete.restrict)
+    currency = Varchar(length=3)
+    valid_from = Date()
+    valid_to = Date()
+    payment_terms_days = Integer(default=30)
+    notes = Text(default="")
+    created_by = Varchar(length=64)
+    created_at = Timestamptz()
+    updated_at = Timestamptz()
+    version = Integer(default=1)
+
+
+class SalesContractItem(Table, tablename="sales_contract_item"):
+    id = Serial(primary_key=True)
+    contract = ForeignKey(SalesContract, on_delete=OnDelete.cascade, index=True)
+    item = ForeignKey(Item, target_column=Item.code, on_delete=OnDelete.restrict)
+    agreed_price = Numeric(digits=(18, 4))
+    agreed_quantity_micro = BigInt()  # over the contract's whole life
+
+
+class SalesQuote(Table, tablename="sales_quote"):
+    """An offer to a customer, priced from the price lists (or a contract); converted once into a sales order."""
+
+    id = Serial(primary_key=True)
+    code = Varchar(length=40, unique=True)
+    customer = ForeignKey(Customer, target_column=Customer.code, on_delete=OnDelete.restrict)
+    site = ForeignKey(Site, target_column=Site.code, on_delete=OnDelete.restrict)
+    contract = Varchar(length=40, null=True, default=None)
+    currency = Varchar(length=3)
+    valid_until = Date()
+    status = Varchar(length=20, index=True)
+    notes = Text(default="")
+    review = JSON(default=[])  # the checks it passed or failed when submitted
+    sales_order = Varchar(length=40, null=True, default=None)  # the order it became
+    created_by = Varchar(length=64)
+    submitted_by = Varchar(length=64, null=True, default=None)
+    approved_by = Varchar(length=64, null=True, default=None)
+    approved_at = Timestamptz(null=True, default=None)
+    created_at = Timestamptz()
+    updated_at = Timestamptz()
+    version = Integer(default=1)
+
+
+class SalesQuoteLine(Table, tablename="sales_quote_line"):
+    id = Serial(primary_key=True)
+    quote = ForeignKey(SalesQuote, on_delete=OnDelete.cascade, index=True)
+    line_no = Integer()
+    item = ForeignKey(Item, target_column=Item.code, on_delete=OnDelete.restrict)
+    quantity_micro = BigInt()
+    unit_price = Numeric(digits=(18, 4))
+    discount_pct = Numeric(digits=(7, 4), default=Decimal(0))
+    reference_price = Numeric(digits=(18, 4), null=True, default=None)  # what the discount is measured against
+    price_source = Varchar(length=20, default="manual")  # contract | price_list | manual
+    due_date = Date(null=True, default=None)
+
+
+class SalesQuoteCounter(Table, tablename="sales_quote_counter"):
+    """The last number handed out per year: QT-2026-0001…"""
+
+    id = Serial(primary_key=True)
+    year = Integer(unique=True)
+    last_number = Integer(default=0)
