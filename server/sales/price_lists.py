@@ -247,7 +247,7 @@ async def price_of(customer_code: str, item: str, quantity: Decimal, on: date, c
     return PriceOut(
         customer=customer_code, item=item, quantity=quantity, on=on, currency=customer["currency"],
         unit_price=price.unit_price, discount_pct=price.discount_pct,
-        net_unit_price=pricing.net_price(price.unit_price, price.discount_pct), reference_price=price.reference_price,
+        net_unit_price=pricing.net_price(price.unit_price, price.discount_pct).normalize(), reference_price=price.reference_price,
         source=price.source, price_list=price.price_list, contract=price.contract, break_from_quantity=price.break_from,
         grade=customer["grade"],
     )
