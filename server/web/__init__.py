@@ -7,6 +7,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from server.web.pages import WEB_HANDLERS, WEB_ROUTER
+from server.web.pricing_pages import PRICING_HANDLERS
 from server.web.production_pages import PRODUCTION_HANDLERS
 from server.web.purchasing_pages import PURCHASING_HANDLERS
 from server.web.quality_pages import QUALITY_HANDLERS
@@ -20,6 +21,8 @@ for handler in [*PURCHASING_HANDLERS, *QUALITY_HANDLERS]:
 for handler in SHIPPING_HANDLERS:
     WEB_ROUTER.register(handler)
 for handler in PRODUCTION_HANDLERS:
+    WEB_ROUTER.register(handler)
+for handler in PRICING_HANDLERS:
     WEB_ROUTER.register(handler)
 STATIC_ROUTER = create_static_files_router(path="/static", directories=[WEB_DIR / "static"], include_in_schema=False)
 
