@@ -46,11 +46,11 @@ async def _items_of(ids: list[int]) -> dict[int, list[dict[str, Any]]]:
     grouped = await rows_by_parent(PriceListItem.price_list, ids, PriceListItem.id)
     for rows in grouped.values():
         for row in rows:
-            row["breaks"] = _json(row["breaks"])
+            row["breaks"] = json_value(row["breaks"])
     return grouped
 
 
-def _json(value: Any) -> Any:
+def json_value(value: Any) -> Any:
     """A JSON column as its value (selected without `load_json`, it reads back as text)."""
     return json.loads(value) if isinstance(value, str) else value
 
@@ -167,8 +167,8 @@ async def listed_prices(items: Iterable[str]) -> dict[str, list[ListedPrice]]:
         found[entry["item"]].append(ListedPrice(
             price_list=head["code"], currency=head["currency"], valid_from=head["valid_from"], valid_to=head["valid_to"],
             list_price=Decimal(entry["list_price"]),
-            breaks=tuple((Decimal(b["from_quantity"]), Decimal(b["unit_price"])) for b in _json(entry["breaks"]) or []),
-            grade_discounts={g: Decimal(p) for g, p in (_json(head["grade_discounts"]) or {}).items()},
+            breaks=tuple((Decimal(b["from_quantity"]), Decimal(b["unit_price"])) for b in json_value(entry["breaks"]) or []),
+            grade_discounts={g: Decimal(p) for g, p in (json_value(head["grade_discounts"]) or {}).items()},
         ))
     return found
 

@@ -59,7 +59,7 @@ def _out(row: dict[str, Any], lines: list[dict[str, Any]]) -> QuoteOut:
                                "created_by", "submitted_by", "approved_by", "approved_at", "created_at", "updated_at",
                                "version")},
         status=status_on(row["status"], row["valid_until"], utc_now().date()),
-        review=price_lists._json(review) or [],
+        review=price_lists.json_value(review) or [],
         value=sum((line.value for line in out_lines), Decimal(0)), lines=out_lines,
     )
 
@@ -235,7 +235,7 @@ async def decide_quote(code: str, decision: str, actor: OfficeUser | None, versi
         row, _, before = await _locked(code, version)
         _refuse_unless(row, (SUBMITTED,), decision)
         if decision == "approved":
-            failed = [check["check"] for check in price_lists._json(row["review"]) or [] if not check["passed"]]
+            failed = [check["check"] for check in price_lists.json_value(row["review"]) or [] if not check["passed"]]
             policy = await get_policy()
             refusal = rules.approval_refusal(failed, actor.roles if actor else ("admin",), policy.approvers,
                                              DEFAULT_APPROVERS)
