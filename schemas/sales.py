@@ -174,3 +174,49 @@ class SalesPolicyIn(Contract):
 class SalesPolicyOut(SalesPolicyIn):
     updated_by: str
     updated_at: datetime | None
+
+
+class LineChange(Contract):
+    """What changes on one line; fields left out stay as they are."""
+
+    line_no: LineNumber
+    quantity: PositiveQuantity | None = Field(default=None, description="Not below what was already delivered")
+    due_date: date | None = None
+    promised_date: date | None = None
+    item: Code | None = Field(default=None, description="A substitute product (only for a line nothing was delivered on)")
+
+
+class OrderChangeIn(Contract):
+    """A change to a submitted or approved order: lines changed or added, the address or the customer's reference.
+    Preview it first: the answer says what it does downstream; sending it again to /changes makes it."""
+
+    version: OrderVersion = Field(description="The version you read: refused (409) when someone changed it since")
+    reason: Annotated[ShortText, Field(min_length=1)]
+    lines: Annotated[list[LineChange], Field(max_length=500)] = Field(default_factory=list)
+    add_lines: Annotated[list[SalesOrderLineIn], Field(max_length=500)] = Field(default_factory=list)
+    delivery_address: LongText | None = None
+    customer_reference: Reference | None = None
+
+
+ImpactKind = Literal["shipment", "reservation", "production_order", "credit", "status"]
+
+
+class Impact(BaseModel):
+    kind: ImpactKind
+    key: str = Field(description="What is affected: a shipment or production order code, the order's own code…")
+    line_no: int | None
+    effect: str = Field(description="shipment_line_reduced, shipment_line_removed, shipment_cancelled, blocked_packed, "
+                                    "production_order_to_review, credit_hold, status_changed…")
+    details: dict[str, Any]
+
+
+class ChangeImpact(BaseModel):
+    """What a change does: the order's fields that change, and what happens downstream because of it."""
+
+    order: str
+    applied: bool = Field(description="False for a preview: nothing was written")
+    blocked: bool = Field(description="The change cannot be made as it is (see the impacts marked blocked_…)")
+    changes: list[FieldChange]
+    impacts: list[Impact]
+    not_evaluated: list[str] = Field(description="Downstream effects this version does not work out yet")
+    after: SalesOrderOut

@@ -15,11 +15,11 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from schemas.common import Page
 from schemas.sales import (
-    PaymentIn, SalesOrderAction, SalesOrderEdit, SalesOrderHistory, SalesOrderIn, SalesOrderOut, SalesOrderStatus,
+    ChangeImpact, OrderChangeIn, PaymentIn, SalesOrderAction, SalesOrderEdit, SalesOrderHistory, SalesOrderIn, SalesOrderOut, SalesOrderStatus,
     SalesPolicyIn, SalesPolicyOut,
 )
 from server.accounts.identity import requires
-from server.sales import service
+from server.sales import changes, service
 
 CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 CodePath = Annotated[str, Parameter(max_length=40, pattern=CODE_PATTERN)]
@@ -106,6 +106,18 @@ class SalesOrderController(Controller):
           summary="Close an order: what is still owed (backorders included) will not be sent")
     async def close_order(self, request: Request, code: CodePath, data: SalesOrderAction | None = None) -> SalesOrderOut:
         return await service.close_sales_order(code, request.user, *_action(data))
+
+    @post("/{code:str}/changes/preview", guards=[requires("sales.write")], status_code=HTTP_200_OK,
+          operation_id="preview_sales_order_change",
+          summary="What a change would do downstream (shipments, reservations, production, credit); nothing is written")
+    async def preview_change(self, request: Request, code: CodePath, data: OrderChangeIn) -> ChangeImpact:
+        return await changes.preview_change(code, data, request.user)
+
+    @post("/{code:str}/changes", guards=[requires("sales.write")], status_code=HTTP_200_OK,
+          operation_id="change_sales_order",
+          summary="Change a submitted or approved order; the change propagates downstream in the same transaction")
+    async def make_change(self, request: Request, code: CodePath, data: OrderChangeIn) -> ChangeImpact:
+        return await changes.make_change(code, data, request.user)
 
     @post("/{code:str}/payments", guards=[requires("sales.write")], status_code=HTTP_201_CREATED,
           operation_id="record_sales_payment", summary="Record money received against the order")

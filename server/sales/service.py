@@ -34,11 +34,14 @@ from server.sales.rules import DownstreamFacts, LineProgress, PricedLine
 from server.sales.tables import (
     SalesOrder, SalesOrderCounter, SalesOrderLine, SalesOrderReview, SalesOrderRevision, SalesPayment, SalesPolicy,
 )
+from server.production import rules as production_rules
+from server.production.tables import ProductionOrder
 from server.shipping.tables import Shipment, ShipmentLine
 
 ENTITY = "sales_order"
 SALES_ORDERS = DocumentTable(ENTITY, "Sales order", SalesOrder, "SO", SalesOrderCounter, SalesOrderLine.sales_order,
                              rules.SALES_ORDER)
+MAKING = (production_rules.RELEASED, production_rules.IN_PROGRESS)  # production orders at work for an order
 REVIEW_ACTOR = "review"  # who approved an order the review found clean
 DEFAULT_APPROVERS = ("sales_manager",)
 
@@ -341,7 +344,8 @@ async def submit(code: str, actor: OfficeUser | None, version: int | None = None
             columns |= {SalesOrder.approved_by: REVIEW_ACTOR, SalesOrder.approved_at: now}
         if status == rules.ON_HOLD:
             failed = next(r for r in results if not r.passed and r.check == rules.CREDIT)
-            columns |= {SalesOrder.held_from: rules.SUBMITTED, SalesOrder.hold_reason: failed.message}
+            columns |= {SalesOrder.held_from: rules.SUBMITTED, SalesOrder.hold_reason: failed.message,
+                        SalesOrder.hold_kind: rules.CREDIT}
         await SALES_ORDERS.bump(row, columns)
         await SalesOrderReview.insert(SalesOrderReview(
             sales_order=row["id"], version=row["version"] + 1, at=now, checks=[r.as_dict() for r in results],
@@ -371,14 +375,11 @@ async def _decide(code: str, decision: str, actor: OfficeUser | None, version: i
         review = await _latest_review(row["id"])
         failed = [check["check"] for check in (review["checks"] if review else []) if not check["passed"]]
         if decision == "approved":
-            policy = await get_policy()
-            refusal = rules.approval_refusal(failed, actor.roles if actor else ("admin",), policy.approvers,
-                                             DEFAULT_APPROVERS)
-            if refusal is not None:
-                raise ApiError(HTTP_403_FORBIDDEN, refusal.code, refusal.message, refusal.details)
+            await _check_approver(failed, actor)
         now = utc_now()
         target = rules.APPROVED if decision == "approved" else rules.DRAFT
-        columns: dict[Any, Any] = {SalesOrder.status: target, SalesOrder.held_from: None, SalesOrder.hold_reason: ""}
+        columns: dict[Any, Any] = {SalesOrder.status: target, SalesOrder.held_from: None, SalesOrder.hold_reason: "",
+                                   SalesOrder.hold_kind: ""}
         if target == rules.APPROVED:
             columns |= {SalesOrder.approved_by: actor_name(actor), SalesOrder.approved_at: now}
         await SALES_ORDERS.bump(row, columns)
@@ -410,12 +411,13 @@ async def hold(code: str, actor: OfficeUser | None, version: int | None = None, 
             raise _state_conflict(row, Refusal("sales_order_on_hold", "The sales order is already on hold"))
         SALES_ORDERS.check_transition(row, rules.ON_HOLD)
         await SALES_ORDERS.bump(row, {SalesOrder.status: rules.ON_HOLD, SalesOrder.held_from: row["status"],
-                                      SalesOrder.hold_reason: reason})
+                                      SalesOrder.hold_reason: reason, SalesOrder.hold_kind: "manual"})
         return await _record(row, "hold", actor, before, reason)
 
 
 async def release(code: str, actor: OfficeUser | None, version: int | None = None, note: str = "") -> SalesOrderOut:
-    """End a hold. A hold the review put on at submission (credit) is ended by approving the order."""
+    """End a hold. A hold the review put on at submission (credit) is ended by approving the order; a credit hold
+    put on when a change made the order grow is released by an approver of the credit check."""
     async with write_transaction():
         row, _, before = await _locked(code, version)
         if row["status"] != rules.ON_HOLD:
@@ -423,9 +425,20 @@ async def release(code: str, actor: OfficeUser | None, version: int | None = Non
         if row["held_from"] == rules.SUBMITTED:
             raise _state_conflict(row, Refusal("approval_required",
                                                "The review held this order at submission: approve or reject it"))
+        if row["hold_kind"] == rules.CREDIT:
+            await _check_approver([rules.CREDIT], actor)
         back = rules.progress_status(await _downstream(row)) if row["held_from"] in rules.UNDER_WAY else row["held_from"]
-        await SALES_ORDERS.bump(row, {SalesOrder.status: back, SalesOrder.held_from: None, SalesOrder.hold_reason: ""})
+        await SALES_ORDERS.bump(row, {SalesOrder.status: back, SalesOrder.held_from: None, SalesOrder.hold_reason: "",
+                                      SalesOrder.hold_kind: ""})
         return await _record(row, "release", actor, before, note)
+
+
+async def _check_approver(failed_checks: list[str], actor: OfficeUser | None) -> None:
+    policy = await get_policy()
+    refusal = rules.approval_refusal(failed_checks, actor.roles if actor else ("admin",), policy.approvers,
+                                     DEFAULT_APPROVERS)
+    if refusal is not None:
+        raise ApiError(HTTP_403_FORBIDDEN, refusal.code, refusal.message, refusal.details)
 
 
 async def _open_shipments(code: str) -> int:
@@ -502,7 +515,10 @@ async def _downstream(row: dict[str, Any]) -> DownstreamFacts:
         ShipmentLine.shipment.is_in([s["id"] for s in shipments])) if shipments else []
     reserved = await Reservation.select(Reservation.quantity_micro).where(
         (Reservation.order_kind == ENTITY) & (Reservation.order_code == code) & Reservation.released_at.is_null())
+    making = await ProductionOrder.exists().where(
+        (ProductionOrder.sales_order == code) & ProductionOrder.status.is_in(list(MAKING)))
     return DownstreamFacts(
+        in_production=making,
         lines=[line_progress(line) for line in lines],
         covered_micro=sum(r["quantity_micro"] for r in planned) + sum(r["quantity_micro"] for r in reserved),
         on_its_way=any(s["status"] == "loaded" for s in shipments),

@@ -32,6 +32,7 @@ class SalesOrder(Table, tablename="sales_order"):
     idempotency_key = Varchar(length=200, null=True, default=None)
     hold_reason = Text(default="")
     held_from = Varchar(length=20, null=True, default=None)  # where a release of the hold returns to
+    hold_kind = Varchar(length=10, default="")  # credit (the credit check held it: an approver releases) | manual
     paid_amount = Numeric(digits=(18, 4), default=Decimal(0))
     created_by = Varchar(length=64)
     submitted_by = Varchar(length=64, null=True, default=None)
