@@ -5,7 +5,9 @@ attempt is in the log. Only admins may touch any of it, and bad input is refused
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import time
 from collections.abc import Iterator
 from contextlib import closing
@@ -15,6 +17,7 @@ import pytest
 
 from tests.clients import anonymous, office
 from tests.servers import Server, make_server
+from tests.test_office_ui import Browser, browse  # noqa: F401  (the fixture is used by name)
 from tests.webhook_receiver import Receiver, signature_valid
 
 MAX_ATTEMPTS = 4
@@ -193,15 +196,19 @@ def test_deleting_a_subscription_takes_its_log_with_it(admin, receiver):
 
 def test_subscriptions_are_audited_without_their_secret(admin, receiver):
     subscription = subscribe(admin, receiver.url + "?audited")
-    entries = admin.get("/api/audit", params={"entity": "webhook", "entity_key": str(subscription["id"])})
-    assert entries.status_code == 200, entries.text
-    [created] = entries.json()["items"]
+    def trail() -> list[dict]:
+        entries = admin.get("/api/audit", params={"entity": "webhook", "entity_key": str(subscription["id"])})
+        assert entries.status_code == 200, entries.text
+        assert subscription["secret"] not in entries.text
+        newest_first = entries.json()["items"]
+        # On SQLite a deleted subscription's id may be handed out again: its trail ends at its own creation.
+        creation = next(n for n, e in enumerate(newest_first) if e["action"] == "create")
+        return newest_first[:creation + 1]
+
+    [created] = trail()
     assert created["action"] == "create" and created["after"]["url"] == receiver.url + "?audited"
-    assert subscription["secret"] not in entries.text
     admin.post(f"/api/webhooks/{subscription['id']}/rotate-secret")
-    entries = admin.get("/api/audit", params={"entity": "webhook", "entity_key": str(subscription["id"])})
-    assert [e["action"] for e in entries.json()["items"]] == ["rotate_secret", "create"]
-    assert subscription["secret"] not in entries.text
+    assert [e["action"] for e in trail()] == ["rotate_secret", "create"]
 
 
 @pytest.mark.parametrize("username", ["planner", "sales", "viewer"])
@@ -270,3 +277,69 @@ def test_unknown_subscription_and_delivery_are_404(admin):
     missing = admin.post("/api/webhook-deliveries/00000000-0000-0000-0000-000000000000/redeliver")
     assert missing.status_code == 404 and missing.json()["code"] == "not_found"
     assert admin.get("/api/webhook-deliveries/not-a-uuid").status_code == 400
+
+
+# -- the office page -------------------------------------------------------------------------------------------
+
+SHOWN_SECRET = re.compile(r'<output class="secret" id="webhook-secret"[^>]*>(whsec_[A-Za-z0-9_-]+)</output>')
+
+
+def _chinese_admin(browse, unique) -> Browser:
+    username = unique("guanli").lower()
+    created = browse("admin").post("/users", [("username", username), ("display_name", "管理员"),
+                                              ("password", "long-enough-pw"), ("roles", "admin"), ("language", "zh")])
+    assert created.status_code == 303, created.text
+    person = browse()
+    assert person.log_in(username, "long-enough-pw").status_code in (302, 303)
+    return person
+
+
+def test_an_admin_adds_a_webhook_on_the_page_sees_the_secret_once_pings_and_reads_the_log(browse, admin, receiver):
+    office_admin = browse("admin")
+    assert 'href="/webhooks"' in office_admin.get("/").text
+    created = office_admin.post("/webhooks", [("url", receiver.url + "?page"), ("event_types", "sales_order.late"),
+                                              ("event_types", "sales_order.confirmed"), ("description", "ERP")])
+    assert created.status_code == 200, created.text
+    found = SHOWN_SECRET.search(created.text)
+    assert found, created.text
+    secret = found.group(1)
+    subscription = next(s for s in admin.get("/api/webhooks").json() if s["url"] == receiver.url + "?page")
+    assert subscription["event_types"] == ["sales_order.confirmed", "sales_order.late"]
+    listed = office_admin.get("/webhooks").text
+    assert html.escape(receiver.url + "?page") in listed and secret not in listed
+
+    pinged = office_admin.post(f"/webhooks/{subscription['id']}/ping", follow_redirects=False)
+    assert pinged.status_code == 303
+    [newest] = admin.get(f"/api/webhooks/{subscription['id']}/deliveries").json()["items"]
+    [request] = receiver.wait_for(newest["id"])
+    assert signature_valid(secret, request.headers["floorsync-signature"], request.body)
+    delivery_when(admin, request.delivery, "delivered")
+    log_page = office_admin.get(f"/webhooks/{subscription['id']}").text
+    assert f'data-delivery="{request.delivery}"' in log_page and "HTTP 200" in log_page and secret not in log_page
+
+    rotated = office_admin.post(f"/webhooks/{subscription['id']}/rotate-secret")
+    new_secret = SHOWN_SECRET.search(rotated.text).group(1)
+    assert new_secret != secret
+    redelivered = office_admin.post(f"/webhook-deliveries/{request.delivery}/redeliver", follow_redirects=False)
+    assert redelivered.status_code == 303
+    again = receiver.wait_for(request.delivery, 2)[-1]
+    assert signature_valid(new_secret, again.headers["floorsync-signature"], again.body)
+
+    paused = office_admin.post(f"/webhooks/{subscription['id']}/active", [("active", "0")], follow_redirects=False)
+    assert paused.status_code == 303 and admin.get(f"/api/webhooks/{subscription['id']}").json()["active"] is False
+
+
+def test_the_webhook_page_refuses_a_bad_url_next_to_the_form_in_chinese(browse, unique):
+    person = _chinese_admin(browse, unique)
+    page = person.get("/webhooks")
+    assert page.status_code == 200 and "添加 Webhook" in page.text
+    refused = person.post("/webhooks", [("url", "ftp://erp.example.com/x"), ("event_types", "*")])
+    assert refused.status_code == 422 and 'role="alert"' in refused.text
+    assert "Webhook 未创建" in refused.text and "网址不可用" in refused.text and 'id="webhook-secret"' not in refused.text
+
+
+def test_non_admins_may_not_open_the_webhook_page(browse):
+    planner = browse("planner")
+    assert planner.get("/webhooks").status_code == 403
+    assert planner.post("/webhooks", [("url", "http://example.com/x"), ("event_types", "*")]).status_code == 403
+    assert 'href="/webhooks"' not in planner.get("/").text
