@@ -98,19 +98,6 @@ def signature_header(secret: str, timestamp: int, body: bytes) -> str:
     return f"t={timestamp},v1={digest}"
 
 
-def signature_valid(secret: str, header: str, body: bytes, now: int, tolerance_seconds: int = 300) -> bool:
-    """What a receiver does (README, "Webhooks"): recompute the HMAC and compare in constant time, within a window."""
-    fields = dict(part.split("=", 1) for part in header.split(",") if "=" in part)
-    try:
-        timestamp = int(fields["t"])
-    except (KeyError, ValueError):
-        return False
-    if abs(now - timestamp) > tolerance_seconds:
-        return False
-    expected = signature_header(secret, timestamp, body).split("v1=", 1)[1]
-    return hmac.compare_digest(expected, fields.get("v1", ""))
-
-
 def retry_delay_seconds(failed_attempts: int, base_seconds: float, jitter: float) -> float:
     """How long to wait after the `failed_attempts`-th failure in a row. `jitter` in [0, 1) (a random draw by the
     caller) spreads retries by ±20 %, so receivers coming back up are not hit by every sender at the same second."""
