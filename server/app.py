@@ -45,6 +45,8 @@ from server.quality.controllers import QUALITY_CONTROLLERS
 from server.records.controller import make_controllers
 from server.scan.controllers import ScanController
 from server.settings import Settings, load_settings
+from server.webhooks import dispatcher as webhook_dispatcher
+from server.webhooks.controllers import WEBHOOK_CONTROLLERS
 from sync import live
 from sync.controllers import SYNC_HANDLERS, bearer_token
 
@@ -159,8 +161,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         await prepare_engine()
         # Sessions nobody came back to would otherwise stay forever; each start sweeps them.
         await session_store.delete_expired()
+        webhook_dispatcher.start(settings.webhook_retry_base_seconds, settings.webhook_max_attempts)
 
     async def on_shutdown(app: Litestar) -> None:
+        await webhook_dispatcher.stop()
         await release_engine()
         if redis is not None:
             await redis.aclose()
@@ -186,6 +190,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ProductionOrderController,
             DowntimeController,
             *QUALITY_CONTROLLERS,
+            *WEBHOOK_CONTROLLERS,
             *SYNC_HANDLERS,
             MetricsController,
             *WEB_HANDLERS,

@@ -37,6 +37,7 @@ from server.sales.tables import (
 from server.production import rules as production_rules
 from server.production.tables import ProductionOrder
 from server.shipping.tables import Shipment, ShipmentLine
+from server.webhooks import service as webhooks
 
 ENTITY = "sales_order"
 SALES_ORDERS = DocumentTable(ENTITY, "Sales order", SalesOrder, "SO", SalesOrderCounter, SalesOrderLine.sales_order,
@@ -177,15 +178,25 @@ def _line_rows(order_id: int, lines: Iterable[dict[str, Any]]) -> list[SalesOrde
             for line in lines]
 
 
+# Each kind of version an order gets, and the webhook event that announces it.
+EVENTS = {"create": "created", "edit": "edited", "submit": "submitted", "approve": "approved", "reject": "rejected",
+          "hold": "held", "release": "released", "change": "changed", "progress": "status_changed",
+          "delivery": "status_changed", "payment": "payment_recorded", "cancel": "cancelled", "close": "closed"}
+
+
 async def _revision(order_id: int, action: str, actor: OfficeUser | str | None, before: SalesOrderOut | None,
                     after: SalesOrderOut, reason: str = "") -> None:
-    """The order's new version in its history: what changed and the whole order as it now is."""
+    """The order's new version in its history (what changed and the whole order as it now is), announced to the
+    webhook subscribers in the same transaction."""
     after_json = after.model_dump(mode="json")
+    name = actor if isinstance(actor, str) else actor_name(actor)
+    changes = rules.order_changes(before.model_dump(mode="json") if before else None, after_json)
     await SalesOrderRevision.insert(SalesOrderRevision(
-        sales_order=order_id, version=after.version, action=action,
-        actor=actor if isinstance(actor, str) else actor_name(actor), at=utc_now(), reason=reason,
-        changes=rules.order_changes(before.model_dump(mode="json") if before else None, after_json), snapshot=after_json,
+        sales_order=order_id, version=after.version, action=action, actor=name, at=utc_now(), reason=reason,
+        changes=changes, snapshot=after_json,
     ))
+    await webhooks.emit(f"sales_order.{EVENTS[action]}", {"action": action, "actor": name, "reason": reason,
+                                                           "changes": changes, "order": after_json})
 
 
 async def _record(row: dict[str, Any], action: str, actor: OfficeUser | None, before: SalesOrderOut,
