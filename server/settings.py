@@ -151,26 +151,23 @@ def db_pool_size_from_env() -> int:
     return int(text)
 
 
-def late_check_seconds_from_env() -> float:
-    text = os.environ.get("FLOORSYNC_LATE_CHECK_SECONDS", "600")
+def seconds_from_env(name: str, default: str, low: float, high: float) -> float:
+    text = os.environ.get(name, default)
     try:
         value = float(text)
     except ValueError:
         value = -1.0
-    if not 0.1 <= value <= 86400:
-        raise SettingsError("FLOORSYNC_LATE_CHECK_SECONDS must be a number of seconds from 0.1 to 86400")
+    if not low <= value <= high:
+        raise SettingsError(f"{name} must be a number of seconds from {low:g} to {high:g}")
     return value
+
+
+def late_check_seconds_from_env() -> float:
+    return seconds_from_env("FLOORSYNC_LATE_CHECK_SECONDS", "600", 0.1, 86400)
 
 
 def webhook_retry_base_seconds_from_env() -> float:
-    text = os.environ.get("FLOORSYNC_WEBHOOK_RETRY_BASE_SECONDS", "10")
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0.01 <= value <= 3600:
-        raise SettingsError("FLOORSYNC_WEBHOOK_RETRY_BASE_SECONDS must be a number of seconds from 0.01 to 3600")
-    return value
+    return seconds_from_env("FLOORSYNC_WEBHOOK_RETRY_BASE_SECONDS", "10", 0.01, 3600)
 
 
 def webhook_max_attempts_from_env() -> int:
