@@ -3,16 +3,17 @@ import os
 from piccolo.conf.apps import AppConfig
 
 from server.sales.tables import (
-    PriceList, PriceListItem, SalesContract, SalesContractItem, SalesOrder, SalesOrderCounter, SalesOrderLine,
-    SalesOrderReview, SalesOrderRevision, SalesPayment, SalesPolicy, SalesQuote, SalesQuoteCounter, SalesQuoteLine,
+    PriceList, PriceListItem, SalesContract, SalesContractItem, SalesOrder, SalesOrderAlert, SalesOrderCounter,
+    SalesOrderLine, SalesOrderReview, SalesOrderRevision, SalesPayment, SalesPolicy, SalesQuote, SalesQuoteCounter,
+    SalesQuoteLine,
 )
 
 APP_CONFIG = AppConfig(
     app_name="sales",
     migrations_folder_path=os.path.join(os.path.dirname(__file__), "piccolo_migrations"),
     table_classes=[SalesOrder, SalesOrderLine, SalesOrderCounter, SalesOrderRevision, SalesOrderReview, SalesPayment,
-                   SalesPolicy, PriceList, PriceListItem, SalesContract, SalesContractItem, SalesQuote,
-                   SalesQuoteLine, SalesQuoteCounter],
+                   SalesPolicy, SalesOrderAlert, PriceList, PriceListItem, SalesContract, SalesContractItem,
+                   SalesQuote, SalesQuoteLine, SalesQuoteCounter],
     migration_dependencies=["server.masterdata.piccolo_app"],
     commands=[],
 )

@@ -12,6 +12,7 @@ from server.web.production_pages import PRODUCTION_HANDLERS
 from server.web.purchasing_pages import PURCHASING_HANDLERS
 from server.web.quality_pages import QUALITY_HANDLERS
 from server.web.shipping_pages import SHIPPING_HANDLERS
+from server.web.webhook_pages import WEBHOOK_HANDLERS
 
 WEB_DIR = Path(__file__).parent
 TEMPLATE_CONFIG = TemplateConfig(directory=WEB_DIR / "templates", engine=JinjaTemplateEngine)
@@ -21,6 +22,8 @@ for handler in [*PURCHASING_HANDLERS, *QUALITY_HANDLERS]:
 for handler in SHIPPING_HANDLERS:
     WEB_ROUTER.register(handler)
 for handler in PRODUCTION_HANDLERS:
+    WEB_ROUTER.register(handler)
+for handler in WEBHOOK_HANDLERS:
     WEB_ROUTER.register(handler)
 for handler in PRICING_HANDLERS:
     WEB_ROUTER.register(handler)

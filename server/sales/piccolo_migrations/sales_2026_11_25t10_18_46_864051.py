@@ -133,7 +133,7 @@ class Site(Table, tablename="site", schema=None):
     )
 
 
-ID = "2026-11-25T09:56:47:515210"
+ID = "2026-11-25T10:18:46:864051"
 VERSION = "1.38.0"
 DESCRIPTION = ""
 
@@ -141,6 +141,20 @@ DESCRIPTION = ""
 async def forwards():
     manager = MigrationManager(
         migration_id=ID, app_name="sales", description=DESCRIPTION
+    )
+
+    manager.add_table(
+        class_name="PriceListItem",
+        tablename="price_list_item",
+        schema=None,
+        columns=None,
+    )
+
+    manager.add_table(
+        class_name="SalesQuoteLine",
+        tablename="sales_quote_line",
+        schema=None,
+        columns=None,
     )
 
     manager.add_table(
@@ -169,24 +183,340 @@ async def forwards():
     )
 
     manager.add_table(
-        class_name="SalesQuoteLine",
-        tablename="sales_quote_line",
-        schema=None,
-        columns=None,
-    )
-
-    manager.add_table(
-        class_name="PriceListItem",
-        tablename="price_list_item",
-        schema=None,
-        columns=None,
-    )
-
-    manager.add_table(
         class_name="SalesQuoteCounter",
         tablename="sales_quote_counter",
         schema=None,
         columns=None,
+    )
+
+    manager.add_column(
+        table_class_name="PriceListItem",
+        tablename="price_list_item",
+        column_name="id",
+        db_column_name="id",
+        column_class_name="Serial",
+        column_class=Serial,
+        params={
+            "null": False,
+            "primary_key": True,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="PriceListItem",
+        tablename="price_list_item",
+        column_name="price_list",
+        db_column_name="price_list",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": PriceList,
+            "on_delete": OnDelete.cascade,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": True,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="PriceListItem",
+        tablename="price_list_item",
+        column_name="item",
+        db_column_name="item",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": Item,
+            "on_delete": OnDelete.restrict,
+            "on_update": OnUpdate.cascade,
+            "target_column": "code",
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="PriceListItem",
+        tablename="price_list_item",
+        column_name="list_price",
+        db_column_name="list_price",
+        column_class_name="Numeric",
+        column_class=Numeric,
+        params={
+            "default": decimal.Decimal("0"),
+            "digits": (18, 4),
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="PriceListItem",
+        tablename="price_list_item",
+        column_name="breaks",
+        db_column_name="breaks",
+        column_class_name="JSON",
+        column_class=JSON,
+        params={
+            "default": "[]",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="SalesQuoteLine",
+        tablename="sales_quote_line",
+        column_name="id",
+        db_column_name="id",
+        column_class_name="Serial",
+        column_class=Serial,
+        params={
+            "null": False,
+            "primary_key": True,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="SalesQuoteLine",
+        tablename="sales_quote_line",
+        column_name="quote",
+        db_column_name="quote",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": SalesQuote,
+            "on_delete": OnDelete.cascade,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": True,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="SalesQuoteLine",
+        tablename="sales_quote_line",
+        column_name="line_no",
+        db_column_name="line_no",
+        column_class_name="Integer",
+        column_class=Integer,
+        params={
+            "default": 0,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="SalesQuoteLine",
+        tablename="sales_quote_line",
+        column_name="item",
+        db_column_name="item",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": Item,
+            "on_delete": OnDelete.restrict,
+            "on_update": OnUpdate.cascade,
+            "target_column": "code",
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="SalesQuoteLine",
+        tablename="sales_quote_line",
+        column_name="quantity_micro",
+        db_column_name="quantity_micro",
+        column_class_name="BigInt",
+        column_class=BigInt,
+        params={
+            "default": 0,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="SalesQuoteLine",
+        tablename="sales_quote_line",
+        column_name="unit_price",
+        db_column_name="unit_price",
+        column_class_name="Numeric",
+        column_class=Numeric,
+        params={
+            "default": decimal.Decimal("0"),
+            "digits": (18, 4),
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="SalesQuoteLine",
+        tablename="sales_quote_line",
+        column_name="discount_pct",
+        db_column_name="discount_pct",
+        column_class_name="Numeric",
+        column_class=Numeric,
+        params={
+            "default": decimal.Decimal("0"),
+            "digits": (7, 4),
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="SalesQuoteLine",
+        tablename="sales_quote_line",
+        column_name="reference_price",
+        db_column_name="reference_price",
+        column_class_name="Numeric",
+        column_class=Numeric,
+        params={
+            "default": None,
+            "digits": (18, 4),
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="SalesQuoteLine",
+        tablename="sales_quote_line",
+        column_name="price_source",
+        db_column_name="price_source",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 20,
+            "default": "manual",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="SalesQuoteLine",
+        tablename="sales_quote_line",
+        column_name="due_date",
+        db_column_name="due_date",
+        column_class_name="Date",
+        column_class=Date,
+        params={
+            "default": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
     )
 
     manager.add_column(
@@ -1191,336 +1521,6 @@ async def forwards():
         column_class=Integer,
         params={
             "default": 1,
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="SalesQuoteLine",
-        tablename="sales_quote_line",
-        column_name="id",
-        db_column_name="id",
-        column_class_name="Serial",
-        column_class=Serial,
-        params={
-            "null": False,
-            "primary_key": True,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="SalesQuoteLine",
-        tablename="sales_quote_line",
-        column_name="quote",
-        db_column_name="quote",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
-        params={
-            "references": SalesQuote,
-            "on_delete": OnDelete.cascade,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": True,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="SalesQuoteLine",
-        tablename="sales_quote_line",
-        column_name="line_no",
-        db_column_name="line_no",
-        column_class_name="Integer",
-        column_class=Integer,
-        params={
-            "default": 0,
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="SalesQuoteLine",
-        tablename="sales_quote_line",
-        column_name="item",
-        db_column_name="item",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
-        params={
-            "references": Item,
-            "on_delete": OnDelete.restrict,
-            "on_update": OnUpdate.cascade,
-            "target_column": "code",
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="SalesQuoteLine",
-        tablename="sales_quote_line",
-        column_name="quantity_micro",
-        db_column_name="quantity_micro",
-        column_class_name="BigInt",
-        column_class=BigInt,
-        params={
-            "default": 0,
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="SalesQuoteLine",
-        tablename="sales_quote_line",
-        column_name="unit_price",
-        db_column_name="unit_price",
-        column_class_name="Numeric",
-        column_class=Numeric,
-        params={
-            "default": decimal.Decimal("0"),
-            "digits": (18, 4),
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="SalesQuoteLine",
-        tablename="sales_quote_line",
-        column_name="discount_pct",
-        db_column_name="discount_pct",
-        column_class_name="Numeric",
-        column_class=Numeric,
-        params={
-            "default": decimal.Decimal("0"),
-            "digits": (7, 4),
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="SalesQuoteLine",
-        tablename="sales_quote_line",
-        column_name="reference_price",
-        db_column_name="reference_price",
-        column_class_name="Numeric",
-        column_class=Numeric,
-        params={
-            "default": None,
-            "digits": (18, 4),
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="SalesQuoteLine",
-        tablename="sales_quote_line",
-        column_name="price_source",
-        db_column_name="price_source",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 20,
-            "default": "manual",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="SalesQuoteLine",
-        tablename="sales_quote_line",
-        column_name="due_date",
-        db_column_name="due_date",
-        column_class_name="Date",
-        column_class=Date,
-        params={
-            "default": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="PriceListItem",
-        tablename="price_list_item",
-        column_name="id",
-        db_column_name="id",
-        column_class_name="Serial",
-        column_class=Serial,
-        params={
-            "null": False,
-            "primary_key": True,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="PriceListItem",
-        tablename="price_list_item",
-        column_name="price_list",
-        db_column_name="price_list",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
-        params={
-            "references": PriceList,
-            "on_delete": OnDelete.cascade,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": True,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="PriceListItem",
-        tablename="price_list_item",
-        column_name="item",
-        db_column_name="item",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
-        params={
-            "references": Item,
-            "on_delete": OnDelete.restrict,
-            "on_update": OnUpdate.cascade,
-            "target_column": "code",
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="PriceListItem",
-        tablename="price_list_item",
-        column_name="list_price",
-        db_column_name="list_price",
-        column_class_name="Numeric",
-        column_class=Numeric,
-        params={
-            "default": decimal.Decimal("0"),
-            "digits": (18, 4),
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="PriceListItem",
-        tablename="price_list_item",
-        column_name="breaks",
-        db_column_name="breaks",
-        column_class_name="JSON",
-        column_class=JSON,
-        params={
-            "default": "[]",
             "null": False,
             "primary_key": False,
             "unique": False,
