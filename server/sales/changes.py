@@ -23,7 +23,7 @@ from server.inventory.stock import from_micro, to_micro
 from server.inventory.tables import Reservation
 from server.masterdata.tables import Customer
 from server.production.tables import ProductionOrder
-from server.sales import rules, service
+from server.sales import price_lists, rules, service
 from server.sales.tables import SalesOrder, SalesOrderLine
 
 CHANGEABLE = frozenset({rules.SUBMITTED, rules.ON_HOLD, *rules.UNDER_WAY})
@@ -141,6 +141,9 @@ async def _change(code: str, data: OrderChangeIn, actor: OfficeUser | None) -> C
             values["line_no"], next_no = next_no, next_no + LINE_STEP
         added.append(values)
     if added:
+        # Added lines are priced like a new order's: the contract's or the price list's price when none was sent.
+        customer = await Customer.select().where(Customer.code == row["customer"]).first()
+        added = await price_lists.price_lines(customer, row["contract"], added, utc_now().date(), required=False)
         await SalesOrderLine.insert(*service._line_rows(row["id"], added))
     header: dict[Any, Any] = {}
     if data.delivery_address is not None:
