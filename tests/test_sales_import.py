@@ -6,12 +6,15 @@ that is no spreadsheet and one too large are refused with a code; 3,000 lines im
 from __future__ import annotations
 
 import io
+import re
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import httpx
 import pytest
 from openpyxl import Workbook
+
+from tests.clients import CSRF_COOKIE, office
 
 TODAY = date.today()
 DUE = (TODAY + timedelta(days=20)).isoformat()
@@ -222,3 +225,39 @@ def test_three_thousand_lines_import_in_one_go(login, customer):
     assert Decimal(last["lines"][9]["quantity"]) == 10 and Decimal(last["lines"][9]["unit_price"]) == Decimal("109.5")
     history = sales.get(f"/api/sales-orders/{codes[-1]}/history").json()
     assert [r["action"] for r in history["revisions"]] == ["create"]
+
+
+def page_upload(client: httpx.Client, content: str, dry_run: bool = False) -> httpx.Response:
+    data = {"_csrf_token": client.cookies.get(CSRF_COOKIE)} | ({"dry_run": "true"} if dry_run else {})
+    return client.post("/sales-orders/import", data=data, files={"file": ("orders.csv", content.encode(), "text/csv")})
+
+
+def test_the_office_page_checks_then_imports_and_shows_each_problem_in_chinese(server, admin, login, customer, unique):
+    clerk = unique("clerk").lower()
+    made = admin.post("/api/users", json={"username": clerk, "display_name": "销售文员", "password": "floorsync-demo-zh",
+                                          "roles": ["sales"], "language": "zh"})
+    assert made.status_code == 201, made.text
+    page = office(server.url, clerk, "floorsync-demo-zh")
+    listing = page.get("/sales-orders")
+    assert 'href="/sales-orders/import"' in listing.text and "导入销售订单" in listing.text
+    form = page.get("/sales-orders/import")
+    assert form.status_code == 200 and "订单参考" in form.text and 'name="dry_run"' in form.text
+
+    bad = f"{HEADER}\nP-1,{customer},NB1,,,,NO-SUCH-ITEM,1,1,,{DUE},\nP-1,{customer},NB1,,,,CH-TASK,x,1,,{PAST},\n"
+    refused = page_upload(page, bad)
+    assert refused.status_code == 422
+    assert "未导入任何数据" in refused.text and "物料不存在" in refused.text and "交期早于今天" in refused.text
+    assert re.search(r'data-code="unknown_item"><td class="num">2</td><td>item</td>', refused.text)
+    assert re.search(r'data-code="invalid_type"><td class="num">3</td><td>quantity</td>', refused.text)
+
+    good = f"{HEADER}\nP-2,{customer},NB1,,,,CH-TASK,2,100,,{DUE},\n"
+    checked = page_upload(page, good, dry_run=True)
+    assert checked.status_code == 200 and "尚未写入任何数据" in checked.text
+    assert orders_of(page, customer) == []
+    imported = page_upload(page, good)
+    assert imported.status_code == 200 and "已导入 1 张草稿订单" in imported.text
+    [order] = orders_of(page, customer)
+    assert f'href="/sales-orders/{order["code"]}"' in imported.text and order["created_by"] == clerk
+
+    viewer = office(server.url, "viewer")
+    assert viewer.get("/sales-orders/import").status_code == 403
