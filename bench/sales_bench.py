@@ -225,6 +225,29 @@ def _figures(samples: list[float]) -> str:
     return f"p50 {ms(percentile(samples, 50)):.1f} ms, p95 {ms(percentile(samples, 95)):.1f} ms"
 
 
+def RAW_QUESTIONS(customers: list[str], searches: list[str],
+                  codes: list[str]) -> dict[str, Callable[[asyncpg.Connection, int], Awaitable[None]]]:
+    """The same questions as the HTTP requests, in the SQL the service sends, raw."""
+    return {
+        "list (newest first)": lambda conn, i: _raw_list(conn, ""),
+        "list by status": lambda conn, i: _raw_list(conn, "AND status = $1", "approved"),
+        "list by customer": lambda conn, i: _raw_list(conn, "AND customer = $1", customers[i]),
+        "search": lambda conn, i: _raw_list(conn, SEARCH_WHERE, f"%{searches[i]}%"),
+        "one order (tracking)": lambda conn, i: _raw_detail(conn, codes[i]),
+    }
+
+
+async def _add_trigram_indexes(database_url: str) -> None:
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+        for column in ("code", "notes", "customer_reference"):
+            await conn.execute(f"CREATE INDEX bench_trgm_{column} ON sales_order USING gin ({column} gin_trgm_ops)")
+        await conn.execute("ANALYZE sales_order")
+    finally:
+        await conn.close()
+
+
 def bench_list() -> None:
     servers.BACKEND = "postgres"
     rng = random.Random(7)
@@ -249,13 +272,12 @@ def bench_list() -> None:
                                                       LIST_REQUESTS),
             }
             health = _http_samples(sales, lambda i: ("/health", {}), LIST_REQUESTS)
-            raw = asyncio.run(_raw_samples(server.database.url, {
-                "list (newest first)": lambda conn, i: _raw_list(conn, ""),
-                "list by status": lambda conn, i: _raw_list(conn, "AND status = $1", "approved"),
-                "list by customer": lambda conn, i: _raw_list(conn, "AND customer = $1", customers[i]),
-                "search": lambda conn, i: _raw_list(conn, SEARCH_WHERE, f"%{searches[i]}%"),
-                "one order (tracking)": lambda conn, i: _raw_detail(conn, codes[i]),
-            }, LIST_REQUESTS))
+            raw = asyncio.run(_raw_samples(server.database.url, RAW_QUESTIONS(customers, searches, codes), LIST_REQUESTS))
+            # What if: the search with trigram indexes, which need the pg_trgm extension (Floorsync requires none).
+            asyncio.run(_add_trigram_indexes(server.database.url))
+            trigram = _http_samples(sales, lambda i: ("/api/sales-orders", {"q": searches[i]}), LIST_REQUESTS)
+            trigram_raw = asyncio.run(_raw_samples(
+                server.database.url, {"search": RAW_QUESTIONS(customers, searches, codes)["search"]}, LIST_REQUESTS))["search"]
         finally:
             server.stop()
             server.database.drop()
@@ -267,6 +289,8 @@ def bench_list() -> None:
         worst = max(worst, p95)
         lines.append((name, f"{_figures(samples)}; raw SQL baseline {_figures(raw[name])}; p95 ratio {p95 / raw95:.1f}x"))
     lines.append(("GET /health", _figures(health)))
+    lines.append(("search, pg_trgm (what if)", f"{_figures(trigram)}; raw SQL baseline {_figures(trigram_raw)} — with "
+                                               "GIN trigram indexes on code, notes, customer_reference"))
     lines.append(("target", f"p95 < {LIST_TARGET_P95_MS:.0f} ms -> {verdict(ms(worst) < LIST_TARGET_P95_MS)} "
                             f"(worst p95 {ms(worst):.1f} ms)"))
     block(f"Sales order list, search and one order (PostgreSQL, {LIST_REQUESTS} requests each)", lines)
