@@ -29,6 +29,8 @@ class ProductionOrderIn(Contract):
     site: Code = Field(description="Where it is made: the site's devices get the order once released")
     due_date: date
     notes: LongText = ""
+    sales_order: Code | None = Field(default=None, description="Made to order: the sales order it is made for")
+    sales_order_line: LineNumber | None = Field(default=None, description="With sales_order: the line it is made for")
 
 
 class ProductionOrderPatch(Contract):
@@ -76,6 +78,8 @@ class ProductionOrderOut(BaseModel):
     due_date: date
     status: OrderStatus
     notes: str
+    sales_order: str | None
+    sales_order_line: int | None
     bom: str | None
     routing: str | None
     received_quantity: Quantity = Field(description="Finished goods booked into stock by the last operation")

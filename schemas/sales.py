@@ -174,3 +174,152 @@ class SalesPolicyIn(Contract):
 class SalesPolicyOut(SalesPolicyIn):
     updated_by: str
     updated_at: datetime | None
+
+
+class LineChange(Contract):
+    """What changes on one line; fields left out stay as they are."""
+
+    line_no: LineNumber
+    quantity: PositiveQuantity | None = Field(default=None, description="Not below what was already delivered")
+    due_date: date | None = None
+    promised_date: date | None = None
+    item: Code | None = Field(default=None, description="A substitute product (only for a line nothing was delivered on)")
+
+
+class OrderChangeIn(Contract):
+    """A change to a submitted or approved order: lines changed or added, the address or the customer's reference.
+    Preview it first: the answer says what it does downstream; sending it again to /changes makes it."""
+
+    version: OrderVersion = Field(description="The version you read: refused (409) when someone changed it since")
+    reason: Annotated[ShortText, Field(min_length=1)]
+    lines: Annotated[list[LineChange], Field(max_length=500)] = Field(default_factory=list)
+    add_lines: Annotated[list[SalesOrderLineIn], Field(max_length=500)] = Field(default_factory=list)
+    delivery_address: LongText | None = None
+    customer_reference: Reference | None = None
+
+
+ImpactKind = Literal["shipment", "reservation", "production_order", "credit", "status"]
+
+
+class Impact(BaseModel):
+    kind: ImpactKind
+    key: str = Field(description="What is affected: a shipment or production order code, the order's own code…")
+    line_no: int | None
+    effect: str = Field(description="shipment_line_reduced, shipment_line_removed, shipment_cancelled, blocked_packed, "
+                                    "production_order_to_review, credit_hold, status_changed…")
+    details: dict[str, Any]
+
+
+class ChangeImpact(BaseModel):
+    """What a change does: the order's fields that change, and what happens downstream because of it."""
+
+    order: str
+    applied: bool = Field(description="False for a preview: nothing was written")
+    blocked: bool = Field(description="The change cannot be made as it is (see the impacts marked blocked_…)")
+    changes: list[FieldChange]
+    impacts: list[Impact]
+    not_evaluated: list[str] = Field(description="Downstream effects this version does not work out yet")
+    after: SalesOrderOut
+
+
+Risk = Literal["delivered", "on_track", "at_risk", "late"]
+
+
+class TrackingLine(BaseModel):
+    line_no: int
+    item: str
+    quantity: Quantity
+    promise_date: date = Field(description="The promised date, else the requested one")
+    delivered: Quantity
+    backorder: Quantity
+    open: Quantity
+    on_shipments: Quantity = Field(description="On open shipments (planned, packed or loaded)")
+    packed: Quantity
+    loaded: Quantity
+    reserved: Quantity = Field(description="Stock reserved for the line itself")
+    in_production: Quantity = Field(description="Still to come from production orders made for the line")
+    available_to_promise: Quantity = Field(description="The item's free stock (shared with every other order)")
+    risk: Risk
+    risk_reason: str
+
+
+class TrackingShipment(BaseModel):
+    code: str
+    status: str
+    route: str | None
+    vehicle: str | None
+    loaded_at: datetime | None
+    delivered_at: datetime | None
+
+
+class TrackingProduction(BaseModel):
+    code: str
+    item: str
+    quantity: Quantity
+    status: str
+    progress_pct: int
+    due_date: date
+    sales_order_line: int | None
+
+
+class TrackingPurchase(BaseModel):
+    purchase_order: str
+    supplier: str
+    line_no: int
+    item: str
+    quantity: Quantity
+    received: Quantity
+    due_date: date
+    status: str
+    for_item: str = Field(description="The order's item it supplies (itself, or one its production consumes)")
+
+
+class TrackingEvent(BaseModel):
+    at: datetime
+    action: str
+    actor: str
+    reason: str
+    status: str
+
+
+class OrderTracking(BaseModel):
+    """One order from entry to signed delivery: its lines and how far each got, and the production, purchasing and
+    shipping working for it."""
+
+    order: SalesOrderOut
+    risk: Risk = Field(description="The worst of its lines")
+    lines: list[TrackingLine]
+    shipments: list[TrackingShipment]
+    production: list[TrackingProduction]
+    purchasing: list[TrackingPurchase]
+    events: list[TrackingEvent]
+
+
+class LateLine(BaseModel):
+    sales_order: str
+    customer: str
+    status: SalesOrderStatus
+    line_no: int
+    item: str
+    promise_date: date
+    open: Quantity
+    risk: Literal["at_risk", "late"]
+    risk_reason: str
+
+
+class CustomerSummary(BaseModel):
+    code: str
+    name: str
+    grade: str
+    currency: str
+    credit_limit: Money
+    exposure: Money = Field(description="Open orders and unpaid deliveries")
+    available_credit: Decimal = Field(description="The limit less the exposure (negative: over the limit)")
+    orders: int
+    open_orders: int
+    open_value: Money
+    volume_last_365_days: Money = Field(description="Value of the orders entered in the last year")
+    delivered_lines: int
+    on_time_lines: int
+    on_time_rate_pct: int | None = Field(description="Lines delivered by their promise date, in % (none delivered: null)")
+    recent_orders: list[SalesOrderOut]

@@ -37,7 +37,8 @@ from server.masterdata.resources import RESOURCES
 from server.production import commands as production_commands  # noqa: F401  (registers the floor commands)
 from server.production.controllers import DowntimeController, ProductionOrderController
 from server.purchasing.controllers import PurchaseOrderController
-from server.sales.controllers import SalesOrderController, SalesPolicyController
+from server.sales import alerts as late_order_watch
+from server.sales.controllers import CustomerSummaryController, SalesOrderController, SalesPolicyController
 from server.sales.import_controller import SalesImportController
 from server.shipping import commands as shipping_commands  # noqa: F401  (registers the floor commands)
 from server.shipping.controllers import HandlingUnitController, ProofController, ShipmentController
@@ -46,6 +47,8 @@ from server.quality.controllers import QUALITY_CONTROLLERS
 from server.records.controller import make_controllers
 from server.scan.controllers import ScanController
 from server.settings import Settings, load_settings
+from server.webhooks import dispatcher as webhook_dispatcher
+from server.webhooks.controllers import WEBHOOK_CONTROLLERS
 from sync import live
 from sync.controllers import SYNC_HANDLERS, bearer_token
 
@@ -160,8 +163,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
         await prepare_engine()
         # Sessions nobody came back to would otherwise stay forever; each start sweeps them.
         await session_store.delete_expired()
+        webhook_dispatcher.start(settings.webhook_retry_base_seconds, settings.webhook_max_attempts)
+        late_order_watch.start(settings.late_check_seconds)
 
     async def on_shutdown(app: Litestar) -> None:
+        await late_order_watch.stop()
+        await webhook_dispatcher.stop()
         await release_engine()
         if redis is not None:
             await redis.aclose()
@@ -181,6 +188,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             PurchaseOrderController,
             SalesOrderController,
             SalesPolicyController,
+            CustomerSummaryController,
             SalesImportController,
             ShipmentController,
             HandlingUnitController,
@@ -188,6 +196,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ProductionOrderController,
             DowntimeController,
             *QUALITY_CONTROLLERS,
+            *WEBHOOK_CONTROLLERS,
             *SYNC_HANDLERS,
             MetricsController,
             *WEB_HANDLERS,

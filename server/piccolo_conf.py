@@ -16,5 +16,6 @@ APP_REGISTRY = AppRegistry(
         "server.quality.piccolo_app",
         "server.sales.piccolo_app",
         "server.shipping.piccolo_app",
+        "server.webhooks.piccolo_app",
     ]
 )

@@ -38,6 +38,13 @@ class Settings:
     sscc_extension_digit: int = 0
     # FLOORSYNC_PWA_DIR: the floor app's build that /app/ serves (pwa/dist, which `make run` builds, by default).
     pwa_dir: Path = REPO_ROOT / "pwa" / "dist"
+    # FLOORSYNC_WEBHOOK_RETRY_BASE_SECONDS and FLOORSYNC_WEBHOOK_MAX_ATTEMPTS: a failed webhook delivery is tried
+    # again after base × 1, 3, 12, 60… (server/webhooks/rules.py), and given up after this many attempts.
+    webhook_retry_base_seconds: float = 10.0
+    # FLOORSYNC_LATE_CHECK_SECONDS: how often each server process looks for late and at-risk order lines to announce
+    # as `sales_order.late` webhooks (each line once per risk).
+    late_check_seconds: float = 600.0
+    webhook_max_attempts: int = 8
 
     @property
     def is_postgres(self) -> bool:
@@ -144,6 +151,35 @@ def db_pool_size_from_env() -> int:
     return int(text)
 
 
+def late_check_seconds_from_env() -> float:
+    text = os.environ.get("FLOORSYNC_LATE_CHECK_SECONDS", "600")
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.1 <= value <= 86400:
+        raise SettingsError("FLOORSYNC_LATE_CHECK_SECONDS must be a number of seconds from 0.1 to 86400")
+    return value
+
+
+def webhook_retry_base_seconds_from_env() -> float:
+    text = os.environ.get("FLOORSYNC_WEBHOOK_RETRY_BASE_SECONDS", "10")
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.01 <= value <= 3600:
+        raise SettingsError("FLOORSYNC_WEBHOOK_RETRY_BASE_SECONDS must be a number of seconds from 0.01 to 3600")
+    return value
+
+
+def webhook_max_attempts_from_env() -> int:
+    text = os.environ.get("FLOORSYNC_WEBHOOK_MAX_ATTEMPTS", "8")
+    if not text.isdigit() or not 1 <= int(text) <= 50:
+        raise SettingsError("FLOORSYNC_WEBHOOK_MAX_ATTEMPTS must be a whole number from 1 to 50")
+    return int(text)
+
+
 def load_settings() -> Settings:
     """All settings; resolving the secret may create the laptop's key file, so call this when serving, not on import."""
     data_dir = data_dir_from_env()
@@ -163,4 +199,7 @@ def load_settings() -> Settings:
         gs1_company_prefix=gs1_company_prefix_from_env(),
         sscc_extension_digit=sscc_extension_digit_from_env(),
         pwa_dir=Path(os.environ.get("FLOORSYNC_PWA_DIR") or REPO_ROOT / "pwa" / "dist").resolve(),
+        webhook_retry_base_seconds=webhook_retry_base_seconds_from_env(),
+        late_check_seconds=late_check_seconds_from_env(),
+        webhook_max_attempts=webhook_max_attempts_from_env(),
     )

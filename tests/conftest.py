@@ -96,7 +96,10 @@ def unique() -> Callable[[str], str]:
     return lambda prefix: f"{prefix}-{suffix}"
 
 
-POSTGRES_ONLY_MODULES = {"test_sync_multiprocess.py": "several server processes share live events only through Redis"}
+POSTGRES_ONLY_MODULES = {
+    "test_sync_multiprocess.py": "several server processes share live events only through Redis",
+    "test_webhooks_multiprocess.py": "several server processes share one database only on PostgreSQL",
+}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

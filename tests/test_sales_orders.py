@@ -5,13 +5,17 @@ client's Idempotency-Key makes one order; illegal transitions and stale versions
 
 from __future__ import annotations
 
+import json
 import threading
+import time
 import uuid
 from datetime import date, timedelta
 from decimal import Decimal
 
 import httpx
 import pytest
+
+from tests.webhook_receiver import Receiver, signature_valid
 
 TODAY = date.today()
 DUE = (TODAY + timedelta(days=10)).isoformat()
@@ -234,3 +238,32 @@ def test_the_same_idempotency_key_twice_makes_one_order_even_when_racing(login, 
     listed = sales.get("/api/sales-orders", params={"customer": customer, "q": "SHOP-1001"}).json()
     assert listed["total"] == 2, "one order per key"
     assert sales.post("/api/sales-orders", json=body, headers={"Idempotency-Key": "bad key with spaces"}).status_code == 400
+
+
+def test_every_step_of_an_order_reaches_a_webhook_receiver_signed(login, admin, customer):
+    receiver = Receiver()
+    subscription = admin.post("/api/webhooks", json={"url": receiver.url, "event_types": [
+        "sales_order.created", "sales_order.submitted", "sales_order.approved"]}).json()
+    try:
+        sales, manager = login("sales"), login("manager")
+        order = draft(sales, customer, ("CH-EXEC", "1", "1280", "20"))
+        assert act(sales, order["code"], "submit").json()["status"] == "submitted"
+        assert act(manager, order["code"], "approve", reason="ok").json()["status"] == "approved"
+
+        def received() -> list[dict]:
+            return [json.loads(r.body) for r in list(receiver.requests)
+                    if json.loads(r.body)["data"]["order"]["code"] == order["code"]]
+
+        deadline = time.monotonic() + 30
+        while len(received()) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        events = sorted(received(), key=lambda event: event["data"]["order"]["version"])
+        assert [(e["type"], e["data"]["actor"], e["data"]["order"]["status"]) for e in events] == [
+            ("sales_order.created", "sales", "draft"), ("sales_order.submitted", "sales", "submitted"),
+            ("sales_order.approved", "manager", "approved")]
+        assert {"field": "status", "before": "submitted", "after": "approved"} in events[2]["data"]["changes"]
+        request = next(r for r in receiver.requests if json.loads(r.body)["id"] == events[2]["id"])
+        assert signature_valid(subscription["secret"], request.headers["floorsync-signature"], request.body)
+    finally:
+        admin.delete(f"/api/webhooks/{subscription['id']}")
+        receiver.close()

@@ -26,6 +26,7 @@ from server.production import rules
 from server.production.rules import OperationProgress
 from server.production.service import ORDERS_BOARD, PRODUCTION_ORDERS, get_production_order, load_order, order_out, publish
 from server.production.tables import ProductionMaterial, ProductionOperation, ProductionOrder
+from server.sales import service as sales
 from sync.feed import Visibility, record_change
 from sync.live import publish_board_after_commit
 
@@ -216,6 +217,8 @@ async def report_production(args: ProductionReportArgs, who: Who, work_centres: 
     if receipt:
         columns |= {ProductionOrder.received_micro: row["received_micro"] + good, ProductionOrder.lots_made: receipt["lots_made"]}
     await PRODUCTION_ORDERS.bump(row, columns)
+    if row["sales_order"] and status != row["status"]:
+        await sales.refresh_progress(row["sales_order"])
     after = await get_production_order(row["code"])
     publish(before, after)
 

@@ -28,6 +28,9 @@ from server.inventory.stock import decimals_used, from_micro, to_micro
 from server.masterdata.tables import Bom, BomLine, Item, Routing, RoutingOperation, Site
 from server.production import rules
 from server.production.tables import ProductionMaterial, ProductionOperation, ProductionOrder, ProductionOrderCounter
+from server.sales import rules as sales_rules
+from server.sales import service as sales
+from server.sales.tables import SalesOrder, SalesOrderLine
 from sync.feed import Visibility, record_change
 from sync.live import publish_board_after_commit
 
@@ -58,6 +61,7 @@ def order_out(row: dict[str, Any], operations: list[dict[str, Any]], materials: 
     last_good = ordered_ops[-1]["good_micro"] if ordered_ops else 0
     return ProductionOrderOut(
         **{name: row[name] for name in ("code", "item", "site", "due_date", "status", "notes", "over_issued", "created_by",
+                                        "sales_order", "sales_order_line",
                                         "released_by", "released_at", "created_at", "updated_at", "version")},
         quantity=from_micro(quantity), bom=row["bom"] or None, routing=row["routing"] or None,
         received_quantity=from_micro(row["received_micro"]), progress_pct=rules.progress_pct(last_good, quantity),
@@ -203,11 +207,28 @@ async def _order_problems(item: str, quantity: Decimal, site: str) -> list[Probl
     return problems
 
 
+async def _sales_order_problems(code: str | None, line_no: int | None) -> list[Problem]:
+    """Made to order: the sales order must be one production may still work for, and name the line."""
+    if code is None:
+        return [("sales_order_line", "sales_order_required", "a line needs its sales order")] if line_no else []
+    order = await SalesOrder.select(SalesOrder.id, SalesOrder.status).where(SalesOrder.code == code).first()
+    if order is None:
+        return [("sales_order", "unknown_sales_order", f"no sales order with code {code!r}")]
+    if order["status"] not in sales_rules.UNDER_WAY | {sales_rules.ON_HOLD}:
+        return [("sales_order", "sales_order_not_approved",
+                 f"sales order {code!r} is {order['status'].replace('_', ' ')}: production works for approved orders")]
+    if line_no is not None and not await SalesOrderLine.exists().where(
+            (SalesOrderLine.sales_order == order["id"]) & (SalesOrderLine.line_no == line_no)):
+        return [("sales_order_line", "unknown_sales_order_line", f"{code} has no line {line_no}")]
+    return []
+
+
 # -- writing ---------------------------------------------------------------------------------------------------------
 
 async def create_production_order(data: ProductionOrderIn, actor: OfficeUser | None) -> ProductionOrderOut:
     async with write_transaction():
-        refuse_problems(await _order_problems(data.item, data.quantity, data.site))
+        refuse_problems(await _order_problems(data.item, data.quantity, data.site)
+                        + await _sales_order_problems(data.sales_order, data.sales_order_line))
         if data.code is not None and await ProductionOrder.exists().where(ProductionOrder.code == data.code):
             raise duplicate(ENTITY, "code", data.code)
         now = _now()
@@ -215,6 +236,7 @@ async def create_production_order(data: ProductionOrderIn, actor: OfficeUser | N
         await ProductionOrder.insert(ProductionOrder(
             code=code, item=data.item, quantity_micro=to_micro(data.quantity), site=data.site, due_date=data.due_date,
             status=rules.DRAFT, notes=data.notes, created_by=actor_name(actor), created_at=now, updated_at=now, version=1,
+            sales_order=data.sales_order, sales_order_line=data.sales_order_line,
         ))
         created = await get_production_order(code)
         await _changed(actor, "create", None, created)
@@ -283,6 +305,8 @@ async def _transition(code: str, target: str, action: str, actor: OfficeUser | N
             columns |= await _release_rows(row)
             columns |= {ProductionOrder.released_by: actor_name(actor), ProductionOrder.released_at: _now()}
         await PRODUCTION_ORDERS.bump(row, columns)
+        if row["sales_order"]:
+            await sales.refresh_progress(row["sales_order"])
         after = await get_production_order(code)
         await _changed(actor, action, before, after, reason)
     return after

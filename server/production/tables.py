@@ -24,6 +24,9 @@ class ProductionOrder(Table, tablename="production_order"):
     received_micro = BigInt(default=0)  # finished goods booked into stock by the last operation
     lots_made = Integer(default=0)  # lots generated so far: <code>-1, <code>-2…
     over_issued = Boolean(default=False)  # some material went beyond its requirement: the supervisor looks
+    # Made to order: the sales order line it is made for (production moves that order to in production).
+    sales_order = Varchar(length=40, null=True, default=None, index=True)
+    sales_order_line = Integer(null=True, default=None)
     created_by = Varchar(length=64)
     released_by = Varchar(length=64, null=True, default=None)
     released_at = Timestamptz(null=True, default=None)

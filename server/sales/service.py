@@ -6,6 +6,7 @@ writes the order's revision (who, when, what changed) and its audit row."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterable
 from datetime import date
@@ -34,11 +35,15 @@ from server.sales.rules import DownstreamFacts, LineProgress, PricedLine
 from server.sales.tables import (
     SalesOrder, SalesOrderCounter, SalesOrderLine, SalesOrderReview, SalesOrderRevision, SalesPayment, SalesPolicy,
 )
+from server.production import rules as production_rules
+from server.production.tables import ProductionOrder
 from server.shipping.tables import Shipment, ShipmentLine
+from server.webhooks import service as webhooks
 
 ENTITY = "sales_order"
 SALES_ORDERS = DocumentTable(ENTITY, "Sales order", SalesOrder, "SO", SalesOrderCounter, SalesOrderLine.sales_order,
                              rules.SALES_ORDER)
+MAKING = (production_rules.RELEASED, production_rules.IN_PROGRESS)  # production orders at work for an order
 REVIEW_ACTOR = "review"  # who approved an order the review found clean
 DEFAULT_APPROVERS = ("sales_manager",)
 
@@ -174,15 +179,25 @@ def _line_rows(order_id: int, lines: Iterable[dict[str, Any]]) -> list[SalesOrde
             for line in lines]
 
 
+# Each kind of version an order gets, and the webhook event that announces it.
+EVENTS = {"create": "created", "edit": "edited", "submit": "submitted", "approve": "approved", "reject": "rejected",
+          "hold": "held", "release": "released", "change": "changed", "progress": "status_changed",
+          "delivery": "status_changed", "payment": "payment_recorded", "cancel": "cancelled", "close": "closed"}
+
+
 async def _revision(order_id: int, action: str, actor: OfficeUser | str | None, before: SalesOrderOut | None,
                     after: SalesOrderOut, reason: str = "") -> None:
-    """The order's new version in its history: what changed and the whole order as it now is."""
+    """The order's new version in its history (what changed and the whole order as it now is), announced to the
+    webhook subscribers in the same transaction."""
     after_json = after.model_dump(mode="json")
+    name = actor if isinstance(actor, str) else actor_name(actor)
+    changes = rules.order_changes(before.model_dump(mode="json") if before else None, after_json)
     await SalesOrderRevision.insert(SalesOrderRevision(
-        sales_order=order_id, version=after.version, action=action,
-        actor=actor if isinstance(actor, str) else actor_name(actor), at=utc_now(), reason=reason,
-        changes=rules.order_changes(before.model_dump(mode="json") if before else None, after_json), snapshot=after_json,
+        sales_order=order_id, version=after.version, action=action, actor=name, at=utc_now(), reason=reason,
+        changes=changes, snapshot=after_json,
     ))
+    await webhooks.emit(f"sales_order.{EVENTS[action]}", {"action": action, "actor": name, "reason": reason,
+                                                           "changes": changes, "order": after_json})
 
 
 async def _record(row: dict[str, Any], action: str, actor: OfficeUser | None, before: SalesOrderOut,
@@ -341,7 +356,8 @@ async def submit(code: str, actor: OfficeUser | None, version: int | None = None
             columns |= {SalesOrder.approved_by: REVIEW_ACTOR, SalesOrder.approved_at: now}
         if status == rules.ON_HOLD:
             failed = next(r for r in results if not r.passed and r.check == rules.CREDIT)
-            columns |= {SalesOrder.held_from: rules.SUBMITTED, SalesOrder.hold_reason: failed.message}
+            columns |= {SalesOrder.held_from: rules.SUBMITTED, SalesOrder.hold_reason: failed.message,
+                        SalesOrder.hold_kind: rules.CREDIT}
         await SALES_ORDERS.bump(row, columns)
         await SalesOrderReview.insert(SalesOrderReview(
             sales_order=row["id"], version=row["version"] + 1, at=now, checks=[r.as_dict() for r in results],
@@ -371,14 +387,11 @@ async def _decide(code: str, decision: str, actor: OfficeUser | None, version: i
         review = await _latest_review(row["id"])
         failed = [check["check"] for check in (review["checks"] if review else []) if not check["passed"]]
         if decision == "approved":
-            policy = await get_policy()
-            refusal = rules.approval_refusal(failed, actor.roles if actor else ("admin",), policy.approvers,
-                                             DEFAULT_APPROVERS)
-            if refusal is not None:
-                raise ApiError(HTTP_403_FORBIDDEN, refusal.code, refusal.message, refusal.details)
+            await _check_approver(failed, actor)
         now = utc_now()
         target = rules.APPROVED if decision == "approved" else rules.DRAFT
-        columns: dict[Any, Any] = {SalesOrder.status: target, SalesOrder.held_from: None, SalesOrder.hold_reason: ""}
+        columns: dict[Any, Any] = {SalesOrder.status: target, SalesOrder.held_from: None, SalesOrder.hold_reason: "",
+                                   SalesOrder.hold_kind: ""}
         if target == rules.APPROVED:
             columns |= {SalesOrder.approved_by: actor_name(actor), SalesOrder.approved_at: now}
         await SALES_ORDERS.bump(row, columns)
@@ -410,12 +423,13 @@ async def hold(code: str, actor: OfficeUser | None, version: int | None = None, 
             raise _state_conflict(row, Refusal("sales_order_on_hold", "The sales order is already on hold"))
         SALES_ORDERS.check_transition(row, rules.ON_HOLD)
         await SALES_ORDERS.bump(row, {SalesOrder.status: rules.ON_HOLD, SalesOrder.held_from: row["status"],
-                                      SalesOrder.hold_reason: reason})
+                                      SalesOrder.hold_reason: reason, SalesOrder.hold_kind: "manual"})
         return await _record(row, "hold", actor, before, reason)
 
 
 async def release(code: str, actor: OfficeUser | None, version: int | None = None, note: str = "") -> SalesOrderOut:
-    """End a hold. A hold the review put on at submission (credit) is ended by approving the order."""
+    """End a hold. A hold the review put on at submission (credit) is ended by approving the order; a credit hold
+    put on when a change made the order grow is released by an approver of the credit check."""
     async with write_transaction():
         row, _, before = await _locked(code, version)
         if row["status"] != rules.ON_HOLD:
@@ -423,9 +437,20 @@ async def release(code: str, actor: OfficeUser | None, version: int | None = Non
         if row["held_from"] == rules.SUBMITTED:
             raise _state_conflict(row, Refusal("approval_required",
                                                "The review held this order at submission: approve or reject it"))
+        if row["hold_kind"] == rules.CREDIT:
+            await _check_approver([rules.CREDIT], actor)
         back = rules.progress_status(await _downstream(row)) if row["held_from"] in rules.UNDER_WAY else row["held_from"]
-        await SALES_ORDERS.bump(row, {SalesOrder.status: back, SalesOrder.held_from: None, SalesOrder.hold_reason: ""})
+        await SALES_ORDERS.bump(row, {SalesOrder.status: back, SalesOrder.held_from: None, SalesOrder.hold_reason: "",
+                                      SalesOrder.hold_kind: ""})
         return await _record(row, "release", actor, before, note)
+
+
+async def _check_approver(failed_checks: list[str], actor: OfficeUser | None) -> None:
+    policy = await get_policy()
+    refusal = rules.approval_refusal(failed_checks, actor.roles if actor else ("admin",), policy.approvers,
+                                     DEFAULT_APPROVERS)
+    if refusal is not None:
+        raise ApiError(HTTP_403_FORBIDDEN, refusal.code, refusal.message, refusal.details)
 
 
 async def _open_shipments(code: str) -> int:
@@ -496,17 +521,30 @@ async def record_payment(code: str, data: PaymentIn, actor: OfficeUser | None) -
 async def _downstream(row: dict[str, Any]) -> DownstreamFacts:
     code = row["code"]
     lines = (await SALES_ORDERS.lines_of([row["id"]]))[row["id"]]
-    shipments = await Shipment.select(Shipment.id, Shipment.status).where(
+    shipments = await Shipment.select(Shipment.id, Shipment.status, Shipment.pick_list).where(
         (Shipment.sales_order == code) & Shipment.status.not_in(["delivered", "cancelled"]))
     planned = await ShipmentLine.select(ShipmentLine.quantity_micro).where(
         ShipmentLine.shipment.is_in([s["id"] for s in shipments])) if shipments else []
     reserved = await Reservation.select(Reservation.quantity_micro).where(
         (Reservation.order_kind == ENTITY) & (Reservation.order_code == code) & Reservation.released_at.is_null())
+    making = await ProductionOrder.exists().where(
+        (ProductionOrder.sales_order == code) & ProductionOrder.status.is_in(list(MAKING)))
     return DownstreamFacts(
+        in_production=making,
         lines=[line_progress(line) for line in lines],
-        covered_micro=sum(r["quantity_micro"] for r in planned) + sum(r["quantity_micro"] for r in reserved),
+        covered_micro=sum(r["quantity_micro"] for r in planned) + sum(r["quantity_micro"] for r in reserved)
+        - sum(sum(missing_on_pick_list(s["pick_list"]).values()) for s in shipments),
         on_its_way=any(s["status"] == "loaded" for s in shipments),
     )
+
+
+def missing_on_pick_list(pick_list: str) -> dict[int, int]:
+    """Per line, what a shipment's pick list found no stock for when it was planned (micro-units)."""
+    missing: dict[int, int] = {}
+    for pick in json.loads(pick_list or "[]"):
+        if pick.get("missing"):
+            missing[pick["line_no"]] = missing.get(pick["line_no"], 0) + to_micro(Decimal(pick["quantity"]))
+    return missing
 
 
 async def refresh_progress(code: str) -> str:

@@ -329,6 +329,57 @@ async def cancel_shipment(code: str, actor: OfficeUser | None, reason: str = "")
     return after
 
 
+async def fit_to_order_line(sales_order: str, line_no: int, open_micro: int, *, substituted: bool,
+                            actor: OfficeUser | None, reason: str) -> list[dict[str, Any]]:
+    """A sales order line changed (inside the caller's transaction): its open shipments may carry no more than the
+    line still owes (`open_micro`), and nothing at all once its product was substituted. What is not packed yet is
+    taken off the newest shipments first: the line shrinks (its pick list and reservation with it), leaves the
+    shipment, or the shipment is cancelled when nothing is left on it. What is packed or loaded cannot be taken
+    off here: that is reported as `blocked_packed`. Returns what happened, one entry per shipment touched."""
+    shipments = await Shipment.select().where(
+        (Shipment.sales_order == sales_order) & Shipment.status.is_in(list(rules.OPEN))).order_by(Shipment.id, ascending=False)
+    lines = {row["shipment"]: row for row in await ShipmentLine.select().where(
+        ShipmentLine.shipment.is_in([s["id"] for s in shipments]) & (ShipmentLine.line_no == line_no))} if shipments else {}
+    allowed = 0 if substituted else open_micro
+    excess = sum(line["quantity_micro"] for line in lines.values()) - allowed
+    impacts: list[dict[str, Any]] = []
+    for shipment in shipments:
+        line = lines.get(shipment["id"])
+        if excess <= 0 or line is None:
+            continue
+        cut = min(excess, line["quantity_micro"] - line["packed_quantity_micro"])
+        left = line["quantity_micro"] - cut
+        excess -= cut
+        if cut <= 0:
+            continue
+        before = dict(shipment)
+        await release_reservations(RESERVATION_KIND, shipment["code"], line_no)
+        picks = [p for p in json.loads(shipment["pick_list"]) if p["line_no"] != line_no]
+        if left:
+            await ShipmentLine.update({ShipmentLine.quantity_micro: left}).where(ShipmentLine.id == line["id"])
+            if left > line["packed_quantity_micro"]:
+                await reserve(line["item"], left - line["packed_quantity_micro"], RESERVATION_KIND, shipment["code"], line_no)
+            fresh, _ = _pick_list(line_no, line["item"], await usable_bins(line["item"], warehouse=shipment["ship_from"]), left)
+            picks += fresh
+        else:
+            await ShipmentLine.delete().where(ShipmentLine.id == line["id"])
+        remaining = await ShipmentLine.count().where(ShipmentLine.shipment == shipment["id"])
+        columns: dict[Any, Any] = {Shipment.pick_list: json.dumps(picks), Shipment.updated_at: _now()}
+        if not remaining:
+            columns[Shipment.status] = rules.CANCELLED
+        await Shipment.update(columns).where(Shipment.id == shipment["id"])
+        after = await _publish(before, shipment["code"])
+        await audit_change(actor, "fit_to_order", ENTITY, shipment["code"], None, after, reason)
+        effect = ("shipment_cancelled" if not remaining else "shipment_line_removed" if not left else "shipment_line_reduced")
+        impacts.append({"kind": "shipment", "key": shipment["code"], "line_no": line_no, "effect": effect,
+                        "details": {"from": quantity_text(line["quantity_micro"]), "to": quantity_text(left)}})
+    if excess > 0:
+        packed = [s["code"] for s in shipments if lines.get(s["id"]) and lines[s["id"]]["packed_quantity_micro"]]
+        impacts.append({"kind": "shipment", "key": ", ".join(packed), "line_no": line_no, "effect": "blocked_packed",
+                        "details": {"over_by": quantity_text(excess)}})
+    return impacts
+
+
 async def move_route(code: str, route: str, actor: OfficeUser | None) -> ShipmentOut:
     """Another route: the old route's devices get a delete, the new one's the shipment (once loaded)."""
     async with write_transaction():

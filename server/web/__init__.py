@@ -12,6 +12,7 @@ from server.web.purchasing_pages import PURCHASING_HANDLERS
 from server.web.quality_pages import QUALITY_HANDLERS
 from server.web.sales_import_pages import SALES_IMPORT_HANDLERS
 from server.web.shipping_pages import SHIPPING_HANDLERS
+from server.web.webhook_pages import WEBHOOK_HANDLERS
 
 WEB_DIR = Path(__file__).parent
 TEMPLATE_CONFIG = TemplateConfig(directory=WEB_DIR / "templates", engine=JinjaTemplateEngine)
@@ -21,6 +22,8 @@ for handler in [*PURCHASING_HANDLERS, *QUALITY_HANDLERS]:
 for handler in [*SHIPPING_HANDLERS, *SALES_IMPORT_HANDLERS]:
     WEB_ROUTER.register(handler)
 for handler in PRODUCTION_HANDLERS:
+    WEB_ROUTER.register(handler)
+for handler in WEBHOOK_HANDLERS:
     WEB_ROUTER.register(handler)
 STATIC_ROUTER = create_static_files_router(path="/static", directories=[WEB_DIR / "static"], include_in_schema=False)
 

@@ -1,0 +1,59 @@
+from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+from piccolo.columns.column_types import Integer
+from piccolo.columns.column_types import Varchar
+from piccolo.columns.indexes import IndexMethod
+
+ID = "2026-11-25T09:54:31:721028"
+VERSION = "1.38.0"
+DESCRIPTION = "made_to_order"
+
+
+async def forwards():
+    manager = MigrationManager(
+        migration_id=ID, app_name="production", description=DESCRIPTION
+    )
+
+    manager.add_column(
+        table_class_name="ProductionOrder",
+        tablename="production_order",
+        column_name="sales_order",
+        db_column_name="sales_order",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 40,
+            "default": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": True,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="ProductionOrder",
+        tablename="production_order",
+        column_name="sales_order_line",
+        db_column_name="sales_order_line",
+        column_class_name="Integer",
+        column_class=Integer,
+        params={
+            "default": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    return manager
