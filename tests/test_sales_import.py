@@ -1,12 +1,15 @@
 """Sales orders imported from a spreadsheet through HTTP, all or nothing: a CSV and an XLSX (Chinese headers, date
-cells) become draft orders with their revision and audit row; a file with problems in several rows is refused with
-every one of them and writes nothing; a dry run only checks; the same file twice is refused; the wrong role, a file
-that is no spreadsheet and one too large are refused with a code; 3,000 lines import in one go."""
+cells) become draft orders with their revision, audit row and webhook event; a file with problems in several rows is
+refused with every one of them and writes nothing; a dry run only checks; the same file twice is refused; the wrong
+role, a file that is no spreadsheet and one too large are refused with a code; 3,000 lines import in one go; the
+office page does the same in Chinese."""
 
 from __future__ import annotations
 
 import io
+import json
 import re
+import time
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -15,6 +18,7 @@ import pytest
 from openpyxl import Workbook
 
 from tests.clients import CSRF_COOKIE, office
+from tests.webhook_receiver import Receiver
 
 TODAY = date.today()
 DUE = (TODAY + timedelta(days=20)).isoformat()
@@ -53,8 +57,11 @@ def problems(response: httpx.Response) -> set[tuple[int, str, str]]:
     return {(p["row"], p["column"], p["code"]) for p in body["details"]["errors"]}
 
 
-def test_a_csv_of_two_orders_imports_as_drafts_with_revision_and_audit_and_not_twice(login, customer):
+def test_a_csv_of_two_orders_imports_as_drafts_with_revision_audit_and_webhook_and_not_twice(login, customer):
     sales, admin = login("sales"), login("admin")
+    receiver = Receiver()
+    subscription = admin.post("/api/webhooks", json={"url": receiver.url, "event_types": ["sales_order.created"]})
+    assert subscription.status_code == 201, subscription.text
     csv_text = "\ufeff" + "\n".join([
         HEADER,
         f"WEB-1,{customer},NB1,PO-771,rush,,CH-TASK,10,320.00,,{DUE},",
@@ -85,6 +92,20 @@ def test_a_csv_of_two_orders_imports_as_drafts_with_revision_and_audit_and_not_t
     audit = admin.get("/api/audit", params={"entity": "sales_order", "entity_key": first_code}).json()["items"]
     assert [(a["action"], a["username"]) for a in audit] == [("import", "sales")]
     assert audit[0]["after"]["value"] == "4055.00"
+
+    def announced() -> dict[str, dict]:
+        events = (json.loads(r.body) for r in list(receiver.requests))
+        return {e["data"]["order"]["code"]: e for e in events if e["data"]["order"]["customer"] == customer}
+
+    deadline = time.monotonic() + 30
+    while len(announced()) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    created = announced()
+    assert sorted(created) == sorted(o["code"] for o in result["imported"])
+    assert (created[first_code]["type"], created[first_code]["data"]["actor"]) == ("sales_order.created", "sales")
+    assert created[first_code]["data"]["order"]["value"] == "4055.00"
+    admin.delete(f"/api/webhooks/{subscription.json()['id']}")
+    receiver.close()
 
     # An imported order goes on like any other: it submits and the review approves it.
     submitted = sales.post(f"/api/sales-orders/{first_code}/submit", json={"version": 1})

@@ -3,7 +3,8 @@
 contracts as plain functions, then the references against master data loaded once); one problem refuses the whole
 file with a 422 listing them all. A clean file is written in one transaction on the fast path (server/db.py):
 thousands of orders in a handful of pipelined statements, each still with what `service.create_sales_order` writes
-— the order, its lines, a "create" revision holding the whole order, and an audit row.
+— the order, its lines, a "create" revision holding the whole order, its `sales_order.created` webhook event, and
+an audit row.
 
 A file imported once is not imported again: each order keeps `import:<customer>:<order_ref>` as its idempotency
 key (unique), so the same order_ref for the same customer is refused as `already_imported`, naming the order it made.
@@ -38,7 +39,8 @@ from server.documents import actor_name, utc_now
 from server.errors import ApiError, field_code
 from server.inventory.stock import decimals_used, to_micro
 from server.sales import rules
-from server.sales.service import ENTITY, order_out
+from server.sales.service import ENTITY, EVENTS, order_out
+from server.webhooks import service as webhooks
 
 MAX_IMPORT_BYTES = 10 * 1024 * 1024
 MAX_XLSX_UNPACKED_BYTES = 200 * 1024 * 1024  # what the zip inflates to: a small file must not unpack to gigabytes
@@ -203,7 +205,8 @@ def _cell_text(name: str, value: str) -> str | None:
 
 
 def _field_validators(model: type[BaseModel], names: Sequence[str]) -> dict[str, TypeAdapter[Any]]:
-    return {name: TypeAdapter(Annotated[model.model_fields[name].annotation, model.model_fields[name]]) for name in names}
+    fields = model.model_fields
+    return {name: TypeAdapter(Annotated[fields[name].annotation, fields[name]]) for name in names}
 
 
 # Each column checked on its own by its field's contract (SalesOrderIn's, SalesOrderLineIn's), so a row with a bad
@@ -296,26 +299,30 @@ def _duplicate_line_numbers(order: ImportedOrder) -> list[dict[str, Any]]:
     for line, values in zip(order.lines, numbered({"line_no": None, **line.values} for line in order.lines)):
         line.values = values
         if values["line_no"] in seen:
-            found.append(problem(line.row, "line_no", "duplicate_line",
-                                 f"line {values['line_no']} of order {order.ref!r} is also on row {seen[values['line_no']]}"))
+            found.append(problem(line.row, "line_no", "duplicate_line", f"line {values['line_no']} of order "
+                                 f"{order.ref!r} is also on row {seen[values['line_no']]}"))
         seen.setdefault(values["line_no"], line.row)
     return found
 
 
-def reference_problems(orders: list[ImportedOrder], customers: dict[str, dict[str, Any]], sites: dict[str, dict[str, Any]],
-                       items: dict[str, dict[str, Any]], imported: dict[str, str], today: date) -> list[dict[str, Any]]:
+Records = dict[str, dict[str, Any]]
+
+
+def reference_problems(orders: list[ImportedOrder], customers: Records, sites: Records, items: Records,
+                       imported: dict[str, str], today: date) -> list[dict[str, Any]]:
     """What only master data and earlier imports can tell: unknown or archived customers, sites and items, quantities
     finer than the item's unit, dates in the past (the rules and wording of the service's own line check), an order
     imported before."""
     found = []
     for order in orders:
         for name, records in (("customer", customers), ("site", sites)):
-            if name in order.terms:
-                record = records.get(order.terms[name])
+            code = order.terms.get(name)
+            if code is not None:
+                record = records.get(code)
                 if record is None:
-                    found.append(problem(order.row, name, f"unknown_{name}", f"no {name} with code {order.terms[name]!r}"))
+                    found.append(problem(order.row, name, f"unknown_{name}", f"no {name} with code {code!r}"))
                 elif record["archived"]:
-                    found.append(problem(order.row, name, f"archived_{name}", f"{name} {order.terms[name]!r} is archived"))
+                    found.append(problem(order.row, name, f"archived_{name}", f"{name} {code!r} is archived"))
         if order.key in imported:
             found.append(problem(order.row, "order_ref", "already_imported",
                                  f"order {order.ref!r} of this customer was imported before as {imported[order.key]}"))
@@ -337,7 +344,8 @@ def _line_reference_problems(line: ImportedLine, items: dict[str, dict[str, Any]
                                  f"item {values['item']!r} allows {item['decimals']} decimals"))
     for name in ("due_date", "promised_date"):
         if values.get(name) is not None and values[name] < today:
-            found.append(problem(line.row, name, f"{name}_in_past", f"{name.replace('_', ' ')} {values[name]} is before today"))
+            found.append(problem(line.row, name, f"{name}_in_past",
+                                 f"{name.replace('_', ' ')} {values[name]} is before today"))
     return found
 
 
@@ -403,10 +411,10 @@ async def _order_codes(year: int, count: int) -> list[str]:
     return codes
 
 
-ORDER_INSERT = ("id", "code", "customer", "site", "status", "notes", "currency", "payment_terms_days", "delivery_address",
-                "customer_reference", "source", "idempotency_key", "hold_reason", "held_from", "paid_amount",
-                "created_by", "submitted_by", "submitted_at", "approved_by", "approved_at", "created_at", "updated_at",
-                "version")
+ORDER_INSERT = ("id", "code", "customer", "site", "status", "notes", "currency", "payment_terms_days",
+                "delivery_address", "customer_reference", "source", "idempotency_key", "hold_reason", "hold_kind",
+                "held_from", "paid_amount", "created_by", "submitted_by", "submitted_at", "approved_by", "approved_at",
+                "created_at", "updated_at", "version")
 LINE_INSERT = ("sales_order", "line_no", "item", "quantity_micro", "unit_price", "discount_pct", "due_date",
                "promised_date", "shipped_quantity_micro", "backorder_quantity_micro")
 REVISION_INSERT = ("sales_order", "version", "action", "actor", "at", "reason", "changes", "snapshot")
@@ -419,7 +427,8 @@ def _insert(table: str, columns: tuple[str, ...]) -> str:
 
 async def _write_orders(orders: list[ImportedOrder], customers: dict[str, dict[str, Any]], actor: OfficeUser | None,
                         filename: str) -> list[str]:
-    """Every order of a checked file, with what `create_sales_order` writes for one, in four pipelined inserts."""
+    """Every order of a checked file, with what `create_sales_order` writes for one, in four pipelined inserts, and
+    the `sales_order.created` webhook event each (queued with the transaction's other deferred rows)."""
     now = utc_now()
     ids = await _reserve_ids("sales_order", len(orders))
     codes = await _order_codes(now.year, len(orders))
@@ -435,7 +444,8 @@ async def _write_orders(orders: list[ImportedOrder], customers: dict[str, dict[s
             else terms["payment_terms_days"],
             "delivery_address": terms["delivery_address"] or customer["address"],
             "customer_reference": terms["customer_reference"], "source": "import", "idempotency_key": order.key,
-            "hold_reason": "", "held_from": None, "paid_amount": Decimal(0), "created_by": who, "submitted_by": None,
+            "hold_reason": "", "hold_kind": "", "held_from": None, "paid_amount": Decimal(0), "created_by": who,
+            "submitted_by": None,
             "submitted_at": None, "approved_by": None, "approved_at": None, "created_at": now, "updated_at": now,
             "version": 1,
         }
@@ -449,9 +459,12 @@ async def _write_orders(orders: list[ImportedOrder], customers: dict[str, dict[s
         order_rows.append(tuple(header[name] for name in ORDER_INSERT))
         line_rows += [tuple(line[name] for name in LINE_INSERT) for line in lines]
         reason = f"imported from {filename}, order_ref {order.ref}"[:2000]
-        revision_rows.append((order_id, 1, "create", who, now, reason,
-                              json_text(rules.order_changes(None, created)), json_text(created)))
-        audit_rows.append((now, actor.id if actor else None, who, "import", ENTITY, code, None, json_text(created), reason))
+        changes = rules.order_changes(None, created)
+        revision_rows.append((order_id, 1, "create", who, now, reason, json_text(changes), json_text(created)))
+        await webhooks.emit(f"sales_order.{EVENTS['create']}", {"action": "create", "actor": who, "reason": reason,
+                                                                 "changes": changes, "order": created})
+        audit_rows.append((now, actor.id if actor else None, who, "import", ENTITY, code, None, json_text(created),
+                           reason))
     await sql_executemany(_insert("sales_order", ORDER_INSERT), order_rows)
     await sql_executemany(_insert("sales_order_line", LINE_INSERT), line_rows)
     await sql_executemany(_insert("sales_order_revision", REVISION_INSERT), revision_rows)
@@ -474,7 +487,8 @@ def _refuse(found: list[dict[str, Any]], orders: list[ImportedOrder]) -> ApiErro
                     {"errors": found, "orders": len(orders), "lines": sum(len(o.lines) for o in orders)})
 
 
-async def import_sales_orders(raw: bytes, filename: str, actor: OfficeUser | None, *, dry_run: bool = False) -> dict[str, Any]:
+async def import_sales_orders(raw: bytes, filename: str, actor: OfficeUser | None, *,
+                              dry_run: bool = False) -> dict[str, Any]:
     """Check a file and, unless `dry_run`, create all its orders as drafts in one transaction — or none: 422
     `import_invalid` with every problem (row, column, code, message). A race with another import of the same
     orders loses on their idempotency keys: 409 `already_imported`."""
