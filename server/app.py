@@ -39,6 +39,7 @@ from server.production.controllers import DowntimeController, ProductionOrderCon
 from server.purchasing.controllers import PurchaseOrderController
 from server.sales import alerts as late_order_watch
 from server.sales.controllers import CustomerSummaryController, SalesOrderController, SalesPolicyController
+from server.sales.import_controller import SalesImportController
 from server.shipping import commands as shipping_commands  # noqa: F401  (registers the floor commands)
 from server.shipping.controllers import HandlingUnitController, ProofController, ShipmentController
 from server.quality import commands as quality_commands  # noqa: F401  (registers quality.record)
@@ -188,6 +189,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             SalesOrderController,
             SalesPolicyController,
             CustomerSummaryController,
+            SalesImportController,
             ShipmentController,
             HandlingUnitController,
             ProofController,
