@@ -37,7 +37,7 @@ from server.masterdata.resources import RESOURCES
 from server.production import commands as production_commands  # noqa: F401  (registers the floor commands)
 from server.production.controllers import DowntimeController, ProductionOrderController
 from server.purchasing.controllers import PurchaseOrderController
-from server.sales.controllers import SalesOrderController, SalesPolicyController
+from server.sales.controllers import CustomerSummaryController, SalesOrderController, SalesPolicyController
 from server.shipping import commands as shipping_commands  # noqa: F401  (registers the floor commands)
 from server.shipping.controllers import HandlingUnitController, ProofController, ShipmentController
 from server.quality import commands as quality_commands  # noqa: F401  (registers quality.record)
@@ -184,6 +184,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             PurchaseOrderController,
             SalesOrderController,
             SalesPolicyController,
+            CustomerSummaryController,
             ShipmentController,
             HandlingUnitController,
             ProofController,

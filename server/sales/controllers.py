@@ -15,11 +15,11 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from schemas.common import Page
 from schemas.sales import (
-    ChangeImpact, OrderChangeIn, PaymentIn, SalesOrderAction, SalesOrderEdit, SalesOrderHistory, SalesOrderIn, SalesOrderOut, SalesOrderStatus,
+    ChangeImpact, CustomerSummary, LateLine, OrderChangeIn, OrderTracking, PaymentIn, SalesOrderAction, SalesOrderEdit, SalesOrderHistory, SalesOrderIn, SalesOrderOut, SalesOrderStatus,
     SalesPolicyIn, SalesPolicyOut,
 )
 from server.accounts.identity import requires
-from server.sales import changes, service
+from server.sales import changes, service, tracking
 
 CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 CodePath = Annotated[str, Parameter(max_length=40, pattern=CODE_PATTERN)]
@@ -50,9 +50,19 @@ class SalesOrderController(Controller):
         return Page[SalesOrderOut](**await service.list_sales_orders(
             status=status, customer=customer, q=q, awaiting_approval=awaiting_approval, limit=limit, offset=offset))
 
+    @get("/late", guards=[requires("sales.read")], operation_id="late_sales_order_lines",
+         summary="Lines of orders under way that are late or at risk of missing their promise date, most urgent first")
+    async def late(self, limit: Annotated[int, Parameter(ge=1, le=1000)] = 100) -> list[LateLine]:
+        return await tracking.late_lines(limit)
+
     @get("/{code:str}", guards=[requires("sales.read")], summary="Get one sales order", operation_id="get_sales_order")
     async def get_order(self, code: CodePath) -> SalesOrderOut:
         return await service.get_sales_order(code)
+
+    @get("/{code:str}/tracking", guards=[requires("sales.read")], operation_id="track_sales_order",
+         summary="The order from entry to delivery: each line's progress, its shipments, production and purchasing")
+    async def track(self, code: CodePath) -> OrderTracking:
+        return await tracking.order_tracking(code)
 
     @get("/{code:str}/history", guards=[requires("sales.read")], operation_id="sales_order_history",
          summary="Every version of the order (who, when, what changed), its reviews and its payments")
@@ -124,6 +134,16 @@ class SalesOrderController(Controller):
           operation_id="record_sales_payment", summary="Record money received against the order")
     async def record_payment(self, request: Request, code: CodePath, data: PaymentIn) -> SalesOrderOut:
         return await service.record_payment(code, data, request.user)
+
+
+class CustomerSummaryController(Controller):
+    path = "/api/customers/{code:str}/summary"
+    tags = ["Sales orders"]
+
+    @get("/", guards=[requires("sales.read")], operation_id="customer_order_summary",
+         summary="A customer's exposure against its credit limit, open value, volume, on-time rate and recent orders")
+    async def summary(self, code: CodePath) -> CustomerSummary:
+        return await tracking.customer_summary(code)
 
 
 class SalesPolicyController(Controller):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -232,3 +233,28 @@ def order_changes(before: Mapping[str, Any] | None, after: Mapping[str, Any]) ->
         changes += [{"field": f"lines[{line_no}].{name}", "before": old.get(name), "after": value}
                     for name, value in new.items() if old.get(name) != value]
     return changes
+
+
+# -- tracking -----------------------------------------------------------------------------------------------------------
+
+RISK_ORDER = ("delivered", "on_track", "at_risk", "late")
+
+
+def line_risk(today: date, promise: date, open_micro: int, covered_micro: int, lead_time_days: int) -> tuple[str, str]:
+    """Whether a line will meet its promise date: delivered; late once the date passed with something still owed;
+    at risk when what is owed is not yet on a shipment, reserved or coming from production, and fewer days are
+    left than the item takes to make or buy; else on track."""
+    if open_micro <= 0:
+        return "delivered", ""
+    if promise < today:
+        return "late", f"{(today - promise).days} day(s) past {promise.isoformat()}"
+    if covered_micro >= open_micro:
+        return "on_track", "covered by shipments, reservations or production"
+    days_left = (promise - today).days
+    if days_left < lead_time_days:
+        return "at_risk", f"{days_left} day(s) left, {lead_time_days} needed, and not covered yet"
+    return "on_track", f"{days_left} day(s) left, {lead_time_days} needed"
+
+
+def worst(risks: Iterable[str]) -> str:
+    return max(risks, key=RISK_ORDER.index, default="delivered")

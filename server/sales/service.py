@@ -6,6 +6,7 @@ writes the order's revision (who, when, what changed) and its audit row."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterable
 from datetime import date
@@ -523,7 +524,7 @@ async def record_payment(code: str, data: PaymentIn, actor: OfficeUser | None) -
 async def _downstream(row: dict[str, Any]) -> DownstreamFacts:
     code = row["code"]
     lines = (await SALES_ORDERS.lines_of([row["id"]]))[row["id"]]
-    shipments = await Shipment.select(Shipment.id, Shipment.status).where(
+    shipments = await Shipment.select(Shipment.id, Shipment.status, Shipment.pick_list).where(
         (Shipment.sales_order == code) & Shipment.status.not_in(["delivered", "cancelled"]))
     planned = await ShipmentLine.select(ShipmentLine.quantity_micro).where(
         ShipmentLine.shipment.is_in([s["id"] for s in shipments])) if shipments else []
@@ -534,9 +535,19 @@ async def _downstream(row: dict[str, Any]) -> DownstreamFacts:
     return DownstreamFacts(
         in_production=making,
         lines=[line_progress(line) for line in lines],
-        covered_micro=sum(r["quantity_micro"] for r in planned) + sum(r["quantity_micro"] for r in reserved),
+        covered_micro=sum(r["quantity_micro"] for r in planned) + sum(r["quantity_micro"] for r in reserved)
+        - sum(sum(missing_on_pick_list(s["pick_list"]).values()) for s in shipments),
         on_its_way=any(s["status"] == "loaded" for s in shipments),
     )
+
+
+def missing_on_pick_list(pick_list: str) -> dict[int, int]:
+    """Per line, what a shipment's pick list found no stock for when it was planned (micro-units)."""
+    missing: dict[int, int] = {}
+    for pick in json.loads(pick_list or "[]"):
+        if pick.get("missing"):
+            missing[pick["line_no"]] = missing.get(pick["line_no"], 0) + to_micro(Decimal(pick["quantity"]))
+    return missing
 
 
 async def refresh_progress(code: str) -> str:
