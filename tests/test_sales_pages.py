@@ -230,3 +230,36 @@ def test_choosing_a_customer_fills_its_address_and_terms(login, customer):
     typed = sales.get("/sales-orders/customer-defaults", params={"customer": customer, "delivery_address": "Gate 2"})
     assert "Gate 2" in typed.text and "8 Page Road, Suzhou</textarea>" not in typed.text
     assert sales.get("/sales-orders/customer-defaults", params={"customer": "bad code!"}).status_code == 400
+
+
+def test_tracking_customer_and_home_pages_show_what_the_tracking_service_says(login, customer, unique):
+    sales = login("sales")
+    item = unique("SLOW")
+    created = login("planner").post("/api/items", json={"code": item, "name": "Made to order", "type": "finished",
+                                                        "unit": "PCS", "lead_time_days": 30})
+    assert created.status_code == 201, created.text
+    code, _ = entered(sales, order_form(customer, (item, "4", "250", "0"), action="submit", customer_reference="PO-TRK"))
+    page = sales.get(f"/sales-orders/{code}/tracking")
+    assert page.status_code == 200
+    line = re.search(r'<tr id="track-line-10">.*?</tr>', page.text, re.S).group(0)
+    assert item in line and "At risk" in line and "30 needed" in line
+    assert "Approved" in re.search(r'id="track-status">.*?</span>', page.text, re.S).group(0)
+    assert "Entered" in page.text and "Submitted" in page.text, "the timeline lists each version"
+    assert sales.get("/sales-orders/NO-SUCH-ORDER/tracking").status_code == 404
+
+    summary = sales.get(f"/api/customers/{customer}/summary").json()
+    figures = sales.get(f"/customers/{customer}/orders")
+    assert figures.status_code == 200 and code in figures.text and "PO-TRK" in figures.text
+    assert "1000 CNY" in re.search(r'id="cust-exposure">[^<]*', figures.text).group(0) and summary["exposure"] == "1000.00"
+    assert "nothing delivered yet" in figures.text
+    assert sales.get("/customers/NO-SUCH-CUSTOMER/orders").status_code == 404
+
+    late = sales.get("/api/sales-orders/late", params={"limit": 10}).json()
+    home = sales.get("/")
+    panel = re.search(r'<section class="panel" id="late-orders">.*?</section>', home.text, re.S).group(0)
+    shown_lines = re.findall(r'href="/sales-orders/([^"/]+)/tracking">[^<]*</a> · (\d+)', panel)
+    assert shown_lines == [(entry["sales_order"], str(entry["line_no"])) for entry in late] and shown_lines
+    chinese = login("viewer")
+    chinese.post("/language", data={"language": "zh", "next": "/"})
+    assert "延误和有风险的订单" in chinese.get("/").text
+    assert "订单跟踪" in chinese.get(f"/sales-orders/{code}/tracking").text

@@ -25,8 +25,7 @@ from schemas.shipping import ShipmentIn
 from server.accounts.permissions import Role
 from server.errors import ApiError
 from server.masterdata.tables import Customer, Item, Site, Warehouse
-from server.sales import changes
-from server.sales import rules
+from server.sales import changes, rules, tracking
 from server.sales import service as sales
 from server.shipping import service as shipping
 from server.web.forms import FormErrors, display, explain
@@ -402,6 +401,22 @@ async def approvals(request: Request, page: PageNumber = 1) -> Template:
                   page_url=lambda number: "/sales-orders/approvals?" + urlencode({"page": number}))
 
 
+# -- tracking and the customer's figures ------------------------------------------------------------------------------------------
+
+@get("/sales-orders/{code:str}/tracking", include_in_schema=False)
+async def tracking_page(request: Request, code: CodePath) -> Template:
+    """One order from entry to signed delivery: how far each line got, and the work going on for it."""
+    ensure_may(request, "sales.read")
+    return render(request, "sales_tracking.html", tracking=await tracking.order_tracking(code), show=display)
+
+
+@get("/customers/{code:str}/orders", include_in_schema=False)
+async def customer_page(request: Request, code: CodePath) -> Template:
+    """A customer's figures (exposure against the limit, open value, volume, on-time rate) and recent orders."""
+    ensure_may(request, "sales.read")
+    return render(request, "sales_customer.html", summary=await tracking.customer_summary(code), show=display)
+
+
 # -- the review policy ---------------------------------------------------------------------------------------------------------
 
 def _policy_values(policy: Any) -> dict[str, Any]:
@@ -439,4 +454,4 @@ async def save_policy(request: Request) -> Template | Redirect:
 
 SALES_HANDLERS = [sales_list, customer_defaults, new_sales_form, create_sales, approvals, edit_sales_form,
                   update_sales, sales_detail, sales_action, record_payment, plan_shipment, preview_change, make_change,
-                  policy_form, save_policy]
+                  tracking_page, customer_page, policy_form, save_policy]
