@@ -72,6 +72,9 @@ def test_save_and_submit_with_a_big_discount_says_it_waits_for_an_approver_and_w
 
 def test_a_clean_order_saved_as_draft_is_edited_then_submitted_and_approves_itself(login, customer):
     sales = login("sales")
+    more = sales.post("/sales-orders/new", data=order_form(customer, ("CH-TASK", "2", "100", "0"), action="more_lines"))
+    assert more.status_code == 200 and 'name="lines-3-item"' in more.text and 'value="CH-TASK"' in more.text, \
+        "More lines keeps what was typed and adds empty rows"
     code, page = entered(sales, order_form(customer, ("CH-TASK", "2", "100", "0")))
     assert api_order(sales, code)["status"] == "draft" and 'id="so-edit"' in page.text
     edit = sales.get(f"/sales-orders/{code}/edit")
