@@ -37,7 +37,9 @@ from server.masterdata.resources import RESOURCES
 from server.production import commands as production_commands  # noqa: F401  (registers the floor commands)
 from server.production.controllers import DowntimeController, ProductionOrderController
 from server.purchasing.controllers import PurchaseOrderController
+from server.sales import alerts as late_order_watch
 from server.sales.controllers import CustomerSummaryController, SalesOrderController, SalesPolicyController
+from server.sales.import_controller import SalesImportController
 from server.shipping import commands as shipping_commands  # noqa: F401  (registers the floor commands)
 from server.shipping.controllers import HandlingUnitController, ProofController, ShipmentController
 from server.quality import commands as quality_commands  # noqa: F401  (registers quality.record)
@@ -162,8 +164,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         # Sessions nobody came back to would otherwise stay forever; each start sweeps them.
         await session_store.delete_expired()
         webhook_dispatcher.start(settings.webhook_retry_base_seconds, settings.webhook_max_attempts)
+        late_order_watch.start(settings.late_check_seconds)
 
     async def on_shutdown(app: Litestar) -> None:
+        await late_order_watch.stop()
         await webhook_dispatcher.stop()
         await release_engine()
         if redis is not None:
@@ -185,6 +189,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             SalesOrderController,
             SalesPolicyController,
             CustomerSummaryController,
+            SalesImportController,
             ShipmentController,
             HandlingUnitController,
             ProofController,

@@ -41,6 +41,9 @@ class Settings:
     # FLOORSYNC_WEBHOOK_RETRY_BASE_SECONDS and FLOORSYNC_WEBHOOK_MAX_ATTEMPTS: a failed webhook delivery is tried
     # again after base × 1, 3, 12, 60… (server/webhooks/rules.py), and given up after this many attempts.
     webhook_retry_base_seconds: float = 10.0
+    # FLOORSYNC_LATE_CHECK_SECONDS: how often each server process looks for late and at-risk order lines to announce
+    # as `sales_order.late` webhooks (each line once per risk).
+    late_check_seconds: float = 600.0
     webhook_max_attempts: int = 8
 
     @property
@@ -148,15 +151,23 @@ def db_pool_size_from_env() -> int:
     return int(text)
 
 
-def webhook_retry_base_seconds_from_env() -> float:
-    text = os.environ.get("FLOORSYNC_WEBHOOK_RETRY_BASE_SECONDS", "10")
+def seconds_from_env(name: str, default: str, low: float, high: float) -> float:
+    text = os.environ.get(name, default)
     try:
         value = float(text)
     except ValueError:
         value = -1.0
-    if not 0.01 <= value <= 3600:
-        raise SettingsError("FLOORSYNC_WEBHOOK_RETRY_BASE_SECONDS must be a number of seconds from 0.01 to 3600")
+    if not low <= value <= high:
+        raise SettingsError(f"{name} must be a number of seconds from {low:g} to {high:g}")
     return value
+
+
+def late_check_seconds_from_env() -> float:
+    return seconds_from_env("FLOORSYNC_LATE_CHECK_SECONDS", "600", 0.1, 86400)
+
+
+def webhook_retry_base_seconds_from_env() -> float:
+    return seconds_from_env("FLOORSYNC_WEBHOOK_RETRY_BASE_SECONDS", "10", 0.01, 3600)
 
 
 def webhook_max_attempts_from_env() -> int:
@@ -186,5 +197,6 @@ def load_settings() -> Settings:
         sscc_extension_digit=sscc_extension_digit_from_env(),
         pwa_dir=Path(os.environ.get("FLOORSYNC_PWA_DIR") or REPO_ROOT / "pwa" / "dist").resolve(),
         webhook_retry_base_seconds=webhook_retry_base_seconds_from_env(),
+        late_check_seconds=late_check_seconds_from_env(),
         webhook_max_attempts=webhook_max_attempts_from_env(),
     )

@@ -13,12 +13,15 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from tests.clients import CSRF_COOKIE, office
+from tests.servers import BACKEND
 
 # Fixed seed and derandomized generation: CI sees the same inputs on every run. Besides the random examples,
 # schemathesis's coverage phase sends each operation its boundary cases (lengths just past a limit, missing and
 # unknown fields, wrong methods); that phase found the display name longer than its column.
 SEED = 20261125
-EXAMPLES_PER_OPERATION = 25
+# The random examples run in full on the embedded database; on PostgreSQL, whose own refusals (a NUL byte, a number
+# past a column) sit at the boundaries the coverage phase sends anyway, fewer keep the second run short.
+EXAMPLES_PER_OPERATION = 25 if BACKEND == "sqlite" else 8
 # A user of the fuzzer's own: random role changes and deactivations hit it, never the admin the run is logged in as.
 THROWAWAY_USER = "fuzz.target"
 CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance, content_type_conformance]

@@ -11,10 +11,10 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 from server.scan.gs1 import ScanError, read_scan
-from tests.pwa_browser import chromium, chromium_with_camera, label_y4m, poll, wedge
+from tests.pwa_browser import chromium, chromium_with_camera, enrol, go, label_y4m, new_context, poll, wedge
 
 ROOT = Path(__file__).resolve().parent.parent
 VECTORS = ROOT / "schemas" / "scan_vectors.json"
@@ -299,3 +299,26 @@ def test_scan_to_feedback_time_offline(server):
               f"p95 {p95:.1f} ms, max {timings[-1]:.1f} ms")
         context.set_offline(False)
         assert problems == [] or all("ERR_INTERNET_DISCONNECTED" in problem for problem in problems), problems
+
+
+def test_a_screen_fills_from_the_camera_as_from_a_scanner(server, login, admin, tmp_path):
+    """The move screen's camera button: Chromium's fake camera shows our own lot label, the app decodes it with the
+    polyfill and fills the item (found by its GTIN in the replica) and the lot, as a wedge scan would."""
+    label = admin.get("/api/labels/lots.png", params={"item": "GAS-C4", "lot": "CAM-MOVE-1", "expiry": "2027-06-30",
+                                                       "symbology": "datamatrix"})
+    assert label.status_code == 200, label.text
+    video = label_y4m(label.content, tmp_path / "move-label.y4m")
+    with chromium_with_camera(video) as browser:
+        context = new_context(browser)
+        context.grant_permissions(["camera"])
+        page = context.new_page()
+        enrol(page, server.url, login("warehouse"), warehouses=["RM"])
+        go(page, "move")
+        page.locator("#camera-toggle").click()
+        expect(page.locator("#move-form input[name=item]")).to_have_value("GAS-C4", timeout=30_000)
+        expect(page.locator("#move-form input[name=lot]")).to_have_value("CAM-MOVE-1")
+        expect(page.locator("#camera-toggle")).to_have_attribute("data-state", "on")
+        page.locator("#camera-toggle").click()
+        expect(page.locator("#camera-view")).to_be_hidden()
+        expect(page.locator("#camera-toggle")).to_have_attribute("data-state", "off")
+        context.close()

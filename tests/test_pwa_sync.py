@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import random
 from decimal import Decimal
+from pathlib import Path
 
 import httpx
 import pytest
@@ -17,6 +18,7 @@ from tests.pwa_browser import (
     chromium, count, enrol, go, make_item, meta, move, new_context, on_hand, open_app, outbox, overlay, pending,
     wait_synced, watch_errors, wedge,
 )
+from tests.sync_fixtures import enrolment_code
 
 
 @pytest.fixture(scope="module")
@@ -221,4 +223,37 @@ def test_a_move_is_filled_by_scanning_alone_while_offline(server, login, admin, 
     wait_synced(page)
     assert on_hand(admin, item) == {"RM-A-01-01": Decimal(3), "RM-A-02-01": Decimal(5)}
     assert errors == []
+    context.close()
+
+
+def test_a_revoked_device_saves_its_unsent_work_before_it_may_enrol_again(server, login, admin, unique, browser):
+    clerk = login("warehouse")
+    item = make_item(login("planner"), unique("RVK"), {"RM-A-01-01": "5"}, clerk=clerk)
+    context = new_context(browser)
+    page = context.new_page()
+    enrol(page, server.url, clerk)
+    device_id = meta(page, "device_id")
+    context.set_offline(True)
+    move(page, item, "RM-A-01-01", "RM-A-01-02", "2")
+    admin.post(f"/api/devices/{device_id}/revoke").raise_for_status()
+    context.set_offline(False)
+    expect(page.locator("#sync-status")).to_have_attribute("data-pending", "1")
+
+    go(page, "enrol")
+    page.locator("input[name=code]").fill(enrolment_code(clerk, "NB1", None))
+    page.locator("#enrol-form button[type=submit]").click()
+    expect(page.locator("#unsent")).to_be_visible()
+    expect(page.locator("#discard-unsent")).to_be_disabled()  # not before the work is saved
+    with page.expect_download() as download:
+        page.locator("#save-unsent").click()
+    saved = json.loads(Path(download.value.path()).read_text())
+    assert saved["device"]["id"] == device_id
+    assert [(m["name"], m["args"]["item"], m["args"]["quantity"]) for m in saved["mutations"]] == [("stock.move", item, "2")]
+    page.locator("#discard-unsent").click()
+    assert page.locator("body").get_attribute("data-screen") == "enrol", "the first tap only asks to confirm"
+    page.locator("#discard-unsent").click()
+    page.wait_for_selector("body[data-screen='home']")
+    wait_synced(page)
+    assert meta(page, "device_id") != device_id
+    assert on_hand(admin, item) == {"RM-A-01-01": 5}, "the revoked device's move never reached the server"
     context.close()

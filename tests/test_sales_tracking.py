@@ -4,14 +4,20 @@ the office home); a customer's figures (exposure, open value, on-time rate) come
 
 from __future__ import annotations
 
+import json
+import time
+from contextlib import closing
 from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
 
+from tests.clients import office
+
 from tests.test_shipping import (  # noqa: F401 - packer is a fixture
     count_in, driver_on, make_item, packer, pushed, run_sql, sign_args,
 )
+from tests.webhook_receiver import Receiver, signature_valid
 
 TODAY = date.today()
 
@@ -106,3 +112,27 @@ def test_late_and_at_risk_lines_are_listed_most_urgent_first(server, login, cust
     assert tracking(login, relaxed["code"])["risk"] == "on_track"
     assert login("viewer").get("/api/sales-orders/NOPE/tracking").status_code == 404
     assert login("viewer").get("/api/customers/NOPE/summary").status_code == 404
+
+
+def test_a_line_at_risk_is_announced_once_as_a_webhook(fresh_server):
+    srv = fresh_server(FLOORSYNC_LATE_CHECK_SECONDS="0.3")
+    receiver = Receiver()
+    with closing(office(srv.url, "admin")) as admin, closing(office(srv.url, "planner")) as planner, \
+            closing(office(srv.url, "sales")) as sales:
+        subscription = admin.post("/api/webhooks", json={"url": receiver.url, "event_types": ["sales_order.late"]}).json()
+        planner.post("/api/items", json={"code": "SLOW-1", "name": "Made slowly", "type": "finished", "unit": "PCS",
+                                         "lead_time_days": 10}).raise_for_status()
+        created = sales.post("/api/sales-orders", json={"customer": "C-BJYB", "site": "NB1", "lines": [
+            {"item": "SLOW-1", "quantity": "1", "due_date": (TODAY + timedelta(days=2)).isoformat()}]}).json()
+        assert sales.post(f"/api/sales-orders/{created['code']}/submit").json()["status"] == "approved"
+
+        deadline = time.monotonic() + 30
+        while not receiver.requests and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(1.5)  # several more runs of the watch: the line is not announced again
+        events = [json.loads(r.body) for r in receiver.requests]
+        assert [(e["type"], e["data"]["sales_order"], e["data"]["line_no"], e["data"]["risk"]) for e in events] == [
+            ("sales_order.late", created["code"], 10, "at_risk")]
+        assert signature_valid(subscription["secret"], receiver.requests[0].headers["floorsync-signature"],
+                               receiver.requests[0].body)
+    receiver.close()

@@ -158,6 +158,14 @@ export function resend(attentionId, args) {
   });
 }
 
+/** Give up this device's queued work (the enrol screen saves it to a file first): a revoked device cannot send it. */
+export async function discardUnsent() {
+  const tx = (await store.db()).transaction(["outbox"], "readwrite");
+  await tx.objectStore("outbox").clear();
+  await tx.done;
+  await refresh(true);
+}
+
 export async function dismiss(attentionId) {
   await store.dismissAttention(attentionId);
   await refresh(true);

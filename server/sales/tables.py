@@ -119,3 +119,14 @@ class SalesPolicy(Table, tablename="sales_policy"):
     approvers = JSON(default={})  # {"credit": ["sales_manager"], "discount": [...], "contract": [...]}
     updated_by = Varchar(length=64, default="system")
     updated_at = Timestamptz()
+
+
+class SalesOrderAlert(Table, tablename="sales_order_alert"):
+    """A line found late or at risk, announced once (`sales_order.late`) per risk it reaches. Unique on
+    (sales_order, line_no, risk) through an index of its own migration."""
+
+    id = Serial(primary_key=True)
+    sales_order = Varchar(length=40, index=True)
+    line_no = Integer()
+    risk = Varchar(length=10)
+    first_seen_at = Timestamptz()

@@ -1,7 +1,7 @@
 // Enrolment: the code typed (or scanned by a wedge scanner into the field), or the QR link /app/#enrol=CODE, which
 // pre-fills the code and enrols at once (unless this device is already enrolled: then the operator confirms).
 import { t, errorText } from "/app/i18n.js";
-import { getMeta } from "/app/db.js";
+import { getMeta, outbox } from "/app/db.js";
 import { h, field, notice, wedgeForm } from "/app/screens/ui.js";
 
 export async function render(root, ctx) {
@@ -26,6 +26,7 @@ export async function render(root, ctx) {
       navigate("home");
     } catch (error) {
       message.replaceChildren(notice("bad", errorText({ code: error.code, message: error.message })));
+      if (error.code === "outbox_not_empty") message.append(await unsentWork(sync, submit));
       button.disabled = false;
     }
   }
@@ -40,4 +41,36 @@ export async function render(root, ctx) {
   );
   if (params.auto && params.code && !enrolledAs) submit();
   else (params.code ? name.input : code.input).focus();
+}
+
+/** Work queued on this device that can no longer be sent (a revoked device cannot sync): saved to a file for a
+ * supervisor to enter again, and only then discarded, so enrolling anew never loses it silently. */
+async function unsentWork(sync, retry) {
+  const queued = await outbox();
+  const device = { id: await getMeta("device_id"), name: await getMeta("device_name") };
+  let saved = false;
+  let armed = false;
+  const discard = h("button", { type: "button", class: "danger", id: "discard-unsent", disabled: true },
+    t("enrol.discard_unsent", { count: queued.length }));
+  const save = h("button", { type: "button", class: "secondary", id: "save-unsent", onclick: () => {
+    const file = new Blob([JSON.stringify({
+      device, saved_at: new Date().toISOString(), mutations: queued,
+    }, null, 1)], { type: "application/json" });
+    const link = h("a", { href: URL.createObjectURL(file), download: `floorsync-unsent-${Date.now()}.json` });
+    link.click();
+    URL.revokeObjectURL(link.href);
+    saved = true;
+    discard.disabled = false;
+  } }, t("enrol.save_unsent"));
+  discard.addEventListener("click", async () => {
+    if (!saved) return;
+    if (!armed) {  // a second tap confirms: the work leaves this device for good
+      armed = true;
+      discard.textContent = t("enrol.discard_confirm", { count: queued.length });
+      return;
+    }
+    await sync.discardUnsent();
+    retry();
+  });
+  return h("div", { class: "unsent", id: "unsent" }, h("p", {}, t("enrol.unsent", { count: queued.length })), save, discard);
 }

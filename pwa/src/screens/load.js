@@ -29,7 +29,8 @@ export async function render(root, ctx) {
     const value = code(shipmentField.input.value);
     shipment = value ? await shipmentView(value) : null;
     shipmentField.problem(value && !shipment ? t("valid.unknown_shipment", { shipment: value }) : "");
-    if (shipment && !LOADABLE.includes(shipment.status)) {
+    // A shipment whose last unit was just loaded is done, not a problem: the summary says nothing is left.
+    if (shipment && !LOADABLE.includes(shipment.status) && shipment.status !== "loaded") {
       shipmentField.problem(t("valid.shipment_status", { shipment: shipment.code, status: t(`ship.status.${shipment.status}`) }));
     }
     if (shipment && !code(route.input.value) && shipment.route) route.input.value = shipment.route;

@@ -2,10 +2,11 @@
 // fills the item (found by its GTIN in the replica), and its lot, expiry and count where the form has those fields; an
 // SSCC goes to the form's sscc field, if it has one; any other scan replaces the value of the field it went into (or the first empty one). Then the next empty field after
 // it (else the submit button) takes the focus, so a form fills by scanning alone. Offline: only the replica is asked.
-import { listenForScans } from "/app/scanner.js";
+import { listenForScans, openCamera } from "/app/scanner.js";
 import { feedback } from "/app/feedback.js";
 import { replica } from "/app/db.js";
 import { t, errorText } from "/app/i18n.js";
+import { h } from "/app/screens/ui.js";
 
 async function itemByGtin(gtin) {
   const items = await replica("item");
@@ -26,7 +27,7 @@ export function attachScanning(form, { quantityField = "quantity" } = {}) {
     (next || form.querySelector("button[type=submit]"))?.focus();
   };
 
-  return listenForScans((scan) => {
+  const handle = (scan) => {
     if (!form.isConnected) return false;
     const target = scan.target && form.contains(scan.target) ? scan.target : inputs().find((i) => !i.value) || inputs()[0];
     const before = target && scan.target === target ? target.value.slice(0, target.value.length - scan.raw.length) : null;
@@ -64,5 +65,38 @@ export function attachScanning(form, { quantityField = "quantity" } = {}) {
       }
     })();
     return true;
+  };
+  const stopWedge = listenForScans(handle);
+  const stopCamera = cameraButton(form, handle);
+  return () => { stopWedge(); stopCamera(); };
+}
+
+/** A button that opens the rear camera above the form: every code it sees is taken like a scanner's (the decoder
+ * is the native BarcodeDetector, else the zxing-wasm polyfill loaded from our server the first time). */
+function cameraButton(form, handle) {
+  const video = h("video", { class: "camera-view", id: "camera-view", hidden: true, muted: true, playsinline: true });
+  const button = h("button", { type: "button", class: "secondary camera", id: "camera-toggle" }, t("scan.camera_open"));
+  let stop = null;
+  const close = () => {
+    stop?.();
+    stop = null;
+    video.hidden = true;
+    button.textContent = t("scan.camera_open");
+    button.dataset.state = "off";
+  };
+  button.addEventListener("click", async () => {
+    if (stop) { close(); return; }
+    button.dataset.state = "starting";
+    video.hidden = false;
+    try {
+      stop = await openCamera(video, (scan) => { if (!handle(scan)) close(); });
+      button.textContent = t("scan.camera_close");
+      button.dataset.state = "on";
+    } catch {
+      close();
+      feedback(false, t("scan.camera_unavailable"));
+    }
   });
+  form.prepend(h("div", { class: "camera-bar" }, button, video));
+  return close;
 }
