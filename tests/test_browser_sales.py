@@ -131,6 +131,13 @@ def test_a_clerk_enters_an_order_the_manager_approves_it_and_tracking_shows_it(d
     shot(manager, "approver", "approved", lang)
 
     clerk.goto(f"{base}/sales-orders/{code}")
+    clerk.wait_for_load_state("load")
+    clerk.locator("#so-chg-10-quantity").fill("5")
+    clerk.locator("#so-change-preview").click()  # no reason given: the refusal shows in place
+    expect(clerk.locator("#so-impact-refused")).to_be_visible()
+    clerk.locator("#so-chg-reason").fill("One more chair")
+    clerk.locator("#so-change-preview").click()
+    expect(clerk.locator("#so-impact")).to_contain_text("lines[10].quantity")  # previewed, not made (see below)
     clerk.locator("#so-tracking-link").click()
     expect(clerk.locator("h1")).to_contain_text(words["tracking"])
     expect(clerk.locator("#track-status")).to_contain_text(words["approved"])
