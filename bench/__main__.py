@@ -10,6 +10,7 @@ Office API (group `office`), on SQLite and on PostgreSQL + Redis:
 Sync protocol (groups `push`, `initial-sync`, `poke`): see bench/sync_bench.py.
 Floor transactions (groups `count`, `on-hand`): see bench/floor_bench.py.
 Floor app (groups `pwa-shell`, `pwa-scan`, `pwa-drain`): see bench/pwa_bench.py.
+Sales (groups `sales-import`, `sales-list`): see bench/sales_bench.py.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from pathlib import Path
 
 import asyncpg
 
-from bench import floor_bench, pwa_bench, sync_bench
+from bench import floor_bench, pwa_bench, sales_bench, sync_bench
 from tests import servers
 from tests.clients import office
 
@@ -125,7 +126,8 @@ def run(backend: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
-    parser.add_argument("--only", choices=["office", *sync_bench.GROUPS, *floor_bench.GROUPS, *pwa_bench.GROUPS], action="append",
+    parser.add_argument("--only", choices=["office", *sync_bench.GROUPS, *floor_bench.GROUPS, *pwa_bench.GROUPS, *sales_bench.GROUPS],
+                        action="append",
                         help="run only this group (repeat for several); default: all")
     parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both",
                         help="backends of the office group (the sync groups run on PostgreSQL + Redis)")
@@ -135,12 +137,12 @@ def main() -> None:
     backends = ("sqlite", "postgres") if args.backend == "both" else (args.backend,)
     # The initial sync imports 100,000 items through the API first (minutes): PostgreSQL only, unless asked.
     args.sync_backends = ["postgres"] + (["sqlite"] if args.initial_sync_sqlite else [])
-    groups = args.only or ["office", *sync_bench.GROUPS, *floor_bench.GROUPS, *pwa_bench.GROUPS]
+    groups = args.only or ["office", *sync_bench.GROUPS, *floor_bench.GROUPS, *pwa_bench.GROUPS, *sales_bench.GROUPS]
     if "office" in groups:
         for backend in backends:
             run(backend)
     sync_bench.run([g for g in sync_bench.GROUPS if g in groups], args)
-    for area in (floor_bench, pwa_bench):
+    for area in (floor_bench, pwa_bench, sales_bench):
         for group in area.GROUPS:
             if group in groups:
                 area.GROUPS[group](args)

@@ -43,11 +43,12 @@ class SalesOrderController(Controller):
         customer: Annotated[str | None, Parameter(max_length=40, pattern=CODE_PATTERN)] = None,
         q: Annotated[str | None, Parameter(max_length=100, pattern=r"^[^\x00-\x1f\x7f]*$",
                                            description="Search text in code, customer reference and notes")] = None,
+        awaiting_approval: Annotated[bool, Parameter(description="Only orders an approver must decide on")] = False,
         limit: Annotated[int, Parameter(ge=1, le=500)] = 50,
         offset: Annotated[int, Parameter(ge=0, le=10**9)] = 0,
     ) -> Page[SalesOrderOut]:
-        return Page[SalesOrderOut](**await service.list_sales_orders(status=status, customer=customer, q=q, limit=limit,
-                                                                     offset=offset))
+        return Page[SalesOrderOut](**await service.list_sales_orders(
+            status=status, customer=customer, q=q, awaiting_approval=awaiting_approval, limit=limit, offset=offset))
 
     @get("/late", guards=[requires("sales.read")], operation_id="late_sales_order_lines",
          summary="Lines of orders under way that are late or at risk of missing their promise date, most urgent first")

@@ -226,6 +226,22 @@ async def price_lines(customer: dict[str, Any], contract: str | None, lines: lis
     return priced
 
 
+async def fill_prices(orders: list[tuple[dict[str, Any], list[dict[str, Any]]]], on: date) -> None:
+    """For many orders at once (an import: the price lists read once), put in place the price of each line sent
+    without one: the price list's break price and the customer's grade discount, else 0 as before price lists."""
+    listed = await listed_prices(line["item"] for _, lines in orders for line in lines if line.get("unit_price") is None)
+    for customer, lines in orders:
+        for line in lines:
+            if line.get("unit_price") is None:
+                price = pricing.price_for(grade=customer["grade"], currency=customer["currency"],
+                                          quantity=Decimal(line["quantity"]), on=on, listed=listed.get(line["item"], []))
+                line["unit_price"] = price.unit_price if price else Decimal(0)
+                if line.get("discount_pct") is None and price is not None:
+                    line["discount_pct"] = price.discount_pct
+            if line.get("discount_pct") is None:
+                line["discount_pct"] = Decimal(0)
+
+
 async def reference_prices(customer: dict[str, Any], contract: str | None, lines: list[tuple[str, Decimal]],
                            on: date) -> list[Decimal | None]:
     return [price.reference_price if price else None for price in await prices_for(customer, contract, lines, on)]

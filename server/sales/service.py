@@ -89,10 +89,13 @@ async def get_sales_order(code: str) -> SalesOrderOut:
 
 
 async def list_sales_orders(*, status: str | None = None, customer: str | None = None, q: str | None = None,
-                            limit: int = 50, offset: int = 0) -> dict[str, Any]:
+                            awaiting_approval: bool = False, limit: int = 50, offset: int = 0) -> dict[str, Any]:
     condition = SalesOrder.id > 0
     if status:
         condition = condition & (SalesOrder.status == status)
+    if awaiting_approval:  # as _awaits_decision says: an approver decides these
+        condition = condition & ((SalesOrder.status == rules.SUBMITTED)
+                                 | ((SalesOrder.status == rules.ON_HOLD) & (SalesOrder.held_from == rules.SUBMITTED)))
     if customer:
         condition = condition & (SalesOrder.customer == customer)
     if q:

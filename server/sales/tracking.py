@@ -11,6 +11,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+from piccolo.query.functions.aggregate import Max
+
 from schemas.sales import (
     CustomerSummary, LateLine, OrderTracking, TrackingEvent, TrackingLine, TrackingProduction, TrackingPurchase,
     TrackingShipment,
@@ -30,7 +32,6 @@ from server.shipping.tables import HandlingUnitContent, Shipment, ShipmentLine
 
 OPEN_SHIPMENT = ("planned", "picking", "packed", "loaded")
 MAKING = ("draft", "released", "in_progress")
-LATE_HORIZON_DAYS = 120  # lines promised further out than this are not at risk yet
 LATE_CANDIDATES = 5000
 
 
@@ -164,26 +165,36 @@ async def _purchasing(lines: list[dict[str, Any]], production: list[dict[str, An
 
 
 async def late_lines(limit: int = 100) -> list[LateLine]:
-    """Lines of orders under way that are late or at risk, the most urgent first."""
+    """Lines of orders under way that are late or at risk, the most urgent first. Only lines promised within the
+    longest lead time of any item can be at risk at all, so only those are read, earliest first, a batch at a time,
+    until `limit` are found."""
     today = utc_now().date()
-    horizon = today + timedelta(days=LATE_HORIZON_DAYS)
-    lines = await SalesOrderLine.select(
-        *SalesOrderLine.all_columns(), SalesOrderLine.sales_order.code.as_alias("order_code"),
-        SalesOrderLine.sales_order.customer.as_alias("customer"), SalesOrderLine.sales_order.status.as_alias("status"),
-    ).where(
-        SalesOrderLine.sales_order.status.is_in(sorted(rules.UNDER_WAY))
-        & (SalesOrderLine.quantity_micro > SalesOrderLine.shipped_quantity_micro) & (SalesOrderLine.due_date <= horizon)
-    ).order_by(SalesOrderLine.due_date).limit(LATE_CANDIDATES)
-    coverage = await _coverage(sorted({line["order_code"] for line in lines}))
-    lead_times = await _lead_times({line["item"] for line in lines})
-    found = []
-    for line in lines:
-        risk, reason = _risk(line, coverage[(line["order_code"], line["line_no"])], lead_times.get(line["item"], 0), today)
-        if risk in ("late", "at_risk"):
-            found.append(LateLine(
-                sales_order=line["order_code"], customer=line["customer"], status=line["status"], line_no=line["line_no"],
-                item=line["item"], promise_date=promise_of(line),
-                open=from_micro(line["quantity_micro"] - line["shipped_quantity_micro"]), risk=risk, risk_reason=reason))
+    longest = (await Item.select(Max(Item.lead_time_days).as_alias("days")).first())["days"] or 0
+    horizon = today + timedelta(days=longest)
+    found: list[LateLine] = []
+    batch = max(limit * 4, 200)
+    for offset in range(0, LATE_CANDIDATES, batch):
+        lines = await SalesOrderLine.select(
+            *SalesOrderLine.all_columns(), SalesOrderLine.sales_order.code.as_alias("order_code"),
+            SalesOrderLine.sales_order.customer.as_alias("customer"), SalesOrderLine.sales_order.status.as_alias("status"),
+        ).where(
+            SalesOrderLine.sales_order.status.is_in(sorted(rules.UNDER_WAY))
+            & (SalesOrderLine.quantity_micro > SalesOrderLine.shipped_quantity_micro)
+            & (SalesOrderLine.due_date <= horizon)
+        ).order_by(SalesOrderLine.due_date).order_by(SalesOrderLine.id).limit(batch).offset(offset)
+        coverage = await _coverage(sorted({line["order_code"] for line in lines}))
+        lead_times = await _lead_times({line["item"] for line in lines})
+        for line in lines:
+            risk, reason = _risk(line, coverage[(line["order_code"], line["line_no"])], lead_times.get(line["item"], 0),
+                                 today)
+            if risk in ("late", "at_risk"):
+                found.append(LateLine(
+                    sales_order=line["order_code"], customer=line["customer"], status=line["status"],
+                    line_no=line["line_no"], item=line["item"], promise_date=promise_of(line),
+                    open=from_micro(line["quantity_micro"] - line["shipped_quantity_micro"]), risk=risk,
+                    risk_reason=reason))
+        if len(found) >= limit or len(lines) < batch:
+            break
     found.sort(key=lambda late: (late.risk != "late", late.promise_date, late.sales_order, late.line_no))
     return found[:limit]
 

@@ -11,6 +11,8 @@ from server.web.pricing_pages import PRICING_HANDLERS
 from server.web.production_pages import PRODUCTION_HANDLERS
 from server.web.purchasing_pages import PURCHASING_HANDLERS
 from server.web.quality_pages import QUALITY_HANDLERS
+from server.web.sales_import_pages import SALES_IMPORT_HANDLERS
+from server.web.sales_pages import SALES_HANDLERS
 from server.web.shipping_pages import SHIPPING_HANDLERS
 from server.web.webhook_pages import WEBHOOK_HANDLERS
 
@@ -19,7 +21,7 @@ TEMPLATE_CONFIG = TemplateConfig(directory=WEB_DIR / "templates", engine=JinjaTe
 # On the pages router, so its refusals are pages too (login redirect, 403 page).
 for handler in [*PURCHASING_HANDLERS, *QUALITY_HANDLERS]:
     WEB_ROUTER.register(handler)
-for handler in SHIPPING_HANDLERS:
+for handler in [*SALES_HANDLERS, *SHIPPING_HANDLERS, *SALES_IMPORT_HANDLERS]:
     WEB_ROUTER.register(handler)
 for handler in PRODUCTION_HANDLERS:
     WEB_ROUTER.register(handler)

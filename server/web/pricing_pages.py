@@ -22,7 +22,7 @@ from server.masterdata.tables import Customer, Item, Site
 from server.sales import contracts, price_lists, quotes
 from server.web.forms import FormErrors, display, explain
 from server.web.render import current_user, ensure_may, language_of, render
-from server.web.shipping_pages import BLANK_LINES, PAGE_SIZE, CodePath, PageNumber, _messages, _pages
+from server.web.sales_pages import BLANK_LINES, PAGE_SIZE, CodePath, PageNumber, _messages, _pages
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Login, logout, the language switch and the home page."""
+"""Login, logout, the language switch and the home page (with the late and at-risk order lines for sales readers)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,12 @@ from server.accounts import service as accounts
 from server.accounts.controllers import start_session
 from server.errors import ApiError
 from server.i18n import LANGUAGES
+from server.sales import tracking
+from server.web.forms import display
 from server.web.render import LANGUAGE_COOKIE, current_user, readable_resources, render
 
 YEAR_SECONDS = 365 * 24 * 3600
+HOME_LATE_LINES = 10
 
 
 def _language_cookie(lang: str) -> Cookie:
@@ -89,6 +92,8 @@ async def home(request: Request) -> Template:
         "home.html",
         resources=resources,
         writable={r.path for r in resources if user and user.may(r.write_permission)},
+        late_lines=await tracking.late_lines(HOME_LATE_LINES) if user and user.may("sales.read") else None,
+        show=display,
     )
 
 

@@ -11,3 +11,12 @@ document.addEventListener("DOMContentLoaded", () => {
 document.addEventListener("htmx:responseError", (event) => {
   if (event.detail.xhr.status === 401) window.location.assign("/login");
 });
+
+// A fragment target marked data-swap-errors shows the refusal the server sent (422, 409) instead of nothing.
+document.addEventListener("htmx:beforeSwap", (event) => {
+  const status = event.detail.xhr.status;
+  if (event.detail.target.hasAttribute("data-swap-errors") && status >= 400 && status < 500 && status !== 401) {
+    event.detail.shouldSwap = true;
+    event.detail.isError = false;
+  }
+});

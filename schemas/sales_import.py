@@ -1,0 +1,28 @@
+"""Contracts of the sales order import (POST /api/sales-orders/import): the answer to a file that imported (or, with
+`dry_run`, would import), and one problem of a refused file. A refused file answers 422 `import_invalid` with every
+problem in `details.errors`; the columns a file may have are in server/sales/importer.py and the README."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class ImportProblem(BaseModel):
+    row: int = Field(description="The spreadsheet's row number (the header is row 1); 0 for the file as a whole")
+    column: str = Field(description="The column's name as documented (order_ref, item, quantity…); empty for a row")
+    code: str = Field(description="unknown_item, due_date_in_past, already_imported, inconsistent_order…")
+    message: str
+
+
+class ImportedOrder(BaseModel):
+    order_ref: str = Field(description="The file's order_ref that grouped the lines")
+    customer: str
+    code: str | None = Field(description="The sales order made; null on a dry run")
+    lines: int
+
+
+class SalesImportResult(BaseModel):
+    dry_run: bool = Field(description="True: the file was only checked, nothing was written")
+    orders: int
+    lines: int
+    imported: list[ImportedOrder] = Field(description="One per order, in the file's order")

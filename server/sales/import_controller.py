@@ -1,0 +1,46 @@
+"""POST /api/sales-orders/import: a CSV or XLSX of order lines becomes draft sales orders, all or nothing
+(server/sales/importer.py). Needs sales.write; `?dry_run=true` only checks the file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from litestar import Controller, Request, post
+from litestar.datastructures import UploadFile
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, Parameter
+from litestar.status_codes import HTTP_200_OK
+
+from schemas.sales_import import SalesImportResult
+from server.accounts.identity import requires
+from server.sales import importer
+
+
+@dataclass
+class SalesImportUpload:
+    """The multipart form: the file in the field `file` (a named field, so a form without it is a 400)."""
+
+    file: UploadFile
+
+
+class SalesImportController(Controller):
+    path = "/api/sales-orders/import"
+    tags = ["Sales orders"]
+
+    @post("/", guards=[requires("sales.write")], status_code=HTTP_200_OK, operation_id="import_sales_orders",
+          summary="Import sales orders from a CSV or XLSX of order lines (all or nothing)",
+          description="One row per order line; rows with the same order_ref and customer make one draft order. "
+                      "Columns: order_ref, customer, site, customer_reference, delivery_address, payment_terms_days, "
+                      "notes, line_no, item, quantity, unit_price, discount_pct, due_date, promised_date. Any problem "
+                      "refuses the file: 422 `import_invalid` with every problem in details.errors (row, column, "
+                      "code, message). An order_ref imported before for the same customer is `already_imported`. "
+                      f"At most {importer.MAX_IMPORT_BYTES // (1024 * 1024)} MB (413 `file_too_large`) and "
+                      f"{importer.MAX_IMPORT_LINES:,} lines (`too_many_rows`).")
+    async def import_orders(
+        self, request: Request, data: Annotated[SalesImportUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
+        dry_run: Annotated[bool, Parameter(description="Only check the file: nothing is written")] = False,
+    ) -> SalesImportResult:
+        raw = await data.file.read()
+        return SalesImportResult(**await importer.import_sales_orders(raw, data.file.filename or "", request.user,
+                                                                     dry_run=dry_run))

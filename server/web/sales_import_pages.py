@@ -1,0 +1,52 @@
+"""The office page that imports sales orders from a CSV or XLSX (/sales-orders/import): the columns a file takes,
+an upload with "only check", and the answer — the orders made, or every problem by row and column. It calls the
+same importer as POST /api/sales-orders/import."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, get, post
+from litestar.datastructures import UploadFile
+from litestar.response import Template
+from litestar.status_codes import HTTP_422_UNPROCESSABLE_ENTITY
+
+from server.errors import ApiError
+from server.sales import importer
+from server.web.render import ensure_may, render
+
+CHINESE_HEADERS: dict[str, str] = {}
+for alias, column in importer.HEADER_ALIASES.items():
+    CHINESE_HEADERS.setdefault(column, alias)
+
+
+def _page(request: Request, *, status_code: int = 200, result: dict[str, Any] | None = None,
+          problems: list[dict[str, Any]] | None = None, dry_run: bool = False) -> Template:
+    return render(request, "sales_import.html", status_code=status_code, result=result, problems=problems or [],
+                  dry_run=dry_run, columns=importer.COLUMNS, required=importer.REQUIRED, chinese=CHINESE_HEADERS,
+                  max_mb=importer.MAX_IMPORT_BYTES // (1024 * 1024), max_lines=importer.MAX_IMPORT_LINES)
+
+
+@get("/sales-orders/import", include_in_schema=False)
+async def sales_import_form(request: Request) -> Template:
+    ensure_may(request, "sales.write")
+    return _page(request)
+
+
+@post("/sales-orders/import", include_in_schema=False)
+async def sales_import(request: Request) -> Template:
+    user = ensure_may(request, "sales.write")
+    form = await request.form()
+    upload, dry_run = form.get("file"), form.get("dry_run") == "true"
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        return _page(request, status_code=HTTP_422_UNPROCESSABLE_ENTITY, dry_run=dry_run, problems=[
+            importer.problem(0, "", "missing_file", "choose a CSV or XLSX file")])
+    try:
+        result = await importer.import_sales_orders(await upload.read(), upload.filename, user, dry_run=dry_run)
+    except ApiError as exc:
+        problems = exc.details.get("errors") or [importer.problem(0, "", exc.code, exc.message)]
+        return _page(request, status_code=exc.status_code, problems=problems, dry_run=dry_run)
+    return _page(request, result=result, dry_run=dry_run)
+
+
+SALES_IMPORT_HANDLERS = [sales_import_form, sales_import]
