@@ -382,3 +382,16 @@ def test_office_pages_make_a_price_list_a_contract_and_a_quote_and_convert_it(lo
     contract_page = login("viewer").get(f"/contracts/{contract_code}")
     assert contract_page.status_code == 200 and converted.headers["location"].split("?")[0].rsplit("/", 1)[-1] \
         in contract_page.text, "the order made from the quote is listed under its contract"
+
+
+def test_imported_lines_without_a_price_are_priced_from_the_lists(login, unique, item, customers):
+    price_list(login("manager"), unique("PL"), [{"item": item, "list_price": "100",
+                                                 "breaks": [{"from_quantity": "10", "unit_price": "90"}]}])
+    sales = login("sales")
+    csv = ("order_ref,customer,site,item,quantity,unit_price,due_date\n"
+           f"IMP-1,{customers['B']},NB1,{item},12,,{DUE}\n"
+           f"IMP-1,{customers['B']},NB1,{item},1,50,{DUE}\n")
+    imported = sales.post("/api/sales-orders/import", files={"file": ("orders.csv", csv.encode(), "text/csv")})
+    assert imported.status_code == 200, imported.text
+    order = sales.get("/api/sales-orders", params={"customer": customers["B"]}).json()["items"][0]
+    assert decimals([(l["unit_price"], l["discount_pct"]) for l in order["lines"]]) == decimals([("90", "5"), ("50", "0")])
