@@ -126,27 +126,34 @@ class CheckResult:
                 "details": self.details}
 
 
+def plain(number: Decimal) -> str:
+    """A decimal as people write it: 50000, 15, 12.5 (a database's Numeric(18, 4) reads back as 50000.0000)."""
+    text = format(number, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 def credit_check(credit_limit: Decimal, exposure_before: Decimal, order_value: Decimal, currency: str) -> CheckResult:
     """The customer's exposure (open and unpaid orders) plus this order must stay within the credit limit."""
     after = exposure_before + order_value
-    details = {"credit_limit": str(credit_limit), "exposure": str(exposure_before), "order_value": str(order_value),
-               "exposure_after": str(after), "currency": currency}
+    details = {"credit_limit": plain(credit_limit), "exposure": plain(exposure_before), "order_value": plain(order_value),
+               "exposure_after": plain(after), "currency": currency}
     if after <= credit_limit:
-        return CheckResult(CREDIT, True, "credit_ok", f"Exposure {after} {currency} is within the limit of {credit_limit}", details)
+        return CheckResult(CREDIT, True, "credit_ok",
+                           f"Exposure {plain(after)} {currency} is within the limit of {plain(credit_limit)}", details)
     return CheckResult(CREDIT, False, "credit_limit_exceeded",
-                       f"Exposure would be {after} {currency}, over the credit limit of {credit_limit} "
-                       f"by {after - credit_limit}", details)
+                       f"Exposure would be {plain(after)} {currency}, over the credit limit of {plain(credit_limit)} "
+                       f"by {plain(after - credit_limit)}", details)
 
 
 def discount_check(discounts: Mapping[int, Decimal], max_discount_pct: Decimal) -> CheckResult:
     """Line discounts (by line number) above the threshold need an approver."""
     over = {line_no: pct for line_no, pct in sorted(discounts.items()) if pct > max_discount_pct}
-    details = {"max_discount_pct": str(max_discount_pct), "lines": {str(k): str(v) for k, v in over.items()}}
+    details = {"max_discount_pct": plain(max_discount_pct), "lines": {str(k): plain(v) for k, v in over.items()}}
     if not over:
-        return CheckResult(DISCOUNT, True, "discount_ok", f"No discount above {max_discount_pct} %", details)
-    listed = ", ".join(f"line {line_no} ({pct} %)" for line_no, pct in over.items())
+        return CheckResult(DISCOUNT, True, "discount_ok", f"No discount above {plain(max_discount_pct)} %", details)
+    listed = ", ".join(f"line {line_no} ({plain(pct)} %)" for line_no, pct in over.items())
     return CheckResult(DISCOUNT, False, "discount_above_threshold",
-                       f"Discount above {max_discount_pct} % on {listed}", details)
+                       f"Discount above {plain(max_discount_pct)} % on {listed}", details)
 
 
 def review_outcome(results: Sequence[CheckResult], auto_approve: bool) -> tuple[str, str]:
