@@ -11,7 +11,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 from server.document_rules import Problem
-from server.sales.rules import CONTRACT, HUNDRED, MICRO, CheckResult
+from server.sales.rules import CONTRACT, HUNDRED, MICRO, CheckResult, plain
 
 PERCENT_PLACES = Decimal("0.0001")
 MONEY_PLACES = Decimal("0.0001")
@@ -147,7 +147,7 @@ def contract_check(terms: ContractTerms, order_date: date, lines: Sequence[Order
         net = net_price(line.unit_price, line.discount_pct)
         if net < agreed_price:
             breaches.append({"code": "below_agreed_price", "line_no": line.line_no, "item": line.item,
-                             "net_price": str(net), "agreed_price": str(agreed_price)})
+                             "net_price": plain(net), "agreed_price": plain(agreed_price)})
         ordered[line.item] = ordered.get(line.item, 0) + line.quantity_micro
     for item, quantity in ordered.items():
         agreed_micro = terms.agreed[item][1]
@@ -164,7 +164,7 @@ def contract_check(terms: ContractTerms, order_date: date, lines: Sequence[Order
 
 
 def _quantity(micro: int) -> str:
-    return format((Decimal(micro) / MICRO).normalize(), "f")
+    return plain(Decimal(micro) / MICRO)
 
 
 def _describe(breach: Mapping[str, str | int]) -> str:
