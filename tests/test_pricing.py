@@ -377,6 +377,8 @@ def test_office_pages_make_a_price_list_a_contract_and_a_quote_and_convert_it(lo
     version = sales.get(f"/api/quotes/{code}").json()["version"]
     converted = sales.post(f"/quotes/{code}/convert", data={"version": str(version)})
     assert converted.status_code == 303 and converted.headers["location"].startswith("/sales-orders/SO-")
+    order_page = sales.get(converted.headers["location"].split("?")[0])
+    assert f'href="/quotes/{code}"' in order_page.text and f'href="/contracts/{contract_code}"' in order_page.text
     again = sales.post(f"/quotes/{code}/convert", data={})
     assert again.status_code == 409 and 'class="alert error"' in again.text
     contract_page = login("viewer").get(f"/contracts/{contract_code}")
