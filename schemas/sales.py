@@ -212,7 +212,8 @@ class Impact(BaseModel):
     key: str = Field(description="What is affected: a shipment or production order code, the order's own code…")
     line_no: int | None
     effect: str = Field(description="shipment_line_reduced, shipment_line_removed, shipment_cancelled, blocked_packed, "
-                                    "production_order_to_review, credit_hold, status_changed…")
+                                    "reservation_reduced, reservation_released, production_order_to_review, "
+                                    "production_order_cancelled, credit_hold, status_changed…")
     details: dict[str, Any]
 
 

@@ -172,3 +172,38 @@ def test_bad_changes_are_refused_with_their_code(login, customer):
     refused = change(sales, draft, lines=[])
     assert refused.status_code == 409 and refused.json()["code"] == "sales_order_not_changeable"
     assert change(login("viewer"), order, lines=[]).status_code == 403
+
+
+def test_a_cancellation_is_previewed_then_made_with_its_shipments_and_production(login, customer, unique):
+    item = make_item(login, unique, lot_tracked=False)
+    count_in(login, item, "FG-02-01", "2")
+    order = approved_order(login, customer, [(item, "2", "100"), ("CH-ERGO", "3", "450")])
+    shipment = login("logistics").post("/api/shipments", json={"sales_order": order["code"], "ship_from": "FG",
+                                                               "lines": [{"line_no": 10, "quantity": "2"}]}).json()
+    planner = login("planner")
+    due = (TODAY + timedelta(days=8)).isoformat()
+    running, drafted = [planner.post("/api/production-orders", json={
+        "item": "CH-ERGO", "quantity": quantity, "site": "NB1", "due_date": due, "sales_order": order["code"],
+        "sales_order_line": 20}).json() for quantity in ("2", "1")]
+    assert planner.post(f"/api/production-orders/{running['code']}/release").status_code == 200
+    sales = login("sales")
+
+    preview = sales.post(f"/api/sales-orders/{order['code']}/cancel/preview", json={"reason": "customer withdrew"})
+    assert preview.status_code == 200, preview.text
+    impacts = {(i["kind"], i["key"], i["effect"]) for i in preview.json()["impacts"]}
+    assert impacts == {("shipment", shipment["code"], "shipment_cancelled"),
+                       ("production_order", running["code"], "production_order_to_review"),
+                       ("production_order", drafted["code"], "production_order_cancelled")}
+    assert preview.json()["after"]["status"] == "cancelled" and preview.json()["applied"] is False
+    assert shipment_of(login, shipment["code"])["status"] == "planned", "a preview writes nothing"
+    assert planner.get(f"/api/production-orders/{drafted['code']}").json()["status"] == "draft"
+    assert sales.get(f"/api/sales-orders/{order['code']}").json()["status"] == "in_production"
+
+    cancelled = sales.post(f"/api/sales-orders/{order['code']}/cancel", json={"reason": "customer withdrew"})
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+    assert shipment_of(login, shipment["code"])["status"] == "cancelled" and reserved(login, item) == 0
+    assert planner.get(f"/api/production-orders/{drafted['code']}").json()["status"] == "cancelled"
+    assert planner.get(f"/api/production-orders/{running['code']}").json()["status"] == "released", \
+        "released work is the planner's to decide on"
+    again = sales.post(f"/api/sales-orders/{order['code']}/cancel/preview", json={})
+    assert again.status_code == 409 and again.json()["code"] == "sales_order_cancelled"

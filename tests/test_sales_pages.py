@@ -269,3 +269,19 @@ def test_tracking_customer_and_home_pages_show_what_the_tracking_service_says(lo
         assert "订单跟踪" in chinese.get(f"/sales-orders/{code}/tracking").text
     finally:  # the language is the user's own: give the shared demo viewer back its English
         chinese.post("/language", data={"language": "en", "next": "/"})
+
+
+def test_the_cancel_button_previews_what_a_cancellation_does(login, unique):
+    sales = login("sales")
+    created = sales.post("/api/sales-orders", json={"customer": "C-BJYB", "site": "NB1", "lines": [
+        {"item": "CH-TASK", "quantity": "1", "unit_price": "100", "due_date": DUE}]}).json()
+    order = sales.post(f"/api/sales-orders/{created['code']}/submit").json()
+    page = sales.get(f"/sales-orders/{order['code']}")
+    assert 'id="so-cancel-preview"' in page.text and 'id="so-cancel-impact"' in page.text
+    preview = sales.post(f"/sales-orders/{order['code']}/cancel/preview", data={"version": str(order["version"]),
+                                                                              "reason": "duplicate order"})
+    assert preview.status_code == 200 and 'id="so-impact"' in preview.text
+    assert sales.get(f"/api/sales-orders/{order['code']}").json()["status"] == "approved", "a preview writes nothing"
+    stale = sales.post(f"/sales-orders/{order['code']}/cancel/preview", data={"version": str(order["version"] + 5)})
+    assert stale.status_code == 409 and 'data-code="version_conflict"' in stale.text
+    assert 'id="so-cancel-preview"' not in login("viewer").get(f"/sales-orders/{order['code']}").text

@@ -59,6 +59,21 @@ async def make_change(code: str, data: OrderChangeIn, actor: OfficeUser | None) 
     return impact
 
 
+async def preview_cancel(code: str, version: int | None, reason: str, actor: OfficeUser | None) -> ChangeImpact:
+    """What cancelling would do downstream (shipments, reservations, production), written nowhere: the cancel runs
+    and is rolled back. A cancel that would be refused is refused here the same way."""
+    try:
+        async with write_transaction():
+            before = await service.get_sales_order(code)
+            after, impacts = await service.cancel_with_impacts(code, actor, version, reason)
+            raise _Preview(ChangeImpact(
+                order=code, applied=False, blocked=False,
+                changes=rules.order_changes(before.model_dump(mode="json"), after.model_dump(mode="json")),
+                impacts=[Impact(**i) for i in impacts], not_evaluated=NOT_EVALUATED, after=after))
+    except _Preview as preview:
+        return preview.impact
+
+
 def _blocked_text(impact: Impact) -> str:
     return (f"line {impact.line_no} is packed on {impact.key} beyond the new quantity by {impact.details.get('over_by')}: "
             "unpack it first")

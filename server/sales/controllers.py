@@ -113,6 +113,13 @@ class SalesOrderController(Controller):
     async def cancel_order(self, request: Request, code: CodePath, data: SalesOrderAction | None = None) -> SalesOrderOut:
         return await service.cancel_sales_order(code, request.user, *_action(data))
 
+    @post("/{code:str}/cancel/preview", guards=[requires("sales.write")], status_code=HTTP_200_OK,
+          operation_id="preview_sales_order_cancel",
+          summary="What cancelling would do downstream (shipments, reservations, production); nothing is written")
+    async def preview_cancel(self, request: Request, code: CodePath, data: SalesOrderAction | None = None) -> ChangeImpact:
+        version, reason = _action(data)
+        return await changes.preview_cancel(code, version, reason, request.user)
+
     @post("/{code:str}/close", guards=[requires("sales.write")], status_code=HTTP_200_OK, operation_id="close_sales_order",
           summary="Close an order: what is still owed (backorders included) will not be sent")
     async def close_order(self, request: Request, code: CodePath, data: SalesOrderAction | None = None) -> SalesOrderOut:

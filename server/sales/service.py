@@ -474,21 +474,35 @@ async def _open_shipments(code: str) -> int:
 
 
 async def cancel_sales_order(code: str, actor: OfficeUser | None, version: int | None = None, reason: str = "") -> SalesOrderOut:
-    """Cancel: its planned shipments are cancelled with it (their stock reservations released) and so are its own
-    reservations. A shipment already packed stops the cancel, naming the shipment: its units must be unpacked (or
-    delivered) first."""
     async with write_transaction():
-        row, _, before = await _locked(code, version)
-        SALES_ORDERS.check_transition(row, rules.CANCELLED)
-        await _cancel_open_shipments(row, actor, reason)
-        row = await SALES_ORDERS.load(code)  # cancelling a shipment moved the order's progress on
+        order, _ = await cancel_with_impacts(code, actor, version, reason)
+    return order
+
+
+async def cancel_with_impacts(code: str, actor: OfficeUser | None, version: int | None,
+                              reason: str) -> tuple[SalesOrderOut, list[dict[str, Any]]]:
+    """Cancel, inside the caller's transaction, and say what it did downstream: planned shipments are cancelled with
+    the order (their reservations released), and so are its own reservations; production orders made for it are
+    cancelled while still drafts, and named for the planner's review once released (their work may serve other
+    orders). A shipment already packed stops the cancel, naming the shipment: its units must be unpacked (or
+    delivered) first."""
+    row, _, before = await _locked(code, version)
+    SALES_ORDERS.check_transition(row, rules.CANCELLED)
+    impacts = await _cancel_open_shipments(row, actor, reason)
+    impacts += await _cancel_or_flag_production(row, actor, reason)
+    row = await SALES_ORDERS.load(code)  # cancelling a shipment moved the order's progress on
+    reserved = await Reservation.select(Reservation.line_no, Reservation.quantity_micro).where(
+        (Reservation.order_kind == ENTITY) & (Reservation.order_code == code) & Reservation.released_at.is_null())
+    if reserved:
         await Reservation.update({Reservation.released_at: utc_now()}).where(
             (Reservation.order_kind == ENTITY) & (Reservation.order_code == code) & Reservation.released_at.is_null())
-        await SALES_ORDERS.bump(row, {SalesOrder.status: rules.CANCELLED, SalesOrder.held_from: None})
-        return await _record(row, "cancel", actor, before, reason)
+        impacts += [{"kind": "reservation", "key": code, "line_no": r["line_no"], "effect": "reservation_released",
+                     "details": {"quantity": str(from_micro(r["quantity_micro"]))}} for r in reserved]
+    await SALES_ORDERS.bump(row, {SalesOrder.status: rules.CANCELLED, SalesOrder.held_from: None})
+    return await _record(row, "cancel", actor, before, reason), impacts
 
 
-async def _cancel_open_shipments(row: dict[str, Any], actor: OfficeUser | None, reason: str) -> None:
+async def _cancel_open_shipments(row: dict[str, Any], actor: OfficeUser | None, reason: str) -> list[dict[str, Any]]:
     from server.shipping import service as shipping  # shipping moves orders on: it imports this module
 
     shipments = await Shipment.select(Shipment.code).where(
@@ -501,6 +515,27 @@ async def _cancel_open_shipments(row: dict[str, Any], actor: OfficeUser | None, 
                 "sales_order_has_packed_shipments",
                 f"Shipment {shipment['code']} of this order cannot be cancelled ({exc.message}): unpack or deliver it first",
                 )) from exc
+    return [{"kind": "shipment", "key": s["code"], "line_no": None, "effect": "shipment_cancelled", "details": {}}
+            for s in shipments]
+
+
+async def _cancel_or_flag_production(row: dict[str, Any], actor: OfficeUser | None, reason: str) -> list[dict[str, Any]]:
+    from server.production import service as production  # production moves orders on: it imports this module
+
+    orders = await ProductionOrder.select(ProductionOrder.code, ProductionOrder.status, ProductionOrder.sales_order_line).where(
+        (ProductionOrder.sales_order == row["code"])
+        & ProductionOrder.status.is_in([production_rules.DRAFT, *MAKING])).order_by(ProductionOrder.id)
+    impacts = []
+    for order in orders:
+        if order["status"] == production_rules.DRAFT:
+            await production.cancel_production_order(order["code"], actor, None,
+                                                     f"Sales order {row['code']} cancelled: {reason}".strip())
+            effect = "production_order_cancelled"
+        else:
+            effect = "production_order_to_review"
+        impacts.append({"kind": "production_order", "key": order["code"], "line_no": order["sales_order_line"],
+                        "effect": effect, "details": {"status": order["status"]}})
+    return impacts
 
 
 async def close_sales_order(code: str, actor: OfficeUser | None, version: int | None = None, reason: str = "") -> SalesOrderOut:

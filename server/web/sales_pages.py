@@ -369,6 +369,23 @@ async def preview_change(request: Request, code: CodePath) -> Template:
     return render(request, "sales_change_impact.html", impact=impact, errors=[], code="", shown=shown)
 
 
+@post("/sales-orders/{code:str}/cancel/preview", include_in_schema=False)
+async def preview_cancel(request: Request, code: CodePath) -> Template:
+    """What cancelling would do (an htmx fragment, the same as a change's): shipments, reservations, production."""
+    actor = ensure_may(request, "sales.write")
+    form = _posted(await request.form())
+    version = form.get("version", "")
+    try:
+        impact = await changes.preview_cancel(code, int(version) if version.isdigit() else None, form.get("reason", ""),
+                                              actor)
+    except ApiError as exc:
+        if exc.code == "not_found":
+            raise
+        return render(request, "sales_change_impact.html", status_code=_status(exc), impact=None,
+                      errors=_messages(request, exc), code=exc.code, shown=shown)
+    return render(request, "sales_change_impact.html", impact=impact, errors=[], code="", shown=shown)
+
+
 @post("/sales-orders/{code:str}/change", include_in_schema=False)
 async def make_change(request: Request, code: CodePath) -> Template | Redirect:
     actor = ensure_may(request, "sales.write")
@@ -453,5 +470,5 @@ async def save_policy(request: Request) -> Template | Redirect:
 
 
 SALES_HANDLERS = [sales_list, customer_defaults, new_sales_form, create_sales, approvals, edit_sales_form,
-                  update_sales, sales_detail, sales_action, record_payment, plan_shipment, preview_change, make_change,
+                  update_sales, sales_detail, sales_action, record_payment, plan_shipment, preview_change, preview_cancel, make_change,
                   tracking_page, customer_page, policy_form, save_policy]
