@@ -26,3 +26,11 @@ class SalesImportResult(BaseModel):
     orders: int
     lines: int
     imported: list[ImportedOrder] = Field(description="One per order, in the file's order")
+
+
+class PaymentImportResult(BaseModel):
+    """The answer to a payments file that imported (or, with `dry_run`, would import)."""
+
+    dry_run: bool
+    payments: int
+    amount: str = Field(description="Their sum (in each order's own currency: a mixed file adds unlike money)")

@@ -39,7 +39,7 @@ from server.production.controllers import DowntimeController, ProductionOrderCon
 from server.purchasing.controllers import PurchaseOrderController
 from server.sales import alerts as late_order_watch
 from server.sales.controllers import CustomerSummaryController, SalesOrderController, SalesPolicyController
-from server.sales.import_controller import SalesImportController
+from server.sales.import_controller import PaymentImportController, SalesImportController
 from server.sales.pricing_controllers import PRICING_CONTROLLERS
 from server.shipping import commands as shipping_commands  # noqa: F401  (registers the floor commands)
 from server.shipping.controllers import HandlingUnitController, ProofController, ShipmentController
@@ -191,6 +191,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             SalesPolicyController,
             CustomerSummaryController,
             SalesImportController,
+            PaymentImportController,
             *PRICING_CONTROLLERS,
             ShipmentController,
             HandlingUnitController,

@@ -282,3 +282,40 @@ def test_the_office_page_checks_then_imports_and_shows_each_problem_in_chinese(s
 
     viewer = office(server.url, "viewer")
     assert viewer.get("/sales-orders/import").status_code == 403
+
+
+def test_payments_from_accounting_import_all_or_nothing_and_once(login, unique):
+    sales = login("sales")
+    codes = []
+    for quantity in ("10", "5"):
+        created = sales.post("/api/sales-orders", json={"customer": "C-BJYB", "site": "NB1", "lines": [
+            {"item": "CH-TASK", "quantity": quantity, "unit_price": "100",
+             "due_date": (date.today() + timedelta(days=20)).isoformat()}]}).json()
+        codes.append(sales.post(f"/api/sales-orders/{created['code']}/submit").json()["code"])
+    ref = unique("BANK")
+    good = f"sales_order,amount,paid_on,reference\n{codes[0]},600,2026-11-20,{ref}-1\n{codes[1]},\"1,000\",2026/11/21,{ref}-2\n"
+
+    def send(text: str, **params):
+        return sales.post("/api/sales-payments/import", params=params,
+                          files={"file": ("payments.csv", text.encode(), "text/csv")})
+
+    dry = send(good, dry_run="true")
+    assert dry.status_code == 200 and dry.json() == {"dry_run": True, "payments": 2, "amount": "1600"}
+    assert Decimal(sales.get(f"/api/sales-orders/{codes[0]}").json()["paid_amount"]) == 0
+    done = send(good)
+    assert done.status_code == 200, done.text
+    assert [Decimal(sales.get(f"/api/sales-orders/{c}").json()["paid_amount"]) for c in codes] == [600, 1000]
+    history = sales.get(f"/api/sales-orders/{codes[0]}/history").json()
+    assert history["revisions"][-1]["action"] == "payment" and history["payments"][0]["reference"] == f"{ref}-1"
+
+    again = send(good)
+    assert again.status_code == 422 and again.json()["code"] == "import_invalid"
+    assert {e["code"] for e in again.json()["details"]["errors"]} == {"already_recorded"}
+    bad = send(f"订单号,金额,付款日期,凭证号\n{codes[0]},-5,2026-13-01,\nSO-NOPE,10,2026-11-01,{ref}-9\n")
+    assert bad.status_code == 422
+    assert sorted((e["row"], e["code"]) for e in bad.json()["details"]["errors"]) == [
+        (2, "invalid_amount"), (2, "invalid_date"), (2, "reference_required"), (3, "unknown_sales_order")]
+    assert [Decimal(sales.get(f"/api/sales-orders/{c}").json()["paid_amount"]) for c in codes] == [600, 1000], \
+        "a refused file records nothing"
+    assert login("viewer").post("/api/sales-payments/import", files={"file": ("p.csv", good.encode(), "text/csv")}
+                                ).status_code == 403

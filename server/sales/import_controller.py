@@ -1,5 +1,6 @@
 """POST /api/sales-orders/import: a CSV or XLSX of order lines becomes draft sales orders, all or nothing
-(server/sales/importer.py). Needs sales.write; `?dry_run=true` only checks the file."""
+(server/sales/importer.py); POST /api/sales-payments/import: payments from accounting (server/sales/payment_import.py).
+Needs sales.write; `?dry_run=true` only checks the file."""
 
 from __future__ import annotations
 
@@ -12,9 +13,9 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, Parameter
 from litestar.status_codes import HTTP_200_OK
 
-from schemas.sales_import import SalesImportResult
+from schemas.sales_import import PaymentImportResult, SalesImportResult
 from server.accounts.identity import requires
-from server.sales import importer
+from server.sales import importer, payment_import
 
 
 @dataclass
@@ -44,3 +45,22 @@ class SalesImportController(Controller):
         raw = await data.file.read()
         return SalesImportResult(**await importer.import_sales_orders(raw, data.file.filename or "", request.user,
                                                                      dry_run=dry_run))
+
+
+class PaymentImportController(Controller):
+    path = "/api/sales-payments/import"
+    tags = ["Sales orders"]
+
+    @post("/", guards=[requires("sales.write")], status_code=HTTP_200_OK, operation_id="import_sales_payments",
+          summary="Import payments from accounting: a CSV or XLSX with one payment a row (all or nothing)",
+          description="Columns: sales_order, amount, paid_on (YYYY-MM-DD), reference (the bank's or accounting "
+                      "system's). Any problem refuses the file: 422 `import_invalid` with every problem in "
+                      "details.errors. A reference the order already has is `already_recorded`, so a file imported "
+                      "twice records each payment once.")
+    async def import_payments(
+        self, request: Request, data: Annotated[SalesImportUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
+        dry_run: Annotated[bool, Parameter(description="Only check the file: nothing is written")] = False,
+    ) -> PaymentImportResult:
+        raw = await data.file.read()
+        return PaymentImportResult(**await payment_import.import_payments(raw, data.file.filename or "", request.user,
+                                                                         dry_run=dry_run))
