@@ -373,6 +373,23 @@ def test_office_pages_make_a_price_list_a_contract_and_a_quote_and_convert_it(lo
     assert page.status_code == 200 and f"/api/quotes/{code}/pdf" in page.text and "/submit" in page.text
     quote = sales.get(f"/api/quotes/{code}").json()
     assert decimals([(l["unit_price"], l["price_source"]) for l in quote["lines"]]) == decimals([("75", "contract")])
+    assert 'id="quote-edit"' in page.text and 'id="quote-edit"' not in login("viewer").get(f"/quotes/{code}").text
+    form = sales.get(f"/quotes/{code}/edit")
+    assert form.status_code == 200 and f'name="version" value="{quote["version"]}"' in form.text
+    too_few = sales.post(f"/quotes/{code}/edit", data={"version": str(quote["version"]), "site": "NB1",
+                                                       "contract": contract_code, "lines-0-item": item,
+                                                       "lines-0-quantity": "0"})
+    assert too_few.status_code == 422 and 'class="alert error"' in too_few.text
+    edited = sales.post(f"/quotes/{code}/edit", data={
+        "version": str(quote["version"]), "site": "NB1", "contract": contract_code, "notes": "thirty, not twenty",
+        "valid_until": (TODAY + timedelta(days=20)).isoformat(), "lines-0-item": item, "lines-0-quantity": "30"})
+    assert edited.status_code == 303, edited.text
+    quote = sales.get(f"/api/quotes/{code}").json()
+    assert decimals([(l["quantity"], l["unit_price"]) for l in quote["lines"]]) == decimals([("30", "75")])
+    assert quote["notes"] == "thirty, not twenty"
+    stale = sales.post(f"/quotes/{code}/edit", data={"version": "1", "site": "NB1", "lines-0-item": item,
+                                                     "lines-0-quantity": "5"})
+    assert stale.status_code == 409
     assert sales.post(f"/quotes/{code}/submit", data={"version": str(quote["version"])}).status_code == 303
     version = sales.get(f"/api/quotes/{code}").json()["version"]
     converted = sales.post(f"/quotes/{code}/convert", data={"version": str(version)})

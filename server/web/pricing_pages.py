@@ -15,7 +15,7 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_422_UNPROCESSABLE_ENTITY
 from pydantic import BaseModel, ValidationError
 
-from schemas.pricing import ContractIn, PriceListIn, QuoteConvert, QuoteIn
+from schemas.pricing import ContractIn, PriceListIn, QuoteConvert, QuoteEdit, QuoteIn
 from server.errors import ApiError
 from server.i18n import translate
 from server.masterdata.tables import Customer, Item, Site
@@ -117,11 +117,12 @@ async def _choices() -> dict[str, list[tuple[str, str]]]:
 
 
 async def _form_page(request: Request, spec: FormSpec, values: dict[str, str], lines: list[dict[str, str]],
-                     errors: FormErrors | None = None, status_code: int = 200) -> Template:
+                     errors: FormErrors | None = None, status_code: int = 200,
+                     hidden: dict[str, str] | None = None) -> Template:
     items = await Item.select(Item.code).where(Item.archived == False).order_by(Item.code).limit(2000)  # noqa: E712
     return render(request, "pricing_form.html", status_code=status_code, spec=spec, values=values,
                   lines=lines + [{} for _ in range(max(1, BLANK_LINES - len(lines)))], errors=errors or FormErrors(),
-                  choices=await _choices(), items=[i["code"] for i in items])
+                  choices=await _choices(), items=[i["code"] for i in items], hidden=hidden or {})
 
 
 FORMS = {"/price-lists/new": (PRICE_LIST_FORM, "sales.pricing", _price_list_input, price_lists.create_price_list,
@@ -226,8 +227,10 @@ def _quote_actions(request: Request, status: str) -> list[str]:
 async def _quote_page(request: Request, code: str, *, errors: list[str] | None = None, status_code: int = 200) -> Template:
     ensure_may(request, "sales.read")
     quote = await quotes.get_quote(code)
+    user = current_user(request)
     return render(request, "quote_detail.html", status_code=status_code, quote=quote, show=display,
                   actions=_quote_actions(request, quote.status), errors=errors or [],
+                  may_edit=quote.status in quotes.EDITABLE and user is not None and user.may("sales.write"),
                   done=request.query_params.get("done"))
 
 
@@ -257,5 +260,44 @@ async def quote_action(request: Request, code: CodePath) -> Template | Redirect:
     return Redirect(f"/quotes/{code}?{urlencode({'done': action})}", status_code=HTTP_303_SEE_OTHER)
 
 
+def _quote_edit_spec(code: str) -> FormSpec:
+    """The quote form for a draft or rejected quote: its customer stays; the rest is rewritten whole."""
+    return FormSpec(f"/quotes/{code}/edit", "quote.edit", tuple(i for i in QUOTE_FORM.fields if i.name != "customer"),
+                    QUOTE_FORM.columns)
+
+
+@get("/quotes/{code:str}/edit", include_in_schema=False)
+async def edit_quote_form(request: Request, code: CodePath) -> Template:
+    ensure_may(request, "sales.write")
+    quote = await quotes.get_quote(code)
+    values = {"site": quote.site, "contract": quote.contract or "", "valid_until": quote.valid_until.isoformat(),
+              "notes": quote.notes}
+    lines = [{"item": line.item, "quantity": display(line.quantity, "decimal"),
+              "unit_price": display(line.unit_price, "decimal"), "discount_pct": display(line.discount_pct, "decimal")}
+             for line in quote.lines]
+    return await _form_page(request, _quote_edit_spec(code), values, lines, hidden={"version": str(quote.version)})
+
+
+@post("/quotes/{code:str}/edit", include_in_schema=False)
+async def edit_quote(request: Request, code: CodePath) -> Template | Redirect:
+    actor = ensure_may(request, "sales.write")
+    spec = _quote_edit_spec(code)
+    form = {k: v.strip() for k, v in (await request.form()).items() if isinstance(v, str)}
+    values, lines = _form_values(form, spec)
+    due = (date.today() + timedelta(days=quotes.DUE_IN_DAYS)).isoformat()
+    errors = FormErrors()
+    try:
+        data = QuoteEdit.model_validate({**_present(values), "version": form.get("version", ""),
+                                         "lines": [{**_present(line), "due_date": due} for line in lines]})
+        await quotes.edit_quote(code, data, actor)
+    except (ApiError, ValidationError) as exc:
+        if isinstance(exc, ApiError) and exc.code == "not_found":
+            raise
+        explain(exc, errors, language_of(request))
+        status = exc.status_code if isinstance(exc, ApiError) else HTTP_422_UNPROCESSABLE_ENTITY
+        return await _form_page(request, spec, values, lines, errors, status, hidden={"version": form.get("version", "")})
+    return Redirect(f"/quotes/{code}?{urlencode({'done': 'save'})}", status_code=HTTP_303_SEE_OTHER)
+
+
 PRICING_HANDLERS = [new_form, create_from_form, price_list_list, contract_list, quote_list, price_list_detail,
-                    contract_detail, quote_detail, quote_action]
+                    contract_detail, quote_detail, quote_action, edit_quote_form, edit_quote]
