@@ -3,6 +3,8 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
+# The slowest tests of each run are listed at its end: where the suite's time goes (CI aims under 15 minutes).
+PYTEST_ARGS ?= --durations=25
 ASSETS := server/web/static/vendor/htmx.min.js
 
 .PHONY: run test test-sqlite test-postgres bench install assets migration clean
