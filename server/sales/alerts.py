@@ -52,13 +52,14 @@ class LateOrderWatch:
 
     async def _run(self) -> None:
         while True:
+            # Not at start-up: a process (re)starting does no reading or writing it need not do then.
+            await asyncio.sleep(self.interval_seconds)
             try:
                 count = await announce_late_lines()
                 if count:
                     log.info("announced %d late or at-risk order line(s)", count)
             except Exception:  # noqa: BLE001 - the database may be away for a while; the next run catches up
                 log.exception("late-order watch failed")
-            await asyncio.sleep(self.interval_seconds)
 
 
 _watch: LateOrderWatch | None = None
