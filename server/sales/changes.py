@@ -27,7 +27,6 @@ from server.sales import price_lists, rules, service
 from server.sales.tables import SalesOrder, SalesOrderLine
 
 CHANGEABLE = frozenset({rules.SUBMITTED, rules.ON_HOLD, *rules.UNDER_WAY})
-OPEN_PRODUCTION = ("draft", "released", "in_progress")
 NOT_EVALUATED = ["purchase_suggestions: MRP is not built yet"]
 
 
@@ -217,7 +216,7 @@ async def _production_to_review(code: str, line: dict[str, Any], old: dict[str, 
     orders = await ProductionOrder.select(ProductionOrder.code, ProductionOrder.item, ProductionOrder.quantity_micro,
                                           ProductionOrder.status).where(
         (ProductionOrder.sales_order == code) & (ProductionOrder.sales_order_line == line["line_no"])
-        & ProductionOrder.status.is_in(list(OPEN_PRODUCTION)))
+        & ProductionOrder.status.is_in(list(service.OPEN_PRODUCTION)))
     return [{"kind": "production_order", "key": order["code"], "line_no": line["line_no"],
              "effect": "production_order_to_review",
              "details": {"making": str(from_micro(order["quantity_micro"])), "item": order["item"],

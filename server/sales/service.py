@@ -27,6 +27,7 @@ from server.documents import (
     DocumentTable, actor_name, audit_change, item_units, line_problems, master_problems, refuse_problems, utc_now,
 )
 from server.errors import ApiError, duplicate
+from server.inventory.availability import release_reservations
 from server.inventory.stock import from_micro, to_micro
 from server.inventory.tables import Reservation
 from server.masterdata.tables import Customer, Site
@@ -44,6 +45,7 @@ ENTITY = "sales_order"
 SALES_ORDERS = DocumentTable(ENTITY, "Sales order", SalesOrder, "SO", SalesOrderCounter, SalesOrderLine.sales_order,
                              rules.SALES_ORDER)
 MAKING = (production_rules.RELEASED, production_rules.IN_PROGRESS)  # production orders at work for an order
+OPEN_PRODUCTION = (production_rules.DRAFT, *MAKING)  # production orders made for an order that may still change
 REVIEW_ACTOR = "review"  # who approved an order the review found clean
 DEFAULT_APPROVERS = ("sales_manager",)
 
@@ -204,9 +206,9 @@ async def _revision(order_id: int, action: str, actor: OfficeUser | str | None, 
 
 
 async def _record(row: dict[str, Any], action: str, actor: OfficeUser | None, before: SalesOrderOut,
-                  reason: str = "", revision_actor: str | None = None) -> SalesOrderOut:
+                  reason: str = "") -> SalesOrderOut:
     after = await get_sales_order(row["code"])
-    await _revision(row["id"], action, revision_actor or actor, before, after, reason)
+    await _revision(row["id"], action, actor, before, after, reason)
     await audit_change(actor, action, ENTITY, row["code"], before, after, reason)
     return after
 
@@ -494,8 +496,7 @@ async def cancel_with_impacts(code: str, actor: OfficeUser | None, version: int 
     reserved = await Reservation.select(Reservation.line_no, Reservation.quantity_micro).where(
         (Reservation.order_kind == ENTITY) & (Reservation.order_code == code) & Reservation.released_at.is_null())
     if reserved:
-        await Reservation.update({Reservation.released_at: utc_now()}).where(
-            (Reservation.order_kind == ENTITY) & (Reservation.order_code == code) & Reservation.released_at.is_null())
+        await release_reservations(ENTITY, code)
         impacts += [{"kind": "reservation", "key": code, "line_no": r["line_no"], "effect": "reservation_released",
                      "details": {"quantity": str(from_micro(r["quantity_micro"]))}} for r in reserved]
     await SALES_ORDERS.bump(row, {SalesOrder.status: rules.CANCELLED, SalesOrder.held_from: None})
@@ -524,7 +525,7 @@ async def _cancel_or_flag_production(row: dict[str, Any], actor: OfficeUser | No
 
     orders = await ProductionOrder.select(ProductionOrder.code, ProductionOrder.status, ProductionOrder.sales_order_line).where(
         (ProductionOrder.sales_order == row["code"])
-        & ProductionOrder.status.is_in([production_rules.DRAFT, *MAKING])).order_by(ProductionOrder.id)
+        & ProductionOrder.status.is_in(list(OPEN_PRODUCTION))).order_by(ProductionOrder.id)
     impacts = []
     for order in orders:
         if order["status"] == production_rules.DRAFT:
@@ -548,8 +549,7 @@ async def close_sales_order(code: str, actor: OfficeUser | None, version: int | 
             raise _state_conflict(row, Refusal(
                 "sales_order_has_open_shipments",
                 f"{open_shipments} shipment(s) of this order are still open: cancel or deliver them first"))
-        await Reservation.update({Reservation.released_at: utc_now()}).where(
-            (Reservation.order_kind == ENTITY) & (Reservation.order_code == code) & Reservation.released_at.is_null())
+        await release_reservations(ENTITY, code)
         await SALES_ORDERS.bump(row, {SalesOrder.status: rules.CLOSED, SalesOrder.held_from: None})
         return await _record(row, "close", actor, before, reason)
 

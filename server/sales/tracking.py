@@ -27,11 +27,10 @@ from server.production.tables import ProductionMaterial, ProductionOrder
 from server.purchasing.tables import PurchaseOrderLine
 from server.sales import rules, service
 from server.sales.tables import SalesOrder, SalesOrderLine, SalesOrderRevision
+from server.shipping import rules as shipping_rules
 from server.shipping.rules import UNIT_LOADED
 from server.shipping.tables import HandlingUnitContent, Shipment, ShipmentLine
 
-OPEN_SHIPMENT = ("planned", "picking", "packed", "loaded")
-MAKING = ("draft", "released", "in_progress")
 LATE_CANDIDATES = 5000
 
 
@@ -58,7 +57,7 @@ async def _coverage(order_codes: list[str]) -> dict[tuple[str, int], Coverage]:
     if not order_codes:
         return covered
     shipments = await Shipment.select(Shipment.id, Shipment.sales_order, Shipment.status, Shipment.pick_list).where(
-        Shipment.sales_order.is_in(order_codes) & Shipment.status.is_in(list(OPEN_SHIPMENT)))
+        Shipment.sales_order.is_in(order_codes) & Shipment.status.is_in(sorted(shipping_rules.OPEN)))
     by_id = {s["id"]: s for s in shipments}
     missing = {s["id"]: service.missing_on_pick_list(s["pick_list"]) for s in shipments}
     if by_id:
@@ -81,7 +80,7 @@ async def _coverage(order_codes: list[str]) -> dict[tuple[str, int], Coverage]:
     for order in await ProductionOrder.select(
             ProductionOrder.sales_order, ProductionOrder.sales_order_line, ProductionOrder.quantity_micro,
             ProductionOrder.received_micro).where(
-            ProductionOrder.sales_order.is_in(order_codes) & ProductionOrder.status.is_in(list(MAKING))
+            ProductionOrder.sales_order.is_in(order_codes) & ProductionOrder.status.is_in(list(service.OPEN_PRODUCTION))
             & ProductionOrder.sales_order_line.is_not_null()):
         covered[(order["sales_order"], order["sales_order_line"])].in_production += max(
             0, order["quantity_micro"] - order["received_micro"])
