@@ -53,7 +53,8 @@ def test_tracking_follows_an_order_through_production_and_shipping_to_delivery(s
         "item": "CH-ERGO", "quantity": "2", "site": "NB1", "due_date": (TODAY + timedelta(days=20)).isoformat(),
         "sales_order": order["code"], "sales_order_line": 20})
     assert made.status_code == 201, made.text
-    assert login("planner").post(f"/api/production-orders/{made.json()['code']}/release").status_code == 200
+    planner = login("planner")
+    assert planner.post(f"/api/production-orders/{made.json()['code']}/release").status_code == 200
     route = unique("R")
     planned = login("logistics").post("/api/shipments", json={"sales_order": order["code"], "ship_from": "FG",
                                                               "route": route, "lines": [{"line_no": 10, "quantity": "3"}]})
@@ -68,7 +69,14 @@ def test_tracking_follows_an_order_through_production_and_shipping_to_delivery(s
     assert [p["code"] for p in seen["production"]] == [made.json()["code"]]
     assert [s["code"] for s in seen["shipments"]] == [shipment["code"]]
     assert [e["action"] for e in seen["events"]][:2] == ["create", "submit"]
-    assert any(p["for_item"] == "CH-ERGO" for p in seen["purchasing"]) or seen["purchasing"] == []
+    material = planner.get(f"/api/production-orders/{made.json()['code']}").json()["materials"][0]["item"]
+    buyer = login("buyer")
+    po = buyer.post("/api/purchase-orders", json={"supplier": "S-LIFTTEC", "site": "NB1", "lines": [
+        {"item": material, "quantity": "10", "unit_price": "2.80", "due_date": (TODAY + timedelta(days=9)).isoformat()}]})
+    assert po.status_code == 201, po.text
+    assert buyer.post(f"/api/purchase-orders/{po.json()['code']}/approve").status_code == 200
+    bought = [p for p in tracking(login, order["code"])["purchasing"] if p["purchase_order"] == po.json()["code"]]
+    assert [(p["item"], p["for_item"]) for p in bought] == [(material, "CH-ERGO")], "what its production consumes"
 
     sscc = pushed(packer, "shipment.pack", {"shipment": shipment["code"], "contents": [
         {"item": item, "location": "FG-02-01", "quantity": "3"}]})["effect"]["sscc"]
