@@ -24,33 +24,43 @@ from devices.service import digest
 from server.accounts.controllers import LOGIN_PATHS, AuditController, AuthController, UsersController
 from server.accounts.identity import OfficeUser, retrieve_user_handler
 from server.accounts.session_store import SESSION_COOKIE, DatabaseSessionStore, RotatingSessionConfig
-from server.db import prepare_engine, release_engine
+from server.db import install_final_stages, prepare_engine, release_engine
 from server.errors import EXCEPTION_HANDLERS, document_error_responses
 from server.health import health
 from server.pwa import pwa_router
-from server.inventory import commands as inventory_commands  # noqa: F401  (registers the floor commands)
+from server.inventory import commands as inventory_commands
+from server.inventory.stock import ON_HAND_STAGE, stock_follows_location
 from server.inventory.controllers import StockController
 from server.labels import LabelController, LocationLabelController
 from server.logs import RequestLog, logging_config
 from server.rate_limit_store import RedisStoreWithFallback
+from server.masterdata.feed import when_location_moves
 from server.masterdata.resources import RESOURCES
-from server.production import commands as production_commands  # noqa: F401  (registers the floor commands)
+from server.production import commands as production_commands
+from server.production.controllers import RESOLVERS as PRODUCTION_RESOLVERS
 from server.production.controllers import DowntimeController, ProductionOrderController
-from server.purchasing.controllers import PurchaseOrderController
+from server.purchasing import commands as purchasing_commands
+from server.purchasing.scanning import RESOLVERS as PURCHASING_RESOLVERS
+from server.purchasing.controllers import PurchaseOrderController, ReceiptController
 from server.sales import alerts as late_order_watch
 from server.sales.controllers import CustomerSummaryController, SalesOrderController, SalesPolicyController
 from server.sales.import_controller import PaymentImportController, SalesImportController
 from server.sales.pricing_controllers import PRICING_CONTROLLERS
-from server.shipping import commands as shipping_commands  # noqa: F401  (registers the floor commands)
+from server.shipping import commands as shipping_commands
+from server.shipping.scan import RESOLVERS as SHIPPING_RESOLVERS
 from server.shipping.controllers import HandlingUnitController, ProofController, ShipmentController
-from server.quality import commands as quality_commands  # noqa: F401  (registers quality.record)
+from server.quality import commands as quality_commands
 from server.quality.controllers import QUALITY_CONTROLLERS
 from server.records.controller import make_controllers
 from server.scan.controllers import ScanController
+from server.scan.resolve import install_resolvers
 from server.settings import Settings, load_settings
 from server.webhooks import dispatcher as webhook_dispatcher
+from server.webhooks.service import WAKE_STAGE
 from server.webhooks.controllers import WEBHOOK_CONTROLLERS
 from sync import live
+from sync.feed import FEED_STAGE
+from sync.registry import install_commands
 from sync.controllers import SYNC_HANDLERS, bearer_token
 
 SESSION_HOURS = 10
@@ -110,8 +120,29 @@ def _device_token_digest(request) -> str:
     return digest(bearer_token(request.headers) or "")
 
 
+def wire_areas() -> None:
+    """What the areas plug into the layers below them, named here in the order it runs, so that no import has a
+    side effect and a lower layer never imports a higher one. Every process that writes calls it once."""
+    install_final_stages([
+        ON_HAND_STAGE,  # on-hand rows changed in memory are written before the feed is numbered
+        WAKE_STAGE,  # webhook deliveries written in the transaction: the dispatcher is woken after commit
+        live.BOARDS_STAGE,  # board events, after commit
+        FEED_STAGE,  # last: the feed position counter is taken as late as possible; pokes after commit
+    ])
+    install_commands([
+        *inventory_commands.COMMANDS,  # stock.move, stock.count
+        *purchasing_commands.COMMANDS,  # receipt.receive
+        *production_commands.COMMANDS,  # stock.issue, production.report, production.downtime
+        *quality_commands.COMMANDS,  # quality.record
+        *shipping_commands.COMMANDS,  # shipment.pack, shipment.load, delivery.sign
+    ])
+    install_resolvers([*PURCHASING_RESOLVERS, *PRODUCTION_RESOLVERS, *SHIPPING_RESOLVERS])
+    when_location_moves(stock_follows_location)  # a bin's stock follows it into another scope
+
+
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or load_settings()
+    wire_areas()
     redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
 
     session_config = RotatingSessionConfig(
@@ -187,6 +218,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             StockController,
             ScanController,
             PurchaseOrderController,
+            ReceiptController,
             SalesOrderController,
             SalesPolicyController,
             CustomerSummaryController,

@@ -202,6 +202,9 @@ COMMANDS = {
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from server.app import wire_areas
+
+    wire_areas()  # the demo, enrolment and scan commands write and resolve as the server does
     return COMMANDS[args.command](args)
 
 

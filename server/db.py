@@ -81,14 +81,24 @@ class WriteContext:
 
 
 Stage = Callable[[WriteContext], Awaitable[None]]
-# Work every write transaction ends with (buffered on-hand rows, then the change feed, whose position counter must
-# be taken as late as possible), and what it announces after commit. Registered by the areas at import.
-_final_stages: list[tuple[bool, Stage | None, Stage | None]] = []
 
 
-def add_final_stage(before_commit: Stage | None = None, after_commit: Stage | None = None, *, last: bool = False) -> None:
-    _final_stages.append((last, before_commit, after_commit))
-    _final_stages.sort(key=lambda stage: stage[0])  # stable: the `last` ones after all others
+@dataclass(frozen=True)
+class FinalStage:
+    """Work a write transaction ends with (`before_commit`: buffered on-hand rows, the change feed) and what it
+    announces once committed (`after_commit`)."""
+
+    before_commit: Stage | None = None
+    after_commit: Stage | None = None
+
+
+# Installed once per process by server/app.py (`wire_areas`), in the order they must run.
+_final_stages: tuple[FinalStage, ...] = ()
+
+
+def install_final_stages(stages: Sequence[FinalStage]) -> None:
+    global _final_stages
+    _final_stages = tuple(stages)
 
 
 _current_write: ContextVar[WriteContext | None] = ContextVar("floorsync_write", default=None)
@@ -128,12 +138,13 @@ async def write_transaction() -> AsyncIterator[WriteContext]:
         try:
             yield context
             await _flush_inserts(context)
-            for _, before, _ in _final_stages:
-                if before is not None:
-                    await before(context)
+            for stage in _final_stages:
+                if stage.before_commit is not None:
+                    await stage.before_commit(context)
         finally:
             _current_write.reset(token)
-    after = [*context.after_commit, *(lambda stage=stage: stage(context) for _, _, stage in _final_stages if stage)]
+    after = [*context.after_commit,
+             *(lambda stage=stage: stage.after_commit(context) for stage in _final_stages if stage.after_commit)]
     for hook in after:
         try:
             await hook()

@@ -21,7 +21,7 @@ from server.accounts.identity import OfficeUser
 from server.db import DB, sql_fetch
 from server.document_rules import Lifecycle, Problem, Refusal, document_code
 from server.errors import ApiError, not_found
-from server.inventory.stock import decimals_used
+from server.quantities import decimals_used
 from server.masterdata.tables import Item, Unit
 
 Rows = list[dict[str, Any]]

@@ -262,3 +262,8 @@ def document_error_responses(app: Litestar, public_paths: list[str], rate_limite
                 responses[HTTP_401_UNAUTHORIZED] = _error_spec("Wrong username or password (`invalid_credentials`)")
                 responses[HTTP_429_TOO_MANY_REQUESTS] = _error_spec("Too many attempts (`rate_limited`)")
             handler.responses = {**responses, **(handler.responses or {})}
+
+
+def refuse(code: str, message: str, http_status: int = HTTP_422_UNPROCESSABLE_ENTITY, /, **details: Any) -> ApiError:
+    """A refusal with its code; details are any keywords (`status` among them: the HTTP status is positional)."""
+    return ApiError(http_status, code, message, details)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from server.db import WriteContext, add_final_stage, current_write, json_text, placeholders, sql_executemany, sql_fetch
+from server.db import WriteContext, FinalStage, current_write, json_text, placeholders, sql_executemany, sql_fetch
 from sync.tables import FeedCounter
 
 PENDING_KEY = "feed_changes"
@@ -103,7 +103,8 @@ async def _announce(write: WriteContext) -> None:
         await _announcer(write.state["feed_head"], write.state["feed_visibilities"])
 
 
-add_final_stage(_flush, _announce, last=True)
+# The feed's stage runs last before commit: its position counter is taken as late as possible.
+FEED_STAGE = FinalStage(before_commit=_flush, after_commit=_announce)
 
 
 async def head_position() -> int:

@@ -23,7 +23,7 @@ from litestar.channels.backends.redis import RedisChannelsPubSubBackend
 from litestar.exceptions import WebSocketDisconnect
 
 from schemas.sync import DeviceScope
-from server.db import WriteContext, add_final_stage, current_write
+from server.db import FinalStage, WriteContext, current_write
 from sync import feed
 from sync.feed import Visibility
 
@@ -395,7 +395,7 @@ async def _announce_boards(write: WriteContext) -> None:
             publish(board_channel(topic), {"topic": topic, "events": list(events)})
 
 
-add_final_stage(after_commit=_announce_boards)
+BOARDS_STAGE = FinalStage(after_commit=_announce_boards)
 
 
 def _revoked() -> SocketClosing:

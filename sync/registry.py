@@ -7,7 +7,7 @@ push runs it inside the batch's transaction, under a savepoint.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -46,12 +46,16 @@ class Command:
 _COMMANDS: dict[tuple[str, int], Command] = {}
 
 
-def register(name: str, version: int, args_model: type[BaseModel]) -> Callable[[Handler], Handler]:
-    def decorate(handler: Handler) -> Handler:
-        _COMMANDS[(name, version)] = Command(name, version, args_model, handler)
-        return handler
-
-    return decorate
+def install_commands(commands: Iterable[Command]) -> None:
+    """The floor commands this process accepts, named once by server/app.py (`wire_areas`)."""
+    installed: dict[tuple[str, int], Command] = {}
+    for command in commands:
+        key = (command.name, command.version)
+        if key in installed and installed[key] is not command:
+            raise ValueError(f"floor command {command.name}@{command.version} is defined twice")
+        installed[key] = command
+    _COMMANDS.clear()
+    _COMMANDS.update(installed)
 
 
 def resolve(wire_name: str) -> Command | None:

@@ -10,7 +10,7 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from server.inventory.stock import to_micro
+from server.quantities import to_micro
 from server.purchasing import rules
 from tests.sync_fixtures import enrolled_device
 from tests.test_office_ui import browse  # noqa: F401  (the form-posting office client)

@@ -13,7 +13,8 @@ from typing import Any
 
 from server.db import sql_execute, sql_read
 from server.inventory.lots import today
-from server.inventory.stock import AVAILABLE, quantity_text, to_micro
+from server.inventory.stock import AVAILABLE
+from server.quantities import quantity_text, to_micro
 
 
 @dataclass(frozen=True)

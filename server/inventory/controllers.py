@@ -12,14 +12,13 @@ from litestar.status_codes import HTTP_201_CREATED
 from pydantic import BaseModel
 
 from schemas.common import Page
-from schemas.inventory import ReceiptArgs
 from schemas.sync import StockCountArgs, StockMoveArgs
 from server.accounts.identity import requires
 from server.db import write_transaction
 from server.inventory.availability import available_to_promise, fefo_suggestion, stock_alerts
 from server.inventory.moves import count_stock, move_stock
-from server.inventory.receipts import receive
-from server.inventory.stock import Who, list_on_hand
+from server.inventory.stock import list_on_hand
+from server.actors import Who
 
 CodeFilter = Annotated[str | None, Parameter(max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
 
@@ -73,12 +72,6 @@ class StockController(Controller):
         async with write_transaction():
             return await move_stock(data.item, data.lot, data.from_location, data.to_location, data.quantity,
                                     Who.office(request.user), data.serials)
-
-    @post("/receipts", guards=[requires("stock.write")], status_code=HTTP_201_CREATED,
-          summary="Receive goods against a purchase order line (the desk's receipt.receive)")
-    async def receipt(self, request: Request, data: ReceiptArgs) -> dict[str, Any]:
-        async with write_transaction():
-            return await receive(data, Who.office(request.user))
 
     @post("/counts", guards=[requires("stock.write")], status_code=HTTP_201_CREATED,
           summary="Record a count; the difference is booked as an adjustment")

@@ -17,7 +17,9 @@ from typing import Any
 from litestar.status_codes import HTTP_409_CONFLICT
 
 from server.db import sql_execute, sql_executemany, sql_fetch
-from server.inventory.stock import AVAILABLE, Place, Who, post, refuse
+from server.inventory.stock import AVAILABLE, Place, post
+from server.actors import Who
+from server.errors import refuse
 from sync.feed import Visibility, record_change
 
 HOLD = "hold"

@@ -10,9 +10,11 @@ from typing import Any
 from server.db import defer_insert
 from server.inventory.lots import check_serials, ensure_lot, take_serials, usable_lot
 from server.inventory.stock import (
-    AVAILABLE, COUNT_COLUMNS, Who, audit_office_booking, check_decimals, check_lot, load_item, load_place, on_hand_micro, post,
-    quantity_text, refuse, to_micro,
+    AVAILABLE, COUNT_COLUMNS, audit_office_booking, check_decimals, check_lot, load_item, load_place, on_hand_micro, post,
 )
+from server.actors import Who
+from server.errors import refuse
+from server.quantities import quantity_text, to_micro
 
 
 async def move_stock(item_code: str, lot: str | None, from_code: str, to_code: str, quantity: Decimal, who: Who,

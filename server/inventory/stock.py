@@ -13,38 +13,20 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
-from litestar.status_codes import HTTP_409_CONFLICT, HTTP_422_UNPROCESSABLE_ENTITY
+from litestar.status_codes import HTTP_409_CONFLICT
 
-from server.db import WriteContext, add_final_stage, current_write, defer_insert, sql_executemany, sql_fetch
 from server.accounts.audit import record_audit
-from server.accounts.identity import OfficeUser
-from server.errors import ApiError
+from server.actors import Who
+from server.db import FinalStage, WriteContext, current_write, defer_insert, sql_executemany, sql_fetch
+from server.errors import refuse
+from server.quantities import decimals_used, quantity_text
 from server.inventory.tables import StockOnHand
-from sync.feed import Visibility, record_change
+from sync.feed import Visibility, record_change, record_move
 from sync.live import publish_board_after_commit
 
-MICRO = Decimal("0.000001")
 # 10^12 units: far above any real stock, far below the 64-bit integer limit (SQLite would silently go to REAL).
 MAX_ON_HAND_MICRO = 10**18
 AVAILABLE = "available"
-
-
-def to_micro(quantity: Decimal) -> int:
-    return int((quantity / MICRO).to_integral_value())
-
-
-def from_micro(quantity_micro: int) -> Decimal:
-    return (Decimal(quantity_micro) * MICRO).normalize() if quantity_micro else Decimal(0)
-
-
-def quantity_text(quantity_micro: int) -> str:
-    """A quantity as the wire carries it: plain digits, no exponent, no trailing zeros ('10', '2.5')."""
-    return format(from_micro(quantity_micro), "f")
-
-
-def decimals_used(quantity: Decimal) -> int:
-    exponent = quantity.normalize().as_tuple().exponent
-    return max(0, -exponent) if isinstance(exponent, int) else 0
 
 
 @dataclass(frozen=True)
@@ -58,31 +40,9 @@ class Place:
         return Visibility(site=self.site, warehouse=self.warehouse)
 
 
-@dataclass(frozen=True)
-class Who:
-    """Who caused a stock change, for the ledger: a device's mutation or an office user."""
-
-    mutation_id: str | None = None
-    device_id: str | None = None
-    username: str | None = None
-    event_time: datetime | None = None
-    allowed_warehouses: frozenset[str] | None = None  # a device's scope; None = no restriction
-    allowed_site: str | None = None
-    actor: OfficeUser | None = None  # an office user: the change also goes to the audit trail
-
-    @classmethod
-    def office(cls, user: OfficeUser) -> Who:
-        return cls(username=user.username, actor=user)
-
-
 async def audit_office_booking(who: Who, action: str, item: str, booking: dict[str, Any]) -> None:
     if who.actor is not None:
         await record_audit(who.actor, action, "stock", item, None, booking)
-
-
-def refuse(code: str, message: str, http_status: int = HTTP_422_UNPROCESSABLE_ENTITY, /, **details: Any) -> ApiError:
-    """A refusal with its code; details are any keywords (`status` among them: the HTTP status is positional)."""
-    return ApiError(http_status, code, message, details)
 
 
 async def load_item(code: str) -> dict[str, Any]:
@@ -188,7 +148,7 @@ async def _write_on_hand(write: WriteContext) -> None:
         )
 
 
-add_final_stage(before_commit=_write_on_hand)
+ON_HAND_STAGE = FinalStage(before_commit=_write_on_hand)
 
 LEDGER_COLUMNS = ("at", "item", "location", "lot", "status", "quantity_micro", "reason", "note", "mutation_id",
                   "device_id", "username", "event_time")
@@ -242,3 +202,13 @@ async def list_on_hand(item: str | None, location: str | None, limit: int, offse
     )
     total = await StockOnHand.count().where(condition)
     return [{**r, "lot": r["lot"] or None, "quantity": quantity_text(r.pop("quantity_micro"))} for r in rows], total
+
+
+async def stock_follows_location(location: str, old: Visibility | None, new: Visibility | None) -> None:
+    """Stock lies where its location is: a bin moved to another warehouse takes its on-hand rows out of the old
+    scope and into the new one, an archived bin takes them out of every replica."""
+    rows = await StockOnHand.select().where((StockOnHand.location == location) & (StockOnHand.quantity_micro != 0))
+    for row in rows:
+        data = {"item": row["item"], "location": location, "lot": row["lot"] or None, "status": row["status"],
+                "quantity": quantity_text(row["quantity_micro"])}
+        record_move("stock", stock_key(row["item"], location, row["lot"], row["status"]), data if new else None, old, new)

@@ -3,17 +3,25 @@ items everywhere, a location within its warehouse's scope. An archived record le
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from pydantic import BaseModel
 
-from server.inventory.stock import quantity_text, stock_key
-from server.inventory.tables import StockOnHand
 from server.masterdata.tables import Warehouse
 from sync.feed import Visibility, record_move
 
 ITEM_FIELDS = ("code", "name", "type", "unit", "gtin", "lot_tracked", "serial_tracked", "shelf_life_days", "inspection_required")
 LOCATION_FIELDS = ("code", "name", "warehouse", "kind")
+# What else must follow a location that moves into another scope or out of every one (the stock lying there):
+# areas above master data subscribe at start-up (server/app.py), so master data imports none of them.
+LocationMoved = Callable[[str, Visibility | None, Visibility | None], Awaitable[None]]
+_location_moved: list[LocationMoved] = []
+
+
+def when_location_moves(listener: LocationMoved) -> None:
+    if listener not in _location_moved:
+        _location_moved.append(listener)
 
 
 def _data(record: BaseModel, fields: tuple[str, ...]) -> dict[str, Any]:
@@ -47,14 +55,5 @@ async def location_changed(before: BaseModel | None, after: BaseModel | None) ->
     new = await _warehouse_visibility(after.warehouse) if _live(after) else None  # type: ignore[union-attr]
     record_move("location", record.code, _data(after, LOCATION_FIELDS) if new else None, old, new)  # type: ignore[union-attr,arg-type]
     if old != new:
-        await _stock_follows_location(record.code, old, new)  # type: ignore[union-attr]
-
-
-async def _stock_follows_location(location: str, old: Visibility | None, new: Visibility | None) -> None:
-    """Stock lies where its location is: a bin moved to another warehouse takes its on-hand rows out of the old
-    scope and into the new one, an archived bin takes them out of every replica."""
-    rows = await StockOnHand.select().where((StockOnHand.location == location) & (StockOnHand.quantity_micro != 0))
-    for row in rows:
-        data = {"item": row["item"], "location": location, "lot": row["lot"] or None, "status": row["status"],
-                "quantity": quantity_text(row["quantity_micro"])}
-        record_move("stock", stock_key(row["item"], location, row["lot"], row["status"]), data if new else None, old, new)
+        for listener in _location_moved:
+            await listener(record.code, old, new)  # type: ignore[union-attr]

@@ -6,25 +6,29 @@ from __future__ import annotations
 from typing import Any
 
 from schemas.production import ProductionDowntimeArgs, ProductionReportArgs, StockIssueArgs
-from server.inventory.commands import who_for
+from server.actors import Who
 from server.production.execution import issue_material, record_downtime, report_production
-from sync.registry import CommandContext, register
+from sync.registry import Command, CommandContext
 
 
 def _work_centres(ctx: CommandContext) -> frozenset[str] | None:
     return frozenset(ctx.device.scope.work_centres) or None
 
 
-@register("stock.issue", 1, StockIssueArgs)
 async def stock_issue(ctx: CommandContext, args: StockIssueArgs) -> dict[str, Any]:
-    return await issue_material(args, who_for(ctx))
+    return await issue_material(args, Who.device(ctx))
 
 
-@register("production.report", 1, ProductionReportArgs)
 async def production_report(ctx: CommandContext, args: ProductionReportArgs) -> dict[str, Any]:
-    return await report_production(args, who_for(ctx), _work_centres(ctx))
+    return await report_production(args, Who.device(ctx), _work_centres(ctx))
 
 
-@register("production.downtime", 1, ProductionDowntimeArgs)
 async def production_downtime(ctx: CommandContext, args: ProductionDowntimeArgs) -> dict[str, Any]:
-    return await record_downtime(args, who_for(ctx), _work_centres(ctx))
+    return await record_downtime(args, Who.device(ctx), _work_centres(ctx))
+
+
+COMMANDS = (
+    Command("stock.issue", 1, StockIssueArgs, stock_issue),
+    Command("production.report", 1, ProductionReportArgs, production_report),
+    Command("production.downtime", 1, ProductionDowntimeArgs, production_downtime),
+)

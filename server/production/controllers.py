@@ -31,7 +31,6 @@ from server.labels.responses import label_response
 from server.masterdata.tables import Item
 from server.production import service
 from server.production.tables import Downtime, ProductionOrder
-from server.scan.resolve import register_resolver
 
 CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 CodePath = Annotated[str, Parameter(max_length=40, pattern=CODE_PATTERN)]
@@ -172,7 +171,9 @@ async def resolve_production_order(scanned: str) -> ScanResult | None:
     return DocumentScan(kind="production_order", code=code, document=document)
 
 
-register_resolver("PRD-", resolve_production_order)
-# A traveller's operation bar (<code>/OP10) of an order whose code was given by hand.
-register_resolver(lambda scanned: bool(TRAVELLER_CODE.match(scanned)), resolve_production_order)
+RESOLVERS = (
+    ("PRD-", resolve_production_order),
+    # A traveller's operation bar (<code>/OP10) of an order whose code was given by hand.
+    (lambda scanned: bool(TRAVELLER_CODE.match(scanned)), resolve_production_order),
+)
 

@@ -19,9 +19,11 @@ from server.db import DB, defer_insert, sql_execute, sql_fetch
 from server.errors import ApiError
 from server.inventory.lots import HOLD, QUARANTINE, check_serials, ensure_lot, find_lot, register_serials, take_serials, today, usable_lot
 from server.inventory.stock import (
-    AVAILABLE, Place, Who, audit_office_booking, check_decimals, check_lot, load_item, load_place, on_hand_micro, post,
-    quantity_text, refuse, to_micro,
+    AVAILABLE, Place, audit_office_booking, check_decimals, check_lot, load_item, load_place, on_hand_micro, post,
 )
+from server.actors import Who
+from server.errors import refuse
+from server.quantities import quantity_text, to_micro
 from server.production import rules
 from server.production.rules import OperationProgress
 from server.production.service import ORDERS_BOARD, PRODUCTION_ORDERS, get_production_order, load_order, order_out, publish

@@ -24,7 +24,7 @@ from server.documents import (
     DocumentTable, actor_name, audit_change, item_units, master_problems, refuse_problems, rows_by_parent,
 )
 from server.errors import duplicate
-from server.inventory.stock import decimals_used, from_micro, to_micro
+from server.quantities import decimals_used, from_micro, to_micro
 from server.masterdata.tables import Bom, BomLine, Item, Routing, RoutingOperation, Site
 from server.production import rules
 from server.production.tables import ProductionMaterial, ProductionOperation, ProductionOrder, ProductionOrderCounter

@@ -4,18 +4,21 @@ purchasing.approve; every write is one call into `server.purchasing.service`."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, Response, get, patch, post
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from schemas.common import Page
+from schemas.inventory import ReceiptArgs
 from server.accounts.identity import requires
+from server.actors import Who
+from server.db import write_transaction
 from server.labels.kinds import Label, document_label
 from server.labels.responses import label_response
-from server.purchasing import scanning as _scanning  # noqa: F401  (registers the PO label resolver)
 from server.purchasing import service
+from server.purchasing.receipts import receive
 from server.purchasing.schemas import (
     PoStatus,
     PurchaseOrderAction,
@@ -104,3 +107,16 @@ class PurchaseOrderController(Controller):
 async def _po_label(code: str) -> Label:
     order = await service.get_purchase_order(code)
     return document_label("purchase_order", order.code, (order.supplier, f"{len(order.lines)} lines · {order.site}"))
+
+
+class ReceiptController(Controller):
+    """The desk's goods receipt: the same `receive` a device's `receipt.receive` reaches."""
+
+    path = "/api/stock/receipts"
+    tags = ["Stock"]
+
+    @post("/", guards=[requires("stock.write")], status_code=HTTP_201_CREATED,
+          summary="Receive goods against a purchase order line (the desk's receipt.receive)")
+    async def receipt(self, request: Request, data: ReceiptArgs) -> dict[str, Any]:
+        async with write_transaction():
+            return await receive(data, Who.office(request.user))

@@ -5,7 +5,6 @@ from __future__ import annotations
 from schemas.scan import DocumentScan
 from server.errors import ApiError
 from server.purchasing import service
-from server.scan.resolve import register_resolver
 
 
 async def resolve_purchase_order(code: str) -> DocumentScan | None:
@@ -16,4 +15,4 @@ async def resolve_purchase_order(code: str) -> DocumentScan | None:
     return DocumentScan(kind="purchase_order", code=order.code, document=order.model_dump(mode="json"))
 
 
-register_resolver("PO-", resolve_purchase_order)
+RESOLVERS = (("PO-", resolve_purchase_order),)

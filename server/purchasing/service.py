@@ -17,7 +17,7 @@ from server.documents import (
     DocumentTable, actor_name, audit_change, item_units, line_problems, master_problems, refuse_problems,
 )
 from server.errors import ApiError, duplicate
-from server.inventory.stock import from_micro, quantity_text, to_micro
+from server.quantities import from_micro, quantity_text, to_micro
 from server.masterdata.tables import Item, Site, Supplier
 from server.purchasing import rules
 from server.purchasing.rules import LineProgress, Refusal

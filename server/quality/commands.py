@@ -5,11 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from schemas.quality import QualityRecordArgs
-from server.inventory.commands import who_for
+from server.actors import Who
 from server.quality.service import record_inspection
-from sync.registry import CommandContext, register
+from sync.registry import Command, CommandContext
 
 
-@register("quality.record", 1, QualityRecordArgs)
 async def quality_record(ctx: CommandContext, args: QualityRecordArgs) -> dict[str, Any]:
-    return await record_inspection(args, who_for(ctx))
+    return await record_inspection(args, Who.device(ctx))
+
+
+COMMANDS = (
+    Command("quality.record", 1, QualityRecordArgs, quality_record),
+)

@@ -25,7 +25,7 @@ from schemas.quality import (
 )
 from server.accounts.identity import requires
 from server.db import write_transaction
-from server.inventory.stock import Who
+from server.actors import Who
 from server.quality import service
 
 CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"

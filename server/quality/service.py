@@ -37,21 +37,11 @@ from server.documents import DocumentTable, actor_name, audit_change, master_pro
 from server.errors import ApiError, duplicate, not_found
 from server.inventory.lots import HOLD, QUARANTINE, change_status, usable_lot
 from server.inventory.stock import (
-    AVAILABLE,
-    Place,
-    Who,
-    audit_office_booking,
-    check_decimals,
-    check_lot,
-    from_micro,
-    load_item,
-    load_place,
-    on_hand_micro,
-    post,
-    quantity_text,
-    refuse,
-    to_micro,
+    AVAILABLE, Place, audit_office_booking, check_decimals, check_lot, load_item, load_place, on_hand_micro, post,
 )
+from server.actors import Who
+from server.errors import refuse
+from server.quantities import from_micro, quantity_text, to_micro
 from server.inventory.tables import StockOnHand
 from server.masterdata.tables import Item
 from server.quality import rules

@@ -19,7 +19,7 @@ from server.document_rules import LINE_STEP, Problem, Refusal
 from server.documents import audit_change, item_units, line_problems, refuse_problems, utc_now
 from server.errors import ApiError
 from server.inventory.availability import release_reservations, reserve
-from server.inventory.stock import from_micro, to_micro
+from server.quantities import from_micro, to_micro
 from server.inventory.tables import Reservation
 from server.masterdata.tables import Customer
 from server.production.tables import ProductionOrder

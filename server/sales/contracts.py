@@ -19,7 +19,7 @@ from server.documents import (
     DocumentTable, actor_name, audit_change, item_units, master_problems, refuse_problems, rows_by_parent, utc_now,
 )
 from server.errors import ApiError, duplicate
-from server.inventory.stock import from_micro, to_micro
+from server.quantities import from_micro, to_micro
 from server.masterdata.tables import Customer
 from server.sales import pricing
 from server.sales.rules import CANCELLED, CheckResult

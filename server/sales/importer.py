@@ -37,7 +37,7 @@ from server.db import DB, json_text, placeholders, sql_executemany, sql_fetch, w
 from server.document_rules import document_code, numbered
 from server.documents import actor_name, utc_now
 from server.errors import ApiError, field_code
-from server.inventory.stock import decimals_used, to_micro
+from server.quantities import decimals_used, to_micro
 from server.sales import price_lists, rules
 from server.sales.service import ENTITY, EVENTS, order_out
 from server.webhooks import service as webhooks

@@ -11,7 +11,8 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 from server.document_rules import Problem
-from server.sales.rules import CONTRACT, HUNDRED, MICRO, CheckResult, plain
+from server.quantities import MICRO_PER_UNIT
+from server.sales.rules import CONTRACT, HUNDRED, CheckResult, plain
 
 PERCENT_PLACES = Decimal("0.0001")
 MONEY_PLACES = Decimal("0.0001")
@@ -164,7 +165,7 @@ def contract_check(terms: ContractTerms, order_date: date, lines: Sequence[Order
 
 
 def _quantity(micro: int) -> str:
-    return plain(Decimal(micro) / MICRO)
+    return plain(Decimal(micro) / MICRO_PER_UNIT)
 
 
 def _describe(breach: Mapping[str, str | int]) -> str:

@@ -21,7 +21,7 @@ from server.documents import (
     DocumentTable, actor_name, audit_change, item_units, master_problems, refuse_problems, utc_now,
 )
 from server.errors import ApiError
-from server.inventory.stock import decimals_used, from_micro, to_micro
+from server.quantities import decimals_used, from_micro, to_micro
 from server.masterdata.tables import Customer, Site
 from server.sales import contracts, price_lists, pricing, rules
 from server.sales.tables import SalesQuote, SalesQuoteCounter, SalesQuoteLine

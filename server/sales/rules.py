@@ -11,6 +11,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from server.document_rules import CANCELLED, CLOSED, DRAFT, Lifecycle, Refusal
+from server.quantities import MICRO_PER_UNIT
 
 SUBMITTED, APPROVED, IN_PRODUCTION, READY = "submitted", "approved", "in_production", "ready"
 SHIPPED, DELIVERED, ON_HOLD = "shipped", "delivered", "on_hold"
@@ -61,12 +62,11 @@ def shipment_refusal(status: str) -> Refusal | None:
 
 CENT = Decimal("0.01")
 HUNDRED = Decimal(100)
-MICRO = 1_000_000
 
 
 def line_value(quantity_micro: int, unit_price: Decimal, discount_pct: Decimal) -> Decimal:
     """Quantity × price less the line's discount, to the cent."""
-    gross = Decimal(quantity_micro) / MICRO * unit_price
+    gross = Decimal(quantity_micro) / MICRO_PER_UNIT * unit_price
     return (gross * (HUNDRED - discount_pct) / HUNDRED).quantize(CENT, ROUND_HALF_UP)
 
 

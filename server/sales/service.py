@@ -28,7 +28,7 @@ from server.documents import (
 )
 from server.errors import ApiError, duplicate
 from server.inventory.availability import release_reservations
-from server.inventory.stock import from_micro, to_micro
+from server.quantities import from_micro, to_micro
 from server.inventory.tables import Reservation
 from server.masterdata.tables import Customer, Site
 from server.sales import contracts, price_lists, pricing, rules

@@ -20,7 +20,7 @@ from schemas.sales import (
 from server.documents import utc_now
 from server.errors import not_found
 from server.inventory.availability import available_to_promise
-from server.inventory.stock import from_micro
+from server.quantities import from_micro
 from server.inventory.tables import Reservation
 from server.masterdata.tables import Customer, Item
 from server.production.tables import ProductionMaterial, ProductionOrder

@@ -5,9 +5,9 @@ A GS1 reading (see `gs1.py`) is answered here: an SSCC is a handling unit, else 
 a unit without SSCC) must be an active item's. Any other scan is an internal code, the plain text of a Code 128 or
 QR label, and goes to the resolvers:
 
-- `register_resolver(match, resolver)`: `match` is a code prefix (``"PO-"``) or a predicate on the code;
+- `install_resolvers([(match, resolver), …])`: `match` is a code prefix (``"PO-"``) or a predicate on the code;
   `resolver` is an async function of the code returning a `ScanResult`, or None when the code is not one of its
-  records. The purchasing, production and shipping areas plug in their documents this way at import, answering
+  records. The purchasing, production and shipping areas plug in their documents this way (server/app.py names them), answering
   with a `DocumentScan` of their kind.
 - Order: resolvers whose prefix matches (longest prefix first), then predicate resolvers in registration order;
   the built-in ones (locations, item codes, devices) are predicates registered here, so a document prefix is never
@@ -20,7 +20,7 @@ Refusals: malformed input 400 (`empty_scan`, `too_long`, `control_character`), u
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 
 from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_404_NOT_FOUND, HTTP_422_UNPROCESSABLE_ENTITY
 
@@ -46,14 +46,18 @@ ERROR_STATUS = {
 }
 
 
-def register_resolver(match: Match, resolver: Resolver) -> None:
-    if isinstance(match, str):
-        if not match:
-            raise ValueError("a resolver's prefix must not be empty: register a predicate instead")
-        _by_prefix.append((match, resolver))
-        _by_prefix.sort(key=lambda entry: len(entry[0]), reverse=True)
-    else:
-        _by_predicate.append((match, resolver))
+def install_resolvers(resolvers: Iterable[tuple[Match, Resolver]]) -> None:
+    """The areas' document resolvers, named once by server/app.py (`wire_areas`), after the built-in ones."""
+    _by_prefix.clear()
+    _by_predicate.clear()
+    for match, resolver in [*BUILT_IN, *resolvers]:
+        if isinstance(match, str):
+            if not match:
+                raise ValueError("a resolver's prefix must not be empty: give a predicate instead")
+            _by_prefix.append((match, resolver))
+        else:
+            _by_predicate.append((match, resolver))
+    _by_prefix.sort(key=lambda entry: len(entry[0]), reverse=True)
 
 
 def read_or_refuse(raw: str, gs_standin: str | None) -> ScanReading:
@@ -143,6 +147,9 @@ async def resolve_device(code: str) -> ScanResult | None:
     return DeviceScan(device=ScannedDevice(device_id=str(row["device_id"]), name=row["name"], revoked=row["revoked_at"] is not None))
 
 
-register_resolver(lambda code: bool(INTERNAL_CODE.match(code)), resolve_location)
-register_resolver(lambda code: bool(INTERNAL_CODE.match(code)), resolve_item_code)
-register_resolver(lambda code: bool(DEVICE_ID.match(code) or ENROLMENT_LINK.match(code)), resolve_device)
+# Locations, item codes and devices: predicates, so a document's prefix is never shadowed by a location's name.
+BUILT_IN: tuple[tuple[Match, Resolver], ...] = (
+    (lambda code: bool(INTERNAL_CODE.match(code)), resolve_location),
+    (lambda code: bool(INTERNAL_CODE.match(code)), resolve_item_code),
+    (lambda code: bool(DEVICE_ID.match(code) or ENROLMENT_LINK.match(code)), resolve_device),
+)

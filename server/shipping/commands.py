@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from schemas.shipping import DeliverySignArgs, ShipmentLoadArgs, ShipmentPackArgs
-from server.inventory.commands import who_for
+from server.actors import Who
 from server.shipping import service
 from server.shipping.rules import Scope
-from sync.registry import CommandContext, register
+from sync.registry import Command, CommandContext
 
 
 def scope_of(ctx: CommandContext) -> Scope:
@@ -17,16 +17,20 @@ def scope_of(ctx: CommandContext) -> Scope:
     return Scope(site=scope.site, warehouses=frozenset(scope.warehouses), route=scope.route)
 
 
-@register("shipment.pack", 1, ShipmentPackArgs)
 async def shipment_pack(ctx: CommandContext, args: ShipmentPackArgs) -> dict[str, Any]:
-    return await service.pack(args, who_for(ctx), scope_of(ctx))
+    return await service.pack(args, Who.device(ctx), scope_of(ctx))
 
 
-@register("shipment.load", 1, ShipmentLoadArgs)
 async def shipment_load(ctx: CommandContext, args: ShipmentLoadArgs) -> dict[str, Any]:
     return await service.load(args, scope_of(ctx))
 
 
-@register("delivery.sign", 1, DeliverySignArgs)
 async def delivery_sign(ctx: CommandContext, args: DeliverySignArgs) -> dict[str, Any]:
     return await service.sign(args, ctx.device.device_id, ctx.mutation_id, scope_of(ctx))
+
+
+COMMANDS = (
+    Command("shipment.pack", 1, ShipmentPackArgs, shipment_pack),
+    Command("shipment.load", 1, ShipmentLoadArgs, shipment_load),
+    Command("delivery.sign", 1, DeliverySignArgs, delivery_sign),
+)

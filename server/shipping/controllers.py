@@ -27,7 +27,6 @@ from server.errors import not_found
 from server.labels.kinds import Label, document_label, sscc_label
 from server.labels.responses import label_response
 from server.masterdata.tables import Item
-from server.shipping import scan  # noqa: F401  (registers the scan resolvers for shipments and SSCCs)
 from server.shipping import service
 
 CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"

@@ -6,7 +6,6 @@ import re
 
 from schemas.scan import DocumentScan, ScanResult
 from server.errors import ApiError
-from server.scan.resolve import register_resolver
 from server.shipping import service
 
 SSCC = re.compile(r"^\d{18}$")
@@ -33,5 +32,7 @@ async def resolve_handling_unit(sscc: str) -> ScanResult | None:
     return DocumentScan(kind="handling_unit", code=sscc, document=unit.model_dump(mode="json"))
 
 
-register_resolver("SHP-", resolve_shipment)
-register_resolver(lambda code: bool(SSCC.match(code)), resolve_handling_unit)
+RESOLVERS = (
+    ("SHP-", resolve_shipment),
+    (lambda code: bool(SSCC.match(code)), resolve_handling_unit),
+)

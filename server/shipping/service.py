@@ -41,19 +41,10 @@ from server.documents import DocumentTable, actor_name, audit_change, rows_by_pa
 from server.errors import ApiError, not_found
 from server.inventory.availability import Bin, fefo_take, release_reservations, reserve, usable_bins
 from server.inventory.lots import check_serials, take_serials, usable_lot
-from server.inventory.stock import (
-    AVAILABLE,
-    Who,
-    check_decimals,
-    check_lot,
-    from_micro,
-    load_item,
-    load_place,
-    post,
-    quantity_text,
-    refuse,
-    to_micro,
-)
+from server.inventory.stock import AVAILABLE, check_decimals, check_lot, load_item, load_place, post
+from server.actors import Who
+from server.errors import refuse
+from server.quantities import from_micro, quantity_text, to_micro
 from server.labels.gs1 import Gs1Error, make_sscc, validate_sscc
 from server.masterdata.tables import Warehouse
 from server.sales import rules as sales_rules

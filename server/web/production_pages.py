@@ -19,7 +19,7 @@ from schemas.production import ProductionOrderIn, ProductionOrderOut, Production
 from server.db import write_transaction
 from server.errors import ApiError
 from server.masterdata.tables import Bom, Site
-from server.inventory.stock import Who
+from server.actors import Who
 from server.production import service
 from server.production.execution import issue_material, report_production
 from server.production.rules import ON_THE_FLOOR, ORDER_STATUSES, TRANSITIONS

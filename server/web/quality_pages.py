@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from schemas.quality import DispositionIn, HoldIn, InspectionPlanIn, InspectionPlanUpdate, QualityRecordArgs
 from server.db import write_transaction
 from server.errors import ApiError
-from server.inventory.stock import Who
+from server.actors import Who
 from server.quality import service
 from server.quality.rules import DISPOSITIONS
 from server.web.forms import FormErrors, display, explain

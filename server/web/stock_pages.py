@@ -21,8 +21,9 @@ from server.errors import ApiError
 from server.i18n import translate
 from server.inventory.availability import stock_alerts
 from server.inventory.moves import count_stock, move_stock
-from server.inventory.receipts import receive as receive_goods
-from server.inventory.stock import Who, list_on_hand
+from server.purchasing.receipts import receive as receive_goods
+from server.inventory.stock import list_on_hand
+from server.actors import Who
 from server.web.forms import FormErrors, explain
 from server.web.render import ensure_may, language_of, render
 

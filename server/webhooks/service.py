@@ -23,7 +23,7 @@ from schemas.webhooks import (
 from server.accounts.audit import record_audit
 from server.accounts.identity import OfficeUser
 from server.db import (
-    DB, WriteContext, add_final_stage, current_write, defer_insert, json_text, sql_execute, sql_fetch, write_transaction,
+    DB, FinalStage, WriteContext, current_write, defer_insert, json_text, sql_execute, sql_fetch, write_transaction,
 )
 from server.errors import ApiError
 from server.webhooks import dispatcher, rules
@@ -93,7 +93,7 @@ async def _wake_dispatcher(write: WriteContext) -> None:
         dispatcher.wake()
 
 
-add_final_stage(after_commit=_wake_dispatcher)
+WAKE_STAGE = FinalStage(after_commit=_wake_dispatcher)
 
 
 # -- subscriptions ----------------------------------------------------------------------------------------------

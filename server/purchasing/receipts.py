@@ -19,8 +19,11 @@ from schemas.inventory import ReceiptArgs
 from server.db import json_text, sql_execute, sql_fetch
 from server.inventory.lots import HOLD, check_serials, ensure_lot, register_serials, today
 from server.inventory.stock import (
-    AVAILABLE, Who, audit_office_booking, check_decimals, check_lot, load_item, load_place, post, quantity_text, refuse, to_micro,
+    AVAILABLE, audit_office_booking, check_decimals, check_lot, load_item, load_place, post,
 )
+from server.actors import Who
+from server.errors import refuse
+from server.quantities import quantity_text, to_micro
 from server.purchasing.service import book_receipt_on_line
 
 
