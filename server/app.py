@@ -42,8 +42,11 @@ from server.production.controllers import DowntimeController, ProductionOrderCon
 from server.purchasing import commands as purchasing_commands
 from server.purchasing.scanning import RESOLVERS as PURCHASING_RESOLVERS
 from server.purchasing.controllers import PurchaseOrderController, ReceiptController
-from server.sales import alerts as late_order_watch
-from server.sales.controllers import CustomerSummaryController, SalesOrderController, SalesPolicyController
+from server.orders import alerts as late_order_watch
+from server.orders.controllers import CustomerSummaryController, SalesOrderCascadeController
+from server.orders.progress import downstream_facts
+from server.sales import service as sales_service
+from server.sales.controllers import SalesOrderController, SalesPolicyController
 from server.sales.import_controller import PaymentImportController, SalesImportController
 from server.sales.pricing_controllers import PRICING_CONTROLLERS
 from server.shipping import commands as shipping_commands
@@ -138,6 +141,7 @@ def wire_areas() -> None:
     ])
     install_resolvers([*PURCHASING_RESOLVERS, *PRODUCTION_RESOLVERS, *SHIPPING_RESOLVERS])
     when_location_moves(stock_follows_location)  # a bin's stock follows it into another scope
+    sales_service.read_downstream_with(downstream_facts)  # what production and shipping did for an order
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -220,6 +224,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             PurchaseOrderController,
             ReceiptController,
             SalesOrderController,
+            SalesOrderCascadeController,
             SalesPolicyController,
             CustomerSummaryController,
             SalesImportController,

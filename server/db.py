@@ -152,6 +152,22 @@ async def write_transaction() -> AsyncIterator[WriteContext]:
             log.exception("after-commit hook failed")
 
 
+class _RollBack(Exception):
+    """Ends a trial write: the transaction rolls back and nothing after commit runs."""
+
+
+@asynccontextmanager
+async def trial_write() -> AsyncIterator[WriteContext]:
+    """A write that is always rolled back: a preview runs the real action in it and shows what it did, so the
+    preview is exactly what the action will do, and nothing of it is kept or announced."""
+    try:
+        async with write_transaction() as context:
+            yield context
+            raise _RollBack
+    except _RollBack:
+        pass
+
+
 # -- the fast path ----------------------------------------------------------------------------------------
 # The push of a device batch runs a handful of statements per mutation; through the ORM each costs far more
 # Python than the database spends on it. These run a statement straight on the current write's connection.

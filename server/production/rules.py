@@ -27,6 +27,8 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 }
 # What the floor works on: an order in one of these is on its site's tablets, with operations and materials.
 ON_THE_FLOOR = frozenset({RELEASED, IN_PROGRESS, COMPLETED})
+MAKING = (RELEASED, IN_PROGRESS)  # at work (for a sales order, it is in production)
+OPEN_FOR_ORDER = (DRAFT, *MAKING)  # made for a sales order and still able to change with it
 
 PRODUCTION_ORDER = Lifecycle(
     noun="production order", code_prefix="order", transitions=TRANSITIONS,

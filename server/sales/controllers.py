@@ -1,5 +1,5 @@
 """REST endpoints of sales orders under /api/sales-orders (list, read, create, edit a draft, submit, approve, reject,
-hold, release, cancel, close, payments, history) and the review policy at /api/sales-policy. Reading needs
+hold, release, payments, history; cancel, close, changes and tracking reach other areas: server/orders/controllers.py) and the review policy at /api/sales-policy. Reading needs
 sales.read, writing sales.write, approving sales.approve, the policy sales.policy; every write is one call into
 `server.sales.service`. An order POSTed here came from an API client (e-commerce, CRM): with an `Idempotency-Key`
 header, the same key twice makes one order."""
@@ -15,11 +15,11 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from schemas.common import Page
 from schemas.sales import (
-    ChangeImpact, CustomerSummary, LateLine, OrderChangeIn, OrderTracking, PaymentIn, SalesOrderAction, SalesOrderEdit, SalesOrderHistory, SalesOrderIn, SalesOrderOut, SalesOrderStatus,
+    PaymentIn, SalesOrderAction, SalesOrderEdit, SalesOrderHistory, SalesOrderIn, SalesOrderOut, SalesOrderStatus,
     SalesPolicyIn, SalesPolicyOut,
 )
 from server.accounts.identity import requires
-from server.sales import changes, service, tracking
+from server.sales import service
 
 CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 CodePath = Annotated[str, Parameter(max_length=40, pattern=CODE_PATTERN)]
@@ -50,19 +50,9 @@ class SalesOrderController(Controller):
         return Page[SalesOrderOut](**await service.list_sales_orders(
             status=status, customer=customer, q=q, awaiting_approval=awaiting_approval, limit=limit, offset=offset))
 
-    @get("/late", guards=[requires("sales.read")], operation_id="late_sales_order_lines",
-         summary="Lines of orders under way that are late or at risk of missing their promise date, most urgent first")
-    async def late(self, limit: Annotated[int, Parameter(ge=1, le=1000)] = 100) -> list[LateLine]:
-        return await tracking.late_lines(limit)
-
     @get("/{code:str}", guards=[requires("sales.read")], summary="Get one sales order", operation_id="get_sales_order")
     async def get_order(self, code: CodePath) -> SalesOrderOut:
         return await service.get_sales_order(code)
-
-    @get("/{code:str}/tracking", guards=[requires("sales.read")], operation_id="track_sales_order",
-         summary="The order from entry to delivery: each line's progress, its shipments, production and purchasing")
-    async def track(self, code: CodePath) -> OrderTracking:
-        return await tracking.order_tracking(code)
 
     @get("/{code:str}/history", guards=[requires("sales.read")], operation_id="sales_order_history",
          summary="Every version of the order (who, when, what changed), its reviews and its payments")
@@ -108,49 +98,10 @@ class SalesOrderController(Controller):
     async def release_order(self, request: Request, code: CodePath, data: SalesOrderAction | None = None) -> SalesOrderOut:
         return await service.release(code, request.user, *_action(data))
 
-    @post("/{code:str}/cancel", guards=[requires("sales.write")], status_code=HTTP_200_OK, operation_id="cancel_sales_order",
-          summary="Cancel an order no goods left for and no shipment is open for; its reservations are released")
-    async def cancel_order(self, request: Request, code: CodePath, data: SalesOrderAction | None = None) -> SalesOrderOut:
-        return await service.cancel_sales_order(code, request.user, *_action(data))
-
-    @post("/{code:str}/cancel/preview", guards=[requires("sales.write")], status_code=HTTP_200_OK,
-          operation_id="preview_sales_order_cancel",
-          summary="What cancelling would do downstream (shipments, reservations, production); nothing is written")
-    async def preview_cancel(self, request: Request, code: CodePath, data: SalesOrderAction | None = None) -> ChangeImpact:
-        version, reason = _action(data)
-        return await changes.preview_cancel(code, version, reason, request.user)
-
-    @post("/{code:str}/close", guards=[requires("sales.write")], status_code=HTTP_200_OK, operation_id="close_sales_order",
-          summary="Close an order: what is still owed (backorders included) will not be sent")
-    async def close_order(self, request: Request, code: CodePath, data: SalesOrderAction | None = None) -> SalesOrderOut:
-        return await service.close_sales_order(code, request.user, *_action(data))
-
-    @post("/{code:str}/changes/preview", guards=[requires("sales.write")], status_code=HTTP_200_OK,
-          operation_id="preview_sales_order_change",
-          summary="What a change would do downstream (shipments, reservations, production, credit); nothing is written")
-    async def preview_change(self, request: Request, code: CodePath, data: OrderChangeIn) -> ChangeImpact:
-        return await changes.preview_change(code, data, request.user)
-
-    @post("/{code:str}/changes", guards=[requires("sales.write")], status_code=HTTP_200_OK,
-          operation_id="change_sales_order",
-          summary="Change a submitted or approved order; the change propagates downstream in the same transaction")
-    async def make_change(self, request: Request, code: CodePath, data: OrderChangeIn) -> ChangeImpact:
-        return await changes.make_change(code, data, request.user)
-
     @post("/{code:str}/payments", guards=[requires("sales.write")], status_code=HTTP_201_CREATED,
           operation_id="record_sales_payment", summary="Record money received against the order")
     async def record_payment(self, request: Request, code: CodePath, data: PaymentIn) -> SalesOrderOut:
         return await service.record_payment(code, data, request.user)
-
-
-class CustomerSummaryController(Controller):
-    path = "/api/customers/{code:str}/summary"
-    tags = ["Sales orders"]
-
-    @get("/", guards=[requires("sales.read")], operation_id="customer_order_summary",
-         summary="A customer's exposure against its credit limit, open value, volume, on-time rate and recent orders")
-    async def summary(self, code: CodePath) -> CustomerSummary:
-        return await tracking.customer_summary(code)
 
 
 class SalesPolicyController(Controller):

@@ -6,9 +6,8 @@ writes the order's revision (who, when, what changed) and its audit row."""
 
 from __future__ import annotations
 
-import json
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -27,25 +26,18 @@ from server.documents import (
     DocumentTable, actor_name, audit_change, item_units, line_problems, master_problems, refuse_problems, utc_now,
 )
 from server.errors import ApiError, duplicate
-from server.inventory.availability import release_reservations
 from server.quantities import from_micro, to_micro
-from server.inventory.tables import Reservation
 from server.masterdata.tables import Customer, Site
 from server.sales import contracts, price_lists, pricing, rules
 from server.sales.rules import DownstreamFacts, LineProgress, PricedLine
 from server.sales.tables import (
     SalesOrder, SalesOrderCounter, SalesOrderLine, SalesOrderReview, SalesOrderRevision, SalesPayment, SalesPolicy,
 )
-from server.production import rules as production_rules
-from server.production.tables import ProductionOrder
-from server.shipping.tables import Shipment, ShipmentLine
 from server.webhooks import service as webhooks
 
 ENTITY = "sales_order"
 SALES_ORDERS = DocumentTable(ENTITY, "Sales order", SalesOrder, "SO", SalesOrderCounter, SalesOrderLine.sales_order,
                              rules.SALES_ORDER)
-MAKING = (production_rules.RELEASED, production_rules.IN_PROGRESS)  # production orders at work for an order
-OPEN_PRODUCTION = (production_rules.DRAFT, *MAKING)  # production orders made for an order that may still change
 REVIEW_ACTOR = "review"  # who approved an order the review found clean
 DEFAULT_APPROVERS = ("sales_manager",)
 
@@ -176,7 +168,7 @@ async def _line_problems(lines: list[dict[str, Any]], today: date) -> list[Probl
     return problems
 
 
-def _line_rows(order_id: int, lines: Iterable[dict[str, Any]]) -> list[SalesOrderLine]:
+def line_rows(order_id: int, lines: Iterable[dict[str, Any]]) -> list[SalesOrderLine]:
     return [SalesOrderLine(sales_order=order_id, line_no=line["line_no"], item=line["item"],
                            quantity_micro=to_micro(line["quantity"]), unit_price=line["unit_price"],
                            discount_pct=line["discount_pct"], due_date=line["due_date"],
@@ -190,7 +182,7 @@ EVENTS = {"create": "created", "edit": "edited", "submit": "submitted", "approve
           "delivery": "status_changed", "payment": "payment_recorded", "cancel": "cancelled", "close": "closed"}
 
 
-async def _revision(order_id: int, action: str, actor: OfficeUser | str | None, before: SalesOrderOut | None,
+async def write_revision(order_id: int, action: str, actor: OfficeUser | str | None, before: SalesOrderOut | None,
                     after: SalesOrderOut, reason: str = "") -> None:
     """The order's new version in its history (what changed and the whole order as it now is), announced to the
     webhook subscribers in the same transaction."""
@@ -205,22 +197,22 @@ async def _revision(order_id: int, action: str, actor: OfficeUser | str | None, 
                                                            "changes": changes, "order": after_json})
 
 
-async def _record(row: dict[str, Any], action: str, actor: OfficeUser | None, before: SalesOrderOut,
+async def record_version(row: dict[str, Any], action: str, actor: OfficeUser | None, before: SalesOrderOut,
                   reason: str = "") -> SalesOrderOut:
     after = await get_sales_order(row["code"])
-    await _revision(row["id"], action, actor, before, after, reason)
+    await write_revision(row["id"], action, actor, before, after, reason)
     await audit_change(actor, action, ENTITY, row["code"], before, after, reason)
     return after
 
 
-async def _locked(code: str, version: int | None) -> tuple[dict[str, Any], list[dict[str, Any]], SalesOrderOut]:
+async def lock_order(code: str, version: int | None) -> tuple[dict[str, Any], list[dict[str, Any]], SalesOrderOut]:
     await SALES_ORDERS.lock(code)
     row, lines = await SALES_ORDERS.load_with_lines(code)
     SALES_ORDERS.check_version(row, version)
     return row, lines, order_out(row, lines)
 
 
-def _state_conflict(row: dict[str, Any], refusal: Refusal) -> ApiError:
+def state_conflict(row: dict[str, Any], refusal: Refusal) -> ApiError:
     return SALES_ORDERS.state_conflict(row["code"], refusal, row["status"])
 
 
@@ -292,9 +284,9 @@ async def create_sales_order(data: SalesOrderIn, actor: OfficeUser | None, *, so
             created_by=actor_name(actor), created_at=now, updated_at=now, version=1,
         )).returning(SalesOrder.id)
         if lines:
-            await SalesOrderLine.insert(*_line_rows(inserted[0]["id"], lines))
+            await SalesOrderLine.insert(*line_rows(inserted[0]["id"], lines))
         created = await get_sales_order(code)
-        await _revision(inserted[0]["id"], "create", actor, None, created)
+        await write_revision(inserted[0]["id"], "create", actor, None, created)
         await audit_change(actor, "create", ENTITY, code, None, created)
     return created
 
@@ -303,9 +295,9 @@ async def edit_draft(code: str, data: SalesOrderEdit, actor: OfficeUser | None) 
     """A draft rewritten whole (terms and lines). Once submitted, an order changes through review instead."""
     lines = numbered(line.model_dump(mode="python") for line in data.lines)
     async with write_transaction():
-        row, _, before = await _locked(code, data.version)
+        row, _, before = await lock_order(code, data.version)
         if row["status"] not in rules.EDITABLE:
-            raise _state_conflict(row, Refusal(
+            raise state_conflict(row, Refusal(
                 "sales_order_not_editable", f"The sales order is {row['status'].replace('_', ' ')}: only a draft is "
                                             "edited directly (reject it back to draft first)"))
         refuse_problems(await master_problems("site", Site, data.site, "site")
@@ -316,13 +308,13 @@ async def edit_draft(code: str, data: SalesOrderEdit, actor: OfficeUser | None) 
         payment_terms = await contracts.payment_terms_of(data.contract) or customer["payment_terms_days"]
         await SalesOrderLine.delete().where(SalesOrderLine.sales_order == row["id"])
         if lines:
-            await SalesOrderLine.insert(*_line_rows(row["id"], lines))
+            await SalesOrderLine.insert(*line_rows(row["id"], lines))
         await SALES_ORDERS.bump(row, {
             SalesOrder.site: data.site, SalesOrder.notes: data.notes, SalesOrder.customer_reference: data.customer_reference,
             SalesOrder.delivery_address: data.delivery_address or customer["address"], SalesOrder.contract: data.contract,
             SalesOrder.payment_terms_days: payment_terms if data.payment_terms_days is None else data.payment_terms_days,
         })
-        return await _record(row, "edit", actor, before)
+        return await record_version(row, "edit", actor, before)
 
 
 # -- review and approval --------------------------------------------------------------------------------------------------
@@ -360,7 +352,7 @@ async def _review(row: dict[str, Any], order: SalesOrderOut, policy: SalesPolicy
 async def submit(code: str, actor: OfficeUser | None, version: int | None = None) -> SalesOrderOut:
     """Submit a draft: the review runs now, and approves it, holds it for credit, or leaves it for an approver."""
     async with write_transaction():
-        row, lines, before = await _locked(code, version)
+        row, lines, before = await lock_order(code, version)
         SALES_ORDERS.check_transition(row, rules.SUBMITTED)
         if not lines:
             refuse_problems([("lines", "no_lines", "a sales order without lines cannot be submitted")])
@@ -382,7 +374,7 @@ async def submit(code: str, actor: OfficeUser | None, version: int | None = None
             outcome=status, note=reason,
             **({"decision": "approved", "decided_by": REVIEW_ACTOR, "decided_at": now} if status == rules.APPROVED else {}),
         ))
-        return await _record(row, "submit", actor, before, reason)
+        return await record_version(row, "submit", actor, before, reason)
 
 
 async def _latest_review(order_id: int) -> dict[str, Any] | None:
@@ -397,9 +389,9 @@ def _awaits_decision(row: dict[str, Any]) -> bool:
 
 async def _decide(code: str, decision: str, actor: OfficeUser | None, version: int | None, note: str) -> SalesOrderOut:
     async with write_transaction():
-        row, _, before = await _locked(code, version)
+        row, _, before = await lock_order(code, version)
         if not _awaits_decision(row):
-            raise _state_conflict(row, Refusal("sales_order_not_awaiting_approval",
+            raise state_conflict(row, Refusal("sales_order_not_awaiting_approval",
                                                f"The sales order is {row['status'].replace('_', ' ')}: "
                                                "there is nothing to approve or reject"))
         review = await _latest_review(row["id"])
@@ -418,7 +410,7 @@ async def _decide(code: str, decision: str, actor: OfficeUser | None, version: i
                 SalesOrderReview.decision: decision, SalesOrderReview.decided_by: actor_name(actor),
                 SalesOrderReview.decided_at: now, SalesOrderReview.note: note,
             }).where(SalesOrderReview.id == review["id"])
-        return await _record(row, "approve" if decision == "approved" else "reject", actor, before, note)
+        return await record_version(row, "approve" if decision == "approved" else "reject", actor, before, note)
 
 
 async def approve(code: str, actor: OfficeUser | None, version: int | None = None, note: str = "") -> SalesOrderOut:
@@ -436,31 +428,31 @@ async def hold(code: str, actor: OfficeUser | None, version: int | None = None, 
     if not reason.strip():
         refuse_problems([("reason", "reason_required", "say why the order is held")])
     async with write_transaction():
-        row, _, before = await _locked(code, version)
+        row, _, before = await lock_order(code, version)
         if row["status"] == rules.ON_HOLD:
-            raise _state_conflict(row, Refusal("sales_order_on_hold", "The sales order is already on hold"))
+            raise state_conflict(row, Refusal("sales_order_on_hold", "The sales order is already on hold"))
         SALES_ORDERS.check_transition(row, rules.ON_HOLD)
         await SALES_ORDERS.bump(row, {SalesOrder.status: rules.ON_HOLD, SalesOrder.held_from: row["status"],
                                       SalesOrder.hold_reason: reason, SalesOrder.hold_kind: "manual"})
-        return await _record(row, "hold", actor, before, reason)
+        return await record_version(row, "hold", actor, before, reason)
 
 
 async def release(code: str, actor: OfficeUser | None, version: int | None = None, note: str = "") -> SalesOrderOut:
     """End a hold. A hold the review put on at submission (credit) is ended by approving the order; a credit hold
     put on when a change made the order grow is released by an approver of the credit check."""
     async with write_transaction():
-        row, _, before = await _locked(code, version)
+        row, _, before = await lock_order(code, version)
         if row["status"] != rules.ON_HOLD:
-            raise _state_conflict(row, Refusal("sales_order_not_on_hold", "The sales order is not on hold"))
+            raise state_conflict(row, Refusal("sales_order_not_on_hold", "The sales order is not on hold"))
         if row["held_from"] == rules.SUBMITTED:
-            raise _state_conflict(row, Refusal("approval_required",
+            raise state_conflict(row, Refusal("approval_required",
                                                "The review held this order at submission: approve or reject it"))
         if row["hold_kind"] == rules.CREDIT:
             await _check_approver([rules.CREDIT], actor)
         back = rules.progress_status(await _downstream(row)) if row["held_from"] in rules.UNDER_WAY else row["held_from"]
         await SALES_ORDERS.bump(row, {SalesOrder.status: back, SalesOrder.held_from: None, SalesOrder.hold_reason: "",
                                       SalesOrder.hold_kind: ""})
-        return await _record(row, "release", actor, before, note)
+        return await record_version(row, "release", actor, before, note)
 
 
 async def _check_approver(failed_checks: list[str], actor: OfficeUser | None) -> None:
@@ -471,131 +463,36 @@ async def _check_approver(failed_checks: list[str], actor: OfficeUser | None) ->
         raise ApiError(HTTP_403_FORBIDDEN, refusal.code, refusal.message, refusal.details)
 
 
-async def _open_shipments(code: str) -> int:
-    return await Shipment.count().where((Shipment.sales_order == code) & Shipment.status.not_in(["delivered", "cancelled"]))
-
-
-async def cancel_sales_order(code: str, actor: OfficeUser | None, version: int | None = None, reason: str = "") -> SalesOrderOut:
-    async with write_transaction():
-        order, _ = await cancel_with_impacts(code, actor, version, reason)
-    return order
-
-
-async def cancel_with_impacts(code: str, actor: OfficeUser | None, version: int | None,
-                              reason: str) -> tuple[SalesOrderOut, list[dict[str, Any]]]:
-    """Cancel, inside the caller's transaction, and say what it did downstream: planned shipments are cancelled with
-    the order (their reservations released), and so are its own reservations; production orders made for it are
-    cancelled while still drafts, and named for the planner's review once released (their work may serve other
-    orders). A shipment already packed stops the cancel, naming the shipment: its units must be unpacked (or
-    delivered) first."""
-    row, _, before = await _locked(code, version)
-    SALES_ORDERS.check_transition(row, rules.CANCELLED)
-    impacts = await _cancel_open_shipments(row, actor, reason)
-    impacts += await _cancel_or_flag_production(row, actor, reason)
-    row = await SALES_ORDERS.load(code)  # cancelling a shipment moved the order's progress on
-    reserved = await Reservation.select(Reservation.line_no, Reservation.quantity_micro).where(
-        (Reservation.order_kind == ENTITY) & (Reservation.order_code == code) & Reservation.released_at.is_null())
-    if reserved:
-        await release_reservations(ENTITY, code)
-        impacts += [{"kind": "reservation", "key": code, "line_no": r["line_no"], "effect": "reservation_released",
-                     "details": {"quantity": str(from_micro(r["quantity_micro"]))}} for r in reserved]
-    await SALES_ORDERS.bump(row, {SalesOrder.status: rules.CANCELLED, SalesOrder.held_from: None})
-    return await _record(row, "cancel", actor, before, reason), impacts
-
-
-async def _cancel_open_shipments(row: dict[str, Any], actor: OfficeUser | None, reason: str) -> list[dict[str, Any]]:
-    from server.shipping import service as shipping  # shipping moves orders on: it imports this module
-
-    shipments = await Shipment.select(Shipment.code).where(
-        (Shipment.sales_order == row["code"]) & Shipment.status.not_in(["delivered", "cancelled"])).order_by(Shipment.id)
-    for shipment in shipments:
-        try:
-            await shipping.cancel_shipment(shipment["code"], actor, f"Sales order {row['code']} cancelled: {reason}".strip())
-        except ApiError as exc:
-            raise _state_conflict(row, Refusal(
-                "sales_order_has_packed_shipments",
-                f"Shipment {shipment['code']} of this order cannot be cancelled ({exc.message}): unpack or deliver it first",
-                )) from exc
-    return [{"kind": "shipment", "key": s["code"], "line_no": None, "effect": "shipment_cancelled", "details": {}}
-            for s in shipments]
-
-
-async def _cancel_or_flag_production(row: dict[str, Any], actor: OfficeUser | None, reason: str) -> list[dict[str, Any]]:
-    from server.production import service as production  # production moves orders on: it imports this module
-
-    orders = await ProductionOrder.select(ProductionOrder.code, ProductionOrder.status, ProductionOrder.sales_order_line).where(
-        (ProductionOrder.sales_order == row["code"])
-        & ProductionOrder.status.is_in(list(OPEN_PRODUCTION))).order_by(ProductionOrder.id)
-    impacts = []
-    for order in orders:
-        if order["status"] == production_rules.DRAFT:
-            await production.cancel_production_order(order["code"], actor, None,
-                                                     f"Sales order {row['code']} cancelled: {reason}".strip())
-            effect = "production_order_cancelled"
-        else:
-            effect = "production_order_to_review"
-        impacts.append({"kind": "production_order", "key": order["code"], "line_no": order["sales_order_line"],
-                        "effect": effect, "details": {"status": order["status"]}})
-    return impacts
-
-
-async def close_sales_order(code: str, actor: OfficeUser | None, version: int | None = None, reason: str = "") -> SalesOrderOut:
-    """Close: what is still owed (backorders included) will not be sent."""
-    async with write_transaction():
-        row, _, before = await _locked(code, version)
-        SALES_ORDERS.check_transition(row, rules.CLOSED)
-        open_shipments = await _open_shipments(code)
-        if open_shipments:
-            raise _state_conflict(row, Refusal(
-                "sales_order_has_open_shipments",
-                f"{open_shipments} shipment(s) of this order are still open: cancel or deliver them first"))
-        await release_reservations(ENTITY, code)
-        await SALES_ORDERS.bump(row, {SalesOrder.status: rules.CLOSED, SalesOrder.held_from: None})
-        return await _record(row, "close", actor, before, reason)
-
-
 async def record_payment(code: str, data: PaymentIn, actor: OfficeUser | None) -> SalesOrderOut:
     async with write_transaction():
-        row, _, before = await _locked(code, None)
+        row, _, before = await lock_order(code, None)
         if row["status"] in (rules.DRAFT, rules.CANCELLED):
-            raise _state_conflict(row, Refusal("sales_order_not_payable",
+            raise state_conflict(row, Refusal("sales_order_not_payable",
                                                f"A {row['status']} sales order takes no payment"))
         await SalesPayment.insert(SalesPayment(sales_order=row["id"], amount=data.amount, paid_on=data.paid_on,
                                                reference=data.reference, recorded_by=actor_name(actor),
                                                recorded_at=utc_now()))
         await SALES_ORDERS.bump(row, {SalesOrder.paid_amount: Decimal(row["paid_amount"]) + data.amount})
-        return await _record(row, "payment", actor, before, f"{data.amount} {row['currency']} {data.reference}".strip())
+        return await record_version(row, "payment", actor, before, f"{data.amount} {row['currency']} {data.reference}".strip())
 
 
 # -- downstream: production and shipping move an approved order on ------------------------------------------------------
+# They sit above sales and call down into `refresh_progress` and `book_delivery`. What they did for an order is read by
+# server/orders/progress.py, which reads their tables: sales is told who reads it at start-up, so it imports neither.
+DownstreamReader = Callable[[dict[str, Any]], Awaitable[DownstreamFacts]]
+_downstream_reader: DownstreamReader | None = None
+
+
+def read_downstream_with(reader: DownstreamReader) -> None:
+    global _downstream_reader
+    _downstream_reader = reader
+
+
 
 async def _downstream(row: dict[str, Any]) -> DownstreamFacts:
-    code = row["code"]
-    lines = (await SALES_ORDERS.lines_of([row["id"]]))[row["id"]]
-    shipments = await Shipment.select(Shipment.id, Shipment.status, Shipment.pick_list).where(
-        (Shipment.sales_order == code) & Shipment.status.not_in(["delivered", "cancelled"]))
-    planned = await ShipmentLine.select(ShipmentLine.quantity_micro).where(
-        ShipmentLine.shipment.is_in([s["id"] for s in shipments])) if shipments else []
-    reserved = await Reservation.select(Reservation.quantity_micro).where(
-        (Reservation.order_kind == ENTITY) & (Reservation.order_code == code) & Reservation.released_at.is_null())
-    making = await ProductionOrder.exists().where(
-        (ProductionOrder.sales_order == code) & ProductionOrder.status.is_in(list(MAKING)))
-    return DownstreamFacts(
-        in_production=making,
-        lines=[line_progress(line) for line in lines],
-        covered_micro=sum(r["quantity_micro"] for r in planned) + sum(r["quantity_micro"] for r in reserved)
-        - sum(sum(missing_on_pick_list(s["pick_list"]).values()) for s in shipments),
-        on_its_way=any(s["status"] == "loaded" for s in shipments),
-    )
-
-
-def missing_on_pick_list(pick_list: str) -> dict[int, int]:
-    """Per line, what a shipment's pick list found no stock for when it was planned (micro-units)."""
-    missing: dict[int, int] = {}
-    for pick in json.loads(pick_list or "[]"):
-        if pick.get("missing"):
-            missing[pick["line_no"]] = missing.get(pick["line_no"], 0) + to_micro(Decimal(pick["quantity"]))
-    return missing
+    if _downstream_reader is None:
+        raise RuntimeError("server/app.py wire_areas() names who reads an order's downstream work")
+    return await _downstream_reader(row)
 
 
 async def refresh_progress(code: str) -> str:
@@ -610,7 +507,7 @@ async def refresh_progress(code: str) -> str:
         before = await get_sales_order(code)
         await SALES_ORDERS.bump(row, {SalesOrder.status: status})
         after = await get_sales_order(code)
-        await _revision(row["id"], "progress", "system", before, after)
+        await write_revision(row["id"], "progress", "system", before, after)
     return status
 
 
@@ -632,6 +529,6 @@ async def book_delivery(code: str, deliveries: dict[int, tuple[int, int]]) -> di
     status = rules.status_after_delivery(row["status"], await _downstream(row))
     await SALES_ORDERS.bump(row, {SalesOrder.status: status})
     after = await get_sales_order(code)
-    await _revision(row["id"], "delivery", "system", before, after)
+    await write_revision(row["id"], "delivery", "system", before, after)
     return {"sales_order": code, "status": status}
 

@@ -25,7 +25,9 @@ from schemas.shipping import ShipmentIn
 from server.accounts.permissions import Role
 from server.errors import ApiError
 from server.masterdata.tables import Customer, Item, Site, Warehouse
-from server.sales import changes, rules, tracking
+from server.db import trial_write, write_transaction
+from server.orders import cascade, changes, tracking
+from server.sales import rules
 from server.sales import service as sales
 from server.shipping import service as shipping
 from server.web.forms import FormErrors, display, explain
@@ -43,7 +45,7 @@ HEADER_FIELDS = ("customer", "site", "customer_reference", "delivery_address", "
 LINE_FIELDS = ("item", "quantity", "unit_price", "discount_pct", "due_date", "promised_date")
 CHANGE_LINE_FIELDS = ("quantity", "due_date", "promised_date", "item")
 ORDER_ACTIONS = {"submit": sales.submit, "approve": sales.approve, "reject": sales.reject, "hold": sales.hold,
-                 "release": sales.release, "cancel": sales.cancel_sales_order, "close": sales.close_sales_order}
+                 "release": sales.release, "cancel": cascade.cancel_sales_order, "close": cascade.close_sales_order}
 # Who may press each button; the rest need sales.write.
 ACTION_PERMISSION = {"approve": "sales.approve", "reject": "sales.approve"}
 REASON_REQUIRED = ("reject", "hold", "cancel")
@@ -289,7 +291,8 @@ async def sales_action(request: Request, code: CodePath) -> Template | Redirect:
     if action != "submit":
         arguments.append(form.get("reason", ""))
     try:
-        await ORDER_ACTIONS[action](*arguments)
+        async with write_transaction():
+            await ORDER_ACTIONS[action](*arguments)
     except ApiError as exc:
         if exc.code == "not_found":
             raise
@@ -360,7 +363,9 @@ async def preview_change(request: Request, code: CodePath) -> Template:
     order = await sales.get_sales_order(code)
     form = _posted(await request.form())
     try:
-        impact = await changes.preview_change(code, OrderChangeIn.model_validate(_change_input(order, form)), actor)
+        async with trial_write():
+            impact = await changes.change_order(code, OrderChangeIn.model_validate(_change_input(order, form)), actor)
+        impact = impact.model_copy(update={"applied": False})
     except (ApiError, ValidationError) as exc:
         if isinstance(exc, ApiError) and exc.code == "not_found":
             raise
@@ -376,8 +381,10 @@ async def preview_cancel(request: Request, code: CodePath) -> Template:
     form = _posted(await request.form())
     version = form.get("version", "")
     try:
-        impact = await changes.preview_cancel(code, int(version) if version.isdigit() else None, form.get("reason", ""),
-                                              actor)
+        async with trial_write():
+            impact = await changes.cancel_order(code, int(version) if version.isdigit() else None, form.get("reason", ""),
+                                                actor)
+        impact = impact.model_copy(update={"applied": False})
     except ApiError as exc:
         if exc.code == "not_found":
             raise
@@ -392,7 +399,8 @@ async def make_change(request: Request, code: CodePath) -> Template | Redirect:
     order = await sales.get_sales_order(code)
     form = _posted(await request.form())
     try:
-        await changes.make_change(code, OrderChangeIn.model_validate(_change_input(order, form)), actor)
+        async with write_transaction():
+            await changes.make_change(code, OrderChangeIn.model_validate(_change_input(order, form)), actor)
     except (ApiError, ValidationError) as exc:
         if isinstance(exc, ApiError) and exc.code == "not_found":
             raise

@@ -13,7 +13,7 @@ from server.accounts import service as accounts
 from server.accounts.controllers import start_session
 from server.errors import ApiError
 from server.i18n import LANGUAGES
-from server.sales import tracking
+from server.orders import tracking
 from server.web.forms import display
 from server.web.render import LANGUAGE_COOKIE, current_user, readable_resources, render
 

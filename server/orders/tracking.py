@@ -23,6 +23,8 @@ from server.inventory.availability import available_to_promise
 from server.quantities import from_micro
 from server.inventory.tables import Reservation
 from server.masterdata.tables import Customer, Item
+from server.orders.progress import missing_on_pick_list
+from server.production import rules as production_rules
 from server.production.tables import ProductionMaterial, ProductionOrder
 from server.purchasing.tables import PurchaseOrderLine
 from server.sales import rules, service
@@ -59,7 +61,7 @@ async def _coverage(order_codes: list[str]) -> dict[tuple[str, int], Coverage]:
     shipments = await Shipment.select(Shipment.id, Shipment.sales_order, Shipment.status, Shipment.pick_list).where(
         Shipment.sales_order.is_in(order_codes) & Shipment.status.is_in(sorted(shipping_rules.OPEN)))
     by_id = {s["id"]: s for s in shipments}
-    missing = {s["id"]: service.missing_on_pick_list(s["pick_list"]) for s in shipments}
+    missing = {s["id"]: missing_on_pick_list(s["pick_list"]) for s in shipments}
     if by_id:
         for line in await ShipmentLine.select().where(ShipmentLine.shipment.is_in(list(by_id))):
             shipment = by_id[line["shipment"]]
@@ -80,7 +82,7 @@ async def _coverage(order_codes: list[str]) -> dict[tuple[str, int], Coverage]:
     for order in await ProductionOrder.select(
             ProductionOrder.sales_order, ProductionOrder.sales_order_line, ProductionOrder.quantity_micro,
             ProductionOrder.received_micro).where(
-            ProductionOrder.sales_order.is_in(order_codes) & ProductionOrder.status.is_in(list(service.OPEN_PRODUCTION))
+            ProductionOrder.sales_order.is_in(order_codes) & ProductionOrder.status.is_in(list(production_rules.OPEN_FOR_ORDER))
             & ProductionOrder.sales_order_line.is_not_null()):
         covered[(order["sales_order"], order["sales_order_line"])].in_production += max(
             0, order["quantity_micro"] - order["received_micro"])

@@ -1,6 +1,6 @@
 """Changing a submitted or approved sales order: quantities, dates, a substitute product, lines added, the delivery
-address. A change is previewed first — the same code runs inside a transaction that is then rolled back, so the
-preview shows exactly what the change will do — and then made: the order's new version is kept with who, when, why
+address. A change is previewed first — the same code runs inside a transaction that the entry point then rolls
+back, so the preview shows exactly what the change will do — and then made: the order's new version is kept with who, when, why
 and what changed, and the change propagates downstream in the same transaction (open shipments shrink or are
 cancelled, reservations follow, linked production orders are flagged for review, a credit check reruns when the
 order grows)."""
@@ -14,7 +14,7 @@ from litestar.status_codes import HTTP_409_CONFLICT
 
 from schemas.sales import ChangeImpact, Impact, OrderChangeIn
 from server.accounts.identity import OfficeUser
-from server.db import write_transaction
+from server.db import current_write
 from server.document_rules import LINE_STEP, Problem, Refusal
 from server.documents import audit_change, item_units, line_problems, refuse_problems, utc_now
 from server.errors import ApiError
@@ -22,55 +22,45 @@ from server.inventory.availability import release_reservations, reserve
 from server.quantities import from_micro, to_micro
 from server.inventory.tables import Reservation
 from server.masterdata.tables import Customer
+from server.orders import cascade
+from server.production import rules as production_rules
 from server.production.tables import ProductionOrder
 from server.sales import price_lists, rules, service
 from server.sales.tables import SalesOrder, SalesOrderLine
+from server.shipping import service as shipping
 
 CHANGEABLE = frozenset({rules.SUBMITTED, rules.ON_HOLD, *rules.UNDER_WAY})
 NOT_EVALUATED = ["purchase_suggestions: MRP is not built yet"]
 
 
-class _Preview(Exception):
-    def __init__(self, impact: ChangeImpact):
-        self.impact = impact
-
-
-async def preview_change(code: str, data: OrderChangeIn, actor: OfficeUser | None) -> ChangeImpact:
-    """What the change would do, written nowhere: it runs and is rolled back."""
-    try:
-        async with write_transaction():
-            impact = await _change(code, data, actor)
-            raise _Preview(impact)
-    except _Preview as preview:
-        return preview.impact.model_copy(update={"applied": False})
+async def change_order(code: str, data: OrderChangeIn, actor: OfficeUser | None) -> ChangeImpact:
+    """The change and all it does downstream, in the caller's transaction, with what it did. A preview is this run
+    in a transaction the entry point rolls back, so it shows exactly what the change will do."""
+    return await _change(code, data, actor)
 
 
 async def make_change(code: str, data: OrderChangeIn, actor: OfficeUser | None) -> ChangeImpact:
-    """The change and all it does downstream, in one transaction; refused whole (409 `change_blocked`) when part of
-    it cannot be made, such as taking off a shipment what is already packed."""
-    async with write_transaction():
-        impact = await _change(code, data, actor)
-        if impact.blocked:
-            blocked = [i for i in impact.impacts if i.effect.startswith("blocked")]
-            raise ApiError(HTTP_409_CONFLICT, "change_blocked",
-                           "Part of this change cannot be made: " + "; ".join(_blocked_text(i) for i in blocked),
-                           {"entity": service.ENTITY, "key": code, "impacts": [i.model_dump(mode="json") for i in blocked]})
+    """The change, refused whole (409 `change_blocked`) when part of it cannot be made, such as taking off a
+    shipment what is already packed: the error rolls the caller's transaction back."""
+    impact = await _change(code, data, actor)
+    if impact.blocked:
+        blocked = [i for i in impact.impacts if i.effect.startswith("blocked")]
+        raise ApiError(HTTP_409_CONFLICT, "change_blocked",
+                       "Part of this change cannot be made: " + "; ".join(_blocked_text(i) for i in blocked),
+                       {"entity": service.ENTITY, "key": code, "impacts": [i.model_dump(mode="json") for i in blocked]})
     return impact
 
 
-async def preview_cancel(code: str, version: int | None, reason: str, actor: OfficeUser | None) -> ChangeImpact:
-    """What cancelling would do downstream (shipments, reservations, production), written nowhere: the cancel runs
-    and is rolled back. A cancel that would be refused is refused here the same way."""
-    try:
-        async with write_transaction():
-            before = await service.get_sales_order(code)
-            after, impacts = await service.cancel_with_impacts(code, actor, version, reason)
-            raise _Preview(ChangeImpact(
-                order=code, applied=False, blocked=False,
-                changes=rules.order_changes(before.model_dump(mode="json"), after.model_dump(mode="json")),
-                impacts=[Impact(**i) for i in impacts], not_evaluated=NOT_EVALUATED, after=after))
-    except _Preview as preview:
-        return preview.impact
+async def cancel_order(code: str, version: int | None, reason: str, actor: OfficeUser | None) -> ChangeImpact:
+    """Cancel the order and say what that did downstream (shipments, reservations, production), as a change's impact.
+    A preview runs it in a transaction the entry point rolls back; a cancel that would be refused is refused there
+    the same way."""
+    before = await service.get_sales_order(code)
+    after, impacts = await cascade.cancel_sales_order(code, actor, version, reason)
+    return ChangeImpact(
+        order=code, applied=True, blocked=False,
+        changes=rules.order_changes(before.model_dump(mode="json"), after.model_dump(mode="json")),
+        impacts=[Impact(**i) for i in impacts], not_evaluated=NOT_EVALUATED, after=after)
 
 
 def _blocked_text(impact: Impact) -> str:
@@ -116,9 +106,8 @@ def _problems(data: OrderChangeIn, lines: dict[int, dict[str, Any]], items: dict
 
 
 async def _change(code: str, data: OrderChangeIn, actor: OfficeUser | None) -> ChangeImpact:
-    from server.shipping import service as shipping  # shipping moves orders on: it imports the sales service
-
-    row, line_rows, before = await service._locked(code, data.version)
+    current_write()  # inside the entry point's transaction, or not at all
+    row, line_rows, before = await service.lock_order(code, data.version)
     if row["status"] not in CHANGEABLE:
         raise service.SALES_ORDERS.state_conflict(code, Refusal(
             "sales_order_not_changeable",
@@ -158,7 +147,7 @@ async def _change(code: str, data: OrderChangeIn, actor: OfficeUser | None) -> C
         # Added lines are priced like a new order's: the contract's or the price list's price when none was sent.
         customer = await Customer.select().where(Customer.code == row["customer"]).first()
         added = await price_lists.price_lines(customer, row["contract"], added, utc_now().date(), required=False)
-        await SalesOrderLine.insert(*service._line_rows(row["id"], added))
+        await SalesOrderLine.insert(*service.line_rows(row["id"], added))
     header: dict[Any, Any] = {}
     if data.delivery_address is not None:
         header[SalesOrder.delivery_address] = data.delivery_address
@@ -179,7 +168,7 @@ async def _change(code: str, data: OrderChangeIn, actor: OfficeUser | None) -> C
     changed = await service.get_sales_order(code)
     impacts += await _credit_recheck(code, before.value, changed.value, row["customer"])
     changed = await service.get_sales_order(code)
-    await service._revision(row["id"], "change", actor, before, changed, data.reason)
+    await service.write_revision(row["id"], "change", actor, before, changed, data.reason)
     await audit_change(actor, "change", service.ENTITY, code, before, changed, data.reason)
     if changed.status in rules.UNDER_WAY:
         status = await service.refresh_progress(code)
@@ -216,7 +205,7 @@ async def _production_to_review(code: str, line: dict[str, Any], old: dict[str, 
     orders = await ProductionOrder.select(ProductionOrder.code, ProductionOrder.item, ProductionOrder.quantity_micro,
                                           ProductionOrder.status).where(
         (ProductionOrder.sales_order == code) & (ProductionOrder.sales_order_line == line["line_no"])
-        & ProductionOrder.status.is_in(list(service.OPEN_PRODUCTION)))
+        & ProductionOrder.status.is_in(list(production_rules.OPEN_FOR_ORDER)))
     return [{"kind": "production_order", "key": order["code"], "line_no": line["line_no"],
              "effect": "production_order_to_review",
              "details": {"making": str(from_micro(order["quantity_micro"])), "item": order["item"],

@@ -1,5 +1,5 @@
 """The late-order watch: every few minutes each server process looks for order lines that are late or at risk of
-missing their promise date (server/sales/tracking.py `late_lines`) and announces each line once per risk it reaches
+missing their promise date (server/orders/tracking.py `late_lines`) and announces each line once per risk it reaches
 as a `sales_order.late` webhook. The office home shows the same lines live; the webhook tells other systems."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import logging
 
 from server.db import sql_fetch, write_transaction
 from server.documents import utc_now
-from server.sales import tracking
+from server.orders import tracking
 from server.webhooks import service as webhooks
 
 log = logging.getLogger("floorsync.sales.alerts")
