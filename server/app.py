@@ -48,7 +48,7 @@ from server.orders.progress import downstream_facts
 from server.sales import service as sales_service
 from server.sales.controllers import SalesOrderController, SalesPolicyController
 from server.sales.import_controller import PaymentImportController, SalesImportController
-from server.sales.pricing_controllers import PRICING_CONTROLLERS
+from server.sales.pricing.controllers import PRICING_CONTROLLERS
 from server.shipping import commands as shipping_commands
 from server.shipping.scan import RESOLVERS as SHIPPING_RESOLVERS
 from server.shipping.controllers import HandlingUnitController, ProofController, ShipmentController

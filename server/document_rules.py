@@ -74,3 +74,14 @@ def numbered(lines: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
         highest = max(highest, values["line_no"])
         result.append(values)
     return result
+
+
+def repeated_line_numbers(line_numbers: Iterable[int]) -> list[int]:
+    """Positions (0-based) of lines whose number an earlier line already has."""
+    seen: set[int] = set()
+    repeated = []
+    for index, number in enumerate(line_numbers):
+        if number in seen:
+            repeated.append(index)
+        seen.add(number)
+    return repeated

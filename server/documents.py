@@ -19,7 +19,7 @@ from pydantic import BaseModel
 from server.accounts.audit import record_audit
 from server.accounts.identity import OfficeUser
 from server.db import DB, sql_fetch
-from server.document_rules import Lifecycle, Problem, Refusal, document_code
+from server.document_rules import Lifecycle, Problem, Refusal, document_code, repeated_line_numbers
 from server.errors import ApiError, not_found
 from server.quantities import decimals_used
 from server.masterdata.tables import Item, Unit
@@ -171,8 +171,21 @@ def line_problems(index: int, line: dict[str, Any], item: dict[str, Any] | None,
     elif decimals_used(line["quantity"]) > item["decimals"]:
         problems.append((f"{where}.quantity", "too_many_decimals",
                          f"item {line['item']!r} allows {item['decimals']} decimals"))
-    if line["due_date"] < today:
+    if line["due_date"] is not None and line["due_date"] < today:
         problems.append((f"{where}.due_date", "due_date_in_past", f"due date {line['due_date']} is before today"))
+    return problems
+
+
+async def lines_problems(lines: list[dict[str, Any]], *, today: date) -> list[Problem]:
+    """The problems of a document's lines (a quote's, a contract's call-off, a sales or purchase order's) in line
+    order: a line number an earlier line has, then the line's item, quantity and due date."""
+    items = await item_units(line["item"] for line in lines)
+    repeated = set(repeated_line_numbers(line["line_no"] for line in lines))
+    problems: list[Problem] = []
+    for index, line in enumerate(lines):
+        if index in repeated:
+            problems.append((f"lines[{index}].line_no", "duplicate_line", f"line {line['line_no']} appears twice"))
+        problems += line_problems(index, line, items.get(line["item"]), today=today)
     return problems
 
 

@@ -25,7 +25,8 @@ from server.masterdata.tables import Customer
 from server.orders import cascade
 from server.production import rules as production_rules
 from server.production.tables import ProductionOrder
-from server.sales import price_lists, rules, service
+from server.sales import rules, service
+from server.sales.pricing import price_lists
 from server.sales.tables import SalesOrder, SalesOrderLine
 from server.shipping import service as shipping
 

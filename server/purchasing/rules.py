@@ -132,14 +132,3 @@ def po_status_from_lines(current: str, lines: Iterable[LineProgress]) -> str:
     if wanted and all(line_status(line.ordered_micro, line.received_micro, line.status) == LINE_RECEIVED for line in wanted):
         return RECEIVED
     return PARTIALLY_RECEIVED if anything_received else APPROVED
-
-
-def repeated_line_numbers(line_numbers: Iterable[int]) -> list[int]:
-    """Positions (0-based) of lines whose number an earlier line already has."""
-    seen: set[int] = set()
-    repeated = []
-    for index, number in enumerate(line_numbers):
-        if number in seen:
-            repeated.append(index)
-        seen.add(number)
-    return repeated

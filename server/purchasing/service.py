@@ -14,7 +14,7 @@ from server.accounts.identity import OfficeUser
 from server.db import write_transaction
 from server.document_rules import Problem, numbered
 from server.documents import (
-    DocumentTable, actor_name, audit_change, item_units, line_problems, master_problems, refuse_problems,
+    DocumentTable, actor_name, audit_change, lines_problems, master_problems, refuse_problems,
 )
 from server.errors import ApiError, duplicate
 from server.quantities import from_micro, quantity_text, to_micro
@@ -98,16 +98,6 @@ async def _header_problems(supplier: str, site: str) -> list[Problem]:
     return await master_problems("supplier", Supplier, supplier, "supplier") + await master_problems("site", Site, site, "site")
 
 
-async def _line_problems(lines: list[dict[str, Any]], *, today: date) -> list[Problem]:
-    """Repeated line numbers first, then each line's own problems."""
-    items = await item_units(line["item"] for line in lines)
-    problems: list[Problem] = [
-        (f"lines[{index}].line_no", "duplicate_line", f"line {lines[index]['line_no']} appears twice")
-        for index in rules.repeated_line_numbers(line["line_no"] for line in lines)
-    ]
-    for index, line in enumerate(lines):
-        problems += line_problems(index, line, items.get(line["item"]), today=today)
-    return problems
 
 
 def _numbered(lines: list[PurchaseOrderLineIn]) -> list[dict[str, Any]]:
@@ -159,7 +149,7 @@ async def _changed(actor: OfficeUser | None, action: str, before: PurchaseOrderO
 async def create_purchase_order(data: PurchaseOrderIn, actor: OfficeUser | None) -> PurchaseOrderOut:
     lines = _numbered(data.lines)
     async with write_transaction():
-        refuse_problems(await _header_problems(data.supplier, data.site) + await _line_problems(lines, today=_today()))
+        refuse_problems(await _header_problems(data.supplier, data.site) + await lines_problems(lines, today=_today()))
         if data.code is not None and await PurchaseOrder.exists().where(PurchaseOrder.code == data.code):
             raise duplicate(ENTITY, "code", data.code)
         supplier = await Supplier.select(Supplier.currency).where(Supplier.code == data.supplier).first()
@@ -190,7 +180,7 @@ async def update_purchase_order(code: str, patch: PurchaseOrderPatch, actor: Off
         problems = await _header_problems(header.get("supplier", row["supplier"]), header.get("site", row["site"]))
         lines = _numbered(patch.lines) if patch.lines is not None else None
         if lines is not None:
-            problems += await _line_problems(lines, today=_today())
+            problems += await lines_problems(lines, today=_today())
         refuse_problems(problems)
         await PURCHASE_ORDERS.bump(row, {getattr(PurchaseOrder, name): value for name, value in header.items()})
         if lines is not None:
@@ -205,7 +195,7 @@ async def _approval_problems(row: dict[str, Any], lines: list[dict[str, Any]]) -
         return [("lines", "no_lines", "a purchase order without lines cannot be approved")]
     values = [{"line_no": l["line_no"], "item": l["item"], "quantity": from_micro(l["quantity_micro"]),
                "due_date": l["due_date"]} for l in lines]
-    return await _header_problems(row["supplier"], row["site"]) + await _line_problems(values, today=_today())
+    return await _header_problems(row["supplier"], row["site"]) + await lines_problems(values, today=_today())
 
 
 async def _transition(code: str, target: str, action: str, actor: OfficeUser | None, version: int | None,

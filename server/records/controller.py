@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 from litestar import Controller, Request, Response, get, patch, post
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
-from litestar.openapi.spec import Example, OpenAPIType
+from litestar.openapi.spec import OpenAPIType
 from litestar.params import Body, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_422_UNPROCESSABLE_ENTITY
 

@@ -38,7 +38,8 @@ from server.document_rules import document_code, numbered
 from server.documents import actor_name, utc_now
 from server.errors import ApiError, field_code
 from server.quantities import decimals_used, to_micro
-from server.sales import price_lists, rules
+from server.sales import rules
+from server.sales.pricing import price_lists
 from server.sales.service import ENTITY, EVENTS, order_out
 from server.webhooks import service as webhooks
 

@@ -23,12 +23,14 @@ from server.accounts.identity import OfficeUser
 from server.db import write_transaction
 from server.document_rules import Problem, Refusal, numbered
 from server.documents import (
-    DocumentTable, actor_name, audit_change, item_units, line_problems, master_problems, refuse_problems, utc_now,
+    DocumentTable, actor_name, audit_change, lines_problems, master_problems, refuse_problems, utc_now,
 )
 from server.errors import ApiError, duplicate
 from server.quantities import from_micro, to_micro
 from server.masterdata.tables import Customer, Site
-from server.sales import contracts, price_lists, pricing, rules
+from server.sales import rules
+from server.sales.pricing import rules as pricing
+from server.sales.pricing import contracts, price_lists
 from server.sales.rules import DownstreamFacts, LineProgress, PricedLine
 from server.sales.tables import (
     SalesOrder, SalesOrderCounter, SalesOrderLine, SalesOrderReview, SalesOrderRevision, SalesPayment, SalesPolicy,
@@ -153,18 +155,10 @@ async def set_policy(data: SalesPolicyIn, actor: OfficeUser | None) -> SalesPoli
 # -- writing: shared steps ------------------------------------------------------------------------------------------------
 
 async def _line_problems(lines: list[dict[str, Any]], today: date) -> list[Problem]:
-    """Each line's problems in line order, a repeated line number first."""
-    items = await item_units(line["item"] for line in lines)
-    problems: list[Problem] = []
-    seen: set[int] = set()
-    for index, line in enumerate(lines):
-        if line["line_no"] in seen:
-            problems.append((f"lines[{index}].line_no", "duplicate_line", f"line {line['line_no']} appears twice"))
-        seen.add(line["line_no"])
-        problems += line_problems(index, line, items.get(line["item"]), today=today)
-        if line["promised_date"] is not None and line["promised_date"] < today:
-            problems.append((f"lines[{index}].promised_date", "promised_date_in_past",
-                             f"promised date {line['promised_date']} is before today"))
+    """Each line's problems in line order (documents.lines_problems), and a promised date before today."""
+    problems = await lines_problems(lines, today=today)
+    problems += [(f"lines[{index}].promised_date", "promised_date_in_past", f"promised date {line['promised_date']} is before today")
+                 for index, line in enumerate(lines) if line["promised_date"] is not None and line["promised_date"] < today]
     return problems
 
 

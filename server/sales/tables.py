@@ -134,7 +134,7 @@ class SalesOrderAlert(Table, tablename="sales_order_alert"):
     first_seen_at = Timestamptz()
 
 
-# -- pricing, contracts and quotes (server/sales/price_lists.py, contracts.py, quotes.py) ------------------------------
+# -- pricing, contracts and quotes (server/sales/pricing/) ------------------------------
 
 class PriceList(Table, tablename="price_list"):
     """Prices in one currency over a validity period: per item a list price with quantity breaks, per customer grade

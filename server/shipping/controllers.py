@@ -5,7 +5,7 @@ Reading needs shipping.read, writing shipping.write."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from litestar import Controller, Request, Response, get, post
 from litestar.params import Parameter

@@ -19,7 +19,7 @@ from schemas.pricing import ContractIn, PriceListIn, QuoteConvert, QuoteEdit, Qu
 from server.errors import ApiError
 from server.i18n import translate
 from server.masterdata.tables import Customer, Item, Site
-from server.sales import contracts, price_lists, quotes
+from server.sales.pricing import contracts, price_lists, quotes
 from server.web.forms import FormErrors, display, explain
 from server.web.render import current_user, ensure_may, language_of, render
 from server.web.sales_pages import BLANK_LINES, PAGE_SIZE, CodePath, PageNumber, _messages, _pages

@@ -1,7 +1,7 @@
 """Sales contracts: create, read (with the orders placed under them and what each called off), rewrite, delete; and
 what an order under a contract meets: refused outright when it cannot be under it at all (no such contract, another
 customer's: `contract_problems`), reviewed on submission otherwise (`contract_review`: validity, items, prices,
-quantities, server/sales/pricing.py), where a breach waits for an approver of the contract check."""
+quantities, server/sales/pricing/rules.py), where a breach waits for an approver of the contract check."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from server.documents import (
 from server.errors import ApiError, duplicate
 from server.quantities import from_micro, to_micro
 from server.masterdata.tables import Customer
-from server.sales import pricing
+from server.sales.pricing import rules as pricing
 from server.sales.rules import CANCELLED, CheckResult
 from server.sales.tables import SalesContract, SalesContractItem, SalesOrder, SalesOrderLine
 

@@ -24,9 +24,9 @@ from schemas.sales import SalesOrderOut
 from server.accounts.identity import requires
 from server.i18n import LANGUAGES
 from server.masterdata.tables import Customer
-from server.sales import contracts, price_lists, quotes
+from server.sales.pricing import contracts, price_lists, quotes
 from server.sales.controllers import CODE_PATTERN, CodePath
-from server.sales.quote_pdf import quote_pdf
+from server.sales.pricing.quote_pdf import quote_pdf
 
 CodeQuery = Annotated[str, Parameter(max_length=40, pattern=CODE_PATTERN)]
 OptionalCode = Annotated[str | None, Parameter(max_length=40, pattern=CODE_PATTERN)]

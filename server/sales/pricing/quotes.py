@@ -18,12 +18,15 @@ from server.accounts.identity import OfficeUser
 from server.db import write_transaction
 from server.document_rules import Problem, Refusal, numbered
 from server.documents import (
-    DocumentTable, actor_name, audit_change, item_units, master_problems, refuse_problems, utc_now,
+    DocumentTable, actor_name, audit_change, lines_problems, master_problems, refuse_problems, utc_now,
 )
 from server.errors import ApiError
-from server.quantities import decimals_used, from_micro, to_micro
+from server.quantities import from_micro, to_micro
 from server.masterdata.tables import Customer, Site
-from server.sales import contracts, price_lists, pricing, rules
+from server.sales import rules
+from server.sales.pricing import rules as pricing
+from server.sales import service as sales
+from server.sales.pricing import contracts, price_lists
 from server.sales.tables import SalesQuote, SalesQuoteCounter, SalesQuoteLine
 
 ENTITY = "quote"
@@ -95,23 +98,7 @@ async def _problems(customer: str, site: str, contract: str | None, lines: list[
                 + await master_problems("site", Site, site, "site") + await contracts.contract_problems(customer, contract))
     if valid_until < today:
         problems.append(("valid_until", "valid_until_in_past", f"valid until {valid_until} is before today"))
-    items = await item_units(line["item"] for line in lines)
-    seen: set[int] = set()
-    for index, line in enumerate(lines):
-        if line["line_no"] in seen:
-            problems.append((f"lines[{index}].line_no", "duplicate_line", f"line {line['line_no']} appears twice"))
-        seen.add(line["line_no"])
-        item = items.get(line["item"])
-        if item is None:
-            problems.append((f"lines[{index}].item", "unknown_item", f"no item with code {line['item']!r}"))
-        elif item["archived"]:
-            problems.append((f"lines[{index}].item", "archived_item", f"item {line['item']!r} is archived"))
-        elif decimals_used(line["quantity"]) > item["decimals"]:
-            problems.append((f"lines[{index}].quantity", "too_many_decimals",
-                             f"item {line['item']!r} allows {item['decimals']} decimals"))
-        if line["due_date"] is not None and line["due_date"] < today:
-            problems.append((f"lines[{index}].due_date", "due_date_in_past", f"due date {line['due_date']} is before today"))
-    return problems
+    return problems + await lines_problems(lines, today=today)
 
 
 def _line_rows(quote_id: int, lines: list[dict[str, Any]]) -> list[SalesQuoteLine]:
@@ -193,9 +180,7 @@ async def edit_quote(code: str, data: QuoteEdit, actor: OfficeUser | None) -> Qu
 
 
 async def _review(row: dict[str, Any], lines: list[dict[str, Any]]) -> list[rules.CheckResult]:
-    from server.sales.service import get_policy  # the order's policy: one threshold for quotes and orders
-
-    policy = await get_policy()
+    policy = await sales.get_policy()
     results = [rules.discount_check(
         {line["line_no"]: pricing.effective_discount_pct(
             Decimal(line["unit_price"]), Decimal(line["discount_pct"]),
@@ -229,16 +214,15 @@ async def submit_quote(code: str, actor: OfficeUser | None, version: int | None 
 async def decide_quote(code: str, decision: str, actor: OfficeUser | None, version: int | None = None,
                        note: str = "") -> QuoteOut:
     """Approve (the approver needs a role the policy names for each failed check) or reject a submitted quote."""
-    from server.sales.service import DEFAULT_APPROVERS, get_policy
 
     async with write_transaction():
         row, _, before = await _locked(code, version)
         _refuse_unless(row, (SUBMITTED,), decision)
         if decision == "approved":
             failed = [check["check"] for check in price_lists.json_value(row["review"]) or [] if not check["passed"]]
-            policy = await get_policy()
+            policy = await sales.get_policy()
             refusal = rules.approval_refusal(failed, actor.roles if actor else ("admin",), policy.approvers,
-                                             DEFAULT_APPROVERS)
+                                             sales.DEFAULT_APPROVERS)
             if refusal is not None:
                 raise ApiError(HTTP_403_FORBIDDEN, refusal.code, refusal.message, refusal.details)
             columns = {SalesQuote.status: APPROVED, SalesQuote.approved_by: actor_name(actor),
@@ -253,8 +237,6 @@ async def decide_quote(code: str, decision: str, actor: OfficeUser | None, versi
 
 async def convert_quote(code: str, data: QuoteConvert, actor: OfficeUser | None) -> SalesOrderOut:
     """An approved quote becomes a draft sales order (source "quote", linked both ways) at the quote's prices; once."""
-    from server.sales import service as sales  # the order's own create, in this transaction
-
     async with write_transaction():
         row, lines, before = await _locked(code, data.version)
         _refuse_unless(row, (APPROVED,), "converted")

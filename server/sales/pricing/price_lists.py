@@ -1,7 +1,7 @@
 """Price lists (create, read, rewrite, delete; each write one transaction with its audit row) and pricing a sales
 line from them: `price_lines` fills in the lines an order or a quote sent without a price, `reference_prices` gives
 the review what each line's discount is measured against, `price_of` answers GET /api/prices. The decisions are
-server/sales/pricing.py's."""
+server/sales/pricing/rules.py's."""
 
 from __future__ import annotations
 
@@ -22,8 +22,8 @@ from server.documents import (
 )
 from server.errors import ApiError, duplicate, not_found
 from server.masterdata.tables import Customer
-from server.sales import pricing
-from server.sales.pricing import AgreedPrice, ListedPrice, Price
+from server.sales.pricing import rules as pricing
+from server.sales.pricing.rules import AgreedPrice, ListedPrice, Price
 from server.sales.tables import PriceList, PriceListItem, SalesContract, SalesContractItem
 
 ENTITY = "price_list"
