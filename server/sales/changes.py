@@ -116,7 +116,7 @@ def _problems(data: OrderChangeIn, lines: dict[int, dict[str, Any]], items: dict
 
 
 async def _change(code: str, data: OrderChangeIn, actor: OfficeUser | None) -> ChangeImpact:
-    from server.shipping import service as shipping  # shipping moves orders on: it imports the sales service
+    from server.shipping import planning as shipping  # shipping moves orders on: it imports the sales service
 
     row, line_rows, before = await service._locked(code, data.version)
     if row["status"] not in CHANGEABLE:

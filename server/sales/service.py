@@ -504,7 +504,7 @@ async def cancel_with_impacts(code: str, actor: OfficeUser | None, version: int 
 
 
 async def _cancel_open_shipments(row: dict[str, Any], actor: OfficeUser | None, reason: str) -> list[dict[str, Any]]:
-    from server.shipping import service as shipping  # shipping moves orders on: it imports this module
+    from server.shipping import planning as shipping  # shipping moves orders on: it imports this module
 
     shipments = await Shipment.select(Shipment.code).where(
         (Shipment.sales_order == row["code"]) & Shipment.status.not_in(["delivered", "cancelled"])).order_by(Shipment.id)
