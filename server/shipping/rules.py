@@ -121,7 +121,8 @@ class Cut:
 
 def cuts_to_fit(lines: Sequence[CarriedLine], allowed_micro: int) -> tuple[list[Cut], int]:
     """How open shipments' lines (newest first) shrink so that together they carry no more than `allowed_micro`: only
-    what is not packed yet comes off, newest shipment first. Returns the cuts and what is still over (packed)."""
+    what is not packed yet comes off, newest shipment first. Returns the cuts and what is still over (packed; 0 when
+    nothing is)."""
     excess = sum(line.quantity_micro for line in lines) - allowed_micro
     cuts: list[Cut] = []
     for line in lines:
@@ -131,7 +132,7 @@ def cuts_to_fit(lines: Sequence[CarriedLine], allowed_micro: int) -> tuple[list[
         excess -= cut
         if cut > 0:
             cuts.append(Cut(line.shipment, cut, line.quantity_micro - cut))
-    return cuts, excess
+    return cuts, max(excess, 0)
 
 
 def cut_effect(left_micro: int, lines_remaining: int) -> str:
