@@ -22,7 +22,7 @@ from server.sales import rules as sales_rules
 from server.sales import service as sales
 from server.sales.tables import SalesOrder
 from server.shipping import rules as shipping_rules
-from server.shipping import service as shipping
+from server.shipping import planning as shipping
 from server.shipping.tables import Shipment
 
 

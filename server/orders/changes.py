@@ -28,7 +28,7 @@ from server.production.tables import ProductionOrder
 from server.sales import rules, service
 from server.sales.pricing import price_lists
 from server.sales.tables import SalesOrder, SalesOrderLine
-from server.shipping import service as shipping
+from server.shipping import planning as shipping
 
 CHANGEABLE = frozenset({rules.SUBMITTED, rules.ON_HOLD, *rules.UNDER_WAY})
 NOT_EVALUATED = ["purchase_suggestions: MRP is not built yet"]

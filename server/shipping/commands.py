@@ -1,5 +1,5 @@
 """The shipping area's floor commands: how `shipment.pack`, `shipment.load` and `delivery.sign` from a device
-reach `service.py`. Each runs inside the push's transaction; a refusal leaves nothing behind."""
+reach `packing.py` and `delivery.py`. Each runs inside the push's transaction; a refusal leaves nothing behind."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 from schemas.shipping import DeliverySignArgs, ShipmentLoadArgs, ShipmentPackArgs
 from server.actors import Who
-from server.shipping import service
+from server.shipping import delivery, packing
 from server.shipping.rules import Scope
 from sync.registry import Command, CommandContext
 
@@ -18,15 +18,15 @@ def scope_of(ctx: CommandContext) -> Scope:
 
 
 async def shipment_pack(ctx: CommandContext, args: ShipmentPackArgs) -> dict[str, Any]:
-    return await service.pack(args, Who.device(ctx), scope_of(ctx))
+    return await packing.pack(args, Who.device(ctx), scope_of(ctx))
 
 
 async def shipment_load(ctx: CommandContext, args: ShipmentLoadArgs) -> dict[str, Any]:
-    return await service.load(args, scope_of(ctx))
+    return await packing.load(args, scope_of(ctx))
 
 
 async def delivery_sign(ctx: CommandContext, args: DeliverySignArgs) -> dict[str, Any]:
-    return await service.sign(args, ctx.device.device_id, ctx.mutation_id, scope_of(ctx))
+    return await delivery.sign(args, ctx.device.device_id, ctx.mutation_id, scope_of(ctx))
 
 
 COMMANDS = (

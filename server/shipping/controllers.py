@@ -27,7 +27,7 @@ from server.errors import not_found
 from server.labels.kinds import Label, document_label, sscc_label
 from server.labels.responses import label_response
 from server.masterdata.tables import Item
-from server.shipping import service
+from server.shipping import delivery, planning, shipments
 
 CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 CodePath = Annotated[str, Parameter(max_length=40, pattern=CODE_PATTERN)]
@@ -45,13 +45,13 @@ def _delivery_note(shipment: ShipmentOut) -> Label:
 
 
 async def _shipment_label(code: str) -> Label:
-    shipment = await service.get_shipment(code)
+    shipment = await shipments.get_shipment(code)
     return document_label("shipment", code, (shipment.customer, shipment.sales_order))
 
 
 async def _unit_label(sscc: str) -> Label:
     """The SSCC at the bottom; above it, when the unit holds one item that has a GTIN, that GTIN and how many."""
-    unit = await service.handling_unit(sscc)
+    unit = await shipments.handling_unit(sscc)
     if unit is None:
         raise not_found("handling_unit", sscc)
     items = {c.item for c in unit.contents}
@@ -77,41 +77,41 @@ class ShipmentController(Controller):
         limit: Annotated[int, Parameter(ge=1, le=500)] = 50,
         offset: Annotated[int, Parameter(ge=0, le=10**9)] = 0,
     ) -> Page[ShipmentOut]:
-        return Page[ShipmentOut](**await service.list_shipments(status=status, sales_order=sales_order, route=route,
+        return Page[ShipmentOut](**await shipments.list_shipments(status=status, sales_order=sales_order, route=route,
                                                                 limit=limit, offset=offset))
 
     @get("/{code:str}", guards=[requires("shipping.read")], summary="One shipment: lines, pick list, handling units",
          operation_id="get_shipment")
     async def get_shipment(self, code: CodePath) -> ShipmentOut:
-        return await service.get_shipment(code)
+        return await shipments.get_shipment(code)
 
     @post("/", guards=[requires("shipping.write")], status_code=HTTP_201_CREATED,
           summary="Plan a shipment from approved sales order lines: stock reserved, FEFO pick list made",
           operation_id="create_shipment")
     async def create_shipment(self, request: Request, data: ShipmentIn) -> ShipmentOut:
-        return await service.create_shipment(data, request.user)
+        return await planning.create_shipment(data, request.user)
 
     @post("/{code:str}/cancel", guards=[requires("shipping.write")], status_code=HTTP_200_OK,
           summary="Cancel a shipment nothing was packed for: its reservations are released",
           operation_id="cancel_shipment")
     async def cancel_shipment(self, request: Request, code: CodePath, data: ShipmentAction | None = None) -> ShipmentOut:
-        return await service.cancel_shipment(code, request.user, data.reason if data else "")
+        return await planning.cancel_shipment(code, request.user, data.reason if data else "")
 
     @post("/{code:str}/route", guards=[requires("shipping.write")], status_code=HTTP_200_OK,
           summary="Move an open shipment to another route (the old route's devices drop it)",
           operation_id="move_shipment_route")
     async def move_route(self, request: Request, code: CodePath, data: ShipmentRouteIn) -> ShipmentOut:
-        return await service.move_route(code, data.route, request.user)
+        return await planning.move_route(code, data.route, request.user)
 
     @get("/{code:str}/proof", guards=[requires("shipping.read")], summary="The shipment's proof of delivery",
          operation_id="get_proof_of_delivery")
     async def proof(self, code: CodePath) -> ProofOut:
-        return await service.get_proof(code)
+        return await delivery.get_proof(code)
 
     @get("/{code:str}/signature.png", guards=[requires("shipping.read")], media_type="image/png",
          summary="The customer's signature on the proof of delivery", operation_id="get_delivery_signature")
     async def signature(self, code: CodePath) -> Response[bytes]:
-        return Response(await service.signature_png(code), media_type="image/png")
+        return Response(await delivery.signature_png(code), media_type="image/png")
 
     # One handler per format: each documents its own media type and operation.
     @get("/{code:str}/label.png", guards=[requires("shipping.read")], media_type="image/png",
@@ -132,17 +132,17 @@ class ShipmentController(Controller):
     @get("/{code:str}/delivery-note.pdf", guards=[requires("shipping.read")], media_type="application/pdf",
          summary="The delivery note: customer, order, lines and units, with the shipment's code, on a 4 × 6 in page")
     async def delivery_note_pdf(self, code: CodePath) -> Response[bytes]:
-        return label_response(_delivery_note(await service.get_shipment(code)), "pdf", f"{code}-delivery-note")
+        return label_response(_delivery_note(await shipments.get_shipment(code)), "pdf", f"{code}-delivery-note")
 
     @get("/{code:str}/delivery-note.png", guards=[requires("shipping.read")], media_type="image/png",
          summary="The delivery note, PNG")
     async def delivery_note_png(self, code: CodePath) -> Response[bytes]:
-        return label_response(_delivery_note(await service.get_shipment(code)), "png", f"{code}-delivery-note")
+        return label_response(_delivery_note(await shipments.get_shipment(code)), "png", f"{code}-delivery-note")
 
     @get("/{code:str}/delivery-note.zpl", guards=[requires("shipping.read")], media_type="application/x-zpl",
          summary="The delivery note for a thermal printer (ZPL II)")
     async def delivery_note_zpl(self, code: CodePath) -> Response[str]:
-        return label_response(_delivery_note(await service.get_shipment(code)), "zpl", f"{code}-delivery-note")
+        return label_response(_delivery_note(await shipments.get_shipment(code)), "zpl", f"{code}-delivery-note")
 
 
 class HandlingUnitController(Controller):
@@ -153,7 +153,7 @@ class HandlingUnitController(Controller):
     @get("/{sscc:str}", summary="A handling unit by its SSCC: its shipment, status and contents",
          operation_id="get_handling_unit")
     async def get_unit(self, sscc: SsccPath) -> HandlingUnitOut:
-        unit = await service.handling_unit(sscc)
+        unit = await shipments.handling_unit(sscc)
         if unit is None:
             raise not_found("handling_unit", sscc)
         return unit
@@ -180,4 +180,4 @@ class ProofController(Controller):
          summary="Recompute the proof-of-delivery hash chain and report the first broken link",
          operation_id="verify_proofs_of_delivery")
     async def verify(self) -> ChainVerification:
-        return await service.verify_chain()
+        return await delivery.verify_chain()

@@ -6,14 +6,14 @@ import re
 
 from schemas.scan import DocumentScan, ScanResult
 from server.errors import ApiError
-from server.shipping import service
+from server.shipping import shipments
 
 SSCC = re.compile(r"^\d{18}$")
 
 
 async def resolve_shipment(code: str) -> ScanResult | None:
     try:
-        shipment = await service.get_shipment(code)
+        shipment = await shipments.get_shipment(code)
     except ApiError as error:
         if error.code == "not_found":
             return None  # not one of ours: the next resolver may know the code
@@ -26,7 +26,7 @@ async def resolve_shipment(code: str) -> ScanResult | None:
 
 
 async def resolve_handling_unit(sscc: str) -> ScanResult | None:
-    unit = await service.handling_unit(sscc)
+    unit = await shipments.handling_unit(sscc)
     if unit is None:
         return None
     return DocumentScan(kind="handling_unit", code=sscc, document=unit.model_dump(mode="json"))

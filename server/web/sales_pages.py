@@ -29,7 +29,8 @@ from server.db import trial_write, write_transaction
 from server.orders import cascade, changes, tracking
 from server.sales import rules
 from server.sales import service as sales
-from server.shipping import service as shipping
+from server.shipping.planning import create_shipment
+from server.shipping.shipments import list_shipments
 from server.web.forms import FormErrors, display, explain
 from server.web.render import current_user, ensure_may, language_of, render
 
@@ -259,7 +260,7 @@ async def _order_page(request: Request, code: str, *, errors: list[str] | None =
     user = current_user(request)
     history = await sales.order_history(code)
     review = history.reviews[-1] if history.reviews else None
-    shipments = (await shipping.list_shipments(sales_order=code, limit=100))["items"]
+    shipments = (await list_shipments(sales_order=code, limit=100))["items"]
     warehouses = await Warehouse.select(Warehouse.code).where(
         (Warehouse.site == order.site) & (Warehouse.archived == False)).order_by(Warehouse.code)  # noqa: E712
     may_write = user is not None and user.may("sales.write")
@@ -325,7 +326,7 @@ async def plan_shipment(request: Request, code: CodePath) -> Template | Redirect
              if (m := re.fullmatch(r"ship-(\d+)", key)) and value and value != "0"]
     data = {"sales_order": code, "ship_from": form.get("ship_from", ""), "route": form.get("route") or None, "lines": lines}
     try:
-        created = await shipping.create_shipment(ShipmentIn.model_validate(data), actor)
+        created = await create_shipment(ShipmentIn.model_validate(data), actor)
     except (ApiError, ValidationError) as exc:
         if isinstance(exc, ApiError) and exc.code == "not_found":
             raise

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from server.errors import ApiError
 from server.shipping import rules as shipping_rules
-from server.shipping import service as shipping
+from server.shipping import delivery, planning, shipments
 from server.web.forms import FormErrors, display, explain
 from server.web.render import current_user, ensure_may, language_of, render
 
@@ -40,7 +40,7 @@ def _pages(total: int) -> int:
 async def shipping_list(request: Request, status: StatusFilter = None, page: PageNumber = 1) -> Template:
     ensure_may(request, "shipping.read")
     status = status if status in shipping_rules.SHIPMENT_STATUSES else None
-    listing = await shipping.list_shipments(status=status, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    listing = await shipments.list_shipments(status=status, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     params = {"status": status} if status else {}
     return render(request, "shipping_list.html", shipments=listing["items"], total=listing["total"], page=page,
                   pages=_pages(listing["total"]), status=status or "", statuses=shipping_rules.SHIPMENT_STATUSES,
@@ -49,13 +49,13 @@ async def shipping_list(request: Request, status: StatusFilter = None, page: Pag
 
 async def _shipment_page(request: Request, code: str, *, errors: list[str] | None = None, status_code: int = 200) -> Template:
     ensure_may(request, "shipping.read")
-    shipment = await shipping.get_shipment(code)
+    shipment = await shipments.get_shipment(code)
     user = current_user(request)
     proof = verification = None
     if shipment.status == shipping_rules.DELIVERED:
-        proof = await shipping.get_proof(code)
+        proof = await delivery.get_proof(code)
         # The chain up to this proof: an edit anywhere before it, or in it, shows here.
-        verification = await shipping.verify_chain(through_sequence=proof.sequence)
+        verification = await delivery.verify_chain(through_sequence=proof.sequence)
     may_cancel = (user is not None and user.may("shipping.write")
                   and shipping_rules.cancel_refusal(shipment.status, len(shipment.handling_units)) is None)
     packed = sum((line.packed_quantity for line in shipment.lines), Decimal(0))
@@ -74,7 +74,7 @@ async def shipping_detail(request: Request, code: CodePath) -> Template:
 async def shipping_cancel(request: Request, code: CodePath) -> Template | Redirect:
     actor = ensure_may(request, "shipping.write")
     try:
-        await shipping.cancel_shipment(code, actor)
+        await planning.cancel_shipment(code, actor)
     except ApiError as exc:
         if exc.code == "not_found":
             raise

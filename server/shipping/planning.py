@@ -1,0 +1,181 @@
+"""The office plans shipments: one from approved sales order lines (stock reserved, a FEFO pick list made), its
+cancellation while nothing is packed, another route, and fitting open shipments to a changed sales order line."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from litestar.status_codes import HTTP_409_CONFLICT, HTTP_422_UNPROCESSABLE_ENTITY
+
+from schemas.shipping import ShipmentIn, ShipmentOut
+from server.accounts.identity import OfficeUser
+from server.db import write_transaction
+from server.documents import actor_name, audit_change, utc_now
+from server.errors import ApiError
+from server.inventory.availability import Bin, release_reservations, reserve, usable_bins
+from server.inventory.stock import check_decimals, load_item
+from server.errors import refuse
+from server.quantities import quantity_text, to_micro
+from server.masterdata.tables import Warehouse
+from server.sales import rules as sales_rules
+from server.sales import service as sales
+from server.shipping import rules
+from server.shipping.rules import CarriedLine, Refusal
+from server.shipping.shipments import (
+    ENTITY,
+    RESERVATION_KIND,
+    SHIPMENTS,
+    conflict,
+    dock,
+    publish,
+    shipment_out,
+    shipment_row,
+)
+from server.shipping.tables import HandlingUnit, Shipment, ShipmentLine
+
+
+async def _carried_elsewhere(sales_order: str) -> dict[int, int]:
+    """Per sales order line, what open shipments already carry (delivered ones count as shipped on the order)."""
+    rows = await ShipmentLine.select(ShipmentLine.line_no, ShipmentLine.quantity_micro).where(
+        ShipmentLine.shipment.is_in(
+            Shipment.select(Shipment.id).where((Shipment.sales_order == sales_order) & Shipment.status.is_in(list(rules.OPEN)))
+        )
+    )
+    return rules.carried_per_line((row["line_no"], row["quantity_micro"]) for row in rows)
+
+
+def _problem(code: str, field: str, message: str, **details: Any) -> ApiError:
+    return ApiError(HTTP_422_UNPROCESSABLE_ENTITY, code, f"{field}: {message}", {"field": field, **details})
+
+
+async def create_shipment(data: ShipmentIn, actor: OfficeUser | None) -> ShipmentOut:
+    async with write_transaction():
+        await sales.SALES_ORDERS.lock(data.sales_order)
+        order, order_lines = await sales.SALES_ORDERS.load_with_lines(data.sales_order)
+        refusal = sales_rules.shipment_refusal(order["status"])
+        if refusal is not None:
+            raise refuse(refusal.code, refusal.message, HTTP_409_CONFLICT, sales_order=data.sales_order, order_status=order["status"])
+        warehouse = await Warehouse.select(Warehouse.site, Warehouse.archived).where(Warehouse.code == data.ship_from).first()
+        if warehouse is None or warehouse["archived"]:
+            raise _problem("unknown_warehouse", "ship_from", f"no active warehouse {data.ship_from!r}")
+        if warehouse["site"] != order["site"]:
+            raise _problem("wrong_site", "ship_from", f"warehouse {data.ship_from!r} is not at site {order['site']!r}")
+        by_line = {line["line_no"]: line for line in order_lines}
+        carried = await _carried_elsewhere(data.sales_order)
+        seen: set[int] = set()
+        for index, line in enumerate(data.lines):
+            field = f"lines[{index}]"
+            refusal = rules.plan_line_refusal(line.line_no, seen, by_line, data.sales_order)
+            if refusal is not None:
+                raise _problem(refusal.code, f"{field}.line_no", refusal.message)
+            seen.add(line.line_no)
+            so_line = by_line[line.line_no]
+            check_decimals(await load_item(so_line["item"]), line.quantity)
+            refusal = rules.over_open_refusal(line.line_no, to_micro(line.quantity),
+                                              sales_rules.open_micro(sales.line_progress(so_line)), carried.get(line.line_no, 0))
+            if refusal is not None:
+                raise _problem(refusal.code, f"{field}.quantity", refusal.message, **refusal.details)
+        now = utc_now()
+        code = await SHIPMENTS.next_code(now.year)
+        bins: dict[str, list[Bin]] = {}
+        pick_list: list[dict[str, Any]] = []
+        for line in data.lines:
+            item = by_line[line.line_no]["item"]
+            if item not in bins:
+                bins[item] = await usable_bins(item, warehouse=data.ship_from)
+            picks, bins[item] = rules.pick_list(line.line_no, item, bins[item], to_micro(line.quantity))
+            pick_list += picks
+        inserted = await Shipment.insert(Shipment(
+            code=code, sales_order=data.sales_order, site=order["site"], ship_from=data.ship_from, route=data.route,
+            status=rules.PLANNED, pick_list=json.dumps(pick_list), created_by=actor_name(actor), created_at=now, updated_at=now,
+        )).returning(Shipment.id)
+        await ShipmentLine.insert(*[
+            ShipmentLine(shipment=inserted[0]["id"], line_no=line.line_no, item=by_line[line.line_no]["item"],
+                         quantity_micro=to_micro(line.quantity), packed_quantity_micro=0, delivered_quantity_micro=0,
+                         shortfall_quantity_micro=0)
+            for line in data.lines
+        ])
+        for line in data.lines:
+            await reserve(by_line[line.line_no]["item"], to_micro(line.quantity), RESERVATION_KIND, code, line.line_no)
+        created = await publish(None, code)
+        await sales.refresh_progress(data.sales_order)
+        await audit_change(actor, "create", ENTITY, code, None, created)
+        dock("planned", code, sales_order=data.sales_order, status=created.status)
+    return created
+
+
+async def cancel_shipment(code: str, actor: OfficeUser | None, reason: str = "") -> ShipmentOut:
+    async with write_transaction():
+        row = await shipment_row(code, lock=True)
+        units = await HandlingUnit.count().where(HandlingUnit.shipment == row["id"])
+        refusal = rules.cancel_refusal(row["status"], units)
+        if refusal is not None:
+            raise conflict(refusal, shipment=code, shipment_status=row["status"])
+        before = await shipment_out(row)
+        await Shipment.update({Shipment.status: rules.CANCELLED, Shipment.updated_at: utc_now()}).where(Shipment.id == row["id"])
+        await release_reservations(RESERVATION_KIND, code)
+        after = await publish(row, code)
+        await sales.refresh_progress(row["sales_order"])
+        await audit_change(actor, "cancel", ENTITY, code, before, after, reason)
+    return after
+
+
+async def fit_to_order_line(sales_order: str, line_no: int, open_micro: int, *, substituted: bool,
+                            actor: OfficeUser | None, reason: str) -> list[dict[str, Any]]:
+    """A sales order line changed (inside the caller's transaction): its open shipments may carry no more than the
+    line still owes (`open_micro`), and nothing at all once its product was substituted. What is not packed yet is
+    taken off the newest shipments first (`rules.cuts_to_fit`): the line shrinks (its pick list and reservation with
+    it), leaves the shipment, or the shipment is cancelled when nothing is left on it. What is packed or loaded cannot
+    be taken off here: that is reported as `blocked_packed`. Returns what happened, one entry per shipment touched."""
+    shipments = await Shipment.select().where(
+        (Shipment.sales_order == sales_order) & Shipment.status.is_in(list(rules.OPEN))).order_by(Shipment.id, ascending=False)
+    lines = {row["shipment"]: row for row in await ShipmentLine.select().where(
+        ShipmentLine.shipment.is_in([s["id"] for s in shipments]) & (ShipmentLine.line_no == line_no))} if shipments else {}
+    by_code = {s["code"]: (s, lines[s["id"]]) for s in shipments if s["id"] in lines}
+    cuts, excess = rules.cuts_to_fit(
+        [CarriedLine(code, line["quantity_micro"], line["packed_quantity_micro"]) for code, (_, line) in by_code.items()],
+        0 if substituted else open_micro)
+    impacts: list[dict[str, Any]] = []
+    for cut in cuts:
+        shipment, line = by_code[cut.shipment]
+        left = cut.left_micro
+        before = dict(shipment)
+        await release_reservations(RESERVATION_KIND, shipment["code"], line_no)
+        picks = [p for p in json.loads(shipment["pick_list"]) if p["line_no"] != line_no]
+        if left:
+            await ShipmentLine.update({ShipmentLine.quantity_micro: left}).where(ShipmentLine.id == line["id"])
+            if left > line["packed_quantity_micro"]:
+                await reserve(line["item"], left - line["packed_quantity_micro"], RESERVATION_KIND, shipment["code"], line_no)
+            fresh, _ = rules.pick_list(line_no, line["item"], await usable_bins(line["item"], warehouse=shipment["ship_from"]), left)
+            picks += fresh
+        else:
+            await ShipmentLine.delete().where(ShipmentLine.id == line["id"])
+        remaining = await ShipmentLine.count().where(ShipmentLine.shipment == shipment["id"])
+        columns: dict[Any, Any] = {Shipment.pick_list: json.dumps(picks), Shipment.updated_at: utc_now()}
+        if not remaining:
+            columns[Shipment.status] = rules.CANCELLED
+        await Shipment.update(columns).where(Shipment.id == shipment["id"])
+        after = await publish(before, shipment["code"])
+        await audit_change(actor, "fit_to_order", ENTITY, shipment["code"], None, after, reason)
+        impacts.append({"kind": "shipment", "key": shipment["code"], "line_no": line_no, "effect": rules.cut_effect(left, remaining),
+                        "details": {"from": quantity_text(line["quantity_micro"]), "to": quantity_text(left)}})
+    if excess > 0:
+        packed = [s["code"] for s in shipments if lines.get(s["id"]) and lines[s["id"]]["packed_quantity_micro"]]
+        impacts.append({"kind": "shipment", "key": ", ".join(packed), "line_no": line_no, "effect": "blocked_packed",
+                        "details": {"over_by": quantity_text(excess)}})
+    return impacts
+
+
+async def move_route(code: str, route: str, actor: OfficeUser | None) -> ShipmentOut:
+    """Another route: the old route's devices get a delete, the new one's the shipment (once loaded)."""
+    async with write_transaction():
+        row = await shipment_row(code, lock=True)
+        if row["status"] not in rules.OPEN:
+            raise conflict(rules.pack_refusal(row["status"]) or Refusal("shipment_closed", "The shipment is closed"),
+                           shipment=code, shipment_status=row["status"])
+        before = await shipment_out(row)
+        await Shipment.update({Shipment.route: route, Shipment.updated_at: utc_now()}).where(Shipment.id == row["id"])
+        after = await publish(row, code)
+        await audit_change(actor, "route", ENTITY, code, before, after)
+    return after
