@@ -12,7 +12,8 @@ from sync.registry import CommandContext
 
 @dataclass(frozen=True)
 class Who:
-    """A device's mutation (its id, the device, the operator's event time and the device's scope) or an office user."""
+    """A device's mutation (its id, the device, the operator's event time and the device's scope: site, warehouses,
+    work centres, route) or an office user."""
 
     mutation_id: str | None = None
     device_id: str | None = None
@@ -20,6 +21,8 @@ class Who:
     event_time: datetime | None = None
     allowed_warehouses: frozenset[str] | None = None  # a device's scope; None = no restriction
     allowed_site: str | None = None
+    work_centres: frozenset[str] | None = None  # a device's work centres; None = no restriction
+    route: str | None = None  # a driver's device: the route it signs for
     actor: OfficeUser | None = None  # an office user: the change also goes to the audit trail
 
     @classmethod
@@ -36,4 +39,10 @@ class Who:
             event_time=ctx.event_time,
             allowed_site=scope.site,
             allowed_warehouses=frozenset(scope.warehouses) if scope.warehouses else None,
+            work_centres=frozenset(scope.work_centres) if scope.work_centres else None,
+            route=scope.route,
         )
+
+    @property
+    def on_a_device(self) -> bool:
+        return self.device_id is not None

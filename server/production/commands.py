@@ -11,20 +11,16 @@ from server.production.execution import issue_material, record_downtime, report_
 from sync.registry import Command, CommandContext
 
 
-def _work_centres(ctx: CommandContext) -> frozenset[str] | None:
-    return frozenset(ctx.device.scope.work_centres) or None
-
-
 async def stock_issue(ctx: CommandContext, args: StockIssueArgs) -> dict[str, Any]:
     return await issue_material(args, Who.device(ctx))
 
 
 async def production_report(ctx: CommandContext, args: ProductionReportArgs) -> dict[str, Any]:
-    return await report_production(args, Who.device(ctx), _work_centres(ctx))
+    return await report_production(args, Who.device(ctx))
 
 
 async def production_downtime(ctx: CommandContext, args: ProductionDowntimeArgs) -> dict[str, Any]:
-    return await record_downtime(args, Who.device(ctx), _work_centres(ctx))
+    return await record_downtime(args, Who.device(ctx))
 
 
 COMMANDS = (

@@ -175,13 +175,13 @@ async def _receive_finished_goods(args: ProductionReportArgs, order: dict[str, A
             "location_quantity": quantity_text(on_hand)}
 
 
-async def report_production(args: ProductionReportArgs, who: Who, work_centres: frozenset[str] | None) -> dict[str, Any]:
+async def report_production(args: ProductionReportArgs, who: Who) -> dict[str, Any]:
     row, operations, materials = await _floor_order(args.production_order, who)
     operation = next((op for op in operations if op["sequence"] == args.operation), None)
     if operation is None:
         raise refuse("unknown_operation", f"Production order {row['code']!r} has no operation {args.operation}",
                      production_order=row["code"], operation=args.operation)
-    if work_centres and operation["work_centre"] not in work_centres:
+    if who.work_centres and operation["work_centre"] not in who.work_centres:
         raise refuse("out_of_scope", f"Operation {args.operation} runs on {operation['work_centre']}, outside this device's "
                      "work centres", HTTP_409_CONFLICT, work_centre=operation["work_centre"])
     finished = await load_item(row["item"])
@@ -242,7 +242,7 @@ async def report_production(args: ProductionReportArgs, who: Who, work_centres: 
 
 # -- production.downtime -------------------------------------------------------------------------------------------
 
-async def _work_centre(code: str, who: Who, work_centres: frozenset[str] | None) -> dict[str, Any]:
+async def _work_centre(code: str, who: Who) -> dict[str, Any]:
     lock = " FOR UPDATE" if DB.engine_type == "postgres" else ""  # one start or stop at a time per work centre
     rows = await sql_fetch(f"SELECT code, site, archived FROM work_centre WHERE code = $1{lock}", code)
     if not rows:
@@ -251,7 +251,7 @@ async def _work_centre(code: str, who: Who, work_centres: frozenset[str] | None)
     if centre["archived"]:
         raise refuse("archived_work_centre", f"Work centre {code!r} is archived", work_centre=code)
     outside_site = who.allowed_site is not None and centre["site"] not in (None, who.allowed_site)
-    if outside_site or (work_centres and code not in work_centres):
+    if outside_site or (who.work_centres and code not in who.work_centres):
         raise refuse("out_of_scope", f"Work centre {code!r} is outside this device's scope", HTTP_409_CONFLICT,
                      work_centre=code)
     return centre
@@ -267,8 +267,8 @@ def _aware(moment: datetime) -> datetime:
     return moment.replace(tzinfo=timezone.utc) if isinstance(moment, datetime) and moment.tzinfo is None else moment
 
 
-async def record_downtime(args: ProductionDowntimeArgs, who: Who, work_centres: frozenset[str] | None) -> dict[str, Any]:
-    centre = await _work_centre(args.work_centre, who, work_centres)
+async def record_downtime(args: ProductionDowntimeArgs, who: Who) -> dict[str, Any]:
+    centre = await _work_centre(args.work_centre, who)
     open_rows = await sql_fetch(
         "SELECT id, work_centre, reason, production_order, started_at FROM downtime WHERE work_centre = $1 AND ended_at IS NULL",
         args.work_centre,

@@ -8,25 +8,19 @@ from typing import Any
 from schemas.shipping import DeliverySignArgs, ShipmentLoadArgs, ShipmentPackArgs
 from server.actors import Who
 from server.shipping import delivery, packing
-from server.shipping.rules import Scope
 from sync.registry import Command, CommandContext
 
 
-def scope_of(ctx: CommandContext) -> Scope:
-    scope = ctx.device.scope
-    return Scope(site=scope.site, warehouses=frozenset(scope.warehouses), route=scope.route)
-
-
 async def shipment_pack(ctx: CommandContext, args: ShipmentPackArgs) -> dict[str, Any]:
-    return await packing.pack(args, Who.device(ctx), scope_of(ctx))
+    return await packing.pack(args, Who.device(ctx))
 
 
 async def shipment_load(ctx: CommandContext, args: ShipmentLoadArgs) -> dict[str, Any]:
-    return await packing.load(args, scope_of(ctx))
+    return await packing.load(args, Who.device(ctx))
 
 
 async def delivery_sign(ctx: CommandContext, args: DeliverySignArgs) -> dict[str, Any]:
-    return await delivery.sign(args, ctx.device.device_id, ctx.mutation_id, scope_of(ctx))
+    return await delivery.sign(args, Who.device(ctx))
 
 
 COMMANDS = (

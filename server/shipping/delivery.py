@@ -15,11 +15,13 @@ from server.inventory.availability import release_reservations
 from server.errors import refuse
 from server.quantities import quantity_text, to_micro
 from server.sales import service as sales
+from server.actors import Who
 from server.shipping import rules
-from server.shipping.rules import Refusal, Scope
+from server.shipping.rules import Refusal
 from server.shipping.shipments import (
     RESERVATION_KIND,
     conflict,
+    device_scope,
     dock,
     publish,
     scope_refusal,
@@ -49,7 +51,8 @@ async def _chain_head() -> tuple[int, str]:
     return rows[0]["last_sequence"], rows[0]["last_hash"]
 
 
-async def sign(args: DeliverySignArgs, device_id: str | None, mutation_id: str | None, scope: Scope | None) -> dict[str, Any]:
+async def sign(args: DeliverySignArgs, who: Who) -> dict[str, Any]:
+    scope = device_scope(who)
     row = await shipment_row(args.shipment, for_device=True, lock=True)
     if scope is not None and not rules.may_sign(scope, row["site"], row["ship_from"], row["route"]):
         raise scope_refusal(row["code"])
@@ -75,7 +78,7 @@ async def sign(args: DeliverySignArgs, device_id: str | None, mutation_id: str |
         signed_at=args.signed_at, recorded_at=utc_now(), signature=signature, photo=photo, position=position,
         shortfalls=[(s.line_no, to_micro(s.quantity), s.reason) for s in args.shortfalls],
         delivered=[(no, line["item"], outcome[no][0]) for no, line in lines.items()],
-        device_id=device_id, previous_hash=previous_hash,
+        device_id=who.device_id, previous_hash=previous_hash,
     )
     digest = rules.proof_hash(record)
     await ProofOfDelivery.insert(ProofOfDelivery(
@@ -83,7 +86,7 @@ async def sign(args: DeliverySignArgs, device_id: str | None, mutation_id: str |
         position=json.dumps(position) if position is not None else None,
         shortfalls=json.dumps(record["shortfalls"]), delivered=json.dumps(record["delivered"]),
         signature_png=base64.b64encode(signature).decode(), photo_jpeg=base64.b64encode(photo).decode() if photo else None,
-        mutation_id=mutation_id, hash=digest,
+        mutation_id=who.mutation_id, hash=digest,
     ))
     await sql_execute("UPDATE proof_chain_head SET last_hash = $1 WHERE id = 1", digest)
     now = utc_now()

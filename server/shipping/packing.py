@@ -21,10 +21,11 @@ from server.labels.gs1 import Gs1Error, make_sscc, validate_sscc
 from server.sales import service as sales
 from server.settings import gs1_company_prefix_from_env, sscc_extension_digit_from_env
 from server.shipping import rules
-from server.shipping.rules import LineLeft, Refusal, Scope
+from server.shipping.rules import LineLeft, Refusal
 from server.shipping.shipments import (
     RESERVATION_KIND,
     conflict,
+    device_scope,
     dock,
     publish,
     scope_refusal,
@@ -63,7 +64,8 @@ async def _unit_for_packing(shipment: dict[str, Any], sscc: str | None) -> tuple
     return sscc, unit
 
 
-async def pack(args: ShipmentPackArgs, who: Who, scope: Scope | None) -> dict[str, Any]:
+async def pack(args: ShipmentPackArgs, who: Who) -> dict[str, Any]:
+    scope = device_scope(who)
     row = await shipment_row(args.shipment, for_device=True, lock=True)
     refusal = rules.pack_refusal(row["status"])
     if refusal is not None:
@@ -131,7 +133,8 @@ async def pack(args: ShipmentPackArgs, who: Who, scope: Scope | None) -> dict[st
     }
 
 
-async def load(args: ShipmentLoadArgs, scope: Scope | None) -> dict[str, Any]:
+async def load(args: ShipmentLoadArgs, who: Who) -> dict[str, Any]:
+    scope = device_scope(who)
     row = await shipment_row(args.shipment, for_device=True, lock=True)
     refusal = rules.load_refusal(row["status"])
     if refusal is not None:

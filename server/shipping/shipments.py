@@ -9,13 +9,14 @@ from typing import Any
 from litestar.status_codes import HTTP_409_CONFLICT
 
 from schemas.shipping import HandlingUnitContentOut, HandlingUnitOut, PickOut, ShipmentLineOut, ShipmentOut
+from server.actors import Who
 from server.documents import DocumentTable, rows_by_parent
 from server.errors import ApiError, not_found
 from server.errors import refuse
 from server.quantities import from_micro
 from server.sales.tables import SalesOrder
 from server.shipping import rules
-from server.shipping.rules import Refusal
+from server.shipping.rules import Refusal, Scope
 from server.shipping.tables import HandlingUnit, HandlingUnitContent, Shipment, ShipmentCounter, ShipmentLine
 from sync.feed import Visibility, record_move
 from sync.live import publish_board_after_commit
@@ -165,3 +166,10 @@ async def publish(before: dict[str, Any] | None, after_code: str) -> ShipmentOut
 
 def dock(kind: str, shipment: str, **event: Any) -> None:
     publish_board_after_commit(DOCK, {"kind": kind, "shipment": shipment, **event})
+
+
+def device_scope(who: Who) -> Scope | None:
+    """Which shipments a device reaches (its site, warehouses and route); None at a desk, where scope limits nothing."""
+    if not who.on_a_device:
+        return None
+    return Scope(site=who.allowed_site or "", warehouses=who.allowed_warehouses or frozenset(), route=who.route)

@@ -134,7 +134,7 @@ async def create_production(request: Request) -> Template | Redirect:
 ISSUE_FIELDS = ("item", "lot", "location", "quantity")
 REPORT_FIELDS = ("operation", "good_quantity", "scrap_quantity", "scrap_reason", "location", "lot")
 BOOKINGS = {"issue": (StockIssueArgs, ISSUE_FIELDS, issue_material),
-            "report": (ProductionReportArgs, REPORT_FIELDS, lambda args, who: report_production(args, who, None))}
+            "report": (ProductionReportArgs, REPORT_FIELDS, report_production)}
 
 
 @post([f"/production-orders/{{code:str}}/{booking}" for booking in BOOKINGS], include_in_schema=False)
