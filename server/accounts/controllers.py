@@ -13,6 +13,7 @@ from schemas.accounts import AuditEntryOut, CsrfToken, LoginRequest, Me, MePatch
 from schemas.common import Page
 from server.accounts import service
 from server.accounts.identity import OfficeUser, load_office_user, requires
+from server.db import write_transaction
 from server.accounts.session_store import rotate_session
 
 LOGIN_PATHS = frozenset({"/api/auth/login", "/login"})
@@ -82,11 +83,13 @@ class UsersController(Controller):
 
     @post("/", guards=[requires("users.write")], status_code=HTTP_201_CREATED, summary="Create an office user")
     async def create_user(self, request: Request, data: UserIn) -> UserOut:
-        return await service.create_user(data, request.user)
+        async with write_transaction():
+            return await service.create_user(data, request.user)
 
     @patch("/{username:str}", guards=[requires("users.write")], summary="Change a user (roles, password, active…)")
     async def update_user(self, request: Request, username: UsernamePath, data: UserPatch) -> UserOut:
-        return await service.update_user(username, data, request.user)
+        async with write_transaction():
+            return await service.update_user(username, data, request.user)
 
 
 class AuditController(Controller):

@@ -26,6 +26,7 @@ from schemas.production import (
 )
 from schemas.scan import DocumentScan, ScanResult
 from server.accounts.identity import requires
+from server.db import write_transaction
 from server.labels.kinds import Label, Operation, traveller_label
 from server.labels.responses import label_response
 from server.masterdata.tables import Item
@@ -81,30 +82,35 @@ class ProductionOrderController(Controller):
     @post("/", guards=[requires("production.write")], status_code=HTTP_201_CREATED,
           summary="Create a draft production order", operation_id="create_production_order")
     async def create_order(self, request: Request, data: ProductionOrderIn) -> ProductionOrderOut:
-        return await service.create_production_order(data, request.user)
+        async with write_transaction():
+            return await service.create_production_order(data, request.user)
 
     @patch("/{code:str}", guards=[requires("production.write")],
            summary="Change a draft (send the version you read)", operation_id="update_production_order")
     async def update_order(self, request: Request, code: CodePath, data: ProductionOrderPatch) -> ProductionOrderOut:
-        return await service.update_production_order(code, data, request.user)
+        async with write_transaction():
+            return await service.update_production_order(code, data, request.user)
 
     @post("/{code:str}/release", guards=[requires("production.write")], status_code=HTTP_200_OK,
           summary="Release a draft: the routing's operations and the BOM's components are copied onto it and it goes "
                   "to the devices of its site and work centres", operation_id="release_production_order")
     async def release_order(self, request: Request, code: CodePath, data: ProductionOrderAction | None = None) -> ProductionOrderOut:
-        return await service.release_production_order(code, request.user, data.version if data else None)
+        async with write_transaction():
+            return await service.release_production_order(code, request.user, data.version if data else None)
 
     @post("/{code:str}/cancel", guards=[requires("production.write")], status_code=HTTP_200_OK,
           summary="Cancel a production order nothing was issued to or reported on", operation_id="cancel_production_order")
     async def cancel_order(self, request: Request, code: CodePath, data: ProductionOrderAction | None = None) -> ProductionOrderOut:
-        return await service.cancel_production_order(code, request.user, data.version if data else None,
-                                                     data.reason if data else "")
+        async with write_transaction():
+            return await service.cancel_production_order(code, request.user, data.version if data else None,
+                                                         data.reason if data else "")
 
     @post("/{code:str}/close", guards=[requires("production.write")], status_code=HTTP_200_OK,
           summary="Close a production order: it leaves the floor's devices", operation_id="close_production_order")
     async def close_order(self, request: Request, code: CodePath, data: ProductionOrderAction | None = None) -> ProductionOrderOut:
-        return await service.close_production_order(code, request.user, data.version if data else None,
-                                                    data.reason if data else "")
+        async with write_transaction():
+            return await service.close_production_order(code, request.user, data.version if data else None,
+                                                        data.reason if data else "")
 
     @get("/{code:str}/traveller.png", guards=[requires("production.read")], media_type="image/png",
          summary="The traveller: the order's code and one Code 128 per operation (<code>/OP<sequence>), PNG")

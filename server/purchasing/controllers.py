@@ -61,31 +61,36 @@ class PurchaseOrderController(Controller):
     @post("/", guards=[requires("purchasing.write")], status_code=HTTP_201_CREATED,
           summary="Create a draft purchase order with its lines", operation_id="create_purchase_order")
     async def create_order(self, request: Request, data: PurchaseOrderIn) -> PurchaseOrderOut:
-        return await service.create_purchase_order(data, request.user)
+        async with write_transaction():
+            return await service.create_purchase_order(data, request.user)
 
     @patch("/{code:str}", guards=[requires("purchasing.write")],
            summary="Change a draft (send the version you read; lines, when sent, replace all lines)",
            operation_id="update_purchase_order")
     async def update_order(self, request: Request, code: CodePath, data: PurchaseOrderPatch) -> PurchaseOrderOut:
-        return await service.update_purchase_order(code, data, request.user)
+        async with write_transaction():
+            return await service.update_purchase_order(code, data, request.user)
 
     @post("/{code:str}/approve", guards=[requires("purchasing.approve")], status_code=HTTP_200_OK,
           summary="Approve a draft: it goes to the receiving site's devices", operation_id="approve_purchase_order")
     async def approve_order(self, request: Request, code: CodePath, data: PurchaseOrderAction | None = None) -> PurchaseOrderOut:
-        return await service.approve_purchase_order(code, request.user, data.version if data else None)
+        async with write_transaction():
+            return await service.approve_purchase_order(code, request.user, data.version if data else None)
 
     @post("/{code:str}/cancel", guards=[requires("purchasing.write")], status_code=HTTP_200_OK,
           summary="Cancel a purchase order nothing was received against", operation_id="cancel_purchase_order")
     async def cancel_order(self, request: Request, code: CodePath, data: PurchaseOrderAction | None = None) -> PurchaseOrderOut:
-        return await service.cancel_purchase_order(code, request.user, data.version if data else None,
-                                                   data.reason if data else "")
+        async with write_transaction():
+            return await service.cancel_purchase_order(code, request.user, data.version if data else None,
+                                                       data.reason if data else "")
 
     @post("/{code:str}/close", guards=[requires("purchasing.write")], status_code=HTTP_200_OK,
           summary="Close a purchase order (short-close: what is still open will not come)",
           operation_id="close_purchase_order")
     async def close_order(self, request: Request, code: CodePath, data: PurchaseOrderAction | None = None) -> PurchaseOrderOut:
-        return await service.close_purchase_order(code, request.user, data.version if data else None,
-                                                  data.reason if data else "")
+        async with write_transaction():
+            return await service.close_purchase_order(code, request.user, data.version if data else None,
+                                                      data.reason if data else "")
 
     @get("/{code:str}/label.png", guards=[requires("purchasing.read")], media_type="image/png",
          summary="The purchase order's label: its code as Code 128 (what the receiving screen scans), PNG",

@@ -51,18 +51,21 @@ class InspectionPlanController(Controller):
     @post("/", guards=[requires("quality.write")], status_code=HTTP_201_CREATED,
           summary="Create an item's inspection plan (it reaches every device)", operation_id="create_inspection_plan")
     async def create_plan(self, request: Request, data: InspectionPlanIn) -> InspectionPlanOut:
-        return await service.create_plan(data, request.user)
+        async with write_transaction():
+            return await service.create_plan(data, request.user)
 
     @put("/{item:str}", guards=[requires("quality.write")],
          summary="Replace a plan's description and characteristics (send the version you read)",
          operation_id="update_inspection_plan")
     async def update_plan(self, request: Request, item: CodePath, data: InspectionPlanUpdate) -> InspectionPlanOut:
-        return await service.update_plan(item, data, request.user)
+        async with write_transaction():
+            return await service.update_plan(item, data, request.user)
 
     @delete("/{item:str}", guards=[requires("quality.write")], summary="Delete an item's inspection plan",
             operation_id="delete_inspection_plan")
     async def delete_plan(self, request: Request, item: CodePath) -> None:
-        await service.delete_plan(item, request.user)
+        async with write_transaction():
+            await service.delete_plan(item, request.user)
 
 
 class QualityController(Controller):
@@ -119,7 +122,8 @@ class NonconformanceController(Controller):
     @post("/{code:str}/disposition", guards=[requires("quality.write")], status_code=HTTP_200_OK,
           summary="Decide the disposition; the NCR closes", operation_id="decide_disposition")
     async def disposition(self, request: Request, code: CodePath, data: DispositionIn) -> NonconformanceOut:
-        return await service.decide_disposition(code, data, request.user)
+        async with write_transaction():
+            return await service.decide_disposition(code, data, request.user)
 
 
 QUALITY_CONTROLLERS = [InspectionPlanController, QualityController, NonconformanceController]

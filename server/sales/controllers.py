@@ -19,6 +19,7 @@ from schemas.sales import (
     SalesPolicyIn, SalesPolicyOut,
 )
 from server.accounts.identity import requires
+from server.db import write_transaction
 from server.sales import service
 
 CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
@@ -71,37 +72,44 @@ class SalesOrderController(Controller):
     @put("/{code:str}", guards=[requires("sales.write")], operation_id="edit_sales_order",
          summary="Rewrite a draft: its terms and all its lines")
     async def edit_order(self, request: Request, code: CodePath, data: SalesOrderEdit) -> SalesOrderOut:
-        return await service.edit_draft(code, data, request.user)
+        async with write_transaction():
+            return await service.edit_draft(code, data, request.user)
 
     @post("/{code:str}/submit", guards=[requires("sales.write")], status_code=HTTP_200_OK, operation_id="submit_sales_order",
           summary="Submit a draft: the review approves it, holds it for credit, or leaves it for an approver")
     async def submit_order(self, request: Request, code: CodePath, data: SalesOrderAction | None = None) -> SalesOrderOut:
-        return await service.submit(code, request.user, _action(data)[0])
+        async with write_transaction():
+            return await service.submit(code, request.user, _action(data)[0])
 
     @post("/{code:str}/approve", guards=[requires("sales.approve")], status_code=HTTP_200_OK,
           operation_id="approve_sales_order", summary="Approve an order the review left for an approver or held for credit")
     async def approve_order(self, request: Request, code: CodePath, data: SalesOrderAction | None = None) -> SalesOrderOut:
-        return await service.approve(code, request.user, *_action(data))
+        async with write_transaction():
+            return await service.approve(code, request.user, *_action(data))
 
     @post("/{code:str}/reject", guards=[requires("sales.approve")], status_code=HTTP_200_OK,
           operation_id="reject_sales_order", summary="Send an order awaiting approval back to draft, saying why")
     async def reject_order(self, request: Request, code: CodePath, data: SalesOrderAction | None = None) -> SalesOrderOut:
-        return await service.reject(code, request.user, *_action(data))
+        async with write_transaction():
+            return await service.reject(code, request.user, *_action(data))
 
     @post("/{code:str}/hold", guards=[requires("sales.write")], status_code=HTTP_200_OK, operation_id="hold_sales_order",
           summary="Put an order on hold, saying why")
     async def hold_order(self, request: Request, code: CodePath, data: SalesOrderAction | None = None) -> SalesOrderOut:
-        return await service.hold(code, request.user, *_action(data))
+        async with write_transaction():
+            return await service.hold(code, request.user, *_action(data))
 
     @post("/{code:str}/release", guards=[requires("sales.write")], status_code=HTTP_200_OK,
           operation_id="release_sales_order", summary="End a hold: the order returns to where it was")
     async def release_order(self, request: Request, code: CodePath, data: SalesOrderAction | None = None) -> SalesOrderOut:
-        return await service.release(code, request.user, *_action(data))
+        async with write_transaction():
+            return await service.release(code, request.user, *_action(data))
 
     @post("/{code:str}/payments", guards=[requires("sales.write")], status_code=HTTP_201_CREATED,
           operation_id="record_sales_payment", summary="Record money received against the order")
     async def record_payment(self, request: Request, code: CodePath, data: PaymentIn) -> SalesOrderOut:
-        return await service.record_payment(code, data, request.user)
+        async with write_transaction():
+            return await service.record_payment(code, data, request.user)
 
 
 class SalesPolicyController(Controller):
@@ -116,4 +124,5 @@ class SalesPolicyController(Controller):
     @put("/", guards=[requires("sales.policy")], operation_id="set_sales_policy",
          summary="Change the review: checks, discount threshold, auto-approval, approvers per check")
     async def set_policy(self, request: Request, data: SalesPolicyIn) -> SalesPolicyOut:
-        return await service.set_policy(data, request.user)
+        async with write_transaction():
+            return await service.set_policy(data, request.user)

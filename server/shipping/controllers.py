@@ -23,6 +23,7 @@ from schemas.shipping import (
     ShipmentStatus,
 )
 from server.accounts.identity import requires
+from server.db import write_transaction
 from server.errors import not_found
 from server.labels.kinds import Label, document_label, sscc_label
 from server.labels.responses import label_response
@@ -89,19 +90,22 @@ class ShipmentController(Controller):
           summary="Plan a shipment from approved sales order lines: stock reserved, FEFO pick list made",
           operation_id="create_shipment")
     async def create_shipment(self, request: Request, data: ShipmentIn) -> ShipmentOut:
-        return await planning.create_shipment(data, request.user)
+        async with write_transaction():
+            return await planning.create_shipment(data, request.user)
 
     @post("/{code:str}/cancel", guards=[requires("shipping.write")], status_code=HTTP_200_OK,
           summary="Cancel a shipment nothing was packed for: its reservations are released",
           operation_id="cancel_shipment")
     async def cancel_shipment(self, request: Request, code: CodePath, data: ShipmentAction | None = None) -> ShipmentOut:
-        return await planning.cancel_shipment(code, request.user, data.reason if data else "")
+        async with write_transaction():
+            return await planning.cancel_shipment(code, request.user, data.reason if data else "")
 
     @post("/{code:str}/route", guards=[requires("shipping.write")], status_code=HTTP_200_OK,
           summary="Move an open shipment to another route (the old route's devices drop it)",
           operation_id="move_shipment_route")
     async def move_route(self, request: Request, code: CodePath, data: ShipmentRouteIn) -> ShipmentOut:
-        return await planning.move_route(code, data.route, request.user)
+        async with write_transaction():
+            return await planning.move_route(code, data.route, request.user)
 
     @get("/{code:str}/proof", guards=[requires("shipping.read")], summary="The shipment's proof of delivery",
          operation_id="get_proof_of_delivery")

@@ -20,6 +20,7 @@ from schemas.webhooks import (
     WebhookSubscriptionWithSecret,
 )
 from server.accounts.identity import requires
+from server.db import write_transaction
 from server.webhooks import rules, service
 
 MANAGE = [requires("webhooks.manage")]
@@ -43,7 +44,8 @@ class WebhookController(Controller):
     @post("/", status_code=HTTP_201_CREATED, operation_id="create_webhook",
           summary="Subscribe a receiver URL to events; the answer holds the signing secret, shown only this once")
     async def create_subscription(self, request: Request, data: WebhookSubscriptionIn) -> WebhookSubscriptionWithSecret:
-        return await service.create_subscription(data, request.user)
+        async with write_transaction():
+            return await service.create_subscription(data, request.user)
 
     @get("/{subscription_id:int}", summary="Get one webhook subscription", operation_id="get_webhook")
     async def get_subscription(self, subscription_id: SubscriptionId) -> WebhookSubscriptionOut:
@@ -53,22 +55,26 @@ class WebhookController(Controller):
            operation_id="update_webhook")
     async def update_subscription(self, request: Request, subscription_id: SubscriptionId,
                                   data: WebhookSubscriptionPatch) -> WebhookSubscriptionOut:
-        return await service.update_subscription(subscription_id, data, request.user)
+        async with write_transaction():
+            return await service.update_subscription(subscription_id, data, request.user)
 
     @delete("/{subscription_id:int}", status_code=HTTP_204_NO_CONTENT, operation_id="delete_webhook",
             summary="Delete a subscription with its deliveries and their log")
     async def delete_subscription(self, request: Request, subscription_id: SubscriptionId) -> None:
-        await service.delete_subscription(subscription_id, request.user)
+        async with write_transaction():
+            await service.delete_subscription(subscription_id, request.user)
 
     @post("/{subscription_id:int}/rotate-secret", status_code=HTTP_200_OK, operation_id="rotate_webhook_secret",
           summary="Replace the signing secret; the new one is shown only in this answer")
     async def rotate_secret(self, request: Request, subscription_id: SubscriptionId) -> WebhookSubscriptionWithSecret:
-        return await service.rotate_secret(subscription_id, request.user)
+        async with write_transaction():
+            return await service.rotate_secret(subscription_id, request.user)
 
     @post("/{subscription_id:int}/ping", status_code=HTTP_202_ACCEPTED, operation_id="ping_webhook",
           summary="Queue a `ping` event to this subscription only, to test the receiver")
     async def ping(self, request: Request, subscription_id: SubscriptionId) -> WebhookDeliveryOut:
-        return await service.ping(subscription_id, request.user)
+        async with write_transaction():
+            return await service.ping(subscription_id, request.user)
 
     @get("/{subscription_id:int}/deliveries", operation_id="list_webhook_deliveries",
          summary="The subscription's deliveries, newest first, each with its attempts")
@@ -95,7 +101,8 @@ class WebhookDeliveryController(Controller):
     @post("/{delivery_id:str}/redeliver", status_code=HTTP_202_ACCEPTED, operation_id="redeliver_webhook",
           summary="Queue a delivery again now (same id and body, a fresh number of attempts)")
     async def redeliver(self, request: Request, delivery_id: DeliveryId) -> WebhookDeliveryOut:
-        return await service.redeliver(delivery_id, request.user)
+        async with write_transaction():
+            return await service.redeliver(delivery_id, request.user)
 
 
 WEBHOOK_CONTROLLERS = [WebhookController, WebhookDeliveryController]

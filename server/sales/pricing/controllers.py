@@ -22,6 +22,7 @@ from schemas.pricing import (
 )
 from schemas.sales import SalesOrderOut
 from server.accounts.identity import requires
+from server.db import write_transaction
 from server.i18n import LANGUAGES
 from server.masterdata.tables import Customer
 from server.sales.pricing import contracts, price_lists, quotes
@@ -58,17 +59,20 @@ class PriceListController(Controller):
     @post("/", guards=[requires("sales.pricing")], status_code=HTTP_201_CREATED, operation_id="create_price_list",
           summary="Create a price list: currency, validity, items with list price and quantity breaks, grade discounts")
     async def create_list(self, request: Request, data: PriceListIn) -> PriceListOut:
-        return await price_lists.create_price_list(data, request.user)
+        async with write_transaction():
+            return await price_lists.create_price_list(data, request.user)
 
     @put("/{code:str}", guards=[requires("sales.pricing")], operation_id="edit_price_list",
          summary="Rewrite a price list whole (items not sent leave it)")
     async def edit_list(self, request: Request, code: CodePath, data: PriceListEdit) -> PriceListOut:
-        return await price_lists.update_price_list(code, data, request.user)
+        async with write_transaction():
+            return await price_lists.update_price_list(code, data, request.user)
 
     @delete("/{code:str}", guards=[requires("sales.pricing")], status_code=HTTP_204_NO_CONTENT,
             operation_id="delete_price_list", summary="Delete a price list: what it priced keeps its prices")
     async def delete_list(self, request: Request, code: CodePath) -> None:
-        await price_lists.delete_price_list(code, request.user)
+        async with write_transaction():
+            await price_lists.delete_price_list(code, request.user)
 
 
 class PriceController(Controller):
@@ -103,17 +107,20 @@ class ContractController(Controller):
     @post("/", guards=[requires("sales.pricing")], status_code=HTTP_201_CREATED, operation_id="create_contract",
           summary="Create a contract: customer, validity, payment terms, agreed price and quantity per item")
     async def create(self, request: Request, data: ContractIn) -> ContractOut:
-        return await contracts.create_contract(data, request.user)
+        async with write_transaction():
+            return await contracts.create_contract(data, request.user)
 
     @put("/{code:str}", guards=[requires("sales.pricing")], operation_id="edit_contract",
          summary="Rewrite a contract's terms and items (its customer stays)")
     async def edit(self, request: Request, code: CodePath, data: ContractEdit) -> ContractOut:
-        return await contracts.update_contract(code, data, request.user)
+        async with write_transaction():
+            return await contracts.update_contract(code, data, request.user)
 
     @delete("/{code:str}", guards=[requires("sales.pricing")], status_code=HTTP_204_NO_CONTENT,
             operation_id="delete_contract", summary="Delete a contract no order was placed under")
     async def remove(self, request: Request, code: CodePath) -> None:
-        await contracts.delete_contract(code, request.user)
+        async with write_transaction():
+            await contracts.delete_contract(code, request.user)
 
 
 class QuoteController(Controller):
@@ -143,34 +150,40 @@ class QuoteController(Controller):
     @post("/", guards=[requires("sales.write")], status_code=HTTP_201_CREATED, operation_id="create_quote",
           summary="Draft a quote: lines without a price are priced from the contract or the price lists")
     async def create(self, request: Request, data: QuoteIn) -> QuoteOut:
-        return await quotes.create_quote(data, request.user)
+        async with write_transaction():
+            return await quotes.create_quote(data, request.user)
 
     @put("/{code:str}", guards=[requires("sales.write")], operation_id="edit_quote",
          summary="Rewrite a draft or rejected quote (it becomes a draft, priced anew)")
     async def edit(self, request: Request, code: CodePath, data: QuoteEdit) -> QuoteOut:
-        return await quotes.edit_quote(code, data, request.user)
+        async with write_transaction():
+            return await quotes.edit_quote(code, data, request.user)
 
     @post("/{code:str}/submit", guards=[requires("sales.write")], status_code=HTTP_200_OK, operation_id="submit_quote",
           summary="Submit: approved at once, or waiting for an approver when a discount passes the threshold")
     async def submit(self, request: Request, code: CodePath, data: QuoteAction | None = None) -> QuoteOut:
-        return await quotes.submit_quote(code, request.user, data.version if data else None)
+        async with write_transaction():
+            return await quotes.submit_quote(code, request.user, data.version if data else None)
 
     @post("/{code:str}/approve", guards=[requires("sales.approve")], status_code=HTTP_200_OK,
           operation_id="approve_quote", summary="Approve a submitted quote")
     async def approve(self, request: Request, code: CodePath, data: QuoteAction | None = None) -> QuoteOut:
-        return await quotes.decide_quote(code, "approved", request.user, data.version if data else None,
-                                         data.reason if data else "")
+        async with write_transaction():
+            return await quotes.decide_quote(code, "approved", request.user, data.version if data else None,
+                                             data.reason if data else "")
 
     @post("/{code:str}/reject", guards=[requires("sales.approve")], status_code=HTTP_200_OK,
           operation_id="reject_quote", summary="Reject a submitted quote (it may be edited and submitted again)")
     async def reject(self, request: Request, code: CodePath, data: QuoteAction | None = None) -> QuoteOut:
-        return await quotes.decide_quote(code, "rejected", request.user, data.version if data else None,
-                                         data.reason if data else "")
+        async with write_transaction():
+            return await quotes.decide_quote(code, "rejected", request.user, data.version if data else None,
+                                             data.reason if data else "")
 
     @post("/{code:str}/convert", guards=[requires("sales.write")], status_code=HTTP_201_CREATED,
           operation_id="convert_quote", summary="Turn an approved quote into a draft sales order (once)")
     async def convert(self, request: Request, code: CodePath, data: QuoteConvert | None = None) -> SalesOrderOut:
-        return await quotes.convert_quote(code, data or QuoteConvert(), request.user)
+        async with write_transaction():
+            return await quotes.convert_quote(code, data or QuoteConvert(), request.user)
 
 
 PRICING_CONTROLLERS = [PriceListController, PriceController, ContractController, QuoteController]
