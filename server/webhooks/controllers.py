@@ -74,7 +74,8 @@ class WebhookController(Controller):
           summary="Queue a `ping` event to this subscription only, to test the receiver")
     async def ping(self, request: Request, subscription_id: SubscriptionId) -> WebhookDeliveryOut:
         async with write_transaction():
-            return await service.ping(subscription_id, request.user)
+            delivery_id = await service.ping(subscription_id, request.user)
+        return await service.get_delivery(delivery_id)  # its row is written at commit
 
     @get("/{subscription_id:int}/deliveries", operation_id="list_webhook_deliveries",
          summary="The subscription's deliveries, newest first, each with its attempts")

@@ -208,15 +208,16 @@ def _refuse_inactive(row: dict[str, Any]) -> None:
                        {"subscription": row["id"]})
 
 
-async def ping(subscription_id: int, actor: OfficeUser) -> WebhookDeliveryOut:
-    """Queue a `ping` to this subscription only: how an admin tests a receiver."""
+async def ping(subscription_id: int, actor: OfficeUser) -> str:
+    """Queue a `ping` to this subscription only: how an admin tests a receiver. Returns the delivery's id: its row is
+    written at commit, so it is read once the entry point's transaction has committed."""
     async with write_transaction():
         row = await _load(subscription_id)
         _refuse_inactive(row)
         [delivery_id] = await emit("ping", {"subscription": subscription_id, "url": row["url"], "by": actor.username},
                                    subscription_id=subscription_id)
         await record_audit(actor, "ping", ENTITY, str(subscription_id), None, None, f"ping {delivery_id}")
-    return await get_delivery(delivery_id)
+    return delivery_id
 
 
 # -- deliveries -------------------------------------------------------------------------------------------------
