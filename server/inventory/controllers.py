@@ -9,10 +9,9 @@ from typing import Annotated, Any, Literal
 from litestar import Controller, Request, get, post
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_201_CREATED
-from pydantic import BaseModel
 
 from schemas.common import Page
-from schemas.inventory import ReceiptArgs
+from schemas.inventory import OnHand, ReceiptArgs
 from schemas.sync import StockCountArgs, StockMoveArgs
 from server.accounts.identity import requires
 from server.db import write_transaction
@@ -22,14 +21,6 @@ from server.inventory.receipts import receive
 from server.inventory.stock import Who, list_on_hand
 
 CodeFilter = Annotated[str | None, Parameter(max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
-
-
-class OnHand(BaseModel):
-    item: str
-    location: str
-    lot: str | None
-    status: str
-    quantity: str
 
 
 class StockController(Controller):

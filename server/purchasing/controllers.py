@@ -11,18 +11,18 @@ from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from schemas.common import Page
-from server.accounts.identity import requires
-from server.labels.kinds import Label, document_label
-from server.labels.responses import label_response
-from server.purchasing import scanning as _scanning  # noqa: F401  (registers the PO label resolver)
-from server.purchasing import service
-from server.purchasing.schemas import (
+from schemas.purchasing import (
     PoStatus,
     PurchaseOrderAction,
     PurchaseOrderIn,
     PurchaseOrderOut,
     PurchaseOrderPatch,
 )
+from server.accounts.identity import requires
+from server.labels.kinds import Label, document_label
+from server.labels.responses import label_response
+from server.purchasing import scanning as _scanning  # noqa: F401  (registers the PO label resolver)
+from server.purchasing import service
 
 CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 CodePath = Annotated[str, Parameter(max_length=40, pattern=CODE_PATTERN)]
