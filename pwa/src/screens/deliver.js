@@ -7,7 +7,7 @@
 import { t } from "/app/i18n.js";
 import { attentionEntry } from "/app/db.js";
 import { h, field, notice, wedgeForm, code } from "/app/screens/ui.js";
-import { toMicro, microText } from "/app/sync.js";
+import { toMicro, microText } from "/app/overlay.js";
 import SignaturePad from "/app/vendor/signature_pad.js";
 import { shipmentView } from "/app/screens/shipping.js";
 

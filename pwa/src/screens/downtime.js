@@ -5,7 +5,7 @@
 import { t } from "/app/i18n.js";
 import { attentionEntry } from "/app/db.js";
 import { h, field, notice, wedgeForm, code } from "/app/screens/ui.js";
-import { downNow } from "/app/sync.js";
+import { downNow } from "/app/overlay.js";
 import { attachScanning } from "/app/screens/scan.js";
 
 const COMMON_REASONS = ["breakdown", "changeover", "no_material", "no_operator", "quality", "maintenance"];

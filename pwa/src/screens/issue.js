@@ -5,7 +5,7 @@
 import { t } from "/app/i18n.js";
 import { attentionEntry, replicaEntry } from "/app/db.js";
 import { h, field, notice, wedgeForm, code } from "/app/screens/ui.js";
-import { toMicro, microText } from "/app/sync.js";
+import { toMicro, microText } from "/app/overlay.js";
 import { attachScanning } from "/app/screens/scan.js";
 import { checkItem, checkLot, checkLocation, checkQuantity, showOnHand } from "/app/screens/stock_form.js";
 

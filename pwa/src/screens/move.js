@@ -4,7 +4,7 @@
 import { t } from "/app/i18n.js";
 import { attentionEntry } from "/app/db.js";
 import { h, field, notice, wedgeForm } from "/app/screens/ui.js";
-import { toMicro } from "/app/sync.js";
+import { toMicro } from "/app/overlay.js";
 import { attachScanning } from "/app/screens/scan.js";
 import { checkItem, checkLot, checkLocation, checkQuantity, showOnHand } from "/app/screens/stock_form.js";
 

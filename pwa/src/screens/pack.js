@@ -6,7 +6,7 @@
 import { t } from "/app/i18n.js";
 import { attentionEntry, replicaEntry } from "/app/db.js";
 import { h, field, notice, wedgeForm, code } from "/app/screens/ui.js";
-import { toMicro, microText } from "/app/sync.js";
+import { toMicro, microText } from "/app/overlay.js";
 import { attachScanning } from "/app/screens/scan.js";
 import { checkItem, checkLot, checkLocation, checkQuantity } from "/app/screens/stock_form.js";
 import { shipmentView, leftToPack, ssccIsValid, shipmentOfUnit } from "/app/screens/shipping.js";

@@ -7,7 +7,7 @@
 import { t } from "/app/i18n.js";
 import { attentionEntry, replicaEntry } from "/app/db.js";
 import { h, field, notice, wedgeForm, code } from "/app/screens/ui.js";
-import { toMicro, withProgress } from "/app/sync.js";
+import { toMicro, withProgress } from "/app/overlay.js";
 import { attachScanning } from "/app/screens/scan.js";
 import { checkLocation, checkQuantity } from "/app/screens/stock_form.js";
 

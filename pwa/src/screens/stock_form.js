@@ -2,7 +2,7 @@
 // on-hand line (the optimistic overlay: the replica plus this device's queued mutations).
 import { t } from "/app/i18n.js";
 import { replicaEntry } from "/app/db.js";
-import { toMicro, microText, onHandAt } from "/app/sync.js";
+import { toMicro, microText, onHandAt } from "/app/overlay.js";
 import { code } from "/app/screens/ui.js";
 
 /** The item (from the replica) or null, with its problem shown on the field. */
