@@ -29,6 +29,7 @@ from schemas.commands import FLOOR_COMMANDS
 TARGET = Path(__file__).resolve().parent.parent / "pwa" / "src" / "generated" / "commands.schema.json"
 KEPT = ("type", "format", "required", "properties", "items", "minimum", "exclusiveMinimum", "maxLength", "pattern", "enum")
 FORMAT_PATTERNS = {"date": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}
+DIGITS = "x-decimal-digits"
 
 
 def _number(value: Decimal | float | int) -> int | float:
@@ -44,7 +45,10 @@ class DecimalStrings(GenerateJsonSchema):
         sign = "" if lower is not None and lower >= 0 else "-?"
         whole = f"{{1,{digits - places}}}" if digits is not None and places is not None else "+"
         fraction = rf"(\.[0-9]{{1,{places}}})?" if places else ("" if places == 0 else r"(\.[0-9]+)?")
-        result: dict[str, Any] = {"type": "string", "format": "decimal", "pattern": f"^{sign}[0-9]{whole}{fraction}$"}
+        pattern = f"^{sign}[0-9]{whole}{fraction}$"
+        # A field's json_schema_extra (the OpenAPI's looser decimal pattern) overwrites `pattern` after this; the
+        # digits the contract takes are kept aside so the export can put them back.
+        result: dict[str, Any] = {"type": "string", "format": "decimal", "pattern": pattern, DIGITS: pattern}
         if schema.get("gt") is not None:
             result["exclusiveMinimum"] = _number(schema["gt"])
         if schema.get("ge") is not None:
@@ -68,6 +72,8 @@ def _subset(node: dict[str, Any], definitions: dict[str, Any]) -> dict[str, Any]
         types = sorted({t for branch in branches for t in ([branch["type"]] if isinstance(branch["type"], str) else branch["type"])})
         return {"type": types}
     result = {key: node[key] for key in KEPT if key in node}
+    if DIGITS in node:
+        result["pattern"] = node[DIGITS]
     if "const" in node:
         result["enum"] = [node["const"]]
     if node.get("format") in FORMAT_PATTERNS:
