@@ -7,7 +7,8 @@ Office API (group `office`), on SQLite and on PostgreSQL + Redis:
 - Item list (search, filter, sort, a page of 50) with those 10,000 items, p50/p95 over 200 requests, against the
   baseline of GET /health on the same server (the cost of HTTP, auth-free).
 
-Sync protocol (groups `push`, `initial-sync`, `poke`): see bench/sync_bench.py.
+Sync protocol: groups `push` (bench/push_bench.py), `initial-sync` (bench/initial_sync_bench.py) and `poke`
+(bench/poke_bench.py).
 Floor transactions (groups `count`, `on-hand`): see bench/floor_bench.py.
 Floor app (groups `pwa-shell`, `pwa-scan`, `pwa-drain`): see bench/pwa_bench.py.
 Sales (groups `sales-import`, `sales-list`): see bench/sales_bench.py.
@@ -25,10 +26,12 @@ from pathlib import Path
 
 import asyncpg
 
-from bench import floor_bench, pwa_bench, sales_bench, sync_bench
+from bench import floor_bench, initial_sync_bench, poke_bench, push_bench, pwa_bench, sales_bench
 from tests import servers
 from tests.clients import office
 
+# Each area's benchmarks, in the order a full run takes them after the office group; each has GROUPS: name -> run(args).
+AREAS = (push_bench, initial_sync_bench, poke_bench, floor_bench, pwa_bench, sales_bench)
 ITEMS = 10_000
 LIST_REQUESTS = 200
 
@@ -126,7 +129,7 @@ def run(backend: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
-    parser.add_argument("--only", choices=["office", *sync_bench.GROUPS, *floor_bench.GROUPS, *pwa_bench.GROUPS, *sales_bench.GROUPS],
+    parser.add_argument("--only", choices=["office", *(group for area in AREAS for group in area.GROUPS)],
                         action="append",
                         help="run only this group (repeat for several); default: all")
     parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both",
@@ -137,12 +140,11 @@ def main() -> None:
     backends = ("sqlite", "postgres") if args.backend == "both" else (args.backend,)
     # The initial sync imports 100,000 items through the API first (minutes): PostgreSQL only, unless asked.
     args.sync_backends = ["postgres"] + (["sqlite"] if args.initial_sync_sqlite else [])
-    groups = args.only or ["office", *sync_bench.GROUPS, *floor_bench.GROUPS, *pwa_bench.GROUPS, *sales_bench.GROUPS]
+    groups = args.only or ["office", *(group for area in AREAS for group in area.GROUPS)]
     if "office" in groups:
         for backend in backends:
             run(backend)
-    sync_bench.run([g for g in sync_bench.GROUPS if g in groups], args)
-    for area in (floor_bench, pwa_bench, sales_bench):
+    for area in AREAS:
         for group in area.GROUPS:
             if group in groups:
                 area.GROUPS[group](args)

@@ -23,7 +23,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 
-from bench.sync_bench import QUIET, block, enrol_devices, import_items, percentile, verdict
+from bench.common import QUIET, block, enrol_devices, import_items, percentile, verdict
 from schemas.sync import MAX_BATCH
 from tests import servers
 from tests.clients import office

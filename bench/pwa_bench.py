@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.sync_bench import QUIET, block, percentile, verdict
+from bench.common import QUIET, block, percentile, verdict
 from sync.client import DeviceClient
 from tests import servers
 from tests.clients import office

@@ -23,7 +23,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 
-from bench.sync_bench import QUIET, block, percentile, verdict
+from bench.common import QUIET, block, percentile, verdict
 from tests import servers
 from tests.clients import office
 

@@ -3,7 +3,6 @@ re-scope, revoke."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 import qrcode
@@ -11,41 +10,13 @@ import qrcode.image.svg
 from litestar import Controller, Request, get, patch, post
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
-from pydantic import BaseModel
 
 from devices import service
-from schemas.common import Contract, Name
-from schemas.sync import DeviceScope, EnrolmentRequest
+from schemas.devices import DeviceOut, DevicePatch, EnrolmentCreated
+from schemas.sync import EnrolmentRequest
 from server.accounts.identity import requires
 
 DeviceIdPath = Annotated[str, Parameter(max_length=36, pattern=r"^[0-9a-f-]{36}$")]
-
-
-class EnrolmentCreated(BaseModel):
-    code: str
-    expires_at: datetime
-    enrol_url: str
-    qr_svg: str
-
-
-class DeviceOut(BaseModel):
-    device_id: str
-    name: str
-    platform: str
-    app_version: str
-    scope: DeviceScope
-    enrolled_by: str
-    created_at: datetime
-    revoked: bool
-    last_seen_at: datetime | None
-    last_seq: int
-    pending: int
-    sync_lag: int
-
-
-class DevicePatch(Contract):
-    name: Name | None = None
-    scope: DeviceScope | None = None
 
 
 def enrol_url(base_url: str, code: str) -> str:

@@ -1,11 +1,12 @@
-"""Contracts of the inventory area's floor commands beyond moves and counts (those are in schemas/sync.py)."""
+"""Contracts of the inventory area: a row of on-hand stock, and the floor commands beyond moves and counts (those are
+in schemas/sync.py)."""
 
 from __future__ import annotations
 
 from datetime import date
 from typing import Annotated
 
-from pydantic import Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
 
 from schemas.common import Code, Contract
 from schemas.sync import PositiveQuantity
@@ -23,3 +24,11 @@ class ReceiptArgs(Contract):
     serials: list[Code] | None = Field(default=None, max_length=1000, description="One per unit of a serial-tracked item")
     location: Code
     quantity: PositiveQuantity
+
+
+class OnHand(BaseModel):
+    item: str
+    location: str
+    lot: str | None
+    status: str
+    quantity: str

@@ -1,17 +1,10 @@
 """Contracts of the sales order import (POST /api/sales-orders/import): the answer to a file that imported (or, with
-`dry_run`, would import), and one problem of a refused file. A refused file answers 422 `import_invalid` with every
-problem in `details.errors`; the columns a file may have are in server/sales/importer.py and the README."""
+`dry_run`, would import). A refused file answers 422 `import_invalid` with every problem in `details.errors`; the
+columns a file may have are in server/sales/importer.py and the README."""
 
 from __future__ import annotations
 
 from pydantic import BaseModel, Field
-
-
-class ImportProblem(BaseModel):
-    row: int = Field(description="The spreadsheet's row number (the header is row 1); 0 for the file as a whole")
-    column: str = Field(description="The column's name as documented (order_ref, item, quantity…); empty for a row")
-    code: str = Field(description="unknown_item, due_date_in_past, already_imported, inconsistent_order…")
-    message: str
 
 
 class ImportedOrder(BaseModel):

@@ -36,12 +36,6 @@ class EnrolmentRequest(Contract):
     ttl_minutes: int = Field(default=15, ge=1, le=24 * 60)
 
 
-class EnrolmentCode(BaseModel):
-    code: str
-    expires_at: datetime
-    qr_svg_url: str
-
-
 class EnrollRequest(Contract):
     code: Annotated[str, StringConstraints(min_length=6, max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
     device_name: Name

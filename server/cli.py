@@ -7,6 +7,7 @@ import asyncio
 import json
 import os
 import sys
+import warnings
 
 os.environ.setdefault("PICCOLO_CONF", "server.piccolo_conf")
 
@@ -200,12 +201,79 @@ COMMANDS = {
 }
 
 
+def _database_where() -> str:
+    """The database the command talks to, as a newcomer would name it (never its password)."""
+    from urllib.parse import urlparse
+
+    from server.settings import database_url_from_env, is_postgres_url, sqlite_path_from_url
+
+    url = database_url_from_env()
+    if not is_postgres_url(url):
+        return f"the SQLite database {sqlite_path_from_url(url)}"
+    parsed = urlparse(url)
+    return f'the PostgreSQL database "{parsed.path.lstrip("/") or "postgres"}" at {parsed.hostname or "127.0.0.1"}:{parsed.port or 5432}'
+
+
+def database_problem(error: BaseException) -> str | None:
+    """One line that tells a newcomer what to do when the database is not there or not migrated yet, or None for any
+    other failure (a real bug keeps its traceback). The cause may be wrapped, so the whole chain is looked at."""
+    import sqlite3
+
+    import asyncpg
+
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        text = str(error).splitlines()[0] if str(error) else type(error).__name__
+        if isinstance(error, asyncpg.UndefinedTableError) or (
+            isinstance(error, sqlite3.OperationalError) and text.startswith("no such table")
+        ):
+            return f"{_database_where()} has no Floorsync tables yet ({text}): run `floorsync migrate` first"
+        if isinstance(error, asyncpg.InvalidCatalogNameError):
+            return f"{_database_where()} does not exist: create it (createdb) or point FLOORSYNC_DATABASE_URL at another"
+        if isinstance(error, (asyncpg.InvalidPasswordError, asyncpg.InvalidAuthorizationSpecificationError)):
+            return f"{_database_where()} refused the login ({text}): check the user in FLOORSYNC_DATABASE_URL"
+        if isinstance(error, sqlite3.OperationalError) and text.startswith("unable to open"):
+            return f"{_database_where()} cannot be opened ({text}): does its folder exist?"
+        if isinstance(error, OSError):
+            return f"{_database_where()} cannot be reached ({text}): is the server running? (FLOORSYNC_DATABASE_URL)"
+        error = error.__cause__ or error.__context__
+    return None
+
+
+# Commands that need a migrated database: a SQLite file that is not there yet is not made empty by them.
+NEEDS_TABLES = {"demo", "create-user", "enrol-code", "compact-feed", "backup"}
+
+
+def _missing_sqlite_file() -> str | None:
+    from server.settings import database_url_from_env, is_postgres_url, sqlite_path_from_url
+
+    url = database_url_from_env()
+    if is_postgres_url(url) or sqlite_path_from_url(url).exists():
+        return None
+    return f"{_database_where()} does not exist yet: run `floorsync migrate` first"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command != "serve":
+        # Piccolo warns when it cannot reach PostgreSQL as the engine is made; the one line below says it better.
+        warnings.filterwarnings("ignore", message=r".*Unable to (connect to database|fetch server version)")
+    problem = _missing_sqlite_file() if args.command in NEEDS_TABLES else None
+    if problem:
+        print(f"floorsync {args.command}: {problem}", file=sys.stderr)
+        return 1
     from server.app import wire_areas
 
     wire_areas()  # the demo, enrolment and scan commands write and resolve as the server does
-    return COMMANDS[args.command](args)
+    try:
+        return COMMANDS[args.command](args)
+    except Exception as error:
+        problem = database_problem(error)
+        if problem is None:
+            raise
+        print(f"floorsync {args.command}: {problem}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from schemas import masterdata as md
 from schemas.accounts import UserIn
 from schemas.production import ProductionOrderIn
+from schemas.purchasing import PurchaseOrderIn, PurchaseOrderLineIn
 from schemas.quality import CharacteristicIn, InspectionPlanIn
 from schemas.sales import SalesOrderIn, SalesOrderLineIn
 from server.accounts.service import create_user
@@ -32,7 +33,6 @@ from server.masterdata.resources import (
 )
 from server.production import service as production
 from server.purchasing import service as purchasing
-from server.purchasing.schemas import PurchaseOrderIn, PurchaseOrderLineIn
 from server.quality import service as quality
 from server.records.resource import Resource
 from server.records.service import create_record

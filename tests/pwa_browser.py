@@ -102,8 +102,8 @@ def meta(page: Page, key: str):
 def overlay(page: Page, item: str, location: str, lot: str | None = None) -> Decimal:
     """On hand as the app shows it: the replica with the queued mutations applied."""
     text = page.evaluate("""async ([item, location, lot]) => {
-        const sync = await import('/app/sync.js');
-        return sync.microText(await sync.onHandAt(item, location, lot));
+        const overlay = await import('/app/overlay.js');
+        return overlay.microText(await overlay.onHandAt(item, location, lot));
     }""", [item, location, lot])
     return Decimal(text)
 

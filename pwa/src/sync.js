@@ -160,9 +160,7 @@ export function resend(attentionId, args) {
 
 /** Give up this device's queued work (the enrol screen saves it to a file first): a revoked device cannot send it. */
 export async function discardUnsent() {
-  const tx = (await store.db()).transaction(["outbox"], "readwrite");
-  await tx.objectStore("outbox").clear();
-  await tx.done;
+  await store.clearOutbox();
   await refresh(true);
 }
 
@@ -182,15 +180,11 @@ async function pushAll() {
       pending: await store.pendingCount(),
       app_version: APP_VERSION,
     });
-    let expected = null;
-    const tx = (await store.db()).transaction(["meta", "outbox", "attention"], "readwrite");
-    for (const result of body.results) {
-      if (result.status === "gap") { expected = result.expected; break; }
-      const outcome = result.status === "duplicate" ? result.outcome : result.status;
-      await store.settle(tx, result.id, result.seq, outcome, result.error);
-    }
-    await tx.objectStore("meta").put(body.last_seq, "last_seq");
-    await tx.done;
+    const gap = body.results.findIndex((result) => result.status === "gap");
+    const expected = gap < 0 ? null : body.results[gap].expected;
+    const outcomes = (gap < 0 ? body.results : body.results.slice(0, gap)).map((result) => ({ ...result,
+      status: result.status === "duplicate" ? result.outcome : result.status }));
+    await store.recordPush(outcomes, body.last_seq);
     await refresh(true);
     if (expected !== null) {
       // The server wants an earlier seq: the next round resends the outbox from there, if we still hold it.
@@ -207,72 +201,10 @@ async function pullAll() {
   for (let pages = 0; pages < 100_000; pages++) {
     const cursor = (await store.getMeta("cursor")) || 0;
     const body = await call("GET", `/api/sync/pull?protocol=${PROTOCOL}&cursor=${encodeURIComponent(cursor)}&limit=${PAGE}`);
-    await applyPage(cursor, body);
+    await store.applyPage(cursor, body);
     if (body.has_more || body.reset) emit("progress");
     if (!body.has_more && !body.reset) return;
   }
-}
-
-/** One page, atomically. A pull from 0 (first sync, or after `reset`) is a snapshot: the replica keeps what it
- * shows until the snapshot is complete, then drops every row the snapshot did not confirm. */
-async function applyPage(cursor, body) {
-  const tx = (await store.db()).transaction(["meta", "replica", "outbox", "attention"], "readwrite");
-  const meta = tx.objectStore("meta");
-  if (body.reset) {
-    await meta.put(0, "cursor");
-    await tx.done;
-    return;
-  }
-  let snapshot = (await meta.get("snapshot")) || 0;
-  if (cursor === 0) {
-    snapshot = ((await meta.get("snapshot_generation")) || 0) + 1;
-    await meta.put(snapshot, "snapshot_generation");
-    await meta.put(snapshot, "snapshot");
-  }
-  for (const change of body.changes) await applyChange(tx, change, snapshot);
-  if (!body.has_more) {
-    if (snapshot) {
-      let row = await tx.objectStore("replica").openCursor();
-      while (row) {
-        if (row.value.seen !== snapshot) await row.delete();
-        row = await row.continue();
-      }
-      await meta.delete("snapshot");
-    }
-    // A complete pull is a consistent checkpoint with the server's last_seq: the replica now holds the effect of
-    // every mutation up to it, so the overlay stops applying those (even if their mutation_result was compacted).
-    let row = await tx.objectStore("outbox").openCursor();
-    while (row) {
-      if (row.value.status === "applied" && row.value.seq <= body.last_seq) await row.delete();
-      row = await row.continue();
-    }
-    await meta.put(Date.now(), "last_sync");
-  }
-  await meta.put(body.cursor, "cursor");
-  await meta.put(body.head, "head");
-  await meta.put(body.last_seq, "last_seq");
-  await tx.done;
-}
-
-async function applyChange(tx, change, snapshot) {
-  if (change.entity === "mutation_result") {
-    const data = change.data;
-    await store.settle(tx, data.id, data.seq, data.status, data.error, true);
-    return;
-  }
-  const replica = tx.objectStore("replica");
-  const key = `${change.entity}|${change.id}`;
-  const row = await replica.get(key);
-  if (row && row.version > change.version) return;  // never an older state after a newer one
-  if (row && row.version === change.version) {
-    if (snapshot && change.op === "upsert" && row.seen !== snapshot) await replica.put({ ...row, seen: snapshot });
-    return;
-  }
-  if (change.op === "delete") {
-    if (row) await replica.delete(key);
-    return;
-  }
-  await replica.put({ key, entity: change.entity, id: change.id, data: change.data, version: change.version, seen: snapshot });
 }
 
 // -- the round, the lock, the backoff -----------------------------------------------------------------------------
@@ -459,110 +391,3 @@ channel?.addEventListener("message", async (message) => {
   }
   await refresh();
 });
-
-// -- the optimistic overlay ----------------------------------------------------------------------------------------
-// On hand as the operator should see it: the replica's stock with this device's queued moves and counts applied
-// (pending, and applied but not yet pulled back). Computed on the fly, so it disappears as the server's changes
-// arrive and the mutations leave the outbox.
-const MICRO = 1_000_000n;
-
-export function toMicro(text) {
-  const match = /^(-?)(\d+)(?:\.(\d{1,6}))?$/.exec(String(text ?? "").trim());
-  if (!match) return null;
-  const micro = BigInt(match[2]) * MICRO + BigInt((match[3] || "").padEnd(6, "0"));
-  return match[1] ? -micro : micro;
-}
-
-export function microText(micro) {
-  const negative = micro < 0n;
-  const absolute = negative ? -micro : micro;
-  const fraction = (absolute % MICRO).toString().padStart(6, "0").replace(/0+$/, "");
-  return `${negative ? "-" : ""}${absolute / MICRO}${fraction ? `.${fraction}` : ""}`;
-}
-
-export function stockKey(item, location, lot) {
-  return `${item}|${location}|${lot || ""}`;
-}
-
-/** Map stockKey(item, location, lot) -> on-hand (available) in micro-units, replica + queued mutations. */
-export async function onHand() {
-  const totals = new Map();
-  for (const row of await store.replica("stock")) {
-    const data = row.data || {};
-    if (data.status !== "available") continue;
-    totals.set(stockKey(data.item, data.location, data.lot), toMicro(data.quantity) ?? 0n);
-  }
-  const add = (item, location, lot, delta) => {
-    const key = stockKey(item, location, lot);
-    totals.set(key, (totals.get(key) ?? 0n) + delta);
-  };
-  for (const row of await store.outbox()) {
-    const args = row.args || {};
-    if (row.name === "stock.move") {
-      const quantity = toMicro(args.quantity) ?? 0n;
-      add(args.item, args.from_location, args.lot, -quantity);
-      add(args.item, args.to_location, args.lot, quantity);
-    } else if (row.name === "stock.count") {
-      totals.set(stockKey(args.item, args.location, args.lot), toMicro(args.counted_quantity) ?? 0n);
-    }
-  }
-  return totals;
-}
-
-export async function onHandAt(item, location, lot) {
-  return (await onHand()).get(stockKey(item, location, lot)) ?? 0n;
-}
-
-// Production as the operator should see it: each operation's good and scrap in the replica's production orders with
-// this device's queued production.report mutations added (pending, and applied but not yet pulled back), so a
-// report shows at once, offline too, and the overlay goes when the server's change arrives.
-export function operationKey(order, sequence) {
-  return `${order}|${sequence}`;
-}
-
-/** Map operationKey(order, sequence) -> {good, scrap, queuedGood, queuedScrap} in micro-units. */
-export async function operationProgress() {
-  const progress = new Map();
-  for (const row of await store.replica("production_order")) {
-    for (const op of row.data?.operations || []) {
-      progress.set(operationKey(row.data.code, op.sequence), { good: toMicro(op.good_quantity) ?? 0n,
-        scrap: toMicro(op.scrap_quantity) ?? 0n, queuedGood: 0n, queuedScrap: 0n });
-    }
-  }
-  for (const row of await store.outbox()) {
-    if (row.name !== "production.report") continue;
-    const entry = progress.get(operationKey(row.args?.production_order, row.args?.operation));
-    if (!entry) continue;  // an order this device no longer holds
-    const good = toMicro(row.args.good_quantity) ?? 0n;
-    const scrap = toMicro(row.args.scrap_quantity) ?? 0n;
-    Object.assign(entry, { good: entry.good + good, scrap: entry.scrap + scrap, queuedGood: entry.queuedGood + good,
-      queuedScrap: entry.queuedScrap + scrap });
-  }
-  return progress;
-}
-
-/** A production order's replica data with the overlay applied to its operations (`queued`: part of it is ours). */
-export async function withProgress(order) {
-  if (!order) return order;
-  const progress = await operationProgress();
-  return { ...order, operations: order.operations.map((op) => {
-    const entry = progress.get(operationKey(order.code, op.sequence));
-    if (!entry) return op;
-    return { ...op, good_quantity: microText(entry.good), scrap_quantity: microText(entry.scrap),
-      queued: entry.queuedGood > 0n || entry.queuedScrap > 0n };
-  }) };
-}
-
-// Downtime as the operator should see it: the replica's open downtime (one `downtime` row per work centre that is
-// down) with this device's queued production.downtime starts and stops applied in seq order.
-export async function downNow() {
-  const down = new Map();
-  for (const row of await store.replica("downtime")) down.set(row.id, { ...row.data, queued: false });
-  for (const row of await store.outbox()) {
-    if (row.name !== "production.downtime") continue;
-    const { work_centre: centre, action, reason } = row.args || {};
-    if (action === "start") down.set(centre, { work_centre: centre, reason, started_at: row.client_time, queued: true });
-    else if (action === "stop") down.delete(centre);
-  }
-  return down;
-}

@@ -9,26 +9,18 @@ from typing import Annotated, Any, Literal
 from litestar import Controller, Request, get, post
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_201_CREATED
-from pydantic import BaseModel
 
 from schemas.common import Page
+from schemas.inventory import OnHand
 from schemas.sync import StockCountArgs, StockMoveArgs
 from server.accounts.identity import requires
+from server.actors import Who
 from server.db import write_transaction
 from server.inventory.availability import available_to_promise, fefo_suggestion, stock_alerts
 from server.inventory.moves import count_stock, move_stock
 from server.inventory.stock import list_on_hand
-from server.actors import Who
 
 CodeFilter = Annotated[str | None, Parameter(max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
-
-
-class OnHand(BaseModel):
-    item: str
-    location: str
-    lot: str | None
-    status: str
-    quantity: str
 
 
 class StockController(Controller):

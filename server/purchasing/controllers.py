@@ -12,6 +12,13 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from schemas.common import Page
 from schemas.inventory import ReceiptArgs
+from schemas.purchasing import (
+    PoStatus,
+    PurchaseOrderAction,
+    PurchaseOrderIn,
+    PurchaseOrderOut,
+    PurchaseOrderPatch,
+)
 from server.accounts.identity import requires
 from server.actors import Who
 from server.db import write_transaction
@@ -19,13 +26,6 @@ from server.labels.kinds import Label, document_label
 from server.labels.responses import label_response
 from server.purchasing import service
 from server.purchasing.receipts import receive
-from server.purchasing.schemas import (
-    PoStatus,
-    PurchaseOrderAction,
-    PurchaseOrderIn,
-    PurchaseOrderOut,
-    PurchaseOrderPatch,
-)
 
 CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 CodePath = Annotated[str, Parameter(max_length=40, pattern=CODE_PATTERN)]

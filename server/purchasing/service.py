@@ -10,6 +10,13 @@ from typing import Any
 
 from litestar.status_codes import HTTP_422_UNPROCESSABLE_ENTITY
 
+from schemas.purchasing import (
+    PurchaseOrderIn,
+    PurchaseOrderLineIn,
+    PurchaseOrderLineOut,
+    PurchaseOrderOut,
+    PurchaseOrderPatch,
+)
 from server.accounts.identity import OfficeUser
 from server.db import write_transaction
 from server.document_rules import Problem, numbered
@@ -21,13 +28,6 @@ from server.quantities import from_micro, quantity_text, to_micro
 from server.masterdata.tables import Item, Site, Supplier
 from server.purchasing import rules
 from server.purchasing.rules import LineProgress, Refusal
-from server.purchasing.schemas import (
-    PurchaseOrderIn,
-    PurchaseOrderLineIn,
-    PurchaseOrderLineOut,
-    PurchaseOrderOut,
-    PurchaseOrderPatch,
-)
 from server.purchasing.tables import PurchaseOrder, PurchaseOrderCounter, PurchaseOrderLine
 from sync.feed import Visibility, record_change
 

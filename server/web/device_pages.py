@@ -16,7 +16,8 @@ from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_422_UNPROCESSABLE_ENT
 from pydantic import ValidationError
 
 from devices import service as devices
-from devices.controllers import DevicePatch, enrol_url, qr_svg
+from devices.controllers import enrol_url, qr_svg
+from schemas.devices import DevicePatch
 from schemas.sync import EnrolmentRequest
 from server.errors import ApiError
 from server.i18n import translate

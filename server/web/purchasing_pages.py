@@ -14,11 +14,11 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_422_UNPROCESSABLE_ENTITY
 from pydantic import ValidationError
 
+from schemas.purchasing import PurchaseOrderIn, PurchaseOrderOut, PurchaseOrderPatch
 from server.errors import ApiError
 from server.masterdata.tables import Item, Site, Supplier
 from server.purchasing import service
 from server.purchasing.rules import PO_STATUSES, RECEIVABLE, TRANSITIONS
-from server.purchasing.schemas import PurchaseOrderIn, PurchaseOrderOut, PurchaseOrderPatch
 from server.web.forms import FormErrors, display, explain
 from server.web.render import current_user, ensure_may, language_of, render
 

@@ -5,7 +5,7 @@
 import { t } from "/app/i18n.js";
 import { replica } from "/app/db.js";
 import { h } from "/app/screens/ui.js";
-import { downNow, operationProgress, operationKey, microText, toMicro } from "/app/sync.js";
+import { downNow, operationProgress, operationKey, microText, toMicro } from "/app/overlay.js";
 
 const TICKER = 8;
 

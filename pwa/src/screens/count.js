@@ -2,15 +2,14 @@
 // stock.count. The on-hand line shows what the device expects there (replica plus queued mutations).
 // Opened from needs-attention with ?fix=<id>, it sends the correction as a new mutation.
 import { t } from "/app/i18n.js";
-import { attentionEntry } from "/app/db.js";
 import { h, field, notice, wedgeForm } from "/app/screens/ui.js";
 import { attachScanning } from "/app/screens/scan.js";
 import { checkItem, checkLot, checkLocation, checkQuantity, showOnHand } from "/app/screens/stock_form.js";
+import { checkField, opening, send } from "/app/screens/command.js";
 
 export async function render(root, ctx) {
-  const { params, sync, navigate } = ctx;
-  const fixing = params.fix ? await attentionEntry(params.fix) : null;
-  const given = fixing?.args || params;
+  const { params, sync } = ctx;
+  const { fixing, given } = await opening(params);
   const item = field("item", "stock.item", { value: given.item || "", required: true });
   const lot = field("lot", "stock.lot", { value: given.lot || "" });
   const location = field("location", "count.location", { value: given.location || "", required: true });
@@ -25,19 +24,14 @@ export async function render(root, ctx) {
 
   async function submit(event) {
     event.preventDefault();
-    const itemData = await checkItem(item);
-    const lotCode = checkLot(lot, itemData);
-    const place = await checkLocation(location);
-    const qty = checkQuantity(counted, { allowZero: true });
-    if (!itemData || lotCode === undefined || !place || !qty) return;
-    const args = { item: itemData.code, lot: lotCode, location: place, counted_quantity: qty,
-      reason: reason.input.value.trim() || null };
-    if (fixing) {
-      await sync.resend(fixing.id, args);
-      navigate("attention");
-      return;
-    }
-    await sync.enqueue("stock.count", args);
+    const itemData = await checkItem("stock.count", item);
+    const lotCode = await checkLot("stock.count", lot, itemData);
+    const place = await checkLocation("stock.count", location);
+    const qty = await checkQuantity("stock.count", counted);
+    const why = await checkField("stock.count", reason, reason.input.value.trim() || null);
+    if (!itemData || lotCode === undefined || !place || !qty || why === undefined) return;
+    const args = { item: itemData.code, lot: lotCode, location: place, counted_quantity: qty, reason: why };
+    if (!(await send(ctx, fixing, "stock.count", args))) return;
     message.replaceChildren(notice("ok", t("count.done", { item: args.item, location: place, quantity: qty })));
     counted.input.value = "";
     reason.input.value = "";

@@ -5,11 +5,11 @@
 // signed on the server's clock as this device knows it. Checked locally (refused without a signature or a name),
 // then queued as delivery.sign. Opened from needs-attention with ?fix=<id>, it is pre-filled with the refused one.
 import { t } from "/app/i18n.js";
-import { attentionEntry } from "/app/db.js";
 import { h, field, notice, wedgeForm, code } from "/app/screens/ui.js";
-import { toMicro, microText } from "/app/sync.js";
+import { toMicro, microText } from "/app/overlay.js";
 import SignaturePad from "/app/vendor/signature_pad.js";
 import { shipmentView } from "/app/screens/shipping.js";
+import { checkField, opening, send } from "/app/screens/command.js";
 
 const SIGNATURE_MAX_BYTES = 200 * 1024;
 const PHOTO_MAX_BYTES = 2 * 1024 * 1024;
@@ -61,9 +61,8 @@ function signaturePng(pad, canvas) {
 }
 
 export async function render(root, ctx) {
-  const { params, sync, navigate } = ctx;
-  const fixing = params.fix ? await attentionEntry(params.fix) : null;
-  const given = fixing?.args || params;
+  const { params, sync } = ctx;
+  const { fixing, given } = await opening(params);
   const shipment = await shipmentView(given.shipment);
   const back = h("p", {}, h("a", { class: "button secondary", href: "#/route" }, t("route.back")));
   root.append(h("h1", {}, t("deliver.title", { shipment: given.shipment || "" })));
@@ -157,19 +156,13 @@ export async function render(root, ctx) {
       if (micro < shipped && !why) { ok = false; continue; }
       if (micro < shipped) shortfalls.push({ line_no: line.line_no, quantity: microText(shipped - micro), reason: why });
     }
-    const name = code(signer.input.value);
-    signer.problem(name ? "" : t("valid.required"));
+    const name = await checkField("delivery.sign", signer);
     signatureProblem.textContent = pad.isEmpty() ? t("valid.signature_required") : "";
     canvas.toggleAttribute("aria-invalid", pad.isEmpty());
     if (!ok || !name || pad.isEmpty()) return;
     const args = { shipment: shipment.code, signer_name: name, signature_png: signaturePng(pad, canvas), shortfalls,
       photo_jpeg: photo, position: place, signed_at: sync.serverNow().toISOString() };
-    if (fixing) {
-      await sync.resend(fixing.id, args);
-      navigate("attention");
-      return;
-    }
-    await sync.enqueue("delivery.sign", args);
+    if (!(await send(ctx, fixing, "delivery.sign", args))) return;
     root.replaceChildren(h("h1", {}, t("deliver.title", { shipment: shipment.code })),
       notice("ok", t("deliver.done", { shipment: shipment.code, name, shortfalls: shortfalls.length })), back);
   }

@@ -3,10 +3,10 @@
 // one tapped, or typed) or a stop of the running one. Checked against that state, then queued as
 // production.downtime. Opened from needs-attention with ?fix=<id>, it is pre-filled and sends the correction anew.
 import { t } from "/app/i18n.js";
-import { attentionEntry } from "/app/db.js";
 import { h, field, notice, wedgeForm, code } from "/app/screens/ui.js";
-import { downNow } from "/app/sync.js";
+import { downNow } from "/app/overlay.js";
 import { attachScanning } from "/app/screens/scan.js";
+import { checkField, opening, send } from "/app/screens/command.js";
 
 const COMMON_REASONS = ["breakdown", "changeover", "no_material", "no_operator", "quality", "maintenance"];
 
@@ -16,9 +16,8 @@ function since(iso) {
 }
 
 export async function render(root, ctx) {
-  const { params, sync, navigate, scope } = ctx;
-  const fixing = params.fix ? await attentionEntry(params.fix) : null;
-  const given = fixing?.args || params;
+  const { params, sync, scope } = ctx;
+  const { fixing, given } = await opening(params);
   const centres = scope.work_centres || [];
   const centreField = field("work_centre", "downtime.work_centre", { value: given.work_centre || (centres.length === 1 ? centres[0] : ""),
     required: true });
@@ -30,7 +29,7 @@ export async function render(root, ctx) {
   }, t(`downtime.reason_${key}`))));
   const message = h("div", { class: "message" });
   const button = h("button", { type: "submit", id: "start" }, t("downtime.start"));
-  const stopButton = h("button", { type: "button", id: "stop", class: "stop", onclick: () => send("stop") }, t("downtime.stop"));
+  const stopButton = h("button", { type: "button", id: "stop", class: "stop", onclick: () => startOrStop("stop") }, t("downtime.stop"));
   let down = new Map();
 
   async function showBoard() {
@@ -55,35 +54,30 @@ export async function render(root, ctx) {
   centreField.input.addEventListener("change", showActions);
   centreField.input.addEventListener("input", showActions);
 
-  function checkCentre() {
-    const value = code(centreField.input.value);
-    if (!value) { centreField.problem(t("valid.required")); return null; }
+  async function checkCentre() {
+    const value = await checkField("production.downtime", centreField);
+    if (!value) return null;
     if (centres.length && !centres.includes(value)) { centreField.problem(t("valid.unknown_work_centre", { work_centre: value })); return null; }
-    centreField.problem("");
     return value;
   }
 
-  async function send(action) {
-    const centre = checkCentre();
-    const why = code(reason.input.value);
-    reason.problem(action === "start" && !why ? t("valid.downtime_reason") : "");
+  async function startOrStop(action) {
+    const centre = await checkCentre();
+    const why = action === "start" ? await checkField("production.downtime", reason) : null;
+    if (action === "start" && why === null) reason.problem(t("valid.downtime_reason"));
+    if (action === "stop") reason.problem("");
     if (!centre || (action === "start" && !why)) return;
     const isDown = (await downNow()).has(centre);
     if (action === "start" && isDown && !fixing) { centreField.problem(t("valid.already_down", { work_centre: centre })); return; }
     if (action === "stop" && !isDown && !fixing) { centreField.problem(t("valid.not_down", { work_centre: centre })); return; }
-    const args = { work_centre: centre, action, reason: action === "start" ? why : null, production_order: null };
-    if (fixing) {
-      await sync.resend(fixing.id, args);
-      navigate("attention");
-      return;
-    }
-    await sync.enqueue("production.downtime", args);
-    message.replaceChildren(notice("ok", t(action === "start" ? "downtime.started" : "downtime.stopped", { work_centre: centre, reason: why })));
+    const args = { work_centre: centre, action, reason: why, production_order: null };
+    if (!(await send(ctx, fixing, "production.downtime", args))) return;
+    message.replaceChildren(notice("ok", t(action === "start" ? "downtime.started" : "downtime.stopped", { work_centre: centre, reason: why || "" })));
     reason.input.value = "";
     await showBoard();
   }
 
-  const form = wedgeForm(h("form", { id: "downtime-form", novalidate: true, onsubmit: (event) => { event.preventDefault(); send("start"); } },
+  const form = wedgeForm(h("form", { id: "downtime-form", novalidate: true, onsubmit: (event) => { event.preventDefault(); startOrStop("start"); } },
     centreField.wrapper, h("p", { class: "label" }, t("downtime.common_reasons")), reasons, reason.wrapper, button, stopButton));
   root.append(
     h("h1", {}, t("downtime.title")),

@@ -3,16 +3,16 @@
 // how many, checked against the replica, then queued as stock.issue. Opened from needs-attention with ?fix=<id>, it
 // is pre-filled and sends the correction as a new mutation.
 import { t } from "/app/i18n.js";
-import { attentionEntry, replicaEntry } from "/app/db.js";
+import { replicaEntry } from "/app/db.js";
 import { h, field, notice, wedgeForm, code } from "/app/screens/ui.js";
-import { toMicro, microText } from "/app/sync.js";
+import { toMicro, microText } from "/app/overlay.js";
 import { attachScanning } from "/app/screens/scan.js";
 import { checkItem, checkLot, checkLocation, checkQuantity, showOnHand } from "/app/screens/stock_form.js";
+import { checkField, opening, send } from "/app/screens/command.js";
 
 export async function render(root, ctx) {
-  const { params, sync, navigate } = ctx;
-  const fixing = params.fix ? await attentionEntry(params.fix) : null;
-  const given = fixing?.args || params;
+  const { params, sync } = ctx;
+  const { fixing, given } = await opening(params);
   const orderField = field("production_order", "production.order", { value: given.production_order || "", required: true });
   const materials = h("ul", { class: "materials", id: "materials" });
   const item = field("item", "issue.material", { value: given.item || "", required: true });
@@ -37,23 +37,17 @@ export async function render(root, ctx) {
 
   async function submit(event) {
     event.preventDefault();
-    if (!code(orderField.input.value)) orderField.problem(t("valid.required"));
-    else await loadOrder();
-    const itemData = await checkItem(item);
+    if (await checkField("stock.issue", orderField)) await loadOrder();
+    const itemData = await checkItem("stock.issue", item);
     const material = itemData && order ? order.materials.find((m) => m.item === itemData.code) : null;
     if (itemData && order && !material) item.problem(t("valid.not_a_material", { item: itemData.code, order: order.code }));
-    const lotCode = checkLot(lot, itemData);
-    const place = await checkLocation(location);
-    const qty = checkQuantity(quantity);
+    const lotCode = await checkLot("stock.issue", lot, itemData);
+    const place = await checkLocation("stock.issue", location);
+    const qty = await checkQuantity("stock.issue", quantity);
     if (!order || !material || lotCode === undefined || !place || !qty) return;
     const args = { production_order: order.code, item: itemData.code, lot: lotCode, location: place, quantity: qty };
-    if (fixing) {
-      await sync.resend(fixing.id, args);
-      navigate("attention");
-      return;
-    }
     const available = await update();
-    await sync.enqueue("stock.issue", args);
+    if (!(await send(ctx, fixing, "stock.issue", args))) return;
     const notes = [notice("ok", t("issue.done", { quantity: qty, item: args.item, order: order.code, location: place }))];
     if (available !== null && available < toMicro(qty)) {
       notes.push(notice("warn", t("stock.on_hand_short", { quantity: microText(available) })));

@@ -4,17 +4,16 @@
 // the loader scans unit after unit; the list shows what is loaded and what is still to load. Opened from
 // needs-attention with ?fix=<id>, it is pre-filled and sends the correction as a new mutation.
 import { t } from "/app/i18n.js";
-import { attentionEntry } from "/app/db.js";
 import { h, field, notice, wedgeForm, code } from "/app/screens/ui.js";
 import { attachScanning } from "/app/screens/scan.js";
 import { shipmentView, shipmentOfUnit, ssccIsValid } from "/app/screens/shipping.js";
+import { checkField, opening, send } from "/app/screens/command.js";
 
 const LOADABLE = ["picking", "packed"];
 
 export async function render(root, ctx) {
-  const { params, sync, navigate } = ctx;
-  const fixing = params.fix ? await attentionEntry(params.fix) : null;
-  const given = fixing?.args || params;
+  const { params, sync } = ctx;
+  const { fixing, given } = await opening(params);
   const shipmentField = field("shipment", "ship.shipment", { value: given.shipment || "", required: true });
   const vehicle = field("vehicle", "load.vehicle", { value: given.vehicle || "", required: true });
   const route = field("route", "load.route", { value: given.route || "" });
@@ -59,11 +58,10 @@ export async function render(root, ctx) {
 
   async function submit(event) {
     event.preventDefault();
-    if (!code(shipmentField.input.value)) shipmentField.problem(t("valid.required"));
+    await checkField("shipment.load", shipmentField);
     await loadShipment();
     let ok = Boolean(shipment) && LOADABLE.includes(shipment.status);
-    const vehicleCode = code(vehicle.input.value);
-    vehicle.problem(vehicleCode ? "" : t("valid.required"));
+    const vehicleCode = await checkField("shipment.load", vehicle);
     const routeCode = code(route.input.value) || shipment?.route || "";
     route.problem(shipment && !routeCode ? t("valid.route_required") : "");
     const label = code(sscc.input.value);
@@ -80,12 +78,7 @@ export async function render(root, ctx) {
       return;
     }
     const args = { shipment: shipment.code, sscc: label, vehicle: vehicleCode, route: routeCode };
-    if (fixing) {
-      await sync.resend(fixing.id, args);
-      navigate("attention");
-      return;
-    }
-    await sync.enqueue("shipment.load", args);
+    if (!(await send(ctx, fixing, "shipment.load", args))) return;
     await loadShipment();
     message.replaceChildren(notice("ok", t("load.done", { sscc: label, vehicle: vehicleCode, left: summary.dataset.left })));
     sscc.input.value = "";

@@ -2,16 +2,15 @@
 // stock.move. The on-hand at the source includes what this device has queued. Opened from needs-attention with
 // ?fix=<id>, it is pre-filled with the refused mutation and sends the correction as a new one.
 import { t } from "/app/i18n.js";
-import { attentionEntry } from "/app/db.js";
 import { h, field, notice, wedgeForm } from "/app/screens/ui.js";
-import { toMicro } from "/app/sync.js";
+import { toMicro } from "/app/overlay.js";
 import { attachScanning } from "/app/screens/scan.js";
 import { checkItem, checkLot, checkLocation, checkQuantity, showOnHand } from "/app/screens/stock_form.js";
+import { opening, send } from "/app/screens/command.js";
 
 export async function render(root, ctx) {
-  const { params, sync, navigate } = ctx;
-  const fixing = params.fix ? await attentionEntry(params.fix) : null;
-  const given = fixing?.args || params;
+  const { params, sync } = ctx;
+  const { fixing, given } = await opening(params);
   const item = field("item", "stock.item", { value: given.item || "", required: true });
   const lot = field("lot", "stock.lot", { value: given.lot || "" });
   const from = field("from_location", "move.from", { value: given.from_location || "", required: true });
@@ -26,21 +25,16 @@ export async function render(root, ctx) {
 
   async function submit(event) {
     event.preventDefault();
-    const itemData = await checkItem(item);
-    const lotCode = checkLot(lot, itemData);
-    const source = await checkLocation(from);
-    const target = await checkLocation(to);
-    const qty = checkQuantity(quantity);
+    const itemData = await checkItem("stock.move", item);
+    const lotCode = await checkLot("stock.move", lot, itemData);
+    const source = await checkLocation("stock.move", from);
+    const target = await checkLocation("stock.move", to);
+    const qty = await checkQuantity("stock.move", quantity);
     if (source && target && source === target) to.problem(t("valid.different_locations"));
     if (!itemData || lotCode === undefined || !source || !target || source === target || !qty) return;
     const args = { item: itemData.code, lot: lotCode, from_location: source, to_location: target, quantity: qty };
     const available = await update();
-    if (fixing) {
-      await sync.resend(fixing.id, args);
-      navigate("attention");
-      return;
-    }
-    await sync.enqueue("stock.move", args);
+    if (!(await send(ctx, fixing, "stock.move", args))) return;
     const shortNote = available !== null && available < toMicro(qty)
       ? notice("warn", t("stock.on_hand_short", { quantity: onHand.dataset.onHand })) : null;
     message.replaceChildren(notice("ok", t("move.done", { item: args.item, quantity: qty, from: source, to: target })), shortNote || "");

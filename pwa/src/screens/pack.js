@@ -4,19 +4,19 @@
 // shipment's lines and added to the unit; "Pack this unit" queues the unit as one shipment.pack (without a label
 // the server numbers its SSCC). Opened from needs-attention with ?fix=<id>, it is pre-filled with the refused unit.
 import { t } from "/app/i18n.js";
-import { attentionEntry, replicaEntry } from "/app/db.js";
+import { replicaEntry } from "/app/db.js";
 import { h, field, notice, wedgeForm, code } from "/app/screens/ui.js";
-import { toMicro, microText } from "/app/sync.js";
+import { toMicro, microText } from "/app/overlay.js";
 import { attachScanning } from "/app/screens/scan.js";
 import { checkItem, checkLot, checkLocation, checkQuantity } from "/app/screens/stock_form.js";
+import { checkField, opening, send } from "/app/screens/command.js";
 import { shipmentView, leftToPack, ssccIsValid, shipmentOfUnit } from "/app/screens/shipping.js";
 
 const PACKABLE = ["planned", "picking", "packed"];
 
 export async function render(root, ctx) {
-  const { params, sync, navigate } = ctx;
-  const fixing = params.fix ? await attentionEntry(params.fix) : null;
-  const given = fixing?.args || params;
+  const { params, sync } = ctx;
+  const { fixing, given } = await opening(params);
   const shipmentField = field("shipment", "ship.shipment", { value: given.shipment || "", required: true });
   const lines = h("ul", { class: "ship-lines", id: "shipment-lines" });
   const picks = h("ul", { class: "pick-list", id: "pick-list" });
@@ -68,22 +68,22 @@ export async function render(root, ctx) {
 
   async function addPick(event) {
     event.preventDefault();
-    if (!code(shipmentField.input.value)) shipmentField.problem(t("valid.required"));
+    await checkField("shipment.pack", shipmentField);
     await loadShipment();
     let ok = Boolean(shipment) && PACKABLE.includes(shipment.status);
-    const itemData = await checkItem(item);
+    const itemData = await checkItem("shipment.pack:contents", item);
     if (itemData && shipment && !shipment.lines.some((l) => l.item === itemData.code)) {
       item.problem(t("valid.not_on_shipment", { item: itemData.code, shipment: shipment.code }));
       ok = false;
     }
-    const lotCode = checkLot(lot, itemData);
-    const place = await checkLocation(location);
+    const lotCode = await checkLot("shipment.pack:contents", lot, itemData);
+    const place = await checkLocation("shipment.pack:contents", location);
     const placeData = place ? (await replicaEntry("location", place))?.data : null;
     if (placeData && shipment && placeData.warehouse !== shipment.ship_from) {
       location.problem(t("valid.wrong_warehouse", { location: place, warehouse: shipment.ship_from }));
       ok = false;
     }
-    const qty = checkQuantity(quantity);
+    const qty = await checkQuantity("shipment.pack:contents", quantity);
     if (qty && itemData && shipment) {
       const inUnit = unit.filter((c) => c.item === itemData.code).reduce((sum, c) => sum + toMicro(c.quantity), 0n);
       const left = leftToPack(shipment, itemData.code) - inUnit;
@@ -114,12 +114,7 @@ export async function render(root, ctx) {
     }
     if (!ok) return;
     const args = { shipment: shipment.code, sscc: label, contents: unit.map((c) => ({ item: c.item, lot: c.lot || null, location: c.location, quantity: c.quantity })) };
-    if (fixing) {
-      await sync.resend(fixing.id, args);
-      navigate("attention");
-      return;
-    }
-    await sync.enqueue("shipment.pack", args);
+    if (!(await send(ctx, fixing, "shipment.pack", args))) return;
     unit = [];
     sscc.input.value = "";
     message.replaceChildren(notice("ok", t("pack.done", { shipment: shipment.code, sscc: label || t("pack.new_sscc"), count: args.contents.length })));

@@ -5,11 +5,12 @@
 // fail it. Checked against the replica, then queued as quality.record (pass releases the hold, fail quarantines it).
 // Opened from needs-attention with ?fix=<id>, it is pre-filled and sends the correction as a new mutation.
 import { t } from "/app/i18n.js";
-import { attentionEntry, outbox, replica, replicaEntry } from "/app/db.js";
+import { outbox, replica, replicaEntry } from "/app/db.js";
 import { h, field, notice, wedgeForm, code } from "/app/screens/ui.js";
-import { toMicro } from "/app/sync.js";
+import { toMicro } from "/app/overlay.js";
 import { attachScanning } from "/app/screens/scan.js";
 import { checkItem, checkLot, checkLocation, checkQuantity } from "/app/screens/stock_form.js";
+import { checkField, opening, send } from "/app/screens/command.js";
 
 const MEASURE = /^-?\d+(\.\d{1,6})?$/;
 
@@ -27,9 +28,8 @@ function inspectedByQueued(row, queued) {
 }
 
 export async function render(root, ctx) {
-  const { params, sync, navigate } = ctx;
-  const fixing = params.fix ? await attentionEntry(params.fix) : null;
-  const given = fixing?.args || params;
+  const { params, sync } = ctx;
+  const { fixing, given } = await opening(params);
   const held = h("ul", { class: "held", id: "held" });
   const orderField = field("production_order", "quality.order", { value: given.production_order || "" });
   const opSelect = select("operation", "quality.operation", [["", "quality.no_operation"]]);
@@ -146,11 +146,13 @@ export async function render(root, ctx) {
     await showPlan();
     const op = order?.operations.find((o) => String(o.sequence) === opSelect.input.value) || null;
     opSelect.problem(order && !op ? t("valid.required") : "");
-    const itemData = await checkItem(item);
-    const lotCode = checkLot(lot, itemData);
-    const place = code(location.input.value) ? await checkLocation(location) : (location.problem(""), "");
-    const qty = code(quantity.input.value) ? checkQuantity(quantity) : (quantity.problem(""), "");
-    let ok = Boolean(itemData) && lotCode !== undefined && place !== null && qty !== null && !(code(orderField.input.value) && (!order || !op));
+    const itemData = await checkItem("quality.record", item);
+    const lotCode = await checkLot("quality.record", lot, itemData);
+    const place = code(location.input.value) ? await checkLocation("quality.record", location) : (location.problem(""), "");
+    const qty = code(quantity.input.value) ? await checkQuantity("quality.record", quantity) : (quantity.problem(""), "");
+    const remark = await checkField("quality.record", note, code(note.input.value));
+    let ok = Boolean(itemData) && lotCode !== undefined && place !== null && qty !== null && remark !== undefined
+      && !(code(orderField.input.value) && (!order || !op));
     if (!order && itemData && lotCode !== undefined && place !== null) {  // held stock: there must be some to inspect
       if (!place && !lotCode) { location.problem(t("valid.required")); ok = false; }
       const queued = (await outbox()).filter((row) => row.name === "quality.record").map((row) => row.args);
@@ -175,13 +177,8 @@ export async function render(root, ctx) {
     const subject = order ? "operation" : lotCode ? "lot" : "receipt";
     const args = { subject, item: itemData.code, lot: lotCode, location: place || null, quantity: qty || null,
       production_order: order ? order.code : null, operation: op ? String(op.sequence) : null, results, verdict: chosen,
-      note: code(note.input.value) };
-    if (fixing) {
-      await sync.resend(fixing.id, args);
-      navigate("attention");
-      return;
-    }
-    await sync.enqueue("quality.record", args);
+      note: remark };
+    if (!(await send(ctx, fixing, "quality.record", args))) return;
     const passing = !chosen && characteristics.every((c) => !code(c.input.value) || judge(c) !== false);
     const outcome = chosen || (passing ? "pass" : "fail");
     message.replaceChildren(notice(outcome === "pass" ? "ok" : "warn", t(outcome === "pass" ? "quality.done_pass" : "quality.done_fail",

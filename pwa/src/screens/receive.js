@@ -3,18 +3,16 @@
 // quantity unless the label or the operator says otherwise), checked against the replica, then queued as
 // receipt.receive. Opened from needs-attention with ?fix=<id>, it is pre-filled and sends the correction as a new one.
 import { t } from "/app/i18n.js";
-import { attentionEntry, replicaEntry } from "/app/db.js";
+import { replicaEntry } from "/app/db.js";
 import { h, field, notice, wedgeForm, code } from "/app/screens/ui.js";
-import { toMicro } from "/app/sync.js";
+import { toMicro } from "/app/overlay.js";
 import { attachScanning } from "/app/screens/scan.js";
 import { checkItem, checkLot, checkLocation, checkQuantity } from "/app/screens/stock_form.js";
-
-const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
+import { checkField, opening, send } from "/app/screens/command.js";
 
 export async function render(root, ctx) {
-  const { params, sync, navigate } = ctx;
-  const fixing = params.fix ? await attentionEntry(params.fix) : null;
-  const given = fixing?.args || params;
+  const { params } = ctx;
+  const { fixing, given } = await opening(params);
   const po = field("purchase_order", "receive.po", { value: given.purchase_order || "", required: true });
   const lineSelect = h("select", { name: "line_no", id: "f-line_no" });
   const lineProblem = h("span", { class: "problem", id: "p-line_no", "aria-live": "polite" });
@@ -72,30 +70,23 @@ export async function render(root, ctx) {
 
   async function submit(event) {
     event.preventDefault();
-    const poCode = code(po.input.value);
-    if (!poCode) po.problem(t("valid.required"));
-    else if (!order || order.code !== poCode) await loadOrder(lineSelect.value);
+    const poCode = await checkField("receipt.receive", po);
+    if (poCode && (!order || order.code !== poCode)) await loadOrder(lineSelect.value);
     const line = currentLine();
     lineProblem.textContent = order && !line ? t("valid.required") : "";
-    const itemData = await checkItem(item);
+    const itemData = await checkItem("receipt.receive", item);
     if (itemData && line && itemData.code !== line.item) {
       item.problem(t("valid.item_not_on_line", { item: itemData.code, line: line.line_no }));
     }
-    const lotCode = checkLot(lot, itemData);
-    const expiryText = code(expiry.input.value);
-    expiry.problem(expiryText && !ISO_DATE.test(expiryText) ? t("valid.date") : "");
-    const place = await checkLocation(location);
-    const qty = checkQuantity(quantity);
+    const lotCode = await checkLot("receipt.receive", lot, itemData);
+    const expiryText = await checkField("receipt.receive", expiry);
+    const place = await checkLocation("receipt.receive", location);
+    const qty = await checkQuantity("receipt.receive", quantity);
     if (!order || !line || !itemData || itemData.code !== line.item || lotCode === undefined
-        || (expiryText && !ISO_DATE.test(expiryText)) || !place || !qty) return;
+        || expiryText === undefined || !place || !qty) return;
     const args = { purchase_order: order.code, line_no: line.line_no, item: itemData.code, lot: lotCode,
-      expiry: expiryText || null, location: place, quantity: qty };
-    if (fixing) {
-      await sync.resend(fixing.id, args);
-      navigate("attention");
-      return;
-    }
-    await sync.enqueue("receipt.receive", args);
+      expiry: expiryText, location: place, quantity: qty };
+    if (!(await send(ctx, fixing, "receipt.receive", args))) return;
     const over = toMicro(qty) > toMicro(line.open_quantity)
       ? notice("warn", t("receive.over", { open: line.open_quantity })) : null;
     const done = t("receive.done", { quantity: qty, item: args.item, po: args.purchase_order, location: place });

@@ -5,16 +5,16 @@
 // needs-attention with ?fix=<id>, it is pre-filled and sends the correction as a new mutation. Good and scrap so far
 // include this device's queued reports (the overlay), until the server's figures arrive.
 import { t } from "/app/i18n.js";
-import { attentionEntry, replicaEntry } from "/app/db.js";
+import { replicaEntry } from "/app/db.js";
 import { h, field, notice, wedgeForm, code } from "/app/screens/ui.js";
-import { toMicro, withProgress } from "/app/sync.js";
+import { toMicro, withProgress } from "/app/overlay.js";
 import { attachScanning } from "/app/screens/scan.js";
 import { checkLocation, checkQuantity } from "/app/screens/stock_form.js";
+import { checkField, opening, send } from "/app/screens/command.js";
 
 export async function render(root, ctx) {
-  const { params, sync, navigate, scope } = ctx;
-  const fixing = params.fix ? await attentionEntry(params.fix) : null;
-  const given = fixing?.args || params;
+  const { params, sync, scope } = ctx;
+  const { fixing, given } = await opening(params);
   const orderField = field("production_order", "production.order", { value: given.production_order || "", required: true });
   const opSelect = h("select", { name: "operation", id: "f-operation" });
   const opProblem = h("span", { class: "problem", id: "p-operation", "aria-live": "polite" });
@@ -79,36 +79,33 @@ export async function render(root, ctx) {
   orderField.input.addEventListener("change", () => loadOrder());
   opSelect.addEventListener("change", showFinishing);
 
-  function quantityOrZero(f) {
+  async function quantityOrZero(f) {
     if (!code(f.input.value)) { f.problem(""); return "0"; }
-    return checkQuantity(f, { allowZero: true });
+    return checkQuantity("production.report", f);
   }
 
   async function submit(event) {
     event.preventDefault();
-    if (!code(orderField.input.value)) orderField.problem(t("valid.required"));
-    else await loadOrder(opSelect.value);
+    if (await checkField("production.report", orderField)) await loadOrder(opSelect.value);
     const op = operation();
     opProblem.textContent = order && !op ? t("valid.required") : "";
-    const goodQty = quantityOrZero(good);
-    const scrapQty = quantityOrZero(scrap);
+    const goodQty = await quantityOrZero(good);
+    const scrapQty = await quantityOrZero(scrap);
     const nothing = goodQty !== null && scrapQty !== null && toMicro(goodQty) + toMicro(scrapQty) <= 0n;
     if (nothing) good.problem(t("valid.report_something"));
-    const why = code(reason.input.value);
-    const needWhy = scrapQty !== null && toMicro(scrapQty) > 0n && !why;
-    reason.problem(needWhy ? t("valid.scrap_reason") : "");
+    const why = await checkField("production.report", reason);
+    const needWhy = scrapQty !== null && toMicro(scrapQty) > 0n && why === null;
+    if (needWhy) reason.problem(t("valid.scrap_reason"));
     const last = isLast(op);
     let place = "";  // finished goods into stock: required when good units come off the last operation
-    if (last && (toMicro(goodQty ?? "0") > 0n || code(location.input.value))) place = await checkLocation(location);
-    if (!order || !op || goodQty === null || scrapQty === null || nothing || needWhy || place === null) return;
+    if (last && code(location.input.value)) place = await checkLocation("production.report", location);
+    else if (last && toMicro(goodQty ?? "0") > 0n) { location.problem(t("valid.required")); place = null; }
+    const lotCode = last ? await checkField("production.report", lot) : null;
+    if (!order || !op || goodQty === null || scrapQty === null || nothing || needWhy || why === undefined || place === null
+        || lotCode === undefined) return;
     const args = { production_order: order.code, operation: op.sequence, good_quantity: goodQty, scrap_quantity: scrapQty,
-      scrap_reason: why || null, location: place || null, lot: last ? code(lot.input.value) || null : null };
-    if (fixing) {
-      await sync.resend(fixing.id, args);
-      navigate("attention");
-      return;
-    }
-    await sync.enqueue("production.report", args);
+      scrap_reason: why, location: place || null, lot: lotCode };
+    if (!(await send(ctx, fixing, "production.report", args))) return;
     const done = t("report.done", { order: order.code, operation: op.sequence, good: goodQty, scrap: scrapQty });
     message.replaceChildren(notice("ok", done));
     for (const f of [good, scrap, reason, lot]) f.input.value = "";

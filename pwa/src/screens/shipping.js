@@ -2,7 +2,7 @@
 // replica's copy with this device's queued shipment.pack, shipment.load and delivery.sign applied on top (pending,
 // and applied but not yet pulled back), so packing and loading go on offline; and the local SSCC check.
 import { replica, replicaEntry, outbox } from "/app/db.js";
-import { toMicro, microText } from "/app/sync.js";
+import { toMicro, microText } from "/app/overlay.js";
 import { checkDigit } from "/app/gs1.js";
 
 const CLOSED = ["delivered", "cancelled"];

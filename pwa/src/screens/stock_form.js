@@ -1,46 +1,45 @@
-// What the stock screens (move, count) share: checks against the replica before anything is queued, and the
-// on-hand line (the optimistic overlay: the replica plus this device's queued mutations).
+// What the stock screens (receive, move, count, issue, pack, quality) share: fields checked against the command's
+// schema and then against the replica before anything is queued, and the on-hand line (the optimistic overlay: the
+// replica plus this device's queued mutations).
 import { t } from "/app/i18n.js";
 import { replicaEntry } from "/app/db.js";
-import { toMicro, microText, onHandAt } from "/app/sync.js";
+import { toMicro, microText, onHandAt } from "/app/overlay.js";
 import { code } from "/app/screens/ui.js";
+import { checkField } from "/app/screens/command.js";
 
 /** The item (from the replica) or null, with its problem shown on the field. */
-export async function checkItem(itemField) {
-  const value = code(itemField.input.value);
-  if (!value) { itemField.problem(t("valid.required")); return null; }
+export async function checkItem(command, itemField) {
+  const value = await checkField(command, itemField);
+  if (!value) return null;
   const entry = await replicaEntry("item", value);
   if (!entry) { itemField.problem(t("valid.unknown_item", { item: value })); return null; }
-  itemField.problem("");
   return entry.data;
 }
 
-export function checkLot(lotField, item) {
-  const value = code(lotField.input.value);
+/** The lot (null when none), or undefined with the problem shown. */
+export async function checkLot(command, lotField, item) {
+  const value = await checkField(command, lotField);
+  if (value === undefined) return undefined;
   if (item?.lot_tracked && !value) { lotField.problem(t("valid.lot_required")); return undefined; }
   if (item && !item.lot_tracked && value) { lotField.problem(t("valid.lot_not_tracked")); return undefined; }
-  lotField.problem("");
-  return value || null;
+  return value;
 }
 
-export async function checkLocation(locationField) {
-  const value = code(locationField.input.value);
-  if (!value) { locationField.problem(t("valid.required")); return null; }
+/** A location of this device's scope, or null with the problem shown. */
+export async function checkLocation(command, locationField) {
+  const value = await checkField(command, locationField);
+  if (!value) return null;
   if (!(await replicaEntry("location", value))) {
     locationField.problem(t("valid.unknown_location", { location: value }));
     return null;
   }
-  locationField.problem("");
   return value;
 }
 
-/** A quantity as the server takes it (a decimal string, at most 6 decimals), or null with the problem shown. */
-export function checkQuantity(quantityField, { allowZero = false } = {}) {
-  const micro = toMicro(quantityField.input.value);
-  if (micro === null || micro < 0n) { quantityField.problem(t("valid.quantity")); return null; }
-  if (micro === 0n && !allowZero) { quantityField.problem(t("valid.quantity_positive")); return null; }
-  quantityField.problem("");
-  return microText(micro);
+/** A quantity as the command takes it (a decimal string, written plainly), or null with the problem shown. */
+export async function checkQuantity(command, quantityField) {
+  const value = await checkField(command, quantityField);
+  return value ? microText(toMicro(value)) : null;
 }
 
 /** Fill the on-hand line for the item, lot and location the fields hold now. */
