@@ -16,7 +16,7 @@ from devices.tables import Device, Enrolment
 from schemas.sync import DeviceScope, EnrollRequest
 from server.accounts.audit import record_audit
 from server.accounts.identity import OfficeUser
-from server.db import sql_read, write_transaction
+from server.db import current_write, needs_write, sql_read
 from server.errors import ApiError
 from server.masterdata.tables import Site, Warehouse, WorkCentre
 from sync import live
@@ -57,39 +57,39 @@ async def check_scope(scope: DeviceScope) -> None:
                            {"field": "scope.work_centres", "value": code})
 
 
+@needs_write
 async def create_enrolment(scope: DeviceScope, ttl_minutes: int, actor: OfficeUser | None) -> tuple[str, datetime]:
     code = new_enrolment_code()
     expires_at = _now() + timedelta(minutes=ttl_minutes)
-    async with write_transaction():
-        await check_scope(scope)
-        await Enrolment.insert(
-            Enrolment(code_hash=digest(code), scope=scope.model_dump(), created_by=actor.username if actor else "system",
-                      created_at=_now(), expires_at=expires_at)
-        )
-        await record_audit(actor, "create", "enrolment", expires_at.isoformat(), None, {"scope": scope.model_dump()})
+    await check_scope(scope)
+    await Enrolment.insert(
+        Enrolment(code_hash=digest(code), scope=scope.model_dump(), created_by=actor.username if actor else "system",
+                  created_at=_now(), expires_at=expires_at)
+    )
+    await record_audit(actor, "create", "enrolment", expires_at.isoformat(), None, {"scope": scope.model_dump()})
     return code, expires_at
 
 
+@needs_write
 async def enroll(request: EnrollRequest) -> tuple[str, str, DeviceScope]:
     """Exchange a one-time code for a device token. The code is consumed by a conditional update, so two
     devices racing with the same code cannot both win."""
     now = _now()
     token = secrets.token_urlsafe(32)
     device_id = str(uuid.uuid4())
-    async with write_transaction():
-        claimed = await Enrolment.raw(
-            "UPDATE device_enrolment SET used_at = {}, device_id = {} "
-            "WHERE code_hash = {} AND used_at IS NULL AND expires_at > {} RETURNING scope, created_by",
-            now, device_id, digest(request.code.upper()), now,
-        )
-        if not claimed:
-            raise await _why_code_refused(request.code.upper())
-        scope = DeviceScope.model_validate(_json(claimed[0]["scope"]))
-        await Device.insert(
-            Device(device_id=device_id, name=request.device_name, platform=request.platform, app_version=request.app_version,
-                   token_hash=digest(token), scope=scope.model_dump(), enrolled_by=claimed[0]["created_by"], created_at=now,
-                   last_seen_at=now)
-        )
+    claimed = await Enrolment.raw(
+        "UPDATE device_enrolment SET used_at = {}, device_id = {} "
+        "WHERE code_hash = {} AND used_at IS NULL AND expires_at > {} RETURNING scope, created_by",
+        now, device_id, digest(request.code.upper()), now,
+    )
+    if not claimed:
+        raise await _why_code_refused(request.code.upper())
+    scope = DeviceScope.model_validate(_json(claimed[0]["scope"]))
+    await Device.insert(
+        Device(device_id=device_id, name=request.device_name, platform=request.platform, app_version=request.app_version,
+               token_hash=digest(token), scope=scope.model_dump(), enrolled_by=claimed[0]["created_by"], created_at=now,
+               last_seen_at=now)
+    )
     return device_id, token, scope
 
 
@@ -144,31 +144,33 @@ async def list_devices() -> list[dict[str, Any]]:
     return [device_view(r, head) for r in rows]
 
 
+@needs_write
 async def update_device(device_id: str, name: str | None, scope: DeviceScope | None, actor: OfficeUser | None) -> dict[str, Any]:
-    async with write_transaction() as write:
-        before = await _device_row(device_id)
-        values: dict[Any, Any] = {}
-        if name is not None:
-            values[Device.name] = name
-        if scope is not None and scope.model_dump() != before["scope"]:
-            await check_scope(scope)
-            values[Device.scope] = scope.model_dump()
-            values[Device.reset_required] = True  # the device re-snapshots what it may now see
-        if values:
-            await Device.update(values).where(Device.device_id == device_id)
-            if Device.scope in values:
-                write.after_commit.append(lambda: live.announce_device_changed(device_id))  # open sockets take the new scope
-        after = await _device_row(device_id)
-        await record_audit(actor, "update", "device", device_id, {"name": before["name"], "scope": before["scope"]},
-                           {"name": after["name"], "scope": after["scope"]})
+    write = current_write()
+    before = await _device_row(device_id)
+    values: dict[Any, Any] = {}
+    if name is not None:
+        values[Device.name] = name
+    if scope is not None and scope.model_dump() != before["scope"]:
+        await check_scope(scope)
+        values[Device.scope] = scope.model_dump()
+        values[Device.reset_required] = True  # the device re-snapshots what it may now see
+    if values:
+        await Device.update(values).where(Device.device_id == device_id)
+        if Device.scope in values:
+            write.after_commit.append(lambda: live.announce_device_changed(device_id))  # open sockets take the new scope
+    after = await _device_row(device_id)
+    await record_audit(actor, "update", "device", device_id, {"name": before["name"], "scope": before["scope"]},
+                       {"name": after["name"], "scope": after["scope"]})
     return after
 
 
+@needs_write
 async def revoke_device(device_id: str, actor: OfficeUser | None) -> dict[str, Any]:
-    async with write_transaction() as write:
-        await _device_row(device_id)
-        await Device.update({Device.revoked_at: _now()}).where((Device.device_id == device_id) & Device.revoked_at.is_null())
-        after = await _device_row(device_id)
-        write.after_commit.append(lambda: live.announce_device_changed(device_id))  # its open sockets close at once
-        await record_audit(actor, "revoke", "device", device_id, None, {"revoked_at": after["revoked_at"].isoformat()})
+    write = current_write()
+    await _device_row(device_id)
+    await Device.update({Device.revoked_at: _now()}).where((Device.device_id == device_id) & Device.revoked_at.is_null())
+    after = await _device_row(device_id)
+    write.after_commit.append(lambda: live.announce_device_changed(device_id))  # its open sockets close at once
+    await record_audit(actor, "revoke", "device", device_id, None, {"revoked_at": after["revoked_at"].isoformat()})
     return after

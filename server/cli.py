@@ -8,6 +8,8 @@ import json
 import os
 import sys
 import warnings
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 os.environ.setdefault("PICCOLO_CONF", "server.piccolo_conf")
 
@@ -27,6 +29,20 @@ def _migrate() -> None:
     result = asyncio.run(forwards())
     if not result.success:
         raise SystemExit(f"migration failed: {result.message}")
+
+
+T = TypeVar("T")
+
+
+def _write(action: Callable[[], Awaitable[T]]) -> T:
+    """A command-line action in one transaction of its own, as the server's entry points open one."""
+    from server.db import write_transaction
+
+    async def run() -> T:
+        async with write_transaction():
+            return await action()
+
+    return asyncio.run(run())
 
 
 def cmd_migrate(_: argparse.Namespace) -> int:
@@ -84,10 +100,8 @@ def cmd_create_user(args: argparse.Namespace) -> int:
     from schemas.accounts import UserIn
     from server.accounts.service import create_user
 
-    user = asyncio.run(
-        create_user(UserIn(username=args.username, display_name=args.name or args.username, password=args.password,
-                           roles=args.role, language=args.language), actor=None)
-    )
+    user = _write(lambda: create_user(UserIn(username=args.username, display_name=args.name or args.username,
+                                             password=args.password, roles=args.role, language=args.language), actor=None))
     print(json.dumps(user.model_dump(mode="json")))
     return 0
 
@@ -106,7 +120,7 @@ def cmd_enrol_code(args: argparse.Namespace) -> int:
             scope=DeviceScope(site=args.site, warehouses=args.warehouse, work_centres=args.work_centre, route=args.route),
             ttl_minutes=args.ttl_minutes,
         )
-        code, expires_at = asyncio.run(create_enrolment(request.scope, request.ttl_minutes, actor=None))
+        code, expires_at = _write(lambda: create_enrolment(request.scope, request.ttl_minutes, actor=None))
     except (ValidationError, ApiError) as exc:
         print(json.dumps({"error": {"code": getattr(exc, "code", "invalid_enrolment"), "message": str(exc)}}))
         return 1

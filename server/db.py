@@ -8,9 +8,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, wraps
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 from urllib.parse import unquote, urlparse
 
 import msgspec
@@ -19,6 +19,10 @@ from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 
 from server.settings import database_url_from_env, db_pool_size_from_env, is_postgres_url, sqlite_path_from_url
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def make_engine(database_url: str) -> Engine:
@@ -108,8 +112,20 @@ log = logging.getLogger("floorsync.db")
 def current_write() -> WriteContext:
     context = _current_write.get()
     if context is None:
-        raise RuntimeError("this must run inside write_transaction()")
+        raise RuntimeError("this must run inside write_transaction(), opened by the entry point")
     return context
+
+
+def needs_write(service: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    """Marks a service that runs inside its entry point's transaction (a controller, a page handler, the push), and
+    refuses to run outside one: there each ORM statement would commit on its own, half an action at a time."""
+
+    @wraps(service)
+    async def inside_a_write(*args: P.args, **kwargs: P.kwargs) -> R:
+        current_write()
+        return await service(*args, **kwargs)
+
+    return inside_a_write
 
 
 def _begin():
@@ -122,16 +138,16 @@ def _begin():
 
 @asynccontextmanager
 async def write_transaction() -> AsyncIterator[WriteContext]:
-    """The one way to open a business write. Nested calls join the outer transaction.
+    """The one way to open a business write, by the entry point of the action (a controller, a page handler, the
+    push, a command-line command, a background watch); services run inside it (`needs_write`) and never open one.
+    A second one opened inside the first is a mistake of structure, refused at once.
 
     At the end: buffered inserts, final stages (on hand, then the feed), commit. Nothing registered in
     `after_commit` runs unless the transaction committed, so no live event ever announces what was rolled back;
     a failure there is logged, never turned into a failed request.
     """
-    outer = _current_write.get()
-    if outer is not None:
-        yield outer
-        return
+    if _current_write.get() is not None:
+        raise RuntimeError("a write transaction is open already: the entry point opens it, services run inside it")
     async with _begin() as transaction:
         context = WriteContext(transaction=transaction)
         token = _current_write.set(context)

@@ -85,7 +85,8 @@ class SyncController(Controller):
 @post("/api/sync/enroll", status_code=HTTP_200_OK, tags=["Sync (devices)"], exclude_from_auth=True,
       summary="Exchange a one-time enrolment code for a device token")
 async def enroll(data: EnrollRequest) -> EnrollResponse:
-    device_id, token, scope = await devices.enroll(data)
+    async with write_transaction():
+        device_id, token, scope = await devices.enroll(data)
     return EnrollResponse(device_id=device_id, token=token, scope=scope, server_time=datetime.now(timezone.utc))
 
 

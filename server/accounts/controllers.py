@@ -65,7 +65,8 @@ class AuthController(Controller):
 
     @patch("/me", summary="Change the logged-in user's language")
     async def change_me(self, request: Request, data: MePatch) -> Me:
-        await service.set_language(request.user, data.language)
+        async with write_transaction():
+            await service.set_language(request.user, data.language)
         user = await load_office_user(request.user.id)
         return me_view(user)  # type: ignore[arg-type]
 

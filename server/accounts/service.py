@@ -1,4 +1,4 @@
-"""Account actions: authenticate, manage users, read the audit trail. Each write is one transaction, audited."""
+"""Account actions: authenticate, manage users, read the audit trail. Each write runs in its entry point's transaction, audited."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from server.accounts.audit import record_audit
 from server.accounts.identity import OfficeUser
 from server.accounts.passwords import hash_password, needs_rehash, verify_password
 from server.accounts.tables import AuditEntry, User
-from server.db import write_transaction
+from server.db import needs_write
 from server.errors import ApiError, duplicate, not_found
 
 
@@ -43,45 +43,45 @@ async def list_users() -> list[UserOut]:
     return [_user_view(r) for r in rows]
 
 
+@needs_write
 async def create_user(data: UserIn, actor: OfficeUser | None) -> UserOut:
-    async with write_transaction():
-        if await User.exists().where(User.username == data.username):
-            raise duplicate("user", "username", data.username)
-        await User.insert(
-            User(
-                username=data.username,
-                display_name=data.display_name,
-                password_hash=hash_password(data.password),
-                roles=list(data.roles),
-                language=data.language,
-                active=True,
-                created_at=datetime.now(timezone.utc),
-            )
+    if await User.exists().where(User.username == data.username):
+        raise duplicate("user", "username", data.username)
+    await User.insert(
+        User(
+            username=data.username,
+            display_name=data.display_name,
+            password_hash=hash_password(data.password),
+            roles=list(data.roles),
+            language=data.language,
+            active=True,
+            created_at=datetime.now(timezone.utc),
         )
-        created = _user_view(await _user_row(data.username))
-        await record_audit(actor, "create", "user", data.username, None, created.model_dump(mode="json"))
+    )
+    created = _user_view(await _user_row(data.username))
+    await record_audit(actor, "create", "user", data.username, None, created.model_dump(mode="json"))
     return created
 
 
+@needs_write
 async def update_user(username: str, patch: UserPatch, actor: OfficeUser | None) -> UserOut:
     changes = patch.model_dump(exclude_unset=True)
-    async with write_transaction():
-        before = _user_view(await _user_row(username))
-        values: dict[str, Any] = {k: v for k, v in changes.items() if k in ("display_name", "roles", "language", "active")}
-        if "password" in changes:
-            values["password_hash"] = hash_password(changes["password"])
-        if values:
-            await User.update(values).where(User.username == username)
-        after = _user_view(await _user_row(username))
-        summary = "password changed" if "password" in changes else ""
-        await record_audit(actor, "update", "user", username, before.model_dump(mode="json"), after.model_dump(mode="json"), summary)
+    before = _user_view(await _user_row(username))
+    values: dict[str, Any] = {k: v for k, v in changes.items() if k in ("display_name", "roles", "language", "active")}
+    if "password" in changes:
+        values["password_hash"] = hash_password(changes["password"])
+    if values:
+        await User.update(values).where(User.username == username)
+    after = _user_view(await _user_row(username))
+    summary = "password changed" if "password" in changes else ""
+    await record_audit(actor, "update", "user", username, before.model_dump(mode="json"), after.model_dump(mode="json"), summary)
     return after
 
 
+@needs_write
 async def set_language(user: OfficeUser, language: str) -> None:
-    async with write_transaction():
-        await User.update({User.language: language}).where(User.id == user.id)
-        await record_audit(user, "update", "user", user.username, {"language": user.language}, {"language": language})
+    await User.update({User.language: language}).where(User.id == user.id)
+    await record_audit(user, "update", "user", user.username, {"language": user.language}, {"language": language})
 
 
 async def list_audit(

@@ -1,6 +1,6 @@
 """Production orders in the office: list, read, create, change a draft, release (the routing's operations and the
-BOM's components are copied onto the order), cancel and close. Each office action is one `write_transaction()`
-with its audit row; what the floor may see (a released order with its operations and materials, or its removal)
+BOM's components are copied onto the order), cancel and close. Each office action runs in its entry point's
+transaction (`needs_write`) with its audit row; what the floor may see (a released order with its operations and materials, or its removal)
 goes to the change feed in the same transaction, one row per work centre of its operations, so a tablet scoped to
 a work centre gets exactly the orders with an operation there (and a site-wide tablet gets them all)."""
 
@@ -18,7 +18,7 @@ from schemas.production import (
     ProductionOrderPatch,
 )
 from server.accounts.identity import OfficeUser
-from server.db import write_transaction
+from server.db import needs_write
 from server.document_rules import Problem, Refusal
 from server.documents import (
     DocumentTable, actor_name, audit_change, item_units, master_problems, refuse_problems, rows_by_parent,
@@ -225,42 +225,42 @@ async def _sales_order_problems(code: str | None, line_no: int | None) -> list[P
 
 # -- writing ---------------------------------------------------------------------------------------------------------
 
+@needs_write
 async def create_production_order(data: ProductionOrderIn, actor: OfficeUser | None) -> ProductionOrderOut:
-    async with write_transaction():
-        refuse_problems(await _order_problems(data.item, data.quantity, data.site)
-                        + await _sales_order_problems(data.sales_order, data.sales_order_line))
-        if data.code is not None and await ProductionOrder.exists().where(ProductionOrder.code == data.code):
-            raise duplicate(ENTITY, "code", data.code)
-        now = _now()
-        code = data.code or await PRODUCTION_ORDERS.next_code(now.year)
-        await ProductionOrder.insert(ProductionOrder(
-            code=code, item=data.item, quantity_micro=to_micro(data.quantity), site=data.site, due_date=data.due_date,
-            status=rules.DRAFT, notes=data.notes, created_by=actor_name(actor), created_at=now, updated_at=now, version=1,
-            sales_order=data.sales_order, sales_order_line=data.sales_order_line,
-        ))
-        created = await get_production_order(code)
-        await _changed(actor, "create", None, created)
+    refuse_problems(await _order_problems(data.item, data.quantity, data.site)
+                    + await _sales_order_problems(data.sales_order, data.sales_order_line))
+    if data.code is not None and await ProductionOrder.exists().where(ProductionOrder.code == data.code):
+        raise duplicate(ENTITY, "code", data.code)
+    now = _now()
+    code = data.code or await PRODUCTION_ORDERS.next_code(now.year)
+    await ProductionOrder.insert(ProductionOrder(
+        code=code, item=data.item, quantity_micro=to_micro(data.quantity), site=data.site, due_date=data.due_date,
+        status=rules.DRAFT, notes=data.notes, created_by=actor_name(actor), created_at=now, updated_at=now, version=1,
+        sales_order=data.sales_order, sales_order_line=data.sales_order_line,
+    ))
+    created = await get_production_order(code)
+    await _changed(actor, "create", None, created)
     return created
 
 
+@needs_write
 async def update_production_order(code: str, patch: ProductionOrderPatch, actor: OfficeUser | None) -> ProductionOrderOut:
     changes = patch.model_dump(mode="python", exclude_unset=True)
     sent_version = changes.pop("version")
-    async with write_transaction():
-        row, operations, materials = await load_order(code)
-        PRODUCTION_ORDERS.check_version(row, sent_version)
-        if row["status"] != rules.DRAFT:
-            raise PRODUCTION_ORDERS.state_conflict(
-                code, Refusal("order_not_draft", "Only a draft production order can be changed"), row["status"])
-        before = order_out(row, operations, materials)
-        header = {k: v for k, v in changes.items() if v is not None}
-        refuse_problems(await _order_problems(header.get("item", row["item"]), header.get("quantity", before.quantity),
-                                              header.get("site", row["site"])))
-        if "quantity" in header:
-            header["quantity_micro"] = to_micro(header.pop("quantity"))
-        await PRODUCTION_ORDERS.bump(row, {getattr(ProductionOrder, name): value for name, value in header.items()})
-        after = await get_production_order(code)
-        await _changed(actor, "update", before, after)
+    row, operations, materials = await load_order(code)
+    PRODUCTION_ORDERS.check_version(row, sent_version)
+    if row["status"] != rules.DRAFT:
+        raise PRODUCTION_ORDERS.state_conflict(
+            code, Refusal("order_not_draft", "Only a draft production order can be changed"), row["status"])
+    before = order_out(row, operations, materials)
+    header = {k: v for k, v in changes.items() if v is not None}
+    refuse_problems(await _order_problems(header.get("item", row["item"]), header.get("quantity", before.quantity),
+                                          header.get("site", row["site"])))
+    if "quantity" in header:
+        header["quantity_micro"] = to_micro(header.pop("quantity"))
+    await PRODUCTION_ORDERS.bump(row, {getattr(ProductionOrder, name): value for name, value in header.items()})
+    after = await get_production_order(code)
+    await _changed(actor, "update", before, after)
     return after
 
 
@@ -292,23 +292,23 @@ async def _release_rows(row: dict[str, Any]) -> dict[Any, Any]:
     return {ProductionOrder.bom: bom["code"], ProductionOrder.routing: routing["code"]}
 
 
+@needs_write
 async def _transition(code: str, target: str, action: str, actor: OfficeUser | None, version: int | None,
                       reason: str = "") -> ProductionOrderOut:
-    async with write_transaction():
-        await PRODUCTION_ORDERS.lock(code)
-        row, operations, materials = await load_order(code)
-        PRODUCTION_ORDERS.check_version(row, version)
-        PRODUCTION_ORDERS.check_transition(row, target)
-        before = order_out(row, operations, materials)
-        columns: dict[Any, Any] = {ProductionOrder.status: target}
-        if target == rules.RELEASED:
-            columns |= await _release_rows(row)
-            columns |= {ProductionOrder.released_by: actor_name(actor), ProductionOrder.released_at: _now()}
-        await PRODUCTION_ORDERS.bump(row, columns)
-        if row["sales_order"]:
-            await sales.refresh_progress(row["sales_order"])
-        after = await get_production_order(code)
-        await _changed(actor, action, before, after, reason)
+    await PRODUCTION_ORDERS.lock(code)
+    row, operations, materials = await load_order(code)
+    PRODUCTION_ORDERS.check_version(row, version)
+    PRODUCTION_ORDERS.check_transition(row, target)
+    before = order_out(row, operations, materials)
+    columns: dict[Any, Any] = {ProductionOrder.status: target}
+    if target == rules.RELEASED:
+        columns |= await _release_rows(row)
+        columns |= {ProductionOrder.released_by: actor_name(actor), ProductionOrder.released_at: _now()}
+    await PRODUCTION_ORDERS.bump(row, columns)
+    if row["sales_order"]:
+        await sales.refresh_progress(row["sales_order"])
+    after = await get_production_order(code)
+    await _changed(actor, action, before, after, reason)
     return after
 
 

@@ -1,5 +1,5 @@
 """Purchase orders: list, read, create, change a draft, approve, cancel, close, and book a receipt's progress on a
-line. Each office action is one `write_transaction()` with its audit row; whatever the receiving site's devices
+line. Each office action runs in its entry point's transaction (`needs_write`) with its audit row; whatever the receiving site's devices
 may see (an approved PO and its open lines, or its removal) goes to the change feed in the same transaction."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from schemas.purchasing import (
     PurchaseOrderPatch,
 )
 from server.accounts.identity import OfficeUser
-from server.db import write_transaction
+from server.db import needs_write
 from server.document_rules import Problem, numbered
 from server.documents import (
     DocumentTable, actor_name, audit_change, lines_problems, master_problems, refuse_problems,
@@ -146,47 +146,47 @@ async def _changed(actor: OfficeUser | None, action: str, before: PurchaseOrderO
     _publish(before, after)
 
 
+@needs_write
 async def create_purchase_order(data: PurchaseOrderIn, actor: OfficeUser | None) -> PurchaseOrderOut:
     lines = _numbered(data.lines)
-    async with write_transaction():
-        refuse_problems(await _header_problems(data.supplier, data.site) + await lines_problems(lines, today=_today()))
-        if data.code is not None and await PurchaseOrder.exists().where(PurchaseOrder.code == data.code):
-            raise duplicate(ENTITY, "code", data.code)
-        supplier = await Supplier.select(Supplier.currency).where(Supplier.code == data.supplier).first()
-        now = _now()
-        code = data.code or await PURCHASE_ORDERS.next_code(now.year)
-        inserted = await PurchaseOrder.insert(PurchaseOrder(
-            code=code, supplier=data.supplier, site=data.site, status=rules.DRAFT,
-            currency=data.currency or supplier["currency"], notes=data.notes, created_by=actor_name(actor),
-            created_at=now, updated_at=now, version=1,
-        )).returning(PurchaseOrder.id)
-        await _write_lines(inserted[0]["id"], lines)
-        created = await get_purchase_order(code)
-        await _changed(actor, "create", None, created)
+    refuse_problems(await _header_problems(data.supplier, data.site) + await lines_problems(lines, today=_today()))
+    if data.code is not None and await PurchaseOrder.exists().where(PurchaseOrder.code == data.code):
+        raise duplicate(ENTITY, "code", data.code)
+    supplier = await Supplier.select(Supplier.currency).where(Supplier.code == data.supplier).first()
+    now = _now()
+    code = data.code or await PURCHASE_ORDERS.next_code(now.year)
+    inserted = await PurchaseOrder.insert(PurchaseOrder(
+        code=code, supplier=data.supplier, site=data.site, status=rules.DRAFT,
+        currency=data.currency or supplier["currency"], notes=data.notes, created_by=actor_name(actor),
+        created_at=now, updated_at=now, version=1,
+    )).returning(PurchaseOrder.id)
+    await _write_lines(inserted[0]["id"], lines)
+    created = await get_purchase_order(code)
+    await _changed(actor, "create", None, created)
     return created
 
 
+@needs_write
 async def update_purchase_order(code: str, patch: PurchaseOrderPatch, actor: OfficeUser | None) -> PurchaseOrderOut:
     changes = patch.model_dump(mode="python", exclude_unset=True)
     sent_version = changes.pop("version")
-    async with write_transaction():
-        row, line_rows = await PURCHASE_ORDERS.load_with_lines(code)
-        PURCHASE_ORDERS.check_version(row, sent_version)
-        if row["status"] != rules.DRAFT:
-            raise PURCHASE_ORDERS.state_conflict(
-                code, Refusal("po_not_draft", "Only a draft purchase order can be changed"), row["status"])
-        before = _po_out(row, line_rows)
-        header = {k: v for k, v in changes.items() if k != "lines" and v is not None}
-        problems = await _header_problems(header.get("supplier", row["supplier"]), header.get("site", row["site"]))
-        lines = _numbered(patch.lines) if patch.lines is not None else None
-        if lines is not None:
-            problems += await lines_problems(lines, today=_today())
-        refuse_problems(problems)
-        await PURCHASE_ORDERS.bump(row, {getattr(PurchaseOrder, name): value for name, value in header.items()})
-        if lines is not None:
-            await _write_lines(row["id"], lines)
-        after = await get_purchase_order(code)
-        await _changed(actor, "update", before, after)
+    row, line_rows = await PURCHASE_ORDERS.load_with_lines(code)
+    PURCHASE_ORDERS.check_version(row, sent_version)
+    if row["status"] != rules.DRAFT:
+        raise PURCHASE_ORDERS.state_conflict(
+            code, Refusal("po_not_draft", "Only a draft purchase order can be changed"), row["status"])
+    before = _po_out(row, line_rows)
+    header = {k: v for k, v in changes.items() if k != "lines" and v is not None}
+    problems = await _header_problems(header.get("supplier", row["supplier"]), header.get("site", row["site"]))
+    lines = _numbered(patch.lines) if patch.lines is not None else None
+    if lines is not None:
+        problems += await lines_problems(lines, today=_today())
+    refuse_problems(problems)
+    await PURCHASE_ORDERS.bump(row, {getattr(PurchaseOrder, name): value for name, value in header.items()})
+    if lines is not None:
+        await _write_lines(row["id"], lines)
+    after = await get_purchase_order(code)
+    await _changed(actor, "update", before, after)
     return after
 
 
@@ -198,25 +198,25 @@ async def _approval_problems(row: dict[str, Any], lines: list[dict[str, Any]]) -
     return await _header_problems(row["supplier"], row["site"]) + await lines_problems(values, today=_today())
 
 
+@needs_write
 async def _transition(code: str, target: str, action: str, actor: OfficeUser | None, version: int | None,
                       reason: str = "") -> PurchaseOrderOut:
-    async with write_transaction():
-        row, line_rows = await PURCHASE_ORDERS.load_with_lines(code)
-        PURCHASE_ORDERS.check_version(row, version)
-        PURCHASE_ORDERS.check_transition(row, target)
-        before = _po_out(row, line_rows)
-        columns: dict[Any, Any] = {PurchaseOrder.status: target}
-        if target == rules.APPROVED:
-            refuse_problems(await _approval_problems(row, line_rows))
-            columns |= {PurchaseOrder.approved_by: actor_name(actor), PurchaseOrder.approved_at: _now()}
-        await PURCHASE_ORDERS.bump(row, columns)
-        if target in (rules.CANCELLED, rules.CLOSED):
-            # Closing short-closes: what is still open will not come, and nothing more may be received.
-            await PurchaseOrderLine.update({PurchaseOrderLine.status: rules.LINE_CANCELLED}).where(
-                (PurchaseOrderLine.purchase_order == row["id"]) & (PurchaseOrderLine.status == rules.LINE_OPEN)
-            )
-        after = await get_purchase_order(code)
-        await _changed(actor, action, before, after, reason)
+    row, line_rows = await PURCHASE_ORDERS.load_with_lines(code)
+    PURCHASE_ORDERS.check_version(row, version)
+    PURCHASE_ORDERS.check_transition(row, target)
+    before = _po_out(row, line_rows)
+    columns: dict[Any, Any] = {PurchaseOrder.status: target}
+    if target == rules.APPROVED:
+        refuse_problems(await _approval_problems(row, line_rows))
+        columns |= {PurchaseOrder.approved_by: actor_name(actor), PurchaseOrder.approved_at: _now()}
+    await PURCHASE_ORDERS.bump(row, columns)
+    if target in (rules.CANCELLED, rules.CLOSED):
+        # Closing short-closes: what is still open will not come, and nothing more may be received.
+        await PurchaseOrderLine.update({PurchaseOrderLine.status: rules.LINE_CANCELLED}).where(
+            (PurchaseOrderLine.purchase_order == row["id"]) & (PurchaseOrderLine.status == rules.LINE_OPEN)
+        )
+    after = await get_purchase_order(code)
+    await _changed(actor, action, before, after, reason)
     return after
 
 

@@ -31,7 +31,7 @@ from schemas.quality import (
 )
 from server.accounts.audit import record_audit
 from server.accounts.identity import OfficeUser
-from server.db import json_text, sql_execute, sql_fetch, write_transaction
+from server.db import json_text, sql_execute, sql_fetch, needs_write
 from server.document_rules import Problem
 from server.documents import DocumentTable, actor_name, audit_change, master_problems, refuse_problems
 from server.errors import ApiError, duplicate, not_found
@@ -121,54 +121,54 @@ async def list_plans(*, item: str | None = None, limit: int = 50, offset: int = 
     return {"items": [_plan_out(row) for row in rows], "total": total, "limit": limit, "offset": offset}
 
 
+@needs_write
 async def create_plan(data: InspectionPlanIn, actor: OfficeUser | None) -> InspectionPlanOut:
-    async with write_transaction():
-        refuse_problems(await master_problems("item", Item, data.item, "item")
-                        + _characteristic_problems(data.characteristics))
-        if await InspectionPlan.exists().where(InspectionPlan.item == data.item):
-            raise duplicate(PLAN, "item", data.item)
-        now = _now()
-        await InspectionPlan.insert(InspectionPlan(
-            item=data.item, description=data.description,
-            characteristics=[_stored_characteristic(c) for c in data.characteristics],
-            version=1, created_at=now, updated_at=now, updated_by=actor_name(actor),
-        ))
-        created = await get_plan(data.item)
-        await audit_change(actor, "create", PLAN, data.item, None, created)
-        record_change(PLAN, data.item, _plan_view(created), Visibility())
+    refuse_problems(await master_problems("item", Item, data.item, "item")
+                    + _characteristic_problems(data.characteristics))
+    if await InspectionPlan.exists().where(InspectionPlan.item == data.item):
+        raise duplicate(PLAN, "item", data.item)
+    now = _now()
+    await InspectionPlan.insert(InspectionPlan(
+        item=data.item, description=data.description,
+        characteristics=[_stored_characteristic(c) for c in data.characteristics],
+        version=1, created_at=now, updated_at=now, updated_by=actor_name(actor),
+    ))
+    created = await get_plan(data.item)
+    await audit_change(actor, "create", PLAN, data.item, None, created)
+    record_change(PLAN, data.item, _plan_view(created), Visibility())
     return created
 
 
+@needs_write
 async def update_plan(item: str, data: InspectionPlanUpdate, actor: OfficeUser | None) -> InspectionPlanOut:
-    async with write_transaction():
-        row = await _plan_row(item)
-        if row["version"] != data.version:
-            raise ApiError(HTTP_409_CONFLICT, "version_conflict",
-                           f"The plan of {item!r} was changed by someone else (version {row['version']}, you had "
-                           f"{data.version}): reload it", {"entity": PLAN, "key": item, "version": row["version"]})
-        refuse_problems(_characteristic_problems(data.characteristics))
-        before = _plan_out(row)
-        updated = await InspectionPlan.update({
-            InspectionPlan.description: data.description,
-            InspectionPlan.characteristics: [_stored_characteristic(c) for c in data.characteristics],
-            InspectionPlan.version: row["version"] + 1, InspectionPlan.updated_at: _now(),
-            InspectionPlan.updated_by: actor_name(actor),
-        }).where((InspectionPlan.id == row["id"]) & (InspectionPlan.version == row["version"])).returning(InspectionPlan.id)
-        if not updated:
-            raise ApiError(HTTP_409_CONFLICT, "version_conflict", f"The plan of {item!r} was changed meanwhile: reload it",
-                           {"entity": PLAN, "key": item})
-        after = await get_plan(item)
-        await audit_change(actor, "update", PLAN, item, before, after)
-        record_change(PLAN, item, _plan_view(after), Visibility())
+    row = await _plan_row(item)
+    if row["version"] != data.version:
+        raise ApiError(HTTP_409_CONFLICT, "version_conflict",
+                       f"The plan of {item!r} was changed by someone else (version {row['version']}, you had "
+                       f"{data.version}): reload it", {"entity": PLAN, "key": item, "version": row["version"]})
+    refuse_problems(_characteristic_problems(data.characteristics))
+    before = _plan_out(row)
+    updated = await InspectionPlan.update({
+        InspectionPlan.description: data.description,
+        InspectionPlan.characteristics: [_stored_characteristic(c) for c in data.characteristics],
+        InspectionPlan.version: row["version"] + 1, InspectionPlan.updated_at: _now(),
+        InspectionPlan.updated_by: actor_name(actor),
+    }).where((InspectionPlan.id == row["id"]) & (InspectionPlan.version == row["version"])).returning(InspectionPlan.id)
+    if not updated:
+        raise ApiError(HTTP_409_CONFLICT, "version_conflict", f"The plan of {item!r} was changed meanwhile: reload it",
+                       {"entity": PLAN, "key": item})
+    after = await get_plan(item)
+    await audit_change(actor, "update", PLAN, item, before, after)
+    record_change(PLAN, item, _plan_view(after), Visibility())
     return after
 
 
+@needs_write
 async def delete_plan(item: str, actor: OfficeUser | None) -> None:
-    async with write_transaction():
-        before = _plan_out(await _plan_row(item))
-        await InspectionPlan.delete().where(InspectionPlan.item == item)
-        await audit_change(actor, "delete", PLAN, item, before, None)
-        record_change(PLAN, item, None, Visibility())
+    before = _plan_out(await _plan_row(item))
+    await InspectionPlan.delete().where(InspectionPlan.item == item)
+    await audit_change(actor, "delete", PLAN, item, before, None)
+    record_change(PLAN, item, None, Visibility())
 
 
 async def _plan_for(item: str) -> tuple[list[Characteristic], int] | None:
@@ -427,34 +427,34 @@ _TO_STATUS = {"rework": HOLD, "use_as_is": AVAILABLE}
 _OUT_REASON = {"scrap": "scrap", "return_to_supplier": "return"}
 
 
+@needs_write
 async def decide_disposition(code: str, data: DispositionIn, actor: OfficeUser) -> NonconformanceOut:
     """Close an open NCR with its disposition: scrap writes the quarantined stock off, return to supplier sends it
     out (the lot stays known), rework puts it back on hold for another inspection, use as is makes it available.
     An operation's NCR holds no stock: the disposition is recorded and the NCR closes."""
-    async with write_transaction():
-        await NONCONFORMANCES.lock(code)
-        row = await NONCONFORMANCES.load(code)
-        refusal = rules.disposition_refusal(row["status"], data.disposition)
-        if refusal is not None:
-            status = HTTP_409_CONFLICT if refusal.code == "ncr_closed" else HTTP_422_UNPROCESSABLE_ENTITY
-            raise ApiError(status, refusal.code, refusal.message, {"entity": NCR, "key": code, **refusal.details})
-        before = await get_nonconformance(code)
-        who = Who.office(actor)
-        note = f"{code} {data.disposition}" + (f": {data.note}" if data.note else "")
-        for stored in _from_json(row["places"]):
-            place = await load_place(stored["location"], who)
-            if data.disposition in _TO_STATUS:
-                await change_status(row["item"], place, row["lot"], QUARANTINE, _TO_STATUS[data.disposition],
-                                    stored["quantity_micro"], data.disposition, who, note)
-            else:
-                await post(row["item"], place, row["lot"], QUARANTINE, -stored["quantity_micro"],
-                           _OUT_REASON[data.disposition], who, note)
-        await sql_execute(
-            "UPDATE nonconformance SET status = $1, disposition = $2, disposition_note = $3, closed_at = $4, closed_by = $5 "
-            "WHERE code = $6",
-            rules.CLOSED, data.disposition, data.note, _now(), actor.username, code,
-        )
-        after = await get_nonconformance(code)
-        await audit_change(actor, "disposition", NCR, code, before, after, data.disposition)
-        record_change(NCR, code, None, Visibility(site=row["site"]))
+    await NONCONFORMANCES.lock(code)
+    row = await NONCONFORMANCES.load(code)
+    refusal = rules.disposition_refusal(row["status"], data.disposition)
+    if refusal is not None:
+        status = HTTP_409_CONFLICT if refusal.code == "ncr_closed" else HTTP_422_UNPROCESSABLE_ENTITY
+        raise ApiError(status, refusal.code, refusal.message, {"entity": NCR, "key": code, **refusal.details})
+    before = await get_nonconformance(code)
+    who = Who.office(actor)
+    note = f"{code} {data.disposition}" + (f": {data.note}" if data.note else "")
+    for stored in _from_json(row["places"]):
+        place = await load_place(stored["location"], who)
+        if data.disposition in _TO_STATUS:
+            await change_status(row["item"], place, row["lot"], QUARANTINE, _TO_STATUS[data.disposition],
+                                stored["quantity_micro"], data.disposition, who, note)
+        else:
+            await post(row["item"], place, row["lot"], QUARANTINE, -stored["quantity_micro"],
+                       _OUT_REASON[data.disposition], who, note)
+    await sql_execute(
+        "UPDATE nonconformance SET status = $1, disposition = $2, disposition_note = $3, closed_at = $4, closed_by = $5 "
+        "WHERE code = $6",
+        rules.CLOSED, data.disposition, data.note, _now(), actor.username, code,
+    )
+    after = await get_nonconformance(code)
+    await audit_change(actor, "disposition", NCR, code, before, after, data.disposition)
+    record_change(NCR, code, None, Visibility(site=row["site"]))
     return after

@@ -17,6 +17,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_422_UNPROC
 from schemas.common import Page
 from schemas.records import ImportResult
 from server.accounts.identity import requires
+from server.db import write_transaction
 from server.errors import ApiError
 from server.records import service
 from server.records.resource import Resource
@@ -120,16 +121,20 @@ def make_controllers(resource: Resource) -> tuple[type[Controller], type[Control
         return await service.get_record(resource, code)
 
     async def create_record(self, request: Request, data: create_model) -> read_model:  # type: ignore[valid-type]
-        return await service.create_record(resource, data, request.user)
+        async with write_transaction():
+            return await service.create_record(resource, data, request.user)
 
     async def update_record(self, request: Request, code: CodePath, data: update_model) -> read_model:  # type: ignore[valid-type]
-        return await service.update_record(resource, code, data, request.user)
+        async with write_transaction():
+            return await service.update_record(resource, code, data, request.user)
 
     async def archive_record(self, request: Request, code: CodePath) -> read_model:  # type: ignore[valid-type]
-        return await service.set_archived(resource, code, True, request.user)
+        async with write_transaction():
+            return await service.set_archived(resource, code, True, request.user)
 
     async def restore_record(self, request: Request, code: CodePath) -> read_model:  # type: ignore[valid-type]
-        return await service.set_archived(resource, code, False, request.user)
+        async with write_transaction():
+            return await service.set_archived(resource, code, False, request.user)
 
     async def export_csv(self) -> Response[str]:
         text = await service.export_csv(resource)
@@ -143,7 +148,9 @@ def make_controllers(resource: Resource) -> tuple[type[Controller], type[Control
         self, request: Request, data: Annotated[CsvUpload, Body(media_type=RequestEncodingType.MULTI_PART)]
     ) -> ImportResult:
         raw = await data.data.read()
-        return ImportResult(**await service.import_csv(resource, decode_csv(raw), request.user))
+        rows = decode_csv(raw)
+        async with write_transaction():
+            return ImportResult(**await service.import_csv(resource, rows, request.user))
 
     entity, title = resource.entity, resource.title
     tag = [title]

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ValidationError
 
 from server.accounts.audit import record_audit
 from server.accounts.identity import OfficeUser
-from server.db import write_transaction
+from server.db import needs_write
 from server.errors import ApiError, duplicate, field_code, not_found
 from server.records import csv_io
 from server.records.resource import Reference, Resource
@@ -257,40 +257,40 @@ async def _changed(
         await resource.on_change(before, after)
 
 
+@needs_write
 async def create_record(resource: Resource, data: BaseModel, actor: OfficeUser | None) -> BaseModel:
     values = _dump(data)
-    async with write_transaction():
-        await _validate(resource, values, own_id=None)
-        await _insert(resource, values)
-        created = await get_record(resource, values["code"])
-        await _changed(resource, actor, "create", values["code"], None, created)
+    await _validate(resource, values, own_id=None)
+    await _insert(resource, values)
+    created = await get_record(resource, values["code"])
+    await _changed(resource, actor, "create", values["code"], None, created)
     return created
 
 
+@needs_write
 async def update_record(resource: Resource, code: str, patch: BaseModel, actor: OfficeUser | None) -> BaseModel:
     changes = patch.model_dump(mode="python", exclude_unset=True)
-    async with write_transaction():
-        row_id, before = await _existing_record(resource, code)
-        merged = {**_dump(before), **changes}
-        # The merged record must still satisfy the create contract (cross-field validators included).
-        try:
-            values = _dump(resource.create_model.model_validate({k: merged[k] for k in resource.create_model.model_fields}))
-        except ValidationError as exc:
-            raise _contract_error(exc) from None
-        await _validate(resource, values, own_id=row_id)
-        await _update(resource, row_id, {k: values[k] for k in changes if k in values})
-        after = await get_record(resource, code)
-        await _changed(resource, actor, "update", code, before, after)
+    row_id, before = await _existing_record(resource, code)
+    merged = {**_dump(before), **changes}
+    # The merged record must still satisfy the create contract (cross-field validators included).
+    try:
+        values = _dump(resource.create_model.model_validate({k: merged[k] for k in resource.create_model.model_fields}))
+    except ValidationError as exc:
+        raise _contract_error(exc) from None
+    await _validate(resource, values, own_id=row_id)
+    await _update(resource, row_id, {k: values[k] for k in changes if k in values})
+    after = await get_record(resource, code)
+    await _changed(resource, actor, "update", code, before, after)
     return after
 
 
+@needs_write
 async def set_archived(resource: Resource, code: str, archived: bool, actor: OfficeUser | None) -> BaseModel:
     table = resource.table
-    async with write_transaction():
-        before = await get_record(resource, code)
-        await table.update({table.archived: archived, table.updated_at: _now()}).where(table.code == code)
-        after = await get_record(resource, code)
-        await _changed(resource, actor, "archive" if archived else "restore", code, before, after)
+    before = await get_record(resource, code)
+    await table.update({table.archived: archived, table.updated_at: _now()}).where(table.code == code)
+    after = await get_record(resource, code)
+    await _changed(resource, actor, "archive" if archived else "restore", code, before, after)
     return after
 
 
@@ -311,39 +311,39 @@ async def export_csv(resource: Resource) -> str:
     return csv_io.format_records(resource, records)
 
 
+@needs_write
 async def import_csv(resource: Resource, text: str, actor: OfficeUser | None) -> dict[str, int]:
     """All or nothing: every row is checked first; one bad row means a 422 listing them all and nothing written."""
     parsed, errors = csv_io.parse_records(resource, text)
     errors += csv_io.clashes_in_file(resource, parsed)
-    async with write_transaction():
-        for line, values, child_lines in parsed:
-            errors.extend(await _row_problems(resource, line, child_lines, values))
-        if errors:
-            errors.sort(key=lambda e: e["row"])
-            raise ApiError(
-                HTTP_422_UNPROCESSABLE_ENTITY,
-                "csv_invalid",
-                f"{len(errors)} problem(s) in the file; nothing was imported",
-                {"errors": errors},
-            )
-        created = updated = 0
-        for _, values, _ in parsed:
-            existing = await _find_record(resource, values["code"])
-            if existing is None:
-                await _insert(resource, values)
-                after = await get_record(resource, values["code"])
-                await _changed(resource, actor, "import", values["code"], None, after)
-                created += 1
-            else:
-                row_id, before = existing
-                # A row equal to the stored record is no change: no write, no audit row, updated_at stays.
-                stored = before.model_dump(mode="python")
-                if {name: stored[name] for name in values} == values:
-                    continue
-                await _update(resource, row_id, values)
-                after = await get_record(resource, values["code"])
-                await _changed(resource, actor, "import", values["code"], before, after)
-                updated += 1
+    for line, values, child_lines in parsed:
+        errors.extend(await _row_problems(resource, line, child_lines, values))
+    if errors:
+        errors.sort(key=lambda e: e["row"])
+        raise ApiError(
+            HTTP_422_UNPROCESSABLE_ENTITY,
+            "csv_invalid",
+            f"{len(errors)} problem(s) in the file; nothing was imported",
+            {"errors": errors},
+        )
+    created = updated = 0
+    for _, values, _ in parsed:
+        existing = await _find_record(resource, values["code"])
+        if existing is None:
+            await _insert(resource, values)
+            after = await get_record(resource, values["code"])
+            await _changed(resource, actor, "import", values["code"], None, after)
+            created += 1
+        else:
+            row_id, before = existing
+            # A row equal to the stored record is no change: no write, no audit row, updated_at stays.
+            stored = before.model_dump(mode="python")
+            if {name: stored[name] for name in values} == values:
+                continue
+            await _update(resource, row_id, values)
+            after = await get_record(resource, values["code"])
+            await _changed(resource, actor, "import", values["code"], before, after)
+            updated += 1
     return {"created": created, "updated": updated, "rows": len(parsed)}
 
 

@@ -66,8 +66,20 @@ class SalesOrderController(Controller):
                                                generate_examples=False)})
     async def create_order(self, request: Request, data: SalesOrderIn,
                            idempotency_key: IdempotencyKey = None) -> Response[SalesOrderOut]:
-        order, created = await service.create_sales_order_once(data, request.user, idempotency_key)
-        return Response(order, status_code=HTTP_201_CREATED if created else HTTP_200_OK)
+        """Two requests racing with one Idempotency-Key: the second loses on the unique index, and answers with the
+        order the first made."""
+        existing = await service.replay_or_none(data, idempotency_key)
+        if existing is not None:
+            return Response(existing, status_code=HTTP_200_OK)
+        try:
+            async with write_transaction():
+                order = await service.create_sales_order(data, request.user, source="api", idempotency_key=idempotency_key)
+        except service.LOST_IDEMPOTENCY_RACE:
+            existing = await service.replay_or_none(data, idempotency_key)
+            if existing is None:
+                raise
+            return Response(existing, status_code=HTTP_200_OK)
+        return Response(order, status_code=HTTP_201_CREATED)
 
     @put("/{code:str}", guards=[requires("sales.write")], operation_id="edit_sales_order",
          summary="Rewrite a draft: its terms and all its lines")

@@ -15,6 +15,7 @@ from litestar.status_codes import HTTP_200_OK
 
 from schemas.sales_import import PaymentImportResult, SalesImportResult
 from server.accounts.identity import requires
+from server.db import write_transaction
 from server.sales import importer, payment_import
 
 
@@ -42,9 +43,12 @@ class SalesImportController(Controller):
         self, request: Request, data: Annotated[SalesImportUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
         dry_run: Annotated[bool, Parameter(description="Only check the file: nothing is written")] = False,
     ) -> SalesImportResult:
-        raw = await data.file.read()
-        return SalesImportResult(**await importer.import_sales_orders(raw, data.file.filename or "", request.user,
-                                                                     dry_run=dry_run))
+        filename = data.file.filename or ""
+        orders, found = importer.read_order_sheet(await data.file.read(), filename)
+        with importer.lost_race_is_already_imported():
+            async with write_transaction():
+                result = await importer.import_sales_orders(orders, found, request.user, filename=filename, dry_run=dry_run)
+        return SalesImportResult(**result)
 
 
 class PaymentImportController(Controller):
@@ -62,5 +66,6 @@ class PaymentImportController(Controller):
         dry_run: Annotated[bool, Parameter(description="Only check the file: nothing is written")] = False,
     ) -> PaymentImportResult:
         raw = await data.file.read()
-        return PaymentImportResult(**await payment_import.import_payments(raw, data.file.filename or "", request.user,
-                                                                         dry_run=dry_run))
+        async with write_transaction():
+            result = await payment_import.import_payments(raw, data.file.filename or "", request.user, dry_run=dry_run)
+        return PaymentImportResult(**result)

@@ -22,6 +22,7 @@ import re
 import sqlite3
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -33,7 +34,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from schemas.sales import SalesOrderIn, SalesOrderLineIn
 from server.accounts.identity import OfficeUser
-from server.db import DB, json_text, placeholders, sql_executemany, sql_fetch, write_transaction
+from server.db import DB, json_text, needs_write, placeholders, sql_executemany, sql_fetch
 from server.document_rules import document_code, numbered
 from server.documents import actor_name, utc_now
 from server.errors import ApiError, field_code
@@ -491,28 +492,40 @@ def _refuse(found: list[dict[str, Any]], orders: list[ImportedOrder]) -> ApiErro
                     {"errors": found, "orders": len(orders), "lines": sum(len(o.lines) for o in orders)})
 
 
-async def import_sales_orders(raw: bytes, filename: str, actor: OfficeUser | None, *,
-                              dry_run: bool = False) -> dict[str, Any]:
-    """Check a file and, unless `dry_run`, create all its orders as drafts in one transaction — or none: 422
-    `import_invalid` with every problem (row, column, code, message). A race with another import of the same
-    orders loses on their idempotency keys: 409 `already_imported`."""
+def read_order_sheet(raw: bytes, filename: str) -> tuple[list[ImportedOrder], list[dict[str, Any]]]:
+    """The file's orders and the problems found in it alone (before the database is asked): a file with problems
+    and no order at all is refused here, before any transaction is opened."""
     orders, found = parse_sheet(read_rows(raw, filename))
     if not orders and not found:
         found = [problem(0, "", "empty_file", "the file has a header but no order lines")]
     if found and not orders:
         raise _refuse(found, orders)
+    return orders, found
+
+
+@needs_write
+async def import_sales_orders(orders: list[ImportedOrder], found: list[dict[str, Any]], actor: OfficeUser | None, *,
+                              filename: str, dry_run: bool = False) -> dict[str, Any]:
+    """Create all the sheet's orders as drafts in the caller's transaction — or none: 422 `import_invalid` with every
+    problem (row, column, code, message). A race with another import of the same orders loses on their idempotency
+    keys: the entry point turns that into 409 `already_imported` (`lost_race_is_already_imported`)."""
+    known = await _references(orders)
+    found = found + reference_problems(orders, known["customers"], known["sites"], known["items"], known["imported"],
+                                       utc_now().date())
+    if found:
+        raise _refuse(found, orders)
+    if dry_run:
+        return _summary(orders, [None] * len(orders), dry_run=True)
+    codes = await _write_orders(orders, known["customers"], actor, filename)
+    return _summary(orders, codes, dry_run=False)
+
+
+@contextmanager
+def lost_race_is_already_imported() -> Iterator[None]:
+    """Around the import's transaction: the unique idempotency keys stopped a second import of the same orders."""
     try:
-        async with write_transaction():
-            known = await _references(orders)
-            found += reference_problems(orders, known["customers"], known["sites"], known["items"], known["imported"],
-                                        utc_now().date())
-            if found:
-                raise _refuse(found, orders)
-            if dry_run:
-                return _summary(orders, [None] * len(orders), dry_run=True)
-            codes = await _write_orders(orders, known["customers"], actor, filename)
+        yield
     except (sqlite3.IntegrityError, asyncpg.exceptions.UniqueViolationError) as exc:
         raise ApiError(HTTP_409_CONFLICT, "already_imported",
                        "Another import of the same orders finished first; nothing of this one was written",
                        {"entity": ENTITY}) from exc
-    return _summary(orders, codes, dry_run=False)

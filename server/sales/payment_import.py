@@ -15,7 +15,7 @@ from litestar.status_codes import HTTP_422_UNPROCESSABLE_ENTITY
 
 from schemas.sales import PaymentIn
 from server.accounts.identity import OfficeUser
-from server.db import write_transaction
+from server.db import needs_write
 from server.errors import ApiError
 from server.sales import rules, service
 from server.sales.importer import MAX_IMPORT_LINES, problem, read_rows, refused_file
@@ -60,6 +60,7 @@ def _row_values(number: int, values: dict[str, str]) -> tuple[dict[str, Any], li
     return parsed, problems
 
 
+@needs_write
 async def import_payments(raw: bytes, filename: str, actor: OfficeUser | None, *, dry_run: bool = False) -> dict[str, Any]:
     rows = list(read_rows(raw, filename))
     if not rows:
@@ -97,9 +98,8 @@ async def import_payments(raw: bytes, filename: str, actor: OfficeUser | None, *
         raise ApiError(HTTP_422_UNPROCESSABLE_ENTITY, "import_invalid",
                        f"The file has {len(problems)} problem(s): nothing was imported", {"errors": problems})
     if not dry_run:
-        async with write_transaction():
-            for _, payment in payments:
-                await service.record_payment(payment["sales_order"], PaymentIn(
-                    amount=payment["amount"], paid_on=payment["paid_on"], reference=payment["reference"]), actor)
+        for _, payment in payments:
+            await service.record_payment(payment["sales_order"], PaymentIn(
+                amount=payment["amount"], paid_on=payment["paid_on"], reference=payment["reference"]), actor)
     return {"dry_run": dry_run, "payments": len(payments),
             "amount": str(sum((p["amount"] for _, p in payments), Decimal(0)))}

@@ -1,8 +1,8 @@
 """Sales orders: create (by hand, from an API client with an Idempotency-Key), edit a draft, submit it through the
 review (credit and discount checks, server/sales/rules.py), approve or reject it, hold and release it, cancel or
 close it, record payments, and follow it as production and shipping move it on (`refresh_progress`,
-`book_delivery`, called inside their transactions). Each office action is one `write_transaction()` that also
-writes the order's revision (who, when, what changed) and its audit row."""
+`book_delivery`, called inside their transactions). Each office action runs in its entry point's transaction
+(`needs_write`) and writes the order's revision (who, when, what changed) and its audit row there."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from schemas.sales import (
     SalesOrderOut, SalesOrderLineOut, SalesPolicyIn, SalesPolicyOut,
 )
 from server.accounts.identity import OfficeUser
-from server.db import write_transaction
+from server.db import needs_write
 from server.document_rules import Problem, Refusal, numbered
 from server.documents import (
     DocumentTable, actor_name, audit_change, lines_problems, master_problems, refuse_problems, utc_now,
@@ -137,18 +137,18 @@ async def get_policy() -> SalesPolicyOut:
                                                  "approvers", "updated_by", "updated_at")})
 
 
+@needs_write
 async def set_policy(data: SalesPolicyIn, actor: OfficeUser | None) -> SalesPolicyOut:
-    async with write_transaction():
-        before = await get_policy()
-        values = {**data.model_dump(mode="python"), "updated_by": actor_name(actor), "updated_at": utc_now()}
-        existing = await SalesPolicy.select(SalesPolicy.id).order_by(SalesPolicy.id).first()
-        if existing is None:
-            await SalesPolicy.insert(SalesPolicy(**values))
-        else:
-            await SalesPolicy.update({getattr(SalesPolicy, k): v for k, v in values.items()}).where(
-                SalesPolicy.id == existing["id"])
-        after = await get_policy()
-        await audit_change(actor, "update", "sales_policy", "default", before, after)
+    before = await get_policy()
+    values = {**data.model_dump(mode="python"), "updated_by": actor_name(actor), "updated_at": utc_now()}
+    existing = await SalesPolicy.select(SalesPolicy.id).order_by(SalesPolicy.id).first()
+    if existing is None:
+        await SalesPolicy.insert(SalesPolicy(**values))
+    else:
+        await SalesPolicy.update({getattr(SalesPolicy, k): v for k, v in values.items()}).where(
+            SalesPolicy.id == existing["id"])
+    after = await get_policy()
+    await audit_change(actor, "update", "sales_policy", "default", before, after)
     return after
 
 
@@ -239,76 +239,65 @@ async def replay_or_none(data: SalesOrderIn, idempotency_key: str | None) -> Sal
     return existing
 
 
-async def create_sales_order_once(data: SalesOrderIn, actor: OfficeUser | None,
-                                  idempotency_key: str | None) -> tuple[SalesOrderOut, bool]:
-    """An order from an API client, and whether this request made it. Two requests racing with one Idempotency-Key:
-    the second loses on the unique index, and answers with the order the first made."""
-    existing = await replay_or_none(data, idempotency_key)
-    if existing is not None:
-        return existing, False
-    try:
-        return await create_sales_order(data, actor, source="api", idempotency_key=idempotency_key), True
-    except (sqlite3.IntegrityError, asyncpg.exceptions.IntegrityConstraintViolationError):
-        existing = await replay_or_none(data, idempotency_key)
-        if existing is None:
-            raise
-        return existing, False
+# What a second request with the same Idempotency-Key meets when the first committed its order in between: the
+# unique index. The entry point catches it outside its rolled-back transaction and answers with the first's order.
+LOST_IDEMPOTENCY_RACE = (sqlite3.IntegrityError, asyncpg.exceptions.IntegrityConstraintViolationError)
 
 
+@needs_write
 async def create_sales_order(data: SalesOrderIn, actor: OfficeUser | None, *, source: str = "manual",
                              idempotency_key: str | None = None, quote: str | None = None) -> SalesOrderOut:
     lines = numbered(line.model_dump(mode="python") for line in data.lines)
-    async with write_transaction():
-        now = utc_now()
-        refuse_problems(await master_problems("customer", Customer, data.customer, "customer")
-                        + await master_problems("site", Site, data.site, "site") + await _line_problems(lines, now.date())
-                        + await contracts.contract_problems(data.customer, data.contract))
-        if data.code is not None and await SalesOrder.exists().where(SalesOrder.code == data.code):
-            raise duplicate(ENTITY, "code", data.code)
-        customer = await Customer.select().where(Customer.code == data.customer).first()
-        lines = await price_lists.price_lines(customer, data.contract, lines, now.date(), required=False)
-        payment_terms = await contracts.payment_terms_of(data.contract) or customer["payment_terms_days"]
-        code = data.code or await SALES_ORDERS.next_code(now.year)
-        inserted = await SalesOrder.insert(SalesOrder(
-            code=code, customer=data.customer, site=data.site, status=rules.DRAFT, notes=data.notes,
-            currency=customer["currency"], customer_reference=data.customer_reference,
-            delivery_address=data.delivery_address or customer["address"],
-            payment_terms_days=payment_terms if data.payment_terms_days is None else data.payment_terms_days,
-            source=source, contract=data.contract, quote=quote, idempotency_key=idempotency_key, hold_reason="", paid_amount=Decimal(0),
-            created_by=actor_name(actor), created_at=now, updated_at=now, version=1,
-        )).returning(SalesOrder.id)
-        if lines:
-            await SalesOrderLine.insert(*line_rows(inserted[0]["id"], lines))
-        created = await get_sales_order(code)
-        await write_revision(inserted[0]["id"], "create", actor, None, created)
-        await audit_change(actor, "create", ENTITY, code, None, created)
+    now = utc_now()
+    refuse_problems(await master_problems("customer", Customer, data.customer, "customer")
+                    + await master_problems("site", Site, data.site, "site") + await _line_problems(lines, now.date())
+                    + await contracts.contract_problems(data.customer, data.contract))
+    if data.code is not None and await SalesOrder.exists().where(SalesOrder.code == data.code):
+        raise duplicate(ENTITY, "code", data.code)
+    customer = await Customer.select().where(Customer.code == data.customer).first()
+    lines = await price_lists.price_lines(customer, data.contract, lines, now.date(), required=False)
+    payment_terms = await contracts.payment_terms_of(data.contract) or customer["payment_terms_days"]
+    code = data.code or await SALES_ORDERS.next_code(now.year)
+    inserted = await SalesOrder.insert(SalesOrder(
+        code=code, customer=data.customer, site=data.site, status=rules.DRAFT, notes=data.notes,
+        currency=customer["currency"], customer_reference=data.customer_reference,
+        delivery_address=data.delivery_address or customer["address"],
+        payment_terms_days=payment_terms if data.payment_terms_days is None else data.payment_terms_days,
+        source=source, contract=data.contract, quote=quote, idempotency_key=idempotency_key, hold_reason="", paid_amount=Decimal(0),
+        created_by=actor_name(actor), created_at=now, updated_at=now, version=1,
+    )).returning(SalesOrder.id)
+    if lines:
+        await SalesOrderLine.insert(*line_rows(inserted[0]["id"], lines))
+    created = await get_sales_order(code)
+    await write_revision(inserted[0]["id"], "create", actor, None, created)
+    await audit_change(actor, "create", ENTITY, code, None, created)
     return created
 
 
+@needs_write
 async def edit_draft(code: str, data: SalesOrderEdit, actor: OfficeUser | None) -> SalesOrderOut:
     """A draft rewritten whole (terms and lines). Once submitted, an order changes through review instead."""
     lines = numbered(line.model_dump(mode="python") for line in data.lines)
-    async with write_transaction():
-        row, _, before = await lock_order(code, data.version)
-        if row["status"] not in rules.EDITABLE:
-            raise state_conflict(row, Refusal(
-                "sales_order_not_editable", f"The sales order is {row['status'].replace('_', ' ')}: only a draft is "
-                                            "edited directly (reject it back to draft first)"))
-        refuse_problems(await master_problems("site", Site, data.site, "site")
-                        + await _line_problems(lines, utc_now().date())
-                        + await contracts.contract_problems(row["customer"], data.contract))
-        customer = await Customer.select().where(Customer.code == row["customer"]).first()
-        lines = await price_lists.price_lines(customer, data.contract, lines, utc_now().date(), required=False)
-        payment_terms = await contracts.payment_terms_of(data.contract) or customer["payment_terms_days"]
-        await SalesOrderLine.delete().where(SalesOrderLine.sales_order == row["id"])
-        if lines:
-            await SalesOrderLine.insert(*line_rows(row["id"], lines))
-        await SALES_ORDERS.bump(row, {
-            SalesOrder.site: data.site, SalesOrder.notes: data.notes, SalesOrder.customer_reference: data.customer_reference,
-            SalesOrder.delivery_address: data.delivery_address or customer["address"], SalesOrder.contract: data.contract,
-            SalesOrder.payment_terms_days: payment_terms if data.payment_terms_days is None else data.payment_terms_days,
-        })
-        return await record_version(row, "edit", actor, before)
+    row, _, before = await lock_order(code, data.version)
+    if row["status"] not in rules.EDITABLE:
+        raise state_conflict(row, Refusal(
+            "sales_order_not_editable", f"The sales order is {row['status'].replace('_', ' ')}: only a draft is "
+                                        "edited directly (reject it back to draft first)"))
+    refuse_problems(await master_problems("site", Site, data.site, "site")
+                    + await _line_problems(lines, utc_now().date())
+                    + await contracts.contract_problems(row["customer"], data.contract))
+    customer = await Customer.select().where(Customer.code == row["customer"]).first()
+    lines = await price_lists.price_lines(customer, data.contract, lines, utc_now().date(), required=False)
+    payment_terms = await contracts.payment_terms_of(data.contract) or customer["payment_terms_days"]
+    await SalesOrderLine.delete().where(SalesOrderLine.sales_order == row["id"])
+    if lines:
+        await SalesOrderLine.insert(*line_rows(row["id"], lines))
+    await SALES_ORDERS.bump(row, {
+        SalesOrder.site: data.site, SalesOrder.notes: data.notes, SalesOrder.customer_reference: data.customer_reference,
+        SalesOrder.delivery_address: data.delivery_address or customer["address"], SalesOrder.contract: data.contract,
+        SalesOrder.payment_terms_days: payment_terms if data.payment_terms_days is None else data.payment_terms_days,
+    })
+    return await record_version(row, "edit", actor, before)
 
 
 # -- review and approval --------------------------------------------------------------------------------------------------
@@ -343,32 +332,32 @@ async def _review(row: dict[str, Any], order: SalesOrderOut, policy: SalesPolicy
     return results
 
 
+@needs_write
 async def submit(code: str, actor: OfficeUser | None, version: int | None = None) -> SalesOrderOut:
     """Submit a draft: the review runs now, and approves it, holds it for credit, or leaves it for an approver."""
-    async with write_transaction():
-        row, lines, before = await lock_order(code, version)
-        SALES_ORDERS.check_transition(row, rules.SUBMITTED)
-        if not lines:
-            refuse_problems([("lines", "no_lines", "a sales order without lines cannot be submitted")])
-        policy = await get_policy()
-        results = await _review(row, before, policy, lines)
-        status, reason = rules.review_outcome(results, policy.auto_approve)
-        now = utc_now()
-        columns: dict[Any, Any] = {SalesOrder.status: status, SalesOrder.submitted_by: actor_name(actor),
-                                   SalesOrder.submitted_at: now}
-        if status == rules.APPROVED:
-            columns |= {SalesOrder.approved_by: REVIEW_ACTOR, SalesOrder.approved_at: now}
-        if status == rules.ON_HOLD:
-            failed = next(r for r in results if not r.passed and r.check == rules.CREDIT)
-            columns |= {SalesOrder.held_from: rules.SUBMITTED, SalesOrder.hold_reason: failed.message,
-                        SalesOrder.hold_kind: rules.CREDIT}
-        await SALES_ORDERS.bump(row, columns)
-        await SalesOrderReview.insert(SalesOrderReview(
-            sales_order=row["id"], version=row["version"] + 1, at=now, checks=[r.as_dict() for r in results],
-            outcome=status, note=reason,
-            **({"decision": "approved", "decided_by": REVIEW_ACTOR, "decided_at": now} if status == rules.APPROVED else {}),
-        ))
-        return await record_version(row, "submit", actor, before, reason)
+    row, lines, before = await lock_order(code, version)
+    SALES_ORDERS.check_transition(row, rules.SUBMITTED)
+    if not lines:
+        refuse_problems([("lines", "no_lines", "a sales order without lines cannot be submitted")])
+    policy = await get_policy()
+    results = await _review(row, before, policy, lines)
+    status, reason = rules.review_outcome(results, policy.auto_approve)
+    now = utc_now()
+    columns: dict[Any, Any] = {SalesOrder.status: status, SalesOrder.submitted_by: actor_name(actor),
+                               SalesOrder.submitted_at: now}
+    if status == rules.APPROVED:
+        columns |= {SalesOrder.approved_by: REVIEW_ACTOR, SalesOrder.approved_at: now}
+    if status == rules.ON_HOLD:
+        failed = next(r for r in results if not r.passed and r.check == rules.CREDIT)
+        columns |= {SalesOrder.held_from: rules.SUBMITTED, SalesOrder.hold_reason: failed.message,
+                    SalesOrder.hold_kind: rules.CREDIT}
+    await SALES_ORDERS.bump(row, columns)
+    await SalesOrderReview.insert(SalesOrderReview(
+        sales_order=row["id"], version=row["version"] + 1, at=now, checks=[r.as_dict() for r in results],
+        outcome=status, note=reason,
+        **({"decision": "approved", "decided_by": REVIEW_ACTOR, "decided_at": now} if status == rules.APPROVED else {}),
+    ))
+    return await record_version(row, "submit", actor, before, reason)
 
 
 async def _latest_review(order_id: int) -> dict[str, Any] | None:
@@ -381,30 +370,30 @@ def _awaits_decision(row: dict[str, Any]) -> bool:
     return row["status"] == rules.SUBMITTED or (row["status"] == rules.ON_HOLD and row["held_from"] == rules.SUBMITTED)
 
 
+@needs_write
 async def _decide(code: str, decision: str, actor: OfficeUser | None, version: int | None, note: str) -> SalesOrderOut:
-    async with write_transaction():
-        row, _, before = await lock_order(code, version)
-        if not _awaits_decision(row):
-            raise state_conflict(row, Refusal("sales_order_not_awaiting_approval",
-                                               f"The sales order is {row['status'].replace('_', ' ')}: "
-                                               "there is nothing to approve or reject"))
-        review = await _latest_review(row["id"])
-        failed = [check["check"] for check in (review["checks"] if review else []) if not check["passed"]]
-        if decision == "approved":
-            await _check_approver(failed, actor)
-        now = utc_now()
-        target = rules.APPROVED if decision == "approved" else rules.DRAFT
-        columns: dict[Any, Any] = {SalesOrder.status: target, SalesOrder.held_from: None, SalesOrder.hold_reason: "",
-                                   SalesOrder.hold_kind: ""}
-        if target == rules.APPROVED:
-            columns |= {SalesOrder.approved_by: actor_name(actor), SalesOrder.approved_at: now}
-        await SALES_ORDERS.bump(row, columns)
-        if review is not None:
-            await SalesOrderReview.update({
-                SalesOrderReview.decision: decision, SalesOrderReview.decided_by: actor_name(actor),
-                SalesOrderReview.decided_at: now, SalesOrderReview.note: note,
-            }).where(SalesOrderReview.id == review["id"])
-        return await record_version(row, "approve" if decision == "approved" else "reject", actor, before, note)
+    row, _, before = await lock_order(code, version)
+    if not _awaits_decision(row):
+        raise state_conflict(row, Refusal("sales_order_not_awaiting_approval",
+                                           f"The sales order is {row['status'].replace('_', ' ')}: "
+                                           "there is nothing to approve or reject"))
+    review = await _latest_review(row["id"])
+    failed = [check["check"] for check in (review["checks"] if review else []) if not check["passed"]]
+    if decision == "approved":
+        await _check_approver(failed, actor)
+    now = utc_now()
+    target = rules.APPROVED if decision == "approved" else rules.DRAFT
+    columns: dict[Any, Any] = {SalesOrder.status: target, SalesOrder.held_from: None, SalesOrder.hold_reason: "",
+                               SalesOrder.hold_kind: ""}
+    if target == rules.APPROVED:
+        columns |= {SalesOrder.approved_by: actor_name(actor), SalesOrder.approved_at: now}
+    await SALES_ORDERS.bump(row, columns)
+    if review is not None:
+        await SalesOrderReview.update({
+            SalesOrderReview.decision: decision, SalesOrderReview.decided_by: actor_name(actor),
+            SalesOrderReview.decided_at: now, SalesOrderReview.note: note,
+        }).where(SalesOrderReview.id == review["id"])
+    return await record_version(row, "approve" if decision == "approved" else "reject", actor, before, note)
 
 
 async def approve(code: str, actor: OfficeUser | None, version: int | None = None, note: str = "") -> SalesOrderOut:
@@ -418,35 +407,35 @@ async def reject(code: str, actor: OfficeUser | None, version: int | None = None
 
 # -- hold, release, cancel, close ------------------------------------------------------------------------------------------
 
+@needs_write
 async def hold(code: str, actor: OfficeUser | None, version: int | None = None, reason: str = "") -> SalesOrderOut:
     if not reason.strip():
         refuse_problems([("reason", "reason_required", "say why the order is held")])
-    async with write_transaction():
-        row, _, before = await lock_order(code, version)
-        if row["status"] == rules.ON_HOLD:
-            raise state_conflict(row, Refusal("sales_order_on_hold", "The sales order is already on hold"))
-        SALES_ORDERS.check_transition(row, rules.ON_HOLD)
-        await SALES_ORDERS.bump(row, {SalesOrder.status: rules.ON_HOLD, SalesOrder.held_from: row["status"],
-                                      SalesOrder.hold_reason: reason, SalesOrder.hold_kind: "manual"})
-        return await record_version(row, "hold", actor, before, reason)
+    row, _, before = await lock_order(code, version)
+    if row["status"] == rules.ON_HOLD:
+        raise state_conflict(row, Refusal("sales_order_on_hold", "The sales order is already on hold"))
+    SALES_ORDERS.check_transition(row, rules.ON_HOLD)
+    await SALES_ORDERS.bump(row, {SalesOrder.status: rules.ON_HOLD, SalesOrder.held_from: row["status"],
+                                  SalesOrder.hold_reason: reason, SalesOrder.hold_kind: "manual"})
+    return await record_version(row, "hold", actor, before, reason)
 
 
+@needs_write
 async def release(code: str, actor: OfficeUser | None, version: int | None = None, note: str = "") -> SalesOrderOut:
     """End a hold. A hold the review put on at submission (credit) is ended by approving the order; a credit hold
     put on when a change made the order grow is released by an approver of the credit check."""
-    async with write_transaction():
-        row, _, before = await lock_order(code, version)
-        if row["status"] != rules.ON_HOLD:
-            raise state_conflict(row, Refusal("sales_order_not_on_hold", "The sales order is not on hold"))
-        if row["held_from"] == rules.SUBMITTED:
-            raise state_conflict(row, Refusal("approval_required",
-                                               "The review held this order at submission: approve or reject it"))
-        if row["hold_kind"] == rules.CREDIT:
-            await _check_approver([rules.CREDIT], actor)
-        back = rules.progress_status(await _downstream(row)) if row["held_from"] in rules.UNDER_WAY else row["held_from"]
-        await SALES_ORDERS.bump(row, {SalesOrder.status: back, SalesOrder.held_from: None, SalesOrder.hold_reason: "",
-                                      SalesOrder.hold_kind: ""})
-        return await record_version(row, "release", actor, before, note)
+    row, _, before = await lock_order(code, version)
+    if row["status"] != rules.ON_HOLD:
+        raise state_conflict(row, Refusal("sales_order_not_on_hold", "The sales order is not on hold"))
+    if row["held_from"] == rules.SUBMITTED:
+        raise state_conflict(row, Refusal("approval_required",
+                                           "The review held this order at submission: approve or reject it"))
+    if row["hold_kind"] == rules.CREDIT:
+        await _check_approver([rules.CREDIT], actor)
+    back = rules.progress_status(await _downstream(row)) if row["held_from"] in rules.UNDER_WAY else row["held_from"]
+    await SALES_ORDERS.bump(row, {SalesOrder.status: back, SalesOrder.held_from: None, SalesOrder.hold_reason: "",
+                                  SalesOrder.hold_kind: ""})
+    return await record_version(row, "release", actor, before, note)
 
 
 async def _check_approver(failed_checks: list[str], actor: OfficeUser | None) -> None:
@@ -457,17 +446,17 @@ async def _check_approver(failed_checks: list[str], actor: OfficeUser | None) ->
         raise ApiError(HTTP_403_FORBIDDEN, refusal.code, refusal.message, refusal.details)
 
 
+@needs_write
 async def record_payment(code: str, data: PaymentIn, actor: OfficeUser | None) -> SalesOrderOut:
-    async with write_transaction():
-        row, _, before = await lock_order(code, None)
-        if row["status"] in (rules.DRAFT, rules.CANCELLED):
-            raise state_conflict(row, Refusal("sales_order_not_payable",
-                                               f"A {row['status']} sales order takes no payment"))
-        await SalesPayment.insert(SalesPayment(sales_order=row["id"], amount=data.amount, paid_on=data.paid_on,
-                                               reference=data.reference, recorded_by=actor_name(actor),
-                                               recorded_at=utc_now()))
-        await SALES_ORDERS.bump(row, {SalesOrder.paid_amount: Decimal(row["paid_amount"]) + data.amount})
-        return await record_version(row, "payment", actor, before, f"{data.amount} {row['currency']} {data.reference}".strip())
+    row, _, before = await lock_order(code, None)
+    if row["status"] in (rules.DRAFT, rules.CANCELLED):
+        raise state_conflict(row, Refusal("sales_order_not_payable",
+                                           f"A {row['status']} sales order takes no payment"))
+    await SalesPayment.insert(SalesPayment(sales_order=row["id"], amount=data.amount, paid_on=data.paid_on,
+                                           reference=data.reference, recorded_by=actor_name(actor),
+                                           recorded_at=utc_now()))
+    await SALES_ORDERS.bump(row, {SalesOrder.paid_amount: Decimal(row["paid_amount"]) + data.amount})
+    return await record_version(row, "payment", actor, before, f"{data.amount} {row['currency']} {data.reference}".strip())
 
 
 # -- downstream: production and shipping move an approved order on ------------------------------------------------------

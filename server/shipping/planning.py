@@ -10,7 +10,7 @@ from litestar.status_codes import HTTP_409_CONFLICT, HTTP_422_UNPROCESSABLE_ENTI
 
 from schemas.shipping import ShipmentIn, ShipmentOut
 from server.accounts.identity import OfficeUser
-from server.db import write_transaction
+from server.db import needs_write
 from server.documents import actor_name, audit_change, utc_now
 from server.errors import ApiError
 from server.inventory.availability import Bin, release_reservations, reserve, usable_bins
@@ -49,75 +49,75 @@ def _problem(code: str, field: str, message: str, **details: Any) -> ApiError:
     return ApiError(HTTP_422_UNPROCESSABLE_ENTITY, code, f"{field}: {message}", {"field": field, **details})
 
 
+@needs_write
 async def create_shipment(data: ShipmentIn, actor: OfficeUser | None) -> ShipmentOut:
-    async with write_transaction():
-        await sales.SALES_ORDERS.lock(data.sales_order)
-        order, order_lines = await sales.SALES_ORDERS.load_with_lines(data.sales_order)
-        refusal = sales_rules.shipment_refusal(order["status"])
+    await sales.SALES_ORDERS.lock(data.sales_order)
+    order, order_lines = await sales.SALES_ORDERS.load_with_lines(data.sales_order)
+    refusal = sales_rules.shipment_refusal(order["status"])
+    if refusal is not None:
+        raise refuse(refusal.code, refusal.message, HTTP_409_CONFLICT, sales_order=data.sales_order, order_status=order["status"])
+    warehouse = await Warehouse.select(Warehouse.site, Warehouse.archived).where(Warehouse.code == data.ship_from).first()
+    if warehouse is None or warehouse["archived"]:
+        raise _problem("unknown_warehouse", "ship_from", f"no active warehouse {data.ship_from!r}")
+    if warehouse["site"] != order["site"]:
+        raise _problem("wrong_site", "ship_from", f"warehouse {data.ship_from!r} is not at site {order['site']!r}")
+    by_line = {line["line_no"]: line for line in order_lines}
+    carried = await _carried_elsewhere(data.sales_order)
+    seen: set[int] = set()
+    for index, line in enumerate(data.lines):
+        field = f"lines[{index}]"
+        refusal = rules.plan_line_refusal(line.line_no, seen, by_line, data.sales_order)
         if refusal is not None:
-            raise refuse(refusal.code, refusal.message, HTTP_409_CONFLICT, sales_order=data.sales_order, order_status=order["status"])
-        warehouse = await Warehouse.select(Warehouse.site, Warehouse.archived).where(Warehouse.code == data.ship_from).first()
-        if warehouse is None or warehouse["archived"]:
-            raise _problem("unknown_warehouse", "ship_from", f"no active warehouse {data.ship_from!r}")
-        if warehouse["site"] != order["site"]:
-            raise _problem("wrong_site", "ship_from", f"warehouse {data.ship_from!r} is not at site {order['site']!r}")
-        by_line = {line["line_no"]: line for line in order_lines}
-        carried = await _carried_elsewhere(data.sales_order)
-        seen: set[int] = set()
-        for index, line in enumerate(data.lines):
-            field = f"lines[{index}]"
-            refusal = rules.plan_line_refusal(line.line_no, seen, by_line, data.sales_order)
-            if refusal is not None:
-                raise _problem(refusal.code, f"{field}.line_no", refusal.message)
-            seen.add(line.line_no)
-            so_line = by_line[line.line_no]
-            check_decimals(await load_item(so_line["item"]), line.quantity)
-            refusal = rules.over_open_refusal(line.line_no, to_micro(line.quantity),
-                                              sales_rules.open_micro(sales.line_progress(so_line)), carried.get(line.line_no, 0))
-            if refusal is not None:
-                raise _problem(refusal.code, f"{field}.quantity", refusal.message, **refusal.details)
-        now = utc_now()
-        code = await SHIPMENTS.next_code(now.year)
-        bins: dict[str, list[Bin]] = {}
-        pick_list: list[dict[str, Any]] = []
-        for line in data.lines:
-            item = by_line[line.line_no]["item"]
-            if item not in bins:
-                bins[item] = await usable_bins(item, warehouse=data.ship_from)
-            picks, bins[item] = rules.pick_list(line.line_no, item, bins[item], to_micro(line.quantity))
-            pick_list += picks
-        inserted = await Shipment.insert(Shipment(
-            code=code, sales_order=data.sales_order, site=order["site"], ship_from=data.ship_from, route=data.route,
-            status=rules.PLANNED, pick_list=json.dumps(pick_list), created_by=actor_name(actor), created_at=now, updated_at=now,
-        )).returning(Shipment.id)
-        await ShipmentLine.insert(*[
-            ShipmentLine(shipment=inserted[0]["id"], line_no=line.line_no, item=by_line[line.line_no]["item"],
-                         quantity_micro=to_micro(line.quantity), packed_quantity_micro=0, delivered_quantity_micro=0,
-                         shortfall_quantity_micro=0)
-            for line in data.lines
-        ])
-        for line in data.lines:
-            await reserve(by_line[line.line_no]["item"], to_micro(line.quantity), RESERVATION_KIND, code, line.line_no)
-        created = await publish(None, code)
-        await sales.refresh_progress(data.sales_order)
-        await audit_change(actor, "create", ENTITY, code, None, created)
-        dock("planned", code, sales_order=data.sales_order, status=created.status)
+            raise _problem(refusal.code, f"{field}.line_no", refusal.message)
+        seen.add(line.line_no)
+        so_line = by_line[line.line_no]
+        check_decimals(await load_item(so_line["item"]), line.quantity)
+        refusal = rules.over_open_refusal(line.line_no, to_micro(line.quantity),
+                                          sales_rules.open_micro(sales.line_progress(so_line)), carried.get(line.line_no, 0))
+        if refusal is not None:
+            raise _problem(refusal.code, f"{field}.quantity", refusal.message, **refusal.details)
+    now = utc_now()
+    code = await SHIPMENTS.next_code(now.year)
+    bins: dict[str, list[Bin]] = {}
+    pick_list: list[dict[str, Any]] = []
+    for line in data.lines:
+        item = by_line[line.line_no]["item"]
+        if item not in bins:
+            bins[item] = await usable_bins(item, warehouse=data.ship_from)
+        picks, bins[item] = rules.pick_list(line.line_no, item, bins[item], to_micro(line.quantity))
+        pick_list += picks
+    inserted = await Shipment.insert(Shipment(
+        code=code, sales_order=data.sales_order, site=order["site"], ship_from=data.ship_from, route=data.route,
+        status=rules.PLANNED, pick_list=json.dumps(pick_list), created_by=actor_name(actor), created_at=now, updated_at=now,
+    )).returning(Shipment.id)
+    await ShipmentLine.insert(*[
+        ShipmentLine(shipment=inserted[0]["id"], line_no=line.line_no, item=by_line[line.line_no]["item"],
+                     quantity_micro=to_micro(line.quantity), packed_quantity_micro=0, delivered_quantity_micro=0,
+                     shortfall_quantity_micro=0)
+        for line in data.lines
+    ])
+    for line in data.lines:
+        await reserve(by_line[line.line_no]["item"], to_micro(line.quantity), RESERVATION_KIND, code, line.line_no)
+    created = await publish(None, code)
+    await sales.refresh_progress(data.sales_order)
+    await audit_change(actor, "create", ENTITY, code, None, created)
+    dock("planned", code, sales_order=data.sales_order, status=created.status)
     return created
 
 
+@needs_write
 async def cancel_shipment(code: str, actor: OfficeUser | None, reason: str = "") -> ShipmentOut:
-    async with write_transaction():
-        row = await shipment_row(code, lock=True)
-        units = await HandlingUnit.count().where(HandlingUnit.shipment == row["id"])
-        refusal = rules.cancel_refusal(row["status"], units)
-        if refusal is not None:
-            raise conflict(refusal, shipment=code, shipment_status=row["status"])
-        before = await shipment_out(row)
-        await Shipment.update({Shipment.status: rules.CANCELLED, Shipment.updated_at: utc_now()}).where(Shipment.id == row["id"])
-        await release_reservations(RESERVATION_KIND, code)
-        after = await publish(row, code)
-        await sales.refresh_progress(row["sales_order"])
-        await audit_change(actor, "cancel", ENTITY, code, before, after, reason)
+    row = await shipment_row(code, lock=True)
+    units = await HandlingUnit.count().where(HandlingUnit.shipment == row["id"])
+    refusal = rules.cancel_refusal(row["status"], units)
+    if refusal is not None:
+        raise conflict(refusal, shipment=code, shipment_status=row["status"])
+    before = await shipment_out(row)
+    await Shipment.update({Shipment.status: rules.CANCELLED, Shipment.updated_at: utc_now()}).where(Shipment.id == row["id"])
+    await release_reservations(RESERVATION_KIND, code)
+    after = await publish(row, code)
+    await sales.refresh_progress(row["sales_order"])
+    await audit_change(actor, "cancel", ENTITY, code, before, after, reason)
     return after
 
 
@@ -167,15 +167,15 @@ async def fit_to_order_line(sales_order: str, line_no: int, open_micro: int, *, 
     return impacts
 
 
+@needs_write
 async def move_route(code: str, route: str, actor: OfficeUser | None) -> ShipmentOut:
     """Another route: the old route's devices get a delete, the new one's the shipment (once loaded)."""
-    async with write_transaction():
-        row = await shipment_row(code, lock=True)
-        if row["status"] not in rules.OPEN:
-            raise conflict(rules.pack_refusal(row["status"]) or Refusal("shipment_closed", "The shipment is closed"),
-                           shipment=code, shipment_status=row["status"])
-        before = await shipment_out(row)
-        await Shipment.update({Shipment.route: route, Shipment.updated_at: utc_now()}).where(Shipment.id == row["id"])
-        after = await publish(row, code)
-        await audit_change(actor, "route", ENTITY, code, before, after)
+    row = await shipment_row(code, lock=True)
+    if row["status"] not in rules.OPEN:
+        raise conflict(rules.pack_refusal(row["status"]) or Refusal("shipment_closed", "The shipment is closed"),
+                       shipment=code, shipment_status=row["status"])
+    before = await shipment_out(row)
+    await Shipment.update({Shipment.route: route, Shipment.updated_at: utc_now()}).where(Shipment.id == row["id"])
+    after = await publish(row, code)
+    await audit_change(actor, "route", ENTITY, code, before, after)
     return after

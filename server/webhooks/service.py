@@ -23,7 +23,7 @@ from schemas.webhooks import (
 from server.accounts.audit import record_audit
 from server.accounts.identity import OfficeUser
 from server.db import (
-    DB, FinalStage, WriteContext, current_write, defer_insert, json_text, sql_execute, sql_fetch, write_transaction,
+    DB, FinalStage, WriteContext, current_write, defer_insert, json_text, sql_execute, sql_fetch, needs_write,
 )
 from server.errors import ApiError
 from server.webhooks import dispatcher, rules
@@ -142,21 +142,22 @@ async def get_subscription(subscription_id: int) -> WebhookSubscriptionOut:
     return _subscription_out(await _load(subscription_id))
 
 
+@needs_write
 async def create_subscription(data: WebhookSubscriptionIn, actor: OfficeUser) -> WebhookSubscriptionWithSecret:
     url = _checked_url(data.url)
     event_types = _checked_event_types(data.event_types)
     now = _now()
-    async with write_transaction():
-        inserted = await WebhookSubscription.insert(WebhookSubscription(
-            url=url, event_types=event_types, secret=new_secret(), active=data.active, description=data.description,
-            created_by=actor.username, created_at=now, updated_at=now,
-        )).returning(WebhookSubscription.id)
-        row = await _load(inserted[0]["id"])
-        await record_audit(actor, "create", ENTITY, str(row["id"]), None, _subscription_out(row).model_dump(mode="json"),
-                           f"webhook to {url}")
+    inserted = await WebhookSubscription.insert(WebhookSubscription(
+        url=url, event_types=event_types, secret=new_secret(), active=data.active, description=data.description,
+        created_by=actor.username, created_at=now, updated_at=now,
+    )).returning(WebhookSubscription.id)
+    row = await _load(inserted[0]["id"])
+    await record_audit(actor, "create", ENTITY, str(row["id"]), None, _subscription_out(row).model_dump(mode="json"),
+                       f"webhook to {url}")
     return _with_secret(row)
 
 
+@needs_write
 async def update_subscription(subscription_id: int, data: WebhookSubscriptionPatch,
                               actor: OfficeUser) -> WebhookSubscriptionOut:
     changes: dict[Any, Any] = {}
@@ -168,36 +169,35 @@ async def update_subscription(subscription_id: int, data: WebhookSubscriptionPat
         changes[WebhookSubscription.description] = data.description
     if data.active is not None:
         changes[WebhookSubscription.active] = data.active
-    async with write_transaction():
-        before = await _load(subscription_id)
-        if changes:
-            changes[WebhookSubscription.updated_at] = _now()
-            await WebhookSubscription.update(changes).where(WebhookSubscription.id == subscription_id)
-        after = await _load(subscription_id)
-        await record_audit(actor, "update", ENTITY, str(subscription_id), _subscription_out(before).model_dump(mode="json"),
-                           _subscription_out(after).model_dump(mode="json"))
+    before = await _load(subscription_id)
+    if changes:
+        changes[WebhookSubscription.updated_at] = _now()
+        await WebhookSubscription.update(changes).where(WebhookSubscription.id == subscription_id)
+    after = await _load(subscription_id)
+    await record_audit(actor, "update", ENTITY, str(subscription_id), _subscription_out(before).model_dump(mode="json"),
+                       _subscription_out(after).model_dump(mode="json"))
     if after["active"] and not before["active"]:
         dispatcher.wake()  # deliveries held while it was inactive are due
     return _subscription_out(after)
 
 
+@needs_write
 async def delete_subscription(subscription_id: int, actor: OfficeUser) -> None:
     """Its deliveries and their log go with it."""
-    async with write_transaction():
-        before = await _load(subscription_id)
-        await WebhookSubscription.delete().where(WebhookSubscription.id == subscription_id)
-        await record_audit(actor, "delete", ENTITY, str(subscription_id), _subscription_out(before).model_dump(mode="json"),
-                           None, f"webhook to {before['url']}")
+    before = await _load(subscription_id)
+    await WebhookSubscription.delete().where(WebhookSubscription.id == subscription_id)
+    await record_audit(actor, "delete", ENTITY, str(subscription_id), _subscription_out(before).model_dump(mode="json"),
+                       None, f"webhook to {before['url']}")
 
 
+@needs_write
 async def rotate_secret(subscription_id: int, actor: OfficeUser) -> WebhookSubscriptionWithSecret:
     """A new secret signs every attempt from now on, retries of older deliveries included."""
-    async with write_transaction():
-        await _load(subscription_id)
-        await WebhookSubscription.update({WebhookSubscription.secret: new_secret(), WebhookSubscription.updated_at: _now()}).where(
-            WebhookSubscription.id == subscription_id)
-        row = await _load(subscription_id)
-        await record_audit(actor, "rotate_secret", ENTITY, str(subscription_id), None, None, "webhook secret rotated")
+    await _load(subscription_id)
+    await WebhookSubscription.update({WebhookSubscription.secret: new_secret(), WebhookSubscription.updated_at: _now()}).where(
+        WebhookSubscription.id == subscription_id)
+    row = await _load(subscription_id)
+    await record_audit(actor, "rotate_secret", ENTITY, str(subscription_id), None, None, "webhook secret rotated")
     return _with_secret(row)
 
 
@@ -208,15 +208,15 @@ def _refuse_inactive(row: dict[str, Any]) -> None:
                        {"subscription": row["id"]})
 
 
+@needs_write
 async def ping(subscription_id: int, actor: OfficeUser) -> str:
     """Queue a `ping` to this subscription only: how an admin tests a receiver. Returns the delivery's id: its row is
     written at commit, so it is read once the entry point's transaction has committed."""
-    async with write_transaction():
-        row = await _load(subscription_id)
-        _refuse_inactive(row)
-        [delivery_id] = await emit("ping", {"subscription": subscription_id, "url": row["url"], "by": actor.username},
-                                   subscription_id=subscription_id)
-        await record_audit(actor, "ping", ENTITY, str(subscription_id), None, None, f"ping {delivery_id}")
+    row = await _load(subscription_id)
+    _refuse_inactive(row)
+    [delivery_id] = await emit("ping", {"subscription": subscription_id, "url": row["url"], "by": actor.username},
+                               subscription_id=subscription_id)
+    await record_audit(actor, "ping", ENTITY, str(subscription_id), None, None, f"ping {delivery_id}")
     return delivery_id
 
 
@@ -271,16 +271,17 @@ async def list_deliveries(subscription_id: int, *, status: str | None = None, li
     return {"items": await _with_attempts(rows), "total": total, "limit": limit, "offset": offset}
 
 
+@needs_write
 async def redeliver(delivery_id: str, actor: OfficeUser) -> WebhookDeliveryOut:
     """Queue a delivery again, now, with a fresh retry budget; its id (and body) stay, so a receiver that did get
     it can tell."""
-    async with write_transaction() as write:
-        row = await _load_delivery(delivery_id)
-        _refuse_inactive(await _load(row["subscription"]))
-        await sql_execute("UPDATE webhook_delivery SET status = 'pending', next_attempt_at = $1, "
-                          "attempts_at_requeue = attempts, delivered_at = NULL WHERE id = $2", _now(), row["id"])
-        await record_audit(actor, "redeliver", ENTITY, str(row["subscription"]), None, None, f"redeliver {delivery_id}")
-        write.after_commit.append(_wake)
+    write = current_write()
+    row = await _load_delivery(delivery_id)
+    _refuse_inactive(await _load(row["subscription"]))
+    await sql_execute("UPDATE webhook_delivery SET status = 'pending', next_attempt_at = $1, "
+                      "attempts_at_requeue = attempts, delivered_at = NULL WHERE id = $2", _now(), row["id"])
+    await record_audit(actor, "redeliver", ENTITY, str(row["subscription"]), None, None, f"redeliver {delivery_id}")
+    write.after_commit.append(_wake)
     return await get_delivery(delivery_id)
 
 

@@ -13,7 +13,7 @@ from litestar.status_codes import HTTP_409_CONFLICT
 
 from schemas.pricing import CallOff, ContractEdit, ContractIn, ContractItemOut, ContractOut
 from server.accounts.identity import OfficeUser
-from server.db import write_transaction
+from server.db import needs_write
 from server.document_rules import DRAFT, Problem
 from server.documents import (
     DocumentTable, actor_name, audit_change, item_units, master_problems, refuse_problems, rows_by_parent, utc_now,
@@ -109,58 +109,58 @@ def _item_rows(contract_id: int, data: ContractIn) -> list[SalesContractItem]:
                               agreed_quantity_micro=to_micro(entry.agreed_quantity)) for entry in data.items]
 
 
+@needs_write
 async def create_contract(data: ContractIn, actor: OfficeUser | None) -> ContractOut:
-    async with write_transaction():
-        refuse_problems(await master_problems("customer", Customer, data.customer, "customer") + await _item_problems(data))
-        if await SalesContract.exists().where(SalesContract.code == data.code):
-            raise duplicate(ENTITY, "code", data.code)
-        customer = await Customer.select().where(Customer.code == data.customer).first()
-        now = utc_now()
-        inserted = await SalesContract.insert(SalesContract(
-            code=data.code, customer=data.customer, currency=customer["currency"], valid_from=data.valid_from,
-            valid_to=data.valid_to, notes=data.notes,
-            payment_terms_days=customer["payment_terms_days"] if data.payment_terms_days is None else data.payment_terms_days,
-            created_by=actor_name(actor), created_at=now, updated_at=now, version=1,
-        )).returning(SalesContract.id)
-        await SalesContractItem.insert(*_item_rows(inserted[0]["id"], data))
-        created = await get_contract(data.code)
-        await audit_change(actor, "create", ENTITY, data.code, None, created)
+    refuse_problems(await master_problems("customer", Customer, data.customer, "customer") + await _item_problems(data))
+    if await SalesContract.exists().where(SalesContract.code == data.code):
+        raise duplicate(ENTITY, "code", data.code)
+    customer = await Customer.select().where(Customer.code == data.customer).first()
+    now = utc_now()
+    inserted = await SalesContract.insert(SalesContract(
+        code=data.code, customer=data.customer, currency=customer["currency"], valid_from=data.valid_from,
+        valid_to=data.valid_to, notes=data.notes,
+        payment_terms_days=customer["payment_terms_days"] if data.payment_terms_days is None else data.payment_terms_days,
+        created_by=actor_name(actor), created_at=now, updated_at=now, version=1,
+    )).returning(SalesContract.id)
+    await SalesContractItem.insert(*_item_rows(inserted[0]["id"], data))
+    created = await get_contract(data.code)
+    await audit_change(actor, "create", ENTITY, data.code, None, created)
     return created
 
 
+@needs_write
 async def update_contract(code: str, data: ContractEdit, actor: OfficeUser | None) -> ContractOut:
     """Rewrite the terms and all the items (its customer stays). Orders already reviewed keep their review."""
-    async with write_transaction():
-        await CONTRACTS.lock(code)
-        row = await CONTRACTS.load(code)
-        CONTRACTS.check_version(row, data.version)
-        if data.customer is not None and data.customer != row["customer"]:
-            refuse_problems([("customer", "contract_customer_fixed", "a contract stays with its customer")])
-        before = await get_contract(code)
-        refuse_problems(await _item_problems(data))
-        await SalesContractItem.delete().where(SalesContractItem.contract == row["id"])
-        await SalesContractItem.insert(*_item_rows(row["id"], data))
-        await CONTRACTS.bump(row, {
-            SalesContract.valid_from: data.valid_from, SalesContract.valid_to: data.valid_to,
-            SalesContract.notes: data.notes,
-            **({SalesContract.payment_terms_days: data.payment_terms_days} if data.payment_terms_days is not None else {}),
-        })
-        after = await get_contract(code)
-        await audit_change(actor, "update", ENTITY, code, before, after)
+    await CONTRACTS.lock(code)
+    row = await CONTRACTS.load(code)
+    CONTRACTS.check_version(row, data.version)
+    if data.customer is not None and data.customer != row["customer"]:
+        refuse_problems([("customer", "contract_customer_fixed", "a contract stays with its customer")])
+    before = await get_contract(code)
+    refuse_problems(await _item_problems(data))
+    await SalesContractItem.delete().where(SalesContractItem.contract == row["id"])
+    await SalesContractItem.insert(*_item_rows(row["id"], data))
+    await CONTRACTS.bump(row, {
+        SalesContract.valid_from: data.valid_from, SalesContract.valid_to: data.valid_to,
+        SalesContract.notes: data.notes,
+        **({SalesContract.payment_terms_days: data.payment_terms_days} if data.payment_terms_days is not None else {}),
+    })
+    after = await get_contract(code)
+    await audit_change(actor, "update", ENTITY, code, before, after)
     return after
 
 
+@needs_write
 async def delete_contract(code: str, actor: OfficeUser | None) -> None:
     """Only a contract no order was placed under: one with orders is ended by its valid_to instead."""
-    async with write_transaction():
-        await CONTRACTS.lock(code)
-        before = await get_contract(code)
-        if before.orders:
-            raise ApiError(HTTP_409_CONFLICT, "contract_has_orders",
-                           f"{len(before.orders)} order(s) were placed under contract {code}: end it by its valid_to",
-                           {"entity": ENTITY, "key": code})
-        await SalesContract.delete().where(SalesContract.code == code)
-        await audit_change(actor, "delete", ENTITY, code, before, None)
+    await CONTRACTS.lock(code)
+    before = await get_contract(code)
+    if before.orders:
+        raise ApiError(HTTP_409_CONFLICT, "contract_has_orders",
+                       f"{len(before.orders)} order(s) were placed under contract {code}: end it by its valid_to",
+                       {"entity": ENTITY, "key": code})
+    await SalesContract.delete().where(SalesContract.code == code)
+    await audit_change(actor, "delete", ENTITY, code, before, None)
 
 
 # -- orders under a contract --------------------------------------------------------------------------------------------

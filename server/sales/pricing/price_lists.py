@@ -15,7 +15,7 @@ from litestar.status_codes import HTTP_422_UNPROCESSABLE_ENTITY
 
 from schemas.pricing import PriceBreak, PriceListEdit, PriceListIn, PriceListItemOut, PriceListOut, PriceOut
 from server.accounts.identity import OfficeUser
-from server.db import write_transaction
+from server.db import needs_write
 from server.document_rules import Problem
 from server.documents import (
     DocumentTable, actor_name, audit_change, item_units, master_problems, refuse_problems, rows_by_parent, utc_now,
@@ -99,51 +99,51 @@ def _item_rows(list_id: int, data: PriceListIn) -> list[PriceListItem]:
             for entry in data.items]
 
 
+@needs_write
 async def create_price_list(data: PriceListIn, actor: OfficeUser | None) -> PriceListOut:
-    async with write_transaction():
-        refuse_problems(await _problems(data))
-        if await PriceList.exists().where(PriceList.code == data.code):
-            raise duplicate(ENTITY, "code", data.code)
-        now = utc_now()
-        inserted = await PriceList.insert(PriceList(
-            code=data.code, name=data.name, currency=data.currency, valid_from=data.valid_from, valid_to=data.valid_to,
-            grade_discounts={k: str(v) for k, v in data.grade_discounts.items()}, archived=False,
-            created_by=actor_name(actor), created_at=now, updated_at=now, version=1,
-        )).returning(PriceList.id)
-        if data.items:
-            await PriceListItem.insert(*_item_rows(inserted[0]["id"], data))
-        created = await get_price_list(data.code)
-        await audit_change(actor, "create", ENTITY, data.code, None, created)
+    refuse_problems(await _problems(data))
+    if await PriceList.exists().where(PriceList.code == data.code):
+        raise duplicate(ENTITY, "code", data.code)
+    now = utc_now()
+    inserted = await PriceList.insert(PriceList(
+        code=data.code, name=data.name, currency=data.currency, valid_from=data.valid_from, valid_to=data.valid_to,
+        grade_discounts={k: str(v) for k, v in data.grade_discounts.items()}, archived=False,
+        created_by=actor_name(actor), created_at=now, updated_at=now, version=1,
+    )).returning(PriceList.id)
+    if data.items:
+        await PriceListItem.insert(*_item_rows(inserted[0]["id"], data))
+    created = await get_price_list(data.code)
+    await audit_change(actor, "create", ENTITY, data.code, None, created)
     return created
 
 
+@needs_write
 async def update_price_list(code: str, data: PriceListEdit, actor: OfficeUser | None) -> PriceListOut:
     """Rewrite a list whole: its terms and all its items (items not sent leave it)."""
-    async with write_transaction():
-        await PRICE_LISTS.lock(code)
-        row = await PRICE_LISTS.load(code)
-        PRICE_LISTS.check_version(row, data.version)
-        before = await get_price_list(code)
-        refuse_problems(await _problems(data))
-        await PriceListItem.delete().where(PriceListItem.price_list == row["id"])
-        if data.items:
-            await PriceListItem.insert(*_item_rows(row["id"], data))
-        await PRICE_LISTS.bump(row, {
-            PriceList.name: data.name, PriceList.currency: data.currency, PriceList.valid_from: data.valid_from,
-            PriceList.valid_to: data.valid_to, PriceList.grade_discounts: {k: str(v) for k, v in data.grade_discounts.items()},
-        })
-        after = await get_price_list(code)
-        await audit_change(actor, "update", ENTITY, code, before, after)
+    await PRICE_LISTS.lock(code)
+    row = await PRICE_LISTS.load(code)
+    PRICE_LISTS.check_version(row, data.version)
+    before = await get_price_list(code)
+    refuse_problems(await _problems(data))
+    await PriceListItem.delete().where(PriceListItem.price_list == row["id"])
+    if data.items:
+        await PriceListItem.insert(*_item_rows(row["id"], data))
+    await PRICE_LISTS.bump(row, {
+        PriceList.name: data.name, PriceList.currency: data.currency, PriceList.valid_from: data.valid_from,
+        PriceList.valid_to: data.valid_to, PriceList.grade_discounts: {k: str(v) for k, v in data.grade_discounts.items()},
+    })
+    after = await get_price_list(code)
+    await audit_change(actor, "update", ENTITY, code, before, after)
     return after
 
 
+@needs_write
 async def delete_price_list(code: str, actor: OfficeUser | None) -> None:
     """Gone from pricing at once; orders and quotes priced from it keep their prices."""
-    async with write_transaction():
-        await PRICE_LISTS.lock(code)
-        before = await get_price_list(code)
-        await PriceList.delete().where(PriceList.code == code)
-        await audit_change(actor, "delete", ENTITY, code, before, None)
+    await PRICE_LISTS.lock(code)
+    before = await get_price_list(code)
+    await PriceList.delete().where(PriceList.code == code)
+    await audit_change(actor, "delete", ENTITY, code, before, None)
 
 
 # -- pricing lines ------------------------------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 rejection), submitted through the discount check (a discount past the policy's threshold waits for an approver;
 under a contract, the contract check too), printed as PDF, and converted once into a draft sales order that keeps
 the link (`sales_order.quote`). Past its `valid_until` an unconverted quote reads as expired and converts no more.
-Each action is one `write_transaction()` with its audit row."""
+Each action runs in its entry point's transaction (`needs_write`) with its audit row."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from litestar.status_codes import HTTP_403_FORBIDDEN
 from schemas.pricing import QuoteConvert, QuoteEdit, QuoteIn, QuoteLineOut, QuoteOut
 from schemas.sales import SalesOrderIn, SalesOrderOut
 from server.accounts.identity import OfficeUser
-from server.db import write_transaction
+from server.db import needs_write
 from server.document_rules import Problem, Refusal, numbered
 from server.documents import (
     DocumentTable, actor_name, audit_change, lines_problems, master_problems, refuse_problems, utc_now,
@@ -114,22 +114,22 @@ async def _priced(customer_code: str, contract: str | None, lines: list[dict[str
     return customer, await price_lists.price_lines(customer, contract, lines, today)
 
 
+@needs_write
 async def create_quote(data: QuoteIn, actor: OfficeUser | None) -> QuoteOut:
     lines = numbered(line.model_dump(mode="python") for line in data.lines)
-    async with write_transaction():
-        now = utc_now()
-        valid_until = data.valid_until or now.date() + timedelta(days=VALID_DAYS)
-        refuse_problems(await _problems(data.customer, data.site, data.contract, lines, valid_until, now.date()))
-        customer, lines = await _priced(data.customer, data.contract, lines, now.date())
-        code = await QUOTES.next_code(now.year)
-        inserted = await SalesQuote.insert(SalesQuote(
-            code=code, customer=data.customer, site=data.site, contract=data.contract, currency=customer["currency"],
-            valid_until=valid_until, status=DRAFT, notes=data.notes, review=[], created_by=actor_name(actor),
-            created_at=now, updated_at=now, version=1,
-        )).returning(SalesQuote.id)
-        await SalesQuoteLine.insert(*_line_rows(inserted[0]["id"], lines))
-        created = await get_quote(code)
-        await audit_change(actor, "create", ENTITY, code, None, created)
+    now = utc_now()
+    valid_until = data.valid_until or now.date() + timedelta(days=VALID_DAYS)
+    refuse_problems(await _problems(data.customer, data.site, data.contract, lines, valid_until, now.date()))
+    customer, lines = await _priced(data.customer, data.contract, lines, now.date())
+    code = await QUOTES.next_code(now.year)
+    inserted = await SalesQuote.insert(SalesQuote(
+        code=code, customer=data.customer, site=data.site, contract=data.contract, currency=customer["currency"],
+        valid_until=valid_until, status=DRAFT, notes=data.notes, review=[], created_by=actor_name(actor),
+        created_at=now, updated_at=now, version=1,
+    )).returning(SalesQuote.id)
+    await SalesQuoteLine.insert(*_line_rows(inserted[0]["id"], lines))
+    created = await get_quote(code)
+    await audit_change(actor, "create", ENTITY, code, None, created)
     return created
 
 
@@ -159,23 +159,23 @@ def _refuse_unless(row: dict[str, Any], allowed: tuple[str, ...], action: str) -
         raise _state_conflict(row, code, f"The quote is {status}: it cannot be {action}")
 
 
+@needs_write
 async def edit_quote(code: str, data: QuoteEdit, actor: OfficeUser | None) -> QuoteOut:
     """Rewrite a draft (or a rejected quote, which becomes a draft again) whole: terms and lines, priced anew."""
     lines = numbered(line.model_dump(mode="python") for line in data.lines)
-    async with write_transaction():
-        row, _, before = await _locked(code, data.version)
-        _refuse_unless(row, EDITABLE, "edited")
-        today = utc_now().date()
-        valid_until = data.valid_until or row["valid_until"]
-        refuse_problems(await _problems(row["customer"], data.site, data.contract, lines, valid_until, today))
-        _, lines = await _priced(row["customer"], data.contract, lines, today)
-        await SalesQuoteLine.delete().where(SalesQuoteLine.quote == row["id"])
-        await SalesQuoteLine.insert(*_line_rows(row["id"], lines))
-        await QUOTES.bump(row, {SalesQuote.site: data.site, SalesQuote.contract: data.contract,
-                                SalesQuote.valid_until: valid_until, SalesQuote.notes: data.notes,
-                                SalesQuote.status: DRAFT, SalesQuote.review: []})
-        after = await get_quote(code)
-        await audit_change(actor, "update", ENTITY, code, before, after)
+    row, _, before = await _locked(code, data.version)
+    _refuse_unless(row, EDITABLE, "edited")
+    today = utc_now().date()
+    valid_until = data.valid_until or row["valid_until"]
+    refuse_problems(await _problems(row["customer"], data.site, data.contract, lines, valid_until, today))
+    _, lines = await _priced(row["customer"], data.contract, lines, today)
+    await SalesQuoteLine.delete().where(SalesQuoteLine.quote == row["id"])
+    await SalesQuoteLine.insert(*_line_rows(row["id"], lines))
+    await QUOTES.bump(row, {SalesQuote.site: data.site, SalesQuote.contract: data.contract,
+                            SalesQuote.valid_until: valid_until, SalesQuote.notes: data.notes,
+                            SalesQuote.status: DRAFT, SalesQuote.review: []})
+    after = await get_quote(code)
+    await audit_change(actor, "update", ENTITY, code, before, after)
     return after
 
 
@@ -191,63 +191,63 @@ async def _review(row: dict[str, Any], lines: list[dict[str, Any]]) -> list[rule
     return results
 
 
+@needs_write
 async def submit_quote(code: str, actor: OfficeUser | None, version: int | None = None) -> QuoteOut:
     """A clean quote is approved at once; a discount past the threshold (or a contract breach) waits for an
     approver."""
-    async with write_transaction():
-        row, lines, before = await _locked(code, version)
-        _refuse_unless(row, (DRAFT,), "submitted")
-        results = await _review(row, lines)
-        clean = all(r.passed for r in results)
-        now = utc_now()
-        columns: dict[Any, Any] = {SalesQuote.status: APPROVED if clean else SUBMITTED,
-                                   SalesQuote.submitted_by: actor_name(actor),
-                                   SalesQuote.review: [r.as_dict() for r in results]}
-        if clean:
-            columns |= {SalesQuote.approved_by: "review", SalesQuote.approved_at: now}
-        await QUOTES.bump(row, columns)
-        after = await get_quote(code)
-        await audit_change(actor, "submit", ENTITY, code, before, after)
+    row, lines, before = await _locked(code, version)
+    _refuse_unless(row, (DRAFT,), "submitted")
+    results = await _review(row, lines)
+    clean = all(r.passed for r in results)
+    now = utc_now()
+    columns: dict[Any, Any] = {SalesQuote.status: APPROVED if clean else SUBMITTED,
+                               SalesQuote.submitted_by: actor_name(actor),
+                               SalesQuote.review: [r.as_dict() for r in results]}
+    if clean:
+        columns |= {SalesQuote.approved_by: "review", SalesQuote.approved_at: now}
+    await QUOTES.bump(row, columns)
+    after = await get_quote(code)
+    await audit_change(actor, "submit", ENTITY, code, before, after)
     return after
 
 
+@needs_write
 async def decide_quote(code: str, decision: str, actor: OfficeUser | None, version: int | None = None,
                        note: str = "") -> QuoteOut:
     """Approve (the approver needs a role the policy names for each failed check) or reject a submitted quote."""
 
-    async with write_transaction():
-        row, _, before = await _locked(code, version)
-        _refuse_unless(row, (SUBMITTED,), decision)
-        if decision == "approved":
-            failed = [check["check"] for check in price_lists.json_value(row["review"]) or [] if not check["passed"]]
-            policy = await sales.get_policy()
-            refusal = rules.approval_refusal(failed, actor.roles if actor else ("admin",), policy.approvers,
-                                             sales.DEFAULT_APPROVERS)
-            if refusal is not None:
-                raise ApiError(HTTP_403_FORBIDDEN, refusal.code, refusal.message, refusal.details)
-            columns = {SalesQuote.status: APPROVED, SalesQuote.approved_by: actor_name(actor),
-                       SalesQuote.approved_at: utc_now()}
-        else:
-            columns = {SalesQuote.status: REJECTED}
-        await QUOTES.bump(row, columns)
-        after = await get_quote(code)
-        await audit_change(actor, "approve" if decision == "approved" else "reject", ENTITY, code, before, after, note)
+    row, _, before = await _locked(code, version)
+    _refuse_unless(row, (SUBMITTED,), decision)
+    if decision == "approved":
+        failed = [check["check"] for check in price_lists.json_value(row["review"]) or [] if not check["passed"]]
+        policy = await sales.get_policy()
+        refusal = rules.approval_refusal(failed, actor.roles if actor else ("admin",), policy.approvers,
+                                         sales.DEFAULT_APPROVERS)
+        if refusal is not None:
+            raise ApiError(HTTP_403_FORBIDDEN, refusal.code, refusal.message, refusal.details)
+        columns = {SalesQuote.status: APPROVED, SalesQuote.approved_by: actor_name(actor),
+                   SalesQuote.approved_at: utc_now()}
+    else:
+        columns = {SalesQuote.status: REJECTED}
+    await QUOTES.bump(row, columns)
+    after = await get_quote(code)
+    await audit_change(actor, "approve" if decision == "approved" else "reject", ENTITY, code, before, after, note)
     return after
 
 
+@needs_write
 async def convert_quote(code: str, data: QuoteConvert, actor: OfficeUser | None) -> SalesOrderOut:
     """An approved quote becomes a draft sales order (source "quote", linked both ways) at the quote's prices; once."""
-    async with write_transaction():
-        row, lines, before = await _locked(code, data.version)
-        _refuse_unless(row, (APPROVED,), "converted")
-        due = data.due_date or utc_now().date() + timedelta(days=DUE_IN_DAYS)
-        order = await sales.create_sales_order(SalesOrderIn(
-            customer=row["customer"], site=row["site"], contract=row["contract"],
-            customer_reference=data.customer_reference, notes=row["notes"],
-            lines=[{"line_no": line["line_no"], "item": line["item"], "quantity": from_micro(line["quantity_micro"]),
-                    "unit_price": line["unit_price"], "discount_pct": line["discount_pct"],
-                    "due_date": line["due_date"] or due} for line in lines],
-        ), actor, source="quote", quote=code)
-        await QUOTES.bump(row, {SalesQuote.status: CONVERTED, SalesQuote.sales_order: order.code})
-        await audit_change(actor, "convert", ENTITY, code, before, await get_quote(code), order.code)
+    row, lines, before = await _locked(code, data.version)
+    _refuse_unless(row, (APPROVED,), "converted")
+    due = data.due_date or utc_now().date() + timedelta(days=DUE_IN_DAYS)
+    order = await sales.create_sales_order(SalesOrderIn(
+        customer=row["customer"], site=row["site"], contract=row["contract"],
+        customer_reference=data.customer_reference, notes=row["notes"],
+        lines=[{"line_no": line["line_no"], "item": line["item"], "quantity": from_micro(line["quantity_micro"]),
+                "unit_price": line["unit_price"], "discount_pct": line["discount_pct"],
+                "due_date": line["due_date"] or due} for line in lines],
+    ), actor, source="quote", quote=code)
+    await QUOTES.bump(row, {SalesQuote.status: CONVERTED, SalesQuote.sales_order: order.code})
+    await audit_change(actor, "convert", ENTITY, code, before, await get_quote(code), order.code)
     return order
