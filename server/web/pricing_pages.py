@@ -19,7 +19,7 @@ from schemas.pricing import ContractIn, PriceListIn, QuoteConvert, QuoteEdit, Qu
 from server.errors import ApiError
 from server.i18n import translate
 from server.masterdata.tables import Customer, Item, Site
-from server.sales import contracts, price_lists, quotes
+from server.sales import contracts, price_lists, quotes, rules
 from server.web.forms import FormErrors, display, explain
 from server.web.render import current_user, ensure_may, language_of, render
 from server.web.sales_pages import BLANK_LINES, PAGE_SIZE, CodePath, PageNumber, _messages, _pages
@@ -64,8 +64,7 @@ QUOTE_FORM = FormSpec("/quotes/new", "quote.new", (
     Input("notes", "so.notes", "textarea"),
 ), (Input("item", "field.item"), Input("quantity", "field.quantity", "decimal"),
     Input("unit_price", "quote.unit_price", "decimal"), Input("discount_pct", "quote.discount_pct", "decimal")))
-QUOTE_ACTIONS = {"submit": "sales.write", "approve": "sales.approve", "reject": "sales.approve",
-                 "convert": "sales.write"}
+QUOTE_ACTIONS = ("submit", "approve", "reject", "convert")
 
 
 def _form_values(form: dict[str, str], spec: FormSpec) -> tuple[dict[str, str], list[dict[str, str]]]:
@@ -216,21 +215,13 @@ async def contract_detail(request: Request, code: CodePath) -> Template:
                   done=request.query_params.get("done"))
 
 
-def _quote_actions(request: Request, status: str) -> list[str]:
-    user = current_user(request)
-    offered = {"submit": status == quotes.DRAFT, "approve": status == quotes.SUBMITTED,
-               "reject": status == quotes.SUBMITTED, "convert": status == quotes.APPROVED}
-    return [name for name, shown in offered.items()
-            if shown and user is not None and user.may(QUOTE_ACTIONS[name])]
-
-
 async def _quote_page(request: Request, code: str, *, errors: list[str] | None = None, status_code: int = 200) -> Template:
-    ensure_may(request, "sales.read")
+    user = ensure_may(request, "sales.read")
     quote = await quotes.get_quote(code)
-    user = current_user(request)
+    open_now = rules.quote_open_actions(quote.status, user.permissions)
     return render(request, "quote_detail.html", status_code=status_code, quote=quote, show=display,
-                  actions=_quote_actions(request, quote.status), errors=errors or [],
-                  may_edit=quote.status in quotes.EDITABLE and user is not None and user.may("sales.write"),
+                  actions=[name for name in open_now if name in QUOTE_ACTIONS], errors=errors or [],
+                  may_edit="edit" in open_now,
                   done=request.query_params.get("done"))
 
 
@@ -242,7 +233,7 @@ async def quote_detail(request: Request, code: CodePath) -> Template:
 @post([f"/quotes/{{code:str}}/{action}" for action in QUOTE_ACTIONS], include_in_schema=False)
 async def quote_action(request: Request, code: CodePath) -> Template | Redirect:
     action = request.url.path.rsplit("/", 1)[-1]
-    actor = ensure_may(request, QUOTE_ACTIONS[action])
+    actor = ensure_may(request, rules.ACTION_PERMISSION.get(action, "sales.write"))
     version = str((await request.form()).get("version") or "")
     sent = int(version) if version.isdigit() else None
     try:

@@ -15,23 +15,22 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_422_UNPROCESSABLE_ENTITY
 from pydantic import ValidationError
 
-from schemas.production import ProductionOrderIn, ProductionOrderOut, ProductionReportArgs, StockIssueArgs
+from schemas.production import ProductionOrderIn, ProductionReportArgs, StockIssueArgs
 from server.db import write_transaction
 from server.errors import ApiError
 from server.masterdata.tables import Bom, Site
 from server.inventory.stock import Who
 from server.production import service
 from server.production.execution import issue_material, report_production
-from server.production.rules import ON_THE_FLOOR, ORDER_STATUSES, TRANSITIONS
+from server.production.rules import ON_THE_FLOOR, ORDER_STATUSES, open_actions
 from server.web.forms import FormErrors, display, explain
-from server.web.render import current_user, ensure_may, language_of, render
+from server.web.render import ensure_may, language_of, render
 
 PAGE_SIZE = 25
 FORM_FIELDS = ("code", "item", "quantity", "site", "due_date", "notes")
 CodePath = Annotated[str, Parameter(max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
 ACTIONS = {"release": service.release_production_order, "cancel": service.cancel_production_order,
            "close": service.close_production_order}
-ACTION_TARGETS = {"release": "released", "cancel": "cancelled", "close": "closed"}
 
 
 @get("/production-orders", include_in_schema=False)
@@ -52,23 +51,16 @@ async def production_list(
     )
 
 
-def _allowed_actions(order: ProductionOrderOut, request: Request) -> list[str]:
-    """The buttons this reader gets: the step must be possible for the order and the role may write."""
-    user = current_user(request)
-    if user is None or not user.may("production.write"):
-        return []
-    return [name for name, target in ACTION_TARGETS.items() if target in TRANSITIONS[order.status]]
-
-
 async def _detail_page(request: Request, code: str, *, errors: list[str] | None = None, status_code: int = 200,
                        typed: dict[str, dict[str, str]] | None = None) -> Template:
     user = ensure_may(request, "production.read")
     order = await service.get_production_order(code)
+    open_now = open_actions(order.status, user.permissions)
     return render(
         request, "production_detail.html", status_code=status_code, order=order,
-        actions=_allowed_actions(order, request), errors=errors or [], on_devices=order.status in ON_THE_FLOOR,
-        show=display, done=request.query_params.get("done"), typed=typed or {},
-        may_book=order.status in ON_THE_FLOOR and user.may("production.write"),
+        actions=[name for name in open_now if name in ACTIONS], errors=errors or [],
+        on_devices=order.status in ON_THE_FLOOR, show=display, done=request.query_params.get("done"), typed=typed or {},
+        may_book="issue" in open_now,
     )
 
 

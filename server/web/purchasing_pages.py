@@ -17,10 +17,10 @@ from pydantic import ValidationError
 from server.errors import ApiError
 from server.masterdata.tables import Item, Site, Supplier
 from server.purchasing import service
-from server.purchasing.rules import PO_STATUSES, RECEIVABLE, TRANSITIONS
+from server.purchasing.rules import PO_STATUSES, RECEIVABLE, open_actions
 from server.purchasing.schemas import PurchaseOrderIn, PurchaseOrderOut, PurchaseOrderPatch
 from server.web.forms import FormErrors, display, explain
-from server.web.render import current_user, ensure_may, language_of, render
+from server.web.render import ensure_may, language_of, render
 
 PAGE_SIZE = 25
 BLANK_LINES = 3
@@ -59,24 +59,14 @@ async def purchase_list(
     )
 
 
-def _allowed_actions(po: PurchaseOrderOut, request: Request) -> list[str]:
-    """The buttons this reader gets: the action must be possible for the PO and allowed for the role."""
-    user = current_user(request)
-    targets = TRANSITIONS[po.status]
-    wanted = {"approve": ("approved", "purchasing.approve"), "cancel": ("cancelled", "purchasing.write"),
-              "close": ("closed", "purchasing.write")}
-    return [name for name, (target, permission) in wanted.items()
-            if target in targets and user is not None and user.may(permission)]
-
-
 async def _detail_page(request: Request, code: str, *, errors: list[str] | None = None, status_code: int = 200) -> Template:
-    ensure_may(request, "purchasing.read")
+    user = ensure_may(request, "purchasing.read")
     po = await service.get_purchase_order(code)
-    user = current_user(request)
+    open_now = open_actions(po.status, user.permissions)
     return render(
         request, "purchase_detail.html", status_code=status_code, po=po, progress=_progress(po),
-        actions=_allowed_actions(po, request), errors=errors or [], on_devices=po.status in RECEIVABLE,
-        may_edit=po.status == "draft" and user is not None and user.may("purchasing.write"),
+        actions=[name for name in open_now if name in ACTIONS], errors=errors or [], on_devices=po.status in RECEIVABLE,
+        may_edit="edit" in open_now,
         show=display, done=request.query_params.get("done"),
     )
 

@@ -29,7 +29,7 @@ from server.sales import changes, rules, tracking
 from server.sales import service as sales
 from server.shipping import service as shipping
 from server.web.forms import FormErrors, display, explain
-from server.web.render import current_user, ensure_may, language_of, render
+from server.web.render import ensure_may, language_of, render
 
 PAGE_SIZE = 25
 BLANK_LINES = 3
@@ -44,8 +44,6 @@ LINE_FIELDS = ("item", "quantity", "unit_price", "discount_pct", "due_date", "pr
 CHANGE_LINE_FIELDS = ("quantity", "due_date", "promised_date", "item")
 ORDER_ACTIONS = {"submit": sales.submit, "approve": sales.approve, "reject": sales.reject, "hold": sales.hold,
                  "release": sales.release, "cancel": sales.cancel_sales_order, "close": sales.close_sales_order}
-# Who may press each button; the rest need sales.write.
-ACTION_PERMISSION = {"approve": "sales.approve", "reject": "sales.approve"}
 REASON_REQUIRED = ("reject", "hold", "cancel")
 # Links other parts of sales put in the list's header (quotes, contracts, price lists, import):
 # (permission, address, message key). Appended to by their own page modules.
@@ -216,19 +214,6 @@ async def update_sales(request: Request, code: CodePath) -> Template | Redirect:
 
 # -- the order page --------------------------------------------------------------------------------------------------------
 
-def order_actions(order: SalesOrderOut, request: Request) -> list[str]:
-    """The buttons this reader gets: the action must be possible for the order and allowed for the role."""
-    user = current_user(request)
-    targets = rules.TRANSITIONS[order.status]
-    awaiting = order.awaiting_approval
-    offered = {"submit": order.status == rules.DRAFT, "approve": awaiting, "reject": awaiting,
-               "hold": rules.ON_HOLD in targets and order.status != rules.ON_HOLD,
-               "release": order.status == rules.ON_HOLD and not awaiting,
-               "cancel": rules.CANCELLED in targets, "close": rules.CLOSED in targets}
-    return [name for name, possible in offered.items()
-            if possible and user is not None and user.may(ACTION_PERMISSION.get(name, "sales.write"))]
-
-
 def review_outcome(order: SalesOrderOut, review: Any) -> tuple[str, list[str]]:
     """What the latest review did, in words: (message key, the reasons)."""
     if order.status == rules.ON_HOLD and order.awaiting_approval:
@@ -252,23 +237,20 @@ def _change_values(order: SalesOrderOut) -> dict[str, str]:
 async def _order_page(request: Request, code: str, *, errors: list[str] | None = None, status_code: int = 200,
                       plan: dict[str, str] | None = None, change: dict[str, str] | None = None,
                       payment: dict[str, str] | None = None) -> Template:
-    ensure_may(request, "sales.read")
+    user = ensure_may(request, "sales.read")
     order = await sales.get_sales_order(code)
-    user = current_user(request)
+    open_now = rules.open_actions(order.status, order.awaiting_approval, user.permissions)
     history = await sales.order_history(code)
     review = history.reviews[-1] if history.reviews else None
     shipments = (await shipping.list_shipments(sales_order=code, limit=100))["items"]
     warehouses = await Warehouse.select(Warehouse.code).where(
         (Warehouse.site == order.site) & (Warehouse.archived == False)).order_by(Warehouse.code)  # noqa: E712
-    may_write = user is not None and user.may("sales.write")
     items = await Item.select(Item.code).where(Item.archived == False).order_by(Item.code).limit(MAX_ITEM_SUGGESTIONS)  # noqa: E712
     return render(request, "sales_detail.html", status_code=status_code, order=order, show=display, shown=shown,
-                  actions=order_actions(order, request), reason_required=REASON_REQUIRED, errors=errors or [],
-                  shipments=shipments, warehouses=[w["code"] for w in warehouses], plan=plan or {},
-                  may_ship=order.status in rules.SHIPPABLE and user is not None and user.may("shipping.write"),
-                  may_edit=order.status in rules.EDITABLE and may_write,
-                  may_change=order.status in changes.CHANGEABLE and may_write,
-                  may_pay=order.status not in (rules.DRAFT, rules.CANCELLED) and may_write,
+                  actions=[name for name in open_now if name in ORDER_ACTIONS], reason_required=REASON_REQUIRED,
+                  errors=errors or [], shipments=shipments, warehouses=[w["code"] for w in warehouses], plan=plan or {},
+                  may_ship="ship" in open_now, may_edit="edit" in open_now, may_change="change" in open_now,
+                  may_pay="pay" in open_now,
                   change=change or _change_values(order), payment=payment or {"paid_on": date.today().isoformat()},
                   history=history, review=review, outcome=review_outcome(order, review),
                   items=[i["code"] for i in items], done=request.query_params.get("done"))
@@ -282,7 +264,7 @@ async def sales_detail(request: Request, code: CodePath) -> Template:
 @post([f"/sales-orders/{{code:str}}/{action}" for action in ORDER_ACTIONS], include_in_schema=False)
 async def sales_action(request: Request, code: CodePath) -> Template | Redirect:
     action = request.url.path.rsplit("/", 1)[-1]
-    actor = ensure_may(request, ACTION_PERMISSION.get(action, "sales.write"))
+    actor = ensure_may(request, rules.ACTION_PERMISSION.get(action, "sales.write"))
     form = _posted(await request.form())
     version = form.get("version", "")
     arguments: list[Any] = [code, actor, int(version) if version.isdigit() else None]
