@@ -11,18 +11,20 @@ from typing import Any
 from urllib.parse import urlencode
 
 from litestar import Request, get, post
+from litestar.connection import ASGIConnection
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_422_UNPROCESSABLE_ENTITY
 from pydantic import BaseModel, ValidationError
 
 from schemas.pricing import ContractIn, PriceListIn, QuoteConvert, QuoteEdit, QuoteIn
+from server.accounts.identity import requires
 from server.errors import ApiError
 from server.i18n import translate
 from server.masterdata.tables import Customer, Item, Site
 from server.sales import contracts, price_lists, quotes, rules
 from server.web.forms import FormErrors, display, explain
-from server.web.render import current_user, ensure_may, language_of, render
-from server.web.sales_pages import BLANK_LINES, PAGE_SIZE, CodePath, PageNumber, _messages, _pages
+from server.web.render import current_user, language_of, render, requires_for
+from server.web.sales_pages import BLANK_LINES, PAGE_SIZE, CodePath, PageNumber, _action_permission, _messages, _pages
 
 
 @dataclass(frozen=True)
@@ -130,10 +132,13 @@ FORMS = {"/price-lists/new": (PRICE_LIST_FORM, "sales.pricing", _price_list_inpu
          "/quotes/new": (QUOTE_FORM, "sales.write", _quote_input, quotes.create_quote, "/quotes")}
 
 
-@get(list(FORMS), include_in_schema=False)
+def _form_permission(connection: ASGIConnection) -> str:
+    return FORMS[connection.url.path][1]
+
+
+@get(list(FORMS), guards=[requires_for(_form_permission)], include_in_schema=False)
 async def new_form(request: Request) -> Template:
-    spec, permission, *_ = FORMS[request.url.path]
-    ensure_may(request, permission)
+    spec, *_ = FORMS[request.url.path]
     today = date.today()
     defaults = {"/price-lists/new": {"currency": "CNY", "valid_from": today.isoformat()},
                 "/contracts/new": {"valid_from": today.isoformat(), "valid_to": (today + timedelta(days=365)).isoformat()},
@@ -141,10 +146,10 @@ async def new_form(request: Request) -> Template:
     return await _form_page(request, spec, defaults[request.url.path], [])
 
 
-@post(list(FORMS), include_in_schema=False)
+@post(list(FORMS), guards=[requires_for(_form_permission)], include_in_schema=False)
 async def create_from_form(request: Request) -> Template | Redirect:
-    spec, permission, to_input, create, base = FORMS[request.url.path]
-    actor = ensure_may(request, permission)
+    spec, _, to_input, create, base = FORMS[request.url.path]
+    actor = request.user
     form = {k: v.strip() for k, v in (await request.form()).items() if isinstance(v, str)}
     values, lines = _form_values(form, spec)
     errors = FormErrors()
@@ -167,9 +172,8 @@ def _listing(request: Request, *, title: str, base: str, new_permission: str, he
                   page_url=lambda number: f"{base}?" + urlencode({"page": number}))
 
 
-@get("/price-lists", include_in_schema=False)
+@get("/price-lists", guards=[requires("sales.read")], include_in_schema=False)
 async def price_list_list(request: Request, page: PageNumber = 1) -> Template:
-    ensure_may(request, "sales.read")
     found = await price_lists.list_price_lists(limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     rows = [(p.code, [p.code, p.name, p.currency, p.valid_from, p.valid_to or "—", len(p.items)]) for p in found["items"]]
     return _listing(request, title="nav.price_lists", base="/price-lists", new_permission="sales.pricing",
@@ -177,9 +181,8 @@ async def price_list_list(request: Request, page: PageNumber = 1) -> Template:
                               "pricing.items"], rows=rows, total=found["total"], page=page)
 
 
-@get("/contracts", include_in_schema=False)
+@get("/contracts", guards=[requires("sales.read")], include_in_schema=False)
 async def contract_list(request: Request, page: PageNumber = 1) -> Template:
-    ensure_may(request, "sales.read")
     found = await contracts.list_contracts(limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     rows = [(c.code, [c.code, c.customer, c.valid_from, c.valid_to, len(c.items), len(c.orders)]) for c in found["items"]]
     return _listing(request, title="nav.contracts", base="/contracts", new_permission="sales.pricing",
@@ -187,9 +190,8 @@ async def contract_list(request: Request, page: PageNumber = 1) -> Template:
                               "pricing.orders"], rows=rows, total=found["total"], page=page)
 
 
-@get("/quotes", include_in_schema=False)
+@get("/quotes", guards=[requires("sales.read")], include_in_schema=False)
 async def quote_list(request: Request, page: PageNumber = 1) -> Template:
-    ensure_may(request, "sales.read")
     found = await quotes.list_quotes(limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     lang = language_of(request)
     rows = [(q.code, [q.code, q.customer, translate(lang, f"quote.status_{q.status}"), q.valid_until,
@@ -201,39 +203,37 @@ async def quote_list(request: Request, page: PageNumber = 1) -> Template:
 
 # -- details ------------------------------------------------------------------------------------------------------
 
-@get("/price-lists/{code:str}", include_in_schema=False)
+@get("/price-lists/{code:str}", guards=[requires("sales.read")], include_in_schema=False)
 async def price_list_detail(request: Request, code: CodePath) -> Template:
-    ensure_may(request, "sales.read")
     return render(request, "price_list_detail.html", price_list=await price_lists.get_price_list(code), show=display,
                   done=request.query_params.get("done"))
 
 
-@get("/contracts/{code:str}", include_in_schema=False)
+@get("/contracts/{code:str}", guards=[requires("sales.read")], include_in_schema=False)
 async def contract_detail(request: Request, code: CodePath) -> Template:
-    ensure_may(request, "sales.read")
     return render(request, "contract_detail.html", contract=await contracts.get_contract(code), show=display,
                   done=request.query_params.get("done"))
 
 
 async def _quote_page(request: Request, code: str, *, errors: list[str] | None = None, status_code: int = 200) -> Template:
-    user = ensure_may(request, "sales.read")
     quote = await quotes.get_quote(code)
-    open_now = rules.quote_open_actions(quote.status, user.permissions)
+    open_now = rules.quote_open_actions(quote.status, request.user.permissions)
     return render(request, "quote_detail.html", status_code=status_code, quote=quote, show=display,
                   actions=[name for name in open_now if name in QUOTE_ACTIONS], errors=errors or [],
                   may_edit="edit" in open_now,
                   done=request.query_params.get("done"))
 
 
-@get("/quotes/{code:str}", include_in_schema=False)
+@get("/quotes/{code:str}", guards=[requires("sales.read")], include_in_schema=False)
 async def quote_detail(request: Request, code: CodePath) -> Template:
     return await _quote_page(request, code)
 
 
-@post([f"/quotes/{{code:str}}/{action}" for action in QUOTE_ACTIONS], include_in_schema=False)
+@post([f"/quotes/{{code:str}}/{action}" for action in QUOTE_ACTIONS], guards=[requires_for(_action_permission)],
+      include_in_schema=False)
 async def quote_action(request: Request, code: CodePath) -> Template | Redirect:
     action = request.url.path.rsplit("/", 1)[-1]
-    actor = ensure_may(request, rules.ACTION_PERMISSION.get(action, "sales.write"))
+    actor = request.user
     version = str((await request.form()).get("version") or "")
     sent = int(version) if version.isdigit() else None
     try:
@@ -257,9 +257,8 @@ def _quote_edit_spec(code: str) -> FormSpec:
                     QUOTE_FORM.columns)
 
 
-@get("/quotes/{code:str}/edit", include_in_schema=False)
+@get("/quotes/{code:str}/edit", guards=[requires("sales.write")], include_in_schema=False)
 async def edit_quote_form(request: Request, code: CodePath) -> Template:
-    ensure_may(request, "sales.write")
     quote = await quotes.get_quote(code)
     values = {"site": quote.site, "contract": quote.contract or "", "valid_until": quote.valid_until.isoformat(),
               "notes": quote.notes}
@@ -269,9 +268,9 @@ async def edit_quote_form(request: Request, code: CodePath) -> Template:
     return await _form_page(request, _quote_edit_spec(code), values, lines, hidden={"version": str(quote.version)})
 
 
-@post("/quotes/{code:str}/edit", include_in_schema=False)
+@post("/quotes/{code:str}/edit", guards=[requires("sales.write")], include_in_schema=False)
 async def edit_quote(request: Request, code: CodePath) -> Template | Redirect:
-    actor = ensure_may(request, "sales.write")
+    actor = request.user
     spec = _quote_edit_spec(code)
     form = {k: v.strip() for k, v in (await request.form()).items() if isinstance(v, str)}
     values, lines = _form_values(form, spec)

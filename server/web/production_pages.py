@@ -16,6 +16,7 @@ from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_422_UNPROCESSABLE_ENT
 from pydantic import ValidationError
 
 from schemas.production import ProductionOrderIn, ProductionReportArgs, StockIssueArgs
+from server.accounts.identity import requires
 from server.db import write_transaction
 from server.errors import ApiError
 from server.masterdata.tables import Bom, Site
@@ -24,7 +25,7 @@ from server.production import service
 from server.production.execution import issue_material, report_production
 from server.production.rules import ON_THE_FLOOR, ORDER_STATUSES, open_actions
 from server.web.forms import FormErrors, display, explain
-from server.web.render import ensure_may, language_of, render
+from server.web.render import language_of, render
 
 PAGE_SIZE = 25
 FORM_FIELDS = ("code", "item", "quantity", "site", "due_date", "notes")
@@ -33,13 +34,13 @@ ACTIONS = {"release": service.release_production_order, "cancel": service.cancel
            "close": service.close_production_order}
 
 
-@get("/production-orders", include_in_schema=False)
+@get("/production-orders", guards=[requires("production.read")], include_in_schema=False)
 async def production_list(
     request: Request,
     status: Annotated[str | None, Parameter(max_length=20, pattern=r"^[a-z_]*$")] = None,
     page: Annotated[int, Parameter(ge=1, le=10**6)] = 1,
 ) -> Template:
-    user = ensure_may(request, "production.read")
+    user = request.user
     status = status if status in ORDER_STATUSES else None
     listing = await service.list_production_orders(status=status, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     params = {"status": status} if status else {}
@@ -53,9 +54,8 @@ async def production_list(
 
 async def _detail_page(request: Request, code: str, *, errors: list[str] | None = None, status_code: int = 200,
                        typed: dict[str, dict[str, str]] | None = None) -> Template:
-    user = ensure_may(request, "production.read")
     order = await service.get_production_order(code)
-    open_now = open_actions(order.status, user.permissions)
+    open_now = open_actions(order.status, request.user.permissions)
     return render(
         request, "production_detail.html", status_code=status_code, order=order,
         actions=[name for name in open_now if name in ACTIONS], errors=errors or [],
@@ -64,15 +64,16 @@ async def _detail_page(request: Request, code: str, *, errors: list[str] | None 
     )
 
 
-@get("/production-orders/{code:str}", include_in_schema=False)
+@get("/production-orders/{code:str}", guards=[requires("production.read")], include_in_schema=False)
 async def production_detail(request: Request, code: CodePath) -> Template:
     return await _detail_page(request, code)
 
 
-@post([f"/production-orders/{{code:str}}/{action}" for action in ACTIONS], include_in_schema=False)
+@post([f"/production-orders/{{code:str}}/{action}" for action in ACTIONS], guards=[requires("production.write")],
+      include_in_schema=False)
 async def production_action(request: Request, code: CodePath) -> Template | Redirect:
     action = request.url.path.rsplit("/", 1)[-1]
-    actor = ensure_may(request, "production.write")
+    actor = request.user
     form = await request.form()
     version = str(form.get("version") or "")
     try:
@@ -99,15 +100,14 @@ async def _form_page(request: Request, *, values: dict[str, str], errors: FormEr
                   choices=await _choices())
 
 
-@get("/production-orders/new", include_in_schema=False)
+@get("/production-orders/new", guards=[requires("production.write")], include_in_schema=False)
 async def new_production_form(request: Request) -> Template:
-    ensure_may(request, "production.write")
     return await _form_page(request, values={"site": "NB1"})
 
 
-@post("/production-orders/new", include_in_schema=False)
+@post("/production-orders/new", guards=[requires("production.write")], include_in_schema=False)
 async def create_production(request: Request) -> Template | Redirect:
-    actor = ensure_may(request, "production.write")
+    actor = request.user
     form = {k: v.strip() if k != "notes" else v for k, v in (await request.form()).items() if isinstance(v, str)}
     values = {k: v for k, v in form.items() if k in FORM_FIELDS}
     data: dict[str, Any] = {k: v for k, v in values.items() if v or k == "notes"}
@@ -129,12 +129,13 @@ BOOKINGS = {"issue": (StockIssueArgs, ISSUE_FIELDS, issue_material),
             "report": (ProductionReportArgs, REPORT_FIELDS, lambda args, who: report_production(args, who, None))}
 
 
-@post([f"/production-orders/{{code:str}}/{booking}" for booking in BOOKINGS], include_in_schema=False)
+@post([f"/production-orders/{{code:str}}/{booking}" for booking in BOOKINGS], guards=[requires("production.write")],
+      include_in_schema=False)
 async def book_at_desk(request: Request, code: CodePath) -> Template | Redirect:
     """A supervisor books an issue or an operation's report at a desk: the same function a tablet's `stock.issue` /
     `production.report` reaches, in one transaction, audited under the supervisor's name."""
     booking = request.url.path.rsplit("/", 1)[-1]
-    actor = ensure_may(request, "production.write")
+    actor = request.user
     contract, fields, book = BOOKINGS[booking]
     form = await request.form()
     typed = {name: str(form.get(name) or "").strip() for name in fields}

@@ -9,18 +9,20 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from litestar import Request, get, post
+from litestar.connection import ASGIConnection
 from litestar.params import Parameter
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_422_UNPROCESSABLE_ENTITY
 from pydantic import ValidationError
 
+from server.accounts.identity import requires
 from server.errors import ApiError
 from server.masterdata.tables import Item, Site, Supplier
 from server.purchasing import service
-from server.purchasing.rules import PO_STATUSES, RECEIVABLE, open_actions
+from server.purchasing.rules import ACTION_PERMISSION, PO_STATUSES, RECEIVABLE, open_actions
 from server.purchasing.schemas import PurchaseOrderIn, PurchaseOrderOut, PurchaseOrderPatch
 from server.web.forms import FormErrors, display, explain
-from server.web.render import ensure_may, language_of, render
+from server.web.render import language_of, render, requires_for
 
 PAGE_SIZE = 25
 BLANK_LINES = 3
@@ -39,13 +41,13 @@ def _progress(po: PurchaseOrderOut) -> dict[str, Any]:
             "pct": int(min(received, ordered) * 100 / ordered) if ordered else 0}
 
 
-@get("/purchase-orders", include_in_schema=False)
+@get("/purchase-orders", guards=[requires("purchasing.read")], include_in_schema=False)
 async def purchase_list(
     request: Request,
     status: Annotated[str | None, Parameter(max_length=20, pattern=r"^[a-z_]*$")] = None,
     page: Annotated[int, Parameter(ge=1, le=10**6)] = 1,
 ) -> Template:
-    user = ensure_may(request, "purchasing.read")
+    user = request.user
     status = status if status in PO_STATUSES else None
     listing = await service.list_purchase_orders(status=status, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     params = {"status": status} if status else {}
@@ -60,9 +62,8 @@ async def purchase_list(
 
 
 async def _detail_page(request: Request, code: str, *, errors: list[str] | None = None, status_code: int = 200) -> Template:
-    user = ensure_may(request, "purchasing.read")
     po = await service.get_purchase_order(code)
-    open_now = open_actions(po.status, user.permissions)
+    open_now = open_actions(po.status, request.user.permissions)
     return render(
         request, "purchase_detail.html", status_code=status_code, po=po, progress=_progress(po),
         actions=[name for name in open_now if name in ACTIONS], errors=errors or [], on_devices=po.status in RECEIVABLE,
@@ -71,15 +72,20 @@ async def _detail_page(request: Request, code: str, *, errors: list[str] | None 
     )
 
 
-@get("/purchase-orders/{code:str}", include_in_schema=False)
+@get("/purchase-orders/{code:str}", guards=[requires("purchasing.read")], include_in_schema=False)
 async def purchase_detail(request: Request, code: CodePath) -> Template:
     return await _detail_page(request, code)
 
 
-@post([f"/purchase-orders/{{code:str}}/{action}" for action in ACTIONS], include_in_schema=False)
+def _action_permission(connection: ASGIConnection) -> str:
+    return ACTION_PERMISSION.get(connection.url.path.rsplit("/", 1)[-1], "purchasing.write")
+
+
+@post([f"/purchase-orders/{{code:str}}/{action}" for action in ACTIONS], guards=[requires_for(_action_permission)],
+      include_in_schema=False)
 async def purchase_action(request: Request, code: CodePath) -> Template | Redirect:
     action = request.url.path.rsplit("/", 1)[-1]
-    actor = ensure_may(request, "purchasing.approve" if action == "approve" else "purchasing.write")
+    actor = request.user
     form = await request.form()
     version = str(form.get("version") or "")
     try:
@@ -110,15 +116,13 @@ def _line_text(po: PurchaseOrderOut) -> list[dict[str, str]]:
     return [{name: display(getattr(line, name), "decimal") for name in LINE_FIELDS} for line in po.lines]
 
 
-@get("/purchase-orders/new", include_in_schema=False)
+@get("/purchase-orders/new", guards=[requires("purchasing.write")], include_in_schema=False)
 async def new_purchase_form(request: Request) -> Template:
-    ensure_may(request, "purchasing.write")
     return await _form_page(request, code=None, values={"site": "NB1"}, lines=[{} for _ in range(BLANK_LINES)])
 
 
-@get("/purchase-orders/{code:str}/edit", include_in_schema=False)
+@get("/purchase-orders/{code:str}/edit", guards=[requires("purchasing.write")], include_in_schema=False)
 async def edit_purchase_form(request: Request, code: CodePath) -> Template | Redirect:
-    ensure_may(request, "purchasing.write")
     po = await service.get_purchase_order(code)
     if po.status != "draft":
         return Redirect(f"/purchase-orders/{code}", status_code=HTTP_303_SEE_OTHER)
@@ -144,7 +148,7 @@ def _contract_input(values: dict[str, str], lines: list[dict[str, str]]) -> dict
 
 
 async def _save(request: Request, code: str | None) -> Template | Redirect:
-    actor = ensure_may(request, "purchasing.write")
+    actor = request.user
     form = {k: v.strip() if k != "notes" else v for k, v in (await request.form()).items() if isinstance(v, str)}
     values = {k: v for k, v in form.items() if not k.startswith(("lines-", "_"))}
     lines = _posted_lines(form)
@@ -167,12 +171,12 @@ async def _save(request: Request, code: str | None) -> Template | Redirect:
     return Redirect(f"/purchase-orders/{saved.code}?{urlencode({'done': 'save'})}", status_code=HTTP_303_SEE_OTHER)
 
 
-@post("/purchase-orders/new", include_in_schema=False)
+@post("/purchase-orders/new", guards=[requires("purchasing.write")], include_in_schema=False)
 async def create_purchase(request: Request) -> Template | Redirect:
     return await _save(request, None)
 
 
-@post("/purchase-orders/{code:str}/edit", include_in_schema=False)
+@post("/purchase-orders/{code:str}/edit", guards=[requires("purchasing.write")], include_in_schema=False)
 async def update_purchase(request: Request, code: CodePath) -> Template | Redirect:
     return await _save(request, code)
 

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from litestar import Request, get, post
+from litestar.connection import ASGIConnection
 from litestar.datastructures import UploadFile
 from litestar.exceptions import NotFoundException
 from litestar.params import Parameter
@@ -22,7 +23,7 @@ from server.records import service
 from server.records.controller import decode_csv
 from server.records.resource import Reference, Resource
 from server.web.forms import FormErrors, Widget, display, explain, parse_fields, parse_lines, widgets
-from server.web.render import current_user, ensure_may, language_of, render
+from server.web.render import current_user, language_of, render, requires_for
 
 PAGE_SIZE = 25
 MAX_SELECT_OPTIONS = 300
@@ -36,6 +37,14 @@ def _resource(path: str) -> Resource:
         if resource.path == path:
             return resource
     raise NotFoundException(f"No master data called {path!r}")
+
+
+def _read_permission(connection: ASGIConnection) -> str:
+    return _resource(connection.path_params["path"]).read_permission
+
+
+def _write_permission(connection: ASGIConnection) -> str:
+    return _resource(connection.path_params["path"]).write_permission
 
 
 def _reference_map(references: tuple[Reference, ...]) -> dict[str, str]:
@@ -160,7 +169,7 @@ async def _list_context(
     )
 
 
-@get("/md/{path:str}", include_in_schema=False)
+@get("/md/{path:str}", guards=[requires_for(_read_permission)], include_in_schema=False)
 async def record_list(
     request: HTMXRequest,
     path: str,
@@ -170,7 +179,7 @@ async def record_list(
     page: Annotated[int, Parameter(ge=1, le=10**6)] = 1,
 ) -> Template:
     resource = _resource(path)
-    user = ensure_may(request, resource.read_permission)
+    user = request.user
     if sort.lstrip("-") not in resource.sort_fields:
         sort = "code"
     filters = {
@@ -188,10 +197,9 @@ async def record_list(
     return page
 
 
-@get("/md/{path:str}/new", include_in_schema=False)
+@get("/md/{path:str}/new", guards=[requires_for(_write_permission)], include_in_schema=False)
 async def new_record_form(request: Request, path: str) -> Template:
     resource = _resource(path)
-    ensure_may(request, resource.write_permission)
     own, line_specs = _form_specs(resource, editing=False)
     defaults = {w.name: w.default for w in own if w.default is not None}
     return await _form_page(request, resource, code=None, values=_as_text(own, defaults), lines=_lines_text(line_specs, [], BLANK_LINES))
@@ -231,17 +239,16 @@ async def _save(request: Request, resource: Resource, code: str | None) -> Templ
     )
 
 
-@post("/md/{path:str}/new", include_in_schema=False)
+@post("/md/{path:str}/new", guards=[requires_for(_write_permission)], include_in_schema=False)
 async def create_record(request: Request, path: str) -> Template | Redirect:
     resource = _resource(path)
-    ensure_may(request, resource.write_permission)
     return await _save(request, resource, None)
 
 
-@get("/md/{path:str}/edit", include_in_schema=False)
+@get("/md/{path:str}/edit", guards=[requires_for(_read_permission)], include_in_schema=False)
 async def edit_record_form(request: Request, path: str, code: CodeQuery) -> Template:
     resource = _resource(path)
-    user = ensure_may(request, resource.read_permission)
+    user = request.user
     record: BaseModel = await service.get_record(resource, code)
     own, line_specs = _form_specs(resource, editing=True)
     values = record.model_dump()
@@ -253,17 +260,15 @@ async def edit_record_form(request: Request, path: str, code: CodeQuery) -> Temp
     )
 
 
-@post("/md/{path:str}/edit", include_in_schema=False)
+@post("/md/{path:str}/edit", guards=[requires_for(_write_permission)], include_in_schema=False)
 async def update_record(request: Request, path: str, code: CodeQuery) -> Template | Redirect:
     resource = _resource(path)
-    ensure_may(request, resource.write_permission)
     return await _save(request, resource, code)
 
 
-@post("/md/{path:str}/archive", include_in_schema=False)
+@post("/md/{path:str}/archive", guards=[requires_for(_write_permission)], include_in_schema=False)
 async def archive_record(request: Request, path: str) -> Redirect:
     resource = _resource(path)
-    ensure_may(request, resource.write_permission)
     form = await request.form()
     code = str(form.get("code") or "")[:40]
     archive = form.get("archive") == "true"
@@ -272,10 +277,10 @@ async def archive_record(request: Request, path: str) -> Redirect:
     return Redirect(f"/md/{resource.path}?{urlencode({**back, 'saved': code})}", status_code=HTTP_303_SEE_OTHER)
 
 
-@post("/md/{path:str}/import", include_in_schema=False)
+@post("/md/{path:str}/import", guards=[requires_for(_write_permission)], include_in_schema=False)
 async def import_records(request: Request, path: str) -> Template:
     resource = _resource(path)
-    user = ensure_may(request, resource.write_permission)
+    user = request.user
     upload = (await request.form()).get("file")
     result, problems, status = None, [], 200
     if not isinstance(upload, UploadFile):

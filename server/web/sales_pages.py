@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from litestar import Request, get, post
+from litestar.connection import ASGIConnection
 from litestar.params import Parameter
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_422_UNPROCESSABLE_ENTITY
@@ -22,6 +23,7 @@ from schemas.sales import (
     OrderChangeIn, PaymentIn, SalesOrderEdit, SalesOrderIn, SalesOrderOut, SalesPolicyIn,
 )
 from schemas.shipping import ShipmentIn
+from server.accounts.identity import requires
 from server.accounts.permissions import Role
 from server.errors import ApiError
 from server.masterdata.tables import Customer, Item, Site, Warehouse
@@ -29,7 +31,7 @@ from server.sales import changes, rules, tracking
 from server.sales import service as sales
 from server.shipping import service as shipping
 from server.web.forms import FormErrors, display, explain
-from server.web.render import ensure_may, language_of, render
+from server.web.render import language_of, render, requires_for
 
 PAGE_SIZE = 25
 BLANK_LINES = 3
@@ -87,10 +89,10 @@ def shown(value: Any) -> str:
 
 # -- the list ----------------------------------------------------------------------------------------------------------
 
-@get("/sales-orders", include_in_schema=False)
+@get("/sales-orders", guards=[requires("sales.read")], include_in_schema=False)
 async def sales_list(request: Request, status: StatusFilter = None, customer: CodeFilter = None, q: SearchText = None,
                      awaiting: bool = False, page: PageNumber = 1) -> Template:
-    user = ensure_may(request, "sales.read")
+    user = request.user
     status = status if status in rules.SO_STATUSES else None
     listing = await sales.list_sales_orders(status=status, customer=customer or None, q=(q or "").strip() or None,
                                             awaiting_approval=awaiting, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
@@ -123,11 +125,10 @@ async def _customer_defaults(code: str) -> dict[str, str]:
     return {"address": row["address"], "terms": str(row["payment_terms_days"]), "currency": row["currency"]} if row else {}
 
 
-@get("/sales-orders/customer-defaults", include_in_schema=False)
+@get("/sales-orders/customer-defaults", guards=[requires("sales.read")], include_in_schema=False)
 async def customer_defaults(request: Request, customer: CodeFilter = None) -> Template:
     """The terms fields filled with the chosen customer's address and payment terms (htmx, when the customer
     changes): what the clerk already typed stays."""
-    ensure_may(request, "sales.read")
     typed = {k: str(request.query_params.get(k) or "") for k in ("delivery_address", "payment_terms_days")}
     return render(request, "sales_customer_defaults.html", values=typed, errors=FormErrors(),
                   defaults=await _customer_defaults(customer or ""))
@@ -153,17 +154,15 @@ def _line_text(order: SalesOrderOut) -> list[dict[str, str]]:
     return [{name: display(getattr(line, name), "decimal") for name in LINE_FIELDS} for line in order.lines]
 
 
-@get("/sales-orders/new", include_in_schema=False)
+@get("/sales-orders/new", guards=[requires("sales.write")], include_in_schema=False)
 async def new_sales_form(request: Request) -> Template:
-    ensure_may(request, "sales.write")
     due = (date.today() + timedelta(days=14)).isoformat()
     return await _form_page(request, order=None, values={"site": "NB1"},
                             lines=[{"due_date": due} for _ in range(BLANK_LINES)])
 
 
-@get("/sales-orders/{code:str}/edit", include_in_schema=False)
+@get("/sales-orders/{code:str}/edit", guards=[requires("sales.write")], include_in_schema=False)
 async def edit_sales_form(request: Request, code: CodePath) -> Template | Redirect:
-    ensure_may(request, "sales.write")
     order = await sales.get_sales_order(code)
     if order.status not in rules.EDITABLE:
         return Redirect(f"/sales-orders/{code}", status_code=HTTP_303_SEE_OTHER)
@@ -172,7 +171,7 @@ async def edit_sales_form(request: Request, code: CodePath) -> Template | Redire
 
 
 async def _save(request: Request, code: str | None) -> Template | Redirect:
-    actor = ensure_may(request, "sales.write")
+    actor = request.user
     form = _posted(await request.form())
     values = {k: v for k, v in form.items() if k in HEADER_FIELDS or k == "version"}
     lines = _posted_lines(form)
@@ -202,12 +201,12 @@ async def _save(request: Request, code: str | None) -> Template | Redirect:
     return Redirect(f"/sales-orders/{saved.code}?{urlencode({'done': 'save'})}", status_code=HTTP_303_SEE_OTHER)
 
 
-@post("/sales-orders/new", include_in_schema=False)
+@post("/sales-orders/new", guards=[requires("sales.write")], include_in_schema=False)
 async def create_sales(request: Request) -> Template | Redirect:
     return await _save(request, None)
 
 
-@post("/sales-orders/{code:str}/edit", include_in_schema=False)
+@post("/sales-orders/{code:str}/edit", guards=[requires("sales.write")], include_in_schema=False)
 async def update_sales(request: Request, code: CodePath) -> Template | Redirect:
     return await _save(request, code)
 
@@ -237,9 +236,8 @@ def _change_values(order: SalesOrderOut) -> dict[str, str]:
 async def _order_page(request: Request, code: str, *, errors: list[str] | None = None, status_code: int = 200,
                       plan: dict[str, str] | None = None, change: dict[str, str] | None = None,
                       payment: dict[str, str] | None = None) -> Template:
-    user = ensure_may(request, "sales.read")
     order = await sales.get_sales_order(code)
-    open_now = rules.open_actions(order.status, order.awaiting_approval, user.permissions)
+    open_now = rules.open_actions(order.status, order.awaiting_approval, request.user.permissions)
     history = await sales.order_history(code)
     review = history.reviews[-1] if history.reviews else None
     shipments = (await shipping.list_shipments(sales_order=code, limit=100))["items"]
@@ -256,15 +254,20 @@ async def _order_page(request: Request, code: str, *, errors: list[str] | None =
                   items=[i["code"] for i in items], done=request.query_params.get("done"))
 
 
-@get("/sales-orders/{code:str}", include_in_schema=False)
+@get("/sales-orders/{code:str}", guards=[requires("sales.read")], include_in_schema=False)
 async def sales_detail(request: Request, code: CodePath) -> Template:
     return await _order_page(request, code)
 
 
-@post([f"/sales-orders/{{code:str}}/{action}" for action in ORDER_ACTIONS], include_in_schema=False)
+def _action_permission(connection: ASGIConnection) -> str:
+    return rules.ACTION_PERMISSION.get(connection.url.path.rsplit("/", 1)[-1], "sales.write")
+
+
+@post([f"/sales-orders/{{code:str}}/{action}" for action in ORDER_ACTIONS], guards=[requires_for(_action_permission)],
+      include_in_schema=False)
 async def sales_action(request: Request, code: CodePath) -> Template | Redirect:
     action = request.url.path.rsplit("/", 1)[-1]
-    actor = ensure_may(request, rules.ACTION_PERMISSION.get(action, "sales.write"))
+    actor = request.user
     form = _posted(await request.form())
     version = form.get("version", "")
     arguments: list[Any] = [code, actor, int(version) if version.isdigit() else None]
@@ -281,9 +284,9 @@ async def sales_action(request: Request, code: CodePath) -> Template | Redirect:
     return Redirect(f"{back}{joiner}{urlencode({'done': action, 'order': code})}", status_code=HTTP_303_SEE_OTHER)
 
 
-@post("/sales-orders/{code:str}/payments", include_in_schema=False)
+@post("/sales-orders/{code:str}/payments", guards=[requires("sales.write")], include_in_schema=False)
 async def record_payment(request: Request, code: CodePath) -> Template | Redirect:
-    actor = ensure_may(request, "sales.write")
+    actor = request.user
     form = _posted(await request.form())
     payment = {k: form.get(k, "") for k in ("amount", "paid_on", "reference")}
     try:
@@ -295,10 +298,10 @@ async def record_payment(request: Request, code: CodePath) -> Template | Redirec
     return Redirect(f"/sales-orders/{code}?{urlencode({'done': 'payment'})}", status_code=HTTP_303_SEE_OTHER)
 
 
-@post("/sales-orders/{code:str}/ship", include_in_schema=False)
+@post("/sales-orders/{code:str}/ship", guards=[requires("shipping.write")], include_in_schema=False)
 async def plan_shipment(request: Request, code: CodePath) -> Template | Redirect:
     """The plan-a-shipment form: a quantity per open line (empty or 0 = not on this shipment)."""
-    actor = ensure_may(request, "shipping.write")
+    actor = request.user
     form = _posted(await request.form())
     lines = [{"line_no": m.group(1), "quantity": value} for key, value in form.items()
              if (m := re.fullmatch(r"ship-(\d+)", key)) and value and value != "0"]
@@ -335,10 +338,10 @@ def _change_input(order: SalesOrderOut, form: dict[str, str]) -> dict[str, Any]:
     return data
 
 
-@post("/sales-orders/{code:str}/change/preview", include_in_schema=False)
+@post("/sales-orders/{code:str}/change/preview", guards=[requires("sales.write")], include_in_schema=False)
 async def preview_change(request: Request, code: CodePath) -> Template:
     """What the change would do (an htmx fragment): the order's changed fields and the impacts downstream."""
-    actor = ensure_may(request, "sales.write")
+    actor = request.user
     order = await sales.get_sales_order(code)
     form = _posted(await request.form())
     try:
@@ -351,10 +354,10 @@ async def preview_change(request: Request, code: CodePath) -> Template:
     return render(request, "sales_change_impact.html", impact=impact, errors=[], code="", shown=shown)
 
 
-@post("/sales-orders/{code:str}/cancel/preview", include_in_schema=False)
+@post("/sales-orders/{code:str}/cancel/preview", guards=[requires("sales.write")], include_in_schema=False)
 async def preview_cancel(request: Request, code: CodePath) -> Template:
     """What cancelling would do (an htmx fragment, the same as a change's): shipments, reservations, production."""
-    actor = ensure_may(request, "sales.write")
+    actor = request.user
     form = _posted(await request.form())
     version = form.get("version", "")
     try:
@@ -368,9 +371,9 @@ async def preview_cancel(request: Request, code: CodePath) -> Template:
     return render(request, "sales_change_impact.html", impact=impact, errors=[], code="", shown=shown)
 
 
-@post("/sales-orders/{code:str}/change", include_in_schema=False)
+@post("/sales-orders/{code:str}/change", guards=[requires("sales.write")], include_in_schema=False)
 async def make_change(request: Request, code: CodePath) -> Template | Redirect:
-    actor = ensure_may(request, "sales.write")
+    actor = request.user
     order = await sales.get_sales_order(code)
     form = _posted(await request.form())
     try:
@@ -384,10 +387,9 @@ async def make_change(request: Request, code: CodePath) -> Template | Redirect:
 
 # -- approvals ------------------------------------------------------------------------------------------------------------
 
-@get("/sales-orders/approvals", include_in_schema=False)
+@get("/sales-orders/approvals", guards=[requires("sales.approve")], include_in_schema=False)
 async def approvals(request: Request, page: PageNumber = 1) -> Template:
     """The orders an approver must decide on, each with why the review did not approve it."""
-    ensure_may(request, "sales.approve")
     listing = await sales.list_sales_orders(awaiting_approval=True, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     waiting = []
     for order in listing["items"]:
@@ -402,17 +404,15 @@ async def approvals(request: Request, page: PageNumber = 1) -> Template:
 
 # -- tracking and the customer's figures ------------------------------------------------------------------------------------------
 
-@get("/sales-orders/{code:str}/tracking", include_in_schema=False)
+@get("/sales-orders/{code:str}/tracking", guards=[requires("sales.read")], include_in_schema=False)
 async def tracking_page(request: Request, code: CodePath) -> Template:
     """One order from entry to signed delivery: how far each line got, and the work going on for it."""
-    ensure_may(request, "sales.read")
     return render(request, "sales_tracking.html", tracking=await tracking.order_tracking(code), show=display)
 
 
-@get("/customers/{code:str}/orders", include_in_schema=False)
+@get("/customers/{code:str}/orders", guards=[requires("sales.read")], include_in_schema=False)
 async def customer_page(request: Request, code: CodePath) -> Template:
     """A customer's figures (exposure against the limit, open value, volume, on-time rate) and recent orders."""
-    ensure_may(request, "sales.read")
     return render(request, "sales_customer.html", summary=await tracking.customer_summary(code), show=display)
 
 
@@ -424,17 +424,16 @@ def _policy_values(policy: Any) -> dict[str, Any]:
             "approvers": {check: list(policy.approvers.get(check, sales.DEFAULT_APPROVERS)) for check in CHECK_NAMES}}
 
 
-@get("/sales-policy", include_in_schema=False)
+@get("/sales-policy", guards=[requires("sales.policy")], include_in_schema=False)
 async def policy_form(request: Request) -> Template:
-    ensure_may(request, "sales.policy")
     policy = await sales.get_policy()
     return render(request, "sales_policy.html", values=_policy_values(policy), policy=policy, errors=FormErrors(),
                   checks=CHECK_NAMES, roles=APPROVER_ROLES, done=request.query_params.get("done"))
 
 
-@post("/sales-policy", include_in_schema=False)
+@post("/sales-policy", guards=[requires("sales.policy")], include_in_schema=False)
 async def save_policy(request: Request) -> Template | Redirect:
-    actor = ensure_may(request, "sales.policy")
+    actor = request.user
     form = await request.form()
     values: dict[str, Any] = {
         "credit_check": form.get("credit_check") == "true", "discount_check": form.get("discount_check") == "true",
