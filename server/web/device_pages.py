@@ -22,6 +22,7 @@ from server.accounts.identity import requires
 from server.errors import ApiError
 from server.i18n import translate
 from server.masterdata.tables import Site, Warehouse
+from server.web.choices import active_records
 from server.web.forms import FormErrors, explain
 from server.web.render import language_of, render
 
@@ -51,10 +52,8 @@ def qr_data_uri(text: str) -> str:
 
 
 async def _places() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    sites = await Site.select(Site.code, Site.name).where(Site.archived == False).order_by(Site.code)  # noqa: E712
-    warehouses = await Warehouse.select(Warehouse.code, Warehouse.name, Warehouse.site).where(
-        Warehouse.archived == False  # noqa: E712
-    ).order_by(Warehouse.site).order_by(Warehouse.code)
+    sites = await active_records(Site, Site.name)
+    warehouses = await active_records(Warehouse, Warehouse.name, Warehouse.site, order_by=(Warehouse.site,))
     return sites, warehouses
 
 

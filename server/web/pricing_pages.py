@@ -22,6 +22,7 @@ from server.errors import ApiError
 from server.i18n import translate
 from server.masterdata.tables import Customer, Item, Site
 from server.sales import contracts, price_lists, quotes, rules
+from server.web.choices import MAX_ITEM_SUGGESTIONS, active_records
 from server.web.forms import FormErrors, display, explain
 from server.web.render import current_user, language_of, render, requires_for
 from server.web.sales_pages import BLANK_LINES, PAGE_SIZE, CodePath, PageNumber, _action_permission, _messages, _pages
@@ -111,8 +112,8 @@ def _quote_input(values: dict[str, str], lines: list[dict[str, str]]) -> BaseMod
 
 
 async def _choices() -> dict[str, list[tuple[str, str]]]:
-    customers = await Customer.select(Customer.code, Customer.name).where(Customer.archived == False).order_by(Customer.code)  # noqa: E712
-    sites = await Site.select(Site.code).where(Site.archived == False).order_by(Site.code)  # noqa: E712
+    customers = await active_records(Customer, Customer.name)
+    sites = await active_records(Site)
     return {"customers": [(c["code"], f"{c['code']} · {c['name']}") for c in customers],
             "sites": [(s["code"], s["code"]) for s in sites]}
 
@@ -120,7 +121,7 @@ async def _choices() -> dict[str, list[tuple[str, str]]]:
 async def _form_page(request: Request, spec: FormSpec, values: dict[str, str], lines: list[dict[str, str]],
                      errors: FormErrors | None = None, status_code: int = 200,
                      hidden: dict[str, str] | None = None) -> Template:
-    items = await Item.select(Item.code).where(Item.archived == False).order_by(Item.code).limit(2000)  # noqa: E712
+    items = await active_records(Item, limit=MAX_ITEM_SUGGESTIONS)
     return render(request, "pricing_form.html", status_code=status_code, spec=spec, values=values,
                   lines=lines + [{} for _ in range(max(1, BLANK_LINES - len(lines)))], errors=errors or FormErrors(),
                   choices=await _choices(), items=[i["code"] for i in items], hidden=hidden or {})

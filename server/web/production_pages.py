@@ -24,6 +24,7 @@ from server.inventory.stock import Who
 from server.production import service
 from server.production.execution import issue_material, report_production
 from server.production.rules import ON_THE_FLOOR, ORDER_STATUSES, open_actions
+from server.web.choices import active_records
 from server.web.forms import FormErrors, display, explain
 from server.web.render import language_of, render
 
@@ -89,9 +90,8 @@ async def production_action(request: Request, code: CodePath) -> Template | Redi
 
 async def _choices() -> dict[str, list[str]]:
     """Items that can be made (an active BOM), and sites."""
-    items = await Bom.select(Bom.item).where(Bom.archived == False).distinct().order_by(Bom.item)  # noqa: E712
-    sites = await Site.select(Site.code).where(Site.archived == False).order_by(Site.code)  # noqa: E712
-    return {"item": [r["item"] for r in items], "site": [r["code"] for r in sites]}
+    boms = await active_records(Bom, Bom.item)
+    return {"item": sorted({r["item"] for r in boms}), "site": [r["code"] for r in await active_records(Site)]}
 
 
 async def _form_page(request: Request, *, values: dict[str, str], errors: FormErrors | None = None,

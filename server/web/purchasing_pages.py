@@ -21,12 +21,12 @@ from server.masterdata.tables import Item, Site, Supplier
 from server.purchasing import service
 from server.purchasing.rules import ACTION_PERMISSION, PO_STATUSES, RECEIVABLE, open_actions
 from server.purchasing.schemas import PurchaseOrderIn, PurchaseOrderOut, PurchaseOrderPatch
+from server.web.choices import MAX_ITEM_SUGGESTIONS, active_records
 from server.web.forms import FormErrors, display, explain
 from server.web.render import language_of, render, requires_for
 
 PAGE_SIZE = 25
 BLANK_LINES = 3
-MAX_ITEM_SUGGESTIONS = 2000
 HEADER_FIELDS = ("code", "supplier", "site", "currency", "notes")
 LINE_FIELDS = ("line_no", "item", "quantity", "unit_price", "due_date")
 CodePath = Annotated[str, Parameter(max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
@@ -100,9 +100,9 @@ async def purchase_action(request: Request, code: CodePath) -> Template | Redire
 
 
 async def _choices() -> dict[str, list[str]]:
-    suppliers = await Supplier.select(Supplier.code).where(Supplier.archived == False).order_by(Supplier.code)  # noqa: E712
-    sites = await Site.select(Site.code).where(Site.archived == False).order_by(Site.code)  # noqa: E712
-    items = await Item.select(Item.code).where(Item.archived == False).order_by(Item.code).limit(MAX_ITEM_SUGGESTIONS)  # noqa: E712
+    suppliers = await active_records(Supplier)
+    sites = await active_records(Site)
+    items = await active_records(Item, limit=MAX_ITEM_SUGGESTIONS)
     return {"supplier": [r["code"] for r in suppliers], "site": [r["code"] for r in sites], "item": [r["code"] for r in items]}
 
 

@@ -22,6 +22,7 @@ from server.masterdata.resources import RESOURCES
 from server.records import service
 from server.records.controller import decode_csv
 from server.records.resource import Reference, Resource
+from server.web.choices import active_records
 from server.web.forms import FormErrors, Widget, display, explain, parse_fields, parse_lines, widgets
 from server.web.render import current_user, language_of, render, requires_for
 
@@ -56,8 +57,7 @@ async def _reference_codes(references: tuple[Reference, ...]) -> dict[str, list[
     still have to list them, so the field becomes free text checked by the service)."""
     choices: dict[str, list[str] | None] = {}
     for ref in references:
-        table = ref.table
-        rows = await table.select(table.code).where(table.archived == False).order_by(table.code).limit(MAX_SELECT_OPTIONS + 1)  # noqa: E712
+        rows = await active_records(ref.table, limit=MAX_SELECT_OPTIONS + 1)
         codes = [r["code"] for r in rows]
         choices[ref.field] = codes if len(codes) <= MAX_SELECT_OPTIONS else None
     return choices

@@ -30,12 +30,12 @@ from server.masterdata.tables import Customer, Item, Site, Warehouse
 from server.sales import changes, rules, tracking
 from server.sales import service as sales
 from server.shipping import service as shipping
+from server.web.choices import MAX_ITEM_SUGGESTIONS, active_records
 from server.web.forms import FormErrors, display, explain
 from server.web.render import language_of, render, requires_for
 
 PAGE_SIZE = 25
 BLANK_LINES = 3
-MAX_ITEM_SUGGESTIONS = 2000
 CodePath = Annotated[str, Parameter(max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
 StatusFilter = Annotated[str | None, Parameter(max_length=20, pattern=r"^[a-z_]*$")]
 CodeFilter = Annotated[str | None, Parameter(max_length=40, pattern=r"^[A-Za-z0-9._-]*$")]
@@ -110,9 +110,9 @@ async def sales_list(request: Request, status: StatusFilter = None, customer: Co
 
 async def _form_page(request: Request, *, order: SalesOrderOut | None, values: dict[str, str],
                      lines: list[dict[str, str]], errors: FormErrors | None = None, status_code: int = 200) -> Template:
-    customers = await Customer.select(Customer.code, Customer.name).where(Customer.archived == False).order_by(Customer.code)  # noqa: E712
-    sites = await Site.select(Site.code).where(Site.archived == False).order_by(Site.code)  # noqa: E712
-    items = await Item.select(Item.code, Item.name).where(Item.archived == False).order_by(Item.code).limit(MAX_ITEM_SUGGESTIONS)  # noqa: E712
+    customers = await active_records(Customer, Customer.name)
+    sites = await active_records(Site)
+    items = await active_records(Item, Item.name, limit=MAX_ITEM_SUGGESTIONS)
     defaults = await _customer_defaults(values.get("customer") or (order.customer if order else ""))
     return render(request, "sales_form.html", status_code=status_code, order=order, values=values, lines=lines,
                   errors=errors or FormErrors(), customers=customers, sites=[s["code"] for s in sites], items=items,
@@ -241,9 +241,8 @@ async def _order_page(request: Request, code: str, *, errors: list[str] | None =
     history = await sales.order_history(code)
     review = history.reviews[-1] if history.reviews else None
     shipments = (await shipping.list_shipments(sales_order=code, limit=100))["items"]
-    warehouses = await Warehouse.select(Warehouse.code).where(
-        (Warehouse.site == order.site) & (Warehouse.archived == False)).order_by(Warehouse.code)  # noqa: E712
-    items = await Item.select(Item.code).where(Item.archived == False).order_by(Item.code).limit(MAX_ITEM_SUGGESTIONS)  # noqa: E712
+    warehouses = await active_records(Warehouse, where=Warehouse.site == order.site)
+    items = await active_records(Item, limit=MAX_ITEM_SUGGESTIONS)
     return render(request, "sales_detail.html", status_code=status_code, order=order, show=display, shown=shown,
                   actions=[name for name in open_now if name in ORDER_ACTIONS], reason_required=REASON_REQUIRED,
                   errors=errors or [], shipments=shipments, warehouses=[w["code"] for w in warehouses], plan=plan or {},
