@@ -24,7 +24,13 @@ from server.web.quality_pages import QUALITY_HANDLERS
 from server.web.record_pages import RECORD_HANDLERS
 from server.web.render import render
 from server.web.sales_import_pages import SALES_IMPORT_HANDLERS
-from server.web.sales_pages import SALES_HANDLERS
+from server.web.sales_approval_pages import SALES_APPROVAL_HANDLERS
+from server.web.sales_change_pages import SALES_CHANGE_HANDLERS
+from server.web.sales_entry_pages import SALES_ENTRY_HANDLERS
+from server.web.sales_list_pages import SALES_LIST_HANDLERS
+from server.web.sales_order_pages import SALES_ORDER_HANDLERS
+from server.web.sales_policy_pages import SALES_POLICY_HANDLERS
+from server.web.sales_tracking_pages import SALES_TRACKING_HANDLERS
 from server.web.session_pages import SESSION_HANDLERS
 from server.web.shipping_pages import SHIPPING_HANDLERS
 from server.web.stock_pages import STOCK_HANDLERS
@@ -33,8 +39,10 @@ from server.web.webhook_pages import WEBHOOK_HANDLERS
 # Every office page. Each names the permission it needs in its route's guards, so a refusal is one of this
 # router's pages.
 PAGE_HANDLERS = [*SESSION_HANDLERS, *RECORD_HANDLERS, *STOCK_HANDLERS, *DEVICE_HANDLERS, *ADMIN_HANDLERS,
-                 *PURCHASING_HANDLERS, *QUALITY_HANDLERS, *SALES_HANDLERS, *SHIPPING_HANDLERS, *SALES_IMPORT_HANDLERS,
-                 *PRODUCTION_HANDLERS, *WEBHOOK_HANDLERS, *PRICING_HANDLERS]
+                 *PURCHASING_HANDLERS, *QUALITY_HANDLERS, *SALES_LIST_HANDLERS, *SALES_ENTRY_HANDLERS,
+                 *SALES_APPROVAL_HANDLERS, *SALES_ORDER_HANDLERS, *SALES_CHANGE_HANDLERS, *SALES_TRACKING_HANDLERS,
+                 *SALES_POLICY_HANDLERS, *SHIPPING_HANDLERS, *SALES_IMPORT_HANDLERS, *PRODUCTION_HANDLERS,
+                 *WEBHOOK_HANDLERS, *PRICING_HANDLERS]
 
 
 def _to_login(request: Request, _: NotAuthorizedException) -> Response:

@@ -25,7 +25,7 @@ from server.sales import contracts, price_lists, quotes, rules
 from server.web.choices import MAX_ITEM_SUGGESTIONS, active_records
 from server.web.forms import FormErrors, display, explain
 from server.web.render import current_user, language_of, render, requires_for
-from server.web.sales_pages import BLANK_LINES, PAGE_SIZE, CodePath, PageNumber, _action_permission, _messages, _pages
+from server.web.sales_common import BLANK_LINES, PAGE_SIZE, CodePath, PageNumber, action_permission, messages, page_count
 
 
 @dataclass(frozen=True)
@@ -169,7 +169,7 @@ def _listing(request: Request, *, title: str, base: str, new_permission: str, he
              rows: list[tuple[str, list[Any]]], total: int, page: int) -> Template:
     user = current_user(request)
     return render(request, "pricing_list.html", title=title, base=base, headings=headings, rows=rows, total=total,
-                  page=page, pages=_pages(total), may_create=user is not None and user.may(new_permission),
+                  page=page, pages=page_count(total), may_create=user is not None and user.may(new_permission),
                   page_url=lambda number: f"{base}?" + urlencode({"page": number}))
 
 
@@ -230,7 +230,7 @@ async def quote_detail(request: Request, code: CodePath) -> Template:
     return await _quote_page(request, code)
 
 
-@post([f"/quotes/{{code:str}}/{action}" for action in QUOTE_ACTIONS], guards=[requires_for(_action_permission)],
+@post([f"/quotes/{{code:str}}/{action}" for action in QUOTE_ACTIONS], guards=[requires_for(action_permission)],
       include_in_schema=False)
 async def quote_action(request: Request, code: CodePath) -> Template | Redirect:
     action = request.url.path.rsplit("/", 1)[-1]
@@ -248,7 +248,7 @@ async def quote_action(request: Request, code: CodePath) -> Template | Redirect:
     except ApiError as exc:
         if exc.code == "not_found":
             raise
-        return await _quote_page(request, code, errors=_messages(request, exc), status_code=exc.status_code)
+        return await _quote_page(request, code, errors=messages(request, exc), status_code=exc.status_code)
     return Redirect(f"/quotes/{code}?{urlencode({'done': action})}", status_code=HTTP_303_SEE_OTHER)
 
 
