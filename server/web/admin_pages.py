@@ -15,6 +15,7 @@ from schemas.accounts import UserIn, UserPatch
 from server.accounts.identity import requires
 from server.accounts import service as accounts
 from server.accounts.permissions import Role
+from server.db import write_transaction
 from server.errors import ApiError
 from server.masterdata.resources import RESOURCES
 from server.web.forms import FormErrors, explain
@@ -92,7 +93,8 @@ async def create_user(request: Request) -> Template | Redirect:
         "language": str(form.get("language") or "en"),
     }
     try:
-        created = await accounts.create_user(UserIn.model_validate(values), actor)
+        async with write_transaction():
+            created = await accounts.create_user(UserIn.model_validate(values), actor)
     except (ValidationError, ApiError) as exc:
         shown = {**values, "password": ""}
         errors = explain(exc, FormErrors(), language_of(request))
@@ -113,7 +115,8 @@ async def update_user(request: Request) -> Template | Redirect:
     if form.get("password"):
         patch["password"] = str(form.get("password"))
     try:
-        await accounts.update_user(username, UserPatch.model_validate(patch), actor)
+        async with write_transaction():
+            await accounts.update_user(username, UserPatch.model_validate(patch), actor)
     except (ValidationError, ApiError) as exc:
         problems = explain(exc, FormErrors(), language_of(request))
         # The row forms share one page, so each message says which user it is about.

@@ -19,6 +19,7 @@ from devices import service as devices
 from devices.controllers import DevicePatch, enrol_url, qr_svg
 from schemas.sync import EnrolmentRequest
 from server.accounts.identity import requires
+from server.db import write_transaction
 from server.errors import ApiError
 from server.i18n import translate
 from server.masterdata.tables import Site, Warehouse
@@ -112,7 +113,8 @@ async def enrol_device(request: Request) -> Template:
         wanted = EnrolmentRequest.model_validate(
             {"scope": {"site": values["site"], "warehouses": values["warehouses"]}, "ttl_minutes": values["ttl_minutes"]}
         )
-        code, expires_at = await devices.create_enrolment(wanted.scope, wanted.ttl_minutes, actor)
+        async with write_transaction():
+            code, expires_at = await devices.create_enrolment(wanted.scope, wanted.ttl_minutes, actor)
     except (ValidationError, ApiError) as exc:
         problems = _one_list(explain(exc, FormErrors(), lang), lang)
         return await _devices_page(request, status_code=HTTP_422_UNPROCESSABLE_ENTITY, enrol_errors=problems,
@@ -163,7 +165,8 @@ async def update_device(request: Request, device_id: DeviceId) -> Template | Red
         wanted = DevicePatch.model_validate(
             {"name": values["name"], "scope": _posted_scope(form, keep=device["scope"])}
         )
-        await devices.update_device(device_id, wanted.name, wanted.scope, actor)
+        async with write_transaction():
+            await devices.update_device(device_id, wanted.name, wanted.scope, actor)
     except (ValidationError, ApiError) as exc:
         problems = _one_list(explain(exc, FormErrors(), lang), lang)
         return await _edit_page(request, device, status_code=HTTP_422_UNPROCESSABLE_ENTITY, errors=problems, values=values)
@@ -178,7 +181,8 @@ async def confirm_revoke(request: Request, device_id: DeviceId) -> Template:
 @post("/devices/{device_id:str}/revoke", guards=[requires("devices.write")], include_in_schema=False)
 async def revoke_device(request: Request, device_id: DeviceId) -> Redirect:
     actor = request.user
-    revoked = await devices.revoke_device(device_id, actor)
+    async with write_transaction():
+        revoked = await devices.revoke_device(device_id, actor)
     return Redirect("/devices?" + urlencode({"revoked": revoked["name"]}), status_code=HTTP_303_SEE_OTHER)
 
 

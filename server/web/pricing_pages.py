@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 
 from schemas.pricing import ContractIn, PriceListIn, QuoteConvert, QuoteEdit, QuoteIn
 from server.accounts.identity import requires
+from server.db import write_transaction
 from server.errors import ApiError
 from server.i18n import translate
 from server.masterdata.tables import Customer, Item, Site
@@ -155,7 +156,8 @@ async def create_from_form(request: Request) -> Template | Redirect:
     values, lines = _form_values(form, spec)
     errors = FormErrors()
     try:
-        created = await create(to_input(values, lines), actor)
+        async with write_transaction():
+            created = await create(to_input(values, lines), actor)
     except (ApiError, ValidationError) as exc:
         explain(exc, errors, language_of(request))
         status = exc.status_code if isinstance(exc, ApiError) else HTTP_422_UNPROCESSABLE_ENTITY
@@ -238,13 +240,15 @@ async def quote_action(request: Request, code: CodePath) -> Template | Redirect:
     version = str((await request.form()).get("version") or "")
     sent = int(version) if version.isdigit() else None
     try:
-        if action == "submit":
-            await quotes.submit_quote(code, actor, sent)
-        elif action == "convert":
-            order = await quotes.convert_quote(code, QuoteConvert(version=sent), actor)
-            return Redirect(f"/sales-orders/{order.code}?{urlencode({'done': 'save'})}", status_code=HTTP_303_SEE_OTHER)
-        else:
-            await quotes.decide_quote(code, "approved" if action == "approve" else "rejected", actor, sent)
+        async with write_transaction():
+            if action == "submit":
+                await quotes.submit_quote(code, actor, sent)
+            elif action == "convert":
+                order = await quotes.convert_quote(code, QuoteConvert(version=sent), actor)
+                return Redirect(f"/sales-orders/{order.code}?{urlencode({'done': 'save'})}",
+                                status_code=HTTP_303_SEE_OTHER)
+            else:
+                await quotes.decide_quote(code, "approved" if action == "approve" else "rejected", actor, sent)
     except ApiError as exc:
         if exc.code == "not_found":
             raise
@@ -280,7 +284,8 @@ async def edit_quote(request: Request, code: CodePath) -> Template | Redirect:
     try:
         data = QuoteEdit.model_validate({**_present(values), "version": form.get("version", ""),
                                          "lines": [{**_present(line), "due_date": due} for line in lines]})
-        await quotes.edit_quote(code, data, actor)
+        async with write_transaction():
+            await quotes.edit_quote(code, data, actor)
     except (ApiError, ValidationError) as exc:
         if isinstance(exc, ApiError) and exc.code == "not_found":
             raise

@@ -78,7 +78,8 @@ async def production_action(request: Request, code: CodePath) -> Template | Redi
     form = await request.form()
     version = str(form.get("version") or "")
     try:
-        await ACTIONS[action](code, actor, int(version) if version.isdigit() else None)
+        async with write_transaction():
+            await ACTIONS[action](code, actor, int(version) if version.isdigit() else None)
     except ApiError as exc:
         if exc.code == "not_found":
             raise
@@ -113,7 +114,8 @@ async def create_production(request: Request) -> Template | Redirect:
     data: dict[str, Any] = {k: v for k, v in values.items() if v or k == "notes"}
     errors = FormErrors()
     try:
-        created = await service.create_production_order(ProductionOrderIn.model_validate(data), actor)
+        async with write_transaction():
+            created = await service.create_production_order(ProductionOrderIn.model_validate(data), actor)
     except (ValidationError, ApiError) as exc:
         if isinstance(exc, ApiError) and exc.code == "not_found":
             raise

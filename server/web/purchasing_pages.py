@@ -16,6 +16,7 @@ from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_422_UNPROCESSABLE_ENT
 from pydantic import ValidationError
 
 from server.accounts.identity import requires
+from server.db import write_transaction
 from server.errors import ApiError
 from server.masterdata.tables import Item, Site, Supplier
 from server.purchasing import service
@@ -89,7 +90,8 @@ async def purchase_action(request: Request, code: CodePath) -> Template | Redire
     form = await request.form()
     version = str(form.get("version") or "")
     try:
-        await ACTIONS[action](code, actor, int(version) if version.isdigit() else None)
+        async with write_transaction():
+            await ACTIONS[action](code, actor, int(version) if version.isdigit() else None)
     except ApiError as exc:
         if exc.code == "not_found":
             raise
@@ -156,12 +158,13 @@ async def _save(request: Request, code: str | None) -> Template | Redirect:
         return await _form_page(request, code=code, values=values, lines=lines + [{} for _ in range(BLANK_LINES)])
     errors, data = FormErrors(), _contract_input(values, lines)
     try:
-        if code is None:
-            saved = await service.create_purchase_order(PurchaseOrderIn.model_validate(data), actor)
-        else:
-            data.pop("code", None)
-            data["version"] = values.get("version") or "0"
-            saved = await service.update_purchase_order(code, PurchaseOrderPatch.model_validate(data), actor)
+        async with write_transaction():
+            if code is None:
+                saved = await service.create_purchase_order(PurchaseOrderIn.model_validate(data), actor)
+            else:
+                data.pop("code", None)
+                data["version"] = values.get("version") or "0"
+                saved = await service.update_purchase_order(code, PurchaseOrderPatch.model_validate(data), actor)
     except (ValidationError, ApiError) as exc:
         if isinstance(exc, ApiError) and exc.code == "not_found":
             raise

@@ -182,13 +182,15 @@ async def _save_plan(request: Request, item: str | None) -> Template | Redirect:
     characteristics = [_characteristic_input(row) for row in rows]
     errors = FormErrors()
     try:
-        if item is None:
-            saved = await service.create_plan(InspectionPlanIn.model_validate(
-                {"item": values["item"], "description": values["description"], "characteristics": characteristics}), actor)
-        else:
-            saved = await service.update_plan(item, InspectionPlanUpdate.model_validate(
-                {"version": values["version"] or "0", "description": values["description"],
-                 "characteristics": characteristics}), actor)
+        async with write_transaction():
+            if item is None:
+                saved = await service.create_plan(InspectionPlanIn.model_validate(
+                    {"item": values["item"], "description": values["description"],
+                     "characteristics": characteristics}), actor)
+            else:
+                saved = await service.update_plan(item, InspectionPlanUpdate.model_validate(
+                    {"version": values["version"] or "0", "description": values["description"],
+                     "characteristics": characteristics}), actor)
     except (ValidationError, ApiError) as exc:
         if isinstance(exc, ApiError) and exc.code == "not_found":
             raise
@@ -211,7 +213,8 @@ async def update_plan(request: Request, item: CodePath) -> Template | Redirect:
 @post("/quality/plans/{item:str}/delete", guards=[requires("quality.write")], include_in_schema=False)
 async def delete_plan(request: Request, item: CodePath) -> Redirect:
     actor = request.user
-    await service.delete_plan(item, actor)
+    async with write_transaction():
+        await service.delete_plan(item, actor)
     return Redirect("/quality/plans?done=delete", status_code=HTTP_303_SEE_OTHER)
 
 
@@ -245,7 +248,8 @@ async def ncr_disposition(request: Request, code: CodePath) -> Template | Redire
     try:
         data = DispositionIn.model_validate({"disposition": str(form.get("disposition") or ""),
                                              "note": str(form.get("note") or "")})
-        await service.decide_disposition(code, data, actor)
+        async with write_transaction():
+            await service.decide_disposition(code, data, actor)
     except (ValidationError, ApiError) as exc:
         if isinstance(exc, ApiError) and exc.code == "not_found":
             raise

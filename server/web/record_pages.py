@@ -17,6 +17,7 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_422_UNPROCESSABLE_ENTITY
 from pydantic import BaseModel, ValidationError
 
+from server.db import write_transaction
 from server.errors import ApiError
 from server.masterdata.resources import RESOURCES
 from server.records import service
@@ -225,10 +226,13 @@ async def _save(request: Request, resource: Resource, code: str | None) -> Templ
         data[resource.children.field] = parse_lines(resource, line_specs, form, errors, lang=lang)
     if not errors:
         try:
-            if code is None:
-                saved = await service.create_record(resource, resource.create_model.model_validate(data), current_user(request))
-            else:
-                saved = await service.update_record(resource, code, resource.update_model.model_validate(data), current_user(request))
+            async with write_transaction():
+                if code is None:
+                    saved = await service.create_record(resource, resource.create_model.model_validate(data),
+                                                        current_user(request))
+                else:
+                    saved = await service.update_record(resource, code, resource.update_model.model_validate(data),
+                                                        current_user(request))
             return Redirect(f"/md/{resource.path}?{urlencode({'saved': saved.code})}", status_code=HTTP_303_SEE_OTHER)  # type: ignore[attr-defined]
         except (ValidationError, ApiError) as exc:
             explain(exc, errors, lang)
@@ -272,7 +276,8 @@ async def archive_record(request: Request, path: str) -> Redirect:
     form = await request.form()
     code = str(form.get("code") or "")[:40]
     archive = form.get("archive") == "true"
-    await service.set_archived(resource, code, archive, current_user(request))
+    async with write_transaction():
+        await service.set_archived(resource, code, archive, current_user(request))
     back = {"archived": "true"} if not archive else {}
     return Redirect(f"/md/{resource.path}?{urlencode({**back, 'saved': code})}", status_code=HTTP_303_SEE_OTHER)
 
@@ -287,7 +292,8 @@ async def import_records(request: Request, path: str) -> Template:
         problems, status = [{"row": "", "field": "file", "code": "missing_field", "message": "choose a CSV file"}], 422
     else:
         try:
-            result = await service.import_csv(resource, decode_csv(await upload.read()), user)
+            async with write_transaction():
+                result = await service.import_csv(resource, decode_csv(await upload.read()), user)
         except ApiError as exc:
             # A file refused whole (bad encoding…) is shown like a file refused row by row.
             problems = exc.details.get("errors") or [{"row": "", "field": "file", "code": exc.code, "message": exc.message}]

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from schemas.sales import OrderChangeIn, SalesOrderOut
 from server.accounts.identity import requires
+from server.db import write_transaction
 from server.errors import ApiError
 from server.sales import changes
 from server.sales import service as sales
@@ -45,7 +46,10 @@ def _change_input(order: SalesOrderOut, form: dict[str, str]) -> dict[str, Any]:
 
 @post("/sales-orders/{code:str}/change/preview", guards=[requires("sales.write")], include_in_schema=False)
 async def preview_change(request: Request, code: CodePath) -> Template:
-    """What the change would do (an htmx fragment): the order's changed fields and the impacts downstream."""
+    """What the change would do (an htmx fragment): the order's changed fields and the impacts downstream.
+
+    No write_transaction here: the preview makes the change in a transaction of its own and rolls it back; joined to
+    one opened here, what it wrote would be committed."""
     actor = request.user
     order = await sales.get_sales_order(code)
     form = posted_text(await request.form())
@@ -61,7 +65,8 @@ async def preview_change(request: Request, code: CodePath) -> Template:
 
 @post("/sales-orders/{code:str}/cancel/preview", guards=[requires("sales.write")], include_in_schema=False)
 async def preview_cancel(request: Request, code: CodePath) -> Template:
-    """What cancelling would do (an htmx fragment, the same as a change's): shipments, reservations, production."""
+    """What cancelling would do (an htmx fragment, the same as a change's): shipments, reservations, production.
+    Like a change's preview, it runs in a transaction of its own that it rolls back."""
     actor = request.user
     form = posted_text(await request.form())
     version = form.get("version", "")
@@ -82,7 +87,8 @@ async def make_change(request: Request, code: CodePath) -> Template | Redirect:
     order = await sales.get_sales_order(code)
     form = posted_text(await request.form())
     try:
-        await changes.make_change(code, OrderChangeIn.model_validate(_change_input(order, form)), actor)
+        async with write_transaction():
+            await changes.make_change(code, OrderChangeIn.model_validate(_change_input(order, form)), actor)
     except (ApiError, ValidationError) as exc:
         if isinstance(exc, ApiError) and exc.code == "not_found":
             raise

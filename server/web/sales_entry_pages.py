@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from schemas.sales import SalesOrderEdit, SalesOrderIn, SalesOrderOut
 from server.accounts.identity import requires
+from server.db import write_transaction
 from server.errors import ApiError
 from server.masterdata.tables import Customer, Item, Site
 from server.sales import rules
@@ -102,21 +103,24 @@ async def _save(request: Request, code: str | None) -> Template | Redirect:
         return await _form_page(request, order=order, values=values, lines=lines + [{} for _ in range(BLANK_LINES)])
     errors, data = FormErrors(), _contract_input(values, lines)
     try:
-        if code is None:
-            saved = await sales.create_sales_order(SalesOrderIn.model_validate(data), actor)
-        else:
-            data.pop("customer", None)
-            data["version"] = values.get("version") or "0"
-            saved = await sales.edit_draft(code, SalesOrderEdit.model_validate(data), actor)
+        async with write_transaction():
+            if code is None:
+                saved = await sales.create_sales_order(SalesOrderIn.model_validate(data), actor)
+            else:
+                data.pop("customer", None)
+                data["version"] = values.get("version") or "0"
+                saved = await sales.edit_draft(code, SalesOrderEdit.model_validate(data), actor)
     except (ValidationError, ApiError) as exc:
         if isinstance(exc, ApiError) and exc.code == "not_found":
             raise
         explain(exc, errors, language_of(request))
         return await _form_page(request, order=order, values=values, lines=lines + [{}], errors=errors,
                                 status_code=refusal_status(exc))
+    # Save & submit is two actions, so two transactions: a review that refuses the submission keeps the saved draft.
     if form.get("_action") == "submit":
         try:
-            await sales.submit(saved.code, actor, saved.version)
+            async with write_transaction():
+                await sales.submit(saved.code, actor, saved.version)
         except ApiError as exc:  # saved, but the review would not take it: the order page says why
             return await order_page(request, saved.code, errors=messages(request, exc), status_code=exc.status_code)
         return Redirect(f"/sales-orders/{saved.code}?{urlencode({'done': 'submit'})}", status_code=HTTP_303_SEE_OTHER)

@@ -12,6 +12,7 @@ from litestar.response import Template
 from litestar.status_codes import HTTP_422_UNPROCESSABLE_ENTITY
 
 from server.accounts.identity import requires
+from server.db import write_transaction
 from server.errors import ApiError
 from server.sales import importer
 from server.web.render import render
@@ -42,7 +43,8 @@ async def sales_import(request: Request) -> Template:
         return _page(request, status_code=HTTP_422_UNPROCESSABLE_ENTITY, dry_run=dry_run, problems=[
             importer.problem(0, "", "missing_file", "choose a CSV or XLSX file")])
     try:
-        result = await importer.import_sales_orders(await upload.read(), upload.filename, user, dry_run=dry_run)
+        async with write_transaction():
+            result = await importer.import_sales_orders(await upload.read(), upload.filename, user, dry_run=dry_run)
     except ApiError as exc:
         problems = exc.details.get("errors") or [importer.problem(0, "", exc.code, exc.message)]
         return _page(request, status_code=exc.status_code, problems=problems, dry_run=dry_run)

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from schemas.sales import PaymentIn, SalesOrderOut
 from schemas.shipping import ShipmentIn
 from server.accounts.identity import requires
+from server.db import write_transaction
 from server.errors import ApiError
 from server.masterdata.tables import Item, Warehouse
 from server.sales import rules
@@ -95,7 +96,8 @@ async def sales_action(request: Request, code: CodePath) -> Template | Redirect:
     if action != "submit":
         arguments.append(form.get("reason", ""))
     try:
-        await ORDER_ACTIONS[action](*arguments)
+        async with write_transaction():
+            await ORDER_ACTIONS[action](*arguments)
     except ApiError as exc:
         if exc.code == "not_found":
             raise
@@ -111,7 +113,8 @@ async def record_payment(request: Request, code: CodePath) -> Template | Redirec
     form = posted_text(await request.form())
     payment = {k: form.get(k, "") for k in ("amount", "paid_on", "reference")}
     try:
-        await sales.record_payment(code, PaymentIn.model_validate({k: v for k, v in payment.items() if v}), actor)
+        async with write_transaction():
+            await sales.record_payment(code, PaymentIn.model_validate({k: v for k, v in payment.items() if v}), actor)
     except (ApiError, ValidationError) as exc:
         if isinstance(exc, ApiError) and exc.code == "not_found":
             raise
@@ -129,7 +132,8 @@ async def plan_shipment(request: Request, code: CodePath) -> Template | Redirect
              if (m := re.fullmatch(r"ship-(\d+)", key)) and value and value != "0"]
     data = {"sales_order": code, "ship_from": form.get("ship_from", ""), "route": form.get("route") or None, "lines": lines}
     try:
-        created = await shipping.create_shipment(ShipmentIn.model_validate(data), actor)
+        async with write_transaction():
+            created = await shipping.create_shipment(ShipmentIn.model_validate(data), actor)
     except (ApiError, ValidationError) as exc:
         if isinstance(exc, ApiError) and exc.code == "not_found":
             raise

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from schemas.sales import SalesPolicyIn
 from server.accounts.identity import requires
 from server.accounts.permissions import Role
+from server.db import write_transaction
 from server.errors import ApiError
 from server.sales import rules
 from server.sales import service as sales
@@ -48,7 +49,8 @@ async def save_policy(request: Request) -> Template | Redirect:
         "approvers": {check: [str(r) for r in form.getall(f"approvers-{check}", [])] for check in CHECK_NAMES},
     }
     try:
-        await sales.set_policy(SalesPolicyIn.model_validate(values), actor)
+        async with write_transaction():
+            await sales.set_policy(SalesPolicyIn.model_validate(values), actor)
     except (ApiError, ValidationError) as exc:
         errors = explain(exc, FormErrors(), language_of(request))
         return render(request, "sales_policy.html", status_code=refusal_status(exc), values=values,

@@ -15,6 +15,7 @@ from litestar.status_codes import HTTP_303_SEE_OTHER
 from pydantic import ValidationError
 
 from server.accounts.identity import requires
+from server.db import write_transaction
 from server.errors import ApiError
 from server.shipping import rules as shipping_rules
 from server.shipping import service as shipping
@@ -73,7 +74,8 @@ async def shipping_detail(request: Request, code: CodePath) -> Template:
 async def shipping_cancel(request: Request, code: CodePath) -> Template | Redirect:
     actor = request.user
     try:
-        await shipping.cancel_shipment(code, actor)
+        async with write_transaction():
+            await shipping.cancel_shipment(code, actor)
     except ApiError as exc:
         if exc.code == "not_found":
             raise

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from schemas.webhooks import WebhookSubscriptionIn, WebhookSubscriptionPatch
 from server.accounts.identity import requires
+from server.db import write_transaction
 from server.errors import ApiError
 from server.web.forms import FormErrors, explain
 from server.web.render import language_of, render
@@ -58,7 +59,8 @@ async def create_webhook(request: Request) -> Template:
               if "event_types" in form else [], "description": str(form.get("description") or "").strip()}
     try:
         wanted = WebhookSubscriptionIn.model_validate(values)
-        created = await service.create_subscription(wanted, actor)
+        async with write_transaction():
+            created = await service.create_subscription(wanted, actor)
     except (ValidationError, ApiError) as exc:
         return await _list_page(request, status_code=HTTP_422_UNPROCESSABLE_ENTITY, values=values,
                                 errors=_problems(exc, language_of(request)))
@@ -90,6 +92,8 @@ def _back(subscription_id: int, done: str) -> Redirect:
 
 @post("/webhooks/{subscription_id:int}/ping", guards=[requires(MANAGE)], include_in_schema=False)
 async def ping_webhook(request: Request, subscription_id: SubscriptionId) -> Redirect:
+    # Not in a transaction of the page's: the service reads back the delivery it queued, which is written only when
+    # its own transaction commits (a buffered insert).
     await service.ping(subscription_id, request.user)
     return _back(subscription_id, "ping")
 
@@ -97,7 +101,8 @@ async def ping_webhook(request: Request, subscription_id: SubscriptionId) -> Red
 @post("/webhooks/{subscription_id:int}/rotate-secret", guards=[requires(MANAGE)], include_in_schema=False,
       status_code=200)
 async def rotate_webhook_secret(request: Request, subscription_id: SubscriptionId) -> Template:
-    rotated = await service.rotate_secret(subscription_id, request.user)
+    async with write_transaction():
+        rotated = await service.rotate_secret(subscription_id, request.user)
     return await _detail_page(request, subscription_id, secret=rotated.secret)
 
 
@@ -105,13 +110,16 @@ async def rotate_webhook_secret(request: Request, subscription_id: SubscriptionI
 async def toggle_webhook(request: Request, subscription_id: SubscriptionId) -> Redirect:
     actor = request.user
     active = (await request.form()).get("active") == "1"
+    # Not in a transaction of the page's: resuming wakes the dispatcher once the service's own transaction ended,
+    # which must be its commit.
     await service.update_subscription(subscription_id, WebhookSubscriptionPatch(active=active), actor)
     return _back(subscription_id, "resumed" if active else "paused")
 
 
 @post("/webhook-deliveries/{delivery_id:str}/redeliver", guards=[requires(MANAGE)], include_in_schema=False)
 async def redeliver_webhook(request: Request, delivery_id: DeliveryId) -> Redirect:
-    delivery = await service.redeliver(delivery_id, request.user)
+    async with write_transaction():
+        delivery = await service.redeliver(delivery_id, request.user)
     return _back(delivery.subscription, "redeliver")
 
 
