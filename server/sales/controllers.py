@@ -32,7 +32,7 @@ def _action(data: SalesOrderAction | None) -> tuple[int | None, str]:
     return (data.version, data.reason) if data else (None, "")
 
 
-def _open(request: Request, order: SalesOrderOut) -> SalesOrderOut:
+def open_for(request: Request, order: SalesOrderOut) -> SalesOrderOut:
     """The order with what this caller may do to it now."""
     actions = rules.open_actions(order.status, order.awaiting_approval, request.user.permissions)
     return order.model_copy(update={"open_actions": actions})
@@ -56,7 +56,7 @@ class SalesOrderController(Controller):
     ) -> Page[SalesOrderOut]:
         listing = await service.list_sales_orders(status=status, customer=customer, q=q,
                                                   awaiting_approval=awaiting_approval, limit=limit, offset=offset)
-        return Page[SalesOrderOut](**{**listing, "items": [_open(request, order) for order in listing["items"]]})
+        return Page[SalesOrderOut](**{**listing, "items": [open_for(request, order) for order in listing["items"]]})
 
     @get("/late", guards=[requires("sales.read")], operation_id="late_sales_order_lines",
          summary="Lines of orders under way that are late or at risk of missing their promise date, most urgent first")
@@ -65,7 +65,7 @@ class SalesOrderController(Controller):
 
     @get("/{code:str}", guards=[requires("sales.read")], summary="Get one sales order", operation_id="get_sales_order")
     async def get_order(self, request: Request, code: CodePath) -> SalesOrderOut:
-        return _open(request, await service.get_sales_order(code))
+        return open_for(request, await service.get_sales_order(code))
 
     @get("/{code:str}/tracking", guards=[requires("sales.read")], operation_id="track_sales_order",
          summary="The order from entry to delivery: each line's progress, its shipments, production and purchasing")
@@ -84,42 +84,42 @@ class SalesOrderController(Controller):
     async def create_order(self, request: Request, data: SalesOrderIn,
                            idempotency_key: IdempotencyKey = None) -> Response[SalesOrderOut]:
         order, created = await service.create_sales_order_once(data, request.user, idempotency_key)
-        return Response(_open(request, order), status_code=HTTP_201_CREATED if created else HTTP_200_OK)
+        return Response(open_for(request, order), status_code=HTTP_201_CREATED if created else HTTP_200_OK)
 
     @put("/{code:str}", guards=[requires("sales.write")], operation_id="edit_sales_order",
          summary="Rewrite a draft: its terms and all its lines")
     async def edit_order(self, request: Request, code: CodePath, data: SalesOrderEdit) -> SalesOrderOut:
-        return _open(request, await service.edit_draft(code, data, request.user))
+        return open_for(request, await service.edit_draft(code, data, request.user))
 
     @post("/{code:str}/submit", guards=[requires("sales.write")], status_code=HTTP_200_OK, operation_id="submit_sales_order",
           summary="Submit a draft: the review approves it, holds it for credit, or leaves it for an approver")
     async def submit_order(self, request: Request, code: CodePath, data: SalesOrderAction | None = None) -> SalesOrderOut:
-        return _open(request, await service.submit(code, request.user, _action(data)[0]))
+        return open_for(request, await service.submit(code, request.user, _action(data)[0]))
 
     @post("/{code:str}/approve", guards=[requires("sales.approve")], status_code=HTTP_200_OK,
           operation_id="approve_sales_order", summary="Approve an order the review left for an approver or held for credit")
     async def approve_order(self, request: Request, code: CodePath, data: SalesOrderAction | None = None) -> SalesOrderOut:
-        return _open(request, await service.approve(code, request.user, *_action(data)))
+        return open_for(request, await service.approve(code, request.user, *_action(data)))
 
     @post("/{code:str}/reject", guards=[requires("sales.approve")], status_code=HTTP_200_OK,
           operation_id="reject_sales_order", summary="Send an order awaiting approval back to draft, saying why")
     async def reject_order(self, request: Request, code: CodePath, data: SalesOrderAction | None = None) -> SalesOrderOut:
-        return _open(request, await service.reject(code, request.user, *_action(data)))
+        return open_for(request, await service.reject(code, request.user, *_action(data)))
 
     @post("/{code:str}/hold", guards=[requires("sales.write")], status_code=HTTP_200_OK, operation_id="hold_sales_order",
           summary="Put an order on hold, saying why")
     async def hold_order(self, request: Request, code: CodePath, data: SalesOrderAction | None = None) -> SalesOrderOut:
-        return _open(request, await service.hold(code, request.user, *_action(data)))
+        return open_for(request, await service.hold(code, request.user, *_action(data)))
 
     @post("/{code:str}/release", guards=[requires("sales.write")], status_code=HTTP_200_OK,
           operation_id="release_sales_order", summary="End a hold: the order returns to where it was")
     async def release_order(self, request: Request, code: CodePath, data: SalesOrderAction | None = None) -> SalesOrderOut:
-        return _open(request, await service.release(code, request.user, *_action(data)))
+        return open_for(request, await service.release(code, request.user, *_action(data)))
 
     @post("/{code:str}/cancel", guards=[requires("sales.write")], status_code=HTTP_200_OK, operation_id="cancel_sales_order",
           summary="Cancel an order no goods left for and no shipment is open for; its reservations are released")
     async def cancel_order(self, request: Request, code: CodePath, data: SalesOrderAction | None = None) -> SalesOrderOut:
-        return _open(request, await service.cancel_sales_order(code, request.user, *_action(data)))
+        return open_for(request, await service.cancel_sales_order(code, request.user, *_action(data)))
 
     @post("/{code:str}/cancel/preview", guards=[requires("sales.write")], status_code=HTTP_200_OK,
           operation_id="preview_sales_order_cancel",
@@ -131,7 +131,7 @@ class SalesOrderController(Controller):
     @post("/{code:str}/close", guards=[requires("sales.write")], status_code=HTTP_200_OK, operation_id="close_sales_order",
           summary="Close an order: what is still owed (backorders included) will not be sent")
     async def close_order(self, request: Request, code: CodePath, data: SalesOrderAction | None = None) -> SalesOrderOut:
-        return _open(request, await service.close_sales_order(code, request.user, *_action(data)))
+        return open_for(request, await service.close_sales_order(code, request.user, *_action(data)))
 
     @post("/{code:str}/changes/preview", guards=[requires("sales.write")], status_code=HTTP_200_OK,
           operation_id="preview_sales_order_change",
@@ -148,7 +148,7 @@ class SalesOrderController(Controller):
     @post("/{code:str}/payments", guards=[requires("sales.write")], status_code=HTTP_201_CREATED,
           operation_id="record_sales_payment", summary="Record money received against the order")
     async def record_payment(self, request: Request, code: CodePath, data: PaymentIn) -> SalesOrderOut:
-        return _open(request, await service.record_payment(code, data, request.user))
+        return open_for(request, await service.record_payment(code, data, request.user))
 
 
 class CustomerSummaryController(Controller):

@@ -25,7 +25,7 @@ from server.accounts.identity import requires
 from server.i18n import LANGUAGES
 from server.masterdata.tables import Customer
 from server.sales import contracts, price_lists, quotes, rules
-from server.sales.controllers import CODE_PATTERN, CodePath
+from server.sales.controllers import CODE_PATTERN, CodePath, open_for
 from server.sales.quote_pdf import quote_pdf
 
 CodeQuery = Annotated[str, Parameter(max_length=40, pattern=CODE_PATTERN)]
@@ -179,7 +179,7 @@ class QuoteController(Controller):
     @post("/{code:str}/convert", guards=[requires("sales.write")], status_code=HTTP_201_CREATED,
           operation_id="convert_quote", summary="Turn an approved quote into a draft sales order (once)")
     async def convert(self, request: Request, code: CodePath, data: QuoteConvert | None = None) -> SalesOrderOut:
-        return await quotes.convert_quote(code, data or QuoteConvert(), request.user)
+        return open_for(request, await quotes.convert_quote(code, data or QuoteConvert(), request.user))
 
 
 PRICING_CONTROLLERS = [PriceListController, PriceController, ContractController, QuoteController]
