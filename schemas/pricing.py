@@ -223,4 +223,6 @@ class QuoteOut(BaseModel):
     updated_at: datetime
     version: int
     lines: list[QuoteLineOut]
+    open_actions: list[str] = Field(default_factory=list, description="What the caller may do to it now (action "
+                                    "names: submit, approve, cancel…), given its status and the caller's role")
 

@@ -93,6 +93,8 @@ class ProductionOrderOut(BaseModel):
     version: int
     operations: list[ProductionOperationOut]
     materials: list[ProductionMaterialOut]
+    open_actions: list[str] = Field(default_factory=list, description="What the caller may do to it now (action "
+                                    "names: submit, approve, cancel…), given its status and the caller's role")
 
 
 class DowntimeOut(BaseModel):

@@ -80,3 +80,5 @@ class PurchaseOrderOut(BaseModel):
     version: int
     total_amount: str = Field(description="Sum of quantity × unit price, a decimal string")
     lines: list[PurchaseOrderLineOut]
+    open_actions: list[str] = Field(default_factory=list, description="What the caller may do to it now (action "
+                                    "names: submit, approve, cancel…), given its status and the caller's role")

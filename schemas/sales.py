@@ -156,6 +156,8 @@ class SalesOrderOut(BaseModel):
     updated_at: datetime
     version: int
     lines: list[SalesOrderLineOut]
+    open_actions: list[str] = Field(default_factory=list, description="What the caller may do to it now (action "
+                                    "names: submit, approve, cancel…), given its status and the caller's role")
 
 
 class SalesOrderHistory(BaseModel):

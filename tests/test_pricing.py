@@ -267,6 +267,7 @@ def test_a_discounted_quote_is_approved_printed_and_converted_once(login, unique
     so = converted.json()
     assert (so["status"], so["source"], so["quote"], so["customer"], so["customer_reference"]) == (
         "draft", "quote", quote["code"], customers["B"], "PO-Q1")
+    assert so["open_actions"] == ["submit", "cancel", "edit"]
     assert decimals([(l["quantity"], l["unit_price"], l["discount_pct"]) for l in so["lines"]]) == decimals([
         ("12", "90", "5"), ("2", "75", "0")])
     assert so["value"] == quote["value"]

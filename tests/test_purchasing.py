@@ -103,6 +103,15 @@ def test_warehouse_and_viewer_read_purchase_orders_but_cannot_create_or_approve(
     assert buyer.get(f"/api/purchase-orders/{po['code']}").json()["status"] == "draft"
 
 
+def test_the_api_says_what_the_caller_may_do_to_a_draft_and_to_an_approved_po(login, buyer):
+    po = draft(buyer, [line("GAS-C4")])
+    assert po["open_actions"] == ["approve", "cancel", "edit"]
+    assert login("viewer").get(f"/api/purchase-orders/{po['code']}").json()["open_actions"] == []
+    approved = buyer.post(f"/api/purchase-orders/{po['code']}/approve", json={"version": po["version"]}).json()
+    assert approved["status"] == "approved" and approved["open_actions"] == ["cancel", "close"]
+    assert buyer.get(f"/api/purchase-orders/{po['code']}").json()["open_actions"] == ["cancel", "close"]
+
+
 def test_a_draft_is_changed_with_its_version_and_a_stale_version_is_a_conflict(buyer):
     po = draft(buyer, [line("GAS-C4", "500")])
     changed = buyer.patch(f"/api/purchase-orders/{po['code']}",

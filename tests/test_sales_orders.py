@@ -267,3 +267,17 @@ def test_every_step_of_an_order_reaches_a_webhook_receiver_signed(login, admin, 
     finally:
         admin.delete(f"/api/webhooks/{subscription['id']}")
         receiver.close()
+
+
+def test_the_api_says_which_actions_are_open_to_the_caller_as_the_order_moves_on(login, customer):
+    sales, manager, viewer = login("sales"), login("manager"), login("viewer")
+    order = draft(sales, customer, ("CH-TASK", "10", "320"))
+    assert order["open_actions"] == ["submit", "cancel", "edit"]
+    assert viewer.get(f"/api/sales-orders/{order['code']}").json()["open_actions"] == []
+
+    submitted = act(sales, order["code"], "submit", version=order["version"]).json()
+    assert submitted["status"] == "approved" and submitted["open_actions"] == ["hold", "cancel", "close", "change", "pay"]
+    read = manager.get(f"/api/sales-orders/{order['code']}").json()
+    assert read["open_actions"] == ["hold", "cancel", "close", "change", "pay"]
+    listed = sales.get("/api/sales-orders", params={"customer": customer}).json()["items"]
+    assert [o["open_actions"] for o in listed] == [submitted["open_actions"]]

@@ -285,3 +285,14 @@ def test_the_cancel_button_previews_what_a_cancellation_does(login, unique):
     stale = sales.post(f"/sales-orders/{order['code']}/cancel/preview", data={"version": str(order["version"] + 5)})
     assert stale.status_code == 409 and 'data-code="version_conflict"' in stale.text
     assert 'id="so-cancel-preview"' not in login("viewer").get(f"/sales-orders/{order['code']}").text
+
+
+def test_a_refused_action_is_the_403_page_for_htmx_requests_too(login, customer):
+    sales, viewer = login("sales"), login("viewer")
+    code, _ = entered(sales, order_form(customer, ("CH-TASK", "1", "320", "0")))
+    htmx = {"HX-Request": "true"}
+    preview = viewer.post(f"/sales-orders/{code}/change/preview", data={"version": "1"}, headers=htmx)
+    assert preview.status_code == 403 and "Not allowed" in preview.text
+    approve = sales.post(f"/sales-orders/{code}/approve", data={"version": "1"}, headers=htmx)
+    assert approve.status_code == 403 and "Not allowed" in approve.text
+    assert api_order(sales, code)["status"] == "draft"

@@ -14,6 +14,7 @@ from schemas.sales import ChangeImpact, CustomerSummary, LateLine, OrderChangeIn
 from server.accounts.identity import requires
 from server.db import trial_write, write_transaction
 from server.orders import cascade, changes, tracking
+from server.sales.controllers import open_for
 
 CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 CodePath = Annotated[str, Parameter(max_length=40, pattern=CODE_PATTERN)]
@@ -42,7 +43,7 @@ class SalesOrderCascadeController(Controller):
     async def cancel_order(self, request: Request, code: CodePath, data: SalesOrderAction | None = None) -> SalesOrderOut:
         async with write_transaction():
             order, _ = await cascade.cancel_sales_order(code, request.user, *_action(data))
-        return order
+        return open_for(request, order)
 
     @post("/{code:str}/cancel/preview", guards=[requires("sales.write")], status_code=HTTP_200_OK,
           operation_id="preview_sales_order_cancel",
@@ -57,7 +58,7 @@ class SalesOrderCascadeController(Controller):
           summary="Close an order: what is still owed (backorders included) will not be sent")
     async def close_order(self, request: Request, code: CodePath, data: SalesOrderAction | None = None) -> SalesOrderOut:
         async with write_transaction():
-            return await cascade.close_sales_order(code, request.user, *_action(data))
+            return open_for(request, await cascade.close_sales_order(code, request.user, *_action(data)))
 
     @post("/{code:str}/changes/preview", guards=[requires("sales.write")], status_code=HTTP_200_OK,
           operation_id="preview_sales_order_change",

@@ -30,7 +30,7 @@ from server.db import write_transaction
 from server.labels.kinds import Label, Operation, traveller_label
 from server.labels.responses import label_response
 from server.masterdata.tables import Item
-from server.production import service
+from server.production import rules, service
 from server.production.tables import Downtime, ProductionOrder
 
 CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
@@ -51,6 +51,11 @@ async def traveller_file(code: str, file_format: str) -> Response[Any]:
     return label_response(await traveller_for(code), file_format, f"traveller-{code}", title=f"Traveller {code}")
 
 
+def _open(request: Request, order: ProductionOrderOut) -> ProductionOrderOut:
+    """The order with what this caller may do to it now."""
+    return order.model_copy(update={"open_actions": rules.open_actions(order.status, request.user.permissions)})
+
+
 class ProductionOrderController(Controller):
     path = "/api/production-orders"
     tags = ["Production orders"]
@@ -59,6 +64,7 @@ class ProductionOrderController(Controller):
          operation_id="list_production_orders")
     async def list_orders(
         self,
+        request: Request,
         status: Annotated[OrderStatus | None, Parameter(description="Only production orders in this status")] = None,
         item: CodeFilter = None,
         site: CodeFilter = None,
@@ -72,45 +78,48 @@ class ProductionOrderController(Controller):
     ) -> Page[ProductionOrderOut]:
         page = await service.list_production_orders(status=status, item=item, site=site, work_centre=work_centre, q=q,
                                                     sort=sort, limit=limit, offset=offset)
-        return Page[ProductionOrderOut](**page)
+        return Page[ProductionOrderOut](**{**page, "items": [_open(request, order) for order in page["items"]]})
 
     @get("/{code:str}", guards=[requires("production.read")],
          summary="Get one production order with its operations, materials and progress", operation_id="get_production_order")
-    async def get_order(self, code: CodePath) -> ProductionOrderOut:
-        return await service.get_production_order(code)
+    async def get_order(self, request: Request, code: CodePath) -> ProductionOrderOut:
+        return _open(request, await service.get_production_order(code))
 
     @post("/", guards=[requires("production.write")], status_code=HTTP_201_CREATED,
           summary="Create a draft production order", operation_id="create_production_order")
     async def create_order(self, request: Request, data: ProductionOrderIn) -> ProductionOrderOut:
         async with write_transaction():
-            return await service.create_production_order(data, request.user)
+            return _open(request, await service.create_production_order(data, request.user))
 
     @patch("/{code:str}", guards=[requires("production.write")],
            summary="Change a draft (send the version you read)", operation_id="update_production_order")
     async def update_order(self, request: Request, code: CodePath, data: ProductionOrderPatch) -> ProductionOrderOut:
         async with write_transaction():
-            return await service.update_production_order(code, data, request.user)
+            return _open(request, await service.update_production_order(code, data, request.user))
 
     @post("/{code:str}/release", guards=[requires("production.write")], status_code=HTTP_200_OK,
           summary="Release a draft: the routing's operations and the BOM's components are copied onto it and it goes "
                   "to the devices of its site and work centres", operation_id="release_production_order")
     async def release_order(self, request: Request, code: CodePath, data: ProductionOrderAction | None = None) -> ProductionOrderOut:
         async with write_transaction():
-            return await service.release_production_order(code, request.user, data.version if data else None)
+            order = await service.release_production_order(code, request.user, data.version if data else None)
+            return _open(request, order)
 
     @post("/{code:str}/cancel", guards=[requires("production.write")], status_code=HTTP_200_OK,
           summary="Cancel a production order nothing was issued to or reported on", operation_id="cancel_production_order")
     async def cancel_order(self, request: Request, code: CodePath, data: ProductionOrderAction | None = None) -> ProductionOrderOut:
         async with write_transaction():
-            return await service.cancel_production_order(code, request.user, data.version if data else None,
-                                                         data.reason if data else "")
+            order = await service.cancel_production_order(code, request.user, data.version if data else None,
+                                                          data.reason if data else "")
+            return _open(request, order)
 
     @post("/{code:str}/close", guards=[requires("production.write")], status_code=HTTP_200_OK,
           summary="Close a production order: it leaves the floor's devices", operation_id="close_production_order")
     async def close_order(self, request: Request, code: CodePath, data: ProductionOrderAction | None = None) -> ProductionOrderOut:
         async with write_transaction():
-            return await service.close_production_order(code, request.user, data.version if data else None,
-                                                        data.reason if data else "")
+            order = await service.close_production_order(code, request.user, data.version if data else None,
+                                                         data.reason if data else "")
+            return _open(request, order)
 
     @get("/{code:str}/traveller.png", guards=[requires("production.read")], media_type="image/png",
          summary="The traveller: the order's code and one Code 128 per operation (<code>/OP<sequence>), PNG")

@@ -1,10 +1,11 @@
-"""The production rules as plain functions of values: which status may follow which, what a released order needs
-of each component, whether a report fits what the previous operation passed on, and what status operations and
-the order get from the quantities reported. No I/O here; quantities are integers of micro-units."""
+"""The production rules as plain functions of values: which status may follow which (and which actions are open
+to whom), what a released order needs of each component, whether a report fits what the previous operation passed
+on, and what status operations and the order get from the quantities reported. No I/O here; quantities are
+integers of micro-units."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal
 
@@ -37,6 +38,20 @@ PRODUCTION_ORDER = Lifecycle(
                          "Material was issued or production reported on this order: close it instead"),
 )
 transition_refusal = PRODUCTION_ORDER.transition_refusal
+
+
+# The office's steps on an order, by the status each leads to; issue and report are bookings on the floor's work.
+ACTION_TARGETS = {"release": RELEASED, "cancel": CANCELLED, "close": CLOSED}
+BOOKINGS = ("issue", "report")
+
+
+def open_actions(status: str, permissions: Collection[str]) -> list[str]:
+    """What a caller holding `permissions` may do to an order in `status`: release, cancel, close where the lifecycle
+    allows, and book an issue or a report while the order is on the floor. All of it needs production.write."""
+    if "production.write" not in permissions:
+        return []
+    steps = [name for name, target in ACTION_TARGETS.items() if target in TRANSITIONS[status]]
+    return steps + list(BOOKINGS) if status in ON_THE_FLOOR else steps
 
 
 def floor_refusal(status: str) -> Refusal | None:

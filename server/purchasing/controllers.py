@@ -24,13 +24,18 @@ from server.actors import Who
 from server.db import write_transaction
 from server.labels.kinds import Label, document_label
 from server.labels.responses import label_response
-from server.purchasing import service
+from server.purchasing import rules, service
 from server.purchasing.receipts import receive
 
 CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 CodePath = Annotated[str, Parameter(max_length=40, pattern=CODE_PATTERN)]
 CodeFilter = Annotated[str | None, Parameter(max_length=40, pattern=CODE_PATTERN)]
 Sort = Literal["code", "-code", "created_at", "-created_at", "status", "-status", "supplier", "-supplier"]
+
+
+def _open(request: Request, order: PurchaseOrderOut) -> PurchaseOrderOut:
+    """The PO with what this caller may do to it now."""
+    return order.model_copy(update={"open_actions": rules.open_actions(order.status, request.user.permissions)})
 
 
 class PurchaseOrderController(Controller):
@@ -40,6 +45,7 @@ class PurchaseOrderController(Controller):
     @get("/", guards=[requires("purchasing.read")], summary="List purchase orders", operation_id="list_purchase_orders")
     async def list_orders(
         self,
+        request: Request,
         status: Annotated[PoStatus | None, Parameter(description="Only purchase orders in this status")] = None,
         supplier: CodeFilter = None,
         site: CodeFilter = None,
@@ -51,46 +57,48 @@ class PurchaseOrderController(Controller):
     ) -> Page[PurchaseOrderOut]:
         page = await service.list_purchase_orders(status=status, supplier=supplier, site=site, q=q, sort=sort,
                                                   limit=limit, offset=offset)
-        return Page[PurchaseOrderOut](**page)
+        return Page[PurchaseOrderOut](**{**page, "items": [_open(request, order) for order in page["items"]]})
 
     @get("/{code:str}", guards=[requires("purchasing.read")], summary="Get one purchase order",
          operation_id="get_purchase_order")
-    async def get_order(self, code: CodePath) -> PurchaseOrderOut:
-        return await service.get_purchase_order(code)
+    async def get_order(self, request: Request, code: CodePath) -> PurchaseOrderOut:
+        return _open(request, await service.get_purchase_order(code))
 
     @post("/", guards=[requires("purchasing.write")], status_code=HTTP_201_CREATED,
           summary="Create a draft purchase order with its lines", operation_id="create_purchase_order")
     async def create_order(self, request: Request, data: PurchaseOrderIn) -> PurchaseOrderOut:
         async with write_transaction():
-            return await service.create_purchase_order(data, request.user)
+            return _open(request, await service.create_purchase_order(data, request.user))
 
     @patch("/{code:str}", guards=[requires("purchasing.write")],
            summary="Change a draft (send the version you read; lines, when sent, replace all lines)",
            operation_id="update_purchase_order")
     async def update_order(self, request: Request, code: CodePath, data: PurchaseOrderPatch) -> PurchaseOrderOut:
         async with write_transaction():
-            return await service.update_purchase_order(code, data, request.user)
+            return _open(request, await service.update_purchase_order(code, data, request.user))
 
     @post("/{code:str}/approve", guards=[requires("purchasing.approve")], status_code=HTTP_200_OK,
           summary="Approve a draft: it goes to the receiving site's devices", operation_id="approve_purchase_order")
     async def approve_order(self, request: Request, code: CodePath, data: PurchaseOrderAction | None = None) -> PurchaseOrderOut:
         async with write_transaction():
-            return await service.approve_purchase_order(code, request.user, data.version if data else None)
+            return _open(request, await service.approve_purchase_order(code, request.user, data.version if data else None))
 
     @post("/{code:str}/cancel", guards=[requires("purchasing.write")], status_code=HTTP_200_OK,
           summary="Cancel a purchase order nothing was received against", operation_id="cancel_purchase_order")
     async def cancel_order(self, request: Request, code: CodePath, data: PurchaseOrderAction | None = None) -> PurchaseOrderOut:
         async with write_transaction():
-            return await service.cancel_purchase_order(code, request.user, data.version if data else None,
-                                                       data.reason if data else "")
+            order = await service.cancel_purchase_order(code, request.user, data.version if data else None,
+                                                        data.reason if data else "")
+            return _open(request, order)
 
     @post("/{code:str}/close", guards=[requires("purchasing.write")], status_code=HTTP_200_OK,
           summary="Close a purchase order (short-close: what is still open will not come)",
           operation_id="close_purchase_order")
     async def close_order(self, request: Request, code: CodePath, data: PurchaseOrderAction | None = None) -> PurchaseOrderOut:
         async with write_transaction():
-            return await service.close_purchase_order(code, request.user, data.version if data else None,
-                                                      data.reason if data else "")
+            order = await service.close_purchase_order(code, request.user, data.version if data else None,
+                                                       data.reason if data else "")
+            return _open(request, order)
 
     @get("/{code:str}/label.png", guards=[requires("purchasing.read")], media_type="image/png",
          summary="The purchase order's label: its code as Code 128 (what the receiving screen scans), PNG",

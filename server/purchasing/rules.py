@@ -1,9 +1,10 @@
-"""The purchasing rules as plain functions of values: which status may follow which, how much may be received
-against a line (over-receipt tolerance), and what a PO's status is given its lines. No I/O here."""
+"""The purchasing rules as plain functions of values: which status may follow which (and which actions are open
+to whom), how much may be received against a line (over-receipt tolerance), and what a PO's status is given its
+lines. No I/O here."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 
@@ -34,6 +35,20 @@ PURCHASE_ORDER = Lifecycle(
     has_progress=Refusal("po_has_receipts", "Goods were received against this purchase order: close it instead"),
 )
 transition_refusal = PURCHASE_ORDER.transition_refusal
+
+
+# The buyer's steps on a PO, by the status each leads to; approving needs purchasing.approve, the rest
+# purchasing.write.
+ACTION_TARGETS = {"approve": APPROVED, "cancel": CANCELLED, "close": CLOSED}
+ACTION_PERMISSION = {"approve": "purchasing.approve"}
+
+
+def open_actions(status: str, permissions: Collection[str]) -> list[str]:
+    """What a caller holding `permissions` may do to a PO in `status`: approve, cancel, close where the lifecycle
+    allows, and edit a draft (with purchasing.write)."""
+    steps = [name for name, target in ACTION_TARGETS.items()
+             if target in TRANSITIONS[status] and ACTION_PERMISSION.get(name, "purchasing.write") in permissions]
+    return steps + ["edit"] if status == DRAFT and "purchasing.write" in permissions else steps
 
 
 def receipt_refusal(po_status: str, line_status: str) -> Refusal | None:

@@ -20,7 +20,7 @@ from schemas.sales import (
 )
 from server.accounts.identity import requires
 from server.db import write_transaction
-from server.sales import service
+from server.sales import rules, service
 
 CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 CodePath = Annotated[str, Parameter(max_length=40, pattern=CODE_PATTERN)]
@@ -33,6 +33,12 @@ def _action(data: SalesOrderAction | None) -> tuple[int | None, str]:
     return (data.version, data.reason) if data else (None, "")
 
 
+def open_for(request: Request, order: SalesOrderOut) -> SalesOrderOut:
+    """The order with what this caller may do to it now."""
+    actions = rules.open_actions(order.status, order.awaiting_approval, request.user.permissions)
+    return order.model_copy(update={"open_actions": actions})
+
+
 class SalesOrderController(Controller):
     path = "/api/sales-orders"
     tags = ["Sales orders"]
@@ -40,6 +46,7 @@ class SalesOrderController(Controller):
     @get("/", guards=[requires("sales.read")], summary="List sales orders, newest first", operation_id="list_sales_orders")
     async def list_orders(
         self,
+        request: Request,
         status: Annotated[SalesOrderStatus | None, Parameter(description="Only sales orders in this status")] = None,
         customer: Annotated[str | None, Parameter(max_length=40, pattern=CODE_PATTERN)] = None,
         q: Annotated[str | None, Parameter(max_length=100, pattern=r"^[^\x00-\x1f\x7f]*$",
@@ -48,12 +55,13 @@ class SalesOrderController(Controller):
         limit: Annotated[int, Parameter(ge=1, le=500)] = 50,
         offset: Annotated[int, Parameter(ge=0, le=10**9)] = 0,
     ) -> Page[SalesOrderOut]:
-        return Page[SalesOrderOut](**await service.list_sales_orders(
-            status=status, customer=customer, q=q, awaiting_approval=awaiting_approval, limit=limit, offset=offset))
+        listing = await service.list_sales_orders(status=status, customer=customer, q=q,
+                                                  awaiting_approval=awaiting_approval, limit=limit, offset=offset)
+        return Page[SalesOrderOut](**{**listing, "items": [open_for(request, order) for order in listing["items"]]})
 
     @get("/{code:str}", guards=[requires("sales.read")], summary="Get one sales order", operation_id="get_sales_order")
-    async def get_order(self, code: CodePath) -> SalesOrderOut:
-        return await service.get_sales_order(code)
+    async def get_order(self, request: Request, code: CodePath) -> SalesOrderOut:
+        return open_for(request, await service.get_sales_order(code))
 
     @get("/{code:str}/history", guards=[requires("sales.read")], operation_id="sales_order_history",
          summary="Every version of the order (who, when, what changed), its reviews and its payments")
@@ -70,7 +78,7 @@ class SalesOrderController(Controller):
         order the first made."""
         existing = await service.replay_or_none(data, idempotency_key)
         if existing is not None:
-            return Response(existing, status_code=HTTP_200_OK)
+            return Response(open_for(request, existing), status_code=HTTP_200_OK)
         try:
             async with write_transaction():
                 order = await service.create_sales_order(data, request.user, source="api", idempotency_key=idempotency_key)
@@ -78,50 +86,50 @@ class SalesOrderController(Controller):
             existing = await service.replay_or_none(data, idempotency_key)
             if existing is None:
                 raise
-            return Response(existing, status_code=HTTP_200_OK)
-        return Response(order, status_code=HTTP_201_CREATED)
+            return Response(open_for(request, existing), status_code=HTTP_200_OK)
+        return Response(open_for(request, order), status_code=HTTP_201_CREATED)
 
     @put("/{code:str}", guards=[requires("sales.write")], operation_id="edit_sales_order",
          summary="Rewrite a draft: its terms and all its lines")
     async def edit_order(self, request: Request, code: CodePath, data: SalesOrderEdit) -> SalesOrderOut:
         async with write_transaction():
-            return await service.edit_draft(code, data, request.user)
+            return open_for(request, await service.edit_draft(code, data, request.user))
 
     @post("/{code:str}/submit", guards=[requires("sales.write")], status_code=HTTP_200_OK, operation_id="submit_sales_order",
           summary="Submit a draft: the review approves it, holds it for credit, or leaves it for an approver")
     async def submit_order(self, request: Request, code: CodePath, data: SalesOrderAction | None = None) -> SalesOrderOut:
         async with write_transaction():
-            return await service.submit(code, request.user, _action(data)[0])
+            return open_for(request, await service.submit(code, request.user, _action(data)[0]))
 
     @post("/{code:str}/approve", guards=[requires("sales.approve")], status_code=HTTP_200_OK,
           operation_id="approve_sales_order", summary="Approve an order the review left for an approver or held for credit")
     async def approve_order(self, request: Request, code: CodePath, data: SalesOrderAction | None = None) -> SalesOrderOut:
         async with write_transaction():
-            return await service.approve(code, request.user, *_action(data))
+            return open_for(request, await service.approve(code, request.user, *_action(data)))
 
     @post("/{code:str}/reject", guards=[requires("sales.approve")], status_code=HTTP_200_OK,
           operation_id="reject_sales_order", summary="Send an order awaiting approval back to draft, saying why")
     async def reject_order(self, request: Request, code: CodePath, data: SalesOrderAction | None = None) -> SalesOrderOut:
         async with write_transaction():
-            return await service.reject(code, request.user, *_action(data))
+            return open_for(request, await service.reject(code, request.user, *_action(data)))
 
     @post("/{code:str}/hold", guards=[requires("sales.write")], status_code=HTTP_200_OK, operation_id="hold_sales_order",
           summary="Put an order on hold, saying why")
     async def hold_order(self, request: Request, code: CodePath, data: SalesOrderAction | None = None) -> SalesOrderOut:
         async with write_transaction():
-            return await service.hold(code, request.user, *_action(data))
+            return open_for(request, await service.hold(code, request.user, *_action(data)))
 
     @post("/{code:str}/release", guards=[requires("sales.write")], status_code=HTTP_200_OK,
           operation_id="release_sales_order", summary="End a hold: the order returns to where it was")
     async def release_order(self, request: Request, code: CodePath, data: SalesOrderAction | None = None) -> SalesOrderOut:
         async with write_transaction():
-            return await service.release(code, request.user, *_action(data))
+            return open_for(request, await service.release(code, request.user, *_action(data)))
 
     @post("/{code:str}/payments", guards=[requires("sales.write")], status_code=HTTP_201_CREATED,
           operation_id="record_sales_payment", summary="Record money received against the order")
     async def record_payment(self, request: Request, code: CodePath, data: PaymentIn) -> SalesOrderOut:
         async with write_transaction():
-            return await service.record_payment(code, data, request.user)
+            return open_for(request, await service.record_payment(code, data, request.user))
 
 
 class SalesPolicyController(Controller):

@@ -1,10 +1,11 @@
-"""The sales order rules as plain functions of values: the lifecycle (which status may follow which), what an order
+"""The sales order rules as plain functions of values: the lifecycle (which status may follow which, and which
+actions are open to whom, for orders and quotes), what an order
 is worth and what it still owes, the review an order passes on submission (credit, discount), who may approve what
 the review flagged, and the status downstream work puts an approved order in. No I/O here."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -56,6 +57,56 @@ def shipment_refusal(status: str) -> Refusal | None:
     if status == DELIVERED:
         return Refusal("sales_order_delivered", "Everything on this order was delivered")
     return transition_refusal(status, SHIPPED) or Refusal("sales_order_delivered", "Everything on this order was delivered")
+
+
+# A change (lines, dates, address) may be made to an order the review took and goods have not all left for.
+CHANGEABLE = frozenset({SUBMITTED, ON_HOLD, *UNDER_WAY})
+# Who may take each action on an order (or a quote); an action not named needs sales.write.
+ACTION_PERMISSION = {"approve": "sales.approve", "reject": "sales.approve", "ship": "shipping.write"}
+
+
+def payment_refusal(status: str) -> Refusal | None:
+    """A draft is no sale yet and a cancelled order owes nothing: neither takes a payment."""
+    if status in (DRAFT, CANCELLED):
+        return Refusal("sales_order_not_payable", f"A {status} sales order takes no payment")
+    return None
+
+
+def _permitted(offered: Mapping[str, bool], permissions: Collection[str]) -> list[str]:
+    return [name for name, possible in offered.items()
+            if possible and ACTION_PERMISSION.get(name, "sales.write") in permissions]
+
+
+def open_actions(status: str, awaiting_approval: bool, permissions: Collection[str]) -> list[str]:
+    """What a caller holding `permissions` may do to an order in `status` (the names of its API and page actions):
+    submit, approve, reject, hold, release, cancel, close; edit (a draft), change (once submitted), pay (record a
+    payment) and ship (plan a shipment). Awaiting approval (submitted, or held by the review for credit), an approver
+    decides, so a hold the review put on is not released by hand."""
+    targets = TRANSITIONS[status]
+    return _permitted({
+        "submit": status == DRAFT, "approve": awaiting_approval, "reject": awaiting_approval,
+        "hold": ON_HOLD in targets and status != ON_HOLD, "release": status == ON_HOLD and not awaiting_approval,
+        "cancel": CANCELLED in targets, "close": CLOSED in targets,
+        "edit": status in EDITABLE, "change": status in CHANGEABLE, "pay": payment_refusal(status) is None,
+        "ship": status in SHIPPABLE,
+    }, permissions)
+
+
+# -- quotes -------------------------------------------------------------------------------------------------------------
+
+REJECTED = "rejected"
+# A draft quote, or one an approver sent back, is rewritten whole; submitting sends it through the review again.
+QUOTE_EDITABLE = frozenset({DRAFT, REJECTED})
+
+
+def quote_open_actions(status: str, permissions: Collection[str]) -> list[str]:
+    """What a caller holding `permissions` may do to a quote in `status`: submit a draft, approve or reject a
+    submitted one, convert an approved one into a sales order, edit a draft or rejected one. Converted and expired
+    quotes are done."""
+    return _permitted({
+        "submit": status == DRAFT, "approve": status == SUBMITTED, "reject": status == SUBMITTED,
+        "convert": status == APPROVED, "edit": status in QUOTE_EDITABLE,
+    }, permissions)
 
 
 # -- what an order is worth ---------------------------------------------------------------------------------------

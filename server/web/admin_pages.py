@@ -12,12 +12,14 @@ from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_422_UNPROCESSABLE_ENT
 from pydantic import ValidationError
 
 from schemas.accounts import UserIn, UserPatch
+from server.accounts.identity import requires
 from server.accounts import service as accounts
 from server.accounts.permissions import Role
+from server.db import write_transaction
 from server.errors import ApiError
 from server.masterdata.resources import RESOURCES
 from server.web.forms import FormErrors, explain
-from server.web.render import ensure_may, language_of, render
+from server.web.render import language_of, render
 
 AUDIT_PAGE_SIZE = 30
 SAFE_TEXT = r"^[^\x00-\x1f\x7f]*$"
@@ -30,7 +32,7 @@ def changed_fields(before: dict[str, Any] | None, after: dict[str, Any] | None) 
     return [(n, before.get(n), after.get(n)) for n in names if before.get(n) != after.get(n)]
 
 
-@get("/audit", include_in_schema=False)
+@get("/audit", guards=[requires("audit.read")], include_in_schema=False)
 async def audit_trail(
     request: Request,
     entity: Annotated[str | None, Parameter(max_length=64, pattern=r"^[a-z_]*$")] = None,
@@ -38,7 +40,6 @@ async def audit_trail(
     username: Annotated[str | None, Parameter(max_length=64, pattern=SAFE_TEXT)] = None,
     page: Annotated[int, Parameter(ge=1, le=10**6)] = 1,
 ) -> Template:
-    ensure_may(request, "audit.read")
     listing = await accounts.list_audit(
         entity=entity or None,
         entity_key=entity_key or None,
@@ -75,15 +76,14 @@ async def _users_page(request: Request, *, errors: FormErrors | None = None, val
     )
 
 
-@get("/users", include_in_schema=False)
+@get("/users", guards=[requires("users.read")], include_in_schema=False)
 async def users(request: Request) -> Template:
-    ensure_may(request, "users.read")
     return await _users_page(request)
 
 
-@post("/users", include_in_schema=False)
+@post("/users", guards=[requires("users.write")], include_in_schema=False)
 async def create_user(request: Request) -> Template | Redirect:
-    actor = ensure_may(request, "users.write")
+    actor = request.user
     form = await request.form()
     values = {
         "username": str(form.get("username") or ""),
@@ -93,7 +93,8 @@ async def create_user(request: Request) -> Template | Redirect:
         "language": str(form.get("language") or "en"),
     }
     try:
-        created = await accounts.create_user(UserIn.model_validate(values), actor)
+        async with write_transaction():
+            created = await accounts.create_user(UserIn.model_validate(values), actor)
     except (ValidationError, ApiError) as exc:
         shown = {**values, "password": ""}
         errors = explain(exc, FormErrors(), language_of(request))
@@ -101,9 +102,9 @@ async def create_user(request: Request) -> Template | Redirect:
     return Redirect(f"/users?{urlencode({'saved': created.username})}", status_code=HTTP_303_SEE_OTHER)
 
 
-@post("/users/update", include_in_schema=False)
+@post("/users/update", guards=[requires("users.write")], include_in_schema=False)
 async def update_user(request: Request) -> Template | Redirect:
-    actor = ensure_may(request, "users.write")
+    actor = request.user
     form = await request.form()
     username = str(form.get("username") or "")[:64]
     patch: dict[str, Any] = {
@@ -114,7 +115,8 @@ async def update_user(request: Request) -> Template | Redirect:
     if form.get("password"):
         patch["password"] = str(form.get("password"))
     try:
-        await accounts.update_user(username, UserPatch.model_validate(patch), actor)
+        async with write_transaction():
+            await accounts.update_user(username, UserPatch.model_validate(patch), actor)
     except (ValidationError, ApiError) as exc:
         problems = explain(exc, FormErrors(), language_of(request))
         # The row forms share one page, so each message says which user it is about.

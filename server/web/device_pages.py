@@ -19,11 +19,14 @@ from devices import service as devices
 from devices.controllers import enrol_url, qr_svg
 from schemas.devices import DevicePatch
 from schemas.sync import EnrolmentRequest
+from server.accounts.identity import requires
+from server.db import write_transaction
 from server.errors import ApiError
 from server.i18n import translate
 from server.masterdata.tables import Site, Warehouse
+from server.web.choices import active_records
 from server.web.forms import FormErrors, explain
-from server.web.render import ensure_may, language_of, render
+from server.web.render import language_of, render
 
 DeviceId = Annotated[str, Parameter(max_length=36, pattern=r"^[0-9a-f-]{36}$")]
 DEFAULT_TTL_MINUTES = 15
@@ -51,10 +54,8 @@ def qr_data_uri(text: str) -> str:
 
 
 async def _places() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    sites = await Site.select(Site.code, Site.name).where(Site.archived == False).order_by(Site.code)  # noqa: E712
-    warehouses = await Warehouse.select(Warehouse.code, Warehouse.name, Warehouse.site).where(
-        Warehouse.archived == False  # noqa: E712
-    ).order_by(Warehouse.site).order_by(Warehouse.code)
+    sites = await active_records(Site, Site.name)
+    warehouses = await active_records(Warehouse, Warehouse.name, Warehouse.site, order_by=(Warehouse.site,))
     return sites, warehouses
 
 
@@ -98,15 +99,14 @@ async def _devices_page(request: Request, *, status_code: int = 200, enrolment: 
     )
 
 
-@get("/devices", include_in_schema=False)
+@get("/devices", guards=[requires("devices.read")], include_in_schema=False)
 async def device_list(request: Request) -> Template:
-    ensure_may(request, "devices.read")
     return await _devices_page(request)
 
 
-@post("/devices/enrolments", include_in_schema=False, status_code=200)
+@post("/devices/enrolments", guards=[requires("devices.write")], include_in_schema=False, status_code=200)
 async def enrol_device(request: Request) -> Template:
-    actor = ensure_may(request, "devices.write")
+    actor = request.user
     form = await request.form()
     values = {**_posted_scope(form), "ttl_minutes": str(form.get("ttl_minutes") or DEFAULT_TTL_MINUTES).strip()}
     lang = language_of(request)
@@ -114,7 +114,8 @@ async def enrol_device(request: Request) -> Template:
         wanted = EnrolmentRequest.model_validate(
             {"scope": {"site": values["site"], "warehouses": values["warehouses"]}, "ttl_minutes": values["ttl_minutes"]}
         )
-        code, expires_at = await devices.create_enrolment(wanted.scope, wanted.ttl_minutes, actor)
+        async with write_transaction():
+            code, expires_at = await devices.create_enrolment(wanted.scope, wanted.ttl_minutes, actor)
     except (ValidationError, ApiError) as exc:
         problems = _one_list(explain(exc, FormErrors(), lang), lang)
         return await _devices_page(request, status_code=HTTP_422_UNPROCESSABLE_ENTITY, enrol_errors=problems,
@@ -126,10 +127,9 @@ async def enrol_device(request: Request) -> Template:
     return await _devices_page(request, enrolment=enrolment, enrol_values=values)
 
 
-@get("/devices/enrolments", include_in_schema=False)
+@get("/devices/enrolments", guards=[requires("devices.read")], include_in_schema=False)
 async def back_to_devices(request: Request) -> Redirect:
     """An enrolment is shown at the form's address; switching language there (or reloading) comes back to the list."""
-    ensure_may(request, "devices.read")
     return Redirect("/devices", status_code=HTTP_303_SEE_OTHER)
 
 
@@ -150,15 +150,14 @@ async def _edit_page(request: Request, device: dict[str, Any], *, status_code: i
     )
 
 
-@get("/devices/{device_id:str}", include_in_schema=False)
+@get("/devices/{device_id:str}", guards=[requires("devices.read")], include_in_schema=False)
 async def device_detail(request: Request, device_id: DeviceId) -> Template:
-    ensure_may(request, "devices.read")
     return await _edit_page(request, await devices.get_device(device_id))
 
 
-@post("/devices/{device_id:str}", include_in_schema=False)
+@post("/devices/{device_id:str}", guards=[requires("devices.write")], include_in_schema=False)
 async def update_device(request: Request, device_id: DeviceId) -> Template | Redirect:
-    actor = ensure_may(request, "devices.write")
+    actor = request.user
     device = await devices.get_device(device_id)
     form = await request.form()
     values = {"name": str(form.get("name") or "").strip(), **_posted_scope(form)}
@@ -167,23 +166,24 @@ async def update_device(request: Request, device_id: DeviceId) -> Template | Red
         wanted = DevicePatch.model_validate(
             {"name": values["name"], "scope": _posted_scope(form, keep=device["scope"])}
         )
-        await devices.update_device(device_id, wanted.name, wanted.scope, actor)
+        async with write_transaction():
+            await devices.update_device(device_id, wanted.name, wanted.scope, actor)
     except (ValidationError, ApiError) as exc:
         problems = _one_list(explain(exc, FormErrors(), lang), lang)
         return await _edit_page(request, device, status_code=HTTP_422_UNPROCESSABLE_ENTITY, errors=problems, values=values)
     return Redirect("/devices?" + urlencode({"saved": values["name"]}), status_code=HTTP_303_SEE_OTHER)
 
 
-@get("/devices/{device_id:str}/revoke", include_in_schema=False)
+@get("/devices/{device_id:str}/revoke", guards=[requires("devices.write")], include_in_schema=False)
 async def confirm_revoke(request: Request, device_id: DeviceId) -> Template:
-    ensure_may(request, "devices.write")
     return render(request, "device_revoke.html", device=await devices.get_device(device_id))
 
 
-@post("/devices/{device_id:str}/revoke", include_in_schema=False)
+@post("/devices/{device_id:str}/revoke", guards=[requires("devices.write")], include_in_schema=False)
 async def revoke_device(request: Request, device_id: DeviceId) -> Redirect:
-    actor = ensure_may(request, "devices.write")
-    revoked = await devices.revoke_device(device_id, actor)
+    actor = request.user
+    async with write_transaction():
+        revoked = await devices.revoke_device(device_id, actor)
     return Redirect("/devices?" + urlencode({"revoked": revoked["name"]}), status_code=HTTP_303_SEE_OTHER)
 
 

@@ -17,10 +17,32 @@ from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_403_FORBIDDEN, HTTP_4
 from server.errors import ApiError, api_error_handler
 from server.web.admin_pages import ADMIN_HANDLERS
 from server.web.device_pages import DEVICE_HANDLERS
+from server.web.pricing_pages import PRICING_HANDLERS
+from server.web.production_pages import PRODUCTION_HANDLERS
+from server.web.purchasing_pages import PURCHASING_HANDLERS
+from server.web.quality_pages import QUALITY_HANDLERS
 from server.web.record_pages import RECORD_HANDLERS
 from server.web.render import render
+from server.web.sales_import_pages import SALES_IMPORT_HANDLERS
+from server.web.sales_approval_pages import SALES_APPROVAL_HANDLERS
+from server.web.sales_change_pages import SALES_CHANGE_HANDLERS
+from server.web.sales_entry_pages import SALES_ENTRY_HANDLERS
+from server.web.sales_list_pages import SALES_LIST_HANDLERS
+from server.web.sales_order_pages import SALES_ORDER_HANDLERS
+from server.web.sales_policy_pages import SALES_POLICY_HANDLERS
+from server.web.sales_tracking_pages import SALES_TRACKING_HANDLERS
 from server.web.session_pages import SESSION_HANDLERS
+from server.web.shipping_pages import SHIPPING_HANDLERS
 from server.web.stock_pages import STOCK_HANDLERS
+from server.web.webhook_pages import WEBHOOK_HANDLERS
+
+# Every office page. Each names the permission it needs in its route's guards, so a refusal is one of this
+# router's pages.
+PAGE_HANDLERS = [*SESSION_HANDLERS, *RECORD_HANDLERS, *STOCK_HANDLERS, *DEVICE_HANDLERS, *ADMIN_HANDLERS,
+                 *PURCHASING_HANDLERS, *QUALITY_HANDLERS, *SALES_LIST_HANDLERS, *SALES_ENTRY_HANDLERS,
+                 *SALES_APPROVAL_HANDLERS, *SALES_ORDER_HANDLERS, *SALES_CHANGE_HANDLERS, *SALES_TRACKING_HANDLERS,
+                 *SALES_POLICY_HANDLERS, *SHIPPING_HANDLERS, *SALES_IMPORT_HANDLERS, *PRODUCTION_HANDLERS,
+                 *WEBHOOK_HANDLERS, *PRICING_HANDLERS]
 
 
 def _to_login(request: Request, _: NotAuthorizedException) -> Response:
@@ -56,7 +78,7 @@ def _api_error(request: Request, exc: ApiError) -> Response:
 
 WEB_ROUTER = Router(
     path="/",
-    route_handlers=[*SESSION_HANDLERS, *RECORD_HANDLERS, *STOCK_HANDLERS, *DEVICE_HANDLERS, *ADMIN_HANDLERS],
+    route_handlers=PAGE_HANDLERS,
     request_class=HTMXRequest,
     exception_handlers={
         NotAuthorizedException: _to_login,

@@ -11,18 +11,23 @@ from typing import Any
 from urllib.parse import urlencode
 
 from litestar import Request, get, post
+from litestar.connection import ASGIConnection
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_422_UNPROCESSABLE_ENTITY
 from pydantic import BaseModel, ValidationError
 
 from schemas.pricing import ContractIn, PriceListIn, QuoteConvert, QuoteEdit, QuoteIn
+from server.accounts.identity import requires
+from server.db import write_transaction
 from server.errors import ApiError
 from server.i18n import translate
 from server.masterdata.tables import Customer, Item, Site
+from server.sales import rules
 from server.sales.pricing import contracts, price_lists, quotes
+from server.web.choices import MAX_ITEM_SUGGESTIONS, active_records
 from server.web.forms import FormErrors, display, explain
-from server.web.render import current_user, ensure_may, language_of, render
-from server.web.sales_pages import BLANK_LINES, PAGE_SIZE, CodePath, PageNumber, _messages, _pages
+from server.web.render import current_user, language_of, render, requires_for
+from server.web.sales_common import BLANK_LINES, PAGE_SIZE, CodePath, PageNumber, action_permission, messages, page_count
 
 
 @dataclass(frozen=True)
@@ -64,8 +69,7 @@ QUOTE_FORM = FormSpec("/quotes/new", "quote.new", (
     Input("notes", "so.notes", "textarea"),
 ), (Input("item", "field.item"), Input("quantity", "field.quantity", "decimal"),
     Input("unit_price", "quote.unit_price", "decimal"), Input("discount_pct", "quote.discount_pct", "decimal")))
-QUOTE_ACTIONS = {"submit": "sales.write", "approve": "sales.approve", "reject": "sales.approve",
-                 "convert": "sales.write"}
+QUOTE_ACTIONS = ("submit", "approve", "reject", "convert")
 
 
 def _form_values(form: dict[str, str], spec: FormSpec) -> tuple[dict[str, str], list[dict[str, str]]]:
@@ -110,8 +114,8 @@ def _quote_input(values: dict[str, str], lines: list[dict[str, str]]) -> BaseMod
 
 
 async def _choices() -> dict[str, list[tuple[str, str]]]:
-    customers = await Customer.select(Customer.code, Customer.name).where(Customer.archived == False).order_by(Customer.code)  # noqa: E712
-    sites = await Site.select(Site.code).where(Site.archived == False).order_by(Site.code)  # noqa: E712
+    customers = await active_records(Customer, Customer.name)
+    sites = await active_records(Site)
     return {"customers": [(c["code"], f"{c['code']} · {c['name']}") for c in customers],
             "sites": [(s["code"], s["code"]) for s in sites]}
 
@@ -119,7 +123,7 @@ async def _choices() -> dict[str, list[tuple[str, str]]]:
 async def _form_page(request: Request, spec: FormSpec, values: dict[str, str], lines: list[dict[str, str]],
                      errors: FormErrors | None = None, status_code: int = 200,
                      hidden: dict[str, str] | None = None) -> Template:
-    items = await Item.select(Item.code).where(Item.archived == False).order_by(Item.code).limit(2000)  # noqa: E712
+    items = await active_records(Item, limit=MAX_ITEM_SUGGESTIONS)
     return render(request, "pricing_form.html", status_code=status_code, spec=spec, values=values,
                   lines=lines + [{} for _ in range(max(1, BLANK_LINES - len(lines)))], errors=errors or FormErrors(),
                   choices=await _choices(), items=[i["code"] for i in items], hidden=hidden or {})
@@ -131,10 +135,13 @@ FORMS = {"/price-lists/new": (PRICE_LIST_FORM, "sales.pricing", _price_list_inpu
          "/quotes/new": (QUOTE_FORM, "sales.write", _quote_input, quotes.create_quote, "/quotes")}
 
 
-@get(list(FORMS), include_in_schema=False)
+def _form_permission(connection: ASGIConnection) -> str:
+    return FORMS[connection.url.path][1]
+
+
+@get(list(FORMS), guards=[requires_for(_form_permission)], include_in_schema=False)
 async def new_form(request: Request) -> Template:
-    spec, permission, *_ = FORMS[request.url.path]
-    ensure_may(request, permission)
+    spec, *_ = FORMS[request.url.path]
     today = date.today()
     defaults = {"/price-lists/new": {"currency": "CNY", "valid_from": today.isoformat()},
                 "/contracts/new": {"valid_from": today.isoformat(), "valid_to": (today + timedelta(days=365)).isoformat()},
@@ -142,15 +149,16 @@ async def new_form(request: Request) -> Template:
     return await _form_page(request, spec, defaults[request.url.path], [])
 
 
-@post(list(FORMS), include_in_schema=False)
+@post(list(FORMS), guards=[requires_for(_form_permission)], include_in_schema=False)
 async def create_from_form(request: Request) -> Template | Redirect:
-    spec, permission, to_input, create, base = FORMS[request.url.path]
-    actor = ensure_may(request, permission)
+    spec, _, to_input, create, base = FORMS[request.url.path]
+    actor = request.user
     form = {k: v.strip() for k, v in (await request.form()).items() if isinstance(v, str)}
     values, lines = _form_values(form, spec)
     errors = FormErrors()
     try:
-        created = await create(to_input(values, lines), actor)
+        async with write_transaction():
+            created = await create(to_input(values, lines), actor)
     except (ApiError, ValidationError) as exc:
         explain(exc, errors, language_of(request))
         status = exc.status_code if isinstance(exc, ApiError) else HTTP_422_UNPROCESSABLE_ENTITY
@@ -164,13 +172,12 @@ def _listing(request: Request, *, title: str, base: str, new_permission: str, he
              rows: list[tuple[str, list[Any]]], total: int, page: int) -> Template:
     user = current_user(request)
     return render(request, "pricing_list.html", title=title, base=base, headings=headings, rows=rows, total=total,
-                  page=page, pages=_pages(total), may_create=user is not None and user.may(new_permission),
+                  page=page, pages=page_count(total), may_create=user is not None and user.may(new_permission),
                   page_url=lambda number: f"{base}?" + urlencode({"page": number}))
 
 
-@get("/price-lists", include_in_schema=False)
+@get("/price-lists", guards=[requires("sales.read")], include_in_schema=False)
 async def price_list_list(request: Request, page: PageNumber = 1) -> Template:
-    ensure_may(request, "sales.read")
     found = await price_lists.list_price_lists(limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     rows = [(p.code, [p.code, p.name, p.currency, p.valid_from, p.valid_to or "—", len(p.items)]) for p in found["items"]]
     return _listing(request, title="nav.price_lists", base="/price-lists", new_permission="sales.pricing",
@@ -178,9 +185,8 @@ async def price_list_list(request: Request, page: PageNumber = 1) -> Template:
                               "pricing.items"], rows=rows, total=found["total"], page=page)
 
 
-@get("/contracts", include_in_schema=False)
+@get("/contracts", guards=[requires("sales.read")], include_in_schema=False)
 async def contract_list(request: Request, page: PageNumber = 1) -> Template:
-    ensure_may(request, "sales.read")
     found = await contracts.list_contracts(limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     rows = [(c.code, [c.code, c.customer, c.valid_from, c.valid_to, len(c.items), len(c.orders)]) for c in found["items"]]
     return _listing(request, title="nav.contracts", base="/contracts", new_permission="sales.pricing",
@@ -188,9 +194,8 @@ async def contract_list(request: Request, page: PageNumber = 1) -> Template:
                               "pricing.orders"], rows=rows, total=found["total"], page=page)
 
 
-@get("/quotes", include_in_schema=False)
+@get("/quotes", guards=[requires("sales.read")], include_in_schema=False)
 async def quote_list(request: Request, page: PageNumber = 1) -> Template:
-    ensure_may(request, "sales.read")
     found = await quotes.list_quotes(limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     lang = language_of(request)
     rows = [(q.code, [q.code, q.customer, translate(lang, f"quote.status_{q.status}"), q.valid_until,
@@ -202,61 +207,53 @@ async def quote_list(request: Request, page: PageNumber = 1) -> Template:
 
 # -- details ------------------------------------------------------------------------------------------------------
 
-@get("/price-lists/{code:str}", include_in_schema=False)
+@get("/price-lists/{code:str}", guards=[requires("sales.read")], include_in_schema=False)
 async def price_list_detail(request: Request, code: CodePath) -> Template:
-    ensure_may(request, "sales.read")
     return render(request, "price_list_detail.html", price_list=await price_lists.get_price_list(code), show=display,
                   done=request.query_params.get("done"))
 
 
-@get("/contracts/{code:str}", include_in_schema=False)
+@get("/contracts/{code:str}", guards=[requires("sales.read")], include_in_schema=False)
 async def contract_detail(request: Request, code: CodePath) -> Template:
-    ensure_may(request, "sales.read")
     return render(request, "contract_detail.html", contract=await contracts.get_contract(code), show=display,
                   done=request.query_params.get("done"))
 
 
-def _quote_actions(request: Request, status: str) -> list[str]:
-    user = current_user(request)
-    offered = {"submit": status == quotes.DRAFT, "approve": status == quotes.SUBMITTED,
-               "reject": status == quotes.SUBMITTED, "convert": status == quotes.APPROVED}
-    return [name for name, shown in offered.items()
-            if shown and user is not None and user.may(QUOTE_ACTIONS[name])]
-
-
 async def _quote_page(request: Request, code: str, *, errors: list[str] | None = None, status_code: int = 200) -> Template:
-    ensure_may(request, "sales.read")
     quote = await quotes.get_quote(code)
-    user = current_user(request)
+    open_now = rules.quote_open_actions(quote.status, request.user.permissions)
     return render(request, "quote_detail.html", status_code=status_code, quote=quote, show=display,
-                  actions=_quote_actions(request, quote.status), errors=errors or [],
-                  may_edit=quote.status in quotes.EDITABLE and user is not None and user.may("sales.write"),
+                  actions=[name for name in open_now if name in QUOTE_ACTIONS], errors=errors or [],
+                  may_edit="edit" in open_now,
                   done=request.query_params.get("done"))
 
 
-@get("/quotes/{code:str}", include_in_schema=False)
+@get("/quotes/{code:str}", guards=[requires("sales.read")], include_in_schema=False)
 async def quote_detail(request: Request, code: CodePath) -> Template:
     return await _quote_page(request, code)
 
 
-@post([f"/quotes/{{code:str}}/{action}" for action in QUOTE_ACTIONS], include_in_schema=False)
+@post([f"/quotes/{{code:str}}/{action}" for action in QUOTE_ACTIONS], guards=[requires_for(action_permission)],
+      include_in_schema=False)
 async def quote_action(request: Request, code: CodePath) -> Template | Redirect:
     action = request.url.path.rsplit("/", 1)[-1]
-    actor = ensure_may(request, QUOTE_ACTIONS[action])
+    actor = request.user
     version = str((await request.form()).get("version") or "")
     sent = int(version) if version.isdigit() else None
     try:
-        if action == "submit":
-            await quotes.submit_quote(code, actor, sent)
-        elif action == "convert":
-            order = await quotes.convert_quote(code, QuoteConvert(version=sent), actor)
-            return Redirect(f"/sales-orders/{order.code}?{urlencode({'done': 'save'})}", status_code=HTTP_303_SEE_OTHER)
-        else:
-            await quotes.decide_quote(code, "approved" if action == "approve" else "rejected", actor, sent)
+        async with write_transaction():
+            if action == "submit":
+                await quotes.submit_quote(code, actor, sent)
+            elif action == "convert":
+                order = await quotes.convert_quote(code, QuoteConvert(version=sent), actor)
+                return Redirect(f"/sales-orders/{order.code}?{urlencode({'done': 'save'})}",
+                                status_code=HTTP_303_SEE_OTHER)
+            else:
+                await quotes.decide_quote(code, "approved" if action == "approve" else "rejected", actor, sent)
     except ApiError as exc:
         if exc.code == "not_found":
             raise
-        return await _quote_page(request, code, errors=_messages(request, exc), status_code=exc.status_code)
+        return await _quote_page(request, code, errors=messages(request, exc), status_code=exc.status_code)
     return Redirect(f"/quotes/{code}?{urlencode({'done': action})}", status_code=HTTP_303_SEE_OTHER)
 
 
@@ -266,9 +263,8 @@ def _quote_edit_spec(code: str) -> FormSpec:
                     QUOTE_FORM.columns)
 
 
-@get("/quotes/{code:str}/edit", include_in_schema=False)
+@get("/quotes/{code:str}/edit", guards=[requires("sales.write")], include_in_schema=False)
 async def edit_quote_form(request: Request, code: CodePath) -> Template:
-    ensure_may(request, "sales.write")
     quote = await quotes.get_quote(code)
     values = {"site": quote.site, "contract": quote.contract or "", "valid_until": quote.valid_until.isoformat(),
               "notes": quote.notes}
@@ -278,9 +274,9 @@ async def edit_quote_form(request: Request, code: CodePath) -> Template:
     return await _form_page(request, _quote_edit_spec(code), values, lines, hidden={"version": str(quote.version)})
 
 
-@post("/quotes/{code:str}/edit", include_in_schema=False)
+@post("/quotes/{code:str}/edit", guards=[requires("sales.write")], include_in_schema=False)
 async def edit_quote(request: Request, code: CodePath) -> Template | Redirect:
-    actor = ensure_may(request, "sales.write")
+    actor = request.user
     spec = _quote_edit_spec(code)
     form = {k: v.strip() for k, v in (await request.form()).items() if isinstance(v, str)}
     values, lines = _form_values(form, spec)
@@ -289,7 +285,8 @@ async def edit_quote(request: Request, code: CodePath) -> Template | Redirect:
     try:
         data = QuoteEdit.model_validate({**_present(values), "version": form.get("version", ""),
                                          "lines": [{**_present(line), "due_date": due} for line in lines]})
-        await quotes.edit_quote(code, data, actor)
+        async with write_transaction():
+            await quotes.edit_quote(code, data, actor)
     except (ApiError, ValidationError) as exc:
         if isinstance(exc, ApiError) and exc.code == "not_found":
             raise

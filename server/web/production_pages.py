@@ -15,32 +15,33 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_422_UNPROCESSABLE_ENTITY
 from pydantic import ValidationError
 
-from schemas.production import ProductionOrderIn, ProductionOrderOut, ProductionReportArgs, StockIssueArgs
+from schemas.production import ProductionOrderIn, ProductionReportArgs, StockIssueArgs
+from server.accounts.identity import requires
 from server.db import write_transaction
 from server.errors import ApiError
 from server.masterdata.tables import Bom, Site
 from server.actors import Who
 from server.production import service
 from server.production.execution import issue_material, report_production
-from server.production.rules import ON_THE_FLOOR, ORDER_STATUSES, TRANSITIONS
+from server.production.rules import ON_THE_FLOOR, ORDER_STATUSES, open_actions
+from server.web.choices import active_records
 from server.web.forms import FormErrors, display, explain
-from server.web.render import current_user, ensure_may, language_of, render
+from server.web.render import language_of, render
 
 PAGE_SIZE = 25
 FORM_FIELDS = ("code", "item", "quantity", "site", "due_date", "notes")
 CodePath = Annotated[str, Parameter(max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
 ACTIONS = {"release": service.release_production_order, "cancel": service.cancel_production_order,
            "close": service.close_production_order}
-ACTION_TARGETS = {"release": "released", "cancel": "cancelled", "close": "closed"}
 
 
-@get("/production-orders", include_in_schema=False)
+@get("/production-orders", guards=[requires("production.read")], include_in_schema=False)
 async def production_list(
     request: Request,
     status: Annotated[str | None, Parameter(max_length=20, pattern=r"^[a-z_]*$")] = None,
     page: Annotated[int, Parameter(ge=1, le=10**6)] = 1,
 ) -> Template:
-    user = ensure_may(request, "production.read")
+    user = request.user
     status = status if status in ORDER_STATUSES else None
     listing = await service.list_production_orders(status=status, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     params = {"status": status} if status else {}
@@ -52,39 +53,33 @@ async def production_list(
     )
 
 
-def _allowed_actions(order: ProductionOrderOut, request: Request) -> list[str]:
-    """The buttons this reader gets: the step must be possible for the order and the role may write."""
-    user = current_user(request)
-    if user is None or not user.may("production.write"):
-        return []
-    return [name for name, target in ACTION_TARGETS.items() if target in TRANSITIONS[order.status]]
-
-
 async def _detail_page(request: Request, code: str, *, errors: list[str] | None = None, status_code: int = 200,
                        typed: dict[str, dict[str, str]] | None = None) -> Template:
-    user = ensure_may(request, "production.read")
     order = await service.get_production_order(code)
+    open_now = open_actions(order.status, request.user.permissions)
     return render(
         request, "production_detail.html", status_code=status_code, order=order,
-        actions=_allowed_actions(order, request), errors=errors or [], on_devices=order.status in ON_THE_FLOOR,
-        show=display, done=request.query_params.get("done"), typed=typed or {},
-        may_book=order.status in ON_THE_FLOOR and user.may("production.write"),
+        actions=[name for name in open_now if name in ACTIONS], errors=errors or [],
+        on_devices=order.status in ON_THE_FLOOR, show=display, done=request.query_params.get("done"), typed=typed or {},
+        may_book="issue" in open_now,
     )
 
 
-@get("/production-orders/{code:str}", include_in_schema=False)
+@get("/production-orders/{code:str}", guards=[requires("production.read")], include_in_schema=False)
 async def production_detail(request: Request, code: CodePath) -> Template:
     return await _detail_page(request, code)
 
 
-@post([f"/production-orders/{{code:str}}/{action}" for action in ACTIONS], include_in_schema=False)
+@post([f"/production-orders/{{code:str}}/{action}" for action in ACTIONS], guards=[requires("production.write")],
+      include_in_schema=False)
 async def production_action(request: Request, code: CodePath) -> Template | Redirect:
     action = request.url.path.rsplit("/", 1)[-1]
-    actor = ensure_may(request, "production.write")
+    actor = request.user
     form = await request.form()
     version = str(form.get("version") or "")
     try:
-        await ACTIONS[action](code, actor, int(version) if version.isdigit() else None)
+        async with write_transaction():
+            await ACTIONS[action](code, actor, int(version) if version.isdigit() else None)
     except ApiError as exc:
         if exc.code == "not_found":
             raise
@@ -96,9 +91,8 @@ async def production_action(request: Request, code: CodePath) -> Template | Redi
 
 async def _choices() -> dict[str, list[str]]:
     """Items that can be made (an active BOM), and sites."""
-    items = await Bom.select(Bom.item).where(Bom.archived == False).distinct().order_by(Bom.item)  # noqa: E712
-    sites = await Site.select(Site.code).where(Site.archived == False).order_by(Site.code)  # noqa: E712
-    return {"item": [r["item"] for r in items], "site": [r["code"] for r in sites]}
+    boms = await active_records(Bom, Bom.item)
+    return {"item": sorted({r["item"] for r in boms}), "site": [r["code"] for r in await active_records(Site)]}
 
 
 async def _form_page(request: Request, *, values: dict[str, str], errors: FormErrors | None = None,
@@ -107,21 +101,21 @@ async def _form_page(request: Request, *, values: dict[str, str], errors: FormEr
                   choices=await _choices())
 
 
-@get("/production-orders/new", include_in_schema=False)
+@get("/production-orders/new", guards=[requires("production.write")], include_in_schema=False)
 async def new_production_form(request: Request) -> Template:
-    ensure_may(request, "production.write")
     return await _form_page(request, values={"site": "NB1"})
 
 
-@post("/production-orders/new", include_in_schema=False)
+@post("/production-orders/new", guards=[requires("production.write")], include_in_schema=False)
 async def create_production(request: Request) -> Template | Redirect:
-    actor = ensure_may(request, "production.write")
+    actor = request.user
     form = {k: v.strip() if k != "notes" else v for k, v in (await request.form()).items() if isinstance(v, str)}
     values = {k: v for k, v in form.items() if k in FORM_FIELDS}
     data: dict[str, Any] = {k: v for k, v in values.items() if v or k == "notes"}
     errors = FormErrors()
     try:
-        created = await service.create_production_order(ProductionOrderIn.model_validate(data), actor)
+        async with write_transaction():
+            created = await service.create_production_order(ProductionOrderIn.model_validate(data), actor)
     except (ValidationError, ApiError) as exc:
         if isinstance(exc, ApiError) and exc.code == "not_found":
             raise
@@ -137,12 +131,13 @@ BOOKINGS = {"issue": (StockIssueArgs, ISSUE_FIELDS, issue_material),
             "report": (ProductionReportArgs, REPORT_FIELDS, report_production)}
 
 
-@post([f"/production-orders/{{code:str}}/{booking}" for booking in BOOKINGS], include_in_schema=False)
+@post([f"/production-orders/{{code:str}}/{booking}" for booking in BOOKINGS], guards=[requires("production.write")],
+      include_in_schema=False)
 async def book_at_desk(request: Request, code: CodePath) -> Template | Redirect:
     """A supervisor books an issue or an operation's report at a desk: the same function a tablet's `stock.issue` /
     `production.report` reaches, in one transaction, audited under the supervisor's name."""
     booking = request.url.path.rsplit("/", 1)[-1]
-    actor = ensure_may(request, "production.write")
+    actor = request.user
     contract, fields, book = BOOKINGS[booking]
     form = await request.form()
     typed = {name: str(form.get(name) or "").strip() for name in fields}

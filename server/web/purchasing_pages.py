@@ -9,22 +9,25 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from litestar import Request, get, post
+from litestar.connection import ASGIConnection
 from litestar.params import Parameter
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_422_UNPROCESSABLE_ENTITY
 from pydantic import ValidationError
 
 from schemas.purchasing import PurchaseOrderIn, PurchaseOrderOut, PurchaseOrderPatch
+from server.accounts.identity import requires
+from server.db import write_transaction
 from server.errors import ApiError
 from server.masterdata.tables import Item, Site, Supplier
 from server.purchasing import service
-from server.purchasing.rules import PO_STATUSES, RECEIVABLE, TRANSITIONS
+from server.purchasing.rules import ACTION_PERMISSION, PO_STATUSES, RECEIVABLE, open_actions
+from server.web.choices import MAX_ITEM_SUGGESTIONS, active_records
 from server.web.forms import FormErrors, display, explain
-from server.web.render import current_user, ensure_may, language_of, render
+from server.web.render import language_of, render, requires_for
 
 PAGE_SIZE = 25
 BLANK_LINES = 3
-MAX_ITEM_SUGGESTIONS = 2000
 HEADER_FIELDS = ("code", "supplier", "site", "currency", "notes")
 LINE_FIELDS = ("line_no", "item", "quantity", "unit_price", "due_date")
 CodePath = Annotated[str, Parameter(max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
@@ -39,13 +42,13 @@ def _progress(po: PurchaseOrderOut) -> dict[str, Any]:
             "pct": int(min(received, ordered) * 100 / ordered) if ordered else 0}
 
 
-@get("/purchase-orders", include_in_schema=False)
+@get("/purchase-orders", guards=[requires("purchasing.read")], include_in_schema=False)
 async def purchase_list(
     request: Request,
     status: Annotated[str | None, Parameter(max_length=20, pattern=r"^[a-z_]*$")] = None,
     page: Annotated[int, Parameter(ge=1, le=10**6)] = 1,
 ) -> Template:
-    user = ensure_may(request, "purchasing.read")
+    user = request.user
     status = status if status in PO_STATUSES else None
     listing = await service.list_purchase_orders(status=status, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     params = {"status": status} if status else {}
@@ -59,41 +62,36 @@ async def purchase_list(
     )
 
 
-def _allowed_actions(po: PurchaseOrderOut, request: Request) -> list[str]:
-    """The buttons this reader gets: the action must be possible for the PO and allowed for the role."""
-    user = current_user(request)
-    targets = TRANSITIONS[po.status]
-    wanted = {"approve": ("approved", "purchasing.approve"), "cancel": ("cancelled", "purchasing.write"),
-              "close": ("closed", "purchasing.write")}
-    return [name for name, (target, permission) in wanted.items()
-            if target in targets and user is not None and user.may(permission)]
-
-
 async def _detail_page(request: Request, code: str, *, errors: list[str] | None = None, status_code: int = 200) -> Template:
-    ensure_may(request, "purchasing.read")
     po = await service.get_purchase_order(code)
-    user = current_user(request)
+    open_now = open_actions(po.status, request.user.permissions)
     return render(
         request, "purchase_detail.html", status_code=status_code, po=po, progress=_progress(po),
-        actions=_allowed_actions(po, request), errors=errors or [], on_devices=po.status in RECEIVABLE,
-        may_edit=po.status == "draft" and user is not None and user.may("purchasing.write"),
+        actions=[name for name in open_now if name in ACTIONS], errors=errors or [], on_devices=po.status in RECEIVABLE,
+        may_edit="edit" in open_now,
         show=display, done=request.query_params.get("done"),
     )
 
 
-@get("/purchase-orders/{code:str}", include_in_schema=False)
+@get("/purchase-orders/{code:str}", guards=[requires("purchasing.read")], include_in_schema=False)
 async def purchase_detail(request: Request, code: CodePath) -> Template:
     return await _detail_page(request, code)
 
 
-@post([f"/purchase-orders/{{code:str}}/{action}" for action in ACTIONS], include_in_schema=False)
+def _action_permission(connection: ASGIConnection) -> str:
+    return ACTION_PERMISSION.get(connection.url.path.rsplit("/", 1)[-1], "purchasing.write")
+
+
+@post([f"/purchase-orders/{{code:str}}/{action}" for action in ACTIONS], guards=[requires_for(_action_permission)],
+      include_in_schema=False)
 async def purchase_action(request: Request, code: CodePath) -> Template | Redirect:
     action = request.url.path.rsplit("/", 1)[-1]
-    actor = ensure_may(request, "purchasing.approve" if action == "approve" else "purchasing.write")
+    actor = request.user
     form = await request.form()
     version = str(form.get("version") or "")
     try:
-        await ACTIONS[action](code, actor, int(version) if version.isdigit() else None)
+        async with write_transaction():
+            await ACTIONS[action](code, actor, int(version) if version.isdigit() else None)
     except ApiError as exc:
         if exc.code == "not_found":
             raise
@@ -104,9 +102,9 @@ async def purchase_action(request: Request, code: CodePath) -> Template | Redire
 
 
 async def _choices() -> dict[str, list[str]]:
-    suppliers = await Supplier.select(Supplier.code).where(Supplier.archived == False).order_by(Supplier.code)  # noqa: E712
-    sites = await Site.select(Site.code).where(Site.archived == False).order_by(Site.code)  # noqa: E712
-    items = await Item.select(Item.code).where(Item.archived == False).order_by(Item.code).limit(MAX_ITEM_SUGGESTIONS)  # noqa: E712
+    suppliers = await active_records(Supplier)
+    sites = await active_records(Site)
+    items = await active_records(Item, limit=MAX_ITEM_SUGGESTIONS)
     return {"supplier": [r["code"] for r in suppliers], "site": [r["code"] for r in sites], "item": [r["code"] for r in items]}
 
 
@@ -120,15 +118,13 @@ def _line_text(po: PurchaseOrderOut) -> list[dict[str, str]]:
     return [{name: display(getattr(line, name), "decimal") for name in LINE_FIELDS} for line in po.lines]
 
 
-@get("/purchase-orders/new", include_in_schema=False)
+@get("/purchase-orders/new", guards=[requires("purchasing.write")], include_in_schema=False)
 async def new_purchase_form(request: Request) -> Template:
-    ensure_may(request, "purchasing.write")
     return await _form_page(request, code=None, values={"site": "NB1"}, lines=[{} for _ in range(BLANK_LINES)])
 
 
-@get("/purchase-orders/{code:str}/edit", include_in_schema=False)
+@get("/purchase-orders/{code:str}/edit", guards=[requires("purchasing.write")], include_in_schema=False)
 async def edit_purchase_form(request: Request, code: CodePath) -> Template | Redirect:
-    ensure_may(request, "purchasing.write")
     po = await service.get_purchase_order(code)
     if po.status != "draft":
         return Redirect(f"/purchase-orders/{code}", status_code=HTTP_303_SEE_OTHER)
@@ -154,7 +150,7 @@ def _contract_input(values: dict[str, str], lines: list[dict[str, str]]) -> dict
 
 
 async def _save(request: Request, code: str | None) -> Template | Redirect:
-    actor = ensure_may(request, "purchasing.write")
+    actor = request.user
     form = {k: v.strip() if k != "notes" else v for k, v in (await request.form()).items() if isinstance(v, str)}
     values = {k: v for k, v in form.items() if not k.startswith(("lines-", "_"))}
     lines = _posted_lines(form)
@@ -162,12 +158,13 @@ async def _save(request: Request, code: str | None) -> Template | Redirect:
         return await _form_page(request, code=code, values=values, lines=lines + [{} for _ in range(BLANK_LINES)])
     errors, data = FormErrors(), _contract_input(values, lines)
     try:
-        if code is None:
-            saved = await service.create_purchase_order(PurchaseOrderIn.model_validate(data), actor)
-        else:
-            data.pop("code", None)
-            data["version"] = values.get("version") or "0"
-            saved = await service.update_purchase_order(code, PurchaseOrderPatch.model_validate(data), actor)
+        async with write_transaction():
+            if code is None:
+                saved = await service.create_purchase_order(PurchaseOrderIn.model_validate(data), actor)
+            else:
+                data.pop("code", None)
+                data["version"] = values.get("version") or "0"
+                saved = await service.update_purchase_order(code, PurchaseOrderPatch.model_validate(data), actor)
     except (ValidationError, ApiError) as exc:
         if isinstance(exc, ApiError) and exc.code == "not_found":
             raise
@@ -177,12 +174,12 @@ async def _save(request: Request, code: str | None) -> Template | Redirect:
     return Redirect(f"/purchase-orders/{saved.code}?{urlencode({'done': 'save'})}", status_code=HTTP_303_SEE_OTHER)
 
 
-@post("/purchase-orders/new", include_in_schema=False)
+@post("/purchase-orders/new", guards=[requires("purchasing.write")], include_in_schema=False)
 async def create_purchase(request: Request) -> Template | Redirect:
     return await _save(request, None)
 
 
-@post("/purchase-orders/{code:str}/edit", include_in_schema=False)
+@post("/purchase-orders/{code:str}/edit", guards=[requires("purchasing.write")], include_in_schema=False)
 async def update_purchase(request: Request, code: CodePath) -> Template | Redirect:
     return await _save(request, code)
 

@@ -15,13 +15,14 @@ from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_422_UNPROCESSABLE_ENT
 from pydantic import ValidationError
 
 from schemas.quality import DispositionIn, HoldIn, InspectionPlanIn, InspectionPlanUpdate, QualityRecordArgs
+from server.accounts.identity import requires
 from server.db import write_transaction
 from server.errors import ApiError
 from server.actors import Who
 from server.quality import service
 from server.quality.rules import DISPOSITIONS
 from server.web.forms import FormErrors, display, explain
-from server.web.render import current_user, ensure_may, language_of, render
+from server.web.render import current_user, language_of, render
 
 PAGE_SIZE = 50
 BLANK_ROWS = 3
@@ -59,15 +60,14 @@ async def _holds_page(request: Request, *, item: str = "", page: int = 1, typed:
     )
 
 
-@get(["/quality", "/quality/holds"], include_in_schema=False)
+@get(["/quality", "/quality/holds"], guards=[requires("quality.read")], include_in_schema=False)
 async def holds_list(request: Request, item: CodeQuery = None, page: Page = 1) -> Template:
-    ensure_may(request, "quality.read")
     return await _holds_page(request, item=(item or "").strip(), page=page)
 
 
-@post(["/quality/holds", "/quality/holds/release"], include_in_schema=False)
+@post(["/quality/holds", "/quality/holds/release"], guards=[requires("quality.write")], include_in_schema=False)
 async def hold_or_release(request: Request) -> Template | Redirect:
-    actor = ensure_may(request, "quality.write")
+    actor = request.user
     form = await request.form()
     typed = {name: str(form.get(name) or "").strip() for name in HOLD_FIELDS}
     releasing = request.url.path.endswith("/release")
@@ -95,10 +95,9 @@ async def _inspect_page(request: Request, values: dict[str, str], *, errors: lis
                   errors=errors or [])
 
 
-@get("/quality/inspect", include_in_schema=False)
+@get("/quality/inspect", guards=[requires("quality.write")], include_in_schema=False)
 async def inspect_form(request: Request, item: CodeQuery = None, lot: CodeQuery = None,
                        location: CodeQuery = None) -> Template:
-    ensure_may(request, "quality.write")
     return await _inspect_page(request, {"item": item or "", "lot": lot or "", "location": location or ""})
 
 
@@ -111,9 +110,9 @@ def _posted_results(form: dict[str, str]) -> list[dict[str, str]]:
     return results
 
 
-@post("/quality/inspect", include_in_schema=False)
+@post("/quality/inspect", guards=[requires("quality.write")], include_in_schema=False)
 async def inspect_record(request: Request) -> Template | Redirect:
-    actor = ensure_may(request, "quality.write")
+    actor = request.user
     form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
     values = {name: form.get(name, "").strip() for name in ("item", "lot", "location", "quantity", "verdict", "note")}
     data = {"subject": "lot" if values["lot"] and not values["location"] else "receipt",
@@ -130,9 +129,8 @@ async def inspect_record(request: Request) -> Template | Redirect:
 
 
 # -- inspection plans ------------------------------------------------------------------------------------------
-@get("/quality/plans", include_in_schema=False)
+@get("/quality/plans", guards=[requires("quality.read")], include_in_schema=False)
 async def plans_list(request: Request, item: CodeQuery = None, page: Page = 1) -> Template:
-    ensure_may(request, "quality.read")
     listing = await service.list_plans(item=item or None, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     return render(request, "quality_plans.html", plans=listing["items"], total=listing["total"], page=page,
                   pages=_pages(listing["total"]), item=item or "", may_write=_may_write(request),
@@ -146,15 +144,13 @@ async def _plan_form(request: Request, *, item: str | None, values: dict[str, st
                   errors=errors or FormErrors())
 
 
-@get("/quality/plans/new", include_in_schema=False)
+@get("/quality/plans/new", guards=[requires("quality.write")], include_in_schema=False)
 async def new_plan_form(request: Request, item: CodeQuery = None) -> Template:
-    ensure_may(request, "quality.write")
     return await _plan_form(request, item=None, values={"item": item or ""}, rows=[{} for _ in range(BLANK_ROWS)])
 
 
-@get("/quality/plans/{item:str}/edit", include_in_schema=False)
+@get("/quality/plans/{item:str}/edit", guards=[requires("quality.write")], include_in_schema=False)
 async def edit_plan_form(request: Request, item: CodePath) -> Template:
-    ensure_may(request, "quality.write")
     plan = await service.get_plan(item)
     rows = [{name: display(getattr(c, name), "decimal") if name != "required" else ("on" if c.required else "")
              for name in CHARACTERISTIC_FIELDS} for c in plan.characteristics]
@@ -177,7 +173,7 @@ def _characteristic_input(row: dict[str, str]) -> dict[str, Any]:
 
 
 async def _save_plan(request: Request, item: str | None) -> Template | Redirect:
-    actor = ensure_may(request, "quality.write")
+    actor = request.user
     form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
     values = {k: form.get(k, "").strip() for k in ("item", "description", "version")}
     rows = _posted_rows(form)
@@ -186,13 +182,15 @@ async def _save_plan(request: Request, item: str | None) -> Template | Redirect:
     characteristics = [_characteristic_input(row) for row in rows]
     errors = FormErrors()
     try:
-        if item is None:
-            saved = await service.create_plan(InspectionPlanIn.model_validate(
-                {"item": values["item"], "description": values["description"], "characteristics": characteristics}), actor)
-        else:
-            saved = await service.update_plan(item, InspectionPlanUpdate.model_validate(
-                {"version": values["version"] or "0", "description": values["description"],
-                 "characteristics": characteristics}), actor)
+        async with write_transaction():
+            if item is None:
+                saved = await service.create_plan(InspectionPlanIn.model_validate(
+                    {"item": values["item"], "description": values["description"],
+                     "characteristics": characteristics}), actor)
+            else:
+                saved = await service.update_plan(item, InspectionPlanUpdate.model_validate(
+                    {"version": values["version"] or "0", "description": values["description"],
+                     "characteristics": characteristics}), actor)
     except (ValidationError, ApiError) as exc:
         if isinstance(exc, ApiError) and exc.code == "not_found":
             raise
@@ -202,28 +200,28 @@ async def _save_plan(request: Request, item: str | None) -> Template | Redirect:
     return Redirect("/quality/plans?" + urlencode({"item": saved.item, "done": "save"}), status_code=HTTP_303_SEE_OTHER)
 
 
-@post("/quality/plans/new", include_in_schema=False)
+@post("/quality/plans/new", guards=[requires("quality.write")], include_in_schema=False)
 async def create_plan(request: Request) -> Template | Redirect:
     return await _save_plan(request, None)
 
 
-@post("/quality/plans/{item:str}/edit", include_in_schema=False)
+@post("/quality/plans/{item:str}/edit", guards=[requires("quality.write")], include_in_schema=False)
 async def update_plan(request: Request, item: CodePath) -> Template | Redirect:
     return await _save_plan(request, item)
 
 
-@post("/quality/plans/{item:str}/delete", include_in_schema=False)
+@post("/quality/plans/{item:str}/delete", guards=[requires("quality.write")], include_in_schema=False)
 async def delete_plan(request: Request, item: CodePath) -> Redirect:
-    actor = ensure_may(request, "quality.write")
-    await service.delete_plan(item, actor)
+    actor = request.user
+    async with write_transaction():
+        await service.delete_plan(item, actor)
     return Redirect("/quality/plans?done=delete", status_code=HTTP_303_SEE_OTHER)
 
 
 # -- nonconformances -------------------------------------------------------------------------------------------
-@get("/quality/ncrs", include_in_schema=False)
+@get("/quality/ncrs", guards=[requires("quality.read")], include_in_schema=False)
 async def ncr_list(request: Request, status: Annotated[str | None, Parameter(max_length=10, pattern=r"^[a-z]*$")] = None,
                    page: Page = 1) -> Template:
-    ensure_may(request, "quality.read")
     status = status if status in ("open", "closed") else None
     listing = await service.list_nonconformances(status=status, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     return render(request, "quality_ncrs.html", ncrs=listing["items"], total=listing["total"], page=page,
@@ -232,26 +230,26 @@ async def ncr_list(request: Request, status: Annotated[str | None, Parameter(max
 
 
 async def _ncr_page(request: Request, code: str, *, errors: list[str] | None = None, status_code: int = 200) -> Template:
-    ensure_may(request, "quality.read")
     ncr = await service.get_nonconformance(code)
     return render(request, "quality_ncr.html", status_code=status_code, ncr=ncr, dispositions=DISPOSITIONS,
                   may_decide=ncr.status == "open" and _may_write(request), errors=errors or [],
                   done=request.query_params.get("done"))
 
 
-@get("/quality/ncrs/{code:str}", include_in_schema=False)
+@get("/quality/ncrs/{code:str}", guards=[requires("quality.read")], include_in_schema=False)
 async def ncr_detail(request: Request, code: CodePath) -> Template:
     return await _ncr_page(request, code)
 
 
-@post("/quality/ncrs/{code:str}/disposition", include_in_schema=False)
+@post("/quality/ncrs/{code:str}/disposition", guards=[requires("quality.write")], include_in_schema=False)
 async def ncr_disposition(request: Request, code: CodePath) -> Template | Redirect:
-    actor = ensure_may(request, "quality.write")
+    actor = request.user
     form = await request.form()
     try:
         data = DispositionIn.model_validate({"disposition": str(form.get("disposition") or ""),
                                              "note": str(form.get("note") or "")})
-        await service.decide_disposition(code, data, actor)
+        async with write_transaction():
+            await service.decide_disposition(code, data, actor)
     except (ValidationError, ApiError) as exc:
         if isinstance(exc, ApiError) and exc.code == "not_found":
             raise

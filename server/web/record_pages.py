@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from litestar import Request, get, post
+from litestar.connection import ASGIConnection
 from litestar.datastructures import UploadFile
 from litestar.exceptions import NotFoundException
 from litestar.params import Parameter
@@ -16,13 +17,15 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_422_UNPROCESSABLE_ENTITY
 from pydantic import BaseModel, ValidationError
 
+from server.db import write_transaction
 from server.errors import ApiError
 from server.masterdata.resources import RESOURCES
 from server.records import service
 from server.records.controller import decode_csv
 from server.records.resource import Reference, Resource
+from server.web.choices import active_records
 from server.web.forms import FormErrors, Widget, display, explain, parse_fields, parse_lines, widgets
-from server.web.render import current_user, ensure_may, language_of, render
+from server.web.render import current_user, language_of, render, requires_for
 
 PAGE_SIZE = 25
 MAX_SELECT_OPTIONS = 300
@@ -38,6 +41,14 @@ def _resource(path: str) -> Resource:
     raise NotFoundException(f"No master data called {path!r}")
 
 
+def _read_permission(connection: ASGIConnection) -> str:
+    return _resource(connection.path_params["path"]).read_permission
+
+
+def _write_permission(connection: ASGIConnection) -> str:
+    return _resource(connection.path_params["path"]).write_permission
+
+
 def _reference_map(references: tuple[Reference, ...]) -> dict[str, str]:
     return {ref.field: ref.entity for ref in references}
 
@@ -47,8 +58,7 @@ async def _reference_codes(references: tuple[Reference, ...]) -> dict[str, list[
     still have to list them, so the field becomes free text checked by the service)."""
     choices: dict[str, list[str] | None] = {}
     for ref in references:
-        table = ref.table
-        rows = await table.select(table.code).where(table.archived == False).order_by(table.code).limit(MAX_SELECT_OPTIONS + 1)  # noqa: E712
+        rows = await active_records(ref.table, limit=MAX_SELECT_OPTIONS + 1)
         codes = [r["code"] for r in rows]
         choices[ref.field] = codes if len(codes) <= MAX_SELECT_OPTIONS else None
     return choices
@@ -160,7 +170,7 @@ async def _list_context(
     )
 
 
-@get("/md/{path:str}", include_in_schema=False)
+@get("/md/{path:str}", guards=[requires_for(_read_permission)], include_in_schema=False)
 async def record_list(
     request: HTMXRequest,
     path: str,
@@ -170,7 +180,7 @@ async def record_list(
     page: Annotated[int, Parameter(ge=1, le=10**6)] = 1,
 ) -> Template:
     resource = _resource(path)
-    user = ensure_may(request, resource.read_permission)
+    user = request.user
     if sort.lstrip("-") not in resource.sort_fields:
         sort = "code"
     filters = {
@@ -188,10 +198,9 @@ async def record_list(
     return page
 
 
-@get("/md/{path:str}/new", include_in_schema=False)
+@get("/md/{path:str}/new", guards=[requires_for(_write_permission)], include_in_schema=False)
 async def new_record_form(request: Request, path: str) -> Template:
     resource = _resource(path)
-    ensure_may(request, resource.write_permission)
     own, line_specs = _form_specs(resource, editing=False)
     defaults = {w.name: w.default for w in own if w.default is not None}
     return await _form_page(request, resource, code=None, values=_as_text(own, defaults), lines=_lines_text(line_specs, [], BLANK_LINES))
@@ -217,10 +226,13 @@ async def _save(request: Request, resource: Resource, code: str | None) -> Templ
         data[resource.children.field] = parse_lines(resource, line_specs, form, errors, lang=lang)
     if not errors:
         try:
-            if code is None:
-                saved = await service.create_record(resource, resource.create_model.model_validate(data), current_user(request))
-            else:
-                saved = await service.update_record(resource, code, resource.update_model.model_validate(data), current_user(request))
+            async with write_transaction():
+                if code is None:
+                    saved = await service.create_record(resource, resource.create_model.model_validate(data),
+                                                        current_user(request))
+                else:
+                    saved = await service.update_record(resource, code, resource.update_model.model_validate(data),
+                                                        current_user(request))
             return Redirect(f"/md/{resource.path}?{urlencode({'saved': saved.code})}", status_code=HTTP_303_SEE_OTHER)  # type: ignore[attr-defined]
         except (ValidationError, ApiError) as exc:
             explain(exc, errors, lang)
@@ -231,17 +243,16 @@ async def _save(request: Request, resource: Resource, code: str | None) -> Templ
     )
 
 
-@post("/md/{path:str}/new", include_in_schema=False)
+@post("/md/{path:str}/new", guards=[requires_for(_write_permission)], include_in_schema=False)
 async def create_record(request: Request, path: str) -> Template | Redirect:
     resource = _resource(path)
-    ensure_may(request, resource.write_permission)
     return await _save(request, resource, None)
 
 
-@get("/md/{path:str}/edit", include_in_schema=False)
+@get("/md/{path:str}/edit", guards=[requires_for(_read_permission)], include_in_schema=False)
 async def edit_record_form(request: Request, path: str, code: CodeQuery) -> Template:
     resource = _resource(path)
-    user = ensure_may(request, resource.read_permission)
+    user = request.user
     record: BaseModel = await service.get_record(resource, code)
     own, line_specs = _form_specs(resource, editing=True)
     values = record.model_dump()
@@ -253,36 +264,36 @@ async def edit_record_form(request: Request, path: str, code: CodeQuery) -> Temp
     )
 
 
-@post("/md/{path:str}/edit", include_in_schema=False)
+@post("/md/{path:str}/edit", guards=[requires_for(_write_permission)], include_in_schema=False)
 async def update_record(request: Request, path: str, code: CodeQuery) -> Template | Redirect:
     resource = _resource(path)
-    ensure_may(request, resource.write_permission)
     return await _save(request, resource, code)
 
 
-@post("/md/{path:str}/archive", include_in_schema=False)
+@post("/md/{path:str}/archive", guards=[requires_for(_write_permission)], include_in_schema=False)
 async def archive_record(request: Request, path: str) -> Redirect:
     resource = _resource(path)
-    ensure_may(request, resource.write_permission)
     form = await request.form()
     code = str(form.get("code") or "")[:40]
     archive = form.get("archive") == "true"
-    await service.set_archived(resource, code, archive, current_user(request))
+    async with write_transaction():
+        await service.set_archived(resource, code, archive, current_user(request))
     back = {"archived": "true"} if not archive else {}
     return Redirect(f"/md/{resource.path}?{urlencode({**back, 'saved': code})}", status_code=HTTP_303_SEE_OTHER)
 
 
-@post("/md/{path:str}/import", include_in_schema=False)
+@post("/md/{path:str}/import", guards=[requires_for(_write_permission)], include_in_schema=False)
 async def import_records(request: Request, path: str) -> Template:
     resource = _resource(path)
-    user = ensure_may(request, resource.write_permission)
+    user = request.user
     upload = (await request.form()).get("file")
     result, problems, status = None, [], 200
     if not isinstance(upload, UploadFile):
         problems, status = [{"row": "", "field": "file", "code": "missing_field", "message": "choose a CSV file"}], 422
     else:
         try:
-            result = await service.import_csv(resource, decode_csv(await upload.read()), user)
+            async with write_transaction():
+                result = await service.import_csv(resource, decode_csv(await upload.read()), user)
         except ApiError as exc:
             # A file refused whole (bad encoding…) is shown like a file refused row by row.
             problems = exc.details.get("errors") or [{"row": "", "field": "file", "code": exc.code, "message": exc.message}]

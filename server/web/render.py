@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from litestar import Request
-from litestar.exceptions import PermissionDeniedException
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
 from litestar.response import Template
+from litestar.types import Guard
 
-from server.accounts.identity import OfficeUser
+from server.accounts.identity import OfficeUser, requires
 from server.i18n import LANGUAGES, anonymous_language, translate
 from server.masterdata.resources import RESOURCES
 from server.records.resource import Resource
@@ -32,11 +35,14 @@ def readable_resources(user: OfficeUser | None) -> list[Resource]:
     return [r for r in RESOURCES if user is not None and user.may(r.read_permission)]
 
 
-def ensure_may(request: Request, permission: str) -> OfficeUser:
-    user = current_user(request)
-    if user is None or not user.may(permission):
-        raise PermissionDeniedException(detail=f"Your role may not do this ({permission})", extra={"permission": permission})
-    return user
+def requires_for(permission_of: Callable[[ASGIConnection], str]) -> Guard:
+    """The guard of a route whose paths need different permissions (one path per action or per form, a master data
+    resource named in the path): `requires` with the permission `permission_of` gives for the request."""
+
+    def guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+        requires(permission_of(connection))(connection, handler)
+
+    return guard
 
 
 def render(request: Request, template: str, *, status_code: int = 200, lang: str | None = None, **context: Any) -> Template:

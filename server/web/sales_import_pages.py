@@ -11,10 +11,11 @@ from litestar.datastructures import UploadFile
 from litestar.response import Template
 from litestar.status_codes import HTTP_422_UNPROCESSABLE_ENTITY
 
+from server.accounts.identity import requires
 from server.db import write_transaction
 from server.errors import ApiError
 from server.sales import importer
-from server.web.render import ensure_may, render
+from server.web.render import render
 
 CHINESE_HEADERS: dict[str, str] = {}
 for alias, column in importer.HEADER_ALIASES.items():
@@ -28,15 +29,14 @@ def _page(request: Request, *, status_code: int = 200, result: dict[str, Any] | 
                   max_mb=importer.MAX_IMPORT_BYTES // (1024 * 1024), max_lines=importer.MAX_IMPORT_LINES)
 
 
-@get("/sales-orders/import", include_in_schema=False)
+@get("/sales-orders/import", guards=[requires("sales.write")], include_in_schema=False)
 async def sales_import_form(request: Request) -> Template:
-    ensure_may(request, "sales.write")
     return _page(request)
 
 
-@post("/sales-orders/import", include_in_schema=False)
+@post("/sales-orders/import", guards=[requires("sales.write")], include_in_schema=False)
 async def sales_import(request: Request) -> Template:
-    user = ensure_may(request, "sales.write")
+    user = request.user
     form = await request.form()
     upload, dry_run = form.get("file"), form.get("dry_run") == "true"
     if not isinstance(upload, UploadFile) or not upload.filename:

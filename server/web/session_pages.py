@@ -11,6 +11,7 @@ from litestar.status_codes import HTTP_401_UNAUTHORIZED
 
 from server.accounts import service as accounts
 from server.accounts.controllers import start_session
+from server.db import write_transaction
 from server.errors import ApiError
 from server.i18n import LANGUAGES
 from server.orders import tracking
@@ -77,7 +78,8 @@ async def switch_language(request: Request) -> Redirect:
     if user is None or language not in LANGUAGES:
         return Redirect(back)
     if language != user.language:
-        await accounts.set_language(user, language)
+        async with write_transaction():
+            await accounts.set_language(user, language)
     response = Redirect(back)
     response.cookies.append(_language_cookie(language))
     return response

@@ -14,11 +14,13 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER
 from pydantic import ValidationError
 
+from server.accounts.identity import requires
+from server.db import write_transaction
 from server.errors import ApiError
 from server.shipping import rules as shipping_rules
 from server.shipping import delivery, planning, shipments
 from server.web.forms import FormErrors, display, explain
-from server.web.render import current_user, ensure_may, language_of, render
+from server.web.render import current_user, language_of, render
 
 PAGE_SIZE = 25
 CodePath = Annotated[str, Parameter(max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
@@ -36,9 +38,8 @@ def _pages(total: int) -> int:
 
 
 # -- shipments -------------------------------------------------------------------------------------------------------
-@get("/shipments", include_in_schema=False)
+@get("/shipments", guards=[requires("shipping.read")], include_in_schema=False)
 async def shipping_list(request: Request, status: StatusFilter = None, page: PageNumber = 1) -> Template:
-    ensure_may(request, "shipping.read")
     status = status if status in shipping_rules.SHIPMENT_STATUSES else None
     listing = await shipments.list_shipments(status=status, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     params = {"status": status} if status else {}
@@ -48,7 +49,6 @@ async def shipping_list(request: Request, status: StatusFilter = None, page: Pag
 
 
 async def _shipment_page(request: Request, code: str, *, errors: list[str] | None = None, status_code: int = 200) -> Template:
-    ensure_may(request, "shipping.read")
     shipment = await shipments.get_shipment(code)
     user = current_user(request)
     proof = verification = None
@@ -65,16 +65,17 @@ async def _shipment_page(request: Request, code: str, *, errors: list[str] | Non
                   progress=int(packed * 100 / ordered) if ordered else 0, done=request.query_params.get("done"))
 
 
-@get("/shipments/{code:str}", include_in_schema=False)
+@get("/shipments/{code:str}", guards=[requires("shipping.read")], include_in_schema=False)
 async def shipping_detail(request: Request, code: CodePath) -> Template:
     return await _shipment_page(request, code)
 
 
-@post("/shipments/{code:str}/cancel", include_in_schema=False)
+@post("/shipments/{code:str}/cancel", guards=[requires("shipping.write")], include_in_schema=False)
 async def shipping_cancel(request: Request, code: CodePath) -> Template | Redirect:
-    actor = ensure_may(request, "shipping.write")
+    actor = request.user
     try:
-        await planning.cancel_shipment(code, actor)
+        async with write_transaction():
+            await planning.cancel_shipment(code, actor)
     except ApiError as exc:
         if exc.code == "not_found":
             raise

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from schemas.inventory import ReceiptArgs
 from schemas.sync import StockCountArgs, StockMoveArgs
+from server.accounts.identity import requires
 from server.db import write_transaction
 from server.errors import ApiError
 from server.i18n import translate
@@ -25,7 +26,7 @@ from server.purchasing.receipts import receive as receive_goods
 from server.inventory.stock import list_on_hand
 from server.actors import Who
 from server.web.forms import FormErrors, explain
-from server.web.render import ensure_may, language_of, render
+from server.web.render import language_of, render
 
 STOCK_PAGE_SIZE = 50
 FilterText = Annotated[str | None, Parameter(max_length=40, pattern=r"^[^\x00-\x1f\x7f]*$")]
@@ -56,14 +57,13 @@ async def _stock_page(request: Request, *, status_code: int = 200, item: str = "
     )
 
 
-@get("/stock", include_in_schema=False)
+@get("/stock", guards=[requires("stock.read")], include_in_schema=False)
 async def stock_list(
     request: Request,
     item: FilterText = None,
     location: FilterText = None,
     page: Annotated[int, Parameter(ge=1, le=10**6)] = 1,
 ) -> Template:
-    ensure_may(request, "stock.read")
     return await _stock_page(request, item=(item or "").strip(), location=(location or "").strip(), page=page)
 
 
@@ -81,9 +81,9 @@ def _args(values: dict[str, str]) -> dict[str, str | None]:
     return {k: (v or None) if k in ("lot", "reason", "expiry") else v for k, v in values.items()}
 
 
-@post("/stock/moves", include_in_schema=False)
+@post("/stock/moves", guards=[requires("stock.write")], include_in_schema=False)
 async def book_move(request: Request) -> Template | Redirect:
-    actor = ensure_may(request, "stock.write")
+    actor = request.user
     values = _posted(await request.form(), MOVE_FIELDS)
     try:
         args = StockMoveArgs.model_validate(_args(values))
@@ -96,9 +96,9 @@ async def book_move(request: Request) -> Template | Redirect:
     return Redirect("/stock?" + urlencode({"item": args.item, "done": "move"}), status_code=HTTP_303_SEE_OTHER)
 
 
-@post("/stock/counts", include_in_schema=False)
+@post("/stock/counts", guards=[requires("stock.write")], include_in_schema=False)
 async def book_count(request: Request) -> Template | Redirect:
-    actor = ensure_may(request, "stock.write")
+    actor = request.user
     values = _posted(await request.form(), COUNT_FIELDS)
     try:
         args = StockCountArgs.model_validate(_args(values))
@@ -111,9 +111,9 @@ async def book_count(request: Request) -> Template | Redirect:
     return Redirect("/stock?" + urlencode({"item": args.item, "done": "count"}), status_code=HTTP_303_SEE_OTHER)
 
 
-@post("/stock/receipts", include_in_schema=False)
+@post("/stock/receipts", guards=[requires("stock.write")], include_in_schema=False)
 async def book_receipt(request: Request) -> Template | Redirect:
-    actor = ensure_may(request, "stock.write")
+    actor = request.user
     values = _posted(await request.form(), RECEIVE_FIELDS)
     try:
         args = ReceiptArgs.model_validate(_args(values))
@@ -125,16 +125,14 @@ async def book_receipt(request: Request) -> Template | Redirect:
     return Redirect("/stock?" + urlencode({"item": args.item, "done": "receive"}), status_code=HTTP_303_SEE_OTHER)
 
 
-@get("/stock/alerts", include_in_schema=False)
+@get("/stock/alerts", guards=[requires("stock.read")], include_in_schema=False)
 async def alerts_page(request: Request, days: Annotated[int, Parameter(ge=0, le=3650)] = 30) -> Template:
-    ensure_may(request, "stock.read")
     return render(request, "stock_alerts.html", alerts=await stock_alerts(days), days=days)
 
 
-@get(["/stock/moves", "/stock/counts", "/stock/receipts"], include_in_schema=False)
+@get(["/stock/moves", "/stock/counts", "/stock/receipts"], guards=[requires("stock.read")], include_in_schema=False)
 async def back_to_stock(request: Request) -> Redirect:
     """A refused booking is shown at the form's address; switching language there comes back here, to the list."""
-    ensure_may(request, "stock.read")
     return Redirect("/stock", status_code=HTTP_303_SEE_OTHER)
 
 

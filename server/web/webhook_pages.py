@@ -14,9 +14,11 @@ from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_422_UNPROCESSABLE_ENT
 from pydantic import ValidationError
 
 from schemas.webhooks import WebhookSubscriptionIn, WebhookSubscriptionPatch
+from server.accounts.identity import requires
+from server.db import write_transaction
 from server.errors import ApiError
 from server.web.forms import FormErrors, explain
-from server.web.render import ensure_may, language_of, render
+from server.web.render import language_of, render
 from server.webhooks import rules, service
 
 SubscriptionId = Annotated[int, Parameter(ge=1, le=2**31 - 1)]
@@ -44,21 +46,21 @@ async def _list_page(request: Request, *, status_code: int = 200, created: Any =
     )
 
 
-@get("/webhooks", include_in_schema=False)
+@get("/webhooks", guards=[requires(MANAGE)], include_in_schema=False)
 async def webhook_list(request: Request) -> Template:
-    ensure_may(request, MANAGE)
     return await _list_page(request)
 
 
-@post("/webhooks", include_in_schema=False, status_code=200)
+@post("/webhooks", guards=[requires(MANAGE)], include_in_schema=False, status_code=200)
 async def create_webhook(request: Request) -> Template:
-    actor = ensure_may(request, MANAGE)
+    actor = request.user
     form = await request.form()
     values = {"url": str(form.get("url") or "").strip(), "event_types": [str(e) for e in form.getall("event_types")]
               if "event_types" in form else [], "description": str(form.get("description") or "").strip()}
     try:
         wanted = WebhookSubscriptionIn.model_validate(values)
-        created = await service.create_subscription(wanted, actor)
+        async with write_transaction():
+            created = await service.create_subscription(wanted, actor)
     except (ValidationError, ApiError) as exc:
         return await _list_page(request, status_code=HTTP_422_UNPROCESSABLE_ENTITY, values=values,
                                 errors=_problems(exc, language_of(request)))
@@ -78,10 +80,9 @@ async def _detail_page(request: Request, subscription_id: int, *, page: int = 1,
     )
 
 
-@get("/webhooks/{subscription_id:int}", include_in_schema=False)
+@get("/webhooks/{subscription_id:int}", guards=[requires(MANAGE)], include_in_schema=False)
 async def webhook_detail(request: Request, subscription_id: SubscriptionId,
                          page: Annotated[int, Parameter(ge=1, le=10**6)] = 1) -> Template:
-    ensure_may(request, MANAGE)
     return await _detail_page(request, subscription_id, page=page)
 
 
@@ -89,29 +90,34 @@ def _back(subscription_id: int, done: str) -> Redirect:
     return Redirect(f"/webhooks/{subscription_id}?" + urlencode({"done": done}), status_code=HTTP_303_SEE_OTHER)
 
 
-@post("/webhooks/{subscription_id:int}/ping", include_in_schema=False)
+@post("/webhooks/{subscription_id:int}/ping", guards=[requires(MANAGE)], include_in_schema=False)
 async def ping_webhook(request: Request, subscription_id: SubscriptionId) -> Redirect:
-    await service.ping(subscription_id, ensure_may(request, MANAGE))
+    async with write_transaction():
+        await service.ping(subscription_id, request.user)
     return _back(subscription_id, "ping")
 
 
-@post("/webhooks/{subscription_id:int}/rotate-secret", include_in_schema=False, status_code=200)
+@post("/webhooks/{subscription_id:int}/rotate-secret", guards=[requires(MANAGE)], include_in_schema=False,
+      status_code=200)
 async def rotate_webhook_secret(request: Request, subscription_id: SubscriptionId) -> Template:
-    rotated = await service.rotate_secret(subscription_id, ensure_may(request, MANAGE))
+    async with write_transaction():
+        rotated = await service.rotate_secret(subscription_id, request.user)
     return await _detail_page(request, subscription_id, secret=rotated.secret)
 
 
-@post("/webhooks/{subscription_id:int}/active", include_in_schema=False)
+@post("/webhooks/{subscription_id:int}/active", guards=[requires(MANAGE)], include_in_schema=False)
 async def toggle_webhook(request: Request, subscription_id: SubscriptionId) -> Redirect:
-    actor = ensure_may(request, MANAGE)
+    actor = request.user
     active = (await request.form()).get("active") == "1"
-    await service.update_subscription(subscription_id, WebhookSubscriptionPatch(active=active), actor)
+    async with write_transaction():  # resuming wakes the dispatcher after commit
+        await service.update_subscription(subscription_id, WebhookSubscriptionPatch(active=active), actor)
     return _back(subscription_id, "resumed" if active else "paused")
 
 
-@post("/webhook-deliveries/{delivery_id:str}/redeliver", include_in_schema=False)
+@post("/webhook-deliveries/{delivery_id:str}/redeliver", guards=[requires(MANAGE)], include_in_schema=False)
 async def redeliver_webhook(request: Request, delivery_id: DeliveryId) -> Redirect:
-    delivery = await service.redeliver(delivery_id, ensure_may(request, MANAGE))
+    async with write_transaction():
+        delivery = await service.redeliver(delivery_id, request.user)
     return _back(delivery.subscription, "redeliver")
 
 

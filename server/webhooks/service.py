@@ -177,7 +177,7 @@ async def update_subscription(subscription_id: int, data: WebhookSubscriptionPat
     await record_audit(actor, "update", ENTITY, str(subscription_id), _subscription_out(before).model_dump(mode="json"),
                        _subscription_out(after).model_dump(mode="json"))
     if after["active"] and not before["active"]:
-        dispatcher.wake()  # deliveries held while it was inactive are due
+        current_write().after_commit.append(_wake)  # deliveries held while it was inactive are due, once committed
     return _subscription_out(after)
 
 

@@ -25,8 +25,9 @@ from server.accounts.identity import requires
 from server.db import write_transaction
 from server.i18n import LANGUAGES
 from server.masterdata.tables import Customer
+from server.sales import rules
+from server.sales.controllers import CODE_PATTERN, CodePath, open_for
 from server.sales.pricing import contracts, price_lists, quotes
-from server.sales.controllers import CODE_PATTERN, CodePath
 from server.sales.pricing.quote_pdf import quote_pdf
 
 CodeQuery = Annotated[str, Parameter(max_length=40, pattern=CODE_PATTERN)]
@@ -123,18 +124,25 @@ class ContractController(Controller):
             await contracts.delete_contract(code, request.user)
 
 
+def _open_quote(request: Request, quote: QuoteOut) -> QuoteOut:
+    """The quote with what this caller may do to it now."""
+    actions = rules.quote_open_actions(quote.status, request.user.permissions)
+    return quote.model_copy(update={"open_actions": actions})
+
+
 class QuoteController(Controller):
     path = "/api/quotes"
     tags = ["Sales pricing"]
 
     @get("/", guards=[requires("sales.read")], operation_id="list_quotes", summary="Quotes, newest first")
-    async def list_all(self, status: QuoteStatus | None = None, customer: OptionalCode = None, limit: Limit = 50,
-                       offset: Offset = 0) -> Page[QuoteOut]:
-        return Page[QuoteOut](**await quotes.list_quotes(status=status, customer=customer, limit=limit, offset=offset))
+    async def list_all(self, request: Request, status: QuoteStatus | None = None, customer: OptionalCode = None,
+                       limit: Limit = 50, offset: Offset = 0) -> Page[QuoteOut]:
+        listing = await quotes.list_quotes(status=status, customer=customer, limit=limit, offset=offset)
+        return Page[QuoteOut](**{**listing, "items": [_open_quote(request, quote) for quote in listing["items"]]})
 
     @get("/{code:str}", guards=[requires("sales.read")], operation_id="get_quote", summary="One quote")
-    async def get_one(self, code: CodePath) -> QuoteOut:
-        return await quotes.get_quote(code)
+    async def get_one(self, request: Request, code: CodePath) -> QuoteOut:
+        return _open_quote(request, await quotes.get_quote(code))
 
     @get("/{code:str}/pdf", guards=[requires("sales.read")], media_type="application/pdf", operation_id="quote_pdf",
          summary="The quote as an A4 PDF for the customer, in the reader's language (lang=en|zh overrides)")
@@ -151,39 +159,41 @@ class QuoteController(Controller):
           summary="Draft a quote: lines without a price are priced from the contract or the price lists")
     async def create(self, request: Request, data: QuoteIn) -> QuoteOut:
         async with write_transaction():
-            return await quotes.create_quote(data, request.user)
+            return _open_quote(request, await quotes.create_quote(data, request.user))
 
     @put("/{code:str}", guards=[requires("sales.write")], operation_id="edit_quote",
          summary="Rewrite a draft or rejected quote (it becomes a draft, priced anew)")
     async def edit(self, request: Request, code: CodePath, data: QuoteEdit) -> QuoteOut:
         async with write_transaction():
-            return await quotes.edit_quote(code, data, request.user)
+            return _open_quote(request, await quotes.edit_quote(code, data, request.user))
 
     @post("/{code:str}/submit", guards=[requires("sales.write")], status_code=HTTP_200_OK, operation_id="submit_quote",
           summary="Submit: approved at once, or waiting for an approver when a discount passes the threshold")
     async def submit(self, request: Request, code: CodePath, data: QuoteAction | None = None) -> QuoteOut:
         async with write_transaction():
-            return await quotes.submit_quote(code, request.user, data.version if data else None)
+            return _open_quote(request, await quotes.submit_quote(code, request.user, data.version if data else None))
 
     @post("/{code:str}/approve", guards=[requires("sales.approve")], status_code=HTTP_200_OK,
           operation_id="approve_quote", summary="Approve a submitted quote")
     async def approve(self, request: Request, code: CodePath, data: QuoteAction | None = None) -> QuoteOut:
         async with write_transaction():
-            return await quotes.decide_quote(code, "approved", request.user, data.version if data else None,
-                                             data.reason if data else "")
+            quote = await quotes.decide_quote(code, "approved", request.user, data.version if data else None,
+                                              data.reason if data else "")
+            return _open_quote(request, quote)
 
     @post("/{code:str}/reject", guards=[requires("sales.approve")], status_code=HTTP_200_OK,
           operation_id="reject_quote", summary="Reject a submitted quote (it may be edited and submitted again)")
     async def reject(self, request: Request, code: CodePath, data: QuoteAction | None = None) -> QuoteOut:
         async with write_transaction():
-            return await quotes.decide_quote(code, "rejected", request.user, data.version if data else None,
-                                             data.reason if data else "")
+            quote = await quotes.decide_quote(code, "rejected", request.user, data.version if data else None,
+                                              data.reason if data else "")
+            return _open_quote(request, quote)
 
     @post("/{code:str}/convert", guards=[requires("sales.write")], status_code=HTTP_201_CREATED,
           operation_id="convert_quote", summary="Turn an approved quote into a draft sales order (once)")
     async def convert(self, request: Request, code: CodePath, data: QuoteConvert | None = None) -> SalesOrderOut:
         async with write_transaction():
-            return await quotes.convert_quote(code, data or QuoteConvert(), request.user)
+            return open_for(request, await quotes.convert_quote(code, data or QuoteConvert(), request.user))
 
 
 PRICING_CONTROLLERS = [PriceListController, PriceController, ContractController, QuoteController]
