@@ -11,8 +11,11 @@ from collections.abc import Callable, Iterator
 import httpx
 import pytest
 
-from tests.clients import anonymous, office
+from tests.browsers import chromium
+from tests.clients import Browser, anonymous, office
+from tests.factory import make_customer, make_item
 from tests.servers import BACKEND, PG_ADMIN_URL, REDIS_URL, Server, make_server
+from tests.sync_fixtures import enrolled_device
 
 
 def _require_services() -> None:
@@ -94,6 +97,60 @@ def unique() -> Callable[[str], str]:
     """Codes of a test's own, so tests sharing the session server never collide."""
     suffix = uuid.uuid4().hex[:6].upper()
     return lambda prefix: f"{prefix}-{suffix}"
+
+
+@pytest.fixture
+def browse(server):
+    """Office pages as a browser without script uses them: `browse("planner")` is logged in, `browse()` is not."""
+    opened: list[Browser] = []
+
+    def open_as(username: str | None = None, accept_language: str = "en") -> Browser:
+        browser = Browser(server.url, accept_language)
+        opened.append(browser)
+        if username:
+            assert browser.log_in(username).status_code in (302, 303)
+        return browser
+
+    yield open_as
+    for browser in opened:
+        browser.http.close()
+
+
+@pytest.fixture
+def new_item(admin, unique) -> Callable[..., str]:
+    """Items of the test's own, made by admin: `new_item("RCV", lot_tracked=True)` returns the new item's code."""
+    return lambda prefix="PART", **fields: make_item(admin, unique(prefix), **fields)
+
+
+@pytest.fixture
+def customer(request: pytest.FixtureRequest, login, unique) -> str:
+    """A customer of the test's own, with the terms the test module sets in CUSTOMER (a dict with its code's
+    `prefix`, `name`, `credit_limit`, …): a module's figures depend on them."""
+    terms = dict(request.module.CUSTOMER)
+    return make_customer(login("sales"), unique(terms.pop("prefix")), **terms)
+
+
+@pytest.fixture
+def device(server, login, tmp_path):
+    """A warehouse tablet of site NB1 (every warehouse), enrolled through the office API."""
+    client = enrolled_device(server.url, login("warehouse"), tmp_path)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def packer(server, login, tmp_path):
+    """A warehouse tablet enrolled for the FG warehouse: it packs and loads shipments."""
+    device = enrolled_device(server.url, login("warehouse"), tmp_path, warehouses=["FG"])
+    yield device
+    device.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian Chromium for a module's browser tests (each test opens contexts of its own)."""
+    with chromium() as browser:
+        yield browser
 
 
 POSTGRES_ONLY_MODULES = {

@@ -5,28 +5,13 @@ from __future__ import annotations
 
 import json
 
-from websockets.sync.client import connect
-
-from tests.live_sockets import closed_with, next_message, open_live
+from tests.factory import make_item
+from tests.live_sockets import closed_with, next_message, open_board, open_live
 from tests.sync_fixtures import enrolled_device
 
 
-def open_board(base_url: str, session_cookie: str | None, topics: list, origin: str | None = None):
-    headers = {"Cookie": f"floorsync_session={session_cookie}"} if session_cookie else {}
-    socket = connect(base_url.replace("http://", "ws://") + "/api/sync/live", open_timeout=10,
-                     additional_headers=headers, origin=origin, legacy=True)
-    socket.send(json.dumps({"type": "subscribe", "topics": topics}))
-    return socket
-
-
-def make_item(planner, unique) -> str:
-    code = unique("BOARD")
-    planner.post("/api/items", json={"code": code, "name": "Board test part", "type": "raw", "unit": "PCS"}).raise_for_status()
-    return code
-
-
 def test_a_warehouse_board_shows_bookings_there_and_nothing_else(server, login, tmp_path, unique):
-    item = make_item(login("planner"), unique)
+    item = make_item(login("planner"), unique("BOARD"))
     supervisor = login("supervisor")
     board = open_board(server.url, supervisor.cookies.get("floorsync_session"), ["board:warehouse:RM"])
     assert next_message(board, "subscribed", 5)["topics"] == ["board:warehouse:RM"]

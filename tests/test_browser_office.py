@@ -7,19 +7,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import ConsoleMessage, Page, expect, sync_playwright
+from playwright.sync_api import ConsoleMessage, expect, sync_playwright
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
-
-
-def _log_in(page: Page, base_url: str, username: str) -> None:
-    page.goto(f"{base_url}/login")
-    page.locator("input[name=username]").fill(username)
-    page.locator("input[name=password]").fill("floorsync-demo")
-    page.locator("form[action='/login'] button[type=submit]").click()
-    page.wait_for_url(f"{base_url}/")
-
+from tests.browsers import CHROMIUM_ARGS, log_in
 
 @pytest.mark.browser
 def test_planner_maintains_items_in_the_browser_in_english_and_chinese(fresh_server, unique, tmp_path):
@@ -39,7 +29,7 @@ def test_planner_maintains_items_in_the_browser_in_english_and_chinese(fresh_ser
         page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
         page.on("response", lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 400 else None)
         try:
-            _log_in(page, base, "planner")
+            log_in(page, base, "planner")
             expect(page.locator("h1")).to_contain_text("Welcome")
 
             page.goto(f"{base}/md/units/new")
@@ -90,7 +80,7 @@ def test_planner_maintains_items_in_the_browser_in_english_and_chinese(fresh_ser
             page.wait_for_url(re.compile(r"/login$"))
             expect(page.locator("form[action='/login'] button")).to_have_text("登录")
             page.context.clear_cookies()  # a browser that never saw the choice: the user's stored language decides
-            _log_in(page, base, "planner")
+            log_in(page, base, "planner")
             page.goto(f"{base}/md/items/new")
             expect(page.locator("label[for=f-name]")).to_contain_text("名称")
             expect(page.get_by_role("button", name="保存")).to_be_visible()

@@ -15,9 +15,9 @@ import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 
 from tests.clients import office
-from tests.pwa_browser import chromium
+from tests.browsers import GUIDE_IMAGES as IMAGES
+from tests.browsers import save_if_changed
 from tests.servers import BACKEND, make_server
-from tests.test_pwa_guide import IMAGES, save_if_changed
 
 TIMEOUT_MS = 20_000
 VIEWPORT = {"width": 1440, "height": 900}
@@ -38,12 +38,6 @@ def demo_server(tmp_path_factory):
     yield srv
     srv.stop()
     srv.database.drop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as browser:
-        yield browser
 
 
 def signed_in(browser: Browser, base: str, username: str, lang: str, problems: list[str]) -> Page:

@@ -15,9 +15,8 @@ import pytest
 from PIL import Image
 
 from server.labels.gs1 import check_digit
-from tests.live_sockets import closed_with
+from tests.live_sockets import closed_with, open_board
 from tests.sync_fixtures import enrolled_device
-from tests.test_boards import open_board
 
 SOON = (date.today() + timedelta(days=10)).isoformat()
 DOCK, STORE, FG = "RM-A-01-01", "RM-A-01-02", "FG-01-01"

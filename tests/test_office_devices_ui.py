@@ -12,7 +12,7 @@ from datetime import date, timedelta
 import httpx
 import pytest
 
-from tests.test_office_ui import Browser, browse  # noqa: F401  (the fixture is used by name)
+from tests.clients import Browser
 
 CODE = re.compile(r'<output class="enrol-code" id="enrol-code"[^>]*>([A-Z0-9-]+)</output>')
 
@@ -204,7 +204,7 @@ def test_device_and_stock_pages_have_no_inline_script_or_style(browse):
 def test_enrolling_a_device_in_the_browser_shows_the_qr_code(fresh_server, tmp_path):
     from playwright.sync_api import ConsoleMessage, expect, sync_playwright
 
-    from tests.test_browser_office import CHROMIUM_ARGS, _log_in
+    from tests.browsers import CHROMIUM_ARGS, log_in
 
     srv = fresh_server(demo=True)
     problems: list[str] = []
@@ -219,7 +219,7 @@ def test_enrolling_a_device_in_the_browser_shows_the_qr_code(fresh_server, tmp_p
         page.on("console", on_console)
         page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
         try:
-            _log_in(page, srv.url, "warehouse")
+            log_in(page, srv.url, "warehouse")
             page.get_by_role("link", name="Devices", exact=True).click()
             expect(page.locator("h1")).to_have_text("Devices")
             page.locator("#enrol-site").select_option("NB1")

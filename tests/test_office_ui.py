@@ -7,55 +7,14 @@ import re
 import typing
 from pathlib import Path
 
-import httpx
-import pytest
 from pydantic import BaseModel
 
 from server.accounts.permissions import Role
 from server.i18n import catalog
 from server.masterdata.resources import RESOURCES
-from tests.clients import CSRF_COOKIE
+from tests.clients import CSRF_COOKIE, Browser
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "server" / "web" / "templates"
-
-
-class Browser:
-    """A cookie jar that posts forms the way the pages do: form-encoded, with the `_csrf_token` field."""
-
-    def __init__(self, base_url: str, accept_language: str = "en"):
-        self.http = httpx.Client(base_url=base_url, timeout=30, headers={"accept-language": accept_language})
-        self.http.get("/login")
-
-    def get(self, path: str, **kwargs) -> httpx.Response:
-        return self.http.get(path, **kwargs)
-
-    def post(self, path: str, data: dict | list | None = None, *, token: bool = True, **kwargs) -> httpx.Response:
-        pairs = list(data.items()) if isinstance(data, dict) else list(data or [])
-        if token:
-            pairs.append(("_csrf_token", self.http.cookies.get(CSRF_COOKIE)))
-        fields: dict[str, list[str]] = {}
-        for name, value in pairs:
-            fields.setdefault(name, []).append(value)
-        return self.http.post(path, data=fields, **kwargs)
-
-    def log_in(self, username: str, password: str = "floorsync-demo") -> httpx.Response:
-        return self.post("/login", {"username": username, "password": password})
-
-
-@pytest.fixture
-def browse(server):
-    opened: list[Browser] = []
-
-    def open_as(username: str | None = None, accept_language: str = "en") -> Browser:
-        browser = Browser(server.url, accept_language)
-        opened.append(browser)
-        if username:
-            assert browser.log_in(username).status_code in (302, 303)
-        return browser
-
-    yield open_as
-    for browser in opened:
-        browser.http.close()
 
 
 def _template_keys() -> set[str]:

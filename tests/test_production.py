@@ -15,11 +15,9 @@ from PIL import Image
 
 from server.production import rules
 from server.production.rules import OperationProgress
-from tests.live_sockets import next_message
+from tests.live_sockets import next_message, open_board
+from tests.factory import count_in, on_hand, run_sql
 from tests.sync_fixtures import enrolled_device
-from tests.test_boards import open_board
-from tests.test_office_ui import browse  # noqa: F401  (the form-posting office client)
-from tests.test_sync_refusals import run_sql
 
 DUE = (date.today() + timedelta(days=7)).isoformat()
 STORE = "RM-A-01-01"
@@ -73,17 +71,6 @@ def refused(response: httpx.Response, status: int, code: str) -> dict:
     assert response.status_code == status, response.text
     assert response.json()["code"] == code, response.json()
     return response.json()
-
-
-def count_in(login, item: str, quantity: str, lot: str | None = None, location: str = STORE) -> None:
-    body = {"item": item, "location": location, "counted_quantity": quantity, **({"lot": lot} if lot else {})}
-    response = login("warehouse").post("/api/stock/counts", json=body)
-    assert response.status_code == 201, response.text
-
-
-def on_hand(client: httpx.Client, item: str) -> list[tuple[str, str | None, str, str]]:
-    rows = client.get("/api/stock", params={"item": item}).json()["items"]
-    return sorted((r["location"], r["lot"], r["status"], r["quantity"]) for r in rows)
 
 
 def push(device, name: str, **args) -> dict:
@@ -182,8 +169,8 @@ def test_the_demo_has_a_released_chair_order_at_nb1(login):
 def test_issue_takes_stock_out_and_over_issue_is_flagged_for_the_supervisor(server, login, planner, made_item, device):
     codes = made_item()
     order = released(planner, codes["item"], "10")
-    count_in(login, codes["fabric"], "30", lot="DYE-1")
-    count_in(login, codes["board"], "15")
+    count_in(login("warehouse"), codes["fabric"], STORE, "30", lot="DYE-1")
+    count_in(login("warehouse"), codes["board"], STORE, "15")
     board = open_board(server.url, login("supervisor").cookies.get("floorsync_session"), ["board:workcentre:CUT"])
     assert next_message(board, "subscribed", 5)
 
@@ -219,7 +206,7 @@ def test_issue_takes_stock_out_and_over_issue_is_flagged_for_the_supervisor(serv
 def test_each_bad_issue_is_rejected_with_its_code_and_nothing_written(login, planner, made_item, device, change, code):
     codes = made_item()
     order = released(planner, codes["item"])
-    count_in(login, codes["fabric"], "30", lot="DYE-1")
+    count_in(login("warehouse"), codes["fabric"], STORE, "30", lot="DYE-1")
     args = {"production_order": order["code"], "item": codes["fabric"], "lot": "DYE-1", "location": STORE, "quantity": "5",
             **change}
     result = push(device, "stock.issue", **{k: v for k, v in args.items() if v is not None})
@@ -232,7 +219,7 @@ def test_each_bad_issue_is_rejected_with_its_code_and_nothing_written(login, pla
 def test_an_expired_lot_is_refused(server, login, planner, made_item, device):
     codes = made_item()
     order = released(planner, codes["item"])
-    count_in(login, codes["fabric"], "30", lot="OLD-1")
+    count_in(login("warehouse"), codes["fabric"], STORE, "30", lot="OLD-1")
     # A count registers the lot without an expiry; time passing is what makes a lot expire, so the test moves it back.
     run_sql(server, f"UPDATE lot SET expiry = '2020-01-31' WHERE item = '{codes['fabric']}' AND code = 'OLD-1'")
     result = push(device, "stock.issue", production_order=order["code"], item=codes["fabric"], lot="OLD-1", location=STORE,
@@ -261,7 +248,7 @@ def test_held_stock_is_not_issued(login, planner, made_item, device, admin, uniq
 
 def test_no_issue_to_a_draft_or_a_closed_order(login, planner, made_item, device):
     codes = made_item()
-    count_in(login, codes["board"], "5")
+    count_in(login("warehouse"), codes["board"], STORE, "5")
     draft = create(planner, codes["item"])
     args = {"item": codes["board"], "location": STORE, "quantity": "1"}
     assert push(device, "stock.issue", production_order=draft["code"], **args)["error"]["code"] == "order_not_released"
@@ -274,7 +261,7 @@ def test_no_issue_to_a_draft_or_a_closed_order(login, planner, made_item, device
 def test_an_issue_pushed_twice_is_issued_once(login, planner, made_item, device):
     codes = made_item()
     order = released(planner, codes["item"])
-    count_in(login, codes["board"], "5")
+    count_in(login("warehouse"), codes["board"], STORE, "5")
     device.enqueue("stock.issue", {"production_order": order["code"], "item": codes["board"], "location": STORE, "quantity": "2"})
     device.enqueue("production.report", {"production_order": order["code"], "operation": 10, "good_quantity": "3"})
     batch = device.pending()
@@ -459,7 +446,7 @@ def test_the_planner_creates_and_releases_on_the_pages_and_a_viewer_gets_no_butt
     stale = office.post(f"/production-orders/{code}/release", {"version": "9"})
     assert stale.status_code == 409
     assert office.post(f"/production-orders/{code}/release", {"version": "1"}).status_code == 303
-    count_in(login, codes["board"], "20")
+    count_in(login("warehouse"), codes["board"], STORE, "20")
     assert push(device, "stock.issue", production_order=code, item=codes["board"], location=STORE, quantity="8")["status"] == "applied"
     page = office.get(f"/production-orders/{code}")
     assert "prd-operations" in page.text and "prd-over-issue" in page.text and "Over-issued" in page.text
@@ -477,7 +464,7 @@ def test_the_planner_creates_and_releases_on_the_pages_and_a_viewer_gets_no_butt
 def test_a_supervisor_books_an_issue_and_reports_at_the_desk(browse, planner, made_item, login):
     codes = made_item()
     order = released(planner, codes["item"], "2")
-    count_in(login, codes["board"], "5")
+    count_in(login("warehouse"), codes["board"], STORE, "5")
     desk = browse("supervisor")
     too_much = desk.post(f"/production-orders/{order['code']}/issue",
                          {"item": codes["board"], "lot": "", "location": STORE, "quantity": "9"})

@@ -13,7 +13,6 @@ import pytest
 from server.inventory.stock import to_micro
 from server.purchasing import rules
 from tests.sync_fixtures import enrolled_device
-from tests.test_office_ui import browse  # noqa: F401  (the form-posting office client)
 
 SITE = "NB1"
 SOON = (date.today() + timedelta(days=14)).isoformat()
@@ -39,19 +38,6 @@ def refused(response: httpx.Response, status: int, code: str) -> dict:
 @pytest.fixture
 def buyer(login) -> httpx.Client:
     return login("buyer")
-
-
-@pytest.fixture
-def item(admin, unique):
-    """An item of the test's own (so it can be archived), counted in whole pieces."""
-
-    def make(prefix: str = "PART", **fields) -> str:
-        code = unique(prefix)
-        body = {"code": code, "name": f"Part {code}", "type": "raw", "unit": "PCS", **fields}
-        assert admin.post("/api/items", json=body).status_code == 201
-        return code
-
-    return make
 
 
 def test_buyer_creates_a_numbered_draft_and_approves_it(buyer):
@@ -131,8 +117,8 @@ def test_a_po_without_lines_cannot_be_approved(buyer):
     assert buyer.get(f"/api/purchase-orders/{po['code']}").json()["status"] == "draft"
 
 
-def test_approval_refuses_an_item_or_supplier_archived_since_the_draft(buyer, admin, item, unique):
-    part = item()
+def test_approval_refuses_an_item_or_supplier_archived_since_the_draft(buyer, admin, new_item, unique):
+    part = new_item()
     po = draft(buyer, [line(part)])
     admin.post(f"/api/items/{part}/archive").raise_for_status()
     body = refused(buyer.post(f"/api/purchase-orders/{po['code']}/approve"), 422, "archived_item")
@@ -232,8 +218,8 @@ def test_a_po_for_another_site_never_reaches_the_tablet(server, login, buyer, ad
         device.close()
 
 
-def test_receipt_tolerance_is_set_per_item_and_supplier_and_bounded(admin, item, unique):
-    part = item(receipt_tolerance_pct="2.5")
+def test_receipt_tolerance_is_set_per_item_and_supplier_and_bounded(admin, new_item, unique):
+    part = new_item(receipt_tolerance_pct="2.5")
     assert admin.get(f"/api/items/{part}").json()["receipt_tolerance_pct"] == "2.5"
     refused(admin.patch(f"/api/items/{part}", json={"receipt_tolerance_pct": "101"}), 400, "out_of_range")
     cleared = admin.patch(f"/api/items/{part}", json={"receipt_tolerance_pct": None})
@@ -345,7 +331,7 @@ def test_the_draft_form_explains_a_bad_line_and_edits_a_draft_and_a_viewer_gets_
 def test_buyer_creates_a_po_with_a_line_and_approves_it_in_the_browser(server, login, tmp_path):
     from playwright.sync_api import expect, sync_playwright
 
-    from tests.test_browser_office import CHROMIUM_ARGS, _log_in
+    from tests.browsers import CHROMIUM_ARGS, log_in
 
     problems: list[str] = []
     with sync_playwright() as p:
@@ -355,7 +341,7 @@ def test_buyer_creates_a_po_with_a_line_and_approves_it_in_the_browser(server, l
         page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
         page.on("response", lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 400 else None)
         try:
-            _log_in(page, server.url, "buyer")
+            log_in(page, server.url, "buyer")
             page.get_by_role("link", name="Purchasing").click()
             page.get_by_role("link", name="New purchase order").click()
             page.locator("#po-supplier").select_option("S-LIFTTEC")

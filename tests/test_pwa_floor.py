@@ -10,22 +10,16 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import httpx
-import pytest
 from playwright.sync_api import expect
 
+from tests.factory import available_by_location
 from tests.pwa_browser import (
-    chromium, enrol, go, meta, new_context, on_hand, outbox, pending, wait_synced, watch_errors, wedge,
+    enrol, go, gtin13, meta, new_context, outbox, pending, scan_into, typed, until, wait_synced, watch_errors,
+    wedge,
 )
-from tests.test_pwa_sync import gtin13
 
 DOCK = "RM-A-01-01"
 EXPIRY = date.today() + timedelta(days=300)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as browser:
-        yield browser
 
 
 def floor_setup(admin: httpx.Client, login, unique) -> dict[str, str]:
@@ -67,37 +61,6 @@ def floor_setup(admin: httpx.Client, login, unique) -> dict[str, str]:
     return codes
 
 
-def typed(page, text: str) -> None:
-    """Typed by a person (slower than a scanner's burst, which scanner.js would take for a scan), then Enter."""
-    page.keyboard.type(text, delay=80)
-    page.keyboard.press("Enter")
-
-
-def scan_label(page, field, text: str, item: str) -> None:
-    """Scan a GS1 label into `field` as an operator does: when the burst came split (a stall of over 70 ms between
-    two of its keys on a busy test machine makes scanner.js take its head for typing) the item is wrong: scan again."""
-    for attempt in range(3):
-        field.focus()
-        field.fill("")
-        wedge(page, text)
-        try:
-            expect(field).to_have_value(item, timeout=2_000)
-            return
-        except AssertionError:
-            if attempt == 2:
-                raise
-
-
-def until(check, timeout_s: float = 15) -> None:
-    """Until the server shows what the device sent (the sync status may not yet count a mutation just queued)."""
-    import time
-
-    deadline = time.monotonic() + timeout_s
-    while not check():
-        assert time.monotonic() < deadline, "the server never showed it"
-        time.sleep(0.1)
-
-
 def label(gtin: str, lot: str, expiry: date | None = None) -> str:
     """The supplier's GS1-128 label as a scanner sends it: GTIN-14, expiry (AI 17) and lot (AI 10, last: no GS)."""
     return f"]C101{gtin.zfill(14)}" + (f"17{expiry:%y%m%d}" if expiry else "") + f"10{lot}"
@@ -122,7 +85,7 @@ def test_receive_issue_and_report_offline_by_scanning_land_exactly_once(server, 
     expect(form.locator("input[name=purchase_order]")).to_be_focused()
     wedge(page, codes["po"])
     expect(form.locator("input[name=item]")).to_be_focused()
-    scan_label(page, form.locator("input[name=item]"), label(codes["gtin"], lot, EXPIRY), fabric)
+    scan_into(page, form.locator("input[name=item]"), label(codes["gtin"], lot, EXPIRY), fabric)
     expect(form.locator("input[name=lot]")).to_have_value(lot)
     expect(form.locator("input[name=expiry]")).to_have_value(EXPIRY.isoformat())
     expect(form.locator("select[name=line_no]")).to_have_value("10")
@@ -140,7 +103,7 @@ def test_receive_issue_and_report_offline_by_scanning_land_exactly_once(server, 
     wedge(page, codes["order"])
     expect(page.locator(f"#materials li[data-item='{fabric}']")).to_contain_text("20")
     expect(form.locator("input[name=item]")).to_be_focused()
-    scan_label(page, form.locator("input[name=item]"), label(codes["gtin"], lot), fabric)
+    scan_into(page, form.locator("input[name=item]"), label(codes["gtin"], lot), fabric)
     expect(form.locator("input[name=lot]")).to_have_value(lot)
     expect(form.locator("input[name=location]")).to_be_focused()
     wedge(page, DOCK)
@@ -193,7 +156,7 @@ def test_receive_issue_and_report_offline_by_scanning_land_exactly_once(server, 
     landed = server_state()
     assert landed == ("30", [(DOCK, lot, "available", "10")], [(10, "10", "1"), (20, "0", "0")],
                       {fabric: "20", codes["board"]: "0"})
-    assert on_hand(admin, fabric) == {DOCK: Decimal(10)}
+    assert available_by_location(admin, fabric) == {DOCK: Decimal(10)}
 
     # Exactly once: sending the three again changes nothing.
     again = httpx.post(f"{server.url}/api/sync/push", headers={"Authorization": f"Bearer {meta(page, 'token')}"}, json={
@@ -246,7 +209,7 @@ def test_a_refused_issue_is_corrected_from_needs_attention_on_its_screen(server,
     wait_synced(page)
     expect(page.locator("#sync-status")).to_have_attribute("data-attention", "0")
     assert issued()[board] == "4"
-    assert on_hand(admin, board) == {}
+    assert available_by_location(admin, board) == {}
     assert errors == []
     context.close()
 

@@ -9,28 +9,23 @@ board's figures are what the guides show."""
 
 from __future__ import annotations
 
-import io
 import re
-from contextlib import closing
 from decimal import Decimal
-from pathlib import Path
 
 import httpx
 import pytest
-from PIL import Image, ImageChops
 from playwright.sync_api import Page, expect
 
 from server.labels.gs1 import check_digit
 from tests.clients import office
-from tests.pwa_browser import TIMEOUT_MS, chromium, go, open_app, outbox, wait_synced, watch_errors
+from tests.browsers import GUIDE_IMAGES as IMAGES
+from tests.browsers import save_if_changed
+from tests.factory import confirmed_order, plan_shipment, pushed
+from tests.pwa_browser import TIMEOUT_MS, go, open_app, scan_into, wait_synced, watch_errors
 from tests.servers import REPO, make_server
 from tests.sync_fixtures import enrolled_device, enrolment_code
-from tests.test_pwa_floor import until
-from tests.test_pwa_shipping import scan_into
-from tests.test_shipping import confirmed_order, plan_shipment, pushed
 
 GUIDE = REPO / "docs" / "guide"
-IMAGES = GUIDE / "img"
 ROLES = ("operator", "warehouse", "driver", "supervisor")
 LANGUAGES = ("zh", "en")
 VIEWPORT = {"width": 800, "height": 1000}
@@ -78,25 +73,6 @@ def user(guide_server):
     yield as_user
     for client in clients.values():
         client.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as browser:
-        yield browser
-
-
-def save_if_changed(path: Path, data: bytes) -> None:
-    """Written when the picture changed: its bytes differ and so does some pixel by more than a shade. Chromium's
-    rasteriser now and then draws a rounded border's anti-aliasing one level lighter; that is not a change."""
-    if path.exists():
-        old = path.read_bytes()
-        if old == data:
-            return
-        before, after = (Image.open(io.BytesIO(png)).convert("RGB") for png in (old, data))
-        if before.size == after.size and max(high for _, high in ImageChops.difference(before, after).getextrema()) <= 2:
-            return
-    path.write_bytes(data)
 
 
 def shot(page: Page, role: str, step: str, lang: str, synced: bool = True) -> None:

@@ -8,21 +8,13 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import httpx
-import pytest
 from playwright.sync_api import expect
 
-from tests.pwa_browser import chromium, go, meta, new_context, open_app, outbox, wait_synced, watch_errors
+from tests.pwa_browser import go, meta, new_context, open_app, outbox, until, wait_synced, watch_errors
 from tests.sync_fixtures import enrolled_device, enrolment_code
-from tests.test_pwa_floor import until
 from tests.test_quality import GAUGE_PLAN
 
 HELD_AT = "RM-A-01-01"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as browser:
-        yield browser
 
 
 def ops_setup(admin: httpx.Client, login, unique) -> dict[str, str]:

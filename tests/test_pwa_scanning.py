@@ -14,7 +14,8 @@ from pathlib import Path
 from playwright.sync_api import Page, expect
 
 from server.scan.gs1 import ScanError, read_scan
-from tests.pwa_browser import chromium, chromium_with_camera, enrol, go, label_y4m, new_context, poll, wedge
+from tests.browsers import chromium
+from tests.pwa_browser import chromium_with_camera, enrol, go, label_y4m, new_context, poll, wedge
 
 ROOT = Path(__file__).resolve().parent.parent
 VECTORS = ROOT / "schemas" / "scan_vectors.json"

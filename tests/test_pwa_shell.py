@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 from playwright.sync_api import sync_playwright
 
-from tests.test_browser_office import CHROMIUM_ARGS
+from tests.browsers import CHROMIUM_ARGS
 
 
 def test_the_shell_manifest_and_service_worker_are_served_from_our_server(server):

@@ -8,58 +8,27 @@ from __future__ import annotations
 
 import io
 import random
-from datetime import date, timedelta
 
 import httpx
-import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
 from server.labels.gs1 import check_digit
+from tests.factory import confirmed_order, count_in, make_item, plan_shipment, pushed
 from tests.pwa_browser import (
-    TIMEOUT_MS, chromium, enrol, go, meta, new_context, open_app, outbox, pending, wait_synced, watch_errors, wedge,
+    TIMEOUT_MS, enrol, go, gtin13, meta, new_context, open_app, outbox, pending, scan_into, until, wait_synced,
+    watch_errors, wedge,
 )
 from tests.sync_fixtures import enrolled_device, enrolment_code
-from tests.test_pwa_floor import typed, until
-from tests.test_pwa_sync import gtin13
-from tests.test_shipping import confirmed_order, count_in, plan_shipment, pushed
 
 WAREHOUSE_BIN = "FG-01-01"
 POSITION = {"latitude": 29.86833, "longitude": 121.54399, "accuracy": 8}
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as browser:
-        yield browser
-
-
-def make_item(admin: httpx.Client, code: str, gtin: str | None = None, lot_tracked: bool = False) -> str:
-    body = {"code": code, "name": f"Shipping screen {code}", "type": "finished", "unit": "PCS", "lot_tracked": lot_tracked,
-            "gtin": gtin}
-    response = admin.post("/api/items", json=body)
-    assert response.status_code == 201, response.text
-    return code
 
 
 def sscc_label() -> str:
     """A pre-printed SSCC (extension 0, GS1's example prefix, a serial reference the server's counter never reaches)."""
     body = "00614141" + "9" + "".join(random.choice("0123456789") for _ in range(8))
     return body + str(check_digit(body))
-
-
-def scan_into(page, field, text: str, value: str) -> None:
-    """A scan into `field`; scanned again when a stall on the busy test machine split the burst into 'typing'."""
-    for attempt in range(3):
-        field.focus()
-        field.fill("")
-        wedge(page, text)
-        try:
-            expect(field).to_have_value(value, timeout=2_000)
-            return
-        except AssertionError:
-            if attempt == 2:
-                raise
 
 
 def enrol_driver(page, base_url: str, office: httpx.Client, route: str) -> None:
@@ -111,9 +80,9 @@ def photo_png() -> bytes:
 
 def test_packing_and_loading_by_scanning_offline_land_exactly_once(server, login, admin, unique, browser):
     gtin = gtin13(random.Random())
-    item = make_item(admin, unique("CRATE"), gtin=gtin, lot_tracked=True)
+    item = make_item(admin, unique("CRATE"), type="finished", gtin=gtin, lot_tracked=True)
     lot, route = unique("L"), unique("R")
-    count_in(login, item, WAREHOUSE_BIN, "10", lot)
+    count_in(login("warehouse"), item, WAREHOUSE_BIN, "10", lot)
     code = plan_shipment(login, confirmed_order(login, [(item, "6")]), route=route)["code"]
     first, second = sscc_label(), sscc_label()
     context = new_context(browser)
@@ -207,9 +176,9 @@ def test_packing_and_loading_by_scanning_offline_land_exactly_once(server, login
 
 def test_a_driver_signs_a_delivery_off_with_a_shortfall_signature_photo_and_position(server, login, admin, unique,
                                                                                    browser, tmp_path):
-    chairs, desks, route = make_item(admin, unique("CHAIR")), make_item(admin, unique("DESK")), unique("R")
-    count_in(login, chairs, WAREHOUSE_BIN, "5")
-    count_in(login, desks, WAREHOUSE_BIN, "3")
+    chairs, desks, route = make_item(admin, unique("CHAIR"), type="finished", lot_tracked=False), make_item(admin, unique("DESK"), type="finished", lot_tracked=False), unique("R")
+    count_in(login("warehouse"), chairs, WAREHOUSE_BIN, "5")
+    count_in(login("warehouse"), desks, WAREHOUSE_BIN, "3")
     code = loaded_shipment(server, login, admin, unique, tmp_path, {chairs: "5", desks: "3"}, route)
     context = browser.new_context(locale="zh-CN", viewport={"width": 800, "height": 1000}, geolocation=POSITION,
                                   permissions=["geolocation"])
@@ -281,8 +250,8 @@ def test_a_driver_signs_a_delivery_off_with_a_shortfall_signature_photo_and_posi
 
 def test_a_delivery_signed_on_two_devices_is_refused_on_the_second_and_needs_attention(server, login, admin, unique,
                                                                                       browser, tmp_path):
-    item, route = make_item(admin, unique("SHELF")), unique("R")
-    count_in(login, item, WAREHOUSE_BIN, "2")
+    item, route = make_item(admin, unique("SHELF"), type="finished", lot_tracked=False), unique("R")
+    count_in(login("warehouse"), item, WAREHOUSE_BIN, "2")
     code = loaded_shipment(server, login, admin, unique, tmp_path, {item: "2"}, route)
     contexts, pages = [], []
     for _ in range(2):

@@ -10,26 +10,20 @@ from decimal import Decimal
 from pathlib import Path
 
 import httpx
-import pytest
 from playwright.sync_api import expect
 
 from tests.clients import office
+from tests.factory import available_by_location, make_item
 from tests.pwa_browser import (
-    chromium, count, enrol, go, make_item, meta, move, new_context, on_hand, open_app, outbox, overlay, pending,
-    wait_synced, watch_errors, wedge,
+    count, enrol, go, gtin13, meta, move, new_context, open_app, outbox, overlay, pending, wait_synced, watch_errors,
+    wedge,
 )
 from tests.sync_fixtures import enrolment_code
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as browser:
-        yield browser
-
-
 def test_offline_work_survives_a_reload_and_lands_exactly_once(server, login, admin, unique, browser):
     clerk = login("warehouse")
-    item = make_item(login("planner"), unique("PWA"), {"RM-A-01-01": "10"}, clerk=clerk)
+    item = make_item(login("planner"), unique("PWA"), stock={"RM-A-01-01": "10"}, clerk=clerk)
     context = new_context(browser)
     page = context.new_page()
     errors = watch_errors(page)
@@ -56,12 +50,12 @@ def test_offline_work_survives_a_reload_and_lands_exactly_once(server, login, ad
     page.locator("#count-form input[name=location]").press("Enter")
     expect(page.locator("#on-hand")).to_have_attribute("data-on-hand", "5")
     queued = outbox(page)
-    assert on_hand(admin, item) == {"RM-A-01-01": 10}, "nothing reached the server while offline"
+    assert available_by_location(admin, item) == {"RM-A-01-01": 10}, "nothing reached the server while offline"
 
     context.set_offline(False)
     wait_synced(page)
     expect(page.locator("#on-hand")).to_have_attribute("data-on-hand", "5")  # now from the replica alone
-    assert on_hand(admin, item) == {"RM-A-01-01": Decimal(7), "RM-A-01-02": Decimal(5), "RM-A-02-01": Decimal(2)}
+    assert available_by_location(admin, item) == {"RM-A-01-01": Decimal(7), "RM-A-01-02": Decimal(5), "RM-A-02-01": Decimal(2)}
 
     # Exactly once: the server holds each of the three under its seq; sending them again changes nothing.
     again = httpx.post(f"{server.url}/api/sync/push", headers={"Authorization": f"Bearer {meta(page, 'token')}"}, json={
@@ -72,14 +66,14 @@ def test_offline_work_survives_a_reload_and_lands_exactly_once(server, login, ad
     body = again.json()
     assert [(r["id"], r["status"], r["outcome"]) for r in body["results"]] == [(m["id"], "duplicate", "applied") for m in queued]
     assert body["last_seq"] == 3
-    assert on_hand(admin, item) == {"RM-A-01-01": Decimal(7), "RM-A-01-02": Decimal(5), "RM-A-02-01": Decimal(2)}
+    assert available_by_location(admin, item) == {"RM-A-01-01": Decimal(7), "RM-A-01-02": Decimal(5), "RM-A-02-01": Decimal(2)}
     assert errors == []
     context.close()
 
 
 def test_a_refused_move_waits_in_needs_attention_and_is_corrected_as_a_new_mutation(server, login, admin, unique, browser):
     clerk = login("warehouse")
-    item = make_item(login("planner"), unique("PWR"), {"RM-A-01-01": "2"}, clerk=clerk)
+    item = make_item(login("planner"), unique("PWR"), stock={"RM-A-01-01": "2"}, clerk=clerk)
     context = new_context(browser)
     page = context.new_page()
     errors = watch_errors(page)
@@ -111,7 +105,7 @@ def test_a_refused_move_waits_in_needs_attention_and_is_corrected_as_a_new_mutat
     wait_synced(page)
     expect(page.locator("#attention-list .empty")).to_be_visible()
     expect(page.locator("#sync-status")).to_have_attribute("data-attention", "0")
-    assert on_hand(admin, item) == {"RM-A-01-02": Decimal(2)}
+    assert available_by_location(admin, item) == {"RM-A-01-02": Decimal(2)}
     assert meta(page, "last_seq") == 2, "the correction went as a new mutation (seq 2), the refusal kept seq 1"
     assert refused_id and refused_id not in {m["id"] for m in outbox(page)}
     assert errors == []
@@ -120,7 +114,7 @@ def test_a_refused_move_waits_in_needs_attention_and_is_corrected_as_a_new_mutat
 
 def test_two_tabs_of_one_device_never_send_the_same_mutation_twice(server, login, admin, unique, browser):
     clerk = login("warehouse")
-    item = make_item(login("planner"), unique("PWT"), {"RM-A-01-01": "10"}, clerk=clerk)
+    item = make_item(login("planner"), unique("PWT"), stock={"RM-A-01-01": "10"}, clerk=clerk)
     context = new_context(browser)
     first = context.new_page()
     errors = watch_errors(first)
@@ -144,7 +138,7 @@ def test_two_tabs_of_one_device_never_send_the_same_mutation_twice(server, login
     context.set_offline(False)
     wait_synced(first)
     wait_synced(second)
-    assert on_hand(admin, item) == {"RM-A-01-01": Decimal(4), "RM-A-01-02": Decimal(4), "RM-A-02-01": Decimal(2),
+    assert available_by_location(admin, item) == {"RM-A-01-01": Decimal(4), "RM-A-01-02": Decimal(4), "RM-A-02-01": Decimal(2),
                                     "RM-B-01-01": Decimal(1)}
     results = [r for response in pushes if response.status == 200 for r in response.json()["results"]]
     assert sorted(r["seq"] for r in results) == [1, 2, 3, 4], "each mutation was sent once, by one tab"
@@ -157,7 +151,7 @@ def test_two_tabs_of_one_device_never_send_the_same_mutation_twice(server, login
 def test_a_device_away_past_feed_compaction_re_snapshots_and_still_sends_its_work_once(fresh_server, browser):
     srv = fresh_server(demo=True)
     clerk = office(srv.url, "warehouse")
-    item = make_item(office(srv.url, "planner"), "PWA-RESET", {"RM-A-01-01": "10", "RM-A-02-01": "3"}, clerk=clerk)
+    item = make_item(office(srv.url, "planner"), "PWA-RESET", stock={"RM-A-01-01": "10", "RM-A-02-01": "3"}, clerk=clerk)
     context = new_context(browser)
     page = context.new_page()
     errors = watch_errors(page)
@@ -181,16 +175,10 @@ def test_a_device_away_past_feed_compaction_re_snapshots_and_still_sends_its_wor
     stock = page.evaluate("import('/app/db.js').then(db => db.replica('stock'))")
     assert {(s["data"]["location"], s["data"]["quantity"]) for s in stock if s["data"]["item"] == item} == {
         ("RM-A-01-01", "6"), ("RM-A-01-02", "4"), ("RM-B-01-01", "2")}, "the missed delete is gone from the replica"
-    assert on_hand(clerk, item) == {"RM-A-01-01": Decimal(6), "RM-A-01-02": Decimal(4), "RM-B-01-01": Decimal(2)}
+    assert available_by_location(clerk, item) == {"RM-A-01-01": Decimal(6), "RM-A-01-02": Decimal(4), "RM-B-01-01": Decimal(2)}
     assert meta(page, "last_seq") == 1
     assert errors == []
     context.close()
-
-
-def gtin13(rng: random.Random) -> str:
-    body = "69" + "".join(rng.choice("0123456789") for _ in range(10))
-    total = sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(body))
-    return body + str((10 - total % 10) % 10)
 
 
 def test_a_move_is_filled_by_scanning_alone_while_offline(server, login, admin, unique, browser):
@@ -221,14 +209,14 @@ def test_a_move_is_filled_by_scanning_alone_while_offline(server, login, admin, 
 
     context.set_offline(False)
     wait_synced(page)
-    assert on_hand(admin, item) == {"RM-A-01-01": Decimal(3), "RM-A-02-01": Decimal(5)}
+    assert available_by_location(admin, item) == {"RM-A-01-01": Decimal(3), "RM-A-02-01": Decimal(5)}
     assert errors == []
     context.close()
 
 
 def test_a_revoked_device_saves_its_unsent_work_before_it_may_enrol_again(server, login, admin, unique, browser):
     clerk = login("warehouse")
-    item = make_item(login("planner"), unique("RVK"), {"RM-A-01-01": "5"}, clerk=clerk)
+    item = make_item(login("planner"), unique("RVK"), stock={"RM-A-01-01": "5"}, clerk=clerk)
     context = new_context(browser)
     page = context.new_page()
     enrol(page, server.url, clerk)
@@ -255,5 +243,5 @@ def test_a_revoked_device_saves_its_unsent_work_before_it_may_enrol_again(server
     page.wait_for_selector("body[data-screen='home']")
     wait_synced(page)
     assert meta(page, "device_id") != device_id
-    assert on_hand(admin, item) == {"RM-A-01-01": 5}, "the revoked device's move never reached the server"
+    assert available_by_location(admin, item) == {"RM-A-01-01": 5}, "the revoked device's move never reached the server"
     context.close()

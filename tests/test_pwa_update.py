@@ -14,23 +14,15 @@ from contextlib import closing
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
 from playwright.sync_api import expect
 
 from server.settings import REPO_ROOT
 from tests.clients import office
-from tests.pwa_browser import (
-    chromium, enrol, make_item, move, new_context, on_hand, open_app, outbox, pending, wait_synced, watch_errors,
-)
+from tests.factory import available_by_location, make_item
+from tests.pwa_browser import enrol, move, new_context, open_app, outbox, pending, wait_synced, watch_errors
 from tests.sync_fixtures import enrolment_code
 
 BUILD_MARKER = 'meta[name="floorsync-build"]'
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as browser:
-        yield browser
 
 
 def copy_of_the_build(tmp_path: Path) -> Path:
@@ -59,7 +51,7 @@ def test_a_new_version_is_offered_and_what_was_queued_offline_survives_the_reloa
     build = copy_of_the_build(tmp_path)
     server = fresh_server(FLOORSYNC_PWA_DIR=str(build))
     with closing(office(server.url, "warehouse")) as clerk, closing(office(server.url, "planner")) as planner:
-        item = make_item(planner, "UPD-1", {"RM-A-01-01": "10"}, clerk=clerk)
+        item = make_item(planner, "UPD-1", stock={"RM-A-01-01": "10"}, clerk=clerk)
         context = new_context(browser)
         page = context.new_page()
         errors = watch_errors(page)
@@ -84,7 +76,7 @@ def test_a_new_version_is_offered_and_what_was_queued_offline_survives_the_reloa
 
         context.set_offline(False)
         wait_synced(page)
-        assert on_hand(clerk, item) == {"RM-A-01-01": Decimal(7), "RM-A-01-02": Decimal(3)}
+        assert available_by_location(clerk, item) == {"RM-A-01-01": Decimal(7), "RM-A-01-02": Decimal(3)}
         assert errors == []
         context.close()
 
@@ -94,7 +86,7 @@ def test_a_protocol_the_server_no_longer_speaks_makes_the_app_insist_on_the_new_
     deploy(build, "sync.js", lambda js: js.replace("export const PROTOCOL = 1;", "export const PROTOCOL = 0;"))
     server = fresh_server(FLOORSYNC_PWA_DIR=str(build))
     with closing(office(server.url, "warehouse")) as clerk, closing(office(server.url, "planner")) as planner:
-        item = make_item(planner, "UPD-2", {"RM-A-01-01": "10"}, clerk=clerk)
+        item = make_item(planner, "UPD-2", stock={"RM-A-01-01": "10"}, clerk=clerk)
         context = new_context(browser)
         page = context.new_page()
         open_app(page, server.url)  # the app as the device first loaded it, under its service worker
@@ -110,6 +102,6 @@ def test_a_protocol_the_server_no_longer_speaks_makes_the_app_insist_on_the_new_
         wait_synced(page)  # the new version syncs: the first pull brings the replica, and work goes through
         move(page, item, "RM-A-01-01", "RM-A-01-02", "2")
         wait_synced(page)
-        assert on_hand(clerk, item) == {"RM-A-01-01": Decimal(8), "RM-A-01-02": Decimal(2)}
+        assert available_by_location(clerk, item) == {"RM-A-01-01": Decimal(8), "RM-A-01-02": Decimal(2)}
         context.close()
 

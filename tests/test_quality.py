@@ -10,8 +10,8 @@ import httpx
 import pytest
 
 from server.quality.rules import Characteristic, Judgement, Refusal, judge, plan_problems, result_passes
+from tests.factory import on_hand
 from tests.sync_fixtures import enrolled_device
-from tests.test_office_ui import browse  # noqa: F401  (the form-posting office client)
 
 GAUGE_PLAN = [
     {"name": "Stroke", "kind": "numeric", "unit": "mm", "lower_limit": "99.5", "upper_limit": "100.5"},
@@ -119,11 +119,6 @@ def put_on_hold(login, inspector, item: str, quantity: str = "10", location: str
     assert held.status_code == 201, held.text
 
 
-def stock(office: httpx.Client, item: str) -> set[tuple[str, str | None, str, str]]:
-    rows = office.get("/api/stock", params={"item": item}).json()["items"]
-    return {(r["location"], r["lot"], r["status"], r["quantity"]) for r in rows}
-
-
 def record(device, args: dict) -> dict:
     mutation = device.enqueue("quality.record", args)
     device.push_once()
@@ -198,7 +193,7 @@ def test_a_viewer_reads_plans_but_may_not_write_hold_or_decide(planned, login):
 
 def test_a_passing_inspection_on_held_stock_makes_it_available_again(planned, device, login, inspector, admin):
     put_on_hold(login, inspector, planned)
-    assert stock(admin, planned) == {("RM-A-01-01", None, "hold", "10")}
+    assert set(on_hand(admin, planned)) == {("RM-A-01-01", None, "hold", "10")}
     held = inspector.get("/api/quality/holds", params={"item": planned}).json()["items"]
     assert [(h["location"], h["quantity"]) for h in held] == [("RM-A-01-01", "10")]
 
@@ -206,7 +201,7 @@ def test_a_passing_inspection_on_held_stock_makes_it_available_again(planned, de
     assert result["status"] == "applied", result
     assert result["effect"]["verdict"] == "pass" and result["effect"]["nonconformance"] is None
     assert result["effect"]["released"] == [{"location": "RM-A-01-01", "quantity": "10"}]
-    assert stock(admin, planned) == {("RM-A-01-01", None, "available", "10")}
+    assert set(on_hand(admin, planned)) == {("RM-A-01-01", None, "available", "10")}
     [inspection] = inspections(admin, planned)
     assert inspection["verdict"] == "pass" and inspection["by"].startswith("device ")
     assert [(r["characteristic"], r["value"], r["passed"]) for r in inspection["results"]] == [
@@ -220,7 +215,7 @@ def test_a_failing_inspection_quarantines_the_stock_and_scrap_writes_it_off(plan
     assert result["status"] == "applied", result
     effect = result["effect"]
     assert effect["verdict"] == "fail" and effect["quarantined"] == [{"location": "RM-A-01-01", "quantity": "8"}]
-    assert stock(admin, planned) == {("RM-A-01-01", None, "quarantine", "8")}
+    assert set(on_hand(admin, planned)) == {("RM-A-01-01", None, "quarantine", "8")}
     [ncr] = ncrs(admin, planned)
     assert ncr["code"] == effect["nonconformance"] and ncr["code"].startswith("NCR-") and len(ncr["code"]) == 13
     assert (ncr["status"], ncr["disposition"], ncr["quantity"]) == ("open", "pending", "8")
@@ -234,7 +229,7 @@ def test_a_failing_inspection_quarantines_the_stock_and_scrap_writes_it_off(plan
                               json={"disposition": "scrap", "note": "bent rods"})
     assert scrapped.status_code == 200, scrapped.text
     assert (scrapped.json()["status"], scrapped.json()["disposition"]) == ("closed", "scrap")
-    assert stock(admin, planned) == set()
+    assert set(on_hand(admin, planned)) == set()
     again = inspector.post(f"/api/nonconformances/{ncr['code']}/disposition", json={"disposition": "use_as_is"})
     assert again.status_code == 409 and again.json()["code"] == "ncr_closed"
     device.pull_all()
@@ -249,9 +244,9 @@ def test_rework_puts_stock_back_on_hold_for_another_inspection_and_use_as_is_mak
     first = record(device, {"subject": "receipt", "item": planned, "location": "RM-A-01-01", "results": FAILING})
     code = first["effect"]["nonconformance"]
     assert inspector.post(f"/api/nonconformances/{code}/disposition", json={"disposition": "rework"}).status_code == 200
-    assert stock(admin, planned) == {("RM-A-01-01", None, "hold", "5")}
+    assert set(on_hand(admin, planned)) == {("RM-A-01-01", None, "hold", "5")}
     second = record(device, {"subject": "receipt", "item": planned, "location": "RM-A-01-01", "results": PASSING})
-    assert second["effect"]["verdict"] == "pass" and stock(admin, planned) == {("RM-A-01-01", None, "available", "5")}
+    assert second["effect"]["verdict"] == "pass" and set(on_hand(admin, planned)) == {("RM-A-01-01", None, "available", "5")}
 
     inspector.post("/api/quality/holds", json={"item": planned, "location": "RM-A-01-01", "quantity": "2"}).raise_for_status()
     third = record(device, {"subject": "receipt", "item": planned, "location": "RM-A-01-01", "results": PASSING,
@@ -259,7 +254,7 @@ def test_rework_puts_stock_back_on_hold_for_another_inspection_and_use_as_is_mak
     assert third["effect"]["verdict"] == "fail"
     code = third["effect"]["nonconformance"]
     assert inspector.post(f"/api/nonconformances/{code}/disposition", json={"disposition": "use_as_is"}).status_code == 200
-    assert stock(admin, planned) == {("RM-A-01-01", None, "available", "5")}
+    assert set(on_hand(admin, planned)) == {("RM-A-01-01", None, "available", "5")}
 
 
 def test_return_to_supplier_sends_a_lots_quarantined_stock_out_and_the_lot_stays_known(login, inspector, device, admin,
@@ -278,7 +273,7 @@ def test_return_to_supplier_sends_a_lots_quarantined_stock_out_and_the_lot_stays
     assert inspector.get(f"/api/nonconformances/{code}").json()["quantity"] == "10"
     returned = inspector.post(f"/api/nonconformances/{code}/disposition", json={"disposition": "return_to_supplier"})
     assert returned.status_code == 200, returned.text
-    assert stock(admin, item) == set()
+    assert set(on_hand(admin, item)) == set()
     device.pull_all()
     assert f"{item}|L1" in device.replica("lot")
 
@@ -292,7 +287,7 @@ def test_an_operation_is_recorded_and_a_failure_opens_an_ncr_naming_its_order(pl
     assert (ncr["site"], ncr["quantity"]) == ("NB1", "3")
     closed = inspector.post(f"/api/nonconformances/{ncr['code']}/disposition", json={"disposition": "rework"})
     assert closed.status_code == 200 and closed.json()["status"] == "closed"
-    assert stock(admin, planned) == set()
+    assert set(on_hand(admin, planned)) == set()
 
 
 def test_without_a_plan_the_inspector_gives_the_verdict(item, device, login, inspector, admin):
@@ -300,7 +295,7 @@ def test_without_a_plan_the_inspector_gives_the_verdict(item, device, login, ins
     refused = record(device, {"subject": "receipt", "item": item, "location": "RM-A-01-01"})
     assert refused["status"] == "rejected" and refused["error"]["code"] == "no_inspection_plan"
     passed = record(device, {"subject": "receipt", "item": item, "location": "RM-A-01-01", "verdict": "pass"})
-    assert passed["effect"]["verdict"] == "pass" and stock(admin, item) == {("RM-A-01-01", None, "available", "3")}
+    assert passed["effect"]["verdict"] == "pass" and set(on_hand(admin, item)) == {("RM-A-01-01", None, "available", "3")}
 
 
 @pytest.mark.parametrize(("args", "code"), [
@@ -321,7 +316,7 @@ def test_a_refused_record_has_its_code_and_writes_nothing(planned, device, login
     sent = {"subject": "receipt", "item": planned, "location": "RM-A-01-01"} | args
     result = record(device, {k: v for k, v in sent.items() if v is not None})
     assert result["status"] == "rejected" and result["error"]["code"] == code, result
-    assert stock(admin, planned) == {("RM-A-01-01", None, "hold", "10")}
+    assert set(on_hand(admin, planned)) == {("RM-A-01-01", None, "hold", "10")}
     assert inspections(admin, planned) == [] and ncrs(admin, planned) == []
     device.pull_all()
     assert device.replica("nonconformance") == {} or all(n["item"] != planned for n in device.replica("nonconformance").values())
@@ -339,7 +334,7 @@ def test_a_duplicate_push_applies_once(planned, device, login, inspector, admin)
                        headers={"Authorization": f"Bearer {device.token}"}).json()
     assert [(r["status"], r["outcome"]) for r in again["results"]] == [("duplicate", "applied")]
     assert again["results"][0]["effect"] == first
-    assert stock(admin, planned) == {("RM-A-01-01", None, "hold", "2"), ("RM-A-01-01", None, "quarantine", "4")}
+    assert set(on_hand(admin, planned)) == {("RM-A-01-01", None, "hold", "2"), ("RM-A-01-01", None, "quarantine", "4")}
     assert len(inspections(admin, planned)) == 1 and len(ncrs(admin, planned)) == 1
 
 
@@ -350,7 +345,7 @@ def test_holds_and_releases_at_a_desk_are_audited_and_refused_beyond_what_is_the
     released = inspector.post("/api/quality/holds/release", json={"item": planned, "location": "RM-A-01-01", "quantity": "5",
                                                                   "note": "supplier certificate"})
     assert released.status_code == 200 and released.json()["to_quantity"] == "5"
-    assert stock(admin, planned) == {("RM-A-01-01", None, "available", "5")}
+    assert set(on_hand(admin, planned)) == {("RM-A-01-01", None, "available", "5")}
     audit = admin.get("/api/audit", params={"entity": "stock", "entity_key": planned}).json()["items"]
     assert [(e["action"], e["username"]) for e in audit] == [("release", "quality"), ("hold", "quality"), ("count", "warehouse")]
 
@@ -360,7 +355,7 @@ def test_an_inspection_recorded_at_a_desk_is_the_same_and_audited(planned, login
     recorded = inspector.post("/api/quality/inspections", json={"subject": "receipt", "item": planned,
                                                                 "location": "RM-A-01-01", "results": PASSING})
     assert recorded.status_code == 201, recorded.text
-    assert stock(admin, planned) == {("RM-A-01-01", None, "available", "2")}
+    assert set(on_hand(admin, planned)) == {("RM-A-01-01", None, "available", "2")}
     assert inspections(admin, planned)[0]["by"] == "quality"
     audit = admin.get("/api/audit", params={"entity": "inspection", "entity_key": str(recorded.json()["inspection"])})
     assert audit.json()["total"] == 1
@@ -401,7 +396,7 @@ def test_an_inspector_works_plans_holds_and_an_ncr_through_the_pages(browse, ite
     failed = office.post("/quality/inspect", {"item": item, "location": "RM-A-01-01", "result-0-name": "Stroke",
                                               "result-0": "101", "result-1-name": "Leak test", "result-1": "pass"})
     assert failed.status_code == 303 and "done=fail" in failed.headers["location"]
-    assert stock(admin, item) == {("RM-A-01-01", None, "quarantine", "7")}
+    assert set(on_hand(admin, item)) == {("RM-A-01-01", None, "quarantine", "7")}
 
     [ncr] = ncrs(admin, item)
     chinese = browse("quality")
@@ -414,7 +409,7 @@ def test_an_inspector_works_plans_holds_and_an_ncr_through_the_pages(browse, ite
     assert wrong.status_code == 422 and "not a disposition" in wrong.text
     decided = office.post(f"/quality/ncrs/{ncr['code']}/disposition", {"disposition": "scrap", "note": "bent"})
     assert decided.status_code == 303
-    assert stock(admin, item) == set()
+    assert set(on_hand(admin, item)) == set()
     closed = office.get(f"/quality/ncrs/{ncr['code']}")
     assert 'id="disposition-form"' not in closed.text
 

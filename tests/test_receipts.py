@@ -11,28 +11,10 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from tests.sync_fixtures import enrolled_device
+from tests.factory import on_hand
 
 SOON = (date.today() + timedelta(days=14)).isoformat()
 DOCK = "RM-A-01-01"
-
-
-@pytest.fixture
-def device(server, login, tmp_path):
-    client = enrolled_device(server.url, login("warehouse"), tmp_path)
-    yield client
-    client.close()
-
-
-@pytest.fixture
-def make_item(admin, unique):
-    def make(prefix: str = "RCV", **fields) -> str:
-        code = unique(prefix)
-        body = {"code": code, "name": f"Part {code}", "type": "raw", "unit": "PCS", **fields}
-        assert admin.post("/api/items", json=body).status_code == 201
-        return code
-
-    return make
 
 
 @pytest.fixture
@@ -51,19 +33,14 @@ def approved_po(login):
     return make
 
 
-def on_hand(client: httpx.Client, item: str) -> list[tuple[str, str | None, str, str]]:
-    rows = client.get("/api/stock", params={"item": item}).json()["items"]
-    return sorted((r["location"], r["lot"], r["status"], r["quantity"]) for r in rows)
-
-
 def receive(device, **args) -> dict:
     mutation = device.enqueue("receipt.receive", args)
     device.push_once()
     return device.result(mutation)
 
 
-def test_a_lot_with_expiry_is_received_into_stock_and_the_po_line_moves_on(device, login, make_item, approved_po):
-    item = make_item(lot_tracked=True)
+def test_a_lot_with_expiry_is_received_into_stock_and_the_po_line_moves_on(device, login, new_item, approved_po):
+    item = new_item("RCV", lot_tracked=True)
     po = approved_po((item, "100"))
     expiry = (date.today() + timedelta(days=200)).isoformat()
     result = receive(device, purchase_order=po, line_no=10, item=item, lot="L-2026-01", expiry=expiry, location=DOCK,
@@ -79,8 +56,8 @@ def test_a_lot_with_expiry_is_received_into_stock_and_the_po_line_moves_on(devic
     assert device.replica("lot")[f"{item}|L-2026-01"]["expiry"] == expiry
 
 
-def test_the_last_receipt_within_tolerance_closes_the_po_and_takes_it_off_the_tablets(device, login, make_item, approved_po):
-    item = make_item()
+def test_the_last_receipt_within_tolerance_closes_the_po_and_takes_it_off_the_tablets(device, login, new_item, approved_po):
+    item = new_item("RCV")
     po = approved_po((item, "100"))
     device.pull_all()
     assert po in device.replica("purchase_order")
@@ -92,8 +69,8 @@ def test_the_last_receipt_within_tolerance_closes_the_po_and_takes_it_off_the_ta
     assert closed["status"] == "rejected" and closed["error"]["code"] == "po_received", closed
 
 
-def test_beyond_tolerance_is_rejected_and_nothing_is_written(device, login, make_item, approved_po):
-    item = make_item()
+def test_beyond_tolerance_is_rejected_and_nothing_is_written(device, login, new_item, approved_po):
+    item = new_item("RCV")
     po = approved_po((item, "100"))
     result = receive(device, purchase_order=po, line_no=10, item=item, location=DOCK, quantity="106")
     assert result["status"] == "rejected" and result["error"]["code"] == "over_tolerance"
@@ -102,16 +79,16 @@ def test_beyond_tolerance_is_rejected_and_nothing_is_written(device, login, make
     assert login("viewer").get(f"/api/purchase-orders/{po}").json()["lines"][0]["received_quantity"] == "0"
 
 
-def test_an_item_that_needs_inspection_goes_on_hold(device, login, make_item, approved_po):
-    item = make_item(lot_tracked=True, inspection_required=True)
+def test_an_item_that_needs_inspection_goes_on_hold(device, login, new_item, approved_po):
+    item = new_item("RCV", lot_tracked=True, inspection_required=True)
     po = approved_po((item, "10"))
     result = receive(device, purchase_order=po, line_no=10, item=item, lot="GL-7", location=DOCK, quantity="10")
     assert result["effect"]["status"] == "hold"
     assert on_hand(login("viewer"), item) == [(DOCK, "GL-7", "hold", "10")]
 
 
-def test_serial_tracked_items_are_received_with_one_serial_per_unit(device, login, make_item, approved_po, unique):
-    item = make_item(serial_tracked=True)
+def test_serial_tracked_items_are_received_with_one_serial_per_unit(device, login, new_item, approved_po, unique):
+    item = new_item("RCV", serial_tracked=True)
     po = approved_po((item, "3"))
     missing = receive(device, purchase_order=po, line_no=10, item=item, location=DOCK, quantity="3", serials=["S1", "S2"])
     assert missing["error"]["code"] == "serials_required"
@@ -142,8 +119,8 @@ def test_serial_tracked_items_are_received_with_one_serial_per_unit(device, logi
     ({"quantity": "0"}, "invalid_args"),
     ({"quantity": "-3"}, "invalid_args"),
 ])
-def test_each_bad_receipt_is_rejected_with_its_code_and_nothing_written(device, login, make_item, approved_po, change, code):
-    item = make_item(lot_tracked=True)
+def test_each_bad_receipt_is_rejected_with_its_code_and_nothing_written(device, login, new_item, approved_po, change, code):
+    item = new_item("RCV", lot_tracked=True)
     po = approved_po((item, "50"))
     args = {"purchase_order": po, "line_no": 10, "item": item, "lot": "L1", "location": DOCK, "quantity": "5", **change}
     result = receive(device, **{k: v for k, v in args.items() if v is not None})
@@ -152,16 +129,16 @@ def test_each_bad_receipt_is_rejected_with_its_code_and_nothing_written(device, 
     assert login("viewer").get(f"/api/purchase-orders/{po}").json()["lines"][0]["received_quantity"] == "0"
 
 
-def test_a_receipt_on_a_cancelled_po_is_rejected(device, login, make_item, approved_po):
-    item = make_item()
+def test_a_receipt_on_a_cancelled_po_is_rejected(device, login, new_item, approved_po):
+    item = new_item("RCV")
     po = approved_po((item, "10"))
     assert login("buyer").post(f"/api/purchase-orders/{po}/cancel").status_code == 200
     result = receive(device, purchase_order=po, line_no=10, item=item, location=DOCK, quantity="1")
     assert result["error"]["code"] == "po_cancelled"
 
 
-def test_a_receipt_pushed_twice_is_received_once(device, login, make_item, approved_po):
-    item = make_item()
+def test_a_receipt_pushed_twice_is_received_once(device, login, new_item, approved_po):
+    item = new_item("RCV")
     po = approved_po((item, "10"))
     device.enqueue("receipt.receive", {"purchase_order": po, "line_no": 10, "item": item, "location": DOCK, "quantity": "4"})
     batch = device.pending()
@@ -172,8 +149,8 @@ def test_a_receipt_pushed_twice_is_received_once(device, login, make_item, appro
     assert on_hand(login("viewer"), item) == [(DOCK, None, "available", "4")]
 
 
-def test_a_warehouse_clerk_receives_at_the_desk_and_a_viewer_may_not(login, make_item, approved_po):
-    item = make_item(lot_tracked=True)
+def test_a_warehouse_clerk_receives_at_the_desk_and_a_viewer_may_not(login, new_item, approved_po):
+    item = new_item("RCV", lot_tracked=True)
     po = approved_po((item, "10"))
     body = {"purchase_order": po, "line_no": 10, "item": item, "lot": "DESK-1", "location": DOCK, "quantity": "10"}
     refused = login("viewer").post("/api/stock/receipts", json=body)
@@ -184,8 +161,8 @@ def test_a_warehouse_clerk_receives_at_the_desk_and_a_viewer_may_not(login, make
     assert on_hand(login("viewer"), item) == [(DOCK, "DESK-1", "available", "10")]
 
 
-def test_fefo_suggests_the_earliest_expiry_first_and_skips_expired_lots(device, login, make_item, approved_po):
-    item = make_item(lot_tracked=True)
+def test_fefo_suggests_the_earliest_expiry_first_and_skips_expired_lots(device, login, new_item, approved_po):
+    item = new_item("RCV", lot_tracked=True)
     po = approved_po((item, "30"))
     soon, later = date.today() + timedelta(days=20), date.today() + timedelta(days=90)
     for lot, expiry, where in (("LATE", later, DOCK), ("EARLY", soon, "RM-A-01-02")):
@@ -198,8 +175,8 @@ def test_fefo_suggests_the_earliest_expiry_first_and_skips_expired_lots(device, 
     assert {"item": item, "lot": "EARLY", "expiry": soon.isoformat(), "on_hand": "10"} in alerts["expiring"]
 
 
-def test_a_po_label_scanned_on_the_floor_opens_the_po(device, make_item, approved_po):
-    item = make_item()
+def test_a_po_label_scanned_on_the_floor_opens_the_po(device, new_item, approved_po):
+    item = new_item("RCV")
     po = approved_po((item, "10"))
     resolved = device.http.post("/api/scan/resolve", json={"code": f"{po}\r\n"}, headers={"Authorization": f"Bearer {device.token}"})
     assert resolved.status_code == 200, resolved.text
@@ -208,8 +185,8 @@ def test_a_po_label_scanned_on_the_floor_opens_the_po(device, make_item, approve
     assert [(line["line_no"], line["item"]) for line in body["document"]["lines"]] == [(10, item)]
 
 
-def test_the_po_label_scans_back_to_the_po_code(login, make_item, approved_po):
-    po = approved_po((make_item(), "5"))
+def test_the_po_label_scans_back_to_the_po_code(login, new_item, approved_po):
+    po = approved_po((new_item("RCV"), "5"))
     viewer = login("viewer")
     png = viewer.get(f"/api/purchase-orders/{po}/label.png")
     assert png.status_code == 200 and png.headers["content-type"] == "image/png"

@@ -8,30 +8,15 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
-import pytest
 
-from tests.test_shipping import count_in, make_item, packer, plan_shipment, pushed, shipment_of  # noqa: F401 - packer is a fixture
+from tests.factory import approved_order, count_in, finished_item, plan_shipment, pushed, shipment_of
 
 TODAY = date.today()
 DUE = (TODAY + timedelta(days=12)).isoformat()
 
 
-@pytest.fixture
-def customer(login, unique):
-    code = unique("CHG")
-    login("sales").post("/api/customers", json={"code": code, "name": "Change test customer", "grade": "A",
-                                                "credit_limit": "5000", "currency": "CNY"}).raise_for_status()
-    return code
-
-
-def approved_order(login, customer: str, lines: list[tuple[str, str, str]]) -> dict:
-    sales = login("sales")
-    created = sales.post("/api/sales-orders", json={"customer": customer, "site": "NB1", "lines": [
-        {"item": item, "quantity": qty, "unit_price": price, "due_date": DUE} for item, qty, price in lines]})
-    assert created.status_code == 201, created.text
-    submitted = sales.post(f"/api/sales-orders/{created.json()['code']}/submit").json()
-    assert submitted["status"] == "approved", submitted
-    return submitted
+# The tests' customer (the `customer` fixture).
+CUSTOMER = {"prefix": "CHG", "name": "Change test customer", "grade": "A", "credit_limit": "5000"}
 
 
 def change(client, order: dict, *, preview: bool = False, **body):
@@ -44,9 +29,9 @@ def reserved(login, item: str) -> Decimal:
 
 
 def test_a_quantity_change_is_previewed_then_made_and_its_shipment_follows(login, customer, unique):
-    item = make_item(login, unique, lot_tracked=False)
-    count_in(login, item, "FG-02-01", "10")
-    order = approved_order(login, customer, [(item, "5", "100")])
+    item = finished_item(login, unique, lot_tracked=False)
+    count_in(login("warehouse"), item, "FG-02-01", "10")
+    order = approved_order(login("sales"), customer, [(item, "5", "100")], DUE)
     shipment = plan_shipment(login, order)
     order = login("viewer").get(f"/api/sales-orders/{order['code']}").json()
     assert order["status"] == "ready" and reserved(login, item) == 5
@@ -78,9 +63,9 @@ def test_a_quantity_change_is_previewed_then_made_and_its_shipment_follows(login
 
 
 def test_a_substituted_product_takes_the_old_one_off_its_planned_shipment(login, customer, unique):
-    old, new = make_item(login, unique, lot_tracked=False), make_item(login, unique, lot_tracked=False, prefix="NEW")
-    count_in(login, old, "FG-02-01", "4")
-    order = approved_order(login, customer, [(old, "4", "100")])
+    old, new = finished_item(login, unique, lot_tracked=False), finished_item(login, unique, lot_tracked=False, prefix="NEW")
+    count_in(login("warehouse"), old, "FG-02-01", "4")
+    order = approved_order(login("sales"), customer, [(old, "4", "100")], DUE)
     shipment = plan_shipment(login, order)
     made = change(login("sales"), login("viewer").get(f"/api/sales-orders/{order['code']}").json(),
                   lines=[{"line_no": 10, "item": new}])
@@ -93,9 +78,9 @@ def test_a_substituted_product_takes_the_old_one_off_its_planned_shipment(login,
 
 
 def test_what_is_packed_cannot_be_changed_away_and_nothing_is_written(login, customer, unique, packer):
-    item = make_item(login, unique, lot_tracked=False)
-    count_in(login, item, "FG-02-01", "6")
-    order = approved_order(login, customer, [(item, "6", "100")])
+    item = finished_item(login, unique, lot_tracked=False)
+    count_in(login("warehouse"), item, "FG-02-01", "6")
+    order = approved_order(login("sales"), customer, [(item, "6", "100")], DUE)
     shipment = plan_shipment(login, order)
     packed = pushed(packer, "shipment.pack", {"shipment": shipment["code"], "contents": [
         {"item": item, "location": "FG-02-01", "quantity": "4"}]})
@@ -117,7 +102,7 @@ def test_what_is_packed_cannot_be_changed_away_and_nothing_is_written(login, cus
 
 def test_an_order_that_grows_past_its_credit_limit_waits_for_an_approver(login, customer):
     sales, manager = login("sales"), login("manager")
-    order = approved_order(login, customer, [("CH-TASK", "10", "320")])  # 3,200 of 5,000
+    order = approved_order(login("sales"), customer, [("CH-TASK", "10", "320")], DUE)  # 3,200 of 5,000
     grown = change(sales, order, lines=[{"line_no": 10, "quantity": "12"}],
                    add_lines=[{"item": "CH-ERGO", "quantity": "2", "unit_price": "450", "due_date": DUE}])
     assert grown.status_code == 200, grown.text
@@ -137,7 +122,7 @@ def test_an_order_that_grows_past_its_credit_limit_waits_for_an_approver(login, 
 
 
 def test_a_production_order_made_for_the_line_moves_the_order_and_is_named_by_a_change(login, customer):
-    order = approved_order(login, customer, [("CH-ERGO", "4", "450")])
+    order = approved_order(login("sales"), customer, [("CH-ERGO", "4", "450")], DUE)
     planner = login("planner")
     made = planner.post("/api/production-orders", json={"item": "CH-ERGO", "quantity": "4", "site": "NB1",
                                                         "due_date": DUE, "sales_order": order["code"],
@@ -161,7 +146,7 @@ def test_a_production_order_made_for_the_line_moves_the_order_and_is_named_by_a_
 
 def test_bad_changes_are_refused_with_their_code(login, customer):
     sales = login("sales")
-    order = approved_order(login, customer, [("CH-TASK", "2", "320")])
+    order = approved_order(login("sales"), customer, [("CH-TASK", "2", "320")], DUE)
     past = (TODAY - timedelta(days=1)).isoformat()
     bad = change(sales, order, lines=[{"line_no": 10, "due_date": past}, {"line_no": 70, "quantity": "1"}])
     assert bad.status_code == 422
@@ -175,9 +160,9 @@ def test_bad_changes_are_refused_with_their_code(login, customer):
 
 
 def test_a_cancellation_is_previewed_then_made_with_its_shipments_and_production(login, customer, unique):
-    item = make_item(login, unique, lot_tracked=False)
-    count_in(login, item, "FG-02-01", "2")
-    order = approved_order(login, customer, [(item, "2", "100"), ("CH-ERGO", "3", "450")])
+    item = finished_item(login, unique, lot_tracked=False)
+    count_in(login("warehouse"), item, "FG-02-01", "2")
+    order = approved_order(login("sales"), customer, [(item, "2", "100"), ("CH-ERGO", "3", "450")], DUE)
     shipment = login("logistics").post("/api/shipments", json={"sales_order": order["code"], "ship_from": "FG",
                                                                "lines": [{"line_no": 10, "quantity": "2"}]}).json()
     planner = login("planner")

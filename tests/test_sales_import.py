@@ -14,7 +14,6 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import httpx
-import pytest
 from openpyxl import Workbook
 
 from tests.clients import CSRF_COOKIE, office
@@ -27,14 +26,9 @@ PAST = (TODAY - timedelta(days=3)).isoformat()
 HEADER = "order_ref,customer,site,customer_reference,notes,line_no,item,quantity,unit_price,discount_pct,due_date,promised_date"
 
 
-@pytest.fixture
-def customer(login, unique):
-    code = unique("IMP")
-    response = login("sales").post("/api/customers", json={
-        "code": code, "name": "Ningbo import test", "grade": "B", "credit_limit": "100000", "currency": "CNY",
-        "payment_terms_days": 60, "address": "8 Harbour Road, Ningbo"})
-    assert response.status_code == 201, response.text
-    return code
+# The tests' customer (the `customer` fixture).
+CUSTOMER = {"prefix": "IMP", "name": "Ningbo import test", "grade": "B", "credit_limit": "100000",
+            "payment_terms_days": 60, "address": "8 Harbour Road, Ningbo"}
 
 
 def upload(client: httpx.Client, content: bytes | str, name: str = "orders.csv", dry_run: bool = False,

@@ -10,23 +10,16 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import httpx
-import pytest
 
-from tests.test_shipping import count_in, make_item, packer, plan_shipment, pushed  # noqa: F401 (packer: a fixture)
+from tests.factory import count_in, finished_item, plan_shipment, pushed
 
 TODAY = date.today()
 DUE = (TODAY + timedelta(days=10)).isoformat()
 
 
-@pytest.fixture
-def customer(login, unique):
-    """A customer of the test's own: 10,000 CNY credit, 45 days, an address the order takes by default."""
-    code = unique("CUST")
-    response = login("sales").post("/api/customers", json={
-        "code": code, "name": "Suzhou page-test office", "grade": "B", "credit_limit": "10000", "currency": "CNY",
-        "payment_terms_days": 45, "address": "8 Page Road, Suzhou"})
-    assert response.status_code == 201, response.text
-    return code
+# The tests' customer (the `customer` fixture): 10,000 CNY credit, 45 days, an address the order takes by default.
+CUSTOMER = {"prefix": "CUST", "name": "Suzhou page-test office", "grade": "B", "credit_limit": "10000",
+            "payment_terms_days": 45, "address": "8 Page Road, Suzhou"}
 
 
 def order_form(customer: str, *lines: tuple[str, str, str, str], action: str = "save", **header) -> dict[str, str]:
@@ -158,8 +151,8 @@ def test_hold_release_and_cancel_carry_their_reasons_into_the_history(login, cus
 
 def test_a_change_is_previewed_with_its_impact_then_made_and_a_blocked_one_is_refused(login, customer, unique, packer):
     sales = login("sales")
-    item = make_item(login, unique, lot_tracked=False)
-    count_in(login, item, "FG-02-01", "10")
+    item = finished_item(login, unique, lot_tracked=False)
+    count_in(login("warehouse"), item, "FG-02-01", "10")
     code, _ = entered(sales, order_form(customer, (item, "6", "10", "0"), action="submit"))
     order = api_order(sales, code)
     shipment = plan_shipment(login, order, {10: "4"})

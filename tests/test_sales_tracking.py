@@ -10,32 +10,17 @@ from contextlib import closing
 from datetime import date, timedelta
 from decimal import Decimal
 
-import pytest
 
 from tests.clients import office
 
-from tests.test_shipping import (  # noqa: F401 - packer is a fixture
-    count_in, driver_on, make_item, packer, pushed, run_sql, sign_args,
-)
+from tests.factory import approved_order, count_in, driver_on, finished_item, pushed, run_sql, sign_args
 from tests.webhook_receiver import Receiver, signature_valid
 
 TODAY = date.today()
 
 
-@pytest.fixture
-def customer(login, unique):
-    code = unique("TRK")
-    login("sales").post("/api/customers", json={"code": code, "name": "Tracking test customer", "grade": "A",
-                                                "credit_limit": "100000", "currency": "CNY"}).raise_for_status()
-    return code
-
-
-def approved_order(login, customer: str, lines: list[tuple[str, str]], due: date) -> dict:
-    sales = login("sales")
-    created = sales.post("/api/sales-orders", json={"customer": customer, "site": "NB1", "lines": [
-        {"item": item, "quantity": qty, "unit_price": "100", "due_date": due.isoformat()} for item, qty in lines]})
-    assert created.status_code == 201, created.text
-    return sales.post(f"/api/sales-orders/{created.json()['code']}/submit").json()
+# The tests' customer (the `customer` fixture).
+CUSTOMER = {"prefix": "TRK", "name": "Tracking test customer", "grade": "A", "credit_limit": "100000"}
 
 
 def tracking(login, code: str) -> dict:
@@ -46,9 +31,9 @@ def tracking(login, code: str) -> dict:
 
 def test_tracking_follows_an_order_through_production_and_shipping_to_delivery(server, login, customer, unique, packer,
                                                                               tmp_path):
-    item = make_item(login, unique, lot_tracked=False)
-    count_in(login, item, "FG-02-01", "3")
-    order = approved_order(login, customer, [(item, "3"), ("CH-ERGO", "2")], TODAY + timedelta(days=30))
+    item = finished_item(login, unique, lot_tracked=False)
+    count_in(login("warehouse"), item, "FG-02-01", "3")
+    order = approved_order(login("sales"), customer, [(item, "3"), ("CH-ERGO", "2")], TODAY + timedelta(days=30), unit_price="100")
     made = login("planner").post("/api/production-orders", json={
         "item": "CH-ERGO", "quantity": "2", "site": "NB1", "due_date": (TODAY + timedelta(days=20)).isoformat(),
         "sales_order": order["code"], "sales_order_line": 20})
@@ -104,9 +89,9 @@ def test_late_and_at_risk_lines_are_listed_most_urgent_first(server, login, cust
     slow = unique("SLOW")
     login("planner").post("/api/items", json={"code": slow, "name": "Made slowly", "type": "finished", "unit": "PCS",
                                               "lead_time_days": 10}).raise_for_status()
-    at_risk = approved_order(login, customer, [(slow, "1")], TODAY + timedelta(days=3))
-    late = approved_order(login, customer, [(slow, "2")], TODAY + timedelta(days=3))
-    relaxed = approved_order(login, customer, [(slow, "1")], TODAY + timedelta(days=40))
+    at_risk = approved_order(login("sales"), customer, [(slow, "1")], TODAY + timedelta(days=3), unit_price="100")
+    late = approved_order(login("sales"), customer, [(slow, "2")], TODAY + timedelta(days=3), unit_price="100")
+    relaxed = approved_order(login("sales"), customer, [(slow, "1")], TODAY + timedelta(days=40), unit_price="100")
     # An order entered for a date that has since passed: set the date behind the API's back, as time would.
     run_sql(server, "UPDATE sales_order_line SET due_date = ? WHERE sales_order = (SELECT id FROM sales_order WHERE code = ?)",
             (TODAY - timedelta(days=2)).isoformat(), late["code"])

@@ -4,101 +4,33 @@ driver's device as a hash-chained proof of delivery; every refusal with its code
 
 from __future__ import annotations
 
-import base64
 import io
-import sqlite3
-import subprocess
-import uuid
-from contextlib import closing
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 
 import httpx
-import pytest
 import zxingcpp
 from PIL import Image
 
 from server.inventory.availability import Bin, fefo_take
 from server.labels.gs1 import check_digit
-from tests.live_sockets import next_message
-from tests.servers import BACKEND
+from tests.factory import (
+    b64, confirmed_order, count_in, driver_on, finished_item, plan_shipment, png_bytes, pushed, run_sql, shipment_of,
+    sign_args, signature, stock_rows,
+)
+from tests.live_sockets import next_message, open_board
 from tests.sync_fixtures import enrolled_device
-from tests.test_boards import open_board
 
 TODAY = date.today()
 
 
-# -- a small factory --------------------------------------------------------------------------------------------------
-def run_sql(server, statement: str, *args) -> None:
-    """Straight into the server's database, behind its back: what a tamperer (or a test's set-up) would do."""
-    if BACKEND == "postgres":
-        literal = statement.replace("?", "{}").format(*("'" + str(a).replace("'", "''") + "'" for a in args))
-        subprocess.run(["psql", server.database.url, "-v", "ON_ERROR_STOP=1", "-qc", literal], check=True, capture_output=True)
-        return
-    with closing(sqlite3.connect(server.database.url.removeprefix("sqlite:///"), timeout=30)) as db:
-        db.execute(statement, args)
-        db.commit()
-
-
-def png_bytes(size: tuple[int, int] = (120, 40)) -> bytes:
-    image = Image.new("L", size, 255)
-    for x in range(10, size[0] - 10):
-        image.putpixel((x, size[1] // 2 + (x % 7) - 3), 0)
-    out = io.BytesIO()
-    image.save(out, "PNG")
-    return out.getvalue()
-
-
-def b64(data: bytes) -> str:
-    return base64.b64encode(data).decode()
-
-
-def signature() -> str:
-    return b64(png_bytes())
-
-
-def make_item(login, unique, *, lot_tracked: bool = True, prefix: str = "CHAIR") -> str:
-    code = unique(prefix) + uuid.uuid4().hex[:3].upper()
-    response = login("planner").post("/api/items", json={"code": code, "name": f"Shipping test {code}", "type": "finished",
-                                                         "unit": "PCS", "lot_tracked": lot_tracked, "gtin": None})
-    assert response.status_code == 201, response.text
-    return code
-
-
-def count_in(login, item: str, location: str, quantity: str, lot: str | None = None) -> None:
-    response = login("warehouse").post("/api/stock/counts", json={"item": item, "lot": lot, "location": location,
-                                                                  "counted_quantity": quantity})
-    assert response.status_code == 201, response.text
-
-
+# -- shipping's own helpers (the shared builders are in tests/factory.py) ---------------------------------------------
 def expire_lot(server, item: str, lot: str, expiry: date) -> None:
     """Lots with an expiry come from receipts and production; a count cannot state one, so set it here."""
     run_sql(server, "UPDATE lot SET expiry = ? WHERE item = ? AND code = ?", expiry.isoformat(), item, lot)
 
 
-def confirmed_order(login, lines: list[tuple[str, str]], customer: str = "C-BJYB") -> dict:
-    sales = login("sales")
-    created = sales.post("/api/sales-orders", json={
-        "customer": customer, "site": "NB1",
-        "lines": [{"item": item, "quantity": qty, "due_date": (TODAY + timedelta(days=7)).isoformat()} for item, qty in lines],
-    })
-    assert created.status_code == 201, created.text
-    confirmed = sales.post(f"/api/sales-orders/{created.json()['code']}/submit")  # no prices: the review approves it
-    assert confirmed.status_code == 200, confirmed.text
-    return confirmed.json()
-
-
-def plan_shipment(login, order: dict, quantities: dict[int, str] | None = None, route: str | None = None) -> dict:
-    lines = [{"line_no": l["line_no"], "quantity": (quantities or {}).get(l["line_no"], l["quantity"])} for l in order["lines"]]
-    response = login("logistics").post("/api/shipments", json={"sales_order": order["code"], "ship_from": "FG",
-                                                               "route": route, "lines": lines})
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-def pushed(device, name: str, args: dict) -> dict:
-    mutation = device.enqueue(name, args)
-    device.push_once()
-    return device.result(mutation)
+def on_hand_by_lot(login, item: str) -> dict[tuple[str, str | None], str]:
+    return {(r["location"], r["lot"]): r["quantity"] for r in stock_rows(login("viewer"), item)}
 
 
 def refused_with(device, name: str, args: dict, code: str) -> dict:
@@ -108,36 +40,9 @@ def refused_with(device, name: str, args: dict, code: str) -> dict:
     return result["error"]
 
 
-def on_hand(login, item: str) -> dict[tuple[str, str | None], str]:
-    rows = login("viewer").get("/api/stock", params={"item": item}).json()["items"]
-    return {(r["location"], r["lot"]): r["quantity"] for r in rows}
-
-
-def shipment_of(login, code: str) -> dict:
-    response = login("viewer").get(f"/api/shipments/{code}")
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-def sign_args(shipment: str, **overrides) -> dict:
-    return {"shipment": shipment, "signer_name": "王芳", "signature_png": signature(),
-            "signed_at": datetime.now(timezone.utc).isoformat(), **overrides}
-
-
-@pytest.fixture
-def packer(server, login, tmp_path):
-    device = enrolled_device(server.url, login("warehouse"), tmp_path, warehouses=["FG"])
-    yield device
-    device.close()
-
-
-def driver_on(server, login, tmp_path, route: str):
-    return enrolled_device(server.url, login("logistics"), tmp_path, route=route)
-
-
 # -- sales orders ------------------------------------------------------------------------------------------------------
 def test_a_sales_order_is_numbered_submitted_and_guarded(login, unique):
-    item = make_item(login, unique)
+    item = finished_item(login, unique)
     sales = login("sales")
     draft = sales.post("/api/sales-orders", json={"customer": "C-SHWK", "site": "NB1", "lines": [
         {"item": item, "quantity": "4", "due_date": (TODAY + timedelta(days=3)).isoformat()}]}).json()
@@ -167,10 +72,10 @@ def test_a_sales_order_is_numbered_submitted_and_guarded(login, unique):
 
 # -- the whole way: plan, pack, load, sign ------------------------------------------------------------------------------
 def test_a_shipment_is_picked_fefo_packed_loaded_and_signed_for_with_a_shortfall(server, login, tmp_path, unique, packer):
-    item = make_item(login, unique)
+    item = finished_item(login, unique)
     late, soon = unique("LATE"), unique("SOON")
-    count_in(login, item, "FG-01-01", "6", late)
-    count_in(login, item, "FG-01-02", "6", soon)
+    count_in(login("warehouse"), item, "FG-01-01", "6", late)
+    count_in(login("warehouse"), item, "FG-01-02", "6", soon)
     expire_lot(server, item, late, TODAY + timedelta(days=90))
     expire_lot(server, item, soon, TODAY + timedelta(days=20))
     order = confirmed_order(login, [(item, "8")])
@@ -195,7 +100,7 @@ def test_a_shipment_is_picked_fefo_packed_loaded_and_signed_for_with_a_shortfall
     second = pushed(packer, "shipment.pack", {"shipment": code, "contents": [
         {"item": item, "lot": late, "location": "FG-01-01", "quantity": "2"}]})
     assert second["effect"]["status"] == "packed" and second["effect"]["sscc"] != sscc
-    assert on_hand(login, item) == {("FG-01-01", late): "4"}
+    assert on_hand_by_lot(login, item) == {("FG-01-01", late): "4"}
     assert login("viewer").get(f"/api/stock/available/{item}").json()["reserved"] == "0", "packed stock is no longer reserved"
 
     driver = driver_on(server, login, tmp_path, route)
@@ -233,8 +138,8 @@ def test_a_shipment_is_picked_fefo_packed_loaded_and_signed_for_with_a_shortfall
 
 
 def test_an_edited_proof_breaks_the_chain_and_verify_names_it(server, login, tmp_path, unique, packer):
-    item = make_item(login, unique, lot_tracked=False)
-    count_in(login, item, "FG-02-01", "3")
+    item = finished_item(login, unique, lot_tracked=False)
+    count_in(login("warehouse"), item, "FG-02-01", "3")
     route = unique("R")
     code = plan_shipment(login, confirmed_order(login, [(item, "3")]), route=route)["code"]
     sscc = pushed(packer, "shipment.pack", {"shipment": code, "contents": [
@@ -263,16 +168,16 @@ def test_an_edited_proof_breaks_the_chain_and_verify_names_it(server, login, tmp
 
 # -- refusals ------------------------------------------------------------------------------------------------------------
 def test_every_refusal_has_its_code_and_writes_nothing(server, login, tmp_path, unique, packer):
-    item, other = make_item(login, unique), make_item(login, unique, prefix="DESK")
+    item, other = finished_item(login, unique), finished_item(login, unique, prefix="DESK")
     good, old = unique("GOOD"), unique("OLD")
-    count_in(login, item, "FG-01-01", "10", good)
-    count_in(login, item, "FG-01-02", "5", old)
-    count_in(login, item, "RM-A-01-01", "5", good)
-    count_in(login, other, "FG-01-01", "5", good)
+    count_in(login("warehouse"), item, "FG-01-01", "10", good)
+    count_in(login("warehouse"), item, "FG-01-02", "5", old)
+    count_in(login("warehouse"), item, "RM-A-01-01", "5", good)
+    count_in(login("warehouse"), other, "FG-01-01", "5", good)
     expire_lot(server, item, old, TODAY - timedelta(days=1))
     route = unique("R")
     code = plan_shipment(login, confirmed_order(login, [(item, "4")]), route=route)["code"]
-    stock_before = on_hand(login, item)
+    stock_before = on_hand_by_lot(login, item)
 
     def pack(**content):
         return {"shipment": code, "contents": [{"item": item, "lot": good, "location": "FG-01-01", "quantity": "1"} | content]}
@@ -289,7 +194,7 @@ def test_every_refusal_has_its_code_and_writes_nothing(server, login, tmp_path, 
     refused_with(packer, "shipment.load", {"shipment": code, "sscc": "006141410000000000", "vehicle": "T1"}, "nothing_packed")
     driver = driver_on(server, login, tmp_path, route)
     refused_with(driver, "delivery.sign", sign_args(code), "shipment_not_loaded")
-    assert on_hand(login, item) == stock_before
+    assert on_hand_by_lot(login, item) == stock_before
     assert shipment_of(login, code)["handling_units"] == [] and shipment_of(login, code)["status"] == "planned"
 
     # A second shipment's unit, to scan onto the wrong truck.
@@ -322,8 +227,8 @@ def test_every_refusal_has_its_code_and_writes_nothing(server, login, tmp_path, 
 
 
 def test_office_refusals_for_planning_and_cancelling(login, unique, packer):
-    item = make_item(login, unique, lot_tracked=False)
-    count_in(login, item, "FG-02-01", "2")
+    item = finished_item(login, unique, lot_tracked=False)
+    count_in(login("warehouse"), item, "FG-02-01", "2")
     order = confirmed_order(login, [(item, "3")])
     logistics = login("logistics")
 
@@ -352,8 +257,8 @@ def test_office_refusals_for_planning_and_cancelling(login, unique, packer):
 
 # -- devices: scope, route moves, duplicates -----------------------------------------------------------------------------
 def test_a_driver_sees_the_shipment_on_its_route_once_loaded_and_loses_it_when_the_route_changes(server, login, tmp_path, unique, packer):
-    item = make_item(login, unique, lot_tracked=False)
-    count_in(login, item, "FG-02-01", "2")
+    item = finished_item(login, unique, lot_tracked=False)
+    count_in(login("warehouse"), item, "FG-02-01", "2")
     north, south = unique("NORTH"), unique("SOUTH")
     code = plan_shipment(login, confirmed_order(login, [(item, "2")]), route=north)["code"]
     sscc = pushed(packer, "shipment.pack", {"shipment": code, "contents": [
@@ -378,8 +283,8 @@ def test_a_driver_sees_the_shipment_on_its_route_once_loaded_and_loses_it_when_t
 
 
 def test_a_pack_and_a_signature_pushed_twice_apply_once(server, login, tmp_path, unique, packer):
-    item = make_item(login, unique, lot_tracked=False)
-    count_in(login, item, "FG-02-01", "5")
+    item = finished_item(login, unique, lot_tracked=False)
+    count_in(login("warehouse"), item, "FG-02-01", "5")
     route = unique("R")
     order = confirmed_order(login, [(item, "2")])
     code = plan_shipment(login, order, route=route)["code"]
@@ -396,7 +301,7 @@ def test_a_pack_and_a_signature_pushed_twice_apply_once(server, login, tmp_path,
 
     sscc = push_twice(packer, "shipment.pack", {"shipment": code, "contents": [
         {"item": item, "location": "FG-02-01", "quantity": "2"}]})["sscc"]
-    assert on_hand(login, item) == {("FG-02-01", None): "3"}
+    assert on_hand_by_lot(login, item) == {("FG-02-01", None): "3"}
     assert len(shipment_of(login, code)["handling_units"]) == 1
     driver = driver_on(server, login, tmp_path, route)
     pushed(driver, "shipment.load", {"shipment": code, "sscc": sscc, "vehicle": "T"})
@@ -412,8 +317,8 @@ def _scan(png: bytes) -> list:
 
 
 def test_shipment_codes_scan_and_labels_print(server, login, unique, packer):
-    item = make_item(login, unique, lot_tracked=False)
-    count_in(login, item, "FG-02-01", "1")
+    item = finished_item(login, unique, lot_tracked=False)
+    count_in(login("warehouse"), item, "FG-02-01", "1")
     code = plan_shipment(login, confirmed_order(login, [(item, "1")]))["code"]
     sscc = pushed(packer, "shipment.pack", {"shipment": code, "contents": [
         {"item": item, "location": "FG-02-01", "quantity": "1"}]})["effect"]["sscc"]
@@ -435,8 +340,8 @@ def test_shipment_codes_scan_and_labels_print(server, login, unique, packer):
 
 
 def test_office_pages_show_orders_shipments_and_proofs_in_both_languages(server, login, tmp_path, unique, packer):
-    item = make_item(login, unique, lot_tracked=False)
-    count_in(login, item, "FG-02-01", "1")
+    item = finished_item(login, unique, lot_tracked=False)
+    count_in(login("warehouse"), item, "FG-02-01", "1")
     route = unique("R")
     order = confirmed_order(login, [(item, "1")])
     code = plan_shipment(login, order, route=route)["code"]
@@ -466,8 +371,8 @@ def test_fefo_takes_the_earliest_expiry_first_and_lots_without_expiry_last():
 
 
 def test_a_clerk_enters_and_submits_an_order_and_logistics_plans_its_shipment_on_the_pages(login, unique):
-    item = make_item(login, unique, lot_tracked=False)
-    count_in(login, item, "FG-02-01", "5")
+    item = finished_item(login, unique, lot_tracked=False)
+    count_in(login("warehouse"), item, "FG-02-01", "5")
     sales = login("sales")
     due = (TODAY + timedelta(days=5)).isoformat()
     bad = sales.post("/sales-orders/new", data={"customer": "C-BJYB", "site": "NB1", "lines-0-item": item,

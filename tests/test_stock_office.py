@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-
-def make_item(planner, unique) -> str:
-    code = unique("DESK")
-    planner.post("/api/items", json={"code": code, "name": "Desk test part", "type": "raw", "unit": "PCS"}).raise_for_status()
-    return code
+from tests.factory import make_item
 
 
 def test_a_count_and_a_move_at_a_desk_are_in_the_audit_trail(login, admin, unique):
-    item = make_item(login("planner"), unique)
+    item = make_item(login("planner"), unique("DESK"))
     clerk = login("warehouse")
     assert clerk.post("/api/stock/counts", json={"item": item, "location": "RM-A-01-01", "counted_quantity": "12"}).status_code == 201
     moved = clerk.post("/api/stock/moves", json={"item": item, "from_location": "RM-A-01-01", "to_location": "RM-A-01-02", "quantity": "5"})
@@ -23,7 +19,7 @@ def test_a_count_and_a_move_at_a_desk_are_in_the_audit_trail(login, admin, uniqu
 
 
 def test_a_refused_desk_move_leaves_no_audit_row_and_no_stock(login, admin, unique):
-    item = make_item(login("planner"), unique)
+    item = make_item(login("planner"), unique("DESK"))
     refused = login("warehouse").post(
         "/api/stock/moves", json={"item": item, "from_location": "RM-A-01-01", "to_location": "RM-A-01-02", "quantity": "1"})
     assert refused.status_code == 422 and refused.json()["code"] == "insufficient_stock"
@@ -32,7 +28,7 @@ def test_a_refused_desk_move_leaves_no_audit_row_and_no_stock(login, admin, uniq
 
 
 def test_on_hand_cannot_grow_beyond_the_ledger_bound(login, admin, unique):
-    item = make_item(login("planner"), unique)
+    item = make_item(login("planner"), unique("DESK"))
     clerk = login("warehouse")
     huge = "999999999999"  # 10^12 - 1 units: the most one booking may carry
     assert clerk.post("/api/stock/counts", json={"item": item, "location": "RM-A-01-01", "counted_quantity": huge}).status_code == 201

@@ -10,13 +10,13 @@ import random
 import sqlite3
 import threading
 import time
-import uuid
 
 import httpx
 import pytest
 
 from sync.client import DeviceClient, TransientError
 from tests.clients import office
+from tests.factory import count_in
 from tests.faults import FaultyTransport, Oracle, push_raw
 from tests.servers import BACKEND, Database, make_server
 from tests.sync_fixtures import enrolled_device
@@ -44,11 +44,6 @@ def item(login, unique) -> str:
     return code
 
 
-def stocked(admin: httpx.Client, item: str, location: str, quantity: int) -> None:
-    admin.post("/api/stock/counts", json={"item": item, "location": location, "counted_quantity": str(quantity)}
-               ).raise_for_status()
-
-
 def move(item: str, quantity: int | str, source: str = "RM-A-01-01", target: str = "RM-A-01-02") -> dict:
     return {"item": item, "from_location": source, "to_location": target, "quantity": quantity}
 
@@ -61,7 +56,7 @@ def assert_applied_once(oracle: Oracle, mutation_id: str, ledger_rows: int = 2) 
 def test_an_outbox_that_failed_once_drains_on_the_timer_without_the_operator(make_device, admin, item, server):
     transport = FaultyTransport()
     device = make_device(transport=transport, rng=random.Random(7))
-    stocked(admin, item, "RM-A-01-01", 10)
+    count_in(admin, item, "RM-A-01-01", "10")
     mutation_id = device.enqueue("stock.move", move(item, 3))
 
     transport.offline = True
@@ -82,7 +77,7 @@ def test_an_outbox_that_failed_once_drains_on_the_timer_without_the_operator(mak
 
 def test_refused_mutations_do_not_block_the_queue_behind_them(make_device, admin, item, server):
     device = make_device(warehouses=["RM"], batch_size=3)
-    stocked(admin, item, "RM-A-01-01", 10)
+    count_in(admin, item, "RM-A-01-01", "10")
     queued = [
         ("applied", device.enqueue("stock.move", move(item, 2))),
         ("insufficient_stock", device.enqueue("stock.move", move(item, 500))),
@@ -108,7 +103,7 @@ def test_refused_mutations_do_not_block_the_queue_behind_them(make_device, admin
 def test_a_lost_response_is_resolved_by_the_pull_feed_and_never_applied_again(make_device, admin, item, server):
     transport = FaultyTransport()
     device = make_device(transport=transport)
-    stocked(admin, item, "RM-A-01-01", 10)
+    count_in(admin, item, "RM-A-01-01", "10")
     mutation_id = device.enqueue("stock.move", move(item, 4))
 
     transport.lose_responses = 1
@@ -127,7 +122,7 @@ def test_a_lost_response_is_resolved_by_the_pull_feed_and_never_applied_again(ma
 def test_a_lost_response_retried_later_is_answered_as_a_duplicate(make_device, admin, item, server):
     transport = FaultyTransport()
     device = make_device(transport=transport)
-    stocked(admin, item, "RM-A-01-01", 10)
+    count_in(admin, item, "RM-A-01-01", "10")
     mutation_id = device.enqueue("stock.move", move(item, 4))
     transport.lose_responses = 1
     assert device.sync(now=0.0) is False
@@ -139,7 +134,7 @@ def test_a_lost_response_retried_later_is_answered_as_a_duplicate(make_device, a
 
 def test_a_retry_racing_its_original_applies_once(make_device, admin, item, server):
     device = make_device()
-    stocked(admin, item, "RM-A-01-01", 100)
+    count_in(admin, item, "RM-A-01-01", "100")
     oracle = Oracle(server.database)
     for _ in range(5):
         mutation_id = device.enqueue("stock.move", move(item, 1))
@@ -164,7 +159,7 @@ def test_a_retry_racing_its_original_applies_once(make_device, admin, item, serv
 def test_two_tabs_of_one_device_never_double_apply(make_device, admin, item, server, tmp_path):
     first = make_device()
     state_path = first.db.execute("PRAGMA database_list").fetchone()[2]
-    stocked(admin, item, "RM-A-01-01", 100)
+    count_in(admin, item, "RM-A-01-01", "100")
     enqueued: list[list[str]] = [[], []]
     errors: list[BaseException] = []
 
@@ -230,7 +225,7 @@ if BACKEND == "postgres":
         admin = office(server.url, "admin")
         admin.post("/api/items", json={"code": "LOCKED-1", "name": "Locked part", "type": "raw", "unit": "PCS"}
                    ).raise_for_status()
-        stocked(admin, "LOCKED-1", "RM-A-01-01", 10)
+        count_in(admin, "LOCKED-1", "RM-A-01-01", "10")
         device = enrolled_device(server.url, admin, tmp_path, rng=random.Random(3))
         mutation_id = device.enqueue("stock.move", move("LOCKED-1", 4))
         oracle = Oracle(server.database)
@@ -267,7 +262,7 @@ else:
         three retries that is a 90 s test, so here a lock held for 1.5 s is waited out (never a rejection), and
         the lock timeout that must become a 503 is proven on PostgreSQL."""
         device = make_device()
-        stocked(admin, item, "RM-A-01-01", 10)
+        count_in(admin, item, "RM-A-01-01", "10")
         mutation_id = device.enqueue("stock.move", move(item, 4))
         other = sqlite3.connect(server.database.url.removeprefix("sqlite:///"), isolation_level=None, check_same_thread=False)
         other.execute("BEGIN IMMEDIATE")

@@ -8,14 +8,8 @@ import httpx
 import pytest
 
 from sync.client import ProtocolError
+from tests.factory import make_item
 from tests.sync_fixtures import enrolled_device, enrolment_code
-
-
-@pytest.fixture
-def device(server, login, tmp_path):
-    client = enrolled_device(server.url, login("warehouse"), tmp_path)
-    yield client
-    client.close()
 
 
 def stock_of(admin: httpx.Client, item: str, location: str) -> str:
@@ -23,14 +17,8 @@ def stock_of(admin: httpx.Client, item: str, location: str) -> str:
     return rows[0]["quantity"] if rows else "0"
 
 
-def make_item(planner: httpx.Client, unique) -> str:
-    code = unique("SYNC")
-    planner.post("/api/items", json={"code": code, "name": "Sync test part", "type": "raw", "unit": "PCS"}).raise_for_status()
-    return code
-
-
 def test_a_count_and_a_move_apply_once_even_when_pushed_twice(device, login, admin, unique):
-    item = make_item(login("planner"), unique)
+    item = make_item(login("planner"), unique("SYNC"))
     counted = device.enqueue("stock.count", {"item": item, "location": "RM-A-01-01", "counted_quantity": "10"})
     moved = device.enqueue("stock.move", {"item": item, "from_location": "RM-A-01-01", "to_location": "RM-A-01-02", "quantity": 4})
     batch = device.pending()
@@ -55,7 +43,7 @@ def test_a_device_call_leaves_no_office_session_behind(device, server):
 
 
 def test_a_refused_mutation_consumes_its_seq_and_the_queue_moves_on(device, login, admin, unique):
-    item = make_item(login("planner"), unique)
+    item = make_item(login("planner"), unique("SYNC"))
     too_much = device.enqueue("stock.move", {"item": item, "from_location": "RM-A-01-01", "to_location": "RM-A-01-02", "quantity": 5})
     count = device.enqueue("stock.count", {"item": item, "location": "RM-A-01-01", "counted_quantity": "3"})
     device.push_once()
@@ -71,7 +59,7 @@ def test_a_refused_mutation_consumes_its_seq_and_the_queue_moves_on(device, logi
 
 
 def test_an_applied_mutation_whose_response_was_lost_is_resolved_by_the_pull_feed(device, login, unique):
-    item = make_item(login("planner"), unique)
+    item = make_item(login("planner"), unique("SYNC"))
     mutation_id = device.enqueue("stock.count", {"item": item, "location": "RM-A-01-01", "counted_quantity": "7"})
     # Deliver the push but throw the response away, as a dropped connection would.
     httpx.post(f"{device.base_url}/api/sync/push", json={"protocol": 1, "mutations": device.pending()},

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.factory import stock_rows
 from tests.servers import BACKEND, Server
 from tests.sync_fixtures import enrolled_device, enrolment_code
 
@@ -47,10 +48,6 @@ def mutation(seq: int, name: str, args: dict[str, Any], mutation_id: str | None 
 
 def count(seq: int, item: str, location: str = "RM-A-01-01", quantity: str = "5", mutation_id: str | None = None) -> dict[str, Any]:
     return mutation(seq, "stock.count", {"item": item, "location": location, "counted_quantity": quantity}, mutation_id)
-
-
-def stock_rows(office: httpx.Client, item: str) -> list[dict[str, Any]]:
-    return office.get("/api/stock", params={"item": item}).json()["items"]
 
 
 def device_row(office: httpx.Client, device_id: str) -> dict[str, Any]:

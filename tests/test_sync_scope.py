@@ -12,6 +12,7 @@ import pytest
 
 from sync.client import DeviceClient
 from tests.clients import office
+from tests.factory import count_in, make_item
 from tests.sync_fixtures import enrolled_device
 
 ITEM_FIELDS = ("code", "name", "type", "unit")
@@ -33,19 +34,9 @@ def devices(server, login, tmp_path):
         device.close()
 
 
-def make_item(office_client: httpx.Client, code: str) -> str:
-    office_client.post("/api/items", json={"code": code, "name": f"Part {code}", "type": "raw", "unit": "PCS"}).raise_for_status()
-    return code
-
-
 def make_location(office_client: httpx.Client, code: str, warehouse: str) -> str:
     office_client.post("/api/locations", json={"code": code, "name": f"Bin {code}", "warehouse": warehouse}).raise_for_status()
     return code
-
-
-def count_stock(office_client: httpx.Client, item: str, location: str, quantity: str) -> None:
-    response = office_client.post("/api/stock/counts", json={"item": item, "location": location, "counted_quantity": quantity})
-    assert response.status_code == 201, response.text
 
 
 def pulled_changes(device: DeviceClient) -> list[dict[str, Any]]:
@@ -97,7 +88,7 @@ def test_a_location_moved_to_another_warehouse_leaves_the_old_scope_and_enters_t
     warehouse, planner = login("warehouse"), login("planner")
     item = make_item(planner, unique("MOVEBIN"))
     bin_code = make_location(warehouse, unique("RM-Z"), "RM")
-    count_stock(warehouse, item, bin_code, "12")
+    count_in(warehouse, item, bin_code, "12")
     raw_tablet.pull_all(), fg_tablet.pull_all()
     assert raw_tablet.replica("location")[bin_code]["warehouse"] == "RM"
     assert bin_code not in fg_tablet.replica("location")
@@ -138,7 +129,7 @@ def test_stock_at_a_location_outside_the_scope_never_reaches_the_device(devices,
     raw_tablet, fg_tablet = devices("RM"), devices("FG")
     warehouse = login("warehouse")
     item = make_item(login("planner"), unique("FGONLY"))
-    count_stock(warehouse, item, "FG-01-01", "30")
+    count_in(warehouse, item, "FG-01-01", "30")
     warehouse.post("/api/stock/moves", json={"item": item, "from_location": "FG-01-01", "to_location": "SHP-01",
                                              "quantity": "5"}).raise_for_status()
     seen_by_raw = pulled_changes(raw_tablet)
@@ -178,8 +169,8 @@ def test_a_rescoped_device_resets_and_then_holds_exactly_its_new_scope(devices, 
     tablet = devices("RM")
     warehouse = login("warehouse")
     item = make_item(login("planner"), unique("RESCOPE"))
-    count_stock(warehouse, item, "RM-A-01-01", "4")
-    count_stock(warehouse, item, "FG-01-01", "6")
+    count_in(warehouse, item, "RM-A-01-01", "4")
+    count_in(warehouse, item, "FG-01-01", "6")
     tablet.pull_all()
     assert {v["warehouse"] for v in tablet.replica("location").values()} == {"RM"}
 
@@ -249,13 +240,13 @@ def test_compaction_drops_superseded_changes_resets_a_stale_device_and_lets_a_re
 
     item = make_item(planner, "CHURN-1")
     for quantity in ("1", "2", "3", "4", "5"):
-        count_stock(warehouse, item, "RM-A-01-01", quantity)
+        count_in(warehouse, item, "RM-A-01-01", quantity)
     doomed = make_location(warehouse, "RM-DOOMED", "RM")
     warehouse.post(f"/api/locations/{doomed}/archive").raise_for_status()
     recent.pull_all()
     assert doomed not in recent.replica("location")
-    count_stock(warehouse, item, "RM-A-01-02", "9")
-    count_stock(warehouse, item, "RM-A-01-02", "8")
+    count_in(warehouse, item, "RM-A-01-02", "9")
+    count_in(warehouse, item, "RM-A-01-02", "8")
 
     result = json.loads(srv.cli("compact-feed", "--keep", "1").stdout)
     assert result["removed"] > 0 and result["compacted_through"] > stale.cursor

@@ -17,7 +17,7 @@ import pytest
 
 from tests.clients import anonymous, office
 from tests.servers import Server, make_server
-from tests.test_office_ui import Browser, browse  # noqa: F401  (the fixture is used by name)
+from tests.clients import Browser
 from tests.webhook_receiver import Receiver, signature_valid
 
 MAX_ATTEMPTS = 4
