@@ -13,7 +13,7 @@ import pytest
 
 from tests.browsers import chromium
 from tests.clients import Browser, anonymous, office
-from tests.factory import make_customer, make_item
+from tests.factory import make_item
 from tests.servers import BACKEND, PG_ADMIN_URL, REDIS_URL, Server, make_server
 from tests.sync_fixtures import enrolled_device
 
@@ -120,14 +120,6 @@ def browse(server):
 def new_item(admin, unique) -> Callable[..., str]:
     """Items of the test's own, made by admin: `new_item("RCV", lot_tracked=True)` returns the new item's code."""
     return lambda prefix="PART", **fields: make_item(admin, unique(prefix), **fields)
-
-
-@pytest.fixture
-def customer(request: pytest.FixtureRequest, login, unique) -> str:
-    """A customer of the test's own, with the terms the test module sets in CUSTOMER (a dict with its code's
-    `prefix`, `name`, `credit_limit`, …): a module's figures depend on them."""
-    terms = dict(request.module.CUSTOMER)
-    return make_customer(login("sales"), unique(terms.pop("prefix")), **terms)
 
 
 @pytest.fixture

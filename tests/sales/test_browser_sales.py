@@ -21,7 +21,7 @@ from tests.servers import BACKEND, make_server
 
 TIMEOUT_MS = 20_000
 VIEWPORT = {"width": 1440, "height": 900}
-# The pictures each guide shows, per language (tests/test_browser_sales.py takes them all).
+# The pictures each guide shows, per language (tests/sales/test_browser_sales.py takes them all).
 STEPS = {"clerk": ("list", "entry", "submitted", "tracking"), "approver": ("queue", "order", "approved")}
 WORDS = {
     "en": {"save_submit": "Save & submit", "waits": "waits for an approver", "approved": "Approved",

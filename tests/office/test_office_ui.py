@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import typing
-from pathlib import Path
 
 from pydantic import BaseModel
 
@@ -13,8 +12,9 @@ from server.accounts.permissions import Role
 from server.i18n import catalog
 from server.masterdata.resources import RESOURCES
 from tests.clients import CSRF_COOKIE, Browser
+from tests.servers import REPO
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "server" / "web" / "templates"
+TEMPLATES = REPO / "server" / "web" / "templates"
 
 
 def _template_keys() -> set[str]:

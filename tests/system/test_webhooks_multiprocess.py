@@ -10,7 +10,7 @@ import pytest
 
 from tests.clients import office
 from tests.servers import make_server
-from tests.test_webhooks import delivery_when, ping, subscribe
+from tests.system.test_webhooks import delivery_when, ping, subscribe
 from tests.webhook_receiver import Receiver
 
 PINGS = 30

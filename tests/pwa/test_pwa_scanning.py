@@ -16,8 +16,9 @@ from playwright.sync_api import Page, expect
 from server.scan.gs1 import ScanError, read_scan
 from tests.browsers import chromium
 from tests.pwa_browser import chromium_with_camera, enrol, go, label_y4m, new_context, poll, wedge
+from tests.servers import REPO
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = REPO
 VECTORS = ROOT / "schemas" / "scan_vectors.json"
 GS1_JS = ROOT / "pwa" / "src" / "gs1.js"
 TIMEOUT_MS = 15_000

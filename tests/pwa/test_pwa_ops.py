@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 from tests.pwa_browser import go, meta, new_context, open_app, outbox, until, wait_synced, watch_errors
 from tests.sync_fixtures import enrolled_device, enrolment_code
-from tests.test_quality import GAUGE_PLAN
+from tests.quality.test_quality import GAUGE_PLAN
 
 HELD_AT = "RM-A-01-01"
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-from pathlib import Path
 
 import httpx
 import pytest
@@ -16,7 +15,7 @@ from server.scan.gs1 import ScanError, read_scan
 from tests.servers import FLOORSYNC, REPO
 from tests.sync_fixtures import enrolled_device
 
-VECTORS = json.loads((Path(__file__).parent.parent / "schemas" / "scan_vectors.json").read_text())["vectors"]
+VECTORS = json.loads((REPO / "schemas" / "scan_vectors.json").read_text())["vectors"]
 GS = "\x1d"
 GAS_LIFT_GTIN = "04006381005012"  # demo item GAS-C4, a lot-tracked raw material
 UNKNOWN_GTIN = "09506000134352"  # GS1's example GTIN: a valid check digit, no item of ours
