@@ -37,13 +37,20 @@ def pytest_report_header(config: pytest.Config) -> str:
     return f"floorsync backend: {BACKEND}" + (f" (PostgreSQL + Redis {REDIS_URL})" if BACKEND == "postgres" else " (SQLite + in-process broker)")
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """The run starts from an empty Redis database, emptied once (by the xdist controller, or the only process):
+    a worker emptying it would take keys from under the servers of the workers already running."""
+    if BACKEND != "postgres" or hasattr(session.config, "workerinput"):
+        return
+    _require_services()
+    import redis
+
+    redis.Redis.from_url(REDIS_URL).flushdb()
+
+
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     _require_services()
-    if BACKEND == "postgres":
-        import redis
-
-        redis.Redis.from_url(REDIS_URL).flushdb()
     srv = make_server(tmp_path_factory.mktemp("server"))
     yield srv
     srv.stop()
@@ -151,20 +158,48 @@ POSTGRES_ONLY_MODULES = {
 }
 
 
+def _deselection_reason(item: pytest.Item) -> str | None:
+    if BACKEND != "postgres" and item.path.name in POSTGRES_ONLY_MODULES:
+        return f"on SQLite ({POSTGRES_ONLY_MODULES[item.path.name]}): run with FLOORSYNC_TEST_BACKEND=postgres"
+    return None
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests that need the PostgreSQL + Redis shape are deselected (not skipped) on SQLite, and the run says so."""
-    if BACKEND == "postgres":
-        return
-    deselected = [item for item in items if item.path.name in POSTGRES_ONLY_MODULES]
+    """Tests that need the PostgreSQL + Redis shape are deselected (not skipped) on SQLite, and the run says so, module by module (under xdist the workers hand their lines to the controller,
+    which prints them at the end)."""
+    reasons = {item: _deselection_reason(item) for item in items}
+    deselected = [item for item in items if reasons[item]]
     if not deselected:
         return
-    items[:] = [item for item in items if item.path.name not in POSTGRES_ONLY_MODULES]
+    items[:] = [item for item in items if not reasons[item]]
     config.hook.pytest_deselected(items=deselected)
+    counts: dict[tuple[str, str], int] = {}
+    for item in deselected:
+        key = (str(item.path.relative_to(config.rootpath)), reasons[item])
+        counts[key] = counts.get(key, 0) + 1
+    lines = [f"deselected {path} ({n} test{'s' if n > 1 else ''}) {reason}" for (path, reason), n in sorted(counts.items())]
+    if hasattr(config, "workeroutput"):
+        config.workeroutput["deselected"] = lines
+        return
     reporter = config.pluginmanager.get_plugin("terminalreporter")
-    for module in sorted({item.path.name for item in deselected}):
-        line = f"deselected {module} on SQLite ({POSTGRES_ONLY_MODULES[module]}): run with FLOORSYNC_TEST_BACKEND=postgres"
+    for line in lines:
         if reporter is not None:
             reporter.write_line(line)
+
+
+_deselected_by_workers: set[str] = set()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error) -> None:
+    _deselected_by_workers.update(getattr(node, "workeroutput", {}).get("deselected", []))
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if _deselected_by_workers:
+        terminalreporter.section("deselected, not skipped")
+        for line in sorted(_deselected_by_workers):
+            terminalreporter.write_line(line)
 
 
 def pytest_configure(config: pytest.Config) -> None:
