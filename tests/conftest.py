@@ -156,16 +156,23 @@ POSTGRES_ONLY_MODULES = {
     "test_sync_multiprocess.py": "several server processes share live events only through Redis",
     "test_webhooks_multiprocess.py": "several server processes share one database only on PostgreSQL",
 }
+# Browser scenarios (marked `browser`) drive the pages and the floor app through the same HTTP API as the other tests;
+# what the database does under those calls is proven on both backends by the HTTP tests, so a scenario runs once, on
+# SQLite, where the guides' pictures are taken.
+BROWSER_ON_ONE_BACKEND = "browser scenarios run once, on SQLite; HTTP tests prove their calls on both"
 
 
 def _deselection_reason(item: pytest.Item) -> str | None:
     if BACKEND != "postgres" and item.path.name in POSTGRES_ONLY_MODULES:
         return f"on SQLite ({POSTGRES_ONLY_MODULES[item.path.name]}): run with FLOORSYNC_TEST_BACKEND=postgres"
+    if BACKEND == "postgres" and item.get_closest_marker("browser") is not None:
+        return f"on PostgreSQL ({BROWSER_ON_ONE_BACKEND}): run with FLOORSYNC_TEST_BACKEND=sqlite"
     return None
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests that need the PostgreSQL + Redis shape are deselected (not skipped) on SQLite, and the run says so, module by module (under xdist the workers hand their lines to the controller,
+    """Tests that need the PostgreSQL + Redis shape are deselected (not skipped) on SQLite, browser scenarios on
+    PostgreSQL, and the run says so, module by module (under xdist the workers hand their lines to the controller,
     which prints them at the end)."""
     reasons = {item: _deselection_reason(item) for item in items}
     deselected = [item for item in items if reasons[item]]

@@ -10,6 +10,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import httpx
+import pytest
 from playwright.sync_api import expect
 
 from tests.factory import available_by_location
@@ -17,6 +18,8 @@ from tests.pwa_browser import (
     enrol, go, gtin13, meta, new_context, outbox, pending, scan_into, typed, until, wait_synced, watch_errors,
     wedge,
 )
+
+pytestmark = pytest.mark.browser
 
 DOCK = "RM-A-01-01"
 EXPIRY = date.today() + timedelta(days=300)

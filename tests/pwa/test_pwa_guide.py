@@ -25,6 +25,8 @@ from tests.pwa_browser import TIMEOUT_MS, go, open_app, scan_into, wait_synced, 
 from tests.servers import REPO, make_server
 from tests.sync_fixtures import enrolled_device, enrolment_code
 
+pytestmark = pytest.mark.browser
+
 GUIDE = REPO / "docs" / "guide"
 ROLES = ("operator", "warehouse", "driver", "supervisor")
 LANGUAGES = ("zh", "en")

@@ -8,11 +8,14 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import httpx
+import pytest
 from playwright.sync_api import expect
 
 from tests.pwa_browser import go, meta, new_context, open_app, outbox, until, wait_synced, watch_errors
-from tests.sync_fixtures import enrolled_device, enrolment_code
 from tests.quality.test_quality import GAUGE_PLAN
+from tests.sync_fixtures import enrolled_device, enrolment_code
+
+pytestmark = pytest.mark.browser
 
 HELD_AT = "RM-A-01-01"
 

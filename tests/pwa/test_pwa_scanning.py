@@ -11,6 +11,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
 from playwright.sync_api import Page, expect
 
 from server.scan.gs1 import ScanError, read_scan
@@ -170,6 +171,7 @@ def _harness(page: Page, base_url: str, query: str = "") -> list[str]:
     return problems
 
 
+@pytest.mark.browser
 def test_the_javascript_parser_reads_every_shared_vector_in_chromium(server):
     with chromium() as browser:
         context = browser.new_context()
@@ -185,6 +187,7 @@ def test_the_javascript_parser_reads_every_shared_vector_in_chromium(server):
         assert problems == []
 
 
+@pytest.mark.browser
 def test_a_keyboard_wedge_burst_is_a_scan_and_human_typing_is_not(server):
     with chromium() as browser:
         context = browser.new_context(locale="en-GB")
@@ -244,6 +247,7 @@ def test_a_keyboard_wedge_burst_is_a_scan_and_human_typing_is_not(server):
         assert problems == []
 
 
+@pytest.mark.browser
 def test_the_fake_camera_showing_our_lot_label_is_decoded_with_the_wasm_from_our_server(server, admin, tmp_path):
     label = admin.get("/api/labels/lots.png", params={"item": "GAS-C4", "lot": "CAM-LOT-7", "expiry": "2027-05-31",
                                                        "symbology": "datamatrix"})
@@ -273,6 +277,7 @@ def test_the_fake_camera_showing_our_lot_label_is_decoded_with_the_wasm_from_our
         assert problems == []
 
 
+@pytest.mark.browser
 def test_scan_to_feedback_time_offline(server):
     """50 wedge scans in the harness with the network gone, from the key that ends a scan to the frame after its
     feedback shows. Printed for the benchmark; no assertion on the time here."""
@@ -303,6 +308,7 @@ def test_scan_to_feedback_time_offline(server):
         assert problems == [] or all("ERR_INTERNET_DISCONNECTED" in problem for problem in problems), problems
 
 
+@pytest.mark.browser
 def test_a_screen_fills_from_the_camera_as_from_a_scanner(server, login, admin, tmp_path):
     """The move screen's camera button: Chromium's fake camera shows our own lot label, the app decodes it with the
     polyfill and fills the item (found by its GTIN in the replica) and the lot, as a wedge scan would."""

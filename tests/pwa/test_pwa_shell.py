@@ -4,6 +4,7 @@ service worker (no CDN anywhere), and still there after a reload with the networ
 from __future__ import annotations
 
 import httpx
+import pytest
 from playwright.sync_api import sync_playwright
 
 from tests.browsers import CHROMIUM_ARGS
@@ -25,6 +26,7 @@ def test_the_shell_manifest_and_service_worker_are_served_from_our_server(server
     assert httpx.get(f"{server.url}/app/vendor/zxing_reader.wasm").headers["content-type"] == "application/wasm"
 
 
+@pytest.mark.browser
 def test_the_shell_reloads_offline_from_the_service_worker(server):
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)

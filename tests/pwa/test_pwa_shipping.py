@@ -10,6 +10,7 @@ import io
 import random
 
 import httpx
+import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
@@ -20,6 +21,8 @@ from tests.pwa_browser import (
     watch_errors, wedge,
 )
 from tests.sync_fixtures import enrolled_device, enrolment_code
+
+pytestmark = pytest.mark.browser
 
 WAREHOUSE_BIN = "FG-01-01"
 POSITION = {"latitude": 29.86833, "longitude": 121.54399, "accuracy": 8}

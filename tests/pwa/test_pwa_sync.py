@@ -10,6 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import httpx
+import pytest
 from playwright.sync_api import expect
 
 from tests.clients import office
@@ -19,6 +20,8 @@ from tests.pwa_browser import (
     wedge,
 )
 from tests.sync_fixtures import enrolment_code
+
+pytestmark = pytest.mark.browser
 
 
 def test_offline_work_survives_a_reload_and_lands_exactly_once(server, login, admin, unique, browser):

@@ -14,6 +14,7 @@ from contextlib import closing
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from playwright.sync_api import expect
 
 from server.settings import REPO_ROOT
@@ -21,6 +22,8 @@ from tests.clients import office
 from tests.factory import available_by_location, make_item
 from tests.pwa_browser import enrol, move, new_context, open_app, outbox, pending, wait_synced, watch_errors
 from tests.sync_fixtures import enrolment_code
+
+pytestmark = pytest.mark.browser
 
 BUILD_MARKER = 'meta[name="floorsync-build"]'
 
