@@ -22,7 +22,7 @@ def demo_factory(tmp_path_factory):
     """A server of this module's own, loaded by `floorsync demo --if-empty`, so other tests' records don't mix in."""
     from tests.servers import make_server
 
-    server = make_server(tmp_path_factory.mktemp("demo"), demo=True)
+    server = make_server(tmp_path_factory.mktemp("demo"), demo=True, demo_loaded_here=True)
     yield server
     server.stop()
     server.database.drop()
