@@ -8,11 +8,14 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from PIL import Image, ImageChops
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
+# Assertions on a page wait as long as its actions (15 s) rather than Playwright's 5 s: with the suite's workers and
+# other runs on two cores, a screen may take longer than that to show what it will show.
+expect.set_options(timeout=15_000)
 # The guides' pictures (docs/guide/img/), taken by the browser tests that walk each guide.
 GUIDE_IMAGES = Path(__file__).resolve().parent.parent / "docs" / "guide" / "img"
 
