@@ -5,10 +5,12 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 # The slowest tests of each run are listed at its end: where the suite's time goes (CI aims under 15 minutes for
 # both runs). Each run spreads its test files over xdist workers, each with a server of its own; a file stays on one
-# worker, so a module's fixtures (a browser, a server of its own) and the guide's file order hold.
+# worker, so a module's fixtures (a browser, a server of its own) and the guide's file order hold. Files are handed
+# out in collection order, tests/api/ (the fuzzer, one long test) first: xdist's default, most tests first, would
+# start it last and leave it running alone at the end.
 PYTEST_ARGS ?= --durations=25
 WORKERS ?= 3
-XDIST_ARGS ?= -n $(WORKERS) --dist loadfile
+XDIST_ARGS ?= -n $(WORKERS) --dist loadfile --no-loadscope-reorder
 ASSETS := server/web/static/vendor/htmx.min.js
 
 .PHONY: run test test-sqlite test-postgres bench install assets migration clean
