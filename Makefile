@@ -3,8 +3,14 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
-# The slowest tests of each run are listed at its end: where the suite's time goes (CI aims under 15 minutes).
+# The slowest tests of each run are listed at its end: where the suite's time goes (CI aims under 15 minutes for
+# both runs). Each run spreads its test files over xdist workers, each with a server of its own; a file stays on one
+# worker, so a module's fixtures (a browser, a server of its own) and the guide's file order hold. Files are handed
+# out in collection order, tests/api/ (the fuzzer, one long test) first: xdist's default, most tests first, would
+# start it last and leave it running alone at the end.
 PYTEST_ARGS ?= --durations=25
+WORKERS ?= 3
+XDIST_ARGS ?= -n $(WORKERS) --dist loadfile --no-loadscope-reorder
 ASSETS := server/web/static/vendor/htmx.min.js
 
 .PHONY: run test test-sqlite test-postgres bench install assets migration clean
@@ -27,19 +33,24 @@ assets: $(ASSETS)
 run: install assets
 	$(BIN)/floorsync run
 
+# Both runs, whatever the first one's outcome; fails when either failed, and says how long the whole took.
 test: install assets
 	./scripts/ensure-chromium.sh
-	$(MAKE) --no-print-directory test-sqlite
-	$(MAKE) --no-print-directory test-postgres
+	@start=$$(date +%s); status=0; \
+	$(MAKE) --no-print-directory test-sqlite || status=1; \
+	$(MAKE) --no-print-directory test-postgres || status=1; \
+	elapsed=$$(( $$(date +%s) - start )); \
+	echo "== make test: SQLite and PostgreSQL runs took $$((elapsed / 60)) min $$((elapsed % 60)) s in all ($$( [ $$status = 0 ] && echo passed || echo FAILED )) =="; \
+	exit $$status
 
 test-sqlite: install assets
 	@echo "== tests on SQLite with the in-process broker =="
-	FLOORSYNC_TEST_BACKEND=sqlite $(BIN)/pytest $(PYTEST_ARGS)
+	FLOORSYNC_TEST_BACKEND=sqlite $(BIN)/pytest $(XDIST_ARGS) $(PYTEST_ARGS)
 
 test-postgres: install assets
 	@echo "== tests on PostgreSQL with Redis =="
 	./scripts/ensure-services.sh
-	FLOORSYNC_TEST_BACKEND=postgres $(BIN)/pytest $(PYTEST_ARGS)
+	FLOORSYNC_TEST_BACKEND=postgres $(BIN)/pytest $(XDIST_ARGS) $(PYTEST_ARGS)
 
 bench: install assets
 	./scripts/ensure-services.sh

@@ -11,8 +11,11 @@ from collections.abc import Callable, Iterator
 import httpx
 import pytest
 
-from tests.clients import anonymous, office
+from tests.browsers import chromium
+from tests.clients import Browser, anonymous, office
+from tests.factory import make_item
 from tests.servers import BACKEND, PG_ADMIN_URL, REDIS_URL, Server, make_server
+from tests.sync_fixtures import enrolled_device
 
 
 def _require_services() -> None:
@@ -34,13 +37,20 @@ def pytest_report_header(config: pytest.Config) -> str:
     return f"floorsync backend: {BACKEND}" + (f" (PostgreSQL + Redis {REDIS_URL})" if BACKEND == "postgres" else " (SQLite + in-process broker)")
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """The run starts from an empty Redis database, emptied once (by the xdist controller, or the only process):
+    a worker emptying it would take keys from under the servers of the workers already running."""
+    if BACKEND != "postgres" or hasattr(session.config, "workerinput"):
+        return
+    _require_services()
+    import redis
+
+    redis.Redis.from_url(REDIS_URL).flushdb()
+
+
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     _require_services()
-    if BACKEND == "postgres":
-        import redis
-
-        redis.Redis.from_url(REDIS_URL).flushdb()
     srv = make_server(tmp_path_factory.mktemp("server"))
     yield srv
     srv.stop()
@@ -96,26 +106,107 @@ def unique() -> Callable[[str], str]:
     return lambda prefix: f"{prefix}-{suffix}"
 
 
+@pytest.fixture
+def browse(server):
+    """Office pages as a browser without script uses them: `browse("planner")` is logged in, `browse()` is not."""
+    opened: list[Browser] = []
+
+    def open_as(username: str | None = None, accept_language: str = "en") -> Browser:
+        browser = Browser(server.url, accept_language)
+        opened.append(browser)
+        if username:
+            assert browser.log_in(username).status_code in (302, 303)
+        return browser
+
+    yield open_as
+    for browser in opened:
+        browser.http.close()
+
+
+@pytest.fixture
+def new_item(admin, unique) -> Callable[..., str]:
+    """Items of the test's own, made by admin: `new_item("RCV", lot_tracked=True)` returns the new item's code."""
+    return lambda prefix="PART", **fields: make_item(admin, unique(prefix), **fields)
+
+
+@pytest.fixture
+def device(server, login, tmp_path):
+    """A warehouse tablet of site NB1 (every warehouse), enrolled through the office API."""
+    client = enrolled_device(server.url, login("warehouse"), tmp_path)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def packer(server, login, tmp_path):
+    """A warehouse tablet enrolled for the FG warehouse: it packs and loads shipments."""
+    device = enrolled_device(server.url, login("warehouse"), tmp_path, warehouses=["FG"])
+    yield device
+    device.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian Chromium for a module's browser tests (each test opens contexts of its own)."""
+    with chromium() as browser:
+        yield browser
+
+
 POSTGRES_ONLY_MODULES = {
     "test_sync_multiprocess.py": "several server processes share live events only through Redis",
     "test_webhooks_multiprocess.py": "several server processes share one database only on PostgreSQL",
 }
+# Browser scenarios (marked `browser`) drive the pages and the floor app through the same HTTP API as the other tests;
+# what the database does under those calls is proven on both backends by the HTTP tests, so a scenario runs once, on
+# SQLite, where the guides' pictures are taken.
+BROWSER_ON_ONE_BACKEND = "browser scenarios run once, on SQLite; HTTP tests prove their calls on both"
+
+
+def _deselection_reason(item: pytest.Item) -> str | None:
+    if BACKEND != "postgres" and item.path.name in POSTGRES_ONLY_MODULES:
+        return f"on SQLite ({POSTGRES_ONLY_MODULES[item.path.name]}): run with FLOORSYNC_TEST_BACKEND=postgres"
+    if BACKEND == "postgres" and item.get_closest_marker("browser") is not None:
+        return f"on PostgreSQL ({BROWSER_ON_ONE_BACKEND}): run with FLOORSYNC_TEST_BACKEND=sqlite"
+    return None
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests that need the PostgreSQL + Redis shape are deselected (not skipped) on SQLite, and the run says so."""
-    if BACKEND == "postgres":
-        return
-    deselected = [item for item in items if item.path.name in POSTGRES_ONLY_MODULES]
+    """Tests that need the PostgreSQL + Redis shape are deselected (not skipped) on SQLite, browser scenarios on
+    PostgreSQL, and the run says so, module by module (under xdist the workers hand their lines to the controller,
+    which prints them at the end)."""
+    reasons = {item: _deselection_reason(item) for item in items}
+    deselected = [item for item in items if reasons[item]]
     if not deselected:
         return
-    items[:] = [item for item in items if item.path.name not in POSTGRES_ONLY_MODULES]
+    items[:] = [item for item in items if not reasons[item]]
     config.hook.pytest_deselected(items=deselected)
+    counts: dict[tuple[str, str], int] = {}
+    for item in deselected:
+        key = (str(item.path.relative_to(config.rootpath)), reasons[item])
+        counts[key] = counts.get(key, 0) + 1
+    lines = [f"deselected {path} ({n} test{'s' if n > 1 else ''}) {reason}" for (path, reason), n in sorted(counts.items())]
+    if hasattr(config, "workeroutput"):
+        config.workeroutput["deselected"] = lines
+        return
     reporter = config.pluginmanager.get_plugin("terminalreporter")
-    for module in sorted({item.path.name for item in deselected}):
-        line = f"deselected {module} on SQLite ({POSTGRES_ONLY_MODULES[module]}): run with FLOORSYNC_TEST_BACKEND=postgres"
+    for line in lines:
         if reporter is not None:
             reporter.write_line(line)
+
+
+_deselected_by_workers: set[str] = set()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error) -> None:
+    _deselected_by_workers.update(getattr(node, "workeroutput", {}).get("deselected", []))
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if _deselected_by_workers:
+        terminalreporter.section("deselected, not skipped")
+        for line in sorted(_deselected_by_workers):
+            terminalreporter.write_line(line)
 
 
 def pytest_configure(config: pytest.Config) -> None:

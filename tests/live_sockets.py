@@ -52,3 +52,12 @@ def closed_with(socket: ClientConnection, within_seconds: float) -> tuple[list[d
         except ConnectionClosed as closed:
             return messages, closed.rcvd.code if closed.rcvd else None
     return messages, None
+
+
+def open_board(base_url: str, session_cookie: str | None, topics: list, origin: str | None = None):
+    """A supervisor's board: an office session's socket subscribed to board topics."""
+    headers = {"Cookie": f"floorsync_session={session_cookie}"} if session_cookie else {}
+    socket = connect(base_url.replace("http://", "ws://") + "/api/sync/live", open_timeout=10,
+                     additional_headers=headers, origin=origin, legacy=True)
+    socket.send(json.dumps({"type": "subscribe", "topics": topics}))
+    return socket

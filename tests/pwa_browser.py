@@ -4,28 +4,18 @@ server's stock through the office API."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+import random
+import time
 from decimal import Decimal
 
 import httpx
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
+from tests.browsers import chromium
 from tests.sync_fixtures import enrolment_code
-from tests.test_browser_office import CHROMIUM_ARGS
 
 TIMEOUT_MS = 15_000
-
-
-@contextmanager
-def chromium() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 def new_context(browser: Browser) -> BrowserContext:
@@ -133,24 +123,22 @@ def count(page: Page, item: str, location: str, counted: str, lot: str = "", rea
     page.wait_for_selector("#screen .notice.ok")
 
 
-def on_hand(office: httpx.Client, item: str) -> dict[str, Decimal]:
-    """The server's on-hand of an item by location (available stock), through the office API."""
-    response = office.get("/api/stock", params={"item": item, "limit": 200})
-    assert response.status_code == 200, response.text
-    return {row["location"]: Decimal(row["quantity"]) for row in response.json()["items"]
-            if row.get("status", "available") == "available"}
+def until(check, timeout_s: float = 15) -> None:
+    """Until the server shows what the device sent (the sync status may not yet count a mutation just queued)."""
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        assert time.monotonic() < deadline, "the server never showed it"
+        time.sleep(0.1)
 
 
-def make_item(office: httpx.Client, code: str, stock: dict[str, str] | None = None, clerk: httpx.Client | None = None) -> str:
-    """A raw item of the test's own, with on-hand counted in at the desk (location -> quantity)."""
-    office.post("/api/items", json={"code": code, "name": "Floor app test part", "type": "raw", "unit": "PCS"}).raise_for_status()
-    for location, quantity in (stock or {}).items():
-        response = (clerk or office).post("/api/stock/counts", json={"item": code, "location": location, "counted_quantity": quantity})
-        assert response.status_code == 201, response.text
-    return code
+def gtin13(rng: random.Random) -> str:
+    """A GTIN-13 of China's 69 prefix with its check digit, new to the server."""
+    body = "69" + "".join(rng.choice("0123456789") for _ in range(10))
+    total = sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(body))
+    return body + str((10 - total % 10) % 10)
 
 
-# --- scanning (added by the scanning work: tests/test_pwa_scanning.py uses these) ----------------------------------
+# --- scanning ---------------------------------------------------------------------------------------------------------
 
 def wedge(page: Page, text: str, delay: int = 5, end: str = "Enter") -> None:
     """Type like a keyboard-wedge scanner (a few ms a key, then Enter or Tab): GS (\\x1d, the FNC1 separator) has no
@@ -163,11 +151,30 @@ def wedge(page: Page, text: str, delay: int = 5, end: str = "Enter") -> None:
     page.keyboard.press(end)
 
 
+def typed(page: Page, text: str) -> None:
+    """Typed by a person (slower than a scanner's burst, which scanner.js would take for a scan), then Enter."""
+    page.keyboard.type(text, delay=80)
+    page.keyboard.press("Enter")
+
+
+def scan_into(page: Page, field, text: str, value: str) -> None:
+    """Scan into `field` as an operator does, until it holds `value`: when the burst came split (a stall of over
+    70 ms between two of its keys on a busy test machine makes scanner.js take its head for typing), scan again."""
+    for attempt in range(3):
+        field.focus()
+        field.fill("")
+        wedge(page, text)
+        try:
+            expect(field).to_have_value(value, timeout=2_000)
+            return
+        except AssertionError:
+            if attempt == 2:
+                raise
+
+
 def poll(page: Page, expression: str, timeout_ms: int = TIMEOUT_MS) -> None:
     """Wait until a JavaScript expression is truthy, polling from Python: Playwright's wait_for_function evaluates a
     string expression inside the page with eval, which the app's CSP refuses."""
-    import time
-
     deadline = time.monotonic() + timeout_ms / 1000
     while not page.evaluate(expression):
         assert time.monotonic() < deadline, f"timed out waiting for {expression}"
@@ -193,14 +200,7 @@ def label_y4m(png: bytes, path, frames: int = 10):
     return path
 
 
-@contextmanager
-def chromium_with_camera(y4m_path) -> Iterator[Browser]:
+def chromium_with_camera(y4m_path):
     """Chromium whose camera plays the y4m file (give the context permissions=["camera"])."""
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
-            *CHROMIUM_ARGS, "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-            f"--use-file-for-fake-video-capture={y4m_path}"])
-        try:
-            yield browser
-        finally:
-            browser.close()
+    return chromium("--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+                    f"--use-file-for-fake-video-capture={y4m_path}")

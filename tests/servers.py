@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -46,6 +48,19 @@ class Database:
             _psql(f'CREATE DATABASE "{name}"')
             base = PG_ADMIN_URL.rsplit("/", 1)[0]
             return cls(url=f"{base}/{name}", name=name, tmp=tmp)
+        return cls(url=f"sqlite:///{tmp / (name + '.db')}", name=name, tmp=tmp)
+
+    @classmethod
+    def copy_of(cls, template: Database, tmp: Path) -> Database:
+        """A new database with the template's rows: a file copy on SQLite, CREATE DATABASE … TEMPLATE on PostgreSQL."""
+        name = f"floorsync_test_{uuid.uuid4().hex[:10]}"
+        if BACKEND == "postgres":
+            _psql(f'CREATE DATABASE "{name}" TEMPLATE "{template.name}"')
+            return cls(url=f"{template.url.rsplit('/', 1)[0]}/{name}", name=name, tmp=tmp)
+        source = template.url.removeprefix("sqlite:///")
+        for suffix in ("", "-wal"):  # a write-ahead log left behind holds rows too
+            if os.path.exists(source + suffix):
+                shutil.copyfile(source + suffix, tmp / (name + ".db" + suffix))
         return cls(url=f"sqlite:///{tmp / (name + '.db')}", name=name, tmp=tmp)
 
     def drop(self) -> None:
@@ -118,11 +133,33 @@ def server_env(database: Database, data_dir: Path, **extra: str) -> dict[str, st
     return env
 
 
-def make_server(tmp: Path, *, demo: bool = True, database: Database | None = None, **extra_env: str) -> Server:
-    database = database or Database.create(tmp)
+_demo_template: Database | None = None
+
+
+def demo_template(tmp: Path) -> Database:
+    """A database migrated and loaded with the demo factory by the real commands, once per test process (each xdist
+    worker has its own): a new demo server starts on a copy of it instead of loading the demo again."""
+    global _demo_template
+    if _demo_template is None:
+        template = Database.create(tmp)
+        loader = Server(database=template, port=0, env=server_env(template, tmp / "template-data"))
+        loader.cli("migrate")
+        loader.cli("demo", "--if-empty")
+        _demo_template = template
+        atexit.register(template.drop)
+    return _demo_template
+
+
+def make_server(tmp: Path, *, demo: bool = True, database: Database | None = None, demo_loaded_here: bool = False,
+                **extra_env: str) -> Server:
+    """A server on a new database: migrated, with the demo factory unless demo=False (a copy of the demo template,
+    or loaded by `floorsync demo` on this very database with demo_loaded_here=True), or on the database given."""
+    copy_demo = demo and database is None and not demo_loaded_here
+    database = database or (Database.copy_of(demo_template(tmp), tmp) if copy_demo else Database.create(tmp))
     data_dir = tmp / f"data-{uuid.uuid4().hex[:6]}"
     server = Server(database=database, port=free_port(), env=server_env(database, data_dir, **extra_env))
-    server.cli("migrate")
-    if demo:
-        server.cli("demo", "--if-empty")
+    if not copy_demo:
+        server.cli("migrate")
+        if demo:
+            server.cli("demo", "--if-empty")
     return server.start()

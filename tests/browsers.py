@@ -1,0 +1,52 @@
+"""Debian Chromium through Playwright, as every browser test starts it (never a browser Playwright downloads)."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from PIL import Image, ImageChops
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+# Assertions on a page wait as long as its actions (15 s) rather than Playwright's 5 s: with the suite's workers and
+# other runs on two cores, a screen may take longer than that to show what it will show.
+expect.set_options(timeout=15_000)
+# The guides' pictures (docs/guide/img/), taken by the browser tests that walk each guide.
+GUIDE_IMAGES = Path(__file__).resolve().parent.parent / "docs" / "guide" / "img"
+
+
+@contextmanager
+def chromium(*extra_args: str) -> Iterator[Browser]:
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *extra_args])
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def log_in(page: Page, base_url: str, username: str) -> None:
+    """Through the office login form, as the demo user."""
+    page.goto(f"{base_url}/login")
+    page.locator("input[name=username]").fill(username)
+    page.locator("input[name=password]").fill("floorsync-demo")
+    page.locator("form[action='/login'] button[type=submit]").click()
+    page.wait_for_url(f"{base_url}/")
+
+
+def save_if_changed(path: Path, data: bytes) -> None:
+    """Written when the picture changed: its bytes differ and so does some pixel by more than a shade. Chromium's
+    rasteriser now and then draws a rounded border's anti-aliasing one level lighter; that is not a change."""
+    if path.exists():
+        old = path.read_bytes()
+        if old == data:
+            return
+        before, after = (Image.open(io.BytesIO(png)).convert("RGB") for png in (old, data))
+        if before.size == after.size and max(high for _, high in ImageChops.difference(before, after).getextrema()) <= 2:
+            return
+    path.write_bytes(data)

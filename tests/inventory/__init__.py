@@ -1,0 +1,1 @@
+"""Goods receipt and stock booked at a desk."""

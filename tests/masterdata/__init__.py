@@ -1,0 +1,1 @@
+"""Items, master data and the factory calendar."""

@@ -1,0 +1,1 @@
+"""Production orders on the floor, and a whole day of the factory from receipt to delivery."""

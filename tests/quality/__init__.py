@@ -1,0 +1,1 @@
+"""Inspections, holds, NCRs and the verdict rules."""

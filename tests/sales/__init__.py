@@ -1,0 +1,1 @@
+"""Sales orders, their changes, tracking, import, pricing and the sales rules."""

@@ -1,0 +1,1 @@
+"""Shipments: planning, packing, loading and proof of delivery."""
