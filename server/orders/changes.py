@@ -30,7 +30,6 @@ from server.sales.pricing import price_lists
 from server.sales.tables import SalesOrder, SalesOrderLine
 from server.shipping import planning as shipping
 
-CHANGEABLE = frozenset({rules.SUBMITTED, rules.ON_HOLD, *rules.UNDER_WAY})
 NOT_EVALUATED = ["purchase_suggestions: MRP is not built yet"]
 
 
@@ -109,7 +108,7 @@ def _problems(data: OrderChangeIn, lines: dict[int, dict[str, Any]], items: dict
 async def _change(code: str, data: OrderChangeIn, actor: OfficeUser | None) -> ChangeImpact:
     current_write()  # inside the entry point's transaction, or not at all
     row, line_rows, before = await service.lock_order(code, data.version)
-    if row["status"] not in CHANGEABLE:
+    if row["status"] not in rules.CHANGEABLE:
         raise service.SALES_ORDERS.state_conflict(code, Refusal(
             "sales_order_not_changeable",
             f"A {row['status'].replace('_', ' ')} sales order is not changed this way"

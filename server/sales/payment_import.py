@@ -24,7 +24,7 @@ from server.sales.tables import SalesOrder, SalesPayment
 COLUMNS = ("sales_order", "amount", "paid_on", "reference")
 HEADER_ALIASES = {"销售订单": "sales_order", "订单号": "sales_order", "金额": "amount", "付款金额": "amount",
                   "付款日期": "paid_on", "日期": "paid_on", "凭证号": "reference", "参考号": "reference"}
-PAYABLE = frozenset(rules.SO_STATUSES) - {rules.DRAFT, rules.CANCELLED}
+PAYABLE = frozenset(status for status in rules.SO_STATUSES if rules.payment_refusal(status) is None)
 _DATE = re.compile(r"^(\d{4})[/.-](\d{1,2})[/.-](\d{1,2})$")
 
 

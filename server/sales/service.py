@@ -449,9 +449,8 @@ async def _check_approver(failed_checks: list[str], actor: OfficeUser | None) ->
 @needs_write
 async def record_payment(code: str, data: PaymentIn, actor: OfficeUser | None) -> SalesOrderOut:
     row, _, before = await lock_order(code, None)
-    if row["status"] in (rules.DRAFT, rules.CANCELLED):
-        raise state_conflict(row, Refusal("sales_order_not_payable",
-                                           f"A {row['status']} sales order takes no payment"))
+    if (refusal := rules.payment_refusal(row["status"])) is not None:
+        raise state_conflict(row, refusal)
     await SalesPayment.insert(SalesPayment(sales_order=row["id"], amount=data.amount, paid_on=data.paid_on,
                                            reference=data.reference, recorded_by=actor_name(actor),
                                            recorded_at=utc_now()))

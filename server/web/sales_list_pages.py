@@ -15,11 +15,6 @@ from server.web.forms import display
 from server.web.render import render
 from server.web.sales_common import PAGE_SIZE, CodeFilter, PageNumber, SearchText, StatusFilter, page_count
 
-# Links other parts of sales put in the list's header (quotes, contracts, price lists, import):
-# (permission, address, message key). Appended to by their own page modules.
-SALES_LIST_LINKS: list[tuple[str, str, str]] = []
-
-
 @get("/sales-orders", guards=[requires("sales.read")], include_in_schema=False)
 async def sales_list(request: Request, status: StatusFilter = None, customer: CodeFilter = None, q: SearchText = None,
                      awaiting: bool = False, page: PageNumber = 1) -> Template:
@@ -33,7 +28,6 @@ async def sales_list(request: Request, status: StatusFilter = None, customer: Co
                   pages=page_count(listing["total"]), status=status or "", statuses=rules.SO_STATUSES,
                   customer=customer or "", customers=customers, q=q or "", awaiting=awaiting,
                   may_write=user.may("sales.write"), may_approve=user.may("sales.approve"),
-                  links=[(href, key) for permission, href, key in SALES_LIST_LINKS if user.may(permission)],
                   show=display, page_url=lambda number: "/sales-orders?" + urlencode({**params, "page": number}))
 
 

@@ -24,7 +24,8 @@ from server.masterdata.tables import Item, Warehouse
 from server.sales import rules
 from server.sales import service as sales
 from server.orders import cascade
-from server.shipping import planning, shipments
+from server.shipping.planning import create_shipment
+from server.shipping.shipments import list_shipments
 from server.web.choices import MAX_ITEM_SUGGESTIONS, active_records
 from server.web.forms import display
 from server.web.render import render, requires_for
@@ -68,7 +69,7 @@ async def order_page(request: Request, code: str, *, errors: list[str] | None = 
     open_now = rules.open_actions(order.status, order.awaiting_approval, request.user.permissions)
     history = await sales.order_history(code)
     review = history.reviews[-1] if history.reviews else None
-    shipments = (await shipments.list_shipments(sales_order=code, limit=100))["items"]
+    shipments = (await list_shipments(sales_order=code, limit=100))["items"]
     warehouses = await active_records(Warehouse, where=Warehouse.site == order.site)
     items = await active_records(Item, limit=MAX_ITEM_SUGGESTIONS)
     return render(request, "sales_detail.html", status_code=status_code, order=order, show=display, shown=shown,
@@ -134,7 +135,7 @@ async def plan_shipment(request: Request, code: CodePath) -> Template | Redirect
     data = {"sales_order": code, "ship_from": form.get("ship_from", ""), "route": form.get("route") or None, "lines": lines}
     try:
         async with write_transaction():
-            created = await planning.create_shipment(ShipmentIn.model_validate(data), actor)
+            created = await create_shipment(ShipmentIn.model_validate(data), actor)
     except (ApiError, ValidationError) as exc:
         if isinstance(exc, ApiError) and exc.code == "not_found":
             raise

@@ -32,7 +32,7 @@ from server.sales.tables import SalesQuote, SalesQuoteCounter, SalesQuoteLine
 ENTITY = "quote"
 DRAFT, SUBMITTED, APPROVED, REJECTED, CONVERTED, EXPIRED = (
     "draft", "submitted", "approved", "rejected", "converted", "expired")
-EDITABLE = (DRAFT, REJECTED)
+EDITABLE = tuple(rules.QUOTE_EDITABLE)
 # A quote still open to the customer: past its date, it reads as expired.
 OPEN = (DRAFT, SUBMITTED, APPROVED, REJECTED)
 QUOTES = DocumentTable(ENTITY, "Quote", SalesQuote, "QT", SalesQuoteCounter, SalesQuoteLine.quote)

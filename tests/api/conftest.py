@@ -1,5 +1,6 @@
-"""Schemathesis drives every documented operation, logged in as admin, against a demo server of its own:
-no input may make a 5xx, and every response must match its documented status, schema and content type."""
+"""The API fuzzer's set-up, shared by its files (one per group of operations, so the test workers run the groups side
+by side): schemathesis drives every documented operation, logged in as admin, against a demo server of its own; no
+input may make a 5xx, and every response must match its documented status, schema and content type."""
 
 from __future__ import annotations
 
@@ -56,9 +57,15 @@ def api_schema(request, fresh_server):
     return schema
 
 
-schema = schemathesis.pytest.from_fixture("api_schema").exclude(method="POST", path="/api/auth/logout")
+
+# The groups of operations, by path: each group's file runs on a worker of its own. The last file takes every
+# operation the others do not, so a new endpoint is fuzzed without anyone listing it.
+MASTER_DATA = r"^/api/(locations|customers|units|sites|warehouses|work_centres|items|boms|routings|suppliers)(/|$)"
+CSV = r"^/api/csv(/|$)"
+OFFICE = (r"^/api/(sales-orders|quotes|price-lists|contracts|sales-policy|sales-payments|prices|webhooks|"
+          r"webhook-deliveries|users|auth|audit)(/|$)|^/health$")
 
 
-@schema.parametrize()
-def test_no_input_makes_a_server_error_or_breaks_the_contract(case):
-    case.call_and_validate(checks=CHECKS)
+def fuzzed():
+    """Every documented operation but logging out (it would end the session the fuzzer runs in)."""
+    return schemathesis.pytest.from_fixture("api_schema").exclude(method="POST", path="/api/auth/logout")
