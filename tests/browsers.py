@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from PIL import Image, ImageChops
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -28,6 +28,19 @@ def chromium(*extra_args: str) -> Iterator[Browser]:
             yield browser
         finally:
             browser.close()
+
+
+def console_problems(page: Page) -> list[str]:
+    """What a page reports as it goes: console errors and warnings, CSP refusals, uncaught page errors."""
+    problems: list[str] = []
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type in ("error", "warning") or "Content Security Policy" in message.text:
+            problems.append(f"console {message.type}: {message.text}")
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    return problems
 
 
 def log_in(page: Page, base_url: str, username: str) -> None:

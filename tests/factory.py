@@ -163,3 +163,14 @@ def driver_on(server, login, tmp_path, route: str):
 def confirmed_order(login, lines: Iterable[tuple[str, str]], customer: str = "C-BJYB") -> dict:
     """An order of a demo customer due in a week, without prices (the review approves it), ready to ship."""
     return approved_order(login("sales"), customer, lines, date.today() + timedelta(days=7))
+
+
+def released_production_order(planner: httpx.Client, item: str, quantity: str, due_in_days: int, site: str = "NB1") -> str:
+    """A production order for a made item, created and released by the planner: its code."""
+    due = (date.today() + timedelta(days=due_in_days)).isoformat()
+    created = planner.post("/api/production-orders", json={"item": item, "quantity": quantity, "site": site, "due_date": due})
+    assert created.status_code == 201, created.text
+    released = planner.post(f"/api/production-orders/{created.json()['code']}/release",
+                            json={"version": created.json()["version"]})
+    assert released.status_code == 200, released.text
+    return released.json()["code"]

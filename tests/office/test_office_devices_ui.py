@@ -202,85 +202,74 @@ def test_device_and_stock_pages_have_no_inline_script_or_style(browse):
 
 @pytest.mark.browser
 def test_enrolling_a_device_in_the_browser_shows_the_qr_code(fresh_server, tmp_path):
-    from playwright.sync_api import ConsoleMessage, expect, sync_playwright
+    from playwright.sync_api import expect
 
-    from tests.browsers import CHROMIUM_ARGS, log_in
+    from tests.browsers import chromium, console_problems, log_in
 
     srv = fresh_server(demo=True)
-    problems: list[str] = []
-
-    def on_console(message: ConsoleMessage) -> None:
-        if message.type in ("error", "warning") or "Content Security Policy" in message.text:
-            problems.append(f"console {message.type}: {message.text}")
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+    with chromium() as browser:
         page = browser.new_page(locale="en-GB", viewport={"width": 1280, "height": 900})
-        page.on("console", on_console)
-        page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
-        try:
-            log_in(page, srv.url, "warehouse")
-            page.get_by_role("link", name="Devices", exact=True).click()
-            expect(page.locator("h1")).to_have_text("Devices")
-            page.locator("#enrol-site").select_option("NB1")
-            page.locator("#enrol-form input[name=warehouses][value=RM]").check()
-            page.get_by_role("button", name="Create one-time code").click()
-            code = page.locator("#enrol-code")
-            expect(code).to_have_text(re.compile(r"^[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}$"))
-            qr = page.locator("#enrol-qr")
-            expect(qr).to_be_visible()
-            assert qr.evaluate("img => img.complete && img.naturalWidth > 0"), "the QR image decoded"
-            box = qr.bounding_box()
-            assert box and box["width"] >= 200 and box["height"] >= 200
-            page.screenshot(path=str(tmp_path / "devices-enrol-en.png"), full_page=True)
+        problems = console_problems(page)
+        log_in(page, srv.url, "warehouse")
+        page.get_by_role("link", name="Devices", exact=True).click()
+        expect(page.locator("h1")).to_have_text("Devices")
+        page.locator("#enrol-site").select_option("NB1")
+        page.locator("#enrol-form input[name=warehouses][value=RM]").check()
+        page.get_by_role("button", name="Create one-time code").click()
+        code = page.locator("#enrol-code")
+        expect(code).to_have_text(re.compile(r"^[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}$"))
+        qr = page.locator("#enrol-qr")
+        expect(qr).to_be_visible()
+        assert qr.evaluate("img => img.complete && img.naturalWidth > 0"), "the QR image decoded"
+        box = qr.bounding_box()
+        assert box and box["width"] >= 200 and box["height"] >= 200
+        page.screenshot(path=str(tmp_path / "devices-enrol-en.png"), full_page=True)
 
-            enrolled = httpx.post(f"{srv.url}/api/sync/enroll", json={"code": code.inner_text(), "device_name": "Tablet 1"})
-            assert enrolled.status_code == 200, enrolled.text
-            page.goto(f"{srv.url}/devices")
-            expect(page.locator("table.devices")).to_contain_text("Tablet 1")
-            page.get_by_role("button", name="中文").click()
-            expect(page.locator("h1")).to_have_text("设备")
-            page.screenshot(path=str(tmp_path / "devices-zh.png"), full_page=True)
-            page.get_by_role("link", name="Tablet 1").click()
-            expect(page.locator("#device-warehouses")).to_have_values(["RM"])
-            page.screenshot(path=str(tmp_path / "device-edit-zh.png"), full_page=True)
-            page.goto(f"{srv.url}/devices")
-            page.get_by_role("link", name="吊销").first.click()
-            page.screenshot(path=str(tmp_path / "devices-revoke-zh.png"), full_page=True)
-            page.get_by_role("button", name="确认吊销此设备").click()
-            expect(page.locator(".alert.ok")).to_contain_text("Tablet 1")
+        enrolled = httpx.post(f"{srv.url}/api/sync/enroll", json={"code": code.inner_text(), "device_name": "Tablet 1"})
+        assert enrolled.status_code == 200, enrolled.text
+        page.goto(f"{srv.url}/devices")
+        expect(page.locator("table.devices")).to_contain_text("Tablet 1")
+        page.get_by_role("button", name="中文").click()
+        expect(page.locator("h1")).to_have_text("设备")
+        page.screenshot(path=str(tmp_path / "devices-zh.png"), full_page=True)
+        page.get_by_role("link", name="Tablet 1").click()
+        expect(page.locator("#device-warehouses")).to_have_values(["RM"])
+        page.screenshot(path=str(tmp_path / "device-edit-zh.png"), full_page=True)
+        page.goto(f"{srv.url}/devices")
+        page.get_by_role("link", name="吊销").first.click()
+        page.screenshot(path=str(tmp_path / "devices-revoke-zh.png"), full_page=True)
+        page.get_by_role("button", name="确认吊销此设备").click()
+        expect(page.locator(".alert.ok")).to_contain_text("Tablet 1")
 
-            page.get_by_role("link", name="库存", exact=True).click()
-            page.locator("#count-item").fill("NOPE-ITEM")
-            page.locator("#count-location").fill("RM-A-01-01")
-            page.locator("#count-quantity").fill("1")
-            page.get_by_role("button", name="提交盘点").click()
-            expect(page.locator("#count .alert.error")).to_contain_text("物料不存在")
-            page.locator("#count-item").fill("SA-MESH")
-            page.locator("#count-quantity").fill("20")
-            page.get_by_role("button", name="提交盘点").click()
-            expect(page.locator(".alert.ok")).to_be_visible()
-            page.locator("#move-item").fill("SA-MESH")
-            page.locator("#move-from").fill("RM-A-01-01")
-            page.locator("#move-to").fill("RM-A-01-02")
-            page.locator("#move-quantity").fill("5")
-            page.get_by_role("button", name="提交移动").click()
-            expect(page.locator(".alert.ok")).to_contain_text("移动已过账")
-            page.locator("#move-item").fill("SA-MESH")
-            page.locator("#move-from").fill("RM-A-01-02")
-            page.locator("#move-to").fill("RM-A-01-01")
-            page.locator("#move-quantity").fill("6")
-            page.get_by_role("button", name="提交移动").click()
-            expect(page.locator("#move .alert.error")).to_contain_text("库存不足")
-            expect(page.locator("#on-hand tbody tr")).to_have_count(2)
-            page.screenshot(path=str(tmp_path / "stock-zh.png"), full_page=True)
-            page.get_by_role("button", name="English").click()
-            expect(page.locator("h1")).to_have_text("Stock")
-            page.goto(f"{srv.url}/stock?item=SA-MESH")
-            expect(page.locator("#on-hand")).to_contain_text("RM-A-01-02")
-            page.screenshot(path=str(tmp_path / "stock-en.png"), full_page=True)
-        finally:
-            browser.close()
+        page.get_by_role("link", name="库存", exact=True).click()
+        page.locator("#count-item").fill("NOPE-ITEM")
+        page.locator("#count-location").fill("RM-A-01-01")
+        page.locator("#count-quantity").fill("1")
+        page.get_by_role("button", name="提交盘点").click()
+        expect(page.locator("#count .alert.error")).to_contain_text("物料不存在")
+        page.locator("#count-item").fill("SA-MESH")
+        page.locator("#count-quantity").fill("20")
+        page.get_by_role("button", name="提交盘点").click()
+        expect(page.locator(".alert.ok")).to_be_visible()
+        page.locator("#move-item").fill("SA-MESH")
+        page.locator("#move-from").fill("RM-A-01-01")
+        page.locator("#move-to").fill("RM-A-01-02")
+        page.locator("#move-quantity").fill("5")
+        page.get_by_role("button", name="提交移动").click()
+        expect(page.locator(".alert.ok")).to_contain_text("移动已过账")
+        page.locator("#move-item").fill("SA-MESH")
+        page.locator("#move-from").fill("RM-A-01-02")
+        page.locator("#move-to").fill("RM-A-01-01")
+        page.locator("#move-quantity").fill("6")
+        page.get_by_role("button", name="提交移动").click()
+        expect(page.locator("#move .alert.error")).to_contain_text("库存不足")
+        expect(page.locator("#on-hand tbody tr")).to_have_count(2)
+        page.screenshot(path=str(tmp_path / "stock-zh.png"), full_page=True)
+        page.get_by_role("button", name="English").click()
+        expect(page.locator("h1")).to_have_text("Stock")
+        page.goto(f"{srv.url}/stock?item=SA-MESH")
+        expect(page.locator("#on-hand")).to_contain_text("RM-A-01-02")
+        page.screenshot(path=str(tmp_path / "stock-en.png"), full_page=True)
 
     # The refused count above is a 422 page the reader asked for; only script and CSP problems count here.
     problems = [p for p in problems if "422" not in p]

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.factory import available_by_location
+from tests.factory import available_by_location, released_production_order
 from tests.pwa_browser import (
     enrol, go, gtin13, meta, new_context, outbox, pending, scan_into, typed, until, wait_synced, watch_errors,
     wedge,
@@ -46,13 +46,7 @@ def floor_setup(admin: httpx.Client, login, unique) -> dict[str, str]:
     assert admin.post("/api/routings", json=routing).status_code == 201
 
     planner = login("planner")
-    created = planner.post("/api/production-orders", json={"item": codes["item"], "quantity": "10", "site": "NB1",
-                                                          "due_date": (date.today() + timedelta(days=30)).isoformat()})
-    assert created.status_code == 201, created.text
-    released = planner.post(f"/api/production-orders/{created.json()['code']}/release",
-                            json={"version": created.json()["version"]})
-    assert released.status_code == 200, released.text
-    codes["order"] = released.json()["code"]
+    codes["order"] = released_production_order(planner, codes["item"], "10", due_in_days=30)
 
     buyer = login("buyer")
     po = buyer.post("/api/purchase-orders", json={"supplier": "S-LIFTTEC", "site": "NB1", "lines": [

@@ -5,12 +5,12 @@ shows in the operation's figures (the overlay) until the server's own figures re
 
 from __future__ import annotations
 
-from datetime import date, timedelta
 
 import httpx
 import pytest
 from playwright.sync_api import expect
 
+from tests.factory import released_production_order
 from tests.pwa_browser import go, meta, new_context, open_app, outbox, until, wait_synced, watch_errors
 from tests.quality.test_quality import GAUGE_PLAN
 from tests.sync_fixtures import enrolled_device, enrolment_code
@@ -39,13 +39,7 @@ def ops_setup(admin: httpx.Client, login, unique) -> dict[str, str]:
         {"sequence": 20, "work_centre": codes["lathe"], "description": "Turn", "setup_minutes": "5",
          "run_minutes_per_unit": "2"}]}).status_code == 201
     planner = login("planner")
-    created = planner.post("/api/production-orders", json={"item": codes["item"], "quantity": "10", "site": "NB1",
-                                                          "due_date": (date.today() + timedelta(days=7)).isoformat()})
-    assert created.status_code == 201, created.text
-    released = planner.post(f"/api/production-orders/{created.json()['code']}/release",
-                            json={"version": created.json()["version"]})
-    assert released.status_code == 200, released.text
-    codes["order"] = released.json()["code"]
+    codes["order"] = released_production_order(planner, codes["item"], "10", due_in_days=7)
 
     inspector = login("quality")
     for key, quantity in (("good_gauge", "10"), ("bad_gauge", "8")):
