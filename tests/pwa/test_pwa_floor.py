@@ -232,11 +232,9 @@ def test_the_last_operation_puts_finished_goods_where_the_operator_scans(server,
     form.locator("button[type=submit]").click()
     expect(page.locator("#p-location")).not_to_be_empty()
     assert pending(page) == 0
-    form.locator("input[name=location]").focus()
-    wedge(page, "FG-01-01")
+    scan_into(page, form.locator("input[name=location]"), "FG-01-01", "FG-01-01")
     expect(form.locator("input[name=lot]")).to_be_focused()
-    wedge(page, "SEAT-LOT-1")
-    expect(form.locator("input[name=lot]")).to_have_value("SEAT-LOT-1")
+    scan_into(page, form.locator("input[name=lot]"), "SEAT-LOT-1", "SEAT-LOT-1")
     form.locator("button[type=submit]").click()
     expect(page.locator("#screen .notice.ok")).to_contain_text("20")
     until(lambda: admin.get(f"/api/production-orders/{codes['order']}").json()["received_quantity"] != "0")
