@@ -33,16 +33,10 @@ from server.shipping import planning as shipping
 NOT_EVALUATED = ["purchase_suggestions: MRP is not built yet"]
 
 
-async def change_order(code: str, data: OrderChangeIn, actor: OfficeUser | None) -> ChangeImpact:
-    """The change and all it does downstream, in the caller's transaction, with what it did. A preview is this run
-    in a transaction the entry point rolls back, so it shows exactly what the change will do."""
-    return await _change(code, data, actor)
-
-
 async def make_change(code: str, data: OrderChangeIn, actor: OfficeUser | None) -> ChangeImpact:
     """The change, refused whole (409 `change_blocked`) when part of it cannot be made, such as taking off a
     shipment what is already packed: the error rolls the caller's transaction back."""
-    impact = await _change(code, data, actor)
+    impact = await change_order(code, data, actor)
     if impact.blocked:
         blocked = [i for i in impact.impacts if i.effect.startswith("blocked")]
         raise ApiError(HTTP_409_CONFLICT, "change_blocked",
@@ -105,7 +99,9 @@ def _problems(data: OrderChangeIn, lines: dict[int, dict[str, Any]], items: dict
     return problems
 
 
-async def _change(code: str, data: OrderChangeIn, actor: OfficeUser | None) -> ChangeImpact:
+async def change_order(code: str, data: OrderChangeIn, actor: OfficeUser | None) -> ChangeImpact:
+    """The change and all it does downstream, in the caller's transaction, with what it did. A preview is this run
+    in a transaction the entry point rolls back, so it shows exactly what the change will do."""
     current_write()  # inside the entry point's transaction, or not at all
     row, line_rows, before = await service.lock_order(code, data.version)
     if row["status"] not in rules.CHANGEABLE:
