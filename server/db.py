@@ -148,6 +148,8 @@ async def write_transaction() -> AsyncIterator[WriteContext]:
     """
     if _current_write.get() is not None:
         raise RuntimeError("a write transaction is open already: the entry point opens it, services run inside it")
+    if not _final_stages:  # without them the on-hand rows and the change feed would silently not be written
+        raise RuntimeError("no final stages installed: call server.app.wire_areas() once in this process")
     async with _begin() as transaction:
         context = WriteContext(transaction=transaction)
         token = _current_write.set(context)
