@@ -31,12 +31,13 @@ async def _open_shipments(code: str) -> int:
 
 
 async def cancel_sales_order(code: str, who: Who, version: int | None = None,
-                             reason: str = "") -> tuple[SalesOrderOut, list[dict[str, Any]]]:
+                             reason: str = "") -> tuple[SalesOrderOut, SalesOrderOut, list[dict[str, Any]]]:
     """Cancel, and say what it did downstream: planned shipments are cancelled with the order (their reservations
     released), and so are its own reservations; production orders made for it are cancelled while still drafts, and
     named for the planner's review once released (their work may serve other orders). A shipment already packed
     stops the cancel, naming the shipment: its units must be unpacked (or delivered) first. Each shipment cancelled
-    moves the order on as any cancelled shipment does (its history shows it), and then the order is cancelled."""
+    moves the order on as any cancelled shipment does (its history shows it), and then the order is cancelled.
+    Returns the order as it was when locked, the cancelled order, and the impacts."""
     current_write()  # inside the entry point's transaction, or not at all
     row, _, before = await sales.lock_order(code, version)
     sales.SALES_ORDERS.check_transition(row, sales_rules.CANCELLED)
@@ -50,7 +51,7 @@ async def cancel_sales_order(code: str, who: Who, version: int | None = None,
         impacts += [{"kind": "reservation", "key": code, "line_no": r["line_no"], "effect": "reservation_released",
                      "details": {"quantity": str(from_micro(r["quantity_micro"]))}} for r in reserved]
     await sales.SALES_ORDERS.bump(row, {SalesOrder.status: sales_rules.CANCELLED, SalesOrder.held_from: None})
-    return await sales.record_version(row, "cancel", who, before, reason), impacts
+    return before, await sales.record_version(row, "cancel", who, before, reason), impacts
 
 
 async def _cancel_open_shipments(row: dict[str, Any], who: Who, reason: str) -> list[dict[str, Any]]:

@@ -49,8 +49,7 @@ async def cancel_order(code: str, version: int | None, reason: str, who: Who) ->
     """Cancel the order and say what that did downstream (shipments, reservations, production), as a change's impact.
     A preview runs it in a transaction the entry point rolls back; a cancel that would be refused is refused there
     the same way."""
-    before = await service.get_sales_order(code)
-    after, impacts = await cascade.cancel_sales_order(code, who, version, reason)
+    before, after, impacts = await cascade.cancel_sales_order(code, who, version, reason)
     return ChangeImpact(
         order=code, applied=True, blocked=False,
         changes=rules.order_changes(before.model_dump(mode="json"), after.model_dump(mode="json")),

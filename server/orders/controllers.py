@@ -43,7 +43,7 @@ class SalesOrderCascadeController(Controller):
           summary="Cancel an order no goods left for and no shipment is open for; its reservations are released")
     async def cancel_order(self, request: Request, code: CodePath, data: SalesOrderAction | None = None) -> SalesOrderOut:
         async with write_transaction():
-            order, _ = await cascade.cancel_sales_order(code, office_who(request), *_action(data))
+            _, order, _ = await cascade.cancel_sales_order(code, office_who(request), *_action(data))
         return open_for(request, order)
 
     @post("/{code:str}/cancel/preview", guards=[requires("sales.write")], status_code=HTTP_200_OK,
