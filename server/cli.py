@@ -99,9 +99,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_create_user(args: argparse.Namespace) -> int:
     from schemas.accounts import UserIn
     from server.accounts.service import create_user
+    from server.actors import Who
 
     user = _write(lambda: create_user(UserIn(username=args.username, display_name=args.name or args.username,
-                                             password=args.password, roles=args.role, language=args.language), actor=None))
+                                             password=args.password, roles=args.role, language=args.language),
+                                      Who.system()))
     print(json.dumps(user.model_dump(mode="json")))
     return 0
 
@@ -112,6 +114,7 @@ def cmd_enrol_code(args: argparse.Namespace) -> int:
 
     from devices.service import create_enrolment
     from schemas.sync import DeviceScope, EnrolmentRequest
+    from server.actors import Who
     from server.errors import ApiError
 
     try:
@@ -120,7 +123,7 @@ def cmd_enrol_code(args: argparse.Namespace) -> int:
             scope=DeviceScope(site=args.site, warehouses=args.warehouse, work_centres=args.work_centre, route=args.route),
             ttl_minutes=args.ttl_minutes,
         )
-        code, expires_at = _write(lambda: create_enrolment(request.scope, request.ttl_minutes, actor=None))
+        code, expires_at = _write(lambda: create_enrolment(request.scope, request.ttl_minutes, Who.system()))
     except (ValidationError, ApiError) as exc:
         print(json.dumps({"error": {"code": getattr(exc, "code", "invalid_enrolment"), "message": str(exc)}}))
         return 1

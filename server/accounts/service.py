@@ -12,6 +12,7 @@ from server.accounts.audit import record_audit
 from server.accounts.identity import OfficeUser
 from server.accounts.passwords import hash_password, needs_rehash, verify_password
 from server.accounts.tables import AuditEntry, User
+from server.actors import Who
 from server.db import needs_write
 from server.errors import ApiError, duplicate, not_found
 
@@ -44,7 +45,7 @@ async def list_users() -> list[UserOut]:
 
 
 @needs_write
-async def create_user(data: UserIn, actor: OfficeUser | None) -> UserOut:
+async def create_user(data: UserIn, who: Who) -> UserOut:
     if await User.exists().where(User.username == data.username):
         raise duplicate("user", "username", data.username)
     await User.insert(
@@ -59,12 +60,12 @@ async def create_user(data: UserIn, actor: OfficeUser | None) -> UserOut:
         )
     )
     created = _user_view(await _user_row(data.username))
-    await record_audit(actor, "create", "user", data.username, None, created.model_dump(mode="json"))
+    await record_audit(who, "create", "user", data.username, None, created.model_dump(mode="json"))
     return created
 
 
 @needs_write
-async def update_user(username: str, patch: UserPatch, actor: OfficeUser | None) -> UserOut:
+async def update_user(username: str, patch: UserPatch, who: Who) -> UserOut:
     changes = patch.model_dump(exclude_unset=True)
     before = _user_view(await _user_row(username))
     values: dict[str, Any] = {k: v for k, v in changes.items() if k in ("display_name", "roles", "language", "active")}
@@ -74,14 +75,15 @@ async def update_user(username: str, patch: UserPatch, actor: OfficeUser | None)
         await User.update(values).where(User.username == username)
     after = _user_view(await _user_row(username))
     summary = "password changed" if "password" in changes else ""
-    await record_audit(actor, "update", "user", username, before.model_dump(mode="json"), after.model_dump(mode="json"), summary)
+    await record_audit(who, "update", "user", username, before.model_dump(mode="json"), after.model_dump(mode="json"), summary)
     return after
 
 
 @needs_write
 async def set_language(user: OfficeUser, language: str) -> None:
     await User.update({User.language: language}).where(User.id == user.id)
-    await record_audit(user, "update", "user", user.username, {"language": user.language}, {"language": language})
+    await record_audit(Who.office(user), "update", "user", user.username, {"language": user.language},
+                       {"language": language})
 
 
 async def list_audit(
