@@ -214,7 +214,8 @@ def test_the_approved_po_reaches_the_receiving_sites_tablet_and_leaves_it_when_c
         device.close()
 
 
-def test_a_po_for_another_site_never_reaches_the_tablet(server, login, buyer, admin, unique, tmp_path):
+def test_a_po_for_another_site_never_reaches_the_tablet_nor_takes_its_receipts(server, login, buyer, admin, unique,
+                                                                              tmp_path):
     other_site = unique("SITE")
     admin.post("/api/sites", json={"code": other_site, "name": "Other plant", "timezone": "Asia/Shanghai"}).raise_for_status()
     device = enrolled_device(server.url, login("warehouse"), tmp_path, site=SITE)
@@ -223,6 +224,13 @@ def test_a_po_for_another_site_never_reaches_the_tablet(server, login, buyer, ad
         buyer.post(f"/api/purchase-orders/{po['code']}/approve").raise_for_status()
         device.pull_all()
         assert po["code"] not in device.replica("purchase_order")
+        mutation = device.enqueue("receipt.receive", {"purchase_order": po["code"], "line_no": 10, "item": "GAS-C4",
+                                                      "lot": unique("LOT"), "location": "RCV-01", "quantity": "1"})
+        device.push_once()
+        result = device.result(mutation)
+        assert result["status"] == "rejected" and result["error"]["code"] == "out_of_scope", result
+        assert result["error"]["details"] == {"purchase_order": po["code"]}, "nothing of the PO is told"
+        assert buyer.get(f"/api/purchase-orders/{po['code']}").json()["lines"][0]["received_quantity"] == "0"
     finally:
         device.close()
 
