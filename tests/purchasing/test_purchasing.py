@@ -60,6 +60,15 @@ def test_buyer_creates_a_numbered_draft_and_approves_it(buyer):
     assert audit["status"] == "approved"
 
 
+def test_a_po_above_the_limit_is_approved_by_someone_other_than_the_buyer_who_wrote_it(buyer, admin):
+    po = draft(buyer, [line("GAS-C4", "5000")])  # 14,000 EUR: above the default 10,000
+    own = refused(buyer.post(f"/api/purchase-orders/{po['code']}/approve", json={"version": 1}), 409, "self_approval")
+    assert own["details"]["limit"] == "10000" and "14000.00" in own["message"]
+    assert buyer.get(f"/api/purchase-orders/{po['code']}").json()["status"] == "draft"
+    approved = admin.post(f"/api/purchase-orders/{po['code']}/approve", json={"version": 1})
+    assert approved.status_code == 200 and approved.json()["approved_by"] == "admin", approved.text
+
+
 def test_a_given_code_is_kept_and_a_second_po_with_it_is_a_duplicate(buyer, unique):
     code = unique("PO-HAND")
     assert draft(buyer, [line("GAS-C4")], code=code)["code"] == code
