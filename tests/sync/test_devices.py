@@ -113,9 +113,15 @@ def test_a_scope_names_only_warehouses_and_work_centres_of_its_own_site(server, 
     moved = warehouse.patch(f"/api/devices/{tablet.device_id}", json={"scope": {"site": "NB1", "work_centres": [centre]}})
     assert moved.status_code == 422 and moved.json()["code"] == "wrong_site", moved.text
     assert device_in_list(warehouse, tablet.device_id)["scope"]["work_centres"] == ["CUT"]
-    tablet.close()
-    page = browse("warehouse").post("/devices/enrolments", {"site": "NB1", "warehouses": store, "ttl_minutes": "15"})
+    office = browse("warehouse")
+    page = office.post("/devices/enrolments", {"site": "NB1", "warehouses": store, "ttl_minutes": "15"})
     assert page.status_code == 422 and store in page.text and 'role="alert"' in page.text
+    # The page edits site and warehouses only: moving the tablet to the other plant leaves NB1's work centre behind.
+    moved_on_page = office.post(f"/devices/{tablet.device_id}", {"name": "Moved tablet", "site": other}, follow_redirects=False)
+    assert moved_on_page.status_code == 303, moved_on_page.text
+    assert device_in_list(warehouse, tablet.device_id)["scope"] == {"site": other, "warehouses": [], "work_centres": [],
+                                                                   "route": None}
+    tablet.close()
 
 
 def test_the_device_list_shows_name_scope_last_seen_queue_and_sync_lag(server, login, unique, tmp_path):
