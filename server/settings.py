@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import os
 import re
 import secrets
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -45,6 +47,13 @@ class Settings:
     # as `sales_order.late` webhooks (each line once per risk).
     late_check_seconds: float = 600.0
     webhook_max_attempts: int = 8
+    # FLOORSYNC_WEBHOOK_ALLOW: receivers on loopback, link-local, unspecified, multicast or reserved addresses that
+    # webhooks may still reach (server/webhooks/targets.py): networks or addresses, and host names trusted wherever
+    # they point. Empty by default: the factory LAN's private addresses need no entry.
+    webhook_allow: tuple[str, ...] = ()
+    # FLOORSYNC_PO_APPROVAL_BY_OTHER_ABOVE: a purchase order whose total is above this (in its own currency) must be
+    # approved by someone other than its author.
+    po_approval_by_other_above: Decimal = Decimal(10000)
 
     @property
     def is_postgres(self) -> bool:
@@ -177,6 +186,32 @@ def webhook_max_attempts_from_env() -> int:
     return int(text)
 
 
+def webhook_allow_from_env() -> tuple[str, ...]:
+    """The allow-list's entries, each an address, a network (CIDR) or a host name, checked here so that a typo stops
+    the server at start instead of refusing receivers later."""
+    entries = []
+    for raw in os.environ.get("FLOORSYNC_WEBHOOK_ALLOW", "").split(","):
+        entry = raw.strip().lower().rstrip(".")
+        if not entry:
+            continue
+        try:
+            ipaddress.ip_network(entry.strip("[]"), strict=False)
+        except ValueError:
+            if not re.fullmatch(r"[a-z0-9_]([a-z0-9_-]{0,62})(\.[a-z0-9_]([a-z0-9_-]{0,62}))*", entry):
+                raise SettingsError(f"FLOORSYNC_WEBHOOK_ALLOW: {raw.strip()!r} is no address, network (like "
+                                    "192.168.1.0/24) or host name") from None
+        entries.append(entry.strip("[]"))
+    return tuple(entries)
+
+
+def po_approval_by_other_above_from_env() -> Decimal:
+    text = os.environ.get("FLOORSYNC_PO_APPROVAL_BY_OTHER_ABOVE", "10000").strip()
+    if not re.fullmatch(r"\d{1,15}(\.\d{1,4})?", text):
+        raise SettingsError("FLOORSYNC_PO_APPROVAL_BY_OTHER_ABOVE must be an amount like 10000 or 2500.50 (0: every "
+                            "purchase order is approved by someone other than its author)")
+    return Decimal(text)
+
+
 def load_settings() -> Settings:
     """All settings; resolving the secret may create the laptop's key file, so call this when serving, not on import."""
     data_dir = data_dir_from_env()
@@ -199,4 +234,6 @@ def load_settings() -> Settings:
         webhook_retry_base_seconds=webhook_retry_base_seconds_from_env(),
         late_check_seconds=late_check_seconds_from_env(),
         webhook_max_attempts=webhook_max_attempts_from_env(),
+        webhook_allow=webhook_allow_from_env(),
+        po_approval_by_other_above=po_approval_by_other_above_from_env(),
     )

@@ -67,11 +67,11 @@ async def _unit_for_packing(shipment: dict[str, Any], sscc: str | None) -> tuple
 async def pack(args: ShipmentPackArgs, who: Who) -> dict[str, Any]:
     scope = device_scope(who)
     row = await shipment_row(args.shipment, for_device=True, lock=True)
+    if scope is not None and not rules.may_handle(scope, row["site"], row["ship_from"], row["route"]):
+        raise scope_refusal(row["code"])
     refusal = rules.pack_refusal(row["status"])
     if refusal is not None:
         raise conflict(refusal, shipment=row["code"], shipment_status=row["status"])
-    if scope is not None and not rules.may_handle(scope, row["site"], row["ship_from"], row["route"]):
-        raise scope_refusal(row["code"])
     lines = await shipment_lines(row["id"])
     left = {l["line_no"]: LineLeft(l["line_no"], l["item"], l["quantity_micro"] - l["packed_quantity_micro"]) for l in lines}
     sscc, unit = await _unit_for_packing(row, args.sscc)
@@ -136,6 +136,9 @@ async def pack(args: ShipmentPackArgs, who: Who) -> dict[str, Any]:
 async def load(args: ShipmentLoadArgs, who: Who) -> dict[str, Any]:
     scope = device_scope(who)
     row = await shipment_row(args.shipment, for_device=True, lock=True)
+    route = args.route or row["route"]
+    if scope is not None and not rules.may_handle(scope, row["site"], row["ship_from"], route):
+        raise scope_refusal(row["code"])  # before anything of the shipment or its units is told
     refusal = rules.load_refusal(row["status"])
     if refusal is not None:
         raise conflict(refusal, shipment=row["code"], shipment_status=row["status"])
@@ -148,11 +151,8 @@ async def load(args: ShipmentLoadArgs, who: Who) -> dict[str, Any]:
     if unit["status"] != rules.UNIT_PACKED:
         raise refuse("already_loaded", f"Handling unit {args.sscc} is already loaded", HTTP_409_CONFLICT, sscc=args.sscc,
                      vehicle=unit["vehicle"])
-    route = args.route or row["route"]
     if not route:
         raise refuse("route_required", f"Shipment {row['code']} has no route: scan or choose one", shipment=row["code"])
-    if scope is not None and not rules.may_handle(scope, row["site"], row["ship_from"], route):
-        raise scope_refusal(row["code"])
     now = utc_now()
     await HandlingUnit.update({HandlingUnit.status: rules.UNIT_LOADED, HandlingUnit.vehicle: args.vehicle,
                                HandlingUnit.loaded_at: now}).where(HandlingUnit.id == unit["id"])
