@@ -1,7 +1,7 @@
 """Uploads built to stall a server process: a 5 KB workbook that declares all 1,048,576 × 16,384 cells of a sheet
 with one cell in its last row (openpyxl pads every missing row to the declared width), one with a cell in its last
 column, and a CSV of a few hundred thousand empty lines. Each import answers with a 4xx at once, and the server
-answers other requests meanwhile."""
+answers other requests meanwhile. And numbers the importers used to read in other notations and scripts."""
 
 from __future__ import annotations
 
@@ -81,3 +81,20 @@ def test_a_csv_of_empty_lines_is_refused_at_once(server, login):
     flood = (",".join(ORDER_HEADER) + "\n").encode() + b"\n" * 300_000
     response = upload_while_serving(server, login("sales"), "/api/sales-orders/import", "flood.csv", flood)
     refused(response, "too_many_rows")
+
+
+def test_order_and_payment_imports_take_numbers_only_in_ascii_decimal_notation(login):
+    sales = login("sales")
+    orders = ",".join(ORDER_HEADER) + "\n" + "\n".join(
+        f"HOSTILE-{n},NO-SUCH-CUSTOMER,NB1,CH-TASK,{quantity},2099-01-01" for n, quantity in enumerate(["1_000", "١٠", "12"]))
+    answer = sales.post("/api/sales-orders/import", files={"file": ("orders.csv", orders.encode(), "text/csv")})
+    assert answer.status_code == 422 and answer.json()["code"] == "import_invalid", answer.text
+    found = {(p["row"], p["column"], p["code"]) for p in answer.json()["details"]["errors"]}
+    assert {(2, "quantity", "invalid_format"), (3, "quantity", "invalid_format")} <= found
+    assert not any(row == 4 and column == "quantity" for row, column, _ in found)
+
+    payments = ",".join(PAYMENT_HEADER) + "\nSO-NONE-1,١٠٠,2026-01-05,BANK-1\nSO-NONE-2,\"1,000.50\",2026-01-05,BANK-2\n"
+    answer = sales.post("/api/sales-payments/import", files={"file": ("payments.csv", payments.encode(), "text/csv")})
+    assert answer.status_code == 422, answer.text
+    found = {(p["row"], p["column"], p["code"]) for p in answer.json()["details"]["errors"]}
+    assert (2, "amount", "invalid_amount") in found and not any(row == 3 and column == "amount" for row, column, _ in found)
