@@ -25,7 +25,7 @@ from server.accounts.controllers import LOGIN_PATHS, AuditController, AuthContro
 from server.accounts.identity import OfficeUser, retrieve_user_handler
 from server.accounts.session_store import SESSION_COOKIE, DatabaseSessionStore, RotatingSessionConfig
 from server.db import install_final_stages, prepare_engine, release_engine
-from server.errors import EXCEPTION_HANDLERS, document_error_responses
+from server.errors import EXCEPTION_HANDLERS, CheckedBodyRequest, document_error_responses
 from server.health import health
 from server.pwa import pwa_router
 from server.inventory import commands as inventory_commands
@@ -267,6 +267,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         logging_config=logging_config(settings.log_level),
         request_max_body_size=20 * 1024 * 1024,
+        request_class=CheckedBodyRequest,
         state=State({"settings": settings, "redis": redis, "version": _version()}),
         debug=False,
     )
