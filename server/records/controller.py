@@ -36,8 +36,8 @@ class CsvUpload:
 
 
 def absent_or(annotation: Any, description: str, **constraints: Any) -> Any:
-    """`annotation | None` for the handler, where None means "not sent", but documented as plain `annotation`:
-    a query parameter is absent or a value, never null, and the OpenAPI should not invite clients to send one."""
+    """A filter that is absent (its default, None) or a value, never null: typed without `| None`, so that `?type=null`
+    is refused like any other wrong value (as `| None` it read as absent), and documented as plain `annotation`."""
     if annotation is bool:
         documented: dict[str, Any] = {"type": OpenAPIType.BOOLEAN}
     elif typing.get_origin(annotation) is Literal:
@@ -45,7 +45,7 @@ def absent_or(annotation: Any, description: str, **constraints: Any) -> Any:
     else:
         documented = {"type": OpenAPIType.STRING}
     return Annotated[
-        annotation | None,
+        annotation,
         Parameter(description=description, schema_extra={"one_of": None, **documented}, **constraints),
     ]
 
