@@ -1,11 +1,15 @@
 """Litestar's session Store interface backed by the web_session table.
 
 Sessions live in the database rather than in process memory so that any server process can serve any
-request and a logout takes effect everywhere at once, with or without Redis.
+request and a logout takes effect everywhere at once, with or without Redis. Each row names its user, so that a
+password change or a deactivation ends all of that user's sessions, and a session that ends is announced to the
+live sockets (sync/live.py) so that a board opened on it closes at once, on every process.
 """
 
 from __future__ import annotations
 
+import json
+import secrets
 from datetime import datetime, timedelta, timezone
 
 from litestar import Request
@@ -15,7 +19,8 @@ from litestar.stores.base import Store
 from litestar.types import Empty, Message, ScopeSession
 
 from server.accounts.tables import Session
-from server.db import write_transaction
+from server.db import current_write, needs_write, write_transaction
+from sync import live
 
 
 SESSION_COOKIE = "floorsync_session"
@@ -43,6 +48,15 @@ def _expiry(expires_in: int | timedelta | None) -> datetime | None:
     return _now() + timedelta(seconds=seconds)
 
 
+def _user_of(data: bytes) -> int | None:
+    try:
+        session = json.loads(data)
+    except ValueError:
+        return None
+    user_id = session.get("user_id") if isinstance(session, dict) else None
+    return user_id if isinstance(user_id, int) else None
+
+
 class DatabaseSessionStore(Store):
     """Litestar writes the session back on every response and renews it on every read. Here a write happens only
     when the data changed or the expiry moved by more than `RENEW_GRANULARITY`: a page view costs reads, not a
@@ -54,12 +68,13 @@ class DatabaseSessionStore(Store):
         row = await Session.select(Session.data, Session.expires_at).where(Session.key == key).first()
         if row is not None and bytes(row["data"]) == data and _close(row["expires_at"], expires_at):
             return
+        user_id = _user_of(data)
         async with write_transaction():
-            updated = await Session.update({Session.data: data, Session.expires_at: expires_at}).where(
-                Session.key == key
-            ).returning(Session.id)
+            updated = await Session.update(
+                {Session.data: data, Session.expires_at: expires_at, Session.user_id: user_id}
+            ).where(Session.key == key).returning(Session.id)
             if not updated:
-                await Session.insert(Session(key=key, data=data, expires_at=expires_at))
+                await Session.insert(Session(key=key, data=data, expires_at=expires_at, user_id=user_id))
 
     async def get(self, key: str, renew_for: int | timedelta | None = None) -> bytes | None:
         row = await Session.select(Session.data, Session.expires_at).where(Session.key == key).first()
@@ -75,7 +90,10 @@ class DatabaseSessionStore(Store):
         return bytes(row["data"])
 
     async def delete(self, key: str) -> None:
-        await Session.delete().where(Session.key == key)
+        ended = await Session.delete().where(Session.key == key).returning(Session.user_id)
+        for row in ended:
+            if row["user_id"] is not None:
+                await live.announce_user_changed(row["user_id"])  # its boards re-check, and close
 
     async def delete_all(self) -> None:
         await Session.delete(force=True)
@@ -125,4 +143,31 @@ async def rotate_session(request: Request) -> None:
     old = request.cookies.get(SESSION_COOKIE)
     if old and old != "null":
         await request.app.stores.get("sessions").delete(old)
-    request.scope.setdefault("state", {})[ROTATE_FLAG] = True
+    state = request.scope.setdefault("state", {})
+    state[ROTATE_FLAG] = True
+    # Chosen now rather than when the cookie is written, so the CSRF token of the response can be bound to it.
+    state[ROTATED_ID] = secrets.token_hex(32)
+
+
+def session_key_of_response(scope: dict) -> str:
+    """The session id the browser will hold once this response reaches it: a new one after a login, none after a
+    logout, otherwise the one it sent ('' for none). The CSRF token is bound to it (server/accounts/csrf.py)."""
+    state = scope.get("state", {})
+    if state.get(ROTATE_FLAG):
+        return state[ROTATED_ID]
+    if scope.get("session") is Empty:
+        return ""
+    return session_key_of_request(scope)
+
+
+def session_key_of_request(scope: dict) -> str:
+    key = ASGIConnection(scope).cookies.get(SESSION_COOKIE) or ""
+    return "" if key == "null" else key
+
+
+@needs_write
+async def end_sessions_of(user_id: int) -> None:
+    """End every session of a user (a password changed, the user deactivated), and, once that has committed, tell
+    the live sockets so that the user's boards close on every process."""
+    await Session.delete().where(Session.user_id == user_id)
+    current_write().after_commit.append(lambda: live.announce_user_changed(user_id))
