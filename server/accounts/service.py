@@ -81,7 +81,7 @@ async def update_user(username: str, patch: UserPatch, actor: OfficeUser | None)
     await _keep_an_active_admin(before, values)
     if values:
         await User.update(values).where(User.username == username)
-    if "password" in changes or values.get("active") is False:
+    if "password" in changes or (before.active and values.get("active") is False):
         # A reset password or a deactivated user: whoever holds one of the old sessions is out, on every process.
         await end_sessions_of(row["id"])
     after = _user_view(await _user_row(username))
