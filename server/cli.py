@@ -54,6 +54,10 @@ def cmd_migrate(_: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    trusted = os.environ.get("FLOORSYNC_TRUSTED_PROXIES", "127.0.0.1")
+    if args.proxy_headers and "*" in [part.strip() for part in trusted.split(",")]:
+        print("floorsync serve: FLOORSYNC_TRUSTED_PROXIES='*' lets any client choose the address its requests (and "
+              "login attempts) are counted under: name the proxy's address instead", file=sys.stderr)
     uvicorn.run(
         "server.app:app_from_env",
         factory=True,
@@ -61,7 +65,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         port=args.port,
         workers=args.workers,
         proxy_headers=args.proxy_headers,
-        forwarded_allow_ips=os.environ.get("FLOORSYNC_TRUSTED_PROXIES", "127.0.0.1"),
+        forwarded_allow_ips=trusted,
         log_level="info",
         access_log=False,
     )

@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Controller, Request, get, patch, post
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter
-from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_422_UNPROCESSABLE_ENTITY
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_422_UNPROCESSABLE_ENTITY, HTTP_429_TOO_MANY_REQUESTS
 from litestar.utils.scope.state import ScopeState
 
 from schemas.accounts import AuditEntryOut, CsrfToken, LoginRequest, Me, MePatch, PasswordChange, UserIn, UserOut, UserPatch
 from schemas.common import Page
+from schemas.errors import ErrorBody
 from server.accounts import service
 from server.accounts.identity import OfficeUser, load_office_user, requires
 from server.db import write_transaction
@@ -61,7 +63,9 @@ class AuthController(Controller):
         request.clear_session()
 
     @post("/password", status_code=HTTP_200_OK,
-          summary="Change one's own password: every session of the user ends, this one goes on under a new id")
+          summary="Change one's own password: every session of the user ends, this one goes on under a new id",
+          responses={HTTP_429_TOO_MANY_REQUESTS: ResponseSpec(ErrorBody, generate_examples=False, description=(
+              "The current password was guessed at too often: locked like a login (`rate_limited`)"))})
     async def change_password(self, request: Request, data: PasswordChange) -> Me:
         user: OfficeUser = request.user
         try:

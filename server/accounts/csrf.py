@@ -1,9 +1,10 @@
 """CSRF tokens bound to the session they were issued for.
 
 Litestar's CSRF check is a double submit: the token in the header (or the form's `_csrf_token`) must equal the one in
-the cookie, and carry the server's signature. Here the signature also covers the session id, so a token taken from
-one session (a page left open on a shared machine, a token that leaked) is refused on every other, and a login or a
-logout, which changes the session, hands the browser a new token in the same response.
+the cookie, and carry the server's signature. Here the signature also covers the id of the logged-in session, so a
+token taken from one session (a page left open on a shared machine, a token that leaked) is refused on every other,
+and a login or a logout, which changes the session, hands the browser a new token in the same response. Before login
+a token is bound to no session: the login form needs one, and an anonymous session grants nothing.
 """
 
 from __future__ import annotations

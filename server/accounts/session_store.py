@@ -129,7 +129,7 @@ class RotatingSessionBackend(ServerSideSessionBackend):
     async def store_in_message(self, scope_session: ScopeSession, message: Message, connection: ASGIConnection) -> None:
         """Litestar would store an empty session under a fresh id, and set its cookie, on every request that came
         without one: a row per device push or anonymous page view. Nothing to keep and nothing to forget: skip."""
-        if not scope_session and scope_session is not Empty and self.config.key not in connection.cookies:
+        if not scope_session and scope_session is not Empty and connection.cookies.get(self.config.key) in (None, "null"):
             return
         await super().store_in_message(scope_session, message, connection)
 
@@ -149,20 +149,23 @@ async def rotate_session(request: Request) -> None:
     state[ROTATED_ID] = secrets.token_hex(32)
 
 
+def session_key_of_request(scope: dict) -> str:
+    """The id of the logged-in session a request comes with, '' for none (an anonymous visitor's session, if any,
+    grants nothing, and its id may change under it). The CSRF token is bound to it (server/accounts/csrf.py)."""
+    session = scope.get("session")
+    if not isinstance(session, dict) or "user_id" not in session:
+        return ""
+    key = ASGIConnection(scope).cookies.get(SESSION_COOKIE) or ""
+    return "" if key == "null" else key
+
+
 def session_key_of_response(scope: dict) -> str:
-    """The session id the browser will hold once this response reaches it: a new one after a login, none after a
-    logout, otherwise the one it sent ('' for none). The CSRF token is bound to it (server/accounts/csrf.py)."""
+    """The logged-in session the browser will hold once this response reaches it: a new one after a login, none after
+    a logout, otherwise the one it came with."""
     state = scope.get("state", {})
     if state.get(ROTATE_FLAG):
         return state[ROTATED_ID]
-    if scope.get("session") is Empty:
-        return ""
     return session_key_of_request(scope)
-
-
-def session_key_of_request(scope: dict) -> str:
-    key = ASGIConnection(scope).cookies.get(SESSION_COOKIE) or ""
-    return "" if key == "null" else key
 
 
 @needs_write
