@@ -15,6 +15,7 @@ from devices import service
 from schemas.devices import DeviceOut, DevicePatch, EnrolmentCreated
 from schemas.sync import EnrolmentRequest
 from server.accounts.identity import requires
+from server.actors import office_who
 from server.db import write_transaction
 
 DeviceIdPath = Annotated[str, Parameter(max_length=36, pattern=r"^[0-9a-f-]{36}$")]
@@ -37,7 +38,7 @@ class DevicesController(Controller):
           summary="Create a one-time enrolment code (and its QR) for a device scope")
     async def create_enrolment(self, request: Request, data: EnrolmentRequest) -> EnrolmentCreated:
         async with write_transaction():
-            code, expires_at = await service.create_enrolment(data.scope, data.ttl_minutes, request.user)
+            code, expires_at = await service.create_enrolment(data.scope, data.ttl_minutes, office_who(request))
         url = enrol_url(str(request.base_url), code)
         return EnrolmentCreated(code=code, expires_at=expires_at, enrol_url=url, qr_svg=qr_svg(url))
 
@@ -48,12 +49,12 @@ class DevicesController(Controller):
     @patch("/{device_id:str}", guards=[requires("devices.write")], summary="Rename or re-scope a device")
     async def update_device(self, request: Request, device_id: DeviceIdPath, data: DevicePatch) -> DeviceOut:
         async with write_transaction():
-            await service.update_device(device_id, data.name, data.scope, request.user)
+            await service.update_device(device_id, data.name, data.scope, office_who(request))
         return DeviceOut.model_validate(await service.get_device(device_id))
 
     @post("/{device_id:str}/revoke", guards=[requires("devices.write")], status_code=HTTP_200_OK,
           summary="Revoke a device: its token stops working at once, on every server process")
     async def revoke_device(self, request: Request, device_id: DeviceIdPath) -> DeviceOut:
         async with write_transaction():
-            await service.revoke_device(device_id, request.user)
+            await service.revoke_device(device_id, office_who(request))
         return DeviceOut.model_validate(await service.get_device(device_id))

@@ -15,7 +15,7 @@ from litestar.status_codes import HTTP_401_UNAUTHORIZED, HTTP_404_NOT_FOUND, HTT
 from devices.tables import Device, Enrolment
 from schemas.sync import DeviceScope, EnrollRequest
 from server.accounts.audit import record_audit
-from server.accounts.identity import OfficeUser
+from server.actors import Who
 from server.db import current_write, needs_write, sql_read
 from server.errors import ApiError
 from server.masterdata.tables import Site, Warehouse, WorkCentre
@@ -58,15 +58,15 @@ async def check_scope(scope: DeviceScope) -> None:
 
 
 @needs_write
-async def create_enrolment(scope: DeviceScope, ttl_minutes: int, actor: OfficeUser | None) -> tuple[str, datetime]:
+async def create_enrolment(scope: DeviceScope, ttl_minutes: int, who: Who) -> tuple[str, datetime]:
     code = new_enrolment_code()
     expires_at = _now() + timedelta(minutes=ttl_minutes)
     await check_scope(scope)
     await Enrolment.insert(
-        Enrolment(code_hash=digest(code), scope=scope.model_dump(), created_by=actor.username if actor else "system",
+        Enrolment(code_hash=digest(code), scope=scope.model_dump(), created_by=who.name,
                   created_at=_now(), expires_at=expires_at)
     )
-    await record_audit(actor, "create", "enrolment", expires_at.isoformat(), None, {"scope": scope.model_dump()})
+    await record_audit(who, "create", "enrolment", expires_at.isoformat(), None, {"scope": scope.model_dump()})
     return code, expires_at
 
 
@@ -145,7 +145,7 @@ async def list_devices() -> list[dict[str, Any]]:
 
 
 @needs_write
-async def update_device(device_id: str, name: str | None, scope: DeviceScope | None, actor: OfficeUser | None) -> dict[str, Any]:
+async def update_device(device_id: str, name: str | None, scope: DeviceScope | None, who: Who) -> dict[str, Any]:
     write = current_write()
     before = await _device_row(device_id)
     values: dict[Any, Any] = {}
@@ -160,17 +160,17 @@ async def update_device(device_id: str, name: str | None, scope: DeviceScope | N
         if Device.scope in values:
             write.after_commit.append(lambda: live.announce_device_changed(device_id))  # open sockets take the new scope
     after = await _device_row(device_id)
-    await record_audit(actor, "update", "device", device_id, {"name": before["name"], "scope": before["scope"]},
+    await record_audit(who, "update", "device", device_id, {"name": before["name"], "scope": before["scope"]},
                        {"name": after["name"], "scope": after["scope"]})
     return after
 
 
 @needs_write
-async def revoke_device(device_id: str, actor: OfficeUser | None) -> dict[str, Any]:
+async def revoke_device(device_id: str, who: Who) -> dict[str, Any]:
     write = current_write()
     await _device_row(device_id)
     await Device.update({Device.revoked_at: _now()}).where((Device.device_id == device_id) & Device.revoked_at.is_null())
     after = await _device_row(device_id)
     write.after_commit.append(lambda: live.announce_device_changed(device_id))  # its open sockets close at once
-    await record_audit(actor, "revoke", "device", device_id, None, {"revoked_at": after["revoked_at"].isoformat()})
+    await record_audit(who, "revoke", "device", device_id, None, {"revoked_at": after["revoked_at"].isoformat()})
     return after

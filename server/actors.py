@@ -1,13 +1,30 @@
-"""Who causes a change: an office user at a desk, or a device's mutation on the floor. One type for every area, so
-the ledger, the audit trail and each document's history name the same actor the same way."""
+"""Who causes a change: an office user at a desk, a device's mutation on the floor, or the system itself (the demo
+loader, a command-line command). One type for every area, so the ledger, the audit trail and each document's history
+name the same actor the same way."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
-from server.accounts.identity import OfficeUser
+from litestar import Request
+
 from sync.registry import CommandContext
+
+
+class OfficeIdentity(Protocol):
+    """What a change needs of an office user (server/accounts/identity.py: OfficeUser). A protocol rather than an
+    import, so that accounts, below every area, can take a `Who` without an import cycle."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def username(self) -> str: ...
+
+    @property
+    def roles(self) -> tuple[str, ...]: ...
 
 
 @dataclass(frozen=True)
@@ -23,11 +40,16 @@ class Who:
     allowed_site: str | None = None
     work_centres: frozenset[str] | None = None  # a device's work centres; None = no restriction
     route: str | None = None  # a driver's device: the route it signs for
-    actor: OfficeUser | None = None  # an office user: the change also goes to the audit trail
+    actor: OfficeIdentity | None = None  # an office user: the change also goes to the audit trail
 
     @classmethod
-    def office(cls, user: OfficeUser) -> Who:
+    def office(cls, user: OfficeIdentity) -> Who:
         return cls(username=user.username, actor=user)
+
+    @classmethod
+    def system(cls) -> Who:
+        """The server acting on its own account: loading the demo, a command-line command."""
+        return cls()
 
     @classmethod
     def device(cls, ctx: CommandContext) -> Who:
@@ -46,3 +68,13 @@ class Who:
     @property
     def on_a_device(self) -> bool:
         return self.device_id is not None
+
+    @property
+    def name(self) -> str:
+        """How documents and the audit trail name the actor: the username, else the device, else "system"."""
+        return self.username or self.device_id or "system"
+
+
+def office_who(request: Request) -> Who:
+    """The office user behind a request (its guard already let them in), as the actor of what the request writes."""
+    return Who.office(request.user)

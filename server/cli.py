@@ -105,12 +105,13 @@ def cmd_create_user(args: argparse.Namespace) -> int:
 
     from schemas.accounts import UserIn
     from server.accounts.service import create_user
+    from server.actors import Who
     from server.errors import ApiError
 
     try:
         data = UserIn(username=args.username, display_name=args.name or args.username, password=args.password,
                       roles=args.role, language=args.language)
-        user = _write(lambda: create_user(data, actor=None))
+        user = _write(lambda: create_user(data, Who.system()))
     except (ValidationError, ApiError) as exc:
         # The same refusals as the office screen's (a weak password, a taken name), as JSON like enrol-code's.
         code = exc.code if isinstance(exc, ApiError) else "invalid_user"
@@ -127,6 +128,7 @@ def cmd_enrol_code(args: argparse.Namespace) -> int:
 
     from devices.service import create_enrolment
     from schemas.sync import DeviceScope, EnrolmentRequest
+    from server.actors import Who
     from server.errors import ApiError
 
     try:
@@ -135,7 +137,7 @@ def cmd_enrol_code(args: argparse.Namespace) -> int:
             scope=DeviceScope(site=args.site, warehouses=args.warehouse, work_centres=args.work_centre, route=args.route),
             ttl_minutes=args.ttl_minutes,
         )
-        code, expires_at = _write(lambda: create_enrolment(request.scope, request.ttl_minutes, actor=None))
+        code, expires_at = _write(lambda: create_enrolment(request.scope, request.ttl_minutes, Who.system()))
     except (ValidationError, ApiError) as exc:
         print(json.dumps({"error": {"code": getattr(exc, "code", "invalid_enrolment"), "message": str(exc)}}))
         return 1

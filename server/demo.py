@@ -19,6 +19,7 @@ from schemas.quality import CharacteristicIn, InspectionPlanIn
 from schemas.sales import SalesOrderIn, SalesOrderLineIn
 from server.accounts.service import create_user
 from server.accounts.tables import User
+from server.actors import Who
 from server.db import write_transaction
 from server.masterdata.resources import (
     BOMS,
@@ -349,24 +350,25 @@ async def load_demo(only_if_empty: bool) -> list[tuple[str, str, str]] | None:
     users."""
     if only_if_empty and await User.count() > 0:
         return None
+    system = Who.system()
     async with write_transaction():  # the demo factory comes whole or not at all
         for username, password, role in DEMO_LOGINS:
             await create_user(
-                UserIn(username=username, display_name=username.title(), password=password, roles=[role]), actor=None
+                UserIn(username=username, display_name=username.title(), password=password, roles=[role]), who=system
             )
         for resource, records in DEMO_RECORDS:
             for record in records:
-                await create_record(resource, record, actor=None)
+                await create_record(resource, record, who=system)
         for order, approve in PURCHASE_ORDERS_DATA:
-            created = await purchasing.create_purchase_order(order, actor=None)
+            created = await purchasing.create_purchase_order(order, who=system)
             if approve:
-                await purchasing.approve_purchase_order(created.code, actor=None)
+                await purchasing.approve_purchase_order(created.code, who=system)
         for order in PRODUCTION_ORDERS_DATA:
-            made = await production.create_production_order(order, actor=None)
-            await production.release_production_order(made.code, actor=None)
+            made = await production.create_production_order(order, who=system)
+            await production.release_production_order(made.code, who=system)
         for order in SALES_ORDERS_DATA:
-            taken = await sales.create_sales_order(order, actor=None)
-            await sales.submit(taken.code, actor=None)
+            taken = await sales.create_sales_order(order, who=system)
+            await sales.submit(taken.code, who=system)
         for plan in INSPECTION_PLANS_DATA:
-            await quality.create_plan(plan, actor=None)
+            await quality.create_plan(plan, who=system)
     return DEMO_LOGINS

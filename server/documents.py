@@ -17,7 +17,7 @@ from piccolo.table import Table
 from pydantic import BaseModel
 
 from server.accounts.audit import record_audit
-from server.accounts.identity import OfficeUser
+from server.actors import Who
 from server.db import DB, sql_fetch
 from server.document_rules import Lifecycle, Problem, Refusal, document_code, repeated_line_numbers
 from server.errors import ApiError, not_found
@@ -29,10 +29,6 @@ Rows = list[dict[str, Any]]
 
 def utc_now() -> datetime:
     return datetime.now(timezone.utc)
-
-
-def actor_name(actor: OfficeUser | None) -> str:
-    return actor.username if actor else "system"
 
 
 async def rows_by_parent(parent: Column, parent_ids: list[int], order_by: Column | None = None) -> dict[int, Rows]:
@@ -189,8 +185,8 @@ async def lines_problems(lines: list[dict[str, Any]], *, today: date) -> list[Pr
     return problems
 
 
-async def audit_change(actor: OfficeUser | None, action: str, entity: str, key: str, before: BaseModel | None,
+async def audit_change(who: Who, action: str, entity: str, key: str, before: BaseModel | None,
                        after: BaseModel | None, summary: str = "") -> None:
     """The audit row of an office change: the document as it was and as it is, in their API shape."""
-    await record_audit(actor, action, entity, key, before.model_dump(mode="json") if before else None,
+    await record_audit(who, action, entity, key, before.model_dump(mode="json") if before else None,
                        after.model_dump(mode="json") if after else None, summary)

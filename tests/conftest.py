@@ -160,11 +160,18 @@ POSTGRES_ONLY_MODULES = {
 # what the database does under those calls is proven on both backends by the HTTP tests, so a scenario runs once, on
 # SQLite, where the guides' pictures are taken.
 BROWSER_ON_ONE_BACKEND = "browser scenarios run once, on SQLite; HTTP tests prove their calls on both"
+# Scenarios whose answers the database does not decide run once too, on the shorter PostgreSQL run: who may call what
+# is the guards' and the session's, asked before any document is read.
+ONCE_ON_POSTGRES_MODULES = {
+    "test_authorization_matrix.py": "the guards answer before the database is asked; other tests prove their reads on both",
+}
 
 
 def _deselection_reason(item: pytest.Item) -> str | None:
     if BACKEND != "postgres" and item.path.name in POSTGRES_ONLY_MODULES:
         return f"on SQLite ({POSTGRES_ONLY_MODULES[item.path.name]}): run with FLOORSYNC_TEST_BACKEND=postgres"
+    if BACKEND != "postgres" and item.path.name in ONCE_ON_POSTGRES_MODULES:
+        return f"on SQLite (run once, on PostgreSQL: {ONCE_ON_POSTGRES_MODULES[item.path.name]})"
     if BACKEND == "postgres" and item.get_closest_marker("browser") is not None:
         return f"on PostgreSQL ({BROWSER_ON_ONE_BACKEND}): run with FLOORSYNC_TEST_BACKEND=sqlite"
     return None

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from server.accounts.identity import OfficeUser
 from server.accounts.tables import AuditEntry
+from server.actors import Who
 
 
 async def record_audit(
-    actor: OfficeUser | None,
+    who: Who,
     action: str,
     entity: str,
     entity_key: str,
@@ -21,8 +21,8 @@ async def record_audit(
     await AuditEntry.insert(
         AuditEntry(
             at=datetime.now(timezone.utc),
-            user_id=actor.id if actor else None,
-            username=actor.username if actor else "system",
+            user_id=who.actor.id if who.actor else None,
+            username=who.name,
             action=action,
             entity=entity,
             entity_key=entity_key,

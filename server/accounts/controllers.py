@@ -17,6 +17,7 @@ from server.accounts import service
 from server.accounts.identity import OfficeUser, load_office_user, requires
 from server.db import write_transaction
 from server.accounts.session_store import rotate_session
+from server.actors import office_who
 from server.errors import ApiError
 
 LOGIN_PATHS = frozenset({"/api/auth/login", "/login"})
@@ -105,12 +106,12 @@ class UsersController(Controller):
     @post("/", guards=[requires("users.write")], status_code=HTTP_201_CREATED, summary="Create an office user")
     async def create_user(self, request: Request, data: UserIn) -> UserOut:
         async with write_transaction():
-            return await service.create_user(data, request.user)
+            return await service.create_user(data, office_who(request))
 
     @patch("/{username:str}", guards=[requires("users.write")], summary="Change a user (roles, password, active…)")
     async def update_user(self, request: Request, username: UsernamePath, data: UserPatch) -> UserOut:
         async with write_transaction():
-            return await service.update_user(username, data, request.user)
+            return await service.update_user(username, data, office_who(request))
 
 
 class AuditController(Controller):

@@ -15,6 +15,7 @@ from server.accounts.password_policy import check_new_password
 from server.accounts.passwords import hash_password, needs_rehash, verify_password
 from server.accounts.session_store import end_sessions_of
 from server.accounts.tables import AuditEntry, User
+from server.actors import Who
 from server.db import DB, needs_write, sql_fetch
 from server.errors import ApiError, duplicate, not_found
 
@@ -49,7 +50,7 @@ async def list_users() -> list[UserOut]:
 
 
 @needs_write
-async def create_user(data: UserIn, actor: OfficeUser | None) -> UserOut:
+async def create_user(data: UserIn, who: Who) -> UserOut:
     if await User.exists().where(User.username == data.username):
         raise duplicate("user", "username", data.username)
     check_new_password(data.password, data.username, data.display_name)
@@ -65,12 +66,12 @@ async def create_user(data: UserIn, actor: OfficeUser | None) -> UserOut:
         )
     )
     created = _user_view(await _user_row(data.username))
-    await record_audit(actor, "create", "user", data.username, None, created.model_dump(mode="json"))
+    await record_audit(who, "create", "user", data.username, None, created.model_dump(mode="json"))
     return created
 
 
 @needs_write
-async def update_user(username: str, patch: UserPatch, actor: OfficeUser | None) -> UserOut:
+async def update_user(username: str, patch: UserPatch, who: Who) -> UserOut:
     changes = patch.model_dump(exclude_unset=True)
     row = await _user_row(username)
     before = _user_view(row)
@@ -86,7 +87,7 @@ async def update_user(username: str, patch: UserPatch, actor: OfficeUser | None)
         await end_sessions_of(row["id"])
     after = _user_view(await _user_row(username))
     summary = "password changed" if "password" in changes else ""
-    await record_audit(actor, "update", "user", username, before.model_dump(mode="json"), after.model_dump(mode="json"), summary)
+    await record_audit(who, "update", "user", username, before.model_dump(mode="json"), after.model_dump(mode="json"), summary)
     return after
 
 
@@ -108,7 +109,8 @@ async def _keep_an_active_admin(before: UserOut, values: dict[str, Any]) -> None
 @needs_write
 async def set_language(user: OfficeUser, language: str) -> None:
     await User.update({User.language: language}).where(User.id == user.id)
-    await record_audit(user, "update", "user", user.username, {"language": user.language}, {"language": language})
+    await record_audit(Who.office(user), "update", "user", user.username, {"language": user.language},
+                       {"language": language})
 
 
 @needs_write
@@ -117,7 +119,7 @@ async def change_own_password(user: OfficeUser, password: str) -> None:
     check_new_password(password, user.username, user.display_name, field="new_password")
     await User.update({User.password_hash: hash_password(password)}).where(User.id == user.id)
     await end_sessions_of(user.id)
-    await record_audit(user, "update", "user", user.username, None, None, "password changed")
+    await record_audit(Who.office(user), "update", "user", user.username, None, None, "password changed")
 
 
 async def list_audit(

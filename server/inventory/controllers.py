@@ -14,7 +14,7 @@ from schemas.common import Page
 from schemas.inventory import OnHand
 from schemas.sync import StockCountArgs, StockMoveArgs
 from server.accounts.identity import requires
-from server.actors import Who
+from server.actors import office_who
 from server.db import write_transaction
 from server.inventory.availability import available_to_promise, fefo_suggestion, stock_alerts
 from server.inventory.moves import count_stock, move_stock
@@ -63,11 +63,11 @@ class StockController(Controller):
     async def move(self, request: Request, data: StockMoveArgs) -> dict[str, Any]:
         async with write_transaction():
             return await move_stock(data.item, data.lot, data.from_location, data.to_location, data.quantity,
-                                    Who.office(request.user), data.serials)
+                                    office_who(request), data.serials)
 
     @post("/counts", guards=[requires("stock.write")], status_code=HTTP_201_CREATED,
           summary="Record a count; the difference is booked as an adjustment")
     async def count(self, request: Request, data: StockCountArgs) -> dict[str, Any]:
         async with write_transaction():
             return await count_stock(data.item, data.lot, data.location, data.counted_quantity, data.reason,
-                                     Who.office(request.user))
+                                     office_who(request))

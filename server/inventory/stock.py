@@ -42,7 +42,7 @@ class Place:
 
 async def audit_office_booking(who: Who, action: str, item: str, booking: dict[str, Any]) -> None:
     if who.actor is not None:
-        await record_audit(who.actor, action, "stock", item, None, booking)
+        await record_audit(who, action, "stock", item, None, booking)
 
 
 async def load_item(code: str) -> dict[str, Any]:

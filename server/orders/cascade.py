@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from schemas.sales import SalesOrderOut
-from server.accounts.identity import OfficeUser
+from server.actors import Who
 from server.db import current_write
 from server.document_rules import Refusal
 from server.errors import ApiError
@@ -30,18 +30,19 @@ async def _open_shipments(code: str) -> int:
     return await Shipment.count().where((Shipment.sales_order == code) & Shipment.status.is_in(list(shipping_rules.OPEN)))
 
 
-async def cancel_sales_order(code: str, actor: OfficeUser | None, version: int | None = None,
-                             reason: str = "") -> tuple[SalesOrderOut, list[dict[str, Any]]]:
+async def cancel_sales_order(code: str, who: Who, version: int | None = None,
+                             reason: str = "") -> tuple[SalesOrderOut, SalesOrderOut, list[dict[str, Any]]]:
     """Cancel, and say what it did downstream: planned shipments are cancelled with the order (their reservations
     released), and so are its own reservations; production orders made for it are cancelled while still drafts, and
     named for the planner's review once released (their work may serve other orders). A shipment already packed
     stops the cancel, naming the shipment: its units must be unpacked (or delivered) first. Each shipment cancelled
-    moves the order on as any cancelled shipment does (its history shows it), and then the order is cancelled."""
+    moves the order on as any cancelled shipment does (its history shows it), and then the order is cancelled.
+    Returns the order as it was when locked, the cancelled order, and the impacts."""
     current_write()  # inside the entry point's transaction, or not at all
     row, _, before = await sales.lock_order(code, version)
     sales.SALES_ORDERS.check_transition(row, sales_rules.CANCELLED)
-    impacts = await _cancel_open_shipments(row, actor, reason)
-    impacts += await _cancel_or_flag_production(row, actor, reason)
+    impacts = await _cancel_open_shipments(row, who, reason)
+    impacts += await _cancel_or_flag_production(row, who, reason)
     row = await sales.SALES_ORDERS.load(code)  # a cancelled shipment moved the order back first (its own version)
     reserved = await Reservation.select(Reservation.line_no, Reservation.quantity_micro).where(
         (Reservation.order_kind == sales.ENTITY) & (Reservation.order_code == code) & Reservation.released_at.is_null())
@@ -50,15 +51,15 @@ async def cancel_sales_order(code: str, actor: OfficeUser | None, version: int |
         impacts += [{"kind": "reservation", "key": code, "line_no": r["line_no"], "effect": "reservation_released",
                      "details": {"quantity": str(from_micro(r["quantity_micro"]))}} for r in reserved]
     await sales.SALES_ORDERS.bump(row, {SalesOrder.status: sales_rules.CANCELLED, SalesOrder.held_from: None})
-    return await sales.record_version(row, "cancel", actor, before, reason), impacts
+    return before, await sales.record_version(row, "cancel", who, before, reason), impacts
 
 
-async def _cancel_open_shipments(row: dict[str, Any], actor: OfficeUser | None, reason: str) -> list[dict[str, Any]]:
+async def _cancel_open_shipments(row: dict[str, Any], who: Who, reason: str) -> list[dict[str, Any]]:
     shipments = await Shipment.select(Shipment.code).where(
         (Shipment.sales_order == row["code"]) & Shipment.status.is_in(list(shipping_rules.OPEN))).order_by(Shipment.id)
     for shipment in shipments:
         try:
-            await shipping.cancel_shipment(shipment["code"], actor, f"Sales order {row['code']} cancelled: {reason}".strip())
+            await shipping.cancel_shipment(shipment["code"], who, f"Sales order {row['code']} cancelled: {reason}".strip())
         except ApiError as exc:
             raise sales.state_conflict(row, Refusal(
                 "sales_order_has_packed_shipments",
@@ -68,14 +69,14 @@ async def _cancel_open_shipments(row: dict[str, Any], actor: OfficeUser | None, 
             for s in shipments]
 
 
-async def _cancel_or_flag_production(row: dict[str, Any], actor: OfficeUser | None, reason: str) -> list[dict[str, Any]]:
+async def _cancel_or_flag_production(row: dict[str, Any], who: Who, reason: str) -> list[dict[str, Any]]:
     orders = await ProductionOrder.select(ProductionOrder.code, ProductionOrder.status, ProductionOrder.sales_order_line).where(
         (ProductionOrder.sales_order == row["code"])
         & ProductionOrder.status.is_in(list(production_rules.OPEN_FOR_ORDER))).order_by(ProductionOrder.id)
     impacts = []
     for order in orders:
         if order["status"] == production_rules.DRAFT:
-            await production.cancel_production_order(order["code"], actor, None,
+            await production.cancel_production_order(order["code"], who, None,
                                                      f"Sales order {row['code']} cancelled: {reason}".strip())
             effect = "production_order_cancelled"
         else:
@@ -85,7 +86,7 @@ async def _cancel_or_flag_production(row: dict[str, Any], actor: OfficeUser | No
     return impacts
 
 
-async def close_sales_order(code: str, actor: OfficeUser | None, version: int | None = None, reason: str = "") -> SalesOrderOut:
+async def close_sales_order(code: str, who: Who, version: int | None = None, reason: str = "") -> SalesOrderOut:
     """Close: what is still owed (backorders included) will not be sent. Open shipments must be cancelled or
     delivered first; the order's reservations are released."""
     current_write()
@@ -98,4 +99,4 @@ async def close_sales_order(code: str, actor: OfficeUser | None, version: int | 
             f"{open_shipments} shipment(s) of this order are still open: cancel or deliver them first"))
     await release_reservations(sales.ENTITY, code)
     await sales.SALES_ORDERS.bump(row, {SalesOrder.status: sales_rules.CLOSED, SalesOrder.held_from: None})
-    return await sales.record_version(row, "close", actor, before, reason)
+    return await sales.record_version(row, "close", who, before, reason)

@@ -13,7 +13,7 @@ from typing import Any
 from litestar.status_codes import HTTP_409_CONFLICT
 
 from schemas.sales import ChangeImpact, Impact, OrderChangeIn
-from server.accounts.identity import OfficeUser
+from server.actors import Who
 from server.db import current_write
 from server.document_rules import LINE_STEP, Problem, Refusal
 from server.documents import audit_change, item_units, line_problems, refuse_problems, utc_now
@@ -33,10 +33,10 @@ from server.shipping import planning as shipping
 NOT_EVALUATED = ["purchase_suggestions: MRP is not built yet"]
 
 
-async def make_change(code: str, data: OrderChangeIn, actor: OfficeUser | None) -> ChangeImpact:
+async def make_change(code: str, data: OrderChangeIn, who: Who) -> ChangeImpact:
     """The change, refused whole (409 `change_blocked`) when part of it cannot be made, such as taking off a
     shipment what is already packed: the error rolls the caller's transaction back."""
-    impact = await change_order(code, data, actor)
+    impact = await change_order(code, data, who)
     if impact.blocked:
         blocked = [i for i in impact.impacts if i.effect.startswith("blocked")]
         raise ApiError(HTTP_409_CONFLICT, "change_blocked",
@@ -45,12 +45,11 @@ async def make_change(code: str, data: OrderChangeIn, actor: OfficeUser | None) 
     return impact
 
 
-async def cancel_order(code: str, version: int | None, reason: str, actor: OfficeUser | None) -> ChangeImpact:
+async def cancel_order(code: str, version: int | None, reason: str, who: Who) -> ChangeImpact:
     """Cancel the order and say what that did downstream (shipments, reservations, production), as a change's impact.
     A preview runs it in a transaction the entry point rolls back; a cancel that would be refused is refused there
     the same way."""
-    before = await service.get_sales_order(code)
-    after, impacts = await cascade.cancel_sales_order(code, actor, version, reason)
+    before, after, impacts = await cascade.cancel_sales_order(code, who, version, reason)
     return ChangeImpact(
         order=code, applied=True, blocked=False,
         changes=rules.order_changes(before.model_dump(mode="json"), after.model_dump(mode="json")),
@@ -99,7 +98,7 @@ def _problems(data: OrderChangeIn, lines: dict[int, dict[str, Any]], items: dict
     return problems
 
 
-async def change_order(code: str, data: OrderChangeIn, actor: OfficeUser | None) -> ChangeImpact:
+async def change_order(code: str, data: OrderChangeIn, who: Who) -> ChangeImpact:
     """The change and all it does downstream, in the caller's transaction, with what it did. A preview is this run
     in a transaction the entry point rolls back, so it shows exactly what the change will do."""
     current_write()  # inside the entry point's transaction, or not at all
@@ -156,7 +155,7 @@ async def change_order(code: str, data: OrderChangeIn, actor: OfficeUser | None)
         line = (await SalesOrderLine.select().where(
             (SalesOrderLine.sales_order == row["id"]) & (SalesOrderLine.line_no == line_no)).first())
         open_micro = line["quantity_micro"] - line["shipped_quantity_micro"]
-        impacts += await shipping.fit_to_order_line(code, line_no, open_micro, substituted=substituted, actor=actor,
+        impacts += await shipping.fit_to_order_line(code, line_no, open_micro, substituted=substituted, who=who,
                                                     reason=data.reason)
         impacts += await _fit_reservations(code, line, open_micro, substituted)
         impacts += await _production_to_review(code, line, lines[line_no])
@@ -164,8 +163,8 @@ async def change_order(code: str, data: OrderChangeIn, actor: OfficeUser | None)
     changed = await service.get_sales_order(code)
     impacts += await _credit_recheck(code, before.value, changed.value, row["customer"])
     changed = await service.get_sales_order(code)
-    await service.write_revision(row["id"], "change", actor, before, changed, data.reason)
-    await audit_change(actor, "change", service.ENTITY, code, before, changed, data.reason)
+    await service.write_revision(row["id"], "change", who, before, changed, data.reason)
+    await audit_change(who, "change", service.ENTITY, code, before, changed, data.reason)
     if changed.status in rules.UNDER_WAY:
         status = await service.refresh_progress(code)
         if status != changed.status:

@@ -12,6 +12,7 @@ from litestar.status_codes import HTTP_200_OK
 
 from schemas.sales import ChangeImpact, CustomerSummary, LateLine, OrderChangeIn, OrderTracking, SalesOrderAction, SalesOrderOut
 from server.accounts.identity import requires
+from server.actors import office_who
 from server.db import trial_write, write_transaction
 from server.orders import cascade, changes, tracking
 from server.sales.controllers import open_for
@@ -42,7 +43,7 @@ class SalesOrderCascadeController(Controller):
           summary="Cancel an order no goods left for and no shipment is open for; its reservations are released")
     async def cancel_order(self, request: Request, code: CodePath, data: SalesOrderAction | None = None) -> SalesOrderOut:
         async with write_transaction():
-            order, _ = await cascade.cancel_sales_order(code, request.user, *_action(data))
+            _, order, _ = await cascade.cancel_sales_order(code, office_who(request), *_action(data))
         return open_for(request, order)
 
     @post("/{code:str}/cancel/preview", guards=[requires("sales.write")], status_code=HTTP_200_OK,
@@ -51,21 +52,21 @@ class SalesOrderCascadeController(Controller):
     async def preview_cancel(self, request: Request, code: CodePath, data: SalesOrderAction | None = None) -> ChangeImpact:
         version, reason = _action(data)
         async with trial_write():
-            impact = await changes.cancel_order(code, version, reason, request.user)
+            impact = await changes.cancel_order(code, version, reason, office_who(request))
         return impact.model_copy(update={"applied": False})
 
     @post("/{code:str}/close", guards=[requires("sales.write")], status_code=HTTP_200_OK, operation_id="close_sales_order",
           summary="Close an order: what is still owed (backorders included) will not be sent")
     async def close_order(self, request: Request, code: CodePath, data: SalesOrderAction | None = None) -> SalesOrderOut:
         async with write_transaction():
-            return open_for(request, await cascade.close_sales_order(code, request.user, *_action(data)))
+            return open_for(request, await cascade.close_sales_order(code, office_who(request), *_action(data)))
 
     @post("/{code:str}/changes/preview", guards=[requires("sales.write")], status_code=HTTP_200_OK,
           operation_id="preview_sales_order_change",
           summary="What a change would do downstream (shipments, reservations, production, credit); nothing is written")
     async def preview_change(self, request: Request, code: CodePath, data: OrderChangeIn) -> ChangeImpact:
         async with trial_write():
-            impact = await changes.change_order(code, data, request.user)
+            impact = await changes.change_order(code, data, office_who(request))
         return impact.model_copy(update={"applied": False})
 
     @post("/{code:str}/changes", guards=[requires("sales.write")], status_code=HTTP_200_OK,
@@ -73,7 +74,7 @@ class SalesOrderCascadeController(Controller):
           summary="Change a submitted or approved order; the change propagates downstream in the same transaction")
     async def make_change(self, request: Request, code: CodePath, data: OrderChangeIn) -> ChangeImpact:
         async with write_transaction():
-            return await changes.make_change(code, data, request.user)
+            return await changes.make_change(code, data, office_who(request))
 
 
 class CustomerSummaryController(Controller):

@@ -26,6 +26,7 @@ from schemas.production import (
 )
 from schemas.scan import DocumentScan, ScanResult
 from server.accounts.identity import requires
+from server.actors import office_who
 from server.db import write_transaction
 from server.labels.kinds import Label, Operation, traveller_label
 from server.labels.responses import label_response
@@ -89,27 +90,27 @@ class ProductionOrderController(Controller):
           summary="Create a draft production order", operation_id="create_production_order")
     async def create_order(self, request: Request, data: ProductionOrderIn) -> ProductionOrderOut:
         async with write_transaction():
-            return _open(request, await service.create_production_order(data, request.user))
+            return _open(request, await service.create_production_order(data, office_who(request)))
 
     @patch("/{code:str}", guards=[requires("production.write")],
            summary="Change a draft (send the version you read)", operation_id="update_production_order")
     async def update_order(self, request: Request, code: CodePath, data: ProductionOrderPatch) -> ProductionOrderOut:
         async with write_transaction():
-            return _open(request, await service.update_production_order(code, data, request.user))
+            return _open(request, await service.update_production_order(code, data, office_who(request)))
 
     @post("/{code:str}/release", guards=[requires("production.write")], status_code=HTTP_200_OK,
           summary="Release a draft: the routing's operations and the BOM's components are copied onto it and it goes "
                   "to the devices of its site and work centres", operation_id="release_production_order")
     async def release_order(self, request: Request, code: CodePath, data: ProductionOrderAction | None = None) -> ProductionOrderOut:
         async with write_transaction():
-            order = await service.release_production_order(code, request.user, data.version if data else None)
+            order = await service.release_production_order(code, office_who(request), data.version if data else None)
             return _open(request, order)
 
     @post("/{code:str}/cancel", guards=[requires("production.write")], status_code=HTTP_200_OK,
           summary="Cancel a production order nothing was issued to or reported on", operation_id="cancel_production_order")
     async def cancel_order(self, request: Request, code: CodePath, data: ProductionOrderAction | None = None) -> ProductionOrderOut:
         async with write_transaction():
-            order = await service.cancel_production_order(code, request.user, data.version if data else None,
+            order = await service.cancel_production_order(code, office_who(request), data.version if data else None,
                                                           data.reason if data else "")
             return _open(request, order)
 
@@ -117,7 +118,7 @@ class ProductionOrderController(Controller):
           summary="Close a production order: it leaves the floor's devices", operation_id="close_production_order")
     async def close_order(self, request: Request, code: CodePath, data: ProductionOrderAction | None = None) -> ProductionOrderOut:
         async with write_transaction():
-            order = await service.close_production_order(code, request.user, data.version if data else None,
+            order = await service.close_production_order(code, office_who(request), data.version if data else None,
                                                          data.reason if data else "")
             return _open(request, order)
 

@@ -274,7 +274,7 @@ async def record_downtime(args: ProductionDowntimeArgs, who: Who) -> dict[str, A
         args.work_centre,
     )
     now = _now()
-    by = who.username or who.device_id or "system"
+    by = who.name
     visibility = Visibility(site=centre["site"], work_centre=args.work_centre)
     board = workcentre_board(args.work_centre)
     if args.action == "start":

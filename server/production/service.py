@@ -17,11 +17,11 @@ from schemas.production import (
     ProductionOrderOut,
     ProductionOrderPatch,
 )
-from server.accounts.identity import OfficeUser
+from server.actors import Who
 from server.db import needs_write
 from server.document_rules import Problem, Refusal
 from server.documents import (
-    DocumentTable, actor_name, audit_change, item_units, master_problems, refuse_problems, rows_by_parent,
+    DocumentTable, audit_change, item_units, master_problems, refuse_problems, rows_by_parent,
 )
 from server.errors import duplicate
 from server.quantities import decimals_used, from_micro, to_micro
@@ -166,9 +166,9 @@ def publish(before: ProductionOrderOut | None, after: ProductionOrderOut) -> Non
                                                   "status": after.status, "site": after.site})
 
 
-async def _changed(actor: OfficeUser | None, action: str, before: ProductionOrderOut | None, after: ProductionOrderOut,
+async def _changed(who: Who, action: str, before: ProductionOrderOut | None, after: ProductionOrderOut,
                    summary: str = "") -> None:
-    await audit_change(actor, action, ENTITY, after.code, before, after, summary)
+    await audit_change(who, action, ENTITY, after.code, before, after, summary)
     publish(before, after)
 
 
@@ -226,7 +226,7 @@ async def _sales_order_problems(code: str | None, line_no: int | None) -> list[P
 # -- writing ---------------------------------------------------------------------------------------------------------
 
 @needs_write
-async def create_production_order(data: ProductionOrderIn, actor: OfficeUser | None) -> ProductionOrderOut:
+async def create_production_order(data: ProductionOrderIn, who: Who) -> ProductionOrderOut:
     refuse_problems(await _order_problems(data.item, data.quantity, data.site)
                     + await _sales_order_problems(data.sales_order, data.sales_order_line))
     if data.code is not None and await ProductionOrder.exists().where(ProductionOrder.code == data.code):
@@ -235,16 +235,16 @@ async def create_production_order(data: ProductionOrderIn, actor: OfficeUser | N
     code = data.code or await PRODUCTION_ORDERS.next_code(now.year)
     await ProductionOrder.insert(ProductionOrder(
         code=code, item=data.item, quantity_micro=to_micro(data.quantity), site=data.site, due_date=data.due_date,
-        status=rules.DRAFT, notes=data.notes, created_by=actor_name(actor), created_at=now, updated_at=now, version=1,
+        status=rules.DRAFT, notes=data.notes, created_by=who.name, created_at=now, updated_at=now, version=1,
         sales_order=data.sales_order, sales_order_line=data.sales_order_line,
     ))
     created = await get_production_order(code)
-    await _changed(actor, "create", None, created)
+    await _changed(who, "create", None, created)
     return created
 
 
 @needs_write
-async def update_production_order(code: str, patch: ProductionOrderPatch, actor: OfficeUser | None) -> ProductionOrderOut:
+async def update_production_order(code: str, patch: ProductionOrderPatch, who: Who) -> ProductionOrderOut:
     changes = patch.model_dump(mode="python", exclude_unset=True)
     sent_version = changes.pop("version")
     row, operations, materials = await load_order(code)
@@ -260,7 +260,7 @@ async def update_production_order(code: str, patch: ProductionOrderPatch, actor:
         header["quantity_micro"] = to_micro(header.pop("quantity"))
     await PRODUCTION_ORDERS.bump(row, {getattr(ProductionOrder, name): value for name, value in header.items()})
     after = await get_production_order(code)
-    await _changed(actor, "update", before, after)
+    await _changed(who, "update", before, after)
     return after
 
 
@@ -293,7 +293,7 @@ async def _release_rows(row: dict[str, Any]) -> dict[Any, Any]:
 
 
 @needs_write
-async def _transition(code: str, target: str, action: str, actor: OfficeUser | None, version: int | None,
+async def _transition(code: str, target: str, action: str, who: Who, version: int | None,
                       reason: str = "") -> ProductionOrderOut:
     await PRODUCTION_ORDERS.lock(code)
     row, operations, materials = await load_order(code)
@@ -303,25 +303,25 @@ async def _transition(code: str, target: str, action: str, actor: OfficeUser | N
     columns: dict[Any, Any] = {ProductionOrder.status: target}
     if target == rules.RELEASED:
         columns |= await _release_rows(row)
-        columns |= {ProductionOrder.released_by: actor_name(actor), ProductionOrder.released_at: _now()}
+        columns |= {ProductionOrder.released_by: who.name, ProductionOrder.released_at: _now()}
     await PRODUCTION_ORDERS.bump(row, columns)
     if row["sales_order"]:
         await sales.refresh_progress(row["sales_order"])
     after = await get_production_order(code)
-    await _changed(actor, action, before, after, reason)
+    await _changed(who, action, before, after, reason)
     return after
 
 
-async def release_production_order(code: str, actor: OfficeUser | None, version: int | None = None) -> ProductionOrderOut:
-    return await _transition(code, rules.RELEASED, "release", actor, version)
+async def release_production_order(code: str, who: Who, version: int | None = None) -> ProductionOrderOut:
+    return await _transition(code, rules.RELEASED, "release", who, version)
 
 
-async def cancel_production_order(code: str, actor: OfficeUser | None, version: int | None = None,
+async def cancel_production_order(code: str, who: Who, version: int | None = None,
                                   reason: str = "") -> ProductionOrderOut:
     # Anything issued or reported moves an order on to in progress, which cannot be cancelled (order_has_progress).
-    return await _transition(code, rules.CANCELLED, "cancel", actor, version, reason)
+    return await _transition(code, rules.CANCELLED, "cancel", who, version, reason)
 
 
-async def close_production_order(code: str, actor: OfficeUser | None, version: int | None = None,
+async def close_production_order(code: str, who: Who, version: int | None = None,
                                  reason: str = "") -> ProductionOrderOut:
-    return await _transition(code, rules.CLOSED, "close", actor, version, reason)
+    return await _transition(code, rules.CLOSED, "close", who, version, reason)

@@ -20,7 +20,7 @@ from schemas.purchasing import (
     PurchaseOrderPatch,
 )
 from server.accounts.identity import requires
-from server.actors import Who
+from server.actors import office_who
 from server.db import write_transaction
 from server.labels.kinds import Label, document_label
 from server.labels.responses import label_response
@@ -68,26 +68,27 @@ class PurchaseOrderController(Controller):
           summary="Create a draft purchase order with its lines", operation_id="create_purchase_order")
     async def create_order(self, request: Request, data: PurchaseOrderIn) -> PurchaseOrderOut:
         async with write_transaction():
-            return _open(request, await service.create_purchase_order(data, request.user))
+            return _open(request, await service.create_purchase_order(data, office_who(request)))
 
     @patch("/{code:str}", guards=[requires("purchasing.write")],
            summary="Change a draft (send the version you read; lines, when sent, replace all lines)",
            operation_id="update_purchase_order")
     async def update_order(self, request: Request, code: CodePath, data: PurchaseOrderPatch) -> PurchaseOrderOut:
         async with write_transaction():
-            return _open(request, await service.update_purchase_order(code, data, request.user))
+            return _open(request, await service.update_purchase_order(code, data, office_who(request)))
 
     @post("/{code:str}/approve", guards=[requires("purchasing.approve")], status_code=HTTP_200_OK,
           summary="Approve a draft: it goes to the receiving site's devices", operation_id="approve_purchase_order")
     async def approve_order(self, request: Request, code: CodePath, data: PurchaseOrderAction | None = None) -> PurchaseOrderOut:
         async with write_transaction():
-            return _open(request, await service.approve_purchase_order(code, request.user, data.version if data else None))
+            return _open(request, await service.approve_purchase_order(code, office_who(request),
+                                                                       data.version if data else None))
 
     @post("/{code:str}/cancel", guards=[requires("purchasing.write")], status_code=HTTP_200_OK,
           summary="Cancel a purchase order nothing was received against", operation_id="cancel_purchase_order")
     async def cancel_order(self, request: Request, code: CodePath, data: PurchaseOrderAction | None = None) -> PurchaseOrderOut:
         async with write_transaction():
-            order = await service.cancel_purchase_order(code, request.user, data.version if data else None,
+            order = await service.cancel_purchase_order(code, office_who(request), data.version if data else None,
                                                         data.reason if data else "")
             return _open(request, order)
 
@@ -96,7 +97,7 @@ class PurchaseOrderController(Controller):
           operation_id="close_purchase_order")
     async def close_order(self, request: Request, code: CodePath, data: PurchaseOrderAction | None = None) -> PurchaseOrderOut:
         async with write_transaction():
-            order = await service.close_purchase_order(code, request.user, data.version if data else None,
+            order = await service.close_purchase_order(code, office_who(request), data.version if data else None,
                                                        data.reason if data else "")
             return _open(request, order)
 
@@ -132,4 +133,4 @@ class ReceiptController(Controller):
           summary="Receive goods against a purchase order line (the desk's receipt.receive)")
     async def receipt(self, request: Request, data: ReceiptArgs) -> dict[str, Any]:
         async with write_transaction():
-            return await receive(data, Who.office(request.user))
+            return await receive(data, office_who(request))

@@ -63,7 +63,7 @@ async def receive(args: ReceiptArgs, who: Who) -> dict[str, Any]:
     if lot_code:
         await ensure_lot(item, lot_code, source="receipt", expiry=expiry, supplier=line["supplier"],
                          supplier_lot=args.supplier_lot or "")
-    progress = await book_receipt_on_line(args.purchase_order, args.line_no, args.quantity, who.actor)
+    progress = await book_receipt_on_line(args.purchase_order, args.line_no, args.quantity, who)
     status = HOLD if item["inspection_required"] else AVAILABLE
     on_hand = await post(item["code"], place, lot_code, status, quantity_micro, "receipt", who,
                          note=f"{args.purchase_order}/{args.line_no}")

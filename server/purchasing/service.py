@@ -17,11 +17,11 @@ from schemas.purchasing import (
     PurchaseOrderOut,
     PurchaseOrderPatch,
 )
-from server.accounts.identity import OfficeUser
+from server.actors import Who
 from server.db import needs_write
 from server.document_rules import Problem, numbered
 from server.documents import (
-    DocumentTable, actor_name, audit_change, lines_problems, master_problems, refuse_problems,
+    DocumentTable, audit_change, lines_problems, master_problems, refuse_problems,
 )
 from server.errors import ApiError, duplicate
 from server.quantities import from_micro, quantity_text, to_micro
@@ -140,14 +140,14 @@ def _publish(before: PurchaseOrderOut | None, after: PurchaseOrderOut) -> None:
         record_change(ENTITY, after.code, None, visibility)
 
 
-async def _changed(actor: OfficeUser | None, action: str, before: PurchaseOrderOut | None, after: PurchaseOrderOut,
+async def _changed(who: Who, action: str, before: PurchaseOrderOut | None, after: PurchaseOrderOut,
                    summary: str = "") -> None:
-    await audit_change(actor, action, ENTITY, after.code, before, after, summary)
+    await audit_change(who, action, ENTITY, after.code, before, after, summary)
     _publish(before, after)
 
 
 @needs_write
-async def create_purchase_order(data: PurchaseOrderIn, actor: OfficeUser | None) -> PurchaseOrderOut:
+async def create_purchase_order(data: PurchaseOrderIn, who: Who) -> PurchaseOrderOut:
     lines = _numbered(data.lines)
     refuse_problems(await _header_problems(data.supplier, data.site) + await lines_problems(lines, today=_today()))
     if data.code is not None and await PurchaseOrder.exists().where(PurchaseOrder.code == data.code):
@@ -157,17 +157,17 @@ async def create_purchase_order(data: PurchaseOrderIn, actor: OfficeUser | None)
     code = data.code or await PURCHASE_ORDERS.next_code(now.year)
     inserted = await PurchaseOrder.insert(PurchaseOrder(
         code=code, supplier=data.supplier, site=data.site, status=rules.DRAFT,
-        currency=data.currency or supplier["currency"], notes=data.notes, created_by=actor_name(actor),
+        currency=data.currency or supplier["currency"], notes=data.notes, created_by=who.name,
         created_at=now, updated_at=now, version=1,
     )).returning(PurchaseOrder.id)
     await _write_lines(inserted[0]["id"], lines)
     created = await get_purchase_order(code)
-    await _changed(actor, "create", None, created)
+    await _changed(who, "create", None, created)
     return created
 
 
 @needs_write
-async def update_purchase_order(code: str, patch: PurchaseOrderPatch, actor: OfficeUser | None) -> PurchaseOrderOut:
+async def update_purchase_order(code: str, patch: PurchaseOrderPatch, who: Who) -> PurchaseOrderOut:
     changes = patch.model_dump(mode="python", exclude_unset=True)
     sent_version = changes.pop("version")
     row, line_rows = await PURCHASE_ORDERS.load_with_lines(code)
@@ -186,7 +186,7 @@ async def update_purchase_order(code: str, patch: PurchaseOrderPatch, actor: Off
     if lines is not None:
         await _write_lines(row["id"], lines)
     after = await get_purchase_order(code)
-    await _changed(actor, "update", before, after)
+    await _changed(who, "update", before, after)
     return after
 
 
@@ -199,7 +199,7 @@ async def _approval_problems(row: dict[str, Any], lines: list[dict[str, Any]]) -
 
 
 @needs_write
-async def _transition(code: str, target: str, action: str, actor: OfficeUser | None, version: int | None,
+async def _transition(code: str, target: str, action: str, who: Who, version: int | None,
                       reason: str = "") -> PurchaseOrderOut:
     row, line_rows = await PURCHASE_ORDERS.load_with_lines(code)
     PURCHASE_ORDERS.check_version(row, version)
@@ -208,7 +208,7 @@ async def _transition(code: str, target: str, action: str, actor: OfficeUser | N
     columns: dict[Any, Any] = {PurchaseOrder.status: target}
     if target == rules.APPROVED:
         refuse_problems(await _approval_problems(row, line_rows))
-        columns |= {PurchaseOrder.approved_by: actor_name(actor), PurchaseOrder.approved_at: _now()}
+        columns |= {PurchaseOrder.approved_by: who.name, PurchaseOrder.approved_at: _now()}
     await PURCHASE_ORDERS.bump(row, columns)
     if target in (rules.CANCELLED, rules.CLOSED):
         # Closing short-closes: what is still open will not come, and nothing more may be received.
@@ -216,22 +216,22 @@ async def _transition(code: str, target: str, action: str, actor: OfficeUser | N
             (PurchaseOrderLine.purchase_order == row["id"]) & (PurchaseOrderLine.status == rules.LINE_OPEN)
         )
     after = await get_purchase_order(code)
-    await _changed(actor, action, before, after, reason)
+    await _changed(who, action, before, after, reason)
     return after
 
 
-async def approve_purchase_order(code: str, actor: OfficeUser | None, version: int | None = None) -> PurchaseOrderOut:
-    return await _transition(code, rules.APPROVED, "approve", actor, version)
+async def approve_purchase_order(code: str, who: Who, version: int | None = None) -> PurchaseOrderOut:
+    return await _transition(code, rules.APPROVED, "approve", who, version)
 
 
-async def cancel_purchase_order(code: str, actor: OfficeUser | None, version: int | None = None,
+async def cancel_purchase_order(code: str, who: Who, version: int | None = None,
                                 reason: str = "") -> PurchaseOrderOut:
-    return await _transition(code, rules.CANCELLED, "cancel", actor, version, reason)
+    return await _transition(code, rules.CANCELLED, "cancel", who, version, reason)
 
 
-async def close_purchase_order(code: str, actor: OfficeUser | None, version: int | None = None,
+async def close_purchase_order(code: str, who: Who, version: int | None = None,
                                reason: str = "") -> PurchaseOrderOut:
-    return await _transition(code, rules.CLOSED, "close", actor, version, reason)
+    return await _transition(code, rules.CLOSED, "close", who, version, reason)
 
 
 async def tolerance_for(item: str, supplier: str) -> Decimal:
@@ -242,7 +242,7 @@ async def tolerance_for(item: str, supplier: str) -> Decimal:
                                    supplier_row and supplier_row["receipt_tolerance_pct"])
 
 
-async def book_receipt_on_line(code: str, line_no: int, receiving: Decimal, actor: OfficeUser | None = None) -> dict[str, Any]:
+async def book_receipt_on_line(code: str, line_no: int, receiving: Decimal, who: Who) -> dict[str, Any]:
     """A receipt's effect on the PO: checks the PO and line may receive and the quantity is within tolerance, adds it
     to the line, moves line and PO status on, and updates (or removes) the PO on the site's devices.
 
@@ -276,8 +276,8 @@ async def book_receipt_on_line(code: str, line_no: int, receiving: Decimal, acto
     progress.append(LineProgress(line["quantity_micro"], decision.received_after_micro, new_line_status))
     await PURCHASE_ORDERS.bump(row, {PurchaseOrder.status: rules.po_status_from_lines(row["status"], progress)})
     after = await get_purchase_order(code)
-    if actor is not None:
-        await _changed(actor, "receive", before, after)
+    if who.actor is not None:
+        await _changed(who, "receive", before, after)
     else:
         _publish(before, after)
     return {"purchase_order": code, "line_no": line_no, "po_status": after.status, "line_status": new_line_status,

@@ -25,7 +25,7 @@ from schemas.quality import (
 )
 from server.accounts.identity import requires
 from server.db import write_transaction
-from server.actors import Who
+from server.actors import office_who
 from server.quality import service
 
 CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
@@ -52,20 +52,20 @@ class InspectionPlanController(Controller):
           summary="Create an item's inspection plan (it reaches every device)", operation_id="create_inspection_plan")
     async def create_plan(self, request: Request, data: InspectionPlanIn) -> InspectionPlanOut:
         async with write_transaction():
-            return await service.create_plan(data, request.user)
+            return await service.create_plan(data, office_who(request))
 
     @put("/{item:str}", guards=[requires("quality.write")],
          summary="Replace a plan's description and characteristics (send the version you read)",
          operation_id="update_inspection_plan")
     async def update_plan(self, request: Request, item: CodePath, data: InspectionPlanUpdate) -> InspectionPlanOut:
         async with write_transaction():
-            return await service.update_plan(item, data, request.user)
+            return await service.update_plan(item, data, office_who(request))
 
     @delete("/{item:str}", guards=[requires("quality.write")], summary="Delete an item's inspection plan",
             operation_id="delete_inspection_plan")
     async def delete_plan(self, request: Request, item: CodePath) -> None:
         async with write_transaction():
-            await service.delete_plan(item, request.user)
+            await service.delete_plan(item, office_who(request))
 
 
 class QualityController(Controller):
@@ -83,13 +83,13 @@ class QualityController(Controller):
           summary="Put available stock on hold where it lies", operation_id="hold_stock")
     async def hold(self, request: Request, data: HoldIn) -> dict[str, Any]:
         async with write_transaction():
-            return await service.hold_stock(data, Who.office(request.user))
+            return await service.hold_stock(data, office_who(request))
 
     @post("/holds/release", guards=[requires("quality.write")], status_code=HTTP_200_OK,
           summary="Release held stock without an inspection", operation_id="release_stock")
     async def release(self, request: Request, data: HoldIn) -> dict[str, Any]:
         async with write_transaction():
-            return await service.release_stock(data, Who.office(request.user))
+            return await service.release_stock(data, office_who(request))
 
     @get("/inspections", guards=[requires("quality.read")], summary="Recorded inspections, newest first",
          operation_id="list_inspections")
@@ -101,7 +101,7 @@ class QualityController(Controller):
           summary="Record an inspection at a desk (what a device's quality.record does)", operation_id="record_inspection")
     async def record(self, request: Request, data: QualityRecordArgs) -> dict[str, Any]:
         async with write_transaction():
-            return await service.record_inspection(data, Who.office(request.user))
+            return await service.record_inspection(data, office_who(request))
 
 
 class NonconformanceController(Controller):
@@ -123,7 +123,7 @@ class NonconformanceController(Controller):
           summary="Decide the disposition; the NCR closes", operation_id="decide_disposition")
     async def disposition(self, request: Request, code: CodePath, data: DispositionIn) -> NonconformanceOut:
         async with write_transaction():
-            return await service.decide_disposition(code, data, request.user)
+            return await service.decide_disposition(code, data, office_who(request))
 
 
 QUALITY_CONTROLLERS = [InspectionPlanController, QualityController, NonconformanceController]

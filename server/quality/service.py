@@ -30,10 +30,9 @@ from schemas.quality import (
     ResultOut,
 )
 from server.accounts.audit import record_audit
-from server.accounts.identity import OfficeUser
 from server.db import json_text, sql_execute, sql_fetch, needs_write
 from server.document_rules import Problem
-from server.documents import DocumentTable, actor_name, audit_change, master_problems, refuse_problems
+from server.documents import DocumentTable, audit_change, master_problems, refuse_problems
 from server.errors import ApiError, duplicate, not_found
 from server.inventory.lots import HOLD, QUARANTINE, change_status, usable_lot
 from server.inventory.stock import (
@@ -122,7 +121,7 @@ async def list_plans(*, item: str | None = None, limit: int = 50, offset: int = 
 
 
 @needs_write
-async def create_plan(data: InspectionPlanIn, actor: OfficeUser | None) -> InspectionPlanOut:
+async def create_plan(data: InspectionPlanIn, who: Who) -> InspectionPlanOut:
     refuse_problems(await master_problems("item", Item, data.item, "item")
                     + _characteristic_problems(data.characteristics))
     if await InspectionPlan.exists().where(InspectionPlan.item == data.item):
@@ -131,16 +130,16 @@ async def create_plan(data: InspectionPlanIn, actor: OfficeUser | None) -> Inspe
     await InspectionPlan.insert(InspectionPlan(
         item=data.item, description=data.description,
         characteristics=[_stored_characteristic(c) for c in data.characteristics],
-        version=1, created_at=now, updated_at=now, updated_by=actor_name(actor),
+        version=1, created_at=now, updated_at=now, updated_by=who.name,
     ))
     created = await get_plan(data.item)
-    await audit_change(actor, "create", PLAN, data.item, None, created)
+    await audit_change(who, "create", PLAN, data.item, None, created)
     record_change(PLAN, data.item, _plan_view(created), Visibility())
     return created
 
 
 @needs_write
-async def update_plan(item: str, data: InspectionPlanUpdate, actor: OfficeUser | None) -> InspectionPlanOut:
+async def update_plan(item: str, data: InspectionPlanUpdate, who: Who) -> InspectionPlanOut:
     row = await _plan_row(item)
     if row["version"] != data.version:
         raise ApiError(HTTP_409_CONFLICT, "version_conflict",
@@ -152,22 +151,22 @@ async def update_plan(item: str, data: InspectionPlanUpdate, actor: OfficeUser |
         InspectionPlan.description: data.description,
         InspectionPlan.characteristics: [_stored_characteristic(c) for c in data.characteristics],
         InspectionPlan.version: row["version"] + 1, InspectionPlan.updated_at: _now(),
-        InspectionPlan.updated_by: actor_name(actor),
+        InspectionPlan.updated_by: who.name,
     }).where((InspectionPlan.id == row["id"]) & (InspectionPlan.version == row["version"])).returning(InspectionPlan.id)
     if not updated:
         raise ApiError(HTTP_409_CONFLICT, "version_conflict", f"The plan of {item!r} was changed meanwhile: reload it",
                        {"entity": PLAN, "key": item})
     after = await get_plan(item)
-    await audit_change(actor, "update", PLAN, item, before, after)
+    await audit_change(who, "update", PLAN, item, before, after)
     record_change(PLAN, item, _plan_view(after), Visibility())
     return after
 
 
 @needs_write
-async def delete_plan(item: str, actor: OfficeUser | None) -> None:
+async def delete_plan(item: str, who: Who) -> None:
     before = _plan_out(await _plan_row(item))
     await InspectionPlan.delete().where(InspectionPlan.item == item)
-    await audit_change(actor, "delete", PLAN, item, before, None)
+    await audit_change(who, "delete", PLAN, item, before, None)
     record_change(PLAN, item, None, Visibility())
 
 
@@ -363,7 +362,7 @@ async def record_inspection(args: QualityRecordArgs, who: Who) -> dict[str, Any]
     effect = {"inspection": inspection_id, "verdict": judgement.verdict, "nonconformance": ncr,
               "released": moved if judgement.passed else [], "quarantined": [] if judgement.passed else moved}
     if who.actor is not None:
-        await record_audit(who.actor, "record", "inspection", str(inspection_id), None,
+        await record_audit(who, "record", "inspection", str(inspection_id), None,
                            {**args.model_dump(mode="json"), **effect})
     return effect
 
@@ -428,7 +427,7 @@ _OUT_REASON = {"scrap": "scrap", "return_to_supplier": "return"}
 
 
 @needs_write
-async def decide_disposition(code: str, data: DispositionIn, actor: OfficeUser) -> NonconformanceOut:
+async def decide_disposition(code: str, data: DispositionIn, who: Who) -> NonconformanceOut:
     """Close an open NCR with its disposition: scrap writes the quarantined stock off, return to supplier sends it
     out (the lot stays known), rework puts it back on hold for another inspection, use as is makes it available.
     An operation's NCR holds no stock: the disposition is recorded and the NCR closes."""
@@ -439,7 +438,6 @@ async def decide_disposition(code: str, data: DispositionIn, actor: OfficeUser) 
         status = HTTP_409_CONFLICT if refusal.code == "ncr_closed" else HTTP_422_UNPROCESSABLE_ENTITY
         raise ApiError(status, refusal.code, refusal.message, {"entity": NCR, "key": code, **refusal.details})
     before = await get_nonconformance(code)
-    who = Who.office(actor)
     note = f"{code} {data.disposition}" + (f": {data.note}" if data.note else "")
     for stored in _from_json(row["places"]):
         place = await load_place(stored["location"], who)
@@ -452,9 +450,9 @@ async def decide_disposition(code: str, data: DispositionIn, actor: OfficeUser) 
     await sql_execute(
         "UPDATE nonconformance SET status = $1, disposition = $2, disposition_note = $3, closed_at = $4, closed_by = $5 "
         "WHERE code = $6",
-        rules.CLOSED, data.disposition, data.note, _now(), actor.username, code,
+        rules.CLOSED, data.disposition, data.note, _now(), who.name, code,
     )
     after = await get_nonconformance(code)
-    await audit_change(actor, "disposition", NCR, code, before, after, data.disposition)
+    await audit_change(who, "disposition", NCR, code, before, after, data.disposition)
     record_change(NCR, code, None, Visibility(site=row["site"]))
     return after

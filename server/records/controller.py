@@ -17,6 +17,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_422_UNPROC
 from schemas.common import Page
 from schemas.records import ImportResult
 from server.accounts.identity import requires
+from server.actors import office_who
 from server.db import write_transaction
 from server.errors import ApiError
 from server.records import service
@@ -122,19 +123,19 @@ def make_controllers(resource: Resource) -> tuple[type[Controller], type[Control
 
     async def create_record(self, request: Request, data: create_model) -> read_model:  # type: ignore[valid-type]
         async with write_transaction():
-            return await service.create_record(resource, data, request.user)
+            return await service.create_record(resource, data, office_who(request))
 
     async def update_record(self, request: Request, code: CodePath, data: update_model) -> read_model:  # type: ignore[valid-type]
         async with write_transaction():
-            return await service.update_record(resource, code, data, request.user)
+            return await service.update_record(resource, code, data, office_who(request))
 
     async def archive_record(self, request: Request, code: CodePath) -> read_model:  # type: ignore[valid-type]
         async with write_transaction():
-            return await service.set_archived(resource, code, True, request.user)
+            return await service.set_archived(resource, code, True, office_who(request))
 
     async def restore_record(self, request: Request, code: CodePath) -> read_model:  # type: ignore[valid-type]
         async with write_transaction():
-            return await service.set_archived(resource, code, False, request.user)
+            return await service.set_archived(resource, code, False, office_who(request))
 
     async def export_csv(self) -> Response[str]:
         text = await service.export_csv(resource)
@@ -150,7 +151,7 @@ def make_controllers(resource: Resource) -> tuple[type[Controller], type[Control
         raw = await data.data.read()
         rows = decode_csv(raw)
         async with write_transaction():
-            return ImportResult(**await service.import_csv(resource, rows, request.user))
+            return ImportResult(**await service.import_csv(resource, rows, office_who(request)))
 
     entity, title = resource.entity, resource.title
     tag = [title]

@@ -10,7 +10,7 @@ from litestar.status_codes import HTTP_409_CONFLICT, HTTP_422_UNPROCESSABLE_ENTI
 from pydantic import BaseModel, ValidationError
 
 from server.accounts.audit import record_audit
-from server.accounts.identity import OfficeUser
+from server.actors import Who
 from server.db import needs_write
 from server.errors import ApiError, duplicate, field_code, not_found
 from server.records import csv_io
@@ -249,26 +249,26 @@ def _audit_view(record: BaseModel | None) -> dict[str, Any] | None:
 
 
 async def _changed(
-    resource: Resource, actor: OfficeUser | None, action: str, code: str, before: BaseModel | None, after: BaseModel | None
+    resource: Resource, who: Who, action: str, code: str, before: BaseModel | None, after: BaseModel | None
 ) -> None:
     """Everything a record write leaves behind besides the row itself: its audit entry, and what devices see."""
-    await record_audit(actor, action, resource.entity, code, _audit_view(before), _audit_view(after))
+    await record_audit(who, action, resource.entity, code, _audit_view(before), _audit_view(after))
     if resource.on_change is not None:
         await resource.on_change(before, after)
 
 
 @needs_write
-async def create_record(resource: Resource, data: BaseModel, actor: OfficeUser | None) -> BaseModel:
+async def create_record(resource: Resource, data: BaseModel, who: Who) -> BaseModel:
     values = _dump(data)
     await _validate(resource, values, own_id=None)
     await _insert(resource, values)
     created = await get_record(resource, values["code"])
-    await _changed(resource, actor, "create", values["code"], None, created)
+    await _changed(resource, who, "create", values["code"], None, created)
     return created
 
 
 @needs_write
-async def update_record(resource: Resource, code: str, patch: BaseModel, actor: OfficeUser | None) -> BaseModel:
+async def update_record(resource: Resource, code: str, patch: BaseModel, who: Who) -> BaseModel:
     changes = patch.model_dump(mode="python", exclude_unset=True)
     row_id, before = await _existing_record(resource, code)
     merged = {**_dump(before), **changes}
@@ -280,17 +280,17 @@ async def update_record(resource: Resource, code: str, patch: BaseModel, actor: 
     await _validate(resource, values, own_id=row_id)
     await _update(resource, row_id, {k: values[k] for k in changes if k in values})
     after = await get_record(resource, code)
-    await _changed(resource, actor, "update", code, before, after)
+    await _changed(resource, who, "update", code, before, after)
     return after
 
 
 @needs_write
-async def set_archived(resource: Resource, code: str, archived: bool, actor: OfficeUser | None) -> BaseModel:
+async def set_archived(resource: Resource, code: str, archived: bool, who: Who) -> BaseModel:
     table = resource.table
     before = await get_record(resource, code)
     await table.update({table.archived: archived, table.updated_at: _now()}).where(table.code == code)
     after = await get_record(resource, code)
-    await _changed(resource, actor, "archive" if archived else "restore", code, before, after)
+    await _changed(resource, who, "archive" if archived else "restore", code, before, after)
     return after
 
 
@@ -312,7 +312,7 @@ async def export_csv(resource: Resource) -> str:
 
 
 @needs_write
-async def import_csv(resource: Resource, text: str, actor: OfficeUser | None) -> dict[str, int]:
+async def import_csv(resource: Resource, text: str, who: Who) -> dict[str, int]:
     """All or nothing: every row is checked first; one bad row means a 422 listing them all and nothing written."""
     parsed, errors = csv_io.parse_records(resource, text)
     errors += csv_io.clashes_in_file(resource, parsed)
@@ -332,7 +332,7 @@ async def import_csv(resource: Resource, text: str, actor: OfficeUser | None) ->
         if existing is None:
             await _insert(resource, values)
             after = await get_record(resource, values["code"])
-            await _changed(resource, actor, "import", values["code"], None, after)
+            await _changed(resource, who, "import", values["code"], None, after)
             created += 1
         else:
             row_id, before = existing
@@ -342,7 +342,7 @@ async def import_csv(resource: Resource, text: str, actor: OfficeUser | None) ->
                 continue
             await _update(resource, row_id, values)
             after = await get_record(resource, values["code"])
-            await _changed(resource, actor, "import", values["code"], before, after)
+            await _changed(resource, who, "import", values["code"], before, after)
             updated += 1
     return {"created": created, "updated": updated, "rows": len(parsed)}
 

@@ -19,6 +19,7 @@ from schemas.sales import (
     SalesPolicyIn, SalesPolicyOut,
 )
 from server.accounts.identity import requires
+from server.actors import office_who
 from server.db import write_transaction
 from server.sales import rules, service
 
@@ -81,7 +82,8 @@ class SalesOrderController(Controller):
             return Response(open_for(request, existing), status_code=HTTP_200_OK)
         try:
             async with write_transaction():
-                order = await service.create_sales_order(data, request.user, source="api", idempotency_key=idempotency_key)
+                order = await service.create_sales_order(data, office_who(request), source="api",
+                                                         idempotency_key=idempotency_key)
         except service.LOST_IDEMPOTENCY_RACE:
             existing = await service.replay_or_none(data, idempotency_key)
             if existing is None:
@@ -93,43 +95,43 @@ class SalesOrderController(Controller):
          summary="Rewrite a draft: its terms and all its lines")
     async def edit_order(self, request: Request, code: CodePath, data: SalesOrderEdit) -> SalesOrderOut:
         async with write_transaction():
-            return open_for(request, await service.edit_draft(code, data, request.user))
+            return open_for(request, await service.edit_draft(code, data, office_who(request)))
 
     @post("/{code:str}/submit", guards=[requires("sales.write")], status_code=HTTP_200_OK, operation_id="submit_sales_order",
           summary="Submit a draft: the review approves it, holds it for credit, or leaves it for an approver")
     async def submit_order(self, request: Request, code: CodePath, data: SalesOrderAction | None = None) -> SalesOrderOut:
         async with write_transaction():
-            return open_for(request, await service.submit(code, request.user, _action(data)[0]))
+            return open_for(request, await service.submit(code, office_who(request), _action(data)[0]))
 
     @post("/{code:str}/approve", guards=[requires("sales.approve")], status_code=HTTP_200_OK,
           operation_id="approve_sales_order", summary="Approve an order the review left for an approver or held for credit")
     async def approve_order(self, request: Request, code: CodePath, data: SalesOrderAction | None = None) -> SalesOrderOut:
         async with write_transaction():
-            return open_for(request, await service.approve(code, request.user, *_action(data)))
+            return open_for(request, await service.approve(code, office_who(request), *_action(data)))
 
     @post("/{code:str}/reject", guards=[requires("sales.approve")], status_code=HTTP_200_OK,
           operation_id="reject_sales_order", summary="Send an order awaiting approval back to draft, saying why")
     async def reject_order(self, request: Request, code: CodePath, data: SalesOrderAction | None = None) -> SalesOrderOut:
         async with write_transaction():
-            return open_for(request, await service.reject(code, request.user, *_action(data)))
+            return open_for(request, await service.reject(code, office_who(request), *_action(data)))
 
     @post("/{code:str}/hold", guards=[requires("sales.write")], status_code=HTTP_200_OK, operation_id="hold_sales_order",
           summary="Put an order on hold, saying why")
     async def hold_order(self, request: Request, code: CodePath, data: SalesOrderAction | None = None) -> SalesOrderOut:
         async with write_transaction():
-            return open_for(request, await service.hold(code, request.user, *_action(data)))
+            return open_for(request, await service.hold(code, office_who(request), *_action(data)))
 
     @post("/{code:str}/release", guards=[requires("sales.write")], status_code=HTTP_200_OK,
           operation_id="release_sales_order", summary="End a hold: the order returns to where it was")
     async def release_order(self, request: Request, code: CodePath, data: SalesOrderAction | None = None) -> SalesOrderOut:
         async with write_transaction():
-            return open_for(request, await service.release(code, request.user, *_action(data)))
+            return open_for(request, await service.release(code, office_who(request), *_action(data)))
 
     @post("/{code:str}/payments", guards=[requires("sales.write")], status_code=HTTP_201_CREATED,
           operation_id="record_sales_payment", summary="Record money received against the order")
     async def record_payment(self, request: Request, code: CodePath, data: PaymentIn) -> SalesOrderOut:
         async with write_transaction():
-            return open_for(request, await service.record_payment(code, data, request.user))
+            return open_for(request, await service.record_payment(code, data, office_who(request)))
 
 
 class SalesPolicyController(Controller):
@@ -145,4 +147,4 @@ class SalesPolicyController(Controller):
          summary="Change the review: checks, discount threshold, auto-approval, approvers per check")
     async def set_policy(self, request: Request, data: SalesPolicyIn) -> SalesPolicyOut:
         async with write_transaction():
-            return await service.set_policy(data, request.user)
+            return await service.set_policy(data, office_who(request))

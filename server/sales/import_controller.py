@@ -15,6 +15,7 @@ from litestar.status_codes import HTTP_200_OK
 
 from schemas.sales_import import PaymentImportResult, SalesImportResult
 from server.accounts.identity import requires
+from server.actors import office_who
 from server.db import write_transaction
 from server.sales import importer, payment_import
 
@@ -47,7 +48,8 @@ class SalesImportController(Controller):
         orders, found = importer.read_order_sheet(await data.file.read(), filename)
         with importer.lost_race_is_already_imported():
             async with write_transaction():
-                result = await importer.import_sales_orders(orders, found, request.user, filename=filename, dry_run=dry_run)
+                result = await importer.import_sales_orders(orders, found, office_who(request), filename=filename,
+                                                            dry_run=dry_run)
         return SalesImportResult(**result)
 
 
@@ -67,5 +69,6 @@ class PaymentImportController(Controller):
     ) -> PaymentImportResult:
         raw = await data.file.read()
         async with write_transaction():
-            result = await payment_import.import_payments(raw, data.file.filename or "", request.user, dry_run=dry_run)
+            result = await payment_import.import_payments(raw, data.file.filename or "", office_who(request),
+                                                          dry_run=dry_run)
         return PaymentImportResult(**result)

@@ -33,10 +33,10 @@ from litestar.status_codes import HTTP_409_CONFLICT, HTTP_413_REQUEST_ENTITY_TOO
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from schemas.sales import SalesOrderIn, SalesOrderLineIn
-from server.accounts.identity import OfficeUser
+from server.actors import Who
 from server.db import DB, json_text, needs_write, placeholders, sql_executemany, sql_fetch
 from server.document_rules import document_code, numbered
-from server.documents import actor_name, utc_now
+from server.documents import utc_now
 from server.errors import ApiError, field_code
 from server.quantities import decimals_used, to_micro
 from server.sales import rules
@@ -427,14 +427,14 @@ def _insert(table: str, columns: tuple[str, ...]) -> str:
     return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders(len(columns))})"
 
 
-async def _write_orders(orders: list[ImportedOrder], customers: dict[str, dict[str, Any]], actor: OfficeUser | None,
+async def _write_orders(orders: list[ImportedOrder], customers: dict[str, dict[str, Any]], who: Who,
                         filename: str) -> list[str]:
     """Every order of a checked file, with what `create_sales_order` writes for one, in four pipelined inserts, and
     the `sales_order.created` webhook event each (queued with the transaction's other deferred rows)."""
     now = utc_now()
     ids = await _reserve_ids("sales_order", len(orders))
     codes = await _order_codes(now.year, len(orders))
-    who = actor_name(actor)
+    by = who.name
     await price_lists.fill_prices([(customers[order.terms["customer"]], [line.values for line in order.lines])
                                    for order in orders], now.date())
     order_rows, line_rows, revision_rows, audit_rows = [], [], [], []
@@ -449,7 +449,7 @@ async def _write_orders(orders: list[ImportedOrder], customers: dict[str, dict[s
             "delivery_address": terms["delivery_address"] or customer["address"],
             "customer_reference": terms["customer_reference"], "source": "import", "contract": None, "quote": None,
             "idempotency_key": order.key,
-            "hold_reason": "", "hold_kind": "", "held_from": None, "paid_amount": Decimal(0), "created_by": who,
+            "hold_reason": "", "hold_kind": "", "held_from": None, "paid_amount": Decimal(0), "created_by": by,
             "submitted_by": None,
             "submitted_at": None, "approved_by": None, "approved_at": None, "created_at": now, "updated_at": now,
             "version": 1,
@@ -465,11 +465,11 @@ async def _write_orders(orders: list[ImportedOrder], customers: dict[str, dict[s
         line_rows += [tuple(line[name] for name in LINE_INSERT) for line in lines]
         reason = f"imported from {filename}, order_ref {order.ref}"[:2000]
         changes = rules.order_changes(None, created)
-        revision_rows.append((order_id, 1, "create", who, now, reason, json_text(changes), json_text(created)))
-        await webhooks.emit(f"sales_order.{EVENTS['create']}", {"action": "create", "actor": who, "reason": reason,
+        revision_rows.append((order_id, 1, "create", by, now, reason, json_text(changes), json_text(created)))
+        await webhooks.emit(f"sales_order.{EVENTS['create']}", {"action": "create", "actor": by, "reason": reason,
                                                                  "changes": changes, "order": created})
-        audit_rows.append((now, actor.id if actor else None, who, "import", ENTITY, code, None, json_text(created),
-                           reason))
+        audit_rows.append((now, who.actor.id if who.actor else None, by, "import", ENTITY, code, None,
+                           json_text(created), reason))
     await sql_executemany(_insert("sales_order", ORDER_INSERT), order_rows)
     await sql_executemany(_insert("sales_order_line", LINE_INSERT), line_rows)
     await sql_executemany(_insert("sales_order_revision", REVISION_INSERT), revision_rows)
@@ -504,7 +504,7 @@ def read_order_sheet(raw: bytes, filename: str) -> tuple[list[ImportedOrder], li
 
 
 @needs_write
-async def import_sales_orders(orders: list[ImportedOrder], found: list[dict[str, Any]], actor: OfficeUser | None, *,
+async def import_sales_orders(orders: list[ImportedOrder], found: list[dict[str, Any]], who: Who, *,
                               filename: str, dry_run: bool = False) -> dict[str, Any]:
     """Create all the sheet's orders as drafts in the caller's transaction — or none: 422 `import_invalid` with every
     problem (row, column, code, message). A race with another import of the same orders loses on their idempotency
@@ -516,7 +516,7 @@ async def import_sales_orders(orders: list[ImportedOrder], found: list[dict[str,
         raise _refuse(found, orders)
     if dry_run:
         return _summary(orders, [None] * len(orders), dry_run=True)
-    codes = await _write_orders(orders, known["customers"], actor, filename)
+    codes = await _write_orders(orders, known["customers"], who, filename)
     return _summary(orders, codes, dry_run=False)
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from litestar.status_codes import HTTP_422_UNPROCESSABLE_ENTITY
 
 from schemas.sales import PaymentIn
-from server.accounts.identity import OfficeUser
+from server.actors import Who
 from server.db import needs_write
 from server.errors import ApiError
 from server.sales import rules, service
@@ -61,7 +61,7 @@ def _row_values(number: int, values: dict[str, str]) -> tuple[dict[str, Any], li
 
 
 @needs_write
-async def import_payments(raw: bytes, filename: str, actor: OfficeUser | None, *, dry_run: bool = False) -> dict[str, Any]:
+async def import_payments(raw: bytes, filename: str, who: Who, *, dry_run: bool = False) -> dict[str, Any]:
     rows = list(read_rows(raw, filename))
     if not rows:
         raise refused_file(HTTP_422_UNPROCESSABLE_ENTITY, "empty_file", "The file has no rows")
@@ -100,6 +100,6 @@ async def import_payments(raw: bytes, filename: str, actor: OfficeUser | None, *
     if not dry_run:
         for _, payment in payments:
             await service.record_payment(payment["sales_order"], PaymentIn(
-                amount=payment["amount"], paid_on=payment["paid_on"], reference=payment["reference"]), actor)
+                amount=payment["amount"], paid_on=payment["paid_on"], reference=payment["reference"]), who)
     return {"dry_run": dry_run, "payments": len(payments),
             "amount": str(sum((p["amount"] for _, p in payments), Decimal(0)))}

@@ -19,11 +19,11 @@ from schemas.sales import (
     PaymentIn, PaymentOut, ReviewOut, RevisionOut, SalesOrderEdit, SalesOrderHistory, SalesOrderIn,
     SalesOrderOut, SalesOrderLineOut, SalesPolicyIn, SalesPolicyOut,
 )
-from server.accounts.identity import OfficeUser
+from server.actors import Who
 from server.db import needs_write
 from server.document_rules import Problem, Refusal, numbered
 from server.documents import (
-    DocumentTable, actor_name, audit_change, lines_problems, master_problems, refuse_problems, utc_now,
+    DocumentTable, audit_change, lines_problems, master_problems, refuse_problems, utc_now,
 )
 from server.errors import ApiError, duplicate
 from server.quantities import from_micro, to_micro
@@ -138,9 +138,9 @@ async def get_policy() -> SalesPolicyOut:
 
 
 @needs_write
-async def set_policy(data: SalesPolicyIn, actor: OfficeUser | None) -> SalesPolicyOut:
+async def set_policy(data: SalesPolicyIn, who: Who) -> SalesPolicyOut:
     before = await get_policy()
-    values = {**data.model_dump(mode="python"), "updated_by": actor_name(actor), "updated_at": utc_now()}
+    values = {**data.model_dump(mode="python"), "updated_by": who.name, "updated_at": utc_now()}
     existing = await SalesPolicy.select(SalesPolicy.id).order_by(SalesPolicy.id).first()
     if existing is None:
         await SalesPolicy.insert(SalesPolicy(**values))
@@ -148,7 +148,7 @@ async def set_policy(data: SalesPolicyIn, actor: OfficeUser | None) -> SalesPoli
         await SalesPolicy.update({getattr(SalesPolicy, k): v for k, v in values.items()}).where(
             SalesPolicy.id == existing["id"])
     after = await get_policy()
-    await audit_change(actor, "update", "sales_policy", "default", before, after)
+    await audit_change(who, "update", "sales_policy", "default", before, after)
     return after
 
 
@@ -176,12 +176,12 @@ EVENTS = {"create": "created", "edit": "edited", "submit": "submitted", "approve
           "delivery": "status_changed", "payment": "payment_recorded", "cancel": "cancelled", "close": "closed"}
 
 
-async def write_revision(order_id: int, action: str, actor: OfficeUser | str | None, before: SalesOrderOut | None,
+async def write_revision(order_id: int, action: str, who: Who, before: SalesOrderOut | None,
                     after: SalesOrderOut, reason: str = "") -> None:
     """The order's new version in its history (what changed and the whole order as it now is), announced to the
     webhook subscribers in the same transaction."""
     after_json = after.model_dump(mode="json")
-    name = actor if isinstance(actor, str) else actor_name(actor)
+    name = who.name
     changes = rules.order_changes(before.model_dump(mode="json") if before else None, after_json)
     await SalesOrderRevision.insert(SalesOrderRevision(
         sales_order=order_id, version=after.version, action=action, actor=name, at=utc_now(), reason=reason,
@@ -191,11 +191,11 @@ async def write_revision(order_id: int, action: str, actor: OfficeUser | str | N
                                                            "changes": changes, "order": after_json})
 
 
-async def record_version(row: dict[str, Any], action: str, actor: OfficeUser | None, before: SalesOrderOut,
+async def record_version(row: dict[str, Any], action: str, who: Who, before: SalesOrderOut,
                   reason: str = "") -> SalesOrderOut:
     after = await get_sales_order(row["code"])
-    await write_revision(row["id"], action, actor, before, after, reason)
-    await audit_change(actor, action, ENTITY, row["code"], before, after, reason)
+    await write_revision(row["id"], action, who, before, after, reason)
+    await audit_change(who, action, ENTITY, row["code"], before, after, reason)
     return after
 
 
@@ -245,7 +245,7 @@ LOST_IDEMPOTENCY_RACE = (sqlite3.IntegrityError, asyncpg.exceptions.IntegrityCon
 
 
 @needs_write
-async def create_sales_order(data: SalesOrderIn, actor: OfficeUser | None, *, source: str = "manual",
+async def create_sales_order(data: SalesOrderIn, who: Who, *, source: str = "manual",
                              idempotency_key: str | None = None, quote: str | None = None) -> SalesOrderOut:
     lines = numbered(line.model_dump(mode="python") for line in data.lines)
     now = utc_now()
@@ -264,18 +264,18 @@ async def create_sales_order(data: SalesOrderIn, actor: OfficeUser | None, *, so
         delivery_address=data.delivery_address or customer["address"],
         payment_terms_days=payment_terms if data.payment_terms_days is None else data.payment_terms_days,
         source=source, contract=data.contract, quote=quote, idempotency_key=idempotency_key, hold_reason="", paid_amount=Decimal(0),
-        created_by=actor_name(actor), created_at=now, updated_at=now, version=1,
+        created_by=who.name, created_at=now, updated_at=now, version=1,
     )).returning(SalesOrder.id)
     if lines:
         await SalesOrderLine.insert(*line_rows(inserted[0]["id"], lines))
     created = await get_sales_order(code)
-    await write_revision(inserted[0]["id"], "create", actor, None, created)
-    await audit_change(actor, "create", ENTITY, code, None, created)
+    await write_revision(inserted[0]["id"], "create", who, None, created)
+    await audit_change(who, "create", ENTITY, code, None, created)
     return created
 
 
 @needs_write
-async def edit_draft(code: str, data: SalesOrderEdit, actor: OfficeUser | None) -> SalesOrderOut:
+async def edit_draft(code: str, data: SalesOrderEdit, who: Who) -> SalesOrderOut:
     """A draft rewritten whole (terms and lines). Once submitted, an order changes through review instead."""
     lines = numbered(line.model_dump(mode="python") for line in data.lines)
     row, _, before = await lock_order(code, data.version)
@@ -297,7 +297,7 @@ async def edit_draft(code: str, data: SalesOrderEdit, actor: OfficeUser | None) 
         SalesOrder.delivery_address: data.delivery_address or customer["address"], SalesOrder.contract: data.contract,
         SalesOrder.payment_terms_days: payment_terms if data.payment_terms_days is None else data.payment_terms_days,
     })
-    return await record_version(row, "edit", actor, before)
+    return await record_version(row, "edit", who, before)
 
 
 # -- review and approval --------------------------------------------------------------------------------------------------
@@ -333,7 +333,7 @@ async def _review(row: dict[str, Any], order: SalesOrderOut, policy: SalesPolicy
 
 
 @needs_write
-async def submit(code: str, actor: OfficeUser | None, version: int | None = None) -> SalesOrderOut:
+async def submit(code: str, who: Who, version: int | None = None) -> SalesOrderOut:
     """Submit a draft: the review runs now, and approves it, holds it for credit, or leaves it for an approver."""
     row, lines, before = await lock_order(code, version)
     SALES_ORDERS.check_transition(row, rules.SUBMITTED)
@@ -343,7 +343,7 @@ async def submit(code: str, actor: OfficeUser | None, version: int | None = None
     results = await _review(row, before, policy, lines)
     status, reason = rules.review_outcome(results, policy.auto_approve)
     now = utc_now()
-    columns: dict[Any, Any] = {SalesOrder.status: status, SalesOrder.submitted_by: actor_name(actor),
+    columns: dict[Any, Any] = {SalesOrder.status: status, SalesOrder.submitted_by: who.name,
                                SalesOrder.submitted_at: now}
     if status == rules.APPROVED:
         columns |= {SalesOrder.approved_by: REVIEW_ACTOR, SalesOrder.approved_at: now}
@@ -357,7 +357,7 @@ async def submit(code: str, actor: OfficeUser | None, version: int | None = None
         outcome=status, note=reason,
         **({"decision": "approved", "decided_by": REVIEW_ACTOR, "decided_at": now} if status == rules.APPROVED else {}),
     ))
-    return await record_version(row, "submit", actor, before, reason)
+    return await record_version(row, "submit", who, before, reason)
 
 
 async def _latest_review(order_id: int) -> dict[str, Any] | None:
@@ -371,7 +371,7 @@ def _awaits_decision(row: dict[str, Any]) -> bool:
 
 
 @needs_write
-async def _decide(code: str, decision: str, actor: OfficeUser | None, version: int | None, note: str) -> SalesOrderOut:
+async def _decide(code: str, decision: str, who: Who, version: int | None, note: str) -> SalesOrderOut:
     row, _, before = await lock_order(code, version)
     if not _awaits_decision(row):
         raise state_conflict(row, Refusal("sales_order_not_awaiting_approval",
@@ -380,35 +380,35 @@ async def _decide(code: str, decision: str, actor: OfficeUser | None, version: i
     review = await _latest_review(row["id"])
     failed = [check["check"] for check in (review["checks"] if review else []) if not check["passed"]]
     if decision == "approved":
-        await _check_approver(failed, actor)
+        await _check_approver(failed, who)
     now = utc_now()
     target = rules.APPROVED if decision == "approved" else rules.DRAFT
     columns: dict[Any, Any] = {SalesOrder.status: target, SalesOrder.held_from: None, SalesOrder.hold_reason: "",
                                SalesOrder.hold_kind: ""}
     if target == rules.APPROVED:
-        columns |= {SalesOrder.approved_by: actor_name(actor), SalesOrder.approved_at: now}
+        columns |= {SalesOrder.approved_by: who.name, SalesOrder.approved_at: now}
     await SALES_ORDERS.bump(row, columns)
     if review is not None:
         await SalesOrderReview.update({
-            SalesOrderReview.decision: decision, SalesOrderReview.decided_by: actor_name(actor),
+            SalesOrderReview.decision: decision, SalesOrderReview.decided_by: who.name,
             SalesOrderReview.decided_at: now, SalesOrderReview.note: note,
         }).where(SalesOrderReview.id == review["id"])
-    return await record_version(row, "approve" if decision == "approved" else "reject", actor, before, note)
+    return await record_version(row, "approve" if decision == "approved" else "reject", who, before, note)
 
 
-async def approve(code: str, actor: OfficeUser | None, version: int | None = None, note: str = "") -> SalesOrderOut:
-    return await _decide(code, "approved", actor, version, note)
+async def approve(code: str, who: Who, version: int | None = None, note: str = "") -> SalesOrderOut:
+    return await _decide(code, "approved", who, version, note)
 
 
-async def reject(code: str, actor: OfficeUser | None, version: int | None = None, note: str = "") -> SalesOrderOut:
+async def reject(code: str, who: Who, version: int | None = None, note: str = "") -> SalesOrderOut:
     """Back to draft, for the clerk to correct and submit again."""
-    return await _decide(code, "rejected", actor, version, note)
+    return await _decide(code, "rejected", who, version, note)
 
 
 # -- hold, release, cancel, close ------------------------------------------------------------------------------------------
 
 @needs_write
-async def hold(code: str, actor: OfficeUser | None, version: int | None = None, reason: str = "") -> SalesOrderOut:
+async def hold(code: str, who: Who, version: int | None = None, reason: str = "") -> SalesOrderOut:
     if not reason.strip():
         refuse_problems([("reason", "reason_required", "say why the order is held")])
     row, _, before = await lock_order(code, version)
@@ -417,11 +417,11 @@ async def hold(code: str, actor: OfficeUser | None, version: int | None = None, 
     SALES_ORDERS.check_transition(row, rules.ON_HOLD)
     await SALES_ORDERS.bump(row, {SalesOrder.status: rules.ON_HOLD, SalesOrder.held_from: row["status"],
                                   SalesOrder.hold_reason: reason, SalesOrder.hold_kind: "manual"})
-    return await record_version(row, "hold", actor, before, reason)
+    return await record_version(row, "hold", who, before, reason)
 
 
 @needs_write
-async def release(code: str, actor: OfficeUser | None, version: int | None = None, note: str = "") -> SalesOrderOut:
+async def release(code: str, who: Who, version: int | None = None, note: str = "") -> SalesOrderOut:
     """End a hold. A hold the review put on at submission (credit) is ended by approving the order; a credit hold
     put on when a change made the order grow is released by an approver of the credit check."""
     row, _, before = await lock_order(code, version)
@@ -431,31 +431,31 @@ async def release(code: str, actor: OfficeUser | None, version: int | None = Non
         raise state_conflict(row, Refusal("approval_required",
                                            "The review held this order at submission: approve or reject it"))
     if row["hold_kind"] == rules.CREDIT:
-        await _check_approver([rules.CREDIT], actor)
+        await _check_approver([rules.CREDIT], who)
     back = rules.progress_status(await _downstream(row)) if row["held_from"] in rules.UNDER_WAY else row["held_from"]
     await SALES_ORDERS.bump(row, {SalesOrder.status: back, SalesOrder.held_from: None, SalesOrder.hold_reason: "",
                                   SalesOrder.hold_kind: ""})
-    return await record_version(row, "release", actor, before, note)
+    return await record_version(row, "release", who, before, note)
 
 
-async def _check_approver(failed_checks: list[str], actor: OfficeUser | None) -> None:
+async def _check_approver(failed_checks: list[str], who: Who) -> None:
     policy = await get_policy()
-    refusal = rules.approval_refusal(failed_checks, actor.roles if actor else ("admin",), policy.approvers,
+    refusal = rules.approval_refusal(failed_checks, who.actor.roles if who.actor else ("admin",), policy.approvers,
                                      DEFAULT_APPROVERS)
     if refusal is not None:
         raise ApiError(HTTP_403_FORBIDDEN, refusal.code, refusal.message, refusal.details)
 
 
 @needs_write
-async def record_payment(code: str, data: PaymentIn, actor: OfficeUser | None) -> SalesOrderOut:
+async def record_payment(code: str, data: PaymentIn, who: Who) -> SalesOrderOut:
     row, _, before = await lock_order(code, None)
     if (refusal := rules.payment_refusal(row["status"])) is not None:
         raise state_conflict(row, refusal)
     await SalesPayment.insert(SalesPayment(sales_order=row["id"], amount=data.amount, paid_on=data.paid_on,
-                                           reference=data.reference, recorded_by=actor_name(actor),
+                                           reference=data.reference, recorded_by=who.name,
                                            recorded_at=utc_now()))
     await SALES_ORDERS.bump(row, {SalesOrder.paid_amount: Decimal(row["paid_amount"]) + data.amount})
-    return await record_version(row, "payment", actor, before, f"{data.amount} {row['currency']} {data.reference}".strip())
+    return await record_version(row, "payment", who, before, f"{data.amount} {row['currency']} {data.reference}".strip())
 
 
 # -- downstream: production and shipping move an approved order on ------------------------------------------------------
@@ -489,7 +489,7 @@ async def refresh_progress(code: str) -> str:
         before = await get_sales_order(code)
         await SALES_ORDERS.bump(row, {SalesOrder.status: status})
         after = await get_sales_order(code)
-        await write_revision(row["id"], "progress", "system", before, after)
+        await write_revision(row["id"], "progress", Who.system(), before, after)
     return status
 
 
@@ -511,6 +511,6 @@ async def book_delivery(code: str, deliveries: dict[int, tuple[int, int]]) -> di
     status = rules.status_after_delivery(row["status"], await _downstream(row))
     await SALES_ORDERS.bump(row, {SalesOrder.status: status})
     after = await get_sales_order(code)
-    await write_revision(row["id"], "delivery", "system", before, after)
+    await write_revision(row["id"], "delivery", Who.system(), before, after)
     return {"sales_order": code, "status": status}
 

@@ -23,6 +23,7 @@ from schemas.shipping import (
     ShipmentStatus,
 )
 from server.accounts.identity import requires
+from server.actors import office_who
 from server.db import write_transaction
 from server.errors import not_found
 from server.labels.kinds import Label, document_label, sscc_label
@@ -91,21 +92,21 @@ class ShipmentController(Controller):
           operation_id="create_shipment")
     async def create_shipment(self, request: Request, data: ShipmentIn) -> ShipmentOut:
         async with write_transaction():
-            return await planning.create_shipment(data, request.user)
+            return await planning.create_shipment(data, office_who(request))
 
     @post("/{code:str}/cancel", guards=[requires("shipping.write")], status_code=HTTP_200_OK,
           summary="Cancel a shipment nothing was packed for: its reservations are released",
           operation_id="cancel_shipment")
     async def cancel_shipment(self, request: Request, code: CodePath, data: ShipmentAction | None = None) -> ShipmentOut:
         async with write_transaction():
-            return await planning.cancel_shipment(code, request.user, data.reason if data else "")
+            return await planning.cancel_shipment(code, office_who(request), data.reason if data else "")
 
     @post("/{code:str}/route", guards=[requires("shipping.write")], status_code=HTTP_200_OK,
           summary="Move an open shipment to another route (the old route's devices drop it)",
           operation_id="move_shipment_route")
     async def move_route(self, request: Request, code: CodePath, data: ShipmentRouteIn) -> ShipmentOut:
         async with write_transaction():
-            return await planning.move_route(code, data.route, request.user)
+            return await planning.move_route(code, data.route, office_who(request))
 
     @get("/{code:str}/proof", guards=[requires("shipping.read")], summary="The shipment's proof of delivery",
          operation_id="get_proof_of_delivery")

@@ -9,9 +9,9 @@ from typing import Any
 from litestar.status_codes import HTTP_409_CONFLICT, HTTP_422_UNPROCESSABLE_ENTITY
 
 from schemas.shipping import ShipmentIn, ShipmentOut
-from server.accounts.identity import OfficeUser
+from server.actors import Who
 from server.db import needs_write
-from server.documents import actor_name, audit_change, utc_now
+from server.documents import audit_change, utc_now
 from server.errors import ApiError
 from server.inventory.availability import Bin, release_reservations, reserve, usable_bins
 from server.inventory.stock import check_decimals, load_item
@@ -50,7 +50,7 @@ def _problem(code: str, field: str, message: str, **details: Any) -> ApiError:
 
 
 @needs_write
-async def create_shipment(data: ShipmentIn, actor: OfficeUser | None) -> ShipmentOut:
+async def create_shipment(data: ShipmentIn, who: Who) -> ShipmentOut:
     await sales.SALES_ORDERS.lock(data.sales_order)
     order, order_lines = await sales.SALES_ORDERS.load_with_lines(data.sales_order)
     refusal = sales_rules.shipment_refusal(order["status"])
@@ -88,7 +88,7 @@ async def create_shipment(data: ShipmentIn, actor: OfficeUser | None) -> Shipmen
         pick_list += picks
     inserted = await Shipment.insert(Shipment(
         code=code, sales_order=data.sales_order, site=order["site"], ship_from=data.ship_from, route=data.route,
-        status=rules.PLANNED, pick_list=json.dumps(pick_list), created_by=actor_name(actor), created_at=now, updated_at=now,
+        status=rules.PLANNED, pick_list=json.dumps(pick_list), created_by=who.name, created_at=now, updated_at=now,
     )).returning(Shipment.id)
     await ShipmentLine.insert(*[
         ShipmentLine(shipment=inserted[0]["id"], line_no=line.line_no, item=by_line[line.line_no]["item"],
@@ -100,13 +100,13 @@ async def create_shipment(data: ShipmentIn, actor: OfficeUser | None) -> Shipmen
         await reserve(by_line[line.line_no]["item"], to_micro(line.quantity), RESERVATION_KIND, code, line.line_no)
     created = await publish(None, code)
     await sales.refresh_progress(data.sales_order)
-    await audit_change(actor, "create", ENTITY, code, None, created)
+    await audit_change(who, "create", ENTITY, code, None, created)
     dock("planned", code, sales_order=data.sales_order, status=created.status)
     return created
 
 
 @needs_write
-async def cancel_shipment(code: str, actor: OfficeUser | None, reason: str = "") -> ShipmentOut:
+async def cancel_shipment(code: str, who: Who, reason: str = "") -> ShipmentOut:
     row = await shipment_row(code, lock=True)
     units = await HandlingUnit.count().where(HandlingUnit.shipment == row["id"])
     refusal = rules.cancel_refusal(row["status"], units)
@@ -117,12 +117,12 @@ async def cancel_shipment(code: str, actor: OfficeUser | None, reason: str = "")
     await release_reservations(RESERVATION_KIND, code)
     after = await publish(row, code)
     await sales.refresh_progress(row["sales_order"])
-    await audit_change(actor, "cancel", ENTITY, code, before, after, reason)
+    await audit_change(who, "cancel", ENTITY, code, before, after, reason)
     return after
 
 
 async def fit_to_order_line(sales_order: str, line_no: int, open_micro: int, *, substituted: bool,
-                            actor: OfficeUser | None, reason: str) -> list[dict[str, Any]]:
+                            who: Who, reason: str) -> list[dict[str, Any]]:
     """A sales order line changed (inside the caller's transaction): its open shipments may carry no more than the
     line still owes (`open_micro`), and nothing at all once its product was substituted. What is not packed yet is
     taken off the newest shipments first (`rules.cuts_to_fit`): the line shrinks (its pick list and reservation with
@@ -157,7 +157,7 @@ async def fit_to_order_line(sales_order: str, line_no: int, open_micro: int, *, 
             columns[Shipment.status] = rules.CANCELLED
         await Shipment.update(columns).where(Shipment.id == shipment["id"])
         after = await publish(before, shipment["code"])
-        await audit_change(actor, "fit_to_order", ENTITY, shipment["code"], None, after, reason)
+        await audit_change(who, "fit_to_order", ENTITY, shipment["code"], None, after, reason)
         impacts.append({"kind": "shipment", "key": shipment["code"], "line_no": line_no, "effect": rules.cut_effect(left, remaining),
                         "details": {"from": quantity_text(line["quantity_micro"]), "to": quantity_text(left)}})
     if excess > 0:
@@ -168,7 +168,7 @@ async def fit_to_order_line(sales_order: str, line_no: int, open_micro: int, *, 
 
 
 @needs_write
-async def move_route(code: str, route: str, actor: OfficeUser | None) -> ShipmentOut:
+async def move_route(code: str, route: str, who: Who) -> ShipmentOut:
     """Another route: the old route's devices get a delete, the new one's the shipment (once loaded)."""
     row = await shipment_row(code, lock=True)
     if row["status"] not in rules.OPEN:
@@ -177,5 +177,5 @@ async def move_route(code: str, route: str, actor: OfficeUser | None) -> Shipmen
     before = await shipment_out(row)
     await Shipment.update({Shipment.route: route, Shipment.updated_at: utc_now()}).where(Shipment.id == row["id"])
     after = await publish(row, code)
-    await audit_change(actor, "route", ENTITY, code, before, after)
+    await audit_change(who, "route", ENTITY, code, before, after)
     return after

@@ -15,6 +15,7 @@ from schemas.accounts import UserIn, UserPatch
 from server.accounts.identity import requires
 from server.accounts import service as accounts
 from server.accounts.permissions import Role
+from server.actors import office_who
 from server.db import write_transaction
 from server.errors import ApiError
 from server.masterdata.resources import RESOURCES
@@ -83,7 +84,7 @@ async def users(request: Request) -> Template:
 
 @post("/users", guards=[requires("users.write")], include_in_schema=False)
 async def create_user(request: Request) -> Template | Redirect:
-    actor = request.user
+    who = office_who(request)
     form = await request.form()
     values = {
         "username": str(form.get("username") or ""),
@@ -94,7 +95,7 @@ async def create_user(request: Request) -> Template | Redirect:
     }
     try:
         async with write_transaction():
-            created = await accounts.create_user(UserIn.model_validate(values), actor)
+            created = await accounts.create_user(UserIn.model_validate(values), who)
     except (ValidationError, ApiError) as exc:
         shown = {**values, "password": ""}
         errors = explain(exc, FormErrors(), language_of(request))
@@ -104,7 +105,7 @@ async def create_user(request: Request) -> Template | Redirect:
 
 @post("/users/update", guards=[requires("users.write")], include_in_schema=False)
 async def update_user(request: Request) -> Template | Redirect:
-    actor = request.user
+    who = office_who(request)
     form = await request.form()
     username = str(form.get("username") or "")[:64]
     patch: dict[str, Any] = {
@@ -116,7 +117,7 @@ async def update_user(request: Request) -> Template | Redirect:
         patch["password"] = str(form.get("password"))
     try:
         async with write_transaction():
-            await accounts.update_user(username, UserPatch.model_validate(patch), actor)
+            await accounts.update_user(username, UserPatch.model_validate(patch), who)
     except (ValidationError, ApiError) as exc:
         problems = explain(exc, FormErrors(), language_of(request))
         # The row forms share one page, so each message says which user it is about.

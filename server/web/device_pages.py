@@ -20,6 +20,7 @@ from devices.controllers import enrol_url, qr_svg
 from schemas.devices import DevicePatch
 from schemas.sync import EnrolmentRequest
 from server.accounts.identity import requires
+from server.actors import office_who
 from server.db import write_transaction
 from server.errors import ApiError
 from server.i18n import translate
@@ -106,7 +107,7 @@ async def device_list(request: Request) -> Template:
 
 @post("/devices/enrolments", guards=[requires("devices.write")], include_in_schema=False, status_code=200)
 async def enrol_device(request: Request) -> Template:
-    actor = request.user
+    who = office_who(request)
     form = await request.form()
     values = {**_posted_scope(form), "ttl_minutes": str(form.get("ttl_minutes") or DEFAULT_TTL_MINUTES).strip()}
     lang = language_of(request)
@@ -115,7 +116,7 @@ async def enrol_device(request: Request) -> Template:
             {"scope": {"site": values["site"], "warehouses": values["warehouses"]}, "ttl_minutes": values["ttl_minutes"]}
         )
         async with write_transaction():
-            code, expires_at = await devices.create_enrolment(wanted.scope, wanted.ttl_minutes, actor)
+            code, expires_at = await devices.create_enrolment(wanted.scope, wanted.ttl_minutes, who)
     except (ValidationError, ApiError) as exc:
         problems = _one_list(explain(exc, FormErrors(), lang), lang)
         return await _devices_page(request, status_code=HTTP_422_UNPROCESSABLE_ENTITY, enrol_errors=problems,
@@ -157,7 +158,7 @@ async def device_detail(request: Request, device_id: DeviceId) -> Template:
 
 @post("/devices/{device_id:str}", guards=[requires("devices.write")], include_in_schema=False)
 async def update_device(request: Request, device_id: DeviceId) -> Template | Redirect:
-    actor = request.user
+    who = office_who(request)
     device = await devices.get_device(device_id)
     form = await request.form()
     values = {"name": str(form.get("name") or "").strip(), **_posted_scope(form)}
@@ -167,7 +168,7 @@ async def update_device(request: Request, device_id: DeviceId) -> Template | Red
             {"name": values["name"], "scope": _posted_scope(form, keep=device["scope"])}
         )
         async with write_transaction():
-            await devices.update_device(device_id, wanted.name, wanted.scope, actor)
+            await devices.update_device(device_id, wanted.name, wanted.scope, who)
     except (ValidationError, ApiError) as exc:
         problems = _one_list(explain(exc, FormErrors(), lang), lang)
         return await _edit_page(request, device, status_code=HTTP_422_UNPROCESSABLE_ENTITY, errors=problems, values=values)
@@ -181,9 +182,9 @@ async def confirm_revoke(request: Request, device_id: DeviceId) -> Template:
 
 @post("/devices/{device_id:str}/revoke", guards=[requires("devices.write")], include_in_schema=False)
 async def revoke_device(request: Request, device_id: DeviceId) -> Redirect:
-    actor = request.user
+    who = office_who(request)
     async with write_transaction():
-        revoked = await devices.revoke_device(device_id, actor)
+        revoked = await devices.revoke_device(device_id, who)
     return Redirect("/devices?" + urlencode({"revoked": revoked["name"]}), status_code=HTTP_303_SEE_OTHER)
 
 

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 
 from schemas.pricing import ContractIn, PriceListIn, QuoteConvert, QuoteEdit, QuoteIn
 from server.accounts.identity import requires
+from server.actors import office_who
 from server.db import write_transaction
 from server.errors import ApiError
 from server.i18n import translate
@@ -152,13 +153,13 @@ async def new_form(request: Request) -> Template:
 @post(list(FORMS), guards=[requires_for(_form_permission)], include_in_schema=False)
 async def create_from_form(request: Request) -> Template | Redirect:
     spec, _, to_input, create, base = FORMS[request.url.path]
-    actor = request.user
+    who = office_who(request)
     form = {k: v.strip() for k, v in (await request.form()).items() if isinstance(v, str)}
     values, lines = _form_values(form, spec)
     errors = FormErrors()
     try:
         async with write_transaction():
-            created = await create(to_input(values, lines), actor)
+            created = await create(to_input(values, lines), who)
     except (ApiError, ValidationError) as exc:
         explain(exc, errors, language_of(request))
         status = exc.status_code if isinstance(exc, ApiError) else HTTP_422_UNPROCESSABLE_ENTITY
@@ -237,19 +238,19 @@ async def quote_detail(request: Request, code: CodePath) -> Template:
       include_in_schema=False)
 async def quote_action(request: Request, code: CodePath) -> Template | Redirect:
     action = request.url.path.rsplit("/", 1)[-1]
-    actor = request.user
+    who = office_who(request)
     version = str((await request.form()).get("version") or "")
     sent = int(version) if version.isdigit() else None
     try:
         async with write_transaction():
             if action == "submit":
-                await quotes.submit_quote(code, actor, sent)
+                await quotes.submit_quote(code, who, sent)
             elif action == "convert":
-                order = await quotes.convert_quote(code, QuoteConvert(version=sent), actor)
+                order = await quotes.convert_quote(code, QuoteConvert(version=sent), who)
                 return Redirect(f"/sales-orders/{order.code}?{urlencode({'done': 'save'})}",
                                 status_code=HTTP_303_SEE_OTHER)
             else:
-                await quotes.decide_quote(code, "approved" if action == "approve" else "rejected", actor, sent)
+                await quotes.decide_quote(code, "approved" if action == "approve" else "rejected", who, sent)
     except ApiError as exc:
         if exc.code == "not_found":
             raise
@@ -276,7 +277,7 @@ async def edit_quote_form(request: Request, code: CodePath) -> Template:
 
 @post("/quotes/{code:str}/edit", guards=[requires("sales.write")], include_in_schema=False)
 async def edit_quote(request: Request, code: CodePath) -> Template | Redirect:
-    actor = request.user
+    who = office_who(request)
     spec = _quote_edit_spec(code)
     form = {k: v.strip() for k, v in (await request.form()).items() if isinstance(v, str)}
     values, lines = _form_values(form, spec)
@@ -286,7 +287,7 @@ async def edit_quote(request: Request, code: CodePath) -> Template | Redirect:
         data = QuoteEdit.model_validate({**_present(values), "version": form.get("version", ""),
                                          "lines": [{**_present(line), "due_date": due} for line in lines]})
         async with write_transaction():
-            await quotes.edit_quote(code, data, actor)
+            await quotes.edit_quote(code, data, who)
     except (ApiError, ValidationError) as exc:
         if isinstance(exc, ApiError) and exc.code == "not_found":
             raise

@@ -20,7 +20,7 @@ from server.accounts.identity import requires
 from server.db import write_transaction
 from server.errors import ApiError
 from server.masterdata.tables import Bom, Site
-from server.actors import Who
+from server.actors import office_who
 from server.production import service
 from server.production.execution import issue_material, report_production
 from server.production.rules import ON_THE_FLOOR, ORDER_STATUSES, open_actions
@@ -74,12 +74,12 @@ async def production_detail(request: Request, code: CodePath) -> Template:
       include_in_schema=False)
 async def production_action(request: Request, code: CodePath) -> Template | Redirect:
     action = request.url.path.rsplit("/", 1)[-1]
-    actor = request.user
+    who = office_who(request)
     form = await request.form()
     version = str(form.get("version") or "")
     try:
         async with write_transaction():
-            await ACTIONS[action](code, actor, int(version) if version.isdigit() else None)
+            await ACTIONS[action](code, who, int(version) if version.isdigit() else None)
     except ApiError as exc:
         if exc.code == "not_found":
             raise
@@ -108,14 +108,14 @@ async def new_production_form(request: Request) -> Template:
 
 @post("/production-orders/new", guards=[requires("production.write")], include_in_schema=False)
 async def create_production(request: Request) -> Template | Redirect:
-    actor = request.user
+    who = office_who(request)
     form = {k: v.strip() if k != "notes" else v for k, v in (await request.form()).items() if isinstance(v, str)}
     values = {k: v for k, v in form.items() if k in FORM_FIELDS}
     data: dict[str, Any] = {k: v for k, v in values.items() if v or k == "notes"}
     errors = FormErrors()
     try:
         async with write_transaction():
-            created = await service.create_production_order(ProductionOrderIn.model_validate(data), actor)
+            created = await service.create_production_order(ProductionOrderIn.model_validate(data), who)
     except (ValidationError, ApiError) as exc:
         if isinstance(exc, ApiError) and exc.code == "not_found":
             raise
@@ -137,14 +137,14 @@ async def book_at_desk(request: Request, code: CodePath) -> Template | Redirect:
     """A supervisor books an issue or an operation's report at a desk: the same function a tablet's `stock.issue` /
     `production.report` reaches, in one transaction, audited under the supervisor's name."""
     booking = request.url.path.rsplit("/", 1)[-1]
-    actor = request.user
+    who = office_who(request)
     contract, fields, book = BOOKINGS[booking]
     form = await request.form()
     typed = {name: str(form.get(name) or "").strip() for name in fields}
     try:
         args = contract.model_validate({"production_order": code, **{k: v for k, v in typed.items() if v}})
         async with write_transaction():
-            await book(args, Who.office(actor))
+            await book(args, who)
     except (ValidationError, ApiError) as exc:
         if isinstance(exc, ApiError) and exc.code == "not_found":
             raise

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from schemas.purchasing import PurchaseOrderIn, PurchaseOrderOut, PurchaseOrderPatch
 from server.accounts.identity import requires
+from server.actors import office_who
 from server.db import write_transaction
 from server.errors import ApiError
 from server.masterdata.tables import Item, Site, Supplier
@@ -86,12 +87,12 @@ def _action_permission(connection: ASGIConnection) -> str:
       include_in_schema=False)
 async def purchase_action(request: Request, code: CodePath) -> Template | Redirect:
     action = request.url.path.rsplit("/", 1)[-1]
-    actor = request.user
+    who = office_who(request)
     form = await request.form()
     version = str(form.get("version") or "")
     try:
         async with write_transaction():
-            await ACTIONS[action](code, actor, int(version) if version.isdigit() else None)
+            await ACTIONS[action](code, who, int(version) if version.isdigit() else None)
     except ApiError as exc:
         if exc.code == "not_found":
             raise
@@ -150,7 +151,7 @@ def _contract_input(values: dict[str, str], lines: list[dict[str, str]]) -> dict
 
 
 async def _save(request: Request, code: str | None) -> Template | Redirect:
-    actor = request.user
+    who = office_who(request)
     form = {k: v.strip() if k != "notes" else v for k, v in (await request.form()).items() if isinstance(v, str)}
     values = {k: v for k, v in form.items() if not k.startswith(("lines-", "_"))}
     lines = _posted_lines(form)
@@ -160,11 +161,11 @@ async def _save(request: Request, code: str | None) -> Template | Redirect:
     try:
         async with write_transaction():
             if code is None:
-                saved = await service.create_purchase_order(PurchaseOrderIn.model_validate(data), actor)
+                saved = await service.create_purchase_order(PurchaseOrderIn.model_validate(data), who)
             else:
                 data.pop("code", None)
                 data["version"] = values.get("version") or "0"
-                saved = await service.update_purchase_order(code, PurchaseOrderPatch.model_validate(data), actor)
+                saved = await service.update_purchase_order(code, PurchaseOrderPatch.model_validate(data), who)
     except (ValidationError, ApiError) as exc:
         if isinstance(exc, ApiError) and exc.code == "not_found":
             raise

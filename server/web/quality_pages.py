@@ -18,7 +18,7 @@ from schemas.quality import DispositionIn, HoldIn, InspectionPlanIn, InspectionP
 from server.accounts.identity import requires
 from server.db import write_transaction
 from server.errors import ApiError
-from server.actors import Who
+from server.actors import office_who
 from server.quality import service
 from server.quality.rules import DISPOSITIONS
 from server.web.forms import FormErrors, display, explain
@@ -67,14 +67,14 @@ async def holds_list(request: Request, item: CodeQuery = None, page: Page = 1) -
 
 @post(["/quality/holds", "/quality/holds/release"], guards=[requires("quality.write")], include_in_schema=False)
 async def hold_or_release(request: Request) -> Template | Redirect:
-    actor = request.user
+    who = office_who(request)
     form = await request.form()
     typed = {name: str(form.get(name) or "").strip() for name in HOLD_FIELDS}
     releasing = request.url.path.endswith("/release")
     try:
         data = HoldIn.model_validate({k: v for k, v in typed.items() if v or k == "note"})
         async with write_transaction():
-            await (service.release_stock if releasing else service.hold_stock)(data, Who.office(actor))
+            await (service.release_stock if releasing else service.hold_stock)(data, who)
     except (ValidationError, ApiError) as exc:
         return await _holds_page(request, item=typed["item"], typed={} if releasing else typed,
                                  errors=_messages(exc, language_of(request)), status_code=HTTP_422_UNPROCESSABLE_ENTITY)
@@ -112,7 +112,7 @@ def _posted_results(form: dict[str, str]) -> list[dict[str, str]]:
 
 @post("/quality/inspect", guards=[requires("quality.write")], include_in_schema=False)
 async def inspect_record(request: Request) -> Template | Redirect:
-    actor = request.user
+    who = office_who(request)
     form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
     values = {name: form.get(name, "").strip() for name in ("item", "lot", "location", "quantity", "verdict", "note")}
     data = {"subject": "lot" if values["lot"] and not values["location"] else "receipt",
@@ -120,7 +120,7 @@ async def inspect_record(request: Request) -> Template | Redirect:
     try:
         args = QualityRecordArgs.model_validate(data)
         async with write_transaction():
-            effect = await service.record_inspection(args, Who.office(actor))
+            effect = await service.record_inspection(args, who)
     except (ValidationError, ApiError) as exc:
         return await _inspect_page(request, values | {f"result-{k}": v for k, v in form.items() if k.startswith("result-")},
                                    errors=_messages(exc, language_of(request)), status_code=HTTP_422_UNPROCESSABLE_ENTITY)
@@ -173,7 +173,7 @@ def _characteristic_input(row: dict[str, str]) -> dict[str, Any]:
 
 
 async def _save_plan(request: Request, item: str | None) -> Template | Redirect:
-    actor = request.user
+    who = office_who(request)
     form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
     values = {k: form.get(k, "").strip() for k in ("item", "description", "version")}
     rows = _posted_rows(form)
@@ -186,11 +186,11 @@ async def _save_plan(request: Request, item: str | None) -> Template | Redirect:
             if item is None:
                 saved = await service.create_plan(InspectionPlanIn.model_validate(
                     {"item": values["item"], "description": values["description"],
-                     "characteristics": characteristics}), actor)
+                     "characteristics": characteristics}), who)
             else:
                 saved = await service.update_plan(item, InspectionPlanUpdate.model_validate(
                     {"version": values["version"] or "0", "description": values["description"],
-                     "characteristics": characteristics}), actor)
+                     "characteristics": characteristics}), who)
     except (ValidationError, ApiError) as exc:
         if isinstance(exc, ApiError) and exc.code == "not_found":
             raise
@@ -212,9 +212,9 @@ async def update_plan(request: Request, item: CodePath) -> Template | Redirect:
 
 @post("/quality/plans/{item:str}/delete", guards=[requires("quality.write")], include_in_schema=False)
 async def delete_plan(request: Request, item: CodePath) -> Redirect:
-    actor = request.user
+    who = office_who(request)
     async with write_transaction():
-        await service.delete_plan(item, actor)
+        await service.delete_plan(item, who)
     return Redirect("/quality/plans?done=delete", status_code=HTTP_303_SEE_OTHER)
 
 
@@ -243,13 +243,13 @@ async def ncr_detail(request: Request, code: CodePath) -> Template:
 
 @post("/quality/ncrs/{code:str}/disposition", guards=[requires("quality.write")], include_in_schema=False)
 async def ncr_disposition(request: Request, code: CodePath) -> Template | Redirect:
-    actor = request.user
+    who = office_who(request)
     form = await request.form()
     try:
         data = DispositionIn.model_validate({"disposition": str(form.get("disposition") or ""),
                                              "note": str(form.get("note") or "")})
         async with write_transaction():
-            await service.decide_disposition(code, data, actor)
+            await service.decide_disposition(code, data, who)
     except (ValidationError, ApiError) as exc:
         if isinstance(exc, ApiError) and exc.code == "not_found":
             raise

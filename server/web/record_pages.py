@@ -17,6 +17,7 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_422_UNPROCESSABLE_ENTITY
 from pydantic import BaseModel, ValidationError
 
+from server.actors import office_who
 from server.db import write_transaction
 from server.errors import ApiError
 from server.masterdata.resources import RESOURCES
@@ -25,7 +26,7 @@ from server.records.controller import decode_csv
 from server.records.resource import Reference, Resource
 from server.web.choices import active_records
 from server.web.forms import FormErrors, Widget, display, explain, parse_fields, parse_lines, widgets
-from server.web.render import current_user, language_of, render, requires_for
+from server.web.render import language_of, render, requires_for
 
 PAGE_SIZE = 25
 MAX_SELECT_OPTIONS = 300
@@ -229,10 +230,10 @@ async def _save(request: Request, resource: Resource, code: str | None) -> Templ
             async with write_transaction():
                 if code is None:
                     saved = await service.create_record(resource, resource.create_model.model_validate(data),
-                                                        current_user(request))
+                                                        office_who(request))
                 else:
                     saved = await service.update_record(resource, code, resource.update_model.model_validate(data),
-                                                        current_user(request))
+                                                        office_who(request))
             return Redirect(f"/md/{resource.path}?{urlencode({'saved': saved.code})}", status_code=HTTP_303_SEE_OTHER)  # type: ignore[attr-defined]
         except (ValidationError, ApiError) as exc:
             explain(exc, errors, lang)
@@ -277,7 +278,7 @@ async def archive_record(request: Request, path: str) -> Redirect:
     code = str(form.get("code") or "")[:40]
     archive = form.get("archive") == "true"
     async with write_transaction():
-        await service.set_archived(resource, code, archive, current_user(request))
+        await service.set_archived(resource, code, archive, office_who(request))
     back = {"archived": "true"} if not archive else {}
     return Redirect(f"/md/{resource.path}?{urlencode({**back, 'saved': code})}", status_code=HTTP_303_SEE_OTHER)
 
@@ -285,7 +286,7 @@ async def archive_record(request: Request, path: str) -> Redirect:
 @post("/md/{path:str}/import", guards=[requires_for(_write_permission)], include_in_schema=False)
 async def import_records(request: Request, path: str) -> Template:
     resource = _resource(path)
-    user = request.user
+    who = office_who(request)
     upload = (await request.form()).get("file")
     result, problems, status = None, [], 200
     if not isinstance(upload, UploadFile):
@@ -293,7 +294,7 @@ async def import_records(request: Request, path: str) -> Template:
     else:
         try:
             async with write_transaction():
-                result = await service.import_csv(resource, decode_csv(await upload.read()), user)
+                result = await service.import_csv(resource, decode_csv(await upload.read()), who)
         except ApiError as exc:
             # A file refused whole (bad encoding…) is shown like a file refused row by row.
             problems = exc.details.get("errors") or [{"row": "", "field": "file", "code": exc.code, "message": exc.message}]

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from schemas.sales import OrderChangeIn, SalesOrderOut
 from server.accounts.identity import requires
+from server.actors import office_who
 from server.db import trial_write, write_transaction
 from server.errors import ApiError
 from server.orders import changes
@@ -48,12 +49,12 @@ def _change_input(order: SalesOrderOut, form: dict[str, str]) -> dict[str, Any]:
 async def preview_change(request: Request, code: CodePath) -> Template:
     """What the change would do (an htmx fragment): the order's changed fields and the impacts downstream. The change
     runs in a trial write that is always rolled back."""
-    actor = request.user
+    who = office_who(request)
     order = await sales.get_sales_order(code)
     form = posted_text(await request.form())
     try:
         async with trial_write():
-            impact = await changes.change_order(code, OrderChangeIn.model_validate(_change_input(order, form)), actor)
+            impact = await changes.change_order(code, OrderChangeIn.model_validate(_change_input(order, form)), who)
         impact = impact.model_copy(update={"applied": False})
     except (ApiError, ValidationError) as exc:
         if isinstance(exc, ApiError) and exc.code == "not_found":
@@ -67,13 +68,13 @@ async def preview_change(request: Request, code: CodePath) -> Template:
 async def preview_cancel(request: Request, code: CodePath) -> Template:
     """What cancelling would do (an htmx fragment, the same as a change's): shipments, reservations, production.
     Like a change's preview, it runs in a trial write that is always rolled back."""
-    actor = request.user
+    who = office_who(request)
     form = posted_text(await request.form())
     version = form.get("version", "")
     try:
         async with trial_write():
             impact = await changes.cancel_order(code, int(version) if version.isdigit() else None, form.get("reason", ""),
-                                                actor)
+                                                who)
         impact = impact.model_copy(update={"applied": False})
     except ApiError as exc:
         if exc.code == "not_found":
@@ -85,12 +86,12 @@ async def preview_cancel(request: Request, code: CodePath) -> Template:
 
 @post("/sales-orders/{code:str}/change", guards=[requires("sales.write")], include_in_schema=False)
 async def make_change(request: Request, code: CodePath) -> Template | Redirect:
-    actor = request.user
+    who = office_who(request)
     order = await sales.get_sales_order(code)
     form = posted_text(await request.form())
     try:
         async with write_transaction():
-            await changes.make_change(code, OrderChangeIn.model_validate(_change_input(order, form)), actor)
+            await changes.make_change(code, OrderChangeIn.model_validate(_change_input(order, form)), who)
     except (ApiError, ValidationError) as exc:
         if isinstance(exc, ApiError) and exc.code == "not_found":
             raise

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from schemas.sales import SalesOrderEdit, SalesOrderIn, SalesOrderOut
 from server.accounts.identity import requires
+from server.actors import office_who
 from server.db import write_transaction
 from server.errors import ApiError
 from server.masterdata.tables import Customer, Item, Site
@@ -94,7 +95,7 @@ async def edit_sales_form(request: Request, code: CodePath) -> Template | Redire
 
 
 async def _save(request: Request, code: str | None) -> Template | Redirect:
-    actor = request.user
+    who = office_who(request)
     form = posted_text(await request.form())
     values = {k: v for k, v in form.items() if k in HEADER_FIELDS or k == "version"}
     lines = _posted_lines(form)
@@ -105,11 +106,11 @@ async def _save(request: Request, code: str | None) -> Template | Redirect:
     try:
         async with write_transaction():
             if code is None:
-                saved = await sales.create_sales_order(SalesOrderIn.model_validate(data), actor)
+                saved = await sales.create_sales_order(SalesOrderIn.model_validate(data), who)
             else:
                 data.pop("customer", None)
                 data["version"] = values.get("version") or "0"
-                saved = await sales.edit_draft(code, SalesOrderEdit.model_validate(data), actor)
+                saved = await sales.edit_draft(code, SalesOrderEdit.model_validate(data), who)
     except (ValidationError, ApiError) as exc:
         if isinstance(exc, ApiError) and exc.code == "not_found":
             raise
@@ -120,7 +121,7 @@ async def _save(request: Request, code: str | None) -> Template | Redirect:
     if form.get("_action") == "submit":
         try:
             async with write_transaction():
-                await sales.submit(saved.code, actor, saved.version)
+                await sales.submit(saved.code, who, saved.version)
         except ApiError as exc:  # saved, but the review would not take it: the order page says why
             return await order_page(request, saved.code, errors=messages(request, exc), status_code=exc.status_code)
         return Redirect(f"/sales-orders/{saved.code}?{urlencode({'done': 'submit'})}", status_code=HTTP_303_SEE_OTHER)

@@ -12,6 +12,7 @@ from litestar.response import Template
 from litestar.status_codes import HTTP_422_UNPROCESSABLE_ENTITY
 
 from server.accounts.identity import requires
+from server.actors import office_who
 from server.db import write_transaction
 from server.errors import ApiError
 from server.sales import importer
@@ -36,7 +37,7 @@ async def sales_import_form(request: Request) -> Template:
 
 @post("/sales-orders/import", guards=[requires("sales.write")], include_in_schema=False)
 async def sales_import(request: Request) -> Template:
-    user = request.user
+    who = office_who(request)
     form = await request.form()
     upload, dry_run = form.get("file"), form.get("dry_run") == "true"
     if not isinstance(upload, UploadFile) or not upload.filename:
@@ -46,7 +47,7 @@ async def sales_import(request: Request) -> Template:
         orders, found = importer.read_order_sheet(await upload.read(), upload.filename)
         with importer.lost_race_is_already_imported():
             async with write_transaction():
-                result = await importer.import_sales_orders(orders, found, user, filename=upload.filename, dry_run=dry_run)
+                result = await importer.import_sales_orders(orders, found, who, filename=upload.filename, dry_run=dry_run)
     except ApiError as exc:
         problems = exc.details.get("errors") or [importer.problem(0, "", exc.code, exc.message)]
         return _page(request, status_code=exc.status_code, problems=problems, dry_run=dry_run)

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from schemas.sales import PaymentIn, SalesOrderOut
 from schemas.shipping import ShipmentIn
 from server.accounts.identity import requires
+from server.actors import office_who
 from server.db import write_transaction
 from server.errors import ApiError
 from server.masterdata.tables import Item, Warehouse
@@ -91,10 +92,10 @@ async def sales_detail(request: Request, code: CodePath) -> Template:
       include_in_schema=False)
 async def sales_action(request: Request, code: CodePath) -> Template | Redirect:
     action = request.url.path.rsplit("/", 1)[-1]
-    actor = request.user
+    who = office_who(request)
     form = posted_text(await request.form())
     version = form.get("version", "")
-    arguments: list[Any] = [code, actor, int(version) if version.isdigit() else None]
+    arguments: list[Any] = [code, who, int(version) if version.isdigit() else None]
     if action != "submit":
         arguments.append(form.get("reason", ""))
     try:
@@ -111,12 +112,12 @@ async def sales_action(request: Request, code: CodePath) -> Template | Redirect:
 
 @post("/sales-orders/{code:str}/payments", guards=[requires("sales.write")], include_in_schema=False)
 async def record_payment(request: Request, code: CodePath) -> Template | Redirect:
-    actor = request.user
+    who = office_who(request)
     form = posted_text(await request.form())
     payment = {k: form.get(k, "") for k in ("amount", "paid_on", "reference")}
     try:
         async with write_transaction():
-            await sales.record_payment(code, PaymentIn.model_validate({k: v for k, v in payment.items() if v}), actor)
+            await sales.record_payment(code, PaymentIn.model_validate({k: v for k, v in payment.items() if v}), who)
     except (ApiError, ValidationError) as exc:
         if isinstance(exc, ApiError) and exc.code == "not_found":
             raise
@@ -128,14 +129,14 @@ async def record_payment(request: Request, code: CodePath) -> Template | Redirec
 @post("/sales-orders/{code:str}/ship", guards=[requires("shipping.write")], include_in_schema=False)
 async def plan_shipment(request: Request, code: CodePath) -> Template | Redirect:
     """The plan-a-shipment form: a quantity per open line (empty or 0 = not on this shipment)."""
-    actor = request.user
+    who = office_who(request)
     form = posted_text(await request.form())
     lines = [{"line_no": m.group(1), "quantity": value} for key, value in form.items()
              if (m := re.fullmatch(r"ship-(\d+)", key)) and value and value != "0"]
     data = {"sales_order": code, "ship_from": form.get("ship_from", ""), "route": form.get("route") or None, "lines": lines}
     try:
         async with write_transaction():
-            created = await create_shipment(ShipmentIn.model_validate(data), actor)
+            created = await create_shipment(ShipmentIn.model_validate(data), who)
     except (ApiError, ValidationError) as exc:
         if isinstance(exc, ApiError) and exc.code == "not_found":
             raise

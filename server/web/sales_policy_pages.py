@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from schemas.sales import SalesPolicyIn
 from server.accounts.identity import requires
 from server.accounts.permissions import Role
+from server.actors import office_who
 from server.db import write_transaction
 from server.errors import ApiError
 from server.sales import rules
@@ -40,7 +41,7 @@ async def policy_form(request: Request) -> Template:
 
 @post("/sales-policy", guards=[requires("sales.policy")], include_in_schema=False)
 async def save_policy(request: Request) -> Template | Redirect:
-    actor = request.user
+    who = office_who(request)
     form = await request.form()
     values: dict[str, Any] = {
         "credit_check": form.get("credit_check") == "true", "discount_check": form.get("discount_check") == "true",
@@ -50,7 +51,7 @@ async def save_policy(request: Request) -> Template | Redirect:
     }
     try:
         async with write_transaction():
-            await sales.set_policy(SalesPolicyIn.model_validate(values), actor)
+            await sales.set_policy(SalesPolicyIn.model_validate(values), who)
     except (ApiError, ValidationError) as exc:
         errors = explain(exc, FormErrors(), language_of(request))
         return render(request, "sales_policy.html", status_code=refusal_status(exc), values=values,

@@ -15,6 +15,7 @@ from litestar.status_codes import HTTP_303_SEE_OTHER
 from pydantic import ValidationError
 
 from server.accounts.identity import requires
+from server.actors import office_who
 from server.db import write_transaction
 from server.errors import ApiError
 from server.shipping import rules as shipping_rules
@@ -72,10 +73,10 @@ async def shipping_detail(request: Request, code: CodePath) -> Template:
 
 @post("/shipments/{code:str}/cancel", guards=[requires("shipping.write")], include_in_schema=False)
 async def shipping_cancel(request: Request, code: CodePath) -> Template | Redirect:
-    actor = request.user
+    who = office_who(request)
     try:
         async with write_transaction():
-            await planning.cancel_shipment(code, actor)
+            await planning.cancel_shipment(code, who)
     except ApiError as exc:
         if exc.code == "not_found":
             raise

@@ -24,7 +24,7 @@ from server.inventory.availability import stock_alerts
 from server.inventory.moves import count_stock, move_stock
 from server.purchasing.receipts import receive as receive_goods
 from server.inventory.stock import list_on_hand
-from server.actors import Who
+from server.actors import office_who
 from server.web.forms import FormErrors, explain
 from server.web.render import language_of, render
 
@@ -83,13 +83,13 @@ def _args(values: dict[str, str]) -> dict[str, str | None]:
 
 @post("/stock/moves", guards=[requires("stock.write")], include_in_schema=False)
 async def book_move(request: Request) -> Template | Redirect:
-    actor = request.user
+    who = office_who(request)
     values = _posted(await request.form(), MOVE_FIELDS)
     try:
         args = StockMoveArgs.model_validate(_args(values))
         async with write_transaction():
             await move_stock(args.item, args.lot, args.from_location, args.to_location, args.quantity,
-                             Who.office(actor))
+                             who)
     except (ValidationError, ApiError) as exc:
         move = {"typed": values, "errors": _refusal(exc, language_of(request))}
         return await _stock_page(request, status_code=HTTP_422_UNPROCESSABLE_ENTITY, item=values["item"], move=move)
@@ -98,13 +98,13 @@ async def book_move(request: Request) -> Template | Redirect:
 
 @post("/stock/counts", guards=[requires("stock.write")], include_in_schema=False)
 async def book_count(request: Request) -> Template | Redirect:
-    actor = request.user
+    who = office_who(request)
     values = _posted(await request.form(), COUNT_FIELDS)
     try:
         args = StockCountArgs.model_validate(_args(values))
         async with write_transaction():
             await count_stock(args.item, args.lot, args.location, args.counted_quantity, args.reason,
-                              Who.office(actor))
+                              who)
     except (ValidationError, ApiError) as exc:
         count = {"typed": values, "errors": _refusal(exc, language_of(request))}
         return await _stock_page(request, status_code=HTTP_422_UNPROCESSABLE_ENTITY, item=values["item"], count=count)
@@ -113,12 +113,12 @@ async def book_count(request: Request) -> Template | Redirect:
 
 @post("/stock/receipts", guards=[requires("stock.write")], include_in_schema=False)
 async def book_receipt(request: Request) -> Template | Redirect:
-    actor = request.user
+    who = office_who(request)
     values = _posted(await request.form(), RECEIVE_FIELDS)
     try:
         args = ReceiptArgs.model_validate(_args(values))
         async with write_transaction():
-            await receive_goods(args, Who.office(actor))
+            await receive_goods(args, who)
     except (ValidationError, ApiError) as exc:
         receipt = {"typed": values, "errors": _refusal(exc, language_of(request))}
         return await _stock_page(request, status_code=HTTP_422_UNPROCESSABLE_ENTITY, item=values["item"], receive=receipt)

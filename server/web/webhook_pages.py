@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from schemas.webhooks import WebhookSubscriptionIn, WebhookSubscriptionPatch
 from server.accounts.identity import requires
+from server.actors import office_who
 from server.db import write_transaction
 from server.errors import ApiError
 from server.web.forms import FormErrors, explain
@@ -53,14 +54,14 @@ async def webhook_list(request: Request) -> Template:
 
 @post("/webhooks", guards=[requires(MANAGE)], include_in_schema=False, status_code=200)
 async def create_webhook(request: Request) -> Template:
-    actor = request.user
+    who = office_who(request)
     form = await request.form()
     values = {"url": str(form.get("url") or "").strip(), "event_types": [str(e) for e in form.getall("event_types")]
               if "event_types" in form else [], "description": str(form.get("description") or "").strip()}
     try:
         wanted = WebhookSubscriptionIn.model_validate(values)
         async with write_transaction():
-            created = await service.create_subscription(wanted, actor)
+            created = await service.create_subscription(wanted, who)
     except (ValidationError, ApiError) as exc:
         return await _list_page(request, status_code=HTTP_422_UNPROCESSABLE_ENTITY, values=values,
                                 errors=_problems(exc, language_of(request)))
@@ -93,7 +94,7 @@ def _back(subscription_id: int, done: str) -> Redirect:
 @post("/webhooks/{subscription_id:int}/ping", guards=[requires(MANAGE)], include_in_schema=False)
 async def ping_webhook(request: Request, subscription_id: SubscriptionId) -> Redirect:
     async with write_transaction():
-        await service.ping(subscription_id, request.user)
+        await service.ping(subscription_id, office_who(request))
     return _back(subscription_id, "ping")
 
 
@@ -101,23 +102,23 @@ async def ping_webhook(request: Request, subscription_id: SubscriptionId) -> Red
       status_code=200)
 async def rotate_webhook_secret(request: Request, subscription_id: SubscriptionId) -> Template:
     async with write_transaction():
-        rotated = await service.rotate_secret(subscription_id, request.user)
+        rotated = await service.rotate_secret(subscription_id, office_who(request))
     return await _detail_page(request, subscription_id, secret=rotated.secret)
 
 
 @post("/webhooks/{subscription_id:int}/active", guards=[requires(MANAGE)], include_in_schema=False)
 async def toggle_webhook(request: Request, subscription_id: SubscriptionId) -> Redirect:
-    actor = request.user
+    who = office_who(request)
     active = (await request.form()).get("active") == "1"
     async with write_transaction():  # resuming wakes the dispatcher after commit
-        await service.update_subscription(subscription_id, WebhookSubscriptionPatch(active=active), actor)
+        await service.update_subscription(subscription_id, WebhookSubscriptionPatch(active=active), who)
     return _back(subscription_id, "resumed" if active else "paused")
 
 
 @post("/webhook-deliveries/{delivery_id:str}/redeliver", guards=[requires(MANAGE)], include_in_schema=False)
 async def redeliver_webhook(request: Request, delivery_id: DeliveryId) -> Redirect:
     async with write_transaction():
-        delivery = await service.redeliver(delivery_id, request.user)
+        delivery = await service.redeliver(delivery_id, office_who(request))
     return _back(delivery.subscription, "redeliver")
 
 

@@ -20,6 +20,7 @@ from schemas.webhooks import (
     WebhookSubscriptionWithSecret,
 )
 from server.accounts.identity import requires
+from server.actors import office_who
 from server.db import write_transaction
 from server.webhooks import rules, service
 
@@ -45,7 +46,7 @@ class WebhookController(Controller):
           summary="Subscribe a receiver URL to events; the answer holds the signing secret, shown only this once")
     async def create_subscription(self, request: Request, data: WebhookSubscriptionIn) -> WebhookSubscriptionWithSecret:
         async with write_transaction():
-            return await service.create_subscription(data, request.user)
+            return await service.create_subscription(data, office_who(request))
 
     @get("/{subscription_id:int}", summary="Get one webhook subscription", operation_id="get_webhook")
     async def get_subscription(self, subscription_id: SubscriptionId) -> WebhookSubscriptionOut:
@@ -56,25 +57,25 @@ class WebhookController(Controller):
     async def update_subscription(self, request: Request, subscription_id: SubscriptionId,
                                   data: WebhookSubscriptionPatch) -> WebhookSubscriptionOut:
         async with write_transaction():
-            return await service.update_subscription(subscription_id, data, request.user)
+            return await service.update_subscription(subscription_id, data, office_who(request))
 
     @delete("/{subscription_id:int}", status_code=HTTP_204_NO_CONTENT, operation_id="delete_webhook",
             summary="Delete a subscription with its deliveries and their log")
     async def delete_subscription(self, request: Request, subscription_id: SubscriptionId) -> None:
         async with write_transaction():
-            await service.delete_subscription(subscription_id, request.user)
+            await service.delete_subscription(subscription_id, office_who(request))
 
     @post("/{subscription_id:int}/rotate-secret", status_code=HTTP_200_OK, operation_id="rotate_webhook_secret",
           summary="Replace the signing secret; the new one is shown only in this answer")
     async def rotate_secret(self, request: Request, subscription_id: SubscriptionId) -> WebhookSubscriptionWithSecret:
         async with write_transaction():
-            return await service.rotate_secret(subscription_id, request.user)
+            return await service.rotate_secret(subscription_id, office_who(request))
 
     @post("/{subscription_id:int}/ping", status_code=HTTP_202_ACCEPTED, operation_id="ping_webhook",
           summary="Queue a `ping` event to this subscription only, to test the receiver")
     async def ping(self, request: Request, subscription_id: SubscriptionId) -> WebhookDeliveryOut:
         async with write_transaction():
-            delivery_id = await service.ping(subscription_id, request.user)
+            delivery_id = await service.ping(subscription_id, office_who(request))
         return await service.get_delivery(delivery_id)  # its row is written at commit
 
     @get("/{subscription_id:int}/deliveries", operation_id="list_webhook_deliveries",
@@ -103,7 +104,7 @@ class WebhookDeliveryController(Controller):
           summary="Queue a delivery again now (same id and body, a fresh number of attempts)")
     async def redeliver(self, request: Request, delivery_id: DeliveryId) -> WebhookDeliveryOut:
         async with write_transaction():
-            return await service.redeliver(delivery_id, request.user)
+            return await service.redeliver(delivery_id, office_who(request))
 
 
 WEBHOOK_CONTROLLERS = [WebhookController, WebhookDeliveryController]

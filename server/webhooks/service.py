@@ -21,7 +21,7 @@ from schemas.webhooks import (
     WebhookSubscriptionWithSecret,
 )
 from server.accounts.audit import record_audit
-from server.accounts.identity import OfficeUser
+from server.actors import Who
 from server.db import (
     DB, FinalStage, WriteContext, current_write, defer_insert, json_text, sql_execute, sql_fetch, needs_write,
 )
@@ -143,23 +143,23 @@ async def get_subscription(subscription_id: int) -> WebhookSubscriptionOut:
 
 
 @needs_write
-async def create_subscription(data: WebhookSubscriptionIn, actor: OfficeUser) -> WebhookSubscriptionWithSecret:
+async def create_subscription(data: WebhookSubscriptionIn, who: Who) -> WebhookSubscriptionWithSecret:
     url = _checked_url(data.url)
     event_types = _checked_event_types(data.event_types)
     now = _now()
     inserted = await WebhookSubscription.insert(WebhookSubscription(
         url=url, event_types=event_types, secret=new_secret(), active=data.active, description=data.description,
-        created_by=actor.username, created_at=now, updated_at=now,
+        created_by=who.name, created_at=now, updated_at=now,
     )).returning(WebhookSubscription.id)
     row = await _load(inserted[0]["id"])
-    await record_audit(actor, "create", ENTITY, str(row["id"]), None, _subscription_out(row).model_dump(mode="json"),
+    await record_audit(who, "create", ENTITY, str(row["id"]), None, _subscription_out(row).model_dump(mode="json"),
                        f"webhook to {url}")
     return _with_secret(row)
 
 
 @needs_write
 async def update_subscription(subscription_id: int, data: WebhookSubscriptionPatch,
-                              actor: OfficeUser) -> WebhookSubscriptionOut:
+                              who: Who) -> WebhookSubscriptionOut:
     changes: dict[Any, Any] = {}
     if data.url is not None:
         changes[WebhookSubscription.url] = _checked_url(data.url)
@@ -174,7 +174,7 @@ async def update_subscription(subscription_id: int, data: WebhookSubscriptionPat
         changes[WebhookSubscription.updated_at] = _now()
         await WebhookSubscription.update(changes).where(WebhookSubscription.id == subscription_id)
     after = await _load(subscription_id)
-    await record_audit(actor, "update", ENTITY, str(subscription_id), _subscription_out(before).model_dump(mode="json"),
+    await record_audit(who, "update", ENTITY, str(subscription_id), _subscription_out(before).model_dump(mode="json"),
                        _subscription_out(after).model_dump(mode="json"))
     if after["active"] and not before["active"]:
         current_write().after_commit.append(_wake)  # deliveries held while it was inactive are due, once committed
@@ -182,22 +182,22 @@ async def update_subscription(subscription_id: int, data: WebhookSubscriptionPat
 
 
 @needs_write
-async def delete_subscription(subscription_id: int, actor: OfficeUser) -> None:
+async def delete_subscription(subscription_id: int, who: Who) -> None:
     """Its deliveries and their log go with it."""
     before = await _load(subscription_id)
     await WebhookSubscription.delete().where(WebhookSubscription.id == subscription_id)
-    await record_audit(actor, "delete", ENTITY, str(subscription_id), _subscription_out(before).model_dump(mode="json"),
+    await record_audit(who, "delete", ENTITY, str(subscription_id), _subscription_out(before).model_dump(mode="json"),
                        None, f"webhook to {before['url']}")
 
 
 @needs_write
-async def rotate_secret(subscription_id: int, actor: OfficeUser) -> WebhookSubscriptionWithSecret:
+async def rotate_secret(subscription_id: int, who: Who) -> WebhookSubscriptionWithSecret:
     """A new secret signs every attempt from now on, retries of older deliveries included."""
     await _load(subscription_id)
     await WebhookSubscription.update({WebhookSubscription.secret: new_secret(), WebhookSubscription.updated_at: _now()}).where(
         WebhookSubscription.id == subscription_id)
     row = await _load(subscription_id)
-    await record_audit(actor, "rotate_secret", ENTITY, str(subscription_id), None, None, "webhook secret rotated")
+    await record_audit(who, "rotate_secret", ENTITY, str(subscription_id), None, None, "webhook secret rotated")
     return _with_secret(row)
 
 
@@ -209,14 +209,14 @@ def _refuse_inactive(row: dict[str, Any]) -> None:
 
 
 @needs_write
-async def ping(subscription_id: int, actor: OfficeUser) -> str:
+async def ping(subscription_id: int, who: Who) -> str:
     """Queue a `ping` to this subscription only: how an admin tests a receiver. Returns the delivery's id: its row is
     written at commit, so it is read once the entry point's transaction has committed."""
     row = await _load(subscription_id)
     _refuse_inactive(row)
-    [delivery_id] = await emit("ping", {"subscription": subscription_id, "url": row["url"], "by": actor.username},
+    [delivery_id] = await emit("ping", {"subscription": subscription_id, "url": row["url"], "by": who.name},
                                subscription_id=subscription_id)
-    await record_audit(actor, "ping", ENTITY, str(subscription_id), None, None, f"ping {delivery_id}")
+    await record_audit(who, "ping", ENTITY, str(subscription_id), None, None, f"ping {delivery_id}")
     return delivery_id
 
 
@@ -272,7 +272,7 @@ async def list_deliveries(subscription_id: int, *, status: str | None = None, li
 
 
 @needs_write
-async def redeliver(delivery_id: str, actor: OfficeUser) -> WebhookDeliveryOut:
+async def redeliver(delivery_id: str, who: Who) -> WebhookDeliveryOut:
     """Queue a delivery again, now, with a fresh retry budget; its id (and body) stay, so a receiver that did get
     it can tell."""
     write = current_write()
@@ -280,7 +280,7 @@ async def redeliver(delivery_id: str, actor: OfficeUser) -> WebhookDeliveryOut:
     _refuse_inactive(await _load(row["subscription"]))
     await sql_execute("UPDATE webhook_delivery SET status = 'pending', next_attempt_at = $1, "
                       "attempts_at_requeue = attempts, delivered_at = NULL WHERE id = $2", _now(), row["id"])
-    await record_audit(actor, "redeliver", ENTITY, str(row["subscription"]), None, None, f"redeliver {delivery_id}")
+    await record_audit(who, "redeliver", ENTITY, str(row["subscription"]), None, None, f"redeliver {delivery_id}")
     write.after_commit.append(_wake)
     return await get_delivery(delivery_id)
 

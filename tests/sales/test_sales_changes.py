@@ -192,3 +192,12 @@ def test_a_cancellation_is_previewed_then_made_with_its_shipments_and_production
         "released work is the planner's to decide on"
     again = sales.post(f"/api/sales-orders/{order['code']}/cancel/preview", json={})
     assert again.status_code == 409 and again.json()["code"] == "sales_order_cancelled"
+
+
+def test_a_cancel_preview_compares_the_order_it_locked_with_the_cancelled_order(login, customer):
+    order = approved_order(login("sales"), customer, [("CH-ERGO", "1", "450")], DUE)
+    preview = login("sales").post(f"/api/sales-orders/{order['code']}/cancel/preview",
+                                  json={"version": order["version"], "reason": "customer withdrew"})
+    assert preview.status_code == 200, preview.text
+    assert {"field": "status", "before": "approved", "after": "cancelled"} in preview.json()["changes"]
+    assert preview.json()["after"]["version"] == order["version"] + 1

@@ -116,3 +116,19 @@ def test_loading_the_demo_again_when_not_empty_duplicates_nothing(demo_factory):
         again = demo_factory.cli("demo", "--if-empty")
         assert "already has data" in again.stdout
         assert counts() == before
+
+
+def test_the_demo_is_written_by_the_system_in_its_documents_history_and_audit_trail(demo_factory):
+    """The demo loader acts on no one's account: what it made says "system" wherever a person's name would be."""
+    with closing(office(demo_factory.url, "admin")) as admin:
+        purchase_orders = _all(admin, "purchase-orders")
+        production_orders = _all(admin, "production-orders")
+        sales_orders = _all(admin, "sales-orders")
+        history = admin.get(f"/api/sales-orders/{sales_orders[0]['code']}/history").json()["revisions"]
+        audit = _all(admin, "audit", entity="sales_order", entity_key=sales_orders[0]["code"])
+    assert purchase_orders and {o["created_by"] for o in purchase_orders} == {"system"}
+    assert {o["approved_by"] for o in purchase_orders} <= {"system", None}
+    assert production_orders and {(o["created_by"], o["released_by"]) for o in production_orders} == {("system", "system")}
+    assert sales_orders and {(o["created_by"], o["submitted_by"]) for o in sales_orders} == {("system", "system")}
+    assert [(r["action"], r["actor"]) for r in history][:2] == [("create", "system"), ("submit", "system")]
+    assert {(a["action"], a["username"]) for a in audit} >= {("create", "system"), ("submit", "system")}

@@ -12,11 +12,11 @@ from typing import Any
 from litestar.status_codes import HTTP_409_CONFLICT
 
 from schemas.pricing import CallOff, ContractEdit, ContractIn, ContractItemOut, ContractOut
-from server.accounts.identity import OfficeUser
+from server.actors import Who
 from server.db import needs_write
 from server.document_rules import DRAFT, Problem
 from server.documents import (
-    DocumentTable, actor_name, audit_change, item_units, master_problems, refuse_problems, rows_by_parent, utc_now,
+    DocumentTable, audit_change, item_units, master_problems, refuse_problems, rows_by_parent, utc_now,
 )
 from server.errors import ApiError, duplicate
 from server.quantities import from_micro, to_micro
@@ -110,7 +110,7 @@ def _item_rows(contract_id: int, data: ContractIn) -> list[SalesContractItem]:
 
 
 @needs_write
-async def create_contract(data: ContractIn, actor: OfficeUser | None) -> ContractOut:
+async def create_contract(data: ContractIn, who: Who) -> ContractOut:
     refuse_problems(await master_problems("customer", Customer, data.customer, "customer") + await _item_problems(data))
     if await SalesContract.exists().where(SalesContract.code == data.code):
         raise duplicate(ENTITY, "code", data.code)
@@ -120,16 +120,16 @@ async def create_contract(data: ContractIn, actor: OfficeUser | None) -> Contrac
         code=data.code, customer=data.customer, currency=customer["currency"], valid_from=data.valid_from,
         valid_to=data.valid_to, notes=data.notes,
         payment_terms_days=customer["payment_terms_days"] if data.payment_terms_days is None else data.payment_terms_days,
-        created_by=actor_name(actor), created_at=now, updated_at=now, version=1,
+        created_by=who.name, created_at=now, updated_at=now, version=1,
     )).returning(SalesContract.id)
     await SalesContractItem.insert(*_item_rows(inserted[0]["id"], data))
     created = await get_contract(data.code)
-    await audit_change(actor, "create", ENTITY, data.code, None, created)
+    await audit_change(who, "create", ENTITY, data.code, None, created)
     return created
 
 
 @needs_write
-async def update_contract(code: str, data: ContractEdit, actor: OfficeUser | None) -> ContractOut:
+async def update_contract(code: str, data: ContractEdit, who: Who) -> ContractOut:
     """Rewrite the terms and all the items (its customer stays). Orders already reviewed keep their review."""
     await CONTRACTS.lock(code)
     row = await CONTRACTS.load(code)
@@ -146,12 +146,12 @@ async def update_contract(code: str, data: ContractEdit, actor: OfficeUser | Non
         **({SalesContract.payment_terms_days: data.payment_terms_days} if data.payment_terms_days is not None else {}),
     })
     after = await get_contract(code)
-    await audit_change(actor, "update", ENTITY, code, before, after)
+    await audit_change(who, "update", ENTITY, code, before, after)
     return after
 
 
 @needs_write
-async def delete_contract(code: str, actor: OfficeUser | None) -> None:
+async def delete_contract(code: str, who: Who) -> None:
     """Only a contract no order was placed under: one with orders is ended by its valid_to instead."""
     await CONTRACTS.lock(code)
     before = await get_contract(code)
@@ -160,7 +160,7 @@ async def delete_contract(code: str, actor: OfficeUser | None) -> None:
                        f"{len(before.orders)} order(s) were placed under contract {code}: end it by its valid_to",
                        {"entity": ENTITY, "key": code})
     await SalesContract.delete().where(SalesContract.code == code)
-    await audit_change(actor, "delete", ENTITY, code, before, None)
+    await audit_change(who, "delete", ENTITY, code, before, None)
 
 
 # -- orders under a contract --------------------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from schemas.pricing import (
 )
 from schemas.sales import SalesOrderOut
 from server.accounts.identity import requires
+from server.actors import office_who
 from server.db import write_transaction
 from server.i18n import LANGUAGES
 from server.masterdata.tables import Customer
@@ -61,19 +62,19 @@ class PriceListController(Controller):
           summary="Create a price list: currency, validity, items with list price and quantity breaks, grade discounts")
     async def create_list(self, request: Request, data: PriceListIn) -> PriceListOut:
         async with write_transaction():
-            return await price_lists.create_price_list(data, request.user)
+            return await price_lists.create_price_list(data, office_who(request))
 
     @put("/{code:str}", guards=[requires("sales.pricing")], operation_id="edit_price_list",
          summary="Rewrite a price list whole (items not sent leave it)")
     async def edit_list(self, request: Request, code: CodePath, data: PriceListEdit) -> PriceListOut:
         async with write_transaction():
-            return await price_lists.update_price_list(code, data, request.user)
+            return await price_lists.update_price_list(code, data, office_who(request))
 
     @delete("/{code:str}", guards=[requires("sales.pricing")], status_code=HTTP_204_NO_CONTENT,
             operation_id="delete_price_list", summary="Delete a price list: what it priced keeps its prices")
     async def delete_list(self, request: Request, code: CodePath) -> None:
         async with write_transaction():
-            await price_lists.delete_price_list(code, request.user)
+            await price_lists.delete_price_list(code, office_who(request))
 
 
 class PriceController(Controller):
@@ -109,19 +110,19 @@ class ContractController(Controller):
           summary="Create a contract: customer, validity, payment terms, agreed price and quantity per item")
     async def create(self, request: Request, data: ContractIn) -> ContractOut:
         async with write_transaction():
-            return await contracts.create_contract(data, request.user)
+            return await contracts.create_contract(data, office_who(request))
 
     @put("/{code:str}", guards=[requires("sales.pricing")], operation_id="edit_contract",
          summary="Rewrite a contract's terms and items (its customer stays)")
     async def edit(self, request: Request, code: CodePath, data: ContractEdit) -> ContractOut:
         async with write_transaction():
-            return await contracts.update_contract(code, data, request.user)
+            return await contracts.update_contract(code, data, office_who(request))
 
     @delete("/{code:str}", guards=[requires("sales.pricing")], status_code=HTTP_204_NO_CONTENT,
             operation_id="delete_contract", summary="Delete a contract no order was placed under")
     async def remove(self, request: Request, code: CodePath) -> None:
         async with write_transaction():
-            await contracts.delete_contract(code, request.user)
+            await contracts.delete_contract(code, office_who(request))
 
 
 def _open_quote(request: Request, quote: QuoteOut) -> QuoteOut:
@@ -159,25 +160,26 @@ class QuoteController(Controller):
           summary="Draft a quote: lines without a price are priced from the contract or the price lists")
     async def create(self, request: Request, data: QuoteIn) -> QuoteOut:
         async with write_transaction():
-            return _open_quote(request, await quotes.create_quote(data, request.user))
+            return _open_quote(request, await quotes.create_quote(data, office_who(request)))
 
     @put("/{code:str}", guards=[requires("sales.write")], operation_id="edit_quote",
          summary="Rewrite a draft or rejected quote (it becomes a draft, priced anew)")
     async def edit(self, request: Request, code: CodePath, data: QuoteEdit) -> QuoteOut:
         async with write_transaction():
-            return _open_quote(request, await quotes.edit_quote(code, data, request.user))
+            return _open_quote(request, await quotes.edit_quote(code, data, office_who(request)))
 
     @post("/{code:str}/submit", guards=[requires("sales.write")], status_code=HTTP_200_OK, operation_id="submit_quote",
           summary="Submit: approved at once, or waiting for an approver when a discount passes the threshold")
     async def submit(self, request: Request, code: CodePath, data: QuoteAction | None = None) -> QuoteOut:
         async with write_transaction():
-            return _open_quote(request, await quotes.submit_quote(code, request.user, data.version if data else None))
+            return _open_quote(request, await quotes.submit_quote(code, office_who(request),
+                                                                  data.version if data else None))
 
     @post("/{code:str}/approve", guards=[requires("sales.approve")], status_code=HTTP_200_OK,
           operation_id="approve_quote", summary="Approve a submitted quote")
     async def approve(self, request: Request, code: CodePath, data: QuoteAction | None = None) -> QuoteOut:
         async with write_transaction():
-            quote = await quotes.decide_quote(code, "approved", request.user, data.version if data else None,
+            quote = await quotes.decide_quote(code, "approved", office_who(request), data.version if data else None,
                                               data.reason if data else "")
             return _open_quote(request, quote)
 
@@ -185,7 +187,7 @@ class QuoteController(Controller):
           operation_id="reject_quote", summary="Reject a submitted quote (it may be edited and submitted again)")
     async def reject(self, request: Request, code: CodePath, data: QuoteAction | None = None) -> QuoteOut:
         async with write_transaction():
-            quote = await quotes.decide_quote(code, "rejected", request.user, data.version if data else None,
+            quote = await quotes.decide_quote(code, "rejected", office_who(request), data.version if data else None,
                                               data.reason if data else "")
             return _open_quote(request, quote)
 
@@ -193,7 +195,7 @@ class QuoteController(Controller):
           operation_id="convert_quote", summary="Turn an approved quote into a draft sales order (once)")
     async def convert(self, request: Request, code: CodePath, data: QuoteConvert | None = None) -> SalesOrderOut:
         async with write_transaction():
-            return open_for(request, await quotes.convert_quote(code, data or QuoteConvert(), request.user))
+            return open_for(request, await quotes.convert_quote(code, data or QuoteConvert(), office_who(request)))
 
 
 PRICING_CONTROLLERS = [PriceListController, PriceController, ContractController, QuoteController]

@@ -14,11 +14,11 @@ from typing import Any
 from litestar.status_codes import HTTP_422_UNPROCESSABLE_ENTITY
 
 from schemas.pricing import PriceBreak, PriceListEdit, PriceListIn, PriceListItemOut, PriceListOut, PriceOut
-from server.accounts.identity import OfficeUser
+from server.actors import Who
 from server.db import needs_write
 from server.document_rules import Problem
 from server.documents import (
-    DocumentTable, actor_name, audit_change, item_units, master_problems, refuse_problems, rows_by_parent, utc_now,
+    DocumentTable, audit_change, item_units, master_problems, refuse_problems, rows_by_parent, utc_now,
 )
 from server.errors import ApiError, duplicate, not_found
 from server.masterdata.tables import Customer
@@ -100,7 +100,7 @@ def _item_rows(list_id: int, data: PriceListIn) -> list[PriceListItem]:
 
 
 @needs_write
-async def create_price_list(data: PriceListIn, actor: OfficeUser | None) -> PriceListOut:
+async def create_price_list(data: PriceListIn, who: Who) -> PriceListOut:
     refuse_problems(await _problems(data))
     if await PriceList.exists().where(PriceList.code == data.code):
         raise duplicate(ENTITY, "code", data.code)
@@ -108,17 +108,17 @@ async def create_price_list(data: PriceListIn, actor: OfficeUser | None) -> Pric
     inserted = await PriceList.insert(PriceList(
         code=data.code, name=data.name, currency=data.currency, valid_from=data.valid_from, valid_to=data.valid_to,
         grade_discounts={k: str(v) for k, v in data.grade_discounts.items()}, archived=False,
-        created_by=actor_name(actor), created_at=now, updated_at=now, version=1,
+        created_by=who.name, created_at=now, updated_at=now, version=1,
     )).returning(PriceList.id)
     if data.items:
         await PriceListItem.insert(*_item_rows(inserted[0]["id"], data))
     created = await get_price_list(data.code)
-    await audit_change(actor, "create", ENTITY, data.code, None, created)
+    await audit_change(who, "create", ENTITY, data.code, None, created)
     return created
 
 
 @needs_write
-async def update_price_list(code: str, data: PriceListEdit, actor: OfficeUser | None) -> PriceListOut:
+async def update_price_list(code: str, data: PriceListEdit, who: Who) -> PriceListOut:
     """Rewrite a list whole: its terms and all its items (items not sent leave it)."""
     await PRICE_LISTS.lock(code)
     row = await PRICE_LISTS.load(code)
@@ -133,17 +133,17 @@ async def update_price_list(code: str, data: PriceListEdit, actor: OfficeUser | 
         PriceList.valid_to: data.valid_to, PriceList.grade_discounts: {k: str(v) for k, v in data.grade_discounts.items()},
     })
     after = await get_price_list(code)
-    await audit_change(actor, "update", ENTITY, code, before, after)
+    await audit_change(who, "update", ENTITY, code, before, after)
     return after
 
 
 @needs_write
-async def delete_price_list(code: str, actor: OfficeUser | None) -> None:
+async def delete_price_list(code: str, who: Who) -> None:
     """Gone from pricing at once; orders and quotes priced from it keep their prices."""
     await PRICE_LISTS.lock(code)
     before = await get_price_list(code)
     await PriceList.delete().where(PriceList.code == code)
-    await audit_change(actor, "delete", ENTITY, code, before, None)
+    await audit_change(who, "delete", ENTITY, code, before, None)
 
 
 # -- pricing lines ------------------------------------------------------------------------------------------------------

@@ -14,11 +14,11 @@ from litestar.status_codes import HTTP_403_FORBIDDEN
 
 from schemas.pricing import QuoteConvert, QuoteEdit, QuoteIn, QuoteLineOut, QuoteOut
 from schemas.sales import SalesOrderIn, SalesOrderOut
-from server.accounts.identity import OfficeUser
+from server.actors import Who
 from server.db import needs_write
 from server.document_rules import Problem, Refusal, numbered
 from server.documents import (
-    DocumentTable, actor_name, audit_change, lines_problems, master_problems, refuse_problems, utc_now,
+    DocumentTable, audit_change, lines_problems, master_problems, refuse_problems, utc_now,
 )
 from server.errors import ApiError
 from server.quantities import from_micro, to_micro
@@ -115,7 +115,7 @@ async def _priced(customer_code: str, contract: str | None, lines: list[dict[str
 
 
 @needs_write
-async def create_quote(data: QuoteIn, actor: OfficeUser | None) -> QuoteOut:
+async def create_quote(data: QuoteIn, who: Who) -> QuoteOut:
     lines = numbered(line.model_dump(mode="python") for line in data.lines)
     now = utc_now()
     valid_until = data.valid_until or now.date() + timedelta(days=VALID_DAYS)
@@ -124,12 +124,12 @@ async def create_quote(data: QuoteIn, actor: OfficeUser | None) -> QuoteOut:
     code = await QUOTES.next_code(now.year)
     inserted = await SalesQuote.insert(SalesQuote(
         code=code, customer=data.customer, site=data.site, contract=data.contract, currency=customer["currency"],
-        valid_until=valid_until, status=DRAFT, notes=data.notes, review=[], created_by=actor_name(actor),
+        valid_until=valid_until, status=DRAFT, notes=data.notes, review=[], created_by=who.name,
         created_at=now, updated_at=now, version=1,
     )).returning(SalesQuote.id)
     await SalesQuoteLine.insert(*_line_rows(inserted[0]["id"], lines))
     created = await get_quote(code)
-    await audit_change(actor, "create", ENTITY, code, None, created)
+    await audit_change(who, "create", ENTITY, code, None, created)
     return created
 
 
@@ -160,7 +160,7 @@ def _refuse_unless(row: dict[str, Any], allowed: tuple[str, ...], action: str) -
 
 
 @needs_write
-async def edit_quote(code: str, data: QuoteEdit, actor: OfficeUser | None) -> QuoteOut:
+async def edit_quote(code: str, data: QuoteEdit, who: Who) -> QuoteOut:
     """Rewrite a draft (or a rejected quote, which becomes a draft again) whole: terms and lines, priced anew."""
     lines = numbered(line.model_dump(mode="python") for line in data.lines)
     row, _, before = await _locked(code, data.version)
@@ -175,7 +175,7 @@ async def edit_quote(code: str, data: QuoteEdit, actor: OfficeUser | None) -> Qu
                             SalesQuote.valid_until: valid_until, SalesQuote.notes: data.notes,
                             SalesQuote.status: DRAFT, SalesQuote.review: []})
     after = await get_quote(code)
-    await audit_change(actor, "update", ENTITY, code, before, after)
+    await audit_change(who, "update", ENTITY, code, before, after)
     return after
 
 
@@ -192,7 +192,7 @@ async def _review(row: dict[str, Any], lines: list[dict[str, Any]]) -> list[rule
 
 
 @needs_write
-async def submit_quote(code: str, actor: OfficeUser | None, version: int | None = None) -> QuoteOut:
+async def submit_quote(code: str, who: Who, version: int | None = None) -> QuoteOut:
     """A clean quote is approved at once; a discount past the threshold (or a contract breach) waits for an
     approver."""
     row, lines, before = await _locked(code, version)
@@ -201,18 +201,18 @@ async def submit_quote(code: str, actor: OfficeUser | None, version: int | None 
     clean = all(r.passed for r in results)
     now = utc_now()
     columns: dict[Any, Any] = {SalesQuote.status: APPROVED if clean else SUBMITTED,
-                               SalesQuote.submitted_by: actor_name(actor),
+                               SalesQuote.submitted_by: who.name,
                                SalesQuote.review: [r.as_dict() for r in results]}
     if clean:
         columns |= {SalesQuote.approved_by: "review", SalesQuote.approved_at: now}
     await QUOTES.bump(row, columns)
     after = await get_quote(code)
-    await audit_change(actor, "submit", ENTITY, code, before, after)
+    await audit_change(who, "submit", ENTITY, code, before, after)
     return after
 
 
 @needs_write
-async def decide_quote(code: str, decision: str, actor: OfficeUser | None, version: int | None = None,
+async def decide_quote(code: str, decision: str, who: Who, version: int | None = None,
                        note: str = "") -> QuoteOut:
     """Approve (the approver needs a role the policy names for each failed check) or reject a submitted quote."""
 
@@ -221,22 +221,22 @@ async def decide_quote(code: str, decision: str, actor: OfficeUser | None, versi
     if decision == "approved":
         failed = [check["check"] for check in price_lists.json_value(row["review"]) or [] if not check["passed"]]
         policy = await sales.get_policy()
-        refusal = rules.approval_refusal(failed, actor.roles if actor else ("admin",), policy.approvers,
+        refusal = rules.approval_refusal(failed, who.actor.roles if who.actor else ("admin",), policy.approvers,
                                          sales.DEFAULT_APPROVERS)
         if refusal is not None:
             raise ApiError(HTTP_403_FORBIDDEN, refusal.code, refusal.message, refusal.details)
-        columns = {SalesQuote.status: APPROVED, SalesQuote.approved_by: actor_name(actor),
+        columns = {SalesQuote.status: APPROVED, SalesQuote.approved_by: who.name,
                    SalesQuote.approved_at: utc_now()}
     else:
         columns = {SalesQuote.status: REJECTED}
     await QUOTES.bump(row, columns)
     after = await get_quote(code)
-    await audit_change(actor, "approve" if decision == "approved" else "reject", ENTITY, code, before, after, note)
+    await audit_change(who, "approve" if decision == "approved" else "reject", ENTITY, code, before, after, note)
     return after
 
 
 @needs_write
-async def convert_quote(code: str, data: QuoteConvert, actor: OfficeUser | None) -> SalesOrderOut:
+async def convert_quote(code: str, data: QuoteConvert, who: Who) -> SalesOrderOut:
     """An approved quote becomes a draft sales order (source "quote", linked both ways) at the quote's prices; once."""
     row, lines, before = await _locked(code, data.version)
     _refuse_unless(row, (APPROVED,), "converted")
@@ -247,7 +247,7 @@ async def convert_quote(code: str, data: QuoteConvert, actor: OfficeUser | None)
         lines=[{"line_no": line["line_no"], "item": line["item"], "quantity": from_micro(line["quantity_micro"]),
                 "unit_price": line["unit_price"], "discount_pct": line["discount_pct"],
                 "due_date": line["due_date"] or due} for line in lines],
-    ), actor, source="quote", quote=code)
+    ), who, source="quote", quote=code)
     await QUOTES.bump(row, {SalesQuote.status: CONVERTED, SalesQuote.sales_order: order.code})
-    await audit_change(actor, "convert", ENTITY, code, before, await get_quote(code), order.code)
+    await audit_change(who, "convert", ENTITY, code, before, await get_quote(code), order.code)
     return order
