@@ -25,16 +25,22 @@ RETRY_REDIS_AFTER_SECONDS = 1.0
 class CountingMemoryStore(MemoryStore):
     """Litestar's in-process store, with the counter and the set-if-absent taken atomically within this process."""
 
+    SWEEP_EVERY = 1000  # Litestar's memory store forgets an expired key only when it is read again
+
     def __init__(self) -> None:
         super().__init__()
         self._steps = asyncio.Lock()
+        self._counted = 0
 
     async def increment(self, key: str, expires_in: int) -> int:
         """Add one to the counter at `key` (0 when absent) and keep it for `expires_in` seconds from now."""
         async with self._steps:
             count = int(await self.get(key) or 0) + 1
             await self.set(key, str(count), expires_in)
-            return count
+            self._counted += 1
+        if self._counted % self.SWEEP_EVERY == 0:  # counters of names tried once and never again
+            await self.delete_expired()
+        return count
 
     async def add(self, key: str, value: str, expires_in: int) -> bool:
         """Set `key` for `expires_in` seconds unless it is there already; whether it was set."""

@@ -23,8 +23,9 @@ from litestar.exceptions import TooManyRequestsException
 
 from server.rate_limit_store import CountingMemoryStore
 
-# Failures are remembered this long after the last one, so a slow guesser cannot wait the escalation away.
-FAILURE_MEMORY_SECONDS = 24 * 3600
+# Failures are remembered this long after the last one: longer than the longest lockout, so a guesser at the pace the
+# lockout allows stays escalated; no longer, so names sprayed at random do not pile up in the store.
+FAILURE_MEMORY_SECONDS = 3600
 
 
 class CountingStore(Protocol):
