@@ -8,7 +8,7 @@ on hand through `on_hand_micro` (never the table): this transaction's changes re
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -18,7 +18,9 @@ from litestar.status_codes import HTTP_409_CONFLICT
 
 from server.accounts.audit import record_audit
 from server.actors import Who
-from server.db import DB, FinalStage, WriteContext, current_write, defer_insert, sql_execute, sql_executemany, sql_fetch
+from server.db import (
+    DB, FinalStage, WriteContext, current_write, defer_insert, placeholders, sql_execute, sql_executemany, sql_fetch,
+)
 from server.errors import refuse
 from server.quantities import decimals_used, quantity_text
 from server.inventory.tables import StockOnHand
@@ -47,10 +49,14 @@ async def audit_office_booking(who: Who, action: str, item: str, booking: dict[s
         await record_audit(who.actor, action, "stock", item, None, booking)
 
 
+ITEM_ROWS = ("SELECT i.code, i.lot_tracked, i.serial_tracked, i.inspection_required, i.shelf_life_days, i.archived, i.unit, "
+             "u.decimals FROM item i LEFT JOIN unit u ON u.code = i.unit WHERE i.code IN ({})")
+LOCATION_ROWS = ("SELECT l.code, l.warehouse, l.archived, w.site FROM location l JOIN warehouse w ON w.code = l.warehouse "
+                 "WHERE l.code IN ({})")
+
+
 async def load_item(code: str) -> dict[str, Any]:
-    item = await _memo("item", code, lambda: sql_fetch(
-        "SELECT i.code, i.lot_tracked, i.serial_tracked, i.inspection_required, i.shelf_life_days, i.archived, i.unit, "
-        "u.decimals FROM item i LEFT JOIN unit u ON u.code = i.unit WHERE i.code = $1", code))
+    item = await _memo("item", code, ITEM_ROWS)
     if item is None:
         raise refuse("unknown_item", f"No item {code!r}", item=code)
     if item["archived"]:
@@ -61,9 +67,7 @@ async def load_item(code: str) -> dict[str, Any]:
 
 
 async def load_place(code: str, who: Who) -> Place:
-    row = await _memo("location", code, lambda: sql_fetch(
-        "SELECT l.code, l.warehouse, l.archived, w.site FROM location l JOIN warehouse w ON w.code = l.warehouse "
-        "WHERE l.code = $1", code))
+    row = await _memo("location", code, LOCATION_ROWS)
     if row is None:
         raise refuse("unknown_location", f"No location {code!r}", location=code)
     if row["archived"]:
@@ -76,15 +80,22 @@ async def load_place(code: str, who: Who) -> Place:
     return place
 
 
-async def _memo(kind: str, code: str, load: Callable[[], Awaitable[list[dict[str, Any]]]]) -> dict[str, Any] | None:
+async def _memo(kind: str, code: str, query: str) -> dict[str, Any] | None:
     """A master-data row read once per transaction: a device's batch names the same few items and bins again
     and again. A copy is handed out, so a caller cannot change what the next one reads."""
-    memo = current_write().state.setdefault(f"memo:{kind}", {})
-    if code not in memo:
-        rows = await load()
-        memo[code] = rows[0] if rows else None
-    row = memo[code]
+    row = (await _read_master_data(kind, query, [code]))[code]
     return dict(row) if row is not None else None
+
+
+async def _read_master_data(kind: str, query: str, codes: Iterable[str]) -> dict[str, dict[str, Any] | None]:
+    """Rows by code (None: no such code), those not read yet in this transaction in one statement."""
+    memo = current_write().state.setdefault(f"memo:{kind}", {})
+    missing = sorted(set(codes) - set(memo))
+    if missing:
+        rows = await sql_fetch(query.format(placeholders(len(missing))), *missing)
+        memo.update(dict.fromkeys(missing))
+        memo.update((row["code"], row) for row in rows)
+    return memo
 
 
 def check_lot(item: dict[str, Any], lot: str | None) -> str:
@@ -143,6 +154,10 @@ async def lock_stock_places(places: Iterable[StockPlace]) -> None:
     new = sorted(set(places) - set(known))
     if not new:
         return
+    # Their items and bins are read first, outside the locks: a hot place's queue moves at the speed of what is
+    # done while holding it.
+    await _read_master_data("item", ITEM_ROWS, (item for item, _ in new))
+    await _read_master_data("location", LOCATION_ROWS, (location for _, location in new))
     if DB.engine_type == "postgres":
         keys = sorted({place_lock_key(place) for place in new})
         if not known:
