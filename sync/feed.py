@@ -5,10 +5,6 @@ commit. The row lock is held until commit, so positions are handed out in commit
 position P can never later meet a smaller position committing behind it (DESIGN.md: never skip a change).
 Taking it last keeps the serialised section to the feed insert and the commit itself; on PostgreSQL the counter
 and the insert are one statement, so the section is one round trip and the commit.
-
-A transaction writes only the newest of its changes to one entity in one scope (a batch moving stock back and
-forth between two bins says where each bin ended, once): what a device applies from a page is the same, since a
-later change to the same entity in the same scope replaces an earlier one, and compaction would keep only it.
 """
 
 from __future__ import annotations
@@ -97,23 +93,17 @@ NUMBER_AND_INSERT_FEED = (
 )
 
 
-def _newest_per_scope_key(changes: list[PendingChange]) -> list[tuple]:
-    """The rows to write: each entity and scope's last change, in the order of those last changes."""
-    newest: dict[str, PendingChange] = {}
-    for change in changes:
-        key = _scope_key(change)
-        newest.pop(key, None)
-        newest[key] = change
+def _feed_rows(changes: list[PendingChange]) -> list[tuple]:
     return [(change.entity, change.entity_key, change.op, None if change.data is None else json_text(change.data),
              change.visibility.site, change.visibility.warehouse, change.visibility.work_centre, change.visibility.route,
-             change.visibility.device_id, key) for key, change in newest.items()]
+             change.visibility.device_id, _scope_key(change)) for change in changes]
 
 
 async def _flush(write: WriteContext) -> None:
     changes: list[PendingChange] = write.buffers.get(PENDING_KEY, [])
     if not changes:
         return
-    rows = _newest_per_scope_key(changes)
+    rows = _feed_rows(changes)
     now = datetime.now(timezone.utc)
     if DB.engine_type == "postgres":
         numbered = await sql_fetch(NUMBER_AND_INSERT_FEED, len(rows), now, *(list(column) for column in zip(*rows)))
