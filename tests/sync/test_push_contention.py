@@ -12,8 +12,8 @@ from datetime import datetime, timezone
 
 import httpx
 
-from tests.clients import CSRF_COOKIE, office
-from tests.factory import count_in, make_item
+from tests.clients import CSRF_COOKIE
+from tests.factory import make_item
 from tests.faults import Oracle
 
 PAIR = ("RM-A-01-01", "RM-A-01-02")
