@@ -11,14 +11,12 @@
 from __future__ import annotations
 
 import gzip
-import json
 import re
 import tempfile
 import time
 from pathlib import Path
 
 from bench.common import QUIET, block, percentile, verdict
-from sync.client import DeviceClient
 from tests import servers
 from tests.clients import office
 from tests.pwa_browser import chromium, enrol, new_context, poll, wedge

@@ -40,21 +40,30 @@ def new_enrolment_code() -> str:
     return "-".join(raw[i : i + 4] for i in range(0, 12, 4))
 
 
+def _scope_refusal(field: str, code: str, value: str, message: str) -> ApiError:
+    return ApiError(HTTP_422_UNPROCESSABLE_ENTITY, code, f"{field}: {message}", {"field": field, "value": value})
+
+
 async def check_scope(scope: DeviceScope) -> None:
+    """A scope names one site, and only warehouses, work centres and a route of that site: a device must not reach
+    another plant through a place it was given by mistake. Unknown or archived places are `unknown_reference`,
+    places of another site `wrong_site`."""
     site = await Site.select(Site.archived).where(Site.code == scope.site).first()
     if site is None or site["archived"]:
-        raise ApiError(HTTP_422_UNPROCESSABLE_ENTITY, "unknown_reference", f"scope.site: no site {scope.site!r}",
-                       {"field": "scope.site", "value": scope.site})
-    for code in scope.warehouses:
-        row = await Warehouse.select(Warehouse.site).where(Warehouse.code == code).first()
-        if row is None or row["site"] != scope.site:
-            raise ApiError(HTTP_422_UNPROCESSABLE_ENTITY, "unknown_reference",
-                           f"scope.warehouses: no warehouse {code!r} at site {scope.site!r}",
-                           {"field": "scope.warehouses", "value": code})
-    for code in scope.work_centres:
-        if not await WorkCentre.exists().where(WorkCentre.code == code):
-            raise ApiError(HTTP_422_UNPROCESSABLE_ENTITY, "unknown_reference", f"scope.work_centres: no work centre {code!r}",
-                           {"field": "scope.work_centres", "value": code})
+        raise _scope_refusal("scope.site", "unknown_reference", scope.site, f"no site {scope.site!r}")
+    for field, table, kind, codes in (("scope.warehouses", Warehouse, "warehouse", scope.warehouses),
+                                      ("scope.work_centres", WorkCentre, "work centre", scope.work_centres)):
+        for code in codes:
+            row = await table.select(table.site, table.archived).where(table.code == code).first()
+            if row is None or row["archived"]:
+                raise _scope_refusal(field, "unknown_reference", code, f"no {kind} {code!r}")
+            if row["site"] not in (None, scope.site):  # a work centre of no site serves any
+                raise _scope_refusal(field, "wrong_site", code, f"{kind} {code!r} is not at site {scope.site!r}")
+    if scope.route:
+        sites = {row["site"] for row in await sql_read("SELECT DISTINCT site FROM shipment WHERE route = $1", scope.route)}
+        if sites and scope.site not in sites:  # a route nothing ships on yet may be a new one of this site
+            raise _scope_refusal("scope.route", "wrong_site", scope.route,
+                                 f"route {scope.route!r} carries shipments of another site only")
 
 
 @needs_write

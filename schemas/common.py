@@ -2,17 +2,40 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, StringConstraints
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, StringConstraints
 
-_CONTROL = set(chr(c) for c in range(32)) - {"\t", "\n", "\r"} | {"\x7f"}
+# What no name or free text may hold: C0 controls and DEL (a NUL breaks PostgreSQL; an escape sequence a terminal),
+# C1 controls (U+0080-U+009F, invisible, from text decoded as the wrong code page) and the bidirectional embeddings,
+# overrides and isolates (U+202A-U+202E, U+2066-U+2069: they make "exe.txt" of "txt.exe" on a screen or a label).
+# A multi-line text keeps tab, newline and carriage return.
+_BIDI = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+_CONTROL = set(chr(c) for c in range(32)) | {chr(c) for c in range(0x7F, 0xA0)} | _BIDI
+_CONTROL_IN_MULTILINE = _CONTROL - {"\t", "\n", "\r"}
+CONTROL_MESSAGE = "must not contain control characters"
+# The same rule as a pattern, for the OpenAPI and the floor app's forms (which read patterns, not validators).
+SINGLE_LINE_PATTERN = "^[^\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069]*$"
+MULTILINE_PATTERN = "^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069]*$"
+
+
+def has_control_characters(value: str, *, multiline: bool = False) -> bool:
+    return any(ch in (_CONTROL_IN_MULTILINE if multiline else _CONTROL) for ch in value)
 
 
 def no_control_characters(value: str) -> str:
-    if any(ch in _CONTROL for ch in value):
-        raise ValueError("must not contain control characters")
+    """Multi-line text: tab, newline and carriage return are kept, every other control character is refused."""
+    if has_control_characters(value, multiline=True):
+        raise ValueError(CONTROL_MESSAGE)
+    return value
+
+
+def single_line(value: str) -> str:
+    """One line of text (a name, a reason): no control character at all, not even a newline or a tab."""
+    if has_control_characters(value):
+        raise ValueError(CONTROL_MESSAGE + " (one line of text)")
     return value
 
 
@@ -22,10 +45,37 @@ Code = Annotated[
     StringConstraints(strip_whitespace=True, min_length=1, max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$"),
 ]
 Name = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), AfterValidator(no_control_characters)
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    AfterValidator(single_line),
+    Field(json_schema_extra={"pattern": SINGLE_LINE_PATTERN}),
 ]
-ShortText = Annotated[str, StringConstraints(max_length=200), AfterValidator(no_control_characters)]
-LongText = Annotated[str, StringConstraints(max_length=2000), AfterValidator(no_control_characters)]
+ShortText = Annotated[
+    str, StringConstraints(max_length=200), AfterValidator(single_line), Field(json_schema_extra={"pattern": SINGLE_LINE_PATTERN})
+]
+LongText = Annotated[
+    str,
+    StringConstraints(max_length=2000),
+    AfterValidator(no_control_characters),
+    Field(json_schema_extra={"pattern": MULTILINE_PATTERN}),
+]
+
+
+_ASCII_DECIMAL = re.compile(r"^\s*-?[0-9]+(\.[0-9]+)?\s*$", re.ASCII)
+DECIMAL_MESSAGE = "must be written with the digits 0-9 and at most one decimal point, like 1000 or 12.5"
+
+
+def ascii_decimal(value: Any) -> Any:
+    """A decimal sent as text is plain ASCII notation. Python's Decimal (and so pydantic) also reads '1_000',
+    '1e3', ' 5 ' and other scripts' digits ('١٠' is 10): a quantity typed or scanned that way is refused, not guessed.
+    Text that is no number at all is left to the type's own check (invalid_type); JSON numbers pass."""
+    if isinstance(value, str) and not _ASCII_DECIMAL.match(value):
+        try:
+            Decimal(value)
+        except ArithmeticError:
+            return value
+        raise ValueError(DECIMAL_MESSAGE)
+    return value
 
 
 def _fixed_point(value: Decimal) -> str:
@@ -51,10 +101,13 @@ def _decimal(integer_digits: int, decimal_places: int, description: str, **bound
             **bounds,
         ),
         PlainSerializer(_fixed_point, return_type=str, when_used="json"),
+        BeforeValidator(ascii_decimal),  # after the bounds, which then stay in the decimal's own (JSON) schema
     ]
 
 
 Quantity = _decimal(12, 6, "A decimal string, at least 0, up to 6 decimal places")
+# Its bound is the decimal's own (not Annotated[Quantity, Field(gt=0)]), so the JSON Schema keeps it.
+PositiveQuantity = _decimal(12, 6, "A decimal string above 0, up to 6 decimal places", gt=0)
 Money = _decimal(14, 4, "A decimal string, at least 0, up to 4 decimal places")
 Percent = _decimal(3, 4, "A decimal string from 0 to 100, up to 4 decimal places", le=100)
 Minutes = _decimal(8, 4, "A decimal string of minutes, at least 0, up to 4 decimal places")

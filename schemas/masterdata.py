@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints, model_validator
 
-from schemas.common import Code, Contract, Days, LongText, Minutes, Money, Name, Percent, Quantity, ShortText
+from schemas.common import Code, Contract, Days, LongText, Minutes, Money, Name, Percent, PositiveQuantity, Quantity, ShortText
 
 
 def gtin_is_valid(digits: str) -> bool:
@@ -112,7 +112,6 @@ Phone = Annotated[str, StringConstraints(strip_whitespace=True, max_length=40, p
 Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200, pattern=r"^([^@\s]+@[^@\s]+\.[^@\s]+)?$")]
 LineNumber = Annotated[int, Field(ge=1, le=9999)]
 Version = Annotated[int, Field(ge=1, le=9999)]
-PositiveQuantity = Annotated[Quantity, Field(gt=0)]
 LocationKind = Literal["storage", "receiving", "shipping", "production", "quarantine"]
 Grade = Literal["A", "B", "C"]
 IsoWeekday = Annotated[int, Field(ge=1, le=7, description="1 = Monday … 7 = Sunday")]

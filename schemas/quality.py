@@ -7,9 +7,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, Field, PlainSerializer, StringConstraints
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, PlainSerializer, StringConstraints
 
-from schemas.common import Code, Contract, LongText, Quantity, ShortText, no_control_characters
+from schemas.common import Code, Contract, LongText, Quantity, ShortText, ascii_decimal, no_control_characters
 from schemas.masterdata import PositiveQuantity
 
 CharacteristicKind = Literal["numeric", "pass_fail"]
@@ -27,6 +27,7 @@ Measure = Annotated[
     Decimal,
     Field(ge=-(10**12), le=10**12, max_digits=18, decimal_places=6, allow_inf_nan=False,
           json_schema_extra={"type": "string", "pattern": r"^-?[0-9]+(\.[0-9]+)?$"}),
+    BeforeValidator(ascii_decimal),
     PlainSerializer(lambda value: format(value, "f"), return_type=str, when_used="json"),
 ]
 Version = Annotated[int, Field(ge=1, le=2**31 - 1, description="The version read; a stale one is refused (409)")]

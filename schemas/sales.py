@@ -177,6 +177,13 @@ class SalesPolicyIn(Contract):
     approvers: dict[ReviewCheck, Annotated[list[RoleName], Field(max_length=10)]] = Field(
         default_factory=dict, description="Per check, the roles that may approve past it (admin always may); "
                                           "a check not named: sales_manager")
+    other_approver_above_value: Money | None = Field(
+        default=None, description="An order worth more than this (in its own currency) is approved by someone other "
+                                  "than who entered or submitted it (409 self_approval); empty: no such limit")
+    other_approver_above_discount_pct: Percent | None = Field(
+        default=Decimal(20), description="An order with a line discounted by more than this (against its list or "
+                                         "contract price) is approved by someone other than who entered or submitted "
+                                         "it; empty: no such limit")
 
 
 class SalesPolicyOut(SalesPolicyIn):

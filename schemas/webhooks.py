@@ -57,8 +57,10 @@ class WebhookAttemptOut(BaseModel):
     started_at: datetime
     duration_ms: int
     status_code: int | None = Field(description="The receiver's HTTP status; empty when no answer came")
-    error: str = Field(description="Why no answer came (timeout, connection refused…), or empty")
-    response_excerpt: str = Field(description="The start of the receiver's answer, at most 1 KB")
+    error: Literal["", "no_answer", "target_refused"] = Field(
+        description="Why no status came: `no_answer` (no connection, or no answer in time: one reason for every way "
+                    "of failing), `target_refused` (the receiver's address is not allowed: FLOORSYNC_WEBHOOK_ALLOW); "
+                    "empty when the receiver answered. Nothing of the answer's body is kept")
 
 
 class WebhookDeliveryOut(BaseModel):

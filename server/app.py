@@ -32,11 +32,11 @@ from server.accounts.csrf import SessionBoundCSRFMiddleware
 from server.accounts.identity import OfficeUser, retrieve_user_handler
 from server.accounts.session_store import SESSION_COOKIE, DatabaseSessionStore, RotatingSessionConfig
 from server.db import install_final_stages, prepare_engine, release_engine
-from server.errors import EXCEPTION_HANDLERS, document_error_responses
+from server.errors import EXCEPTION_HANDLERS, CheckedBodyRequest, document_error_responses
 from server.health import health
 from server.pwa import pwa_router
 from server.inventory import commands as inventory_commands
-from server.inventory.stock import ON_HAND_STAGE, stock_follows_location
+from server.inventory.stock import ON_HAND_STAGE, lock_stock_places, stock_follows_location
 from server.inventory.controllers import StockController
 from server.labels import LabelController, LocationLabelController
 from server.logs import RequestLog, logging_config
@@ -70,7 +70,7 @@ from server.webhooks.service import WAKE_STAGE
 from server.webhooks.controllers import WEBHOOK_CONTROLLERS
 from sync import live
 from sync.feed import FEED_STAGE
-from sync.registry import install_commands
+from sync.registry import install_commands, install_place_locker
 from sync.controllers import SYNC_HANDLERS, bearer_token
 
 SESSION_HOURS = 10
@@ -168,6 +168,7 @@ def wire_areas() -> None:
         *quality_commands.COMMANDS,  # quality.record
         *shipping_commands.COMMANDS,  # shipment.pack, shipment.load, delivery.sign
     ])
+    install_place_locker(lock_stock_places)  # the push locks a batch's stock places before its first mutation
     install_resolvers([*PURCHASING_RESOLVERS, *PRODUCTION_RESOLVERS, *SHIPPING_RESOLVERS])
     when_location_moves(stock_follows_location)  # a bin's stock follows it into another scope
     sales_service.read_downstream_with(downstream_facts)  # what production and shipping did for an order
@@ -306,6 +307,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         logging_config=logging_config(settings.log_level),
         request_max_body_size=20 * 1024 * 1024,
+        request_class=CheckedBodyRequest,
         state=State({"settings": settings, "redis": redis, "version": _version()}),
         debug=False,
     )

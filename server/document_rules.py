@@ -1,6 +1,6 @@
 """What the document areas (purchasing, production, sales, shipping, quality) decide alike, as plain functions of
-values: a refusal with a code, a header's status lifecycle (which status may follow which, and why not), the
-per-year document code and line numbering. No I/O here: the database side of the same pieces (versioned header
+values: a refusal with a code, a header's status lifecycle (which status may follow which, and why not), who may
+approve a document above a limit, the per-year document code and line numbering. No I/O here: the database side of the same pieces (versioned header
 writes, counters, conflicts, form problems) is `server/documents.py`."""
 
 from __future__ import annotations
@@ -19,6 +19,16 @@ class Refusal:
     code: str
     message: str
     details: dict[str, Any] = field(default_factory=dict)
+
+
+def self_approval_refusal(approver: str, authors: Iterable[str | None], beyond: Iterable[str]) -> Refusal | None:
+    """Four eyes: a document beyond one of its policy's limits (`beyond`: each limit it passes, in words) is approved
+    by someone who neither wrote nor submitted it."""
+    passed = list(beyond)
+    if not passed or approver not in set(authors):
+        return None
+    return Refusal("self_approval", f"{'; '.join(passed)}: someone other than who entered or submitted it approves it",
+                   {"approver": approver, "beyond": passed})
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,57 @@ class ApiError(Exception):
         self.details = details or {}
 
 
+MAX_JSON_DEPTH = 32  # the deepest contract (a push's mutation's lines and their serials) nests under 10
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether a decoded JSON value nests arrays and objects more than `limit` deep (walked without recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else None
+        if children is None:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
+
+
+class CheckedBodyRequest(Request):
+    """Litestar's request, whose body refuses what its decoders let through as an exception of another kind (500s
+    with a traceback): JSON nested beyond any recursion limit (msgspec raises RecursionError; nesting short of it
+    would fail later, when a response or a log row is serialised) and bytes that are not UTF-8, in a JSON string or
+    a form (UnicodeDecodeError)."""
+
+    async def json(self) -> Any:
+        try:
+            value = await super().json()
+        except RecursionError:
+            raise _too_deep() from None
+        except UnicodeDecodeError:
+            raise _not_utf8() from None
+        if _deeper_than(value, MAX_JSON_DEPTH):
+            raise _too_deep()
+        return value
+
+    async def form(self) -> Any:
+        try:
+            return await super().form()
+        except UnicodeDecodeError:
+            raise _not_utf8() from None
+
+
+def _too_deep() -> ApiError:
+    return ApiError(HTTP_400_BAD_REQUEST, "invalid_json",
+                    f"The request body nests arrays and objects more than {MAX_JSON_DEPTH} deep",
+                    {"max_depth": MAX_JSON_DEPTH})
+
+
+def _not_utf8() -> ApiError:
+    return ApiError(HTTP_400_BAD_REQUEST, "invalid_encoding", "The request body is not valid UTF-8", {})
+
+
 def not_found(entity: str, key: str) -> ApiError:
     return ApiError(HTTP_404_NOT_FOUND, "not_found", f"No {entity} with code {key!r}", {"entity": entity, "key": key})
 
@@ -75,6 +126,8 @@ _FIELD_CODES: list[tuple[str, str]] = [
     (r"^Extra inputs are not permitted|^Object contains unknown field", "unknown_field"),
     (r"^Input should be a valid|^Input should be an? |^Input is not a valid|^Expected `[\w |]+`, got", "invalid_type"),
     (r"^Input should be|^Invalid enum value", "invalid_value"),
+    (r"^Value error, must not contain control characters", "control_character"),
+    (r"^Value error, must be written with the digits 0-9", "invalid_format"),
     (r"^Value error|^Assertion failed", "invalid_value"),
 ]
 

@@ -8,6 +8,7 @@ import os
 import re
 import secrets
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -61,6 +62,13 @@ class Settings:
     metrics_token: str | None = None
     metrics_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = (
         ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))
+    # FLOORSYNC_WEBHOOK_ALLOW: receivers on loopback, link-local, unspecified, multicast or reserved addresses that
+    # webhooks may still reach (server/webhooks/targets.py): networks or addresses, and host names trusted wherever
+    # they point. Empty by default: the factory LAN's private addresses need no entry.
+    webhook_allow: tuple[str, ...] = ()
+    # FLOORSYNC_PO_APPROVAL_BY_OTHER_ABOVE: a purchase order whose total is above this (in its own currency) must be
+    # approved by someone other than its author.
+    po_approval_by_other_above: Decimal = Decimal(10000)
 
     @property
     def is_postgres(self) -> bool:
@@ -215,6 +223,32 @@ def metrics_networks_from_env() -> tuple[ipaddress.IPv4Network | ipaddress.IPv6N
         raise SettingsError(f"FLOORSYNC_METRICS_ALLOW must be addresses or networks separated by commas ({exc})") from exc
 
 
+def webhook_allow_from_env() -> tuple[str, ...]:
+    """The allow-list's entries, each an address, a network (CIDR) or a host name, checked here so that a typo stops
+    the server at start instead of refusing receivers later."""
+    entries = []
+    for raw in os.environ.get("FLOORSYNC_WEBHOOK_ALLOW", "").split(","):
+        entry = raw.strip().lower().rstrip(".")
+        if not entry:
+            continue
+        try:
+            ipaddress.ip_network(entry.strip("[]"), strict=False)
+        except ValueError:
+            if not re.fullmatch(r"[a-z0-9_]([a-z0-9_-]{0,62})(\.[a-z0-9_]([a-z0-9_-]{0,62}))*", entry):
+                raise SettingsError(f"FLOORSYNC_WEBHOOK_ALLOW: {raw.strip()!r} is no address, network (like "
+                                    "192.168.1.0/24) or host name") from None
+        entries.append(entry.strip("[]"))
+    return tuple(entries)
+
+
+def po_approval_by_other_above_from_env() -> Decimal:
+    text = os.environ.get("FLOORSYNC_PO_APPROVAL_BY_OTHER_ABOVE", "10000").strip()
+    if not re.fullmatch(r"\d{1,15}(\.\d{1,4})?", text):
+        raise SettingsError("FLOORSYNC_PO_APPROVAL_BY_OTHER_ABOVE must be an amount like 10000 or 2500.50 (0: every "
+                            "purchase order is approved by someone other than its author)")
+    return Decimal(text)
+
+
 def load_settings() -> Settings:
     """All settings; resolving the secret may create the laptop's key file, so call this when serving, not on import."""
     data_dir = data_dir_from_env()
@@ -244,4 +278,6 @@ def load_settings() -> Settings:
         ws_unauthenticated_per_address=whole_number_from_env("FLOORSYNC_WS_UNAUTHENTICATED_PER_ADDRESS", 50, 1, 100_000),
         metrics_token=metrics_token_from_env(),
         metrics_networks=metrics_networks_from_env(),
+        webhook_allow=webhook_allow_from_env(),
+        po_approval_by_other_above=po_approval_by_other_above_from_env(),
     )

@@ -126,6 +126,7 @@ def server_env(database: Database, data_dir: Path, **extra: str) -> dict[str, st
         FLOORSYNC_SECRET="test-secret-" + "x" * 40,
         FLOORSYNC_LOGIN_RATE_LIMIT="10000/minute",
         FLOORSYNC_DEVICE_RATE_LIMIT="100000/minute",  # simulations sync far faster than a tablet; tests of the limit set their own
+        FLOORSYNC_WEBHOOK_ALLOW="127.0.0.1",  # the tests' webhook receivers listen there; the rest of 127/8 stays refused
     )
     if BACKEND == "postgres":
         env["FLOORSYNC_REDIS_URL"] = REDIS_URL

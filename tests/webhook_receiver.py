@@ -11,7 +11,6 @@ from collections import Counter
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from tests.servers import free_port
 
 
 @dataclass(frozen=True)
@@ -36,7 +35,7 @@ def signature_valid(secret: str, header: str, body: bytes, tolerance_seconds: in
 
 
 class Receiver:
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1") -> None:
         self.requests: list[Received] = []
         self.fail_next = 0  # the next N requests answer 500
         self.fail_first_per_delivery = 0  # the first N requests of each delivery id answer 500
@@ -66,14 +65,15 @@ class Receiver:
             def log_message(self, *args) -> None:
                 pass
 
-        self.port = free_port()
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.host = host
+        self.httpd = ThreadingHTTPServer((host, 0), Handler)
+        self.port = self.httpd.server_address[1]
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/hooks"
+        return f"http://{self.host}:{self.port}/hooks"
 
     def of(self, delivery_id: str) -> list[Received]:
         with self._lock:

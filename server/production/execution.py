@@ -19,7 +19,8 @@ from server.db import DB, defer_insert, sql_execute, sql_fetch
 from server.errors import ApiError
 from server.inventory.lots import HOLD, QUARANTINE, check_serials, ensure_lot, find_lot, register_serials, take_serials, today, usable_lot
 from server.inventory.stock import (
-    AVAILABLE, Place, audit_office_booking, check_decimals, check_lot, load_item, load_place, on_hand_micro, post,
+    AVAILABLE, Place, audit_office_booking, check_decimals, check_lot, load_item, load_place, lock_stock_places,
+    on_hand_micro, post,
 )
 from server.actors import Who
 from server.errors import refuse
@@ -46,9 +47,8 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-async def _floor_order(code: str, who: Who) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
-    """The order a floor action names, locked, on the floor and inside the device's site."""
-    await PRODUCTION_ORDERS.lock(code)  # issues and reports on one order queue behind each other
+async def _order_in_site(code: str, who: Who) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
+    """The order a floor action names, which must exist and be made at the device's site."""
     try:
         row, operations, materials = await load_order(code)
     except ApiError as exc:
@@ -58,10 +58,45 @@ async def _floor_order(code: str, who: Who) -> tuple[dict[str, Any], list[dict[s
     if who.allowed_site is not None and row["site"] != who.allowed_site:
         raise refuse("out_of_scope", f"Production order {code!r} is made at another site", HTTP_409_CONFLICT,
                      production_order=code, site=row["site"])
+    return row, operations, materials
+
+
+async def _floor_order(code: str, who: Who) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
+    """The order a floor action names, locked, on the floor, inside the device's site and worked on at one of its
+    work centres (as the order reached the device: production/service.py's visibility)."""
+    await PRODUCTION_ORDERS.lock(code)  # issues and reports on one order queue behind each other
+    row, operations, materials = await _order_in_site(code, who)
+    centres = sorted({op["work_centre"] for op in operations})
+    if who.work_centres and not who.work_centres.intersection(centres):
+        raise refuse("out_of_scope", f"Production order {code!r} is worked on at {', '.join(centres)}, none of this "
+                     "device's work centres", HTTP_409_CONFLICT, order_work_centres=centres, production_order=code)
     refusal = rules.floor_refusal(row["status"])
     if refusal is not None:
         raise refuse(refusal.code, refusal.message, HTTP_409_CONFLICT, production_order=code, order_status=row["status"])
     return row, operations, materials
+
+
+def _operation(row: dict[str, Any], operations: list[dict[str, Any]], sequence: int, who: Who) -> dict[str, Any]:
+    """The order's operation `sequence`, run at one of the device's work centres."""
+    operation = next((op for op in operations if op["sequence"] == sequence), None)
+    if operation is None:
+        raise refuse("unknown_operation", f"Production order {row['code']!r} has no operation {sequence}",
+                     production_order=row["code"], operation=sequence)
+    if who.work_centres and operation["work_centre"] not in who.work_centres:
+        raise refuse("out_of_scope", f"Operation {sequence} runs on {operation['work_centre']}, outside this device's "
+                     "work centres", HTTP_409_CONFLICT, work_centre=operation["work_centre"])
+    return operation
+
+
+async def operation_in_scope(code: str, sequence: str, who: Who) -> dict[str, Any]:
+    """An operation another area's floor record names (a quality check at an operation): it exists, and the device's
+    site and work centres reach it. Returns the order's site and item and the operation's work centre."""
+    row, operations, _ = await _order_in_site(code, who)
+    if not sequence.isdigit():
+        raise refuse("unknown_operation", f"Production order {code!r} has no operation {sequence!r}",
+                     production_order=code, operation=sequence)
+    operation = _operation(row, operations, int(sequence), who)
+    return {"site": row["site"], "item": row["item"], "work_centre": operation["work_centre"]}
 
 
 def _same_site(place: Place, order: dict[str, Any]) -> None:
@@ -91,6 +126,7 @@ async def _refuse_short(item: str, place: Place, lot: str, wanted_micro: int) ->
 
 
 async def issue_material(args: StockIssueArgs, who: Who) -> dict[str, Any]:
+    await lock_stock_places([(args.item, args.location)])  # first, before the order (server/inventory/stock.py)
     row, operations, materials = await _floor_order(args.production_order, who)
     material = next((m for m in materials if m["item"] == args.item), None)
     if material is None:
@@ -176,14 +212,11 @@ async def _receive_finished_goods(args: ProductionReportArgs, order: dict[str, A
 
 
 async def report_production(args: ProductionReportArgs, who: Who) -> dict[str, Any]:
+    if args.location:  # where finished goods may go: locked first, before the order (server/inventory/stock.py)
+        made = await sql_fetch("SELECT item FROM production_order WHERE code = $1", args.production_order)
+        await lock_stock_places([(made[0]["item"], args.location)] if made else [])
     row, operations, materials = await _floor_order(args.production_order, who)
-    operation = next((op for op in operations if op["sequence"] == args.operation), None)
-    if operation is None:
-        raise refuse("unknown_operation", f"Production order {row['code']!r} has no operation {args.operation}",
-                     production_order=row["code"], operation=args.operation)
-    if who.work_centres and operation["work_centre"] not in who.work_centres:
-        raise refuse("out_of_scope", f"Operation {args.operation} runs on {operation['work_centre']}, outside this device's "
-                     "work centres", HTTP_409_CONFLICT, work_centre=operation["work_centre"])
+    operation = _operation(row, operations, args.operation, who)
     finished = await load_item(row["item"])
     check_decimals(finished, args.good_quantity)
     check_decimals(finished, args.scrap_quantity)
@@ -285,10 +318,8 @@ async def record_downtime(args: ProductionDowntimeArgs, who: Who) -> dict[str, A
             raise refuse("downtime_already_open", f"Work centre {args.work_centre!r} is already down since "
                          f"{_aware(open_rows[0]['started_at']).isoformat()}", HTTP_409_CONFLICT, work_centre=args.work_centre,
                          reason=open_rows[0]["reason"])
-        if args.production_order and not await sql_fetch("SELECT 1 AS found FROM production_order WHERE code = $1",
-                                                         args.production_order):
-            raise refuse("unknown_production_order", f"No production order {args.production_order!r}",
-                         production_order=args.production_order)
+        if args.production_order:
+            await _order_in_site(args.production_order, who)
         await sql_execute(
             "INSERT INTO downtime (work_centre, reason, production_order, started_at, ended_at, started_by, ended_by, "
             "start_event_time, end_event_time) VALUES ($1, $2, $3, $4, NULL, $5, NULL, $6, NULL)",

@@ -13,13 +13,13 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from litestar.status_codes import HTTP_404_NOT_FOUND
+from litestar.status_codes import HTTP_404_NOT_FOUND, HTTP_409_CONFLICT
 
 from schemas.inventory import ReceiptArgs
 from server.db import json_text, sql_execute, sql_fetch
 from server.inventory.lots import HOLD, check_serials, ensure_lot, register_serials, today
 from server.inventory.stock import (
-    AVAILABLE, audit_office_booking, check_decimals, check_lot, load_item, load_place, post,
+    AVAILABLE, audit_office_booking, check_decimals, check_lot, load_item, load_place, lock_stock_places, post,
 )
 from server.actors import Who
 from server.errors import refuse
@@ -27,7 +27,8 @@ from server.quantities import quantity_text, to_micro
 from server.purchasing.service import book_receipt_on_line
 
 
-async def _po_line(code: str, line_no: int) -> dict[str, Any]:
+async def _po_line(code: str, line_no: int, who: Who) -> dict[str, Any]:
+    """The PO line a receipt names: the PO exists and is received at the device's site, and has the line."""
     rows = await sql_fetch(
         "SELECT po.site, po.supplier, po.status, l.item FROM purchase_order po "
         "LEFT JOIN purchase_order_line l ON l.purchase_order = po.id AND l.line_no = $2 WHERE po.code = $1",
@@ -35,14 +36,18 @@ async def _po_line(code: str, line_no: int) -> dict[str, Any]:
     )
     if not rows:
         raise refuse("unknown_purchase_order", f"No purchase order {code!r}", HTTP_404_NOT_FOUND, purchase_order=code)
+    if who.allowed_site is not None and rows[0]["site"] != who.allowed_site:
+        raise refuse("out_of_scope", f"Purchase order {code!r} is received at another site", HTTP_409_CONFLICT,
+                     purchase_order=code)
     if rows[0]["item"] is None:
         raise refuse("unknown_po_line", f"Purchase order {code!r} has no line {line_no}", purchase_order=code, line_no=line_no)
     return rows[0]
 
 
 async def receive(args: ReceiptArgs, who: Who) -> dict[str, Any]:
+    await lock_stock_places([(args.item, args.location)])  # first, before the PO line (server/inventory/stock.py)
     item = await load_item(args.item)
-    line = await _po_line(args.purchase_order, args.line_no)
+    line = await _po_line(args.purchase_order, args.line_no, who)
     if line["item"] != item["code"]:
         raise refuse("wrong_item", f"Line {args.line_no} of {args.purchase_order!r} is for {line['item']!r}, not {item['code']!r}",
                      purchase_order=args.purchase_order, line_no=args.line_no, expected=line["item"], scanned=item["code"])

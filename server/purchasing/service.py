@@ -8,7 +8,7 @@ from datetime import date, datetime, timezone
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from litestar.status_codes import HTTP_422_UNPROCESSABLE_ENTITY
+from litestar.status_codes import HTTP_409_CONFLICT, HTTP_422_UNPROCESSABLE_ENTITY
 
 from schemas.purchasing import (
     PurchaseOrderIn,
@@ -19,7 +19,7 @@ from schemas.purchasing import (
 )
 from server.actors import Who
 from server.db import needs_write
-from server.document_rules import Problem, numbered
+from server.document_rules import Problem, numbered, self_approval_refusal
 from server.documents import (
     DocumentTable, audit_change, lines_problems, master_problems, refuse_problems,
 )
@@ -29,6 +29,7 @@ from server.masterdata.tables import Item, Site, Supplier
 from server.purchasing import rules
 from server.purchasing.rules import LineProgress, Refusal
 from server.purchasing.tables import PurchaseOrder, PurchaseOrderCounter, PurchaseOrderLine
+from server.settings import po_approval_by_other_above_from_env
 from sync.feed import Visibility, record_change
 
 ENTITY = "purchase_order"
@@ -198,6 +199,17 @@ async def _approval_problems(row: dict[str, Any], lines: list[dict[str, Any]]) -
     return await _header_problems(row["supplier"], row["site"]) + await lines_problems(values, today=_today())
 
 
+def _check_other_approver(row: dict[str, Any], po: PurchaseOrderOut, approver: str) -> None:
+    """A purchase order above FLOORSYNC_PO_APPROVAL_BY_OTHER_ABOVE is approved by someone other than the buyer who
+    wrote it (the loader, which is no person, is never refused)."""
+    limit = po_approval_by_other_above_from_env()
+    total = Decimal(po.total_amount)
+    beyond = [f"The purchase order totals {po.total_amount} {po.currency}, more than {limit}"] if total > limit else []
+    refusal = self_approval_refusal(approver, {row["created_by"]} - {"system"}, beyond)
+    if refusal is not None:
+        raise ApiError(HTTP_409_CONFLICT, refusal.code, refusal.message, {**refusal.details, "limit": format(limit, "f")})
+
+
 @needs_write
 async def _transition(code: str, target: str, action: str, who: Who, version: int | None,
                       reason: str = "") -> PurchaseOrderOut:
@@ -208,6 +220,7 @@ async def _transition(code: str, target: str, action: str, who: Who, version: in
     columns: dict[Any, Any] = {PurchaseOrder.status: target}
     if target == rules.APPROVED:
         refuse_problems(await _approval_problems(row, line_rows))
+        _check_other_approver(row, before, who.name)
         columns |= {PurchaseOrder.approved_by: who.name, PurchaseOrder.approved_at: _now()}
     await PURCHASE_ORDERS.bump(row, columns)
     if target in (rules.CANCELLED, rules.CLOSED):

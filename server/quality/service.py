@@ -43,6 +43,7 @@ from server.errors import refuse
 from server.quantities import from_micro, quantity_text, to_micro
 from server.inventory.tables import StockOnHand
 from server.masterdata.tables import Item
+from server.production.execution import operation_in_scope
 from server.quality import rules
 from server.quality.rules import Characteristic, Judgement
 from server.quality.tables import Inspection, InspectionPlan, Nonconformance, NonconformanceCounter
@@ -300,7 +301,8 @@ async def record_inspection(args: QualityRecordArgs, who: Who) -> dict[str, Any]
     """Record an inspection and act on its verdict; the caller owns the transaction, so a refusal leaves nothing.
 
     Refusals: the item's (`unknown_item`, `lot_required`, `unknown_lot`…), the place's (`unknown_location`,
-    `out_of_scope`), `location_required` (a receipt, or a quantity, needs the place), `operation_required`,
+    `out_of_scope`), `location_required` (a receipt, or a quantity, needs the place), `operation_required`, the
+    operation's (`unknown_production_order`, `unknown_operation`, `out_of_scope`: its site or work centre),
     the verdict's (`no_inspection_plan`, `unknown_characteristic`, `missing_result`, `duplicate_result`,
     `invalid_result`, `verdict_contradicts_results`) and the stock's (`nothing_on_hold`, `insufficient_stock`)."""
     item = await load_item(args.item)
@@ -319,6 +321,8 @@ async def record_inspection(args: QualityRecordArgs, who: Who) -> dict[str, Any]
     if args.subject == "operation" and not (args.production_order and args.operation):
         raise refuse("operation_required", "An operation's inspection names its production order and operation",
                      item=item["code"])
+    operation = (await operation_in_scope(args.production_order, args.operation, who)
+                 if args.subject == "operation" else None)
 
     plan = await _plan_for(item["code"])
     judgement = rules.judge(plan[0] if plan else None,
@@ -335,7 +339,7 @@ async def record_inspection(args: QualityRecordArgs, who: Who) -> dict[str, Any]
             await change_status(item["code"], held_place, lot, HOLD, target, held,
                                 "inspection_pass" if judgement.passed else "inspection_fail", who, note)
     inspected = sum(q for _, q in places) if places else (quantity or 0)
-    site = place.site if place else (places[0][0].site if places else who.allowed_site)
+    site = place.site if place else (places[0][0].site if places else operation["site"] if operation else who.allowed_site)
     now = _now()
     ncr = await NONCONFORMANCES.next_code(now.year) if not judgement.passed else None
     results = _result_json(judgement)

@@ -1,7 +1,8 @@
 """CSV for records: pure functions from records to text and from text to validated values (or row errors).
 
 Lines of a record (BOM components…) take one CSV row each, the record's own columns repeated; nested
-values (contacts, shifts) travel as JSON in one cell.
+values (contacts, shifts) travel as JSON in one cell. An import is read in a worker thread within the bounds of
+server/spreadsheets.py; an export's text cells never start a formula (`spreadsheet_cell`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 
 from server.errors import field_code
 from server.records.resource import Resource
+from server.spreadsheets import Deadline, csv_records, from_spreadsheet_cell, parse_upload, spreadsheet_cell
 
 MAX_IMPORT_ROWS = 50_000
 
@@ -52,7 +54,7 @@ def _cell(value: Any) -> str:
         return format(value.normalize(), "f") if value == value.to_integral() else format(value, "f")
     if isinstance(value, (list, dict)):
         return json.dumps(value, ensure_ascii=False, default=str)
-    return str(value)
+    return spreadsheet_cell(str(value))
 
 
 def format_records(resource: Resource, records: list[BaseModel]) -> str:
@@ -78,7 +80,7 @@ def _decode_cells(model: type[BaseModel], cells: dict[str, str]) -> tuple[dict[s
     values: dict[str, Any] = {}
     problems = []
     for name, raw in cells.items():
-        text = (raw or "").strip()
+        text = from_spreadsheet_cell((raw or "").strip())
         if text == "":
             continue
         if _is_structured(model.model_fields[name].annotation):
@@ -111,14 +113,19 @@ def locate(resource: Resource, line: int, child_lines: list[int], field: str) ->
     return line, field
 
 
-def parse_records(resource: Resource, text: str) -> tuple[list[ParsedRecord], list[dict[str, Any]]]:
+async def read_records(resource: Resource, text: str) -> tuple[list[ParsedRecord], list[dict[str, Any]]]:
+    """`parse_records` in a worker thread, within the upload bounds (server/spreadsheets.py)."""
+    return await parse_upload(lambda deadline: parse_records(resource, text, deadline))
+
+
+def parse_records(resource: Resource, text: str, deadline: Deadline) -> tuple[list[ParsedRecord], list[dict[str, Any]]]:
     """Rows to validated record values. Returns (records with their first line number and the line number of each of
     their lines, errors by line and field)."""
     spec = resource.children
     expected = columns(resource)
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    rows = csv_records(text.lstrip("\ufeff"), deadline)
     errors: list[dict[str, Any]] = []
-    header = reader.fieldnames or []
+    header = next(rows, (1, []))[1]
     unknown = [name for name in header if name not in expected]
     if "code" not in header or unknown:
         message = "unknown columns: " + ", ".join(unknown) if unknown else "the header has no 'code' column"
@@ -127,13 +134,16 @@ def parse_records(resource: Resource, text: str) -> tuple[list[ParsedRecord], li
     own = _fields(resource.create_model, skip=spec.field if spec else None)
     groups: dict[str, dict[str, Any]] = {}
     order: list[str] = []
-    for line, row in enumerate(reader, start=2):
+    for line, cells in rows:
+        if not cells:
+            continue
         if line > MAX_IMPORT_ROWS + 1:
             errors.append({"row": line, "field": "", "code": "too_many_rows", "message": f"at most {MAX_IMPORT_ROWS} rows"})
             break
-        if None in row:
+        if len(cells) > len(header):
             errors.append({"row": line, "field": "", "code": "invalid_row", "message": "more cells than columns"})
             continue
+        row = dict(zip(header, cells))
         code = (row.get("code") or "").strip()
         own_cells = {name: row.get(name, "") for name in own if name in header}
         group = groups.get(code)
@@ -155,6 +165,7 @@ def parse_records(resource: Resource, text: str) -> tuple[list[ParsedRecord], li
 
     parsed: list[ParsedRecord] = []
     for code in order:
+        deadline.check()
         group = groups[code]
         child_lines = [line for line, _ in group["lines"]]
         values, problems = _decode_cells(resource.create_model, group["cells"])

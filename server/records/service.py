@@ -314,7 +314,7 @@ async def export_csv(resource: Resource) -> str:
 @needs_write
 async def import_csv(resource: Resource, text: str, who: Who) -> dict[str, int]:
     """All or nothing: every row is checked first; one bad row means a 422 listing them all and nothing written."""
-    parsed, errors = csv_io.parse_records(resource, text)
+    parsed, errors = await csv_io.read_records(resource, text)
     errors += csv_io.clashes_in_file(resource, parsed)
     for line, values, child_lines in parsed:
         errors.extend(await _row_problems(resource, line, child_lines, values))

@@ -45,7 +45,7 @@ class SalesImportController(Controller):
         dry_run: Annotated[bool, Parameter(description="Only check the file: nothing is written")] = False,
     ) -> SalesImportResult:
         filename = data.file.filename or ""
-        orders, found = importer.read_order_sheet(await data.file.read(), filename)
+        orders, found = await importer.read_order_sheet(await data.file.read(), filename)
         with importer.lost_race_is_already_imported():
             async with write_transaction():
                 result = await importer.import_sales_orders(orders, found, office_who(request), filename=filename,

@@ -16,7 +16,6 @@ due_date*, promised_date (the line's). Dates as YYYY-MM-DD (or YYYY/MM/DD, or XL
 
 from __future__ import annotations
 
-import csv
 import io
 import re
 import sqlite3
@@ -24,7 +23,7 @@ import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -32,6 +31,7 @@ import asyncpg
 from litestar.status_codes import HTTP_409_CONFLICT, HTTP_413_REQUEST_ENTITY_TOO_LARGE, HTTP_422_UNPROCESSABLE_ENTITY
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from schemas.common import has_control_characters
 from schemas.sales import SalesOrderIn, SalesOrderLineIn
 from server.actors import Who
 from server.db import DB, json_text, needs_write, placeholders, sql_executemany, sql_fetch
@@ -39,6 +39,7 @@ from server.document_rules import document_code, numbered
 from server.documents import utc_now
 from server.errors import ApiError, field_code
 from server.quantities import decimals_used, to_micro
+from server.spreadsheets import Deadline, UploadRefused, csv_records, parse_upload, xlsx_records
 from server.sales import rules
 from server.sales.pricing import price_lists
 from server.sales.service import ENTITY, EVENTS, order_out
@@ -71,25 +72,32 @@ def problem(row: int, column: str, code: str, message: str) -> dict[str, Any]:
     return {"row": row, "column": column, "code": code, "message": message}
 
 
-def refused_file(status: int, code: str, message: str, **details: Any) -> ApiError:
-    """The file as a whole cannot be read: one problem, on row 0."""
-    return ApiError(status, code, message, {**details, "errors": [problem(0, "", code, message)]})
+def refused_file(status: int, code: str, message: str, row: int = 0, **details: Any) -> ApiError:
+    """The file as a whole cannot be read: one problem, on the row where reading stopped (0: the file itself)."""
+    return ApiError(status, code, message, {**details, "errors": [problem(row, "", code, message)]})
 
 
-# -- reading the file: bytes to rows of text cells ---------------------------------------------------------------
+# -- reading the file: bytes to rows of text cells, in a worker thread (server/spreadsheets.py) ------------------
 
-def read_rows(raw: bytes, filename: str) -> Iterator[tuple[int, list[str]]]:
+def read_rows(raw: bytes, filename: str, deadline: Deadline) -> Iterator[tuple[int, list[str]]]:
     """(row number, cells as text) of the first sheet of an XLSX or of a CSV (UTF-8 with or without BOM, or the
-    GB18030 Chinese Excel saves), blank rows left out. Anything else is refused as `unreadable_file`."""
+    GB18030 Chinese Excel saves), blank rows left out, read as they are asked for within the bounds of
+    server/spreadsheets.py. Anything else is refused as `unreadable_file`."""
     if len(raw) > MAX_IMPORT_BYTES:
         raise refused_file(HTTP_413_REQUEST_ENTITY_TOO_LARGE, "file_too_large",
                            f"The file is larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MB: split it",
                            max_bytes=MAX_IMPORT_BYTES)
     if raw.startswith(XLSX_MAGIC):
-        return _xlsx_rows(raw)
-    if filename.lower().endswith((".xlsx", ".xls")) or b"\x00" in raw[:65536]:
+        rows = _xlsx_rows(raw, deadline)
+    elif filename.lower().endswith((".xlsx", ".xls")) or b"\x00" in raw[:65536]:
         raise _unreadable()
-    return _csv_rows(raw)
+    else:
+        rows = _csv_rows(raw, deadline)
+    try:
+        yield from rows
+    except UploadRefused as exc:
+        raise refused_file(exc.status_code, exc.code, exc.message, exc.row,
+                           **{k: v for k, v in exc.details.items() if k != "row"}) from exc
 
 
 def _unreadable() -> ApiError:
@@ -97,7 +105,7 @@ def _unreadable() -> ApiError:
                         "The file is neither a CSV nor an XLSX workbook: save it as 'CSV UTF-8' or 'Excel workbook'")
 
 
-def _csv_rows(raw: bytes) -> Iterator[tuple[int, list[str]]]:
+def _csv_rows(raw: bytes, deadline: Deadline) -> Iterator[tuple[int, list[str]]]:
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             text = raw.decode(encoding)
@@ -107,28 +115,10 @@ def _csv_rows(raw: bytes) -> Iterator[tuple[int, list[str]]]:
     else:
         raise refused_file(HTTP_422_UNPROCESSABLE_ENTITY, "invalid_encoding",
                            "The file is neither UTF-8 nor GB18030: save it as 'CSV UTF-8' and import it again")
-    try:
-        rows = list(csv.reader(io.StringIO(text, newline="")))
-    except csv.Error as exc:
-        raise refused_file(HTTP_422_UNPROCESSABLE_ENTITY, "unreadable_file", f"The CSV cannot be read: {exc}") from exc
-    return ((number, row) for number, row in enumerate(rows, start=1) if any(cell.strip() for cell in row))
+    return ((number, row) for number, row in csv_records(text, deadline) if any(cell.strip() for cell in row))
 
 
-def _xlsx_cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.date().isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else repr(value)
-    return str(value)
-
-
-def _xlsx_rows(raw: bytes) -> Iterator[tuple[int, list[str]]]:
+def _xlsx_rows(raw: bytes, deadline: Deadline) -> Iterator[tuple[int, list[str]]]:
     from openpyxl import load_workbook  # noqa: PLC0415 - only an XLSX upload pays for importing it
 
     try:
@@ -141,18 +131,23 @@ def _xlsx_rows(raw: bytes) -> Iterator[tuple[int, list[str]]]:
                            "The workbook unpacks to more than 200 MB: split it", max_bytes=MAX_XLSX_UNPACKED_BYTES)
     try:
         workbook = load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
-        sheet = workbook.worksheets[0]
-        rows = []
-        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-            cells = [_xlsx_cell(value) for value in values]
-            if any(cell.strip() for cell in cells):
-                rows.append((number, cells))
-            if len(rows) > MAX_IMPORT_LINES + 1:
-                break
-        workbook.close()
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds for a damaged workbook; all mean the same
         raise _unreadable() from exc
-    return iter(rows)
+    try:
+        records = xlsx_records(workbook, deadline)
+        while True:
+            try:
+                number, cells = next(records)
+            except StopIteration:
+                return
+            except ApiError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - as above, for a sheet damaged further down
+                raise _unreadable() from exc
+            if any(cell.strip() for cell in cells):
+                yield number, cells
+    finally:
+        workbook.close()
 
 
 # -- the file's shape and contracts: pure ----------------------------------------------------------------------------
@@ -206,15 +201,15 @@ def _cell_text(name: str, value: str) -> str | None:
     return text
 
 
-def _field_validators(model: type[BaseModel], names: Sequence[str]) -> dict[str, TypeAdapter[Any]]:
+def field_validators(model: type[BaseModel], names: Sequence[str]) -> dict[str, TypeAdapter[Any]]:
     fields = model.model_fields
     return {name: TypeAdapter(Annotated[fields[name].annotation, fields[name]]) for name in names}
 
 
 # Each column checked on its own by its field's contract (SalesOrderIn's, SalesOrderLineIn's), so a row with a bad
 # quantity still has its due date checked against today: every problem of the row is reported at once.
-TERMS_FIELDS = _field_validators(SalesOrderIn, ORDER_COLUMNS)
-LINE_FIELDS = _field_validators(SalesOrderLineIn, LINE_COLUMNS)
+TERMS_FIELDS = field_validators(SalesOrderIn, ORDER_COLUMNS)
+LINE_FIELDS = field_validators(SalesOrderLineIn, LINE_COLUMNS)
 REQUIRED_FIELDS = {name for model in (SalesOrderIn, SalesOrderLineIn) for name, info in model.model_fields.items()
                    if info.is_required()}
 
@@ -266,7 +261,7 @@ def parse_sheet(rows: Iterable[tuple[int, list[str]]]) -> tuple[list[ImportedOrd
         if not ref:
             problems.append(problem(number, "order_ref", "missing_field", "every row needs the order_ref of its order"))
             continue
-        if len(ref) > MAX_ORDER_REF or any(ord(ch) < 32 or ord(ch) == 127 for ch in ref):
+        if len(ref) > MAX_ORDER_REF or has_control_characters(ref):
             problems.append(problem(number, "order_ref", "invalid_format",
                                     f"at most {MAX_ORDER_REF} characters, no control characters"))
             continue
@@ -492,10 +487,11 @@ def _refuse(found: list[dict[str, Any]], orders: list[ImportedOrder]) -> ApiErro
                     {"errors": found, "orders": len(orders), "lines": sum(len(o.lines) for o in orders)})
 
 
-def read_order_sheet(raw: bytes, filename: str) -> tuple[list[ImportedOrder], list[dict[str, Any]]]:
-    """The file's orders and the problems found in it alone (before the database is asked): a file with problems
-    and no order at all is refused here, before any transaction is opened."""
-    orders, found = parse_sheet(read_rows(raw, filename))
+async def read_order_sheet(raw: bytes, filename: str) -> tuple[list[ImportedOrder], list[dict[str, Any]]]:
+    """The file's orders and the problems found in it alone (before the database is asked), read in a worker thread
+    within the bounds of server/spreadsheets.py: a file with problems and no order at all is refused here, before any
+    transaction is opened."""
+    orders, found = await parse_upload(lambda deadline: parse_sheet(read_rows(raw, filename, deadline)))
     if not orders and not found:
         found = [problem(0, "", "empty_file", "the file has a header but no order lines")]
     if found and not orders:

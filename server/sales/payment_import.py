@@ -8,18 +8,21 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
+from itertools import islice
 from typing import Any
 
 from litestar.status_codes import HTTP_422_UNPROCESSABLE_ENTITY
+from pydantic import ValidationError
 
 from schemas.sales import PaymentIn
 from server.actors import Who
 from server.db import needs_write
-from server.errors import ApiError
+from server.errors import ApiError, field_code
 from server.sales import rules, service
-from server.sales.importer import MAX_IMPORT_LINES, problem, read_rows, refused_file
+from server.sales.importer import MAX_IMPORT_LINES, field_validators, problem, read_rows, refused_file
 from server.sales.tables import SalesOrder, SalesPayment
+from server.spreadsheets import Deadline, parse_upload
 
 COLUMNS = ("sales_order", "amount", "paid_on", "reference")
 HEADER_ALIASES = {"销售订单": "sales_order", "订单号": "sales_order", "金额": "amount", "付款金额": "amount",
@@ -37,14 +40,16 @@ def _header(cells: list[str]) -> tuple[list[str], list[dict[str, Any]]]:
     return names, problems
 
 
+PAYMENT_FIELDS = field_validators(PaymentIn, ("amount", "reference"))
+
+
 def _row_values(number: int, values: dict[str, str]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """A row's payment as PaymentIn's own field types take it (an amount in ASCII digits, a thousands comma
+    allowed; a reference without control characters), and its problems."""
     problems, parsed = [], {}
     try:
-        amount = Decimal(values.get("amount", "").replace(",", ""))
-        if not amount.is_finite() or amount <= 0 or amount.as_tuple().exponent < -4:
-            raise InvalidOperation
-        parsed["amount"] = amount
-    except InvalidOperation:
+        parsed["amount"] = PAYMENT_FIELDS["amount"].validate_python(values.get("amount", "").strip().replace(",", ""))
+    except ValidationError:
         problems.append(problem(number, "amount", "invalid_amount", "an amount above 0 with up to 4 decimals"))
     match = _DATE.match(values.get("paid_on", "").strip())
     try:
@@ -57,12 +62,19 @@ def _row_values(number: int, values: dict[str, str]) -> tuple[dict[str, Any], li
         parsed[name] = values.get(name, "").strip()
         if not parsed[name] or len(parsed[name]) > 80:
             problems.append(problem(number, name, f"{name}_required", f"{name} is required (up to 80 characters)"))
+        elif name in PAYMENT_FIELDS:
+            try:
+                PAYMENT_FIELDS[name].validate_python(parsed[name])
+            except ValidationError as exc:
+                message = exc.errors()[0]["msg"]
+                problems.append(problem(number, name, field_code(message), message.removeprefix("Value error, ")))
     return parsed, problems
 
 
-@needs_write
-async def import_payments(raw: bytes, filename: str, who: Who, *, dry_run: bool = False) -> dict[str, Any]:
-    rows = list(read_rows(raw, filename))
+def read_payment_sheet(raw: bytes, filename: str, deadline: Deadline) -> tuple[list[tuple[int, dict[str, Any]]],
+                                                                               list[dict[str, Any]]]:
+    """The file's payments (row number, values) and the problems found in it alone; runs in a worker thread."""
+    rows = list(islice(read_rows(raw, filename, deadline), MAX_IMPORT_LINES + 2))
     if not rows:
         raise refused_file(HTTP_422_UNPROCESSABLE_ENTITY, "empty_file", "The file has no rows")
     if len(rows) - 1 > MAX_IMPORT_LINES:
@@ -74,6 +86,12 @@ async def import_payments(raw: bytes, filename: str, who: Who, *, dry_run: bool 
         parsed, found = _row_values(number, values)
         problems += found
         payments.append((number, parsed))
+    return payments, problems
+
+
+@needs_write
+async def import_payments(raw: bytes, filename: str, who: Who, *, dry_run: bool = False) -> dict[str, Any]:
+    payments, problems = await parse_upload(lambda deadline: read_payment_sheet(raw, filename, deadline))
     codes = sorted({p["sales_order"] for _, p in payments if p.get("sales_order")})
     orders = {o["code"]: o for o in await SalesOrder.select(SalesOrder.id, SalesOrder.code, SalesOrder.status).where(
         SalesOrder.code.is_in(codes))} if codes else {}

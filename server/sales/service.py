@@ -21,7 +21,7 @@ from schemas.sales import (
 )
 from server.actors import Who
 from server.db import needs_write
-from server.document_rules import Problem, Refusal, numbered
+from server.document_rules import Problem, Refusal, numbered, self_approval_refusal
 from server.documents import (
     DocumentTable, audit_change, lines_problems, master_problems, refuse_problems, utc_now,
 )
@@ -134,7 +134,8 @@ async def get_policy() -> SalesPolicyOut:
     if row is None:
         return SalesPolicyOut(**SalesPolicyIn().model_dump(), updated_by="system", updated_at=None)
     return SalesPolicyOut(**{k: row[k] for k in ("credit_check", "discount_check", "max_discount_pct", "auto_approve",
-                                                 "approvers", "updated_by", "updated_at")})
+                                                 "approvers", "other_approver_above_value",
+                                                 "other_approver_above_discount_pct", "updated_by", "updated_at")})
 
 
 @needs_write
@@ -321,15 +322,19 @@ async def _review(row: dict[str, Any], order: SalesOrderOut, policy: SalesPolicy
         results.append(rules.credit_check(Decimal(customer["credit_limit"]), exposure, order.value, order.currency))
     today = utc_now().date()
     if policy.discount_check:
-        # The discount a line really gives: its net price against the contract's or the price list's price.
-        references = await price_lists.reference_prices(customer, row["contract"],
-                                                        [(line.item, line.quantity) for line in order.lines], today)
-        results.append(rules.discount_check(
-            {line.line_no: pricing.effective_discount_pct(line.unit_price, line.discount_pct, reference)
-             for line, reference in zip(order.lines, references)}, policy.max_discount_pct))
+        results.append(rules.discount_check(await _line_discounts(row, order, customer, today), policy.max_discount_pct))
     if row["contract"] is not None:
         results.append(await contracts.contract_review(row["id"], row["contract"], lines, today))
     return results
+
+
+async def _line_discounts(row: dict[str, Any], order: SalesOrderOut, customer: dict[str, Any],
+                          today: date) -> dict[int, Decimal]:
+    """The discount each line really gives: its net price against the contract's or the price list's price."""
+    references = await price_lists.reference_prices(customer, row["contract"],
+                                                    [(line.item, line.quantity) for line in order.lines], today)
+    return {line.line_no: pricing.effective_discount_pct(line.unit_price, line.discount_pct, reference)
+            for line, reference in zip(order.lines, references)}
 
 
 @needs_write
@@ -381,6 +386,7 @@ async def _decide(code: str, decision: str, who: Who, version: int | None, note:
     failed = [check["check"] for check in (review["checks"] if review else []) if not check["passed"]]
     if decision == "approved":
         await _check_approver(failed, who)
+        await _check_other_approver(row, before, who.name)
     now = utc_now()
     target = rules.APPROVED if decision == "approved" else rules.DRAFT
     columns: dict[Any, Any] = {SalesOrder.status: target, SalesOrder.held_from: None, SalesOrder.hold_reason: "",
@@ -444,6 +450,27 @@ async def _check_approver(failed_checks: list[str], who: Who) -> None:
                                      DEFAULT_APPROVERS)
     if refusal is not None:
         raise ApiError(HTTP_403_FORBIDDEN, refusal.code, refusal.message, refusal.details)
+
+
+async def _check_other_approver(row: dict[str, Any], order: SalesOrderOut, approver: str) -> None:
+    """Above the policy's value or discount an order is approved by someone who neither entered nor submitted it
+    (the loader and the review, which are no person, are never refused)."""
+    authors = {row["created_by"], row["submitted_by"]} - {"system", REVIEW_ACTOR}
+    if approver not in authors:
+        return
+    policy = await get_policy()
+    beyond = []
+    value_limit, discount_limit = policy.other_approver_above_value, policy.other_approver_above_discount_pct
+    if value_limit is not None and order.value > value_limit:
+        beyond.append(f"The order is worth {rules.plain(order.value)} {order.currency}, more than {rules.plain(value_limit)}")
+    if discount_limit is not None:
+        customer = await Customer.select().where(Customer.code == row["customer"]).first()
+        highest = max((await _line_discounts(row, order, customer, utc_now().date())).values(), default=Decimal(0))
+        if highest > discount_limit:
+            beyond.append(f"A line is discounted {rules.plain(highest)} %, more than {rules.plain(discount_limit)} %")
+    refusal = self_approval_refusal(approver, authors, beyond)
+    if refusal is not None:
+        raise ApiError(HTTP_409_CONFLICT, refusal.code, refusal.message, refusal.details)
 
 
 @needs_write

@@ -111,7 +111,8 @@ class SalesPayment(Table, tablename="sales_payment"):
 
 class SalesPolicy(Table, tablename="sales_policy"):
     """The review an order passes on submission (one row): which checks run, the discount threshold, whether a
-    clean review approves by itself, and which roles may approve past each check."""
+    clean review approves by itself, which roles may approve past each check, and above which value or discount
+    the approver must not be the order's author."""
 
     id = Serial(primary_key=True)
     credit_check = Boolean(default=True)
@@ -119,6 +120,9 @@ class SalesPolicy(Table, tablename="sales_policy"):
     max_discount_pct = Numeric(digits=(7, 4), default=Decimal(10))
     auto_approve = Boolean(default=True)
     approvers = JSON(default={})  # {"credit": ["sales_manager"], "discount": [...], "contract": [...]}
+    # Above these an approver must be someone other than the order's author (None: no such limit).
+    other_approver_above_value = Numeric(digits=(18, 4), null=True, default=None)
+    other_approver_above_discount_pct = Numeric(digits=(7, 4), null=True, default=Decimal(20))
     updated_by = Varchar(length=64, default="system")
     updated_at = Timestamptz()
 

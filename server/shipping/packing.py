@@ -13,7 +13,7 @@ from server.db import sql_fetch
 from server.documents import utc_now
 from server.inventory.availability import release_reservations, reserve, usable_bins
 from server.inventory.lots import check_serials, take_serials, usable_lot
-from server.inventory.stock import AVAILABLE, check_decimals, check_lot, load_item, load_place, post
+from server.inventory.stock import AVAILABLE, check_decimals, check_lot, load_item, load_place, lock_stock_places, post
 from server.actors import Who
 from server.errors import refuse
 from server.quantities import quantity_text, to_micro
@@ -65,13 +65,15 @@ async def _unit_for_packing(shipment: dict[str, Any], sscc: str | None) -> tuple
 
 
 async def pack(args: ShipmentPackArgs, who: Who) -> dict[str, Any]:
+    # The places picked from, first, before the shipment (server/inventory/stock.py).
+    await lock_stock_places([(content.item, content.location) for content in args.contents])
     scope = device_scope(who)
     row = await shipment_row(args.shipment, for_device=True, lock=True)
+    if scope is not None and not rules.may_handle(scope, row["site"], row["ship_from"], row["route"]):
+        raise scope_refusal(row["code"])
     refusal = rules.pack_refusal(row["status"])
     if refusal is not None:
         raise conflict(refusal, shipment=row["code"], shipment_status=row["status"])
-    if scope is not None and not rules.may_handle(scope, row["site"], row["ship_from"], row["route"]):
-        raise scope_refusal(row["code"])
     lines = await shipment_lines(row["id"])
     left = {l["line_no"]: LineLeft(l["line_no"], l["item"], l["quantity_micro"] - l["packed_quantity_micro"]) for l in lines}
     sscc, unit = await _unit_for_packing(row, args.sscc)
@@ -136,6 +138,9 @@ async def pack(args: ShipmentPackArgs, who: Who) -> dict[str, Any]:
 async def load(args: ShipmentLoadArgs, who: Who) -> dict[str, Any]:
     scope = device_scope(who)
     row = await shipment_row(args.shipment, for_device=True, lock=True)
+    route = args.route or row["route"]
+    if scope is not None and not rules.may_handle(scope, row["site"], row["ship_from"], route):
+        raise scope_refusal(row["code"])  # before anything of the shipment or its units is told
     refusal = rules.load_refusal(row["status"])
     if refusal is not None:
         raise conflict(refusal, shipment=row["code"], shipment_status=row["status"])
@@ -148,11 +153,8 @@ async def load(args: ShipmentLoadArgs, who: Who) -> dict[str, Any]:
     if unit["status"] != rules.UNIT_PACKED:
         raise refuse("already_loaded", f"Handling unit {args.sscc} is already loaded", HTTP_409_CONFLICT, sscc=args.sscc,
                      vehicle=unit["vehicle"])
-    route = args.route or row["route"]
     if not route:
         raise refuse("route_required", f"Shipment {row['code']} has no route: scan or choose one", shipment=row["code"])
-    if scope is not None and not rules.may_handle(scope, row["site"], row["ship_from"], route):
-        raise scope_refusal(row["code"])
     now = utc_now()
     await HandlingUnit.update({HandlingUnit.status: rules.UNIT_LOADED, HandlingUnit.vehicle: args.vehicle,
                                HandlingUnit.loaded_at: now}).where(HandlingUnit.id == unit["id"])

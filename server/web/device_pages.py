@@ -61,10 +61,15 @@ async def _places() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
 
 
 def _posted_scope(form: FormMultiDict, keep: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Site and warehouses from the form; work centres and route (not edited here) stay as they were."""
+    """Site and warehouses from the form; work centres and route (not edited here) stay as they were while the site
+    does, and go with the old site when it changes (they were that site's: a scope never spans two)."""
+    site = str(form.get("site") or "").strip()
+    kept = {**(keep or {})}
+    if kept and kept.get("site") != site:
+        kept |= {"work_centres": [], "route": None}
     return {
-        **(keep or {}),
-        "site": str(form.get("site") or "").strip(),
+        **kept,
+        "site": site,
         "warehouses": [str(w) for w in form.getall("warehouses")] if "warehouses" in form else [],
     }
 

@@ -44,7 +44,7 @@ async def sales_import(request: Request) -> Template:
         return _page(request, status_code=HTTP_422_UNPROCESSABLE_ENTITY, dry_run=dry_run, problems=[
             importer.problem(0, "", "missing_file", "choose a CSV or XLSX file")])
     try:
-        orders, found = importer.read_order_sheet(await upload.read(), upload.filename)
+        orders, found = await importer.read_order_sheet(await upload.read(), upload.filename)
         with importer.lost_race_is_already_imported():
             async with write_transaction():
                 result = await importer.import_sales_orders(orders, found, who, filename=upload.filename, dry_run=dry_run)

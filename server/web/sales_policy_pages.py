@@ -1,5 +1,6 @@
 """The review policy an order passes on submission: which checks run, the discount threshold, whether a clean
-review approves by itself, and which roles may approve past each check."""
+review approves by itself, which roles may approve past each check, and above which value or discount the approver
+must not be the order's author."""
 
 from __future__ import annotations
 
@@ -24,12 +25,14 @@ from server.web.sales_common import refusal_status
 
 CHECK_NAMES = rules.CHECKS
 APPROVER_ROLES = tuple(role.value for role in Role if role != Role.admin)
+OTHER_APPROVER_LIMITS = ("other_approver_above_value", "other_approver_above_discount_pct")
 
 
 def _policy_values(policy: Any) -> dict[str, Any]:
     return {"credit_check": policy.credit_check, "discount_check": policy.discount_check,
             "max_discount_pct": display(policy.max_discount_pct, "decimal"), "auto_approve": policy.auto_approve,
-            "approvers": {check: list(policy.approvers.get(check, sales.DEFAULT_APPROVERS)) for check in CHECK_NAMES}}
+            "approvers": {check: list(policy.approvers.get(check, sales.DEFAULT_APPROVERS)) for check in CHECK_NAMES},
+            **{name: display(getattr(policy, name), "decimal") for name in OTHER_APPROVER_LIMITS}}
 
 
 @get("/sales-policy", guards=[requires("sales.policy")], include_in_schema=False)
@@ -48,6 +51,7 @@ async def save_policy(request: Request) -> Template | Redirect:
         "auto_approve": form.get("auto_approve") == "true",
         "max_discount_pct": str(form.get("max_discount_pct") or "").strip(),
         "approvers": {check: [str(r) for r in form.getall(f"approvers-{check}", [])] for check in CHECK_NAMES},
+        **{name: str(form.get(name) or "").strip() or None for name in OTHER_APPROVER_LIMITS},  # empty: no limit
     }
     try:
         async with write_transaction():

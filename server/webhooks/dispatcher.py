@@ -2,7 +2,12 @@
 attempt. A delivery is claimed in a short transaction that pushes its `next_attempt_at` past the send's time limit
 (a lease; on PostgreSQL the claim skips rows another process is claiming, FOR UPDATE SKIP LOCKED), so no two
 processes send one delivery at once, and a process that dies mid-send leaves it to be retried when the lease ends.
-It is woken after a commit that emitted events, and otherwise looks again when the next retry is due."""
+It is woken after a commit that emitted events, and otherwise looks again when the next retry is due.
+
+What an attempt keeps of the answer is its status code, and for no answer one of two reasons in our own words
+(`no_answer`, `target_refused`): never the receiver's body or reason phrase, nor how a connection failed, so a
+receiver URL cannot be used to read, or to map, the services the server itself can reach (targets.py decides
+where a delivery may go)."""
 
 from __future__ import annotations
 
@@ -17,7 +22,7 @@ from datetime import datetime, timedelta, timezone
 import httpx
 
 from server.db import DB, sql_execute, sql_fetch, sql_read, write_transaction
-from server.webhooks import rules
+from server.webhooks import rules, targets
 
 log = logging.getLogger("floorsync.webhooks")
 
@@ -49,7 +54,6 @@ class AttemptResult:
     duration_ms: int
     status_code: int | None
     error: str
-    response_excerpt: str
 
 
 def _now() -> datetime:
@@ -84,7 +88,8 @@ async def seconds_until_next_due() -> float:
 
 
 async def send(client: httpx.AsyncClient, job: Claimed) -> AttemptResult:
-    """One POST, signed now; any answer, timeout or connection error becomes the attempt's record."""
+    """One POST, signed now; its status is the attempt's record, and any way of getting none is one of two reasons.
+    The answer's body is not read."""
     body = job.body.encode()
     headers = {
         "Content-Type": "application/json",
@@ -94,23 +99,17 @@ async def send(client: httpx.AsyncClient, job: Claimed) -> AttemptResult:
         "Floorsync-Signature": rules.signature_header(job.secret, int(time.time()), body),
     }
     started_at, started = _now(), time.monotonic()
-    status_code, error, answer = None, "", b""
+    status_code, error = None, ""
     try:
         async with asyncio.timeout(SEND_TIMEOUT_SECONDS):
             async with client.stream("POST", job.url, content=body, headers=headers) as response:
                 status_code = response.status_code
-                async for chunk in response.aiter_bytes():
-                    answer += chunk
-                    if len(answer) >= rules.RESPONSE_EXCERPT_BYTES:
-                        break
-    except (TimeoutError, httpx.TimeoutException):
-        error = f"no answer within {SEND_TIMEOUT_SECONDS:g} s"
-    except httpx.HTTPError as exc:
-        error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-    if status_code is not None and error:
-        error = ""  # the answer's status arrived; only its body was cut short
-    return AttemptResult(started_at, int((time.monotonic() - started) * 1000), status_code, error[:500],
-                         rules.excerpt(answer))
+    except targets.TargetRefused:
+        error = rules.TARGET_REFUSED_REASON
+    except (TimeoutError, httpx.HTTPError):
+        if status_code is None:
+            error = rules.NO_ANSWER_REASON
+    return AttemptResult(started_at, int((time.monotonic() - started) * 1000), status_code, error)
 
 
 async def record_attempt(job: Claimed, result: AttemptResult, retry_base_seconds: float, max_attempts: int) -> str:
@@ -124,10 +123,9 @@ async def record_attempt(job: Claimed, result: AttemptResult, retry_base_seconds
         next_attempt_at = now + timedelta(seconds=delay)
     async with write_transaction():
         await sql_execute(
-            "INSERT INTO webhook_attempt (delivery, attempt_no, started_at, duration_ms, status_code, error, "
-            "response_excerpt) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            job.id, attempt_no, result.started_at, result.duration_ms, result.status_code, result.error,
-            result.response_excerpt)
+            "INSERT INTO webhook_attempt (delivery, attempt_no, started_at, duration_ms, status_code, error) "
+            "VALUES ($1, $2, $3, $4, $5, $6)",
+            job.id, attempt_no, result.started_at, result.duration_ms, result.status_code, result.error)
         await sql_execute(
             "UPDATE webhook_delivery SET attempts = $1, status = $2, next_attempt_at = $3, delivered_at = $4 WHERE id = $5",
             attempt_no, status, next_attempt_at, now if delivered else None, job.id)
@@ -157,7 +155,9 @@ class Dispatcher:
                 await task
 
     async def _run(self) -> None:
-        async with httpx.AsyncClient(follow_redirects=False, timeout=SEND_TIMEOUT_SECONDS) as client:
+        transport = targets.GuardedTransport(targets.configured_allow_list())
+        async with httpx.AsyncClient(transport=transport, follow_redirects=False, timeout=SEND_TIMEOUT_SECONDS,
+                                     trust_env=False) as client:
             while True:
                 self._wake.clear()
                 wait = IDLE_POLL_SECONDS

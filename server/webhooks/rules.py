@@ -1,5 +1,6 @@
-"""The rules of webhooks as plain functions: which URLs a subscription may name, which events it may ask for, how a
-delivery is signed, when a failed one is tried again and when it is given up."""
+"""The rules of webhooks as plain functions: which URLs a subscription may name, which addresses a delivery may go
+to, which events it may ask for, how a delivery is signed, when a failed one is tried again and when it is given
+up."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import hmac
 import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 from urllib.parse import urlsplit
 
 ALL_EVENTS = "*"
@@ -34,7 +36,6 @@ EVENT_TYPES: dict[str, str] = {
 DIRECT_ONLY_EVENTS = frozenset({"ping"})
 
 URL_MAX_LENGTH = 2000
-RESPONSE_EXCERPT_BYTES = 1024
 DEFAULT_RETRY_BASE_SECONDS = 10.0
 DEFAULT_MAX_ATTEMPTS = 8
 # Multiples of the base delay after the 1st, 2nd, 3rd… failed attempt: 10 s, 30 s, 2 min, 10 min, 30 min, 2 h, 6 h
@@ -50,8 +51,7 @@ class Refusal:
 
 
 def url_problem(url: str) -> Refusal | None:
-    """Why a receiver URL is refused, or None. Private and loopback addresses are allowed on purpose: a factory
-    runs its receivers on its own network."""
+    """Why a receiver URL's text is refused, or None. Where it leads is `target_refusal`'s to say."""
     if len(url) > URL_MAX_LENGTH:
         return Refusal("invalid_url", f"The URL is longer than {URL_MAX_LENGTH} characters")
     if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
@@ -76,6 +76,75 @@ def url_problem(url: str) -> Refusal | None:
     except ValueError:
         if not all(label and len(label) <= 63 for label in parts.hostname.rstrip(".").split(".")):
             return Refusal("invalid_url", "The URL's host name is not valid")
+    return None
+
+
+# -- where a delivery may go --------------------------------------------------------------------------------------
+
+# "This network": on Linux a connection to 0.0.0.0 (or to the rest of 0/8 where it is routed) reaches the host itself.
+THIS_NETWORK = ipaddress.ip_network("0.0.0.0/8")
+NAT64_PREFIX = ipaddress.ip_network("64:ff9b::/96")
+IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+TARGET_REFUSED = "webhook_target_refused"
+# Why an attempt got no status, the only two things an attempt says beyond it.
+NO_ANSWER_REASON = "no_answer"
+TARGET_REFUSED_REASON = "target_refused"
+
+
+@dataclass(frozen=True)
+class AllowList:
+    """FLOORSYNC_WEBHOOK_ALLOW read: networks (an address is a network of one) and host names, lower case."""
+
+    networks: tuple[IPv4Network | IPv6Network, ...] = ()
+    names: frozenset[str] = frozenset()
+
+
+def allow_list(entries: Iterable[str]) -> AllowList:
+    networks, names = [], set()
+    for entry in entries:
+        text = entry.strip().strip("[]").lower().rstrip(".")
+        try:
+            networks.append(ipaddress.ip_network(text, strict=False))
+        except ValueError:
+            names.add(text)
+    return AllowList(tuple(networks), frozenset(names))
+
+
+def _embedded_ipv4(address: IPv4Address | IPv6Address) -> IPv4Address | None:
+    """The IPv4 address an IPv6 one stands for: IPv4-mapped (::ffff:127.0.0.1, which a dual-stack socket connects to
+    as 127.0.0.1), IPv4-compatible (::127.0.0.1) or NAT64 (64:ff9b::7f00:1)."""
+    if not isinstance(address, IPv6Address):
+        return None
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if (address in IPV4_COMPATIBLE and int(address) > 1) or address in NAT64_PREFIX:
+        return IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
+
+
+def refused_address(address: IPv4Address | IPv6Address, allowed: AllowList) -> bool:
+    """Loopback, link-local (169.254.169.254, the clouds' metadata service, among them), unspecified, multicast and
+    reserved addresses are the server's own or nobody's: refused unless the allow-list names them. Private ranges
+    (10/8, 172.16/12, 192.168/16, fc00::/7) are the factory's LAN, where receivers live: allowed."""
+    if any(address.version == network.version and address in network for network in allowed.networks):
+        return False
+    embedded = _embedded_ipv4(address)
+    if embedded is not None:
+        return refused_address(embedded, allowed)
+    return (address.is_loopback or address.is_link_local or address.is_unspecified or address.is_multicast
+            or address.is_reserved or address in THIS_NETWORK)
+
+
+def target_refusal(host: str, addresses: Iterable[str], allowed: AllowList) -> Refusal | None:
+    """Whether a receiver named `host`, which resolved to `addresses`, may be sent to. A host name on the allow-list
+    is trusted wherever it points; otherwise every address it resolved to must be allowed (a name that answers
+    with a LAN address and a loopback one is refused). The message names neither the addresses nor what is there."""
+    if host.lower().rstrip(".") in allowed.names:
+        return None
+    for text in addresses:
+        if refused_address(ipaddress.ip_address(text.split("%", 1)[0]), allowed):
+            return Refusal(TARGET_REFUSED, "The URL leads to a loopback, link-local, unspecified, multicast or reserved "
+                                           "address: webhooks may go there only when FLOORSYNC_WEBHOOK_ALLOW names it")
     return None
 
 
@@ -123,8 +192,3 @@ def status_after_attempt(delivered: bool, attempts_this_round: int, max_attempts
     if delivered:
         return "delivered"
     return "failed" if attempts_this_round >= max_attempts else "pending"
-
-
-def excerpt(body: bytes, limit: int = RESPONSE_EXCERPT_BYTES) -> str:
-    """At most `limit` bytes of a receiver's answer, as text (a cut multi-byte character is dropped)."""
-    return body[:limit].decode("utf-8", errors="ignore").replace("\x00", "")

@@ -26,7 +26,7 @@ from server.db import (
     DB, FinalStage, WriteContext, current_write, defer_insert, json_text, sql_execute, sql_fetch, needs_write,
 )
 from server.errors import ApiError
-from server.webhooks import dispatcher, rules
+from server.webhooks import dispatcher, rules, targets
 from server.webhooks.tables import WebhookAttempt, WebhookDelivery, WebhookSubscription
 
 ENTITY = "webhook"
@@ -117,8 +117,8 @@ async def _load(subscription_id: int) -> dict[str, Any]:
     return row
 
 
-def _checked_url(url: str) -> str:
-    refusal = rules.url_problem(url)
+async def _checked_url(url: str) -> str:
+    refusal = rules.url_problem(url) or await targets.url_refusal(url)
     if refusal is not None:
         raise ApiError(HTTP_400_BAD_REQUEST, refusal.code, refusal.message, {"field": "url"})
     return url
@@ -144,7 +144,7 @@ async def get_subscription(subscription_id: int) -> WebhookSubscriptionOut:
 
 @needs_write
 async def create_subscription(data: WebhookSubscriptionIn, who: Who) -> WebhookSubscriptionWithSecret:
-    url = _checked_url(data.url)
+    url = await _checked_url(data.url)
     event_types = _checked_event_types(data.event_types)
     now = _now()
     inserted = await WebhookSubscription.insert(WebhookSubscription(
@@ -162,7 +162,7 @@ async def update_subscription(subscription_id: int, data: WebhookSubscriptionPat
                               who: Who) -> WebhookSubscriptionOut:
     changes: dict[Any, Any] = {}
     if data.url is not None:
-        changes[WebhookSubscription.url] = _checked_url(data.url)
+        changes[WebhookSubscription.url] = await _checked_url(data.url)
     if data.event_types is not None:
         changes[WebhookSubscription.event_types] = _checked_event_types(data.event_types)
     if data.description is not None:
@@ -224,7 +224,7 @@ async def ping(subscription_id: int, who: Who) -> str:
 
 def _attempt_out(row: dict[str, Any]) -> WebhookAttemptOut:
     return WebhookAttemptOut(**{name: row[name] for name in ("attempt_no", "started_at", "duration_ms", "status_code",
-                                                             "error", "response_excerpt")})
+                                                             "error")})
 
 
 def _delivery_out(row: dict[str, Any], attempts: list[dict[str, Any]]) -> WebhookDeliveryOut:

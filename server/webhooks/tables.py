@@ -47,5 +47,6 @@ class WebhookAttempt(Table, tablename="webhook_attempt"):
     started_at = Timestamptz()
     duration_ms = Integer()
     status_code = Integer(null=True, default=None)
+    # Why no status came, in our words only (rules.NO_ANSWER_REASON, rules.TARGET_REFUSED_REASON), or empty. Nothing
+    # of the receiver's answer is kept: a receiver URL must not read what the server can reach.
     error = Varchar(length=500, default="")
-    response_excerpt = Text(default="")

@@ -7,6 +7,7 @@ tablets of its work centres, and progress on the boards. Every refusal has its c
 from __future__ import annotations
 
 from datetime import date, timedelta
+from decimal import Decimal
 
 import httpx
 import pytest
@@ -16,7 +17,7 @@ from PIL import Image
 from server.production import rules
 from server.production.rules import OperationProgress
 from tests.live_sockets import next_message, open_board
-from tests.factory import count_in, on_hand, run_sql
+from tests.factory import available_by_location, count_in, on_hand, run_sql
 from tests.sync_fixtures import enrolled_device
 
 DUE = (date.today() + timedelta(days=7)).isoformat()
@@ -213,7 +214,7 @@ def test_each_bad_issue_is_rejected_with_its_code_and_nothing_written(login, pla
     assert result["status"] == "rejected" and result["error"]["code"] == code, result
     assert on_hand(planner, codes["fabric"]) == [(STORE, "DYE-1", "available", "30")]
     now = order_of(planner, order["code"])
-    assert now["status"] == "released" and all(m["issued_quantity"] == "0" for m in now["materials"])
+    assert now["status"] == "released" and all(Decimal(m["issued_quantity"]) == 0 for m in now["materials"])
 
 
 def test_an_expired_lot_is_refused(server, login, planner, made_item, device):
@@ -359,6 +360,15 @@ def test_a_device_scoped_to_sew_gets_the_order_and_reports_only_on_sew(server, l
     assert code not in packing.replica("production_order")
     outside = push(sewing, "production.report", production_order=code, operation=10, good_quantity="1")
     assert outside["error"]["code"] == "out_of_scope"
+    count_in(login("warehouse"), codes["board"], STORE, "5")
+    for name, args in (("stock.issue", {"item": codes["board"], "location": STORE, "quantity": "1"}),
+                       ("production.report", {"operation": 20, "good_quantity": "1"})):
+        elsewhere = push(packing, name, production_order=code, **args)
+        assert elsewhere["status"] == "rejected" and elsewhere["error"]["code"] == "out_of_scope", elsewhere
+        assert elsewhere["error"]["details"]["order_work_centres"] == ["CUT", "SEW"]
+    untouched = order_of(planner, code)
+    assert untouched["status"] == "released" and all(Decimal(m["issued_quantity"]) == 0 for m in untouched["materials"])
+    assert available_by_location(planner, codes["board"]) == {STORE: Decimal(5)}
     assert push(sewing, "production.downtime", work_centre="CUT", action="start", reason="x")["error"]["code"] == "out_of_scope"
     assert planner.post(f"/api/production-orders/{code}/close").status_code == 200
     sewing.pull_all()

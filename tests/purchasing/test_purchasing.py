@@ -60,6 +60,15 @@ def test_buyer_creates_a_numbered_draft_and_approves_it(buyer):
     assert audit["status"] == "approved"
 
 
+def test_a_po_above_the_limit_is_approved_by_someone_other_than_the_buyer_who_wrote_it(buyer, admin):
+    po = draft(buyer, [line("GAS-C4", "5000")])  # 14,000 EUR: above the default 10,000
+    own = refused(buyer.post(f"/api/purchase-orders/{po['code']}/approve", json={"version": 1}), 409, "self_approval")
+    assert own["details"]["limit"] == "10000" and "14000.00" in own["message"]
+    assert buyer.get(f"/api/purchase-orders/{po['code']}").json()["status"] == "draft"
+    approved = admin.post(f"/api/purchase-orders/{po['code']}/approve", json={"version": 1})
+    assert approved.status_code == 200 and approved.json()["approved_by"] == "admin", approved.text
+
+
 def test_a_given_code_is_kept_and_a_second_po_with_it_is_a_duplicate(buyer, unique):
     code = unique("PO-HAND")
     assert draft(buyer, [line("GAS-C4")], code=code)["code"] == code
@@ -214,7 +223,8 @@ def test_the_approved_po_reaches_the_receiving_sites_tablet_and_leaves_it_when_c
         device.close()
 
 
-def test_a_po_for_another_site_never_reaches_the_tablet(server, login, buyer, admin, unique, tmp_path):
+def test_a_po_for_another_site_never_reaches_the_tablet_nor_takes_its_receipts(server, login, buyer, admin, unique,
+                                                                              tmp_path):
     other_site = unique("SITE")
     admin.post("/api/sites", json={"code": other_site, "name": "Other plant", "timezone": "Asia/Shanghai"}).raise_for_status()
     device = enrolled_device(server.url, login("warehouse"), tmp_path, site=SITE)
@@ -223,6 +233,13 @@ def test_a_po_for_another_site_never_reaches_the_tablet(server, login, buyer, ad
         buyer.post(f"/api/purchase-orders/{po['code']}/approve").raise_for_status()
         device.pull_all()
         assert po["code"] not in device.replica("purchase_order")
+        mutation = device.enqueue("receipt.receive", {"purchase_order": po["code"], "line_no": 10, "item": "GAS-C4",
+                                                      "lot": unique("LOT"), "location": "RCV-01", "quantity": "1"})
+        device.push_once()
+        result = device.result(mutation)
+        assert result["status"] == "rejected" and result["error"]["code"] == "out_of_scope", result
+        assert result["error"]["details"] == {"purchase_order": po["code"]}, "nothing of the PO is told"
+        assert buyer.get(f"/api/purchase-orders/{po['code']}").json()["lines"][0]["received_quantity"] == "0"
     finally:
         device.close()
 

@@ -278,16 +278,39 @@ def test_return_to_supplier_sends_a_lots_quarantined_stock_out_and_the_lot_stays
     assert f"{item}|L1" in device.replica("lot")
 
 
-def test_an_operation_is_recorded_and_a_failure_opens_an_ncr_naming_its_order(planned, device, inspector, admin):
-    result = record(device, {"subject": "operation", "item": planned, "production_order": "MO-2026-0001",
+@pytest.fixture
+def chair_order(login) -> str:
+    """A production order of the demo's chairs at NB1: assembled at ASM, packed at PACK."""
+    orders = login("viewer").get("/api/production-orders", params={"item": "CH-ERGO", "site": "NB1"}).json()["items"]
+    assert orders and [op["work_centre"] for op in orders[0]["operations"]] == ["ASM", "PACK"], orders
+    return orders[0]["code"]
+
+
+def test_an_operation_is_recorded_and_a_failure_opens_an_ncr_naming_its_order(planned, device, inspector, admin,
+                                                                               chair_order):
+    result = record(device, {"subject": "operation", "item": planned, "production_order": chair_order,
                              "operation": "20", "quantity": "3", "results": FAILING})
     assert result["status"] == "applied", result
     ncr = inspector.get(f"/api/nonconformances/{result['effect']['nonconformance']}").json()
-    assert (ncr["subject"], ncr["production_order"], ncr["operation"], ncr["places"]) == ("operation", "MO-2026-0001", "20", [])
+    assert (ncr["subject"], ncr["production_order"], ncr["operation"], ncr["places"]) == ("operation", chair_order, "20", [])
     assert (ncr["site"], ncr["quantity"]) == ("NB1", "3")
     closed = inspector.post(f"/api/nonconformances/{ncr['code']}/disposition", json={"disposition": "rework"})
     assert closed.status_code == 200 and closed.json()["status"] == "closed"
     assert set(on_hand(admin, planned)) == set()
+
+
+def test_an_operation_record_names_an_order_and_operation_that_exist_inside_the_devices_scope(
+        planned, device, server, login, admin, tmp_path, chair_order):
+    cutting = enrolled_device(server.url, login("supervisor"), tmp_path, work_centres=["CUT"])
+    for tablet, order, operation, code in ((device, "PRD-9999-9999", "20", "unknown_production_order"),
+                                           (device, chair_order, "90", "unknown_operation"),
+                                           (device, chair_order, "x", "unknown_operation"),
+                                           (cutting, chair_order, "20", "out_of_scope")):  # ASM and PACK, not CUT
+        result = record(tablet, {"subject": "operation", "item": planned, "production_order": order,
+                                 "operation": operation, "quantity": "3", "results": FAILING})
+        assert result["status"] == "rejected" and result["error"]["code"] == code, (order, operation, result)
+    cutting.close()
+    assert inspections(admin, planned) == [] and ncrs(admin, planned) == []
 
 
 def test_without_a_plan_the_inspector_gives_the_verdict(item, device, login, inspector, admin):

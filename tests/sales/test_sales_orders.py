@@ -99,6 +99,35 @@ def test_an_order_over_the_credit_limit_is_held_until_an_approver_releases_it(lo
     assert again.status_code == 409 and again.json()["code"] == "sales_order_not_awaiting_approval"
 
 
+def test_above_the_policys_limits_an_approver_may_not_approve_their_own_order(login, admin, customer):
+    manager = login("manager")
+    own = draft(manager, customer, ("CH-TASK", "2", "320", "60"))
+    assert act(manager, own["code"], "submit").json()["status"] == "submitted"
+    refused = act(manager, own["code"], "approve", reason="my own customer")
+    assert refused.status_code == 409 and refused.json()["code"] == "self_approval", refused.text
+    assert "60" in refused.json()["message"] and refused.json()["details"]["approver"] == "manager"
+    assert history(manager, own["code"])["reviews"][-1]["decision"] is None
+    approved = act(admin, own["code"], "approve", reason="checked with the customer").json()
+    assert approved["status"] == "approved" and approved["approved_by"] == "admin"
+
+    policy = {k: v for k, v in admin.get("/api/sales-policy").json().items() if k not in ("updated_by", "updated_at")}
+    assert (policy["other_approver_above_value"], Decimal(policy["other_approver_above_discount_pct"])) == (None, 20)
+    try:
+        saved = admin.put("/api/sales-policy", json={**policy, "auto_approve": False, "other_approver_above_value": "1000",
+                                                      "other_approver_above_discount_pct": None})
+        assert saved.status_code == 200, saved.text
+        page = admin.get("/sales-policy").text
+        assert 'name="other_approver_above_value" value="1000"' in page and 'name="other_approver_above_discount_pct" value=""' in page
+        big, small = draft(manager, customer, ("CH-TASK", "4", "320")), draft(manager, customer, ("CH-TASK", "3", "320", "60"))
+        for order in (big, small):
+            assert act(manager, order["code"], "submit").json()["status"] == "submitted"
+        too_big = act(manager, big["code"], "approve")
+        assert too_big.status_code == 409 and too_big.json()["code"] == "self_approval" and "1280" in too_big.json()["message"]
+        assert act(manager, small["code"], "approve").json()["status"] == "approved", "below every limit of this policy"
+    finally:
+        admin.put("/api/sales-policy", json=policy).raise_for_status()
+
+
 def test_payments_free_the_credit_they_paid_for(login, customer):
     sales = login("sales")
     first = draft(sales, customer, ("CH-TASK", "30", "320"))  # 9,600

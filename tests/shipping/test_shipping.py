@@ -206,9 +206,12 @@ def test_every_refusal_has_its_code_and_writes_nothing(server, login, tmp_path, 
     refused_with(driver, "shipment.load", {"shipment": code, "sscc": theirs, "vehicle": "T1"}, "wrong_shipment")
     elsewhere = driver_on(server, login, tmp_path, unique("OTHER"))
     refused_with(elsewhere, "shipment.load", {"shipment": code, "sscc": ours, "vehicle": "T1"}, "out_of_scope")
+    # Out of scope is said before anything of the shipment is: not which unit is whose, nor its status.
+    refused_with(elsewhere, "shipment.load", {"shipment": code, "sscc": theirs, "vehicle": "T1"}, "out_of_scope")
     assert pushed(driver, "shipment.load", {"shipment": code, "sscc": ours, "vehicle": "T1"})["status"] == "applied"
     refused_with(driver, "shipment.load", {"shipment": code, "sscc": ours, "vehicle": "T1"}, "already_loaded")
     refused_with(packer, "shipment.pack", {**pack(), "sscc": ours}, "shipment_loaded")
+    refused_with(elsewhere, "shipment.pack", {**pack(), "sscc": ours}, "out_of_scope")
 
     loaded = shipment_of(login, code)
     refused_with(driver, "delivery.sign", sign_args(code, signature_png=None), "signature_required")

@@ -97,6 +97,33 @@ def test_an_enrolment_for_a_warehouse_of_no_such_site_is_refused(login):
     assert response.status_code == 422 and response.json()["code"] == "unknown_reference"
 
 
+def test_a_scope_names_only_warehouses_and_work_centres_of_its_own_site(server, login, admin, browse, unique, tmp_path):
+    other = unique("PLANT")
+    admin.post("/api/sites", json={"code": other, "name": "Other plant", "timezone": "Asia/Shanghai"}).raise_for_status()
+    centre, store = unique("WC"), unique("WH")
+    admin.post("/api/work_centres", json={"code": centre, "name": "Press of the other plant", "site": other}).raise_for_status()
+    admin.post("/api/warehouses", json={"code": store, "name": "Store of the other plant", "site": other}).raise_for_status()
+    warehouse = login("warehouse")
+    for field, scope in (("scope.work_centres", {"site": "NB1", "work_centres": ["CUT", centre]}),
+                         ("scope.warehouses", {"site": "NB1", "warehouses": ["RM", store]})):
+        refused = warehouse.post("/api/devices/enrolments", json={"scope": scope})
+        assert refused.status_code == 422 and refused.json()["code"] == "wrong_site", refused.text
+        assert refused.json()["details"]["field"] == field
+    tablet = enrolled_device(server.url, warehouse, tmp_path, work_centres=["CUT"])
+    moved = warehouse.patch(f"/api/devices/{tablet.device_id}", json={"scope": {"site": "NB1", "work_centres": [centre]}})
+    assert moved.status_code == 422 and moved.json()["code"] == "wrong_site", moved.text
+    assert device_in_list(warehouse, tablet.device_id)["scope"]["work_centres"] == ["CUT"]
+    office = browse("warehouse")
+    page = office.post("/devices/enrolments", {"site": "NB1", "warehouses": store, "ttl_minutes": "15"})
+    assert page.status_code == 422 and store in page.text and 'role="alert"' in page.text
+    # The page edits site and warehouses only: moving the tablet to the other plant leaves NB1's work centre behind.
+    moved_on_page = office.post(f"/devices/{tablet.device_id}", {"name": "Moved tablet", "site": other}, follow_redirects=False)
+    assert moved_on_page.status_code == 303, moved_on_page.text
+    assert device_in_list(warehouse, tablet.device_id)["scope"] == {"site": other, "warehouses": [], "work_centres": [],
+                                                                   "route": None}
+    tablet.close()
+
+
 def test_the_device_list_shows_name_scope_last_seen_queue_and_sync_lag(server, login, unique, tmp_path):
     warehouse = login("warehouse")
     tablet = enrolled_device(server.url, warehouse, tmp_path, warehouses=["RM"])

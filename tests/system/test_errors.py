@@ -154,10 +154,10 @@ def test_a_body_beyond_the_limit_is_too_large(planner):
 
 @pytest.mark.parametrize("text", ["Caster\x00wheel", "Caster\x1bwheel", "\x7f", "bell\x07"])
 def test_control_characters_in_a_string_are_refused_before_the_database(planner, unit, unique, text):
-    field_refusal(planner.post("/api/items", json=item(unique("CTL"), unit, name=text)), "invalid_value", "name")
-    field_refusal(planner.post("/api/items", json=item(unique("CTL"), unit, description=text)), "invalid_value", "description")
+    field_refusal(planner.post("/api/items", json=item(unique("CTL"), unit, name=text)), "control_character", "name")
+    field_refusal(planner.post("/api/items", json=item(unique("CTL"), unit, description=text)), "control_character", "description")
     refusal(planner.post("/api/units", json={"code": f"A{text}B", "name": "Unit"}), 400, "invalid_format")
-    refusal(planner.patch(f"/api/units/{unit}", json={"name": text}), 400, "invalid_value")
+    refusal(planner.patch(f"/api/units/{unit}", json={"name": text}), 400, "control_character")
 
 
 @pytest.mark.parametrize("text", ["a\x00b", "\x00", "tab\x1b"])
@@ -172,7 +172,7 @@ def test_control_characters_in_query_and_path_parameters_are_refused(admin, text
 
 def test_a_login_with_a_nul_byte_is_refused_not_crashed(server):
     client = anonymous(server.url)
-    field_refusal(client.post("/api/auth/login", json={"username": "ad\x00min", "password": "x"}), "invalid_value", "username")
+    field_refusal(client.post("/api/auth/login", json={"username": "ad\x00min", "password": "x"}), "control_character", "username")
     wrong = client.post("/api/auth/login", json={"username": "admin", "password": "floorsync\x00demo"})
     refusal(wrong, 401, "invalid_credentials")
 
