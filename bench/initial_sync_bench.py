@@ -20,7 +20,7 @@ from tests import servers
 from tests.clients import office
 
 SYNC_ITEMS = int(os.environ.get("BENCH_SYNC_ITEMS", "100000"))
-SYNC_TARGET_SECONDS = 10.0
+SYNC_TARGET_SECONDS = 5.0  # issue 12: under 5 s
 SYNC_TARGET_RSS_MB = 100.0
 
 

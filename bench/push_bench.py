@@ -1,60 +1,115 @@
-"""Sync push throughput against a real `floorsync serve` on PostgreSQL, with its baseline measured in the same run:
-50 enrolled devices push batches of 20 `stock.move` over raw HTTP; baseline: the same ledger rows (2 per move, into
-a copy of `stock_move` with its indexes) inserted by asyncpg, one transaction per batch of 20 moves, from 50
-connections. Every mutation is checked in SQL to have applied once. `--profile` runs the server under cProfile."""
+"""Sync push throughput against a real `floorsync serve` on PostgreSQL, each scenario against its baseline measured
+in the same run: 50 enrolled devices push batches of 20 `stock.move` over raw HTTP,
+
+- spread: each device moves its own item between two bins of its own (no two devices touch the same on-hand row);
+- shared: every device moves one item between the same 4 bins, in random directions (A->B in one batch, B->A in
+  another: the pattern that deadlocked when rows were locked in the order of the moves).
+
+Baseline: the same ledger rows (2 per move, into a copy of `stock_move` with its indexes) inserted by asyncpg, one
+transaction per batch of 20 moves, from 50 connections. Afterwards every mutation is checked in SQL to have applied
+once, the ledger to equal the on-hand projection, and PostgreSQL's deadlock counter for the server's database to be
+unchanged. `--profile` runs the server under cProfile."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import os
+import random
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 import asyncpg
 import httpx
 
-from bench.common import FROM, QUIET, TO, block, cpu_seconds, enrol_devices, import_items, mutation, post_push, verdict
+from bench.common import QUIET, block, cpu_seconds, enrol_devices, import_items, mutation, post_push, verdict
 from tests import servers
 from tests.clients import office
 
 PUSH_DEVICES = 50
 PUSH_BATCH = int(os.environ.get("BENCH_PUSH_BATCH", "20"))
 PUSH_BATCHES = int(os.environ.get("BENCH_PUSH_BATCHES", "5"))
-PUSH_TARGET_RATIO = 0.1
+SPREAD_TARGET_RATIO = 0.2
+SHARED_TARGET_RATIO = 0.05
+SHARED_BINS = ("RM-A-01-01", "RM-A-01-02", "RM-A-02-01", "RM-B-01-01")
+SEED_QUANTITY = "1000000"
+Move = tuple[str, str, str]  # item, from, to
 
 
-async def drive_pushes(base_url: str, devices: list[dict], items: list[str], batches: int) -> tuple[float, list[str], int]:
-    """Seed each device's item at both locations with stock.count (seq 1, 2), then time `batches` pushes of
-    PUSH_BATCH moves per device, all devices at once. Bodies are serialised before the clock starts."""
+@dataclass
+class Scenario:
+    name: str
+    description: str
+    target: float
+    seeds: list[list[tuple[str, str]]]  # per device: (item, location) counted in before the clock starts
+    batches: list[list[list[Move]]]  # per device, per batch
+    sent_ids: list[str] = field(default_factory=list)
+
+    @property
+    def moves(self) -> int:
+        return sum(len(batch) for device in self.batches for batch in device)
+
+
+def spread_scenario(batches: int) -> Scenario:
+    """Device d moves item BP-d back and forth between bins PB-d-A and PB-d-B."""
+    plan, seeds = [], []
+    for d in range(PUSH_DEVICES):
+        item, here, there = f"BP-{d:06d}", f"PB-{d:03d}-A", f"PB-{d:03d}-B"
+        seeds.append([(item, here), (item, there)])
+        plan.append([[(item, here, there) if k % 2 == 0 else (item, there, here) for k in range(PUSH_BATCH)]
+                     for _ in range(batches)])
+    return Scenario("spread", "each device its own item and its own two bins", SPREAD_TARGET_RATIO, seeds, plan)
+
+
+def shared_scenario(batches: int) -> Scenario:
+    """Every device moves item BS-SHARED between two of the same 4 bins, chosen at random (seeded) per move."""
+    item = "BS-SHARED"
+    plan = []
+    for d in range(PUSH_DEVICES):
+        rng = random.Random(d)
+        plan.append([[(item, *rng.sample(SHARED_BINS, 2)) for _ in range(PUSH_BATCH)] for _ in range(batches)])
+    seeds = [[(item, location) for location in SHARED_BINS]] + [[] for _ in range(PUSH_DEVICES - 1)]
+    return Scenario("shared", f"one item, {len(SHARED_BINS)} bins shared by all devices, random directions",
+                    SHARED_TARGET_RATIO, seeds, plan)
+
+
+def make_bins(admin: httpx.Client) -> None:
+    lines = ["code,name,warehouse,kind"] + [f"PB-{d:03d}-{side},Bench bin {d} {side},RM,storage"
+                                             for d in range(PUSH_DEVICES) for side in "AB"]
+    response = admin.post("/api/csv/locations", files={"data": ("locations.csv", "\n".join(lines) + "\n", "text/csv")},
+                            timeout=600)
+    response.raise_for_status()
+
+
+async def drive_pushes(base_url: str, devices: list[dict], next_seq: list[int], scenario: Scenario) -> float:
+    """Count each seed place in, then time every device pushing its batches, all devices at once. Bodies are
+    serialised before the clock starts."""
     bodies: list[list[bytes]] = []
-    sent_ids: list[str] = []
-    for item in items:
-        seq, device_bodies = 3, []
-        for _ in range(batches):
-            batch = []
-            for k in range(PUSH_BATCH):
-                source, target = (FROM, TO) if k % 2 == 0 else (TO, FROM)
-                batch.append(mutation(seq, "stock.move", {"item": item, "from_location": source, "to_location": target, "quantity": "1"}))
-                seq += 1
-            sent_ids.extend(m["id"] for m in batch)
+    for d, device_batches in enumerate(scenario.batches):
+        seq, device_bodies = next_seq[d] + len(scenario.seeds[d]), []
+        for moves in device_batches:
+            batch = [mutation(seq + k, "stock.move", {"item": item, "from_location": source, "to_location": target, "quantity": "1"})
+                     for k, (item, source, target) in enumerate(moves)]
+            seq += len(batch)
+            scenario.sent_ids.extend(m["id"] for m in batch)
             device_bodies.append(json.dumps({"protocol": 1, "mutations": batch}).encode())
         bodies.append(device_bodies)
     limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
     clients = [httpx.AsyncClient(base_url=base_url, headers={"Authorization": f"Bearer {d['token']}"}, timeout=120, limits=limits)
                for d in devices]
-    not_applied = 0
     try:
-        async def seed(client: httpx.AsyncClient, item: str) -> None:
-            counts = [mutation(1, "stock.count", {"item": item, "location": FROM, "counted_quantity": "1000000"}),
-                      mutation(2, "stock.count", {"item": item, "location": TO, "counted_quantity": "1000000"})]
-            body = await post_push(client, json.dumps({"protocol": 1, "mutations": counts}).encode())
-            assert [r["status"] for r in body["results"]] == ["applied", "applied"], body
+        async def seed(d: int) -> None:
+            counts = [mutation(next_seq[d] + k, "stock.count", {"item": item, "location": location, "counted_quantity": SEED_QUANTITY})
+                      for k, (item, location) in enumerate(scenario.seeds[d])]
+            if counts:
+                body = await post_push(clients[d], json.dumps({"protocol": 1, "mutations": counts}).encode())
+                assert all(r["status"] == "applied" for r in body["results"]), body
 
-        await asyncio.gather(*(seed(c, i) for c, i in zip(clients, items)))
+        await asyncio.gather(*(seed(d) for d in range(len(devices))))
 
         async def device_run(client: httpx.AsyncClient, device_bodies: list[bytes]) -> int:
             refused = 0
@@ -66,32 +121,32 @@ async def drive_pushes(base_url: str, devices: list[dict], items: list[str], bat
         started = time.perf_counter()
         refused = await asyncio.gather(*(device_run(c, b) for c, b in zip(clients, bodies)))
         seconds = time.perf_counter() - started
-        not_applied = sum(refused)
     finally:
         await asyncio.gather(*(c.aclose() for c in clients))
-    return seconds, sent_ids, not_applied
+    assert sum(refused) == 0, f"{sum(refused)} moves of {scenario.name} were not applied"
+    for d in range(len(devices)):
+        next_seq[d] += len(scenario.seeds[d]) + sum(len(b) for b in scenario.batches[d])
+    return seconds
 
 
-async def raw_ledger_insert(database_url: str, connections: int, batches: int) -> float:
-    """The floor: the same ledger rows (2 per move) into a copy of stock_move with its indexes, one transaction
-    per batch of PUSH_BATCH moves, from `connections` concurrent connections."""
+async def raw_ledger_insert(database_url: str, scenario: Scenario) -> float:
+    """The floor: the scenario's ledger rows (2 per move) into a copy of stock_move with its indexes, one
+    transaction per batch, from one connection per device, all at once."""
     admin = await asyncpg.connect(database_url)
     await admin.execute("DROP TABLE IF EXISTS bench_ledger; CREATE TABLE bench_ledger (LIKE stock_move INCLUDING DEFAULTS INCLUDING INDEXES)")
     await admin.execute("ALTER TABLE bench_ledger ALTER COLUMN id SET DEFAULT nextval('stock_move_id_seq')")
     insert = ("INSERT INTO bench_ledger (at, item, location, lot, status, quantity_micro, reason, note, mutation_id, device_id,"
               " username, event_time) VALUES ($1, $2, $3, '', 'available', $4, 'move', '', $5, $6, NULL, $7)")
-    pool = await asyncpg.create_pool(database_url, min_size=connections, max_size=connections)
+    pool = await asyncpg.create_pool(database_url, min_size=PUSH_DEVICES, max_size=PUSH_DEVICES)
 
-    async def one(index: int) -> None:
+    async def one(device_batches: list[list[Move]]) -> None:
         device_id = str(uuid.uuid4())
-        item = f"RAW-{index:03d}"
         async with pool.acquire() as conn:
-            for _ in range(batches):
+            for moves in device_batches:
                 now = datetime.now(timezone.utc)
                 rows = []
-                for k in range(PUSH_BATCH):
+                for item, source, target in moves:
                     mutation_id = str(uuid.uuid4())
-                    source, target = (FROM, TO) if k % 2 == 0 else (TO, FROM)
                     rows.append((now, item, source, -1_000_000, mutation_id, device_id, now))
                     rows.append((now, item, target, 1_000_000, mutation_id, device_id, now))
                 async with conn.transaction():
@@ -99,10 +154,10 @@ async def raw_ledger_insert(database_url: str, connections: int, batches: int) -
 
     try:
         started = time.perf_counter()
-        await asyncio.gather(*(one(i) for i in range(connections)))
+        await asyncio.gather(*(one(b) for b in scenario.batches))
         seconds = time.perf_counter() - started
         count = await admin.fetchval("SELECT count(*) FROM bench_ledger")
-        assert count == connections * batches * PUSH_BATCH * 2, count
+        assert count == 2 * scenario.moves, count
         await admin.execute("DROP TABLE bench_ledger")
         return seconds
     finally:
@@ -110,30 +165,69 @@ async def raw_ledger_insert(database_url: str, connections: int, batches: int) -
         await admin.close()
 
 
-async def verify_exactly_once(database_url: str, devices: list[dict], items: list[str], sent_ids: list[str], batches: int) -> str:
-    """Every mutation sent is in the log once, applied, with exactly its two ledger rows; every device's last_seq
-    is its last mutation; each item's on-hand is where the alternating moves leave it."""
+async def deadlocks(database_url: str) -> int:
     conn = await asyncpg.connect(database_url)
     try:
-        logged = await conn.fetch("SELECT mutation_id, status FROM mutation_log WHERE name = 'stock.move'")
-        assert len(logged) == len(sent_ids), (len(logged), len(sent_ids))
-        assert {r["mutation_id"] for r in logged} == set(sent_ids), "the log's mutation ids differ from those sent"
-        assert all(r["status"] == "applied" for r in logged), "some moves were not applied"
-        ledger = await conn.fetch("SELECT mutation_id, count(*) AS n, sum(quantity_micro) AS net FROM stock_move "
-                                  "WHERE reason = 'move' GROUP BY mutation_id")
-        assert len(ledger) == len(sent_ids) and all(r["n"] == 2 and r["net"] == 0 for r in ledger), "ledger rows per move are not 2"
-        expected_seq = 2 + batches * PUSH_BATCH
-        last = await conn.fetch("SELECT device_id, last_seq FROM device WHERE device_id = any($1::varchar[])", [d["device_id"] for d in devices])
-        assert len(last) == len(devices) and all(r["last_seq"] == expected_seq for r in last), "a device's last_seq is off"
-        on_hand = await conn.fetch("SELECT item, location, quantity_micro FROM stock_on_hand WHERE item = any($1::varchar[])", items)
-        # Moves alternate FROM->TO and TO->FROM within each batch of 20, so both places end where they were counted.
-        assert len(on_hand) == 2 * len(items) and all(r["quantity_micro"] == 10**12 for r in on_hand), "on-hand drifted"
-        results = await conn.fetchval("SELECT count(*) FROM feed_change WHERE entity = 'mutation_result'")
-        assert results >= len(sent_ids), "a mutation_result feed entry is missing"
+        return await conn.fetchval("SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()")
     finally:
         await conn.close()
-    return (f"{len(sent_ids):,} moves applied exactly once (log ids = ids sent, 2 ledger rows each, "
-            f"last_seq = {2 + batches * PUSH_BATCH} on all {len(devices)} devices, on-hand conserved)")
+
+
+async def verify_exactly_once(database_url: str, devices: list[dict], next_seq: list[int], scenario: Scenario) -> str:
+    """Every move sent is in the log once, applied, with exactly its two ledger rows; every device's last_seq is
+    its last mutation; the ledger sums to the on-hand projection at every place."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        logged = await conn.fetch("SELECT mutation_id, status FROM mutation_log WHERE mutation_id = any($1::varchar[])",
+                                  scenario.sent_ids)
+        assert len(logged) == len(scenario.sent_ids), (len(logged), len(scenario.sent_ids))
+        assert all(r["status"] == "applied" for r in logged), "some moves were not applied"
+        ledger = await conn.fetch("SELECT mutation_id, count(*) AS n, sum(quantity_micro) AS net FROM stock_move "
+                                  "WHERE mutation_id = any($1::varchar[]) GROUP BY mutation_id", scenario.sent_ids)
+        assert len(ledger) == len(scenario.sent_ids) and all(r["n"] == 2 and r["net"] == 0 for r in ledger), "ledger rows per move are not 2"
+        last = await conn.fetch("SELECT device_id, last_seq FROM device WHERE device_id = any($1::varchar[])", [d["device_id"] for d in devices])
+        expected = {d["device_id"]: next_seq[i] - 1 for i, d in enumerate(devices)}
+        assert all(r["last_seq"] == expected[r["device_id"]] for r in last), "a device's last_seq is off"
+        drift = await conn.fetchval(
+            "SELECT count(*) FROM (SELECT item, location, lot, status, sum(quantity_micro) AS q FROM stock_move "
+            "GROUP BY item, location, lot, status) ledger FULL JOIN stock_on_hand s USING (item, location, lot, status) "
+            "WHERE coalesce(ledger.q, 0) <> coalesce(s.quantity_micro, 0)")
+        assert drift == 0, f"{drift} on-hand rows differ from their ledger"
+        results = await conn.fetchval("SELECT count(*) FROM feed_change WHERE entity = 'mutation_result' "
+                                      "AND entity_key = any($1::varchar[])", scenario.sent_ids)
+        assert results == len(scenario.sent_ids), "a mutation_result feed entry is missing"
+    finally:
+        await conn.close()
+    return f"{len(scenario.sent_ids):,} moves applied exactly once (logged once, 2 ledger rows each, last_seq right, ledger = on hand)"
+
+
+def run_scenario(server: servers.Server, devices: list[dict], next_seq: list[int], scenario: Scenario) -> None:
+    deadlocks_before = asyncio.run(deadlocks(server.database.url))
+    transient_before = server.log_text().count("hit a transient fault")
+    cpu_before = cpu_seconds(server.process.pid)
+    seconds = asyncio.run(drive_pushes(server.url, devices, next_seq, scenario))
+    server_cpu = cpu_seconds(server.process.pid) - cpu_before
+    checked = asyncio.run(verify_exactly_once(server.database.url, devices, next_seq, scenario))
+    raw_seconds = asyncio.run(raw_ledger_insert(server.database.url, scenario))
+    time.sleep(1.5)  # a backend reports its deadlock count to pg_stat_database at most once a second
+    deadlocks_seen = asyncio.run(deadlocks(server.database.url)) - deadlocks_before
+    retried = server.log_text().count("hit a transient fault") - transient_before
+    moves = scenario.moves
+    rate, raw_rate = moves / seconds, moves / raw_seconds
+    ratio = rate / raw_rate
+    batches = len(scenario.batches[0])
+    block(f"Sync push, {scenario.name} (PostgreSQL, {PUSH_DEVICES} devices x {batches} batches x {PUSH_BATCH} stock.move, raw HTTP: "
+          f"{scenario.description})", [
+        ("push", f"{rate:,.0f} mutations/s ({moves:,} in {seconds:.2f} s; each: 2 ledger rows, 2 on-hand rows, log row, 3 feed rows)"),
+        ("baseline", f"raw asyncpg, {PUSH_DEVICES} connections, 1 txn per {PUSH_BATCH} moves: {raw_rate:,.0f} moves/s "
+                     f"({2 * raw_rate:,.0f} ledger rows/s, {raw_seconds:.2f} s)"),
+        ("ratio", f"{ratio:.3f}x raw"),
+        ("server CPU", f"{server_cpu * 1e6 / moves:,.0f} us per mutation (user + system, seeding included; "
+                       f"{server_cpu / seconds:.0%} of one core over the timed part)"),
+        ("deadlocks", f"{deadlocks_seen} (pg_stat_database), {retried} pushes retried on a transient fault (server log)"),
+        ("target", f">= {scenario.target}x raw, no deadlock -> {verdict(ratio >= scenario.target and deadlocks_seen == 0)}"),
+        ("verified", checked),
+    ])
 
 
 def bench_push(profile: bool = False) -> None:
@@ -143,33 +237,19 @@ def bench_push(profile: bool = False) -> None:
         server = start_profiled(Path(tmp)) if profile else servers.make_server(Path(tmp), **QUIET)
         try:
             planner = office(server.url, "planner")
-            items = [f"BP-{i:06d}" for i in range(PUSH_DEVICES)]
             import_items(planner, "BP", PUSH_DEVICES)
+            planner.post("/api/items", json={"code": "BS-SHARED", "name": "Shared bench item", "type": "raw", "unit": "PCS"}
+                         ).raise_for_status()
+            make_bins(office(server.url, "admin"))
             devices = asyncio.run(enrol_devices(server.url, PUSH_DEVICES))
-            cpu_before = cpu_seconds(server.process.pid)
-            seconds, sent_ids, not_applied = asyncio.run(drive_pushes(server.url, devices, items, batches))
-            server_cpu = cpu_seconds(server.process.pid) - cpu_before
-            assert not_applied == 0, f"{not_applied} moves were not applied"
-            checked = asyncio.run(verify_exactly_once(server.database.url, devices, items, sent_ids, batches))
-            raw_seconds = asyncio.run(raw_ledger_insert(server.database.url, PUSH_DEVICES, batches))
+            next_seq = [1] * PUSH_DEVICES
+            for scenario in (spread_scenario(batches), shared_scenario(batches)):
+                run_scenario(server, devices, next_seq, scenario)
             if profile:
                 print_profile(Path(tmp) / "push.prof")
         finally:
             server.stop()
             server.database.drop()
-    moves = len(sent_ids)
-    rate, raw_rate = moves / seconds, moves / raw_seconds
-    ratio = rate / raw_rate
-    block(f"Sync push throughput (PostgreSQL, {PUSH_DEVICES} devices x {batches} batches x {PUSH_BATCH} stock.move, raw HTTP)", [
-        ("push", f"{rate:,.0f} mutations/s ({moves:,} in {seconds:.2f} s; each: 2 ledger rows, 2 on-hand rows, log row, 3 feed rows)"),
-        ("baseline", f"raw asyncpg, {PUSH_DEVICES} connections, 1 txn per {PUSH_BATCH} moves: {raw_rate:,.0f} moves/s "
-                     f"({2 * raw_rate:,.0f} ledger rows/s, {raw_seconds:.2f} s)"),
-        ("ratio", f"{ratio:.3f}x raw"),
-        ("server CPU", f"{server_cpu * 1e6 / (moves + 2 * PUSH_DEVICES):,.0f} us per mutation (user + system, seeding included; "
-                       f"{server_cpu / seconds:.0%} of one core over the timed part)"),
-        ("target", f">= {PUSH_TARGET_RATIO}x raw -> {verdict(ratio >= PUSH_TARGET_RATIO)}"),
-        ("verified", checked),
-    ])
 
 
 def start_profiled(tmp: Path) -> servers.Server:

@@ -30,6 +30,13 @@ class LoginRequest(Contract):
     password: Password
 
 
+class PasswordChange(Contract):
+    """One's own password: the current one again, and the new one (which every password policy rule applies to)."""
+
+    current_password: Password
+    new_password: NewPassword
+
+
 class CsrfToken(BaseModel):
     csrf_token: str
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 import logging
 from importlib.metadata import PackageNotFoundError, version
 
@@ -9,18 +11,23 @@ from litestar import Litestar
 from litestar.channels import ChannelsPlugin
 from litestar.channels.backends.memory import MemoryChannelsBackend
 from litestar.config.csrf import CSRFConfig
+from litestar.connection import ASGIConnection
 from litestar.datastructures import MutableScopeHeaders, State
+from litestar.exceptions import PermissionDeniedException
+from litestar.handlers.base import BaseRouteHandler
+from litestar.middleware.base import DefineMiddleware
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi.config import OpenAPIConfig
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.security.session_auth import SessionAuth
-from litestar.stores.memory import MemoryStore
 from litestar.types import Message, Scope
 from redis.asyncio import Redis
 
 from devices.controllers import DevicesController
 from devices.service import digest
+from server.accounts import login_throttle
 from server.accounts.controllers import LOGIN_PATHS, AuditController, AuthController, UsersController
+from server.accounts.csrf import SessionBoundCSRFMiddleware
 from server.accounts.identity import OfficeUser, retrieve_user_handler
 from server.accounts.session_store import SESSION_COOKIE, DatabaseSessionStore, RotatingSessionConfig
 from server.db import install_final_stages, prepare_engine, release_engine
@@ -29,11 +36,11 @@ from server.health import health
 from server.openapi import ContractSchemaPlugin, DocumentRenderPlugin, fix_allow_headers
 from server.pwa import pwa_router
 from server.inventory import commands as inventory_commands
-from server.inventory.stock import ON_HAND_STAGE, stock_follows_location
+from server.inventory.stock import ON_HAND_STAGE, lock_stock_places, stock_follows_location
 from server.inventory.controllers import StockController
 from server.labels import LabelController, LocationLabelController
 from server.logs import RequestLog, logging_config
-from server.rate_limit_store import RedisStoreWithFallback
+from server.rate_limit_store import CountingMemoryStore, RedisStoreWithFallback
 from server.masterdata.feed import when_location_moves
 from server.masterdata.resources import RESOURCES
 from server.production import commands as production_commands
@@ -63,7 +70,7 @@ from server.webhooks.service import WAKE_STAGE
 from server.webhooks.controllers import WEBHOOK_CONTROLLERS
 from sync import live
 from sync.feed import FEED_STAGE
-from sync.registry import install_commands
+from sync.registry import install_commands, install_place_locker
 from sync.controllers import SYNC_HANDLERS, bearer_token
 
 SESSION_HOURS = 10
@@ -90,6 +97,10 @@ SECURITY_HEADERS = {
     "referrer-policy": "same-origin",
     "permissions-policy": "camera=(self), geolocation=(self), microphone=()",
 }
+# Sent only on a request that came over HTTPS (through a trusted proxy's X-Forwarded-Proto): browsers ignore it over
+# plain HTTP, and it must not stop a laptop's http://127.0.0.1 from working. No includeSubDomains: other hosts of the
+# factory's domain may not speak HTTPS.
+STRICT_TRANSPORT_SECURITY = "max-age=31536000"
 
 
 async def add_security_headers(message: Message, scope: Scope) -> None:
@@ -99,12 +110,30 @@ async def add_security_headers(message: Message, scope: Scope) -> None:
         for name, value in SECURITY_HEADERS.items():
             if name not in headers:
                 headers[name] = value
+        if scope.get("scheme") == "https":
+            headers["strict-transport-security"] = STRICT_TRANSPORT_SECURITY
+
+
+def metrics_reader(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    """/metrics tells how the factory works (paths, volumes, errors): only the monitoring system reads it, with
+    FLOORSYNC_METRICS_TOKEN as a bearer token, or from FLOORSYNC_METRICS_ALLOW's networks (this machine by default)."""
+    settings: Settings = connection.app.state.settings
+    token = bearer_token(connection.headers)
+    if settings.metrics_token and token and hmac.compare_digest(token.encode(), settings.metrics_token.encode()):
+        return
+    try:
+        address = ipaddress.ip_address(connection.client.host if connection.client else "")
+    except ValueError:
+        address = None
+    if address is None or not any(address in network for network in settings.metrics_networks):
+        raise PermissionDeniedException("The metrics are for the monitoring system: send FLOORSYNC_METRICS_TOKEN as a bearer token")
 
 
 class MetricsController(PrometheusController):
     """Litestar's Prometheus endpoint, kept out of the OpenAPI document: it serves the scraper, not API clients."""
 
     include_in_schema = False
+    guards = [metrics_reader]
 
 
 def _is_login_attempt(request) -> bool:
@@ -139,6 +168,7 @@ def wire_areas() -> None:
         *quality_commands.COMMANDS,  # quality.record
         *shipping_commands.COMMANDS,  # shipment.pack, shipment.load, delivery.sign
     ])
+    install_place_locker(lock_stock_places)  # the push locks a batch's stock places before its first mutation
     install_resolvers([*PURCHASING_RESOLVERS, *PRODUCTION_RESOLVERS, *SHIPPING_RESOLVERS])
     when_location_moves(stock_follows_location)  # a bin's stock follows it into another scope
     sales_service.read_downstream_with(downstream_facts)  # what production and shipping did for an order
@@ -163,6 +193,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         session_backend_config=session_config,
         exclude=PUBLIC_PATHS,
     )
+    # Litestar's CSRF check, with the token bound to the session (server/accounts/csrf.py), in place of its own.
     csrf_config = CSRFConfig(
         secret=settings.secret,
         cookie_name="floorsync_csrf",
@@ -193,7 +224,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     session_store = DatabaseSessionStore()
     record_controllers = [c for resource in RESOURCES for c in make_controllers(resource)]
-    live.configure(channels, settings.deployment_key)
+    live.configure(channels, settings.deployment_key, hello_timeout_seconds=settings.ws_hello_timeout_seconds,
+                   unauthenticated_per_address=settings.ws_unauthenticated_per_address)
+    rate_limit_store = (
+        RedisStoreWithFallback(redis, namespace=f"floorsync:{settings.deployment_key}:rate_limit") if redis else CountingMemoryStore()
+    )
+    login_throttle.configure(rate_limit_store, login_throttle.LockoutPolicy(
+        failures_allowed=settings.login_failures_per_user,
+        first_lockout_seconds=settings.login_lockout_seconds,
+        longest_lockout_seconds=settings.login_lockout_max_seconds,
+    ))
 
     async def on_startup(app: Litestar) -> None:
         await prepare_engine()
@@ -246,13 +286,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
         on_app_init=[session_auth.on_app_init],
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],
-        middleware=[login_limit.middleware, device_limit.middleware, prometheus.middleware],
-        csrf_config=csrf_config,
+        middleware=[login_limit.middleware, device_limit.middleware, prometheus.middleware,
+                    DefineMiddleware(SessionBoundCSRFMiddleware, config=csrf_config)],
         stores={
             "sessions": session_store,
-            "rate_limit": RedisStoreWithFallback(redis, namespace=f"floorsync:{settings.deployment_key}:rate_limit") if redis else MemoryStore(),
+            "rate_limit": rate_limit_store,
             "device_rate_limit": (
-                RedisStoreWithFallback(redis, namespace=f"floorsync:{settings.deployment_key}:device_rate_limit") if redis else MemoryStore()
+                RedisStoreWithFallback(redis, namespace=f"floorsync:{settings.deployment_key}:device_rate_limit") if redis else CountingMemoryStore()
             ),
         },
         plugins=[channels, ContractSchemaPlugin()],

@@ -54,6 +54,10 @@ def cmd_migrate(_: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    trusted = os.environ.get("FLOORSYNC_TRUSTED_PROXIES", "127.0.0.1")
+    if args.proxy_headers and "*" in [part.strip() for part in trusted.split(",")]:
+        print("floorsync serve: FLOORSYNC_TRUSTED_PROXIES='*' lets any client choose the address its requests (and "
+              "login attempts) are counted under: name the proxy's address instead", file=sys.stderr)
     uvicorn.run(
         "server.app:app_from_env",
         factory=True,
@@ -61,7 +65,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         port=args.port,
         workers=args.workers,
         proxy_headers=args.proxy_headers,
-        forwarded_allow_ips=os.environ.get("FLOORSYNC_TRUSTED_PROXIES", "127.0.0.1"),
+        forwarded_allow_ips=trusted,
         log_level="info",
         access_log=False,
     )
@@ -97,13 +101,23 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_create_user(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
     from schemas.accounts import UserIn
     from server.accounts.service import create_user
     from server.actors import Who
+    from server.errors import ApiError
 
-    user = _write(lambda: create_user(UserIn(username=args.username, display_name=args.name or args.username,
-                                             password=args.password, roles=args.role, language=args.language),
-                                      Who.system()))
+    try:
+        data = UserIn(username=args.username, display_name=args.name or args.username, password=args.password,
+                      roles=args.role, language=args.language)
+        user = _write(lambda: create_user(data, Who.system()))
+    except (ValidationError, ApiError) as exc:
+        # The same refusals as the office screen's (a weak password, a taken name), as JSON like enrol-code's.
+        code = exc.code if isinstance(exc, ApiError) else "invalid_user"
+        message = exc.message if isinstance(exc, ApiError) else str(exc)
+        print(json.dumps({"error": {"code": code, "message": message}}))
+        return 1
     print(json.dumps(user.model_dump(mode="json")))
     return 0
 
@@ -171,7 +185,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--host", default=os.environ.get("FLOORSYNC_HOST", "127.0.0.1"))
         p.add_argument("--port", type=int, default=int(os.environ.get("FLOORSYNC_PORT", "8000")))
         p.add_argument("--workers", type=int, default=1)
-        p.add_argument("--proxy-headers", action="store_true", help="trust X-Forwarded-* from FLOORSYNC_TRUSTED_PROXIES")
+        p.add_argument("--proxy-headers", action="store_true",
+                       default=os.environ.get("FLOORSYNC_PROXY_HEADERS", "0").lower() in ("1", "true", "yes"),
+                       help="trust X-Forwarded-For/-Proto from FLOORSYNC_TRUSTED_PROXIES (default: FLOORSYNC_PROXY_HEADERS)")
 
     serving(sub.add_parser("serve", help="serve the API, the office UI and the PWA"))
     serving(sub.add_parser("run", help="migrate, load demo data if the database is empty, serve"))

@@ -280,13 +280,20 @@ async def _back_to_pool(connection: Any) -> None:
         await connection.execute("ROLLBACK")
 
 
+# A statement waits at most this long for a lock (a stock place, a document row), then fails as a transient fault
+# (a push retries, then answers 503; an office request answers 503): a stuck writer cannot hold the pool hostage.
+LOCK_TIMEOUT_MS = 5000
+
+
 async def prepare_engine() -> None:
     """Per-process start-up: WAL for SQLite (readers never block the writer), a pool for PostgreSQL."""
     if isinstance(DB, SQLiteEngine):
         Path(DB.path).parent.mkdir(parents=True, exist_ok=True)
         await DB.run_ddl("PRAGMA journal_mode=WAL")
     else:
-        await DB.start_connection_pool(min_size=1, max_size=db_pool_size_from_env(), reset=_back_to_pool)
+        # Set per connection when it opens (no statement per transaction); sessions keep no other state.
+        await DB.start_connection_pool(min_size=1, max_size=db_pool_size_from_env(), reset=_back_to_pool,
+                                       server_settings={"lock_timeout": str(LOCK_TIMEOUT_MS)})
 
 
 async def release_engine() -> None:

@@ -47,6 +47,21 @@ class Settings:
     # as `sales_order.late` webhooks (each line once per risk).
     late_check_seconds: float = 600.0
     webhook_max_attempts: int = 8
+    # FLOORSYNC_LOGIN_FAILURES_PER_USER, FLOORSYNC_LOGIN_LOCKOUT_SECONDS, FLOORSYNC_LOGIN_LOCKOUT_MAX_SECONDS: a username
+    # may fail this many logins; then it is locked for the first lockout, doubled with each further failure, up to
+    # the longest (server/accounts/login_throttle.py). Whatever the client's address.
+    login_failures_per_user: int = 5
+    login_lockout_seconds: int = 30
+    login_lockout_max_seconds: int = 900
+    # FLOORSYNC_WS_HELLO_TIMEOUT_SECONDS, FLOORSYNC_WS_UNAUTHENTICATED_PER_ADDRESS: a live socket that has not said who
+    # it is within the timeout is closed, and one address may hold only so many such sockets at once (per process).
+    ws_hello_timeout_seconds: float = 10.0
+    ws_unauthenticated_per_address: int = 50
+    # FLOORSYNC_METRICS_TOKEN, FLOORSYNC_METRICS_ALLOW: /metrics answers the bearer of the token, from anywhere, and
+    # without it only clients in the allowed networks (this machine by default).
+    metrics_token: str | None = None
+    metrics_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = (
+        ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))
     # FLOORSYNC_WEBHOOK_ALLOW: receivers on loopback, link-local, unspecified, multicast or reserved addresses that
     # webhooks may still reach (server/webhooks/targets.py): networks or addresses, and host names trusted wherever
     # they point. Empty by default: the factory LAN's private addresses need no entry.
@@ -186,6 +201,28 @@ def webhook_max_attempts_from_env() -> int:
     return int(text)
 
 
+def whole_number_from_env(name: str, default: int, low: int, high: int) -> int:
+    text = os.environ.get(name, str(default)).strip()
+    if not text.isdigit() or not low <= int(text) <= high:
+        raise SettingsError(f"{name} must be a whole number from {low} to {high}")
+    return int(text)
+
+
+def metrics_token_from_env() -> str | None:
+    value = os.environ.get("FLOORSYNC_METRICS_TOKEN") or None
+    if value is not None and len(value) < 16:
+        raise SettingsError("FLOORSYNC_METRICS_TOKEN must be at least 16 characters")
+    return value
+
+
+def metrics_networks_from_env() -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    text = os.environ.get("FLOORSYNC_METRICS_ALLOW", "127.0.0.0/8,::1")
+    try:
+        return tuple(ipaddress.ip_network(part.strip(), strict=False) for part in text.split(",") if part.strip())
+    except ValueError as exc:
+        raise SettingsError(f"FLOORSYNC_METRICS_ALLOW must be addresses or networks separated by commas ({exc})") from exc
+
+
 def webhook_allow_from_env() -> tuple[str, ...]:
     """The allow-list's entries, each an address, a network (CIDR) or a host name, checked here so that a typo stops
     the server at start instead of refusing receivers later."""
@@ -234,6 +271,13 @@ def load_settings() -> Settings:
         webhook_retry_base_seconds=webhook_retry_base_seconds_from_env(),
         late_check_seconds=late_check_seconds_from_env(),
         webhook_max_attempts=webhook_max_attempts_from_env(),
+        login_failures_per_user=whole_number_from_env("FLOORSYNC_LOGIN_FAILURES_PER_USER", 5, 1, 1000),
+        login_lockout_seconds=whole_number_from_env("FLOORSYNC_LOGIN_LOCKOUT_SECONDS", 30, 1, 86400),
+        login_lockout_max_seconds=whole_number_from_env("FLOORSYNC_LOGIN_LOCKOUT_MAX_SECONDS", 900, 1, 7 * 86400),
+        ws_hello_timeout_seconds=seconds_from_env("FLOORSYNC_WS_HELLO_TIMEOUT_SECONDS", "10", 0.1, 600),
+        ws_unauthenticated_per_address=whole_number_from_env("FLOORSYNC_WS_UNAUTHENTICATED_PER_ADDRESS", 50, 1, 100_000),
+        metrics_token=metrics_token_from_env(),
+        metrics_networks=metrics_networks_from_env(),
         webhook_allow=webhook_allow_from_env(),
         po_approval_by_other_above=po_approval_by_other_above_from_env(),
     )

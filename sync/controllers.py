@@ -108,7 +108,9 @@ async def live_socket(socket: WebSocket) -> None:
     await socket.accept()
     token = bearer_token(socket.headers)
     if token is None:
-        first = await socket.receive_json()
+        first = await live.strangers.first_message(socket)  # within the hello timeout, a few per address at a time
+        if first is None:
+            return
         if isinstance(first, dict) and first.get("type") == "subscribe":
             await board_socket(socket, first.get("topics"))
             return
@@ -159,7 +161,11 @@ async def board_socket(socket: WebSocket, topics: object) -> None:
         return await refuse(4400, "invalid_topics", f"Send 1 to {live.MAX_BOARD_TOPICS} topics like 'board:warehouse:FG'")
     if any(t.startswith("board:warehouse:") for t in topics) and not user.may("stock.read"):
         return await refuse(4403, "forbidden", "Your role may not watch stock boards")
-    await live.serve_board_socket(socket, list(dict.fromkeys(topics)))
+
+    async def still_signed_in() -> bool:
+        return await office_user_from_session(socket) is not None
+
+    await live.serve_board_socket(socket, list(dict.fromkeys(topics)), user.id, still_signed_in)
 
 
 SYNC_HANDLERS = [SyncController, enroll, live_socket]

@@ -3,7 +3,8 @@
 Positions come from the one-row `feed_counter`, taken by UPDATE … RETURNING as the last statement before
 commit. The row lock is held until commit, so positions are handed out in commit order: a pull that has seen
 position P can never later meet a smaller position committing behind it (DESIGN.md: never skip a change).
-Taking it last keeps the serialised section to the feed insert and the commit itself.
+Taking it last keeps the serialised section to the feed insert and the commit itself; on PostgreSQL the counter
+and the insert are one statement, so the section is one round trip and the commit.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from server.db import WriteContext, FinalStage, current_write, json_text, placeholders, sql_executemany, sql_fetch
+from server.db import DB, WriteContext, FinalStage, current_write, json_text, placeholders, sql_executemany, sql_fetch
 from sync.tables import FeedCounter
 
 PENDING_KEY = "feed_changes"
@@ -79,21 +80,39 @@ FEED_COLUMNS = ("position", "entity", "entity_key", "op", "data", "site", "wareh
 INSERT_FEED = f"INSERT INTO feed_change ({', '.join(FEED_COLUMNS)}) VALUES ({placeholders(len(FEED_COLUMNS))})"
 
 
+# Counter and insert in one statement: the counter's row stays locked from here to commit.
+NUMBER_AND_INSERT_FEED = (
+    "WITH counter AS (UPDATE feed_counter SET position = position + $1 WHERE id = 1 RETURNING position), "
+    f"written AS (INSERT INTO feed_change ({', '.join(FEED_COLUMNS)}) "
+    "SELECT counter.position - $1 + change.n, change.entity, change.entity_key, change.op, change.data::json, change.site, "
+    "change.warehouse, change.work_centre, change.route, change.device_id, change.scope_key, $2 FROM counter, "
+    "unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], "
+    "$12::text[]) WITH ORDINALITY AS change(entity, entity_key, op, data, site, warehouse, work_centre, route, device_id, "
+    "scope_key, n)) "
+    "SELECT position FROM counter"
+)
+
+
+def _feed_rows(changes: list[PendingChange]) -> list[tuple]:
+    return [(change.entity, change.entity_key, change.op, None if change.data is None else json_text(change.data),
+             change.visibility.site, change.visibility.warehouse, change.visibility.work_centre, change.visibility.route,
+             change.visibility.device_id, _scope_key(change)) for change in changes]
+
+
 async def _flush(write: WriteContext) -> None:
     changes: list[PendingChange] = write.buffers.get(PENDING_KEY, [])
     if not changes:
         return
-    rows = await sql_fetch("UPDATE feed_counter SET position = position + $1 WHERE id = 1 RETURNING position", len(changes))
-    last = rows[0]["position"]
-    first = last - len(changes) + 1
+    rows = _feed_rows(changes)
     now = datetime.now(timezone.utc)
-    await sql_executemany(INSERT_FEED, [
-        (first + offset, change.entity, change.entity_key, change.op,
-         None if change.data is None else json_text(change.data),
-         change.visibility.site, change.visibility.warehouse, change.visibility.work_centre, change.visibility.route,
-         change.visibility.device_id, _scope_key(change), now)
-        for offset, change in enumerate(changes)
-    ])
+    if DB.engine_type == "postgres":
+        numbered = await sql_fetch(NUMBER_AND_INSERT_FEED, len(rows), now, *(list(column) for column in zip(*rows)))
+        last = numbered[0]["position"]
+    else:
+        numbered = await sql_fetch("UPDATE feed_counter SET position = position + $1 WHERE id = 1 RETURNING position", len(rows))
+        last = numbered[0]["position"]
+        first = last - len(rows) + 1
+        await sql_executemany(INSERT_FEED, [(first + offset, *row, now) for offset, row in enumerate(rows)])
     write.state["feed_head"] = last
     write.state["feed_visibilities"] = {change.visibility for change in changes}
 

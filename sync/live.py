@@ -5,6 +5,11 @@ A poke is only a hint: devices also pull on reconnect, after every push and on a
 down, publishing fails quietly and devices fall back to those pulls; nothing is lost but latency. A device
 socket whose subscription dies with the broker is closed (1013, try again later), so the device reconnects and
 gets pokes again once Redis is back.
+
+Until it has said who it is, a socket is held on a short leash: it must send its first message within the hello
+timeout, and one address may keep only so many such sockets open at once in a process. An office board re-checks
+its session on each ping, as a device checks its token, and at once when its user's sessions change (a logout, a
+password reset, a deactivation), and closes when the session has ended.
 """
 
 from __future__ import annotations
@@ -32,6 +37,9 @@ _channels: ChannelsPlugin | None = None
 _prefix = "floorsync"
 
 REVOKED_CLOSE_CODE = 4401
+SESSION_ENDED_CLOSE_CODE = 4401
+HELLO_TIMEOUT_CLOSE_CODE = 4408
+TOO_MANY_SOCKETS_CLOSE_CODE = 4429
 TRY_AGAIN_LATER_CLOSE_CODE = 1013
 PUBLISH_TIMEOUT_SECONDS = 1.0
 REDIS_RETRY_SECONDS = (0.2, 5.0)
@@ -47,6 +55,10 @@ def devices_channel() -> str:
 
 def board_channel(topic: str) -> str:
     return f"{_prefix}:{topic}"
+
+
+def accounts_channel() -> str:
+    return f"{_prefix}:accounts"
 
 
 class BrokerLink:
@@ -155,10 +167,12 @@ class ResilientRedisBackend(RedisChannelsPubSubBackend):
             return
 
 
-def configure(channels: ChannelsPlugin, deployment_key: str) -> None:
+def configure(channels: ChannelsPlugin, deployment_key: str, *, hello_timeout_seconds: float = 10.0,
+              unauthenticated_per_address: int = 50) -> None:
     global _channels, _prefix
     _channels, _prefix = channels, f"floorsync:{deployment_key}"
     feed.set_announcer(announce_feed)
+    strangers.configure(hello_timeout_seconds, unauthenticated_per_address)
 
 
 def _visibility_json(v: Visibility) -> list[str | None]:
@@ -172,6 +186,12 @@ async def announce_feed(head: int, visibilities: set[Visibility]) -> None:
 async def announce_device_changed(device_id: str) -> None:
     """After a device is revoked or re-scoped: its open sockets, on every process, re-read it (and close if revoked)."""
     publish(devices_channel(), {"type": "device_changed", "device_id": device_id})
+
+
+async def announce_user_changed(user_id: int) -> None:
+    """After a user's sessions ended (logout, password change, deactivation): their boards, on every process, re-check
+    their session and close if it is gone."""
+    publish(accounts_channel(), {"type": "user_changed", "user_id": user_id})
 
 
 def publish(channel: str, message: dict[str, Any]) -> None:
@@ -249,11 +269,7 @@ async def _serve(socket: WebSocket, channels: list[str], hello: dict[str, Any],
             for task in done:
                 task.result()  # re-raises why the socket ends
     except SocketClosing as closing:
-        try:
-            await socket.send_json({"type": "error", "code": closing.code, "message": closing.message})
-            await socket.close(code=closing.close_code, reason=closing.code)
-        except Exception:  # noqa: BLE001 - the client went away first
-            pass
+        await _close(socket, closing)
     except WebSocketDisconnect:
         pass
 
@@ -304,15 +320,79 @@ BOARD_TOPIC = re.compile(r"^board:(?:(?:workcentre|warehouse):[A-Za-z0-9][A-Za-z
 MAX_BOARD_TOPICS = 20
 
 
-async def serve_board_socket(socket: WebSocket, topics: list[str]) -> None:
+# Whether the office session a board was opened on still holds (not logged out or expired, its user still active).
+StillSignedIn = Callable[[], Awaitable[bool]]
+
+
+async def serve_board_socket(socket: WebSocket, topics: list[str], user_id: int, still_signed_in: StillSignedIn) -> None:
+    """Forward the topics' events to an office board; on each ping, and whenever its user's sessions change, check
+    the session again and close (4401 `session_ended`) once it no longer holds."""
+
+    async def check_session() -> None:
+        if not await still_signed_in():
+            raise SocketClosing(SESSION_ENDED_CLOSE_CODE, "session_ended", "Your session has ended: log in again")
+
     async def on_event(event: dict[str, Any]) -> None:
+        if event.get("type") == "user_changed":
+            if event.get("user_id") == user_id:
+                await check_session()
+            return
         await socket.send_json({"type": "board", **event})
 
     async def on_message(message: Any) -> None:
         if isinstance(message, dict) and message.get("type") == "ping":
+            await check_session()
             await socket.send_json({"type": "pong"})
 
-    await _serve(socket, [board_channel(t) for t in topics], {"type": "subscribed", "topics": topics}, on_event, on_message)
+    await _serve(socket, [*(board_channel(t) for t in topics), accounts_channel()],
+                 {"type": "subscribed", "topics": topics}, on_event, on_message)
+
+
+class Strangers:
+    """Sockets that have not said who they are yet, per client address, in this process. Each must send its first
+    message within the hello timeout, and an address holding the most allowed gets its next one closed at once:
+    idle upgrades by the thousand cannot pile up (each holds memory for as long as it stays open)."""
+
+    def __init__(self) -> None:
+        self.hello_timeout_seconds = 10.0
+        self.per_address = 50
+        self._waiting: dict[str, int] = {}
+
+    def configure(self, hello_timeout_seconds: float, per_address: int) -> None:
+        self.hello_timeout_seconds, self.per_address = hello_timeout_seconds, per_address
+
+    async def first_message(self, socket: WebSocket) -> Any:
+        """The socket's first message, or None once the socket has been closed (too many from its address, no hello
+        in time, or the client went away)."""
+        address = socket.client.host if socket.client else ""
+        if self._waiting.get(address, 0) >= self.per_address:
+            await _close(socket, SocketClosing(TOO_MANY_SOCKETS_CLOSE_CODE, "too_many_sockets",
+                                               "Too many sockets from this address are still to say who they are"))
+            return None
+        self._waiting[address] = self._waiting.get(address, 0) + 1
+        try:
+            return await asyncio.wait_for(socket.receive_json(), self.hello_timeout_seconds)
+        except TimeoutError:
+            await _close(socket, SocketClosing(HELLO_TIMEOUT_CLOSE_CODE, "hello_timeout",
+                                               "Say who you are (hello or subscribe) as soon as the socket opens"))
+            return None
+        except WebSocketDisconnect:
+            return None
+        finally:
+            self._waiting[address] -= 1
+            if not self._waiting[address]:
+                del self._waiting[address]
+
+
+strangers = Strangers()
+
+
+async def _close(socket: WebSocket, closing: SocketClosing) -> None:
+    try:
+        await socket.send_json({"type": "error", "code": closing.code, "message": closing.message})
+        await socket.close(code=closing.close_code, reason=closing.code)
+    except Exception:  # noqa: BLE001 - the client went away first
+        pass
 
 
 def board_topic_in_scope(topic: str, scope: DeviceScope) -> bool:

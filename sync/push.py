@@ -8,8 +8,15 @@ attempt is rolled back whole and the batch runs again with a savepoint around ea
 database fault aborts the whole batch (nothing consumed) and, if the server's own retries do not clear it,
 becomes a 503 the device retries later.
 
+Stock places: after the device row, every place the batch's commands name (`stock_places`) is locked in one
+canonical order before the first mutation runs (server/inventory/stock.py), so batches moving A->B and B->A queue
+behind each other instead of deadlocking, and a hot bin degrades to serial speed. A place a handler meets only on
+the way is tried without waiting; if it is busy (PlacesBusy), the batch runs again with that place locked up front.
+
 The statements go straight to the driver (server.db's fast path), master data is read once per batch, and the
-append-only rows (ledger, log, feed) are written at commit in one pipelined statement per table.
+append-only rows (ledger, log, feed) are written at commit in one pipelined statement per table. At most
+PUSH_SHARE_OF_POOL of the process's database connections push at once: the rest stay free for office reads and
+writes however long pushes queue for a hot bin.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ import logging
 import random
 import sqlite3
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
@@ -29,11 +37,22 @@ from pydantic import ValidationError
 from schemas.sync import Mutation, MutationError, MutationResult, PushRequest, PushResponse
 from server.db import DB, WriteContext, defer_insert, json_text, placeholders, sql_execute, sql_fetch, write_transaction
 from server.errors import ApiError
+from server.settings import db_pool_size_from_env
 from sync.feed import Visibility, record_change
-from sync.registry import CommandContext, DeviceIdentity, resolve
+from sync.registry import Command, CommandContext, DeviceIdentity, PlacesBusy, StockPlace, lock_places, resolve
 
 log = logging.getLogger("floorsync.sync.push")
 SERVER_RETRIES = 3
+PLACE_RELEARNS = 3  # attempts run again because a place met on the way was busy (next time it is locked first)
+PUSH_SHARE_OF_POOL = 0.75
+_push_slots: asyncio.Semaphore | None = None
+
+
+def _slots() -> asyncio.Semaphore:
+    global _push_slots
+    if _push_slots is None:
+        _push_slots = asyncio.Semaphore(max(1, int(db_pool_size_from_env() * PUSH_SHARE_OF_POOL)))
+    return _push_slots
 
 
 class TransientFault(Exception):
@@ -66,19 +85,26 @@ class _Refused(Exception):
 
 async def push(device: DeviceIdentity, request: PushRequest) -> PushResponse:
     careful = False
-    for attempt in range(SERVER_RETRIES):
+    learned: set[StockPlace] = set()  # places met on the way: locked up front from the next attempt on
+    faults = relearns = 0
+    while faults < SERVER_RETRIES and relearns <= PLACE_RELEARNS:
         try:
-            if not careful:
-                try:
-                    return await _push_once(device, request, careful=False)
-                except _Refused:
-                    careful = True  # run again below, outside this handler, so its log is not chained to this
-            return await _push_once(device, request, careful=True)
+            async with _slots():
+                if not careful:
+                    try:
+                        return await _push_once(device, request, learned, careful=False)
+                    except _Refused:
+                        careful = True  # run again below, outside this handler, so its log is not chained to this
+                return await _push_once(device, request, learned, careful=True)
+        except PlacesBusy as exc:
+            learned.update(exc.places)
+            relearns += 1
         except Exception as exc:
             if not is_transient(exc):
                 raise
-            log.warning("push from %s hit a transient fault (%s), attempt %d", device.device_id, type(exc).__name__, attempt + 1)
-            await asyncio.sleep(0.05 * (2**attempt) * (1 + random.random()))
+            faults += 1
+            log.warning("push from %s hit a transient fault (%s), attempt %d", device.device_id, type(exc).__name__, faults)
+            await asyncio.sleep(0.05 * (2**faults) * (1 + random.random()))
     raise TransientFault("the database is busy or unavailable")
 
 
@@ -95,11 +121,13 @@ async def _lock_device(device_id: str, batch: list[Mutation]) -> tuple[int, set[
     return rows[0]["last_seq"], {row["mutation_id"] for row in rows if row["mutation_id"] is not None}
 
 
-async def _push_once(device: DeviceIdentity, request: PushRequest, careful: bool) -> PushResponse:
+async def _push_once(device: DeviceIdentity, request: PushRequest, learned: set[StockPlace], careful: bool) -> PushResponse:
     results: list[MutationResult] = []
     async with write_transaction() as write:
         last_seq, logged_ids = await _lock_device(device.device_id, request.mutations)
         stored = await _stored_results(device, [m for m in request.mutations if m.seq <= last_seq])
+        parsed = {m.seq: _parse(m) for m in _to_apply(request.mutations, last_seq)}
+        await lock_places(learned.union(*(p.command.stock_places(p.args) for p in parsed.values() if p.args is not None)))
         seen_ids = logged_ids
         for mutation in request.mutations:
             if mutation.seq <= last_seq:
@@ -108,7 +136,7 @@ async def _push_once(device: DeviceIdentity, request: PushRequest, careful: bool
             if mutation.seq != last_seq + 1:
                 results.append(MutationResult(seq=mutation.seq, id=mutation.id, status="gap", expected=last_seq + 1))
                 break
-            results.append(await _apply(write, device, mutation, seen_ids, careful))
+            results.append(await _apply(write, device, mutation, parsed[mutation.seq], seen_ids, careful))
             last_seq = mutation.seq
         await sql_execute(
             "UPDATE device SET last_seq = $1, last_seen_at = $2, pending_reported = COALESCE($3, pending_reported), "
@@ -158,34 +186,59 @@ def _rejection(code: str, message: str, details: dict[str, Any] | None = None) -
     return MutationError(code=code, message=message, details=details or {})
 
 
+def _to_apply(mutations: list[Mutation], last_seq: int) -> list[Mutation]:
+    """The mutations this batch will apply: from last_seq + 1 on, up to the first gap."""
+    taken: list[Mutation] = []
+    for mutation in mutations:
+        if mutation.seq == last_seq + len(taken) + 1:
+            taken.append(mutation)
+        elif mutation.seq > last_seq:
+            break
+    return taken
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    """A mutation's command and validated args, or why it cannot run (read before the batch locks its places)."""
+
+    command: Command | None
+    args: Any = None
+    error: MutationError | None = None
+
+
+def _parse(mutation: Mutation) -> _Parsed:
+    command = resolve(mutation.name)
+    if command is None:
+        return _Parsed(None, error=_rejection("unknown_command", f"no command {mutation.name!r}", {"name": mutation.name}))
+    try:
+        return _Parsed(command, command.args_model.model_validate(mutation.args))
+    except ValidationError as exc:
+        return _Parsed(command, error=_rejection(
+            "invalid_args", "the command's arguments are invalid",
+            {"errors": [{"field": ".".join(map(str, e["loc"])), "message": e["msg"]} for e in exc.errors()]}))
+
+
 LOG_COLUMNS = ("device_id", "seq", "mutation_id", "name", "args", "client_time", "received_at", "status", "error", "effect")
 
 
-async def _apply(write: WriteContext, device: DeviceIdentity, mutation: Mutation, seen_ids: set[str],
+async def _apply(write: WriteContext, device: DeviceIdentity, mutation: Mutation, parsed: _Parsed, seen_ids: set[str],
                  careful: bool) -> MutationResult:
     effect: dict[str, Any] | None = None
     error: MutationError | None = None
     client_time = _aware(mutation.client_time)
-    command = resolve(mutation.name)
     log_id = str(mutation.id)
     if log_id in seen_ids:
         error = _rejection("duplicate_id", "this mutation id was already sent under another seq", {"id": log_id})
         # The id already keys the original's outcome: this refusal is logged under an id derived from its seq.
         log_id = str(uuid.uuid5(mutation.id, f"{device.device_id}:{mutation.seq}"))
-    elif command is None:
-        error = _rejection("unknown_command", f"no command {mutation.name!r}", {"name": mutation.name})
+    elif parsed.error is not None:
+        error = parsed.error
     else:
-        try:
-            args = command.args_model.model_validate(mutation.args)
-        except ValidationError as exc:
-            error = _rejection("invalid_args", "the command's arguments are invalid",
-                               {"errors": [{"field": ".".join(map(str, e["loc"])), "message": e["msg"]} for e in exc.errors()]})
+        context = CommandContext(device=device, mutation_id=log_id, seq=mutation.seq, event_time=client_time)
+        if careful:
+            effect, error = await _run_in_savepoint(write, parsed.command.handler, context, parsed.args)
         else:
-            context = CommandContext(device=device, mutation_id=log_id, seq=mutation.seq, event_time=client_time)
-            if careful:
-                effect, error = await _run_in_savepoint(write, command.handler, context, args)
-            else:
-                effect = await _run_optimistically(command.handler, context, args)
+            effect = await _run_optimistically(parsed.command.handler, context, parsed.args)
     seen_ids.add(log_id)
     status = "rejected" if error else "applied"
     error_body = error.model_dump() if error else None
@@ -207,7 +260,7 @@ async def _run_optimistically(handler, context: CommandContext, args) -> dict | 
     try:
         return await handler(context, args)
     except Exception as exc:
-        if is_transient(exc):
+        if is_transient(exc) or isinstance(exc, PlacesBusy):
             raise
         raise _Refused from exc
 
@@ -218,6 +271,8 @@ async def _run_in_savepoint(write: WriteContext, handler, context: CommandContex
     try:
         async with write.savepoint():
             effect = await handler(context, args)
+    except PlacesBusy:
+        raise  # not the mutation's fault: the whole attempt runs again, with that place locked up front
     except ApiError as exc:
         return None, _rejection(exc.code, exc.message, exc.details)
     except Exception as exc:

@@ -5,17 +5,20 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Controller, Request, get, patch, post
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter
-from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_422_UNPROCESSABLE_ENTITY, HTTP_429_TOO_MANY_REQUESTS
 from litestar.utils.scope.state import ScopeState
 
-from schemas.accounts import AuditEntryOut, CsrfToken, LoginRequest, Me, MePatch, UserIn, UserOut, UserPatch
+from schemas.accounts import AuditEntryOut, CsrfToken, LoginRequest, Me, MePatch, PasswordChange, UserIn, UserOut, UserPatch
 from schemas.common import Page
+from schemas.errors import ErrorBody
 from server.accounts import service
 from server.accounts.identity import OfficeUser, load_office_user, requires
 from server.db import write_transaction
 from server.accounts.session_store import rotate_session
 from server.actors import office_who
+from server.errors import ApiError
 
 LOGIN_PATHS = frozenset({"/api/auth/login", "/login"})
 
@@ -59,6 +62,23 @@ class AuthController(Controller):
     @post("/logout", status_code=HTTP_200_OK, summary="End the session")
     async def logout(self, request: Request) -> None:
         request.clear_session()
+
+    @post("/password", status_code=HTTP_200_OK,
+          summary="Change one's own password: every session of the user ends, this one goes on under a new id",
+          responses={HTTP_429_TOO_MANY_REQUESTS: ResponseSpec(ErrorBody, generate_examples=False, description=(
+              "The current password was guessed at too often: locked like a login (`rate_limited`)"))})
+    async def change_password(self, request: Request, data: PasswordChange) -> Me:
+        user: OfficeUser = request.user
+        try:
+            await service.authenticate(user.username, data.current_password)  # counted like a login: no guessing here
+        except ApiError as exc:
+            if exc.code != "invalid_credentials":
+                raise
+            raise ApiError(HTTP_422_UNPROCESSABLE_ENTITY, "wrong_password", "The current password is wrong",
+                           {"field": "current_password"}) from exc
+        async with write_transaction():
+            await service.change_own_password(user, data.new_password)
+        return me_view(await start_session(request, user.id))
 
     @get("/me", summary="The logged-in user, with roles and permissions")
     async def me(self, request: Request) -> Me:

@@ -5,24 +5,29 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from litestar.status_codes import HTTP_401_UNAUTHORIZED
+from litestar.status_codes import HTTP_401_UNAUTHORIZED, HTTP_409_CONFLICT
 
 from schemas.accounts import UserIn, UserOut, UserPatch
 from server.accounts.audit import record_audit
 from server.accounts.identity import OfficeUser
+from server.accounts import login_throttle
+from server.accounts.password_policy import check_new_password
 from server.accounts.passwords import hash_password, needs_rehash, verify_password
+from server.accounts.session_store import end_sessions_of
 from server.accounts.tables import AuditEntry, User
 from server.actors import Who
-from server.db import needs_write
+from server.db import DB, needs_write, sql_fetch
 from server.errors import ApiError, duplicate, not_found
 
 
 async def authenticate(username: str, password: str) -> int:
-    """The user id for a correct username and password of an active user; the same refusal for every other case."""
-    row = await User.select(User.id, User.password_hash, User.active).where(User.username == username).first()
-    ok = verify_password(row["password_hash"] if row else None, password)
-    if not ok or row is None or not row["active"]:
-        raise ApiError(HTTP_401_UNAUTHORIZED, "invalid_credentials", "Wrong username or password")
+    """The user id for a correct username and password of an active user; the same refusal for every other case.
+    A username guessed at too often is locked for a while, whatever the password (server/accounts/login_throttle.py)."""
+    async with login_throttle.attempt(username):
+        row = await User.select(User.id, User.password_hash, User.active).where(User.username == username).first()
+        ok = verify_password(row["password_hash"] if row else None, password)
+        if not ok or row is None or not row["active"]:
+            raise ApiError(HTTP_401_UNAUTHORIZED, "invalid_credentials", "Wrong username or password")
     if needs_rehash(row["password_hash"]):
         await User.update({User.password_hash: hash_password(password)}).where(User.id == row["id"])
     return row["id"]
@@ -48,6 +53,7 @@ async def list_users() -> list[UserOut]:
 async def create_user(data: UserIn, who: Who) -> UserOut:
     if await User.exists().where(User.username == data.username):
         raise duplicate("user", "username", data.username)
+    check_new_password(data.password, data.username, data.display_name)
     await User.insert(
         User(
             username=data.username,
@@ -67,16 +73,37 @@ async def create_user(data: UserIn, who: Who) -> UserOut:
 @needs_write
 async def update_user(username: str, patch: UserPatch, who: Who) -> UserOut:
     changes = patch.model_dump(exclude_unset=True)
-    before = _user_view(await _user_row(username))
+    row = await _user_row(username)
+    before = _user_view(row)
     values: dict[str, Any] = {k: v for k, v in changes.items() if k in ("display_name", "roles", "language", "active")}
     if "password" in changes:
+        check_new_password(changes["password"], username, changes.get("display_name", before.display_name))
         values["password_hash"] = hash_password(changes["password"])
+    await _keep_an_active_admin(before, values)
     if values:
         await User.update(values).where(User.username == username)
+    if "password" in changes or (before.active and values.get("active") is False):
+        # A reset password or a deactivated user: whoever holds one of the old sessions is out, on every process.
+        await end_sessions_of(row["id"])
     after = _user_view(await _user_row(username))
     summary = "password changed" if "password" in changes else ""
     await record_audit(who, "update", "user", username, before.model_dump(mode="json"), after.model_dump(mode="json"), summary)
     return after
+
+
+async def _keep_an_active_admin(before: UserOut, values: dict[str, Any]) -> None:
+    """The last active admin may not be demoted or deactivated, by anyone, themselves included: nobody could manage
+    users any more. On PostgreSQL the active users are locked first, so two admins demoting each other at once
+    cannot both pass: the second waits for the first and then counts again."""
+    stays_admin = values.get("active", before.active) and "admin" in values.get("roles", before.roles)
+    if stays_admin or not before.active or "admin" not in before.roles:
+        return
+    if DB.engine_type == "postgres":
+        await sql_fetch("SELECT id FROM app_user WHERE active FOR UPDATE")
+    active = await User.select(User.username, User.roles).where(User.active == True).output(load_json=True)  # noqa: E712
+    if not any(row["username"] != before.username and "admin" in (row["roles"] or ()) for row in active):
+        raise ApiError(HTTP_409_CONFLICT, "last_admin", f"{before.username} is the last active admin: make another "
+                       "user admin first, or nobody could manage users any more", {"field": "roles", "username": before.username})
 
 
 @needs_write
@@ -84,6 +111,15 @@ async def set_language(user: OfficeUser, language: str) -> None:
     await User.update({User.language: language}).where(User.id == user.id)
     await record_audit(Who.office(user), "update", "user", user.username, {"language": user.language},
                        {"language": language})
+
+
+@needs_write
+async def change_own_password(user: OfficeUser, password: str) -> None:
+    """The user's own new password (the current one was checked by the entry point); every session of theirs ends."""
+    check_new_password(password, user.username, user.display_name, field="new_password")
+    await User.update({User.password_hash: hash_password(password)}).where(User.id == user.id)
+    await end_sessions_of(user.id)
+    await record_audit(Who.office(user), "update", "user", user.username, None, None, "password changed")
 
 
 async def list_audit(

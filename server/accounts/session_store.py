@@ -1,11 +1,15 @@
 """Litestar's session Store interface backed by the web_session table.
 
 Sessions live in the database rather than in process memory so that any server process can serve any
-request and a logout takes effect everywhere at once, with or without Redis.
+request and a logout takes effect everywhere at once, with or without Redis. Each row names its user, so that a
+password change or a deactivation ends all of that user's sessions, and a session that ends is announced to the
+live sockets (sync/live.py) so that a board opened on it closes at once, on every process.
 """
 
 from __future__ import annotations
 
+import json
+import secrets
 from datetime import datetime, timedelta, timezone
 
 from litestar import Request
@@ -15,7 +19,8 @@ from litestar.stores.base import Store
 from litestar.types import Empty, Message, ScopeSession
 
 from server.accounts.tables import Session
-from server.db import write_transaction
+from server.db import current_write, needs_write, write_transaction
+from sync import live
 
 
 SESSION_COOKIE = "floorsync_session"
@@ -43,6 +48,15 @@ def _expiry(expires_in: int | timedelta | None) -> datetime | None:
     return _now() + timedelta(seconds=seconds)
 
 
+def _user_of(data: bytes) -> int | None:
+    try:
+        session = json.loads(data)
+    except ValueError:
+        return None
+    user_id = session.get("user_id") if isinstance(session, dict) else None
+    return user_id if isinstance(user_id, int) else None
+
+
 class DatabaseSessionStore(Store):
     """Litestar writes the session back on every response and renews it on every read. Here a write happens only
     when the data changed or the expiry moved by more than `RENEW_GRANULARITY`: a page view costs reads, not a
@@ -54,12 +68,13 @@ class DatabaseSessionStore(Store):
         row = await Session.select(Session.data, Session.expires_at).where(Session.key == key).first()
         if row is not None and bytes(row["data"]) == data and _close(row["expires_at"], expires_at):
             return
+        user_id = _user_of(data)
         async with write_transaction():
-            updated = await Session.update({Session.data: data, Session.expires_at: expires_at}).where(
-                Session.key == key
-            ).returning(Session.id)
+            updated = await Session.update(
+                {Session.data: data, Session.expires_at: expires_at, Session.user_id: user_id}
+            ).where(Session.key == key).returning(Session.id)
             if not updated:
-                await Session.insert(Session(key=key, data=data, expires_at=expires_at))
+                await Session.insert(Session(key=key, data=data, expires_at=expires_at, user_id=user_id))
 
     async def get(self, key: str, renew_for: int | timedelta | None = None) -> bytes | None:
         row = await Session.select(Session.data, Session.expires_at).where(Session.key == key).first()
@@ -75,7 +90,10 @@ class DatabaseSessionStore(Store):
         return bytes(row["data"])
 
     async def delete(self, key: str) -> None:
-        await Session.delete().where(Session.key == key)
+        ended = await Session.delete().where(Session.key == key).returning(Session.user_id)
+        for row in ended:
+            if row["user_id"] is not None:
+                await live.announce_user_changed(row["user_id"])  # its boards re-check, and close
 
     async def delete_all(self) -> None:
         await Session.delete(force=True)
@@ -111,7 +129,7 @@ class RotatingSessionBackend(ServerSideSessionBackend):
     async def store_in_message(self, scope_session: ScopeSession, message: Message, connection: ASGIConnection) -> None:
         """Litestar would store an empty session under a fresh id, and set its cookie, on every request that came
         without one: a row per device push or anonymous page view. Nothing to keep and nothing to forget: skip."""
-        if not scope_session and scope_session is not Empty and self.config.key not in connection.cookies:
+        if not scope_session and scope_session is not Empty and connection.cookies.get(self.config.key) in (None, "null"):
             return
         await super().store_in_message(scope_session, message, connection)
 
@@ -125,4 +143,34 @@ async def rotate_session(request: Request) -> None:
     old = request.cookies.get(SESSION_COOKIE)
     if old and old != "null":
         await request.app.stores.get("sessions").delete(old)
-    request.scope.setdefault("state", {})[ROTATE_FLAG] = True
+    state = request.scope.setdefault("state", {})
+    state[ROTATE_FLAG] = True
+    # Chosen now rather than when the cookie is written, so the CSRF token of the response can be bound to it.
+    state[ROTATED_ID] = secrets.token_hex(32)
+
+
+def session_key_of_request(scope: dict) -> str:
+    """The id of the logged-in session a request comes with, '' for none (an anonymous visitor's session, if any,
+    grants nothing, and its id may change under it). The CSRF token is bound to it (server/accounts/csrf.py)."""
+    session = scope.get("session")
+    if not isinstance(session, dict) or "user_id" not in session:
+        return ""
+    key = ASGIConnection(scope).cookies.get(SESSION_COOKIE) or ""
+    return "" if key == "null" else key
+
+
+def session_key_of_response(scope: dict) -> str:
+    """The logged-in session the browser will hold once this response reaches it: a new one after a login, none after
+    a logout, otherwise the one it came with."""
+    state = scope.get("state", {})
+    if state.get(ROTATE_FLAG):
+        return state[ROTATED_ID]
+    return session_key_of_request(scope)
+
+
+@needs_write
+async def end_sessions_of(user_id: int) -> None:
+    """End every session of a user (a password changed, the user deactivated), and, once that has committed, tell
+    the live sockets so that the user's boards close on every process."""
+    await Session.delete().where(Session.user_id == user_id)
+    current_write().after_commit.append(lambda: live.announce_user_changed(user_id))

@@ -24,6 +24,8 @@ class Session(Table, tablename="web_session"):
     key = Varchar(length=128, unique=True)
     data = Bytea()
     expires_at = Timestamptz(null=True, default=None, index=True)
+    # Whose session it is (None before login), so that all of a user's sessions can be ended at once.
+    user_id = Integer(null=True, default=None, index=True)
 
 
 class AuditEntry(Table, tablename="audit_entry"):

@@ -19,6 +19,7 @@ async def stock_count(ctx: CommandContext, args: StockCountArgs) -> dict[str, An
 
 
 COMMANDS = (
-    Command("stock.move", 1, StockMoveArgs, stock_move),
-    Command("stock.count", 1, StockCountArgs, stock_count),
+    Command("stock.move", 1, StockMoveArgs, stock_move,
+            stock_places=lambda args: [(args.item, args.from_location), (args.item, args.to_location)]),
+    Command("stock.count", 1, StockCountArgs, stock_count, stock_places=lambda args: [(args.item, args.location)]),
 )

@@ -1,5 +1,5 @@
 """Moves and counts: the one place they happen, for a device's `stock.move` / `stock.count` and an office user
-alike (each inside the caller's transaction)."""
+alike (each inside the caller's transaction, whose first wait is for the places it changes: see stock.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from typing import Any
 from server.db import defer_insert
 from server.inventory.lots import check_serials, ensure_lot, take_serials, usable_lot
 from server.inventory.stock import (
-    AVAILABLE, COUNT_COLUMNS, audit_office_booking, check_decimals, check_lot, load_item, load_place, on_hand_micro, post,
+    AVAILABLE, COUNT_COLUMNS, audit_office_booking, check_decimals, check_lot, load_item, load_place, lock_stock_places,
+    on_hand_micro, post,
 )
 from server.actors import Who
 from server.errors import refuse
@@ -21,6 +22,7 @@ async def move_stock(item_code: str, lot: str | None, from_code: str, to_code: s
                      serials: list[str] | None = None) -> dict[str, Any]:
     if from_code == to_code:
         raise refuse("same_location", "From and to are the same location", location=from_code)
+    await lock_stock_places([(item_code, from_code), (item_code, to_code)])
     item = await load_item(item_code)
     lot_code = check_lot(item, lot)
     check_decimals(item, quantity)
@@ -38,6 +40,7 @@ async def move_stock(item_code: str, lot: str | None, from_code: str, to_code: s
 
 
 async def count_stock(item_code: str, lot: str | None, location_code: str, counted: Decimal, reason: str | None, who: Who) -> dict[str, Any]:
+    await lock_stock_places([(item_code, location_code)])
     item = await load_item(item_code)
     lot_code = check_lot(item, lot)
     check_decimals(item, counted)

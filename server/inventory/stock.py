@@ -7,7 +7,8 @@ on hand through `on_hand_micro` (never the table): this transaction's changes re
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -17,12 +18,15 @@ from litestar.status_codes import HTTP_409_CONFLICT
 
 from server.accounts.audit import record_audit
 from server.actors import Who
-from server.db import FinalStage, WriteContext, current_write, defer_insert, sql_executemany, sql_fetch
+from server.db import (
+    DB, FinalStage, WriteContext, current_write, defer_insert, placeholders, sql_execute, sql_executemany, sql_fetch,
+)
 from server.errors import refuse
 from server.quantities import decimals_used, quantity_text
 from server.inventory.tables import StockOnHand
 from sync.feed import Visibility, record_change, record_move
 from sync.live import publish_board_after_commit
+from sync.registry import PlacesBusy, StockPlace
 
 # 10^12 units: far above any real stock, far below the 64-bit integer limit (SQLite would silently go to REAL).
 MAX_ON_HAND_MICRO = 10**18
@@ -45,10 +49,14 @@ async def audit_office_booking(who: Who, action: str, item: str, booking: dict[s
         await record_audit(who, action, "stock", item, None, booking)
 
 
+ITEM_ROWS = ("SELECT i.code, i.lot_tracked, i.serial_tracked, i.inspection_required, i.shelf_life_days, i.archived, i.unit, "
+             "u.decimals FROM item i LEFT JOIN unit u ON u.code = i.unit WHERE i.code IN ({})")
+LOCATION_ROWS = ("SELECT l.code, l.warehouse, l.archived, w.site FROM location l JOIN warehouse w ON w.code = l.warehouse "
+                 "WHERE l.code IN ({})")
+
+
 async def load_item(code: str) -> dict[str, Any]:
-    item = await _memo("item", code, lambda: sql_fetch(
-        "SELECT i.code, i.lot_tracked, i.serial_tracked, i.inspection_required, i.shelf_life_days, i.archived, i.unit, "
-        "u.decimals FROM item i LEFT JOIN unit u ON u.code = i.unit WHERE i.code = $1", code))
+    item = await _memo("item", code, ITEM_ROWS)
     if item is None:
         raise refuse("unknown_item", f"No item {code!r}", item=code)
     if item["archived"]:
@@ -59,9 +67,7 @@ async def load_item(code: str) -> dict[str, Any]:
 
 
 async def load_place(code: str, who: Who) -> Place:
-    row = await _memo("location", code, lambda: sql_fetch(
-        "SELECT l.code, l.warehouse, l.archived, w.site FROM location l JOIN warehouse w ON w.code = l.warehouse "
-        "WHERE l.code = $1", code))
+    row = await _memo("location", code, LOCATION_ROWS)
     if row is None:
         raise refuse("unknown_location", f"No location {code!r}", location=code)
     if row["archived"]:
@@ -74,15 +80,22 @@ async def load_place(code: str, who: Who) -> Place:
     return place
 
 
-async def _memo(kind: str, code: str, load: Callable[[], Awaitable[list[dict[str, Any]]]]) -> dict[str, Any] | None:
+async def _memo(kind: str, code: str, query: str) -> dict[str, Any] | None:
     """A master-data row read once per transaction: a device's batch names the same few items and bins again
     and again. A copy is handed out, so a caller cannot change what the next one reads."""
-    memo = current_write().state.setdefault(f"memo:{kind}", {})
-    if code not in memo:
-        rows = await load()
-        memo[code] = rows[0] if rows else None
-    row = memo[code]
+    row = (await _read_master_data(kind, query, [code]))[code]
     return dict(row) if row is not None else None
+
+
+async def _read_master_data(kind: str, query: str, codes: Iterable[str]) -> dict[str, dict[str, Any] | None]:
+    """Rows by code (None: no such code), those not read yet in this transaction in one statement."""
+    memo = current_write().state.setdefault(f"memo:{kind}", {})
+    missing = sorted(set(codes) - set(memo))
+    if missing:
+        rows = await sql_fetch(query.format(placeholders(len(missing))), *missing)
+        memo.update(dict.fromkeys(missing))
+        memo.update((row["code"], row) for row in rows)
+    return memo
 
 
 def check_lot(item: dict[str, Any], lot: str | None) -> str:
@@ -107,31 +120,86 @@ def stock_key(item: str, location: str, lot: str, status: str) -> str:
     return f"{item}|{location}|{lot}|{status}"
 
 
-# -- on hand inside a write: locked once, kept in memory, written at commit --------------------------------
-# A device's batch moves the same few items between the same few bins again and again. Each place's row is read
-# once under a row lock (an upsert that creates it at zero if need be, so a new place is locked too), every later
-# step reads and changes the copy in memory, and the final quantities are written once, just before commit.
-# The row lock keeps that copy true: no other transaction can change the row until this one ends. Both the bases
-# read and the changes made are transaction buffers, so a savepoint rolled back forgets them (and PostgreSQL
-# releases a row lock taken inside a rolled-back savepoint: the row is read again next time).
+# -- locks on stock places ---------------------------------------------------------------------------------
+# A place is an item at a location: every on-hand row there (any lot, any status) is changed only by the
+# transaction holding its lock, which keeps this transaction's copy of those rows true until commit.
+#
+# No deadlock: a transaction waits for stock places only once, at its start (a push before its first mutation,
+# an office action before anything else), for every place it declared, all in one canonical order (ascending
+# lock key) and holding no other stock lock. A place found only later (a command that could not name it up
+# front) is tried without waiting; if another holds it the attempt ends with PlacesBusy, and the push runs the
+# batch again with that place locked up front (an office request answers 503, nothing written). Waits are cut
+# short by the connection's lock_timeout (server/db.py), a transient fault like any other.
+#
+# Transaction-scoped advisory locks (pg_advisory_xact_lock on a stable 64-bit hash of the place) rather than
+# SELECT … FOR UPDATE: a place without a row yet is locked all the same (no rows to create first, no insert
+# races between two first receipts), one lock covers every lot and status there (what a command's args name,
+# before its handler works out lot and status), they are released at commit or rollback (and with a savepoint
+# rolled back to), and readers never wait for them: reads take no lock at all. SQLite needs none: its
+# IMMEDIATE write transaction already holds the database's only write lock.
+PLACES_READ = "stock:places"
+
+
+def place_lock_key(place: StockPlace) -> int:
+    """A stable key across processes and restarts (Python's hash() is salted per process); two places sharing a
+    key only ever serialise each other."""
+    digest = hashlib.blake2b("\x1f".join(("stock", *place)).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+async def lock_stock_places(places: Iterable[StockPlace]) -> None:
+    """Lock the places an action will change and read their on-hand rows, at the start of the action."""
+    write = current_write()
+    known = write.buffer(PLACES_READ)
+    new = sorted(set(places) - set(known))
+    if not new:
+        return
+    # Their items and bins are read first, outside the locks: a hot place's queue moves at the speed of what is
+    # done while holding it.
+    await _read_master_data("item", ITEM_ROWS, (item for item, _ in new))
+    await _read_master_data("location", LOCATION_ROWS, (location for _, location in new))
+    if DB.engine_type == "postgres":
+        keys = sorted({place_lock_key(place) for place in new})
+        if not known:
+            # executemany runs them in this order, pipelined: one round trip.
+            await sql_executemany("SELECT pg_advisory_xact_lock($1)", [(key,) for key in keys])
+        else:
+            taken = await sql_fetch("SELECT pg_try_advisory_xact_lock(key) AS taken FROM unnest($1::bigint[]) AS key", keys)
+            if not all(row["taken"] for row in taken):
+                raise PlacesBusy(new)
+    known.extend(new)
+    pairs = ", ".join(f"(${2 * n + 1}, ${2 * n + 2})" for n in range(len(new)))
+    rows = await sql_fetch(
+        f"SELECT item, location, lot, status, quantity_micro FROM stock_on_hand WHERE (item, location) IN (VALUES {pairs})",
+        *(code for place in new for code in place),
+    )
+    write.buffer(ON_HAND_BASE).extend(((r["item"], r["location"], r["lot"], r["status"]), r["quantity_micro"]) for r in rows)
+
+
+# -- on hand inside a write: read once, kept in memory, written at commit ----------------------------------
+# A device's batch moves the same few items between the same few bins again and again. Each place is locked and
+# its rows read once (above), every later step reads and changes the copy in memory, and the final quantities
+# are written once, just before commit. Both the rows read and the changes made are transaction buffers, so a
+# savepoint rolled back forgets them (with the locks taken inside it, which PostgreSQL releases there).
 ON_HAND_BASE = "on_hand:base"
 ON_HAND_CHANGE = "on_hand:change"
 StockKey = tuple[str, str, str, str]  # item, location, lot, status
 
 
 async def on_hand_micro(item: str, location: str, lot: str, status: str = AVAILABLE) -> int:
-    """The on-hand at a place as this transaction sees it, its row locked until commit."""
+    """The on-hand at a place as this transaction sees it, the place locked until commit."""
     write = current_write()
+    if (item, location) not in write.buffer(PLACES_READ):
+        await lock_stock_places([(item, location)])
     key = (item, location, lot, status)
     base = next((quantity for known, quantity in write.buffer(ON_HAND_BASE) if known == key), None)
     if base is None:
-        rows = await sql_fetch(
+        # A new row, made at zero now (its quantity is written at commit): whoever lists the rows of this place
+        # inside this transaction finds it.
+        await sql_execute(
             "INSERT INTO stock_on_hand (item, location, lot, status, quantity_micro) VALUES ($1, $2, $3, $4, 0) "
-            "ON CONFLICT (item, location, lot, status) DO UPDATE SET quantity_micro = stock_on_hand.quantity_micro "
-            "RETURNING quantity_micro",
-            *key,
-        )
-        base = rows[0]["quantity_micro"]
+            "ON CONFLICT (item, location, lot, status) DO NOTHING", *key)
+        base = 0
         write.buffer(ON_HAND_BASE).append((key, base))
     return base + sum(delta for changed, delta in write.buffer(ON_HAND_CHANGE) if changed == key)
 

@@ -24,7 +24,8 @@ async def production_downtime(ctx: CommandContext, args: ProductionDowntimeArgs)
 
 
 COMMANDS = (
-    Command("stock.issue", 1, StockIssueArgs, stock_issue),
+    Command("stock.issue", 1, StockIssueArgs, stock_issue, stock_places=lambda args: [(args.item, args.location)]),
+    # The finished item is the order's: its place is locked when the report is applied.
     Command("production.report", 1, ProductionReportArgs, production_report),
     Command("production.downtime", 1, ProductionDowntimeArgs, production_downtime),
 )

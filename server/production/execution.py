@@ -19,7 +19,8 @@ from server.db import DB, defer_insert, sql_execute, sql_fetch
 from server.errors import ApiError
 from server.inventory.lots import HOLD, QUARANTINE, check_serials, ensure_lot, find_lot, register_serials, take_serials, today, usable_lot
 from server.inventory.stock import (
-    AVAILABLE, Place, audit_office_booking, check_decimals, check_lot, load_item, load_place, on_hand_micro, post,
+    AVAILABLE, Place, audit_office_booking, check_decimals, check_lot, load_item, load_place, lock_stock_places,
+    on_hand_micro, post,
 )
 from server.actors import Who
 from server.errors import refuse
@@ -125,6 +126,7 @@ async def _refuse_short(item: str, place: Place, lot: str, wanted_micro: int) ->
 
 
 async def issue_material(args: StockIssueArgs, who: Who) -> dict[str, Any]:
+    await lock_stock_places([(args.item, args.location)])  # first, before the order (server/inventory/stock.py)
     row, operations, materials = await _floor_order(args.production_order, who)
     material = next((m for m in materials if m["item"] == args.item), None)
     if material is None:
@@ -210,6 +212,9 @@ async def _receive_finished_goods(args: ProductionReportArgs, order: dict[str, A
 
 
 async def report_production(args: ProductionReportArgs, who: Who) -> dict[str, Any]:
+    if args.location:  # where finished goods may go: locked first, before the order (server/inventory/stock.py)
+        made = await sql_fetch("SELECT item FROM production_order WHERE code = $1", args.production_order)
+        await lock_stock_places([(made[0]["item"], args.location)] if made else [])
     row, operations, materials = await _floor_order(args.production_order, who)
     operation = _operation(row, operations, args.operation, who)
     finished = await load_item(row["item"])

@@ -15,5 +15,5 @@ async def receipt_receive(ctx: CommandContext, args: ReceiptArgs) -> dict[str, A
 
 
 COMMANDS = (
-    Command("receipt.receive", 1, ReceiptArgs, receipt_receive),
+    Command("receipt.receive", 1, ReceiptArgs, receipt_receive, stock_places=lambda args: [(args.item, args.location)]),
 )

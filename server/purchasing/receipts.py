@@ -19,7 +19,7 @@ from schemas.inventory import ReceiptArgs
 from server.db import json_text, sql_execute, sql_fetch
 from server.inventory.lots import HOLD, check_serials, ensure_lot, register_serials, today
 from server.inventory.stock import (
-    AVAILABLE, audit_office_booking, check_decimals, check_lot, load_item, load_place, post,
+    AVAILABLE, audit_office_booking, check_decimals, check_lot, load_item, load_place, lock_stock_places, post,
 )
 from server.actors import Who
 from server.errors import refuse
@@ -45,6 +45,7 @@ async def _po_line(code: str, line_no: int, who: Who) -> dict[str, Any]:
 
 
 async def receive(args: ReceiptArgs, who: Who) -> dict[str, Any]:
+    await lock_stock_places([(args.item, args.location)])  # first, before the PO line (server/inventory/stock.py)
     item = await load_item(args.item)
     line = await _po_line(args.purchase_order, args.line_no, who)
     if line["item"] != item["code"]:

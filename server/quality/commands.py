@@ -15,5 +15,7 @@ async def quality_record(ctx: CommandContext, args: QualityRecordArgs) -> dict[s
 
 
 COMMANDS = (
-    Command("quality.record", 1, QualityRecordArgs, quality_record),
+    # A lot inspected without a location is held wherever it lies: those places are locked when met.
+    Command("quality.record", 1, QualityRecordArgs, quality_record,
+            stock_places=lambda args: [(args.item, args.location)] if args.location else []),
 )

@@ -24,7 +24,8 @@ async def delivery_sign(ctx: CommandContext, args: DeliverySignArgs) -> dict[str
 
 
 COMMANDS = (
-    Command("shipment.pack", 1, ShipmentPackArgs, shipment_pack),
+    Command("shipment.pack", 1, ShipmentPackArgs, shipment_pack,
+            stock_places=lambda args: [(content.item, content.location) for content in args.contents]),
     Command("shipment.load", 1, ShipmentLoadArgs, shipment_load),
     Command("delivery.sign", 1, DeliverySignArgs, delivery_sign),
 )

@@ -13,7 +13,7 @@ from server.db import sql_fetch
 from server.documents import utc_now
 from server.inventory.availability import release_reservations, reserve, usable_bins
 from server.inventory.lots import check_serials, take_serials, usable_lot
-from server.inventory.stock import AVAILABLE, check_decimals, check_lot, load_item, load_place, post
+from server.inventory.stock import AVAILABLE, check_decimals, check_lot, load_item, load_place, lock_stock_places, post
 from server.actors import Who
 from server.errors import refuse
 from server.quantities import quantity_text, to_micro
@@ -65,6 +65,8 @@ async def _unit_for_packing(shipment: dict[str, Any], sscc: str | None) -> tuple
 
 
 async def pack(args: ShipmentPackArgs, who: Who) -> dict[str, Any]:
+    # The places picked from, first, before the shipment (server/inventory/stock.py).
+    await lock_stock_places([(content.item, content.location) for content in args.contents])
     scope = device_scope(who)
     row = await shipment_row(args.shipment, for_device=True, lock=True)
     if scope is not None and not rules.may_handle(scope, row["site"], row["ship_from"], row["route"]):

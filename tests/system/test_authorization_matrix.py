@@ -56,6 +56,7 @@ PERMISSIONS: dict[str, str] = {
     "GET /api/auth/me": SIGNED_IN,
     "PATCH /api/auth/me": SIGNED_IN,
     "POST /api/auth/logout": SIGNED_IN,
+    "POST /api/auth/password": SIGNED_IN,
     # Users and the audit trail: the admin's.
     "GET /api/users": "users.read",
     "POST /api/users": "users.write",
