@@ -83,6 +83,11 @@ async def pull(device: DeviceIdentity, cursor: int, limit: int) -> bytes:
     async with DB.transaction():
         if DB.engine_type == "postgres":
             await FeedCounter.raw("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            # A page walks the position index from the cursor and stops at the limit. Without statistics (a feed
+            # just filled by an import, before autovacuum analyses it) the planner would rather gather every row
+            # past the cursor through the device index and sort them: 200 ms a page of 5000 out of 100,000, each
+            # page again, instead of 4 ms. Only the walk needs no sort.
+            await FeedCounter.raw("SET LOCAL enable_sort = off")
         state = (await FeedCounter.raw(
             "SELECT feed_counter.position, feed_counter.compacted_through, device.last_seq, device.reset_required, "
             "device.scope FROM feed_counter, device WHERE feed_counter.id = 1 AND device.device_id = {}",
