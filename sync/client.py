@@ -22,6 +22,9 @@ import msgspec
 
 PROTOCOL = 1
 MAX_INITIAL_PAGE_SIZE = 5000
+# meta `snapshot_running` while a snapshot from cursor 0 runs: over a replica that held rows ("1", also what
+# clients of before wrote), or into an empty one.
+SNAPSHOT_CONFIRMING, SNAPSHOT_INTO_EMPTY = "1", "empty"
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL, name TEXT NOT NULL,
@@ -248,13 +251,18 @@ class DeviceClient:
                 # A snapshot from 0 (first sync or after a reset) replays the feed, older states first. The replica
                 # keeps what it shows (never an older state after a newer one) and drops, once the snapshot is
                 # complete, every row the snapshot did not confirm: what left the scope while the device was away.
+                # A replica empty at the start holds, at the end, only what the snapshot upserted last: nothing to
+                # confirm then (a first sync spares a row of bookkeeping per change).
                 self.db.execute("DELETE FROM snapshot_confirmed")
-                self._set_meta("snapshot_running", 1)
+                empty = self.db.execute("SELECT 1 FROM replica LIMIT 1").fetchone() is None
+                self._set_meta("snapshot_running", SNAPSHOT_INTO_EMPTY if empty else SNAPSHOT_CONFIRMING)
             self._apply_page(body["changes"])
-            if not body["has_more"] and self._meta("snapshot_running"):
-                self.db.execute("DELETE FROM replica WHERE NOT EXISTS (SELECT 1 FROM snapshot_confirmed c "
-                                "WHERE c.entity = replica.entity AND c.id = replica.id)")
-                self.db.execute("DELETE FROM snapshot_confirmed")
+            running = self._meta("snapshot_running")
+            if not body["has_more"] and running:
+                if running == SNAPSHOT_CONFIRMING:
+                    self.db.execute("DELETE FROM replica WHERE NOT EXISTS (SELECT 1 FROM snapshot_confirmed c "
+                                    "WHERE c.entity = replica.entity AND c.id = replica.id)")
+                    self.db.execute("DELETE FROM snapshot_confirmed")
                 self.db.execute("DELETE FROM meta WHERE key = 'snapshot_running'")
             self._set_meta("cursor", body["cursor"])
             self._set_meta("head", body["head"])
@@ -272,7 +280,7 @@ class DeviceClient:
             else:
                 replicated.append(change)
         upserts = [change for change in replicated if change["op"] == "upsert"]
-        if self._meta("snapshot_running"):
+        if self._meta("snapshot_running") == SNAPSHOT_CONFIRMING:
             # Confirmed unless the replica already holds a newer state (read before this page's upserts land).
             self.db.executemany(
                 "INSERT OR IGNORE INTO snapshot_confirmed (entity, id) SELECT ?1, ?2 WHERE NOT EXISTS "
