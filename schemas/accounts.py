@@ -5,17 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
 
-from schemas.common import Contract, no_control_characters
+from schemas.common import Contract, ControlFree
 
 Username = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._@-]+$")
 ]
 # As long as the users table's column allows: a longer Name reached PostgreSQL as a 500 (value too long).
-DisplayName = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128), AfterValidator(no_control_characters)
-]
+DisplayName = Annotated[ControlFree, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
 Password = Annotated[str, StringConstraints(min_length=1, max_length=256)]
 NewPassword = Annotated[str, StringConstraints(min_length=10, max_length=256)]
 Language = Literal["en", "zh"]
@@ -28,7 +26,7 @@ RoleName = Literal[
 class LoginRequest(Contract):
     # Not the Username pattern: a login with any other name is a wrong login (401), not a malformed one. But no
     # control characters, which PostgreSQL refuses in text (a NUL would otherwise reach the query as a 500).
-    username: Annotated[str, StringConstraints(min_length=1, max_length=64), AfterValidator(no_control_characters)]
+    username: Annotated[ControlFree, StringConstraints(min_length=1, max_length=64)]
     password: Password
 
 

@@ -39,6 +39,10 @@ def single_line(value: str) -> str:
     return value
 
 
+# Text with no control character but tab, newline and carriage return, the rule said as a pattern too (the OpenAPI
+# reads patterns, not validators): Annotated[ControlFree, StringConstraints(...)] for a field of its own bounds.
+ControlFree = Annotated[str, AfterValidator(no_control_characters), Field(json_schema_extra={"pattern": MULTILINE_PATTERN})]
+
 # A code is what a label encodes, what records use to refer to each other, and one segment of a URL (so no '/').
 Code = Annotated[
     str,
@@ -86,9 +90,26 @@ def _fixed_point(value: Decimal) -> str:
 # Decimals travel as strings so no client loses a digit to binary floats; a client may still send a JSON number.
 # `json_schema_extra` is what Litestar puts in the OpenAPI, so the documented type is the string actually sent back.
 DECIMAL_STRING = {"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)?$"}
+_BLANK = r"[ \t\n\r\f\v]*"  # ASCII white space around the number (ascii_decimal lets it through, Decimal drops it)
+
+
+def decimal_pattern(integer_digits: int, decimal_places: int, *, positive: bool = False, at_most_100: bool = False) -> str:
+    """Exactly the texts a decimal field accepts, as a pattern for the OpenAPI: digits with at most one point, at most
+    `integer_digits` before it (leading zeros aside) and `decimal_places` after it (trailing zeros aside), within the
+    bounds; besides, "-0" is a zero."""
+    places = rf"(?:\.[0-9]{{1,{decimal_places}}}0*)?"
+    tiny = rf"0\.[0-9]{{0,{decimal_places - 1}}}[1-9]0*"  # above 0, below 1
+    if at_most_100:
+        below = rf"[1-9][0-9]?{places}|{tiny}" if positive else rf"[0-9]{{1,2}}{places}"
+        number = rf"{below}|100(?:\.0+)?"
+    else:
+        number = rf"[1-9][0-9]{{0,{integer_digits - 1}}}{places}|{tiny}" if positive else rf"[0-9]{{1,{integer_digits}}}{places}"
+    zero = "" if positive else r"-0+(?:\.0+)?|"
+    return rf"^{_BLANK}(?:{zero}0*(?:{number})){_BLANK}$"
 
 
 def _decimal(integer_digits: int, decimal_places: int, description: str, **bounds: int) -> Any:
+    pattern = decimal_pattern(integer_digits, decimal_places, positive="gt" in bounds, at_most_100="le" in bounds)
     return Annotated[
         Decimal,
         Field(
@@ -97,7 +118,7 @@ def _decimal(integer_digits: int, decimal_places: int, description: str, **bound
             decimal_places=decimal_places,
             allow_inf_nan=False,
             description=description,
-            json_schema_extra=DECIMAL_STRING,
+            json_schema_extra={**DECIMAL_STRING, "pattern": pattern},
             **bounds,
         ),
         PlainSerializer(_fixed_point, return_type=str, when_used="json"),
@@ -110,6 +131,8 @@ Quantity = _decimal(12, 6, "A decimal string, at least 0, up to 6 decimal places
 PositiveQuantity = _decimal(12, 6, "A decimal string above 0, up to 6 decimal places", gt=0)
 Money = _decimal(14, 4, "A decimal string, at least 0, up to 4 decimal places")
 Percent = _decimal(3, 4, "A decimal string from 0 to 100, up to 4 decimal places", le=100)
+PositiveMoney = _decimal(14, 4, "A decimal string above 0, up to 4 decimal places", gt=0)
+PositivePercent = _decimal(3, 4, "A decimal string above 0 and at most 100, up to 4 decimal places", gt=0, le=100)
 Minutes = _decimal(8, 4, "A decimal string of minutes, at least 0, up to 4 decimal places")
 Days = Annotated[int, Field(ge=0, le=36500)]
 

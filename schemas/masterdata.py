@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints, model_validator
 
-from schemas.common import Code, Contract, Days, LongText, Minutes, Money, Name, Percent, PositiveQuantity, Quantity, ShortText
+from schemas.common import Code, Contract, Days, LongText, Minutes, Money, Name, Percent, PositivePercent, PositiveQuantity, Quantity, ShortText
 
 
 def gtin_is_valid(digits: str) -> bool:
@@ -187,7 +187,7 @@ def _distinct_days(days: list[int]) -> list[int]:
 WorkingDays = Annotated[list[IsoWeekday], Field(max_length=7), AfterValidator(_distinct_days)]
 Shifts = Annotated[list[Shift], Field(max_length=12)]
 Holidays = Annotated[list[date], Field(max_length=1000)]
-EfficiencyPct = Annotated[Percent, Field(gt=0)]
+EfficiencyPct = PositivePercent
 ParallelCapacity = Annotated[int, Field(ge=1, le=10000, description="Machines or stations working in parallel")]
 
 

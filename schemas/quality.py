@@ -7,9 +7,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, PlainSerializer, StringConstraints
+from pydantic import BaseModel, BeforeValidator, Field, PlainSerializer, StringConstraints
 
-from schemas.common import Code, Contract, LongText, Quantity, ShortText, ascii_decimal, no_control_characters
+from schemas.common import Code, Contract, ControlFree, LongText, Quantity, ShortText, ascii_decimal
 from schemas.masterdata import PositiveQuantity
 
 CharacteristicKind = Literal["numeric", "pass_fail"]
@@ -18,10 +18,8 @@ PassFail = Literal["pass", "fail"]
 NcrStatus = Literal["open", "closed"]
 DISPOSITIONS = ("return_to_supplier", "rework", "scrap", "use_as_is")
 
-CharacteristicName = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60), AfterValidator(no_control_characters)
-]
-Unit = Annotated[str, StringConstraints(strip_whitespace=True, max_length=20), AfterValidator(no_control_characters)]
+CharacteristicName = Annotated[ControlFree, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
+Unit = Annotated[ControlFree, StringConstraints(strip_whitespace=True, max_length=20)]
 # A measured value or a limit: may be negative (a temperature), exact to 6 places, plain digits on the wire.
 Measure = Annotated[
     Decimal,

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
-from schemas.common import Code, Contract, Days, LongText, Money, Percent, Quantity, ShortText
+from schemas.common import Code, Contract, Days, LongText, Money, Percent, PositiveMoney, Quantity, ShortText
 from schemas.masterdata import LineNumber, PositiveQuantity
 
 SalesOrderStatus = Literal["draft", "submitted", "approved", "in_production", "ready", "shipped", "delivered",
@@ -68,7 +68,7 @@ class SalesOrderAction(Contract):
 
 
 class PaymentIn(Contract):
-    amount: Annotated[Money, Field(gt=0)]
+    amount: PositiveMoney
     paid_on: date
     reference: Reference = ""
 

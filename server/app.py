@@ -18,7 +18,6 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware.base import DefineMiddleware
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi.config import OpenAPIConfig
-from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.security.session_auth import SessionAuth
 from litestar.types import Message, Scope
@@ -34,6 +33,7 @@ from server.accounts.session_store import SESSION_COOKIE, DatabaseSessionStore, 
 from server.db import install_final_stages, prepare_engine, release_engine
 from server.errors import EXCEPTION_HANDLERS, CheckedBodyRequest, document_error_responses
 from server.health import health
+from server.openapi import ContractSchemaPlugin, DocumentRenderPlugin, fix_allow_headers
 from server.pwa import pwa_router
 from server.inventory import commands as inventory_commands
 from server.inventory.stock import ON_HAND_STAGE, lock_stock_places, stock_follows_location
@@ -295,15 +295,18 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 RedisStoreWithFallback(redis, namespace=f"floorsync:{settings.deployment_key}:device_rate_limit") if redis else CountingMemoryStore()
             ),
         },
-        plugins=[channels],
+        plugins=[channels, ContractSchemaPlugin()],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         before_send=[add_security_headers],
         template_config=TEMPLATE_CONFIG,
         openapi_config=OpenAPIConfig(
             title="Floorsync",
             version=_version(),
-            description="Manufacturing order management: office API. Authenticate with POST /api/auth/login.",
-            render_plugins=[JsonRenderPlugin()],
+            description=(
+                "Manufacturing order management: the office API (log in with POST /api/auth/login: the session "
+                "cookie, and the CSRF token on every write) and the devices' sync protocol (a bearer device token)."
+            ),
+            render_plugins=[DocumentRenderPlugin(PUBLIC_PATHS)],
         ),
         logging_config=logging_config(settings.log_level),
         request_max_body_size=20 * 1024 * 1024,
@@ -312,6 +315,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         debug=False,
     )
     document_error_responses(app, PUBLIC_PATHS, LOGIN_PATHS)
+    fix_allow_headers(app)
     return app
 
 

@@ -9,11 +9,13 @@ from typing import Annotated
 from litestar import Controller, MediaType, Request, Response, WebSocket, get, post, websocket
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_401_UNAUTHORIZED, HTTP_413_REQUEST_ENTITY_TOO_LARGE, HTTP_503_SERVICE_UNAVAILABLE
 
 from devices import service as devices
 from devices.tables import Device
+from schemas.errors import ErrorBody
 from schemas.sync import MAX_BATCH, PROTOCOL_VERSION, DeviceScope, EnrollRequest, EnrollResponse, PullResponse, PushRequest, PushResponse
 from server.accounts.identity import office_user_from_session
 from server.db import write_transaction
@@ -48,6 +50,14 @@ def check_protocol(protocol: int) -> None:
         )
 
 
+# Every call names its protocol version; a device on another one is told to reload the app (DESIGN.md section 2).
+UNSUPPORTED_PROTOCOL = {
+    426: ResponseSpec(ErrorBody, generate_examples=False, description=(
+        "Another sync protocol version than the server's (`unsupported_protocol`; details: `supported`, "
+        "`received`): reload the app to update it")),
+}
+
+
 def the_device(request: Request) -> DeviceIdentity:
     return request.scope[DEVICE_KEY]  # type: ignore[literal-required]
 
@@ -59,7 +69,7 @@ class SyncController(Controller):
     security = [{"deviceToken": []}]
 
     @post("/push", status_code=HTTP_200_OK, request_max_body_size=PUSH_MAX_BODY_BYTES,
-          summary="Push queued mutations; each is applied exactly once")
+          summary="Push queued mutations; each is applied exactly once", responses=UNSUPPORTED_PROTOCOL)
     async def push(self, request: Request, data: PushRequest) -> PushResponse:
         check_protocol(data.protocol)
         if len(data.mutations) > MAX_BATCH:
@@ -70,7 +80,7 @@ class SyncController(Controller):
         except TransientFault as exc:
             raise ApiError(HTTP_503_SERVICE_UNAVAILABLE, "unavailable", str(exc), {"retry_after_seconds": 2}) from exc
 
-    @get("/pull", summary="Pull the next page of changes in this device's scope")
+    @get("/pull", summary="Pull the next page of changes in this device's scope", responses=UNSUPPORTED_PROTOCOL)
     async def pull(
         self,
         request: Request,

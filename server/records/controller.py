@@ -12,7 +12,7 @@ from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.openapi.spec import OpenAPIType
 from litestar.params import Body, Parameter
-from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_422_UNPROCESSABLE_ENTITY
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_400_BAD_REQUEST, HTTP_422_UNPROCESSABLE_ENTITY
 
 from schemas.common import Page
 from schemas.records import ImportResult
@@ -50,15 +50,25 @@ def absent_or(annotation: Any, description: str, **constraints: Any) -> Any:
     ]
 
 
-def filter_annotation(resource: Resource, name: str) -> Any:
-    """A filter takes the type of the field it filters (a choice stays a choice, a flag a boolean), so the
-    OpenAPI tells clients which values make sense and nothing unbounded reaches the query."""
+def _filter_type(resource: Resource, name: str) -> Any:
     field = resource.create_model.model_fields.get(name)
     annotation = field.annotation if field is not None else str
     if typing.get_origin(annotation) in (typing.Union, types.UnionType):
         annotation = next(a for a in typing.get_args(annotation) if a is not type(None))
+    return annotation
+
+
+def _is_choice(annotation: Any) -> bool:
+    return annotation is bool or typing.get_origin(annotation) is Literal
+
+
+def filter_annotation(resource: Resource, name: str) -> Any:
+    """A filter takes the type of the field it filters (a choice stays a choice, a flag a boolean), so the
+    OpenAPI tells clients which values make sense and nothing unbounded reaches the query."""
+    field = resource.create_model.model_fields.get(name)
+    annotation = _filter_type(resource, name)
     description = f"Only records with this {name}"
-    if annotation is bool or typing.get_origin(annotation) is Literal:
+    if _is_choice(annotation):
         return absent_or(annotation, description)
     max_length = next((m.max_length for m in (field.metadata if field else []) if getattr(m, "max_length", None)), 200)
     return absent_or(str, description, min_length=1, max_length=max_length, pattern=SAFE_TEXT)
@@ -70,8 +80,17 @@ def make_controllers(resource: Resource) -> tuple[type[Controller], type[Control
     SortParam = Annotated[Literal[sort_values], Parameter(description="A field; '-' in front sorts descending")]  # type: ignore[valid-type]
     can_read, can_write = [requires(resource.read_permission)], [requires(resource.write_permission)]
 
-    async def list_records(self, **params: Any) -> Page[read_model]:  # type: ignore[valid-type]
+    async def list_records(self, request: Request, **params: Any) -> Page[read_model]:  # type: ignore[valid-type]
         filters = {name: params[name] for name in resource.filters if params.get(name) is not None}
+        # The query parser reads the text "null" as absent: a text filter means it, any other (a choice, a flag) is
+        # as wrong as any other value outside the documented ones.
+        for name in resource.filters:
+            if params.get(name) is None and request.query_params.get(name) == "null":
+                if _is_choice(_filter_type(resource, name)):
+                    message = "'null' is not one of its values"
+                    raise ApiError(HTTP_400_BAD_REQUEST, "invalid_value", f"{name}: {message}",
+                                   {"errors": [{"field": name, "source": "query", "code": "invalid_value", "message": message}]})
+                filters[name] = "null"
         page = await service.list_records(
             resource,
             q=params.get("q"),
@@ -86,6 +105,7 @@ def make_controllers(resource: Resource) -> tuple[type[Controller], type[Control
     # Litestar reads query parameters from the signature, so the list handler gets one built per resource.
     list_params = [
         inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD),
+        inspect.Parameter("request", inspect.Parameter.KEYWORD_ONLY, annotation=Request),
         inspect.Parameter(
             "q",
             inspect.Parameter.KEYWORD_ONLY,

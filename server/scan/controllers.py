@@ -41,6 +41,7 @@ class ScanController(Controller):
     path = "/api/scan"
     tags = ["Scanning"]
     guards = [office_permission_or_device("scan.resolve")]
+    security = [{"sessionCookie": []}, {"deviceToken": []}]  # an office session or a device token (the guard's)
 
     # Session auth and CSRF are the guard's business here: a device has neither cookie. Skipping CSRF is safe
     # because resolving writes nothing, and another site's page cannot read the answer (no CORS).

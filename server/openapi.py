@@ -1,0 +1,162 @@
+"""The OpenAPI document says what the server does, no more and no less: a client (or schemathesis) generated from it
+sends nothing the server refuses as malformed and is refused whatever the document forbids.
+
+Litestar writes the document from the handlers' signatures but drops part of what pydantic enforces (unknown fields
+refused, constraints inside `X | None`, a list's minimum length inside a union) and cannot say that an operation is
+public. Both are settled here, once, for every operation: `ContractSchemaPlugin` while each model's schema is made,
+`DocumentRenderPlugin` on the finished document, the first time it is served.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from litestar import Litestar, Request
+from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.openapi.spec import Reference, Schema
+from litestar.plugins.pydantic import PydanticSchemaPlugin
+from litestar.routes import HTTPRoute
+from pydantic import BaseModel
+
+from server.accounts.session_store import SESSION_COOKIE
+
+SESSION_SCHEME = "sessionCookie"
+DEVICE_SCHEME = "deviceToken"
+SECURITY_SCHEMES = {
+    SESSION_SCHEME: {
+        "type": "apiKey",
+        "in": "cookie",
+        "name": SESSION_COOKIE,
+        "description": "The office session that POST /api/auth/login sets. Every write also sends the CSRF token: "
+        "the `floorsync_csrf` cookie and the same value in the `X-CSRFToken` header (GET /api/auth/csrf), "
+        "or it is refused with 403 `csrf_failed`.",
+    },
+    DEVICE_SCHEME: {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "A device token from POST /api/sync/enroll, as `Authorization: Bearer <token>`.",
+    },
+}
+OPTIONAL_ACTION_BODY = (
+    "Optional. Without a body, or without `version`, the action applies to the record's current version; with "
+    "`version`, it is refused with 409 when someone changed the record since that version was read."
+)
+
+# JSON Schema keywords that narrow a value: pydantic enforces them, so the document must carry them.
+_CONSTRAINTS = {
+    "minimum": "minimum",
+    "maximum": "maximum",
+    "exclusiveMinimum": "exclusive_minimum",
+    "exclusiveMaximum": "exclusive_maximum",
+    "minLength": "min_length",
+    "maxLength": "max_length",
+    "pattern": "pattern",
+    "minItems": "min_items",
+    "maxItems": "max_items",
+    "multipleOf": "multiple_of",
+}
+
+
+def _type_name(schema: Schema) -> str | None:
+    kind = schema.type
+    return getattr(kind, "value", kind) if kind is not None and not isinstance(kind, list) else None
+
+
+def _constrain(target: Schema | Reference, source: dict[str, Any]) -> None:
+    """Copy onto Litestar's schema of one value the constraints pydantic's schema of the same value has, branch by
+    branch of a union (matched by type), and into a list's items."""
+    if not isinstance(target, Schema) or "$ref" in source:
+        return
+    branches = target.one_of or target.any_of
+    if branches and "anyOf" in source:
+        for option in source["anyOf"]:
+            same = [b for b in branches if isinstance(b, Schema) and _type_name(b) == option.get("type")]
+            if len(same) == 1:
+                _constrain(same[0], option)
+        return
+    for keyword, attribute in _CONSTRAINTS.items():
+        if keyword in source and getattr(target, attribute) is None:
+            setattr(target, attribute, source[keyword])
+    if isinstance(source.get("items"), dict) and target.items is not None:
+        _constrain(target.items, source["items"])  # type: ignore[arg-type]
+
+
+class ContractSchemaPlugin(PydanticSchemaPlugin):
+    """Litestar's pydantic schema plugin, completed from pydantic's own JSON Schema of each model: a model that
+    refuses unknown fields says `additionalProperties: false`, and constraints Litestar loses come back."""
+
+    def to_openapi_schema(self, field_definition: Any, schema_creator: Any) -> Schema:
+        schema = super().to_openapi_schema(field_definition, schema_creator)
+        model = field_definition.annotation
+        if isinstance(schema, Schema) and isinstance(model, type) and issubclass(model, BaseModel):
+            if model.model_config.get("extra") == "forbid":
+                schema.additional_properties = False
+            own = model.model_json_schema(by_alias=False, mode="validation").get("properties", {})
+            for name, target in (schema.properties or {}).items():
+                if name in own:
+                    _constrain(target, own[name])
+        return schema
+
+
+def _optional_body(handler: Any) -> bool:
+    data = handler.parsed_fn_signature.parameters.get("data")
+    return data is not None and (data.has_default or data.is_optional)
+
+
+def finish_document(app: Litestar, document: dict[str, Any], public_paths: list[str]) -> None:
+    """Authentication the OpenAPI way, and optional bodies said to be optional. A handler's own `security` (devices,
+    or session-or-device) stands; a public operation (its handler opts out of the session, or a public path) gets
+    `security: []`; every other operation is the office's, under the document's `sessionCookie`."""
+    public = [re.compile(pattern) for pattern in public_paths]
+    components = document.setdefault("components", {})
+    components["securitySchemes"] = {**components.get("securitySchemes", {}), **SECURITY_SCHEMES}
+    document["security"] = [{SESSION_SCHEME: []}]
+    for route in app.routes:
+        if not isinstance(route, HTTPRoute) or route.path_format not in document.get("paths", {}):
+            continue
+        path_item = document["paths"][route.path_format]
+        for handler in route.route_handlers:
+            for method in handler.http_methods:
+                operation = path_item.get(method.lower())
+                if operation is None:
+                    continue
+                if "security" not in operation and (
+                    handler.opt.get("exclude_from_auth") or any(p.search(route.path_format) for p in public)
+                ):
+                    operation["security"] = []
+                body = operation.get("requestBody")
+                if body is not None and _optional_body(handler):
+                    body["required"] = False
+                    body.setdefault("description", OPTIONAL_ACTION_BODY)
+
+
+class DocumentRenderPlugin(JsonRenderPlugin):
+    """/schema/openapi.json, finished by `finish_document` the first time it is served (Litestar builds the document
+    lazily, once, and keeps it)."""
+
+    def __init__(self, public_paths: list[str], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.public_paths = public_paths
+        self.finished = False
+
+    def render(self, request: Request, openapi_schema: dict[str, Any]) -> bytes:
+        if not self.finished:
+            finish_document(request.app, openapi_schema, self.public_paths)
+            self.finished = True
+        return super().render(request, openapi_schema)
+
+
+def fix_allow_headers(app: Litestar) -> None:
+    """Litestar answers OPTIONS with the methods of the first controller that registered a path: a second controller
+    on the same path (list and create, read and write) rebuilds the route but keeps the first OPTIONS handler, bound to
+    the old route. Point each at its route, so `Allow` lists every method the path has."""
+    for route in app.routes:
+        if not isinstance(route, HTTPRoute):
+            continue
+        for handler in route.route_handlers:
+            if handler.http_methods != {"OPTIONS"} or handler.fn.__name__ != "options_handler":
+                continue
+            for cell in handler.fn.__closure__ or ():
+                if isinstance(cell.cell_contents, HTTPRoute) and cell.cell_contents is not route:
+                    cell.cell_contents = route
