@@ -121,7 +121,9 @@ def test_an_initial_sync_in_pages_of_thousands_ends_equal_to_one_in_small_pages(
     small = enrolled_device(server.url, login("warehouse"), tmp_path, page_size=500)
 
     first = big.pull_once()
-    assert len(first["changes"]) > 1500 and first["has_more"] is False, "one page, beyond the old cap of 1000"
+    # The shared server holds what earlier tests made too: more may follow, but this one page is past the old cap.
+    assert len(first["changes"]) > 1500, "one page, beyond the old cap of 1000"
+    big.pull_all()
     assert small.pull_all() > 3
     assert big.replica("item") == small.replica("item")
     assert big.replica("item")[f"{prefix}-01499"]["name"] == "Large page item 1499 \u87ba\u4e1d \"quoted\""
