@@ -1,5 +1,5 @@
 """Initial sync against a real `floorsync serve`, with its baseline measured in the same run: 100,000 items
-imported through the CSV API, then a fresh device's `pull_all` (reference client, largest page) timed, with the
+imported through the CSV API, then a fresh device's `pull_all` (reference client, the largest initial-sync page) timed, with the
 server's RSS growth; baseline: one raw SELECT of the same feed rows. PostgreSQL, and SQLite when asked."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 import asyncpg
 
 from bench.common import IMPORT_CHUNK, QUIET, block, enrol_devices, import_items, rss_mb, verdict
-from sync.client import DeviceClient
+from sync.client import MAX_INITIAL_PAGE_SIZE, DeviceClient
 from tests import servers
 from tests.clients import office
 
@@ -77,7 +77,8 @@ def bench_initial_sync(backend: str) -> None:
             import_seconds = time.perf_counter() - started
             planner.close()
 
-            device = DeviceClient(server.url, Path(tmp) / "device.sqlite", page_size=1000, timeout=120)
+            device = DeviceClient(server.url, Path(tmp) / "device.sqlite", page_size=1000,
+                                  initial_page_size=MAX_INITIAL_PAGE_SIZE, timeout=120)
             enrolled = asyncio.run(enrol_devices(server.url, 1))[0]
             device._set_meta("token", enrolled["token"])
             device._set_meta("device_id", enrolled["device_id"])
@@ -117,7 +118,7 @@ def bench_initial_sync(backend: str) -> None:
     growth = rss_peak - rss_before
     ok = sync_seconds < SYNC_TARGET_SECONDS and growth < SYNC_TARGET_RSS_MB
     name = "PostgreSQL" if backend == "postgres" else "SQLite"
-    block(f"Initial sync, {SYNC_ITEMS:,} items ({name}, reference client, pages of 1000)", [
+    block(f"Initial sync, {SYNC_ITEMS:,} items ({name}, reference client, pages of {MAX_INITIAL_PAGE_SIZE})", [
         ("initial sync", f"{sync_seconds:.2f} s, {pages} pages, {items_in_replica:,} items in the replica "
                          f"({http_seconds:.2f} s in HTTP calls, {sync_seconds - http_seconds:.2f} s applying on the device)"),
         ("server RSS", f"{rss_before:.0f} MB before, peak {rss_peak:.0f} MB, {rss_after:.0f} MB after: growth {growth:+.1f} MB (peak)"),

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 from urllib.parse import urlsplit
 from typing import Annotated
 
-from litestar import Controller, Request, WebSocket, get, post, websocket
+from litestar import Controller, MediaType, Request, Response, WebSocket, get, post, websocket
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
@@ -21,7 +21,7 @@ from server.accounts.identity import office_user_from_session
 from server.db import write_transaction
 from server.errors import ApiError
 from sync import live
-from sync.pull import pull
+from sync.pull import MAX_PAGE, pull
 from sync.push import TransientFault, push
 from sync.registry import DeviceIdentity
 
@@ -86,10 +86,11 @@ class SyncController(Controller):
         request: Request,
         protocol: int,
         cursor: Annotated[int, Parameter(ge=0, le=2**62)] = 0,
-        limit: Annotated[int, Parameter(ge=1, le=1000)] = 500,
+        limit: Annotated[int, Parameter(ge=1, le=MAX_PAGE)] = 500,
     ) -> PullResponse:
         check_protocol(protocol)
-        return await pull(the_device(request), cursor, limit)
+        # The page comes as the JSON bytes of a PullResponse (the feed's stored JSON spliced in, sync/pull.py).
+        return Response(await pull(the_device(request), cursor, limit), media_type=MediaType.JSON)  # type: ignore[return-value]
 
 
 @post("/api/sync/enroll", status_code=HTTP_200_OK, tags=["Sync (devices)"], exclude_from_auth=True,

@@ -25,10 +25,11 @@ from server.i18n import translate
 from server.masterdata.tables import Customer, Item, Site
 from server.sales import rules
 from server.sales.pricing import contracts, price_lists, quotes
+from server.web.actions import messages
 from server.web.choices import MAX_ITEM_SUGGESTIONS, active_records
 from server.web.forms import FormErrors, display, explain
 from server.web.render import current_user, language_of, render, requires_for
-from server.web.sales_common import BLANK_LINES, PAGE_SIZE, CodePath, PageNumber, action_permission, messages, page_count
+from server.web.sales_common import BLANK_LINES, PAGE_SIZE, CodePath, PageNumber, action_permission, page_count
 
 
 @dataclass(frozen=True)

@@ -17,13 +17,14 @@ from pydantic import ValidationError
 
 from schemas.production import ProductionOrderIn, ProductionReportArgs, StockIssueArgs
 from server.accounts.identity import requires
+from server.actors import office_who
 from server.db import write_transaction
 from server.errors import ApiError
 from server.masterdata.tables import Bom, Site
-from server.actors import office_who
 from server.production import service
 from server.production.execution import issue_material, report_production
 from server.production.rules import ON_THE_FLOOR, ORDER_STATUSES, open_actions
+from server.web.actions import posted_version, run_action
 from server.web.choices import active_records
 from server.web.forms import FormErrors, display, explain
 from server.web.render import language_of, render
@@ -74,19 +75,10 @@ async def production_detail(request: Request, code: CodePath) -> Template:
       include_in_schema=False)
 async def production_action(request: Request, code: CodePath) -> Template | Redirect:
     action = request.url.path.rsplit("/", 1)[-1]
-    who = office_who(request)
-    form = await request.form()
-    version = str(form.get("version") or "")
-    try:
-        async with write_transaction():
-            await ACTIONS[action](code, who, int(version) if version.isdigit() else None)
-    except ApiError as exc:
-        if exc.code == "not_found":
-            raise
-        problems = explain(exc, FormErrors(), language_of(request))
-        messages = [*problems.general, *(m for ms in problems.fields.values() for m in ms)]
-        return await _detail_page(request, code, errors=messages, status_code=exc.status_code)
-    return Redirect(f"/production-orders/{code}?{urlencode({'done': action})}", status_code=HTTP_303_SEE_OTHER)
+    version = posted_version(await request.form())
+    return await run_action(request, lambda: ACTIONS[action](code, office_who(request), version),
+                            lambda **shown: _detail_page(request, code, **shown),
+                            f"/production-orders/{code}?{urlencode({'done': action})}")
 
 
 async def _choices() -> dict[str, list[str]]:

@@ -23,6 +23,7 @@ from server.errors import ApiError
 from server.masterdata.tables import Item, Site, Supplier
 from server.purchasing import service
 from server.purchasing.rules import ACTION_PERMISSION, PO_STATUSES, RECEIVABLE, open_actions
+from server.web.actions import posted_version, run_action
 from server.web.choices import MAX_ITEM_SUGGESTIONS, active_records
 from server.web.forms import FormErrors, display, explain
 from server.web.render import language_of, render, requires_for
@@ -87,19 +88,10 @@ def _action_permission(connection: ASGIConnection) -> str:
       include_in_schema=False)
 async def purchase_action(request: Request, code: CodePath) -> Template | Redirect:
     action = request.url.path.rsplit("/", 1)[-1]
-    who = office_who(request)
-    form = await request.form()
-    version = str(form.get("version") or "")
-    try:
-        async with write_transaction():
-            await ACTIONS[action](code, who, int(version) if version.isdigit() else None)
-    except ApiError as exc:
-        if exc.code == "not_found":
-            raise
-        problems = explain(exc, FormErrors(), language_of(request))
-        messages = [*problems.general, *(m for ms in problems.fields.values() for m in ms)]
-        return await _detail_page(request, code, errors=messages, status_code=exc.status_code)
-    return Redirect(f"/purchase-orders/{code}?{urlencode({'done': action})}", status_code=HTTP_303_SEE_OTHER)
+    version = posted_version(await request.form())
+    return await run_action(request, lambda: ACTIONS[action](code, office_who(request), version),
+                            lambda **shown: _detail_page(request, code, **shown),
+                            f"/purchase-orders/{code}?{urlencode({'done': action})}")
 
 
 async def _choices() -> dict[str, list[str]]:

@@ -19,8 +19,9 @@ from server.db import trial_write, write_transaction
 from server.errors import ApiError
 from server.orders import changes
 from server.sales import service as sales
+from server.web.actions import messages
 from server.web.render import render
-from server.web.sales_common import LINE_FIELDS, CodePath, messages, posted_text, refusal_status, shown
+from server.web.sales_common import LINE_FIELDS, CodePath, posted_text, refusal_status, shown
 from server.web.sales_order_pages import CHANGE_LINE_FIELDS, change_values, order_page
 
 

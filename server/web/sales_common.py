@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_422_UNPROCESSABLE_ENTITY
@@ -13,8 +12,7 @@ from pydantic import ValidationError
 
 from server.errors import ApiError
 from server.sales import rules
-from server.web.forms import FormErrors, display, explain
-from server.web.render import language_of
+from server.web.forms import display
 
 PAGE_SIZE = 25
 BLANK_LINES = 3
@@ -24,11 +22,6 @@ CodeFilter = Annotated[str | None, Parameter(max_length=40, pattern=r"^[A-Za-z0-
 SearchText = Annotated[str | None, Parameter(max_length=100, pattern=r"^[^\x00-\x1f\x7f]*$")]
 PageNumber = Annotated[int, Parameter(ge=1, le=10**6)]
 LINE_FIELDS = ("item", "quantity", "unit_price", "discount_pct", "due_date", "promised_date")
-
-
-def messages(request: Request, exc: ApiError | ValidationError) -> list[str]:
-    problems = explain(exc, FormErrors(), language_of(request))
-    return [*problems.general, *(m for ms in problems.fields.values() for m in ms)]
 
 
 def refusal_status(exc: ApiError | ValidationError) -> int:

@@ -21,11 +21,17 @@ from server.errors import ApiError
 from server.masterdata.tables import Customer, Item, Site
 from server.sales import rules
 from server.sales import service as sales
+from server.web.actions import messages
 from server.web.choices import MAX_ITEM_SUGGESTIONS, active_records
 from server.web.forms import FormErrors, display, explain
 from server.web.render import language_of, render
 from server.web.sales_common import (
-    BLANK_LINES, LINE_FIELDS, CodeFilter, CodePath, messages, posted_text, refusal_status,
+    BLANK_LINES,
+    LINE_FIELDS,
+    CodeFilter,
+    CodePath,
+    posted_text,
+    refusal_status,
 )
 from server.web.sales_order_pages import order_page
 

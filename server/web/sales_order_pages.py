@@ -22,15 +22,16 @@ from server.actors import office_who
 from server.db import write_transaction
 from server.errors import ApiError
 from server.masterdata.tables import Item, Warehouse
+from server.orders import cascade
 from server.sales import rules
 from server.sales import service as sales
-from server.orders import cascade
 from server.shipping.planning import create_shipment
 from server.shipping.shipments import list_shipments
+from server.web.actions import messages
 from server.web.choices import MAX_ITEM_SUGGESTIONS, active_records
 from server.web.forms import display
 from server.web.render import render, requires_for
-from server.web.sales_common import CodePath, action_permission, messages, posted_text, refusal_status, shown
+from server.web.sales_common import CodePath, action_permission, posted_text, refusal_status, shown
 
 CHANGE_LINE_FIELDS = ("quantity", "due_date", "promised_date", "item")
 ORDER_ACTIONS = {"submit": sales.submit, "approve": sales.approve, "reject": sales.reject, "hold": sales.hold,

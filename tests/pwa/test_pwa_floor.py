@@ -80,7 +80,7 @@ def test_receive_issue_and_report_offline_by_scanning_land_exactly_once(server, 
     go(page, "receive")
     form = page.locator("#receive-form")
     expect(form.locator("input[name=purchase_order]")).to_be_focused()
-    wedge(page, codes["po"])
+    scan_into(page, form.locator("input[name=purchase_order]"), codes["po"], codes["po"])
     expect(form.locator("input[name=item]")).to_be_focused()
     scan_into(page, form.locator("input[name=item]"), label(codes["gtin"], lot, EXPIRY), fabric)
     expect(form.locator("input[name=lot]")).to_have_value(lot)
@@ -88,7 +88,7 @@ def test_receive_issue_and_report_offline_by_scanning_land_exactly_once(server, 
     expect(form.locator("select[name=line_no]")).to_have_value("10")
     expect(form.locator("input[name=quantity]")).to_have_value("50")  # the line's open quantity
     expect(form.locator("input[name=location]")).to_be_focused()
-    wedge(page, DOCK)
+    scan_into(page, form.locator("input[name=location]"), DOCK, DOCK)
     expect(form.locator("button[type=submit]")).to_be_focused()
     form.locator("input[name=quantity]").fill("30")  # only 30 came
     form.locator("input[name=quantity]").press("Enter")
@@ -97,13 +97,13 @@ def test_receive_issue_and_report_offline_by_scanning_land_exactly_once(server, 
     # Issue: the order's code, the material's label (item and lot), the location, a typed quantity.
     go(page, "issue")
     form = page.locator("#issue-form")
-    wedge(page, codes["order"])
+    scan_into(page, form.locator("input[name=production_order]"), codes["order"], codes["order"])
     expect(page.locator(f"#materials li[data-item='{fabric}']")).to_contain_text("20")
     expect(form.locator("input[name=item]")).to_be_focused()
     scan_into(page, form.locator("input[name=item]"), label(codes["gtin"], lot), fabric)
     expect(form.locator("input[name=lot]")).to_have_value(lot)
     expect(form.locator("input[name=location]")).to_be_focused()
-    wedge(page, DOCK)
+    scan_into(page, form.locator("input[name=location]"), DOCK, DOCK)
     expect(form.locator("input[name=quantity]")).to_be_focused()
     typed(page, "20")
     page.wait_for_selector("#screen .notice.ok")

@@ -286,18 +286,22 @@ def test_the_fake_camera_showing_our_lot_label_is_decoded_with_the_wasm_from_our
         assert problems == []
 
 
-def _timed_scan(page, text: str) -> None:
-    """Wedge `text` until it gives one more timed scan. A stall on a busy machine can split a burst so that neither
-    part is a scan (no timing at all): the label is scanned again, as an operator would, from a cleared field."""
-    for _ in range(3):
+def _timed_scan(page, text: str, lot: str) -> None:
+    """Wedge `text` until it is timed as a scan of its own lot. A stall on a busy machine can split a burst, so that
+    no part of it is a scan (no timing) or only its tail is (a timing, but no reading of the lot): the label is
+    scanned again, as an operator would, from a cleared field."""
+    for _ in range(4):
         before = page.evaluate("window.scanHarness.timings.length")
         wedge(page, text, delay=2)
         try:
             poll(page, f"window.scanHarness.timings.length > {before}", 3_000)
-            return
         except AssertionError:
             page.locator("#scan-field").fill("")
-    raise AssertionError(f"no burst of {text!r} was timed as a scan")
+            continue
+        if ((page.evaluate("window.scanHarness.scans")[-1]["reading"] or {}).get("lot")) == lot:
+            return
+        page.locator("#scan-field").fill("")
+    raise AssertionError(f"no burst of {text!r} was read as a scan of {lot}")
 
 
 @pytest.mark.browser
@@ -316,13 +320,8 @@ def test_scan_to_feedback_time_offline(server):
         poll(page, "window.scanHarness !== undefined")
         page.locator("#scan-field").focus()
         for n in range(50):
-            _timed_scan(page, f"]C1010950600013435210LOT{n:03d}{GS}21S{n}")
+            _timed_scan(page, f"]C1010950600013435210LOT{n:03d}{GS}21S{n}", f"LOT{n:03d}")
         timings = sorted(page.evaluate("window.scanHarness.timings"))
-        scans = page.evaluate("window.scanHarness.scans")
-        # On a machine busy with other work a burst can stall past the wedge gap limit and split; the timing is
-        # what this test is for, so a rare split is reported, not failed.
-        odd = [s for s in scans if not (s["reading"] or {}).get("lot", "").startswith("LOT")]
-        assert len(odd) <= 5, odd[:3]
         p95 = timings[int(round(0.95 * len(timings))) - 1]
         print(f"\nscan-to-feedback offline over {len(timings)} wedge scans: median {timings[len(timings) // 2]:.1f} ms, "
               f"p95 {p95:.1f} ms, max {timings[-1]:.1f} ms")
