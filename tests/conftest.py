@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from tests.browsers import chromium
-from tests.clients import Browser, anonymous, office
+from tests.clients import Browser, anonymous, signed_in
 from tests.factory import make_item
 from tests.servers import BACKEND, PG_ADMIN_URL, REDIS_URL, Server, make_server
 from tests.sync_fixtures import enrolled_device
@@ -78,7 +78,7 @@ def login(server: Server) -> Iterator[Callable[[str], httpx.Client]]:
     clients: list[httpx.Client] = []
 
     def as_user(username: str) -> httpx.Client:
-        client = office(server.url, username)
+        client = signed_in(server.url, username)
         clients.append(client)
         return client
 
@@ -163,8 +163,16 @@ POSTGRES_ONLY_MODULES = {
 BROWSER_ON_ONE_BACKEND = "browser scenarios run once, on SQLite; HTTP tests prove their calls on both"
 # Scenarios whose answers the database does not decide run once too, on the shorter PostgreSQL run: who may call what
 # is the guards' and the session's, asked before any document is read.
+# The API fuzzer runs once as well, on PostgreSQL: the contract it checks is the HTTP layer's, and of the two databases
+# PostgreSQL is the one with refusals of its own at the boundaries the fuzzer sends (a NUL byte in text, an integer
+# past its column), which the embedded database takes in silence. It is the suite's longest test.
+FUZZER = "the HTTP contract is checked on the stricter database, whose refusals (NUL bytes, integer widths) SQLite lacks"
 ONCE_ON_POSTGRES_MODULES = {
     "test_authorization_matrix.py": "the guards answer before the database is asked; other tests prove their reads on both",
+    "test_api_fuzz_csv.py": FUZZER,
+    "test_api_fuzz_floor.py": FUZZER,
+    "test_api_fuzz_master_data.py": FUZZER,
+    "test_api_fuzz_office.py": FUZZER,
 }
 
 

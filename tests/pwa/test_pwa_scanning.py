@@ -305,9 +305,10 @@ def _timed_scan(page, text: str, lot: str) -> None:
 
 
 @pytest.mark.browser
-def test_scan_to_feedback_time_offline(server):
-    """50 wedge scans in the harness with the network gone, from the key that ends a scan to the frame after its
-    feedback shows. Printed for the benchmark; no assertion on the time here."""
+def test_scans_are_read_and_timed_offline_from_the_service_workers_cache(server):
+    """With the network gone, the harness reloads from the service worker's cache and wedge scans are read and timed
+    there. The time itself is a figure of `make bench` (100 scans against a bare key round trip in the same run), not
+    of the suite: a few scans prove the path."""
     with chromium() as browser:
         context = browser.new_context()
         page = context.new_page()
@@ -319,12 +320,10 @@ def test_scan_to_feedback_time_offline(server):
         page.reload()  # the harness itself from the service worker's cache
         poll(page, "window.scanHarness !== undefined")
         page.locator("#scan-field").focus()
-        for n in range(50):
+        for n in range(3):
             _timed_scan(page, f"]C1010950600013435210LOT{n:03d}{GS}21S{n}", f"LOT{n:03d}")
-        timings = sorted(page.evaluate("window.scanHarness.timings"))
-        p95 = timings[int(round(0.95 * len(timings))) - 1]
-        print(f"\nscan-to-feedback offline over {len(timings)} wedge scans: median {timings[len(timings) // 2]:.1f} ms, "
-              f"p95 {p95:.1f} ms, max {timings[-1]:.1f} ms")
+        # _timed_scan saw each lot read and timed; a burst a stall split was scanned again, so there may be more
+        assert {(scan["reading"] or {}).get("lot") for scan in page.evaluate("window.scanHarness.scans")} >= {"LOT000", "LOT001", "LOT002"}
         context.set_offline(False)
         assert problems == [] or all("ERR_INTERNET_DISCONNECTED" in problem for problem in problems), problems
 
