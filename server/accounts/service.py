@@ -25,11 +25,11 @@ async def authenticate(username: str, password: str) -> int:
     A username guessed at too often is locked for a while, whatever the password (server/accounts/login_throttle.py)."""
     async with login_throttle.attempt(username):
         row = await User.select(User.id, User.password_hash, User.active).where(User.username == username).first()
-        ok = verify_password(row["password_hash"] if row else None, password)
+        ok = await verify_password(row["password_hash"] if row else None, password)
         if not ok or row is None or not row["active"]:
             raise ApiError(HTTP_401_UNAUTHORIZED, "invalid_credentials", "Wrong username or password")
     if needs_rehash(row["password_hash"]):
-        await User.update({User.password_hash: hash_password(password)}).where(User.id == row["id"])
+        await User.update({User.password_hash: await hash_password(password)}).where(User.id == row["id"])
     return row["id"]
 
 
@@ -58,7 +58,7 @@ async def create_user(data: UserIn, who: Who) -> UserOut:
         User(
             username=data.username,
             display_name=data.display_name,
-            password_hash=hash_password(data.password),
+            password_hash=await hash_password(data.password),
             roles=list(data.roles),
             language=data.language,
             active=True,
@@ -78,7 +78,7 @@ async def update_user(username: str, patch: UserPatch, who: Who) -> UserOut:
     values: dict[str, Any] = {k: v for k, v in changes.items() if k in ("display_name", "roles", "language", "active")}
     if "password" in changes:
         check_new_password(changes["password"], username, changes.get("display_name", before.display_name))
-        values["password_hash"] = hash_password(changes["password"])
+        values["password_hash"] = await hash_password(changes["password"])
     await _keep_an_active_admin(before, values)
     if values:
         await User.update(values).where(User.username == username)
@@ -117,7 +117,7 @@ async def set_language(user: OfficeUser, language: str) -> None:
 async def change_own_password(user: OfficeUser, password: str) -> None:
     """The user's own new password (the current one was checked by the entry point); every session of theirs ends."""
     check_new_password(password, user.username, user.display_name, field="new_password")
-    await User.update({User.password_hash: hash_password(password)}).where(User.id == user.id)
+    await User.update({User.password_hash: await hash_password(password)}).where(User.id == user.id)
     await end_sessions_of(user.id)
     await record_audit(Who.office(user), "update", "user", user.username, None, None, "password changed")
 
