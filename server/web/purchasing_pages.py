@@ -31,7 +31,7 @@ from server.web.render import language_of, render, requires_for
 PAGE_SIZE = 25
 BLANK_LINES = 3
 HEADER_FIELDS = ("code", "supplier", "site", "currency", "notes", "allow_unlisted_item")
-LINE_FIELDS = ("line_no", "item", "quantity", "unit_price", "due_date")
+LINE_FIELDS = ("line_no", "item", "quantity", "unit_price", "due_date", "sales_order", "production_order")
 CodePath = Annotated[str, Parameter(max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
 ACTIONS = {"approve": service.approve_purchase_order, "cancel": service.cancel_purchase_order,
            "close": service.close_purchase_order}

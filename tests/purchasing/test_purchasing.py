@@ -152,6 +152,17 @@ def test_an_item_the_supplier_does_not_list_needs_the_buyers_explicit_confirmati
     assert page.status_code == 422 and 'id="po-allow-unlisted"' in page.text
     assert office.post("/purchase-orders/new", {**form, "allow_unlisted_item": "true"}).status_code == 303
 
+    # A line pegged for a sales order keeps its peg through the office form.
+    sales_order = admin.get("/api/sales-orders", params={"limit": 1}).json()["items"][0]["code"]
+    pegged = draft(buyer, [line("GAS-C4", sales_order=sales_order)])
+    edit = office.get(f"/purchase-orders/{pegged['code']}/edit")
+    assert f'name="lines-0-sales_order" value="{sales_order}"' in edit.text
+    form = {"version": "1", "supplier": "S-LIFTTEC", "site": SITE, "lines-0-line_no": "10", "lines-0-item": "GAS-C4",
+            "lines-0-quantity": "7", "lines-0-due_date": SOON, "lines-0-sales_order": sales_order}
+    assert office.post(f"/purchase-orders/{pegged['code']}/edit", form).status_code == 303
+    assert [(l["quantity"], l["sales_order"]) for l in buyer.get(f"/api/purchase-orders/{pegged['code']}").json()["lines"]] \
+        == [("7", sales_order)]
+
 
 def test_a_po_without_lines_cannot_be_approved(buyer):
     po = draft(buyer, [])
