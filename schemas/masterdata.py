@@ -30,6 +30,10 @@ def _gtin(value: str) -> str:
 
 Gtin = Annotated[str, Field(min_length=8, max_length=14, pattern=r"^[0-9]+$"), AfterValidator(_gtin)]
 ItemType = Literal["raw", "semi_finished", "finished"]
+# How a component reaches a production order: issued by the floor (`manual`: a report without it is flagged
+# under-issued), issued before the operation consuming it may report (`required`: refused until then), or issued
+# by the report itself from the work centre's issue location (`backflush`).
+IssueMethod = Literal["manual", "required", "backflush"]
 # Empty: the item's supplier decides, then the default of 5 % (server/purchasing/rules.py `receipt_tolerance`).
 TOLERANCE = "How much more than ordered may be received, in % of the ordered quantity; empty = the default"
 
@@ -200,6 +204,7 @@ class WorkCentreIn(Contract):
     shifts: Shifts = Field(default_factory=list)
     working_days: WorkingDays = Field(default_factory=lambda: [1, 2, 3, 4, 5])
     holidays: Holidays = Field(default_factory=list)
+    issue_location: Code | None = Field(default=None, description="Where backflushed material is taken from")
 
 
 class WorkCentrePatch(Contract):
@@ -210,6 +215,7 @@ class WorkCentrePatch(Contract):
     shifts: Shifts | None = None
     working_days: WorkingDays | None = None
     holidays: Holidays | None = None
+    issue_location: Code | None = None
 
 
 class WorkCentreOut(WorkCentreIn, Stamped):
@@ -221,6 +227,8 @@ class BomLineIn(Contract):
     component: Code = Field(description="Item code of the component")
     quantity: PositiveQuantity = Field(description="Quantity per one unit of the parent item")
     scrap_pct: Percent = Field(default=Decimal(0))
+    issue_method: IssueMethod = Field(default="manual", description="How the component is issued to production orders")
+    operation: LineNumber | None = Field(default=None, description="The routing operation consuming it (none: the first)")
 
 
 Components = Annotated[list[BomLineIn], Field(max_length=500)]

@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, StringConstraints, model_validator
 
 from schemas.common import Code, Contract, LongText, Quantity, ShortText
-from schemas.masterdata import LineNumber, PositiveQuantity
+from schemas.masterdata import IssueMethod, LineNumber, PositiveQuantity
 from schemas.sync import CountedQuantity
 from schemas.sync import PositiveQuantity as PositiveFloorQuantity
 
@@ -68,6 +68,10 @@ class ProductionMaterialOut(BaseModel):
     required_quantity: Quantity
     issued_quantity: Quantity
     over_issued: bool
+    issue_method: IssueMethod
+    operation: int | None = Field(description="The operation whose reports consume it")
+    consumed_quantity: Quantity = Field(description="Its share of what that operation reported so far")
+    under_issued: bool = Field(description="Less was issued than the reports consumed: for the supervisor")
 
 
 class ProductionOrderOut(BaseModel):
@@ -85,6 +89,7 @@ class ProductionOrderOut(BaseModel):
     received_quantity: Quantity = Field(description="Finished goods booked into stock by the last operation")
     progress_pct: int = Field(description="The last operation's good quantity against the order quantity, 0-100")
     over_issued: bool = Field(description="Some material was issued beyond its requirement: for the supervisor")
+    under_issued: bool = Field(default=False, description="Some material was issued below what the reports consumed")
     created_by: str
     released_by: str | None
     released_at: datetime | None

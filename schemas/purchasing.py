@@ -23,6 +23,8 @@ class PurchaseOrderLineIn(Contract):
     quantity: PositiveQuantity
     unit_price: Money = Field(default=Decimal(0))
     due_date: date
+    sales_order: Code | None = Field(default=None, description="Pegged: bought for this sales order")
+    production_order: Code | None = Field(default=None, description="Pegged: bought for this production order")
 
 
 PoLines = Annotated[list[PurchaseOrderLineIn], Field(max_length=500)]
@@ -35,6 +37,8 @@ class PurchaseOrderIn(Contract):
     currency: Currency | None = Field(default=None, description="Empty: the supplier's currency")
     notes: LongText = ""
     lines: PoLines = Field(default_factory=list)
+    allow_unlisted_item: bool = Field(default=False, description="The buyer confirms items the supplier does not list "
+                                      "(refused with item_not_supplied otherwise); audited")
 
 
 class PurchaseOrderPatch(Contract):
@@ -46,6 +50,7 @@ class PurchaseOrderPatch(Contract):
     currency: Currency | None = None
     notes: LongText | None = None
     lines: PoLines | None = None
+    allow_unlisted_item: bool = Field(default=False, description="As for a new purchase order")
 
 
 class PurchaseOrderAction(Contract):
@@ -63,6 +68,8 @@ class PurchaseOrderLineOut(BaseModel):
     due_date: date
     received_quantity: Quantity
     status: LineStatus
+    sales_order: str | None = None
+    production_order: str | None = None
 
 
 class PurchaseOrderOut(BaseModel):

@@ -85,7 +85,7 @@ class CheckOut(BaseModel):
     check: ReviewCheck
     passed: bool
     code: str = Field(description="credit_ok, credit_limit_exceeded, discount_ok, discount_above_threshold, contract_ok, "
-                                  "contract_violated…")
+                                  "contract_violated, discount_approved_on_quote…")
     message: str
     details: dict[str, Any]
 
@@ -213,7 +213,7 @@ class OrderChangeIn(Contract):
     customer_reference: Reference | None = None
 
 
-ImpactKind = Literal["shipment", "reservation", "production_order", "credit", "status"]
+ImpactKind = Literal["shipment", "reservation", "production_order", "credit", "discount", "contract", "status"]
 
 
 class Impact(BaseModel):
@@ -222,7 +222,7 @@ class Impact(BaseModel):
     line_no: int | None
     effect: str = Field(description="shipment_line_reduced, shipment_line_removed, shipment_cancelled, blocked_packed, "
                                     "reservation_reduced, reservation_released, production_order_to_review, "
-                                    "production_order_cancelled, credit_hold, status_changed…")
+                                    "production_order_cancelled, credit_hold, review_hold, status_changed…")
     details: dict[str, Any]
 
 

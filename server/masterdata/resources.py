@@ -129,7 +129,21 @@ async def bom_checks(bom: dict[str, Any]) -> list[Problem]:
     uses: dict[str, set[str]] = {}
     for row in rows:
         uses.setdefault(row["parent"], set()).add(row["component"])
-    return indirect_cycles(bom, uses)
+    return indirect_cycles(bom, uses) + await _tracked_backflush(bom)
+
+
+async def _tracked_backflush(bom: dict[str, Any]) -> list[Problem]:
+    """A backflush takes material without anyone scanning it: a lot- or serial-tracked component must be issued
+    by scan (which lot or serial went into the order is the point of tracking it)."""
+    lines = [(index, line) for index, line in enumerate(bom["components"]) if line.get("issue_method") == "backflush"]
+    if not lines:
+        return []
+    tracked = {row["code"] for row in await Item.select(Item.code).where(
+        Item.code.is_in([line["component"] for _, line in lines])
+        & ((Item.lot_tracked == True) | (Item.serial_tracked == True)))}  # noqa: E712
+    return [(f"components[{index}].issue_method", "backflush_tracked_item",
+             f"item {line['component']!r} is lot- or serial-tracked: issue it by scan")
+            for index, line in lines if line["component"] in tracked]
 
 
 def routing_rules(routing: dict[str, Any]) -> list[Problem]:
@@ -192,7 +206,7 @@ WORK_CENTRES = Resource(
     read_model=md.WorkCentreOut,
     filters=("site",),
     sort_fields=("code", "name", "site", "parallel_capacity", "created_at", "updated_at"),
-    references=(Reference("site", Site, "site"),),
+    references=(Reference("site", Site, "site"), Reference("issue_location", Location, "location")),
     rules=work_centre_rules,
     list_columns=("code", "name", "site", "parallel_capacity"),
 )

@@ -82,6 +82,8 @@ class WorkCentre(MasterRecord, Table, tablename="work_centre"):
     shifts = JSON(default=[])
     working_days = JSON(default=[])
     holidays = JSON(default=[])
+    # Where material is backflushed from when an operation here is reported (a location code; none: no backflush).
+    issue_location = Varchar(length=40, null=True, default=None)
 
 
 class Bom(MasterRecord, Table, tablename="bom"):
@@ -101,6 +103,10 @@ class BomLine(Table, tablename="bom_line"):
     component = ForeignKey(Item, target_column=Item.code, on_delete=OnDelete.restrict)
     quantity = Numeric(digits=(18, 6))
     scrap_pct = Numeric(digits=(7, 4), default=ZERO)
+    # How the component gets onto a production order (server/production/rules.py ISSUE_METHODS) and at which
+    # routing operation it is consumed (none: the first).
+    issue_method = Varchar(length=12, default="manual")
+    operation = Integer(null=True, default=None)
     bom_line_no_unique = Unique([bom, line_no])
 
 

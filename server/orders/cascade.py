@@ -17,7 +17,7 @@ from server.inventory.tables import Reservation
 from server.production import rules as production_rules
 from server.production import service as production
 from server.production.tables import ProductionOrder
-from server.quantities import from_micro
+from server.quantities import quantity_text
 from server.sales import rules as sales_rules
 from server.sales import service as sales
 from server.sales.tables import SalesOrder
@@ -49,7 +49,7 @@ async def cancel_sales_order(code: str, who: Who, version: int | None = None,
     if reserved:
         await release_reservations(sales.ENTITY, code)
         impacts += [{"kind": "reservation", "key": code, "line_no": r["line_no"], "effect": "reservation_released",
-                     "details": {"quantity": str(from_micro(r["quantity_micro"]))}} for r in reserved]
+                     "details": {"quantity": quantity_text(r["quantity_micro"])}} for r in reserved]
     await sales.SALES_ORDERS.bump(row, {SalesOrder.status: sales_rules.CANCELLED, SalesOrder.held_from: None})
     return before, await sales.record_version(row, "cancel", who, before, reason), impacts
 

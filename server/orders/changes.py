@@ -19,7 +19,7 @@ from server.document_rules import LINE_STEP, Problem, Refusal
 from server.documents import audit_change, item_units, line_problems, refuse_problems, utc_now
 from server.errors import ApiError
 from server.inventory.availability import release_reservations, reserve
-from server.quantities import from_micro, to_micro
+from server.quantities import quantity_text, to_micro
 from server.inventory.tables import Reservation
 from server.masterdata.tables import Customer
 from server.orders import cascade
@@ -76,7 +76,7 @@ def _problems(data: OrderChangeIn, lines: dict[int, dict[str, Any]], items: dict
             continue
         if change.quantity is not None and to_micro(change.quantity) < line["shipped_quantity_micro"]:
             problems.append((f"{where}.quantity", "quantity_below_delivered",
-                             f"line {change.line_no} already delivered {from_micro(line['shipped_quantity_micro'])}"))
+                             f"line {change.line_no} already delivered {quantity_text(line['shipped_quantity_micro'])}"))
         if change.item is not None and change.item != line["item"]:
             if line["shipped_quantity_micro"]:
                 problems.append((f"{where}.item", "substitute_after_delivery",
@@ -113,6 +113,7 @@ async def change_order(code: str, data: OrderChangeIn, who: Who) -> ChangeImpact
     items = await item_units([c.item for c in data.lines if c.item] + [line.item for line in data.add_lines])
     refuse_problems(_problems(data, lines, items, today))
 
+    customer = await Customer.select().where(Customer.code == row["customer"]).first()
     touched: dict[int, bool] = {}  # line number -> its product was substituted
     for change in data.lines:
         line = lines[change.line_no]
@@ -124,7 +125,12 @@ async def change_order(code: str, data: OrderChangeIn, who: Who) -> ChangeImpact
                         SalesOrderLine.backorder_quantity_micro: min(line["backorder_quantity_micro"], open_after)}
             touched.setdefault(change.line_no, False)
         if change.item is not None and change.item != line["item"]:
-            columns[SalesOrderLine.item] = change.item
+            # Another product is priced like a new line: the old one's price and discount were for the old one.
+            quantity = columns.get(SalesOrderLine.quantity_micro, line["quantity_micro"])
+            priced = (await price_lists.price_lines(customer, row["contract"], [
+                {"item": change.item, "quantity": Decimal(quantity_text(quantity))}], today, required=False))[0]
+            columns |= {SalesOrderLine.item: change.item, SalesOrderLine.unit_price: priced["unit_price"],
+                        SalesOrderLine.discount_pct: priced["discount_pct"]}
             touched[change.line_no] = True
         for name in ("due_date", "promised_date"):
             if getattr(change, name) is not None:
@@ -140,8 +146,7 @@ async def change_order(code: str, data: OrderChangeIn, who: Who) -> ChangeImpact
         added.append(values)
     if added:
         # Added lines are priced like a new order's: the contract's or the price list's price when none was sent.
-        customer = await Customer.select().where(Customer.code == row["customer"]).first()
-        added = await price_lists.price_lines(customer, row["contract"], added, utc_now().date(), required=False)
+        added = await price_lists.price_lines(customer, row["contract"], added, today, required=False)
         await SalesOrderLine.insert(*service.line_rows(row["id"], added))
     header: dict[Any, Any] = {}
     if data.delivery_address is not None:
@@ -162,6 +167,8 @@ async def change_order(code: str, data: OrderChangeIn, who: Who) -> ChangeImpact
 
     changed = await service.get_sales_order(code)
     impacts += await _credit_recheck(code, before.value, changed.value, row["customer"])
+    if added or any(touched.values()):
+        impacts += await _price_recheck(code)
     changed = await service.get_sales_order(code)
     await service.write_revision(row["id"], "change", who, before, changed, data.reason)
     await audit_change(who, "change", service.ENTITY, code, before, changed, data.reason)
@@ -192,7 +199,7 @@ async def _fit_reservations(code: str, line: dict[str, Any], open_micro: int, su
     if kept:
         await reserve(rows[0]["item"], kept, service.ENTITY, code, line["line_no"])
     return [{"kind": "reservation", "key": code, "line_no": line["line_no"], "effect": "reservation_reduced",
-             "details": {"from": str(from_micro(reserved)), "to": str(from_micro(kept))}}]
+             "details": {"from": quantity_text(reserved), "to": quantity_text(kept)}}]
 
 
 async def _production_to_review(code: str, line: dict[str, Any], old: dict[str, Any]) -> list[dict[str, Any]]:
@@ -203,11 +210,23 @@ async def _production_to_review(code: str, line: dict[str, Any], old: dict[str, 
         & ProductionOrder.status.is_in(list(production_rules.OPEN_FOR_ORDER)))
     return [{"kind": "production_order", "key": order["code"], "line_no": line["line_no"],
              "effect": "production_order_to_review",
-             "details": {"making": str(from_micro(order["quantity_micro"])), "item": order["item"],
-                         "line_quantity_before": str(from_micro(old["quantity_micro"])),
-                         "line_quantity_after": str(from_micro(line["quantity_micro"])), "line_item": line["item"],
+             "details": {"making": quantity_text(order["quantity_micro"]), "item": order["item"],
+                         "line_quantity_before": quantity_text(old["quantity_micro"]),
+                         "line_quantity_after": quantity_text(line["quantity_micro"]), "line_item": line["item"],
                          "status": order["status"]}}
             for order in orders]
+
+
+async def _price_recheck(code: str) -> list[dict[str, Any]]:
+    """New prices (a substituted product, an added line) pass the review's price checks again, as at submission;
+    a failed one holds the order for an approver of that check."""
+    row = await service.SALES_ORDERS.load(code)
+    failed = next((r for r in await service.price_review(row) if not r.passed), None)
+    if failed is None or row["status"] == rules.ON_HOLD:
+        return []
+    await service.SALES_ORDERS.bump(row, {SalesOrder.status: rules.ON_HOLD, SalesOrder.held_from: row["status"],
+                                          SalesOrder.hold_reason: failed.message, SalesOrder.hold_kind: failed.check})
+    return [{"kind": failed.check, "key": code, "line_no": None, "effect": "review_hold", "details": failed.details}]
 
 
 async def _credit_recheck(code: str, value_before: Decimal, value_after: Decimal, customer: str) -> list[dict[str, Any]]:

@@ -25,7 +25,7 @@ from server.inventory.tables import Reservation
 from server.masterdata.tables import Customer, Item
 from server.orders.progress import missing_on_pick_list
 from server.production import rules as production_rules
-from server.production.tables import ProductionMaterial, ProductionOrder
+from server.production.tables import ProductionOrder
 from server.purchasing.tables import PurchaseOrderLine
 from server.sales import rules, service
 from server.sales.tables import SalesOrder, SalesOrderLine, SalesOrderRevision
@@ -135,34 +135,32 @@ async def order_tracking(code: str) -> OrderTracking:
             code=p["code"], item=p["item"], quantity=from_micro(p["quantity_micro"]), status=p["status"],
             progress_pct=min(100, p["received_micro"] * 100 // p["quantity_micro"]) if p["quantity_micro"] else 0,
             due_date=p["due_date"], sales_order_line=p["sales_order_line"]) for p in production],
-        purchasing=await _purchasing(lines, production),
+        purchasing=await _purchasing(code, production),
         events=[TrackingEvent(at=r["at"], action=r["action"], actor=r["actor"], reason=r["reason"],
                               status=(r["snapshot"] or {}).get("status", "")) for r in revisions],
     )
 
 
-async def _purchasing(lines: list[dict[str, Any]], production: list[dict[str, Any]]) -> list[TrackingPurchase]:
-    """Open purchase order lines for what the order sells (bought-in items) and for what its production consumes."""
-    wanted: dict[str, str] = {line["item"]: line["item"] for line in lines}
-    if production:
-        materials = await ProductionMaterial.select(ProductionMaterial.item, ProductionMaterial.production_order).where(
-            ProductionMaterial.production_order.is_in([p["id"] for p in production]))
-        made = {p["id"]: p["item"] for p in production}
-        for material in materials:
-            wanted.setdefault(material["item"], made[material["production_order"]])
+async def _purchasing(code: str, production: list[dict[str, Any]]) -> list[TrackingPurchase]:
+    """Purchase order lines pegged for the order: bought for it, or for the materials of a production order made
+    for it; received ones too (they supplied it), cancelled ones not. A line bought for stock is nobody's."""
+    made = {p["code"]: p["item"] for p in production}
+    pegged = PurchaseOrderLine.sales_order == code
+    if made:
+        pegged = pegged | PurchaseOrderLine.production_order.is_in(sorted(made))
     rows = await PurchaseOrderLine.select(
         PurchaseOrderLine.purchase_order.code.as_alias("purchase_order"),
         PurchaseOrderLine.purchase_order.supplier.as_alias("supplier"),
         PurchaseOrderLine.purchase_order.status.as_alias("po_status"), PurchaseOrderLine.line_no,
         PurchaseOrderLine.item, PurchaseOrderLine.quantity_micro, PurchaseOrderLine.received_quantity_micro,
-        PurchaseOrderLine.due_date, PurchaseOrderLine.status,
-    ).where(PurchaseOrderLine.item.is_in(sorted(wanted)) & (PurchaseOrderLine.status == "open")
-            & PurchaseOrderLine.purchase_order.status.is_in(["approved", "partially_received"])
-            ).order_by(PurchaseOrderLine.due_date).limit(50) if wanted else []
+        PurchaseOrderLine.due_date, PurchaseOrderLine.status, PurchaseOrderLine.production_order,
+    ).where(pegged & (PurchaseOrderLine.status != "cancelled")
+            & PurchaseOrderLine.purchase_order.status.not_in(["draft", "cancelled"])
+            ).order_by(PurchaseOrderLine.due_date).limit(50)
     return [TrackingPurchase(purchase_order=r["purchase_order"], supplier=r["supplier"], line_no=r["line_no"],
                              item=r["item"], quantity=from_micro(r["quantity_micro"]),
                              received=from_micro(r["received_quantity_micro"]), due_date=r["due_date"],
-                             status=r["po_status"], for_item=wanted[r["item"]]) for r in rows]
+                             status=r["po_status"], for_item=made.get(r["production_order"], r["item"])) for r in rows]
 
 
 async def late_lines(limit: int = 100) -> list[LateLine]:

@@ -125,6 +125,36 @@ async def _refuse_short(item: str, place: Place, lot: str, wanted_micro: int) ->
                      held=quantity_text(held), requested=quantity_text(wanted_micro))
 
 
+async def _book_issue(row: dict[str, Any], operations: list[dict[str, Any]], material: dict[str, Any], place: Place,
+                      lot: str, quantity: int, serials: list[str], who: Who) -> dict[str, Any]:
+    """Material out of stock and onto the order: the ledger row, the serials, the order's issued quantity, the
+    issue row and the boards. The one path of a scanned issue and a backflush; `material` is brought up to date."""
+    item_code = material["item"]
+    await _refuse_short(item_code, place, lot, quantity)
+    left = await post(item_code, place, lot, AVAILABLE, -quantity, "issue", who, note=f"production order {row['code']}")
+    await take_serials(item_code, lot, serials, place.code, to_location=None, status="issued")
+    issued = material["issued_micro"] + quantity
+    over_issue = issued > material["required_micro"]
+    material["issued_micro"] = issued
+    await ProductionMaterial.update({ProductionMaterial.issued_micro: issued}).where(ProductionMaterial.id == material["id"])
+    defer_insert("production_issue", ISSUE_COLUMNS, (
+        _now(), row["code"], item_code, lot, place.code, quantity, over_issue, who.mutation_id, who.device_id,
+        who.username, who.event_time,
+    ))
+    effect = {"production_order": row["code"], "item": item_code, "lot": lot or None, "location": place.code,
+              "quantity": quantity_text(quantity), "location_quantity": quantity_text(left),
+              "issued_quantity": quantity_text(issued), "required_quantity": quantity_text(material["required_micro"]),
+              "over_issue": over_issue}
+    board = workcentre_board(operations[0]["work_centre"])
+    publish_board_after_commit(board, {"kind": "issue", **effect})
+    if over_issue:
+        flag = {"kind": "over_issue", "production_order": row["code"], "item": item_code,
+                "issued_quantity": effect["issued_quantity"], "required_quantity": effect["required_quantity"]}
+        publish_board_after_commit(board, flag)
+        publish_board_after_commit(ORDERS_BOARD, flag)
+    return effect
+
+
 async def issue_material(args: StockIssueArgs, who: Who) -> dict[str, Any]:
     await lock_stock_places([(args.item, args.location)])  # first, before the order (server/inventory/stock.py)
     row, operations, materials = await _floor_order(args.production_order, who)
@@ -140,34 +170,14 @@ async def issue_material(args: StockIssueArgs, who: Who) -> dict[str, Any]:
     await usable_lot(item, lot)
     place = await load_place(args.location, who)
     _same_site(place, row)
-    await _refuse_short(args.item, place, lot, quantity)
-    left = await post(args.item, place, lot, AVAILABLE, -quantity, "issue", who, note=f"production order {row['code']}")
-    await take_serials(args.item, lot, serials, place.code, to_location=None, status="issued")
-
-    issued = material["issued_micro"] + quantity
-    over_issue = issued > material["required_micro"]
-    await ProductionMaterial.update({ProductionMaterial.issued_micro: issued}).where(ProductionMaterial.id == material["id"])
-    defer_insert("production_issue", ISSUE_COLUMNS, (
-        _now(), row["code"], args.item, lot, place.code, quantity, over_issue, who.mutation_id, who.device_id,
-        who.username, who.event_time,
-    ))
     before = order_out(row, operations, materials)
+    effect = await _book_issue(row, operations, material, place, lot, quantity, serials, who)
     status = rules.order_status_after(row["status"], row["quantity_micro"], _progress(operations), anything_issued=True)
-    await PRODUCTION_ORDERS.bump(row, {ProductionOrder.status: status, **({ProductionOrder.over_issued: True} if over_issue else {})})
+    await PRODUCTION_ORDERS.bump(row, {ProductionOrder.status: status,
+                                       **({ProductionOrder.over_issued: True} if effect["over_issue"] else {})})
     after = await get_production_order(row["code"])
     publish(before, after)
-
-    effect = {"production_order": row["code"], "item": args.item, "lot": lot or None, "location": place.code,
-              "quantity": quantity_text(quantity), "location_quantity": quantity_text(left),
-              "issued_quantity": quantity_text(issued), "required_quantity": quantity_text(material["required_micro"]),
-              "over_issue": over_issue, "order_status": status}
-    board = workcentre_board(operations[0]["work_centre"])
-    publish_board_after_commit(board, {"kind": "issue", **effect})
-    if over_issue:
-        flag = {"kind": "over_issue", "production_order": row["code"], "item": args.item,
-                "issued_quantity": effect["issued_quantity"], "required_quantity": effect["required_quantity"]}
-        publish_board_after_commit(board, flag)
-        publish_board_after_commit(ORDERS_BOARD, flag)
+    effect["order_status"] = status
     await audit_office_booking(who, "issue", args.item, effect)
     return effect
 
@@ -211,10 +221,84 @@ async def _receive_finished_goods(args: ProductionReportArgs, order: dict[str, A
             "location_quantity": quantity_text(on_hand)}
 
 
+# -- what a report consumes --------------------------------------------------------------------------------------
+
+async def _backflush_places(code: str, sequence: int) -> list[tuple[str, str]]:
+    """The stock places a report on operation `sequence` may backflush from (its backflushed materials at its work
+    centre's issue location), read before the order is locked so they are locked with the others, first."""
+    rows = await sql_fetch(
+        "SELECT m.item, w.issue_location FROM production_material m "
+        "JOIN production_order o ON o.id = m.production_order "
+        "JOIN production_operation op ON op.production_order = o.id AND op.sequence = $2 "
+        "JOIN work_centre w ON w.code = op.work_centre "
+        "WHERE o.code = $1 AND m.issue_method = $3 AND m.operation = $2 AND w.issue_location IS NOT NULL",
+        code, sequence, rules.BACKFLUSH)
+    return [(r["item"], r["issue_location"]) for r in rows]
+
+
+async def _issue_place(row: dict[str, Any], operation: dict[str, Any], item: str, who: Who) -> Place:
+    found = await sql_fetch("SELECT issue_location FROM work_centre WHERE code = $1", operation["work_centre"])
+    if not found or not found[0]["issue_location"]:
+        raise refuse("no_issue_location", f"{item!r} is backflushed at operation {operation['sequence']}, but work "
+                     f"centre {operation['work_centre']!r} has no issue location", production_order=row["code"],
+                     item=item, work_centre=operation["work_centre"])
+    place = await load_place(found[0]["issue_location"], who)
+    _same_site(place, row)
+    return place
+
+
+async def _consume(row: dict[str, Any], operations: list[dict[str, Any]], operation: dict[str, Any],
+                   materials: list[dict[str, Any]], who: Who) -> list[dict[str, Any]]:
+    """The materials consumed at the reported operation take their share of what it has handled (good + scrap) by
+    now: a backflushed one is issued from the work centre's issue location up to that share, one that must be
+    issued first refuses the report while it falls short (`material_not_issued`), a manually issued one that falls
+    short is flagged under-issued. Returns the backflushed issues."""
+    handled = operation["good_micro"] + operation["scrap_micro"]
+    backflushed = []
+    for material in sorted(materials, key=lambda m: m["line_no"]):
+        if (material["operation"] or operations[0]["sequence"]) != operation["sequence"]:
+            continue
+        item = await load_item(material["item"])
+        consumed = rules.consumed_micro(material["required_micro"], handled, row["quantity_micro"], item["decimals"])
+        missing = consumed - material["issued_micro"]
+        if missing > 0 and material["issue_method"] == rules.REQUIRED:
+            raise refuse("material_not_issued", f"Issue {quantity_text(missing)} more of {material['item']!r} before "
+                         f"reporting operation {operation['sequence']}", production_order=row["code"],
+                         operation=operation["sequence"], item=material["item"],
+                         issued_quantity=quantity_text(material["issued_micro"]),
+                         needed_quantity=quantity_text(consumed))
+        if missing > 0 and material["issue_method"] == rules.BACKFLUSH:
+            lot = check_lot(item, None)
+            serials = check_serials(item, [], missing)
+            place = await _issue_place(row, operation, material["item"], who)
+            backflushed.append(await _book_issue(row, operations, material, place, lot, missing, serials, who))
+        if consumed != material["consumed_micro"]:
+            material["consumed_micro"] = consumed
+            await ProductionMaterial.update({ProductionMaterial.consumed_micro: consumed}).where(
+                ProductionMaterial.id == material["id"])
+    return backflushed
+
+
+def _flag_under_issue(row: dict[str, Any], operation: dict[str, Any], materials: list[dict[str, Any]]) -> list[str]:
+    """Materials the reports consumed more of than was issued, flagged to the boards like an over-issue."""
+    short = [m for m in materials if m["issued_micro"] < m["consumed_micro"]]
+    for material in short:
+        flag = {"kind": "under_issue", "production_order": row["code"], "item": material["item"],
+                "issued_quantity": quantity_text(material["issued_micro"]),
+                "consumed_quantity": quantity_text(material["consumed_micro"])}
+        publish_board_after_commit(workcentre_board(operation["work_centre"]), flag)
+        publish_board_after_commit(ORDERS_BOARD, flag)
+    return [m["item"] for m in short]
+
+
 async def report_production(args: ProductionReportArgs, who: Who) -> dict[str, Any]:
-    if args.location:  # where finished goods may go: locked first, before the order (server/inventory/stock.py)
+    # Where finished goods may go and where material is backflushed from: locked first, before the order
+    # (server/inventory/stock.py).
+    places = await _backflush_places(args.production_order, args.operation)
+    if args.location:
         made = await sql_fetch("SELECT item FROM production_order WHERE code = $1", args.production_order)
-        await lock_stock_places([(made[0]["item"], args.location)] if made else [])
+        places += [(made[0]["item"], args.location)] if made else []
+    await lock_stock_places(places)
     row, operations, materials = await _floor_order(args.production_order, who)
     operation = _operation(row, operations, args.operation, who)
     finished = await load_item(row["item"])
@@ -228,11 +312,11 @@ async def report_production(args: ProductionReportArgs, who: Who) -> dict[str, A
     if not last and (args.location or args.lot or args.serials):
         raise refuse("not_last_operation", f"Only the last operation ({operations[-1]['sequence']}) puts finished goods "
                      "into stock: no location, lot or serials here", production_order=row["code"], operation=args.operation)
-    receipt = await _receive_finished_goods(args, row, good, who) if last and good > 0 else None
-
     before = order_out(row, operations, materials)
     operation["good_micro"] += good
     operation["scrap_micro"] += scrap
+    backflushed = await _consume(row, operations, operation, materials, who)
+    receipt = await _receive_finished_goods(args, row, good, who) if last and good > 0 else None
     statuses = {op.sequence: op.status for op in rules.statuses_after(row["quantity_micro"], _progress(operations))}
     for op in operations:
         if op is operation or statuses[op["sequence"]] != op["status"]:
@@ -264,8 +348,10 @@ async def report_production(args: ProductionReportArgs, who: Who) -> dict[str, A
               "order_status": status, "progress_pct": after.progress_pct,
               "received": None if receipt is None else {
                   "item": row["item"], "location": receipt["location"], "lot": receipt["lot"] or None,
-                  "quantity": quantity_text(good), "serials": receipt["serials"]}}
-    event = {"kind": "report", **{k: v for k, v in effect.items() if k != "received"},
+                  "quantity": quantity_text(good), "serials": receipt["serials"]},
+              "backflushed": [{k: issue[k] for k in ("item", "location", "quantity")} for issue in backflushed],
+              "under_issued": _flag_under_issue(row, operation, materials)}
+    event = {"kind": "report", **{k: v for k, v in effect.items() if k not in ("received", "backflushed")},
              "scrap_reason": (args.scrap_reason or "").strip() or None, "item": row["item"]}
     publish_board_after_commit(workcentre_board(operation["work_centre"]), event)
     publish_board_after_commit(ORDERS_BOARD, event)

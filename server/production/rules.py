@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from decimal import ROUND_CEILING, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 from server.document_rules import CANCELLED, CLOSED, DRAFT, Lifecycle, Refusal
 
@@ -66,6 +66,20 @@ def units_to_micro(quantity: Decimal, decimals: int) -> int:
     Rounding up: a requirement of 2.4 pieces is 3 pieces to issue."""
     step = Decimal(1).scaleb(-min(decimals, 6))
     return int(quantity.quantize(step, rounding=ROUND_CEILING) * 1_000_000)
+
+
+MANUAL, REQUIRED, BACKFLUSH = "manual", "required", "backflush"  # a material's issue method (schemas IssueMethod)
+
+
+def consumed_micro(required: int, handled_micro: int, order_micro: int, decimals: int) -> int:
+    """What an operation that handled (good + scrap) `handled_micro` has consumed of a material: its share of the
+    requirement, rounded down to what the unit counts (3.3 pieces consumed is 3 to have issued by now), never above
+    the requirement. The operation handling the whole order quantity has consumed all of it."""
+    if order_micro <= 0 or handled_micro >= order_micro:
+        return required
+    share = Decimal(required) * handled_micro / order_micro / 1_000_000
+    step = Decimal(1).scaleb(-min(decimals, 6))
+    return min(required, int(share.quantize(step, rounding=ROUND_FLOOR) * 1_000_000))
 
 
 def required_micro(per_unit: Decimal, scrap_pct: Decimal, order_micro: int, decimals: int) -> int:

@@ -64,6 +64,7 @@ def order_out(row: dict[str, Any], operations: list[dict[str, Any]], materials: 
                                         "sales_order", "sales_order_line",
                                         "released_by", "released_at", "created_at", "updated_at", "version")},
         quantity=from_micro(quantity), bom=row["bom"] or None, routing=row["routing"] or None,
+        under_issued=any(m["issued_micro"] < m["consumed_micro"] for m in materials),
         received_quantity=from_micro(row["received_micro"]), progress_pct=rules.progress_pct(last_good, quantity),
         operations=[
             ProductionOperationOut(
@@ -77,7 +78,9 @@ def order_out(row: dict[str, Any], operations: list[dict[str, Any]], materials: 
         materials=[
             ProductionMaterialOut(line_no=m["line_no"], item=m["item"], required_quantity=from_micro(m["required_micro"]),
                                   issued_quantity=from_micro(m["issued_micro"]),
-                                  over_issued=m["issued_micro"] > m["required_micro"])
+                                  over_issued=m["issued_micro"] > m["required_micro"], issue_method=m["issue_method"],
+                                  operation=m["operation"], consumed_quantity=from_micro(m["consumed_micro"]),
+                                  under_issued=m["issued_micro"] < m["consumed_micro"])
             for m in sorted(materials, key=lambda m: m["line_no"])
         ],
     )
@@ -133,6 +136,7 @@ def device_view(order: ProductionOrderOut) -> dict[str, Any]:
         "code": order.code, "item": order.item, "quantity": format(order.quantity, "f"), "site": order.site,
         "due_date": order.due_date.isoformat(), "status": order.status,
         "received_quantity": format(order.received_quantity, "f"), "over_issued": order.over_issued,
+        "under_issued": order.under_issued,
         "operations": [
             {"sequence": op.sequence, "work_centre": op.work_centre, "description": op.description,
              "planned_minutes": format(op.planned_minutes, "f"), "good_quantity": format(op.good_quantity, "f"),
@@ -141,7 +145,8 @@ def device_view(order: ProductionOrderOut) -> dict[str, Any]:
         ],
         "materials": [
             {"line_no": m.line_no, "item": m.item, "required_quantity": format(m.required_quantity, "f"),
-             "issued_quantity": format(m.issued_quantity, "f")}
+             "issued_quantity": format(m.issued_quantity, "f"), "issue_method": m.issue_method,
+             "operation": m.operation, "consumed_quantity": format(m.consumed_quantity, "f"), "under_issued": m.under_issued}
             for m in order.materials
         ],
     }
@@ -277,16 +282,24 @@ async def _release_rows(row: dict[str, Any]) -> dict[Any, Any]:
         for op in operations
     ])
     lines = await BomLine.select(BomLine.line_no, BomLine.component, BomLine.quantity, BomLine.scrap_pct,
+                                 BomLine.issue_method, BomLine.operation,
                                  BomLine.component.unit.decimals.as_alias("decimals")).where(BomLine.bom == bom["id"]).order_by(BomLine.line_no)
-    required: dict[str, dict[str, Any]] = {}  # a component on two lines is one material of the order
+    sequences = [op["sequence"] for op in operations]
+    refuse_problems([(f"components[{n}].operation", "operation_not_in_routing",
+                      f"BOM {bom['code']!r} line {line['line_no']} is consumed at operation {line['operation']}, which "
+                      f"routing {routing['code']!r} does not have") for n, line in enumerate(lines)
+                     if line["operation"] is not None and line["operation"] not in sequences])
+    # A component on two lines is one material of the order, issued as its first line says.
+    required: dict[str, dict[str, Any]] = {}
     for line in lines:
         need = rules.required_micro(line["quantity"], line["scrap_pct"], quantity, line["decimals"] if line["decimals"] is not None else 6)
-        entry = required.setdefault(line["component"], {"line_no": line["line_no"], "required_micro": 0})
+        entry = required.setdefault(line["component"], {"line_no": line["line_no"], "required_micro": 0,
+                                                        "issue_method": line["issue_method"],
+                                                        "operation": line["operation"] or sequences[0]})
         entry["required_micro"] += need
     if required:
         await ProductionMaterial.insert(*[
-            ProductionMaterial(production_order=row["id"], line_no=entry["line_no"], item=component,
-                               required_micro=entry["required_micro"], issued_micro=0)
+            ProductionMaterial(production_order=row["id"], item=component, issued_micro=0, consumed_micro=0, **entry)
             for component, entry in required.items()
         ])
     return {ProductionOrder.bom: bom["code"], ProductionOrder.routing: routing["code"]}

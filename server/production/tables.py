@@ -58,6 +58,9 @@ class ProductionMaterial(Table, tablename="production_material"):
     item = ForeignKey(Item, target_column=Item.code, on_delete=OnDelete.restrict)
     required_micro = BigInt()
     issued_micro = BigInt(default=0)
+    issue_method = Varchar(length=12, default="manual")  # copied from the BOM line at release
+    operation = Integer(null=True, default=None)  # the operation whose reports consume it (none: the first)
+    consumed_micro = BigInt(default=0)  # its share of what that operation reported: issued below it is under-issue
 
 
 class ProductionIssue(Table, tablename="production_issue"):

@@ -17,6 +17,7 @@ from schemas.purchasing import (
     PurchaseOrderOut,
     PurchaseOrderPatch,
 )
+from server.accounts.audit import record_audit
 from server.actors import Who
 from server.db import needs_write
 from server.document_rules import Problem, numbered, self_approval_refusal
@@ -25,10 +26,12 @@ from server.documents import (
 )
 from server.errors import ApiError, duplicate
 from server.quantities import from_micro, quantity_text, to_micro
-from server.masterdata.tables import Item, Site, Supplier
+from server.masterdata.tables import Item, Site, Supplier, SupplierItem
 from server.purchasing import rules
 from server.purchasing.rules import LineProgress, Refusal
+from server.production.tables import ProductionOrder
 from server.purchasing.tables import PurchaseOrder, PurchaseOrderCounter, PurchaseOrderLine
+from server.sales.tables import SalesOrder
 from server.settings import po_approval_by_other_above_from_env
 from sync.feed import Visibility, record_change
 
@@ -56,6 +59,7 @@ def _line_out(row: dict[str, Any]) -> PurchaseOrderLineOut:
         line_no=row["line_no"], item=row["item"], quantity=from_micro(row["quantity_micro"]),
         unit_price=_money(row["unit_price"]), due_date=row["due_date"],
         received_quantity=from_micro(row["received_quantity_micro"]), status=row["status"],
+        sales_order=row["sales_order"], production_order=row["production_order"],
     )
 
 
@@ -95,6 +99,36 @@ async def list_purchase_orders(
     return {"items": [_po_out(row, lines[row["id"]]) for row in rows], "total": total, "limit": limit, "offset": offset}
 
 
+async def _unlisted(supplier: str, lines: list[dict[str, Any]], allowed: bool) -> tuple[list[Problem], list[str]]:
+    """Items the supplier does not list (its supplier items): refused unless the buyer confirms them, and then
+    returned, for the audit."""
+    items = sorted({line["item"] for line in lines})
+    listed = {row["item"] for row in await SupplierItem.select(SupplierItem.item).where(
+        (SupplierItem.supplier.code == supplier) & SupplierItem.item.is_in(items))} if items else set()
+    unlisted = [(index, line["item"]) for index, line in enumerate(lines) if line["item"] not in listed]
+    if allowed:
+        return [], sorted({item for _, item in unlisted})
+    return [(f"lines[{index}].item", "item_not_supplied", f"supplier {supplier!r} does not list item {item!r}: "
+             "confirm with allow_unlisted_item") for index, item in unlisted], []
+
+
+async def _audit_unlisted(who: Who, code: str, supplier: str, items: list[str]) -> None:
+    if items:
+        await record_audit(who, "unlisted_item_allowed", ENTITY, code, None, {"supplier": supplier, "items": items},
+                           ", ".join(items))
+
+
+async def _peg_problems(lines: list[dict[str, Any]]) -> list[Problem]:
+    """A line pegged for an order names one that exists."""
+    problems: list[Problem] = []
+    for index, line in enumerate(lines):
+        for field, table in (("sales_order", SalesOrder), ("production_order", ProductionOrder)):
+            if line.get(field) and not await table.exists().where(table.code == line[field]):
+                problems.append((f"lines[{index}].{field}", f"unknown_{field}",
+                                 f"no {field.replace('_', ' ')} {line[field]!r}"))
+    return problems
+
+
 async def _header_problems(supplier: str, site: str) -> list[Problem]:
     return await master_problems("supplier", Supplier, supplier, "supplier") + await master_problems("site", Site, site, "site")
 
@@ -112,7 +146,8 @@ async def _write_lines(po_id: int, lines: list[dict[str, Any]]) -> None:
             PurchaseOrderLine(
                 purchase_order=po_id, line_no=line["line_no"], item=line["item"],
                 quantity_micro=to_micro(line["quantity"]), unit_price=line["unit_price"], due_date=line["due_date"],
-                received_quantity_micro=0, status=rules.LINE_OPEN,
+                received_quantity_micro=0, status=rules.LINE_OPEN, sales_order=line.get("sales_order"),
+                production_order=line.get("production_order"),
             )
             for line in lines
         ])
@@ -150,7 +185,11 @@ async def _changed(who: Who, action: str, before: PurchaseOrderOut | None, after
 @needs_write
 async def create_purchase_order(data: PurchaseOrderIn, who: Who) -> PurchaseOrderOut:
     lines = _numbered(data.lines)
-    refuse_problems(await _header_problems(data.supplier, data.site) + await lines_problems(lines, today=_today()))
+    problems = (await _header_problems(data.supplier, data.site) + await lines_problems(lines, today=_today())
+                + await _peg_problems(lines))
+    unlisted_problems, unlisted = (await _unlisted(data.supplier, lines, data.allow_unlisted_item)
+                                   if not problems else ([], []))
+    refuse_problems(problems + unlisted_problems)
     if data.code is not None and await PurchaseOrder.exists().where(PurchaseOrder.code == data.code):
         raise duplicate(ENTITY, "code", data.code)
     supplier = await Supplier.select(Supplier.currency).where(Supplier.code == data.supplier).first()
@@ -164,6 +203,7 @@ async def create_purchase_order(data: PurchaseOrderIn, who: Who) -> PurchaseOrde
     await _write_lines(inserted[0]["id"], lines)
     created = await get_purchase_order(code)
     await _changed(who, "create", None, created)
+    await _audit_unlisted(who, code, data.supplier, unlisted)
     return created
 
 
@@ -177,17 +217,23 @@ async def update_purchase_order(code: str, patch: PurchaseOrderPatch, who: Who) 
         raise PURCHASE_ORDERS.state_conflict(
             code, Refusal("po_not_draft", "Only a draft purchase order can be changed"), row["status"])
     before = _po_out(row, line_rows)
-    header = {k: v for k, v in changes.items() if k != "lines" and v is not None}
-    problems = await _header_problems(header.get("supplier", row["supplier"]), header.get("site", row["site"]))
+    header = {k: v for k, v in changes.items() if k not in ("lines", "allow_unlisted_item") and v is not None}
+    supplier = header.get("supplier", row["supplier"])
+    problems = await _header_problems(supplier, header.get("site", row["site"]))
     lines = _numbered(patch.lines) if patch.lines is not None else None
     if lines is not None:
-        problems += await lines_problems(lines, today=_today())
-    refuse_problems(problems)
+        problems += await lines_problems(lines, today=_today()) + await _peg_problems(lines)
+    # What the buyer confirmed before stays confirmed: only new lines or another supplier are looked at again.
+    relisted = not problems and (lines is not None or "supplier" in header)
+    unlisted_problems, unlisted = await _unlisted(supplier, lines if lines is not None else line_rows,
+                                                  patch.allow_unlisted_item) if relisted else ([], [])
+    refuse_problems(problems + unlisted_problems)
     await PURCHASE_ORDERS.bump(row, {getattr(PurchaseOrder, name): value for name, value in header.items()})
     if lines is not None:
         await _write_lines(row["id"], lines)
     after = await get_purchase_order(code)
     await _changed(who, "update", before, after)
+    await _audit_unlisted(who, code, supplier, unlisted)
     return after
 
 

@@ -48,6 +48,9 @@ class PurchaseOrderLine(Table, tablename="purchase_order_line"):
     due_date = Date()
     received_quantity_micro = BigInt(default=0)
     status = Varchar(length=12, default="open")
+    # Supply pegged for an order: bought for this sales order, or for this production order's materials.
+    sales_order = Varchar(length=40, null=True, default=None, index=True)
+    production_order = Varchar(length=40, null=True, default=None, index=True)
 
 
 class PurchaseOrderCounter(Table, tablename="purchase_order_counter"):

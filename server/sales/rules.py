@@ -207,6 +207,20 @@ def discount_check(discounts: Mapping[int, Decimal], max_discount_pct: Decimal) 
                        f"Discount above {plain(max_discount_pct)} % on {listed}", details)
 
 
+QuoteLine = tuple[str, int, Decimal, Decimal]  # item, quantity (micro), unit price, discount %
+
+
+def carried_approval(result: CheckResult, quoted: Mapping[int, QuoteLine], ordered: Mapping[int, QuoteLine],
+                     quote: str, approved_by: str) -> CheckResult:
+    """A discount an approver accepted on the quote the order came from is not asked for again, as long as every
+    line past the threshold is the quote's line unchanged (item, quantity, price and discount)."""
+    if result.passed or any(quoted.get(int(n)) != ordered.get(int(n)) for n in result.details["lines"]):
+        return result
+    return CheckResult(result.check, True, "discount_approved_on_quote",
+                       f"{result.message}: approved on quote {quote} by {approved_by}",
+                       {**result.details, "quote": quote, "approved_by": approved_by})
+
+
 def review_outcome(results: Sequence[CheckResult], auto_approve: bool) -> tuple[str, str]:
     """(status, reason) after the review: a failed credit check holds the order; any other failure, or a policy
     that approves nothing by itself, waits for an approver; a clean review approves it."""

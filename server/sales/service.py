@@ -19,6 +19,7 @@ from schemas.sales import (
     PaymentIn, PaymentOut, ReviewOut, RevisionOut, SalesOrderEdit, SalesOrderHistory, SalesOrderIn,
     SalesOrderOut, SalesOrderLineOut, SalesPolicyIn, SalesPolicyOut,
 )
+from server.accounts.audit import record_audit
 from server.actors import Who
 from server.db import needs_write
 from server.document_rules import Problem, Refusal, numbered, self_approval_refusal
@@ -34,6 +35,7 @@ from server.sales.pricing import contracts, price_lists
 from server.sales.rules import DownstreamFacts, LineProgress, PricedLine
 from server.sales.tables import (
     SalesOrder, SalesOrderCounter, SalesOrderLine, SalesOrderReview, SalesOrderRevision, SalesPayment, SalesPolicy,
+    SalesQuote, SalesQuoteLine,
 )
 from server.webhooks import service as webhooks
 
@@ -320,12 +322,44 @@ async def _review(row: dict[str, Any], order: SalesOrderOut, policy: SalesPolicy
     if policy.credit_check:
         exposure = await customer_exposure(row["customer"], excluding=row["id"])
         results.append(rules.credit_check(Decimal(customer["credit_limit"]), exposure, order.value, order.currency))
+    return results + await _price_checks(row, order, policy, lines, customer)
+
+
+async def price_review(row: dict[str, Any]) -> list[rules.CheckResult]:
+    """The review's checks of an order's prices (discount, contract) as the order is now: a change that priced a
+    product anew passes them again."""
+    order = await get_sales_order(row["code"])
+    lines = (await SALES_ORDERS.lines_of([row["id"]]))[row["id"]]
+    customer = await Customer.select().where(Customer.code == row["customer"]).first()
+    return await _price_checks(row, order, await get_policy(), lines, customer)
+
+
+async def _price_checks(row: dict[str, Any], order: SalesOrderOut, policy: SalesPolicyOut,
+                        lines: list[dict[str, Any]], customer: dict[str, Any]) -> list[rules.CheckResult]:
+    results = []
     today = utc_now().date()
     if policy.discount_check:
-        results.append(rules.discount_check(await _line_discounts(row, order, customer, today), policy.max_discount_pct))
+        discount = rules.discount_check(await _line_discounts(row, order, customer, today), policy.max_discount_pct)
+        results.append(await _approved_on_quote(row["quote"], discount, lines) if row["quote"] else discount)
     if row["contract"] is not None:
         results.append(await contracts.contract_review(row["id"], row["contract"], lines, today))
     return results
+
+
+def _priced_as(line: dict[str, Any]) -> rules.QuoteLine:
+    return line["item"], line["quantity_micro"], Decimal(line["unit_price"]), Decimal(line["discount_pct"])
+
+
+async def _approved_on_quote(quote: str, discount: rules.CheckResult, lines: list[dict[str, Any]]) -> rules.CheckResult:
+    """The discount check of an order converted from a quote an approver (not the review) approved."""
+    if discount.passed:
+        return discount
+    row = await SalesQuote.select(SalesQuote.id, SalesQuote.approved_by).where(SalesQuote.code == quote).first()
+    if row is None or row["approved_by"] in (None, REVIEW_ACTOR):
+        return discount
+    quoted = await SalesQuoteLine.select().where(SalesQuoteLine.quote == row["id"])
+    return rules.carried_approval(discount, {line["line_no"]: _priced_as(line) for line in quoted},
+                                  {line["line_no"]: _priced_as(line) for line in lines}, quote, row["approved_by"])
 
 
 async def _line_discounts(row: dict[str, Any], order: SalesOrderOut, customer: dict[str, Any],
@@ -346,6 +380,8 @@ async def submit(code: str, who: Who, version: int | None = None) -> SalesOrderO
         refuse_problems([("lines", "no_lines", "a sales order without lines cannot be submitted")])
     policy = await get_policy()
     results = await _review(row, before, policy, lines)
+    for carried in (r for r in results if r.code == "discount_approved_on_quote"):
+        await record_audit(who, "approval_carried", ENTITY, code, None, carried.as_dict(), carried.message)
     status, reason = rules.review_outcome(results, policy.auto_approve)
     now = utc_now()
     columns: dict[Any, Any] = {SalesOrder.status: status, SalesOrder.submitted_by: who.name,
@@ -436,8 +472,8 @@ async def release(code: str, who: Who, version: int | None = None, note: str = "
     if row["held_from"] == rules.SUBMITTED:
         raise state_conflict(row, Refusal("approval_required",
                                            "The review held this order at submission: approve or reject it"))
-    if row["hold_kind"] == rules.CREDIT:
-        await _check_approver([rules.CREDIT], who)
+    if row["hold_kind"] in (rules.CREDIT, rules.DISCOUNT, rules.CONTRACT):  # put on by a check: its approver ends it
+        await _check_approver([row["hold_kind"]], who)
     back = rules.progress_status(await _downstream(row)) if row["held_from"] in rules.UNDER_WAY else row["held_from"]
     await SALES_ORDERS.bump(row, {SalesOrder.status: back, SalesOrder.held_from: None, SalesOrder.hold_reason: "",
                                   SalesOrder.hold_kind: ""})

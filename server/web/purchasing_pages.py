@@ -30,8 +30,8 @@ from server.web.render import language_of, render, requires_for
 
 PAGE_SIZE = 25
 BLANK_LINES = 3
-HEADER_FIELDS = ("code", "supplier", "site", "currency", "notes")
-LINE_FIELDS = ("line_no", "item", "quantity", "unit_price", "due_date")
+HEADER_FIELDS = ("code", "supplier", "site", "currency", "notes", "allow_unlisted_item")
+LINE_FIELDS = ("line_no", "item", "quantity", "unit_price", "due_date", "sales_order", "production_order")
 CodePath = Annotated[str, Parameter(max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
 ACTIONS = {"approve": service.approve_purchase_order, "cancel": service.cancel_purchase_order,
            "close": service.close_purchase_order}
@@ -121,7 +121,7 @@ async def edit_purchase_form(request: Request, code: CodePath) -> Template | Red
     po = await service.get_purchase_order(code)
     if po.status != "draft":
         return Redirect(f"/purchase-orders/{code}", status_code=HTTP_303_SEE_OTHER)
-    values = {name: display(getattr(po, name), "text") for name in HEADER_FIELDS} | {"version": str(po.version)}
+    values = {name: display(getattr(po, name), "text") for name in HEADER_FIELDS if hasattr(po, name)} | {"version": str(po.version)}
     return await _form_page(request, code=code, values=values, lines=_line_text(po) + [{}])
 
 

@@ -40,7 +40,7 @@ def shown(value: Any) -> str:
     """A value from an order's history, as a reader wants it: a line as item × quantity, nothing as a dash."""
     if value is None or value == "":
         return "—"
-    if isinstance(value, dict) and "item" in value:
+    if isinstance(value, dict) and "item" in value and "quantity" in value:
         return f"{value['item']} × {value.get('quantity', '')}"
     if isinstance(value, (list, dict)):
         return ", ".join(f"{k}: {v}" for k, v in value.items()) if isinstance(value, dict) else ", ".join(map(str, value))

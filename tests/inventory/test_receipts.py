@@ -22,7 +22,7 @@ def approved_po(login):
     buyer = login("buyer")
 
     def make(*lines: tuple[str, str], supplier: str = "S-LIFTTEC") -> str:
-        body = {"supplier": supplier, "site": "NB1",
+        body = {"supplier": supplier, "site": "NB1", "allow_unlisted_item": True,
                 "lines": [{"item": item, "quantity": qty, "unit_price": "1.00", "due_date": SOON} for item, qty in lines]}
         created = buyer.post("/api/purchase-orders", json=body)
         assert created.status_code == 201, created.text

@@ -205,7 +205,7 @@ def test_a_bom_with_components_round_trips_and_its_lines_can_be_replaced(admin, 
     replaced = admin.patch(f"/api/boms/{body['code']}", json={"components": [{"line_no": 5, "component": frame, "quantity": "0.25"}]})
     assert replaced.status_code == 200, replaced.text
     assert admin.get(f"/api/boms/{body['code']}").json()["components"] == [
-        {"line_no": 5, "component": frame, "quantity": "0.25", "scrap_pct": "0"}
+        {"line_no": 5, "component": frame, "quantity": "0.25", "scrap_pct": "0", "issue_method": "manual", "operation": None}
     ]
     renamed = admin.patch(f"/api/boms/{body['code']}", json={"description": "Frame only"})
     assert renamed.json()["components"] == replaced.json()["components"], "a change that leaves out the lines keeps them"

@@ -120,7 +120,8 @@ def test_an_import_updates_existing_records_and_replaces_their_lines(admin, uniq
     assert result.json() == {"created": 0, "updated": 1, "rows": 1}
     bom = admin.get(f"/api/boms/{code('BOM-CHAIR')}").json()
     assert bom["description"] == "Chair v1 (revised)" and bom["valid_from"] == "2026-03-01"
-    assert bom["components"] == [{"line_no": 10, "component": code("STEEL"), "quantity": "4", "scrap_pct": "0"}]
+    assert bom["components"] == [{"line_no": 10, "component": code("STEEL"), "quantity": "4", "scrap_pct": "0",
+                                  "issue_method": "manual", "operation": None}]
 
 
 def test_an_items_file_with_bad_rows_is_refused_whole_with_each_bad_row_and_field(login, unique):

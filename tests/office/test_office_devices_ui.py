@@ -283,7 +283,7 @@ def test_a_receipt_booked_at_the_desk_puts_the_lot_in_stock_and_a_bad_one_stays_
                                    "lot_tracked": True}).raise_for_status()
     buyer = login("buyer")
     due = (date.today() + timedelta(days=7)).isoformat()
-    po = buyer.post("/api/purchase-orders", json={"supplier": "S-LIFTTEC", "site": "NB1", "lines": [
+    po = buyer.post("/api/purchase-orders", json={"supplier": "S-LIFTTEC", "site": "NB1", "allow_unlisted_item": True, "lines": [
         {"item": part, "quantity": "20", "unit_price": "1", "due_date": due}]}).json()["code"]
     buyer.post(f"/api/purchase-orders/{po}/approve").raise_for_status()
     clerk = browse("warehouse")

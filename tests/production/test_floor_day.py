@@ -82,7 +82,7 @@ def test_a_whole_day_on_the_floor(server, login, tmp_path, factory):
 
     # 1. Buying and receiving: two lots arrive; the part needs inspection, so both go on hold.
     buyer = login("buyer")
-    po = buyer.post("/api/purchase-orders", json={"supplier": "S-LIFTTEC", "site": "NB1", "lines": [
+    po = buyer.post("/api/purchase-orders", json={"supplier": "S-LIFTTEC", "site": "NB1", "allow_unlisted_item": True, "lines": [
         {"item": part, "quantity": "40", "unit_price": "2.80", "due_date": SOON}]}).json()["code"]
     assert buyer.post(f"/api/purchase-orders/{po}/approve").status_code == 200
     early, late = (date.today() + timedelta(days=60)).isoformat(), (date.today() + timedelta(days=300)).isoformat()

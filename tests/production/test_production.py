@@ -235,7 +235,7 @@ def test_held_stock_is_not_issued(login, planner, made_item, device, admin, uniq
     # The board is inspected on arrival: a receipt puts it on hold where it lies.
     assert admin.patch(f"/api/items/{codes['board']}", json={"inspection_required": True}).status_code == 200
     buyer = login("buyer")
-    po = buyer.post("/api/purchase-orders", json={"supplier": "S-FSFOAM", "site": "NB1", "lines": [
+    po = buyer.post("/api/purchase-orders", json={"supplier": "S-FSFOAM", "site": "NB1", "allow_unlisted_item": True, "lines": [
         {"item": codes["board"], "quantity": "10", "unit_price": "1", "due_date": DUE}]}).json()["code"]
     assert buyer.post(f"/api/purchase-orders/{po}/approve").status_code == 200
     receipt = login("warehouse").post("/api/stock/receipts", json={"purchase_order": po, "line_no": 10, "item": codes["board"],

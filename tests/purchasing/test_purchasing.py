@@ -129,6 +129,41 @@ def test_an_approved_po_is_no_longer_edited(buyer):
     refused(buyer.patch(f"/api/purchase-orders/{po['code']}", json={"version": 2, "notes": "x"}), 409, "po_not_draft")
 
 
+def test_an_item_the_supplier_does_not_list_needs_the_buyers_explicit_confirmation_which_is_audited(buyer, admin, browse):
+    # CST-50 comes from S-NBCASTOR; S-LIFTTEC lists gas lifts and mechanisms only.
+    body = refused(buyer.post("/api/purchase-orders", json={"supplier": "S-LIFTTEC", "site": SITE,
+                                                            "lines": [line("GAS-C4"), line("CST-50")]}),
+                   422, "item_not_supplied")
+    assert [(e["field"], e["code"]) for e in body["details"]["errors"]] == [("lines[1].item", "item_not_supplied")]
+    po = draft(buyer, [line("GAS-C4")])
+    refused(buyer.patch(f"/api/purchase-orders/{po['code']}", json={"version": 1, "lines": [line("CST-50")]}),
+            422, "item_not_supplied")
+    assert buyer.patch(f"/api/purchase-orders/{po['code']}", json={"version": 1, "notes": "unchanged lines"}).status_code == 200
+
+    confirmed = draft(buyer, [line("GAS-C4"), line("CST-50")], allow_unlisted_item=True)
+    assert [l["item"] for l in confirmed["lines"]] == ["GAS-C4", "CST-50"]
+    audit = admin.get("/api/audit", params={"entity": "purchase_order", "entity_key": confirmed["code"]}).json()["items"]
+    allowed = [a for a in audit if a["action"] == "unlisted_item_allowed"]
+    assert [(a["username"], a["after"]) for a in allowed] == [("buyer", {"supplier": "S-LIFTTEC", "items": ["CST-50"]})]
+
+    office = browse("buyer")
+    form = {"supplier": "S-LIFTTEC", "site": SITE, "lines-0-item": "CST-50", "lines-0-quantity": "5", "lines-0-due_date": SOON}
+    page = office.post("/purchase-orders/new", form)
+    assert page.status_code == 422 and 'id="po-allow-unlisted"' in page.text
+    assert office.post("/purchase-orders/new", {**form, "allow_unlisted_item": "true"}).status_code == 303
+
+    # A line pegged for a sales order keeps its peg through the office form.
+    sales_order = admin.get("/api/sales-orders", params={"limit": 1}).json()["items"][0]["code"]
+    pegged = draft(buyer, [line("GAS-C4", sales_order=sales_order)])
+    edit = office.get(f"/purchase-orders/{pegged['code']}/edit")
+    assert f'name="lines-0-sales_order" value="{sales_order}"' in edit.text
+    form = {"version": "1", "supplier": "S-LIFTTEC", "site": SITE, "lines-0-line_no": "10", "lines-0-item": "GAS-C4",
+            "lines-0-quantity": "7", "lines-0-due_date": SOON, "lines-0-sales_order": sales_order}
+    assert office.post(f"/purchase-orders/{pegged['code']}/edit", form).status_code == 303
+    assert [(l["quantity"], l["sales_order"]) for l in buyer.get(f"/api/purchase-orders/{pegged['code']}").json()["lines"]] \
+        == [("7", sales_order)]
+
+
 def test_a_po_without_lines_cannot_be_approved(buyer):
     po = draft(buyer, [])
     refused(buyer.post(f"/api/purchase-orders/{po['code']}/approve"), 422, "no_lines")
@@ -137,14 +172,14 @@ def test_a_po_without_lines_cannot_be_approved(buyer):
 
 def test_approval_refuses_an_item_or_supplier_archived_since_the_draft(buyer, admin, new_item, unique):
     part = new_item()
-    po = draft(buyer, [line(part)])
+    po = draft(buyer, [line(part)], allow_unlisted_item=True)
     admin.post(f"/api/items/{part}/archive").raise_for_status()
     body = refused(buyer.post(f"/api/purchase-orders/{po['code']}/approve"), 422, "archived_item")
     assert body["details"]["field"] == "lines[0].item"
 
     supplier = unique("S-GONE")
     admin.post("/api/suppliers", json={"code": supplier, "name": "Gone Ltd", "currency": "CNY"}).raise_for_status()
-    po = draft(buyer, [line("GAS-C4")], supplier=supplier)
+    po = draft(buyer, [line("GAS-C4")], supplier=supplier, allow_unlisted_item=True)
     admin.post(f"/api/suppliers/{supplier}/archive").raise_for_status()
     refused(buyer.post(f"/api/purchase-orders/{po['code']}/approve"), 422, "archived_supplier")
     assert buyer.get(f"/api/purchase-orders/{po['code']}").json()["status"] == "draft"

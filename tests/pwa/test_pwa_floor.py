@@ -49,7 +49,7 @@ def floor_setup(admin: httpx.Client, login, unique) -> dict[str, str]:
     codes["order"] = released_production_order(planner, codes["item"], "10", due_in_days=30)
 
     buyer = login("buyer")
-    po = buyer.post("/api/purchase-orders", json={"supplier": "S-LIFTTEC", "site": "NB1", "lines": [
+    po = buyer.post("/api/purchase-orders", json={"supplier": "S-LIFTTEC", "site": "NB1", "allow_unlisted_item": True, "lines": [
         {"item": codes["fabric"], "quantity": "50", "unit_price": "1.00",
          "due_date": (date.today() + timedelta(days=14)).isoformat()}]})
     assert po.status_code == 201, po.text

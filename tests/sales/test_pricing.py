@@ -278,6 +278,16 @@ def test_a_discounted_quote_is_approved_printed_and_converted_once(login, unique
     listed = sales.get("/api/sales-orders", params={"customer": customers["B"]}).json()
     assert listed["total"] == 1, "one conversion, one order"
 
+    # The manager approved that discount on the quote: the order does not ask for it again, and says so.
+    submitted = sales.post(f"/api/sales-orders/{so['code']}/submit")
+    assert submitted.status_code == 200, submitted.text
+    review = sales.get(f"/api/sales-orders/{so['code']}/history").json()["reviews"][-1]
+    discount = next(check for check in review["checks"] if check["check"] == "discount")
+    assert (discount["passed"], discount["code"], discount["details"]["approved_by"]) == (
+        True, "discount_approved_on_quote", "manager")
+    audit = login("admin").get("/api/audit", params={"entity": "sales_order", "entity_key": so["code"]}).json()["items"]
+    assert [a["username"] for a in audit if a["action"] == "approval_carried"] == ["sales"]
+
 
 def test_a_clean_quote_approves_itself_and_a_rejected_one_is_edited_again(login, unique, item, customers):
     sales, manager = login("sales"), login("manager")

@@ -77,6 +77,28 @@ def test_a_substituted_product_takes_the_old_one_off_its_planned_shipment(login,
     assert after["lines"][0]["item"] == new and after["status"] == "approved", "nothing covers the new product yet"
 
 
+def test_a_substituted_product_is_priced_like_a_new_line_and_its_discount_reviewed_again(login, customer, unique):
+    old, new = finished_item(login, unique, lot_tracked=False), finished_item(login, unique, lot_tracked=False, prefix="NEW")
+    manager = login("manager")
+    listed = manager.post("/api/price-lists", json={
+        "code": unique("PL"), "name": "Substitutes", "currency": "CNY", "valid_from": (TODAY - timedelta(days=1)).isoformat(),
+        "grade_discounts": {"A": "30"}, "items": [{"item": new, "list_price": "80"}]})
+    assert listed.status_code == 201, listed.text
+    order = approved_order(login("sales"), customer, [(old, "2", "100")], DUE)
+
+    made = change(login("sales"), order, lines=[{"line_no": 10, "item": new}])
+    assert made.status_code == 200, made.text
+    line = made.json()["after"]["lines"][0]
+    assert (line["item"], Decimal(line["unit_price"]), Decimal(line["discount_pct"])) == (new, 80, 30), \
+        "the list's price and the grade's discount, not the old product's 100"
+    held = [(i["kind"], i["effect"]) for i in made.json()["impacts"] if i["effect"] == "review_hold"]
+    assert held == [("discount", "review_hold")] and made.json()["after"]["status"] == "on_hold"
+    code = order["code"]
+    assert login("sales").post(f"/api/sales-orders/{code}/release").status_code == 403, "an approver of discounts decides"
+    released = manager.post(f"/api/sales-orders/{code}/release", json={"reason": "launch price"})
+    assert released.status_code == 200 and released.json()["status"] == "approved", released.text
+
+
 def test_what_is_packed_cannot_be_changed_away_and_nothing_is_written(login, customer, unique, packer):
     item = finished_item(login, unique, lot_tracked=False)
     count_in(login("warehouse"), item, "FG-02-01", "6")
@@ -121,10 +143,10 @@ def test_an_order_that_grows_past_its_credit_limit_waits_for_an_approver(login, 
     assert released.status_code == 200 and released.json()["status"] == "approved"
 
 
-def test_a_production_order_made_for_the_line_moves_the_order_and_is_named_by_a_change(login, customer):
-    order = approved_order(login("sales"), customer, [("CH-ERGO", "4", "450")], DUE)
+def test_a_production_order_made_for_the_line_moves_the_order_and_is_named_by_a_change(login, customer, browse):
+    order = approved_order(login("sales"), customer, [("CH-ERGO", "10", "450")], DUE)
     planner = login("planner")
-    made = planner.post("/api/production-orders", json={"item": "CH-ERGO", "quantity": "4", "site": "NB1",
+    made = planner.post("/api/production-orders", json={"item": "CH-ERGO", "quantity": "10", "site": "NB1",
                                                         "due_date": DUE, "sales_order": order["code"],
                                                         "sales_order_line": 10})
     assert made.status_code == 201, made.text
@@ -134,10 +156,17 @@ def test_a_production_order_made_for_the_line_moves_the_order_and_is_named_by_a_
     order = login("viewer").get(f"/api/sales-orders/{order['code']}").json()
     assert order["status"] == "in_production"
 
-    impact = change(login("sales"), order, preview=True, lines=[{"line_no": 10, "quantity": "6"}]).json()
+    impact = change(login("sales"), order, preview=True, lines=[{"line_no": 10, "quantity": "2"}]).json()
     assert [(i["kind"], i["key"], i["effect"]) for i in impact["impacts"]] == [
         ("production_order", made.json()["code"], "production_order_to_review")]
-    assert impact["impacts"][0]["details"]["line_quantity_after"] == "6"
+    details = impact["impacts"][0]["details"]
+    assert (details["making"], details["line_quantity_before"], details["line_quantity_after"]) == ("10", "10", "2")
+    page = browse("sales").post(f"/sales-orders/{order['code']}/change/preview", headers={"HX-Request": "true"}, data={
+        "version": str(order["version"]), "reason": "customer called", "chg-10-quantity": "2", "chg-10-item": "CH-ERGO",
+        "chg-10-due_date": DUE, "chg-10-promised_date": "", "delivery_address": order["delivery_address"],
+        "customer_reference": ""})
+    assert page.status_code == 200 and "making: 10" in page.text and "line_quantity_after: 2" in page.text
+    assert "E+" not in page.text and "× )" not in page.text
     unknown = planner.post("/api/production-orders", json={"item": "CH-ERGO", "quantity": "1", "site": "NB1",
                                                            "due_date": DUE, "sales_order": order["code"],
                                                            "sales_order_line": 90})

@@ -56,12 +56,26 @@ def test_tracking_follows_an_order_through_production_and_shipping_to_delivery(s
     assert [e["action"] for e in seen["events"]][:2] == ["create", "submit"]
     material = planner.get(f"/api/production-orders/{made.json()['code']}").json()["materials"][0]["item"]
     buyer = login("buyer")
-    po = buyer.post("/api/purchase-orders", json={"supplier": "S-LIFTTEC", "site": "NB1", "lines": [
-        {"item": material, "quantity": "10", "unit_price": "2.80", "due_date": (TODAY + timedelta(days=9)).isoformat()}]})
-    assert po.status_code == 201, po.text
-    assert buyer.post(f"/api/purchase-orders/{po.json()['code']}/approve").status_code == 200
-    bought = [p for p in tracking(login, order["code"])["purchasing"] if p["purchase_order"] == po.json()["code"]]
-    assert [(p["item"], p["for_item"]) for p in bought] == [(material, "CH-ERGO")], "what its production consumes"
+    soon = (TODAY + timedelta(days=9)).isoformat()
+    po, for_stock = (buyer.post("/api/purchase-orders", json={
+        "supplier": "S-LIFTTEC", "site": "NB1", "allow_unlisted_item": True, "lines": [
+            {"item": material, "quantity": "10", "unit_price": "2.80", "due_date": soon, **peg}]})
+        for peg in ({"production_order": made.json()["code"]}, {}))
+    assert po.status_code == 201 and for_stock.status_code == 201, po.text
+    for bought_po in (po, for_stock):
+        assert buyer.post(f"/api/purchase-orders/{bought_po.json()['code']}/approve").status_code == 200
+    bought = tracking(login, order["code"])["purchasing"]
+    assert [(p["purchase_order"], p["item"], p["for_item"]) for p in bought] == [(po.json()["code"], material, "CH-ERGO")], \
+        "what was bought for its production, not what was bought for stock"
+    receipt = login("warehouse").post("/api/stock/receipts", json={
+        "purchase_order": po.json()["code"], "line_no": 10, "item": material, "location": "RM-A-01-01", "quantity": "10"})
+    assert receipt.status_code == 201, receipt.text
+    bought = tracking(login, order["code"])["purchasing"]
+    assert [(p["purchase_order"], p["received"], p["status"]) for p in bought] == [(po.json()["code"], "10", "received")], \
+        "the purchase that supplied it stays on its tracking once received"
+    unknown = buyer.post("/api/purchase-orders", json={"supplier": "S-LIFTTEC", "site": "NB1", "lines": [
+        {"item": "GAS-C4", "quantity": "1", "due_date": soon, "sales_order": "SO-NOPE-1"}]})
+    assert unknown.status_code == 422 and unknown.json()["code"] == "unknown_sales_order", unknown.text
 
     sscc = pushed(packer, "shipment.pack", {"shipment": shipment["code"], "contents": [
         {"item": item, "location": "FG-02-01", "quantity": "3"}]})["effect"]["sscc"]

@@ -29,6 +29,9 @@ export function tickerText(topic, event) {
   if (event.kind === "downtime") {
     return t(event.action === "start" ? "board.event_down" : "board.event_up", { work_centre: centre, reason: event.reason || "" });
   }
+  if (event.kind === "under_issue") {
+    return t("board.event_under_issue", { work_centre: centre, order: event.production_order || "", item: event.item || "" });
+  }
   if (event.kind === "issue" || event.kind === "over_issue") {
     return t("board.event_issue", { work_centre: centre, order: event.production_order || "", item: event.item || "" });
   }
@@ -60,6 +63,8 @@ export async function render(root, ctx) {
       const planned = toMicro(order.quantity) ?? 0n;
       return h("section", { class: "board-order", dataset: { order: order.code } },
         h("h2", {}, t("board.order", { order: order.code, item: order.item, quantity: order.quantity, status: order.status })),
+        order.under_issued ? h("p", { class: "under-issued" }, t("board.under_issued", { items: (order.materials || [])
+          .filter((m) => m.under_issued).map((m) => m.item).join(", ") })) : "",
         h("table", {}, h("tbody", {}, ...order.operations.map((op) => {
           const entry = progress.get(operationKey(order.code, op.sequence));
           const good = entry?.good ?? toMicro(op.good_quantity) ?? 0n;

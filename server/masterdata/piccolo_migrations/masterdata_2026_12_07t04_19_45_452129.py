@@ -1,0 +1,81 @@
+from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+from piccolo.columns.column_types import Integer
+from piccolo.columns.column_types import Varchar
+from piccolo.columns.indexes import IndexMethod
+
+ID = "2026-12-07T04:19:45:452129"
+VERSION = "1.38.0"
+DESCRIPTION = "issue_method"
+
+
+async def forwards():
+    manager = MigrationManager(
+        migration_id=ID, app_name="masterdata", description=DESCRIPTION
+    )
+
+    manager.add_column(
+        table_class_name="BomLine",
+        tablename="bom_line",
+        column_name="issue_method",
+        db_column_name="issue_method",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 12,
+            "default": "manual",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="BomLine",
+        tablename="bom_line",
+        column_name="operation",
+        db_column_name="operation",
+        column_class_name="Integer",
+        column_class=Integer,
+        params={
+            "default": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="WorkCentre",
+        tablename="work_centre",
+        column_name="issue_location",
+        db_column_name="issue_location",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 40,
+            "default": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    return manager

@@ -1,0 +1,59 @@
+from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+from piccolo.columns.column_types import Varchar
+from piccolo.columns.indexes import IndexMethod
+
+ID = "2026-12-07T04:30:54:850201"
+VERSION = "1.38.0"
+DESCRIPTION = "pegged_supply"
+
+
+async def forwards():
+    manager = MigrationManager(
+        migration_id=ID, app_name="purchasing", description=DESCRIPTION
+    )
+
+    manager.add_column(
+        table_class_name="PurchaseOrderLine",
+        tablename="purchase_order_line",
+        column_name="production_order",
+        db_column_name="production_order",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 40,
+            "default": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": True,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="PurchaseOrderLine",
+        tablename="purchase_order_line",
+        column_name="sales_order",
+        db_column_name="sales_order",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 40,
+            "default": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": True,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    return manager
