@@ -5,6 +5,8 @@ driver's device as a hash-chained proof of delivery; every refusal with its code
 from __future__ import annotations
 
 import io
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 
 import httpx
@@ -256,6 +258,65 @@ def test_office_refusals_for_planning_and_cancelling(login, unique, packer):
     assert login("viewer").get(f"/api/stock/available/{item}").json()["reserved"] == "0"
     again = logistics.post(f"/api/shipments/{planned['code']}/cancel")
     assert again.status_code == 409 and again.json()["code"] == "shipment_cancelled"
+
+
+# -- stock is promised once ----------------------------------------------------------------------------------------------
+def figures(login, item: str) -> tuple[str, str, str]:
+    body = login("viewer").get(f"/api/stock/available/{item}").json()
+    return body["on_hand"], body["reserved"], body["available_to_promise"]
+
+
+def picked(shipment: dict) -> list[tuple[str | None, str, bool]]:
+    return [(p["location"], p["quantity"], p["missing"]) for p in shipment["pick_list"]]
+
+
+def test_units_reserved_for_one_order_are_not_offered_to_the_next_whose_shipment_is_short(login, unique):
+    item = finished_item(login, unique, lot_tracked=False)
+    count_in(login("warehouse"), item, "FG-01-02", "2")
+    first_order, second_order = confirmed_order(login, [(item, "2")]), confirmed_order(login, [(item, "2")])
+    first = plan_shipment(login, first_order)
+    assert picked(first) == [("FG-01-02", "2", False)]
+    assert figures(login, item) == ("2", "2", "0")
+    suggestion = login("viewer").get("/api/stock/fefo", params={"item": item, "quantity": "2"}).json()
+    assert (suggestion["picks"], suggestion["missing"]) == ([], "2"), "reserved units are no pick suggestion"
+
+    second = plan_shipment(login, second_order)
+    assert picked(second) == [(None, "2", True)], "the same two units are not picked twice"
+    assert figures(login, item) == ("2", "2", "0"), "never below zero"
+    lines = {code: tracking_line(login, code) for code in (first_order["code"], second_order["code"])}
+    assert [(lines[o["code"]]["on_shipments"], lines[o["code"]]["short"]) for o in (first_order, second_order)] == [
+        ("2", "0"), ("0", "2")], "only the first order is covered"
+    page = login("viewer").get(f"/sales-orders/{second_order['code']}/tracking")
+    assert 'id="track-short-10">2<' in page.text.replace(" ", "")
+
+    assert login("logistics").post(f"/api/shipments/{first['code']}/cancel").status_code == 200
+    assert figures(login, item) == ("2", "0", "2"), "a cancelled shipment's units are free again"
+
+
+def tracking_line(login, order: str) -> dict:
+    response = login("viewer").get(f"/api/sales-orders/{order}/tracking")
+    assert response.status_code == 200, response.text
+    return response.json()["lines"][0]
+
+
+def test_shipments_planned_at_the_same_moment_never_share_the_last_units(login, unique):
+    item = finished_item(login, unique, lot_tracked=False)
+    count_in(login("warehouse"), item, "FG-01-02", "2")
+    orders = [confirmed_order(login, [(item, "2")]) for _ in range(4)]
+    clients = [login("logistics") for _ in orders]
+    start = threading.Barrier(len(orders))
+
+    def plan(client, order: dict) -> httpx.Response:
+        start.wait()
+        return client.post("/api/shipments", json={"sales_order": order["code"], "ship_from": "FG",
+                                                   "lines": [{"line_no": 10, "quantity": "2"}]})
+
+    with ThreadPoolExecutor(len(orders)) as pool:
+        responses = list(pool.map(plan, clients, orders))
+    assert [r.status_code for r in responses] == [201] * len(orders), [r.text for r in responses]
+    outcomes = [picked(r.json()) for r in responses]
+    assert (outcomes.count([("FG-01-02", "2", False)]), outcomes.count([(None, "2", True)])) == (1, 3), outcomes
+    assert figures(login, item) == ("2", "2", "0")
 
 
 # -- devices: scope, route moves, duplicates -----------------------------------------------------------------------------
