@@ -196,7 +196,7 @@ async def fit_to_order_line(sales_order: str, line_no: int, open_micro: int, *, 
 
 @needs_write
 async def move_route(code: str, route: str, who: Who) -> ShipmentOut:
-    """Another route: the old route's devices get a delete, the new one's the shipment (once loaded)."""
+    """Another route: the old route's devices get a delete, the new one's the shipment."""
     row = await shipment_row(code, lock=True)
     if row["status"] not in rules.OPEN:
         raise conflict(rules.pack_refusal(row["status"]) or Refusal("shipment_closed", "The shipment is closed"),
