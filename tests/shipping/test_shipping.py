@@ -16,8 +16,8 @@ from PIL import Image
 from server.inventory.availability import Bin, fefo_take
 from server.labels.gs1 import check_digit
 from tests.factory import (
-    b64, confirmed_order, count_in, driver_on, finished_item, plan_shipment, png_bytes, pushed, run_sql, shipment_of,
-    sign_args, signature, stock_rows,
+    approved_order, b64, confirmed_order, count_in, driver_on, finished_item, plan_shipment, png_bytes, pushed, run_sql,
+    shipment_of, sign_args, signature, stock_rows,
 )
 from tests.live_sockets import next_message, open_board
 from tests.sync_fixtures import enrolled_device
@@ -261,8 +261,8 @@ def test_office_refusals_for_planning_and_cancelling(login, unique, packer):
 
 
 # -- stock is promised once ----------------------------------------------------------------------------------------------
-def figures(login, item: str) -> tuple[str, str, str]:
-    body = login("viewer").get(f"/api/stock/available/{item}").json()
+def figures(viewer: httpx.Client, item: str) -> tuple[str, str, str]:
+    body = viewer.get(f"/api/stock/available/{item}").json()
     return body["on_hand"], body["reserved"], body["available_to_promise"]
 
 
@@ -270,53 +270,52 @@ def picked(shipment: dict) -> list[tuple[str | None, str, bool]]:
     return [(p["location"], p["quantity"], p["missing"]) for p in shipment["pick_list"]]
 
 
+def plan_all(logistics: httpx.Client, order: dict) -> httpx.Response:
+    return logistics.post("/api/shipments", json={"sales_order": order["code"], "ship_from": "FG", "lines": [
+        {"line_no": line["line_no"], "quantity": line["quantity"]} for line in order["lines"]]})
+
+
 def test_units_reserved_for_one_order_are_not_offered_to_the_next_whose_shipment_is_short(login, unique):
     item = finished_item(login, unique, lot_tracked=False)
     count_in(login("warehouse"), item, "FG-01-02", "2")
-    first_order, second_order = confirmed_order(login, [(item, "2")]), confirmed_order(login, [(item, "2")])
-    first = plan_shipment(login, first_order)
+    sales, logistics, viewer = login("sales"), login("logistics"), login("viewer")
+    first_order, second_order = (approved_order(sales, "C-BJYB", [(item, "2")], TODAY + timedelta(days=7)) for _ in "12")
+    first = plan_all(logistics, first_order).json()
     assert picked(first) == [("FG-01-02", "2", False)]
-    assert figures(login, item) == ("2", "2", "0")
-    suggestion = login("viewer").get("/api/stock/fefo", params={"item": item, "quantity": "2"}).json()
+    assert figures(viewer, item) == ("2", "2", "0")
+    suggestion = viewer.get("/api/stock/fefo", params={"item": item, "quantity": "2"}).json()
     assert (suggestion["picks"], suggestion["missing"]) == ([], "2"), "reserved units are no pick suggestion"
 
-    second = plan_shipment(login, second_order)
+    second = plan_all(logistics, second_order).json()
     assert picked(second) == [(None, "2", True)], "the same two units are not picked twice"
-    assert figures(login, item) == ("2", "2", "0"), "never below zero"
-    lines = {code: tracking_line(login, code) for code in (first_order["code"], second_order["code"])}
-    assert [(lines[o["code"]]["on_shipments"], lines[o["code"]]["short"]) for o in (first_order, second_order)] == [
-        ("2", "0"), ("0", "2")], "only the first order is covered"
-    page = login("viewer").get(f"/sales-orders/{second_order['code']}/tracking")
+    assert figures(viewer, item) == ("2", "2", "0"), "never below zero"
+    lines = [viewer.get(f"/api/sales-orders/{order['code']}/tracking").json()["lines"][0] for order in (first_order, second_order)]
+    assert [(line["on_shipments"], line["short"], line["available_to_promise"]) for line in lines] == [
+        ("2", "0", "0"), ("0", "2", "0")], "only the first order is covered"
+    page = viewer.get(f"/sales-orders/{second_order['code']}/tracking")
     assert 'id="track-short-10">2<' in page.text.replace(" ", "")
 
-    assert login("logistics").post(f"/api/shipments/{first['code']}/cancel").status_code == 200
-    assert figures(login, item) == ("2", "0", "2"), "a cancelled shipment's units are free again"
-
-
-def tracking_line(login, order: str) -> dict:
-    response = login("viewer").get(f"/api/sales-orders/{order}/tracking")
-    assert response.status_code == 200, response.text
-    return response.json()["lines"][0]
+    assert logistics.post(f"/api/shipments/{first['code']}/cancel").status_code == 200
+    assert figures(viewer, item) == ("2", "0", "2"), "a cancelled shipment's units are free again"
 
 
 def test_shipments_planned_at_the_same_moment_never_share_the_last_units(login, unique):
     item = finished_item(login, unique, lot_tracked=False)
     count_in(login("warehouse"), item, "FG-01-02", "2")
-    orders = [confirmed_order(login, [(item, "2")]) for _ in range(4)]
-    clients = [login("logistics") for _ in orders]
+    sales, logistics = login("sales"), login("logistics")
+    orders = [approved_order(sales, "C-BJYB", [(item, "2")], TODAY + timedelta(days=7)) for _ in range(4)]
     start = threading.Barrier(len(orders))
 
-    def plan(client, order: dict) -> httpx.Response:
+    def plan(order: dict) -> httpx.Response:
         start.wait()
-        return client.post("/api/shipments", json={"sales_order": order["code"], "ship_from": "FG",
-                                                   "lines": [{"line_no": 10, "quantity": "2"}]})
+        return plan_all(logistics, order)
 
     with ThreadPoolExecutor(len(orders)) as pool:
-        responses = list(pool.map(plan, clients, orders))
+        responses = list(pool.map(plan, orders))
     assert [r.status_code for r in responses] == [201] * len(orders), [r.text for r in responses]
     outcomes = [picked(r.json()) for r in responses]
     assert (outcomes.count([("FG-01-02", "2", False)]), outcomes.count([(None, "2", True)])) == (1, 3), outcomes
-    assert figures(login, item) == ("2", "2", "0")
+    assert figures(login("viewer"), item) == ("2", "2", "0")
 
 
 # -- devices: scope, route moves, duplicates -----------------------------------------------------------------------------
@@ -344,6 +343,19 @@ def test_a_driver_sees_the_shipment_on_its_route_once_loaded_and_loses_it_when_t
     assert pushed(south_driver, "delivery.sign", sign_args(code))["status"] == "applied"
     north_driver.close()
     south_driver.close()
+
+
+def test_a_driver_carries_only_the_shipments_of_its_route_from_planning_on(server, login, tmp_path, unique, packer):
+    item = finished_item(login, unique, lot_tracked=False)
+    north, south = unique("NORTH"), unique("SOUTH")
+    mine, theirs = (plan_shipment(login, confirmed_order(login, [(item, "1")]), route=route)["code"] for route in (north, south))
+    unrouted = plan_shipment(login, confirmed_order(login, [(item, "1")]))["code"]
+    driver = driver_on(server, login, tmp_path, north)
+    for device in (driver, packer):
+        device.pull_all()
+    assert {mine, theirs, unrouted} & set(driver.replica("shipment")) == {mine}, "another route's and no route's stay off"
+    assert {mine, theirs, unrouted} <= set(packer.replica("shipment")), "the warehouse's tablet has every one"
+    driver.close()
 
 
 def test_a_pack_and_a_signature_pushed_twice_apply_once(server, login, tmp_path, unique, packer):
