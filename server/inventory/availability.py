@@ -165,6 +165,16 @@ def reservations_left(held: list[Pick], used: Iterable[tuple[str, str, int]], ke
     return kept[::-1]
 
 
+async def reserved_for_others(item: str, location: str, lot: str, order_kind: str, order_code: str) -> int:
+    """What open reservations of other orders hold at one bin: stock an order may not take from there."""
+    rows = await sql_read(
+        "SELECT COALESCE(SUM(quantity_micro), 0) AS q FROM stock_reservation WHERE item = $1 AND location = $2 AND lot = $3 "
+        "AND released_at IS NULL AND NOT (order_kind = $4 AND order_code = $5)",
+        item, location, lot, order_kind, order_code,
+    )
+    return int(rows[0]["q"])
+
+
 async def release_reservations(order_kind: str, order_code: str, line_no: int | None = None) -> None:
     args: list[Any] = [datetime.now(timezone.utc), order_kind, order_code]
     line = ""

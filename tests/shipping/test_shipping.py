@@ -275,7 +275,7 @@ def plan_all(logistics: httpx.Client, order: dict) -> httpx.Response:
         {"line_no": line["line_no"], "quantity": line["quantity"]} for line in order["lines"]]})
 
 
-def test_units_reserved_for_one_order_are_not_offered_to_the_next_whose_shipment_is_short(login, unique):
+def test_units_reserved_for_one_order_are_not_offered_to_the_next_whose_shipment_is_short(login, unique, packer):
     item = finished_item(login, unique, lot_tracked=False)
     count_in(login("warehouse"), item, "FG-01-02", "2")
     sales, logistics, viewer = login("sales"), login("logistics"), login("viewer")
@@ -295,8 +295,13 @@ def test_units_reserved_for_one_order_are_not_offered_to_the_next_whose_shipment
     page = viewer.get(f"/sales-orders/{second_order['code']}/tracking")
     assert 'id="track-short-10">2<' in page.text.replace(" ", "")
 
+    take = {"shipment": second["code"], "contents": [{"item": item, "location": "FG-01-02", "quantity": "2"}]}
+    assert refused_with(packer, "shipment.pack", take, "reserved_for_another_order")["details"]["available"] == "0"
+
     assert logistics.post(f"/api/shipments/{first['code']}/cancel").status_code == 200
     assert figures(viewer, item) == ("2", "0", "2"), "a cancelled shipment's units are free again"
+    assert pushed(packer, "shipment.pack", take)["status"] == "applied"
+    assert figures(viewer, item) == ("0", "0", "0")
 
 
 def test_shipments_planned_at_the_same_moment_never_share_the_last_units(login, unique):
