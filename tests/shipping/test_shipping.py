@@ -323,6 +323,39 @@ def test_shipments_planned_at_the_same_moment_never_share_the_last_units(login, 
     assert figures(login("viewer"), item) == ("2", "2", "0")
 
 
+def test_a_plan_and_a_pick_of_the_same_free_units_at_the_same_moment_never_both_get_them(login, unique, packer):
+    """A shipment short of stock is packed from units that came in since, while another order's shipment is planned:
+    either the pick takes them and the plan finds none, or the plan reserves them and the pick is refused."""
+    item = finished_item(login, unique, lot_tracked=False)
+    sales, logistics = login("sales"), login("logistics")
+    for _ in range(3):
+        short, other = (approved_order(sales, "C-BJYB", [(item, "2")], TODAY + timedelta(days=7)) for _ in "12")
+        waiting = plan_all(logistics, short).json()["code"]
+        count_in(login("warehouse"), item, "FG-02-01", "2")
+        start = threading.Barrier(2, timeout=60)
+        mutation = packer.enqueue("shipment.pack", {"shipment": waiting, "contents": [
+            {"item": item, "location": "FG-02-01", "quantity": "2"}]})
+
+        def plan() -> httpx.Response:
+            start.wait()
+            return plan_all(logistics, other)
+
+        with ThreadPoolExecutor(1) as pool:  # the device's own state is used from this thread only
+            planning = pool.submit(plan)
+            start.wait()
+            packer.push_once()
+            picked_result, planned = packer.result(mutation), planning.result()
+        assert planned.status_code == 201, planned.text
+        if picked_result["status"] == "applied":
+            assert picked(planned.json()) == [(None, "2", True)], "the units picked are not promised too"
+        else:
+            assert picked_result["error"]["code"] == "reserved_for_another_order", picked_result
+            assert picked(planned.json()) == [("FG-02-01", "2", False)]
+            assert logistics.post(f"/api/shipments/{planned.json()['code']}/cancel").status_code == 200
+            assert pushed(packer, "shipment.pack", {"shipment": waiting, "contents": [
+                {"item": item, "location": "FG-02-01", "quantity": "2"}]})["status"] == "applied"
+
+
 # -- devices: scope, route moves, duplicates -----------------------------------------------------------------------------
 def test_a_driver_sees_the_shipment_on_its_route_once_loaded_and_loses_it_when_the_route_changes(server, login, tmp_path, unique, packer):
     item = finished_item(login, unique, lot_tracked=False)
