@@ -336,12 +336,12 @@ def test_a_plan_and_a_pick_of_the_same_free_units_at_the_same_moment_never_both_
         mutation = packer.enqueue("shipment.pack", {"shipment": waiting, "contents": [
             {"item": item, "location": "FG-02-01", "quantity": "2"}]})
 
-        def plan() -> httpx.Response:
+        def plan(start: threading.Barrier, order: dict) -> httpx.Response:
             start.wait()
-            return plan_all(logistics, other)
+            return plan_all(logistics, order)
 
         with ThreadPoolExecutor(1) as pool:  # the device's own state is used from this thread only
-            planning = pool.submit(plan)
+            planning = pool.submit(plan, start, other)
             start.wait()
             packer.push_once()
             picked_result, planned = packer.result(mutation), planning.result()
