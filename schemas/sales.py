@@ -249,7 +249,8 @@ class TrackingLine(BaseModel):
     delivered: Quantity
     backorder: Quantity
     open: Quantity
-    on_shipments: Quantity = Field(description="On open shipments (planned, packed or loaded)")
+    on_shipments: Quantity = Field(description="On open shipments (planned, packed or loaded) with stock to pick")
+    short: Quantity = Field(description="On open shipments but short: no free stock was there to reserve for it")
     packed: Quantity
     loaded: Quantity
     reserved: Quantity = Field(description="Stock reserved for the line itself")

@@ -15,9 +15,9 @@
 // 1. Wedge noise goes (surrounding spaces, CR, LF, TAB); the stand-in for GS becomes GS; any other control character
 //    is refused, as are an empty scan and one over 512 characters.
 // 2. An AIM identifier (]C1 ]d2 ]Q3 ]e0 ...: a GS1 element string; ]E0 ]E4 ]I1: a GTIN) says what follows. Else
-//    the text by its shape: (01)... bracketed; digits only: a GTIN when the length and check digit fit, else an
-//    element string; anything with a GS: an element string; an http(s) link: a GS1 Digital Link when it reads as
-//    one; anything else: an internal code.
+//    the text by its shape: (01)... bracketed; digits only: a GTIN whenever the length is 8, 12, 13 or 14 (a wrong
+//    check digit is bad_check_digit, never another reading), else an element string; anything with a GS: an element
+//    string; an http(s) link: a GS1 Digital Link when it reads as one; anything else: an internal code.
 // 3. A check digit that does not add up anywhere (GTIN, SSCC, GLN) is bad_check_digit; a malformed element string
 //    (unknown AI, wrong length, month 13) is invalid_gs1.
 
@@ -205,15 +205,13 @@ export function readScan(raw, gsStandin = null) {
     return fromElements(base, message(text));
   }
   if (DIGITS.test(text)) {
-    if (gtinIsValid(text)) return fromGtin(base, parseGtin(text));
-    try {
-      return fromElements(base, message(text));
-    } catch (error) {
-      if (GTIN_LENGTHS.includes(text.length) && error.code === "invalid_gs1") {
+    if (GTIN_LENGTHS.includes(text.length)) {
+      if (!gtinIsValid(text)) {
         throw new ScanError("bad_check_digit", `${text} is not a GTIN: its check digit is wrong`, { gtin: text });
       }
-      throw error;
+      return fromGtin(base, parseGtin(text));
     }
+    return fromElements(base, message(text));
   }
   if (text.startsWith("https://") || text.startsWith("http://")) {
     let elements = null;

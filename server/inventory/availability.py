@@ -1,19 +1,27 @@
 """What stock can be used for: FEFO pick suggestions, reservations against orders, available-to-promise, and
 the alerts a planner and a warehouse lead watch (below safety stock, lots expiring or expired).
 
-Pure decisions (`fefo_take`) are separated from the reads that feed them.
+A reservation promises units of one bin (item, location, lot) to an order line, and every figure that offers stock
+(a pick list, a FEFO suggestion, available-to-promise) offers only what no open reservation holds: the same units
+are never promised twice. Who reserves locks the bins' places first (`lock_item_places`), so two plans made at once
+see each other's reservations. Pure decisions (`fefo_take`, `reservations_left`) are separated from the reads that
+feed them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
-from server.db import sql_execute, sql_read
+from litestar.status_codes import HTTP_404_NOT_FOUND
+
+from server.db import placeholders, sql_execute, sql_read
+from server.errors import refuse
 from server.inventory.lots import today
-from server.inventory.stock import AVAILABLE
+from server.inventory.stock import AVAILABLE, lock_stock_places
 from server.quantities import quantity_text, to_micro
 
 
@@ -49,8 +57,13 @@ def fefo_take(bins: list[Bin], wanted_micro: int) -> tuple[list[Pick], int]:
     return picks, max(missing, 0)
 
 
+# Open reservations of one bin: subtracted from its on-hand wherever stock is offered.
+_RESERVED_AT_BIN = ("SELECT COALESCE(SUM(r.quantity_micro), 0) FROM stock_reservation r WHERE r.item = s.item "
+                    "AND r.location = s.location AND r.lot = s.lot AND r.released_at IS NULL")
+
+
 async def usable_bins(item: str, *, warehouse: str | None = None, site: str | None = None, on: date | None = None) -> list[Bin]:
-    """Available stock of an item that has not expired, with each lot's expiry."""
+    """Available stock of an item that has not expired and that no open reservation holds, with each lot's expiry."""
     args: list[Any] = [item, AVAILABLE, on or today()]
     where = ""
     if warehouse:
@@ -60,13 +73,38 @@ async def usable_bins(item: str, *, warehouse: str | None = None, site: str | No
         args.append(site)
         where += f" AND w.site = ${len(args)}"
     rows = await sql_read(
-        "SELECT s.location, s.lot, s.quantity_micro, l.expiry FROM stock_on_hand s "
+        f"SELECT s.location, s.lot, s.quantity_micro - ({_RESERVED_AT_BIN}) AS free_micro, l.expiry FROM stock_on_hand s "
         "JOIN location loc ON loc.code = s.location JOIN warehouse w ON w.code = loc.warehouse "
         "LEFT JOIN lot l ON l.item = s.item AND l.code = s.lot "
         "WHERE s.item = $1 AND s.status = $2 AND s.quantity_micro > 0 AND (l.expiry IS NULL OR l.expiry >= $3)" + where,
         *args,
     )
-    return [Bin(r["location"], r["lot"], r["expiry"], r["quantity_micro"]) for r in rows]
+    return [Bin(r["location"], r["lot"], r["expiry"], int(r["free_micro"])) for r in rows if int(r["free_micro"]) > 0]
+
+
+async def lock_item_places(items: Iterable[str], warehouse: str) -> None:
+    """Lock the places that hold available stock of these items in the warehouse (server/inventory/stock.py), at the
+    start of an action that reserves from them: bins read as free afterwards stay free until this transaction
+    commits, and a plan made at the same moment waits and then sees these reservations. On SQLite the write
+    transaction already serialises writers."""
+    codes = sorted(set(items))
+    if not codes:
+        return
+    rows = await sql_read(
+        "SELECT DISTINCT s.item, s.location FROM stock_on_hand s JOIN location loc ON loc.code = s.location "
+        f"WHERE s.item IN ({placeholders(len(codes), 3)}) AND s.status = $1 AND loc.warehouse = $2 AND s.quantity_micro > 0",
+        AVAILABLE, warehouse, *codes,
+    )
+    await lock_stock_places((r["item"], r["location"]) for r in rows)
+
+
+async def reservable_bins(item: str, warehouse: str) -> list[Bin]:
+    """The free bins of an item in a warehouse, each place locked (after `lock_item_places`): a bin filled since
+    that lock is tried without waiting, and if another transaction holds it the action is busy (503), never
+    double-promising."""
+    bins = await usable_bins(item, warehouse=warehouse)
+    await lock_stock_places((item, b.location) for b in bins)
+    return bins
 
 
 async def fefo_suggestion(item: str, quantity: Decimal, *, warehouse: str | None = None, site: str | None = None) -> dict[str, Any]:
@@ -80,13 +118,61 @@ async def fefo_suggestion(item: str, quantity: Decimal, *, warehouse: str | None
 
 
 # -- reservations ----------------------------------------------------------------------------------------------
-async def reserve(item: str, quantity_micro: int, order_kind: str, order_code: str, line_no: int = 0) -> None:
-    """Promise stock to an order line (inside the caller's write transaction)."""
+async def reserve(item: str, quantity_micro: int, order_kind: str, order_code: str, line_no: int = 0, *,
+                  location: str = "", lot: str = "") -> None:
+    """Promise stock of one bin to an order line (inside the caller's write transaction). A reservation without a
+    location promises the item anywhere: it counts against available-to-promise only."""
     await sql_execute(
-        "INSERT INTO stock_reservation (item, quantity_micro, order_kind, order_code, line_no, created_at) "
-        "VALUES ($1, $2, $3, $4, $5, $6)",
-        item, quantity_micro, order_kind, order_code, line_no, datetime.now(timezone.utc),
+        "INSERT INTO stock_reservation (item, quantity_micro, order_kind, order_code, line_no, location, lot, created_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        item, quantity_micro, order_kind, order_code, line_no, location, lot or "", datetime.now(timezone.utc),
     )
+
+
+async def reserve_picks(picks: Iterable[Pick], item: str, order_kind: str, order_code: str, line_no: int) -> None:
+    for pick in picks:
+        await reserve(item, pick.quantity_micro, order_kind, order_code, line_no, location=pick.location, lot=pick.lot)
+
+
+async def held_reservations(order_kind: str, order_code: str, line_no: int) -> list[Pick]:
+    """An order line's open reservations, bin by bin, in the order they were made (a plan makes them FEFO)."""
+    rows = await sql_read(
+        "SELECT r.location, r.lot, r.quantity_micro, l.expiry FROM stock_reservation r "
+        "LEFT JOIN lot l ON l.item = r.item AND l.code = r.lot "
+        "WHERE r.order_kind = $1 AND r.order_code = $2 AND r.line_no = $3 AND r.released_at IS NULL ORDER BY r.id",
+        order_kind, order_code, line_no,
+    )
+    return [Pick(r["location"], r["lot"], r["expiry"], int(r["quantity_micro"])) for r in rows]
+
+
+def reservations_left(held: list[Pick], used: Iterable[tuple[str, str, int]], keep_micro: int) -> list[Pick]:
+    """What an order line keeps reserved once `used` (location, lot, micro) was taken out of stock for it, and no more
+    than `keep_micro` in all: what was used is taken off its own bin first, then whatever is still too much off the
+    last bins reserved (the latest expiry of a FEFO plan). Never a new bin: shrinking a promise takes nothing from
+    anybody else."""
+    left = {(p.location, p.lot): p.quantity_micro for p in held}
+    for location, lot, micro in used:
+        if (location, lot) in left:
+            left[(location, lot)] -= min(micro, left[(location, lot)])
+    excess = sum(left.values()) - max(keep_micro, 0)
+    kept: list[Pick] = []
+    for pick in reversed(held):
+        quantity = left.pop((pick.location, pick.lot), 0)
+        cut = min(max(excess, 0), quantity)
+        excess -= cut
+        if quantity - cut > 0:
+            kept.append(Pick(pick.location, pick.lot, pick.expiry, quantity - cut))
+    return kept[::-1]
+
+
+async def reserved_for_others(item: str, location: str, lot: str, order_kind: str, order_code: str) -> int:
+    """What open reservations of other orders hold at one bin: stock an order may not take from there."""
+    rows = await sql_read(
+        "SELECT COALESCE(SUM(quantity_micro), 0) AS q FROM stock_reservation WHERE item = $1 AND location = $2 AND lot = $3 "
+        "AND released_at IS NULL AND NOT (order_kind = $4 AND order_code = $5)",
+        item, location, lot, order_kind, order_code,
+    )
+    return int(rows[0]["q"])
 
 
 async def release_reservations(order_kind: str, order_code: str, line_no: int | None = None) -> None:
@@ -102,13 +188,20 @@ async def release_reservations(order_kind: str, order_code: str, line_no: int | 
 
 
 async def available_to_promise(item: str) -> dict[str, str]:
+    """On hand (available), reserved, and what can still be promised: the unexpired stock no reservation holds (what
+    a FEFO suggestion over every warehouse offers), less reservations not tied to a bin. Never below zero."""
+    known = await sql_read("SELECT 1 FROM item WHERE code = $1", item)
+    if not known:
+        raise refuse("unknown_reference", f"No item with code {item!r}", HTTP_404_NOT_FOUND, entity="item", value=item)
     on_hand = await sql_read(
         "SELECT COALESCE(SUM(quantity_micro), 0) AS q FROM stock_on_hand WHERE item = $1 AND status = $2", item, AVAILABLE)
     reserved = await sql_read(
-        "SELECT COALESCE(SUM(quantity_micro), 0) AS q FROM stock_reservation WHERE item = $1 AND released_at IS NULL", item)
-    available, promised = int(on_hand[0]["q"]), int(reserved[0]["q"])
-    return {"item": item, "on_hand": quantity_text(available), "reserved": quantity_text(promised),
-            "available_to_promise": quantity_text(available - promised)}
+        "SELECT COALESCE(SUM(quantity_micro), 0) AS q, COALESCE(SUM(CASE WHEN location = '' THEN quantity_micro ELSE 0 END), 0) "
+        "AS anywhere FROM stock_reservation WHERE item = $1 AND released_at IS NULL", item)
+    free = sum(b.quantity_micro for b in await usable_bins(item))
+    promisable = max(0, free - int(reserved[0]["anywhere"]))
+    return {"item": item, "on_hand": quantity_text(int(on_hand[0]["q"])), "reserved": quantity_text(int(reserved[0]["q"])),
+            "available_to_promise": quantity_text(promisable)}
 
 
 # -- alerts ------------------------------------------------------------------------------------------------------

@@ -75,7 +75,8 @@ class SerialNumber(Table, tablename="serial_number"):
 
 
 class Reservation(Table, tablename="stock_reservation"):
-    """Stock promised to an order line: available-to-promise is on hand (available) minus open reservations."""
+    """Stock of one bin (location and lot; '' for both when promised from anywhere) promised to an order line: what
+    open reservations hold is offered to nobody else (server/inventory/availability.py)."""
 
     id = Serial(primary_key=True)
     item = Varchar(length=40, index=True)
@@ -83,6 +84,8 @@ class Reservation(Table, tablename="stock_reservation"):
     order_kind = Varchar(length=20)  # sales_order | production_order | shipment
     order_code = Varchar(length=40, index=True)
     line_no = Integer(default=0)
+    location = Varchar(length=40, default="")
+    lot = Varchar(length=40, default="")
     created_at = Timestamptz()
     released_at = Timestamptz(null=True, default=None)
 

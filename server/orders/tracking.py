@@ -39,6 +39,7 @@ LATE_CANDIDATES = 5000
 @dataclass
 class Coverage:
     on_shipments: int = 0
+    short: int = 0
     packed: int = 0
     loaded: int = 0
     reserved: int = 0
@@ -66,8 +67,10 @@ async def _coverage(order_codes: list[str]) -> dict[tuple[str, int], Coverage]:
         for line in await ShipmentLine.select().where(ShipmentLine.shipment.is_in(list(by_id))):
             shipment = by_id[line["shipment"]]
             entry = covered[(shipment["sales_order"], line["line_no"])]
-            # What the pick list found no stock for is on the shipment only on paper.
-            entry.on_shipments += line["quantity_micro"] - missing[line["shipment"]].get(line["line_no"], 0)
+            # What the pick list found no free stock for is on the shipment only on paper: short, not covered.
+            short = missing[line["shipment"]].get(line["line_no"], 0)
+            entry.on_shipments += line["quantity_micro"] - short
+            entry.short += short
             entry.packed += line["packed_quantity_micro"]
         for content in await HandlingUnitContent.select(
                 HandlingUnitContent.line_no, HandlingUnitContent.quantity_micro,
@@ -117,7 +120,7 @@ async def order_tracking(code: str) -> OrderTracking:
             promise_date=promise_of(line), delivered=from_micro(line["shipped_quantity_micro"]),
             backorder=from_micro(line["backorder_quantity_micro"]),
             open=from_micro(max(0, line["quantity_micro"] - line["shipped_quantity_micro"])),
-            on_shipments=from_micro(entry.on_shipments), packed=from_micro(entry.packed), loaded=from_micro(entry.loaded),
+            on_shipments=from_micro(entry.on_shipments), short=from_micro(entry.short), packed=from_micro(entry.packed), loaded=from_micro(entry.loaded),
             reserved=from_micro(entry.reserved), in_production=from_micro(entry.in_production),
             available_to_promise=max(Decimal(0), atp[line["item"]]), risk=risk, risk_reason=reason,
         ))

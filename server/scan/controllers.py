@@ -7,7 +7,7 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.status_codes import HTTP_200_OK, HTTP_404_NOT_FOUND, HTTP_422_UNPROCESSABLE_ENTITY
+from litestar.status_codes import HTTP_200_OK, HTTP_404_NOT_FOUND, HTTP_409_CONFLICT, HTTP_422_UNPROCESSABLE_ENTITY
 
 from devices import service as devices
 from schemas.errors import ErrorBody
@@ -51,9 +51,12 @@ class ScanController(Controller):
           responses={
               HTTP_404_NOT_FOUND: ResponseSpec(ErrorBody, generate_examples=False,
                                                description="Nothing has this GTIN or code (`unknown_gtin`, `unknown_code`)"),
+              HTTP_409_CONFLICT: ResponseSpec(ErrorBody, generate_examples=False, description=(
+                  "A device scanned a location outside its scope (`out_of_scope`)")),
               HTTP_422_UNPROCESSABLE_ENTITY: ResponseSpec(ErrorBody, generate_examples=False, description=(
                   "Not readable: `bad_check_digit` (details: the AI and value, or the GTIN), `invalid_gs1`, "
                   "`invalid_symbology`")),
           })
     async def resolve(self, request: Request, data: ScanRequest) -> ScanResult:
-        return await resolve_scan(data.code, request.app.state.settings.scan_gs_standin)
+        device = request.scope.get(DEVICE_KEY)  # type: ignore[call-overload]
+        return await resolve_scan(data.code, request.app.state.settings.scan_gs_standin, device.scope if device else None)

@@ -11,9 +11,11 @@ How a string is read:
    `]d2`, GS1 QR `]Q3`, GS1 DataBar `]e0`…) carry a GS1 element string, FNC1 sent as GS; EAN/UPC (`]E0`, `]E4`) and
    ITF-14 (`]I1`) carry a GTIN. Any other symbology (`]C0`, `]Q1`, …), or none, carries text, read by its shape:
    - `(01)…(10)…`: the human-readable (bracketed) form of a GS1 element string;
-   - digits only: a GTIN-8/12/13/14 when the length fits and the check digit is right, else a GS1 element string
-     (so `96385074` is an EAN-8, not AI 96; `0109506000134352` is AI 01). A digits-only string is never an
-     internal code: internal codes must contain a letter;
+   - digits only: a GTIN-8/12/13/14 (EAN-8, UPC-A, EAN-13, ITF-14 read without identifier) whenever the length
+     fits, refused with `bad_check_digit` when its check digit is wrong rather than read as something else; any
+     other length a GS1 element string (so `96385074` is an EAN-8, `96385075` a misread one, never AI 96 with
+     data; `0109506000134352` is AI 01). A digits-only string is never an internal code: internal codes must
+     contain a letter;
    - anything holding a GS: a GS1 element string;
    - an `https://` link: a GS1 Digital Link when biip reads it as one;
    - anything else: an internal code (a location, an item code, a document, a device link), resolved elsewhere.
@@ -136,14 +138,11 @@ def read_scan(raw: str, gs_standin: str | None = None) -> ScanReading:
     if gs1 in GS1_MESSAGE_SYMBOLOGIES or text.startswith("(") or GS in text:
         return _from_elements(symbology, _message(text))
     if text.isdigit():
-        if gtin_is_valid(text):
+        if len(text) in GTIN_LENGTHS:
+            if not gtin_is_valid(text):
+                raise ScanError("bad_check_digit", f"{text} is not a GTIN: its check digit is wrong", {"gtin": text})
             return _from_gtin(symbology, _gtin(text))
-        try:
-            return _from_elements(symbology, _message(text))
-        except ScanError as exc:
-            if len(text) in GTIN_LENGTHS and exc.code == "invalid_gs1":
-                raise ScanError("bad_check_digit", f"{text} is not a GTIN: its check digit is wrong", {"gtin": text}) from exc
-            raise
+        return _from_elements(symbology, _message(text))
     if text.startswith(("https://", "http://")):
         try:
             link = GS1DigitalLinkURI.parse(text)

@@ -13,8 +13,12 @@ QR label, and goes to the resolvers:
   the built-in ones (locations, item codes, devices) are predicates registered here, so a document prefix is never
   shadowed by a location of the same name. The first answer wins; none is `unknown_code`.
 
+A device resolves only locations inside its scope (its site, and its warehouses when it names any): another
+location's code answers as whatever else has that code, else 409 `out_of_scope`, as a stock command there would.
+
 Refusals: malformed input 400 (`empty_scan`, `too_long`, `control_character`), unreadable GS1 422
-(`invalid_symbology`, `invalid_gs1`, `bad_check_digit`), nothing found 404 (`unknown_gtin`, `unknown_code`).
+(`invalid_symbology`, `invalid_gs1`, `bad_check_digit`), nothing found 404 (`unknown_gtin`, `unknown_code`), a
+location outside the device's scope 409 (`out_of_scope`).
 """
 
 from __future__ import annotations
@@ -22,12 +26,13 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable, Iterable
 
-from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_404_NOT_FOUND, HTTP_422_UNPROCESSABLE_ENTITY
+from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_404_NOT_FOUND, HTTP_409_CONFLICT, HTTP_422_UNPROCESSABLE_ENTITY
 
 from devices.tables import Device
 from schemas.scan import DeviceScan, ItemScan, LocationScan, ScanResult, ScannedDevice, ScannedItem, ScannedLocation, SsccScan
-from server.errors import ApiError
-from server.masterdata.tables import Item, Location
+from schemas.sync import DeviceScope
+from server.errors import ApiError, refuse
+from server.masterdata.tables import Item, Location, Warehouse
 from server.scan.gs1 import ScanError, ScanReading, read_scan
 
 Resolver = Callable[[str], Awaitable[ScanResult | None]]
@@ -67,14 +72,15 @@ def read_or_refuse(raw: str, gs_standin: str | None) -> ScanReading:
         raise ApiError(ERROR_STATUS.get(exc.code, HTTP_422_UNPROCESSABLE_ENTITY), exc.code, exc.message, exc.details) from exc
 
 
-async def resolve_scan(raw: str, gs_standin: str | None = None) -> ScanResult:
-    return await resolve_reading(read_or_refuse(raw, gs_standin))
+async def resolve_scan(raw: str, gs_standin: str | None = None, scope: DeviceScope | None = None) -> ScanResult:
+    """What a scan identifies; `scope` is the scanning device's (None at a desk)."""
+    return await resolve_reading(read_or_refuse(raw, gs_standin), scope)
 
 
-async def resolve_reading(reading: ScanReading) -> ScanResult:
+async def resolve_reading(reading: ScanReading, scope: DeviceScope | None = None) -> ScanResult:
     if reading.kind == "gs1":
         return await resolve_gs1(reading)
-    return await resolve_code(reading.code or "")
+    return await resolve_code(reading.code or "", scope)
 
 
 def _gs1_fields(reading: ScanReading) -> dict:
@@ -103,17 +109,34 @@ async def resolve_gs1(reading: ScanReading) -> ScanResult:
     return ItemScan(item=ScannedItem(**row), **{**_gs1_fields(reading), "gtin": gtin})
 
 
-async def _first_answer(code: str) -> ScanResult | None:
+async def _first_answer(code: str, scope: DeviceScope | None = None) -> ScanResult | None:
+    """The first resolver's answer; a location outside `scope` is passed over, and refused if nothing else answers."""
     candidates = [r for prefix, r in _by_prefix if code.startswith(prefix)] + [r for p, r in _by_predicate if p(code)]
+    outside: LocationScan | None = None
     for resolver in candidates:
         result = await resolver(code)
-        if result is not None:
+        if isinstance(result, LocationScan) and await _outside(result, scope):
+            outside = result
+        elif result is not None:
             return result
+    if outside is not None:
+        raise refuse("out_of_scope", f"Location {code!r} is outside this device's scope", HTTP_409_CONFLICT,
+                     location=outside.location.code)
     return None
 
 
-async def resolve_code(code: str) -> ScanResult:
-    result = await _first_answer(code)
+async def _outside(scan: LocationScan, scope: DeviceScope | None) -> bool:
+    """A location in another site, or in a warehouse the device's scope does not name (when it names any)."""
+    if scope is None:
+        return False
+    if scope.warehouses and scan.location.warehouse not in scope.warehouses:
+        return True
+    row = await Warehouse.select(Warehouse.site).where(Warehouse.code == scan.location.warehouse).first()
+    return row is None or row["site"] != scope.site
+
+
+async def resolve_code(code: str, scope: DeviceScope | None = None) -> ScanResult:
+    result = await _first_answer(code, scope)
     if result is not None:
         return result
     raise ApiError(HTTP_404_NOT_FOUND, "unknown_code", f"Nothing has the code {code[:80]!r}", {"code": code[:80]})

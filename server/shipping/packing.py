@@ -11,9 +11,13 @@ from litestar.status_codes import HTTP_409_CONFLICT
 from schemas.shipping import ShipmentLoadArgs, ShipmentPackArgs
 from server.db import sql_fetch
 from server.documents import utc_now
-from server.inventory.availability import release_reservations, reserve, usable_bins
+from server.inventory.availability import (
+    Bin, held_reservations, release_reservations, reservations_left, reserve, reserved_for_others, usable_bins,
+)
 from server.inventory.lots import check_serials, take_serials, usable_lot
-from server.inventory.stock import AVAILABLE, check_decimals, check_lot, load_item, load_place, lock_stock_places, post
+from server.inventory.stock import (
+    AVAILABLE, Place, check_decimals, check_lot, load_item, load_place, lock_stock_places, on_hand_micro, post,
+)
 from server.actors import Who
 from server.errors import refuse
 from server.quantities import quantity_text, to_micro
@@ -64,6 +68,25 @@ async def _unit_for_packing(shipment: dict[str, Any], sscc: str | None) -> tuple
     return sscc, unit
 
 
+async def _reserved_here(shipment: str, spread: list[tuple[int, int]]) -> list[Bin]:
+    """The bins reserved for the lines a pick fills: this shipment's own promise, still stock to take first by FEFO
+    (free bins, `usable_bins`, leave them out)."""
+    held = [pick for line_no, _ in spread for pick in await held_reservations(RESERVATION_KIND, shipment, line_no)]
+    return [Bin(p.location, p.lot, p.expiry, p.quantity_micro) for p in held if p.location]
+
+
+async def _check_not_promised_elsewhere(shipment: str, item: str, place: Place, lot: str, quantity_micro: int) -> None:
+    """A picker takes from a bin no more than other orders' reservations leave there (its place is locked): units
+    promised to another shipment stay for it. More than the bin holds at all is `insufficient_stock`, said by `post`."""
+    on_hand = await on_hand_micro(item, place.code, lot)
+    free = max(on_hand - await reserved_for_others(item, place.code, lot, RESERVATION_KIND, shipment), 0)
+    if free < quantity_micro <= on_hand:
+        raise refuse("reserved_for_another_order",
+                     f"Only {quantity_text(free)} of {item!r} at {place.code!r} is not reserved for another order",
+                     HTTP_409_CONFLICT, item=item, location=place.code, lot=lot, available=quantity_text(free),
+                     requested=quantity_text(quantity_micro))
+
+
 async def pack(args: ShipmentPackArgs, who: Who) -> dict[str, Any]:
     # The places picked from, first, before the shipment (server/inventory/stock.py).
     await lock_stock_places([(content.item, content.location) for content in args.contents])
@@ -93,8 +116,9 @@ async def pack(args: ShipmentPackArgs, who: Who) -> dict[str, Any]:
             raise refuse(spread.code, f"{spread.message} ({still} left to pack)", item=item["code"], index=index, left=still)
         lot_row = await usable_lot(item, lot)
         serials = check_serials(item, content.serials, quantity_micro)
-        usable = await usable_bins(item["code"], warehouse=row["ship_from"])
+        usable = await usable_bins(item["code"], warehouse=row["ship_from"]) + await _reserved_here(row["code"], spread)
         deviation = rules.is_fefo_deviation(lot, lot_row["expiry"] if lot_row else None, usable)
+        await _check_not_promised_elsewhere(row["code"], item["code"], place, lot, quantity_micro)
         await take_serials(item["code"], lot, serials, place.code, to_location=None, status="shipped")
         await post(item["code"], place, lot, AVAILABLE, -quantity_micro, "pick", who, note=f"{row['code']} SSCC {sscc}")
         for (line_no, portion), portion_serials in zip(spread, rules.share_serials(serials, spread)):
@@ -119,10 +143,14 @@ async def pack(args: ShipmentPackArgs, who: Who) -> dict[str, Any]:
         packed_now = line["quantity_micro"] - left[line["line_no"]].left_micro
         if packed_now != line["packed_quantity_micro"]:
             await ShipmentLine.update({ShipmentLine.packed_quantity_micro: packed_now}).where(ShipmentLine.id == line["id"])
-            # What is packed has left stock: only what is still to pack stays reserved.
+            # What is packed has left stock: only what is still to pack stays reserved, in the bins it was.
+            used = [(p["location"], p["lot"], p["quantity_micro"]) for p in packed if p["line_no"] == line["line_no"]]
+            kept = reservations_left(await held_reservations(RESERVATION_KIND, row["code"], line["line_no"]), used,
+                                     left[line["line_no"]].left_micro)
             await release_reservations(RESERVATION_KIND, row["code"], line["line_no"])
-            if left[line["line_no"]].left_micro > 0:
-                await reserve(line["item"], left[line["line_no"]].left_micro, RESERVATION_KIND, row["code"], line["line_no"])
+            for pick in kept:
+                await reserve(line["item"], pick.quantity_micro, RESERVATION_KIND, row["code"], line["line_no"],
+                              location=pick.location, lot=pick.lot)
     status = rules.status_after_pack((l["quantity_micro"], l["quantity_micro"] - left[l["line_no"]].left_micro) for l in lines)
     await Shipment.update({Shipment.status: status, Shipment.updated_at: now}).where(Shipment.id == row["id"])
     await publish(row, row["code"])

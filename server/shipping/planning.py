@@ -1,9 +1,14 @@
 """The office plans shipments: one from approved sales order lines (stock reserved, a FEFO pick list made), its
-cancellation while nothing is packed, another route, and fitting open shipments to a changed sales order line."""
+cancellation while nothing is packed, another route, and fitting open shipments to a changed sales order line.
+
+The pick list is the reservation: each pick reserves its bin's units, and what no free bin covers is a `missing` row
+(the shipment is short there, and the order's tracking shows it so). Planning locks the item's places in the
+warehouse first, so two shipments planned at once for the last units never both get them."""
 
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any
 
 from litestar.status_codes import HTTP_409_CONFLICT, HTTP_422_UNPROCESSABLE_ENTITY
@@ -13,7 +18,9 @@ from server.actors import Who
 from server.db import needs_write
 from server.documents import audit_change, utc_now
 from server.errors import ApiError
-from server.inventory.availability import Bin, release_reservations, reserve, usable_bins
+from server.inventory.availability import (
+    Bin, held_reservations, lock_item_places, release_reservations, reservable_bins, reservations_left, reserve,
+)
 from server.inventory.stock import check_decimals, load_item
 from server.errors import refuse
 from server.quantities import quantity_text, to_micro
@@ -49,8 +56,28 @@ def _problem(code: str, field: str, message: str, **details: Any) -> ApiError:
     return ApiError(HTTP_422_UNPROCESSABLE_ENTITY, code, f"{field}: {message}", {"field": field, **details})
 
 
+async def _reserve_pick_list(rows: list[dict[str, Any]], shipment: str) -> None:
+    """Each pick of a pick list reserves its bin's units for the shipment's line; a `missing` row reserves nothing."""
+    for row in rows:
+        if not row["missing"]:
+            await reserve(row["item"], to_micro(Decimal(row["quantity"])), RESERVATION_KIND, shipment, row["line_no"],
+                          location=row["location"], lot=row["lot"] or "")
+
+
+async def _lock_places_to_pick(data: ShipmentIn) -> None:
+    """The stock places of the order's items in the warehouse, first of all (server/inventory/stock.py): bins are
+    only read as free, and reserved, under their lock."""
+    row = await sales.SALES_ORDERS.find(data.sales_order)
+    if row is None:
+        return
+    lines = (await sales.SALES_ORDERS.lines_of([row["id"]]))[row["id"]]
+    wanted = {line.line_no for line in data.lines}
+    await lock_item_places((line["item"] for line in lines if line["line_no"] in wanted), data.ship_from)
+
+
 @needs_write
 async def create_shipment(data: ShipmentIn, who: Who) -> ShipmentOut:
+    await _lock_places_to_pick(data)
     await sales.SALES_ORDERS.lock(data.sales_order)
     order, order_lines = await sales.SALES_ORDERS.load_with_lines(data.sales_order)
     refusal = sales_rules.shipment_refusal(order["status"])
@@ -83,7 +110,7 @@ async def create_shipment(data: ShipmentIn, who: Who) -> ShipmentOut:
     for line in data.lines:
         item = by_line[line.line_no]["item"]
         if item not in bins:
-            bins[item] = await usable_bins(item, warehouse=data.ship_from)
+            bins[item] = await reservable_bins(item, data.ship_from)
         picks, bins[item] = rules.pick_list(line.line_no, item, bins[item], to_micro(line.quantity))
         pick_list += picks
     inserted = await Shipment.insert(Shipment(
@@ -96,8 +123,7 @@ async def create_shipment(data: ShipmentIn, who: Who) -> ShipmentOut:
                      shortfall_quantity_micro=0)
         for line in data.lines
     ])
-    for line in data.lines:
-        await reserve(by_line[line.line_no]["item"], to_micro(line.quantity), RESERVATION_KIND, code, line.line_no)
+    await _reserve_pick_list(pick_list, code)
     created = await publish(None, code)
     await sales.refresh_progress(data.sales_order)
     await audit_change(who, "create", ENTITY, code, None, created)
@@ -141,13 +167,14 @@ async def fit_to_order_line(sales_order: str, line_no: int, open_micro: int, *, 
         shipment, line = by_code[cut.shipment]
         left = cut.left_micro
         before = dict(shipment)
+        to_pick = max(0, left - line["packed_quantity_micro"])
+        kept = reservations_left(await held_reservations(RESERVATION_KIND, shipment["code"], line_no), [], to_pick)
         await release_reservations(RESERVATION_KIND, shipment["code"], line_no)
         picks = [p for p in json.loads(shipment["pick_list"]) if p["line_no"] != line_no]
         if left:
             await ShipmentLine.update({ShipmentLine.quantity_micro: left}).where(ShipmentLine.id == line["id"])
-            if left > line["packed_quantity_micro"]:
-                await reserve(line["item"], left - line["packed_quantity_micro"], RESERVATION_KIND, shipment["code"], line_no)
-            fresh, _ = rules.pick_list(line_no, line["item"], await usable_bins(line["item"], warehouse=shipment["ship_from"]), left)
+            fresh = rules.pick_rows(line_no, line["item"], kept, to_pick - sum(pick.quantity_micro for pick in kept))
+            await _reserve_pick_list(fresh, shipment["code"])
             picks += fresh
         else:
             await ShipmentLine.delete().where(ShipmentLine.id == line["id"])
@@ -169,7 +196,7 @@ async def fit_to_order_line(sales_order: str, line_no: int, open_micro: int, *, 
 
 @needs_write
 async def move_route(code: str, route: str, who: Who) -> ShipmentOut:
-    """Another route: the old route's devices get a delete, the new one's the shipment (once loaded)."""
+    """Another route: the old route's devices get a delete, the new one's the shipment."""
     row = await shipment_row(code, lock=True)
     if row["status"] not in rules.OPEN:
         raise conflict(rules.pack_refusal(row["status"]) or Refusal("shipment_closed", "The shipment is closed"),

@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from server.document_rules import Refusal
-from server.inventory.availability import Bin, fefo_take
+from server.inventory.availability import Bin, Pick, fefo_take
 from server.quantities import quantity_text
 
 PLANNED, PICKING, PACKED, LOADED, DELIVERED, CANCELLED = "planned", "picking", "packed", "loaded", "delivered", "cancelled"
@@ -96,13 +96,18 @@ def pick_list(line_no: int, item: str, bins: list[Bin], wanted_micro: int) -> tu
     picks, missing = fefo_take(bins, wanted_micro)
     taken = {(p.location, p.lot): p.quantity_micro for p in picks}
     left = [Bin(b.location, b.lot, b.expiry, b.quantity_micro - taken.get((b.location, b.lot), 0)) for b in bins]
+    return pick_rows(line_no, item, picks, missing), [b for b in left if b.quantity_micro > 0]
+
+
+def pick_rows(line_no: int, item: str, picks: Sequence[Pick], missing_micro: int) -> list[dict[str, Any]]:
+    """A line's rows of a pick list: one per bin to pick from, then a `missing` row for what no bin covers."""
     rows = [{"line_no": line_no, "item": item, "location": p.location, "lot": p.lot or None,
              "expiry": p.expiry.isoformat() if p.expiry else None, "quantity": quantity_text(p.quantity_micro),
              "missing": False} for p in picks]
-    if missing:
+    if missing_micro > 0:
         rows.append({"line_no": line_no, "item": item, "location": None, "lot": None, "expiry": None,
-                     "quantity": quantity_text(missing), "missing": True})
-    return rows, [b for b in left if b.quantity_micro > 0]
+                     "quantity": quantity_text(missing_micro), "missing": True})
+    return rows
 
 
 @dataclass(frozen=True)

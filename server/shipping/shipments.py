@@ -131,13 +131,18 @@ async def handling_unit(sscc: str) -> HandlingUnitOut | None:
     return _unit_out(next(u for u in units if u["sscc"] == sscc), shipment["code"])
 
 
+# The feed's route of a shipment no route is chosen for yet: not NULL (which every driver would match), so it is on
+# the warehouse's devices (they have no route) and on no driver's.
+NO_ROUTE = ""
+
+
 def _visibility(row: dict[str, Any]) -> Visibility | None:
-    """Who holds an open shipment: the warehouse it ships from; once loaded, only devices on its route (and
-    warehouse devices, which have no route) among them."""
+    """Who holds an open shipment: devices of the warehouse it ships from, and of them a driver's (a device with a
+    route) only when the shipment is on that route, from planning on: a driver carries its own stops, never the
+    whole site's dock."""
     if row["status"] not in rules.OPEN:
         return None
-    route = row["route"] if row["status"] == rules.LOADED else None
-    return Visibility(site=row["site"], warehouse=row["ship_from"], route=route)
+    return Visibility(site=row["site"], warehouse=row["ship_from"], route=row["route"] or NO_ROUTE)
 
 
 def _device_view(shipment: ShipmentOut) -> dict[str, Any]:

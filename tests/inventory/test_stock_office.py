@@ -37,3 +37,8 @@ def test_on_hand_cannot_grow_beyond_the_ledger_bound(login, admin, unique):
     assert over.status_code == 422 and over.json()["code"] == "quantity_too_large"
     rows = {r["location"]: r["quantity"] for r in admin.get("/api/stock", params={"item": item}).json()["items"]}
     assert rows == {"RM-A-01-01": huge, "RM-A-01-02": huge}, "the refused move changed nothing"
+
+
+def test_available_to_promise_of_an_item_nobody_has_is_not_found(login, unique):
+    response = login("viewer").get(f"/api/stock/available/{unique('NOPE')}")
+    assert response.status_code == 404 and response.json()["code"] == "unknown_reference"

@@ -119,12 +119,17 @@ def test_resolving_needs_a_session_or_a_device_token(guest, server):
     assert forged.status_code == 401 and forged.json()["code"] == "invalid_token"
 
 
-def test_a_device_scans_with_its_token_and_a_revoked_one_cannot(server, admin, tmp_path):
+def test_a_device_scans_with_its_token_only_locations_in_its_scope_and_a_revoked_one_cannot(server, admin, tmp_path):
     tablet = enrolled_device(server.url, admin, tmp_path, warehouses=["RM"])
     with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {tablet.token}"}) as floor:
         response = resolve(floor, f"]d201{GAS_LIFT_GTIN}10L9{GS}17280600")
         assert response.status_code == 200, response.text
         assert response.json()["item"]["code"] == "GAS-C4" and response.json()["expiry"] == "2028-06-30"
+        assert resolve(floor, "RM-A-01-02").json()["location"]["warehouse"] == "RM"
+        elsewhere = resolve(floor, "FG-01-02")
+        assert elsewhere.status_code == 409, elsewhere.text
+        assert (elsewhere.json()["code"], elsewhere.json()["details"]) == ("out_of_scope", {"location": "FG-01-02"})
+        assert resolve(admin, "FG-01-02").json()["location"]["warehouse"] == "FG", "a desk has no device scope"
 
         own = resolve(floor, tablet.device_id).json()
         assert own["kind"] == "device" and own["device"] == {"device_id": tablet.device_id, "name": own["device"]["name"],

@@ -5,6 +5,8 @@ driver's device as a hash-chained proof of delivery; every refusal with its code
 from __future__ import annotations
 
 import io
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 
 import httpx
@@ -14,8 +16,8 @@ from PIL import Image
 from server.inventory.availability import Bin, fefo_take
 from server.labels.gs1 import check_digit
 from tests.factory import (
-    b64, confirmed_order, count_in, driver_on, finished_item, plan_shipment, png_bytes, pushed, run_sql, shipment_of,
-    sign_args, signature, stock_rows,
+    approved_order, b64, confirmed_order, count_in, driver_on, finished_item, plan_shipment, png_bytes, pushed, run_sql,
+    shipment_of, sign_args, signature, stock_rows,
 )
 from tests.live_sockets import next_message, open_board
 from tests.sync_fixtures import enrolled_device
@@ -258,6 +260,102 @@ def test_office_refusals_for_planning_and_cancelling(login, unique, packer):
     assert again.status_code == 409 and again.json()["code"] == "shipment_cancelled"
 
 
+# -- stock is promised once ----------------------------------------------------------------------------------------------
+def figures(viewer: httpx.Client, item: str) -> tuple[str, str, str]:
+    body = viewer.get(f"/api/stock/available/{item}").json()
+    return body["on_hand"], body["reserved"], body["available_to_promise"]
+
+
+def picked(shipment: dict) -> list[tuple[str | None, str, bool]]:
+    return [(p["location"], p["quantity"], p["missing"]) for p in shipment["pick_list"]]
+
+
+def plan_all(logistics: httpx.Client, order: dict) -> httpx.Response:
+    return logistics.post("/api/shipments", json={"sales_order": order["code"], "ship_from": "FG", "lines": [
+        {"line_no": line["line_no"], "quantity": line["quantity"]} for line in order["lines"]]})
+
+
+def test_units_reserved_for_one_order_are_not_offered_to_the_next_whose_shipment_is_short(login, unique, packer):
+    item = finished_item(login, unique, lot_tracked=False)
+    count_in(login("warehouse"), item, "FG-01-02", "2")
+    sales, logistics, viewer = login("sales"), login("logistics"), login("viewer")
+    first_order, second_order = (approved_order(sales, "C-BJYB", [(item, "2")], TODAY + timedelta(days=7)) for _ in "12")
+    first = plan_all(logistics, first_order).json()
+    assert picked(first) == [("FG-01-02", "2", False)]
+    assert figures(viewer, item) == ("2", "2", "0")
+    suggestion = viewer.get("/api/stock/fefo", params={"item": item, "quantity": "2"}).json()
+    assert (suggestion["picks"], suggestion["missing"]) == ([], "2"), "reserved units are no pick suggestion"
+
+    second = plan_all(logistics, second_order).json()
+    assert picked(second) == [(None, "2", True)], "the same two units are not picked twice"
+    assert figures(viewer, item) == ("2", "2", "0"), "never below zero"
+    lines = [viewer.get(f"/api/sales-orders/{order['code']}/tracking").json()["lines"][0] for order in (first_order, second_order)]
+    assert [(line["on_shipments"], line["short"], line["available_to_promise"]) for line in lines] == [
+        ("2", "0", "0"), ("0", "2", "0")], "only the first order is covered"
+    page = viewer.get(f"/sales-orders/{second_order['code']}/tracking")
+    assert 'id="track-short-10">2<' in page.text.replace(" ", "")
+
+    take = {"shipment": second["code"], "contents": [{"item": item, "location": "FG-01-02", "quantity": "2"}]}
+    assert refused_with(packer, "shipment.pack", take, "reserved_for_another_order")["details"]["available"] == "0"
+
+    assert logistics.post(f"/api/shipments/{first['code']}/cancel").status_code == 200
+    assert figures(viewer, item) == ("2", "0", "2"), "a cancelled shipment's units are free again"
+    assert pushed(packer, "shipment.pack", take)["status"] == "applied"
+    assert figures(viewer, item) == ("0", "0", "0")
+
+
+def test_shipments_planned_at_the_same_moment_never_share_the_last_units(login, unique):
+    item = finished_item(login, unique, lot_tracked=False)
+    count_in(login("warehouse"), item, "FG-01-02", "2")
+    sales, logistics = login("sales"), login("logistics")
+    orders = [approved_order(sales, "C-BJYB", [(item, "2")], TODAY + timedelta(days=7)) for _ in range(4)]
+    start = threading.Barrier(len(orders))
+
+    def plan(order: dict) -> httpx.Response:
+        start.wait()
+        return plan_all(logistics, order)
+
+    with ThreadPoolExecutor(len(orders)) as pool:
+        responses = list(pool.map(plan, orders))
+    assert [r.status_code for r in responses] == [201] * len(orders), [r.text for r in responses]
+    outcomes = [picked(r.json()) for r in responses]
+    assert (outcomes.count([("FG-01-02", "2", False)]), outcomes.count([(None, "2", True)])) == (1, 3), outcomes
+    assert figures(login("viewer"), item) == ("2", "2", "0")
+
+
+def test_a_plan_and_a_pick_of_the_same_free_units_at_the_same_moment_never_both_get_them(login, unique, packer):
+    """A shipment short of stock is packed from units that came in since, while another order's shipment is planned:
+    either the pick takes them and the plan finds none, or the plan reserves them and the pick is refused."""
+    item = finished_item(login, unique, lot_tracked=False)
+    sales, logistics = login("sales"), login("logistics")
+    for _ in range(3):
+        short, other = (approved_order(sales, "C-BJYB", [(item, "2")], TODAY + timedelta(days=7)) for _ in "12")
+        waiting = plan_all(logistics, short).json()["code"]
+        count_in(login("warehouse"), item, "FG-02-01", "2")
+        start = threading.Barrier(2, timeout=60)
+        mutation = packer.enqueue("shipment.pack", {"shipment": waiting, "contents": [
+            {"item": item, "location": "FG-02-01", "quantity": "2"}]})
+
+        def plan(start: threading.Barrier, order: dict) -> httpx.Response:
+            start.wait()
+            return plan_all(logistics, order)
+
+        with ThreadPoolExecutor(1) as pool:  # the device's own state is used from this thread only
+            planning = pool.submit(plan, start, other)
+            start.wait()
+            packer.push_once()
+            picked_result, planned = packer.result(mutation), planning.result()
+        assert planned.status_code == 201, planned.text
+        if picked_result["status"] == "applied":
+            assert picked(planned.json()) == [(None, "2", True)], "the units picked are not promised too"
+        else:
+            assert picked_result["error"]["code"] == "reserved_for_another_order", picked_result
+            assert picked(planned.json()) == [("FG-02-01", "2", False)]
+            assert logistics.post(f"/api/shipments/{planned.json()['code']}/cancel").status_code == 200
+            assert pushed(packer, "shipment.pack", {"shipment": waiting, "contents": [
+                {"item": item, "location": "FG-02-01", "quantity": "2"}]})["status"] == "applied"
+
+
 # -- devices: scope, route moves, duplicates -----------------------------------------------------------------------------
 def test_a_driver_sees_the_shipment_on_its_route_once_loaded_and_loses_it_when_the_route_changes(server, login, tmp_path, unique, packer):
     item = finished_item(login, unique, lot_tracked=False)
@@ -283,6 +381,19 @@ def test_a_driver_sees_the_shipment_on_its_route_once_loaded_and_loses_it_when_t
     assert pushed(south_driver, "delivery.sign", sign_args(code))["status"] == "applied"
     north_driver.close()
     south_driver.close()
+
+
+def test_a_driver_carries_only_the_shipments_of_its_route_from_planning_on(server, login, tmp_path, unique, packer):
+    item = finished_item(login, unique, lot_tracked=False)
+    north, south = unique("NORTH"), unique("SOUTH")
+    mine, theirs = (plan_shipment(login, confirmed_order(login, [(item, "1")]), route=route)["code"] for route in (north, south))
+    unrouted = plan_shipment(login, confirmed_order(login, [(item, "1")]))["code"]
+    driver = driver_on(server, login, tmp_path, north)
+    for device in (driver, packer):
+        device.pull_all()
+    assert {mine, theirs, unrouted} & set(driver.replica("shipment")) == {mine}, "another route's and no route's stay off"
+    assert {mine, theirs, unrouted} <= set(packer.replica("shipment")), "the warehouse's tablet has every one"
+    driver.close()
 
 
 def test_a_pack_and_a_signature_pushed_twice_apply_once(server, login, tmp_path, unique, packer):

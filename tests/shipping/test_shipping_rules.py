@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import pytest
 
-from server.inventory.availability import Bin
+from server.inventory.availability import Bin, Pick, reservations_left
 from server.shipping.rules import (
     GENESIS_HASH,
     JPEG_MAGIC,
@@ -132,6 +132,20 @@ def test_a_pick_list_row_of_stock_without_lot_or_expiry_says_none():
     rows, _ = pick_list(1, "BOLT", [Bin("C-1", "", None, 2_500_000)], 2_500_000)
     assert rows == [{"line_no": 1, "item": "BOLT", "location": "C-1", "lot": None, "expiry": None, "quantity": "2.5",
                      "missing": False}]
+
+
+def test_a_line_keeps_its_reservations_in_their_bins_shrinking_from_the_bin_picked_then_the_latest_expiry():
+    # Reserved FEFO: 3 in B-1 (expires first), 5 in A-1. 2 picked from A-1 and 5 still to pack: A-1 gives its 2 picked,
+    # then 1 more comes off the last reserved (A-1 again), never off B-1.
+    held = [Pick("B-1", "SOON", date(2030, 1, 1), 3 * UNIT), Pick("A-1", "LATE", date(2031, 1, 1), 5 * UNIT)]
+    assert reservations_left(held, [("A-1", "LATE", 2 * UNIT)], 5 * UNIT) == [
+        Pick("B-1", "SOON", date(2030, 1, 1), 3 * UNIT), Pick("A-1", "LATE", date(2031, 1, 1), 2 * UNIT)]
+    # Picked from a bin that was not reserved (C-1): the promise shrinks from the latest expiry.
+    assert reservations_left(held, [("C-1", "", 4 * UNIT)], 4 * UNIT) == [Pick("B-1", "SOON", date(2030, 1, 1), 3 * UNIT),
+                                                                         Pick("A-1", "LATE", date(2031, 1, 1), UNIT)]
+    # Never a new bin and never more than was held, whatever is asked to be kept.
+    assert reservations_left(held, [], 20 * UNIT) == held
+    assert reservations_left(held, [], 0) == []
 
 
 def test_when_an_order_line_shrinks_the_newest_shipment_gives_up_what_is_not_packed_first():
