@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.clients import office
+from tests.clients import Browser, office
 
 STRONG = "forklift-pallet-dock-7"
 
@@ -117,3 +117,39 @@ def test_departments_hold_users_and_are_audited(admin, unique, login):
     planner = login("planner")
     assert planner.post("/api/departments", json={"code": unique("X"), "name": "X"}).status_code == 403
     assert planner.post("/api/roles", json={"code": "x_role", "name": "X", "permissions": []}).status_code == 403
+
+
+def test_an_admin_shapes_roles_and_departments_on_the_organisation_page_in_chinese(server, admin, unique):
+    chief = unique("chief").lower()  # an admin of the test's own who reads Chinese (a user's language is theirs)
+    assert _user(admin, chief, ["admin"], language="zh").status_code == 201
+    page = Browser(server.url)
+    assert page.log_in(chief, STRONG).status_code in (302, 303)
+    shown = page.get("/organisation")
+    assert shown.status_code == 200 and "组织" in shown.text and "新建角色" in shown.text
+    code = unique("qc_lead").lower().replace("-", "_")
+    made = page.post("/organisation", {"action": "create_role", "code": code, "name": "质检组长", "template": "quality"})
+    assert made.status_code == 303, made.text
+    department = unique("QC")
+    assert page.post("/organisation", {"action": "create_department", "code": department, "name": "质量部"}).status_code == 303
+    listed = page.get("/organisation").text
+    assert f'data-role="{code}"' in listed and "质检组长" in listed and f'data-department="{department}"' in listed
+
+    # The users page offers the new role and department; a user made there holds both.
+    users = page.get("/users").text
+    assert f'value="{code}"' in users and "质量部" in users
+    username = unique("inspector").lower()
+    created = page.post("/users", [("username", username), ("display_name", "Inspector"), ("password", STRONG),
+                                   ("roles", code), ("language", "zh"), ("department", department)])
+    assert created.status_code == 303, created.text
+    held = next(u for u in admin.get("/api/users").json() if u["username"] == username)
+    assert held["roles"] == [code] and held["department"] == department
+
+    # A refusal is shown on the page, in Chinese, and changes nothing.
+    refused = page.post("/organisation", {"action": "delete_role", "code": code})
+    assert refused.status_code == 422 and "仍有用户持有此角色" in refused.text
+    assert code in {role["code"] for role in admin.get("/api/roles").json()}
+    saved = page.post("/organisation", [("action", "update_role"), ("code", code), ("name", "质检组长"),
+                                        ("permissions", "quality.read"), ("permissions", "stock.read")])
+    assert saved.status_code == 303
+    assert next(r for r in admin.get("/api/roles").json() if r["code"] == code)["permissions"] == ["quality.read", "stock.read"]
+    page.http.close()
