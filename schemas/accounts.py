@@ -17,10 +17,14 @@ DisplayName = Annotated[ControlFree, StringConstraints(strip_whitespace=True, mi
 Password = Annotated[str, StringConstraints(min_length=1, max_length=256)]
 NewPassword = Annotated[str, StringConstraints(min_length=10, max_length=256)]
 Language = Literal["en", "zh"]
-RoleName = Literal[
-    "admin", "sales", "sales_manager", "planner", "buyer", "warehouse", "production_supervisor", "quality", "logistics",
-    "viewer",
-]
+# A built-in role (admin, sales, sales_manager, planner, buyer, warehouse, production_supervisor, quality, logistics,
+# viewer) or a custom one an admin made; one that does not exist is refused with `unknown_role`.
+RoleName = Annotated[str, StringConstraints(min_length=2, max_length=32, pattern=r"^[a-z][a-z0-9_]*$")]
+DepartmentCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32,
+                                                  pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
+PermissionName = Annotated[str, StringConstraints(min_length=3, max_length=64, pattern=r"^[a-z_]+\.[a-z_]+$")]
+RoleTitle = Annotated[ControlFree, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+DepartmentName = Annotated[ControlFree, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
 
 
 class LoginRequest(Contract):
@@ -47,6 +51,7 @@ class Me(BaseModel):
     roles: list[str]
     language: str
     permissions: list[str]
+    department: str | None = None
 
 
 class MePatch(Contract):
@@ -59,6 +64,7 @@ class UserIn(Contract):
     password: NewPassword
     roles: list[RoleName] = Field(min_length=1, max_length=10)
     language: Language = "en"
+    department: DepartmentCode | None = None
 
 
 class UserPatch(Contract):
@@ -69,6 +75,8 @@ class UserPatch(Contract):
     roles: list[RoleName] = Field(default=None, min_length=1, max_length=10)  # type: ignore[assignment]
     language: Language = None  # type: ignore[assignment]
     active: bool = None  # type: ignore[assignment]
+    # A department's code, or null for none.
+    department: DepartmentCode | None = None
 
 
 class UserOut(BaseModel):
@@ -78,6 +86,51 @@ class UserOut(BaseModel):
     language: str
     active: bool
     created_at: datetime
+    department: str | None = None
+
+
+class RoleIn(Contract):
+    """A custom role: its permissions listed, or copied from a built-in role (`template`) when left out."""
+
+    code: RoleName
+    name: RoleTitle
+    permissions: list[PermissionName] | None = Field(default=None, max_length=100)
+    template: RoleName | None = None
+
+
+class RolePatch(Contract):
+    name: RoleTitle = None  # type: ignore[assignment]
+    permissions: list[PermissionName] = Field(default=None, max_length=100)  # type: ignore[assignment]
+
+
+class RoleOut(BaseModel):
+    code: str
+    # A custom role's name as its admin wrote it; a built-in role's is in the catalogs (`role.<code>`), here null.
+    name: str | None
+    built_in: bool
+    permissions: list[str]
+    users: int
+
+
+class PermissionOut(BaseModel):
+    code: str
+    # Whether a custom role may grant it (user administration stays with the built-in admin role).
+    grantable: bool
+
+
+class DepartmentIn(Contract):
+    code: DepartmentCode
+    name: DepartmentName
+
+
+class DepartmentPatch(Contract):
+    name: DepartmentName
+
+
+class DepartmentOut(BaseModel):
+    code: str
+    name: str
+    users: int
 
 
 class AuditEntryOut(BaseModel):

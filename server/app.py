@@ -26,7 +26,8 @@ from redis.asyncio import Redis
 from devices.controllers import DevicesController
 from devices.service import digest
 from server.accounts import login_throttle
-from server.accounts.controllers import LOGIN_PATHS, AuditController, AuthController, UsersController
+from server.accounts.controllers import (LOGIN_PATHS, AuditController, AuthController, DepartmentsController,
+                                         RolesController, UsersController)
 from server.accounts.csrf import SessionBoundCSRFMiddleware
 from server.accounts.identity import OfficeUser, retrieve_user_handler
 from server.accounts.session_store import SESSION_COOKIE, DatabaseSessionStore, RotatingSessionConfig
@@ -254,6 +255,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             health,
             AuthController,
             UsersController,
+            RolesController,
+            DepartmentsController,
             AuditController,
             *record_controllers,
             LocationLabelController,

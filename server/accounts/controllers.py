@@ -1,19 +1,23 @@
-"""HTTP endpoints of the accounts area: login/logout, the current user, users (admin) and the audit trail."""
+"""HTTP endpoints of the accounts area: login/logout, the current user, users, roles and departments (admin) and the
+audit trail."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Controller, Request, get, patch, post
+from litestar import Controller, Request, delete, get, patch, post
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter
-from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_422_UNPROCESSABLE_ENTITY, HTTP_429_TOO_MANY_REQUESTS
+from litestar.status_codes import (HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT, HTTP_422_UNPROCESSABLE_ENTITY,
+                                   HTTP_429_TOO_MANY_REQUESTS)
 from litestar.utils.scope.state import ScopeState
 
-from schemas.accounts import AuditEntryOut, CsrfToken, LoginRequest, Me, MePatch, PasswordChange, UserIn, UserOut, UserPatch
+from schemas.accounts import (AuditEntryOut, CsrfToken, DepartmentCode, DepartmentIn, DepartmentOut, DepartmentPatch, LoginRequest,
+                              Me, MePatch, PasswordChange, PermissionOut, RoleIn, RoleName, RoleOut, RolePatch, UserIn, UserOut,
+                              UserPatch)
 from schemas.common import Page
 from schemas.errors import ErrorBody
-from server.accounts import service
+from server.accounts import organisation, service
 from server.accounts.identity import OfficeUser, load_office_user, requires
 from server.db import write_transaction
 from server.accounts.session_store import rotate_session
@@ -34,6 +38,7 @@ def me_view(user: OfficeUser) -> Me:
         roles=list(user.roles),
         language=user.language,
         permissions=sorted(user.permissions),
+        department=user.department,
     )
 
 
@@ -112,6 +117,67 @@ class UsersController(Controller):
     async def update_user(self, request: Request, username: UsernamePath, data: UserPatch) -> UserOut:
         async with write_transaction():
             return await service.update_user(username, data, office_who(request))
+
+
+RolePath = Annotated[RoleName, Parameter(max_length=32, pattern=r"^[a-z][a-z0-9_]*$")]
+DepartmentPath = Annotated[DepartmentCode, Parameter(max_length=32, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
+
+
+class RolesController(Controller):
+    """Roles: the built-in ones (templates, read-only) and those an admin makes from the permission list."""
+
+    path = "/api/roles"
+    tags = ["Accounts"]
+
+    @get("/", guards=[requires("users.read")], summary="Every role, built-in and custom, with what it grants")
+    async def list_roles(self) -> list[RoleOut]:
+        return await organisation.list_roles()
+
+    @get("/permissions", guards=[requires("users.read")], summary="The permissions a role may grant")
+    async def list_permissions(self) -> list[PermissionOut]:
+        return organisation.list_permissions()
+
+    @post("/", guards=[requires("users.write")], status_code=HTTP_201_CREATED,
+          summary="Make a role from permissions, or from a built-in role as template")
+    async def create_role(self, request: Request, data: RoleIn) -> RoleOut:
+        async with write_transaction():
+            return await organisation.create_role(data, office_who(request))
+
+    @patch("/{code:str}", guards=[requires("users.write")], summary="Rename a custom role or change what it grants")
+    async def update_role(self, request: Request, code: RolePath, data: RolePatch) -> RoleOut:
+        async with write_transaction():
+            return await organisation.update_role(code, data, office_who(request))
+
+    @delete("/{code:str}", guards=[requires("users.write")], status_code=HTTP_204_NO_CONTENT,
+            summary="Delete a custom role nobody holds")
+    async def delete_role(self, request: Request, code: RolePath) -> None:
+        async with write_transaction():
+            await organisation.delete_role(code, office_who(request))
+
+
+class DepartmentsController(Controller):
+    path = "/api/departments"
+    tags = ["Accounts"]
+
+    @get("/", guards=[requires("users.read")], summary="Departments, with how many users each has")
+    async def list_departments(self) -> list[DepartmentOut]:
+        return await organisation.list_departments()
+
+    @post("/", guards=[requires("users.write")], status_code=HTTP_201_CREATED, summary="Create a department")
+    async def create_department(self, request: Request, data: DepartmentIn) -> DepartmentOut:
+        async with write_transaction():
+            return await organisation.create_department(data, office_who(request))
+
+    @patch("/{code:str}", guards=[requires("users.write")], summary="Rename a department")
+    async def update_department(self, request: Request, code: DepartmentPath, data: DepartmentPatch) -> DepartmentOut:
+        async with write_transaction():
+            return await organisation.update_department(code, data, office_who(request))
+
+    @delete("/{code:str}", guards=[requires("users.write")], status_code=HTTP_204_NO_CONTENT,
+            summary="Delete a department nobody belongs to")
+    async def delete_department(self, request: Request, code: DepartmentPath) -> None:
+        async with write_transaction():
+            await organisation.delete_department(code, office_who(request))
 
 
 class AuditController(Controller):

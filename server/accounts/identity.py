@@ -10,9 +10,9 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 
-from server.accounts.permissions import may, permissions_for
+from server.accounts.permissions import BUILT_IN_ROLES, check_permission, permissions_for
 from server.accounts.session_store import SESSION_COOKIE
-from server.accounts.tables import User
+from server.accounts.tables import CustomRole, User
 
 
 @dataclass(frozen=True)
@@ -22,13 +22,19 @@ class OfficeUser:
     display_name: str
     roles: tuple[str, ...]
     language: str
-
-    @property
-    def permissions(self) -> frozenset[str]:
-        return permissions_for(list(self.roles))
+    # What the roles grant, read with the user on every request: a custom role changed applies at once.
+    permissions: frozenset[str] = frozenset()
+    department: str | None = None
 
     def may(self, permission: str) -> bool:
-        return may(list(self.roles), permission)
+        return check_permission(permission) in self.permissions
+
+
+async def custom_role_permissions(codes: list[str]) -> dict[str, frozenset[str]]:
+    if not codes:
+        return {}
+    rows = await CustomRole.select(CustomRole.code, CustomRole.permissions).where(CustomRole.code.is_in(codes)).output(load_json=True)
+    return {row["code"]: frozenset(row["permissions"] or ()) for row in rows}
 
 
 async def load_office_user(user_id: Any) -> OfficeUser | None:
@@ -37,12 +43,16 @@ async def load_office_user(user_id: Any) -> OfficeUser | None:
     row = await User.select().where((User.id == user_id) & (User.active == True)).first().output(load_json=True)  # noqa: E712
     if row is None:
         return None
+    roles = list(row["roles"] or ())
+    custom = await custom_role_permissions([name for name in roles if name not in BUILT_IN_ROLES])
     return OfficeUser(
         id=row["id"],
         username=row["username"],
         display_name=row["display_name"],
-        roles=tuple(row["roles"] or ()),
+        roles=tuple(roles),
         language=row["language"],
+        permissions=permissions_for(roles, custom),
+        department=row["department"],
     )
 
 

@@ -91,15 +91,26 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = _build()
 ALL_PERMISSIONS: frozenset[str] = frozenset().union(*ROLE_PERMISSIONS.values())
 
 
-def permissions_for(roles: list[str]) -> frozenset[str]:
+BUILT_IN_ROLES: frozenset[str] = frozenset(role.value for role in Role)
+# What no custom role may grant: the administration of users and roles stays with the built-in admin role, so that
+# nobody holding a custom role can make a role, or a user, that grants more than they were given.
+RESERVED_PERMISSIONS: frozenset[str] = frozenset({"users.write"})
+GRANTABLE_PERMISSIONS: frozenset[str] = ALL_PERMISSIONS - RESERVED_PERMISSIONS
+
+
+def permissions_for(roles: list[str], custom: dict[str, frozenset[str]] | None = None) -> frozenset[str]:
+    """What the roles grant together: a built-in role's permissions from the table above, a custom role's from
+    `custom` (code -> permissions, as read from the database); a role named in neither grants nothing."""
     granted: set[str] = set()
     for name in roles:
-        if name in Role.__members__:
+        if name in BUILT_IN_ROLES:
             granted |= ROLE_PERMISSIONS[Role(name)]
+        elif custom and name in custom:
+            granted |= custom[name] & GRANTABLE_PERMISSIONS
     return frozenset(granted)
 
 
-def may(roles: list[str], permission: str) -> bool:
+def check_permission(permission: str) -> str:
     if permission not in ALL_PERMISSIONS:
         raise KeyError(f"unknown permission {permission!r}")
-    return permission in permissions_for(roles)
+    return permission

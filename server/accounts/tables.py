@@ -1,4 +1,5 @@
-"""Tables of the accounts area: users, their sessions and the audit trail of office writes."""
+"""Tables of the accounts area: users, their departments and custom roles, their sessions and the audit trail of office
+writes."""
 
 from piccolo.columns import JSON, Boolean, Bytea, Integer, Serial, Text, Timestamptz, Varchar
 from piccolo.columns.indexes import IndexMethod
@@ -13,6 +14,27 @@ class User(Table, tablename="app_user"):
     roles = JSON(default="[]")
     language = Varchar(length=8, default="en")
     active = Boolean(default=True)
+    created_at = Timestamptz()
+    # The department the user belongs to (a Department's code), if the factory keeps departments.
+    department = Varchar(length=32, null=True, default=None, index=True)
+
+
+class Department(Table, tablename="department"):
+    id = Serial(primary_key=True)
+    code = Varchar(length=32, unique=True)
+    name = Varchar(length=128)
+    created_at = Timestamptz()
+
+
+class CustomRole(Table, tablename="custom_role"):
+    """A role an admin made from the permission list (the built-in roles are in code: server/accounts/permissions.py).
+    A user's `roles` name built-in and custom roles alike; what a custom role grants is read on every request, so a
+    change applies to sessions already open."""
+
+    id = Serial(primary_key=True)
+    code = Varchar(length=32, unique=True)
+    name = Varchar(length=64)
+    permissions = JSON(default="[]")
     created_at = Timestamptz()
 
 

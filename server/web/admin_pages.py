@@ -1,4 +1,5 @@
-"""Admin screens: the audit trail (who changed what, before and after) and office users (create, roles, active)."""
+"""Admin screens: the audit trail (who changed what, before and after), office users (create, roles, department,
+active) and the organisation (custom roles made from the permission list, departments)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,10 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_422_UNPROCESSABLE_ENTITY
 from pydantic import ValidationError
 
-from schemas.accounts import UserIn, UserPatch
+from schemas.accounts import DepartmentIn, DepartmentPatch, RoleIn, RolePatch, UserIn, UserPatch
 from server.accounts.identity import requires
+from server.accounts import organisation
 from server.accounts import service as accounts
-from server.accounts.permissions import Role
 from server.actors import office_who
 from server.db import write_transaction
 from server.errors import ApiError
@@ -70,7 +71,8 @@ async def _users_page(request: Request, *, errors: FormErrors | None = None, val
         "users.html",
         status_code=status_code,
         users=await accounts.list_users(),
-        roles=[role.value for role in Role],
+        roles=await organisation.list_roles(),
+        departments=await organisation.list_departments(),
         errors=errors or FormErrors(),
         values=values or {"roles": [], "language": "en"},
         saved=request.query_params.get("saved"),
@@ -92,6 +94,7 @@ async def create_user(request: Request) -> Template | Redirect:
         "password": str(form.get("password") or ""),
         "roles": [str(r) for r in form.getall("roles")] if "roles" in form else [],
         "language": str(form.get("language") or "en"),
+        "department": str(form.get("department") or "") or None,
     }
     try:
         async with write_transaction():
@@ -112,6 +115,7 @@ async def update_user(request: Request) -> Template | Redirect:
         "display_name": str(form.get("display_name") or ""),
         "roles": [str(r) for r in form.getall("roles")] if "roles" in form else [],
         "active": form.get("active") is not None,
+        "department": str(form.get("department") or "") or None,
     }
     if form.get("password"):
         patch["password"] = str(form.get("password"))
@@ -126,4 +130,73 @@ async def update_user(request: Request) -> Template | Redirect:
     return Redirect(f"/users?{urlencode({'saved': username})}", status_code=HTTP_303_SEE_OTHER)
 
 
-ADMIN_HANDLERS = [audit_trail, users, create_user, update_user]
+async def _organisation_page(request: Request, *, errors: FormErrors | None = None, status_code: int = 200) -> Template:
+    return render(
+        request,
+        "organisation.html",
+        status_code=status_code,
+        roles=await organisation.list_roles(),
+        permissions=organisation.list_permissions(),
+        departments=await organisation.list_departments(),
+        errors=errors or FormErrors(),
+        saved=request.query_params.get("saved"),
+    )
+
+
+@get("/organisation", guards=[requires("users.read")], include_in_schema=False)
+async def organisation_page(request: Request) -> Template:
+    return await _organisation_page(request)
+
+
+# What each form of the organisation page does: the contract its fields make, and the service that takes it.
+_ORGANISATION_ACTIONS: dict[str, tuple[Any, Any]] = {
+    "create_role": (RoleIn, lambda data, who: organisation.create_role(data, who)),
+    "update_role": (RolePatch, lambda data, who, code: organisation.update_role(code, data, who)),
+    "delete_role": (None, lambda who, code: organisation.delete_role(code, who)),
+    "create_department": (DepartmentIn, lambda data, who: organisation.create_department(data, who)),
+    "update_department": (DepartmentPatch, lambda data, who, code: organisation.update_department(code, data, who)),
+    "delete_department": (None, lambda who, code: organisation.delete_department(code, who)),
+}
+
+
+def _organisation_fields(action: str, form: Any) -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    if action in ("create_role", "create_department"):
+        fields["code"] = str(form.get("code") or "")
+    if action != "delete_role" and action != "delete_department":
+        fields["name"] = str(form.get("name") or "")
+    if action in ("create_role", "update_role"):
+        if form.get("template"):
+            fields["template"] = str(form.get("template"))
+        else:
+            fields["permissions"] = [str(p) for p in form.getall("permissions")] if "permissions" in form else []
+    return fields
+
+
+@post("/organisation", guards=[requires("users.write")], include_in_schema=False)
+async def change_organisation(request: Request) -> Template | Redirect:
+    """Every form of the page posts here with its `action`; a refusal shows the page again with the reason."""
+    form = await request.form()
+    action = str(form.get("action") or "")
+    if action not in _ORGANISATION_ACTIONS:
+        return await _organisation_page(request, errors=FormErrors(general=[action]), status_code=HTTP_422_UNPROCESSABLE_ENTITY)
+    contract, run = _ORGANISATION_ACTIONS[action]
+    code = str(form.get("code") or "")[:32]
+    who = office_who(request)
+    try:
+        async with write_transaction():
+            if contract is None:
+                await run(who, code)
+            elif action.startswith("create"):
+                await run(contract.model_validate(_organisation_fields(action, form)), who)
+            else:
+                await run(contract.model_validate(_organisation_fields(action, form)), who, code)
+    except (ValidationError, ApiError) as exc:
+        problems = explain(exc, FormErrors(), language_of(request))
+        errors = FormErrors(general=[f"{code}: {m}" if code else m
+                                     for m in [*problems.general, *sum(problems.fields.values(), [])]])
+        return await _organisation_page(request, errors=errors, status_code=HTTP_422_UNPROCESSABLE_ENTITY)
+    return Redirect(f"/organisation?{urlencode({'saved': code or str(form.get('code') or '')})}", status_code=HTTP_303_SEE_OTHER)
+
+
+ADMIN_HANDLERS = [audit_trail, users, create_user, update_user, organisation_page, change_organisation]
