@@ -59,7 +59,7 @@ export async function render(root, ctx) {
     orders.replaceChildren(...(shown.length ? shown.map((order) => {
       const planned = toMicro(order.quantity) ?? 0n;
       return h("section", { class: "board-order", dataset: { order: order.code } },
-        h("h2", {}, t("board.order", { order: order.code, item: order.item, quantity: order.quantity, status: order.status })),
+        h("h2", {}, t("board.order", { order: order.code, item: order.item, quantity: order.quantity, status: t(`production_status.${order.status}`) })),
         h("table", {}, h("tbody", {}, ...order.operations.map((op) => {
           const entry = progress.get(operationKey(order.code, op.sequence));
           const good = entry?.good ?? toMicro(op.good_quantity) ?? 0n;
