@@ -21,6 +21,7 @@ $(INSTALLED): pyproject.toml requirements.lock
 	touch $@
 
 install: $(INSTALLED)
+	./scripts/ensure-fonts.sh
 
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund

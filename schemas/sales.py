@@ -258,6 +258,8 @@ class TrackingLine(BaseModel):
     available_to_promise: Quantity = Field(description="The item's free stock (shared with every other order)")
     risk: Risk
     risk_reason: str
+    risk_reason_key: str = Field("", description="The reason's catalog key (risk.late, risk.at_risk…), empty when none")
+    risk_reason_params: dict[str, str | int] = Field(default_factory=dict, description="The values the reason names")
 
 
 class TrackingShipment(BaseModel):
@@ -322,6 +324,8 @@ class LateLine(BaseModel):
     open: Quantity
     risk: Literal["at_risk", "late"]
     risk_reason: str
+    risk_reason_key: str = Field("", description="The reason's catalog key (risk.late, risk.at_risk…)")
+    risk_reason_params: dict[str, str | int] = Field(default_factory=dict, description="The values the reason names")
 
 
 class CustomerSummary(BaseModel):

@@ -9,6 +9,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from server.i18n import Message
+
 DRAFT, CLOSED, CANCELLED = "draft", "closed", "cancelled"
 LINE_STEP = 10
 Problem = tuple[str, str, str]  # field, code, message
@@ -19,16 +21,17 @@ class Refusal:
     code: str
     message: str
     details: dict[str, Any] = field(default_factory=dict)
+    text: Message | None = None  # the message as a catalog entry, for a page to say in its reader's language
 
 
-def self_approval_refusal(approver: str, authors: Iterable[str | None], beyond: Iterable[str]) -> Refusal | None:
-    """Four eyes: a document beyond one of its policy's limits (`beyond`: each limit it passes, in words) is approved
-    by someone who neither wrote nor submitted it."""
+def self_approval_refusal(approver: str, authors: Iterable[str | None], beyond: Iterable[Message]) -> Refusal | None:
+    """Four eyes: a document beyond one of its policy's limits (`beyond`: each limit it passes, as a catalog message)
+    is approved by someone who neither wrote nor submitted it."""
     passed = list(beyond)
     if not passed or approver not in set(authors):
         return None
-    return Refusal("self_approval", f"{'; '.join(passed)}: someone other than who entered or submitted it approves it",
-                   {"approver": approver, "beyond": passed})
+    text = Message("refusal.self_approval", {"beyond": passed})
+    return Refusal("self_approval", text.english(), {"approver": approver, "beyond": [m.english() for m in passed]}, text)
 
 
 @dataclass(frozen=True)

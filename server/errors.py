@@ -35,6 +35,7 @@ from litestar.status_codes import (
 )
 
 from schemas.errors import ErrorBody, FieldError
+from server.i18n import Message
 
 log = logging.getLogger("floorsync.errors")
 
@@ -42,12 +43,14 @@ log = logging.getLogger("floorsync.errors")
 class ApiError(Exception):
     """A refusal the domain decided on: raised anywhere, rendered once by `api_error_handler`."""
 
-    def __init__(self, status_code: int, code: str, message: str, details: dict[str, Any] | None = None):
+    def __init__(self, status_code: int, code: str, message: str, details: dict[str, Any] | None = None,
+                 text: Message | None = None):
         super().__init__(message)
         self.status_code = status_code
         self.code = code
         self.message = message
         self.details = details or {}
+        self.text = text  # the message as a catalog entry: a page says it in its reader's language
 
 
 MAX_JSON_DEPTH = 32  # the deepest contract (a push's mutation's lines and their serials) nests under 10

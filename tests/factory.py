@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 from PIL import Image
+from pypdf import PdfReader
 
 from tests.servers import BACKEND
 from tests.sync_fixtures import enrolled_device
@@ -129,6 +130,11 @@ def pushed(device, name: str, args: dict) -> dict:
     mutation = device.enqueue(name, args)
     device.push_once()
     return device.result(mutation)
+
+
+def pdf_text(pdf: bytes) -> str:
+    """The text a PDF reader extracts from every page, as a customer copying from it would get it."""
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
 
 
 def png_bytes(size: tuple[int, int] = (120, 40)) -> bytes:

@@ -25,16 +25,21 @@ class OfficeUser:
     # What the roles grant, read with the user on every request: a custom role changed applies at once.
     permissions: frozenset[str] = frozenset()
     department: str | None = None
+    # The names of the user's custom roles, by code (a built-in role's name is in the catalogs: `role.<code>`).
+    custom_role_names: tuple[tuple[str, str], ...] = ()
+
+    def role_name(self, code: str) -> str | None:
+        return dict(self.custom_role_names).get(code)
 
     def may(self, permission: str) -> bool:
         return check_permission(permission) in self.permissions
 
 
-async def custom_role_permissions(codes: list[str]) -> dict[str, frozenset[str]]:
+async def _custom_roles(codes: list[str]) -> list[dict[str, Any]]:
     if not codes:
-        return {}
-    rows = await CustomRole.select(CustomRole.code, CustomRole.permissions).where(CustomRole.code.is_in(codes)).output(load_json=True)
-    return {row["code"]: frozenset(row["permissions"] or ()) for row in rows}
+        return []
+    return await CustomRole.select(CustomRole.code, CustomRole.name, CustomRole.permissions).where(
+        CustomRole.code.is_in(codes)).output(load_json=True)
 
 
 async def load_office_user(user_id: Any) -> OfficeUser | None:
@@ -44,15 +49,16 @@ async def load_office_user(user_id: Any) -> OfficeUser | None:
     if row is None:
         return None
     roles = list(row["roles"] or ())
-    custom = await custom_role_permissions([name for name in roles if name not in BUILT_IN_ROLES])
+    custom = await _custom_roles([name for name in roles if name not in BUILT_IN_ROLES])
     return OfficeUser(
         id=row["id"],
         username=row["username"],
         display_name=row["display_name"],
         roles=tuple(roles),
         language=row["language"],
-        permissions=permissions_for(roles, custom),
+        permissions=permissions_for(roles, {role["code"]: frozenset(role["permissions"] or ()) for role in custom}),
         department=row["department"],
+        custom_role_names=tuple((role["code"], role["name"]) for role in custom),
     )
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
@@ -28,6 +30,31 @@ def translate(lang: str, key: str, **values: object) -> str:
     if text is None:
         text = key.rsplit(".", 1)[-1].replace("_", " ").capitalize()
     return text.format(**values) if values else text
+
+
+@dataclass(frozen=True)
+class Message:
+    """A sentence with values in it, kept as its catalog key and the values, so that it is said in the reader's
+    language when it is shown; `english` is what the API says to its clients."""
+
+    key: str
+    params: Mapping[str, object] = field(default_factory=dict)
+
+    def text(self, lang: str) -> str:
+        """Values that are messages themselves (or lists of them) are said in the same language."""
+        values = {name: _said(lang, value) for name, value in self.params.items()}
+        return translate(lang, self.key, **values)
+
+    def english(self) -> str:
+        return self.text(DEFAULT_LANGUAGE)
+
+
+def _said(lang: str, value: object) -> object:
+    if isinstance(value, Message):
+        return value.text(lang)
+    if isinstance(value, (list, tuple)) and value and all(isinstance(v, Message) for v in value):
+        return translate(lang, "list.separator").join(v.text(lang) for v in value)
+    return value
 
 
 def language_from_header(accept_language: str | None) -> str | None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
+from server.i18n import translate
 from server.labels.gs1 import element_string, lot_element_string, validate_sscc
 from server.labels.symbols import Symbol, code128, gs1_128, gs1_datamatrix, qr, render_png, render_svg
 
@@ -86,16 +87,16 @@ def traveller_label(order_code: str, item_name: str, operations: list[Operation]
 
 
 DocumentKind = Literal["purchase_order", "shipment", "delivery_note"]
-DOCUMENT_TITLES: dict[DocumentKind, str] = {
-    "purchase_order": "PURCHASE ORDER",
-    "shipment": "SHIPMENT",
-    "delivery_note": "DELIVERY NOTE",
-}
+
+
+def bilingual(key: str, **values: object) -> str:
+    """A printed document's wording in Chinese and English at once: the paper travels to people who read either."""
+    return f"{translate('zh', key, **values)} / {translate('en', key, **values)}"
 
 
 def document_label(kind: DocumentKind, code: str, lines: tuple[str, ...] = ()) -> Label:
     """Purchase orders, shipments and delivery notes: the document's code as Code 128, under its title."""
-    return Label((DOCUMENT_TITLES[kind], *lines), (code128(code),))
+    return Label((bilingual(f"document.{kind}"), *lines), (code128(code),))
 
 
 def enrolment_label(enrol_url: str, code: str) -> Label:

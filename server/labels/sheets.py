@@ -2,10 +2,9 @@
 for label printers that take PDF.
 
 The symbols (with their captions) go in as the same 300 dpi PNG the API serves, never enlarged, so each module stays
-whole printer dots; the text lines are PDF text in the Adobe-Asian font STSong-Light, which covers Latin and Chinese
-and which PDF readers supply themselves (nothing embedded, no font file to ship). reportlab rather than fpdf2: BSD
-rather than LGPL, needs nothing beyond Pillow and charset-normalizer (both already here), and draws CJK text
-without a font file."""
+whole printer dots; the text lines are PDF text in the project's CJK font (server/labels/fonts.py), a subset of it
+embedded, so Chinese and Latin print alike whatever the reader has installed. reportlab rather than fpdf2: BSD
+rather than LGPL, and needs nothing beyond Pillow and charset-normalizer (both already here)."""
 
 from __future__ import annotations
 
@@ -15,15 +14,13 @@ from typing import Literal
 
 from reportlab.lib.pagesizes import A4, inch
 from reportlab.lib.utils import ImageReader
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen.canvas import Canvas
 
+from server.labels.fonts import pdf_font
 from server.labels.kinds import Label
 from server.labels.symbols import DPI, render_png
 
 SheetLayout = Literal["a4", "4x6"]
-FONT = "STSong-Light"
 POINTS_PER_DOT = 72 / DPI
 
 
@@ -43,17 +40,11 @@ LAYOUTS: dict[SheetLayout, Grid] = {
 }
 
 
-def _font() -> str:
-    if FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(FONT))
-    return FONT
-
-
 def _draw_label(canvas: Canvas, label: Label, x: float, y: float, width: float, height: float, grid: Grid) -> None:
     """One label in the cell whose bottom-left corner is (x, y): text lines at the top, the symbols below."""
     inner_w, inner_h = width - 2 * grid.padding, height - 2 * grid.padding
     top = y + height - grid.padding
-    canvas.setFont(_font(), grid.font_size)
+    canvas.setFont(pdf_font(), grid.font_size)
     for line in label.lines:
         top -= grid.font_size * 1.2
         canvas.drawString(x + grid.padding, top, line)

@@ -17,8 +17,9 @@ from xml.sax.saxutils import escape
 import qrcode
 import zxingcpp
 from barcode import Code128, Gs1_128
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 
+from server.labels.fonts import image_font
 from server.labels.gs1 import ElementString
 
 Symbology = Literal["code128", "gs1-128", "datamatrix", "qr"]
@@ -139,7 +140,7 @@ class Layout:
 
 
 def _text_width(text: str) -> int:
-    return int(len(text) * TEXT_DOTS * 0.6)
+    return int(image_font(TEXT_DOTS).getlength(text)) + 1
 
 
 def layout(lines: tuple[str, ...], symbols: tuple[Symbol, ...]) -> Layout:
@@ -161,20 +162,6 @@ def layout(lines: tuple[str, ...], symbols: tuple[Symbol, ...]) -> Layout:
     return Layout(width, y + MARGIN_DOTS, tuple(texts), tuple(positions))
 
 
-def _font() -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
-    return ImageFont.load_default(size=TEXT_DOTS)
-
-
-def _drawable(text: str) -> bool:
-    # Pillow's bundled font covers Latin only; a CJK line would print as boxes, so the PNG leaves it out (the SVG,
-    # the PDF sheets and ZPL print it with fonts that have it).
-    try:
-        text.encode("latin-1")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 def render_png(lines: tuple[str, ...], symbols: tuple[Symbol, ...]) -> bytes:
     plan = layout(lines, symbols)
     image = Image.new("L", (plan.width, plan.height), 255)
@@ -182,10 +169,9 @@ def render_png(lines: tuple[str, ...], symbols: tuple[Symbol, ...]) -> bytes:
     for left, top, item in plan.symbols:
         for x, y, w, h in item.rectangles(left, top):
             draw.rectangle((x, y, x + w - 1, y + h - 1), fill=0)
-    font = _font()
+    font = image_font(TEXT_DOTS)  # Chinese and Latin alike (server/labels/fonts.py)
     for x, y, text in plan.texts:
-        if _drawable(text):
-            draw.text((x, y), text, fill=0, font=font)
+        draw.text((x, y), text, fill=0, font=font)
     out = io.BytesIO()
     image.save(out, format="PNG", dpi=(DPI, DPI))
     return out.getvalue()

@@ -99,9 +99,13 @@ async def _lead_times(items: set[str]) -> dict[str, int]:
     return {row["code"]: row["lead_time_days"] or 0 for row in rows}
 
 
-def _risk(line: dict[str, Any], coverage: Coverage, lead_time_days: int, today: date) -> tuple[str, str]:
+def _risk(line: dict[str, Any], coverage: Coverage, lead_time_days: int, today: date) -> tuple[str, dict[str, Any]]:
+    """The line's risk, and its reason as the API gives it: in English, and as a catalog key with its values."""
     open_micro = max(0, line["quantity_micro"] - line["shipped_quantity_micro"])
-    return rules.line_risk(today, promise_of(line), open_micro, coverage.covered, lead_time_days)
+    risk, reason = rules.line_risk(today, promise_of(line), open_micro, coverage.covered, lead_time_days)
+    if reason is None:
+        return risk, {"risk_reason": "", "risk_reason_key": "", "risk_reason_params": {}}
+    return risk, {"risk_reason": reason.english(), "risk_reason_key": reason.key, "risk_reason_params": dict(reason.params)}
 
 
 async def order_tracking(code: str) -> OrderTracking:
@@ -122,7 +126,7 @@ async def order_tracking(code: str) -> OrderTracking:
             open=from_micro(max(0, line["quantity_micro"] - line["shipped_quantity_micro"])),
             on_shipments=from_micro(entry.on_shipments), short=from_micro(entry.short), packed=from_micro(entry.packed), loaded=from_micro(entry.loaded),
             reserved=from_micro(entry.reserved), in_production=from_micro(entry.in_production),
-            available_to_promise=max(Decimal(0), atp[line["item"]]), risk=risk, risk_reason=reason,
+            available_to_promise=max(Decimal(0), atp[line["item"]]), risk=risk, **reason,
         ))
     shipments = await Shipment.select().where(Shipment.sales_order == code).order_by(Shipment.id)
     production = await ProductionOrder.select().where(ProductionOrder.sales_order == code).order_by(ProductionOrder.id)
@@ -194,7 +198,7 @@ async def late_lines(limit: int = 100) -> list[LateLine]:
                     sales_order=line["order_code"], customer=line["customer"], status=line["status"],
                     line_no=line["line_no"], item=line["item"], promise_date=promise_of(line),
                     open=from_micro(line["quantity_micro"] - line["shipped_quantity_micro"]), risk=risk,
-                    risk_reason=reason))
+                    **reason))
         if len(found) >= limit or len(lines) < batch:
             break
     found.sort(key=lambda late: (late.risk != "late", late.promise_date, late.sales_order, late.line_no))

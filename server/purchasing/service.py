@@ -25,6 +25,7 @@ from server.documents import (
     DocumentTable, audit_change, lines_problems, master_problems, refuse_problems,
 )
 from server.errors import ApiError, duplicate
+from server.i18n import Message
 from server.quantities import from_micro, quantity_text, to_micro
 from server.masterdata.tables import Item, Site, Supplier, SupplierItem
 from server.purchasing import rules
@@ -250,10 +251,12 @@ def _check_other_approver(row: dict[str, Any], po: PurchaseOrderOut, approver: s
     wrote it (the loader, which is no person, is never refused)."""
     limit = po_approval_by_other_above_from_env()
     total = Decimal(po.total_amount)
-    beyond = [f"The purchase order totals {po.total_amount} {po.currency}, more than {limit}"] if total > limit else []
+    beyond = [Message("refusal.po_total_above", {"total": po.total_amount, "currency": po.currency,
+                                                 "limit": format(limit, "f")})] if total > limit else []
     refusal = self_approval_refusal(approver, {row["created_by"]} - {"system"}, beyond)
     if refusal is not None:
-        raise ApiError(HTTP_409_CONFLICT, refusal.code, refusal.message, {**refusal.details, "limit": format(limit, "f")})
+        raise ApiError(HTTP_409_CONFLICT, refusal.code, refusal.message, {**refusal.details, "limit": format(limit, "f")},
+                       refusal.text)
 
 
 @needs_write

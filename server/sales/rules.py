@@ -12,6 +12,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from server.document_rules import CANCELLED, CLOSED, DRAFT, Lifecycle, Refusal
+from server.i18n import Message, translate
 from server.quantities import MICRO_PER_UNIT
 
 SUBMITTED, APPROVED, IN_PRODUCTION, READY = "submitted", "approved", "in_production", "ready"
@@ -177,6 +178,26 @@ class CheckResult:
                 "details": self.details}
 
 
+def check_message(lang: str, code: str, details: Mapping[str, Any]) -> str:
+    """A review check's result in words, made when it is read: the stored check keeps its code (the catalog key
+    `review.<code>`) and its details (the values the sentence needs), so each reader gets it in their language and
+    the API's `message` is the same sentence in English."""
+    values = {k: v for k, v in details.items() if isinstance(v, (str, int))}
+    if code == "credit_limit_exceeded":
+        values["over"] = plain(Decimal(str(details["exposure_after"])) - Decimal(str(details["credit_limit"])))
+    elif code == "discount_above_threshold":
+        values["lines"] = translate(lang, "review.list_separator").join(
+            translate(lang, "review.discount_line", line_no=line_no, pct=pct) for line_no, pct in details["lines"].items())
+    elif code == "contract_violated":
+        values["breaches"] = translate(lang, "review.breach_separator").join(
+            translate(lang, f"review.breach_{b['code']}", **b) for b in details["breaches"])
+    return translate(lang, f"review.{code}", **values)
+
+
+def _checked(check: str, passed: bool, code: str, details: dict[str, Any]) -> CheckResult:
+    return CheckResult(check, passed, code, check_message("en", code, details), details)
+
+
 def plain(number: Decimal) -> str:
     """A decimal as people write it: 50000, 15, 12.5 (a database's Numeric(18, 4) reads back as 50000.0000)."""
     text = format(number, "f")
@@ -189,22 +210,15 @@ def credit_check(credit_limit: Decimal, exposure_before: Decimal, order_value: D
     details = {"credit_limit": plain(credit_limit), "exposure": plain(exposure_before), "order_value": plain(order_value),
                "exposure_after": plain(after), "currency": currency}
     if after <= credit_limit:
-        return CheckResult(CREDIT, True, "credit_ok",
-                           f"Exposure {plain(after)} {currency} is within the limit of {plain(credit_limit)}", details)
-    return CheckResult(CREDIT, False, "credit_limit_exceeded",
-                       f"Exposure would be {plain(after)} {currency}, over the credit limit of {plain(credit_limit)} "
-                       f"by {plain(after - credit_limit)}", details)
+        return _checked(CREDIT, True, "credit_ok", details)
+    return _checked(CREDIT, False, "credit_limit_exceeded", details)
 
 
 def discount_check(discounts: Mapping[int, Decimal], max_discount_pct: Decimal) -> CheckResult:
     """Line discounts (by line number) above the threshold need an approver."""
     over = {line_no: pct for line_no, pct in sorted(discounts.items()) if pct > max_discount_pct}
     details = {"max_discount_pct": plain(max_discount_pct), "lines": {str(k): plain(v) for k, v in over.items()}}
-    if not over:
-        return CheckResult(DISCOUNT, True, "discount_ok", f"No discount above {plain(max_discount_pct)} %", details)
-    listed = ", ".join(f"line {line_no} ({plain(pct)} %)" for line_no, pct in over.items())
-    return CheckResult(DISCOUNT, False, "discount_above_threshold",
-                       f"Discount above {plain(max_discount_pct)} % on {listed}", details)
+    return _checked(DISCOUNT, not over, "discount_above_threshold" if over else "discount_ok", details)
 
 
 QuoteLine = tuple[str, int, Decimal, Decimal]  # item, quantity (micro), unit price, discount %
@@ -312,20 +326,21 @@ def order_changes(before: Mapping[str, Any] | None, after: Mapping[str, Any]) ->
 RISK_ORDER = ("delivered", "on_track", "at_risk", "late")
 
 
-def line_risk(today: date, promise: date, open_micro: int, covered_micro: int, lead_time_days: int) -> tuple[str, str]:
+def line_risk(today: date, promise: date, open_micro: int, covered_micro: int,
+              lead_time_days: int) -> tuple[str, Message | None]:
     """Whether a line will meet its promise date: delivered; late once the date passed with something still owed;
     at risk when what is owed is not yet on a shipment, reserved or coming from production, and fewer days are
-    left than the item takes to make or buy; else on track."""
+    left than the item takes to make or buy; else on track. The reason is a catalog message (`risk.*`), said in the
+    reader's language."""
     if open_micro <= 0:
-        return "delivered", ""
+        return "delivered", None
     if promise < today:
-        return "late", f"{(today - promise).days} day(s) past {promise.isoformat()}"
+        return "late", Message("risk.late", {"days": (today - promise).days, "promise": promise.isoformat()})
     if covered_micro >= open_micro:
-        return "on_track", "covered by shipments, reservations or production"
+        return "on_track", Message("risk.covered")
     days_left = (promise - today).days
-    if days_left < lead_time_days:
-        return "at_risk", f"{days_left} day(s) left, {lead_time_days} needed, and not covered yet"
-    return "on_track", f"{days_left} day(s) left, {lead_time_days} needed"
+    verdict = "at_risk" if days_left < lead_time_days else "on_track"
+    return verdict, Message(f"risk.{verdict}", {"days_left": days_left, "needed": lead_time_days})
 
 
 def worst(risks: Iterable[str]) -> str:

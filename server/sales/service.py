@@ -27,6 +27,7 @@ from server.documents import (
     DocumentTable, audit_change, lines_problems, master_problems, refuse_problems, utc_now,
 )
 from server.errors import ApiError, duplicate
+from server.i18n import Message
 from server.quantities import from_micro, to_micro
 from server.masterdata.tables import Customer, Site
 from server.sales import rules
@@ -498,15 +499,17 @@ async def _check_other_approver(row: dict[str, Any], order: SalesOrderOut, appro
     beyond = []
     value_limit, discount_limit = policy.other_approver_above_value, policy.other_approver_above_discount_pct
     if value_limit is not None and order.value > value_limit:
-        beyond.append(f"The order is worth {rules.plain(order.value)} {order.currency}, more than {rules.plain(value_limit)}")
+        beyond.append(Message("refusal.order_value_above", {"value": rules.plain(order.value), "currency": order.currency,
+                                                            "limit": rules.plain(value_limit)}))
     if discount_limit is not None:
         customer = await Customer.select().where(Customer.code == row["customer"]).first()
         highest = max((await _line_discounts(row, order, customer, utc_now().date())).values(), default=Decimal(0))
         if highest > discount_limit:
-            beyond.append(f"A line is discounted {rules.plain(highest)} %, more than {rules.plain(discount_limit)} %")
+            beyond.append(Message("refusal.discount_above", {"discount": rules.plain(highest),
+                                                             "limit": rules.plain(discount_limit)}))
     refusal = self_approval_refusal(approver, authors, beyond)
     if refusal is not None:
-        raise ApiError(HTTP_409_CONFLICT, refusal.code, refusal.message, refusal.details)
+        raise ApiError(HTTP_409_CONFLICT, refusal.code, refusal.message, refusal.details, refusal.text)
 
 
 @needs_write

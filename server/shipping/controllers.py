@@ -26,23 +26,35 @@ from server.accounts.identity import requires
 from server.actors import office_who
 from server.db import write_transaction
 from server.errors import not_found
-from server.labels.kinds import Label, document_label, sscc_label
+from server.labels.kinds import Label, bilingual, document_label, sscc_label
 from server.labels.responses import label_response
-from server.masterdata.tables import Item
+from server.masterdata.tables import Customer, Item
 from server.shipping import delivery, planning, shipments
 
 CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 CodePath = Annotated[str, Parameter(max_length=40, pattern=CODE_PATTERN)]
 SsccPath = Annotated[str, Parameter(pattern=r"^\d{18}$")]
-NOTE_LINES = 12  # a 4 × 6 in label holds about this many text lines
+NOTE_LINES = 10  # item lines a 4 × 6 in note holds beside the header and the signature
 
 
-def _delivery_note(shipment: ShipmentOut) -> Label:
-    lines = [f"{shipment.customer} · {shipment.sales_order}"]
-    lines += [f"{l.line_no} {l.item} × {format(l.packed_quantity or l.quantity, 'f')}" for l in shipment.lines]
-    if len(lines) > NOTE_LINES:
-        lines = [*lines[:NOTE_LINES - 1], f"… {len(shipment.lines) - NOTE_LINES + 2} more lines"]
-    lines.append(f"SSCC × {len(shipment.handling_units)}")
+async def _delivery_note(code: str) -> Label:
+    """What the customer signs: who and where it goes to, the order, each line with the item's name, the units, and a
+    line to sign on; the wording in both languages (the customer's name and address as they are written)."""
+    shipment = await shipments.get_shipment(code)
+    customer = await Customer.select(Customer.name, Customer.address).where(Customer.code == shipment.customer).first()
+    names = {row["code"]: row["name"] for row in await Item.select(Item.code, Item.name).where(
+        Item.code.is_in([line.item for line in shipment.lines] or [""]))}
+    lines = [f"{bilingual('document.customer')}: {shipment.customer} {customer['name'] if customer else ''}".rstrip()]
+    if customer and customer["address"]:
+        lines.append(f"{bilingual('document.address')}: {' '.join(customer['address'].split())}")
+    lines.append(f"{bilingual('document.order')}: {shipment.sales_order}")
+    items = [f"{l.line_no} {l.item} {names.get(l.item, '')} × {format(l.packed_quantity or l.quantity, 'f')}"
+             for l in shipment.lines]
+    if len(items) > NOTE_LINES:
+        items = [*items[:NOTE_LINES - 1], bilingual("document.more_lines", count=len(items) - NOTE_LINES + 1)]
+    lines += items
+    lines.append(f"{bilingual('document.units')}: SSCC × {len(shipment.handling_units)}")
+    lines.append(f"{bilingual('document.signature')}: ____________________")
     return document_label("delivery_note", shipment.code, tuple(lines))
 
 
@@ -137,17 +149,17 @@ class ShipmentController(Controller):
     @get("/{code:str}/delivery-note.pdf", guards=[requires("shipping.read")], media_type="application/pdf",
          summary="The delivery note: customer, order, lines and units, with the shipment's code, on a 4 × 6 in page")
     async def delivery_note_pdf(self, code: CodePath) -> Response[bytes]:
-        return label_response(_delivery_note(await shipments.get_shipment(code)), "pdf", f"{code}-delivery-note")
+        return label_response(await _delivery_note(code), "pdf", f"{code}-delivery-note")
 
     @get("/{code:str}/delivery-note.png", guards=[requires("shipping.read")], media_type="image/png",
          summary="The delivery note, PNG")
     async def delivery_note_png(self, code: CodePath) -> Response[bytes]:
-        return label_response(_delivery_note(await shipments.get_shipment(code)), "png", f"{code}-delivery-note")
+        return label_response(await _delivery_note(code), "png", f"{code}-delivery-note")
 
     @get("/{code:str}/delivery-note.zpl", guards=[requires("shipping.read")], media_type="application/x-zpl",
          summary="The delivery note for a thermal printer (ZPL II)")
     async def delivery_note_zpl(self, code: CodePath) -> Response[str]:
-        return label_response(_delivery_note(await shipments.get_shipment(code)), "zpl", f"{code}-delivery-note")
+        return label_response(await _delivery_note(code), "zpl", f"{code}-delivery-note")
 
 
 class HandlingUnitController(Controller):

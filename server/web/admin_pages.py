@@ -3,6 +3,7 @@ active) and the organisation (custom roles made from the permission list, depart
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -19,7 +20,10 @@ from server.accounts import service as accounts
 from server.actors import office_who
 from server.db import write_transaction
 from server.errors import ApiError
+from server.i18n import has_key, translate
 from server.masterdata.resources import RESOURCES
+from server.sales import service as sales
+from server.web import order_words
 from server.web.forms import FormErrors, explain
 from server.web.render import language_of, render
 
@@ -27,11 +31,49 @@ AUDIT_PAGE_SIZE = 30
 SAFE_TEXT = r"^[^\x00-\x1f\x7f]*$"
 
 
+# Where each document's statuses are named in the catalogs (so.status_approved…).
+STATUS_FAMILIES = {"purchase_order": "po", "production_order": "prd", "sales_order": "so", "quote": "quote",
+                   "shipment": "ship", "nonconformance": "ncr"}
+STATUS_FIELDS = ("status", "held_from", "outcome")
+
+
 def changed_fields(before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[tuple[str, Any, Any]]:
     """(field, before, after) for each field whose value differs; timestamps that move on every write are left out."""
     before, after = before or {}, after or {}
     names = [n for n in {**before, **after} if n not in ("updated_at", "created_at")]
     return [(n, before.get(n), after.get(n)) for n in names if before.get(n) != after.get(n)]
+
+
+def shown_value(lang: str, entity: str, name: str, value: Any, credit_check: Any = None) -> tuple[str, bool]:
+    """(text, is_code) of one value in the trail, in the reader's language: a status by its document's name for it,
+    the system's own words (an actor, a kind of hold) from the catalog, a credit hold by the check that made it,
+    nested records as the JSON they are."""
+    if value is None:
+        return "", False
+    if name == "hold_reason" and value and credit_check is not None:
+        return order_words.change_value(lang, name, value, credit_check), False
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False, default=str), True
+    text = str(value)
+    family = STATUS_FAMILIES.get(entity)
+    if name in STATUS_FIELDS and family and has_key(f"{family}.status_{text}"):
+        return translate(lang, f"{family}.status_{text}"), False
+    for family in ("audit.value_", "choice."):  # the system's words, then a field's choices (item type raw…)
+        if has_key(family + text):
+            return translate(lang, family + text), False
+    return text, False
+
+
+async def shown_changes(lang: str, row: dict[str, Any]) -> list[tuple[str, tuple[str, bool], tuple[str, bool]]]:
+    entity, before, after = row["entity"], row["before"] or {}, row["after"] or {}
+    changes = changed_fields(before, after)
+    credit_at = lambda version: None  # noqa: E731 - only a sales order's credit hold has a check behind it
+    if entity == sales.ENTITY and any(name == "hold_reason" for name, _, _ in changes):
+        credit_at = order_words.credit_hold_words((await sales.order_history(row["entity_key"])).reviews)
+    return [(order_words.field_label(lang, name),
+             shown_value(lang, entity, name, old, credit_at(before.get("version"))),
+             shown_value(lang, entity, name, new, credit_at(after.get("version"))))
+            for name, old, new in changes]
 
 
 @get("/audit", guards=[requires("audit.read")], include_in_schema=False)
@@ -50,7 +92,8 @@ async def audit_trail(
         offset=(page - 1) * AUDIT_PAGE_SIZE,
     )
     params = {k: v for k, v in {"entity": entity, "entity_key": entity_key, "username": username}.items() if v}
-    entries = [{**row, "changes": changed_fields(row["before"], row["after"])} for row in listing["items"]]
+    lang = language_of(request)
+    entries = [{**row, "changes": await shown_changes(lang, row)} for row in listing["items"]]
     return render(
         request,
         "audit.html",

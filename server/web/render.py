@@ -15,6 +15,8 @@ from server.accounts.identity import OfficeUser, requires
 from server.i18n import LANGUAGES, anonymous_language, translate
 from server.masterdata.resources import RESOURCES
 from server.records.resource import Resource
+from server.sales.rules import check_message
+from server.web import order_words
 
 LANGUAGE_COOKIE = "lang"
 
@@ -45,6 +47,13 @@ def requires_for(permission_of: Callable[[ASGIConnection], str]) -> Guard:
     return guard
 
 
+def _check_text(lang: str, check: Any) -> str:
+    """A review check (a contract model or its stored dict) in the reader's language."""
+    if isinstance(check, dict):
+        return check_message(lang, check["code"], check.get("details") or {})
+    return check_message(lang, check.code, check.details)
+
+
 def render(request: Request, template: str, *, status_code: int = 200, lang: str | None = None, **context: Any) -> Template:
     lang = lang or language_of(request)
     user = current_user(request)
@@ -57,6 +66,14 @@ def render(request: Request, template: str, *, status_code: int = 200, lang: str
         status_code=status_code,
         context={
             "t": t,
+            # Words the system stores as codes and values, said in the reader's language when shown.
+            "check_text": lambda check: _check_text(lang, check),
+            "change_field": lambda name: order_words.change_field(lang, name),
+            "change_value": lambda name, value, credit_check=None: order_words.change_value(lang, name, value, credit_check),
+            "reason_text": lambda reason: order_words.reason_text(lang, reason),
+            "impact_details": lambda impact: order_words.impact_details(lang, impact.effect, impact.details),
+            # The loader and background jobs act as "system": no person, so named in the reader's language.
+            "actor": lambda name: t("audit.value_system") if name == "system" else name,
             "lang": lang,
             "user": user,
             "nav_resources": readable_resources(user),

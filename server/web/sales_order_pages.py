@@ -30,6 +30,7 @@ from server.shipping.shipments import list_shipments
 from server.web.actions import messages
 from server.web.choices import MAX_ITEM_SUGGESTIONS, active_records
 from server.web.forms import display
+from server.web.order_words import credit_hold_words
 from server.web.render import render, requires_for
 from server.web.sales_common import CodePath, action_permission, posted_text, refusal_status, shown
 
@@ -44,12 +45,13 @@ def _back_to(value: str, default: str) -> str:
     return value if re.fullmatch(r"/sales-orders(/[A-Za-z0-9._/-]*)?(\?[A-Za-z0-9=&._-]*)?", value or "") else default
 
 
-def review_outcome(order: SalesOrderOut, review: Any) -> tuple[str, list[str]]:
-    """What the latest review did, in words: (message key, the reasons)."""
+def review_outcome(order: SalesOrderOut, review: Any) -> tuple[str, list[Any]]:
+    """What the latest review did, in words: (message key, the reasons: failed checks, said in the reader's language
+    by the page, or the words someone typed when holding the order)."""
+    failed = [c for c in (review.checks if review else []) if not c.passed]
     if order.status == rules.ON_HOLD and order.awaiting_approval:
-        return "so.outcome_on_hold", [order.hold_reason]
+        return "so.outcome_on_hold", [c for c in failed if c.check == rules.CREDIT] or [order.hold_reason]
     if order.status == rules.SUBMITTED:
-        failed = [c.message for c in (review.checks if review else []) if not c.passed]
         return ("so.outcome_waiting", failed) if failed else ("so.outcome_waiting_policy", [])
     if order.status == rules.DRAFT:
         return "so.outcome_draft", []
@@ -81,6 +83,7 @@ async def order_page(request: Request, code: str, *, errors: list[str] | None = 
                   may_pay="pay" in open_now,
                   change=change or change_values(order), payment=payment or {"paid_on": date.today().isoformat()},
                   history=history, review=review, outcome=review_outcome(order, review),
+                  credit_hold_at=credit_hold_words(history.reviews),
                   items=[i["code"] for i in items], done=request.query_params.get("done"))
 
 

@@ -8,7 +8,9 @@ from litestar.response import Template
 
 from server.accounts.identity import requires
 from server.orders import tracking
+from server.sales import service as sales
 from server.web.forms import display
+from server.web.order_words import credit_hold_words
 from server.web.render import render
 from server.web.sales_common import CodePath
 
@@ -16,7 +18,8 @@ from server.web.sales_common import CodePath
 @get("/sales-orders/{code:str}/tracking", guards=[requires("sales.read")], include_in_schema=False)
 async def tracking_page(request: Request, code: CodePath) -> Template:
     """One order from entry to signed delivery: how far each line got, and the work going on for it."""
-    return render(request, "sales_tracking.html", tracking=await tracking.order_tracking(code), show=display)
+    return render(request, "sales_tracking.html", tracking=await tracking.order_tracking(code), show=display,
+                  credit_hold_at=credit_hold_words((await sales.order_history(code)).reviews))
 
 
 @get("/customers/{code:str}/orders", guards=[requires("sales.read")], include_in_schema=False)

@@ -10,6 +10,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
+from tests.english import english_runs
 from tests.factory import released_production_order
 from tests.pwa_browser import go, meta, new_context, open_app, outbox, until, wait_synced, watch_errors
 from tests.quality.test_quality import GAUGE_PLAN
@@ -209,6 +210,9 @@ def test_the_board_follows_another_devices_reports_live_and_shows_queued_reports
     expect(board_row(page, order, 20)).to_have_attribute("data-down", "1")
     expect(page.locator("#ticker li")).to_have_count(2)
     assert page.evaluate("window.sameBoard === true"), "the board updated in place, never reloaded"
+    # In Chinese (the app's default) the board says nothing in English: the order under way is 生产中, not in_progress.
+    expect(page.locator(f"#orders section[data-order='{order}'] h2")).to_contain_text("生产中")
+    assert english_runs(page.locator("#screen").inner_text(), ["Coolant leak", "cracked"]) == []
 
     # Offline, a report of 3 more shows at once on the report screen and the board, marked as not yet sent.
     context.set_offline(True)

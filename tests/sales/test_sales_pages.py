@@ -146,7 +146,8 @@ def test_hold_release_and_cancel_carry_their_reasons_into_the_history(login, cus
     assert cancelled.status_code == 303
     history = re.search(r'<table class="grid compact audit" id="so-history">.*?</table>\s*</div>', sales.get(f"/sales-orders/{code}").text, re.S).group(0)
     assert "Customer asked to wait" in history and "Duplicate of another order" in history
-    assert "on_hold" in history and "cancelled" in history, "the status change is shown before → after"
+    assert "On hold" in history and "Cancelled" in history, "the status change is shown before → after, by name"
+    assert "on_hold" not in history
 
 
 def test_a_change_is_previewed_with_its_impact_then_made_and_a_blocked_one_is_refused(login, customer, unique, packer):
@@ -180,7 +181,8 @@ def test_a_change_is_previewed_with_its_impact_then_made_and_a_blocked_one_is_re
     assert made.status_code == 303, made.text[-1500:]
     assert api_order(sales, code)["lines"][0]["quantity"] == "7"
     history = sales.get(f"/sales-orders/{code}").text
-    assert "One more for the showroom" in history and "lines[10].quantity" in history
+    assert "One more for the showroom" in history and "line 10 · Quantity" in history
+    assert "lines[10].quantity" not in history, "a changed field by its label, not its internal name"
 
 
 def test_a_payment_is_recorded_on_the_page_and_bad_amounts_are_explained(login, customer):

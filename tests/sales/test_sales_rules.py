@@ -10,6 +10,8 @@ from decimal import Decimal
 
 import pytest
 
+from server.document_rules import self_approval_refusal
+from server.i18n import Message
 from server.sales import rules
 from server.sales.rules import DownstreamFacts, LineProgress, PricedLine
 
@@ -151,6 +153,7 @@ def test_discounts_above_the_threshold_are_listed_by_line_and_one_at_the_thresho
     result = rules.discount_check({30: Decimal("12.5"), 10: Decimal(10), 20: Decimal("15.00")}, Decimal("10.0000"))
     assert (result.check, result.passed, result.code) == ("discount", False, "discount_above_threshold")
     assert result.message == "Discount above 10 % on line 20 (15 %), line 30 (12.5 %)"
+    assert rules.check_message("zh", result.code, result.details) == "折扣超过 10 %：第 20 行（15 %），第 30 行（12.5 %）"
     assert result.details == {"max_discount_pct": "10", "lines": {"20": "15", "30": "12.5"}}
     clean = rules.discount_check({10: Decimal(10)}, Decimal(10))
     assert (clean.passed, clean.code, clean.message) == (True, "discount_ok", "No discount above 10 %")
@@ -160,6 +163,29 @@ def test_discounts_above_the_threshold_are_listed_by_line_and_one_at_the_thresho
 
 def _check(check: str, passed: bool) -> rules.CheckResult:
     return rules.CheckResult(check, passed, "code", "message")
+
+
+def test_a_self_approval_refusal_keeps_its_limits_as_messages_said_in_either_language():
+    beyond = [Message("refusal.order_value_above", {"value": "1280", "currency": "CNY", "limit": "1000"}),
+              Message("refusal.discount_above", {"discount": "60", "limit": "20"})]
+    refusal = self_approval_refusal("manager", ["manager"], beyond)
+    assert refusal.message == ("The order is worth 1280 CNY, more than 1000; A line is discounted 60 %, more than 20 %: "
+                               "someone other than who entered or submitted it approves it")
+    assert refusal.text.text("zh") == "订单金额 1280 CNY，超过 1000；有一行折扣 60 %，超过 20 %：须由录入或提交人以外的人审批"
+    assert refusal.details["beyond"][0] == "The order is worth 1280 CNY, more than 1000"
+    assert self_approval_refusal("admin", ["manager"], beyond) is None
+
+
+def test_a_stored_check_is_said_from_its_code_and_details_in_the_readers_language():
+    held = rules.credit_check(Decimal(50000), Decimal(30000), Decimal("20000.50"), "CNY").as_dict()
+    assert rules.check_message("zh", held["code"], held["details"]) == "信用占用将达 50000.5 CNY，超过信用额度 50000，超出 0.5"
+    breaches = {"contract": "K-1", "breaches": [
+        {"code": "item_not_on_contract", "line_no": 10, "item": "CH-TASK"},
+        {"code": "below_agreed_price", "line_no": 20, "item": "CH-ERGO", "net_price": "90", "agreed_price": "100"}]}
+    assert rules.check_message("en", "contract_violated", breaches) == (
+        "Contract K-1: line 10: CH-TASK is not on the contract; line 20: CH-ERGO at 90, below the agreed 100")
+    assert rules.check_message("zh", "contract_violated", breaches) == (
+        "合同 K-1：第 10 行：CH-TASK 不在合同内；第 20 行：CH-ERGO 净价 90，低于约定价 100")
 
 
 def test_a_failed_credit_check_holds_the_order_whatever_else_failed():
@@ -275,17 +301,24 @@ def test_the_first_version_lists_every_field_and_line_and_an_unchanged_order_not
 TODAY = date(2026, 3, 10)
 
 
+def _risk(*args) -> tuple[str, str, str]:
+    """The verdict, its reason in English (the API's words) and in Chinese (a page's)."""
+    risk, reason = rules.line_risk(*args)
+    return (risk, reason.english(), reason.text("zh")) if reason else (risk, "", "")
+
+
 def test_a_line_is_late_once_its_promise_passed_with_something_still_owed():
-    assert rules.line_risk(TODAY, date(2026, 3, 8), 1, 1, 0) == ("late", "2 day(s) past 2026-03-08")
-    assert rules.line_risk(TODAY, date(2026, 3, 8), 0, 0, 0) == ("delivered", "")
+    assert _risk(TODAY, date(2026, 3, 8), 1, 1, 0) == ("late", "2 day(s) past 2026-03-08", "已超过承诺日期 2026-03-08 2 天")
+    assert _risk(TODAY, date(2026, 3, 8), 0, 0, 0) == ("delivered", "", "")
 
 
 def test_a_line_not_covered_with_fewer_days_left_than_its_lead_time_is_at_risk():
     # promise 13 March: 3 days left, 5 needed
-    assert rules.line_risk(TODAY, date(2026, 3, 13), 4, 3, 5) == ("at_risk", "3 day(s) left, 5 needed, and not covered yet")
-    assert rules.line_risk(TODAY, date(2026, 3, 15), 4, 3, 5) == ("on_track", "5 day(s) left, 5 needed")
-    assert rules.line_risk(TODAY, date(2026, 3, 13), 4, 4, 5) == ("on_track", "covered by shipments, reservations or production")
-    assert rules.line_risk(TODAY, TODAY, 4, 0, 0) == ("on_track", "0 day(s) left, 0 needed")
+    assert _risk(TODAY, date(2026, 3, 13), 4, 3, 5)[:2] == ("at_risk", "3 day(s) left, 5 needed, and not covered yet")
+    assert _risk(TODAY, date(2026, 3, 13), 4, 3, 5)[2] == "剩余 3 天，需要 5 天，尚未覆盖"
+    assert _risk(TODAY, date(2026, 3, 15), 4, 3, 5)[:2] == ("on_track", "5 day(s) left, 5 needed")
+    assert _risk(TODAY, date(2026, 3, 13), 4, 4, 5)[:2] == ("on_track", "covered by shipments, reservations or production")
+    assert _risk(TODAY, TODAY, 4, 0, 0)[:2] == ("on_track", "0 day(s) left, 0 needed")
 
 
 def test_an_orders_risk_is_its_worst_lines():

@@ -11,13 +11,16 @@ from datetime import date, timedelta
 
 import httpx
 import zxingcpp
-from PIL import Image
+from PIL import Image, ImageChops, ImageDraw
+
+from server.labels.fonts import image_font
+from server.labels.symbols import MARGIN_DOTS, TEXT_DOTS
 
 from server.inventory.availability import Bin, fefo_take
 from server.labels.gs1 import check_digit
 from tests.factory import (
-    approved_order, b64, confirmed_order, count_in, driver_on, finished_item, plan_shipment, png_bytes, pushed, run_sql,
-    shipment_of, sign_args, signature, stock_rows,
+    approved_order, b64, confirmed_order, count_in, driver_on, finished_item, pdf_text, plan_shipment, png_bytes, pushed,
+    run_sql, shipment_of, sign_args, signature, stock_rows,
 )
 from tests.live_sockets import next_message, open_board
 from tests.sync_fixtures import enrolled_device
@@ -451,6 +454,44 @@ def test_shipment_codes_scan_and_labels_print(server, login, unique, packer):
     note = viewer.get(f"/api/shipments/{code}/delivery-note.pdf")
     assert note.status_code == 200 and note.content.startswith(b"%PDF")
     assert viewer.get(f"/api/shipments/{code}/delivery-note.zpl").text.startswith("^XA")
+
+
+def _drawn_at_margin(png: bytes, text: str) -> bool:
+    """Whether the note shows `text` at the left margin exactly as the font draws it: every glyph, Chinese, Latin
+    and ×, pixel for pixel; a box drawn for a missing glyph, or a line left out, does not match."""
+    note = Image.open(io.BytesIO(png)).convert("L")
+    font = image_font(TEXT_DOTS)
+    width = int(font.getlength(text)) + 1
+    expected = Image.new("L", (width, TEXT_DOTS + 8), 255)
+    ImageDraw.Draw(expected).text((0, 0), text, fill=0, font=font)
+    return any(
+        ImageChops.difference(note.crop((MARGIN_DOTS, y, MARGIN_DOTS + width, y + TEXT_DOTS + 8)), expected).getbbox() is None
+        for y in range(note.height - TEXT_DOTS - 8)
+    )
+
+
+def test_the_delivery_note_prints_the_chinese_customer_address_lines_and_a_signature_line(login, unique, packer):
+    item = finished_item(login, unique, lot_tracked=False)
+    count_in(login("warehouse"), item, "FG-02-01", "3")
+    order = confirmed_order(login, [(item, "3")], customer="C-BJYB")
+    code = plan_shipment(login, order)["code"]
+    pushed(packer, "shipment.pack", {"shipment": code, "contents": [{"item": item, "location": "FG-02-01", "quantity": "3"}]})
+    viewer = login("viewer")
+    customer = viewer.get("/api/customers/C-BJYB").json()
+    assert any("\u4e00" <= c <= "\u9fff" for c in customer["name"]), "a customer whose name is written in Chinese"
+
+    text = pdf_text(viewer.get(f"/api/shipments/{code}/delivery-note.pdf").content)
+    for wanted in ("送货单", "Delivery note", customer["name"], customer["address"], order["code"],
+                   f"10 {item} Shipping test {item} × 3", "签收人 / Received by"):
+        assert wanted in text, (wanted, text)
+
+    png = viewer.get(f"/api/shipments/{code}/delivery-note.png").content
+    assert _drawn_at_margin(png, "送货单 / Delivery note")
+    assert _drawn_at_margin(png, f"客户 / Customer: C-BJYB {customer['name']}")
+    assert _drawn_at_margin(png, f"10 {item} Shipping test {item} × 3")
+    assert not _drawn_at_margin(png, "客户 / Customer: C-BJYB 某某"), "the check tells one name from another"
+    zpl = viewer.get(f"/api/shipments/{code}/delivery-note.zpl").text
+    assert customer["name"] in zpl and "^A@N" in zpl, "Chinese lines in the printer's CJK font"
 
 
 def test_office_pages_show_orders_shipments_and_proofs_in_both_languages(server, login, tmp_path, unique, packer):

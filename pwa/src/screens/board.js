@@ -62,7 +62,7 @@ export async function render(root, ctx) {
     orders.replaceChildren(...(shown.length ? shown.map((order) => {
       const planned = toMicro(order.quantity) ?? 0n;
       return h("section", { class: "board-order", dataset: { order: order.code } },
-        h("h2", {}, t("board.order", { order: order.code, item: order.item, quantity: order.quantity, status: order.status })),
+        h("h2", {}, t("board.order", { order: order.code, item: order.item, quantity: order.quantity, status: t(`production_status.${order.status}`) })),
         order.under_issued ? h("p", { class: "under-issued" }, t("board.under_issued", { items: (order.materials || [])
           .filter((m) => m.under_issued).map((m) => m.item).join(", ") })) : "",
         h("table", {}, h("tbody", {}, ...order.operations.map((op) => {

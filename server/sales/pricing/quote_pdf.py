@@ -1,32 +1,26 @@
 """A quote as an A4 PDF for the customer, in the reader's language: header, lines (item, quantity, price, discount,
-value), total, validity. Text that is not plain ASCII (Chinese labels, names, notes) is set in the Adobe-Asian font
-STSong-Light, as the label sheets do (server/labels/sheets.py: PDF readers supply it, nothing is embedded); ASCII
-in Helvetica. Pages are left uncompressed: a quote is a page or two, and its text stays searchable as written."""
+value), total, validity. Text that is not plain ASCII (Chinese labels, names, notes) is set in the project's CJK font,
+embedded, as the label sheets and delivery notes are (server/labels/fonts.py); ASCII in Helvetica. Pages are left uncompressed: a quote is a page or two, and its text stays searchable as written."""
 
 from __future__ import annotations
 
 import io
 
 from reportlab.lib.pagesizes import A4
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen.canvas import Canvas
 
 from schemas.pricing import QuoteOut
 from server.i18n import translate
+from server.labels.fonts import pdf_font
 
-CJK_FONT, LATIN_FONT = "STSong-Light", "Helvetica"
+LATIN_FONT = "Helvetica"
 MARGIN, LINE_HEIGHT = 50.0, 16.0
 COLUMNS = ((0, "field.line_no"), (40, "field.item"), (200, "field.quantity"), (280, "quote.unit_price"),
            (360, "quote.discount_pct"), (430, "quote.value"))
 
 
 def _font(text: str) -> str:
-    if text.isascii():
-        return LATIN_FONT
-    if CJK_FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(CJK_FONT))
-    return CJK_FONT
+    return LATIN_FONT if text.isascii() else pdf_font()
 
 
 def _text(canvas: Canvas, x: float, y: float, text: str, size: float = 10) -> None:

@@ -12,7 +12,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from server.document_rules import Problem
 from server.quantities import MICRO_PER_UNIT
-from server.sales.rules import CONTRACT, HUNDRED, CheckResult, plain
+from server.sales.rules import CONTRACT, HUNDRED, CheckResult, check_message, plain
 
 PERCENT_PLACES = Decimal("0.0001")
 MONEY_PLACES = Decimal("0.0001")
@@ -158,24 +158,10 @@ def contract_check(terms: ContractTerms, order_date: date, lines: Sequence[Order
                              "called_off": _quantity(called_off_micro.get(item, 0)), "ordered": _quantity(quantity),
                              "agreed": _quantity(agreed_micro)})
     details = {"contract": terms.code, "breaches": breaches}
-    if not breaches:
-        return CheckResult(CONTRACT, True, "contract_ok", f"The order keeps to contract {terms.code}", details)
-    listed = "; ".join(_describe(b) for b in breaches)
-    return CheckResult(CONTRACT, False, "contract_violated", f"Contract {terms.code}: {listed}", details)
+    code = "contract_violated" if breaches else "contract_ok"
+    return CheckResult(CONTRACT, not breaches, code, check_message("en", code, details), details)
 
 
 def _quantity(micro: int) -> str:
     return plain(Decimal(micro) / MICRO_PER_UNIT)
 
-
-def _describe(breach: Mapping[str, str | int]) -> str:
-    code = breach["code"]
-    if code == "contract_not_valid":
-        return f"not valid on {breach['date']} ({breach['valid_from']} to {breach['valid_to']})"
-    if code == "item_not_on_contract":
-        return f"line {breach['line_no']}: {breach['item']} is not on the contract"
-    if code == "below_agreed_price":
-        return (f"line {breach['line_no']}: {breach['item']} at {breach['net_price']}, below the agreed "
-                f"{breach['agreed_price']}")
-    return (f"{breach['item']}: {breach['ordered']} more after {breach['called_off']} called off exceeds the agreed "
-            f"{breach['agreed']}")
