@@ -87,7 +87,24 @@ def _typed_by_people(server) -> list[str]:
             if name in TYPED_COLUMNS and isinstance(column, (Varchar, Text)) or name in TYPED_JSON and isinstance(column, JSON):
                 for (value,) in oracle.query(f'SELECT "{name}" FROM "{table._meta.tablename}"'):
                     found |= set(_strings(json.loads(value) if name in TYPED_JSON and isinstance(value, str) else value))
+    # A record deleted since keeps what people typed in the audit trail's snapshots of it (a department renamed and
+    # removed): the typed fields of every snapshot are data too.
+    for row in oracle.query('SELECT "before", "after" FROM "audit_entry"'):
+        for snapshot in row:
+            found |= set(_typed_fields(json.loads(snapshot) if isinstance(snapshot, str) else snapshot))
     return sorted((s for s in found if len(s) > 1), key=len, reverse=True)
+
+
+def _typed_fields(value: object) -> Iterator[str]:
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            if key in TYPED_COLUMNS and isinstance(inner, str):
+                yield inner
+            else:
+                yield from _typed_fields(inner)
+    elif isinstance(value, list):
+        for inner in value:
+            yield from _typed_fields(inner)
 
 
 def _tables() -> Iterator[type[Table]]:
