@@ -49,33 +49,14 @@ async def audit_office_booking(who: Who, action: str, item: str, booking: dict[s
         await record_audit(who, action, "stock", item, None, booking)
 
 
-# What a booking needs of an item and of a location: kind -> (its fields as selected, the tables they come from).
-MASTER_DATA = {
-    "item": ({"code": "i.code", "lot_tracked": "i.lot_tracked", "serial_tracked": "i.serial_tracked",
-              "inspection_required": "i.inspection_required", "shelf_life_days": "i.shelf_life_days",
-              "archived": "i.archived", "unit": "i.unit", "decimals": "u.decimals"},
-             "item i LEFT JOIN unit u ON u.code = i.unit"),
-    "location": ({"code": "l.code", "warehouse": "l.warehouse", "archived": "l.archived", "site": "w.site"},
-                 "location l JOIN warehouse w ON w.code = l.warehouse"),
-}
-
-
-def _master_rows_query(kinds: list[str], counts: list[int]) -> str:
-    """One statement for the rows of several kinds, `WHERE code IN (…)` each, every row tagged with its kind (the
-    fields another kind has are NULL): the places of a batch cost one round trip, not one per kind."""
-    names = list(dict.fromkeys(name for kind in kinds for name in MASTER_DATA[kind][0]))
-    parts, start = [], 1
-    for kind, count in zip(kinds, counts):
-        fields, tables = MASTER_DATA[kind]
-        code = fields["code"]
-        selected = ", ".join(f"{fields.get(name, 'NULL')} AS {name}" for name in names)
-        parts.append(f"SELECT '{kind}' AS kind, {selected} FROM {tables} WHERE {code} IN ({placeholders(count, start)})")
-        start += count
-    return " UNION ALL ".join(parts)
+ITEM_ROWS = ("SELECT i.code, i.lot_tracked, i.serial_tracked, i.inspection_required, i.shelf_life_days, i.archived, i.unit, "
+             "u.decimals FROM item i LEFT JOIN unit u ON u.code = i.unit WHERE i.code IN ({})")
+LOCATION_ROWS = ("SELECT l.code, l.warehouse, l.archived, w.site FROM location l JOIN warehouse w ON w.code = l.warehouse "
+                 "WHERE l.code IN ({})")
 
 
 async def load_item(code: str) -> dict[str, Any]:
-    item = await _memo("item", code)
+    item = await _memo("item", code, ITEM_ROWS)
     if item is None:
         raise refuse("unknown_item", f"No item {code!r}", item=code)
     if item["archived"]:
@@ -86,7 +67,7 @@ async def load_item(code: str) -> dict[str, Any]:
 
 
 async def load_place(code: str, who: Who) -> Place:
-    row = await _memo("location", code)
+    row = await _memo("location", code, LOCATION_ROWS)
     if row is None:
         raise refuse("unknown_location", f"No location {code!r}", location=code)
     if row["archived"]:
@@ -99,30 +80,22 @@ async def load_place(code: str, who: Who) -> Place:
     return place
 
 
-async def _memo(kind: str, code: str) -> dict[str, Any] | None:
+async def _memo(kind: str, code: str, query: str) -> dict[str, Any] | None:
     """A master-data row read once per transaction: a device's batch names the same few items and bins again
     and again. A copy is handed out, so a caller cannot change what the next one reads."""
-    row = (await _read_master_data({kind: [code]}))[kind][code]
+    row = (await _read_master_data(kind, query, [code]))[code]
     return dict(row) if row is not None else None
 
 
-async def _read_master_data(wanted: dict[str, Iterable[str]]) -> dict[str, dict[str, dict[str, Any] | None]]:
-    """Rows by kind and code (None: no such code); those not read yet in this transaction, of every kind, in one
-    statement."""
-    state = current_write().state
-    memos = {kind: state.setdefault(f"memo:{kind}", {}) for kind in wanted}
-    missing = {kind: sorted(set(codes) - set(memos[kind])) for kind, codes in wanted.items()}
-    missing = {kind: codes for kind, codes in missing.items() if codes}
+async def _read_master_data(kind: str, query: str, codes: Iterable[str]) -> dict[str, dict[str, Any] | None]:
+    """Rows by code (None: no such code), those not read yet in this transaction in one statement."""
+    memo = current_write().state.setdefault(f"memo:{kind}", {})
+    missing = sorted(set(codes) - set(memo))
     if missing:
-        kinds = list(missing)
-        rows = await sql_fetch(_master_rows_query(kinds, [len(missing[kind]) for kind in kinds]),
-                               *(code for kind in kinds for code in missing[kind]))
-        for kind in kinds:
-            memos[kind].update(dict.fromkeys(missing[kind]))
-        for row in rows:
-            kind = row.pop("kind")
-            memos[kind][row["code"]] = {name: row[name] for name in MASTER_DATA[kind][0]}
-    return memos
+        rows = await sql_fetch(query.format(placeholders(len(missing))), *missing)
+        memo.update(dict.fromkeys(missing))
+        memo.update((row["code"], row) for row in rows)
+    return memo
 
 
 def check_lot(item: dict[str, Any], lot: str | None) -> str:
@@ -183,7 +156,8 @@ async def lock_stock_places(places: Iterable[StockPlace]) -> None:
         return
     # Their items and bins are read first, outside the locks: a hot place's queue moves at the speed of what is
     # done while holding it.
-    await _read_master_data({"item": [item for item, _ in new], "location": [location for _, location in new]})
+    await _read_master_data("item", ITEM_ROWS, (item for item, _ in new))
+    await _read_master_data("location", LOCATION_ROWS, (location for _, location in new))
     if DB.engine_type == "postgres":
         keys = sorted({place_lock_key(place) for place in new})
         if not known:
