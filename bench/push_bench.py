@@ -244,6 +244,8 @@ def bench_push(profile: bool = False) -> None:
             devices = asyncio.run(enrol_devices(server.url, PUSH_DEVICES))
             next_seq = [1] * PUSH_DEVICES
             for scenario in (spread_scenario(batches), shared_scenario(batches)):
+                if scenario.name not in os.environ.get("BENCH_PUSH_SCENARIOS", "spread,shared").split(","):
+                    continue
                 run_scenario(server, devices, next_seq, scenario)
             if profile:
                 print_profile(Path(tmp) / "push.prof")
