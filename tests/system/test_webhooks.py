@@ -294,12 +294,12 @@ def test_the_servers_own_addresses_are_refused_in_every_spelling_when_subscribin
         admin, receiver):
     for url in SERVERS_OWN:
         refused = admin.post("/api/webhooks", json={"url": url, "event_types": "*"})
-        assert refused.status_code == 400 and refused.json()["code"] == "webhook_target_refused", (url, refused.text)
+        assert refused.status_code == 422 and refused.json()["code"] == "webhook_target_refused", (url, refused.text)
         assert "127.0.0" not in refused.json()["message"], "the refusal does not say where the name led"
     subscription = subscribe(admin, receiver.url + "?moved")
     for url in SERVERS_OWN[:3]:
         moved = admin.patch(f"/api/webhooks/{subscription['id']}", json={"url": url})
-        assert moved.status_code == 400 and moved.json()["code"] == "webhook_target_refused", moved.text
+        assert moved.status_code == 422 and moved.json()["code"] == "webhook_target_refused", moved.text
     assert admin.get(f"/api/webhooks/{subscription['id']}").json()["url"] == receiver.url + "?moved"
     assert all(s["url"] not in SERVERS_OWN for s in admin.get("/api/webhooks").json())
 
