@@ -132,10 +132,21 @@ def _as_json(model: type[BaseModel], value: Any) -> BaseModel:
     decimal strings). Office pages, CSV and spreadsheet imports validate the same contracts from text, laxly, on
     their own; floor command arguments (an object in the push) are validated by the push, as before."""
     try:
-        return model.model_validate_json(msgspec.json.encode(value), strict=True)
+        return model.model_validate_json(msgspec.json.encode(_whole_numbers_as_integers(value)), strict=True)
     except ValidationError as error:
         hidden = model.model_config.get("hide_input_in_errors", False)
         raise ExtendedMsgSpecValidationError(errors=error.errors(include_input=not hidden)) from error  # type: ignore[arg-type]
+
+
+def _whole_numbers_as_integers(value: Any) -> Any:
+    """JSON (and JSON Schema) has one kind of number: 2.0 is the integer 2, which strict mode alone would refuse."""
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else value
+    if isinstance(value, dict):
+        return {key: _whole_numbers_as_integers(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_whole_numbers_as_integers(item) for item in value]
+    return value
 
 
 class StrictJsonBodies(PydanticInitPlugin):

@@ -325,13 +325,13 @@ def test_an_address_is_checked_again_at_delivery_and_nothing_reaches_a_refused_o
 
 def test_unknown_event_types_are_refused_with_a_code(admin, receiver):
     refused = admin.post("/api/webhooks", json={"url": receiver.url, "event_types": ["sales_order.late", "order.exploded"]})
-    assert refused.status_code == 400
+    assert refused.status_code == 422
     assert refused.json()["code"] == "unknown_event_type" and refused.json()["details"]["unknown"] == ["order.exploded"]
     empty = admin.post("/api/webhooks", json={"url": receiver.url, "event_types": []})
     assert empty.status_code == 400 and empty.json()["code"]
     subscription = subscribe(admin, receiver.url, ["sales_order.late"])
     patched = admin.patch(f"/api/webhooks/{subscription['id']}", json={"event_types": ["nope"]})
-    assert patched.status_code == 400 and patched.json()["code"] == "unknown_event_type"
+    assert patched.status_code == 422 and patched.json()["code"] == "unknown_event_type"
     bad_url = admin.patch(f"/api/webhooks/{subscription['id']}", json={"url": "gopher://x"})
     assert bad_url.status_code == 400 and bad_url.json()["code"] == "invalid_url"
     assert admin.get(f"/api/webhooks/{subscription['id']}").json()["url"] == receiver.url
