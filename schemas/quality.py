@@ -20,11 +20,13 @@ DISPOSITIONS = ("return_to_supplier", "rework", "scrap", "use_as_is")
 
 CharacteristicName = Annotated[ControlFree, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
 Unit = Annotated[ControlFree, StringConstraints(strip_whitespace=True, max_length=20)]
-# A measured value or a limit: may be negative (a temperature), exact to 6 places, plain digits on the wire.
+# A measured value or a limit: may be negative (a temperature), exact to 6 places, plain digits on the wire; like the
+# other decimals (schemas/common.py), text (ASCII digits, white space around) or a JSON number, 12 digits before the point.
 Measure = Annotated[
     Decimal,
-    Field(ge=-(10**12), le=10**12, max_digits=18, decimal_places=6, allow_inf_nan=False,
-          json_schema_extra={"type": "string", "pattern": r"^-?[0-9]+(\.[0-9]+)?$"}),
+    Field(gt=-(10**12), lt=10**12, max_digits=18, decimal_places=6, allow_inf_nan=False,
+          json_schema_extra={"type": "string", "format": "decimal", "multipleOf": 1e-06,
+                             "pattern": r"^[ \t\n\r\f\v]*-?0*[0-9]{1,12}(?:\.[0-9]{1,6}0*)?[ \t\n\r\f\v]*$"}),
     BeforeValidator(ascii_decimal),
     PlainSerializer(lambda value: format(value, "f"), return_type=str, when_used="json"),
 ]

@@ -79,20 +79,31 @@ def _constrain(target: Schema | Reference, source: dict[str, Any], request: bool
         return
     branches = target.one_of or target.any_of
     if branches and "anyOf" in source:
-        for option in source["anyOf"]:
+        for index, option in enumerate(source["anyOf"]):
             same = [b for b in branches if isinstance(b, Schema) and _type_name(b) == option.get("type")]
             if len(same) == 1:
                 _constrain(same[0], option, request)
+            elif len(branches) == len(source["anyOf"]):  # two of a kind (a decimal or a word): both keep their order
+                _constrain(branches[index], option, request)
         return
     for keyword, attribute in _CONSTRAINTS.items():
         if keyword in source and getattr(target, attribute) is None:
             setattr(target, attribute, source[keyword])
     if isinstance(source.get("items"), dict) and target.items is not None:
         _constrain(target.items, source["items"], request)  # type: ignore[arg-type]
+    values = target.additional_properties
+    if isinstance(source.get("additionalProperties"), dict) and isinstance(values, Schema):
+        _constrain(values, source["additionalProperties"], request)
+        # A mapping keyed by a choice (a grade, a kind of approval): its keys are the properties it may have.
+        names = source.get("propertyNames", {}).get("enum")
+        if names:
+            target.properties = {name: values for name in names}
+            target.additional_properties = False
 
 
 _NUMBER_KEYWORDS = {"minimum": "minimum", "exclusiveMinimum": "exclusive_minimum", "maximum": "maximum",
-                    "exclusive_maximum": "exclusive_maximum", "multipleOf": "multiple_of"}
+                    "exclusiveMaximum": "exclusive_maximum", "exclusive_maximum": "exclusive_maximum",
+                    "multipleOf": "multiple_of"}
 
 
 def _decimal_text_or_number(target: Schema, source: dict[str, Any]) -> None:
@@ -103,7 +114,7 @@ def _decimal_text_or_number(target: Schema, source: dict[str, Any]) -> None:
     bounds = {attribute: number[keyword] for keyword, attribute in _NUMBER_KEYWORDS.items() if keyword in number}
     target.any_of = [Schema(type=OpenAPIType.STRING, format="decimal", pattern=source["pattern"]),  # type: ignore[arg-type]
                      Schema(type=OpenAPIType.NUMBER, **bounds)]
-    for attribute in ("type", "format", "pattern", *_NUMBER_KEYWORDS.values()):
+    for attribute in ("type", "format", "pattern", *set(_NUMBER_KEYWORDS.values())):
         setattr(target, attribute, None)
 
 
