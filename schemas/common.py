@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Callable, Generic, TypeVar
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, StringConstraints
 
@@ -90,6 +90,24 @@ def ascii_decimal(value: Any) -> Any:
     return value
 
 
+# A JSON number with a fraction is a binary float, exact to 15 significant digits whatever its size (and the embedded
+# database keeps no more of a decimal either): one beyond them is sent as text. Whole numbers are exact integers.
+EXACT_DIGITS = 15
+FLOAT_MESSAGE = "a number with a fraction is exact to 15 digits: send one this large as text"
+
+
+def decimal_input(decimal_places: int) -> Callable[[Any], Any]:
+    """`ascii_decimal`, refusing a JSON number with a fraction too large for its places to be exact."""
+    limit = 10 ** (EXACT_DIGITS - decimal_places)
+
+    def read(value: Any) -> Any:
+        if isinstance(value, float) and not value.is_integer() and abs(value) >= limit:
+            raise ValueError(FLOAT_MESSAGE)
+        return ascii_decimal(value)
+
+    return read
+
+
 def _fixed_point(value: Decimal) -> str:
     # str(Decimal) writes 1E+2 for an input of "1e2"; clients (and the documented pattern) expect plain digits.
     return format(value, "f")
@@ -136,7 +154,7 @@ def _decimal(integer_digits: int, decimal_places: int, description: str, **bound
             **bounds,
         ),
         PlainSerializer(_fixed_point, return_type=str, when_used="json"),
-        BeforeValidator(ascii_decimal),  # after the bounds, which then stay in the decimal's own (JSON) schema
+        BeforeValidator(decimal_input(decimal_places)),  # after the bounds: they stay in the decimal's own schema
     ]
 
 

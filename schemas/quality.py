@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, Field, PlainSerializer, StringConstraints
 
-from schemas.common import Code, Contract, ControlFree, LongText, Quantity, ShortText, ascii_decimal
+from schemas.common import Code, Contract, ControlFree, LongText, Quantity, ShortText, decimal_input
 from schemas.masterdata import PositiveQuantity
 
 CharacteristicKind = Literal["numeric", "pass_fail"]
@@ -27,7 +27,7 @@ Measure = Annotated[
     Field(gt=-(10**12), lt=10**12, max_digits=18, decimal_places=6, allow_inf_nan=False,
           json_schema_extra={"type": "string", "format": "decimal", "multipleOf": 1e-06,
                              "pattern": r"^[ \t\n\r\f\v]*-?0*[0-9]{1,12}(?:\.[0-9]{1,6}0*)?[ \t\n\r\f\v]*$"}),
-    BeforeValidator(ascii_decimal),
+    BeforeValidator(decimal_input(6)),
     PlainSerializer(lambda value: format(value, "f"), return_type=str, when_used="json"),
 ]
 Version = Annotated[int, Field(ge=1, le=2**31 - 1, description="The version read; a stale one is refused (409)")]

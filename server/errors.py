@@ -128,6 +128,7 @@ _FIELD_CODES: list[tuple[str, str]] = [
     (r"^Input should be|^Invalid enum value", "invalid_value"),
     (r"^Value error, must not contain control characters", "control_character"),
     (r"^Value error, must be written with the digits 0-9", "invalid_format"),
+    (r"^Value error, a number with a fraction is exact to 15 digits", "out_of_range"),
     (r"^Value error, must be an http:// or https:// URL", "invalid_url"),
     (r"^Value error, valid_to is before valid_from", "invalid_period"),
     (r"^Value error, a shift must end at another time than it starts", "invalid_shift"),

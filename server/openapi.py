@@ -9,6 +9,7 @@ public. Both are settled here, once, for every operation: `ContractSchemaPlugin`
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any, Callable
 
@@ -22,7 +23,7 @@ from litestar.plugins.pydantic.plugins.init import is_pydantic_v2_model_class
 from litestar.routes import HTTPRoute
 from pydantic import BaseModel, ValidationError
 
-from schemas.common import Contract
+from schemas.common import EXACT_DIGITS, Contract
 from server.accounts.session_store import SESSION_COOKIE
 
 SESSION_SCHEME = "sessionCookie"
@@ -107,13 +108,19 @@ _NUMBER_KEYWORDS = {"minimum": "minimum", "exclusiveMinimum": "exclusive_minimum
 
 
 def _decimal_text_or_number(target: Schema, source: dict[str, Any]) -> None:
-    """A request's decimal (`format: decimal`, schemas/common.py) as what the server reads: its text, or a JSON number
-    within the same bounds and places. pydantic's schema of it holds both: the text's pattern, the number's bounds
-    (in its own number branch) and step."""
+    """A request's decimal (`format: decimal`, schemas/common.py) as what the server reads: its text, a whole JSON
+    number, or one with a fraction, within the same bounds and places and, with a fraction, the digits a binary float
+    keeps exactly (schemas/common.py: EXACT_DIGITS). pydantic's schema of it holds them all: the text's pattern, the
+    number's bounds (in its own number branch) and step."""
     number = {**next((b for b in source.get("anyOf", ()) if b.get("type") == "number"), {}), **source}
     bounds = {attribute: number[keyword] for keyword, attribute in _NUMBER_KEYWORDS.items() if keyword in number}
+    whole = {k: v for k, v in bounds.items() if k != "multiple_of"}
+    exact = 10 ** (EXACT_DIGITS - round(-math.log10(bounds["multiple_of"])))
+    fraction = {**bounds, "exclusive_maximum": min(bounds.get("exclusive_maximum", exact), exact)}
+    if fraction.get("exclusive_minimum", 0) < -exact:
+        fraction["exclusive_minimum"] = -exact
     target.any_of = [Schema(type=OpenAPIType.STRING, format="decimal", pattern=source["pattern"]),  # type: ignore[arg-type]
-                     Schema(type=OpenAPIType.NUMBER, **bounds)]
+                     Schema(type=OpenAPIType.INTEGER, **whole), Schema(type=OpenAPIType.NUMBER, **fraction)]
     for attribute in ("type", "format", "pattern", *set(_NUMBER_KEYWORDS.values())):
         setattr(target, attribute, None)
 

@@ -53,7 +53,7 @@ class ScanController(Controller):
                                                description="Nothing has this GTIN or code (`unknown_gtin`, `unknown_code`)"),
               HTTP_422_UNPROCESSABLE_ENTITY: ResponseSpec(ErrorBody, generate_examples=False, description=(
                   "Not readable: `bad_check_digit` (details: the AI and value, or the GTIN), `invalid_gs1`, "
-                  "`invalid_symbology`")),
+                  "`invalid_symbology`, `control_character`, or nothing but wedge noise (`empty_scan`)")),
           })
     async def resolve(self, request: Request, data: ScanRequest) -> ScanResult:
         return await resolve_scan(data.code, request.app.state.settings.scan_gs_standin)
