@@ -145,7 +145,7 @@ def _decimal(integer_digits: int, decimal_places: int, description: str, **bound
     return Annotated[
         Decimal,
         Field(
-            ge=0,
+            **({} if "gt" in bounds else {"ge": 0}),  # above 0 says at least 0 already
             max_digits=integer_digits + decimal_places,
             decimal_places=decimal_places,
             allow_inf_nan=False,
