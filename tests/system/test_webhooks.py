@@ -261,20 +261,22 @@ def test_non_admins_get_403_on_every_webhook_endpoint(server, admin, receiver, u
     assert admin.get(f"/api/webhooks/{sid}/deliveries").json()["total"] == 1
 
 
-@pytest.mark.parametrize(("url", "code"), [
-    ("ftp://erp.example.com/hook", "invalid_url"),
-    ("file:///etc/passwd", "invalid_url"),
-    ("javascript:alert(1)", "invalid_url"),
-    ("erp.example.com/hook", "invalid_url"),
-    ("https://", "invalid_url"),
-    ("https://erp.example.com:99999/hook", "invalid_url"),
-    ("https://erp example.com/hook", "invalid_url"),
-    ("https://user:password@erp.example.com/hook", "url_credentials"),
-    ("https://token@erp.example.com/hook", "url_credentials"),
+# What the contract's pattern states (the scheme, no white space) is a malformed request (400); the rest is a rule
+# of the receiver's URL (422).
+@pytest.mark.parametrize(("url", "status", "code"), [
+    ("ftp://erp.example.com/hook", 400, "invalid_url"),
+    ("file:///etc/passwd", 400, "invalid_url"),
+    ("javascript:alert(1)", 400, "invalid_url"),
+    ("erp.example.com/hook", 400, "invalid_url"),
+    ("https://", 400, "invalid_url"),
+    ("https://erp.example.com:99999/hook", 422, "invalid_url"),
+    ("https://erp example.com/hook", 400, "invalid_url"),
+    ("https://user:password@erp.example.com/hook", 422, "url_credentials"),
+    ("https://token@erp.example.com/hook", 422, "url_credentials"),
 ])
-def test_a_bad_url_is_refused_with_a_code(admin, url, code):
+def test_a_bad_url_is_refused_with_a_code(admin, url, status, code):
     refused = admin.post("/api/webhooks", json={"url": url, "event_types": "*"})
-    assert refused.status_code == 400 and refused.json()["code"] == code, refused.text
+    assert refused.status_code == status and refused.json()["code"] == code, refused.text
 
 
 def test_receivers_on_the_factory_lan_and_on_the_allow_list_are_allowed(admin, receiver):
