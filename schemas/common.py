@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Callable, Generic, TypeVar
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, StringConstraints
 
@@ -72,14 +72,40 @@ DECIMAL_MESSAGE = "must be written with the digits 0-9 and at most one decimal p
 def ascii_decimal(value: Any) -> Any:
     """A decimal sent as text is plain ASCII notation. Python's Decimal (and so pydantic) also reads '1_000',
     '1e3', ' 5 ' and other scripts' digits ('١٠' is 10): a quantity typed or scanned that way is refused, not guessed.
-    Text that is no number at all is left to the type's own check (invalid_type); JSON numbers pass."""
-    if isinstance(value, str) and not _ASCII_DECIMAL.match(value):
+    Text that is no number at all is left to the type's own check (invalid_type).
+
+    Text and JSON numbers come out as Decimal (a number through its shortest spelling, as pydantic reads it): a JSON
+    body is validated strictly (server/openapi.py), and what a validator returns is then checked as a Python value,
+    which for a strict decimal must already be one. A boolean is no number and is left to be refused."""
+    if isinstance(value, str):
+        if _ASCII_DECIMAL.match(value):
+            return Decimal(value)
         try:
             Decimal(value)
         except ArithmeticError:
             return value
         raise ValueError(DECIMAL_MESSAGE)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return Decimal(str(value))
     return value
+
+
+# A JSON number with a fraction is a binary float, exact to 15 significant digits whatever its size (and the embedded
+# database keeps no more of a decimal either): one beyond them is sent as text. Whole numbers are exact integers.
+EXACT_DIGITS = 15
+FLOAT_MESSAGE = "a number with a fraction is exact to 15 digits: send one this large as text"
+
+
+def decimal_input(decimal_places: int) -> Callable[[Any], Any]:
+    """`ascii_decimal`, refusing a JSON number with a fraction too large for its places to be exact."""
+    limit = 10 ** (EXACT_DIGITS - decimal_places)
+
+    def read(value: Any) -> Any:
+        if isinstance(value, float) and not value.is_integer() and abs(value) >= limit:
+            raise ValueError(FLOAT_MESSAGE)
+        return ascii_decimal(value)
+
+    return read
 
 
 def _fixed_point(value: Decimal) -> str:
@@ -88,8 +114,9 @@ def _fixed_point(value: Decimal) -> str:
 
 
 # Decimals travel as strings so no client loses a digit to binary floats; a client may still send a JSON number.
-# `json_schema_extra` is what Litestar puts in the OpenAPI, so the documented type is the string actually sent back.
-DECIMAL_STRING = {"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)?$"}
+# `json_schema_extra` is what Litestar puts in the OpenAPI: the string actually sent back, marked `format: decimal`
+# with the bounds and the step a JSON number must keep (server/openapi.py documents a request's decimal as either).
+DECIMAL_STRING = {"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)?$", "format": "decimal"}
 _BLANK = r"[ \t\n\r\f\v]*"  # ASCII white space around the number (ascii_decimal lets it through, Decimal drops it)
 
 
@@ -110,19 +137,24 @@ def decimal_pattern(integer_digits: int, decimal_places: int, *, positive: bool 
 
 def _decimal(integer_digits: int, decimal_places: int, description: str, **bounds: int) -> Any:
     pattern = decimal_pattern(integer_digits, decimal_places, positive="gt" in bounds, at_most_100="le" in bounds)
+    # A JSON number is read through its shortest spelling (0.1 is 0.1): a multiple of the last place, below the
+    # first digit too many (spelled as Litestar's attribute: its schema_extra knows no `exclusiveMaximum`).
+    number: dict[str, Any] = {"multipleOf": float(f"1e-{decimal_places}")}
+    if "le" not in bounds:
+        number["exclusive_maximum"] = 10**integer_digits
     return Annotated[
         Decimal,
         Field(
-            ge=0,
+            **({} if "gt" in bounds else {"ge": 0}),  # above 0 says at least 0 already
             max_digits=integer_digits + decimal_places,
             decimal_places=decimal_places,
             allow_inf_nan=False,
             description=description,
-            json_schema_extra={**DECIMAL_STRING, "pattern": pattern},
+            json_schema_extra={**DECIMAL_STRING, "pattern": pattern, **number},
             **bounds,
         ),
         PlainSerializer(_fixed_point, return_type=str, when_used="json"),
-        BeforeValidator(ascii_decimal),  # after the bounds, which then stay in the decimal's own (JSON) schema
+        BeforeValidator(decimal_input(decimal_places)),  # after the bounds: they stay in the decimal's own schema
     ]
 
 

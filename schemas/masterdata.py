@@ -28,7 +28,8 @@ def _gtin(value: str) -> str:
     return value.zfill(14)
 
 
-Gtin = Annotated[str, Field(min_length=8, max_length=14, pattern=r"^[0-9]+$"), AfterValidator(_gtin)]
+# The lengths are the pattern's; the check digit is a rule (422 invalid_check_digit, server/errors.py).
+Gtin = Annotated[str, Field(min_length=8, max_length=14, pattern=r"^([0-9]{8}|[0-9]{12,14})$"), AfterValidator(_gtin)]
 ItemType = Literal["raw", "semi_finished", "finished"]
 # How a component reaches a production order: issued by the floor (`manual`: a report without it is flagged
 # under-issued), issued before the operation consuming it may report (`required`: refused until then), or issued
@@ -109,7 +110,11 @@ def _iana_timezone(value: str) -> str:
     return value
 
 
-TimeZoneName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64), AfterValidator(_iana_timezone)]
+# The shape of a name is the document's pattern; whether the tz database has it is a rule (422 unknown_timezone,
+# server/errors.py): an enum of its 600 names would make every client (and the fuzzer) try them all.
+TIME_ZONE_PATTERN = r"^\s*[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*\s*$"
+TimeZoneName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=TIME_ZONE_PATTERN),
+                         AfterValidator(_iana_timezone)]
 Currency = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Z]{3}$"), Field(description="ISO 4217, e.g. CNY")]
 ClockTime = Annotated[str, StringConstraints(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$"), Field(description="HH:MM")]
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, max_length=40, pattern=r"^[0-9+()./ -]*$")]
@@ -188,7 +193,7 @@ def _distinct_days(days: list[int]) -> list[int]:
     return days
 
 
-WorkingDays = Annotated[list[IsoWeekday], Field(max_length=7), AfterValidator(_distinct_days)]
+WorkingDays = Annotated[list[IsoWeekday], Field(max_length=7, json_schema_extra={"uniqueItems": True}), AfterValidator(_distinct_days)]
 Shifts = Annotated[list[Shift], Field(max_length=12)]
 Holidays = Annotated[list[date], Field(max_length=1000)]
 EfficiencyPct = PositivePercent

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, Field, PlainSerializer, StringConstraints
 
-from schemas.common import Code, Contract, ControlFree, LongText, Quantity, ShortText, ascii_decimal
+from schemas.common import Code, Contract, ControlFree, LongText, Quantity, ShortText, decimal_input
 from schemas.masterdata import PositiveQuantity
 
 CharacteristicKind = Literal["numeric", "pass_fail"]
@@ -20,12 +20,14 @@ DISPOSITIONS = ("return_to_supplier", "rework", "scrap", "use_as_is")
 
 CharacteristicName = Annotated[ControlFree, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
 Unit = Annotated[ControlFree, StringConstraints(strip_whitespace=True, max_length=20)]
-# A measured value or a limit: may be negative (a temperature), exact to 6 places, plain digits on the wire.
+# A measured value or a limit: may be negative (a temperature), exact to 6 places, plain digits on the wire; like the
+# other decimals (schemas/common.py), text (ASCII digits, white space around) or a JSON number, 12 digits before the point.
 Measure = Annotated[
     Decimal,
-    Field(ge=-(10**12), le=10**12, max_digits=18, decimal_places=6, allow_inf_nan=False,
-          json_schema_extra={"type": "string", "pattern": r"^-?[0-9]+(\.[0-9]+)?$"}),
-    BeforeValidator(ascii_decimal),
+    Field(gt=-(10**12), lt=10**12, max_digits=18, decimal_places=6, allow_inf_nan=False,
+          json_schema_extra={"type": "string", "format": "decimal", "multipleOf": 1e-06,
+                             "pattern": r"^[ \t\n\r\f\v]*-?0*[0-9]{1,12}(?:\.[0-9]{1,6}0*)?[ \t\n\r\f\v]*$"}),
+    BeforeValidator(decimal_input(6)),
     PlainSerializer(lambda value: format(value, "f"), return_type=str, when_used="json"),
 ]
 Version = Annotated[int, Field(ge=1, le=2**31 - 1, description="The version read; a stale one is refused (409)")]

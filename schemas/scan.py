@@ -18,7 +18,7 @@ ScannedDecimal = Annotated[Decimal, PlainSerializer(lambda value: format(value, 
 
 
 class ScanRequest(Contract):
-    code: str = Field(max_length=MAX_SCAN_CHARS, description="Exactly what the scanner sent, symbology identifier and "
+    code: str = Field(min_length=1, max_length=MAX_SCAN_CHARS, description="Exactly what the scanner sent, symbology identifier and "
                       "wedge suffix included; FNC1 as GS (\\u001d) or the configured stand-in")
 
 

@@ -4,22 +4,19 @@ the Python reference client and the PWA (exported as JSON Schema)."""
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, BeforeValidator, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
 
-from schemas.common import Code, Contract, Name, ascii_decimal
+from schemas.common import Code, Contract, Name, PositiveQuantity, Quantity
 
 PROTOCOL_VERSION = 1
 MAX_BATCH = 200
 
-# Quantities travel as decimal strings or numbers; at most 6 decimals, as the stock ledger keeps them.
-# Text in ASCII digits only (schemas/common.py: ascii_decimal); the validator comes after the bounds, so that they
-# stay in the decimal's own schema (and in the JSON Schema the floor app validates with).
-PositiveQuantity = Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=6, allow_inf_nan=False), BeforeValidator(ascii_decimal)]
-CountedQuantity = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=6, allow_inf_nan=False), BeforeValidator(ascii_decimal)]
+# Quantities travel as decimal strings or numbers; at most 6 decimals, as the stock ledger keeps them: the office's
+# quantities (schemas/common.py), so that the OpenAPI says the same of a floor command's arguments at a desk.
+CountedQuantity = Quantity
 
 CommandName = Annotated[str, StringConstraints(min_length=3, max_length=64, pattern=r"^[a-z_]+\.[a-z_]+(@[0-9]+)?$")]
 

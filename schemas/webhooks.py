@@ -3,16 +3,31 @@ it), deliveries with their attempts, and the event catalogue."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
 from schemas.common import Contract, ShortText
 
 EventTypeName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
 EventTypes = Annotated[list[EventTypeName], Field(min_length=1, max_length=50)] | Literal["*"]
-ReceiverUrl = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+# http:// or https:// (any case) and no white space, control character or #fragment, said as a pattern for the
+# OpenAPI and checked with a message a person reads (400 invalid_url); the rest of what a receiver's URL must be (a
+# host name, a port, no credentials, an address outside the server's own) is refused with 422.
+RECEIVER_URL_PATTERN = r"^\s*[Hh][Tt][Tt][Pp][Ss]?://[^\s\x00-\x1f\x7f-\x9f#]+\s*$"
+URL_MESSAGE = "must be an http:// or https:// URL without spaces, control characters or a #fragment"
+
+
+def _http_url(value: str) -> str:
+    if not re.match(RECEIVER_URL_PATTERN, value):
+        raise ValueError(URL_MESSAGE)
+    return value
+
+
+ReceiverUrl = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000),
+                        AfterValidator(_http_url), Field(json_schema_extra={"pattern": RECEIVER_URL_PATTERN})]
 DeliveryStatus = Literal["pending", "delivered", "failed"]
 
 EVENT_TYPES_DESCRIPTION = 'The events wanted: a list of names from GET /api/webhooks/event-types, or "*" for all'

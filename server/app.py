@@ -34,7 +34,7 @@ from server.accounts.session_store import SESSION_COOKIE, DatabaseSessionStore, 
 from server.db import install_final_stages, prepare_engine, release_engine
 from server.errors import EXCEPTION_HANDLERS, CheckedBodyRequest, document_error_responses
 from server.health import health
-from server.openapi import ContractSchemaPlugin, DocumentRenderPlugin, fix_allow_headers
+from server.openapi import ContractSchemaPlugin, DocumentRenderPlugin, StrictJsonBodies, fix_allow_headers
 from server.pwa import pwa_router
 from server.inventory import commands as inventory_commands
 from server.inventory.stock import ON_HAND_STAGE, lock_stock_places, stock_follows_location
@@ -300,7 +300,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 RedisStoreWithFallback(redis, namespace=f"floorsync:{settings.deployment_key}:device_rate_limit") if redis else CountingMemoryStore()
             ),
         },
-        plugins=[channels, ContractSchemaPlugin()],
+        plugins=[channels, ContractSchemaPlugin(), StrictJsonBodies()],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         before_send=[add_security_headers],
         template_config=TEMPLATE_CONFIG,

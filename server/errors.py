@@ -131,8 +131,18 @@ _FIELD_CODES: list[tuple[str, str]] = [
     (r"^Input should be|^Invalid enum value", "invalid_value"),
     (r"^Value error, must not contain control characters", "control_character"),
     (r"^Value error, must be written with the digits 0-9", "invalid_format"),
+    (r"^Value error, a number with a fraction is exact to 15 digits", "out_of_range"),
+    (r"^Value error, must be an http:// or https:// URL", "invalid_url"),
+    (r"^Value error, not an IANA time zone name", "unknown_timezone"),
+    (r"^Value error, valid_to is before valid_from", "invalid_period"),
+    (r"^Value error, a shift must end at another time than it starts", "invalid_shift"),
+    (r"^Value error, not a GTIN-8/12/13/14 with a correct check digit", "invalid_check_digit"),
     (r"^Value error|^Assertion failed", "invalid_value"),
 ]
+# Rules a well-formed request can still break, which no type or pattern of the document can say (one field against
+# another, a check digit, a name in the tz database): 422 like any other business rule, so that a request the document calls valid is never
+# answered "malformed".
+RULE_CODES = frozenset({"invalid_period", "invalid_shift", "invalid_check_digit", "unknown_timezone"})
 
 
 def field_code(message: str) -> str:
@@ -185,9 +195,8 @@ def validation_handler(_: Request, exc: ValidationException) -> Response:
         return error_response(HTTP_400_BAD_REQUEST, "invalid_request", detail)
     first = errors[0]
     message = f"{first.field or 'input'}: {first.message}" if len(errors) == 1 else f"{len(errors)} fields are invalid"
-    return error_response(
-        HTTP_400_BAD_REQUEST, first.code, message, {"errors": [e.model_dump() for e in errors]}
-    )
+    status = HTTP_422_UNPROCESSABLE_ENTITY if all(e.code in RULE_CODES for e in errors) else HTTP_400_BAD_REQUEST
+    return error_response(status, first.code, message, {"errors": [e.model_dump() for e in errors]})
 
 
 def serialization_handler(_: Request, exc: SerializationException) -> Response:
@@ -296,7 +305,9 @@ def _error_responses(handler: HTTPRouteHandler, path: str, public: bool) -> dict
         responses[HTTP_409_CONFLICT] = _error_spec("A record with this code or key already exists (`duplicate`)")
         responses[HTTP_413_REQUEST_ENTITY_TOO_LARGE] = _error_spec("The request body is too large (`too_large`)")
         responses[HTTP_422_UNPROCESSABLE_ENTITY] = _error_spec(
-            "A business rule refused it: an unknown or archived reference, a bad CSV row…"
+            "A business rule refused it: an unknown or archived reference, a bad CSV row, a period ending before it "
+            "starts (`invalid_period`) or a shift ending when it starts (`invalid_shift`), a GTIN's check digit "
+            "(`invalid_check_digit`), a time zone the tz database lacks (`unknown_timezone`), a webhook receiver's address…"
         )
     return responses
 

@@ -55,7 +55,7 @@ class ScanController(Controller):
                   "A device scanned a location outside its scope (`out_of_scope`)")),
               HTTP_422_UNPROCESSABLE_ENTITY: ResponseSpec(ErrorBody, generate_examples=False, description=(
                   "Not readable: `bad_check_digit` (details: the AI and value, or the GTIN), `invalid_gs1`, "
-                  "`invalid_symbology`")),
+                  "`invalid_symbology`, `control_character`, or nothing but wedge noise (`empty_scan`)")),
           })
     async def resolve(self, request: Request, data: ScanRequest) -> ScanResult:
         device = request.scope.get(DEVICE_KEY)  # type: ignore[call-overload]

@@ -16,9 +16,10 @@ QR label, and goes to the resolvers:
 A device resolves only locations inside its scope (its site, and its warehouses when it names any): another
 location's code answers as whatever else has that code, else 409 `out_of_scope`, as a stock command there would.
 
-Refusals: malformed input 400 (`empty_scan`, `too_long`, `control_character`), unreadable GS1 422
-(`invalid_symbology`, `invalid_gs1`, `bad_check_digit`), nothing found 404 (`unknown_gtin`, `unknown_code`), a
-location outside the device's scope 409 (`out_of_scope`).
+Refusals: malformed input 400 (an empty string, `too_long`: the contract's lengths), a scan that reads as nothing
+or unreadable 422 (`empty_scan`: only wedge noise, `control_character`, `invalid_symbology`, `invalid_gs1`,
+`bad_check_digit`: what a scanner sent is any text, so its content is a rule, not the request's shape), nothing
+found 404 (`unknown_gtin`, `unknown_code`), a location outside the device's scope 409 (`out_of_scope`).
 """
 
 from __future__ import annotations
@@ -42,9 +43,9 @@ _by_prefix: list[tuple[str, Resolver]] = []
 _by_predicate: list[tuple[Callable[[str], bool], Resolver]] = []
 
 ERROR_STATUS = {
-    "empty_scan": HTTP_400_BAD_REQUEST,
+    "empty_scan": HTTP_422_UNPROCESSABLE_ENTITY,
     "too_long": HTTP_400_BAD_REQUEST,
-    "control_character": HTTP_400_BAD_REQUEST,
+    "control_character": HTTP_422_UNPROCESSABLE_ENTITY,
     "invalid_symbology": HTTP_422_UNPROCESSABLE_ENTITY,
     "invalid_gs1": HTTP_422_UNPROCESSABLE_ENTITY,
     "bad_check_digit": HTTP_422_UNPROCESSABLE_ENTITY,

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from datetime import datetime, timezone
 from typing import Any
 
-from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_404_NOT_FOUND, HTTP_409_CONFLICT
+from litestar.status_codes import HTTP_404_NOT_FOUND, HTTP_409_CONFLICT, HTTP_422_UNPROCESSABLE_ENTITY
 
 from schemas.webhooks import (
     WebhookAttemptOut,
@@ -118,9 +118,11 @@ async def _load(subscription_id: int) -> dict[str, Any]:
 
 
 async def _checked_url(url: str) -> str:
+    """The contract's pattern says the scheme and the characters; what it cannot (a host name's labels, the port,
+    credentials, where the name leads) is a rule of the receiver: 422 with its code."""
     refusal = rules.url_problem(url) or await targets.url_refusal(url)
     if refusal is not None:
-        raise ApiError(HTTP_400_BAD_REQUEST, refusal.code, refusal.message, {"field": "url"})
+        raise ApiError(HTTP_422_UNPROCESSABLE_ENTITY, refusal.code, refusal.message, {"field": "url"})
     return url
 
 
@@ -128,7 +130,8 @@ def _checked_event_types(wanted: str | Iterable[str]) -> list[str]:
     names = rules.normalized_event_types(wanted)
     unknown = rules.unknown_event_types(names)
     if unknown:
-        raise ApiError(HTTP_400_BAD_REQUEST, "unknown_event_type", f"Unknown event type {unknown[0]!r}",
+        # An unknown name in the catalogue GET /api/webhooks/event-types serves, like any unknown reference: 422.
+        raise ApiError(HTTP_422_UNPROCESSABLE_ENTITY, "unknown_event_type", f"Unknown event type {unknown[0]!r}",
                        {"field": "event_types", "unknown": unknown, "known": sorted(rules.EVENT_TYPES)})
     return names
 

@@ -95,8 +95,8 @@ def test_an_sscc_label_says_which_handling_unit_and_what_it_holds(login):
     ("]C100106141412345678907", 422, "bad_check_digit"),
     (f"]C101{GAS_LIFT_GTIN}17281301", 422, "invalid_gs1"),
     ("]d2GARBAGE", 422, "invalid_gs1"),
-    ("\r\n", 400, "empty_scan"),
-    ("RM-A\x07-01", 400, "control_character"),
+    ("\r\n", 422, "empty_scan"),
+    ("RM-A\x07-01", 422, "control_character"),
     ("A" * 513, 400, "too_long"),
 ])
 def test_a_scan_that_identifies_nothing_is_refused_with_its_code(login, code, status, error):

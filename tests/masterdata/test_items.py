@@ -69,6 +69,6 @@ def test_a_gtin_with_a_wrong_check_digit_is_refused(login, unique):
     refused = login("planner").post(
         "/api/items", json={"code": unique("G"), "name": "G", "type": "raw", "unit": "X", "gtin": "4006381333932"}
     )
-    assert refused.status_code == 400
-    assert refused.json()["code"] == "invalid_value"
+    assert refused.status_code == 422
+    assert refused.json()["code"] == "invalid_check_digit"
     assert refused.json()["details"]["errors"][0]["field"] == "gtin"

@@ -328,7 +328,7 @@ def test_roles_and_bad_input_are_refused_with_codes(login, unique, item, custome
     assert unknown.status_code == 422 and unknown.json()["code"] == "unknown_item"
     backwards = manager.post("/api/price-lists", json={**body, "code": unique("PL"),
                                                       "valid_to": (TODAY - timedelta(days=1)).isoformat()})
-    assert backwards.status_code == 400 and backwards.json()["code"]
+    assert backwards.status_code == 422 and backwards.json()["code"] == "invalid_period"
     stale = manager.put(f"/api/price-lists/{body['code']}", json={**body, "version": 7})
     assert stale.status_code == 409 and stale.json()["code"] == "version_conflict"
     renamed = manager.put(f"/api/price-lists/{body['code']}", json={**body, "name": "Renamed", "version": 1})
