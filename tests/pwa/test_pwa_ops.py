@@ -208,7 +208,9 @@ def test_the_board_follows_another_devices_reports_live_and_shows_queued_reports
     push("production.downtime", {"work_centre": lathe, "action": "start", "reason": "Coolant leak"})
     expect(page.locator(f"#down li[data-centre='{lathe}']")).to_contain_text("Coolant leak")
     expect(board_row(page, order, 20)).to_have_attribute("data-down", "1")
-    expect(page.locator("#ticker li")).to_have_count(2)
+    # The report, the under-issue it raised (its materials were never issued), the downtime.
+    expect(page.locator("#ticker li")).to_have_count(3)
+    expect(page.locator(f"#orders section[data-order='{order}'] .under-issued")).to_be_visible()
     assert page.evaluate("window.sameBoard === true"), "the board updated in place, never reloaded"
     # In Chinese (the app's default) the board says nothing in English: the order under way is 生产中, not in_progress.
     expect(page.locator(f"#orders section[data-order='{order}'] h2")).to_contain_text("生产中")
