@@ -4,20 +4,21 @@ active) and the organisation (custom roles made from the permission list, depart
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from litestar import Request, get, post
 from litestar.params import Parameter
 from litestar.response import Redirect, Template
-from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_422_UNPROCESSABLE_ENTITY
-from pydantic import ValidationError
+from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_400_BAD_REQUEST, HTTP_422_UNPROCESSABLE_ENTITY
+from pydantic import BaseModel, ValidationError
 
 from schemas.accounts import DepartmentIn, DepartmentPatch, RoleIn, RolePatch, UserIn, UserPatch
 from server.accounts.identity import requires
 from server.accounts import organisation
 from server.accounts import service as accounts
-from server.actors import office_who
+from server.actors import Who, office_who
 from server.db import write_transaction
 from server.errors import ApiError
 from server.i18n import has_key, translate
@@ -191,24 +192,23 @@ async def organisation_page(request: Request) -> Template:
     return await _organisation_page(request)
 
 
-# What each form of the organisation page does: the contract its fields make, and the service that takes it.
-_ORGANISATION_ACTIONS: dict[str, tuple[Any, Any]] = {
-    "create_role": (RoleIn, lambda data, who: organisation.create_role(data, who)),
-    "update_role": (RolePatch, lambda data, who, code: organisation.update_role(code, data, who)),
-    "delete_role": (None, lambda who, code: organisation.delete_role(code, who)),
-    "create_department": (DepartmentIn, lambda data, who: organisation.create_department(data, who)),
-    "update_department": (DepartmentPatch, lambda data, who, code: organisation.update_department(code, data, who)),
-    "delete_department": (None, lambda who, code: organisation.delete_department(code, who)),
+# What each form of the organisation page does: the contract its fields make (None: the code alone), and the
+# service that takes it, called as run(data, code, who).
+_ORGANISATION_ACTIONS: dict[str, tuple[type[BaseModel] | None, Callable[[Any, str, Who], Awaitable[Any]]]] = {
+    "create_role": (RoleIn, lambda data, code, who: organisation.create_role(data, who)),
+    "update_role": (RolePatch, lambda data, code, who: organisation.update_role(code, data, who)),
+    "delete_role": (None, lambda data, code, who: organisation.delete_role(code, who)),
+    "create_department": (DepartmentIn, lambda data, code, who: organisation.create_department(data, who)),
+    "update_department": (DepartmentPatch, lambda data, code, who: organisation.update_department(code, data, who)),
+    "delete_department": (None, lambda data, code, who: organisation.delete_department(code, who)),
 }
 
 
 def _organisation_fields(action: str, form: Any) -> dict[str, Any]:
-    fields: dict[str, Any] = {}
-    if action in ("create_role", "create_department"):
+    fields: dict[str, Any] = {"name": str(form.get("name") or "")}
+    if action.startswith("create"):
         fields["code"] = str(form.get("code") or "")
-    if action != "delete_role" and action != "delete_department":
-        fields["name"] = str(form.get("name") or "")
-    if action in ("create_role", "update_role"):
+    if action.endswith("_role"):
         if form.get("template"):
             fields["template"] = str(form.get("template"))
         else:
@@ -222,24 +222,19 @@ async def change_organisation(request: Request) -> Template | Redirect:
     form = await request.form()
     action = str(form.get("action") or "")
     if action not in _ORGANISATION_ACTIONS:
-        return await _organisation_page(request, errors=FormErrors(general=[action]), status_code=HTTP_422_UNPROCESSABLE_ENTITY)
+        raise ApiError(HTTP_400_BAD_REQUEST, "unknown_action", "No such action on this page", {"field": "action"})
     contract, run = _ORGANISATION_ACTIONS[action]
     code = str(form.get("code") or "")[:32]
-    who = office_who(request)
     try:
+        data = contract.model_validate(_organisation_fields(action, form)) if contract is not None else None
         async with write_transaction():
-            if contract is None:
-                await run(who, code)
-            elif action.startswith("create"):
-                await run(contract.model_validate(_organisation_fields(action, form)), who)
-            else:
-                await run(contract.model_validate(_organisation_fields(action, form)), who, code)
+            await run(data, code, office_who(request))
     except (ValidationError, ApiError) as exc:
         problems = explain(exc, FormErrors(), language_of(request))
         errors = FormErrors(general=[f"{code}: {m}" if code else m
                                      for m in [*problems.general, *sum(problems.fields.values(), [])]])
         return await _organisation_page(request, errors=errors, status_code=HTTP_422_UNPROCESSABLE_ENTITY)
-    return Redirect(f"/organisation?{urlencode({'saved': code or str(form.get('code') or '')})}", status_code=HTTP_303_SEE_OTHER)
+    return Redirect(f"/organisation?{urlencode({'saved': code})}", status_code=HTTP_303_SEE_OTHER)
 
 
 ADMIN_HANDLERS = [audit_trail, users, create_user, update_user, organisation_page, change_organisation]

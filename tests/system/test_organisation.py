@@ -152,4 +152,5 @@ def test_an_admin_shapes_roles_and_departments_on_the_organisation_page_in_chine
                                         ("permissions", "quality.read"), ("permissions", "stock.read")])
     assert saved.status_code == 303
     assert next(r for r in admin.get("/api/roles").json() if r["code"] == code)["permissions"] == ["quality.read", "stock.read"]
+    assert page.post("/organisation", {"action": "drop_everything", "code": code}).status_code == 400
     page.http.close()
