@@ -32,7 +32,7 @@ def list_permissions() -> list[PermissionOut]:
     return [PermissionOut(code=code, grantable=code in GRANTABLE_PERMISSIONS) for code in sorted(ALL_PERMISSIONS)]
 
 
-async def _holders() -> dict[str, int]:
+async def holder_counts() -> dict[str, int]:
     """How many users hold each role, and belong to each department (keys `role:<code>`, `department:<code>`)."""
     counts: dict[str, int] = {}
     for row in await User.select(User.roles, User.department).output(load_json=True):
@@ -43,8 +43,9 @@ async def _holders() -> dict[str, int]:
     return counts
 
 
-async def list_roles() -> list[RoleOut]:
-    counts = await _holders()
+async def list_roles(counts: dict[str, int] | None = None) -> list[RoleOut]:
+    """Every role; `counts` (holder_counts) when the caller has read them already for the departments too."""
+    counts = await holder_counts() if counts is None else counts
     built_in = [RoleOut(code=role.value, name=None, built_in=True, permissions=sorted(ROLE_PERMISSIONS[role]),
                         users=counts.get(f"role:{role.value}", 0)) for role in Role]
     custom = [RoleOut(code=row["code"], name=row["name"], built_in=False, permissions=sorted(row["permissions"] or ()),
@@ -115,14 +116,14 @@ async def update_role(code: str, patch: RolePatch, who: Who) -> RoleOut:
         await CustomRole.update(values).where(CustomRole.code == code)
     after = _role_view({**row, **values})
     await record_audit(who, "update", "role", code, _role_view(row), after)
-    return RoleOut(**after, built_in=False, users=(await _holders()).get(f"role:{code}", 0))
+    return RoleOut(**after, built_in=False, users=(await holder_counts()).get(f"role:{code}", 0))
 
 
 @needs_write
 async def delete_role(code: str, who: Who) -> None:
     row = await _custom_role(code)
     await _lock("custom_role", [code], "UPDATE")
-    holders = (await _holders()).get(f"role:{code}", 0)
+    holders = (await holder_counts()).get(f"role:{code}", 0)
     if holders:
         raise ApiError(HTTP_409_CONFLICT, "role_in_use", f"{holders} user(s) hold the role {code}: take it from them first",
                        {"role": code, "users": holders})
@@ -156,8 +157,8 @@ async def check_user_organisation(roles: list[str] | None, department: str | Non
 
 # -- departments -------------------------------------------------------------------------------------------------------
 
-async def list_departments() -> list[DepartmentOut]:
-    counts = await _holders()
+async def list_departments(counts: dict[str, int] | None = None) -> list[DepartmentOut]:
+    counts = await holder_counts() if counts is None else counts
     return [DepartmentOut(code=row["code"], name=row["name"], users=counts.get(f"department:{row['code']}", 0))
             for row in await Department.select(Department.code, Department.name).order_by(Department.code)]
 
@@ -184,14 +185,14 @@ async def update_department(code: str, patch: DepartmentPatch, who: Who) -> Depa
     await Department.update({Department.name: patch.name}).where(Department.code == code)
     after = {"code": code, "name": patch.name}
     await record_audit(who, "update", "department", code, dict(before), after)
-    return DepartmentOut(**after, users=(await _holders()).get(f"department:{code}", 0))
+    return DepartmentOut(**after, users=(await holder_counts()).get(f"department:{code}", 0))
 
 
 @needs_write
 async def delete_department(code: str, who: Who) -> None:
     before = await _department(code)
     await _lock("department", [code], "UPDATE")
-    members = (await _holders()).get(f"department:{code}", 0)
+    members = (await holder_counts()).get(f"department:{code}", 0)
     if members:
         raise ApiError(HTTP_409_CONFLICT, "department_in_use", f"{members} user(s) belong to {code}: move them first",
                        {"department": code, "users": members})

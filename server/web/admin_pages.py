@@ -110,13 +110,14 @@ async def audit_trail(
 
 async def _users_page(request: Request, *, errors: FormErrors | None = None, values: dict[str, Any] | None = None,
                       status_code: int = 200) -> Template:
+    counts = await organisation.holder_counts()  # one read of the users for both lists
     return render(
         request,
         "users.html",
         status_code=status_code,
         users=await accounts.list_users(),
-        roles=await organisation.list_roles(),
-        departments=await organisation.list_departments(),
+        roles=await organisation.list_roles(counts),
+        departments=await organisation.list_departments(counts),
         errors=errors or FormErrors(),
         values=values or {"roles": [], "language": "en"},
         saved=request.query_params.get("saved"),
@@ -175,13 +176,14 @@ async def update_user(request: Request) -> Template | Redirect:
 
 
 async def _organisation_page(request: Request, *, errors: FormErrors | None = None, status_code: int = 200) -> Template:
+    counts = await organisation.holder_counts()  # one read of the users for both lists
     return render(
         request,
         "organisation.html",
         status_code=status_code,
-        roles=await organisation.list_roles(),
+        roles=await organisation.list_roles(counts),
         permissions=organisation.list_permissions(),
-        departments=await organisation.list_departments(),
+        departments=await organisation.list_departments(counts),
         errors=errors or FormErrors(),
         saved=request.query_params.get("saved"),
     )
