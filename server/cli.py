@@ -154,6 +154,21 @@ def cmd_scan(args: argparse.Namespace) -> int:
     return status
 
 
+def cmd_mrp(args: argparse.Namespace) -> int:
+    """The MRP records of a problem file (DESIGN.md section 6), planned by the engine the factory's plan uses."""
+    from server.planning.problem_file import solve_file
+
+    try:
+        with open(args.file, encoding="utf-8") as source:
+            data = json.load(source)
+    except (OSError, ValueError) as exc:
+        print(json.dumps({"error": {"code": "unreadable_problem", "message": f"{args.file}: {exc}"}}))
+        return 1
+    output, status = solve_file(data)
+    print(json.dumps(output, ensure_ascii=False))
+    return status
+
+
 def cmd_compact_feed(args: argparse.Namespace) -> int:
     from sync.compaction import compact
 
@@ -211,6 +226,8 @@ def build_parser() -> argparse.ArgumentParser:
     scan = sub.add_parser("scan", help="print what a scanned string says as JSON (and what it resolves to)")
     scan.add_argument("code", help="the scanned string; FNC1 as ASCII 29 or FLOORSYNC_SCAN_GS_STANDIN")
     scan.add_argument("--offline", action="store_true", help="only parse: do not look the code up in the database")
+    mrp = sub.add_parser("mrp", help="print the MRP records of a time-bucketed problem (JSON) as JSON")
+    mrp.add_argument("file", help="the problem: horizon, items, bom, gross_requirements (DESIGN.md section 6)")
     compact = sub.add_parser("compact-feed", help="compact the devices' change feed")
     compact.add_argument("--keep", type=int, default=100_000, help="newest positions kept whole")
 
@@ -228,6 +245,7 @@ COMMANDS = {
     "create-user": cmd_create_user,
     "enrol-code": cmd_enrol_code,
     "scan": cmd_scan,
+    "mrp": cmd_mrp,
     "compact-feed": cmd_compact_feed,
     "backup": cmd_backup,
     "restore": cmd_restore,

@@ -17,5 +17,6 @@ APP_REGISTRY = AppRegistry(
         "server.sales.piccolo_app",
         "server.shipping.piccolo_app",
         "server.webhooks.piccolo_app",
+        "server.planning.piccolo_app",
     ]
 )

@@ -72,6 +72,10 @@ FLOOR_GRANTS: dict[str, set[Role]] = {
     "sales.approve": {Role.sales_manager},
     # Price lists and contracts set what every order and quote is priced at: a sales manager's.
     "sales.pricing": {Role.sales_manager},
+    # Planning: everyone reads the plan and the forecasts; the planner keeps the forecasts, runs MRP and firms
+    # planned production. A buyer firms planned purchases with purchasing.write.
+    "planning.read": set(Role),
+    "planning.write": {Role.planner},
 }
 
 

@@ -1,0 +1,62 @@
+"""Contracts of planning: the MRP problem file of `floorsync mrp FILE` (DESIGN.md section 6)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from schemas.common import Code, Contract, Percent, PositivePercent, Quantity
+
+Period = Field(ge=1, le=10_000)
+
+
+class LotSizeIn(Contract):
+    """`fixed`: whole lots of `quantity`; `minimum`: at least `quantity`; `multiple`: rounded up to whole
+    multiples of `quantity`; `period`: what covers `periods` periods. `minimum_quantity`, `multiple_of` and
+    `maximum_quantity` add to any rule."""
+
+    rule: Literal["lot_for_lot", "fixed", "minimum", "multiple", "period"] = "lot_for_lot"
+    quantity: Quantity | None = None
+    periods: int = Field(default=1, ge=1, le=1000)
+    minimum_quantity: Quantity | None = None
+    multiple_of: Quantity | None = None
+    maximum_quantity: Quantity | None = None
+
+    @model_validator(mode="after")
+    def _quantity_for_rule(self) -> LotSizeIn:
+        if self.rule in ("fixed", "minimum", "multiple") and not self.quantity:
+            raise ValueError(f"the {self.rule} rule needs a quantity above 0")
+        return self
+
+
+class LotIn(Contract):
+    quantity: Quantity
+    usable_through: int = Field(ge=0, le=10_000, description="the last period whose needs this lot may serve")
+
+
+class MrpItemIn(Contract):
+    code: Code
+    lead_time: int = Field(default=0, ge=0, le=10_000)
+    on_hand: Quantity = Decimal(0)
+    lots: list[LotIn] = Field(default_factory=list, max_length=1000, description="on hand that expires, besides on_hand")
+    safety_stock: Quantity = Decimal(0)
+    lot_size: LotSizeIn = Field(default_factory=LotSizeIn)
+    time_fence: int = Field(default=0, ge=0, le=10_000)
+    yield_pct: PositivePercent = Decimal(100)
+    scheduled_receipts: dict[str, Quantity] = Field(default_factory=dict)
+
+
+class BomLinkIn(Contract):
+    parent: Code
+    child: Code
+    quantity: Quantity
+    scrap_pct: Percent = Decimal(0)
+
+
+class MrpProblemIn(Contract):
+    horizon: int = Field(ge=1, le=10_000)
+    items: list[MrpItemIn] = Field(max_length=1_000_000)
+    bom: list[BomLinkIn] = Field(default_factory=list)
+    gross_requirements: dict[str, dict[str, Quantity]] = Field(default_factory=dict)

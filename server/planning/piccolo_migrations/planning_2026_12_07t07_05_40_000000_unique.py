@@ -1,0 +1,22 @@
+"""A forecast is one per site, item and period, a planned order one per run and key: raw unique indexes (SQLite
+cannot add a composite constraint to a table; a unique index is enforced the same way by both databases)."""
+
+from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+from piccolo.engine.finder import engine_finder
+
+ID = "2026-12-07T07:05:40:000000"
+VERSION = "1.38.0"
+DESCRIPTION = "planning unique indexes"
+
+
+async def forwards():
+    manager = MigrationManager(migration_id=ID, app_name="planning", description=DESCRIPTION)
+
+    async def unique_identities():
+        await engine_finder().run_ddl("CREATE UNIQUE INDEX planned_order_run_key ON planned_order (run, key)")
+        await engine_finder().run_ddl(
+            "CREATE UNIQUE INDEX forecast_site_item_period ON forecast (site, item, period_start)")
+
+    manager.add_raw(unique_identities)
+
+    return manager
