@@ -331,6 +331,7 @@ class SupplierItemIn(Contract):
     price: Money = Field(default=Decimal(0))
     lead_time_days: Days = 0
     min_order_quantity: Quantity = Field(default=Decimal(0))
+    preferred: bool = False
 
 
 ItemsSupplied = Annotated[list[SupplierItemIn], Field(max_length=2000)]

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from schemas.common import Code, Contract, Percent, PositivePercent, Quantity
 
@@ -60,3 +61,74 @@ class MrpProblemIn(Contract):
     items: list[MrpItemIn] = Field(max_length=1_000_000)
     bom: list[BomLinkIn] = Field(default_factory=list)
     gross_requirements: dict[str, dict[str, Quantity]] = Field(default_factory=dict)
+
+
+class MrpRunIn(Contract):
+    site: Code
+
+
+class MrpRunOut(BaseModel):
+    id: int
+    site: str
+    status: Literal["running", "completed", "failed"]
+    trigger: str
+    bucket: Literal["day", "week"]
+    horizon: int
+    start_date: date
+    started_by: str
+    started_at: datetime
+    finished_at: datetime | None = None
+    seconds: float | None = None
+    planned_orders: int = 0
+    exceptions: int = 0
+    error: str = ""
+
+
+class PegOut(BaseModel):
+    item: str
+    demand: str
+    demand_kind: str
+    demand_period: int
+    supply: str
+    supply_kind: str
+    supply_period: int
+    quantity: str
+
+
+class PlannedOrderOut(BaseModel):
+    key: str
+    item: str
+    kind: Literal["production", "purchase"]
+    quantity: str
+    release_period: int
+    receipt_period: int
+    release_date: date
+    receipt_date: date
+    supplier: str | None = None
+    firmed_as: str | None = None
+    pegging: list[PegOut] = Field(default_factory=list)
+
+
+class PlanExceptionOut(BaseModel):
+    item: str
+    period: int
+    code: str
+    quantity: str
+    message: str
+    demands: list[str] = Field(default_factory=list)
+
+
+class PlanRecordOut(BaseModel):
+    """The time-phased record of one item: one figure per period, periods starting at `period_starts`."""
+
+    item: str
+    low_level_code: int
+    on_hand: str
+    period_starts: list[date]
+    gross_requirements: list[str]
+    scheduled_receipts: list[str]
+    projected_on_hand: list[str]
+    net_requirements: list[str]
+    planned_order_receipts: list[str]
+    planned_order_releases: list[str]
+    supplies: list[PegOut] = Field(default_factory=list)

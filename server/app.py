@@ -49,6 +49,8 @@ from server.production.controllers import RESOLVERS as PRODUCTION_RESOLVERS
 from server.production.controllers import DowntimeController, ProductionOrderController
 from server.purchasing import commands as purchasing_commands
 from server.purchasing.scanning import RESOLVERS as PURCHASING_RESOLVERS
+from server.planning import service as planning
+from server.planning.controllers import MrpController
 from server.purchasing.controllers import PurchaseOrderController, ReceiptController
 from server.orders import alerts as late_order_watch
 from server.orders.controllers import CustomerSummaryController, SalesOrderCascadeController
@@ -244,8 +246,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         await session_store.delete_expired()
         webhook_dispatcher.start(settings.webhook_retry_base_seconds, settings.webhook_max_attempts)
         late_order_watch.start(settings.late_check_seconds)
+        planning.start_schedule()
 
     async def on_shutdown(app: Litestar) -> None:
+        await planning.stop_schedule()
         await late_order_watch.stop()
         await webhook_dispatcher.stop()
         await release_engine()
@@ -267,6 +271,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             StockController,
             ScanController,
             PurchaseOrderController,
+            MrpController,
             ReceiptController,
             SalesOrderController,
             SalesOrderCascadeController,

@@ -155,7 +155,13 @@ def cmd_scan(args: argparse.Namespace) -> int:
 
 
 def cmd_mrp(args: argparse.Namespace) -> int:
-    """The MRP records of a problem file (DESIGN.md section 6), planned by the engine the factory's plan uses."""
+    """The MRP records of a problem file (DESIGN.md section 6), planned by the engine the factory's plan uses; with
+    --live, a run of the factory's own plan for a site, as the office starts one."""
+    if args.live:
+        return _mrp_live(args.site)
+    if not args.file:
+        print(json.dumps({"error": {"code": "no_problem", "message": "give a problem FILE, or --live --site CODE"}}))
+        return 1
     from server.planning.problem_file import solve_file
 
     try:
@@ -167,6 +173,28 @@ def cmd_mrp(args: argparse.Namespace) -> int:
     output, status = solve_file(data)
     print(json.dumps(output, ensure_ascii=False))
     return status
+
+
+def _mrp_live(site: str) -> int:
+    from server.actors import Who
+    from server.db import prepare_engine, release_engine
+    from server.errors import ApiError
+    from server.planning.service import run_mrp
+
+    async def run():
+        await prepare_engine()
+        try:
+            return await run_mrp(site, Who(username="command"), trigger="command")
+        finally:
+            await release_engine()
+
+    try:
+        result = asyncio.run(run())
+    except ApiError as exc:
+        print(json.dumps({"error": {"code": exc.code, "message": exc.message}}, ensure_ascii=False))
+        return 1
+    print(result.model_dump_json())
+    return 0
 
 
 def cmd_compact_feed(args: argparse.Namespace) -> int:
@@ -227,7 +255,9 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("code", help="the scanned string; FNC1 as ASCII 29 or FLOORSYNC_SCAN_GS_STANDIN")
     scan.add_argument("--offline", action="store_true", help="only parse: do not look the code up in the database")
     mrp = sub.add_parser("mrp", help="print the MRP records of a time-bucketed problem (JSON) as JSON")
-    mrp.add_argument("file", help="the problem: horizon, items, bom, gross_requirements (DESIGN.md section 6)")
+    mrp.add_argument("file", nargs="?", help="the problem: horizon, items, bom, gross_requirements (DESIGN.md section 6)")
+    mrp.add_argument("--live", action="store_true", help="run the factory's own MRP for --site on the database")
+    mrp.add_argument("--site", default="NB1", help="the site a --live run plans (default NB1, the demo's)")
     compact = sub.add_parser("compact-feed", help="compact the devices' change feed")
     compact.add_argument("--keep", type=int, default=100_000, help="newest positions kept whole")
 

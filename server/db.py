@@ -232,6 +232,45 @@ async def sql_read(query: str, *args: Any) -> list[dict[str, Any]]:
         await connection.close()
 
 
+Fetch = Callable[..., Awaitable[list[dict[str, Any]]]]
+
+
+@asynccontextmanager
+async def read_snapshot() -> AsyncIterator[Fetch]:
+    """One consistent view for a long read of many tables (the input of an MRP run): every read through the
+    yielded `fetch` sees the database as it was at the first one, whatever commits meanwhile. PostgreSQL: a
+    read-only REPEATABLE READ transaction; SQLite (WAL): one read transaction on one connection. Nothing is
+    written, nothing is locked, writers are not held up."""
+    if isinstance(DB, PostgresEngine):
+        connection = await DB.pool.acquire() if DB.pool is not None else await DB.get_new_connection()
+        try:
+            async with connection.transaction(isolation="repeatable_read", readonly=True):
+                async def fetch(query: str, *args: Any) -> list[dict[str, Any]]:
+                    return [dict(row) for row in await connection.fetch(query, *args)]
+
+                yield fetch
+        finally:
+            if DB.pool is not None:
+                await DB.pool.release(connection)
+            else:
+                await connection.close()
+        return
+    connection = await DB.get_connection()
+    try:
+        await connection.execute("BEGIN")
+
+        async def fetch(query: str, *args: Any) -> list[dict[str, Any]]:
+            async with connection.execute(_sqlite_statement(query), args) as cursor:
+                return list(await cursor.fetchall())
+
+        try:
+            yield fetch
+        finally:
+            await connection.execute("ROLLBACK")
+    finally:
+        await connection.close()
+
+
 async def sql_execute(query: str, *args: Any) -> None:
     connection = _connection()
     if DB.engine_type == "postgres":

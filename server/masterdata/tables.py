@@ -159,4 +159,5 @@ class SupplierItem(Table, tablename="supplier_item"):
     price = Numeric(digits=(18, 4), default=ZERO)
     lead_time_days = Integer(default=0)
     min_order_quantity = Numeric(digits=(18, 6), default=ZERO)
+    preferred = Boolean(default=False)  # planning drafts purchases of the item to a preferred supplier first
     supplier_item_unique = Unique([supplier, item])

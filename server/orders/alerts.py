@@ -4,13 +4,12 @@ as a `sales_order.late` webhook. The office home shows the same lines live; the 
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 
 from server.db import sql_fetch, write_transaction
 from server.documents import utc_now
 from server.orders import tracking
+from server.periodic import PeriodicTask
 from server.webhooks import service as webhooks
 
 log = logging.getLogger("floorsync.sales.alerts")
@@ -36,38 +35,18 @@ async def announce_late_lines() -> int:
     return announced
 
 
-class LateOrderWatch:
-    def __init__(self, interval_seconds: float):
-        self.interval_seconds = interval_seconds
-        self._task: asyncio.Task | None = None
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="late-order-watch")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
-
-    async def _run(self) -> None:
-        while True:
-            # Not at start-up: a process (re)starting does no reading or writing it need not do then.
-            await asyncio.sleep(self.interval_seconds)
-            try:
-                count = await announce_late_lines()
-                if count:
-                    log.info("announced %d late or at-risk order line(s)", count)
-            except Exception:  # noqa: BLE001 - the database may be away for a while; the next run catches up
-                log.exception("late-order watch failed")
+async def _announce() -> None:
+    count = await announce_late_lines()
+    if count:
+        log.info("announced %d late or at-risk order line(s)", count)
 
 
-_watch: LateOrderWatch | None = None
+_watch: PeriodicTask | None = None
 
 
 def start(interval_seconds: float) -> None:
     global _watch
-    _watch = LateOrderWatch(interval_seconds)
+    _watch = PeriodicTask("late-order-watch", interval_seconds, _announce, log)
     _watch.start()
 
 

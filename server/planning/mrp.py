@@ -92,12 +92,15 @@ class Demand:
 
 @dataclass(frozen=True)
 class Receipt:
-    """A scheduled receipt: an open purchase order line or production order, due in `period` (before 1: overdue)."""
+    """A scheduled receipt: an open purchase order line or production order, due in `period` (before 1: overdue).
+    A firm planned one (a production order not yet released) needs its components by its release, exploded from
+    the BOM like a planned order's."""
 
     item: str
     period: int
     quantity: int
     source: str
+    firm_planned: bool = False
 
 
 @dataclass(frozen=True)
@@ -313,13 +316,13 @@ def plan(problem: Problem) -> Plan:
         exceptions.extend(item_exceptions)
         exceptions.extend(_receipt_exceptions(item, horizon, demands[code], receipts[code], item_pegs))
         planned_orders.extend(orders)
-        for order in orders:  # the release is the components' gross requirement, in the period it is released
-            period = max(order.release_period, 1)
+        releases = [(order.release_period, order.quantity, order.id) for order in orders]
+        releases += [(max(r.period, 1) - item.lead_time, r.quantity, r.source) for r in receipts[code] if r.firm_planned]
+        for release, quantity, source in releases:  # a release is its components' gross requirement, in its period
             for link in components[code]:
-                child = items[link.child]
-                need = component_need(order.quantity, link, item, child)
+                need = component_need(quantity, link, item, items[link.child])
                 if need > 0:
-                    demands[link.child].append(Demand(link.child, period, need, order.id, "dependent"))
+                    demands[link.child].append(Demand(link.child, max(release, 1), need, source, "dependent"))
     exceptions.sort(key=lambda e: (e.period, e.item, EXCEPTION_CODES.index(e.code)))
     return Plan(horizon, records, planned_orders, exceptions, pegs)
 

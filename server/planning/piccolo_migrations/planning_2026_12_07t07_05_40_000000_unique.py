@@ -1,4 +1,5 @@
-"""A forecast is one per site, item and period, a planned order one per run and key: raw unique indexes (SQLite
+"""A forecast is one per site, item and period, a planned order one per run and key, and a site has one MRP run
+under way at a time (two server processes starting one at once: the second insert fails): raw unique indexes (SQLite
 cannot add a composite constraint to a table; a unique index is enforced the same way by both databases)."""
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
@@ -16,6 +17,7 @@ async def forwards():
         await engine_finder().run_ddl("CREATE UNIQUE INDEX planned_order_run_key ON planned_order (run, key)")
         await engine_finder().run_ddl(
             "CREATE UNIQUE INDEX forecast_site_item_period ON forecast (site, item, period_start)")
+        await engine_finder().run_ddl("CREATE UNIQUE INDEX mrp_run_one_running ON mrp_run (site) WHERE status = 'running'")
 
     manager.add_raw(unique_identities)
 

@@ -1,0 +1,71 @@
+"""REST endpoints of MRP under /api/mrp: run it for a site (planning.write), and read runs, planned orders with
+their pegging, exceptions in the caller's language, one item's time-phased record and the pegging tree of a
+demand (planning.read)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from litestar import Controller, Request, get, post
+from litestar.params import Parameter
+from litestar.status_codes import HTTP_201_CREATED
+
+from schemas.planning import MrpRunIn, MrpRunOut, PlanExceptionOut, PlannedOrderOut, PlanRecordOut
+from server.accounts.identity import requires
+from server.actors import office_who
+from server.planning import service
+
+CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+CodePath = Annotated[str, Parameter(max_length=40, pattern=CODE_PATTERN)]
+CodeFilter = Annotated[str | None, Parameter(max_length=40, pattern=CODE_PATTERN)]
+RunId = Annotated[int, Parameter(ge=1, le=2**31 - 1)]
+
+
+class MrpController(Controller):
+    path = "/api/mrp"
+    tags = ["Planning"]
+
+    @post("/runs", guards=[requires("planning.write")], status_code=HTTP_201_CREATED,
+          summary="Run MRP for a site now: a new plan, the previous ones kept", operation_id="run_mrp")
+    async def run(self, request: Request, data: MrpRunIn) -> MrpRunOut:
+        return await service.run_mrp(data.site, office_who(request))
+
+    @get("/runs", guards=[requires("planning.read")], summary="MRP runs, newest first", operation_id="list_mrp_runs")
+    async def runs(self, site: CodeFilter = None, limit: Annotated[int, Parameter(ge=1, le=200)] = 20) -> list[MrpRunOut]:
+        return await service.list_runs(site, limit)
+
+    @get("/runs/latest", guards=[requires("planning.read")], summary="The latest completed run of a site",
+         operation_id="latest_mrp_run")
+    async def latest(self, site: Annotated[str, Parameter(max_length=40, pattern=CODE_PATTERN)]) -> MrpRunOut:
+        return await service.latest_run(site)
+
+    @get("/runs/{run_id:int}", guards=[requires("planning.read")], summary="One MRP run", operation_id="get_mrp_run")
+    async def one(self, run_id: RunId) -> MrpRunOut:
+        return await service.get_run(run_id)
+
+    @get("/runs/{run_id:int}/planned-orders", guards=[requires("planning.read")],
+         summary="The run's planned orders with the demands each serves", operation_id="list_planned_orders")
+    async def planned(self, run_id: RunId, item: CodeFilter = None,
+                      kind: Literal["production", "purchase"] | None = None,
+                      period: Annotated[int | None, Parameter(ge=1, le=10_000)] = None) -> list[PlannedOrderOut]:
+        return await service.planned_orders(run_id, item=item, kind=kind, period=period)
+
+    @get("/runs/{run_id:int}/exceptions", guards=[requires("planning.read")],
+         summary="The run's exception messages, in the caller's language", operation_id="list_plan_exceptions")
+    async def exceptions(self, request: Request, run_id: RunId, item: CodeFilter = None,
+                         code: Annotated[str | None, Parameter(max_length=30, pattern=r"^[a-z_]+$")] = None
+                         ) -> list[PlanExceptionOut]:
+        return await service.plan_exceptions(run_id, request.user.language, item=item, code=code)
+
+    @get("/runs/{run_id:int}/records/{item:str}", guards=[requires("planning.read")],
+         summary="One item's time-phased MRP record in the run", operation_id="get_plan_record")
+    async def record(self, run_id: RunId, item: CodePath) -> PlanRecordOut:
+        return await service.plan_record(run_id, item)
+
+    @get("/runs/{run_id:int}/pegging", guards=[requires("planning.read")],
+         summary="What supplies a demand (a sales order line sales:SO-…:10, a forecast, a planned order), down the BOM",
+         operation_id="get_pegging")
+    async def pegging(self, run_id: RunId,
+                      demand: Annotated[str, Parameter(min_length=1, max_length=120, pattern=r"^[A-Za-z0-9._:@-]+$")]
+                      ) -> list[dict[str, Any]]:
+        return await service.pegging_tree(run_id, demand)

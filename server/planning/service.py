@@ -1,0 +1,287 @@
+"""Live MRP: a run reads one consistent snapshot of the site (server/planning/snapshot.py), plans it with the pure
+engine (server/planning/mrp.py), and writes the plan as a new run — records, planned orders with the supplier a
+purchase would go to, pegging and exceptions — keeping the runs before it for comparison. And the reads of a plan.
+
+A run is one business action in three steps, each its own transaction, because the middle one (reading and
+planning, seconds on a large factory) must not hold the write lock: the run is registered (so two runs of one
+site do not overlap), planned from the snapshot, then written whole with its status in one transaction. A run
+left `running` by a process that died is stale after `STALE_AFTER` and no longer blocks the next."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from litestar.status_codes import HTTP_404_NOT_FOUND, HTTP_409_CONFLICT
+
+from schemas.planning import MrpRunOut, PegOut, PlanExceptionOut, PlannedOrderOut, PlanRecordOut
+from server.actors import Who
+from server.db import json_text, needs_write, read_snapshot, sql_executemany, sql_read, write_transaction
+from server.errors import ApiError, not_found, refuse
+from server.i18n import translate
+from server.inventory.lots import today
+from server.masterdata.tables import Site
+from server.planning.mrp import Plan, PlanningError, plan
+from server.planning.problem_file import QUANTITY_VALUES
+from server.planning.snapshot import Buckets, Snapshot, read_input
+from server.planning.suppliers import ranked_suppliers
+from server.periodic import PeriodicTask
+from server.planning.tables import MrpRun, PlanningSettings
+from server.quantities import from_micro, quantity_text
+
+log = logging.getLogger("floorsync.planning")
+STALE_AFTER = timedelta(minutes=30)
+DEFAULT_SETTINGS = {"bucket": "week", "horizon": 26, "auto_run_minutes": 0}
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+async def planning_settings() -> dict[str, Any]:
+    row = await PlanningSettings.select().order_by(PlanningSettings.id).first()
+    return {**DEFAULT_SETTINGS, **({k: row[k] for k in DEFAULT_SETTINGS} if row else {})}
+
+
+def run_out(row: dict[str, Any]) -> MrpRunOut:
+    seconds = row.get("seconds")
+    return MrpRunOut(**{**row, "seconds": float(seconds) if seconds is not None else None})
+
+
+@needs_write
+async def _register_run(site: str, who: Who, trigger: str, settings: dict[str, Any]) -> int:
+    if not await Site.exists().where(Site.code == site):
+        raise not_found("site", site)
+    await MrpRun.update({MrpRun.status: "failed", MrpRun.finished_at: _now(), MrpRun.error: "stale"}).where(
+        (MrpRun.site == site) & (MrpRun.status == "running") & (MrpRun.started_at <= _now() - STALE_AFTER))
+    running = await MrpRun.select(MrpRun.id).where(
+        (MrpRun.site == site) & (MrpRun.status == "running")).first()
+    if running:
+        raise refuse("mrp_running", f"An MRP run of site {site} is under way (run {running['id']})",
+                     HTTP_409_CONFLICT, run=running["id"])
+    start = Buckets.of(settings["bucket"], settings["horizon"], today()).start
+    row = await MrpRun.insert(MrpRun(
+        site=site, status="running", trigger=trigger, bucket=settings["bucket"], horizon=settings["horizon"],
+        start_date=start, started_by=who.username or who.device_id or "system", started_at=_now(),
+    )).returning(MrpRun.id)
+    return row[0]["id"]
+
+
+async def run_mrp(site: str, who: Who, trigger: str = "office") -> MrpRunOut:
+    """Plan one site now; the entry point of the action (see the module's docstring for its transactions)."""
+    settings = await planning_settings()
+    async with write_transaction():
+        run_id = await _register_run(site, who, trigger, settings)
+    started = time.perf_counter()
+    try:
+        async with read_snapshot() as fetch:
+            snapshot = await read_input(fetch, site, settings["bucket"], settings["horizon"], today())
+        result = plan(snapshot.problem)
+    except PlanningError as exc:
+        async with write_transaction():
+            await MrpRun.update({MrpRun.status: "failed", MrpRun.finished_at: _now(),
+                                 MrpRun.error: translate("en", f"mrp.error.{exc.code}",
+                                                         **{k: _said(v) for k, v in exc.values.items()})}
+                                ).where(MrpRun.id == run_id)
+        raise refuse(exc.code, translate("en", f"mrp.error.{exc.code}", **{k: _said(v) for k, v in exc.values.items()}),
+                     run=run_id, **exc.values) from None
+    async with write_transaction():
+        await _write_plan(run_id, snapshot, result)
+        await MrpRun.update({
+            MrpRun.status: "completed", MrpRun.finished_at: _now(), MrpRun.seconds: round(time.perf_counter() - started, 3),
+            MrpRun.planned_orders: len(result.planned_orders), MrpRun.exceptions: len(result.exceptions),
+        }).where(MrpRun.id == run_id)
+    return await get_run(run_id)
+
+
+def _said(value: object) -> str:
+    return ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+
+
+@needs_write
+async def _write_plan(run_id: int, snapshot: Snapshot, result: Plan) -> None:
+    buckets = snapshot.buckets
+    orders = []
+    for order in result.planned_orders:
+        supplier = None
+        if not order.make:
+            ranked = ranked_suppliers(snapshot.offers.get(order.item, []), order.quantity)
+            supplier = ranked[0].supplier if ranked else None
+        orders.append((run_id, order.id, order.item, "production" if order.make else "purchase", order.quantity,
+                       order.release_period, order.receipt_period, buckets.first_day(order.release_period),
+                       buckets.first_day(order.receipt_period), supplier))
+    await sql_executemany(
+        "INSERT INTO planned_order (run, key, item, kind, quantity_micro, release_period, receipt_period, release_date, "
+        "receipt_date, supplier) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)", orders)
+    await sql_executemany(
+        "INSERT INTO plan_peg (run, item, demand, demand_kind, demand_period, supply, supply_kind, supply_period, "
+        "quantity_micro) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        [(run_id, p.item, p.demand, p.demand_kind, p.demand_period, p.supply, p.supply_kind, p.supply_period,
+          p.quantity) for p in result.pegs])
+    await sql_executemany(
+        "INSERT INTO plan_exception (run, item, period, code, quantity_micro, details) VALUES ($1, $2, $3, $4, $5, $6)",
+        [(run_id, e.item, e.period, e.code, e.quantity, json_text({"values": dict(e.values), "demands": list(e.demands)}))
+         for e in result.exceptions])
+    rows = ("gross_requirements", "scheduled_receipts", "projected_on_hand", "net_requirements",
+            "planned_order_receipts", "planned_order_releases")
+    await sql_executemany(
+        "INSERT INTO plan_record (run, item, low_level_code, on_hand_micro, rows) VALUES ($1, $2, $3, $4, $5)",
+        [(run_id, code, record.low_level_code, record.on_hand, json_text({row: getattr(record, row) for row in rows}))
+         for code, record in result.records.items()])
+
+
+# -- reading a plan -------------------------------------------------------------------------------------------
+
+async def get_run(run_id: int) -> MrpRunOut:
+    row = await MrpRun.select().where(MrpRun.id == run_id).first()
+    if row is None:
+        raise refuse("not_found", f"No MRP run {run_id}", HTTP_404_NOT_FOUND, entity="mrp_run", key=str(run_id))
+    return run_out(row)
+
+
+async def latest_run(site: str) -> MrpRunOut:
+    row = await MrpRun.select().where((MrpRun.site == site) & (MrpRun.status == "completed")).order_by(
+        MrpRun.id, ascending=False).first()
+    if row is None:
+        raise refuse("no_plan", f"Site {site} has no completed MRP run yet", HTTP_404_NOT_FOUND, site=site)
+    return run_out(row)
+
+
+async def list_runs(site: str | None, limit: int) -> list[MrpRunOut]:
+    query = MrpRun.select().order_by(MrpRun.id, ascending=False).limit(limit)
+    if site:
+        query = query.where(MrpRun.site == site)
+    return [run_out(row) for row in await query]
+
+
+def _peg_out(row: dict[str, Any]) -> PegOut:
+    return PegOut(**{**row, "quantity": quantity_text(row["quantity_micro"])})
+
+
+async def _pegs(run_id: int, column: str, values: list[str]) -> list[dict[str, Any]]:
+    if not values:
+        return []
+    marks = ", ".join(f"${n}" for n in range(2, len(values) + 2))
+    return await sql_read(
+        "SELECT item, demand, demand_kind, demand_period, supply, supply_kind, supply_period, quantity_micro "
+        f"FROM plan_peg WHERE run = $1 AND {column} IN ({marks}) ORDER BY demand_period, id", run_id, *values)
+
+
+async def planned_orders(run_id: int, *, item: str | None = None, kind: str | None = None,
+                         period: int | None = None) -> list[PlannedOrderOut]:
+    await get_run(run_id)
+    where, args = ["run = $1"], [run_id]
+    for column, value in (("item", item), ("kind", kind), ("receipt_period", period)):
+        if value is not None:
+            args.append(value)
+            where.append(f"{column} = ${len(args)}")
+    rows = await sql_read(
+        "SELECT key, item, kind, quantity_micro, release_period, receipt_period, release_date, receipt_date, supplier, "
+        f"firmed_as FROM planned_order WHERE {' AND '.join(where)} ORDER BY release_period, item", *args)
+    pegs: dict[str, list[PegOut]] = {}
+    for peg in await _pegs(run_id, "supply", [row["key"] for row in rows]):
+        pegs.setdefault(peg["supply"], []).append(_peg_out(peg))
+    return [PlannedOrderOut(**{**row, "quantity": quantity_text(row["quantity_micro"]),
+                               "pegging": pegs.get(row["key"], [])}) for row in rows]
+
+
+def exception_text(lang: str, item: str, period: int, code: str, quantity_micro: int, values: dict[str, Any]) -> str:
+    said = {k: format(from_micro(v), "f") if k in QUANTITY_VALUES else v for k, v in values.items()}
+    return translate(lang, f"mrp.exception.{code}", item=item, period=period,
+                     quantity=quantity_text(quantity_micro), **said)
+
+
+async def plan_exceptions(run_id: int, lang: str, *, item: str | None = None, code: str | None = None
+                          ) -> list[PlanExceptionOut]:
+    await get_run(run_id)
+    query = "SELECT item, period, code, quantity_micro, details FROM plan_exception WHERE run = $1"
+    args: list[Any] = [run_id]
+    for column, value in (("item", item), ("code", code)):
+        if value is not None:
+            args.append(value)
+            query += f" AND {column} = ${len(args)}"
+    out = []
+    for row in await sql_read(query + " ORDER BY period, item, id", *args):
+        details = row["details"]
+        details = details if isinstance(details, dict) else json.loads(details or "{}")
+        out.append(PlanExceptionOut(
+            item=row["item"], period=row["period"], code=row["code"], quantity=quantity_text(row["quantity_micro"]),
+            message=exception_text(lang, row["item"], row["period"], row["code"], row["quantity_micro"],
+                                   details.get("values", {})),
+            demands=details.get("demands", [])))
+    return out
+
+
+async def plan_record(run_id: int, item: str) -> PlanRecordOut:
+    run = await get_run(run_id)
+    rows = await sql_read("SELECT item, low_level_code, on_hand_micro, rows FROM plan_record WHERE run = $1 AND item = $2",
+                          run_id, item)
+    if not rows:
+        raise not_found("item", item)
+    row = rows[0]
+    figures = row["rows"] if isinstance(row["rows"], dict) else json.loads(row["rows"])
+    buckets = Buckets(run.start_date, 7 if run.bucket == "week" else 1, run.horizon)
+    return PlanRecordOut(
+        item=item, low_level_code=row["low_level_code"], on_hand=quantity_text(row["on_hand_micro"]),
+        period_starts=[buckets.first_day(p) for p in range(1, run.horizon + 1)],
+        **{name: [quantity_text(v) for v in values] for name, values in figures.items()},
+        supplies=[_peg_out(p) for p in await sql_read(
+            "SELECT item, demand, demand_kind, demand_period, supply, supply_kind, supply_period, quantity_micro "
+            "FROM plan_peg WHERE run = $1 AND item = $2 ORDER BY demand_period, id", run_id, item)])
+
+
+async def pegging_tree(run_id: int, demand: str, depth: int = 0) -> list[dict[str, Any]]:
+    """What supplies a demand and, under each planned order (or firm planned production order) among them, what
+    supplies the components its release needs (each node names its item), down every BOM level."""
+    if depth == 0:
+        await get_run(run_id)
+    nodes = []
+    for peg in await _pegs(run_id, "demand", [demand]):
+        explodes = peg["supply_kind"] == "planned" or peg["supply"].startswith("production:")
+        components = await pegging_tree(run_id, peg["supply"], depth + 1) if explodes and depth < 64 else []
+        nodes.append({**_peg_out(peg).model_dump(), "components": components})
+    return nodes
+
+
+async def scheduled_runs(now: datetime | None = None) -> list[int]:
+    """MRP of every site whose last run began `auto_run_minutes` ago or more (the planner's setting; 0: never).
+    Every server process asks each minute; the one-running-run-per-site rule lets only one of them run a site."""
+    settings = await planning_settings()
+    minutes = int(settings["auto_run_minutes"] or 0)
+    if minutes <= 0:
+        return []
+    now = now or _now()
+    started = []
+    for site in await Site.select(Site.code).where(Site.archived == False):  # noqa: E712
+        last = await MrpRun.select(MrpRun.started_at).where(MrpRun.site == site["code"]).order_by(
+            MrpRun.id, ascending=False).first()
+        if last is not None and last["started_at"] > now - timedelta(minutes=minutes):
+            continue
+        try:
+            run = await run_mrp(site["code"], Who(username="system"), trigger="schedule")
+        except ApiError as exc:
+            if exc.code != "mrp_running":
+                raise
+            continue
+        started.append(run.id)
+    return started
+
+
+_schedule: PeriodicTask | None = None
+SCHEDULE_CHECK_SECONDS = 60.0
+
+
+def start_schedule(interval_seconds: float = SCHEDULE_CHECK_SECONDS) -> None:
+    global _schedule
+    _schedule = PeriodicTask("mrp-schedule", interval_seconds, scheduled_runs, log)
+    _schedule.start()
+
+
+async def stop_schedule() -> None:
+    global _schedule
+    if _schedule is not None:
+        await _schedule.stop()
+        _schedule = None

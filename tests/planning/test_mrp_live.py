@@ -1,0 +1,182 @@
+"""Live MRP through the office API on a factory of the test's own (items, BOMs, routings on a work centre with a
+known calendar, a supplier): an approved sales order is exploded level by level into planned production and
+purchases with the dates and pegging worked out by hand below; a purchase order due after the need is an
+expedite message until it is received; a lot that expires before a need is not netted for it.
+
+The plan is weekly (the default): period 1 is the week of today, starting on its Monday. Every item here is new,
+so the assertions on them are exact whatever else the shared server holds."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+
+from tests.factory import approved_order, make_customer, make_item
+
+TODAY = datetime.now(timezone.utc).date()
+MONDAY = TODAY - timedelta(days=TODAY.weekday())
+
+
+def period(day: date) -> int:
+    return (day - MONDAY).days // 7 + 1
+
+
+def week(n: int) -> str:
+    return (MONDAY + timedelta(days=7 * (n - 1))).isoformat()
+
+
+def run_mrp(planner) -> dict:
+    response = planner.post("/api/mrp/runs", json={"site": "NB1"})
+    assert response.status_code == 201, response.text
+    run = response.json()
+    assert run["status"] == "completed", run
+    return run
+
+
+def planned(office, run: dict, item: str) -> list[dict]:
+    response = office.get(f"/api/mrp/runs/{run['id']}/planned-orders", params={"item": item})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def exceptions(office, run: dict, item: str) -> list[tuple[str, int]]:
+    response = office.get(f"/api/mrp/runs/{run['id']}/exceptions", params={"item": item})
+    assert response.status_code == 200, response.text
+    return [(e["code"], e["period"]) for e in response.json()]
+
+
+@pytest.fixture
+def chair_factory(login, unique):
+    """FG = 2 SEMI + 1 RAW1; SEMI = 3 RAW2 with 10 % scrap. FG and SEMI are made on a work centre of one 8-hour
+    shift, Monday to Friday, 60 minutes' setup and 6 per unit (at a lot of one: 66 minutes, one working day, so
+    one week's lead time); RAW1 is bought from a supplier in 14 days (two weeks); RAW2 has no supplier and its own
+    lead time of 7 days (one week)."""
+    planner, buyer = login("planner"), login("buyer")
+    code = unique("MRP")
+    centre = f"{code}-WC"
+    response = planner.post("/api/work-centres", json={
+        "code": centre, "name": f"Cell {code}", "site": "NB1",
+        "shifts": [{"name": "Day", "start": "08:00", "end": "16:00"}], "working_days": [1, 2, 3, 4, 5]})
+    assert response.status_code == 201, response.text
+    fg = make_item(planner, f"{code}-FG", type="finished", gtin=None)
+    semi = make_item(planner, f"{code}-SEMI", type="semi_finished")
+    raw1 = make_item(planner, f"{code}-R1")
+    raw2 = make_item(planner, f"{code}-R2", lead_time_days=7)
+    for parent, lines in ((fg, [(semi, "2", "0"), (raw1, "1", "0")]), (semi, [(raw2, "3", "10")])):
+        response = planner.post("/api/boms", json={"code": f"{parent}-BOM", "item": parent, "components": [
+            {"line_no": 10 * n, "component": c, "quantity": q, "scrap_pct": s} for n, (c, q, s) in enumerate(lines, 1)]})
+        assert response.status_code == 201, response.text
+        response = planner.post("/api/routings", json={"code": f"{parent}-RT", "item": parent, "operations": [
+            {"sequence": 10, "work_centre": centre, "setup_minutes": "60", "run_minutes_per_unit": "6"}]})
+        assert response.status_code == 201, response.text
+    supplier = f"{code}-SUP"
+    response = buyer.post("/api/suppliers", json={"code": supplier, "name": f"Supplier {code}", "currency": "CNY",
+                                                  "items": [{"item": raw1, "price": "2.00", "lead_time_days": 14}]})
+    assert response.status_code == 201, response.text
+    customer = make_customer(login("sales"), f"{code}-C", credit_limit="1000000")
+    return {"fg": fg, "semi": semi, "raw1": raw1, "raw2": raw2, "supplier": supplier, "customer": customer}
+
+
+def test_an_approved_order_for_40_is_planned_level_by_level_with_the_dates_and_pegging_worked_by_hand(login, chair_factory):
+    f = chair_factory
+    due = MONDAY + timedelta(days=30)  # the Wednesday of week 5
+    order = approved_order(login("sales"), f["customer"], [(f["fg"], "40")], due, unit_price="0")
+    demand = f"sales:{order['code']}:{order['lines'][0]['line_no']}"
+    planner = login("planner")
+    run = run_mrp(planner)
+    assert period(due) == 5
+
+    # FG: 40 needed in week 5, none on hand: receive 40 in week 5, release a week before (week 4)
+    [fg] = planned(planner, run, f["fg"])
+    assert (fg["kind"], fg["quantity"], fg["receipt_period"], fg["release_period"]) == ("production", "40", 5, 4)
+    assert (fg["receipt_date"], fg["release_date"]) == (week(5), week(4))
+    assert [(p["demand"], p["quantity"]) for p in fg["pegging"]] == [(demand, "40")]
+    # SEMI: 2 x 40 = 80 by FG's release in week 4, released in week 3
+    [semi] = planned(planner, run, f["semi"])
+    assert (semi["quantity"], semi["receipt_period"], semi["release_period"]) == ("80", 4, 3)
+    assert [(p["demand"], p["quantity"]) for p in semi["pegging"]] == [(fg["key"], "80")]
+    # RAW1: 1 x 40 by week 4, bought from the supplier in two weeks: ordered in week 2
+    [raw1] = planned(planner, run, f["raw1"])
+    assert (raw1["kind"], raw1["quantity"], raw1["receipt_period"], raw1["release_period"], raw1["supplier"]) == (
+        "purchase", "40", 4, 2, f["supplier"])
+    # RAW2: 3 x 80 plus 10 % scrap = 264 by SEMI's release in week 3, its own week of lead time: week 2; and no
+    # supplier to buy it from
+    [raw2] = planned(planner, run, f["raw2"])
+    assert (raw2["quantity"], raw2["receipt_period"], raw2["release_period"], raw2["supplier"]) == ("264", 3, 2, None)
+    assert exceptions(planner, run, f["raw2"]) == [("no_supplier", 2)]
+    assert exceptions(planner, run, f["fg"]) == exceptions(planner, run, f["raw1"]) == []
+
+    record = planner.get(f"/api/mrp/runs/{run['id']}/records/{f['semi']}").json()
+    assert record["gross_requirements"][:5] == ["0", "0", "0", "80", "0"]
+    assert record["planned_order_releases"][:5] == ["0", "0", "80", "0", "0"]
+    assert record["period_starts"][0] == MONDAY.isoformat()
+
+    # the sales order line's supply, down the BOM: FG's planned order, under it SEMI's (under it RAW2's) and RAW1's
+    tree = planner.get(f"/api/mrp/runs/{run['id']}/pegging", params={"demand": demand}).json()
+    assert [(n["supply"], n["quantity"]) for n in tree] == [(fg["key"], "40")]
+    below = {n["item"]: n for n in tree[0]["components"]}
+    assert (below[f["semi"]]["supply"], below[f["raw1"]]["supply"]) == (semi["key"], raw1["key"])
+    assert [(n["supply"], n["quantity"]) for n in below[f["semi"]]["components"]] == [(raw2["key"], "264")]
+
+
+def test_a_purchase_due_after_the_need_is_expedited_until_it_is_received(login, chair_factory):
+    f = chair_factory
+    approved_order(login("sales"), f["customer"], [(f["fg"], "40")], MONDAY + timedelta(days=30), unit_price="0")
+    buyer = login("buyer")
+    response = buyer.post("/api/purchase-orders", json={"supplier": f["supplier"], "site": "NB1", "lines": [
+        {"item": f["raw1"], "quantity": "40", "unit_price": "2.00", "due_date": week(6)}]})
+    assert response.status_code == 201, response.text
+    po = response.json()["code"]
+    assert buyer.post(f"/api/purchase-orders/{po}/approve").status_code == 200
+    planner = login("planner")
+
+    run = run_mrp(planner)  # RAW1 is needed in week 4 (FG's release), the PO is due in week 6
+    assert exceptions(planner, run, f["raw1"]) == [("expedite", 4)]
+    [message] = planner.get(f"/api/mrp/runs/{run['id']}/exceptions", params={"item": f["raw1"]}).json()
+    assert f"purchase:{po}:10" in message["message"] and "4" in message["message"]
+
+    received = login("warehouse").post("/api/stock/receipts", json={
+        "purchase_order": po, "line_no": 10, "item": f["raw1"], "location": "RCV-01", "quantity": "40"})
+    assert received.status_code == 201, received.text
+    run = run_mrp(planner)  # received early: 40 on hand cover week 4, nothing to expedite, nothing to buy
+    assert exceptions(planner, run, f["raw1"]) == []
+    assert planned(planner, run, f["raw1"]) == []
+
+
+def test_a_lot_that_expires_before_a_need_is_not_netted_for_it(login, unique):
+    planner, buyer = login("planner"), login("buyer")
+    code = unique("EXP")
+    item = make_item(planner, f"{code}-R", lot_tracked=True, shelf_life_days=30)
+    supplier = f"{code}-SUP"
+    assert buyer.post("/api/suppliers", json={"code": supplier, "name": supplier, "currency": "CNY", "items": [
+        {"item": item, "price": "1", "lead_time_days": 0}]}).status_code == 201
+    response = buyer.post("/api/purchase-orders", json={"supplier": supplier, "site": "NB1", "lines": [
+        {"item": item, "quantity": "100", "due_date": TODAY.isoformat()}]})
+    po = response.json()["code"]
+    assert buyer.post(f"/api/purchase-orders/{po}/approve").status_code == 200
+    expiry = TODAY + timedelta(days=10)
+    received = login("warehouse").post("/api/stock/receipts", json={
+        "purchase_order": po, "line_no": 10, "item": item, "lot": f"{code}-L1", "expiry": expiry.isoformat(),
+        "location": "RCV-01", "quantity": "100"})
+    assert received.status_code == 201, received.text
+    customer = make_customer(login("sales"), f"{code}-C", credit_limit="1000000")
+    # 30 wanted this week come from the lot; 60 wanted a week after it expires cannot: they are planned
+    approved_order(login("sales"), customer, [(item, "30")], TODAY, unit_price="0")
+    later = expiry + timedelta(days=7)
+    approved_order(login("sales"), customer, [(item, "60")], later, unit_price="0")
+    run = run_mrp(planner)
+    [order] = planned(planner, run, item)
+    assert (order["quantity"], order["receipt_period"]) == ("60", period(later))
+    record = planner.get(f"/api/mrp/runs/{run['id']}/records/{item}").json()
+    assert record["projected_on_hand"][0] == "70"  # the lot's 70 left over after this week's 30
+    assert record["projected_on_hand"][period(later) - 1] == "0"  # …are gone by then, and 60 arrive for the need
+
+
+def test_running_mrp_needs_planning_write_and_a_known_site(login):
+    assert login("sales").post("/api/mrp/runs", json={"site": "NB1"}).status_code == 403
+    response = login("planner").post("/api/mrp/runs", json={"site": "NOPE"})
+    assert response.status_code == 404 and response.json()["code"] == "not_found"
+    assert login("sales").get("/api/mrp/runs", params={"site": "NB1"}).status_code == 200
+    response = login("planner").get("/api/mrp/runs/999999")
+    assert response.status_code == 404
