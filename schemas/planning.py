@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, StringConstraints, model_validator
 
 from schemas.common import Code, Contract, Percent, PositivePercent, Quantity
 
@@ -132,3 +132,31 @@ class PlanRecordOut(BaseModel):
     planned_order_receipts: list[str]
     planned_order_releases: list[str]
     supplies: list[PegOut] = Field(default_factory=list)
+
+
+PlannedKey = Annotated[str, StringConstraints(min_length=3, max_length=60, pattern=r"^[A-Za-z0-9._-]+@[0-9]+$")]
+
+
+class FirmIn(Contract):
+    """The planned orders to firm, by key (ITEM@period); for purchases, `suppliers` may choose another supplier
+    for some keys than the one the plan proposes."""
+
+    keys: list[PlannedKey] = Field(min_length=1, max_length=500)
+    suppliers: dict[PlannedKey, Code] = Field(default_factory=dict, max_length=500)
+
+
+class FirmedOut(BaseModel):
+    key: str
+    firmed_as: str = Field(description="The draft production order or purchase order it became")
+    created: bool = Field(description="False when it had been firmed before: nothing was created again")
+    quantity: str = ""
+
+
+class PlanningSettingsIn(Contract):
+    bucket: Literal["day", "week"] = "week"
+    horizon: int = Field(default=26, ge=1, le=400, description="How many periods a run plans")
+    auto_run_minutes: int = Field(default=0, ge=0, le=10_080, description="Run MRP by itself this often (0: never)")
+
+
+class PlanningSettingsOut(PlanningSettingsIn):
+    updated_by: str = ""

@@ -31,6 +31,7 @@ class ProductionOrderIn(Contract):
     notes: LongText = ""
     sales_order: Code | None = Field(default=None, description="Made to order: the sales order it is made for")
     sales_order_line: LineNumber | None = Field(default=None, description="With sales_order: the line it is made for")
+    parent_order: Code | None = Field(default=None, description="The production order this one's output feeds")
 
 
 class ProductionOrderPatch(Contract):
@@ -84,6 +85,7 @@ class ProductionOrderOut(BaseModel):
     notes: str
     sales_order: str | None
     sales_order_line: int | None
+    parent_order: str | None = None
     bom: str | None
     routing: str | None
     received_quantity: Quantity = Field(description="Finished goods booked into stock by the last operation")

@@ -50,7 +50,7 @@ from server.production.controllers import DowntimeController, ProductionOrderCon
 from server.purchasing import commands as purchasing_commands
 from server.purchasing.scanning import RESOLVERS as PURCHASING_RESOLVERS
 from server.planning import service as planning
-from server.planning.controllers import MrpController
+from server.planning.controllers import MrpController, PlanningSettingsController
 from server.purchasing.controllers import PurchaseOrderController, ReceiptController
 from server.orders import alerts as late_order_watch
 from server.orders.controllers import CustomerSummaryController, SalesOrderCascadeController
@@ -272,6 +272,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ScanController,
             PurchaseOrderController,
             MrpController,
+            PlanningSettingsController,
             ReceiptController,
             SalesOrderController,
             SalesOrderCascadeController,

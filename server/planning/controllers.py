@@ -6,14 +6,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, get, post, put
 from litestar.params import Parameter
-from litestar.status_codes import HTTP_201_CREATED
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
-from schemas.planning import MrpRunIn, MrpRunOut, PlanExceptionOut, PlannedOrderOut, PlanRecordOut
+from schemas.planning import (
+    FirmedOut, FirmIn, MrpRunIn, MrpRunOut, PlanExceptionOut, PlannedOrderOut, PlanningSettingsIn, PlanningSettingsOut,
+    PlanRecordOut,
+)
 from server.accounts.identity import requires
 from server.actors import office_who
-from server.planning import service
+from server.errors import refuse
+from server.db import write_transaction
+from server.planning import firming, service
 
 CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 CodePath = Annotated[str, Parameter(max_length=40, pattern=CODE_PATTERN)]
@@ -69,3 +74,35 @@ class MrpController(Controller):
                       demand: Annotated[str, Parameter(min_length=1, max_length=120, pattern=r"^[A-Za-z0-9._:@-]+$")]
                       ) -> list[dict[str, Any]]:
         return await service.pegging_tree(run_id, demand)
+
+    @post("/runs/{run_id:int}/firm-production", guards=[requires("planning.write")], status_code=HTTP_200_OK,
+          summary="Firm planned production of the latest plan into draft production orders (twice: nothing twice)",
+          operation_id="firm_planned_production")
+    async def firm_production(self, request: Request, run_id: RunId, data: FirmIn) -> list[FirmedOut]:
+        if data.suppliers:
+            raise refuse("suppliers_not_for_production", "Suppliers are chosen for purchases, not production")
+        async with write_transaction():
+            return await firming.firm_production(run_id, data.keys, office_who(request))
+
+    @post("/runs/{run_id:int}/firm-purchases", guards=[requires("purchasing.write")], status_code=HTTP_200_OK,
+          summary="Firm planned purchases of the latest plan into draft purchase orders, one per supplier",
+          operation_id="firm_planned_purchases")
+    async def firm_purchases(self, request: Request, run_id: RunId, data: FirmIn) -> list[FirmedOut]:
+        async with write_transaction():
+            return await firming.firm_purchases(run_id, data.keys, data.suppliers, office_who(request))
+
+
+class PlanningSettingsController(Controller):
+    path = "/api/planning/settings"
+    tags = ["Planning"]
+
+    @get("/", guards=[requires("planning.read")], summary="How MRP buckets time, how far it looks, how often it runs",
+         operation_id="get_planning_settings")
+    async def read(self) -> PlanningSettingsOut:
+        return PlanningSettingsOut(**await service.planning_settings())
+
+    @put("/", guards=[requires("planning.write")], summary="Change the planning settings (audited)",
+         operation_id="update_planning_settings")
+    async def update(self, request: Request, data: PlanningSettingsIn) -> PlanningSettingsOut:
+        async with write_transaction():
+            return PlanningSettingsOut(**await service.update_settings(data.model_dump(), office_who(request)))

@@ -18,6 +18,7 @@ from typing import Any
 from litestar.status_codes import HTTP_404_NOT_FOUND, HTTP_409_CONFLICT
 
 from schemas.planning import MrpRunOut, PegOut, PlanExceptionOut, PlannedOrderOut, PlanRecordOut
+from server.accounts.audit import record_audit
 from server.actors import Who
 from server.db import json_text, needs_write, read_snapshot, sql_executemany, sql_read, write_transaction
 from server.errors import ApiError, not_found, refuse
@@ -43,7 +44,7 @@ def _now() -> datetime:
 
 async def planning_settings() -> dict[str, Any]:
     row = await PlanningSettings.select().order_by(PlanningSettings.id).first()
-    return {**DEFAULT_SETTINGS, **({k: row[k] for k in DEFAULT_SETTINGS} if row else {})}
+    return {**DEFAULT_SETTINGS, **({k: row[k] for k in (*DEFAULT_SETTINGS, "updated_by")} if row else {})}
 
 
 def run_out(row: dict[str, Any]) -> MrpRunOut:
@@ -285,3 +286,37 @@ async def stop_schedule() -> None:
     if _schedule is not None:
         await _schedule.stop()
         _schedule = None
+
+
+async def plan_changes(run_id: int) -> dict[str, Any]:
+    """What changed since the site's run before this one: planned orders new, gone, or changed in quantity or
+    dates (a planned order is the same from run to run when its key, the item and period of its receipt, is)."""
+    run = await get_run(run_id)
+    before = await MrpRun.select(MrpRun.id).where(
+        (MrpRun.site == run.site) & (MrpRun.status == "completed") & (MrpRun.id < run_id)).order_by(
+        MrpRun.id, ascending=False).first()
+    if before is None:
+        return {"previous": None, "new": [], "gone": [], "changed": []}
+    columns = "key, item, kind, quantity_micro, release_date, receipt_date"
+    now = {r["key"]: r for r in await sql_read(f"SELECT {columns} FROM planned_order WHERE run = $1", run_id)}
+    then = {r["key"]: r for r in await sql_read(f"SELECT {columns} FROM planned_order WHERE run = $1", before["id"])}
+    changed = [{"key": key, "item": now[key]["item"], "before": quantity_text(then[key]["quantity_micro"]),
+                "after": quantity_text(now[key]["quantity_micro"])}
+               for key in sorted(now.keys() & then.keys())
+               if (now[key]["quantity_micro"], now[key]["release_date"]) != (then[key]["quantity_micro"],
+                                                                            then[key]["release_date"])]
+    return {"previous": before["id"], "new": sorted(now.keys() - then.keys()), "gone": sorted(then.keys() - now.keys()),
+            "changed": changed}
+
+
+@needs_write
+async def update_settings(data: dict[str, Any], who: Who) -> dict[str, Any]:
+    before = await PlanningSettings.select().order_by(PlanningSettings.id).first()
+    values = {**data, "updated_by": who.name, "updated_at": _now()}
+    if before is None:
+        await PlanningSettings.insert(PlanningSettings(**values))
+    else:
+        await PlanningSettings.update(values).where(PlanningSettings.id == before["id"])
+    await record_audit(who, "update", "planning_settings", "planning",
+                       {k: before[k] for k in DEFAULT_SETTINGS} if before else None, data)
+    return {**await planning_settings(), "updated_by": who.name}

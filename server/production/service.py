@@ -61,7 +61,7 @@ def order_out(row: dict[str, Any], operations: list[dict[str, Any]], materials: 
     last_good = ordered_ops[-1]["good_micro"] if ordered_ops else 0
     return ProductionOrderOut(
         **{name: row[name] for name in ("code", "item", "site", "due_date", "status", "notes", "over_issued", "created_by",
-                                        "sales_order", "sales_order_line",
+                                        "sales_order", "sales_order_line", "parent_order",
                                         "released_by", "released_at", "created_at", "updated_at", "version")},
         quantity=from_micro(quantity), bom=row["bom"] or None, routing=row["routing"] or None,
         under_issued=any(m["issued_micro"] < m["consumed_micro"] for m in materials),
@@ -232,8 +232,11 @@ async def _sales_order_problems(code: str | None, line_no: int | None) -> list[P
 
 @needs_write
 async def create_production_order(data: ProductionOrderIn, who: Who) -> ProductionOrderOut:
+    parent_problems = [] if data.parent_order is None or await ProductionOrder.exists().where(
+        ProductionOrder.code == data.parent_order) else [
+        ("parent_order", "unknown_production_order", f"No production order {data.parent_order}")]
     refuse_problems(await _order_problems(data.item, data.quantity, data.site)
-                    + await _sales_order_problems(data.sales_order, data.sales_order_line))
+                    + await _sales_order_problems(data.sales_order, data.sales_order_line) + parent_problems)
     if data.code is not None and await ProductionOrder.exists().where(ProductionOrder.code == data.code):
         raise duplicate(ENTITY, "code", data.code)
     now = _now()
@@ -241,7 +244,7 @@ async def create_production_order(data: ProductionOrderIn, who: Who) -> Producti
     await ProductionOrder.insert(ProductionOrder(
         code=code, item=data.item, quantity_micro=to_micro(data.quantity), site=data.site, due_date=data.due_date,
         status=rules.DRAFT, notes=data.notes, created_by=who.name, created_at=now, updated_at=now, version=1,
-        sales_order=data.sales_order, sales_order_line=data.sales_order_line,
+        sales_order=data.sales_order, sales_order_line=data.sales_order_line, parent_order=data.parent_order,
     ))
     created = await get_production_order(code)
     await _changed(who, "create", None, created)

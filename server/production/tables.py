@@ -27,6 +27,8 @@ class ProductionOrder(Table, tablename="production_order"):
     # Made to order: the sales order line it is made for (production moves that order to in production).
     sales_order = Varchar(length=40, null=True, default=None, index=True)
     sales_order_line = Integer(null=True, default=None)
+    # The order this one's output feeds (a semi-finished part made for a parent order: MRP firming links them).
+    parent_order = Varchar(length=40, null=True, default=None, index=True)
     created_by = Varchar(length=64)
     released_by = Varchar(length=64, null=True, default=None)
     released_at = Timestamptz(null=True, default=None)

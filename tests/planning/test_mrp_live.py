@@ -180,3 +180,51 @@ def test_running_mrp_needs_planning_write_and_a_known_site(login):
     assert login("sales").get("/api/mrp/runs", params={"site": "NB1"}).status_code == 200
     response = login("planner").get("/api/mrp/runs/999999")
     assert response.status_code == 404
+
+
+def test_firming_makes_draft_orders_once_linked_to_parent_and_sales_line_and_the_next_run_proposes_nothing_new(
+        login, chair_factory):
+    f = chair_factory
+    order = approved_order(login("sales"), f["customer"], [(f["fg"], "40")], MONDAY + timedelta(days=30), unit_price="0")
+    line = order["lines"][0]["line_no"]
+    planner, buyer = login("planner"), login("buyer")
+    run = run_mrp(planner)
+    keys = {name: planned(planner, run, f[name])[0]["key"] for name in ("fg", "semi", "raw1", "raw2")}
+
+    production = {"keys": [keys["semi"], keys["fg"]]}
+    assert buyer.post(f"/api/mrp/runs/{run['id']}/firm-production", json=production).status_code == 403
+    response = planner.post(f"/api/mrp/runs/{run['id']}/firm-production", json=production)
+    assert response.status_code == 200, response.text
+    firmed = {row["key"]: row for row in response.json()}
+    assert all(row["created"] for row in firmed.values())
+    fg_order = planner.get(f"/api/production-orders/{firmed[keys['fg']]['firmed_as']}").json()
+    semi_order = planner.get(f"/api/production-orders/{firmed[keys['semi']]['firmed_as']}").json()
+    assert (fg_order["item"], fg_order["quantity"], fg_order["due_date"], fg_order["status"]) == (f["fg"], "40", week(5), "draft")
+    assert (fg_order["sales_order"], fg_order["sales_order_line"], fg_order["parent_order"]) == (order["code"], line, None)
+    assert (semi_order["quantity"], semi_order["due_date"], semi_order["parent_order"]) == ("80", week(4), fg_order["code"])
+    assert (semi_order["sales_order"], semi_order["sales_order_line"]) == (order["code"], line)
+    again = planner.post(f"/api/mrp/runs/{run['id']}/firm-production", json=production).json()
+    assert [(row["firmed_as"], row["created"]) for row in again] == [
+        (firmed[keys["fg"]]["firmed_as"], False), (firmed[keys["semi"]]["firmed_as"], False)]
+
+    # purchases: RAW2 has no supplier to go to, so the buyer must choose one; RAW1 goes to its supplier
+    response = buyer.post(f"/api/mrp/runs/{run['id']}/firm-purchases", json={"keys": [keys["raw1"], keys["raw2"]]})
+    assert response.status_code == 422 and response.json()["code"] == "no_supplier"
+    assert planner.post(f"/api/mrp/runs/{run['id']}/firm-purchases", json={"keys": [keys["raw1"]]}).status_code == 403
+    response = buyer.post(f"/api/mrp/runs/{run['id']}/firm-purchases", json={"keys": [keys["raw1"]]})
+    assert response.status_code == 200, response.text
+    [bought] = response.json()
+    po = buyer.get(f"/api/purchase-orders/{bought['firmed_as']}").json()
+    assert (po["supplier"], po["status"]) == (f["supplier"], "draft")
+    assert [(l["item"], l["quantity"], l["unit_price"], l["due_date"], l["sales_order"]) for l in po["lines"]] == [
+        (f["raw1"], "40", "2.0000", week(4), order["code"])]
+
+    # the next run sees the drafts as scheduled receipts: only RAW2, still unfirmed, is proposed again
+    second = run_mrp(planner)
+    assert [planned(planner, second, f[name]) for name in ("fg", "semi", "raw1")] == [[], [], []]
+    [raw2] = planned(planner, second, f["raw2"])
+    assert (raw2["key"], raw2["quantity"]) == (keys["raw2"], "264")
+    changes = planner.get("/planning", params={"site": "NB1"})
+    assert changes.status_code == 200
+    stale = planner.post(f"/api/mrp/runs/{run['id']}/firm-production", json=production)
+    assert stale.status_code == 409 and stale.json()["code"] == "plan_superseded"

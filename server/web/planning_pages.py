@@ -1,0 +1,114 @@
+"""MRP in the office: the plan of a site (its latest run, what changed since the one before, planned orders with
+the demands each serves, filters and totals, the exceptions inbox), the run button, an item's time-phased record
+as the classic grid, and the pegging of a demand as a tree down the BOM. Everything is read through
+`server.planning.service`, the same functions as /api/mrp."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from litestar import Request, get, post
+from litestar.params import Parameter
+from litestar.response import Redirect, Template
+from litestar.status_codes import HTTP_303_SEE_OTHER
+
+from server.accounts.identity import requires
+from server.actors import office_who
+from server.errors import ApiError
+from server.masterdata.tables import Site
+from server.planning import service
+from server.planning.mrp import EXCEPTION_CODES
+from server.web.actions import messages
+from server.web.render import language_of, render
+
+CODE = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+CodeParam = Annotated[str | None, Parameter(max_length=40, pattern=CODE)]
+RunParam = Annotated[int | None, Parameter(ge=1, le=2**31 - 1)]
+DOCUMENT_PAGES = {"sales": "/sales-orders/", "production": "/production-orders/", "purchase": "/purchase-orders/"}
+
+
+def source_view(source: str) -> dict[str, Any]:
+    """A demand or supply as a page shows it: its kind, its words (an order and line, a planned order's item and
+    period) and where it links to."""
+    kind, _, rest = source.partition(":")
+    if "@" in source and kind == source:
+        item, _, period = source.rpartition("@")
+        return {"kind": "planned", "item": item, "period": int(period), "text": source, "href": None}
+    code, _, line = rest.partition(":")
+    if kind in DOCUMENT_PAGES:
+        return {"kind": kind, "text": f"{code} / {line}" if line else code, "href": DOCUMENT_PAGES[kind] + code}
+    return {"kind": kind, "text": rest, "href": None}
+
+
+async def _sites() -> list[str]:
+    return [row["code"] for row in await Site.select(Site.code).where(Site.archived == False).order_by(Site.code)]  # noqa: E712
+
+
+async def _plan_page(request: Request, site: str | None, *, item: str | None = None, kind: str | None = None,
+                     period: int | None = None, code: str | None = None, errors: list[str] | None = None,
+                     status_code: int = 200) -> Template:
+    sites = await _sites()
+    site = site if site in sites else (sites[0] if sites else None)
+    run = changes = None
+    orders: list[Any] = []
+    found: list[Any] = []
+    if site is not None:
+        try:
+            run = await service.latest_run(site)
+        except ApiError as exc:
+            if exc.code != "no_plan":
+                raise
+    if run is not None:
+        orders = await service.planned_orders(run.id, item=item, kind=kind, period=period)
+        found = await service.plan_exceptions(run.id, language_of(request), item=item, code=code)
+        changes = await service.plan_changes(run.id)
+    totals = {name: sum(1 for o in orders if o.kind == name) for name in ("production", "purchase")}
+    filters = {k: v for k, v in (("site", site), ("item", item), ("kind", kind), ("period", period), ("code", code)) if v}
+    return render(
+        request, "planning_plan.html", status_code=status_code, sites=sites, site=site, run=run, orders=orders,
+        exceptions=found, changes=changes, totals=totals, item=item or "", kind=kind or "", period=period or "",
+        code=code or "", codes=EXCEPTION_CODES, errors=errors or [], done=request.query_params.get("done"),
+        may_run=request.user.may("planning.write"), source=source_view, query=urlencode(filters))
+
+
+@get("/planning", guards=[requires("planning.read")], include_in_schema=False)
+async def plan_page(request: Request, site: CodeParam = None, item: CodeParam = None,
+                    kind: Annotated[str | None, Parameter(pattern=r"^(production|purchase|)$")] = None,
+                    period: Annotated[int | None, Parameter(ge=1, le=10_000)] = None,
+                    code: Annotated[str | None, Parameter(max_length=30, pattern=r"^[a-z_]*$")] = None) -> Template:
+    return await _plan_page(request, site, item=item or None, kind=kind or None, period=period, code=code or None)
+
+
+@post("/planning/run", guards=[requires("planning.write")], include_in_schema=False)
+async def run_page(request: Request) -> Template | Redirect:
+    form = await request.form()
+    site = str(form.get("site") or "")
+    try:
+        await service.run_mrp(site, office_who(request))
+    except ApiError as exc:
+        return await _plan_page(request, site, errors=messages(request, exc), status_code=exc.status_code)
+    return Redirect("/planning?" + urlencode({"site": site, "done": "run"}), status_code=HTTP_303_SEE_OTHER)
+
+
+@get("/planning/records/{item:str}", guards=[requires("planning.read")], include_in_schema=False)
+async def record_page(request: Request, item: Annotated[str, Parameter(max_length=40, pattern=CODE)],
+                      run: RunParam = None, site: CodeParam = None) -> Template:
+    chosen = await service.get_run(run) if run else await service.latest_run(site or (await _sites() or ["NB1"])[0])
+    record = await service.plan_record(chosen.id, item)
+    found = await service.plan_exceptions(chosen.id, language_of(request), item=item)
+    orders = await service.planned_orders(chosen.id, item=item)
+    return render(request, "planning_record.html", run=chosen, record=record, exceptions=found, orders=orders,
+                  source=source_view)
+
+
+@get("/planning/pegging", guards=[requires("planning.read")], include_in_schema=False)
+async def pegging_page(request: Request, run: Annotated[int, Parameter(ge=1, le=2**31 - 1)],
+                       demand: Annotated[str, Parameter(min_length=1, max_length=120, pattern=r"^[A-Za-z0-9._:@-]+$")]
+                       ) -> Template:
+    chosen = await service.get_run(run)
+    tree = await service.pegging_tree(chosen.id, demand)
+    return render(request, "planning_pegging.html", run=chosen, demand=demand, tree=tree, source=source_view)
+
+
+PLANNING_HANDLERS = [plan_page, run_page, record_page, pegging_page]
