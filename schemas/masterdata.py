@@ -35,6 +35,13 @@ ItemType = Literal["raw", "semi_finished", "finished"]
 # under-issued), issued before the operation consuming it may report (`required`: refused until then), or issued
 # by the report itself from the work centre's issue location (`backflush`).
 IssueMethod = Literal["manual", "required", "backflush"]
+# Whether MRP plans an item's supply as production (make) or a purchase (buy); a new item sent without it is made
+# or bought as its type says (`make_or_buy_of`).
+MakeOrBuy = Literal["make", "buy"]
+# How MRP sizes one order: what the period needs (lot_for_lot), whole multiples of lot_quantity (fixed), or what
+# lot_periods periods need from the first one short (period order quantity).
+LotRule = Literal["lot_for_lot", "fixed", "period"]
+LotPeriods = Annotated[int, Field(ge=1, le=52, description="Periods one order covers under the period rule (1-52)")]
 # Empty: the item's supplier decides, then the default of 5 % (server/purchasing/rules.py `receipt_tolerance`).
 TOLERANCE = "How much more than ordered may be received, in % of the ordered quantity; empty = the default"
 
@@ -60,6 +67,11 @@ class UnitOut(UnitIn, Stamped):
     pass
 
 
+def make_or_buy_of(item_type: str) -> MakeOrBuy:
+    """A raw material is bought, anything semi-finished or finished made, unless the item says otherwise."""
+    return "buy" if item_type == "raw" else "make"
+
+
 class ItemIn(Contract):
     code: Code
     name: Name
@@ -76,6 +88,21 @@ class ItemIn(Contract):
     price: Money = Field(default=Decimal(0))
     description: LongText = ""
     receipt_tolerance_pct: Percent | None = Field(default=None, description=TOLERANCE)
+    make_or_buy: MakeOrBuy | None = Field(
+        default=None, description="make: MRP plans production orders; buy: purchase orders. Empty: by type (raw: buy)")
+    lot_rule: LotRule = Field(default="lot_for_lot", description="How MRP sizes an order")
+    lot_quantity: Quantity = Field(default=Decimal(0), description="The lot of the fixed rule (above 0 for it)")
+    lot_periods: LotPeriods = 1
+    order_minimum: Quantity = Field(default=Decimal(0), description="The smallest order; 0: none")
+    order_multiple: Quantity = Field(default=Decimal(0), description="Orders are rounded up to multiples of it; 0: none")
+    order_maximum: Quantity = Field(default=Decimal(0), description="The largest order; 0: none (else at least the minimum)")
+    planning_time_fence_days: Days = Field(default=0, description="Days from today inside which MRP plans no new order")
+
+    @model_validator(mode="after")
+    def _make_or_buy_by_type(self) -> ItemIn:
+        if self.make_or_buy is None:
+            self.make_or_buy = make_or_buy_of(self.type)
+        return self
 
 
 class ItemPatch(Contract):
@@ -93,10 +120,18 @@ class ItemPatch(Contract):
     price: Money | None = None
     description: LongText | None = None
     receipt_tolerance_pct: Percent | None = None
+    make_or_buy: MakeOrBuy | None = None
+    lot_rule: LotRule | None = None
+    lot_quantity: Quantity | None = None
+    lot_periods: LotPeriods | None = None
+    order_minimum: Quantity | None = None
+    order_multiple: Quantity | None = None
+    order_maximum: Quantity | None = None
+    planning_time_fence_days: Days | None = None
 
 
 class ItemOut(ItemIn, Stamped):
-    pass
+    make_or_buy: MakeOrBuy  # type: ignore[assignment]
 
 
 @cache
@@ -271,11 +306,15 @@ class RoutingOperationIn(Contract):
 Operations = Annotated[list[RoutingOperationIn], Field(max_length=200)]
 
 
+YieldPct = Annotated[PositivePercent, Field(description="Good output per unit started, in % (above 0, at most 100)")]
+
+
 class RoutingIn(Contract):
     code: Code
     item: Code
     version: Version = 1
     description: LongText = ""
+    yield_pct: YieldPct = Decimal(100)
     operations: Operations = Field(default_factory=list)
 
 
@@ -283,6 +322,7 @@ class RoutingPatch(Contract):
     item: Code | None = None
     version: Version | None = None
     description: LongText | None = None
+    yield_pct: YieldPct | None = None
     operations: Operations | None = None
 
 

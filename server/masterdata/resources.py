@@ -32,6 +32,19 @@ def item_rules(item: dict[str, Any]) -> list[Problem]:
     problems = []
     if item.get("shelf_life_days") and not item.get("lot_tracked"):
         problems.append(("shelf_life_days", "shelf_life_needs_lots", "an item with a shelf life must be lot-tracked"))
+    return problems + planning_parameter_rules(item)
+
+
+def planning_parameter_rules(item: dict[str, Any]) -> list[Problem]:
+    """What MRP needs of an item's lot sizing besides each field's own bounds: a fixed lot has a size, and a largest
+    order is no smaller than the smallest one (0 means no bound)."""
+    problems = []
+    if item.get("lot_rule") == "fixed" and not item.get("lot_quantity"):
+        problems.append(("lot_quantity", "lot_quantity_required", "the fixed lot rule needs a lot quantity above 0"))
+    maximum, minimum = item.get("order_maximum") or 0, item.get("order_minimum") or 0
+    if maximum and maximum < minimum:
+        problems.append(("order_maximum", "order_maximum_below_minimum",
+                         f"the largest order ({maximum}) is below the smallest ({minimum})"))
     return problems
 
 
@@ -55,13 +68,15 @@ ITEMS = Resource(
     update_model=md.ItemPatch,
     read_model=md.ItemOut,
     search_fields=("code", "name", "gtin"),
-    filters=("type", "unit", "lot_tracked"),
+    filters=("type", "unit", "lot_tracked", "make_or_buy"),
     sort_fields=("code", "name", "type", "lead_time_days", "created_at", "updated_at"),
     references=(Reference("unit", Unit, "unit"),),
     unique_fields=("gtin",),
     rules=item_rules,
     on_change=item_changed,
-    list_columns=("code", "name", "type", "unit", "gtin"),
+    list_columns=("code", "name", "type", "make_or_buy", "unit", "gtin"),
+    sections=(("planning", ("make_or_buy", "safety_stock", "lead_time_days", "lot_rule", "lot_quantity", "lot_periods",
+                            "order_minimum", "order_multiple", "order_maximum", "planning_time_fence_days")),),
 )
 
 

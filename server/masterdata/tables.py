@@ -51,6 +51,18 @@ class Item(MasterRecord, Table, tablename="item"):
     price = Numeric(digits=(18, 4), default=ZERO)
     description = Text(default="")
     receipt_tolerance_pct = Numeric(digits=(7, 4), null=True, default=None)
+    # Planning parameters, read by MRP (server/planning/mrp.py): whether it plans production or a purchase, how it
+    # sizes an order (lot_rule: lot_for_lot | fixed, whole multiples of lot_quantity | period, one order covering
+    # lot_periods periods), the bounds every order keeps (0: none), and the days from today inside which it plans
+    # nothing by itself.
+    make_or_buy = Varchar(length=4, default="make")
+    lot_rule = Varchar(length=12, default="lot_for_lot")
+    lot_quantity = Numeric(digits=(18, 6), default=ZERO)
+    lot_periods = Integer(default=1)
+    order_minimum = Numeric(digits=(18, 6), default=ZERO)
+    order_multiple = Numeric(digits=(18, 6), default=ZERO)
+    order_maximum = Numeric(digits=(18, 6), default=ZERO)
+    planning_time_fence_days = Integer(default=0)
 
 
 class Site(MasterRecord, Table, tablename="site"):
@@ -116,6 +128,8 @@ class Routing(MasterRecord, Table, tablename="routing"):
     item = ForeignKey(Item, target_column=Item.code, on_delete=OnDelete.restrict)
     version = Integer(default=1)
     description = Text(default="")
+    # Good output per unit started, in %: MRP starts 100 / yield_pct times what it needs.
+    yield_pct = Numeric(digits=(7, 4), default=Decimal(100))
     routing_item_version_unique = Unique([item, version])
 
 

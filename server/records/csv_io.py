@@ -1,7 +1,9 @@
 """CSV for records: pure functions from records to text and from text to validated values (or row errors).
 
 Lines of a record (BOM components…) take one CSV row each, the record's own columns repeated; nested
-values (contacts, shifts) travel as JSON in one cell. An import is read in a worker thread within the bounds of
+values (contacts, shifts) travel as JSON in one cell. A file need not have every column: a record it creates takes the
+contract's defaults for the columns it lacks, a record it updates keeps what it had in them (so a file saved before a
+column existed imports as it did, and changes nothing of the new column). An import is read in a worker thread within the bounds of
 server/spreadsheets.py; an export's text cells never start a formula (`spreadsheet_cell`).
 """
 
@@ -93,14 +95,16 @@ def _decode_cells(model: type[BaseModel], cells: dict[str, str]) -> tuple[dict[s
     return values, problems
 
 
-def _validation_problems(exc: ValidationError, prefix: str = "") -> list[tuple[str, str, str]]:
+def validation_problems(exc: ValidationError, prefix: str = "") -> list[tuple[str, str, str]]:
     return [
         (prefix + ".".join(str(p) for p in e["loc"]), field_code(e["msg"]), e["msg"].removeprefix("Value error, "))
         for e in exc.errors()
     ]
 
 
-ParsedRecord = tuple[int, dict[str, Any], list[int]]
+# A record of a file: its first row, its values, the row of each of its lines, and the fields the file states (the
+# columns of its header; the lines when it has any line column).
+ParsedRecord = tuple[int, dict[str, Any], list[int], frozenset[str]]
 
 
 def locate(resource: Resource, line: int, child_lines: list[int], field: str) -> tuple[int, str]:
@@ -132,6 +136,9 @@ def parse_records(resource: Resource, text: str, deadline: Deadline) -> tuple[li
         return [], [{"row": 1, "field": ",".join(unknown) or "code", "code": "invalid_header", "message": message}]
 
     own = _fields(resource.create_model, skip=spec.field if spec else None)
+    given = {name for name in own if name in header}
+    if spec is not None and any(name.startswith(spec.csv_prefix) for name in header):
+        given.add(spec.field)
     groups: dict[str, dict[str, Any]] = {}
     order: list[str] = []
     for line, cells in rows:
@@ -178,13 +185,13 @@ def parse_records(resource: Resource, text: str, deadline: Deadline) -> tuple[li
         try:
             record = resource.create_model.model_validate(values) if not problems else None
         except ValidationError as exc:
-            problems += _validation_problems(exc)
+            problems += validation_problems(exc)
             record = None
         for field, code_, message in problems:
             row, column = locate(resource, group["line"], child_lines, field)
             errors.append({"row": row, "field": column, "code": code_, "message": message})
         if record is not None:
-            parsed.append((group["line"], record.model_dump(mode="python"), child_lines))
+            parsed.append((group["line"], record.model_dump(mode="python"), child_lines, frozenset(given)))
     return parsed, errors
 
 
@@ -194,7 +201,7 @@ def clashes_in_file(resource: Resource, parsed: list[ParsedRecord]) -> list[dict
     errors = []
     for names in [(name,) for name in resource.unique_fields] + list(resource.unique_together):
         first_row: dict[tuple[Any, ...], int] = {}
-        for line, values, _ in parsed:
+        for line, values, _, _ in parsed:
             key = tuple(values.get(name) for name in names)
             if any(part is None for part in key):
                 continue

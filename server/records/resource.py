@@ -57,6 +57,8 @@ class Resource:
     # how a change reaches the devices' feed.
     on_change: Callable[[BaseModel | None, BaseModel | None], Awaitable[None]] | None = None
     list_columns: tuple[str, ...] = ("code", "name")
+    # Fields the office form shows under a heading of their own (`form.section.<name>`), after the others.
+    sections: tuple[tuple[str, tuple[str, ...]], ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -316,8 +316,13 @@ async def import_csv(resource: Resource, text: str, who: Who) -> dict[str, int]:
     """All or nothing: every row is checked first; one bad row means a 422 listing them all and nothing written."""
     parsed, errors = await csv_io.read_records(resource, text)
     errors += csv_io.clashes_in_file(resource, parsed)
-    for line, values, child_lines in parsed:
-        errors.extend(await _row_problems(resource, line, child_lines, values))
+    records = []
+    for line, values, child_lines, given in parsed:
+        merged, problems = await _with_stored_values(resource, line, child_lines, values, given)
+        if merged is not None:
+            problems += await _row_problems(resource, line, child_lines, merged)
+            records.append((line, merged, child_lines))
+        errors.extend(problems)
     if errors:
         errors.sort(key=lambda e: e["row"])
         raise ApiError(
@@ -327,7 +332,7 @@ async def import_csv(resource: Resource, text: str, who: Who) -> dict[str, int]:
             {"errors": errors},
         )
     created = updated = 0
-    for _, values, _ in parsed:
+    for _, values, _ in records:
         existing = await _find_record(resource, values["code"])
         if existing is None:
             await _insert(resource, values)
@@ -345,6 +350,25 @@ async def import_csv(resource: Resource, text: str, who: Who) -> dict[str, int]:
             await _changed(resource, who, "import", values["code"], before, after)
             updated += 1
     return {"created": created, "updated": updated, "rows": len(parsed)}
+
+
+async def _with_stored_values(
+    resource: Resource, line: int, child_lines: list[int], values: dict[str, Any], given: frozenset[str]
+) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """A row of a record that exists, with the stored values of the fields the file does not state, checked again as a
+    whole record (its cross-field validators); a new record's row as it is."""
+    found = await _find_record(resource, values["code"])
+    if found is None:
+        return values, []
+    stored = _dump(found[1])
+    merged = {name: values[name] if name in given else stored[name] for name in resource.create_model.model_fields}
+    try:
+        return _dump(resource.create_model.model_validate(merged)), []
+    except ValidationError as exc:
+        located = [(csv_io.locate(resource, line, child_lines, field), code, message)
+                   for field, code, message in csv_io.validation_problems(exc)]
+        return None, [{"row": row, "field": column, "code": code, "message": message}
+                      for (row, column), code, message in located]
 
 
 async def _row_problems(
