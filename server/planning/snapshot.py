@@ -13,7 +13,7 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
 from server.db import Fetch
@@ -102,7 +102,7 @@ def routing_days(operations: list[dict[str, Any]], centres: dict[str, dict[str, 
             return None
         minutes = _decimal(operation["setup_minutes"]) + _decimal(operation["run_minutes_per_unit"]) * quantity
         working_days += minutes / daily
-    needed = int(-(-working_days // 1))
+    needed = int(working_days.to_integral_value(rounding=ROUND_CEILING))  # Decimal's // truncates toward zero
     if needed == 0:
         return 0
     first = centres[operations[0]["work_centre"]]
