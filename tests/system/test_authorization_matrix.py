@@ -131,6 +131,19 @@ PERMISSIONS: dict[str, str] = {
     "POST /api/sales-payments/import": "sales.write",
     "GET /api/sales-policy": "sales.read",
     "PUT /api/sales-policy": "sales.policy",
+    # Planning: everyone reads the plan; the planner runs it and firms production, the buyer firms purchases.
+    "POST /api/mrp/runs": "planning.write",
+    "GET /api/mrp/runs": "planning.read",
+    "GET /api/mrp/runs/latest": "planning.read",
+    "GET /api/mrp/runs/{run_id}": "planning.read",
+    "GET /api/mrp/runs/{run_id}/planned-orders": "planning.read",
+    "GET /api/mrp/runs/{run_id}/exceptions": "planning.read",
+    "GET /api/mrp/runs/{run_id}/records/{item}": "planning.read",
+    "GET /api/mrp/runs/{run_id}/pegging": "planning.read",
+    "POST /api/mrp/runs/{run_id}/firm-production": "planning.write",
+    "POST /api/mrp/runs/{run_id}/firm-purchases": "purchasing.write",
+    "GET /api/planning/settings": "planning.read",
+    "PUT /api/planning/settings": "planning.write",
     "GET /api/customers/{code}/summary": "sales.read",
     # Prices, contracts and quotes.
     "GET /api/prices": "sales.read",
@@ -214,7 +227,7 @@ PERMISSIONS: dict[str, str] = {
 }
 
 # Path parameters of things that do not exist: an allowed caller reaches the handler and hears 404 (or 400).
-PATH_VALUES = {"subscription_id": "987654321"}
+PATH_VALUES = {"subscription_id": "987654321", "run_id": "987654321"}
 # Asked last, or not in the loop: logging out would end the session the rest of the matrix is asked in.
 NOT_IN_THE_LOOP = {"POST /api/auth/logout"}
 
