@@ -93,8 +93,13 @@ async def run_page(request: Request) -> Template | Redirect:
 
 @get("/planning/records/{item:str}", guards=[requires("planning.read")], include_in_schema=False)
 async def record_page(request: Request, item: Annotated[str, Parameter(max_length=40, pattern=CODE)],
-                      run: RunParam = None, site: CodeParam = None) -> Template:
-    chosen = await service.get_run(run) if run else await service.latest_run(site or (await _sites() or ["NB1"])[0])
+                      run: RunParam = None, site: CodeParam = None) -> Template | Redirect:
+    try:
+        chosen = await service.get_run(run) if run else await service.latest_run(site or (await _sites() or ["NB1"])[0])
+    except ApiError as exc:
+        if exc.code != "no_plan":
+            raise
+        return Redirect("/planning", status_code=HTTP_303_SEE_OTHER)
     record = await service.plan_record(chosen.id, item)
     found = await service.plan_exceptions(chosen.id, language_of(request), item=item)
     orders = await service.planned_orders(chosen.id, item=item)
@@ -103,9 +108,12 @@ async def record_page(request: Request, item: Annotated[str, Parameter(max_lengt
 
 
 @get("/planning/pegging", guards=[requires("planning.read")], include_in_schema=False)
-async def pegging_page(request: Request, run: Annotated[int, Parameter(ge=1, le=2**31 - 1)],
-                       demand: Annotated[str, Parameter(min_length=1, max_length=120, pattern=r"^[A-Za-z0-9._:@-]+$")]
-                       ) -> Template:
+async def pegging_page(request: Request, run: RunParam = None,
+                       demand: Annotated[str | None, Parameter(max_length=120, pattern=r"^[A-Za-z0-9._:@-]*$")] = None
+                       ) -> Template | Redirect:
+    """Reached from a plan's links (a run and a demand); without them, the plan is where to choose one."""
+    if not run or not demand:
+        return Redirect("/planning", status_code=HTTP_303_SEE_OTHER)
     chosen = await service.get_run(run)
     tree = await service.pegging_tree(chosen.id, demand)
     return render(request, "planning_pegging.html", run=chosen, demand=demand, tree=tree, source=source_view)

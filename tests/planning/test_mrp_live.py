@@ -8,10 +8,13 @@ so the assertions on them are exact whatever else the shared server holds."""
 
 from __future__ import annotations
 
+import html
+import re
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
+from tests.english import english_runs
 from tests.factory import approved_order, make_customer, make_item
 
 TODAY = datetime.now(timezone.utc).date()
@@ -228,3 +231,29 @@ def test_firming_makes_draft_orders_once_linked_to_parent_and_sales_line_and_the
     assert changes.status_code == 200
     stale = planner.post(f"/api/mrp/runs/{run['id']}/firm-production", json=production)
     assert stale.status_code == 409 and stale.json()["code"] == "plan_superseded"
+
+
+def test_the_plan_its_records_and_pegging_speak_chinese(login, browse, unique, chair_factory):
+    f = chair_factory
+    order = approved_order(login("sales"), f["customer"], [(f["fg"], "40")], MONDAY + timedelta(days=30), unit_price="0")
+    run = run_mrp(login("planner"))
+    username = unique("zhplan").lower()
+    created = browse("admin").post("/users", [("username", username), ("display_name", "计划员"),
+                                              ("password", "long-enough-pw"), ("language", "zh"), ("roles", "planner")])
+    assert created.status_code == 303, created.text
+    reader = browse(accept_language="zh-CN")
+    reader.log_in(username, "long-enough-pw")
+    data = [order["code"], *f.values(), "NB1"]
+    pages = {
+        "/planning?site=NB1": ["物料需求计划", "计划订单", "无供应商", "为采购件但没有供应商供货", "自制", "采购"],
+        f"/planning/records/{f['semi']}?run={run['id']}": ["毛需求", "预计库存", "计划订单下达", "低层码"],
+        f"/planning/pegging?run={run['id']}&demand=sales:{order['code']}:10": ["需求追溯", "计划订单", "第 5 期 40"],
+    }
+    for path, words in pages.items():
+        page = reader.get(path)
+        assert page.status_code == 200, (path, page.text[:300])
+        text = html.unescape(re.sub(r"<script.*?</script>|<style.*?</style>|<[^>]+>", "\n", page.text, flags=re.S))
+        for word in words:
+            assert word in text, (path, word)
+        english = [run for line in text.splitlines() for run in english_runs(line, data)]
+        assert english == [], (path, english)
