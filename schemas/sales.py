@@ -293,6 +293,21 @@ class TrackingPurchase(BaseModel):
     for_item: str = Field(description="The order's item it supplies (itself, or one its production consumes)")
 
 
+class TrackingPlanned(BaseModel):
+    """Supply the latest MRP plan pegs to a line, down the BOM: a planned order (made or bought), firmed or not."""
+
+    line_no: int
+    depth: int = Field(description="0: the line's own item; 1: a component of it; and so on down the BOM")
+    key: str
+    item: str
+    kind: str
+    quantity: str = Field(description="The part of the planned order pegged to this line")
+    release_date: date
+    receipt_date: date
+    firmed_as: str | None = None
+    run: int
+
+
 class TrackingEvent(BaseModel):
     at: datetime
     action: str
@@ -311,6 +326,7 @@ class OrderTracking(BaseModel):
     shipments: list[TrackingShipment]
     production: list[TrackingProduction]
     purchasing: list[TrackingPurchase]
+    planned: list[TrackingPlanned] = Field(default_factory=list)
     events: list[TrackingEvent]
 
 

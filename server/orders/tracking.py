@@ -14,7 +14,7 @@ from typing import Any
 from piccolo.query.functions.aggregate import Max
 
 from schemas.sales import (
-    CustomerSummary, LateLine, OrderTracking, TrackingEvent, TrackingLine, TrackingProduction, TrackingPurchase,
+    CustomerSummary, LateLine, OrderTracking, TrackingEvent, TrackingLine, TrackingProduction, TrackingPlanned, TrackingPurchase,
     TrackingShipment,
 )
 from server.documents import utc_now
@@ -24,6 +24,7 @@ from server.quantities import from_micro
 from server.inventory.tables import Reservation
 from server.masterdata.tables import Customer, Item
 from server.orders.progress import missing_on_pick_list
+from server.planning import service as planning
 from server.production import rules as production_rules
 from server.production.tables import ProductionOrder
 from server.purchasing.tables import PurchaseOrderLine
@@ -143,6 +144,8 @@ async def order_tracking(code: str) -> OrderTracking:
             progress_pct=min(100, p["received_micro"] * 100 // p["quantity_micro"]) if p["quantity_micro"] else 0,
             due_date=p["due_date"], sales_order_line=p["sales_order_line"]) for p in production],
         purchasing=await _purchasing(code, production),
+        planned=[TrackingPlanned(**supply) for supply in await planning.supply_of_lines(
+            row["site"], code, [line["line_no"] for line in lines])],
         events=[TrackingEvent(at=r["at"], action=r["action"], actor=r["actor"], reason=r["reason"],
                               status=(r["snapshot"] or {}).get("status", "")) for r in revisions],
     )

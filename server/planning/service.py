@@ -320,3 +320,31 @@ async def update_settings(data: dict[str, Any], who: Who) -> dict[str, Any]:
     await record_audit(who, "update", "planning_settings", "planning",
                        {k: before[k] for k in DEFAULT_SETTINGS} if before else None, data)
     return {**await planning_settings(), "updated_by": who.name}
+
+
+async def supply_of_lines(site: str, order: str, line_nos: list[int]) -> list[dict[str, Any]]:
+    """The latest plan's supply for a sales order's lines, down the BOM: each planned order (firmed or not) that a
+    line's pegging tree reaches, with its depth (0: the line's own item) and the quantity pegged there."""
+    run = await MrpRun.select(MrpRun.id).where((MrpRun.site == site) & (MrpRun.status == "completed")).order_by(
+        MrpRun.id, ascending=False).first()
+    if run is None:
+        return []
+    found: list[dict[str, Any]] = []
+
+    def walk(nodes: list[dict[str, Any]], line_no: int, depth: int) -> None:
+        for node in nodes:
+            if node["supply_kind"] == "planned":
+                found.append({"line_no": line_no, "depth": depth, "key": node["supply"], "item": node["item"],
+                              "quantity": node["quantity"]})
+            walk(node["components"], line_no, depth + 1)
+
+    for line_no in line_nos:
+        walk(await pegging_tree(run["id"], f"sales:{order}:{line_no}"), line_no, 0)
+    if not found:
+        return []
+    marks = ", ".join(f"${n}" for n in range(2, len({f['key'] for f in found}) + 2))
+    orders = {row["key"]: row for row in await sql_read(
+        f"SELECT key, kind, receipt_date, release_date, firmed_as FROM planned_order WHERE run = $1 AND key IN ({marks})",
+        run["id"], *sorted({f["key"] for f in found}))}
+    return [{**f, "run": run["id"], **{k: orders[f["key"]][k] for k in ("kind", "receipt_date", "release_date",
+                                                                          "firmed_as")}} for f in found]

@@ -257,3 +257,20 @@ def test_the_plan_its_records_and_pegging_speak_chinese(login, browse, unique, c
             assert word in text, (path, word)
         english = [run for line in text.splitlines() for run in english_runs(line, data)]
         assert english == [], (path, english)
+
+
+def test_the_order_tracking_shows_the_planned_and_firmed_supply_of_each_line(login, chair_factory):
+    f = chair_factory
+    order = approved_order(login("sales"), f["customer"], [(f["fg"], "40")], MONDAY + timedelta(days=30), unit_price="0")
+    planner = login("planner")
+    run = run_mrp(planner)
+    [fg] = planned(planner, run, f["fg"])
+    firmed = planner.post(f"/api/mrp/runs/{run['id']}/firm-production", json={"keys": [fg["key"]]}).json()
+    tracking = login("sales").get(f"/api/sales-orders/{order['code']}/tracking").json()
+    supply = {(p["item"], p["depth"]): p for p in tracking["planned"]}
+    assert (supply[(f["fg"], 0)]["quantity"], supply[(f["fg"], 0)]["firmed_as"]) == ("40", firmed[0]["firmed_as"])
+    assert (supply[(f["semi"], 1)]["quantity"], supply[(f["semi"], 1)]["firmed_as"]) == ("80", None)
+    assert (supply[(f["raw2"], 2)]["quantity"], supply[(f["raw2"], 2)]["receipt_date"]) == ("264", week(3))
+    assert supply[(f["raw1"], 1)]["kind"] == "purchase"
+    page = login("sales").get(f"/sales-orders/{order['code']}/tracking")
+    assert page.status_code == 200 and firmed[0]["firmed_as"] in page.text and f["raw2"] in page.text
