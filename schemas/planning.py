@@ -1,4 +1,5 @@
-"""Contracts of planning: the MRP problem file of `floorsync mrp FILE` (DESIGN.md section 6)."""
+"""Contracts of planning: the MRP problem file of `floorsync mrp FILE` (DESIGN.md section 6), and forecasts (expected
+demand of an item at a site per period)."""
 
 from __future__ import annotations
 
@@ -160,3 +161,43 @@ class PlanningSettingsIn(Contract):
 
 class PlanningSettingsOut(PlanningSettingsIn):
     updated_by: str = ""
+# -- forecasts -----------------------------------------------------------------------------------------------------
+
+MAX_FORECASTS_PER_PUT = 5000
+PeriodStart = Annotated[date, Field(description=(
+    "The first day of the forecast's bucket (planning settings: a Monday for weekly buckets, any day for daily)"))]
+
+
+class ForecastIn(Contract):
+    site: Code
+    item: Code
+    period_start: PeriodStart
+    quantity: Quantity = Field(description="Expected demand in the period, in the item's unit; 0 deletes the forecast")
+
+
+class ForecastOut(BaseModel):
+    id: int
+    site: str
+    item: str
+    period_start: date
+    quantity: Quantity
+    updated_by: str
+    updated_at: datetime
+
+
+class ForecastsSaved(BaseModel):
+    """What one PUT did: forecasts written (created or changed), deleted by a quantity of 0, and sent as they were;
+    `forecasts` are those of the request that remain, as stored."""
+
+    saved: int
+    deleted: int
+    unchanged: int
+    forecasts: list[ForecastOut]
+
+
+class ForecastImportResult(BaseModel):
+    dry_run: bool
+    rows: int
+    saved: int
+    deleted: int
+    unchanged: int

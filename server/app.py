@@ -44,6 +44,7 @@ from server.logs import RequestLog, logging_config
 from server.rate_limit_store import CountingMemoryStore, RedisStoreWithFallback
 from server.masterdata.feed import when_location_moves
 from server.masterdata.resources import RESOURCES
+from server.planning.forecasts import ForecastController
 from server.production import commands as production_commands
 from server.production.controllers import RESOLVERS as PRODUCTION_RESOLVERS
 from server.production.controllers import DowntimeController, ProductionOrderController
@@ -286,6 +287,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ProofController,
             ProductionOrderController,
             DowntimeController,
+            ForecastController,
             *QUALITY_CONTROLLERS,
             *WEBHOOK_CONTROLLERS,
             *SYNC_HANDLERS,

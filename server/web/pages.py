@@ -17,6 +17,7 @@ from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_403_FORBIDDEN, HTTP_4
 from server.errors import ApiError, api_error_handler
 from server.web.admin_pages import ADMIN_HANDLERS
 from server.web.device_pages import DEVICE_HANDLERS
+from server.web.forecast_pages import FORECAST_HANDLERS
 from server.web.planning_pages import PLANNING_HANDLERS
 from server.web.pricing_pages import PRICING_HANDLERS
 from server.web.production_pages import PRODUCTION_HANDLERS
@@ -43,7 +44,8 @@ PAGE_HANDLERS = [*SESSION_HANDLERS, *RECORD_HANDLERS, *STOCK_HANDLERS, *DEVICE_H
                  *PURCHASING_HANDLERS, *QUALITY_HANDLERS, *SALES_LIST_HANDLERS, *SALES_ENTRY_HANDLERS,
                  *SALES_APPROVAL_HANDLERS, *SALES_ORDER_HANDLERS, *SALES_CHANGE_HANDLERS, *SALES_TRACKING_HANDLERS,
                  *SALES_POLICY_HANDLERS, *SHIPPING_HANDLERS, *SALES_IMPORT_HANDLERS, *PRODUCTION_HANDLERS,
-                 *WEBHOOK_HANDLERS, *PRICING_HANDLERS, *PLANNING_HANDLERS]
+                 *WEBHOOK_HANDLERS, *PRICING_HANDLERS, *PLANNING_HANDLERS,
+                 *FORECAST_HANDLERS]
 
 
 def _to_login(request: Request, _: NotAuthorizedException) -> Response:

@@ -211,6 +211,11 @@ PERMISSIONS: dict[str, str] = {
     "GET /api/nonconformances": "quality.read",
     "GET /api/nonconformances/{code}": "quality.read",
     "POST /api/nonconformances/{code}/disposition": "quality.write",
+    # Planning: everyone reads the forecasts, the planner keeps them.
+    "GET /api/forecasts": "planning.read",
+    "PUT /api/forecasts": "planning.write",
+    "DELETE /api/forecasts/{forecast_id}": "planning.write",
+    "POST /api/forecasts/import": "planning.write",
     # Webhooks: the admin's.
     "GET /api/webhooks": "webhooks.manage",
     "POST /api/webhooks": "webhooks.manage",
@@ -227,7 +232,7 @@ PERMISSIONS: dict[str, str] = {
 }
 
 # Path parameters of things that do not exist: an allowed caller reaches the handler and hears 404 (or 400).
-PATH_VALUES = {"subscription_id": "987654321", "run_id": "987654321"}
+PATH_VALUES = {"subscription_id": "987654321", "run_id": "987654321", "forecast_id": "987654321"}
 # Asked last, or not in the loop: logging out would end the session the rest of the matrix is asked in.
 NOT_IN_THE_LOOP = {"POST /api/auth/logout"}
 
