@@ -274,3 +274,22 @@ def test_the_order_tracking_shows_the_planned_and_firmed_supply_of_each_line(log
     assert supply[(f["raw1"], 1)]["kind"] == "purchase"
     page = login("sales").get(f"/sales-orders/{order['code']}/tracking")
     assert page.status_code == 200 and firmed[0]["firmed_as"] in page.text and f["raw2"] in page.text
+
+
+def test_a_forecast_is_planned_for_what_the_orders_of_its_period_have_not_claimed(login, unique):
+    planner, buyer = login("planner"), login("buyer")
+    code = unique("FC")
+    item = make_item(planner, f"{code}-R")
+    assert buyer.post("/api/suppliers", json={"code": f"{code}-S", "name": code, "currency": "CNY", "items": [
+        {"item": item, "price": "1", "lead_time_days": 0}]}).status_code == 201
+    saved = planner.put("/api/forecasts", json=[{"site": "NB1", "item": item, "period_start": week(3), "quantity": "30"},
+                                                {"site": "NB1", "item": item, "period_start": week(4), "quantity": "25"}])
+    assert saved.status_code == 200, saved.text
+    customer = make_customer(login("sales"), f"{code}-C", name=code, credit_limit="1000000")
+    order = approved_order(login("sales"), customer, [(item, "10")], MONDAY + timedelta(days=15), unit_price="0")
+    run = run_mrp(planner)
+    # week 3: the order's 10 and what is left of the forecast, 30 - 10 = 20; week 4: the forecast's 25 untouched
+    orders = planned(planner, run, item)
+    assert [(o["receipt_period"], o["quantity"]) for o in orders] == [(3, "30"), (4, "25")]
+    assert sorted((p["demand"], p["quantity"]) for p in orders[0]["pegging"]) == [
+        (f"forecast:{item}:{week(3)}", "20"), (f"sales:{order['code']}:10", "10")]
