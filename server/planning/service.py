@@ -13,6 +13,7 @@ import json
 import logging
 import time
 from datetime import datetime, timedelta, timezone
+from fractions import Fraction
 from typing import Any
 
 from litestar.status_codes import HTTP_404_NOT_FOUND, HTTP_409_CONFLICT
@@ -189,8 +190,16 @@ async def planned_orders(run_id: int, *, item: str | None = None, kind: str | No
                                "pegging": pegs.get(row["key"], [])}) for row in rows]
 
 
+def document_of(source: str) -> str:
+    """A supply or demand as a person names it: purchase:PO-2026-0003:20 is PO-2026-0003 / 20."""
+    kind, _, rest = source.partition(":")
+    code, _, line = rest.partition(":")
+    return f"{code} / {line}" if kind in ("purchase", "sales") and line else (code or source)
+
+
 def exception_text(lang: str, item: str, period: int, code: str, quantity_micro: int, values: dict[str, Any]) -> str:
-    said = {k: format(from_micro(v), "f") if k in QUANTITY_VALUES else v for k, v in values.items()}
+    said = {k: format(from_micro(v), "f") if k in QUANTITY_VALUES else document_of(v) if k == "receipt" else v
+            for k, v in values.items()}
     return translate(lang, f"mrp.exception.{code}", item=item, period=period,
                      quantity=quantity_text(quantity_micro), **said)
 
@@ -234,15 +243,26 @@ async def plan_record(run_id: int, item: str) -> PlanRecordOut:
             "FROM plan_peg WHERE run = $1 AND item = $2 ORDER BY demand_period, id", run_id, item)])
 
 
-async def pegging_tree(run_id: int, demand: str, depth: int = 0) -> list[dict[str, Any]]:
-    """What supplies a demand and, under each planned order (or firm planned production order) among them, what
-    supplies the components its release needs (each node names its item), down every BOM level."""
+async def pegging_tree(run_id: int, demand: str, depth: int = 0, share: Fraction = Fraction(1)
+                       ) -> list[dict[str, Any]]:
+    """What supplies a demand and, under each planned order among them, what supplies the components its release
+    needs (each node names its item), down every BOM level. Below a planned order that serves several demands,
+    the quantities are this demand's share of it (a part of 40 made for two orders of 20 shows 20 under each)."""
     if depth == 0:
         await get_run(run_id)
     nodes = []
     for peg in await _pegs(run_id, "demand", [demand]):
-        explodes = peg["supply_kind"] == "planned" or peg["supply"].startswith("production:")
-        components = await pegging_tree(run_id, peg["supply"], depth + 1) if explodes and depth < 64 else []
+        peg = {**peg, "quantity_micro": int(peg["quantity_micro"] * share)}
+        components: list[dict[str, Any]] = []
+        if peg["supply_kind"] == "planned" and depth < 64:
+            rows = await sql_read("SELECT quantity_micro FROM planned_order WHERE run = $1 AND key = $2", run_id,
+                                  peg["supply"])
+            whole = rows[0]["quantity_micro"] if rows else 0
+            if whole:
+                components = await pegging_tree(run_id, peg["supply"], depth + 1,
+                                                Fraction(peg["quantity_micro"], whole))
+        elif peg["supply"].startswith("production:") and depth < 64:
+            components = await pegging_tree(run_id, peg["supply"], depth + 1, share)
         nodes.append({**_peg_out(peg).model_dump(), "components": components})
     return nodes
 

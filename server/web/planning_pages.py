@@ -11,13 +11,19 @@ from urllib.parse import urlencode
 from litestar import Request, get, post
 from litestar.params import Parameter
 from litestar.response import Redirect, Template
-from litestar.status_codes import HTTP_303_SEE_OTHER
+from litestar.exceptions import PermissionDeniedException
+from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_400_BAD_REQUEST, HTTP_422_UNPROCESSABLE_ENTITY
+from pydantic import ValidationError
+
+from schemas.planning import FirmIn
 
 from server.accounts.identity import requires
 from server.actors import office_who
+from server.db import write_transaction
 from server.errors import ApiError
-from server.masterdata.tables import Site
-from server.planning import service
+from server.i18n import translate
+from server.masterdata.tables import Site, SupplierItem
+from server.planning import firming, service
 from server.planning.mrp import EXCEPTION_CODES
 from server.web.actions import messages
 from server.web.render import language_of, render
@@ -64,12 +70,27 @@ async def _plan_page(request: Request, site: str | None, *, item: str | None = N
         found = await service.plan_exceptions(run.id, language_of(request), item=item, code=code)
         changes = await service.plan_changes(run.id)
     totals = {name: sum(1 for o in orders if o.kind == name) for name in ("production", "purchase")}
+    offers = await _offers({o.item for o in orders if o.kind == "purchase" and not o.firmed_as})
     filters = {k: v for k, v in (("site", site), ("item", item), ("kind", kind), ("period", period), ("code", code)) if v}
     return render(
         request, "planning_plan.html", status_code=status_code, sites=sites, site=site, run=run, orders=orders,
         exceptions=found, changes=changes, totals=totals, item=item or "", kind=kind or "", period=period or "",
         code=code or "", codes=EXCEPTION_CODES, errors=errors or [], done=request.query_params.get("done"),
-        may_run=request.user.may("planning.write"), source=source_view, query=urlencode(filters))
+        may_run=request.user.may("planning.write"), source=source_view, query=urlencode(filters), offers=offers,
+        may_firm={"production": request.user.may("planning.write"), "purchase": request.user.may("purchasing.write")},
+        made=[code for code in (request.query_params.get("made") or "").split(",") if code])
+
+
+async def _offers(items: set[str]) -> dict[str, list[str]]:
+    """The suppliers each bought item may be firmed to (the buyer may choose another than the plan's)."""
+    if not items:
+        return {}
+    rows = await SupplierItem.select(SupplierItem.item, SupplierItem.supplier.code.as_alias("supplier")).where(
+        SupplierItem.item.is_in(sorted(items)))
+    offers: dict[str, list[str]] = {}
+    for row in rows:
+        offers.setdefault(row["item"], []).append(row["supplier"])
+    return {item: sorted(suppliers) for item, suppliers in offers.items()}
 
 
 @get("/planning", guards=[requires("planning.read")], include_in_schema=False)
@@ -89,6 +110,35 @@ async def run_page(request: Request) -> Template | Redirect:
     except ApiError as exc:
         return await _plan_page(request, site, errors=messages(request, exc), status_code=exc.status_code)
     return Redirect("/planning?" + urlencode({"site": site, "done": "run"}), status_code=HTTP_303_SEE_OTHER)
+
+
+@post("/planning/firm", guards=[requires("planning.read")], include_in_schema=False)
+async def firm_page(request: Request) -> Template | Redirect:
+    """The ticked planned orders of the latest plan made into draft orders: production by the planner
+    (planning.write), purchases by the buyer (purchasing.write), who may choose another supplier per line."""
+    form = await request.form()
+    kind, site = str(form.get("kind") or ""), str(form.get("site") or "")
+    if kind not in ("production", "purchase"):
+        return await _plan_page(request, site, errors=[translate(language_of(request), "plan.firm_what")],
+                                status_code=HTTP_400_BAD_REQUEST)
+    if not request.user.may("planning.write" if kind == "production" else "purchasing.write"):
+        raise PermissionDeniedException()
+    keys = [str(key) for key in form.getall("keys")] if "keys" in form else []
+    chosen = {key: str(form.get(f"supplier:{key}")) for key in keys if form.get(f"supplier:{key}")}
+    try:
+        data = FirmIn(keys=keys, suppliers=chosen if kind == "purchase" else {})
+        run = await service.latest_run(site)
+        async with write_transaction():
+            if kind == "production":
+                firmed = await firming.firm_production(run.id, data.keys, office_who(request))
+            else:
+                firmed = await firming.firm_purchases(run.id, data.keys, data.suppliers, office_who(request))
+    except (ApiError, ValidationError) as exc:
+        return await _plan_page(request, site, kind=kind, errors=messages(request, exc),
+                                status_code=getattr(exc, "status_code", HTTP_422_UNPROCESSABLE_ENTITY))
+    made = ",".join(dict.fromkeys(f.firmed_as for f in firmed))
+    return Redirect("/planning?" + urlencode({"site": site, "kind": kind, "done": "firm", "made": made}),
+                    status_code=HTTP_303_SEE_OTHER)
 
 
 @get("/planning/records/{item:str}", guards=[requires("planning.read")], include_in_schema=False)
@@ -119,4 +169,4 @@ async def pegging_page(request: Request, run: RunParam = None,
     return render(request, "planning_pegging.html", run=chosen, demand=demand, tree=tree, source=source_view)
 
 
-PLANNING_HANDLERS = [plan_page, run_page, record_page, pegging_page]
+PLANNING_HANDLERS = [plan_page, run_page, firm_page, record_page, pegging_page]

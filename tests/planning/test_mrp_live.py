@@ -137,7 +137,7 @@ def test_a_purchase_due_after_the_need_is_expedited_until_it_is_received(login, 
     run = run_mrp(planner)  # RAW1 is needed in week 4 (FG's release), the PO is due in week 6
     assert exceptions(planner, run, f["raw1"]) == [("expedite", 4)]
     [message] = planner.get(f"/api/mrp/runs/{run['id']}/exceptions", params={"item": f["raw1"]}).json()
-    assert f"purchase:{po}:10" in message["message"] and "4" in message["message"]
+    assert f"{po} / 10" in message["message"] and "needed in period 4" in message["message"]
 
     received = login("warehouse").post("/api/stock/receipts", json={
         "purchase_order": po, "line_no": 10, "item": f["raw1"], "location": "RCV-01", "quantity": "40"})
