@@ -211,6 +211,7 @@ def bench_mrp() -> None:
             floor, whole_read, snapshot = asyncio.run(_read_floor(server.database.url))
             problem = Path(tmp) / "problem.json"
             problem.write_text(json.dumps(_problem_file(snapshot)))
+            problem_mb = problem.stat().st_size / 1e6
             started = time.perf_counter()
             result = subprocess.run([servers.FLOORSYNC, "mrp", str(problem)], capture_output=True, text=True,
                                     env=server.env, cwd=servers.REPO, timeout=600)
@@ -230,7 +231,7 @@ def bench_mrp() -> None:
         ("read into the engine", f"{whole_read:.2f} s (the run's statements and turning rows into the engine's data)"),
         ("baseline: raw read", f"{floor:.2f} s (the same statements replayed by asyncpg, one snapshot)"),
         ("ratio", f"{best / floor:.1f}x the raw read"),
-        ("floorsync mrp FILE", f"{file_seconds:.2f} s for the same problem as a file ({problem.stat().st_size / 1e6:.1f} "
+        ("floorsync mrp FILE", f"{file_seconds:.2f} s for the same problem as a file ({problem_mb:.1f} "
                                f"MB, {planned:,} planned orders), process start-up included"),
         ("target", f"< {TARGET_SECONDS:.0f} s -> {verdict(best < TARGET_SECONDS)}"),
     ])

@@ -287,6 +287,19 @@ async def sql_executemany(query: str, rows: Sequence[Sequence[Any]]) -> None:
         await connection.executemany(_sqlite_statement(query), rows)
 
 
+async def sql_copy(table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """Many rows into one table on the current write: PostgreSQL's COPY (one stream, no statement per row), SQLite's
+    executemany. For bulk results such as an MRP plan's hundreds of thousands of rows."""
+    if not rows:
+        return
+    connection = _connection()
+    if DB.engine_type == "postgres":
+        await connection.copy_records_to_table(table, records=rows, columns=list(columns))
+    else:
+        marks = ", ".join(f"?{n}" for n in range(1, len(columns) + 1))
+        await connection.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
+
+
 def json_text(value: Any) -> str:
     """JSON for a JSON column on the fast path (msgspec, which Litestar already brings: several times faster
     than the standard library for the small documents the feed and the log hold)."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 MICRO_PER_UNIT = 1_000_000
 NO_EXPIRY = 1 << 30
@@ -47,8 +48,7 @@ class LotRule:
     maximum: int = 0
 
 
-@dataclass(frozen=True)
-class Lot:
+class Lot(NamedTuple):
     """Stock on hand that planning may use. A lot that expires serves needs only up to `usable_through` (the last
     period that begins before it expires); what is left of it after that is not counted."""
 
@@ -78,8 +78,7 @@ class Component:
     scrap_ppm: int = 0  # the line's scrap allowance: 5 % is 50_000
 
 
-@dataclass(frozen=True)
-class Demand:
+class Demand(NamedTuple):  # a tuple: a large plan makes hundreds of thousands of them
     """A gross requirement: `kind` sales | forecast | production (released orders' unissued material) | manual,
     `source` names it (a sales order line, a forecast, a production order). A period before 1 is past due."""
 
@@ -90,8 +89,7 @@ class Demand:
     kind: str = "manual"
 
 
-@dataclass(frozen=True)
-class Receipt:
+class Receipt(NamedTuple):
     """A scheduled receipt: an open purchase order line or production order, due in `period` (before 1: overdue).
     A firm planned one (a production order not yet released) needs its components by its release, exploded from
     the BOM like a planned order's."""
@@ -126,8 +124,7 @@ class Record:
     low_level_code: int = 0
 
 
-@dataclass(frozen=True)
-class Peg:
+class Peg(NamedTuple):
     """`quantity` of `supply` (on hand, a scheduled receipt or a planned order) serves `demand`."""
 
     item: str
@@ -140,7 +137,7 @@ class Peg:
     quantity: int
 
 
-@dataclass
+@dataclass(slots=True)
 class PlannedOrder:
     id: str  # ITEM@period of receipt: at most one planned order per item and period
     item: str
@@ -233,11 +230,12 @@ class _Stock:
     """What is on hand and usable as periods pass: lots that expire, consumed first-expiring-first, and a pool
     that does not expire (stock without expiry, receipts, planned receipts)."""
 
-    __slots__ = ("lots", "pool")
+    __slots__ = ("lots", "pool", "held")
 
     def __init__(self, lots: list[list[int]], pool: int):
         self.lots = lots  # [remaining, usable_through], first-expiring first
         self.pool = pool
+        self.held = sum(lot[0] for lot in lots)  # what the lots still hold
 
     @classmethod
     def of(cls, on_hand: Iterable[Lot]) -> _Stock:
@@ -250,21 +248,19 @@ class _Stock:
 
     def step(self, period: int, gross: int, receipts: int) -> int:
         """Expire what cannot serve `period`, add its receipts, take its gross requirement; the balance after."""
-        while self.lots and self.lots[0][1] < period:
-            self.lots.pop(0)
-        self.pool += receipts
-        for lot in self.lots:
-            if gross == 0:
-                break
-            taken = min(lot[0], gross)
-            lot[0] -= taken
-            gross -= taken
-        self.pool -= gross
-        return self.balance
-
-    @property
-    def balance(self) -> int:
-        return self.pool + sum(lot[0] for lot in self.lots)
+        lots = self.lots
+        if lots:  # most items have no expiring stock: nothing to walk
+            while lots and lots[0][1] < period:
+                self.held -= lots.pop(0)[0]
+            for lot in lots:
+                if gross == 0:
+                    break
+                taken = min(lot[0], gross)
+                lot[0] -= taken
+                gross -= taken
+                self.held -= taken
+        self.pool += receipts - gross
+        return self.pool + self.held
 
 
 def plan(problem: Problem) -> Plan:

@@ -21,7 +21,7 @@ from litestar.status_codes import HTTP_404_NOT_FOUND, HTTP_409_CONFLICT
 from schemas.planning import MrpRunOut, PegOut, PlanExceptionOut, PlannedOrderOut, PlanRecordOut
 from server.accounts.audit import record_audit
 from server.actors import Who
-from server.db import json_text, needs_write, read_snapshot, sql_executemany, sql_read, write_transaction
+from server.db import json_text, needs_write, read_snapshot, sql_copy, sql_read, write_transaction
 from server.errors import ApiError, not_found, refuse
 from server.i18n import translate
 from server.inventory.lots import today
@@ -115,24 +115,19 @@ async def _write_plan(run_id: int, snapshot: Snapshot, result: Plan) -> None:
         orders.append((run_id, order.id, order.item, "production" if order.make else "purchase", order.quantity,
                        order.release_period, order.receipt_period, buckets.first_day(order.release_period),
                        buckets.first_day(order.receipt_period), supplier))
-    await sql_executemany(
-        "INSERT INTO planned_order (run, key, item, kind, quantity_micro, release_period, receipt_period, release_date, "
-        "receipt_date, supplier) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)", orders)
-    await sql_executemany(
-        "INSERT INTO plan_peg (run, item, demand, demand_kind, demand_period, supply, supply_kind, supply_period, "
-        "quantity_micro) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        [(run_id, p.item, p.demand, p.demand_kind, p.demand_period, p.supply, p.supply_kind, p.supply_period,
-          p.quantity) for p in result.pegs])
-    await sql_executemany(
-        "INSERT INTO plan_exception (run, item, period, code, quantity_micro, details) VALUES ($1, $2, $3, $4, $5, $6)",
-        [(run_id, e.item, e.period, e.code, e.quantity, json_text({"values": dict(e.values), "demands": list(e.demands)}))
-         for e in result.exceptions])
+    await sql_copy("planned_order", ("run", "key", "item", "kind", "quantity_micro", "release_period",
+                                      "receipt_period", "release_date", "receipt_date", "supplier"), orders)
+    await sql_copy("plan_peg", ("run", "item", "demand", "demand_kind", "demand_period", "supply", "supply_kind",
+                                "supply_period", "quantity_micro"),
+                   [(run_id, *peg) for peg in result.pegs])
+    await sql_copy("plan_exception", ("run", "item", "period", "code", "quantity_micro", "details"),
+                   [(run_id, e.item, e.period, e.code, e.quantity,
+                     json_text({"values": dict(e.values), "demands": list(e.demands)})) for e in result.exceptions])
     rows = ("gross_requirements", "scheduled_receipts", "projected_on_hand", "net_requirements",
             "planned_order_receipts", "planned_order_releases")
-    await sql_executemany(
-        "INSERT INTO plan_record (run, item, low_level_code, on_hand_micro, rows) VALUES ($1, $2, $3, $4, $5)",
-        [(run_id, code, record.low_level_code, record.on_hand, json_text({row: getattr(record, row) for row in rows}))
-         for code, record in result.records.items()])
+    await sql_copy("plan_record", ("run", "item", "low_level_code", "on_hand_micro", "rows"),
+                   [(run_id, code, record.low_level_code, record.on_hand,
+                     json_text({row: getattr(record, row) for row in rows})) for code, record in result.records.items()])
 
 
 # -- reading a plan -------------------------------------------------------------------------------------------

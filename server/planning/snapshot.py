@@ -173,6 +173,7 @@ async def read_input(fetch: Fetch, site: str, bucket: str, horizon: int, today: 
         "WHERE w.site = $1 AND s.status = $2 AND s.quantity_micro > 0", site, "available")
     lots_of: dict[str, list[Lot]] = defaultdict(list)
     for row in stock:
+        row["free"] = int(row["free"])  # PostgreSQL's SUM of bigints is a numeric
         if row["free"] <= 0:
             continue
         expiry = _date(row["expiry"])
@@ -236,7 +237,7 @@ async def _orders(fetch: Fetch, site: str, buckets: Buckets, items: dict[str, An
         "AND r.line_no = l.line_no AND r.released_at IS NULL), 0) AS open_micro, "
         "COALESCE(l.promised_date, l.due_date) AS due FROM sales_order_line l JOIN sales_order o ON o.id = l.sales_order "
         f"WHERE o.site = $1 AND o.status IN ({status(DEMAND_STATUSES, 2)})", site, *DEMAND_STATUSES)
-    orders = [Demand(row["item"], buckets.period(_date(row["due"])), row["open_micro"],
+    orders = [Demand(row["item"], buckets.period(_date(row["due"])), int(row["open_micro"]),
                      f"sales:{row['code']}:{row['line_no']}", "sales")
               for row in sales if row["open_micro"] > 0 and row["item"] in items]
     last = buckets.first_day(buckets.horizon + 1)
