@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from schemas.planning import MrpItemIn, MrpProblemIn
 from server.i18n import translate
 from server.planning.mrp import (
-    Component, Demand, Lot, LotRule, Plan, PlanException, PlanItem, Problem, Receipt, PlanningError, plan,
+    MICRO_PER_UNIT, Component, Demand, Lot, LotRule, Plan, PlanException, PlanItem, Problem, Receipt, PlanningError, plan,
 )
 from server.quantities import from_micro, to_micro
 
@@ -84,8 +84,9 @@ def read_problem(data: Any) -> Problem:
 
 
 def _number(micro: int) -> int | float:
-    value = from_micro(micro)
-    return int(value) if value == value.to_integral_value() else float(value)
+    """A quantity as a JSON number: whole units as integers, else the nearest float (6 decimals at most)."""
+    whole, rest = divmod(micro, MICRO_PER_UNIT)
+    return whole if rest == 0 else micro / MICRO_PER_UNIT
 
 
 QUANTITY_VALUES = ("safety_stock", "maximum")
