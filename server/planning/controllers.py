@@ -52,15 +52,19 @@ class MrpController(Controller):
          summary="The run's planned orders with the demands each serves", operation_id="list_planned_orders")
     async def planned(self, run_id: RunId, item: CodeFilter = None,
                       kind: Literal["production", "purchase"] | None = None,
-                      period: Annotated[int | None, Parameter(ge=1, le=10_000)] = None) -> list[PlannedOrderOut]:
-        return await service.planned_orders(run_id, item=item, kind=kind, period=period)
+                      period: Annotated[int | None, Parameter(ge=1, le=10_000)] = None,
+                      limit: Annotated[int, Parameter(ge=1, le=5000)] = 500,
+                      offset: Annotated[int, Parameter(ge=0, le=10**7)] = 0) -> list[PlannedOrderOut]:
+        return await service.planned_orders(run_id, item=item, kind=kind, period=period, limit=limit, offset=offset)
 
     @get("/runs/{run_id:int}/exceptions", guards=[requires("planning.read")],
          summary="The run's exception messages, in the caller's language", operation_id="list_plan_exceptions")
     async def exceptions(self, request: Request, run_id: RunId, item: CodeFilter = None,
-                         code: Annotated[str | None, Parameter(max_length=30, pattern=r"^[a-z_]+$")] = None
-                         ) -> list[PlanExceptionOut]:
-        return await service.plan_exceptions(run_id, request.user.language, item=item, code=code)
+                         code: Annotated[str | None, Parameter(max_length=30, pattern=r"^[a-z_]+$")] = None,
+                         limit: Annotated[int, Parameter(ge=1, le=5000)] = 500,
+                         offset: Annotated[int, Parameter(ge=0, le=10**7)] = 0) -> list[PlanExceptionOut]:
+        return await service.plan_exceptions(run_id, request.user.language, item=item, code=code, limit=limit,
+                                             offset=offset)
 
     @get("/runs/{run_id:int}/records/{item:str}", guards=[requires("planning.read")],
          summary="One item's time-phased MRP record in the run", operation_id="get_plan_record")

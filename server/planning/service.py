@@ -167,17 +167,32 @@ async def _pegs(run_id: int, column: str, values: list[str]) -> list[dict[str, A
         f"FROM plan_peg WHERE run = $1 AND {column} IN ({marks}) ORDER BY demand_period, id", run_id, *values)
 
 
-async def planned_orders(run_id: int, *, item: str | None = None, kind: str | None = None,
-                         period: int | None = None) -> list[PlannedOrderOut]:
-    await get_run(run_id)
+def _planned_where(run_id: int, item: str | None, kind: str | None, period: int | None) -> tuple[str, list[Any]]:
     where, args = ["run = $1"], [run_id]
     for column, value in (("item", item), ("kind", kind), ("receipt_period", period)):
         if value is not None:
             args.append(value)
             where.append(f"{column} = ${len(args)}")
+    return " AND ".join(where), args
+
+
+async def planned_totals(run_id: int, *, item: str | None = None, kind: str | None = None,
+                         period: int | None = None) -> dict[str, int]:
+    """How many planned orders of each kind match the filters."""
+    where, args = _planned_where(run_id, item, kind, period)
+    rows = await sql_read(f"SELECT kind, COUNT(*) AS n FROM planned_order WHERE {where} GROUP BY kind", *args)
+    return {"production": 0, "purchase": 0, **{row["kind"]: int(row["n"]) for row in rows}}
+
+
+async def planned_orders(run_id: int, *, item: str | None = None, kind: str | None = None,
+                         period: int | None = None, limit: int | None = None, offset: int = 0
+                         ) -> list[PlannedOrderOut]:
+    await get_run(run_id)
+    where, args = _planned_where(run_id, item, kind, period)
+    page = f" LIMIT {int(limit)} OFFSET {int(offset)}" if limit is not None else ""
     rows = await sql_read(
         "SELECT key, item, kind, quantity_micro, release_period, receipt_period, release_date, receipt_date, supplier, "
-        f"firmed_as FROM planned_order WHERE {' AND '.join(where)} ORDER BY release_period, item", *args)
+        f"firmed_as FROM planned_order WHERE {where} ORDER BY release_period, item, key{page}", *args)
     pegs: dict[str, list[PegOut]] = {}
     for peg in await _pegs(run_id, "supply", [row["key"] for row in rows]):
         pegs.setdefault(peg["supply"], []).append(_peg_out(peg))
@@ -199,8 +214,8 @@ def exception_text(lang: str, item: str, period: int, code: str, quantity_micro:
                      quantity=quantity_text(quantity_micro), **said)
 
 
-async def plan_exceptions(run_id: int, lang: str, *, item: str | None = None, code: str | None = None
-                          ) -> list[PlanExceptionOut]:
+async def plan_exceptions(run_id: int, lang: str, *, item: str | None = None, code: str | None = None,
+                          limit: int | None = None, offset: int = 0) -> list[PlanExceptionOut]:
     await get_run(run_id)
     query = "SELECT item, period, code, quantity_micro, details FROM plan_exception WHERE run = $1"
     args: list[Any] = [run_id]
@@ -209,7 +224,8 @@ async def plan_exceptions(run_id: int, lang: str, *, item: str | None = None, co
             args.append(value)
             query += f" AND {column} = ${len(args)}"
     out = []
-    for row in await sql_read(query + " ORDER BY period, item, id", *args):
+    page = f" LIMIT {int(limit)} OFFSET {int(offset)}" if limit is not None else ""
+    for row in await sql_read(query + " ORDER BY period, item, id" + page, *args):
         details = row["details"]
         details = details if isinstance(details, dict) else json.loads(details or "{}")
         out.append(PlanExceptionOut(
@@ -304,24 +320,25 @@ async def stop_schedule() -> None:
 
 
 async def plan_changes(run_id: int) -> dict[str, Any]:
-    """What changed since the site's run before this one: planned orders new, gone, or changed in quantity or
-    dates (a planned order is the same from run to run when its key, the item and period of its receipt, is)."""
+    """What changed since the site's run before this one: how many planned orders are new, gone, or changed in
+    quantity or release date (a planned order is the same from run to run when its key, the item and period of its
+    receipt, is). Counted by the database: a plan may hold hundreds of thousands of planned orders."""
     run = await get_run(run_id)
     before = await MrpRun.select(MrpRun.id).where(
         (MrpRun.site == run.site) & (MrpRun.status == "completed") & (MrpRun.id < run_id)).order_by(
         MrpRun.id, ascending=False).first()
     if before is None:
-        return {"previous": None, "new": [], "gone": [], "changed": []}
-    columns = "key, item, kind, quantity_micro, release_date, receipt_date"
-    now = {r["key"]: r for r in await sql_read(f"SELECT {columns} FROM planned_order WHERE run = $1", run_id)}
-    then = {r["key"]: r for r in await sql_read(f"SELECT {columns} FROM planned_order WHERE run = $1", before["id"])}
-    changed = [{"key": key, "item": now[key]["item"], "before": quantity_text(then[key]["quantity_micro"]),
-                "after": quantity_text(now[key]["quantity_micro"])}
-               for key in sorted(now.keys() & then.keys())
-               if (now[key]["quantity_micro"], now[key]["release_date"]) != (then[key]["quantity_micro"],
-                                                                            then[key]["release_date"])]
-    return {"previous": before["id"], "new": sorted(now.keys() - then.keys()), "gone": sorted(then.keys() - now.keys()),
-            "changed": changed}
+        return {"previous": None, "new": 0, "gone": 0, "changed": 0}
+    absent = ("SELECT COUNT(*) AS n FROM planned_order a WHERE a.run = $1 AND NOT EXISTS "
+              "(SELECT 1 FROM planned_order b WHERE b.run = $2 AND b.key = a.key)")
+    new = await sql_read(absent, run_id, before["id"])
+    gone = await sql_read(absent, before["id"], run_id)
+    changed = await sql_read(
+        "SELECT COUNT(*) AS n FROM planned_order a JOIN planned_order b ON b.run = $2 AND b.key = a.key "
+        "WHERE a.run = $1 AND (a.quantity_micro <> b.quantity_micro OR a.release_date <> b.release_date)",
+        run_id, before["id"])
+    return {"previous": before["id"], "new": int(new[0]["n"]), "gone": int(gone[0]["n"]),
+            "changed": int(changed[0]["n"])}
 
 
 @needs_write

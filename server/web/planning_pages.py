@@ -31,6 +31,8 @@ from server.web.render import language_of, render
 CODE = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 CodeParam = Annotated[str | None, Parameter(max_length=40, pattern=CODE)]
 RunParam = Annotated[int | None, Parameter(ge=1, le=2**31 - 1)]
+PAGE_SIZE = 100
+EXCEPTIONS_SHOWN = 200
 DOCUMENT_PAGES = {"sales": "/sales-orders/", "production": "/production-orders/", "purchase": "/purchase-orders/"}
 
 
@@ -52,8 +54,8 @@ async def _sites() -> list[str]:
 
 
 async def _plan_page(request: Request, site: str | None, *, item: str | None = None, kind: str | None = None,
-                     period: int | None = None, code: str | None = None, errors: list[str] | None = None,
-                     status_code: int = 200) -> Template:
+                     period: int | None = None, code: str | None = None, page: int = 1,
+                     errors: list[str] | None = None, status_code: int = 200) -> Template:
     sites = await _sites()
     site = site if site in sites else (sites[0] if sites else None)
     run = changes = None
@@ -65,11 +67,14 @@ async def _plan_page(request: Request, site: str | None, *, item: str | None = N
         except ApiError as exc:
             if exc.code != "no_plan":
                 raise
+    totals = {"production": 0, "purchase": 0}
     if run is not None:
-        orders = await service.planned_orders(run.id, item=item, kind=kind, period=period)
-        found = await service.plan_exceptions(run.id, language_of(request), item=item, code=code)
+        orders = await service.planned_orders(run.id, item=item, kind=kind, period=period, limit=PAGE_SIZE,
+                                              offset=(page - 1) * PAGE_SIZE)
+        totals = await service.planned_totals(run.id, item=item, kind=kind, period=period)
+        found = await service.plan_exceptions(run.id, language_of(request), item=item, code=code,
+                                              limit=EXCEPTIONS_SHOWN)
         changes = await service.plan_changes(run.id)
-    totals = {name: sum(1 for o in orders if o.kind == name) for name in ("production", "purchase")}
     offers = await _offers({o.item for o in orders if o.kind == "purchase" and not o.firmed_as})
     filters = {k: v for k, v in (("site", site), ("item", item), ("kind", kind), ("period", period), ("code", code)) if v}
     return render(
@@ -78,6 +83,8 @@ async def _plan_page(request: Request, site: str | None, *, item: str | None = N
         code=code or "", codes=EXCEPTION_CODES, errors=errors or [], done=request.query_params.get("done"),
         may_run=request.user.may("planning.write"), source=source_view, query=urlencode(filters), offers=offers,
         may_firm={"production": request.user.may("planning.write"), "purchase": request.user.may("purchasing.write")},
+        page=page, pages=max(1, -(-sum(totals.values()) // PAGE_SIZE)), exceptions_shown=EXCEPTIONS_SHOWN,
+        page_url=lambda number: "/planning?" + urlencode({**filters, "page": number}),
         made=[code for code in (request.query_params.get("made") or "").split(",") if code])
 
 
@@ -97,8 +104,10 @@ async def _offers(items: set[str]) -> dict[str, list[str]]:
 async def plan_page(request: Request, site: CodeParam = None, item: CodeParam = None,
                     kind: Annotated[str | None, Parameter(pattern=r"^(production|purchase|)$")] = None,
                     period: Annotated[int | None, Parameter(ge=1, le=10_000)] = None,
-                    code: Annotated[str | None, Parameter(max_length=30, pattern=r"^[a-z_]*$")] = None) -> Template:
-    return await _plan_page(request, site, item=item or None, kind=kind or None, period=period, code=code or None)
+                    code: Annotated[str | None, Parameter(max_length=30, pattern=r"^[a-z_]*$")] = None,
+                    page: Annotated[int, Parameter(ge=1, le=10**6)] = 1) -> Template:
+    return await _plan_page(request, site, item=item or None, kind=kind or None, period=period, code=code or None,
+                            page=page)
 
 
 @post("/planning/run", guards=[requires("planning.write")], include_in_schema=False)

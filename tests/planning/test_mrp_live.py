@@ -227,8 +227,8 @@ def test_firming_makes_draft_orders_once_linked_to_parent_and_sales_line_and_the
     assert [planned(planner, second, f[name]) for name in ("fg", "semi", "raw1")] == [[], [], []]
     [raw2] = planned(planner, second, f["raw2"])
     assert (raw2["key"], raw2["quantity"]) == (keys["raw2"], "264")
-    changes = planner.get("/planning", params={"site": "NB1"})
-    assert changes.status_code == 200
+    page = planner.get("/planning", params={"site": "NB1"})  # FG, SEMI and RAW1 left the plan, nothing else moved
+    assert page.status_code == 200 and f"Since run {run['id']}: 0 new, 0 changed, 3 gone" in page.text
     stale = planner.post(f"/api/mrp/runs/{run['id']}/firm-production", json=production)
     assert stale.status_code == 409 and stale.json()["code"] == "plan_superseded"
 
