@@ -31,22 +31,21 @@ from server.document_rules import Problem
 from server.documents import item_units, refuse_problems, utc_now
 from server.errors import ApiError, field_code
 from server.masterdata.tables import Site
-from server.planning.tables import Forecast, PlanningSettings
+from server.planning.service import planning_settings
+from server.planning.tables import Forecast
 from server.quantities import decimals_used, from_micro, to_micro
 from server.sales.importer import MAX_IMPORT_LINES, problem, read_rows, refused_file
 from server.spreadsheets import Deadline, parse_upload
 
 ENTITY = "forecast"
-BUCKETS = ("week", "day")
 IN_CHUNK = 500  # codes per IN (...) lookup: well under SQLite's variable limit
 
 # -- periods -------------------------------------------------------------------------------------------------------
 
 
 async def planning_bucket() -> str:
-    """What a period is: the planning settings' bucket, a week when nothing is set."""
-    row = await PlanningSettings.select(PlanningSettings.bucket).order_by(PlanningSettings.id).first()
-    return row["bucket"] if row and row["bucket"] in BUCKETS else "week"
+    """What a period is: the planning settings' bucket (a week unless they say day)."""
+    return (await planning_settings())["bucket"]
 
 
 def bucket_start(day: date, bucket: str) -> date:

@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 from server.accounts.permissions import Role
 from tests.browsers import console_problems
 from tests.clients import office
-from tests.factory import make_item, run_sql
+from tests.factory import make_item
 
 SITE = "NB1"  # the demo factory's site
 MONDAY = date(2027, 1, 4)
@@ -173,12 +173,13 @@ def test_a_forecast_file_imports_all_or_nothing(login, unique):
 
 def test_a_daily_bucket_takes_forecasts_starting_on_any_day(fresh_server, unique):
     srv = fresh_server(demo=True)
-    run_sql(srv, "INSERT INTO planning_settings (bucket, horizon, auto_run_minutes, updated_by, updated_at) "
-                 "VALUES ('day', 30, 0, 'system', '2026-12-01T00:00:00+00:00')")
     planner = office(srv.url, "planner")
     try:
         item = make_item(planner, unique("FC-DAY"), type="finished")
         wednesday = MONDAY + timedelta(days=2)
+        refused = put(planner, (SITE, item, wednesday, "4"))
+        assert refused.status_code == 422 and refused.json()["code"] == "invalid_period_start"
+        planner.put("/api/planning/settings", json={"bucket": "day", "horizon": 30}).raise_for_status()
         assert put(planner, (SITE, item, wednesday, "4"), (SITE, item, wednesday + timedelta(days=1), "5")).status_code == 200
         assert [p for _, p, _ in stored(planner, item)] == [wednesday.isoformat(), (wednesday + timedelta(days=1)).isoformat()]
     finally:
@@ -198,7 +199,8 @@ def test_the_forecast_page_in_chinese_lists_changes_and_imports(browse, unique, 
     planner.log_in(username, "long-enough-pw")
 
     home = planner.get("/")
-    assert 'href="/planning/forecasts"' in home.text and ">计划<" in home.text
+    assert 'href="/planning"' in home.text and ">计划<" in home.text
+    assert 'href="/planning/forecasts"' in planner.get("/planning").text
     page = planner.get("/planning/forecasts", params={"item": item})
     assert page.status_code == 200
     for words in ("需求预测", "期间开始", "导入预测", "数量填 0 即删除该预测。", weeks(0).isoformat()):
@@ -246,6 +248,7 @@ def test_a_chinese_planner_imports_a_forecast_file_on_the_page(server, login, un
     page.wait_for_url(f"{server.url}/")
 
     page.get_by_role("link", name="计划", exact=True).click()
+    page.locator("#to-forecasts").click()
     expect(page.locator("h1")).to_have_text("需求预测")
     header = "工厂,物料,期间开始,数量\n"
     bad = header + f"{SITE},{item},{weeks(0)},25\n{SITE},{item},{weeks(1) + timedelta(days=1)},30\n"
@@ -263,7 +266,7 @@ def test_a_chinese_planner_imports_a_forecast_file_on_the_page(server, login, un
         files=[{"name": "预测.csv", "mimeType": "text/csv", "buffer": good.encode("utf-8")}])
     page.get_by_role("button", name="导入").click()
     expect(page.locator("#import-result")).to_contain_text("已导入 2 行：保存 2 条")
-    page.get_by_role("link", name="计划", exact=True).click()
+    page.goto(f"{server.url}/planning/forecasts")
     page.locator("form.filters input[name=item]").fill(item)
     page.get_by_role("button", name="筛选").click()
     expect(page.locator("#forecasts tbody tr")).to_have_count(2)
