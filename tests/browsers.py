@@ -6,6 +6,7 @@ import io
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from PIL import Image, ImageChops
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
@@ -63,3 +64,18 @@ def save_if_changed(path: Path, data: bytes) -> None:
         if before.size == after.size and max(high for _, high in ImageChops.difference(before, after).getextrema()) <= 2:
             return
     path.write_bytes(data)
+
+
+def office_guide_picture(page: Any, name: str, viewport: dict[str, int], mask: list[Any]) -> None:
+    """An office page as its reader sees it, for a guide (docs/guide/img/<name>.png): the pointer out of the way, no
+    focus ring, the masked parts (times, dates) greyed, written only when it changed. Taken on SQLite only:
+    PostgreSQL's numeric columns keep their scale, so some figures read 15.0000 there."""
+    from tests.servers import BACKEND
+
+    if BACKEND != "sqlite":
+        return
+    page.mouse.move(viewport["width"] - 1, viewport["height"] - 1)
+    page.evaluate("document.activeElement && document.activeElement.blur && document.activeElement.blur()")
+    data = page.screenshot(full_page=True, mask=mask, animations="disabled", caret="hide", mask_color="#5b7a96")
+    GUIDE_IMAGES.mkdir(parents=True, exist_ok=True)
+    save_if_changed(GUIDE_IMAGES / f"{name}.png", data)

@@ -12,9 +12,9 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.browsers import GUIDE_IMAGES as IMAGES
-from tests.browsers import save_if_changed
+from tests.browsers import office_guide_picture
 from tests.sales.test_browser_sales import VIEWPORT, signed_in
-from tests.servers import BACKEND, make_server
+from tests.servers import make_server
 
 STEPS = {"planner": ("plan", "record", "pegging", "firmed"), "buyer": ("purchases", "ordered")}
 
@@ -28,14 +28,9 @@ def demo_server(tmp_path_factory):
 
 
 def shot(page: Page, guide: str, step: str, lang: str) -> None:
+    """The page for the guide, the run's time and figures masked (they change from run to run)."""
     assert step in STEPS[guide], f"{guide}-{step} is not a picture of the guides"
-    if BACKEND != "sqlite":
-        return
-    page.mouse.move(VIEWPORT["width"] - 1, VIEWPORT["height"] - 1)
-    data = page.screenshot(full_page=True, mask=[page.locator("time"), page.locator("#run-summary")],
-                           animations="disabled", caret="hide", mask_color="#5b7a96")
-    IMAGES.mkdir(parents=True, exist_ok=True)
-    save_if_changed(IMAGES / f"{guide}-{step}-{lang}.png", data)
+    office_guide_picture(page, f"{guide}-{step}-{lang}", VIEWPORT, [page.locator("time"), page.locator("#run-summary")])
 
 
 @pytest.mark.browser

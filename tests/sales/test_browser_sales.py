@@ -16,8 +16,8 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 
 from tests.clients import office
 from tests.browsers import GUIDE_IMAGES as IMAGES
-from tests.browsers import save_if_changed
-from tests.servers import BACKEND, make_server
+from tests.browsers import office_guide_picture
+from tests.servers import make_server
 
 TIMEOUT_MS = 20_000
 VIEWPORT = {"width": 1440, "height": 900}
@@ -65,17 +65,10 @@ def signed_in(browser: Browser, base: str, username: str, lang: str, problems: l
 
 
 def shot(page: Page, guide: str, step: str, lang: str) -> None:
-    """The page as its reader sees it, times and dates masked so a picture changes only when the page does. Taken on
-    SQLite only: PostgreSQL's numeric columns keep their scale, so some review messages read 15.0000 % there."""
+    """The page as its reader sees it, times and dates masked so a picture changes only when the page does."""
     assert step in STEPS[guide], f"{guide}-{step} is not a picture of the guides"
-    if BACKEND != "sqlite":
-        return
-    page.mouse.move(VIEWPORT["width"] - 1, VIEWPORT["height"] - 1)
-    page.evaluate("document.activeElement && document.activeElement.blur && document.activeElement.blur()")
-    data = page.screenshot(full_page=True, mask=[page.locator("time"), page.locator("input[type=date]")],
-                           animations="disabled", caret="hide", mask_color="#5b7a96")
-    IMAGES.mkdir(parents=True, exist_ok=True)
-    save_if_changed(IMAGES / f"{guide}-{step}-{lang}.png", data)
+    office_guide_picture(page, f"{guide}-{step}-{lang}", VIEWPORT,
+                         [page.locator("time"), page.locator("input[type=date]")])
 
 
 @pytest.mark.browser
