@@ -250,7 +250,8 @@ class TrackingLine(BaseModel):
     backorder: Quantity
     open: Quantity
     on_shipments: Quantity = Field(description="On open shipments (planned, packed or loaded) with stock to pick")
-    short: Quantity = Field(description="On open shipments but short: no free stock was there to reserve for it")
+    short: Quantity = Field(description="On open shipments but short: no stock is reserved for it (none was free when "
+                            "the shipment was planned, or a count found it gone); a re-plan reserves what is free since")
     packed: Quantity
     loaded: Quantity
     reserved: Quantity = Field(description="Stock reserved for the line itself")
@@ -269,6 +270,7 @@ class TrackingShipment(BaseModel):
     vehicle: str | None
     loaded_at: datetime | None
     delivered_at: datetime | None
+    short: Quantity = Field(default=Decimal(0), description="What its pick list holds no stock for (an open shipment)")
 
 
 class TrackingProduction(BaseModel):

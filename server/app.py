@@ -37,6 +37,7 @@ from server.health import health
 from server.openapi import ContractSchemaPlugin, DocumentRenderPlugin, StrictJsonBodies, fix_allow_headers
 from server.pwa import pwa_router
 from server.inventory import commands as inventory_commands
+from server.inventory.availability import when_reservations_cut
 from server.inventory.stock import ON_HAND_STAGE, lock_stock_places, stock_follows_location
 from server.inventory.controllers import StockController
 from server.labels import LabelController, LocationLabelController
@@ -61,7 +62,9 @@ from server.sales.controllers import SalesOrderController, SalesPolicyController
 from server.sales.import_controller import PaymentImportController, SalesImportController
 from server.sales.pricing.controllers import PRICING_CONTROLLERS
 from server.shipping import commands as shipping_commands
+from server.shipping.planning import reservations_cut as shipment_reservations_cut
 from server.shipping.scan import RESOLVERS as SHIPPING_RESOLVERS
+from server.shipping.shipments import RESERVATION_KIND as SHIPMENT_RESERVATIONS
 from server.shipping.controllers import HandlingUnitController, ProofController, ShipmentController
 from server.quality import commands as quality_commands
 from server.quality.controllers import QUALITY_CONTROLLERS
@@ -177,6 +180,7 @@ def wire_areas() -> None:
     install_place_locker(lock_stock_places)  # the push locks a batch's stock places before its first mutation
     install_resolvers([*PURCHASING_RESOLVERS, *PRODUCTION_RESOLVERS, *SHIPPING_RESOLVERS])
     when_location_moves(stock_follows_location)  # a bin's stock follows it into another scope
+    when_reservations_cut(SHIPMENT_RESERVATIONS, shipment_reservations_cut)  # a count short of a pick: the shipment is short
     sales_service.read_downstream_with(downstream_facts)  # what production and shipping did for an order
 
 

@@ -4,24 +4,27 @@ the alerts a planner and a warehouse lead watch (below safety stock, lots expiri
 A reservation promises units of one bin (item, location, lot) to an order line, and every figure that offers stock
 (a pick list, a FEFO suggestion, available-to-promise) offers only what no open reservation holds: the same units
 are never promised twice. Who reserves locks the bins' places first (`lock_item_places`), so two plans made at once
-see each other's reservations. Pure decisions (`fefo_take`, `reservations_left`) are separated from the reads that
-feed them.
+see each other's reservations. What takes stock out of a bin keeps the promises made there: a move, an issue or a
+pick takes only the part no other order's reservation holds (`take_unreserved_only`), and a count, which is a fact,
+shortens the reservations it finds no stock for, latest first, and tells the area that made them
+(`shorten_reservations_to`). Pure decisions (`fefo_take`, `reservations_left`, `reservation_cuts`) are separated
+from the reads that feed them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
-from litestar.status_codes import HTTP_404_NOT_FOUND
+from litestar.status_codes import HTTP_404_NOT_FOUND, HTTP_409_CONFLICT
 
 from server.db import placeholders, sql_execute, sql_read
 from server.errors import refuse
 from server.inventory.lots import today
-from server.inventory.stock import AVAILABLE, lock_stock_places
+from server.inventory.stock import AVAILABLE, lock_stock_places, on_hand_micro
 from server.quantities import quantity_text, to_micro
 
 
@@ -165,14 +168,101 @@ def reservations_left(held: list[Pick], used: Iterable[tuple[str, str, int]], ke
     return kept[::-1]
 
 
-async def reserved_for_others(item: str, location: str, lot: str, order_kind: str, order_code: str) -> int:
-    """What open reservations of other orders hold at one bin: stock an order may not take from there."""
+@dataclass(frozen=True)
+class Held:
+    """One open reservation of a bin: which order line it promises the units to, and how many."""
+
+    id: int
+    order_kind: str
+    order_code: str
+    line_no: int
+    quantity_micro: int
+
+
+async def reservations_at(item: str, location: str, lot: str) -> list[Held]:
+    """The open reservations of one bin, in the order they were made."""
     rows = await sql_read(
-        "SELECT COALESCE(SUM(quantity_micro), 0) AS q FROM stock_reservation WHERE item = $1 AND location = $2 AND lot = $3 "
-        "AND released_at IS NULL AND NOT (order_kind = $4 AND order_code = $5)",
-        item, location, lot, order_kind, order_code,
+        "SELECT id, order_kind, order_code, line_no, quantity_micro FROM stock_reservation WHERE item = $1 "
+        "AND location = $2 AND lot = $3 AND released_at IS NULL ORDER BY id",
+        item, location, lot,
     )
-    return int(rows[0]["q"])
+    return [Held(r["id"], r["order_kind"], r["order_code"], r["line_no"], int(r["quantity_micro"])) for r in rows]
+
+
+async def take_unreserved_only(item: str, location: str, lot: str, quantity_micro: int, *,
+                               for_order: tuple[str, str] | None = None) -> None:
+    """Stock taken out of a bin (its place locked) by a move, an issue or a pick for `for_order` (kind, code) comes
+    only from the part that open reservations of other orders leave there: the units promised to an order stay in
+    the bin its pick list points at. Refused as `reserved_for_order` (a move or an issue) or
+    `reserved_for_another_order` (a pick for an order of its own), with what is free and whose the rest is. More
+    than the bin holds at all is `insufficient_stock`, said by `post`."""
+    on_hand = await on_hand_micro(item, location, lot)
+    holders = [h for h in await reservations_at(item, location, lot) if (h.order_kind, h.order_code) != for_order]
+    reserved = sum(h.quantity_micro for h in holders)
+    free = max(on_hand - reserved, 0)
+    if not free < quantity_micro <= on_hand:
+        return
+    figures = {"item": item, "location": location, "lot": lot, "available": quantity_text(free),
+               "requested": quantity_text(quantity_micro)}
+    if for_order is not None:
+        raise refuse("reserved_for_another_order",
+                     f"Only {quantity_text(free)} of {item!r} at {location!r} is not reserved for another order",
+                     HTTP_409_CONFLICT, **figures)
+    first = holders[0]
+    raise refuse(
+        "reserved_for_order",
+        f"Only {quantity_text(free)} of {item!r} at {location!r} is free: {quantity_text(reserved)} is reserved for "
+        f"{first.order_kind} {first.order_code}" + (" and others" if len({h.order_code for h in holders}) > 1 else ""),
+        HTTP_409_CONFLICT, **figures, reserved=quantity_text(reserved), order_kind=first.order_kind,
+        order=first.order_code,
+        orders=[{"order_kind": h.order_kind, "order": h.order_code, "line_no": h.line_no,
+                 "quantity": quantity_text(h.quantity_micro)} for h in holders],
+    )
+
+
+def reservation_cuts(held: list[Held], keep_micro: int) -> list[tuple[Held, int]]:
+    """Which of a bin's open reservations (in the order they were made) give way, and by how much, when the bin
+    holds only `keep_micro`: the latest promise first, each by no more than it holds, until the rest fits."""
+    excess = sum(h.quantity_micro for h in held) - max(keep_micro, 0)
+    cuts: list[tuple[Held, int]] = []
+    for reservation in reversed(held):
+        if excess <= 0:
+            break
+        cut = min(reservation.quantity_micro, excess)
+        cuts.append((reservation, cut))
+        excess -= cut
+    return cuts
+
+
+# The area that made reservations of a kind hears when a count cut them (order code, its lines cut): a shipment
+# marks the units missing on its pick list. Named once by server/app.py's wire_areas().
+ReservationsCut = Callable[[str, set[int]], Awaitable[None]]
+_when_cut: dict[str, ReservationsCut] = {}
+
+
+def when_reservations_cut(order_kind: str, handler: ReservationsCut) -> None:
+    _when_cut[order_kind] = handler
+
+
+async def shorten_reservations_to(item: str, location: str, lot: str, keep_micro: int) -> list[dict[str, Any]]:
+    """A count found `keep_micro` in a bin whose open reservations hold more (inside the count's transaction, the
+    place locked): the latest reservations give way (`reservation_cuts`), each order they promised to is told
+    (`when_reservations_cut`), and the cuts are returned as the count's effect shows them."""
+    cuts = reservation_cuts(await reservations_at(item, location, lot), keep_micro)
+    now = datetime.now(timezone.utc)
+    lines: dict[tuple[str, str], set[int]] = {}
+    for reservation, cut in cuts:
+        if cut == reservation.quantity_micro:
+            await sql_execute("UPDATE stock_reservation SET released_at = $1 WHERE id = $2", now, reservation.id)
+        else:
+            await sql_execute("UPDATE stock_reservation SET quantity_micro = $1 WHERE id = $2",
+                              reservation.quantity_micro - cut, reservation.id)
+        lines.setdefault((reservation.order_kind, reservation.order_code), set()).add(reservation.line_no)
+    for (kind, code), line_nos in lines.items():
+        if kind in _when_cut:
+            await _when_cut[kind](code, line_nos)
+    return [{"order_kind": r.order_kind, "order": r.order_code, "line_no": r.line_no, "quantity": quantity_text(cut)}
+            for r, cut in cuts]
 
 
 async def release_reservations(order_kind: str, order_code: str, line_no: int | None = None) -> None:

@@ -1,5 +1,9 @@
 """Moves and counts: the one place they happen, for a device's `stock.move` / `stock.count` and an office user
-alike (each inside the caller's transaction, whose first wait is for the places it changes: see stock.py)."""
+alike (each inside the caller's transaction, whose first wait is for the places it changes: see stock.py).
+
+Reserved units stay where their order's pick list points: a move takes only the part of a bin no reservation
+holds (`reserved_for_order` otherwise). A count is a fact and is never refused for them: when it finds less than
+is reserved in the bin, the latest reservations there give way and their orders are told they are short."""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from server.db import defer_insert
+from server.inventory.availability import shorten_reservations_to, take_unreserved_only
 from server.inventory.lots import check_serials, ensure_lot, take_serials, usable_lot
 from server.inventory.stock import (
     AVAILABLE, COUNT_COLUMNS, audit_office_booking, check_decimals, check_lot, load_item, load_place, lock_stock_places,
@@ -30,6 +35,7 @@ async def move_stock(item_code: str, lot: str | None, from_code: str, to_code: s
     serials = check_serials(item, serials, moved)
     await usable_lot(item, lot_code, allow_expired=True)  # an expired lot may still go to the scrap bin
     source, target = await load_place(from_code, who), await load_place(to_code, who)
+    await take_unreserved_only(item_code, from_code, lot_code, moved)
     left = await post(item_code, source, lot_code, AVAILABLE, -moved, "move", who)
     now = await post(item_code, target, lot_code, AVAILABLE, moved, "move", who)
     await take_serials(item_code, lot_code, serials, from_code, to_location=to_code, status="in_stock")
@@ -57,6 +63,10 @@ async def count_stock(item_code: str, lot: str | None, location_code: str, count
     ))
     effect = {"expected": quantity_text(expected), "counted": quantity_text(counted_micro),
               "adjustment": quantity_text(counted_micro - expected)}
+    if counted_micro < expected:
+        cut = await shorten_reservations_to(item_code, location_code, lot_code, counted_micro)
+        if cut:
+            effect["reservations_cut"] = cut
     await audit_office_booking(who, "count", item_code, {"lot": lot_code or None, "location": location_code,
                                                          "reason": reason or "", **effect})
     return effect

@@ -5,13 +5,11 @@ imports neither of the areas that move it on."""
 from __future__ import annotations
 
 import json
-from decimal import Decimal
 from typing import Any
 
 from server.inventory.tables import Reservation
 from server.production import rules as production_rules
 from server.production.tables import ProductionOrder
-from server.quantities import to_micro
 from server.sales import service as sales
 from server.sales.rules import DownstreamFacts
 from server.shipping import rules as shipping_rules
@@ -39,9 +37,5 @@ async def downstream_facts(row: dict[str, Any]) -> DownstreamFacts:
 
 
 def missing_on_pick_list(pick_list: str) -> dict[int, int]:
-    """Per line, what a shipment's pick list found no stock for when it was planned (micro-units)."""
-    missing: dict[int, int] = {}
-    for pick in json.loads(pick_list or "[]"):
-        if pick.get("missing"):
-            missing[pick["line_no"]] = missing.get(pick["line_no"], 0) + to_micro(Decimal(pick["quantity"]))
-    return missing
+    """Per line, what a shipment's pick list holds no stock for (micro-units): planned short, or cut by a count."""
+    return shipping_rules.missing_by_line(json.loads(pick_list or "[]"))

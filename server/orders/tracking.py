@@ -137,7 +137,9 @@ async def order_tracking(code: str) -> OrderTracking:
                        .output(load_json=True))
     return OrderTracking(
         order=order, risk=rules.worst(line.risk for line in tracked), lines=tracked,
-        shipments=[TrackingShipment(**{k: s[k] for k in ("code", "status", "route", "vehicle", "loaded_at", "delivered_at")})
+        shipments=[TrackingShipment(**{k: s[k] for k in ("code", "status", "route", "vehicle", "loaded_at", "delivered_at")},
+                                    short=from_micro(sum(missing_on_pick_list(s["pick_list"]).values())
+                                                     if s["status"] in shipping_rules.OPEN else 0))
                    for s in shipments],
         production=[TrackingProduction(
             code=p["code"], item=p["item"], quantity=from_micro(p["quantity_micro"]), status=p["status"],

@@ -3,8 +3,9 @@ operation (`production.report`, the last operation receiving finished goods into
 downtime on a work centre (`production.downtime`). Each runs inside the caller's write transaction (a device's
 push or an office endpoint) and refuses with a specific code, leaving nothing behind.
 
-Stock changes go through server/inventory (ledger, on hand, lots, serials); the order's progress goes to its
-devices (the change feed) and to the boards `board:workcentre:<code>` and `board:orders` after commit."""
+Stock changes go through server/inventory (ledger, on hand, lots, serials; an issue leaves units reserved for an
+order where they are); the order's progress goes to its devices (the change feed) and to the boards
+`board:workcentre:<code>` and `board:orders` after commit."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from litestar.status_codes import HTTP_409_CONFLICT
 from schemas.production import ProductionDowntimeArgs, ProductionReportArgs, StockIssueArgs
 from server.db import DB, defer_insert, sql_execute, sql_fetch
 from server.errors import ApiError
+from server.inventory.availability import take_unreserved_only
 from server.inventory.lots import HOLD, QUARANTINE, check_serials, ensure_lot, find_lot, register_serials, take_serials, today, usable_lot
 from server.inventory.stock import (
     AVAILABLE, Place, audit_office_booking, check_decimals, check_lot, load_item, load_place, lock_stock_places,
@@ -128,9 +130,11 @@ async def _refuse_short(item: str, place: Place, lot: str, wanted_micro: int) ->
 async def _book_issue(row: dict[str, Any], operations: list[dict[str, Any]], material: dict[str, Any], place: Place,
                       lot: str, quantity: int, serials: list[str], who: Who) -> dict[str, Any]:
     """Material out of stock and onto the order: the ledger row, the serials, the order's issued quantity, the
-    issue row and the boards. The one path of a scanned issue and a backflush; `material` is brought up to date."""
+    issue row and the boards. The one path of a scanned issue and a backflush; `material` is brought up to date.
+    Units reserved for an order (a shipment's pick list) are not issued (`reserved_for_order`)."""
     item_code = material["item"]
     await _refuse_short(item_code, place, lot, quantity)
+    await take_unreserved_only(item_code, place.code, lot, quantity)
     left = await post(item_code, place, lot, AVAILABLE, -quantity, "issue", who, note=f"production order {row['code']}")
     await take_serials(item_code, lot, serials, place.code, to_location=None, status="issued")
     issued = material["issued_micro"] + quantity

@@ -12,11 +12,11 @@ from schemas.shipping import ShipmentLoadArgs, ShipmentPackArgs
 from server.db import sql_fetch
 from server.documents import utc_now
 from server.inventory.availability import (
-    Bin, held_reservations, release_reservations, reservations_left, reserve, reserved_for_others, usable_bins,
+    Bin, held_reservations, release_reservations, reservations_left, reserve, take_unreserved_only, usable_bins,
 )
 from server.inventory.lots import check_serials, take_serials, usable_lot
 from server.inventory.stock import (
-    AVAILABLE, Place, check_decimals, check_lot, load_item, load_place, lock_stock_places, on_hand_micro, post,
+    AVAILABLE, check_decimals, check_lot, load_item, load_place, lock_stock_places, post,
 )
 from server.actors import Who
 from server.errors import refuse
@@ -75,18 +75,6 @@ async def _reserved_here(shipment: str, spread: list[tuple[int, int]]) -> list[B
     return [Bin(p.location, p.lot, p.expiry, p.quantity_micro) for p in held if p.location]
 
 
-async def _check_not_promised_elsewhere(shipment: str, item: str, place: Place, lot: str, quantity_micro: int) -> None:
-    """A picker takes from a bin no more than other orders' reservations leave there (its place is locked): units
-    promised to another shipment stay for it. More than the bin holds at all is `insufficient_stock`, said by `post`."""
-    on_hand = await on_hand_micro(item, place.code, lot)
-    free = max(on_hand - await reserved_for_others(item, place.code, lot, RESERVATION_KIND, shipment), 0)
-    if free < quantity_micro <= on_hand:
-        raise refuse("reserved_for_another_order",
-                     f"Only {quantity_text(free)} of {item!r} at {place.code!r} is not reserved for another order",
-                     HTTP_409_CONFLICT, item=item, location=place.code, lot=lot, available=quantity_text(free),
-                     requested=quantity_text(quantity_micro))
-
-
 async def pack(args: ShipmentPackArgs, who: Who) -> dict[str, Any]:
     # The places picked from, first, before the shipment (server/inventory/stock.py).
     await lock_stock_places([(content.item, content.location) for content in args.contents])
@@ -118,7 +106,8 @@ async def pack(args: ShipmentPackArgs, who: Who) -> dict[str, Any]:
         serials = check_serials(item, content.serials, quantity_micro)
         usable = await usable_bins(item["code"], warehouse=row["ship_from"]) + await _reserved_here(row["code"], spread)
         deviation = rules.is_fefo_deviation(lot, lot_row["expiry"] if lot_row else None, usable)
-        await _check_not_promised_elsewhere(row["code"], item["code"], place, lot, quantity_micro)
+        # Units promised to another shipment stay for it (the place is locked).
+        await take_unreserved_only(item["code"], place.code, lot, quantity_micro, for_order=(RESERVATION_KIND, row["code"]))
         await take_serials(item["code"], lot, serials, place.code, to_location=None, status="shipped")
         await post(item["code"], place, lot, AVAILABLE, -quantity_micro, "pick", who, note=f"{row['code']} SSCC {sscc}")
         for (line_no, portion), portion_serials in zip(spread, rules.share_serials(serials, spread)):

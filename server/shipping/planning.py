@@ -3,7 +3,9 @@ cancellation while nothing is packed, another route, and fitting open shipments 
 
 The pick list is the reservation: each pick reserves its bin's units, and what no free bin covers is a `missing` row
 (the shipment is short there, and the order's tracking shows it so). Planning locks the item's places in the
-warehouse first, so two shipments planned at once for the last units never both get them."""
+warehouse first, so two shipments planned at once for the last units never both get them. A count that finds less
+in a bin than was reserved there cuts the reservation (server/inventory/availability.py) and the line's pick rows
+follow (`reservations_cut`): the units are missing and the shipment short."""
 
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from server.db import needs_write
 from server.documents import audit_change, utc_now
 from server.errors import ApiError
 from server.inventory.availability import (
-    Bin, held_reservations, lock_item_places, release_reservations, reservable_bins, reservations_left, reserve,
+    Bin, Pick, held_reservations, lock_item_places, release_reservations, reservable_bins, reservations_left, reserve,
 )
 from server.inventory.stock import check_decimals, load_item
 from server.errors import refuse
@@ -36,6 +38,7 @@ from server.shipping.shipments import (
     conflict,
     dock,
     publish,
+    shipment_lines,
     shipment_out,
     shipment_row,
 )
@@ -206,3 +209,35 @@ async def move_route(code: str, route: str, who: Who) -> ShipmentOut:
     after = await publish(row, code)
     await audit_change(who, "route", ENTITY, code, before, after)
     return after
+
+
+def _to_pick(line: dict[str, Any]) -> int:
+    """What a shipment line still has to pick: ordered less packed."""
+    return line["quantity_micro"] - line["packed_quantity_micro"]
+
+
+def _rows_as_held(rows: list[dict[str, Any]], line: dict[str, Any], held: list[Pick]) -> list[dict[str, Any]]:
+    """The pick list with a line's rows as its reservations now stand: what it holds, and the rest missing."""
+    return rules.with_line_rows(rows, line["line_no"], rules.line_pick_rows(line["line_no"], line["item"], held,
+                                                                             _to_pick(line)))
+
+
+async def _save_pick_list(row: dict[str, Any], rows: list[dict[str, Any]]) -> ShipmentOut:
+    """A changed pick list onto the shipment, its devices and its order's progress."""
+    await Shipment.update({Shipment.pick_list: json.dumps(rows), Shipment.updated_at: utc_now()}).where(Shipment.id == row["id"])
+    after = await publish(row, row["code"])
+    await sales.refresh_progress(row["sales_order"])
+    return after
+
+
+async def reservations_cut(code: str, line_nos: set[int]) -> None:
+    """A count found less in a bin than this shipment had reserved there, and the reservation gave way (inside the
+    count's transaction, its place locked first): the lines' pick rows are rebuilt from what they still hold, the rest
+    `missing`, so the shipment and its order's tracking show it short and its devices get the new pick list."""
+    row = await shipment_row(code, lock=True)
+    lines = {line["line_no"]: line for line in await shipment_lines(row["id"])}
+    picks = json.loads(row["pick_list"] or "[]")
+    for line_no in sorted(line_nos & set(lines)):
+        picks = _rows_as_held(picks, lines[line_no], await held_reservations(RESERVATION_KIND, code, line_no))
+    await _save_pick_list(row, picks)
+    dock("short", code, sales_order=row["sales_order"], lines=sorted(line_nos))

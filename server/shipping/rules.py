@@ -17,7 +17,7 @@ from typing import Any
 
 from server.document_rules import Refusal
 from server.inventory.availability import Bin, Pick, fefo_take
-from server.quantities import quantity_text
+from server.quantities import quantity_text, to_micro
 
 PLANNED, PICKING, PACKED, LOADED, DELIVERED, CANCELLED = "planned", "picking", "packed", "loaded", "delivered", "cancelled"
 SHIPMENT_STATUSES = (PLANNED, PICKING, PACKED, LOADED, DELIVERED, CANCELLED)
@@ -94,9 +94,50 @@ def pick_list(line_no: int, item: str, bins: list[Bin], wanted_micro: int) -> tu
     """The FEFO picks for one line (a `missing` row for what no bin covers) and the bins as they are left for the next
     line of the same item."""
     picks, missing = fefo_take(bins, wanted_micro)
-    taken = {(p.location, p.lot): p.quantity_micro for p in picks}
+    return pick_rows(line_no, item, picks, missing), bins_left(bins, picks)
+
+
+def bins_left(bins: Sequence[Bin], picks: Iterable[Pick]) -> list[Bin]:
+    """The free bins as picks leave them, for the next line of the same item."""
+    taken: dict[tuple[str, str], int] = {}
+    for pick in picks:
+        taken[(pick.location, pick.lot)] = taken.get((pick.location, pick.lot), 0) + pick.quantity_micro
     left = [Bin(b.location, b.lot, b.expiry, b.quantity_micro - taken.get((b.location, b.lot), 0)) for b in bins]
-    return pick_rows(line_no, item, picks, missing), [b for b in left if b.quantity_micro > 0]
+    return [b for b in left if b.quantity_micro > 0]
+
+
+def merged_picks(picks: Iterable[Pick]) -> list[Pick]:
+    """One pick per bin, where the bin first appears, with the bin's quantities added up: a line that holds a bin
+    twice (a top-up reserved more where it already had some) shows it once."""
+    merged: dict[tuple[str, str], Pick] = {}
+    for pick in picks:
+        known = merged.get((pick.location, pick.lot))
+        merged[(pick.location, pick.lot)] = pick if known is None else Pick(
+            known.location, known.lot, known.expiry, known.quantity_micro + pick.quantity_micro)
+    return list(merged.values())
+
+
+def line_pick_rows(line_no: int, item: str, held: Sequence[Pick], to_pick_micro: int) -> list[dict[str, Any]]:
+    """A line's pick rows as its reservations stand: a row per bin it holds, and `missing` for what it still has to
+    pick (`to_pick_micro`: ordered less packed) and holds nowhere."""
+    picks = merged_picks(held)
+    return pick_rows(line_no, item, picks, to_pick_micro - sum(p.quantity_micro for p in picks))
+
+
+def with_line_rows(rows: Sequence[dict[str, Any]], line_no: int, line_rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A pick list whose rows of one line are replaced, where that line's rows were (at the end when it had none)."""
+    others = [row for row in rows if row["line_no"] != line_no]
+    at = next((index for index, row in enumerate(rows) if row["line_no"] == line_no), len(others))
+    return [*others[:at], *line_rows, *others[at:]]
+
+
+def missing_by_line(rows: Iterable[dict[str, Any]]) -> dict[int, int]:
+    """Per line, what a pick list marks `missing` (micro-units): what the shipment is short of."""
+    missing: dict[int, int] = {}
+    for row in rows:
+        if row.get("missing"):
+            missing[row["line_no"]] = missing.get(row["line_no"], 0) + to_micro(Decimal(row["quantity"]))
+    return missing
 
 
 def pick_rows(line_no: int, item: str, picks: Sequence[Pick], missing_micro: int) -> list[dict[str, Any]]:

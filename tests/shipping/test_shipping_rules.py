@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import pytest
 
-from server.inventory.availability import Bin, Pick, reservations_left
+from server.inventory.availability import Bin, Held, Pick, reservation_cuts, reservations_left
 from server.shipping.rules import (
     GENESIS_HASH,
     JPEG_MAGIC,
@@ -30,9 +30,12 @@ from server.shipping.rules import (
     delivery_by_line,
     first_break,
     is_fefo_deviation,
+    line_pick_rows,
     load_refusal,
     may_handle,
     may_sign,
+    merged_picks,
+    missing_by_line,
     over_open_refusal,
     pack_refusal,
     pick_list,
@@ -48,6 +51,7 @@ from server.shipping.rules import (
     status_after_pack,
     stored_proof,
     utc_text,
+    with_line_rows,
 )
 
 UNIT = 1_000_000  # one piece in micro-units
@@ -146,6 +150,34 @@ def test_a_line_keeps_its_reservations_in_their_bins_shrinking_from_the_bin_pick
     # Never a new bin and never more than was held, whatever is asked to be kept.
     assert reservations_left(held, [], 20 * UNIT) == held
     assert reservations_left(held, [], 0) == []
+
+
+def test_a_count_short_of_a_bin_s_reservations_cuts_the_latest_first_and_no_more_than_each_holds():
+    # Reserved in this order: 3 for SHP-1, 2 for SHP-2, 1 for SHP-3. The count finds 2: 4 must give way.
+    held = [Held(1, "shipment", "SHP-1", 10, 3 * UNIT), Held(2, "shipment", "SHP-2", 10, 2 * UNIT),
+            Held(3, "shipment", "SHP-3", 20, UNIT)]
+    assert [(h.order_code, cut) for h, cut in reservation_cuts(held, 2 * UNIT)] == [
+        ("SHP-3", UNIT), ("SHP-2", 2 * UNIT), ("SHP-1", UNIT)]
+    assert reservation_cuts(held, 6 * UNIT) == [], "a count that covers every promise cuts none"
+    assert [cut for _, cut in reservation_cuts(held, -1)] == [UNIT, 2 * UNIT, 3 * UNIT], "nothing left: all give way"
+
+
+def test_a_line_s_pick_rows_are_its_reservations_one_per_bin_and_the_rest_missing():
+    held = [Pick("B-1", "SOON", date(2030, 1, 1), 2 * UNIT), Pick("A-1", "LATE", None, UNIT),
+            Pick("B-1", "SOON", date(2030, 1, 1), UNIT)]
+    assert merged_picks(held) == [Pick("B-1", "SOON", date(2030, 1, 1), 3 * UNIT), Pick("A-1", "LATE", None, UNIT)]
+    rows = line_pick_rows(10, "JAM", held, 6 * UNIT)
+    assert [(r["location"], r["quantity"], r["missing"]) for r in rows] == [
+        ("B-1", "3", False), ("A-1", "1", False), (None, "2", True)]
+    assert missing_by_line(rows) == {10: 2 * UNIT}
+    assert [r["missing"] for r in line_pick_rows(10, "JAM", held, 4 * UNIT)] == [False, False], "held it all: not short"
+
+
+def test_a_line_s_new_rows_take_the_place_of_its_old_ones_in_the_pick_list():
+    rows = [{"line_no": 10, "n": "a"}, {"line_no": 20, "n": "b"}, {"line_no": 20, "n": "c"}, {"line_no": 30, "n": "d"}]
+    assert [r["n"] for r in with_line_rows(rows, 20, [{"line_no": 20, "n": "x"}])] == ["a", "x", "d"]
+    assert [r["n"] for r in with_line_rows(rows, 10, [])] == ["b", "c", "d"]
+    assert [r["n"] for r in with_line_rows(rows, 40, [{"line_no": 40, "n": "y"}])] == ["a", "b", "c", "d", "y"]
 
 
 def test_when_an_order_line_shrinks_the_newest_shipment_gives_up_what_is_not_packed_first():
