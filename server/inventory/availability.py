@@ -265,6 +265,21 @@ async def shorten_reservations_to(item: str, location: str, lot: str, keep_micro
             for r, cut in cuts]
 
 
+async def add_reservations(picks: Iterable[Pick], item: str, order_kind: str, order_code: str, line_no: int) -> None:
+    """More units promised to an order line (a re-planned pick list's top-up): a bin the line already holds gets
+    them on its open reservation, so a line keeps one reservation per bin; another bin gets a new one."""
+    held = {(r["location"], r["lot"]): r["id"] for r in await sql_read(
+        "SELECT id, location, lot FROM stock_reservation WHERE order_kind = $1 AND order_code = $2 AND line_no = $3 "
+        "AND item = $4 AND released_at IS NULL", order_kind, order_code, line_no, item)}
+    for pick in picks:
+        known = held.get((pick.location, pick.lot))
+        if known is None:
+            await reserve(item, pick.quantity_micro, order_kind, order_code, line_no, location=pick.location, lot=pick.lot)
+        else:
+            await sql_execute("UPDATE stock_reservation SET quantity_micro = quantity_micro + $1 WHERE id = $2",
+                              pick.quantity_micro, known)
+
+
 async def release_reservations(order_kind: str, order_code: str, line_no: int | None = None) -> None:
     args: list[Any] = [datetime.now(timezone.utc), order_kind, order_code]
     line = ""

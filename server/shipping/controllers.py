@@ -1,5 +1,5 @@
 """REST endpoints of shipping: shipments under /api/shipments (list, read, plan from sales order lines, cancel,
-change route, proof of delivery and signature, shipment label and delivery note), handling units by SSCC (with
+re-plan a short one's pick list, change route, proof of delivery and signature, shipment label and delivery note), handling units by SSCC (with
 their SSCC label) under /api/handling-units, and the proof chain's check at /api/proofs/verify.
 Reading needs shipping.read, writing shipping.write."""
 
@@ -112,6 +112,14 @@ class ShipmentController(Controller):
     async def cancel_shipment(self, request: Request, code: CodePath, data: ShipmentAction | None = None) -> ShipmentOut:
         async with write_transaction():
             return await planning.cancel_shipment(code, office_who(request), data.reason if data else "")
+
+    @post("/{code:str}/replan", guards=[requires("shipping.write")], status_code=HTTP_200_OK,
+          summary="Re-plan a short shipment's pick list: reserve, first expiry first out, what has become free since "
+                  "(409 no_free_stock while nothing has)",
+          operation_id="replan_shipment")
+    async def replan_shipment(self, request: Request, code: CodePath) -> ShipmentOut:
+        async with write_transaction():
+            return await planning.replan_shipment(code, office_who(request))
 
     @post("/{code:str}/route", guards=[requires("shipping.write")], status_code=HTTP_200_OK,
           summary="Move an open shipment to another route (the old route's devices drop it)",

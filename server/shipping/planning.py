@@ -1,11 +1,12 @@
 """The office plans shipments: one from approved sales order lines (stock reserved, a FEFO pick list made), its
-cancellation while nothing is packed, another route, and fitting open shipments to a changed sales order line.
+cancellation while nothing is packed, another route, fitting open shipments to a changed sales order line, and
+re-planning a short shipment's pick list once stock has become free.
 
 The pick list is the reservation: each pick reserves its bin's units, and what no free bin covers is a `missing` row
 (the shipment is short there, and the order's tracking shows it so). Planning locks the item's places in the
 warehouse first, so two shipments planned at once for the last units never both get them. A count that finds less
 in a bin than was reserved there cuts the reservation (server/inventory/availability.py) and the line's pick rows
-follow (`reservations_cut`): the units are missing and the shipment short."""
+follow (`reservations_cut`): the units are missing, the shipment short, until a re-plan finds free stock."""
 
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ from server.db import needs_write
 from server.documents import audit_change, utc_now
 from server.errors import ApiError
 from server.inventory.availability import (
-    Bin, Pick, held_reservations, lock_item_places, release_reservations, reservable_bins, reservations_left, reserve,
+    Bin, Pick, add_reservations, fefo_take, held_reservations, lock_item_places, release_reservations, reservable_bins,
+    reservations_left, reserve,
 )
 from server.inventory.stock import check_decimals, load_item
 from server.errors import refuse
@@ -227,6 +229,47 @@ async def _save_pick_list(row: dict[str, Any], rows: list[dict[str, Any]]) -> Sh
     await Shipment.update({Shipment.pick_list: json.dumps(rows), Shipment.updated_at: utc_now()}).where(Shipment.id == row["id"])
     after = await publish(row, row["code"])
     await sales.refresh_progress(row["sales_order"])
+    return after
+
+
+@needs_write
+async def replan_shipment(code: str, who: Who) -> ShipmentOut:
+    """Plan a short shipment's pick list again: each line it is short of reserves, first expiry first out, what has
+    become free in its warehouse since (a receipt, a production report, a move, a count), and its rows say what it
+    holds and what is still missing. Refused while nothing more is free (`no_free_stock`), so the shipment is never
+    touched for nothing; a shipment short of nothing is `shipment_not_short`."""
+    seen = await shipment_row(code)
+    await lock_item_places((line["item"] for line in await shipment_lines(seen["id"])), seen["ship_from"])
+    row = await shipment_row(code, lock=True)
+    rows = json.loads(row["pick_list"] or "[]")
+    short = sorted(rules.missing_by_line(rows))
+    refusal = rules.replan_refusal(row["status"], short)
+    if refusal is not None:
+        raise conflict(refusal, shipment=code, shipment_status=row["status"])
+    before = await shipment_out(row)
+    lines = {line["line_no"]: line for line in await shipment_lines(row["id"])}
+    bins: dict[str, list[Bin]] = {}
+    picks, reserved_now = rows, 0
+    for line_no in (no for no in short if no in lines):
+        line = lines[line_no]
+        held = await held_reservations(RESERVATION_KIND, code, line_no)
+        wanted = _to_pick(line) - sum(pick.quantity_micro for pick in held)
+        if wanted > 0:
+            if line["item"] not in bins:
+                bins[line["item"]] = await reservable_bins(line["item"], row["ship_from"])
+            more, _ = fefo_take(bins[line["item"]], wanted)
+            bins[line["item"]] = rules.bins_left(bins[line["item"]], more)
+            await add_reservations(more, line["item"], RESERVATION_KIND, code, line_no)
+            held, reserved_now = held + more, reserved_now + sum(pick.quantity_micro for pick in more)
+        picks = _rows_as_held(picks, line, held)
+    missing = sum(rules.missing_by_line(rows).values())
+    if not reserved_now and sum(rules.missing_by_line(picks).values()) >= missing:
+        items = sorted({lines[no]["item"] for no in short if no in lines})
+        raise conflict(Refusal("no_free_stock", f"Still no free stock of {', '.join(items)} in {row['ship_from']}: "
+                               f"the shipment stays short of {quantity_text(missing)}"),
+                       shipment=code, warehouse=row["ship_from"], items=items, missing=quantity_text(missing))
+    after = await _save_pick_list(row, picks)
+    await audit_change(who, "replan", ENTITY, code, before, after)
     return after
 
 

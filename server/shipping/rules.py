@@ -140,6 +140,15 @@ def missing_by_line(rows: Iterable[dict[str, Any]]) -> dict[int, int]:
     return missing
 
 
+def replan_refusal(status: str, short: Collection[int]) -> Refusal | None:
+    """A pick list is planned again while the shipment is open and short somewhere."""
+    if status not in OPEN:
+        return _closed(status)
+    if not short:
+        return Refusal("shipment_not_short", "Every line of this shipment has its stock reserved: nothing to re-plan")
+    return None
+
+
 def pick_rows(line_no: int, item: str, picks: Sequence[Pick], missing_micro: int) -> list[dict[str, Any]]:
     """A line's rows of a pick list: one per bin to pick from, then a `missing` row for what no bin covers."""
     rows = [{"line_no": line_no, "item": item, "location": p.location, "lot": p.lot or None,

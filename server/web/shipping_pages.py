@@ -57,12 +57,15 @@ async def _shipment_page(request: Request, code: str, *, errors: list[str] | Non
         proof = await delivery.get_proof(code)
         # The chain up to this proof: an edit anywhere before it, or in it, shows here.
         verification = await delivery.verify_chain(through_sequence=proof.sequence)
-    may_cancel = (user is not None and user.may("shipping.write")
-                  and shipping_rules.cancel_refusal(shipment.status, len(shipment.handling_units)) is None)
+    may_write = user is not None and user.may("shipping.write")
+    may_cancel = may_write and shipping_rules.cancel_refusal(shipment.status, len(shipment.handling_units)) is None
+    short = any(pick.missing for pick in shipment.pick_list)
+    may_replan = may_write and short and shipment.status in shipping_rules.OPEN
     packed = sum((line.packed_quantity for line in shipment.lines), Decimal(0))
     ordered = sum((line.quantity for line in shipment.lines), Decimal(0))
     return render(request, "shipping_detail.html", status_code=status_code, shipment=shipment, proof=proof,
-                  verification=verification, may_cancel=may_cancel, errors=errors or [], show=display,
+                  verification=verification, may_cancel=may_cancel, may_replan=may_replan, short=short,
+                  errors=errors or [], show=display,
                   progress=int(packed * 100 / ordered) if ordered else 0, done=request.query_params.get("done"))
 
 
@@ -84,4 +87,18 @@ async def shipping_cancel(request: Request, code: CodePath) -> Template | Redire
     return Redirect(f"/shipments/{code}?{urlencode({'done': 'cancel'})}", status_code=HTTP_303_SEE_OTHER)
 
 
-SHIPPING_HANDLERS = [shipping_list, shipping_detail, shipping_cancel]
+@post("/shipments/{code:str}/replan", guards=[requires("shipping.write")], include_in_schema=False)
+async def shipping_replan(request: Request, code: CodePath) -> Template | Redirect:
+    """A short shipment's pick list planned again from what has become free: the same call as the API's."""
+    who = office_who(request)
+    try:
+        async with write_transaction():
+            await planning.replan_shipment(code, who)
+    except ApiError as exc:
+        if exc.code == "not_found":
+            raise
+        return await _shipment_page(request, code, errors=_messages(request, exc), status_code=exc.status_code)
+    return Redirect(f"/shipments/{code}?{urlencode({'done': 'replan'})}", status_code=HTTP_303_SEE_OTHER)
+
+
+SHIPPING_HANDLERS = [shipping_list, shipping_detail, shipping_cancel, shipping_replan]

@@ -134,3 +134,54 @@ def test_a_count_below_what_is_reserved_is_booked_and_the_latest_reservation_giv
     take = {"shipment": first["code"], "contents": [{"item": item, "location": "FG-01-02", "quantity": "2"}]}
     assert pushed(packer, "shipment.pack", take)["status"] == "applied"
     assert figures(login("viewer"), item) == ("0", "0", "0")
+
+
+def test_a_short_shipment_replanned_after_a_receipt_reserves_the_new_stock_and_is_short_no_more(login, unique, browse,
+                                                                                                    device):
+    item = finished_item(login, unique, lot_tracked=False)
+    order = confirmed_order(login, [(item, "3")])
+    shipment = plan_shipment(login, order)
+    assert picked(shipment) == [(None, "3", True)]
+    logistics = login("logistics")
+
+    nothing = logistics.post(f"/api/shipments/{shipment['code']}/replan")
+    assert nothing.status_code == 409 and nothing.json()["code"] == "no_free_stock", nothing.text
+    assert nothing.json()["details"]["missing"] == "3"
+    assert shipment_of(login, shipment["code"]) == shipment, "refused, and nothing touched"
+
+    supplier = unique("SUP")
+    assert login("admin").post("/api/suppliers", json={"code": supplier, "name": f"Maker of {item}", "currency": "CNY",
+                                                       "items": [{"item": item}]}).status_code == 201
+    buyer = login("buyer")
+    po = buyer.post("/api/purchase-orders", json={"supplier": supplier, "site": "NB1", "lines": [
+        {"item": item, "quantity": "3", "unit_price": "1", "due_date": DUE}]})
+    assert po.status_code == 201, po.text
+    assert buyer.post(f"/api/purchase-orders/{po.json()['code']}/approve").status_code == 200
+
+    def receive(quantity: str) -> None:
+        received = pushed(device, "receipt.receive", {"purchase_order": po.json()["code"], "line_no": 10, "item": item,
+                                                      "location": "FG-02-01", "quantity": quantity})
+        assert received["status"] == "applied", received
+
+    receive("1")
+    assert picked(shipment_of(login, shipment["code"])) == [(None, "3", True)], "a receipt tops nothing up by itself"
+    desk = browse("logistics")
+    page = desk.get(f"/shipments/{shipment['code']}")
+    assert 'id="ship-short"' in page.text and 'id="ship-replan"' in page.text
+    replanned = desk.post(f"/shipments/{shipment['code']}/replan")
+    assert replanned.status_code == 303, replanned.text
+    assert picked(shipment_of(login, shipment["code"])) == [("FG-02-01", "1", False), (None, "2", True)]
+    assert tracked_line(login, order["code"])["short"] == "2"
+
+    receive("2")
+    topped = logistics.post(f"/api/shipments/{shipment['code']}/replan")
+    assert topped.status_code == 200, topped.text
+    assert picked(topped.json()) == [("FG-02-01", "3", False)]
+    assert figures(login("viewer"), item) == ("3", "3", "0")
+    line = tracked_line(login, order["code"])
+    assert (line["on_shipments"], line["short"]) == ("3", "0")
+    assert 'id="ship-short"' not in desk.get(f"/shipments/{shipment['code']}").text
+    again = logistics.post(f"/api/shipments/{shipment['code']}/replan")
+    assert again.status_code == 409 and again.json()["code"] == "shipment_not_short"
+    assert [e["action"] for e in login("admin").get("/api/audit", params={
+        "entity": "shipment", "entity_key": shipment["code"]}).json()["items"]] == ["replan", "replan", "create"]

@@ -43,6 +43,7 @@ from server.shipping.rules import (
     position_record,
     proof_hash,
     proof_record,
+    replan_refusal,
     share_serials,
     shortfalls_by_line,
     sign_refusal,
@@ -178,6 +179,14 @@ def test_a_line_s_new_rows_take_the_place_of_its_old_ones_in_the_pick_list():
     assert [r["n"] for r in with_line_rows(rows, 20, [{"line_no": 20, "n": "x"}])] == ["a", "x", "d"]
     assert [r["n"] for r in with_line_rows(rows, 10, [])] == ["b", "c", "d"]
     assert [r["n"] for r in with_line_rows(rows, 40, [{"line_no": 40, "n": "y"}])] == ["a", "b", "c", "d", "y"]
+
+
+@pytest.mark.parametrize(("status", "short", "refusal"), [
+    ("planned", [10], None), ("picking", [10], None), ("planned", [], "shipment_not_short"),
+    ("cancelled", [10], "shipment_cancelled"), ("delivered", [10], "shipment_delivered"),
+])
+def test_a_pick_list_is_replanned_while_the_shipment_is_open_and_short(status, short, refusal):
+    assert code(replan_refusal(status, short)) == refusal
 
 
 def test_when_an_order_line_shrinks_the_newest_shipment_gives_up_what_is_not_packed_first():

@@ -171,6 +171,7 @@ PERMISSIONS: dict[str, str] = {
     "POST /api/shipments": "shipping.write",
     "GET /api/shipments/{code}": "shipping.read",
     "POST /api/shipments/{code}/cancel": "shipping.write",
+    "POST /api/shipments/{code}/replan": "shipping.write",
     "POST /api/shipments/{code}/route": "shipping.write",
     "GET /api/shipments/{code}/delivery-note.pdf": "shipping.read",
     "GET /api/shipments/{code}/delivery-note.png": "shipping.read",
