@@ -138,12 +138,20 @@ class PlanRecordOut(BaseModel):
 PlannedKey = Annotated[str, StringConstraints(min_length=3, max_length=60, pattern=r"^[A-Za-z0-9._-]+@[0-9]+$")]
 
 
+class SupplierChoice(Contract):
+    key: PlannedKey
+    supplier: Code
+
+
 class FirmIn(Contract):
     """The planned orders to firm, by key (ITEM@period); for purchases, `suppliers` may choose another supplier
     for some keys than the one the plan proposes."""
 
     keys: list[PlannedKey] = Field(min_length=1, max_length=500)
-    suppliers: dict[PlannedKey, Code] = Field(default_factory=dict, max_length=500)
+    suppliers: list[SupplierChoice] = Field(default_factory=list, max_length=500)
+
+    def supplier_of(self) -> dict[str, str]:
+        return {choice.key: choice.supplier for choice in self.suppliers}
 
 
 class FirmedOut(BaseModel):

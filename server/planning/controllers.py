@@ -8,8 +8,10 @@ from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, get, post, put
 from litestar.params import Parameter
-from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_404_NOT_FOUND, HTTP_409_CONFLICT
 
+from schemas.errors import ErrorBody
 from schemas.planning import (
     FirmedOut, FirmIn, MrpRunIn, MrpRunOut, PlanExceptionOut, PlannedOrderOut, PlanningSettingsIn, PlanningSettingsOut,
     PlanRecordOut,
@@ -24,13 +26,20 @@ CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 CodePath = Annotated[str, Parameter(max_length=40, pattern=CODE_PATTERN)]
 CodeFilter = Annotated[str | None, Parameter(max_length=40, pattern=CODE_PATTERN)]
 RunId = Annotated[int, Parameter(ge=1, le=2**31 - 1)]
+NO_PLAN = {HTTP_404_NOT_FOUND: ResponseSpec(ErrorBody, generate_examples=False,
+                                            description="The site has no completed run yet (`no_plan`)")}
+RUN_REFUSALS = {
+    HTTP_404_NOT_FOUND: ResponseSpec(ErrorBody, generate_examples=False, description="No such site (`not_found`)"),
+    HTTP_409_CONFLICT: ResponseSpec(ErrorBody, generate_examples=False,
+                                    description="A run of the site is under way (`mrp_running`)"),
+}
 
 
 class MrpController(Controller):
     path = "/api/mrp"
     tags = ["Planning"]
 
-    @post("/runs", guards=[requires("planning.write")], status_code=HTTP_201_CREATED,
+    @post("/runs", guards=[requires("planning.write")], status_code=HTTP_201_CREATED, responses=RUN_REFUSALS,
           summary="Run MRP for a site now: a new plan, the previous ones kept", operation_id="run_mrp")
     async def run(self, request: Request, data: MrpRunIn) -> MrpRunOut:
         return await service.run_mrp(data.site, office_who(request))
@@ -39,7 +48,7 @@ class MrpController(Controller):
     async def runs(self, site: CodeFilter = None, limit: Annotated[int, Parameter(ge=1, le=200)] = 20) -> list[MrpRunOut]:
         return await service.list_runs(site, limit)
 
-    @get("/runs/latest", guards=[requires("planning.read")], summary="The latest completed run of a site",
+    @get("/runs/latest", guards=[requires("planning.read")], summary="The latest completed run of a site", responses=NO_PLAN,
          operation_id="latest_mrp_run")
     async def latest(self, site: Annotated[str, Parameter(max_length=40, pattern=CODE_PATTERN)]) -> MrpRunOut:
         return await service.latest_run(site)
@@ -93,7 +102,7 @@ class MrpController(Controller):
           operation_id="firm_planned_purchases")
     async def firm_purchases(self, request: Request, run_id: RunId, data: FirmIn) -> list[FirmedOut]:
         async with write_transaction():
-            return await firming.firm_purchases(run_id, data.keys, data.suppliers, office_who(request))
+            return await firming.firm_purchases(run_id, data.keys, data.supplier_of(), office_who(request))
 
 
 class PlanningSettingsController(Controller):

@@ -135,13 +135,14 @@ async def firm_page(request: Request) -> Template | Redirect:
     keys = [str(key) for key in form.getall("keys")] if "keys" in form else []
     chosen = {key: str(form.get(f"supplier:{key}")) for key in keys if form.get(f"supplier:{key}")}
     try:
-        data = FirmIn(keys=keys, suppliers=chosen if kind == "purchase" else {})
+        data = FirmIn(keys=keys, suppliers=[{"key": k, "supplier": s} for k, s in chosen.items()] if kind == "purchase"
+                      else [])
         run = await service.latest_run(site)
         async with write_transaction():
             if kind == "production":
                 firmed = await firming.firm_production(run.id, data.keys, office_who(request))
             else:
-                firmed = await firming.firm_purchases(run.id, data.keys, data.suppliers, office_who(request))
+                firmed = await firming.firm_purchases(run.id, data.keys, data.supplier_of(), office_who(request))
     except (ApiError, ValidationError) as exc:
         return await _plan_page(request, site, kind=kind, errors=messages(request, exc),
                                 status_code=getattr(exc, "status_code", HTTP_422_UNPROCESSABLE_ENTITY))
