@@ -87,17 +87,23 @@ def in_force(versions: list[dict[str, Any]], today: date) -> dict[str, Any] | No
     return max(candidates, key=lambda v: v["version"], default=None)
 
 
+def daily_minutes(centre: dict[str, Any], today: date) -> Decimal:
+    """A work centre's minutes on a working day: the most it has on any day of the coming week."""
+    return max(capacity_minutes(centre, today + timedelta(days=n)) for n in range(7))
+
+
 def routing_days(operations: list[dict[str, Any]], centres: dict[str, dict[str, Any]], quantity: Decimal,
                  today: date) -> int | None:
     """Calendar days to make `quantity` on a routing: each operation's setup and run time over its work centre's
-    minutes on a working day, summed and rounded up to whole working days, laid on the first work centre's
-    calendar from today. None when a work centre has no working time (the item's own lead time is used)."""
+    minutes on a working day (`daily`, worked out once per centre), summed and rounded up to whole working days,
+    laid on the first work centre's calendar from today. None when a work centre has no working time (the item's
+    own lead time is used)."""
     working_days = Decimal(0)
     for operation in operations:
         centre = centres.get(operation["work_centre"])
         if centre is None:
             return None
-        daily = max((capacity_minutes(centre, today + timedelta(days=n)) for n in range(7)), default=Decimal(0))
+        daily = centre["daily"]
         if daily <= 0:
             return None
         minutes = _decimal(operation["setup_minutes"]) + _decimal(operation["run_minutes_per_unit"]) * quantity
@@ -145,6 +151,8 @@ async def read_input(fetch: Fetch, site: str, bucket: str, horizon: int, today: 
                              "holidays": _json(row["holidays"])}
                for row in await fetch("SELECT code, shifts, working_days, holidays, parallel_capacity, efficiency_pct "
                                       "FROM work_centre")}
+    for centre in centres.values():
+        centre["daily"] = daily_minutes(centre, today)
     offers: dict[str, list[SupplierOffer]] = defaultdict(list)
     for row in await fetch(
             "SELECT si.item, s.code AS supplier, si.price, si.lead_time_days, si.min_order_quantity, si.preferred "

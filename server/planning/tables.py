@@ -75,12 +75,14 @@ class PlanPeg(Table, tablename="plan_peg"):
     line, a forecast, a production order's material, a parent's planned order)."""
 
     id = Serial(primary_key=True)
-    run = ForeignKey(MrpRun, on_delete=OnDelete.cascade, index=True)
+    # indexed by (run, demand) and (run, supply) in the migration: a plan's hundreds of thousands of rows are
+    # written with as few indexes as its reads need
+    run = ForeignKey(MrpRun, on_delete=OnDelete.cascade)
     item = Varchar(length=40)
-    demand = Varchar(length=120, index=True)
+    demand = Varchar(length=120)
     demand_kind = Varchar(length=12)
     demand_period = Integer()
-    supply = Varchar(length=120, index=True)
+    supply = Varchar(length=120)
     supply_kind = Varchar(length=10)
     supply_period = Integer()
     quantity_micro = BigInt()

@@ -18,6 +18,9 @@ async def forwards():
         await engine_finder().run_ddl(
             "CREATE UNIQUE INDEX forecast_site_item_period ON forecast (site, item, period_start)")
         await engine_finder().run_ddl("CREATE UNIQUE INDEX mrp_run_one_running ON mrp_run (site) WHERE status = 'running'")
+        # a plan's pegging is read by run and demand (what serves it) and by run and supply (what it serves)
+        await engine_finder().run_ddl("CREATE INDEX plan_peg_run_demand ON plan_peg (run, demand)")
+        await engine_finder().run_ddl("CREATE INDEX plan_peg_run_supply ON plan_peg (run, supply)")
 
     manager.add_raw(unique_identities)
 
