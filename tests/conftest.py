@@ -4,9 +4,12 @@ FLOORSYNC_TEST_BACKEND=postgres), logged-in clients per role, and fresh servers 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -14,7 +17,7 @@ import pytest
 from tests.browsers import chromium
 from tests.clients import Browser, anonymous, signed_in
 from tests.factory import make_item
-from tests.servers import BACKEND, PG_ADMIN_URL, REDIS_URL, Server, make_server
+from tests.servers import BACKEND, PG_ADMIN_URL, REDIS_URL, RUN_DIR_VARIABLE, Server, drop_demo_template, make_server
 from tests.sync_fixtures import enrolled_device
 
 
@@ -227,3 +230,14 @@ def pytest_terminal_summary(terminalreporter) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("PICCOLO_CONF", "server.piccolo_conf")
+    if not hasattr(config, "workerinput"):
+        # The run's folder, made before the xdist workers start (they inherit the variable): one demo template for
+        # the whole run instead of one loaded by each worker (tests/servers.py: demo_template).
+        os.environ[RUN_DIR_VARIABLE] = tempfile.mkdtemp(prefix="floorsync-test-run-")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if not hasattr(config, "workerinput") and os.environ.get(RUN_DIR_VARIABLE):
+        run_dir = Path(os.environ.pop(RUN_DIR_VARIABLE))
+        drop_demo_template(run_dir)
+        shutil.rmtree(run_dir, ignore_errors=True)
