@@ -197,11 +197,10 @@ def drop_demo_template(run_dir: Path) -> None:
         Database(url=fields["url"], name=fields["name"], tmp=run_dir).drop()
 
 
-def make_server(tmp: Path, *, demo: bool = True, database: Database | None = None, demo_loaded_here: bool = False,
-                **extra_env: str) -> Server:
-    """A server on a new database: migrated, with the demo factory unless demo=False (a copy of the demo template,
-    or loaded by `floorsync demo` on this very database with demo_loaded_here=True), or on the database given."""
-    copy_demo = demo and database is None and not demo_loaded_here
+def make_server(tmp: Path, *, demo: bool = True, database: Database | None = None, **extra_env: str) -> Server:
+    """A server on a new database: migrated, with the demo factory (a copy of the demo template) unless demo=False;
+    or on the database given, migrated, and loaded by `floorsync demo` unless demo=False."""
+    copy_demo = demo and database is None
     database = database or (Database.copy_of(demo_template(tmp), tmp) if copy_demo else Database.create(tmp))
     data_dir = tmp / f"data-{uuid.uuid4().hex[:6]}"
     server = Server(database=database, port=free_port(), env=server_env(database, data_dir, **extra_env))
