@@ -179,11 +179,28 @@ ONCE_ON_POSTGRES_MODULES = {
 }
 
 
+# Modules that touch no database (rules as values in and decisions out, the MRP engine and `floorsync mrp FILE`, the
+# source's imports) prove on one run all they prove on two: they run once, on SQLite.
+NO_DATABASE = "it reads and writes no database, so a second run would prove nothing the first did not"
+ONCE_ON_SQLITE_MODULES = {
+    "test_architecture.py": NO_DATABASE,
+    "test_calendar.py": NO_DATABASE,
+    "test_command_schemas.py": NO_DATABASE,
+    "test_mrp_properties.py": NO_DATABASE,
+    "test_mrp_textbook.py": NO_DATABASE,
+    "test_open_actions.py": NO_DATABASE,
+    "test_sales_rules.py": NO_DATABASE,
+    "test_shipping_rules.py": NO_DATABASE,
+}
+
+
 def _deselection_reason(item: pytest.Item) -> str | None:
     if BACKEND != "postgres" and item.path.name in POSTGRES_ONLY_MODULES:
         return f"on SQLite ({POSTGRES_ONLY_MODULES[item.path.name]}): run with FLOORSYNC_TEST_BACKEND=postgres"
     if BACKEND != "postgres" and item.path.name in ONCE_ON_POSTGRES_MODULES:
         return f"on SQLite (run once, on PostgreSQL: {ONCE_ON_POSTGRES_MODULES[item.path.name]})"
+    if BACKEND == "postgres" and item.path.name in ONCE_ON_SQLITE_MODULES:
+        return f"on PostgreSQL (run once, on SQLite: {ONCE_ON_SQLITE_MODULES[item.path.name]})"
     if BACKEND == "postgres" and item.get_closest_marker("browser") is not None:
         return f"on PostgreSQL ({BROWSER_ON_ONE_BACKEND}): run with FLOORSYNC_TEST_BACKEND=sqlite"
     return None
@@ -191,8 +208,8 @@ def _deselection_reason(item: pytest.Item) -> str | None:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Tests that need the PostgreSQL + Redis shape are deselected (not skipped) on SQLite, browser scenarios on
-    PostgreSQL, and the run says so, module by module (under xdist the workers hand their lines to the controller,
-    which prints them at the end)."""
+    PostgreSQL, what runs once on the other backend's run, and the run says so, module by module (under xdist the
+    workers hand their lines to the controller, which prints them at the end)."""
     reasons = {item: _deselection_reason(item) for item in items}
     deselected = [item for item in items if reasons[item]]
     if not deselected:
