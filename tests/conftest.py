@@ -194,6 +194,9 @@ ONCE_ON_SQLITE_MODULES = {
 }
 
 
+BACKEND_NAMES = {"sqlite": "SQLite", "postgres": "PostgreSQL"}
+
+
 def _deselection_reason(item: pytest.Item) -> str | None:
     if BACKEND != "postgres" and item.path.name in POSTGRES_ONLY_MODULES:
         return f"on SQLite ({POSTGRES_ONLY_MODULES[item.path.name]}): run with FLOORSYNC_TEST_BACKEND=postgres"
@@ -201,6 +204,10 @@ def _deselection_reason(item: pytest.Item) -> str | None:
         return f"on SQLite (run once, on PostgreSQL: {ONCE_ON_POSTGRES_MODULES[item.path.name]})"
     if BACKEND == "postgres" and item.path.name in ONCE_ON_SQLITE_MODULES:
         return f"on PostgreSQL (run once, on SQLite: {ONCE_ON_SQLITE_MODULES[item.path.name]})"
+    once_on = item.get_closest_marker("once_on")  # a test (a parameter) of its own that runs on one backend
+    if once_on is not None and once_on.args[0] != BACKEND:
+        here, there = BACKEND_NAMES[BACKEND], BACKEND_NAMES[once_on.args[0]]
+        return f"on {here} (run once, on {there}: {once_on.kwargs['reason']})"
     if BACKEND == "postgres" and item.get_closest_marker("browser") is not None:
         return f"on PostgreSQL ({BROWSER_ON_ONE_BACKEND}): run with FLOORSYNC_TEST_BACKEND=sqlite"
     return None
