@@ -6,8 +6,9 @@ INSTALLED := $(VENV)/.installed
 # The slowest tests of each run are listed at its end: where the suite's time goes (CI aims under 15 minutes for
 # both runs). Each run spreads its test files over xdist workers, each with a server of its own; a file stays on one
 # worker, so a module's fixtures (a browser, a server of its own) and the guide's file order hold. Files are handed
-# out in collection order, tests/api/ (the fuzzer, one long test) first: xdist's default, most tests first, would
-# start it last and leave it running alone at the end.
+# out in collection order, which tests/conftest.py makes longest module first (LONGEST_FIRST), so that no long module
+# starts last and runs alone at the end: xdist's default, most tests first, would start the fuzzer (one long test a
+# file) last.
 PYTEST_ARGS ?= --durations=25
 WORKERS ?= 3
 XDIST_ARGS ?= -n $(WORKERS) --dist loadfile --no-loadscope-reorder

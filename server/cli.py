@@ -335,6 +335,15 @@ def _missing_sqlite_file() -> str | None:
     return f"{_database_where()} does not exist yet: run `floorsync migrate` first"
 
 
+def _needs_areas(args: argparse.Namespace) -> bool:
+    """Whether the command writes or resolves through the areas as the server does. The migrations (Piccolo's own),
+    the copies of the database and the MRP engine on a problem file (a pure function) do without them, and so
+    without loading the whole application, which costs a command over a CPU-second before it starts its work."""
+    if args.command in ("migrate", "backup", "restore"):
+        return False
+    return not (args.command == "mrp" and not args.live)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command != "serve":
@@ -344,9 +353,10 @@ def main(argv: list[str] | None = None) -> int:
     if problem:
         print(f"floorsync {args.command}: {problem}", file=sys.stderr)
         return 1
-    from server.app import wire_areas
+    if _needs_areas(args):
+        from server.app import wire_areas
 
-    wire_areas()  # the demo, enrolment and scan commands write and resolve as the server does
+        wire_areas()  # the demo, enrolment and scan commands write and resolve as the server does
     try:
         return COMMANDS[args.command](args)
     except Exception as error:

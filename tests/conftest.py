@@ -4,9 +4,12 @@ FLOORSYNC_TEST_BACKEND=postgres), logged-in clients per role, and fresh servers 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -14,7 +17,7 @@ import pytest
 from tests.browsers import chromium
 from tests.clients import Browser, anonymous, signed_in
 from tests.factory import make_item
-from tests.servers import BACKEND, PG_ADMIN_URL, REDIS_URL, Server, make_server
+from tests.servers import BACKEND, PG_ADMIN_URL, REDIS_URL, RUN_DIR_VARIABLE, Server, drop_demo_template, make_server
 from tests.sync_fixtures import enrolled_device
 
 
@@ -176,20 +179,64 @@ ONCE_ON_POSTGRES_MODULES = {
 }
 
 
+# Modules that touch no database (rules as values in and decisions out, the MRP engine and `floorsync mrp FILE`, the
+# source's imports) prove on one run all they prove on two: they run once, on SQLite.
+NO_DATABASE = "it reads and writes no database, so a second run would prove nothing the first did not"
+ONCE_ON_SQLITE_MODULES = {
+    "test_architecture.py": NO_DATABASE,
+    "test_calendar.py": NO_DATABASE,
+    "test_command_schemas.py": NO_DATABASE,
+    "test_mrp_properties.py": NO_DATABASE,
+    "test_mrp_textbook.py": NO_DATABASE,
+    "test_open_actions.py": NO_DATABASE,
+    "test_sales_rules.py": NO_DATABASE,
+    "test_shipping_rules.py": NO_DATABASE,
+}
+
+
+BACKEND_NAMES = {"sqlite": "SQLite", "postgres": "PostgreSQL"}
+
+
 def _deselection_reason(item: pytest.Item) -> str | None:
     if BACKEND != "postgres" and item.path.name in POSTGRES_ONLY_MODULES:
         return f"on SQLite ({POSTGRES_ONLY_MODULES[item.path.name]}): run with FLOORSYNC_TEST_BACKEND=postgres"
     if BACKEND != "postgres" and item.path.name in ONCE_ON_POSTGRES_MODULES:
         return f"on SQLite (run once, on PostgreSQL: {ONCE_ON_POSTGRES_MODULES[item.path.name]})"
+    if BACKEND == "postgres" and item.path.name in ONCE_ON_SQLITE_MODULES:
+        return f"on PostgreSQL (run once, on SQLite: {ONCE_ON_SQLITE_MODULES[item.path.name]})"
+    once_on = item.get_closest_marker("once_on")  # a test (a parameter) of its own that runs on one backend
+    if once_on is not None and once_on.args[0] != BACKEND:
+        here, there = BACKEND_NAMES[BACKEND], BACKEND_NAMES[once_on.args[0]]
+        return f"on {here} (run once, on {there}: {once_on.kwargs['reason']})"
     if BACKEND == "postgres" and item.get_closest_marker("browser") is not None:
         return f"on PostgreSQL ({BROWSER_ON_ONE_BACKEND}): run with FLOORSYNC_TEST_BACKEND=sqlite"
     return None
 
 
+# The modules of 15 s or more on either backend's run (JUnit of full runs, each module's time after its worker has
+# started), longest first. Under `--dist loadfile` a worker takes a whole module, and the run lasts as long as its
+# slowest worker: started first, the long modules spread over the workers, and the short ones, handed out last, even
+# out where each worker ends (in collection order, tests/system/test_webhooks.py, 23 s, ran alone at the end of both
+# runs). A module not named keeps its collection order after these: name a new one here once it takes 15 s.
+LONGEST_FIRST = [
+    "test_api_fuzz_master_data.py", "test_api_fuzz_floor.py", "test_api_fuzz_office.py", "test_sync_multiprocess.py",
+    "test_pwa_guide.py", "test_backup.py", "test_pwa_sync.py", "test_authorization_matrix.py", "test_sync_faults.py",
+    "test_sync_simulation.py", "test_pwa_shipping.py", "test_hardening_auth.py", "test_api_fuzz_csv.py",
+    "test_pwa_scanning.py", "test_operations.py", "test_quality.py", "test_forecasts.py", "test_browser_planning.py",
+    "test_mrp_live.py", "test_pwa_update.py", "test_sync_scope.py", "test_demo.py", "test_production.py",
+    "test_browser_sales.py", "test_sync_refusals.py", "test_security.py", "test_shipping.py", "test_webhooks.py",
+    "test_pwa_floor.py", "test_cli_errors.py", "test_large_import.py", "test_office_devices_ui.py", "test_pwa_ops.py",
+    "test_webhooks_multiprocess.py", "test_devices.py", "test_sync_protocol.py",
+]
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests that need the PostgreSQL + Redis shape are deselected (not skipped) on SQLite, browser scenarios on
-    PostgreSQL, and the run says so, module by module (under xdist the workers hand their lines to the controller,
-    which prints them at the end)."""
+    """The longest modules first (a stable sort: each module's own order holds). Tests that need the PostgreSQL +
+    Redis shape are deselected (not skipped) on SQLite, browser scenarios on PostgreSQL, what runs once on the other
+    backend's run, and the run says so, module by module (under xdist the workers hand their lines to the
+    controller, which prints them at the end)."""
+    rank = {name: position for position, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
     reasons = {item: _deselection_reason(item) for item in items}
     deselected = [item for item in items if reasons[item]]
     if not deselected:
@@ -227,3 +274,14 @@ def pytest_terminal_summary(terminalreporter) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("PICCOLO_CONF", "server.piccolo_conf")
+    if not hasattr(config, "workerinput"):
+        # The run's folder, made before the xdist workers start (they inherit the variable): one demo template for
+        # the whole run instead of one loaded by each worker (tests/servers.py: demo_template).
+        os.environ[RUN_DIR_VARIABLE] = tempfile.mkdtemp(prefix="floorsync-test-run-")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if not hasattr(config, "workerinput") and os.environ.get(RUN_DIR_VARIABLE):
+        run_dir = Path(os.environ.pop(RUN_DIR_VARIABLE))
+        drop_demo_template(run_dir)
+        shutil.rmtree(run_dir, ignore_errors=True)

@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import atexit
+import fcntl
+import json
 import os
 import shutil
 import socket
@@ -151,27 +153,54 @@ def server_env(database: Database, data_dir: Path, **extra: str) -> dict[str, st
 
 
 _demo_template: Database | None = None
+# The run's own folder (made by tests/conftest.py before any xdist worker starts): the demo template of the run, its
+# lock and the file that names it live there. Without it (a script importing this module), each process loads its own.
+RUN_DIR_VARIABLE = "FLOORSYNC_TEST_RUN_DIR"
+TEMPLATE_RECORD = "demo-template.json"
+
+
+def _load_demo_template(tmp: Path) -> Database:
+    template = Database.create(tmp)
+    loader = Server(database=template, port=0, env=server_env(template, tmp / "template-data"))
+    loader.cli("migrate")
+    loader.cli("demo", "--if-empty")
+    return template
 
 
 def demo_template(tmp: Path) -> Database:
-    """A database migrated and loaded with the demo factory by the real commands, once per test process (each xdist
-    worker has its own): a new demo server starts on a copy of it instead of loading the demo again."""
+    """A database migrated and loaded with the demo factory by the real commands, once per run: the first test process
+    (xdist worker) to need it loads it while the others wait for it, and a new demo server starts on a copy of it
+    instead of loading the demo again. The run drops it at its end (tests/conftest.py: drop_demo_template)."""
     global _demo_template
     if _demo_template is None:
-        template = Database.create(tmp)
-        loader = Server(database=template, port=0, env=server_env(template, tmp / "template-data"))
-        loader.cli("migrate")
-        loader.cli("demo", "--if-empty")
-        _demo_template = template
-        atexit.register(template.drop)
+        run_dir = os.environ.get(RUN_DIR_VARIABLE)
+        if not run_dir:
+            _demo_template = _load_demo_template(tmp)
+            atexit.register(_demo_template.drop)
+            return _demo_template
+        record = Path(run_dir) / TEMPLATE_RECORD
+        with open(Path(run_dir) / "demo-template.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when this process ends, should it fail while loading
+            if not record.exists():
+                template = _load_demo_template(Path(run_dir))
+                record.write_text(json.dumps({"url": template.url, "name": template.name}))
+            fields = json.loads(record.read_text())
+        _demo_template = Database(url=fields["url"], name=fields["name"], tmp=Path(run_dir))
     return _demo_template
 
 
-def make_server(tmp: Path, *, demo: bool = True, database: Database | None = None, demo_loaded_here: bool = False,
-                **extra_env: str) -> Server:
-    """A server on a new database: migrated, with the demo factory unless demo=False (a copy of the demo template,
-    or loaded by `floorsync demo` on this very database with demo_loaded_here=True), or on the database given."""
-    copy_demo = demo and database is None and not demo_loaded_here
+def drop_demo_template(run_dir: Path) -> None:
+    """At the end of the run: the run's demo template, if a test loaded it."""
+    record = run_dir / TEMPLATE_RECORD
+    if record.exists():
+        fields = json.loads(record.read_text())
+        Database(url=fields["url"], name=fields["name"], tmp=run_dir).drop()
+
+
+def make_server(tmp: Path, *, demo: bool = True, database: Database | None = None, **extra_env: str) -> Server:
+    """A server on a new database: migrated, with the demo factory (a copy of the demo template) unless demo=False;
+    or on the database given, migrated, and loaded by `floorsync demo` unless demo=False."""
+    copy_demo = demo and database is None
     database = database or (Database.copy_of(demo_template(tmp), tmp) if copy_demo else Database.create(tmp))
     data_dir = tmp / f"data-{uuid.uuid4().hex[:6]}"
     server = Server(database=database, port=free_port(), env=server_env(database, data_dir, **extra_env))

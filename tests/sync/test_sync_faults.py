@@ -18,7 +18,7 @@ from sync.client import DeviceClient, TransientError
 from tests.clients import office
 from tests.factory import count_in
 from tests.faults import FaultyTransport, Oracle, push_raw
-from tests.servers import BACKEND, Database, make_server
+from tests.servers import BACKEND, Database, demo_template, make_server
 from tests.sync_fixtures import enrolled_device
 
 
@@ -202,9 +202,9 @@ if BACKEND == "postgres":
         """A server whose sessions give up on a lock after 300 ms (`lock_timeout`), as an overloaded production
         database would, so a lock held by another connection reaches the push as a real PostgreSQL error."""
         tmp = tmp_path_factory.mktemp("impatient")
-        database = Database.create(tmp)
+        database = Database.copy_of(demo_template(tmp), tmp)  # the demo factory, without loading it again
         asyncio.run(_execute(database.url, f'ALTER DATABASE "{database.name}" SET lock_timeout = \'300ms\''))
-        server = make_server(tmp, database=database)
+        server = make_server(tmp, demo=False, database=database)
         yield server
         server.stop()
         database.drop()

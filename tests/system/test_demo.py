@@ -19,10 +19,12 @@ def _all(client, path: str, **params) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def demo_factory(tmp_path_factory):
-    """A server of this module's own, loaded by `floorsync demo --if-empty`, so other tests' records don't mix in."""
+    """A server of this module's own, so other tests' records don't mix in, on a copy of the database that
+    `floorsync migrate` and `floorsync demo --if-empty` loaded for this run (tests/servers.py: demo_template): the
+    same rows the real CLI wrote, without loading the demo a second time."""
     from tests.servers import make_server
 
-    server = make_server(tmp_path_factory.mktemp("demo"), demo=True, demo_loaded_here=True)
+    server = make_server(tmp_path_factory.mktemp("demo"), demo=True)
     yield server
     server.stop()
     server.database.drop()
