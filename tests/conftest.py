@@ -180,9 +180,10 @@ ONCE_ON_POSTGRES_MODULES = {
 
 
 # Modules that touch no database (rules as values in and decisions out, the MRP engine and `floorsync mrp FILE`, the
-# source's imports) prove on one run all they prove on two: they run once, on SQLite.
+# source's imports) prove on one run all they prove on two: they run once, on PostgreSQL's run, the shorter one
+# now that the browser scenarios with guide pictures run on SQLite's.
 NO_DATABASE = "it reads and writes no database, so a second run would prove nothing the first did not"
-ONCE_ON_SQLITE_MODULES = {
+ONCE_ON_POSTGRES_MODULES |= {
     "test_architecture.py": NO_DATABASE,
     "test_calendar.py": NO_DATABASE,
     "test_command_schemas.py": NO_DATABASE,
@@ -194,6 +195,15 @@ ONCE_ON_SQLITE_MODULES = {
 }
 
 
+# Browser scenarios run once. Those that take no guide pictures (the pictures are SQLite's: PostgreSQL's numeric
+# columns keep their scale) run on PostgreSQL + Redis, the production shape, which also evens out the two runs' times.
+ON_THE_PRODUCTION_SHAPE = "the floor app's offline and update scenarios run once, on PostgreSQL + Redis, as in production"
+BROWSER_ON_POSTGRES_MODULES = {
+    "test_pwa_sync.py": ON_THE_PRODUCTION_SHAPE,
+    "test_pwa_shipping.py": ON_THE_PRODUCTION_SHAPE,
+    "test_pwa_update.py": ON_THE_PRODUCTION_SHAPE,
+}
+
 BACKEND_NAMES = {"sqlite": "SQLite", "postgres": "PostgreSQL"}
 
 
@@ -202,14 +212,16 @@ def _deselection_reason(item: pytest.Item) -> str | None:
         return f"on SQLite ({POSTGRES_ONLY_MODULES[item.path.name]}): run with FLOORSYNC_TEST_BACKEND=postgres"
     if BACKEND != "postgres" and item.path.name in ONCE_ON_POSTGRES_MODULES:
         return f"on SQLite (run once, on PostgreSQL: {ONCE_ON_POSTGRES_MODULES[item.path.name]})"
-    if BACKEND == "postgres" and item.path.name in ONCE_ON_SQLITE_MODULES:
-        return f"on PostgreSQL (run once, on SQLite: {ONCE_ON_SQLITE_MODULES[item.path.name]})"
     once_on = item.get_closest_marker("once_on")  # a test (a parameter) of its own that runs on one backend
     if once_on is not None and once_on.args[0] != BACKEND:
         here, there = BACKEND_NAMES[BACKEND], BACKEND_NAMES[once_on.args[0]]
         return f"on {here} (run once, on {there}: {once_on.kwargs['reason']})"
-    if BACKEND == "postgres" and item.get_closest_marker("browser") is not None:
-        return f"on PostgreSQL ({BROWSER_ON_ONE_BACKEND}): run with FLOORSYNC_TEST_BACKEND=sqlite"
+    if item.get_closest_marker("browser") is not None:
+        on_postgres = item.path.name in BROWSER_ON_POSTGRES_MODULES
+        if BACKEND == "postgres" and not on_postgres:
+            return f"on PostgreSQL ({BROWSER_ON_ONE_BACKEND}): run with FLOORSYNC_TEST_BACKEND=sqlite"
+        if BACKEND != "postgres" and on_postgres:
+            return f"on SQLite ({BROWSER_ON_POSTGRES_MODULES[item.path.name]}): run with FLOORSYNC_TEST_BACKEND=postgres"
     return None
 
 
