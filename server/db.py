@@ -18,7 +18,9 @@ from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 
-from server.settings import database_url_from_env, db_pool_size_from_env, is_postgres_url, sqlite_path_from_url
+from server.settings import (
+    database_url_from_env, db_lock_timeout_ms_from_env, db_pool_size_from_env, is_postgres_url, sqlite_path_from_url,
+)
 
 
 P = ParamSpec("P")
@@ -332,9 +334,8 @@ async def _back_to_pool(connection: Any) -> None:
         await connection.execute("ROLLBACK")
 
 
-# A statement waits at most this long for a lock (a stock place, a document row), then fails as a transient fault
+# A statement waits at most FLOORSYNC_DB_LOCK_TIMEOUT_MS (5 s by default) for a lock, then fails as a transient fault
 # (a push retries, then answers 503; an office request answers 503): a stuck writer cannot hold the pool hostage.
-LOCK_TIMEOUT_MS = 5000
 
 
 async def prepare_engine() -> None:
@@ -345,7 +346,7 @@ async def prepare_engine() -> None:
     else:
         # Set per connection when it opens (no statement per transaction); sessions keep no other state.
         await DB.start_connection_pool(min_size=1, max_size=db_pool_size_from_env(), reset=_back_to_pool,
-                                       server_settings={"lock_timeout": str(LOCK_TIMEOUT_MS)})
+                                       server_settings={"lock_timeout": str(db_lock_timeout_ms_from_env())})
 
 
 async def release_engine() -> None:

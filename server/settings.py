@@ -166,6 +166,15 @@ def database_url_from_env() -> str:
     return os.environ.get("FLOORSYNC_DATABASE_URL") or f"sqlite:///{data_dir_from_env() / 'floorsync.db'}"
 
 
+def db_lock_timeout_ms_from_env() -> int:
+    """FLOORSYNC_DB_LOCK_TIMEOUT_MS: how long a PostgreSQL statement waits for a lock before it fails as a transient
+    fault (a push retries, then answers 503): 5000 by default, 100 to 600000."""
+    text = os.environ.get("FLOORSYNC_DB_LOCK_TIMEOUT_MS", "5000")
+    if not text.isdigit() or not 100 <= int(text) <= 600_000:
+        raise SettingsError("FLOORSYNC_DB_LOCK_TIMEOUT_MS must be a whole number of milliseconds from 100 to 600000")
+    return int(text)
+
+
 def db_pool_size_from_env() -> int:
     """FLOORSYNC_DB_POOL_SIZE: PostgreSQL connections per server process (20 by default: 50 devices pushing at
     once keep that many transactions busy; mind max_connections when running several processes)."""

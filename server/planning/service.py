@@ -9,6 +9,7 @@ left `running` by a process that died is stale after `STALE_AFTER` and no longer
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -82,21 +83,30 @@ async def run_mrp(site: str, who: Who, trigger: str = "office") -> MrpRunOut:
         async with read_snapshot() as fetch:
             snapshot = await read_input(fetch, site, settings["bucket"], settings["horizon"], today())
         result = plan(snapshot.problem)
-    except PlanningError as exc:
         async with write_transaction():
-            await MrpRun.update({MrpRun.status: "failed", MrpRun.finished_at: _now(),
-                                 MrpRun.error: translate("en", f"mrp.error.{exc.code}",
-                                                         **{k: _said(v) for k, v in exc.values.items()})}
-                                ).where(MrpRun.id == run_id)
-        raise refuse(exc.code, translate("en", f"mrp.error.{exc.code}", **{k: _said(v) for k, v in exc.values.items()}),
-                     run=run_id, **exc.values) from None
-    async with write_transaction():
-        await _write_plan(run_id, snapshot, result)
-        await MrpRun.update({
-            MrpRun.status: "completed", MrpRun.finished_at: _now(), MrpRun.seconds: round(time.perf_counter() - started, 3),
-            MrpRun.planned_orders: len(result.planned_orders), MrpRun.exceptions: len(result.exceptions),
-        }).where(MrpRun.id == run_id)
+            await _write_plan(run_id, snapshot, result)
+            await MrpRun.update({
+                MrpRun.status: "completed", MrpRun.finished_at: _now(),
+                MrpRun.seconds: round(time.perf_counter() - started, 3),
+                MrpRun.planned_orders: len(result.planned_orders), MrpRun.exceptions: len(result.exceptions),
+            }).where(MrpRun.id == run_id)
+    except PlanningError as exc:
+        message = translate("en", f"mrp.error.{exc.code}", **{k: _said(v) for k, v in exc.values.items()})
+        await _failed(run_id, message)
+        raise refuse(exc.code, message, run=run_id, **exc.values) from None
+    except BaseException as exc:  # the database went away, the process is stopping: the site is not left blocked
+        await asyncio.shield(_failed(run_id, type(exc).__name__))
+        raise
     return await get_run(run_id)
+
+
+async def _failed(run_id: int, error: str) -> None:
+    try:
+        async with write_transaction():
+            await MrpRun.update({MrpRun.status: "failed", MrpRun.finished_at: _now(), MrpRun.error: error}).where(
+                MrpRun.id == run_id)
+    except Exception:  # noqa: BLE001 - the run stays "running" until it is stale (STALE_AFTER): logged, not lost
+        log.exception("could not mark MRP run %s failed", run_id)
 
 
 def _said(value: object) -> str:

@@ -199,24 +199,14 @@ if BACKEND == "postgres":
 
     @pytest.fixture
     def impatient_server(tmp_path_factory):
-        """A server whose sessions give up on a lock after 300 ms (`lock_timeout`), as an overloaded production
-        database would, so a lock held by another connection reaches the push as a real PostgreSQL error."""
+        """A server whose sessions give up on a lock after 300 ms (FLOORSYNC_DB_LOCK_TIMEOUT_MS), as an overloaded
+        production database would, so a lock held by another connection reaches the push as a real PostgreSQL error."""
         tmp = tmp_path_factory.mktemp("impatient")
         database = Database.copy_of(demo_template(tmp), tmp)  # the demo factory, without loading it again
-        asyncio.run(_execute(database.url, f'ALTER DATABASE "{database.name}" SET lock_timeout = \'300ms\''))
-        server = make_server(tmp, demo=False, database=database)
+        server = make_server(tmp, demo=False, database=database, FLOORSYNC_DB_LOCK_TIMEOUT_MS="300")
         yield server
         server.stop()
         database.drop()
-
-    async def _execute(url: str, sql: str) -> None:
-        import asyncpg
-
-        connection = await asyncpg.connect(url)
-        try:
-            await connection.execute(sql)
-        finally:
-            await connection.close()
 
     def test_a_lock_timeout_is_a_503_that_consumes_nothing_and_the_retry_applies_once(impatient_server, tmp_path):
         import asyncpg
