@@ -59,10 +59,11 @@ def holding_row_lock(server: Server, locking_select: str):
         holder.wait(10)
 
 
-@pytest.fixture
-def process_b(server, tmp_path):
-    """A second `floorsync serve` process on the session server's database (and its Redis)."""
-    other = make_server(tmp_path, demo=False, database=server.database)
+@pytest.fixture(scope="module")
+def process_b(server, tmp_path_factory):
+    """A second `floorsync serve` process on the session server's database (and its Redis). Stateless like every
+    server process (what it knows is the database's and Redis's), it is started once for the module's tests."""
+    other = make_server(tmp_path_factory.mktemp("process_b"), demo=False, database=server.database)
     yield other
     other.stop()
 
