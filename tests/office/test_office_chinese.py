@@ -28,7 +28,7 @@ NOT_PAGES = re.compile(r"^/(api|static|app|schema|health|metrics)(/|$)")
 DETAILS_PER_KIND = 5
 TYPED_COLUMNS = {"username", "name", "display_name", "description", "notes", "note", "address", "delivery_address", "reason",
                  "scrap_reason", "customer_reference", "signer_name", "reference", "summary", "platform", "disposition_note"}
-TYPED_JSON = {"contacts", "characteristics", "operations", "components"}
+TYPED_JSON = {"contacts", "characteristics", "operations", "components", "shortfalls"}
 VISIBLE_ATTRIBUTES = {"title", "placeholder", "aria-label", "alt"}
 # Not read as prose: scripts and styles; <code>, which the pages keep for literal identifiers (a CSV column, an
 # event type, a record's nested JSON in the audit trail) that a reader types or matches as they are; and <textarea>,
@@ -84,7 +84,7 @@ def _typed_by_people(server) -> list[str]:
     for table in _tables():
         for column in table._meta.columns:
             name = column._meta.db_column_name
-            if name in TYPED_COLUMNS and isinstance(column, (Varchar, Text)) or name in TYPED_JSON and isinstance(column, JSON):
+            if name in TYPED_COLUMNS and isinstance(column, (Varchar, Text)) or name in TYPED_JSON and isinstance(column, (JSON, Text)):
                 for (value,) in oracle.query(f'SELECT "{name}" FROM "{table._meta.tablename}"'):
                     found |= set(_strings(json.loads(value) if name in TYPED_JSON and isinstance(value, str) else value))
     # A record deleted since keeps what people typed in the audit trail's snapshots of it (a department renamed and

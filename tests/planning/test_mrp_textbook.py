@@ -121,8 +121,9 @@ def test_a_fixed_lot_with_a_scheduled_receipt_and_safety_stock_as_krajewskis_sea
 
 
 def test_items_on_several_levels_are_netted_once_after_all_their_parents(tmp_path):
-    """The low-level-code problem of Chase & Jacobs, *Operations and Supply Chain Management*, ch. 'Material
-    requirements planning' (A = B + C, B = 3 D + F, C = 3 B + D + 4 E, D = E; 20 A in week 10), worked by hand:
+    """A low-level-code exercise of the MRP chapter's problems in Chase & Jacobs, *Operations and Supply Chain
+    Management* (A = B + C, B = 3 D + F, C = 3 B + D + 4 E, D = E; 20 A in week 10); the book poses it without a
+    solution table, so every figure below is worked by hand:
     B is needed by A (level 1) and by C (level 2), D by C and B, E by C and D, so B, D and E are each netted once
     with every parent's need in their gross requirements."""
     problem = {
