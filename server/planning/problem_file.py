@@ -13,7 +13,7 @@ from server.i18n import translate
 from server.planning.mrp import (
     MICRO_PER_UNIT, Component, Demand, Lot, LotRule, Plan, PlanException, PlanItem, Problem, Receipt, PlanningError, plan,
 )
-from server.quantities import from_micro, to_micro
+from server.quantities import quantity_text, to_micro
 
 RECORD_ROWS = ("gross_requirements", "scheduled_receipts", "projected_on_hand", "net_requirements",
                "planned_order_receipts", "planned_order_releases")
@@ -92,11 +92,26 @@ def _number(micro: int) -> int | float:
 QUANTITY_VALUES = ("safety_stock", "maximum")
 
 
+def document_of(source: str) -> str:
+    """A supply or demand as a person names it: purchase:PO-2026-0003:20 is PO-2026-0003 / 20."""
+    kind, _, rest = source.partition(":")
+    code, _, line = rest.partition(":")
+    if kind in ("purchase", "sales") and line:
+        return f"{code} / {line}"
+    return code if kind == "production" and code else source
+
+
+def exception_text(lang: str, item: str, period: int, code: str, quantity_micro: int, values: dict[str, Any]) -> str:
+    """An exception said in `lang`: its quantities as figures, the receipt it concerns as a document."""
+    said = {k: quantity_text(v) if k in QUANTITY_VALUES else document_of(v) if k == "receipt" else v
+            for k, v in values.items()}
+    return translate(lang, f"mrp.exception.{code}", item=item, period=period, quantity=quantity_text(quantity_micro),
+                     **said)
+
+
 def exception_message(exception: PlanException, lang: str = "en") -> str:
-    values = {key: format(from_micro(value), "f") if key in QUANTITY_VALUES else value
-              for key, value in exception.values.items()}
-    return translate(lang, f"mrp.exception.{exception.code}", item=exception.item, period=exception.period,
-                     quantity=format(from_micro(exception.quantity), "f"), **values)
+    return exception_text(lang, exception.item, exception.period, exception.code, exception.quantity,
+                          dict(exception.values))
 
 
 def write_plan(result: Plan) -> dict[str, Any]:

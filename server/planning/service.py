@@ -28,12 +28,12 @@ from server.i18n import translate
 from server.inventory.lots import today
 from server.masterdata.tables import Site
 from server.planning.mrp import Plan, PlanningError, plan
-from server.planning.problem_file import QUANTITY_VALUES
+from server.planning.problem_file import exception_text
 from server.planning.snapshot import Buckets, Snapshot, read_input
 from server.planning.suppliers import ranked_suppliers
 from server.periodic import PeriodicTask
 from server.planning.tables import MrpRun, PlanningSettings
-from server.quantities import from_micro, quantity_text
+from server.quantities import quantity_text
 
 log = logging.getLogger("floorsync.planning")
 STALE_AFTER = timedelta(minutes=30)
@@ -208,20 +208,6 @@ async def planned_orders(run_id: int, *, item: str | None = None, kind: str | No
         pegs.setdefault(peg["supply"], []).append(_peg_out(peg))
     return [PlannedOrderOut(**{**row, "quantity": quantity_text(row["quantity_micro"]),
                                "pegging": pegs.get(row["key"], [])}) for row in rows]
-
-
-def document_of(source: str) -> str:
-    """A supply or demand as a person names it: purchase:PO-2026-0003:20 is PO-2026-0003 / 20."""
-    kind, _, rest = source.partition(":")
-    code, _, line = rest.partition(":")
-    return f"{code} / {line}" if kind in ("purchase", "sales") and line else (code or source)
-
-
-def exception_text(lang: str, item: str, period: int, code: str, quantity_micro: int, values: dict[str, Any]) -> str:
-    said = {k: format(from_micro(v), "f") if k in QUANTITY_VALUES else document_of(v) if k == "receipt" else v
-            for k, v in values.items()}
-    return translate(lang, f"mrp.exception.{code}", item=item, period=period,
-                     quantity=quantity_text(quantity_micro), **said)
 
 
 async def plan_exceptions(run_id: int, lang: str, *, item: str | None = None, code: str | None = None,

@@ -62,7 +62,6 @@ class Buckets:
 class Snapshot:
     problem: Problem
     buckets: Buckets
-    suppliers: dict[str, SupplierOffer | None] = field(default_factory=dict)  # bought item -> its chosen supplier
     offers: dict[str, list[SupplierOffer]] = field(default_factory=dict)
 
 
@@ -193,7 +192,6 @@ async def read_input(fetch: Fetch, site: str, bucket: str, horizon: int, today: 
     items_by_code = {row["code"]: row for row in items}
     plan_items: dict[str, PlanItem] = {}
     components: list[Component] = []
-    suppliers: dict[str, SupplierOffer | None] = {}
     for code, row in items_by_code.items():
         make = (row["make_or_buy"] or "buy") == "make"
         problems: list[str] = []
@@ -218,7 +216,6 @@ async def read_input(fetch: Fetch, site: str, bucket: str, horizon: int, today: 
                     lead_days = days
         else:
             chosen = choose_supplier(offers.get(code, []), 0)
-            suppliers[code] = chosen
             if chosen is None:
                 problems.append("no_supplier")
             else:
@@ -230,7 +227,7 @@ async def read_input(fetch: Fetch, site: str, bucket: str, horizon: int, today: 
             unit_micro=10 ** max(0, 6 - int(row["decimals"] or 0)), yield_ppm=yield_ppm, problems=tuple(problems))
 
     demands, receipts = await _orders(fetch, site, buckets, items_by_code)
-    return Snapshot(Problem(horizon, plan_items, components, demands, receipts), buckets, suppliers, dict(offers))
+    return Snapshot(Problem(horizon, plan_items, components, demands, receipts), buckets, dict(offers))
 
 
 async def _orders(fetch: Fetch, site: str, buckets: Buckets, items: dict[str, Any]
