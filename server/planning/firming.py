@@ -23,7 +23,7 @@ from schemas.purchasing import PurchaseOrderIn, PurchaseOrderLineIn
 from server.actors import Who
 from server.db import needs_write, sql_fetch
 from server.errors import refuse
-from server.planning.service import get_run
+from server.planning.service import get_run, pegs_of_supply, planned_item
 from server.planning.tables import MrpRun
 from server.production.service import create_production_order
 from server.purchasing.service import create_purchase_order
@@ -65,8 +65,9 @@ async def _firmed(run_id: int, key: str, code: str) -> None:
 
 
 async def _demands_of(run_id: int, supply: str) -> list[dict[str, Any]]:
-    return await sql_fetch("SELECT demand, quantity_micro FROM plan_peg WHERE run = $1 AND supply = $2 "
-                           "ORDER BY quantity_micro DESC, id", run_id, supply)
+    """The demands a planned order serves, the largest share first."""
+    pegs = await pegs_of_supply(run_id, supply, planned_item(supply))
+    return sorted(pegs, key=lambda peg: -peg["quantity_micro"])
 
 
 async def _pegged_sales_line(run_id: int, key: str, depth: int = 0) -> tuple[str, int] | None:

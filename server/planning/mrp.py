@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import NamedTuple
 
 MICRO_PER_UNIT = 1_000_000
@@ -124,6 +125,10 @@ class Record:
     low_level_code: int = 0
 
 
+_new = tuple.__new__  # builds a NamedTuple from its fields without the keyword handling of its __new__: the engine
+# makes about three tuples per planned order
+
+
 class Peg(NamedTuple):
     """`quantity` of `supply` (on hand, a scheduled receipt or a planned order) serves `demand`."""
 
@@ -168,7 +173,7 @@ class Plan:
     records: dict[str, Record]
     planned_orders: list[PlannedOrder]
     exceptions: list[PlanException]
-    pegs: list[Peg]
+    pegs: list[Peg]  # item after item, in the order items are netted (each item's pegs together)
 
     def pegs_of_demand(self, source: str) -> list[Peg]:
         return [peg for peg in self.pegs if peg.demand == source]
@@ -221,9 +226,13 @@ def order_quantity(rule: LotRule, need: int) -> int:
 def component_need(parent_micro: int, link: Component, parent: PlanItem, child: PlanItem) -> int:
     """The child's gross requirement for starting a parent order: the good quantity widened by the routing's yield,
     times the BOM quantity and its scrap allowance, rounded up to the child's unit."""
-    started = -(-parent_micro * MICRO_PER_UNIT // parent.yield_ppm)
-    need = -(-started * link.quantity_micro * (MICRO_PER_UNIT + link.scrap_ppm) // (MICRO_PER_UNIT * MICRO_PER_UNIT))
-    return -(-need // child.unit_micro) * child.unit_micro
+    if parent.yield_ppm == MICRO_PER_UNIT and link.scrap_ppm == 0:  # the common case, the same figure
+        need = -(-parent_micro * link.quantity_micro // MICRO_PER_UNIT)
+    else:
+        started = -(-parent_micro * MICRO_PER_UNIT // parent.yield_ppm)
+        need = -(-started * link.quantity_micro * (MICRO_PER_UNIT + link.scrap_ppm) // (MICRO_PER_UNIT * MICRO_PER_UNIT))
+    unit = child.unit_micro
+    return need if unit == 1 else -(-need // unit) * unit
 
 
 class _Stock:
@@ -314,11 +323,13 @@ def plan(problem: Problem) -> Plan:
         planned_orders.extend(orders)
         releases = [(order.release_period, order.quantity, order.id) for order in orders]
         releases += [(max(r.period, 1) - item.lead_time, r.quantity, r.source) for r in receipts[code] if r.firm_planned]
-        for release, quantity, source in releases:  # a release is its components' gross requirement, in its period
-            for link in components[code]:
+        links = components[code]
+        for release, quantity, source in releases if links else ():  # a release is its components' gross
+            period = release if release > 1 else 1  # requirement, in its period
+            for link in links:
                 need = component_need(quantity, link, item, items[link.child])
                 if need > 0:
-                    demands[link.child].append(Demand(link.child, max(release, 1), need, source, "dependent"))
+                    demands[link.child].append(_new(Demand, (link.child, period, need, source, "dependent")))
     exceptions.sort(key=lambda e: (e.period, e.item, EXCEPTION_CODES.index(e.code)))
     return Plan(horizon, records, planned_orders, exceptions, pegs)
 
@@ -326,8 +337,8 @@ def plan(problem: Problem) -> Plan:
 def _net(item: PlanItem, horizon: int, demands: Sequence[Demand], receipts: Sequence[Receipt]
          ) -> tuple[Record, list[PlannedOrder], list[PlanException]]:
     gross = [0] * (horizon + 1)
-    for demand in demands:
-        gross[demand.period] += demand.quantity
+    for _, period, quantity, _, _ in demands:
+        gross[period] += quantity
     scheduled = [0] * (horizon + 1)
     for receipt in receipts:
         scheduled[max(receipt.period, 1)] += receipt.quantity
@@ -408,26 +419,26 @@ def _peg(item: PlanItem, horizon: int, demands: Sequence[Demand], receipts: Sequ
         supplies.append([max(receipt.period, 1), NO_EXPIRY, receipt.quantity, receipt.source, "receipt", None])
     for order in orders:
         supplies.append([order.receipt_period, NO_EXPIRY, order.quantity, order.id, "planned", order])
-    supplies.sort(key=lambda s: (s[0], s[1]))
-    wanted = sorted(demands, key=lambda d: (d.period, DEMAND_ORDER.get(d.kind, 1), d.source))
+    supplies.sort(key=itemgetter(0, 1))  # arrival, then the first to expire
+    wanted = sorted(demands, key=lambda d: (d[1], DEMAND_ORDER.get(d[4], 1), d[3]))  # period, kind, source
     if item.safety_stock > 0:
         wanted.append(Demand(item.code, horizon + 1, item.safety_stock, f"safety_stock:{item.code}", "safety_stock"))
     pegs: list[Peg] = []
-    first = 0
-    for demand in wanted:
-        remaining = demand.quantity
+    code = item.code
+    first, count = 0, len(supplies)
+    for _, period, remaining, source, kind in wanted:  # the loop of a large plan: tuples unpacked, not read by name
         index = first
-        while remaining > 0 and index < len(supplies):
+        while remaining > 0 and index < count:
             supply = supplies[index]
-            if supply[2] == 0 or supply[1] < demand.period:
+            if supply[2] == 0 or supply[1] < period:
                 if index == first:
                     first += 1
                 index += 1
                 continue
-            taken = min(supply[2], remaining)
+            taken = supply[2] if supply[2] < remaining else remaining
             supply[2] -= taken
             remaining -= taken
-            peg = Peg(item.code, demand.source, demand.kind, demand.period, supply[3], supply[4], supply[0], taken)
+            peg = _new(Peg, (code, source, kind, period, supply[3], supply[4], supply[0], taken))
             pegs.append(peg)
             if supply[5] is not None:
                 supply[5].pegs.append(peg)

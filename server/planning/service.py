@@ -10,19 +10,25 @@ left `running` by a process that died is stale after `STALE_AFTER` and no longer
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import logging
+import threading
 import time
-from datetime import datetime, timedelta, timezone
+from collections import defaultdict
+from contextlib import contextmanager
+from itertools import groupby
+from operator import itemgetter
+from datetime import date, datetime, timedelta, timezone
 from fractions import Fraction
-from typing import Any
+from typing import Any, Iterator
 
 from litestar.status_codes import HTTP_404_NOT_FOUND, HTTP_409_CONFLICT
 
 from schemas.planning import MrpRunOut, PegOut, PlanExceptionOut, PlannedOrderOut, PlanRecordOut
 from server.accounts.audit import record_audit
 from server.actors import Who
-from server.db import json_text, needs_write, read_snapshot, sql_copy, sql_read, write_transaction
+from server.db import json_text, needs_write, read_snapshot, sql_copy, sql_execute, sql_read, write_transaction
 from server.errors import ApiError, not_found, refuse
 from server.i18n import translate
 from server.inventory.lots import today
@@ -74,22 +80,24 @@ async def _register_run(site: str, who: Who, trigger: str, settings: dict[str, A
 
 
 async def run_mrp(site: str, who: Who, trigger: str = "office") -> MrpRunOut:
-    """Plan one site now; the entry point of the action (see the module's docstring for its transactions)."""
+    """Plan one site now; the entry point of the action (see the module's docstring for its transactions). The
+    engine and the making of the plan's rows run in a worker thread, so the server keeps answering meanwhile."""
     settings = await planning_settings()
     async with write_transaction():
         run_id = await _register_run(site, who, trigger, settings)
     started = time.perf_counter()
     try:
-        async with read_snapshot() as fetch:
-            snapshot = await read_input(fetch, site, settings["bucket"], settings["horizon"], today())
-        result = plan(snapshot.problem)
-        async with write_transaction():
-            await _write_plan(run_id, snapshot, result)
-            await MrpRun.update({
-                MrpRun.status: "completed", MrpRun.finished_at: _now(),
-                MrpRun.seconds: round(time.perf_counter() - started, 3),
-                MrpRun.planned_orders: len(result.planned_orders), MrpRun.exceptions: len(result.exceptions),
-            }).where(MrpRun.id == run_id)
+        with _gc_paused():
+            async with read_snapshot() as fetch:
+                snapshot = await read_input(fetch, site, settings["bucket"], settings["horizon"], today())
+            rows = await asyncio.to_thread(_planned_rows, run_id, snapshot)
+            async with write_transaction():
+                await _write_plan(rows)
+                await MrpRun.update({
+                    MrpRun.status: "completed", MrpRun.finished_at: _now(),
+                    MrpRun.seconds: round(time.perf_counter() - started, 3),
+                    MrpRun.planned_orders: len(rows.orders), MrpRun.exceptions: len(rows.exceptions),
+                }).where(MrpRun.id == run_id)
     except PlanningError as exc:
         message = translate("en", f"mrp.error.{exc.code}", **{k: _said(v) for k, v in exc.values.items()})
         await _failed(run_id, message)
@@ -97,7 +105,31 @@ async def run_mrp(site: str, who: Who, trigger: str = "office") -> MrpRunOut:
     except BaseException as exc:  # the database went away, the process is stopping: the site is not left blocked
         await asyncio.shield(_failed(run_id, type(exc).__name__))
         raise
+    _prune_soon(site)
     return await get_run(run_id)
+
+
+_gc_lock = threading.Lock()
+_gc_pauses = 0
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Python's cycle collector paused while a run reads, plans and writes: a large plan makes millions of small
+    tuples and lists (none of them in a cycle), and each full collection would walk them all again — half of the
+    engine's time on a 10,000-item factory. Reference counting still frees everything; the collector resumes when
+    the last run in the process ends."""
+    global _gc_pauses
+    with _gc_lock:
+        _gc_pauses += 1
+        gc.disable()
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_pauses -= 1
+            if _gc_pauses == 0:
+                gc.enable()
 
 
 async def _failed(run_id: int, error: str) -> None:
@@ -113,9 +145,29 @@ def _said(value: object) -> str:
     return ", ".join(map(str, value)) if isinstance(value, list) else str(value)
 
 
-@needs_write
-async def _write_plan(run_id: int, snapshot: Snapshot, result: Plan) -> None:
-    buckets = snapshot.buckets
+class _PlanRows:
+    """A plan as the rows of its tables, made in the worker thread (the event loop only streams them)."""
+
+    __slots__ = ("orders", "records", "exceptions")
+
+    def __init__(self, orders: list[tuple], records: list[tuple], exceptions: list[tuple]):
+        self.orders, self.records, self.exceptions = orders, records, exceptions
+
+
+RECORD_ROWS = ("gross_requirements", "scheduled_receipts", "projected_on_hand", "net_requirements",
+               "planned_order_receipts", "planned_order_releases")
+
+
+def _planned_rows(run_id: int, snapshot: Snapshot) -> _PlanRows:
+    result: Plan = plan(snapshot.problem)
+    days: dict[int, date] = {}  # a period's first day, worked out once per period, not once per order
+
+    def first_day(period: int) -> date:
+        day = days.get(period)
+        if day is None:
+            day = days[period] = snapshot.buckets.first_day(period)
+        return day
+
     orders = []
     for order in result.planned_orders:
         supplier = None
@@ -123,21 +175,62 @@ async def _write_plan(run_id: int, snapshot: Snapshot, result: Plan) -> None:
             ranked = ranked_suppliers(snapshot.offers.get(order.item, []), order.quantity)
             supplier = ranked[0].supplier if ranked else None
         orders.append((run_id, order.id, order.item, "production" if order.make else "purchase", order.quantity,
-                       order.release_period, order.receipt_period, buckets.first_day(order.release_period),
-                       buckets.first_day(order.receipt_period), supplier))
+                       order.release_period, order.receipt_period, first_day(order.release_period),
+                       first_day(order.receipt_period), supplier))
+    pegs = {item: json_text(list(pegging)) for item, pegging in groupby(result.pegs, key=itemgetter(0))}  # the
+    # engine pegs item after item
+    components: dict[str, list[str]] = defaultdict(list)
+    for link in snapshot.problem.components:
+        components[link.parent].append(link.child)
+    records = [(run_id, code, record.low_level_code, record.on_hand,
+                json_text({row: getattr(record, row) for row in RECORD_ROWS}), json_text(components.get(code, [])),
+                pegs.get(code, "[]")) for code, record in result.records.items()]
+    exceptions = [(run_id, e.item, e.period, e.code, e.quantity,
+                   json_text({"values": dict(e.values), "demands": list(e.demands)})) for e in result.exceptions]
+    return _PlanRows(orders, records, exceptions)
+
+
+@needs_write
+async def _write_plan(rows: _PlanRows) -> None:
     await sql_copy("planned_order", ("run", "key", "item", "kind", "quantity_micro", "release_period",
-                                      "receipt_period", "release_date", "receipt_date", "supplier"), orders)
-    await sql_copy("plan_peg", ("run", "item", "demand", "demand_kind", "demand_period", "supply", "supply_kind",
-                                "supply_period", "quantity_micro"),
-                   [(run_id, *peg) for peg in result.pegs])
-    await sql_copy("plan_exception", ("run", "item", "period", "code", "quantity_micro", "details"),
-                   [(run_id, e.item, e.period, e.code, e.quantity,
-                     json_text({"values": dict(e.values), "demands": list(e.demands)})) for e in result.exceptions])
-    rows = ("gross_requirements", "scheduled_receipts", "projected_on_hand", "net_requirements",
-            "planned_order_receipts", "planned_order_releases")
-    await sql_copy("plan_record", ("run", "item", "low_level_code", "on_hand_micro", "rows"),
-                   [(run_id, code, record.low_level_code, record.on_hand,
-                     json_text({row: getattr(record, row) for row in rows})) for code, record in result.records.items()])
+                                      "receipt_period", "release_date", "receipt_date", "supplier"), rows.orders)
+    await sql_copy("plan_record", ("run", "item", "low_level_code", "on_hand_micro", "rows", "components", "pegs"),
+                   rows.records)
+    await sql_copy("plan_exception", ("run", "item", "period", "code", "quantity_micro", "details"), rows.exceptions)
+
+
+KEEP_RUNS = 5  # completed runs kept per site (the latest is the plan, the ones before it what it is compared with)
+_pruning: set[asyncio.Task] = set()
+
+
+def _prune_soon(site: str) -> None:
+    """Delete the site's plans older than its last KEEP_RUNS completed runs, after the answer (a large plan is a
+    million rows: deleting one takes about as long as writing it)."""
+    task = asyncio.get_running_loop().create_task(prune_runs(site))
+    _pruning.add(task)
+    task.add_done_callback(_pruning.discard)
+
+
+async def prune_runs(site: str, keep: int = KEEP_RUNS) -> list[int]:
+    """The runs of `site` that were deleted: every run but the last `keep` completed ones and any still running,
+    each with its plan, one transaction a run. Failures are logged; the next run tries again."""
+    try:
+        kept = await sql_read("SELECT id FROM mrp_run WHERE site = $1 AND status = 'completed' ORDER BY id DESC "
+                              f"LIMIT {int(keep)}", site)
+        if len(kept) < keep:
+            return []
+        oldest = min(row["id"] for row in kept)
+        old = [row["id"] for row in await sql_read(
+            "SELECT id FROM mrp_run WHERE site = $1 AND id < $2 AND status <> 'running' ORDER BY id", site, oldest)]
+        for run_id in old:
+            async with write_transaction():
+                for table in ("planned_order", "plan_record", "plan_exception"):
+                    await sql_execute(f"DELETE FROM {table} WHERE run = $1", run_id)
+                await sql_execute("DELETE FROM mrp_run WHERE id = $1", run_id)
+        return old
+    except Exception:  # noqa: BLE001 - a plan kept longer than needed harms nothing
+        log.exception("could not prune the MRP runs of site %s", site)
+        return []
 
 
 # -- reading a plan -------------------------------------------------------------------------------------------
@@ -168,13 +261,70 @@ def _peg_out(row: dict[str, Any]) -> PegOut:
     return PegOut(**{**row, "quantity": quantity_text(row["quantity_micro"])})
 
 
-async def _pegs(run_id: int, column: str, values: list[str]) -> list[dict[str, Any]]:
-    if not values:
-        return []
-    marks = ", ".join(f"${n}" for n in range(2, len(values) + 2))
-    return await sql_read(
-        "SELECT item, demand, demand_kind, demand_period, supply, supply_kind, supply_period, quantity_micro "
-        f"FROM plan_peg WHERE run = $1 AND {column} IN ({marks}) ORDER BY demand_period, id", run_id, *values)
+PEG_FIELDS = ("item", "demand", "demand_kind", "demand_period", "supply", "supply_kind", "supply_period",
+              "quantity_micro")  # a peg as plan_record.pegs holds it (server/planning/mrp.py: Peg)
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+async def item_pegs(run_id: int, items: list[str] | set[str]) -> dict[str, list[dict[str, Any]]]:
+    """The pegging of these items in a run, by item: each supply of the item and the demand it serves, earliest
+    demand first (the engine's order within a period)."""
+    items = sorted(set(items))
+    if not items:
+        return {}
+    marks = ", ".join(f"${n}" for n in range(2, len(items) + 2))
+    out: dict[str, list[dict[str, Any]]] = {}
+    for row in await sql_read(f"SELECT item, pegs FROM plan_record WHERE run = $1 AND item IN ({marks})",
+                              run_id, *items):
+        pegs = [dict(zip(PEG_FIELDS, peg)) for peg in _json(row["pegs"])]
+        pegs.sort(key=lambda peg: peg["demand_period"])  # stable: the engine's order within a period
+        out[row["item"]] = pegs
+    return out
+
+
+async def item_components(run_id: int, items: list[str] | set[str]) -> dict[str, list[str]]:
+    """The BOM components each item had in the run (where its planned orders' dependent demand went)."""
+    items = sorted(set(items))
+    if not items:
+        return {}
+    marks = ", ".join(f"${n}" for n in range(2, len(items) + 2))
+    return {row["item"]: _json(row["components"]) for row in await sql_read(
+        f"SELECT item, components FROM plan_record WHERE run = $1 AND item IN ({marks})", run_id, *items)}
+
+
+def planned_item(key: str) -> str:
+    """The item of a planned order's key (ITEM@period)."""
+    return key.rpartition("@")[0]
+
+
+async def pegs_of_supply(run_id: int, supply: str, item: str) -> list[dict[str, Any]]:
+    return [peg for peg in (await item_pegs(run_id, [item])).get(item, []) if peg["supply"] == supply]
+
+
+async def _demand_items(run_id: int, demand: str) -> list[str]:
+    """The items whose supplies may serve `demand`: a sales line's or forecast's own item, the components of the
+    item a planned or production order makes (its dependent demand), a released order's materials."""
+    kind, _, rest = demand.partition(":")
+    if "@" in demand and ":" not in demand:
+        return (await item_components(run_id, [planned_item(demand)])).get(planned_item(demand), [])
+    if kind == "sales":
+        code, _, line = rest.rpartition(":")
+        rows = await sql_read("SELECT l.item FROM sales_order_line l JOIN sales_order o ON o.id = l.sales_order "
+                              "WHERE o.code = $1 AND l.line_no = $2", code, int(line) if line.isdigit() else -1)
+        return [row["item"] for row in rows]
+    if kind in ("forecast", "safety_stock", "on_hand"):
+        return [rest.split(":")[0]]
+    if kind == "production":
+        order = await sql_read("SELECT id, item FROM production_order WHERE code = $1", rest)
+        if not order:
+            return []
+        materials = await sql_read("SELECT item FROM production_material WHERE production_order = $1", order[0]["id"])
+        made = (await item_components(run_id, [order[0]["item"]])).get(order[0]["item"], [])
+        return sorted({*made, *(row["item"] for row in materials)})
+    return []
 
 
 def _planned_where(run_id: int, item: str | None, kind: str | None, period: int | None) -> tuple[str, list[Any]]:
@@ -203,9 +353,12 @@ async def planned_orders(run_id: int, *, item: str | None = None, kind: str | No
     rows = await sql_read(
         "SELECT key, item, kind, quantity_micro, release_period, receipt_period, release_date, receipt_date, supplier, "
         f"firmed_as FROM planned_order WHERE {where} ORDER BY release_period, item, key{page}", *args)
+    keys = {row["key"] for row in rows}
     pegs: dict[str, list[PegOut]] = {}
-    for peg in await _pegs(run_id, "supply", [row["key"] for row in rows]):
-        pegs.setdefault(peg["supply"], []).append(_peg_out(peg))
+    for item_pegging in (await item_pegs(run_id, {row["item"] for row in rows})).values():
+        for peg in item_pegging:
+            if peg["supply"] in keys:
+                pegs.setdefault(peg["supply"], []).append(_peg_out(peg))
     return [PlannedOrderOut(**{**row, "quantity": quantity_text(row["quantity_micro"]),
                                "pegging": pegs.get(row["key"], [])}) for row in rows]
 
@@ -245,33 +398,59 @@ async def plan_record(run_id: int, item: str) -> PlanRecordOut:
         item=item, low_level_code=row["low_level_code"], on_hand=quantity_text(row["on_hand_micro"]),
         period_starts=[buckets.first_day(p) for p in range(1, run.horizon + 1)],
         **{name: [quantity_text(v) for v in values] for name, values in figures.items()},
-        supplies=[_peg_out(p) for p in await sql_read(
-            "SELECT item, demand, demand_kind, demand_period, supply, supply_kind, supply_period, quantity_micro "
-            "FROM plan_peg WHERE run = $1 AND item = $2 ORDER BY demand_period, id", run_id, item)])
+        supplies=[_peg_out(p) for p in (await item_pegs(run_id, [item])).get(item, [])])
 
 
-async def pegging_tree(run_id: int, demand: str, depth: int = 0, share: Fraction = Fraction(1)
-                       ) -> list[dict[str, Any]]:
+async def pegging_tree(run_id: int, demand: str) -> list[dict[str, Any]]:
     """What supplies a demand and, under each planned order among them, what supplies the components its release
     needs (each node names its item), down every BOM level. Below a planned order that serves several demands,
-    the quantities are this demand's share of it (a part of 40 made for two orders of 20 shows 20 under each)."""
-    if depth == 0:
-        await get_run(run_id)
-    nodes = []
-    for peg in await _pegs(run_id, "demand", [demand]):
-        peg = {**peg, "quantity_micro": int(peg["quantity_micro"] * share)}
-        components: list[dict[str, Any]] = []
-        if peg["supply_kind"] == "planned" and depth < 64:
-            rows = await sql_read("SELECT quantity_micro FROM planned_order WHERE run = $1 AND key = $2", run_id,
-                                  peg["supply"])
-            whole = rows[0]["quantity_micro"] if rows else 0
-            if whole:
-                components = await pegging_tree(run_id, peg["supply"], depth + 1,
-                                                Fraction(peg["quantity_micro"], whole))
-        elif peg["supply"].startswith("production:") and depth < 64:
-            components = await pegging_tree(run_id, peg["supply"], depth + 1, share)
-        nodes.append({**_peg_out(peg).model_dump(), "components": components})
-    return nodes
+    the quantities are this demand's share of it (a part of 40 made for two orders of 20 shows 20 under each).
+    One read of the run's records per BOM level."""
+    await get_run(run_id)
+    pegs = await item_pegs(run_id, await _demand_items(run_id, demand))
+    return (await _tree_level(run_id, [(demand, Fraction(1), [peg for item in sorted(pegs) for peg in pegs[item]])]))[0]
+
+
+async def _tree_level(run_id: int, level: list[tuple[str, Fraction, list[dict[str, Any]]]], depth: int = 0
+                      ) -> list[list[dict[str, Any]]]:
+    """The nodes of each (demand, share, candidate pegs) of one level; their children are read for the whole level
+    at once."""
+    nested: list[list[dict[str, Any]]] = []
+    below: list[tuple[dict[str, Any], str, Fraction]] = []  # node, the supply it opens, the share under it
+    whole: dict[str, int] = {}
+    planned = [peg["supply"] for _, _, pegs in level for peg in pegs if peg["supply_kind"] == "planned"]
+    if planned:
+        marks = ", ".join(f"${n}" for n in range(2, len(set(planned)) + 2))
+        whole = {row["key"]: row["quantity_micro"] for row in await sql_read(
+            f"SELECT key, quantity_micro FROM planned_order WHERE run = $1 AND key IN ({marks})",
+            run_id, *sorted(set(planned)))}
+    for demand, share, pegs in level:
+        nodes = []
+        for peg in pegs:
+            if peg["demand"] != demand:
+                continue
+            peg = {**peg, "quantity_micro": int(peg["quantity_micro"] * share)}
+            node = {**_peg_out(peg).model_dump(), "components": []}
+            nodes.append(node)
+            if depth >= 64:
+                continue
+            if peg["supply_kind"] == "planned" and whole.get(peg["supply"]):
+                below.append((node, peg["supply"], Fraction(peg["quantity_micro"], whole[peg["supply"]])))
+            elif peg["supply"].startswith("production:"):
+                below.append((node, peg["supply"], share))
+        nested.append(nodes)
+    if below:
+        supplies = {supply for _, supply, _ in below}
+        made = await item_components(run_id, {planned_item(supply) for supply in supplies if "@" in supply})
+        items = {supply: made.get(planned_item(supply), []) if "@" in supply else await _demand_items(run_id, supply)
+                 for supply in supplies}
+        pegs = await item_pegs(run_id, {item for found in items.values() for item in found})
+        children = await _tree_level(run_id, [
+            (supply, share, [peg for item in items[supply] for peg in pegs.get(item, [])])
+            for _, supply, share in below], depth + 1)
+        for (node, _, _), components in zip(below, children):
+            node["components"] = components
+    return nested
 
 
 async def scheduled_runs(now: datetime | None = None) -> list[int]:

@@ -51,12 +51,16 @@ class MrpRun(Table, tablename="mrp_run"):
 
 class PlannedOrder(Table, tablename="planned_order"):
     """A planned receipt of one run: made (production) or bought (purchase), and once firmed the draft order it
-    became, so that firming twice creates nothing twice."""
+    became, so that firming twice creates nothing twice.
+
+    A plan's rows (planned orders, records, exceptions) name their run by number without a foreign key: a run writes
+    hundreds of thousands of them at once, a key check each would double the time, and they are deleted by run
+    (`prune_runs`); the index is the migration's: (run, key), unique."""
 
     id = Serial(primary_key=True)
-    run = ForeignKey(MrpRun, on_delete=OnDelete.cascade, index=True)
+    run = Integer()
     key = Varchar(length=60)  # ITEM@period, stable from run to run for the same need
-    item = Varchar(length=40, index=True)
+    item = Varchar(length=40)
     kind = Varchar(length=10)  # production | purchase
     quantity_micro = BigInt()
     release_period = Integer()
@@ -67,43 +71,31 @@ class PlannedOrder(Table, tablename="planned_order"):
     firmed_as = Varchar(length=40, null=True, default=None)
     firmed_by = Varchar(length=64, null=True, default=None)
     firmed_at = Timestamptz(null=True, default=None)
-    # unique per run and key (an index of the migration)
-
-
-class PlanPeg(Table, tablename="plan_peg"):
-    """`quantity_micro` of a supply (on hand, a scheduled receipt, a planned order) serves a demand (a sales order
-    line, a forecast, a production order's material, a parent's planned order)."""
-
-    id = Serial(primary_key=True)
-    # indexed by (run, demand) and (run, supply) in the migration: a plan's hundreds of thousands of rows are
-    # written with as few indexes as its reads need
-    run = ForeignKey(MrpRun, on_delete=OnDelete.cascade)
-    item = Varchar(length=40)
-    demand = Varchar(length=120)
-    demand_kind = Varchar(length=12)
-    demand_period = Integer()
-    supply = Varchar(length=120)
-    supply_kind = Varchar(length=10)
-    supply_period = Integer()
-    quantity_micro = BigInt()
 
 
 class PlanException(Table, tablename="plan_exception"):
     id = Serial(primary_key=True)
-    run = ForeignKey(MrpRun, on_delete=OnDelete.cascade, index=True)
-    item = Varchar(length=40, index=True)
+    run = Integer()  # indexed (run, item) in the migration
+    item = Varchar(length=40)
     period = Integer()
-    code = Varchar(length=30, index=True)
+    code = Varchar(length=30)
     quantity_micro = BigInt(default=0)
     details = JSON(default="{}")  # the message's values and the demands it concerns
 
 
 class PlanRecord(Table, tablename="plan_record"):
-    """One item's time-phased record in a run: the six rows of the classic MRP table, as lists of micro-units."""
+    """One item's time-phased record in a run: the six rows of the classic MRP table, as lists of micro-units, its
+    BOM components (where its planned orders' dependent demand went), and its pegging: each supply of the item and
+    the demand it serves, as [item, demand, demand_kind, demand_period, supply, supply_kind, supply_period,
+    quantity] (the engine's Peg).
+    An item's pegs are read together (a planned order's, a sales line's, the item's record), so they are one value
+    per item rather than a row each: a large plan has hundreds of thousands of them. Unique per (run, item)."""
 
     id = Serial(primary_key=True)
-    run = ForeignKey(MrpRun, on_delete=OnDelete.cascade, index=True)
-    item = Varchar(length=40, index=True)
+    run = Integer()
+    item = Varchar(length=40)
     low_level_code = Integer(default=0)
     on_hand_micro = BigInt(default=0)
     rows = JSON(default="{}")
+    components = JSON(default="[]")
+    pegs = JSON(default="[]")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import re
+import time
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
@@ -293,3 +294,22 @@ def test_a_forecast_is_planned_for_what_the_orders_of_its_period_have_not_claime
     assert [(o["receipt_period"], o["quantity"]) for o in orders] == [(3, "30"), (4, "25")]
     assert sorted((p["demand"], p["quantity"]) for p in orders[0]["pegging"]) == [
         (f"forecast:{item}:{week(3)}", "20"), (f"sales:{order['code']}:10", "10")]
+
+
+def test_a_site_keeps_its_last_five_plans_and_older_ones_are_deleted_after_the_answer(login):
+    """A plan is derived data and a large one is a million rows: each run deletes the site's plans older than its
+    last five completed runs, after it has answered."""
+    planner = login("planner")
+    first = run_mrp(planner)
+    assert planner.get(f"/api/mrp/runs/{first['id']}/planned-orders").status_code == 200
+    latest = [run_mrp(planner) for _ in range(5)][-1]
+    deadline = time.monotonic() + 30
+    while planner.get(f"/api/mrp/runs/{first['id']}").status_code != 404:
+        assert time.monotonic() < deadline, "the sixth run before the latest was not deleted"
+        time.sleep(0.1)
+    assert planner.get(f"/api/mrp/runs/{first['id']}/planned-orders").status_code == 404
+    runs = planner.get("/api/mrp/runs", params={"site": "NB1", "limit": 200}).json()
+    completed = [run["id"] for run in runs if run["status"] == "completed"]
+    assert completed[:5] == sorted(completed, reverse=True)[:5] and len(completed) == 5, runs
+    assert latest["id"] == completed[0]
+    assert planner.get(f"/api/mrp/runs/{latest['id']}/planned-orders").status_code == 200
