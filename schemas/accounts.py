@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from schemas.common import Contract, ControlFree
+from schemas.common import Code, Contract, ControlFree
 
 Username = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._@-]+$")
@@ -52,6 +52,8 @@ class Me(BaseModel):
     language: str
     permissions: list[str]
     department: str | None = None
+    # The sites whose orders and stock the user sees; empty: every site.
+    sites: list[str] = []
 
 
 class MePatch(Contract):
@@ -65,6 +67,8 @@ class UserIn(Contract):
     roles: list[RoleName] = Field(min_length=1, max_length=10)
     language: Language = "en"
     department: DepartmentCode | None = None
+    # The sites whose orders and stock the user sees and works for (site codes); empty: every site.
+    sites: list[Code] = Field(default_factory=list, max_length=50)
 
 
 class UserPatch(Contract):
@@ -77,6 +81,8 @@ class UserPatch(Contract):
     active: bool = None  # type: ignore[assignment]
     # A department's code, or null for none.
     department: DepartmentCode | None = None
+    # The sites the user is limited to; [] lifts the limit (every site).
+    sites: list[Code] = Field(default=None, max_length=50)  # type: ignore[assignment]
 
 
 class UserOut(BaseModel):
@@ -87,6 +93,7 @@ class UserOut(BaseModel):
     active: bool
     created_at: datetime
     department: str | None = None
+    sites: list[str] = []
 
 
 class RoleIn(Contract):

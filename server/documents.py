@@ -17,12 +17,13 @@ from piccolo.table import Table
 from pydantic import BaseModel
 
 from server.accounts.audit import record_audit
+from server.accounts.site_scope import check_site_allowed, within_scope
 from server.actors import Who
 from server.db import DB, sql_fetch
 from server.document_rules import Lifecycle, Problem, Refusal, document_code, repeated_line_numbers
 from server.errors import ApiError, not_found
 from server.quantities import decimals_used
-from server.masterdata.tables import Item, Unit
+from server.masterdata.tables import Item, Site, Unit
 
 Rows = list[dict[str, Any]]
 
@@ -55,12 +56,20 @@ class DocumentTable:
     counter: type[Table] | None = None
     line_parent: Column | None = None  # the lines' foreign key to the header, when it has numbered lines
     lifecycle: Lifecycle | None = None  # which status may follow which, when the office moves it on
+    # The header belongs to a site (its `site` column): a user limited to other sites finds no such document.
+    site_bound: bool = False
 
     async def find(self, code: str) -> dict[str, Any] | None:
-        return await self.header.select().where(self.header.code == code).first()
+        """The header, if it exists and (for a site-bound document) its site is one the office user may see: every
+        read and every write of a document starts here, so one of another site is not found, exactly like an
+        unknown code (server/accounts/site_scope.py)."""
+        condition = self.header.code == code
+        if self.site_bound:
+            condition = within_scope(condition, self.header.site)  # type: ignore[attr-defined]
+        return await self.header.select().where(condition).first()
 
     async def load(self, code: str) -> dict[str, Any]:
-        """The header, or 404 `not_found`."""
+        """The header, or 404 `not_found` (also for a document of a site the user may not see)."""
         row = await self.find(code)
         if row is None:
             raise not_found(self.entity, code)
@@ -145,6 +154,13 @@ async def master_problems(field: str, table: type[Table], code: str, entity: str
     if row["archived"]:
         return [(field, f"archived_{entity}", f"{entity} {code!r} is archived")]
     return []
+
+
+async def site_problems(site: str) -> list[Problem]:
+    """The site a new or rewritten document is for: one the office user may work for (else 403 `site_not_allowed`
+    at once: server/accounts/site_scope.py), and an active site."""
+    check_site_allowed(site)
+    return await master_problems("site", Site, site, "site")
 
 
 async def item_units(codes: Iterable[str]) -> dict[str, dict[str, Any]]:

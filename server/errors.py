@@ -296,7 +296,8 @@ def _error_responses(handler: HTTPRouteHandler, path: str, public: bool) -> dict
             "Wrong credentials or device token" if public else "Not logged in (`not_authenticated`)"
         ),
         HTTP_403_FORBIDDEN: _error_spec(
-            "The role may not do this (`forbidden`) or the CSRF token is missing (`csrf_failed`)"
+            "The role may not do this (`forbidden`), the CSRF token is missing (`csrf_failed`), or the user is limited "
+            "to other sites than the one a new record is for (`site_not_allowed`)"
         ),
     }
     if "{" in path or writes:

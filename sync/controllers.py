@@ -20,6 +20,7 @@ from schemas.sync import MAX_BATCH, PROTOCOL_VERSION, DeviceScope, EnrollRequest
 from server.accounts.identity import office_user_from_session
 from server.db import write_transaction
 from server.errors import ApiError
+from server.masterdata.tables import Warehouse, WorkCentre
 from sync import live
 from sync.pull import MAX_PAGE, pull
 from sync.push import TransientFault, push
@@ -143,6 +144,16 @@ async def live_socket(socket: WebSocket) -> None:
     await live.serve_device_socket(socket, device.device_id, device.scope, heartbeat, current_scope)
 
 
+async def _boards_of_other_sites(topics: list[str], sites: tuple[str, ...]) -> bool:
+    """Whether a warehouse's or work centre's board among `topics` is at a site outside the user's (the order and
+    dock boards are the whole factory's)."""
+    for kind, table in (("warehouse", Warehouse), ("workcentre", WorkCentre)):
+        codes = [t.split(":", 2)[2] for t in topics if t.startswith(f"board:{kind}:")]
+        if codes and await table.exists().where(table.code.is_in(codes) & table.site.not_in(list(sites))):
+            return True
+    return False
+
+
 async def board_socket(socket: WebSocket, topics: object) -> None:
     """A supervisor's board: an office session (cookie) subscribes to board topics and receives progress events."""
 
@@ -162,6 +173,8 @@ async def board_socket(socket: WebSocket, topics: object) -> None:
         return await refuse(4400, "invalid_topics", f"Send 1 to {live.MAX_BOARD_TOPICS} topics like 'board:warehouse:FG'")
     if any(t.startswith("board:warehouse:") for t in topics) and not user.may("stock.read"):
         return await refuse(4403, "forbidden", "Your role may not watch stock boards")
+    if user.sites and await _boards_of_other_sites(list(topics), user.sites):
+        return await refuse(4403, "site_not_allowed", "You may not watch the boards of another site")
 
     async def still_signed_in() -> bool:
         return await office_user_from_session(socket) is not None

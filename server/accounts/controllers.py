@@ -39,6 +39,7 @@ def me_view(user: OfficeUser) -> Me:
         language=user.language,
         permissions=sorted(user.permissions),
         department=user.department,
+        sites=list(user.sites),
     )
 
 

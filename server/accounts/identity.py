@@ -12,6 +12,7 @@ from litestar.handlers.base import BaseRouteHandler
 
 from server.accounts.permissions import BUILT_IN_ROLES, check_permission, permissions_for
 from server.accounts.session_store import SESSION_COOKIE
+from server.accounts.site_scope import bind_site_scope
 from server.accounts.tables import CustomRole, User
 
 
@@ -27,6 +28,8 @@ class OfficeUser:
     department: str | None = None
     # The names of the user's custom roles, by code (a built-in role's name is in the catalogs: `role.<code>`).
     custom_role_names: tuple[tuple[str, str], ...] = ()
+    # The sites whose records the user sees (server/accounts/site_scope.py); empty: every site.
+    sites: tuple[str, ...] = ()
 
     def role_name(self, code: str) -> str | None:
         return dict(self.custom_role_names).get(code)
@@ -59,11 +62,16 @@ async def load_office_user(user_id: Any) -> OfficeUser | None:
         permissions=permissions_for(roles, {role["code"]: frozenset(role["permissions"] or ()) for role in custom}),
         department=row["department"],
         custom_role_names=tuple((role["code"], role["name"]) for role in custom),
+        sites=tuple(sorted(row["sites"] or ())),
     )
 
 
 async def retrieve_user_handler(session: dict[str, Any], _: ASGIConnection) -> OfficeUser | None:
-    return await load_office_user(session.get("user_id"))
+    """The session's user, whose site scope then holds for the rest of the request (each request runs in a task
+    of its own, so the scope never reaches another request)."""
+    user = await load_office_user(session.get("user_id"))
+    bind_site_scope(user.sites if user else None)
+    return user
 
 
 def requires(permission: str):

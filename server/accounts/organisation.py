@@ -15,6 +15,7 @@ from server.accounts.audit import record_audit
 from server.accounts.permissions import (ALL_PERMISSIONS, BUILT_IN_ROLES, GRANTABLE_PERMISSIONS, RESERVED_PERMISSIONS,
                                          ROLE_PERMISSIONS, Role)
 from server.accounts.tables import CustomRole, Department, User
+from server.masterdata.tables import Site
 from server.actors import Who
 from server.db import DB, needs_write, sql_fetch
 from server.errors import ApiError, duplicate, not_found
@@ -153,6 +154,19 @@ async def check_user_organisation(roles: list[str] | None, department: str | Non
     if department is not None and not await Department.exists().where(Department.code == department):
         raise ApiError(HTTP_422_UNPROCESSABLE_ENTITY, "unknown_department", f"No department {department!r}",
                        {"field": "department", "department": department})
+
+
+async def check_user_sites(sites: list[str] | None) -> list[str] | None:
+    """The sites a user is limited to, each an existing site (422 `unknown_site`), sorted and once each."""
+    if sites is None:
+        return None
+    chosen = sorted(set(sites))
+    known = {row["code"] for row in await Site.select(Site.code).where(Site.code.is_in(chosen))} if chosen else set()
+    missing = [code for code in chosen if code not in known]
+    if missing:
+        raise ApiError(HTTP_422_UNPROCESSABLE_ENTITY, "unknown_site", f"No such site: {', '.join(missing)}",
+                       {"field": "sites", "sites": missing})
+    return chosen
 
 
 # -- departments -------------------------------------------------------------------------------------------------------

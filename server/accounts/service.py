@@ -10,7 +10,7 @@ from litestar.status_codes import HTTP_401_UNAUTHORIZED, HTTP_409_CONFLICT
 from schemas.accounts import UserIn, UserOut, UserPatch
 from server.accounts.audit import record_audit
 from server.accounts.identity import OfficeUser
-from server.accounts.organisation import check_user_organisation
+from server.accounts.organisation import check_user_organisation, check_user_sites
 from server.accounts import login_throttle
 from server.accounts.password_policy import check_new_password
 from server.accounts.passwords import hash_password, needs_rehash, verify_password
@@ -56,6 +56,7 @@ async def create_user(data: UserIn, who: Who) -> UserOut:
         raise duplicate("user", "username", data.username)
     check_new_password(data.password, data.username, data.display_name)
     await check_user_organisation(list(data.roles), data.department)
+    sites = await check_user_sites(list(data.sites))
     await User.insert(
         User(
             username=data.username,
@@ -66,6 +67,7 @@ async def create_user(data: UserIn, who: Who) -> UserOut:
             active=True,
             created_at=datetime.now(timezone.utc),
             department=data.department,
+            sites=sites,
         )
     )
     created = _user_view(await _user_row(data.username))
@@ -81,6 +83,8 @@ async def update_user(username: str, patch: UserPatch, who: Who) -> UserOut:
     values: dict[str, Any] = {k: v for k, v in changes.items() if k in ("display_name", "roles", "language", "active",
                                                                        "department")}
     await check_user_organisation(values.get("roles"), values.get("department"))
+    if changes.get("sites") is not None:
+        values["sites"] = await check_user_sites(changes["sites"])
     if "password" in changes:
         check_new_password(changes["password"], username, changes.get("display_name", before.display_name))
         values["password_hash"] = await hash_password(changes["password"])

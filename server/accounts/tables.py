@@ -17,6 +17,8 @@ class User(Table, tablename="app_user"):
     created_at = Timestamptz()
     # The department the user belongs to (a Department's code), if the factory keeps departments.
     department = Varchar(length=32, null=True, default=None, index=True)
+    # The sites whose orders and stock the user sees (site codes; empty: every site): server/accounts/site_scope.py.
+    sites = JSON(default="[]")
 
 
 class Department(Table, tablename="department"):

@@ -21,6 +21,7 @@ from typing import Any
 
 from litestar.status_codes import HTTP_404_NOT_FOUND, HTTP_409_CONFLICT
 
+from server.accounts.site_scope import site_sql
 from server.db import placeholders, sql_execute, sql_read
 from server.errors import refuse
 from server.inventory.lots import today
@@ -65,8 +66,23 @@ _RESERVED_AT_BIN = ("SELECT COALESCE(SUM(r.quantity_micro), 0) FROM stock_reserv
                     "AND r.location = s.location AND r.lot = s.lot AND r.released_at IS NULL")
 
 
+def in_visible_bins(column: str, args: list[Any]) -> str:
+    """"<column> IN (the bins of the sites the office user sees)" with its parameters appended to `args`, or "" for
+    a user who sees every site (server/accounts/site_scope.py)."""
+    sites = site_sql("w.site", args)
+    if not sites:
+        return ""
+    return (f"{column} IN (SELECT loc.code FROM location loc JOIN warehouse w ON w.code = loc.warehouse "
+            f"WHERE {sites.removeprefix(' AND ')})")
+
+
+def _and(condition: str) -> str:
+    return f" AND {condition}" if condition else ""
+
+
 async def usable_bins(item: str, *, warehouse: str | None = None, site: str | None = None, on: date | None = None) -> list[Bin]:
-    """Available stock of an item that has not expired and that no open reservation holds, with each lot's expiry."""
+    """Available stock of an item that has not expired and that no open reservation holds, with each lot's expiry
+    (at the sites the office user sees)."""
     args: list[Any] = [item, AVAILABLE, on or today()]
     where = ""
     if warehouse:
@@ -75,6 +91,7 @@ async def usable_bins(item: str, *, warehouse: str | None = None, site: str | No
     if site:
         args.append(site)
         where += f" AND w.site = ${len(args)}"
+    where += site_sql("w.site", args)
     rows = await sql_read(
         f"SELECT s.location, s.lot, s.quantity_micro - ({_RESERVED_AT_BIN}) AS free_micro, l.expiry FROM stock_on_hand s "
         "JOIN location loc ON loc.code = s.location JOIN warehouse w ON w.code = loc.warehouse "
@@ -294,15 +311,22 @@ async def release_reservations(order_kind: str, order_code: str, line_no: int | 
 
 async def available_to_promise(item: str) -> dict[str, str]:
     """On hand (available), reserved, and what can still be promised: the unexpired stock no reservation holds (what
-    a FEFO suggestion over every warehouse offers), less reservations not tied to a bin. Never below zero."""
+    a FEFO suggestion over every warehouse offers), less reservations not tied to a bin. Never below zero. An office
+    user limited to some sites gets the figures of those sites (server/accounts/site_scope.py)."""
     known = await sql_read("SELECT 1 FROM item WHERE code = $1", item)
     if not known:
         raise refuse("unknown_reference", f"No item with code {item!r}", HTTP_404_NOT_FOUND, entity="item", value=item)
+    on_hand_args: list[Any] = [item, AVAILABLE]
     on_hand = await sql_read(
-        "SELECT COALESCE(SUM(quantity_micro), 0) AS q FROM stock_on_hand WHERE item = $1 AND status = $2", item, AVAILABLE)
+        "SELECT COALESCE(SUM(quantity_micro), 0) AS q FROM stock_on_hand WHERE item = $1 AND status = $2"
+        + _and(in_visible_bins("location", on_hand_args)), *on_hand_args)
+    # A reservation of no bin belongs to no site: it counts against what every site promises, so none promises it twice.
+    reserved_args: list[Any] = [item]
+    at_sites = in_visible_bins("location", reserved_args)
     reserved = await sql_read(
         "SELECT COALESCE(SUM(quantity_micro), 0) AS q, COALESCE(SUM(CASE WHEN location = '' THEN quantity_micro ELSE 0 END), 0) "
-        "AS anywhere FROM stock_reservation WHERE item = $1 AND released_at IS NULL", item)
+        "AS anywhere FROM stock_reservation WHERE item = $1 AND released_at IS NULL"
+        + (f" AND (location = '' OR {at_sites})" if at_sites else ""), *reserved_args)
     free = sum(b.quantity_micro for b in await usable_bins(item))
     promisable = max(0, free - int(reserved[0]["anywhere"]))
     return {"item": item, "on_hand": quantity_text(int(on_hand[0]["q"])), "reserved": quantity_text(int(reserved[0]["q"])),
@@ -312,20 +336,23 @@ async def available_to_promise(item: str) -> dict[str, str]:
 # -- alerts ------------------------------------------------------------------------------------------------------
 async def stock_alerts(expiring_within_days: int) -> dict[str, list[dict[str, Any]]]:
     """Items whose available stock is below their safety stock; lots in stock that expire within the window, or
-    already have."""
+    already have. An office user limited to some sites counts the stock of those sites."""
+    below_args: list[Any] = [AVAILABLE, False]
     below = await sql_read(
         "SELECT i.code, i.name, i.safety_stock, COALESCE(SUM(s.quantity_micro), 0) AS on_hand FROM item i "
-        "LEFT JOIN stock_on_hand s ON s.item = i.code AND s.status = $1 "
-        "WHERE i.archived = $2 AND i.safety_stock > 0 GROUP BY i.code, i.name, i.safety_stock ORDER BY i.code",
-        AVAILABLE, False,
+        "LEFT JOIN stock_on_hand s ON s.item = i.code AND s.status = $1" + _and(in_visible_bins("s.location", below_args))
+        + " WHERE i.archived = $2 AND i.safety_stock > 0 GROUP BY i.code, i.name, i.safety_stock ORDER BY i.code",
+        *below_args,
     )
     now = today()
+    lot_args: list[Any] = [now + timedelta(days=expiring_within_days)]
     lots = await sql_read(
         "SELECT l.item, l.code, l.expiry, SUM(s.quantity_micro) AS on_hand FROM lot l "
-        "JOIN stock_on_hand s ON s.item = l.item AND s.lot = l.code "
+        "JOIN stock_on_hand s ON s.item = l.item AND s.lot = l.code"
+        + _and(in_visible_bins("s.location", lot_args)) + " "
         "WHERE l.expiry IS NOT NULL AND l.expiry <= $1 GROUP BY l.item, l.code, l.expiry HAVING SUM(s.quantity_micro) > 0 "
         "ORDER BY l.expiry, l.item, l.code",
-        now + timedelta(days=expiring_within_days),
+        *lot_args,
     )
     return {
         "below_safety_stock": [

@@ -16,6 +16,7 @@ from typing import Any
 
 from litestar.status_codes import HTTP_409_CONFLICT
 
+from server.accounts.site_scope import sees_site, visible_sites, within_scope
 from server.accounts.audit import record_audit
 from server.actors import Who
 from server.db import (
@@ -24,6 +25,7 @@ from server.db import (
 from server.errors import refuse
 from server.quantities import decimals_used, quantity_text
 from server.inventory.tables import StockOnHand
+from server.masterdata.tables import Location
 from sync.feed import Visibility, record_change, record_move
 from sync.live import publish_board_after_commit
 from sync.registry import PlacesBusy, StockPlace
@@ -68,7 +70,7 @@ async def load_item(code: str) -> dict[str, Any]:
 
 async def load_place(code: str, who: Who) -> Place:
     row = await _memo("location", code, LOCATION_ROWS)
-    if row is None:
+    if row is None or not sees_site(row["site"]):  # a bin of a site the office user may not see is not told of
         raise refuse("unknown_location", f"No location {code!r}", location=code)
     if row["archived"]:
         raise refuse("archived_location", f"Location {code!r} is archived", location=code)
@@ -253,7 +255,8 @@ async def post(item: str, place: Place, lot: str, status: str, delta_micro: int,
 
 async def list_on_hand(item: str | None, location: str | None, limit: int, offset: int, lot: str | None = None,
                        status: str | None = None) -> tuple[list[dict[str, Any]], int]:
-    """Non-zero on-hand rows (quantity as text), filtered by exact item, location, lot and status, and their total."""
+    """Non-zero on-hand rows (quantity as text), filtered by exact item, location, lot and status, and their total;
+    only those at the sites the office user sees."""
     condition = StockOnHand.quantity_micro != 0
     if item:
         condition = condition & (StockOnHand.item == item)
@@ -263,6 +266,9 @@ async def list_on_hand(item: str | None, location: str | None, limit: int, offse
         condition = condition & (StockOnHand.lot == lot)
     if status:
         condition = condition & (StockOnHand.status == status)
+    if visible_sites() is not None:
+        condition = condition & StockOnHand.location.is_in(
+            Location.select(Location.code).where(within_scope(Location.id > 0, Location.warehouse.site)))
     rows = await (
         StockOnHand.select(StockOnHand.item, StockOnHand.location, StockOnHand.lot, StockOnHand.status, StockOnHand.quantity_micro)
         .where(condition).order_by(StockOnHand.item).order_by(StockOnHand.location).order_by(StockOnHand.lot)

@@ -17,6 +17,7 @@ from schemas.sales import (
     CustomerSummary, LateLine, OrderTracking, TrackingEvent, TrackingLine, TrackingProduction, TrackingPlanned, TrackingPurchase,
     TrackingShipment,
 )
+from server.accounts.site_scope import within_scope
 from server.documents import utc_now
 from server.errors import not_found
 from server.inventory.availability import available_to_promise
@@ -129,8 +130,9 @@ async def order_tracking(code: str) -> OrderTracking:
             reserved=from_micro(entry.reserved), in_production=from_micro(entry.in_production),
             available_to_promise=max(Decimal(0), atp[line["item"]]), risk=risk, **reason,
         ))
-    shipments = await Shipment.select().where(Shipment.sales_order == code).order_by(Shipment.id)
-    production = await ProductionOrder.select().where(ProductionOrder.sales_order == code).order_by(ProductionOrder.id)
+    shipments = await Shipment.select().where(within_scope(Shipment.sales_order == code, Shipment.site)).order_by(Shipment.id)
+    production = await ProductionOrder.select().where(
+        within_scope(ProductionOrder.sales_order == code, ProductionOrder.site)).order_by(ProductionOrder.id)
     revisions = await (SalesOrderRevision.select(SalesOrderRevision.at, SalesOrderRevision.action, SalesOrderRevision.actor,
                                                  SalesOrderRevision.reason, SalesOrderRevision.snapshot)
                        .where(SalesOrderRevision.sales_order == row["id"]).order_by(SalesOrderRevision.id)
@@ -166,8 +168,9 @@ async def _purchasing(code: str, production: list[dict[str, Any]]) -> list[Track
         PurchaseOrderLine.purchase_order.status.as_alias("po_status"), PurchaseOrderLine.line_no,
         PurchaseOrderLine.item, PurchaseOrderLine.quantity_micro, PurchaseOrderLine.received_quantity_micro,
         PurchaseOrderLine.due_date, PurchaseOrderLine.status, PurchaseOrderLine.production_order,
-    ).where(pegged & (PurchaseOrderLine.status != "cancelled")
-            & PurchaseOrderLine.purchase_order.status.not_in(["draft", "cancelled"])
+    ).where(within_scope(pegged & (PurchaseOrderLine.status != "cancelled")
+                         & PurchaseOrderLine.purchase_order.status.not_in(["draft", "cancelled"]),
+                         PurchaseOrderLine.purchase_order.site)
             ).order_by(PurchaseOrderLine.due_date).limit(50)
     return [TrackingPurchase(purchase_order=r["purchase_order"], supplier=r["supplier"], line_no=r["line_no"],
                              item=r["item"], quantity=from_micro(r["quantity_micro"]),
@@ -188,10 +191,10 @@ async def late_lines(limit: int = 100) -> list[LateLine]:
         lines = await SalesOrderLine.select(
             *SalesOrderLine.all_columns(), SalesOrderLine.sales_order.code.as_alias("order_code"),
             SalesOrderLine.sales_order.customer.as_alias("customer"), SalesOrderLine.sales_order.status.as_alias("status"),
-        ).where(
+        ).where(within_scope(
             SalesOrderLine.sales_order.status.is_in(sorted(rules.UNDER_WAY))
             & (SalesOrderLine.quantity_micro > SalesOrderLine.shipped_quantity_micro)
-            & (SalesOrderLine.due_date <= horizon)
+            & (SalesOrderLine.due_date <= horizon), SalesOrderLine.sales_order.site)
         ).order_by(SalesOrderLine.due_date).order_by(SalesOrderLine.id).limit(batch).offset(offset)
         coverage = await _coverage(sorted({line["order_code"] for line in lines}))
         lead_times = await _lead_times({line["item"] for line in lines})
@@ -215,7 +218,7 @@ async def customer_summary(code: str) -> CustomerSummary:
     if customer is None:
         raise not_found("customer", code)
     orders = await SalesOrder.select(SalesOrder.id, SalesOrder.code, SalesOrder.status, SalesOrder.created_at).where(
-        SalesOrder.customer == code)
+        within_scope(SalesOrder.customer == code, SalesOrder.site))
     lines = await service.SALES_ORDERS.lines_of([o["id"] for o in orders])
     year_ago = utc_now() - timedelta(days=365)
     counted = [o for o in orders if o["status"] not in (rules.DRAFT, rules.CANCELLED)]
@@ -245,8 +248,8 @@ async def customer_summary(code: str) -> CustomerSummary:
 async def _deliveries(customer: str) -> list[tuple[date, date]]:
     """(delivered on, promised for) of every shipment line delivered to the customer."""
     shipments = await Shipment.select(Shipment.id, Shipment.sales_order, Shipment.delivered_at).where(
-        (Shipment.status == "delivered") & Shipment.sales_order.is_in(
-            SalesOrder.select(SalesOrder.code).where(SalesOrder.customer == customer)))
+        within_scope((Shipment.status == "delivered") & Shipment.sales_order.is_in(
+            SalesOrder.select(SalesOrder.code).where(SalesOrder.customer == customer)), Shipment.site))
     if not shipments:
         return []
     by_id = {s["id"]: s for s in shipments}

@@ -26,6 +26,7 @@ from typing import Any, Iterator
 from litestar.status_codes import HTTP_404_NOT_FOUND, HTTP_409_CONFLICT
 
 from schemas.planning import MrpRunOut, PegOut, PlanExceptionOut, PlannedOrderOut, PlanRecordOut
+from server.accounts.site_scope import check_site_allowed, within_scope
 from server.accounts.audit import record_audit
 from server.actors import Who
 from server.db import json_text, needs_write, read_snapshot, sql_copy, sql_execute, sql_read, write_transaction
@@ -62,6 +63,7 @@ def run_out(row: dict[str, Any]) -> MrpRunOut:
 
 @needs_write
 async def _register_run(site: str, who: Who, trigger: str, settings: dict[str, Any]) -> int:
+    check_site_allowed(site)
     if not await Site.exists().where(Site.code == site):
         raise not_found("site", site)
     await MrpRun.update({MrpRun.status: "failed", MrpRun.finished_at: _now(), MrpRun.error: "stale"}).where(
@@ -236,15 +238,15 @@ async def prune_runs(site: str, keep: int = KEEP_RUNS) -> list[int]:
 # -- reading a plan -------------------------------------------------------------------------------------------
 
 async def get_run(run_id: int) -> MrpRunOut:
-    row = await MrpRun.select().where(MrpRun.id == run_id).first()
-    if row is None:
+    row = await MrpRun.select().where(within_scope(MrpRun.id == run_id, MrpRun.site)).first()
+    if row is None:  # also the run of a site the office user may not see: every read of a plan starts here
         raise refuse("not_found", f"No MRP run {run_id}", HTTP_404_NOT_FOUND, entity="mrp_run", key=str(run_id))
     return run_out(row)
 
 
 async def latest_run(site: str) -> MrpRunOut:
-    row = await MrpRun.select().where((MrpRun.site == site) & (MrpRun.status == "completed")).order_by(
-        MrpRun.id, ascending=False).first()
+    row = await MrpRun.select().where(within_scope((MrpRun.site == site) & (MrpRun.status == "completed"),
+                                                   MrpRun.site)).order_by(MrpRun.id, ascending=False).first()
     if row is None:
         raise refuse("no_plan", f"Site {site} has no completed MRP run yet", HTTP_404_NOT_FOUND, site=site)
     return run_out(row)
@@ -252,8 +254,7 @@ async def latest_run(site: str) -> MrpRunOut:
 
 async def list_runs(site: str | None, limit: int) -> list[MrpRunOut]:
     query = MrpRun.select().order_by(MrpRun.id, ascending=False).limit(limit)
-    if site:
-        query = query.where(MrpRun.site == site)
+    query = query.where(within_scope((MrpRun.site == site) if site else (MrpRun.id > 0), MrpRun.site))
     return [run_out(row) for row in await query]
 
 

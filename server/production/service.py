@@ -17,15 +17,16 @@ from schemas.production import (
     ProductionOrderOut,
     ProductionOrderPatch,
 )
+from server.accounts.site_scope import within_scope
 from server.actors import Who
 from server.db import needs_write
 from server.document_rules import Problem, Refusal
 from server.documents import (
-    DocumentTable, audit_change, item_units, master_problems, refuse_problems, rows_by_parent,
+    DocumentTable, audit_change, item_units, master_problems, refuse_problems, site_problems, rows_by_parent,
 )
 from server.errors import duplicate
 from server.quantities import decimals_used, from_micro, to_micro
-from server.masterdata.tables import Bom, BomLine, Item, Routing, RoutingOperation, Site
+from server.masterdata.tables import Bom, BomLine, Item, Routing, RoutingOperation
 from server.production import rules
 from server.production.tables import ProductionMaterial, ProductionOperation, ProductionOrder, ProductionOrderCounter
 from server.sales import rules as sales_rules
@@ -37,7 +38,7 @@ from sync.live import publish_board_after_commit
 ENTITY = "production_order"
 ORDERS_BOARD = "board:orders"
 PRODUCTION_ORDERS = DocumentTable(ENTITY, "Production order", ProductionOrder, "PRD", ProductionOrderCounter,
-                                  lifecycle=rules.PRODUCTION_ORDER)
+                                  lifecycle=rules.PRODUCTION_ORDER, site_bound=True)
 
 
 def _now() -> datetime:
@@ -115,6 +116,7 @@ async def list_production_orders(
         )
     if q:
         condition = condition & (ProductionOrder.code.ilike(f"%{q}%") | ProductionOrder.notes.ilike(f"%{q}%"))
+    condition = within_scope(condition, ProductionOrder.site)
     ascending = not sort.startswith("-")
     rows = (
         await ProductionOrder.select().where(condition)
@@ -195,7 +197,7 @@ async def active_routing(item: str) -> dict[str, Any] | None:
 
 
 async def _order_problems(item: str, quantity: Decimal, site: str) -> list[Problem]:
-    problems = await master_problems("site", Site, site, "site")
+    problems = await site_problems(site)
     item_problems = await master_problems("item", Item, item, "item")
     if item_problems:
         return problems + item_problems

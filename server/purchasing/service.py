@@ -17,17 +17,18 @@ from schemas.purchasing import (
     PurchaseOrderOut,
     PurchaseOrderPatch,
 )
+from server.accounts.site_scope import within_scope
 from server.accounts.audit import record_audit
 from server.actors import Who
 from server.db import needs_write
 from server.document_rules import Problem, numbered, self_approval_refusal
 from server.documents import (
-    DocumentTable, audit_change, lines_problems, master_problems, refuse_problems,
+    DocumentTable, audit_change, lines_problems, master_problems, refuse_problems, site_problems,
 )
 from server.errors import ApiError, duplicate
 from server.i18n import Message
 from server.quantities import from_micro, quantity_text, to_micro
-from server.masterdata.tables import Item, Site, Supplier, SupplierItem
+from server.masterdata.tables import Item, Supplier, SupplierItem
 from server.purchasing import rules
 from server.purchasing.rules import LineProgress, Refusal
 from server.production.tables import ProductionOrder
@@ -38,7 +39,7 @@ from sync.feed import Visibility, record_change
 
 ENTITY = "purchase_order"
 PURCHASE_ORDERS = DocumentTable(ENTITY, "Purchase order", PurchaseOrder, "PO", PurchaseOrderCounter,
-                                PurchaseOrderLine.purchase_order, rules.PURCHASE_ORDER)
+                                PurchaseOrderLine.purchase_order, rules.PURCHASE_ORDER, site_bound=True)
 
 
 def _now() -> datetime:
@@ -88,6 +89,7 @@ async def list_purchase_orders(
             condition = condition & (column == value)
     if q:
         condition = condition & (PurchaseOrder.code.ilike(f"%{q}%") | PurchaseOrder.notes.ilike(f"%{q}%"))
+    condition = within_scope(condition, PurchaseOrder.site)
     ascending = not sort.startswith("-")
     rows = (
         await PurchaseOrder.select().where(condition)
@@ -131,7 +133,7 @@ async def _peg_problems(lines: list[dict[str, Any]]) -> list[Problem]:
 
 
 async def _header_problems(supplier: str, site: str) -> list[Problem]:
-    return await master_problems("supplier", Supplier, supplier, "supplier") + await master_problems("site", Site, site, "site")
+    return await master_problems("supplier", Supplier, supplier, "supplier") + await site_problems(site)
 
 
 

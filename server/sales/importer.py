@@ -33,6 +33,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from schemas.common import has_control_characters
 from schemas.sales import SalesOrderIn, SalesOrderLineIn
+from server.accounts.site_scope import sees_site
 from server.actors import Who
 from server.db import DB, json_text, needs_write, placeholders, sql_executemany, sql_fetch
 from server.document_rules import document_code, numbered
@@ -307,7 +308,8 @@ Records = dict[str, dict[str, Any]]
 
 def reference_problems(orders: list[ImportedOrder], customers: Records, sites: Records, items: Records,
                        imported: dict[str, str], today: date) -> list[dict[str, Any]]:
-    """What only master data and earlier imports can tell: unknown or archived customers, sites and items, quantities
+    """What only master data and earlier imports can tell: unknown or archived customers, sites and items, a site the
+    user may not work for (`allowed` false: server/accounts/site_scope.py), quantities
     finer than the item's unit, dates in the past (the rules and wording of the service's own line check), an order
     imported before."""
     found = []
@@ -320,6 +322,8 @@ def reference_problems(orders: list[ImportedOrder], customers: Records, sites: R
                     found.append(problem(order.row, name, f"unknown_{name}", f"no {name} with code {code!r}"))
                 elif record["archived"]:
                     found.append(problem(order.row, name, f"archived_{name}", f"{name} {code!r} is archived"))
+                elif not record.get("allowed", True):  # a site outside the importing user's scope
+                    found.append(problem(order.row, name, "site_not_allowed", f"you may not work for site {code!r}"))
         if order.key in imported:
             found.append(problem(order.row, "order_ref", "already_imported",
                                  f"order {order.ref!r} of this customer was imported before as {imported[order.key]}"))
@@ -372,7 +376,7 @@ async def _references(orders: list[ImportedOrder]) -> dict[str, Any]:
                                     (order.key for order in orders))
     return {
         "customers": {row["code"]: {**row, "archived": bool(row["archived"])} for row in customers},
-        "sites": {row["code"]: {"archived": bool(row["archived"])} for row in sites},
+        "sites": {row["code"]: {"archived": bool(row["archived"]), "allowed": sees_site(row["code"])} for row in sites},
         "items": {row["code"]: {**row, "archived": bool(row["archived"]), "decimals": units.get(row["unit"], 6)}
                   for row in items},
         "imported": {row["idempotency_key"]: row["code"] for row in imported},

@@ -16,6 +16,7 @@ from litestar.status_codes import HTTP_422_UNPROCESSABLE_ENTITY
 from pydantic import ValidationError
 
 from schemas.sales import PaymentIn
+from server.accounts.site_scope import within_scope
 from server.actors import Who
 from server.db import needs_write
 from server.errors import ApiError, field_code
@@ -94,7 +95,7 @@ async def import_payments(raw: bytes, filename: str, who: Who, *, dry_run: bool 
     payments, problems = await parse_upload(lambda deadline: read_payment_sheet(raw, filename, deadline))
     codes = sorted({p["sales_order"] for _, p in payments if p.get("sales_order")})
     orders = {o["code"]: o for o in await SalesOrder.select(SalesOrder.id, SalesOrder.code, SalesOrder.status).where(
-        SalesOrder.code.is_in(codes))} if codes else {}
+        within_scope(SalesOrder.code.is_in(codes), SalesOrder.site))} if codes else {}  # another site's: unknown
     recorded = {(p["sales_order"], p["reference"]) for p in await SalesPayment.select(
         SalesPayment.sales_order.code.as_alias("sales_order"), SalesPayment.reference).where(
         SalesPayment.sales_order.code.is_in(codes))} if codes else set()

@@ -19,17 +19,18 @@ from schemas.sales import (
     PaymentIn, PaymentOut, ReviewOut, RevisionOut, SalesOrderEdit, SalesOrderHistory, SalesOrderIn,
     SalesOrderOut, SalesOrderLineOut, SalesPolicyIn, SalesPolicyOut,
 )
+from server.accounts.site_scope import within_scope
 from server.accounts.audit import record_audit
 from server.actors import Who
 from server.db import needs_write
 from server.document_rules import Problem, Refusal, numbered, self_approval_refusal
 from server.documents import (
-    DocumentTable, audit_change, lines_problems, master_problems, refuse_problems, utc_now,
+    DocumentTable, audit_change, lines_problems, master_problems, refuse_problems, site_problems, utc_now,
 )
 from server.errors import ApiError, duplicate
 from server.i18n import Message
 from server.quantities import from_micro, to_micro
-from server.masterdata.tables import Customer, Site
+from server.masterdata.tables import Customer
 from server.sales import rules
 from server.sales.pricing import rules as pricing
 from server.sales.pricing import contracts, price_lists
@@ -42,7 +43,7 @@ from server.webhooks import service as webhooks
 
 ENTITY = "sales_order"
 SALES_ORDERS = DocumentTable(ENTITY, "Sales order", SalesOrder, "SO", SalesOrderCounter, SalesOrderLine.sales_order,
-                             rules.SALES_ORDER)
+                             rules.SALES_ORDER, site_bound=True)
 REVIEW_ACTOR = "review"  # who approved an order the review found clean
 DEFAULT_APPROVERS = ("sales_manager",)
 
@@ -100,6 +101,7 @@ async def list_sales_orders(*, status: str | None = None, customer: str | None =
     if q:
         condition = condition & (SalesOrder.code.ilike(f"%{q}%") | SalesOrder.notes.ilike(f"%{q}%")
                                  | SalesOrder.customer_reference.ilike(f"%{q}%"))
+    condition = within_scope(condition, SalesOrder.site)
     rows = await (SalesOrder.select().where(condition).order_by(SalesOrder.created_at, ascending=False)
                   .order_by(SalesOrder.id, ascending=False).limit(limit).offset(offset))
     total = await SalesOrder.count().where(condition)
@@ -254,7 +256,7 @@ async def create_sales_order(data: SalesOrderIn, who: Who, *, source: str = "man
     lines = numbered(line.model_dump(mode="python") for line in data.lines)
     now = utc_now()
     refuse_problems(await master_problems("customer", Customer, data.customer, "customer")
-                    + await master_problems("site", Site, data.site, "site") + await _line_problems(lines, now.date())
+                    + await site_problems(data.site) + await _line_problems(lines, now.date())
                     + await contracts.contract_problems(data.customer, data.contract))
     if data.code is not None and await SalesOrder.exists().where(SalesOrder.code == data.code):
         raise duplicate(ENTITY, "code", data.code)
@@ -287,7 +289,7 @@ async def edit_draft(code: str, data: SalesOrderEdit, who: Who) -> SalesOrderOut
         raise state_conflict(row, Refusal(
             "sales_order_not_editable", f"The sales order is {row['status'].replace('_', ' ')}: only a draft is "
                                         "edited directly (reject it back to draft first)"))
-    refuse_problems(await master_problems("site", Site, data.site, "site")
+    refuse_problems(await site_problems(data.site)
                     + await _line_problems(lines, utc_now().date())
                     + await contracts.contract_problems(row["customer"], data.contract))
     customer = await Customer.select().where(Customer.code == row["customer"]).first()

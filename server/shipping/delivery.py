@@ -20,6 +20,7 @@ from server.shipping import rules
 from server.shipping.rules import Refusal
 from server.shipping.shipments import (
     RESERVATION_KIND,
+    SHIPMENTS,
     conflict,
     device_scope,
     dock,
@@ -107,18 +108,24 @@ async def sign(args: DeliverySignArgs, who: Who) -> dict[str, Any]:
             "shortfalls": [{"line_no": no, "quantity": quantity_text(q)} for no, q in sorted(short.items()) if q]}
 
 
-async def get_proof(shipment: str) -> ProofOut:
-    row = await ProofOfDelivery.select().where(ProofOfDelivery.shipment == shipment).first()
+async def _proof_row(shipment: str, *columns: Any) -> dict[str, Any]:
+    """The proof of a shipment the office user may see: one of a shipment of another site is not found, like it."""
+    row = None
+    if await SHIPMENTS.find(shipment) is not None:
+        row = await ProofOfDelivery.select(*columns).where(ProofOfDelivery.shipment == shipment).first()
     if row is None:
         raise not_found("proof_of_delivery", shipment)
+    return row
+
+
+async def get_proof(shipment: str) -> ProofOut:
+    row = await _proof_row(shipment)
     record = rules.stored_proof(row)
     return ProofOut(**{k: record[k] for k in ProofOut.model_fields})
 
 
 async def signature_png(shipment: str) -> bytes:
-    row = await ProofOfDelivery.select(ProofOfDelivery.signature_png).where(ProofOfDelivery.shipment == shipment).first()
-    if row is None:
-        raise not_found("proof_of_delivery", shipment)
+    row = await _proof_row(shipment, ProofOfDelivery.signature_png)
     return base64.b64decode(row["signature_png"] or "")
 
 

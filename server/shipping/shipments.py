@@ -9,6 +9,7 @@ from typing import Any
 from litestar.status_codes import HTTP_409_CONFLICT
 
 from schemas.shipping import HandlingUnitContentOut, HandlingUnitOut, PickOut, ShipmentLineOut, ShipmentOut
+from server.accounts.site_scope import within_scope
 from server.actors import Who
 from server.documents import DocumentTable, rows_by_parent
 from server.errors import ApiError, not_found
@@ -24,7 +25,8 @@ from sync.live import publish_board_after_commit
 ENTITY = "shipment"
 RESERVATION_KIND = "shipment"
 DOCK = "board:dock"
-SHIPMENTS = DocumentTable(ENTITY, "Shipment", Shipment, "SHP", ShipmentCounter, ShipmentLine.shipment)
+SHIPMENTS = DocumentTable(ENTITY, "Shipment", Shipment, "SHP", ShipmentCounter, ShipmentLine.shipment,
+                          site_bound=True)
 
 
 def conflict(refusal: Refusal, **details: Any) -> ApiError:
@@ -112,6 +114,7 @@ async def list_shipments(*, status: str | None = None, sales_order: str | None =
     for column, value in ((Shipment.status, status), (Shipment.sales_order, sales_order), (Shipment.route, route)):
         if value:
             condition = condition & (column == value)
+    condition = within_scope(condition, Shipment.site)
     rows = await (Shipment.select().where(condition).order_by(Shipment.created_at, ascending=False)
                   .order_by(Shipment.id, ascending=False).limit(limit).offset(offset))
     total = await Shipment.count().where(condition)
@@ -126,7 +129,10 @@ async def handling_unit(sscc: str) -> HandlingUnitOut | None:
     unit = await HandlingUnit.select().where(HandlingUnit.sscc == sscc).first()
     if unit is None:
         return None
-    shipment = await Shipment.select(Shipment.id, Shipment.code).where(Shipment.id == unit["shipment"]).first()
+    shipment = await Shipment.select(Shipment.id, Shipment.code).where(
+        within_scope(Shipment.id == unit["shipment"], Shipment.site)).first()
+    if shipment is None:  # a unit of a shipment of a site the user may not see
+        return None
     units = (await _units([shipment["id"]]))[shipment["id"]]
     return _unit_out(next(u for u in units if u["sscc"] == sscc), shipment["code"])
 

@@ -1,5 +1,5 @@
 """Admin screens: the audit trail (who changed what, before and after), office users (create, roles, department,
-active) and the organisation (custom roles made from the permission list, departments)."""
+sites, active) and the organisation (custom roles made from the permission list, departments)."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from server.db import write_transaction
 from server.errors import ApiError
 from server.i18n import has_key, translate
 from server.masterdata.resources import RESOURCES
+from server.masterdata.tables import Site
 from server.sales import service as sales
 from server.web import order_words
 from server.web.forms import FormErrors, explain
@@ -108,6 +109,16 @@ async def audit_trail(
     )
 
 
+async def _sites() -> list[dict[str, Any]]:
+    """The sites a user may be limited to; offered only where the factory has several."""
+    rows = await Site.select(Site.code, Site.name).where(Site.archived == False).order_by(Site.code)  # noqa: E712
+    return rows if len(rows) > 1 else []
+
+
+def _posted_sites(form: Any) -> list[str]:
+    return [str(code) for code in form.getall("sites")] if "sites" in form else []
+
+
 async def _users_page(request: Request, *, errors: FormErrors | None = None, values: dict[str, Any] | None = None,
                       status_code: int = 200) -> Template:
     counts = await organisation.holder_counts()  # one read of the users for both lists
@@ -118,8 +129,9 @@ async def _users_page(request: Request, *, errors: FormErrors | None = None, val
         users=await accounts.list_users(),
         roles=await organisation.list_roles(counts),
         departments=await organisation.list_departments(counts),
+        sites=await _sites(),
         errors=errors or FormErrors(),
-        values=values or {"roles": [], "language": "en"},
+        values=values or {"roles": [], "language": "en", "sites": []},
         saved=request.query_params.get("saved"),
     )
 
@@ -140,6 +152,7 @@ async def create_user(request: Request) -> Template | Redirect:
         "roles": [str(r) for r in form.getall("roles")] if "roles" in form else [],
         "language": str(form.get("language") or "en"),
         "department": str(form.get("department") or "") or None,
+        "sites": _posted_sites(form),
     }
     try:
         async with write_transaction():
@@ -162,6 +175,8 @@ async def update_user(request: Request) -> Template | Redirect:
         "active": form.get("active") is not None,
         "department": str(form.get("department") or "") or None,
     }
+    if form.get("sites_shown"):  # the row offered the sites: none ticked lifts the limit
+        patch["sites"] = _posted_sites(form)
     if form.get("password"):
         patch["password"] = str(form.get("password"))
     try:

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from schemas.planning import FirmIn
 
+from server.accounts.site_scope import within_scope
 from server.accounts.identity import requires
 from server.actors import office_who
 from server.db import write_transaction
@@ -50,7 +51,9 @@ def source_view(source: str) -> dict[str, Any]:
 
 
 async def _sites() -> list[str]:
-    return [row["code"] for row in await Site.select(Site.code).where(Site.archived == False).order_by(Site.code)]  # noqa: E712
+    """The active sites the office user may plan for (server/accounts/site_scope.py)."""
+    return [row["code"] for row in await Site.select(Site.code).where(
+        within_scope(Site.archived == False, Site.code)).order_by(Site.code)]  # noqa: E712
 
 
 async def _plan_page(request: Request, site: str | None, *, item: str | None = None, kind: str | None = None,

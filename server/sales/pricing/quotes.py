@@ -14,15 +14,16 @@ from litestar.status_codes import HTTP_403_FORBIDDEN
 
 from schemas.pricing import QuoteConvert, QuoteEdit, QuoteIn, QuoteLineOut, QuoteOut
 from schemas.sales import SalesOrderIn, SalesOrderOut
+from server.accounts.site_scope import within_scope
 from server.actors import Who
 from server.db import needs_write
 from server.document_rules import Problem, Refusal, numbered
 from server.documents import (
-    DocumentTable, audit_change, lines_problems, master_problems, refuse_problems, utc_now,
+    DocumentTable, audit_change, lines_problems, master_problems, refuse_problems, site_problems, utc_now,
 )
 from server.errors import ApiError
 from server.quantities import from_micro, to_micro
-from server.masterdata.tables import Customer, Site
+from server.masterdata.tables import Customer
 from server.sales import rules
 from server.sales.pricing import rules as pricing
 from server.sales import service as sales
@@ -35,7 +36,7 @@ DRAFT, SUBMITTED, APPROVED, REJECTED, CONVERTED, EXPIRED = (
 EDITABLE = tuple(rules.QUOTE_EDITABLE)
 # A quote still open to the customer: past its date, it reads as expired.
 OPEN = (DRAFT, SUBMITTED, APPROVED, REJECTED)
-QUOTES = DocumentTable(ENTITY, "Quote", SalesQuote, "QT", SalesQuoteCounter, SalesQuoteLine.quote)
+QUOTES = DocumentTable(ENTITY, "Quote", SalesQuote, "QT", SalesQuoteCounter, SalesQuoteLine.quote, site_bound=True)
 VALID_DAYS = 30
 DUE_IN_DAYS = 14
 
@@ -83,6 +84,7 @@ async def list_quotes(*, status: str | None = None, customer: str | None = None,
         condition = condition & (SalesQuote.status == status)
     if customer:
         condition = condition & (SalesQuote.customer == customer)
+    condition = within_scope(condition, SalesQuote.site)
     rows = await (SalesQuote.select().where(condition).order_by(SalesQuote.id, ascending=False)
                   .limit(limit).offset(offset))
     total = await SalesQuote.count().where(condition)
@@ -95,7 +97,7 @@ async def list_quotes(*, status: str | None = None, customer: str | None = None,
 async def _problems(customer: str, site: str, contract: str | None, lines: list[dict[str, Any]],
                     valid_until: date, today: date) -> list[Problem]:
     problems = (await master_problems("customer", Customer, customer, "customer")
-                + await master_problems("site", Site, site, "site") + await contracts.contract_problems(customer, contract))
+                + await site_problems(site) + await contracts.contract_problems(customer, contract))
     if valid_until < today:
         problems.append(("valid_until", "valid_until_in_past", f"valid until {valid_until} is before today"))
     return problems + await lines_problems(lines, today=today)
