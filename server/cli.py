@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import sys
@@ -164,6 +165,7 @@ def cmd_mrp(args: argparse.Namespace) -> int:
         return 1
     from server.planning.problem_file import solve_file
 
+    gc.disable()  # a plan is millions of small tuples and no cycles; the process ends after printing it
     try:
         with open(args.file, encoding="utf-8") as source:
             data = json.load(source)
