@@ -26,8 +26,11 @@ from server.production import rules as production_rules
 from server.purchasing import rules as purchasing_rules
 from server.quantities import to_micro
 from server.sales import rules as sales_rules
+from server.shipping import rules as shipping_rules
 
-DEMAND_STATUSES = (sales_rules.APPROVED, sales_rules.IN_PRODUCTION, sales_rules.READY)
+# an order owes goods from approval until it is delivered: shipped means delivered in part (a backorder) or loaded
+DEMAND_STATUSES = (sales_rules.APPROVED, sales_rules.IN_PRODUCTION, sales_rules.READY, sales_rules.SHIPPED)
+SHIPMENT_OPEN = tuple(sorted(shipping_rules.OPEN))  # planned to loaded: what is packed there is not delivered yet
 PURCHASE_STATUSES = (purchasing_rules.DRAFT, purchasing_rules.APPROVED, purchasing_rules.PARTIALLY_RECEIVED)
 PRODUCTION_STATUSES = (production_rules.DRAFT, *production_rules.MAKING)
 BUCKET_DAYS = {"day": 1, "week": 7}
@@ -236,12 +239,16 @@ async def _orders(fetch: Fetch, site: str, buckets: Buckets, items: dict[str, An
     the orders of their period, open purchase order lines and production orders (drafts included: a firmed
     planned order is a scheduled receipt from then on), and what released production orders still need."""
     status = lambda values, start: ", ".join(f"${n}" for n in range(start, start + len(values)))  # noqa: E731
+    # what a line still needs: ordered, less delivered, less what stock reservations hold for it, less what is
+    # packed on a shipment not yet delivered (packing takes it out of stock and ends its reservation)
     sales = await fetch(
         "SELECT o.code, l.line_no, l.item, l.quantity_micro - l.shipped_quantity_micro - COALESCE((SELECT "
         "SUM(r.quantity_micro) FROM stock_reservation r WHERE r.order_kind = 'sales_order' AND r.order_code = o.code "
-        "AND r.line_no = l.line_no AND r.released_at IS NULL), 0) AS open_micro, "
+        "AND r.line_no = l.line_no AND r.released_at IS NULL), 0) - COALESCE((SELECT SUM(sl.packed_quantity_micro) "
+        "FROM shipment_line sl JOIN shipment s ON s.id = sl.shipment WHERE s.sales_order = o.code AND sl.line_no = "
+        f"l.line_no AND s.status IN ({status(SHIPMENT_OPEN, 2 + len(DEMAND_STATUSES))})), 0) AS open_micro, "
         "COALESCE(l.promised_date, l.due_date) AS due FROM sales_order_line l JOIN sales_order o ON o.id = l.sales_order "
-        f"WHERE o.site = $1 AND o.status IN ({status(DEMAND_STATUSES, 2)})", site, *DEMAND_STATUSES)
+        f"WHERE o.site = $1 AND o.status IN ({status(DEMAND_STATUSES, 2)})", site, *DEMAND_STATUSES, *SHIPMENT_OPEN)
     orders = [Demand(row["item"], buckets.period(_date(row["due"])), int(row["open_micro"]),
                      f"sales:{row['code']}:{row['line_no']}", "sales")
               for row in sales if row["open_micro"] > 0 and row["item"] in items]

@@ -8,6 +8,7 @@ import io
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
+from decimal import Decimal
 
 import httpx
 import zxingcpp
@@ -553,3 +554,32 @@ def test_a_clerk_enters_and_submits_an_order_and_logistics_plans_its_shipment_on
 def test_the_demo_has_an_approved_order_waiting_for_its_chairs(login):
     orders = login("viewer").get("/api/sales-orders", params={"customer": "C-BUEROWELT", "status": "approved"}).json()
     assert any(line["item"] == "CH-ERGO" for order in orders["items"] for line in order["lines"])
+
+
+def test_mrp_plans_neither_what_is_packed_nor_less_than_a_part_delivery_leaves_owed(server, login, tmp_path, unique,
+                                                                                    packer):
+    """Packing takes units out of stock and ends their reservation; until the delivery books them shipped they are
+    the order's, not a need. And an order delivered in part (status shipped) still owes the rest."""
+    item, lot = finished_item(login, unique), unique("LOT")
+    count_in(login("warehouse"), item, "FG-01-01", "10", lot)
+    order = confirmed_order(login, [(item, "4")])
+    route = unique("R")
+    code = plan_shipment(login, order, {order["lines"][0]["line_no"]: "3"}, route=route)["code"]
+    sscc = pushed(packer, "shipment.pack", {"shipment": code, "contents": [
+        {"item": item, "lot": lot, "location": "FG-01-01", "quantity": "3"}]})["effect"]["sscc"]
+    planner = login("planner")
+
+    def planned_need() -> tuple[Decimal, str]:
+        run = planner.post("/api/mrp/runs", json={"site": "NB1"})
+        assert run.status_code == 201, run.text
+        record = planner.get(f"/api/mrp/runs/{run.json()['id']}/records/{item}").json()
+        return sum(Decimal(q) for q in record["gross_requirements"]), record["on_hand"]
+
+    # 4 ordered, 3 packed (out of stock, no longer reserved): 1 is needed, 7 are on hand
+    assert planned_need() == (1, "7")
+    driver = driver_on(server, login, tmp_path, route)
+    pushed(driver, "shipment.load", {"shipment": code, "sscc": sscc, "vehicle": "VAN-1"})
+    assert planned_need() == (1, "7")  # loaded: still the order's
+    assert pushed(driver, "delivery.sign", sign_args(code))["effect"]["sales_order_status"] == "shipped"
+    assert planned_need() == (1, "7")  # 3 delivered: the order, shipped in part, still owes 1
+    driver.close()
