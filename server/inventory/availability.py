@@ -22,7 +22,8 @@ from typing import Any
 from litestar.status_codes import HTTP_404_NOT_FOUND, HTTP_409_CONFLICT
 
 from server.db import placeholders, sql_execute, sql_read
-from server.errors import refuse
+from server.errors import ApiError, refuse
+from server.i18n import Message
 from server.inventory.lots import today
 from server.inventory.stock import AVAILABLE, lock_stock_places, on_hand_micro
 from server.quantities import quantity_text, to_micro
@@ -263,6 +264,84 @@ async def shorten_reservations_to(item: str, location: str, lot: str, keep_micro
             await _when_cut[kind](code, line_nos)
     return [{"order_kind": r.order_kind, "order": r.order_code, "line_no": r.line_no, "quantity": quantity_text(cut)}
             for r, cut in cuts]
+
+
+def carried_portions(held: list[Held], quantity_micro: int) -> list[tuple[Held, int]]:
+    """Which of an order's reservations in a bin (in the order they were made) a move of `quantity_micro` carries,
+    and how much of each: the earliest first, each whole before the next is touched."""
+    portions: list[tuple[Held, int]] = []
+    left = quantity_micro
+    for reservation in held:
+        if left <= 0:
+            break
+        portion = min(reservation.quantity_micro, left)
+        portions.append((reservation, portion))
+        left -= portion
+    return portions
+
+
+# The area that made reservations of a kind hears when a move carried some of them to another bin (order code, its
+# lines moved, the warehouse they went to): a shipment's pick list points at the new bin, or the area refuses the
+# move (a shipment is picked in its own warehouse). Named once by server/app.py's wire_areas().
+ReservationsMoved = Callable[[str, set[int], str], Awaitable[None]]
+_when_moved: dict[str, ReservationsMoved] = {}
+
+
+def when_reservations_moved(order_kind: str, handler: ReservationsMoved) -> None:
+    _when_moved[order_kind] = handler
+
+
+def _carry_refusal(code: str, message: str, key: str, **figures: str) -> ApiError:
+    return ApiError(HTTP_409_CONFLICT, code, message, figures, Message(key, figures))
+
+
+async def carry_reservations(item: str, from_location: str, to_location: str, to_warehouse: str, lot: str,
+                             quantity_micro: int, order_code: str) -> dict[str, Any]:
+    """A move that names the order whose promised units it moves (inside the move's transaction, both places locked):
+    those units take their reservation along, so the order's promise now points at the bin they went to and the area
+    that made it is told (`when_reservations_moved`). The order must hold a reservation of the item in the bin moved
+    from (`no_reservation_here`), and no more than it holds there moves this way (`more_than_reserved`): free units
+    are moved on their own. A line keeps one reservation per bin: units carried to a bin the line already holds join
+    that reservation."""
+    held = [h for h in await reservations_at(item, from_location, lot) if h.order_code == order_code]
+    figures = {"item": item, "location": from_location, "lot": lot, "order": order_code}
+    if not held:
+        raise _carry_refusal("no_reservation_here",
+                             f"{order_code} holds no reservation of {item!r} at {from_location!r}",
+                             "refusal.no_reservation_here", **figures)
+    reserved = sum(h.quantity_micro for h in held)
+    if quantity_micro > reserved:
+        raise _carry_refusal(
+            "more_than_reserved",
+            f"Only {quantity_text(reserved)} of {item!r} at {from_location!r} is reserved for {order_code}: "
+            f"{quantity_text(quantity_micro)} cannot move with it", "refusal.more_than_reserved",
+            **figures, reserved=quantity_text(reserved), requested=quantity_text(quantity_micro))
+    moved: dict[str, set[int]] = {}
+    for reservation, portion in carried_portions(held, quantity_micro):
+        there = await sql_read(
+            "SELECT id FROM stock_reservation WHERE order_kind = $1 AND order_code = $2 AND line_no = $3 AND item = $4 "
+            "AND location = $5 AND lot = $6 AND released_at IS NULL",
+            reservation.order_kind, order_code, reservation.line_no, item, to_location, lot)
+        if not there and portion == reservation.quantity_micro:
+            await sql_execute("UPDATE stock_reservation SET location = $1 WHERE id = $2", to_location, reservation.id)
+        else:
+            if portion == reservation.quantity_micro:
+                await sql_execute("UPDATE stock_reservation SET released_at = $1 WHERE id = $2",
+                                  datetime.now(timezone.utc), reservation.id)
+            else:
+                await sql_execute("UPDATE stock_reservation SET quantity_micro = $1 WHERE id = $2",
+                                  reservation.quantity_micro - portion, reservation.id)
+            if there:
+                await sql_execute("UPDATE stock_reservation SET quantity_micro = quantity_micro + $1 WHERE id = $2",
+                                  portion, there[0]["id"])
+            else:
+                await reserve(item, portion, reservation.order_kind, order_code, reservation.line_no,
+                              location=to_location, lot=lot)
+        moved.setdefault(reservation.order_kind, set()).add(reservation.line_no)
+    for kind, line_nos in moved.items():
+        if kind in _when_moved:
+            await _when_moved[kind](order_code, line_nos, to_warehouse)
+    return {"order_kind": held[0].order_kind, "order": order_code, "quantity": quantity_text(quantity_micro)}
 
 
 async def add_reservations(picks: Iterable[Pick], item: str, order_kind: str, order_code: str, line_no: int) -> None:
