@@ -3,12 +3,14 @@ the alerts a planner and a warehouse lead watch (below safety stock, lots expiri
 
 A reservation promises units of one bin (item, location, lot) to an order line, and every figure that offers stock
 (a pick list, a FEFO suggestion, available-to-promise) offers only what no open reservation holds: the same units
-are never promised twice. Who reserves locks the bins' places first (`lock_item_places`), so two plans made at once
-see each other's reservations. What takes stock out of a bin keeps the promises made there: a move, an issue or a
-pick takes only the part no other order's reservation holds (`take_unreserved_only`), and a count, which is a fact,
-shortens the reservations it finds no stock for, latest first, and tells the area that made them
-(`shorten_reservations_to`). Pure decisions (`fefo_take`, `reservations_left`, `reservation_cuts`) are separated
-from the reads that feed them.
+are never promised twice, even by a reservation that names no bin (made before reservations recorded one): it holds
+the item's free units that expire last, wherever they are. Who reserves locks the bins' places first
+(`lock_item_places`), so two plans made at once see each other's reservations. What takes stock out of a bin keeps
+the promises made there: a move, an issue or a pick takes only the part no other order's reservation holds
+(`take_unreserved_only`), unless a move names the order whose units it moves (`carry_reservations`: the reservation
+goes with them); and a count, which is a fact, shortens the reservations it finds no stock for, latest first, and
+tells the area that made them (`shorten_reservations_to`). Pure decisions (`fefo_take`, `after_unplaced_reservations`,
+`reservations_left`, `reservation_cuts`, `carried_portions`) are separated from the reads that feed them.
 """
 
 from __future__ import annotations
@@ -66,24 +68,38 @@ _RESERVED_AT_BIN = ("SELECT COALESCE(SUM(r.quantity_micro), 0) FROM stock_reserv
                     "AND r.location = s.location AND r.lot = s.lot AND r.released_at IS NULL")
 
 
+def after_unplaced_reservations(bins: list[Bin], unplaced_micro: int) -> list[Bin]:
+    """What free bins still offer once reservations tied to no bin (made before reservations recorded one, or
+    promising the item anywhere) have taken their units: those take the item's free units that expire last (FEFO
+    from the far end), so the units a pick list or a FEFO suggestion offers, summed, never exceed the free stock less
+    every promise, and the same unit is never promised twice."""
+    left = max(unplaced_micro, 0)
+    kept: dict[tuple[str, str], int] = {}
+    for bin_ in reversed(fefo_take(bins, sum(b.quantity_micro for b in bins))[0]):
+        take = min(left, bin_.quantity_micro)
+        left -= take
+        kept[(bin_.location, bin_.lot)] = bin_.quantity_micro - take
+    return [Bin(b.location, b.lot, b.expiry, kept[(b.location, b.lot)]) for b in bins if kept.get((b.location, b.lot), 0) > 0]
+
+
 async def usable_bins(item: str, *, warehouse: str | None = None, site: str | None = None, on: date | None = None) -> list[Bin]:
-    """Available stock of an item that has not expired and that no open reservation holds, with each lot's expiry."""
-    args: list[Any] = [item, AVAILABLE, on or today()]
-    where = ""
-    if warehouse:
-        args.append(warehouse)
-        where += f" AND loc.warehouse = ${len(args)}"
-    if site:
-        args.append(site)
-        where += f" AND w.site = ${len(args)}"
+    """Available stock of an item that has not expired and that no open reservation holds, with each lot's expiry.
+    Reservations of a bin are taken off that bin; reservations of no bin off the item's last-expiring free units
+    wherever they are (`after_unplaced_reservations`), before the warehouse or site is chosen."""
     rows = await sql_read(
-        f"SELECT s.location, s.lot, s.quantity_micro - ({_RESERVED_AT_BIN}) AS free_micro, l.expiry FROM stock_on_hand s "
-        "JOIN location loc ON loc.code = s.location JOIN warehouse w ON w.code = loc.warehouse "
+        f"SELECT s.location, s.lot, s.quantity_micro - ({_RESERVED_AT_BIN}) AS free_micro, l.expiry, loc.warehouse, "
+        "w.site FROM stock_on_hand s JOIN location loc ON loc.code = s.location JOIN warehouse w ON w.code = loc.warehouse "
         "LEFT JOIN lot l ON l.item = s.item AND l.code = s.lot "
-        "WHERE s.item = $1 AND s.status = $2 AND s.quantity_micro > 0 AND (l.expiry IS NULL OR l.expiry >= $3)" + where,
-        *args,
+        "WHERE s.item = $1 AND s.status = $2 AND s.quantity_micro > 0 AND (l.expiry IS NULL OR l.expiry >= $3)",
+        item, AVAILABLE, on or today(),
     )
-    return [Bin(r["location"], r["lot"], r["expiry"], int(r["free_micro"])) for r in rows if int(r["free_micro"]) > 0]
+    unplaced = await sql_read("SELECT COALESCE(SUM(quantity_micro), 0) AS q FROM stock_reservation WHERE item = $1 "
+                              "AND (location = '' OR location IS NULL) AND released_at IS NULL", item)
+    bins = after_unplaced_reservations(
+        [Bin(r["location"], r["lot"], r["expiry"], int(r["free_micro"])) for r in rows if int(r["free_micro"]) > 0],
+        int(unplaced[0]["q"]))
+    wanted = {r["location"] for r in rows if (not warehouse or r["warehouse"] == warehouse) and (not site or r["site"] == site)}
+    return [b for b in bins if b.location in wanted]
 
 
 async def lock_item_places(items: Iterable[str], warehouse: str) -> None:
@@ -125,7 +141,7 @@ async def fefo_suggestion(item: str, quantity: Decimal, *, warehouse: str | None
 async def reserve(item: str, quantity_micro: int, order_kind: str, order_code: str, line_no: int = 0, *,
                   location: str = "", lot: str = "") -> None:
     """Promise stock of one bin to an order line (inside the caller's write transaction). A reservation without a
-    location promises the item anywhere: it counts against available-to-promise only."""
+    location promises the item anywhere: it holds the item's last-expiring free units (`usable_bins`)."""
     await sql_execute(
         "INSERT INTO stock_reservation (item, quantity_micro, order_kind, order_code, line_no, location, lot, created_at) "
         "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -372,18 +388,16 @@ async def release_reservations(order_kind: str, order_code: str, line_no: int | 
 
 
 async def available_to_promise(item: str) -> dict[str, str]:
-    """On hand (available), reserved, and what can still be promised: the unexpired stock no reservation holds (what
-    a FEFO suggestion over every warehouse offers), less reservations not tied to a bin. Never below zero."""
+    """On hand (available), reserved, and what can still be promised: the unexpired stock no reservation holds, tied
+    to a bin or not (what a FEFO suggestion over every warehouse offers). Never below zero."""
     known = await sql_read("SELECT 1 FROM item WHERE code = $1", item)
     if not known:
         raise refuse("unknown_reference", f"No item with code {item!r}", HTTP_404_NOT_FOUND, entity="item", value=item)
     on_hand = await sql_read(
         "SELECT COALESCE(SUM(quantity_micro), 0) AS q FROM stock_on_hand WHERE item = $1 AND status = $2", item, AVAILABLE)
     reserved = await sql_read(
-        "SELECT COALESCE(SUM(quantity_micro), 0) AS q, COALESCE(SUM(CASE WHEN location = '' THEN quantity_micro ELSE 0 END), 0) "
-        "AS anywhere FROM stock_reservation WHERE item = $1 AND released_at IS NULL", item)
-    free = sum(b.quantity_micro for b in await usable_bins(item))
-    promisable = max(0, free - int(reserved[0]["anywhere"]))
+        "SELECT COALESCE(SUM(quantity_micro), 0) AS q FROM stock_reservation WHERE item = $1 AND released_at IS NULL", item)
+    promisable = sum(b.quantity_micro for b in await usable_bins(item))
     return {"item": item, "on_hand": quantity_text(int(on_hand[0]["q"])), "reserved": quantity_text(int(reserved[0]["q"])),
             "available_to_promise": quantity_text(promisable)}
 
