@@ -198,7 +198,8 @@ def explain(exc: ValidationError | ApiError, errors: FormErrors, lang: str = DEF
             code = str(problem.get("code", exc.code))
             errors.add(str(problem.get("field", "")), _in_language(lang, code, str(problem.get("message", exc.message))))
     elif isinstance(exc.details, dict) and exc.details.get("field"):
-        errors.add(str(exc.details["field"]), _in_language(lang, exc.code, exc.message))
+        errors.add(str(exc.details["field"]), exc.text.text(lang) if exc.text is not None
+                   else _in_language(lang, exc.code, exc.message))
     elif exc.text is not None:
         errors.general.append(exc.text.text(lang))
     else:
