@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
+from schemas.accounts import RoleName
 from schemas.common import Code, Contract, Days, LongText, Money, Percent, PositiveMoney, Quantity, ShortText
 from schemas.masterdata import LineNumber, PositiveQuantity
 
@@ -19,7 +20,6 @@ OrderSource = Literal["manual", "import", "api", "quote"]
 ReviewCheck = Literal["credit", "discount", "contract"]
 Reference = Annotated[str, Field(max_length=80, pattern=r"^[^\x00-\x1f\x7f]*$")]
 OrderVersion = Annotated[int, Field(ge=1, le=2**31 - 1)]
-RoleName = Annotated[str, Field(max_length=40, pattern=r"^[a-z_]+$")]
 
 
 class SalesOrderLineIn(Contract):
@@ -175,8 +175,9 @@ class SalesPolicyIn(Contract):
     max_discount_pct: Percent = Decimal(10)
     auto_approve: bool = Field(default=True, description="A clean review approves the order by itself")
     approvers: dict[ReviewCheck, Annotated[list[RoleName], Field(max_length=10)]] = Field(
-        default_factory=dict, description="Per check, the roles that may approve past it (admin always may); "
-                                          "a check not named: sales_manager")
+        default_factory=dict, description="Per check, the roles that may approve past it (admin always may): built-in "
+                                          "or custom roles that grant sales.approve (422 unknown_role, "
+                                          "role_cannot_approve otherwise); a check not named: sales_manager")
     other_approver_above_value: Money | None = Field(
         default=None, description="An order worth more than this (in its own currency) is approved by someone other "
                                   "than who entered or submitted it (409 self_approval); empty: no such limit")

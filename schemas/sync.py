@@ -119,6 +119,10 @@ class StockMoveArgs(Contract):
     to_location: Code
     quantity: PositiveQuantity
     serials: list[Code] | None = Field(default=None, max_length=1000, description="One per unit of a serial-tracked item")
+    for_order: Code | None = Field(default=None, description=(
+        "The order (a shipment) whose reserved units these are: its reservation moves with them and its pick list "
+        "points at the new location. 409 `no_reservation_here` when it reserves nothing of the item there, "
+        "`more_than_reserved` when the quantity is more than it reserves there."))
 
 
 class StockCountArgs(Contract):

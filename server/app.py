@@ -37,7 +37,7 @@ from server.health import health
 from server.openapi import ContractSchemaPlugin, DocumentRenderPlugin, StrictJsonBodies, fix_allow_headers
 from server.pwa import pwa_router
 from server.inventory import commands as inventory_commands
-from server.inventory.availability import when_reservations_cut
+from server.inventory.availability import when_reservations_cut, when_reservations_moved
 from server.inventory.stock import ON_HAND_STAGE, lock_stock_places, stock_follows_location
 from server.inventory.controllers import StockController
 from server.labels import LabelController, LocationLabelController
@@ -63,6 +63,7 @@ from server.sales.import_controller import PaymentImportController, SalesImportC
 from server.sales.pricing.controllers import PRICING_CONTROLLERS
 from server.shipping import commands as shipping_commands
 from server.shipping.planning import reservations_cut as shipment_reservations_cut
+from server.shipping.planning import reservations_moved as shipment_reservations_moved
 from server.shipping.scan import RESOLVERS as SHIPPING_RESOLVERS
 from server.shipping.shipments import RESERVATION_KIND as SHIPMENT_RESERVATIONS
 from server.shipping.controllers import HandlingUnitController, ProofController, ShipmentController
@@ -181,6 +182,7 @@ def wire_areas() -> None:
     install_resolvers([*PURCHASING_RESOLVERS, *PRODUCTION_RESOLVERS, *SHIPPING_RESOLVERS])
     when_location_moves(stock_follows_location)  # a bin's stock follows it into another scope
     when_reservations_cut(SHIPMENT_RESERVATIONS, shipment_reservations_cut)  # a count short of a pick: the shipment is short
+    when_reservations_moved(SHIPMENT_RESERVATIONS, shipment_reservations_moved)  # a move carried a pick: its list follows
     sales_service.read_downstream_with(downstream_facts)  # what production and shipping did for an order
 
 

@@ -4,7 +4,9 @@ data itself says (stripped by the caller, who knows its data) are not English pr
 
 from __future__ import annotations
 
+import html
 import re
+from html.parser import HTMLParser
 
 # Words that stay as they are in a Chinese UI, each with its reason.
 ALLOWED = {
@@ -34,3 +36,45 @@ def english_runs(text: str, data: list[str]) -> list[str]:
     if re.fullmatch(r"[a-z]{3,}", stripped) and stripped not in UNITS:
         found.append(stripped)  # a status or kind shown as its internal value
     return found
+
+
+VISIBLE_ATTRIBUTES = {"title", "placeholder", "aria-label", "alt"}
+# Not read as prose: scripts and styles; <code>, which the pages keep for literal identifiers (a CSV column, an
+# event type, a record's nested JSON in the audit trail) that a reader types or matches as they are; and <textarea>,
+# which only ever holds what a person typed (notes, or a record's nested lists edited as JSON).
+HIDDEN = ("script", "style", "template", "code", "textarea")
+
+
+class ScreenText(HTMLParser):
+    """The text a reader sees, one piece per element (what HIDDEN names left out), with the visible attributes."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.pieces: list[str] = []
+        self.links: list[str] = []
+        self._hidden = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in HIDDEN:
+            self._hidden += 1
+        values = dict(attrs)
+        self.pieces += [v for k, v in attrs if k in VISIBLE_ATTRIBUTES and v]
+        if tag == "a" and values.get("href"):
+            self.links.append(values["href"])
+        if tag == "input" and values.get("type") in ("submit", "button") and values.get("value"):
+            self.pieces.append(values["value"])
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in HIDDEN:
+            self._hidden -= 1
+
+    def handle_data(self, data: str) -> None:
+        if not self._hidden and data.strip():
+            self.pieces.append(data)
+
+
+def english_on_screen(page: str, data: list[str]) -> list[str]:
+    """The English prose a reader sees on a rendered page (or a part of one), the data values given left out."""
+    parser = ScreenText()
+    parser.feed(page)
+    return [run for piece in parser.pieces for run in english_runs(html.unescape(piece), data)]

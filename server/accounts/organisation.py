@@ -13,7 +13,7 @@ from litestar.status_codes import HTTP_409_CONFLICT, HTTP_422_UNPROCESSABLE_ENTI
 from schemas.accounts import DepartmentIn, DepartmentOut, DepartmentPatch, PermissionOut, RoleIn, RoleOut, RolePatch
 from server.accounts.audit import record_audit
 from server.accounts.permissions import (ALL_PERMISSIONS, BUILT_IN_ROLES, GRANTABLE_PERMISSIONS, RESERVED_PERMISSIONS,
-                                         ROLE_PERMISSIONS, Role)
+                                         ROLE_PERMISSIONS, Role, permissions_for)
 from server.accounts.tables import CustomRole, Department, User
 from server.masterdata.tables import Site
 from server.actors import Who
@@ -140,6 +140,31 @@ async def unknown_roles(roles: list[str]) -> list[str]:
     await _lock("custom_role", custom, "SHARE")
     known = {row["code"] for row in await CustomRole.select(CustomRole.code).where(CustomRole.code.is_in(custom))}
     return sorted(set(custom) - known)
+
+
+async def roles_granting(permission: str) -> list[tuple[str, str | None]]:
+    """The roles that grant a permission, built-in first (admin left out: it grants everything and is never chosen)
+    then custom ones by code, each with its name (None for a built-in role, whose name is in the catalogs)."""
+    built_in = [(role.value, None) for role in Role if role != Role.admin and permission in ROLE_PERMISSIONS[role]]
+    custom = [(row["code"], row["name"]) for row in await CustomRole.select().order_by(CustomRole.code).output(load_json=True)
+              if permission in set(row["permissions"] or ()) & GRANTABLE_PERMISSIONS]
+    return built_in + custom
+
+
+async def custom_role_names(codes: list[str]) -> dict[str, str]:
+    """The names of the custom roles among `codes`, by code."""
+    custom = [code for code in codes if code not in BUILT_IN_ROLES]
+    if not custom:
+        return {}
+    return {row["code"]: row["name"] for row in await CustomRole.select(CustomRole.code, CustomRole.name).where(
+        CustomRole.code.is_in(custom))}
+
+
+async def roles_lacking(roles: list[str], permission: str) -> list[str]:
+    """The roles among `roles` (known ones) that do not grant `permission`."""
+    custom = {row["code"]: frozenset(row["permissions"] or ()) for row in await CustomRole.select().where(
+        CustomRole.code.is_in([name for name in roles if name not in BUILT_IN_ROLES] or [""])).output(load_json=True)}
+    return sorted(name for name in set(roles) if permission not in permissions_for([name], custom))
 
 
 async def check_user_organisation(roles: list[str] | None, department: str | None) -> None:

@@ -3,12 +3,14 @@ the alerts a planner and a warehouse lead watch (below safety stock, lots expiri
 
 A reservation promises units of one bin (item, location, lot) to an order line, and every figure that offers stock
 (a pick list, a FEFO suggestion, available-to-promise) offers only what no open reservation holds: the same units
-are never promised twice. Who reserves locks the bins' places first (`lock_item_places`), so two plans made at once
-see each other's reservations. What takes stock out of a bin keeps the promises made there: a move, an issue or a
-pick takes only the part no other order's reservation holds (`take_unreserved_only`), and a count, which is a fact,
-shortens the reservations it finds no stock for, latest first, and tells the area that made them
-(`shorten_reservations_to`). Pure decisions (`fefo_take`, `reservations_left`, `reservation_cuts`) are separated
-from the reads that feed them.
+are never promised twice, even by a reservation that names no bin (made before reservations recorded one): it holds
+the item's free units that expire last, wherever they are. Who reserves locks the bins' places first
+(`lock_item_places`), so two plans made at once see each other's reservations. What takes stock out of a bin keeps
+the promises made there: a move, an issue or a pick takes only the part no other order's reservation holds
+(`take_unreserved_only`), unless a move names the order whose units it moves (`carry_reservations`: the reservation
+goes with them); and a count, which is a fact, shortens the reservations it finds no stock for, latest first, and
+tells the area that made them (`shorten_reservations_to`). Pure decisions (`fefo_take`, `after_unplaced_reservations`,
+`reservations_left`, `reservation_cuts`, `carried_portions`) are separated from the reads that feed them.
 """
 
 from __future__ import annotations
@@ -21,9 +23,10 @@ from typing import Any
 
 from litestar.status_codes import HTTP_404_NOT_FOUND, HTTP_409_CONFLICT
 
-from server.accounts.site_scope import site_sql
+from server.accounts.site_scope import sees_site, site_sql
 from server.db import placeholders, sql_execute, sql_read
-from server.errors import refuse
+from server.errors import ApiError, refuse
+from server.i18n import Message
 from server.inventory.lots import today
 from server.inventory.stock import AVAILABLE, lock_stock_places, on_hand_micro
 from server.quantities import quantity_text, to_micro
@@ -80,26 +83,40 @@ def _and(condition: str) -> str:
     return f" AND {condition}" if condition else ""
 
 
+def after_unplaced_reservations(bins: list[Bin], unplaced_micro: int) -> list[Bin]:
+    """What free bins still offer once reservations tied to no bin (made before reservations recorded one, or
+    promising the item anywhere) have taken their units: those take the item's free units that expire last (FEFO
+    from the far end), so the units a pick list or a FEFO suggestion offers, summed, never exceed the free stock less
+    every promise, and the same unit is never promised twice."""
+    left = max(unplaced_micro, 0)
+    kept: dict[tuple[str, str], int] = {}
+    for bin_ in reversed(fefo_take(bins, sum(b.quantity_micro for b in bins))[0]):
+        take = min(left, bin_.quantity_micro)
+        left -= take
+        kept[(bin_.location, bin_.lot)] = bin_.quantity_micro - take
+    return [Bin(b.location, b.lot, b.expiry, kept[(b.location, b.lot)]) for b in bins if kept.get((b.location, b.lot), 0) > 0]
+
+
 async def usable_bins(item: str, *, warehouse: str | None = None, site: str | None = None, on: date | None = None) -> list[Bin]:
-    """Available stock of an item that has not expired and that no open reservation holds, with each lot's expiry
-    (at the sites the office user sees)."""
-    args: list[Any] = [item, AVAILABLE, on or today()]
-    where = ""
-    if warehouse:
-        args.append(warehouse)
-        where += f" AND loc.warehouse = ${len(args)}"
-    if site:
-        args.append(site)
-        where += f" AND w.site = ${len(args)}"
-    where += site_sql("w.site", args)
+    """Available stock of an item that has not expired and that no open reservation holds, with each lot's expiry.
+    Reservations of a bin are taken off that bin; reservations of no bin off the item's last-expiring free units
+    wherever they are (`after_unplaced_reservations`), before the warehouse or site is chosen; then only the bins
+    of the sites the office user sees (server/accounts/site_scope.py)."""
     rows = await sql_read(
-        f"SELECT s.location, s.lot, s.quantity_micro - ({_RESERVED_AT_BIN}) AS free_micro, l.expiry FROM stock_on_hand s "
-        "JOIN location loc ON loc.code = s.location JOIN warehouse w ON w.code = loc.warehouse "
+        f"SELECT s.location, s.lot, s.quantity_micro - ({_RESERVED_AT_BIN}) AS free_micro, l.expiry, loc.warehouse, "
+        "w.site FROM stock_on_hand s JOIN location loc ON loc.code = s.location JOIN warehouse w ON w.code = loc.warehouse "
         "LEFT JOIN lot l ON l.item = s.item AND l.code = s.lot "
-        "WHERE s.item = $1 AND s.status = $2 AND s.quantity_micro > 0 AND (l.expiry IS NULL OR l.expiry >= $3)" + where,
-        *args,
+        "WHERE s.item = $1 AND s.status = $2 AND s.quantity_micro > 0 AND (l.expiry IS NULL OR l.expiry >= $3)",
+        item, AVAILABLE, on or today(),
     )
-    return [Bin(r["location"], r["lot"], r["expiry"], int(r["free_micro"])) for r in rows if int(r["free_micro"]) > 0]
+    unplaced = await sql_read("SELECT COALESCE(SUM(quantity_micro), 0) AS q FROM stock_reservation WHERE item = $1 "
+                              "AND (location = '' OR location IS NULL) AND released_at IS NULL", item)
+    bins = after_unplaced_reservations(
+        [Bin(r["location"], r["lot"], r["expiry"], int(r["free_micro"])) for r in rows if int(r["free_micro"]) > 0],
+        int(unplaced[0]["q"]))
+    wanted = {r["location"] for r in rows if (not warehouse or r["warehouse"] == warehouse)
+              and (not site or r["site"] == site) and sees_site(r["site"])}
+    return [b for b in bins if b.location in wanted]
 
 
 async def lock_item_places(items: Iterable[str], warehouse: str) -> None:
@@ -141,7 +158,7 @@ async def fefo_suggestion(item: str, quantity: Decimal, *, warehouse: str | None
 async def reserve(item: str, quantity_micro: int, order_kind: str, order_code: str, line_no: int = 0, *,
                   location: str = "", lot: str = "") -> None:
     """Promise stock of one bin to an order line (inside the caller's write transaction). A reservation without a
-    location promises the item anywhere: it counts against available-to-promise only."""
+    location promises the item anywhere: it holds the item's last-expiring free units (`usable_bins`)."""
     await sql_execute(
         "INSERT INTO stock_reservation (item, quantity_micro, order_kind, order_code, line_no, location, lot, created_at) "
         "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -282,6 +299,84 @@ async def shorten_reservations_to(item: str, location: str, lot: str, keep_micro
             for r, cut in cuts]
 
 
+def carried_portions(held: list[Held], quantity_micro: int) -> list[tuple[Held, int]]:
+    """Which of an order's reservations in a bin (in the order they were made) a move of `quantity_micro` carries,
+    and how much of each: the earliest first, each whole before the next is touched."""
+    portions: list[tuple[Held, int]] = []
+    left = quantity_micro
+    for reservation in held:
+        if left <= 0:
+            break
+        portion = min(reservation.quantity_micro, left)
+        portions.append((reservation, portion))
+        left -= portion
+    return portions
+
+
+# The area that made reservations of a kind hears when a move carried some of them to another bin (order code, its
+# lines moved, the warehouse they went to): a shipment's pick list points at the new bin, or the area refuses the
+# move (a shipment is picked in its own warehouse). Named once by server/app.py's wire_areas().
+ReservationsMoved = Callable[[str, set[int], str], Awaitable[None]]
+_when_moved: dict[str, ReservationsMoved] = {}
+
+
+def when_reservations_moved(order_kind: str, handler: ReservationsMoved) -> None:
+    _when_moved[order_kind] = handler
+
+
+def _carry_refusal(code: str, message: str, key: str, **figures: str) -> ApiError:
+    return ApiError(HTTP_409_CONFLICT, code, message, figures, Message(key, figures))
+
+
+async def carry_reservations(item: str, from_location: str, to_location: str, to_warehouse: str, lot: str,
+                             quantity_micro: int, order_code: str) -> dict[str, Any]:
+    """A move that names the order whose promised units it moves (inside the move's transaction, both places locked):
+    those units take their reservation along, so the order's promise now points at the bin they went to and the area
+    that made it is told (`when_reservations_moved`). The order must hold a reservation of the item in the bin moved
+    from (`no_reservation_here`), and no more than it holds there moves this way (`more_than_reserved`): free units
+    are moved on their own. A line keeps one reservation per bin: units carried to a bin the line already holds join
+    that reservation."""
+    held = [h for h in await reservations_at(item, from_location, lot) if h.order_code == order_code]
+    figures = {"item": item, "location": from_location, "lot": lot, "order": order_code}
+    if not held:
+        raise _carry_refusal("no_reservation_here",
+                             f"{order_code} holds no reservation of {item!r} at {from_location!r}",
+                             "refusal.no_reservation_here", **figures)
+    reserved = sum(h.quantity_micro for h in held)
+    if quantity_micro > reserved:
+        raise _carry_refusal(
+            "more_than_reserved",
+            f"Only {quantity_text(reserved)} of {item!r} at {from_location!r} is reserved for {order_code}: "
+            f"{quantity_text(quantity_micro)} cannot move with it", "refusal.more_than_reserved",
+            **figures, reserved=quantity_text(reserved), requested=quantity_text(quantity_micro))
+    moved: dict[str, set[int]] = {}
+    for reservation, portion in carried_portions(held, quantity_micro):
+        there = await sql_read(
+            "SELECT id FROM stock_reservation WHERE order_kind = $1 AND order_code = $2 AND line_no = $3 AND item = $4 "
+            "AND location = $5 AND lot = $6 AND released_at IS NULL",
+            reservation.order_kind, order_code, reservation.line_no, item, to_location, lot)
+        if not there and portion == reservation.quantity_micro:
+            await sql_execute("UPDATE stock_reservation SET location = $1 WHERE id = $2", to_location, reservation.id)
+        else:
+            if portion == reservation.quantity_micro:
+                await sql_execute("UPDATE stock_reservation SET released_at = $1 WHERE id = $2",
+                                  datetime.now(timezone.utc), reservation.id)
+            else:
+                await sql_execute("UPDATE stock_reservation SET quantity_micro = $1 WHERE id = $2",
+                                  reservation.quantity_micro - portion, reservation.id)
+            if there:
+                await sql_execute("UPDATE stock_reservation SET quantity_micro = quantity_micro + $1 WHERE id = $2",
+                                  portion, there[0]["id"])
+            else:
+                await reserve(item, portion, reservation.order_kind, order_code, reservation.line_no,
+                              location=to_location, lot=lot)
+        moved.setdefault(reservation.order_kind, set()).add(reservation.line_no)
+    for kind, line_nos in moved.items():
+        if kind in _when_moved:
+            await _when_moved[kind](order_code, line_nos, to_warehouse)
+    return {"order_kind": held[0].order_kind, "order": order_code, "quantity": quantity_text(quantity_micro)}
+
+
 async def add_reservations(picks: Iterable[Pick], item: str, order_kind: str, order_code: str, line_no: int) -> None:
     """More units promised to an order line (a re-planned pick list's top-up): a bin the line already holds gets
     them on its open reservation, so a line keeps one reservation per bin; another bin gets a new one."""
@@ -310,9 +405,9 @@ async def release_reservations(order_kind: str, order_code: str, line_no: int | 
 
 
 async def available_to_promise(item: str) -> dict[str, str]:
-    """On hand (available), reserved, and what can still be promised: the unexpired stock no reservation holds (what
-    a FEFO suggestion over every warehouse offers), less reservations not tied to a bin. Never below zero. An office
-    user limited to some sites gets the figures of those sites (server/accounts/site_scope.py)."""
+    """On hand (available), reserved, and what can still be promised: the unexpired stock no reservation holds, tied
+    to a bin or not (what a FEFO suggestion over every warehouse offers). Never below zero. An office user limited to
+    some sites gets the figures of those sites (server/accounts/site_scope.py)."""
     known = await sql_read("SELECT 1 FROM item WHERE code = $1", item)
     if not known:
         raise refuse("unknown_reference", f"No item with code {item!r}", HTTP_404_NOT_FOUND, entity="item", value=item)
@@ -324,11 +419,9 @@ async def available_to_promise(item: str) -> dict[str, str]:
     reserved_args: list[Any] = [item]
     at_sites = in_visible_bins("location", reserved_args)
     reserved = await sql_read(
-        "SELECT COALESCE(SUM(quantity_micro), 0) AS q, COALESCE(SUM(CASE WHEN location = '' THEN quantity_micro ELSE 0 END), 0) "
-        "AS anywhere FROM stock_reservation WHERE item = $1 AND released_at IS NULL"
-        + (f" AND (location = '' OR {at_sites})" if at_sites else ""), *reserved_args)
-    free = sum(b.quantity_micro for b in await usable_bins(item))
-    promisable = max(0, free - int(reserved[0]["anywhere"]))
+        "SELECT COALESCE(SUM(quantity_micro), 0) AS q FROM stock_reservation WHERE item = $1 AND released_at IS NULL"
+        + (f" AND (location = '' OR location IS NULL OR {at_sites})" if at_sites else ""), *reserved_args)
+    promisable = sum(b.quantity_micro for b in await usable_bins(item))
     return {"item": item, "on_hand": quantity_text(int(on_hand[0]["q"])), "reserved": quantity_text(int(reserved[0]["q"])),
             "available_to_promise": quantity_text(promisable)}
 

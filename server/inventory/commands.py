@@ -11,7 +11,8 @@ from sync.registry import Command, CommandContext
 
 
 async def stock_move(ctx: CommandContext, args: StockMoveArgs) -> dict[str, Any]:
-    return await move_stock(args.item, args.lot, args.from_location, args.to_location, args.quantity, Who.device(ctx), args.serials)
+    return await move_stock(args.item, args.lot, args.from_location, args.to_location, args.quantity, Who.device(ctx), args.serials,
+                            args.for_order)
 
 
 async def stock_count(ctx: CommandContext, args: StockCountArgs) -> dict[str, Any]:

@@ -63,7 +63,7 @@ class StockController(Controller):
     async def move(self, request: Request, data: StockMoveArgs) -> dict[str, Any]:
         async with write_transaction():
             return await move_stock(data.item, data.lot, data.from_location, data.to_location, data.quantity,
-                                    office_who(request), data.serials)
+                                    office_who(request), data.serials, data.for_order)
 
     @post("/counts", guards=[requires("stock.write")], status_code=HTTP_201_CREATED,
           summary="Record a count; the difference is booked as an adjustment")

@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 import asyncpg
-from litestar.status_codes import HTTP_403_FORBIDDEN, HTTP_409_CONFLICT
+from litestar.status_codes import HTTP_403_FORBIDDEN, HTTP_409_CONFLICT, HTTP_422_UNPROCESSABLE_ENTITY
 
 from schemas.sales import (
     PaymentIn, PaymentOut, ReviewOut, RevisionOut, SalesOrderEdit, SalesOrderHistory, SalesOrderIn,
@@ -21,6 +21,7 @@ from schemas.sales import (
 )
 from server.accounts.site_scope import within_scope
 from server.accounts.audit import record_audit
+from server.accounts.organisation import roles_lacking, unknown_roles
 from server.actors import Who
 from server.db import needs_write
 from server.document_rules import Problem, Refusal, numbered, self_approval_refusal
@@ -143,8 +144,30 @@ async def get_policy() -> SalesPolicyOut:
                                                  "other_approver_above_discount_pct", "updated_by", "updated_at")})
 
 
+APPROVE_PERMISSION = "sales.approve"
+
+
+async def _check_approver_roles(approvers: dict[str, list[str]]) -> None:
+    """Every role the policy names as an approver exists, built-in or custom (422 `unknown_role`), and grants the
+    permission to approve orders (422 `role_cannot_approve`): a role that could never pass the approve endpoint's
+    guard would leave a check nobody of it can approve past."""
+    named = sorted({role for roles in approvers.values() for role in roles})
+    missing = await unknown_roles(named)
+    if missing:
+        details = {"field": "approvers", "roles": missing}
+        raise ApiError(HTTP_422_UNPROCESSABLE_ENTITY, "unknown_role", f"approvers: no such role: {', '.join(missing)}",
+                       details, Message("refusal.unknown_approver_role", {"roles": ", ".join(missing)}))
+    lacking = await roles_lacking(named, APPROVE_PERMISSION)
+    if lacking:
+        details = {"field": "approvers", "roles": lacking, "permission": APPROVE_PERMISSION}
+        raise ApiError(HTTP_422_UNPROCESSABLE_ENTITY, "role_cannot_approve",
+                       f"approvers: {', '.join(lacking)} may not approve orders (no {APPROVE_PERMISSION} permission)",
+                       details, Message("refusal.role_cannot_approve", {"roles": ", ".join(lacking)}))
+
+
 @needs_write
 async def set_policy(data: SalesPolicyIn, who: Who) -> SalesPolicyOut:
+    await _check_approver_roles(data.approvers)
     before = await get_policy()
     values = {**data.model_dump(mode="python"), "updated_by": who.name, "updated_at": utc_now()}
     existing = await SalesPolicy.select(SalesPolicy.id).order_by(SalesPolicy.id).first()

@@ -27,6 +27,7 @@ from server.inventory.availability import (
 )
 from server.inventory.stock import check_decimals, load_item
 from server.errors import refuse
+from server.i18n import Message
 from server.quantities import quantity_text, to_micro
 from server.masterdata.tables import Warehouse
 from server.sales import rules as sales_rules
@@ -284,3 +285,22 @@ async def reservations_cut(code: str, line_nos: set[int]) -> None:
         picks = _rows_as_held(picks, lines[line_no], await held_reservations(RESERVATION_KIND, code, line_no))
     await _save_pick_list(row, picks)
     dock("short", code, sales_order=row["sales_order"], lines=sorted(line_nos))
+
+
+async def reservations_moved(code: str, line_nos: set[int], to_warehouse: str) -> None:
+    """A move carried units this shipment had reserved to another bin, and their reservation with them (inside the
+    move's transaction, its places locked first): the lines' pick rows follow the reservations, so the pickers'
+    devices and the order's tracking point at the new bin. A shipment is picked in its own warehouse: a bin of
+    another one is refused (`wrong_warehouse`) and the move with it."""
+    row = await shipment_row(code, lock=True)
+    if to_warehouse != row["ship_from"]:
+        figures = {"shipment": code, "warehouse": row["ship_from"], "to_warehouse": to_warehouse}
+        raise ApiError(HTTP_409_CONFLICT, "wrong_warehouse",
+                       f"Shipment {code} is picked in warehouse {row['ship_from']}, not {to_warehouse}", figures,
+                       Message("refusal.shipment_picked_elsewhere", figures))
+    lines = {line["line_no"]: line for line in await shipment_lines(row["id"])}
+    picks = json.loads(row["pick_list"] or "[]")
+    for line_no in sorted(line_nos & set(lines)):
+        picks = _rows_as_held(picks, lines[line_no], await held_reservations(RESERVATION_KIND, code, line_no))
+    await _save_pick_list(row, picks)
+    dock("moved", code, sales_order=row["sales_order"], lines=sorted(line_nos))

@@ -7,6 +7,7 @@ import json
 import re
 import types
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -177,11 +178,37 @@ def parse_lines(
     return lines
 
 
-def _in_language(lang: str, code: str, message: str) -> str:
-    """The contract's English message is precise; a Chinese reader gets the kind of problem in Chinese before it."""
-    if lang == DEFAULT_LANGUAGE or not has_key(f"problem.{code}"):
+def said_in(lang: str, code: str, message: str, params: Mapping[str, Any] | None = None) -> str:
+    """A refusal in the reader's language. The contract's English message is what an English reader gets; another
+    reader gets the catalog's sentence for the code (`refusal.<code>`) with the refusal's details as its values, and
+    where the catalog has no sentence that takes these values, the kind of problem (`problem.<code>`) with the
+    English message after it (codes left to put in the catalogs)."""
+    if lang == DEFAULT_LANGUAGE:
+        return message
+    values = {name: value for name, value in (params or {}).items() if isinstance(value, (str, int, Decimal))}
+    if has_key(f"refusal.{code}"):
+        try:
+            return translate(lang, f"refusal.{code}", **values)
+        except (KeyError, IndexError):
+            pass  # this refusal's details lack a value the sentence names: said the older way
+    if not has_key(f"problem.{code}"):
         return message
     return f"{translate(lang, f'problem.{code}')}（{message}）"
+
+
+def _in_language(lang: str, code: str, message: str, limits: Mapping[str, Any] | None = None) -> str:
+    """A problem of a form's field read by pydantic (a format, a length, a missing value): the field it is on is
+    named beside it, so a reader of another language gets the kind of problem in their words, with its limit where
+    the catalog's sentence names one (`refusal.too_long` and pydantic's `max_length`), rather than pydantic's
+    English detail."""
+    if lang == DEFAULT_LANGUAGE or not has_key(f"problem.{code}"):
+        return message
+    if limits and has_key(f"refusal.{code}"):
+        try:
+            return translate(lang, f"refusal.{code}", **limits)
+        except (KeyError, IndexError):
+            pass  # a limit the sentence does not name (a decimal's digits): the kind alone
+    return translate(lang, f"problem.{code}")
 
 
 def explain(exc: ValidationError | ApiError, errors: FormErrors, lang: str = DEFAULT_LANGUAGE) -> FormErrors:
@@ -190,17 +217,18 @@ def explain(exc: ValidationError | ApiError, errors: FormErrors, lang: str = DEF
         for problem in exc.errors():
             path = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in problem["loc"]).replace(".[", "[")
             message = problem["msg"].removeprefix("Value error, ")
-            errors.add(path, _in_language(lang, field_code(problem["msg"]), message))
+            errors.add(path, _in_language(lang, field_code(problem["msg"]), message, problem.get("ctx")))
         return errors
     listed = exc.details.get("errors") if isinstance(exc.details, dict) else None
     if isinstance(listed, list) and listed and all(isinstance(e, dict) and "row" not in e for e in listed):
         for problem in listed:
             code = str(problem.get("code", exc.code))
-            errors.add(str(problem.get("field", "")), _in_language(lang, code, str(problem.get("message", exc.message))))
+            errors.add(str(problem.get("field", "")), said_in(lang, code, str(problem.get("message", exc.message)), problem))
     elif isinstance(exc.details, dict) and exc.details.get("field"):
-        errors.add(str(exc.details["field"]), _in_language(lang, exc.code, exc.message))
+        errors.add(str(exc.details["field"]), exc.text.text(lang) if exc.text is not None
+                   else said_in(lang, exc.code, exc.message, exc.details))
     elif exc.text is not None:
         errors.general.append(exc.text.text(lang))
     else:
-        errors.general.append(_in_language(lang, exc.code, exc.message))
+        errors.general.append(said_in(lang, exc.code, exc.message, exc.details))
     return errors

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from schemas.sales import SalesPolicyIn
 from server.accounts.identity import requires
-from server.accounts.permissions import Role
+from server.accounts.organisation import custom_role_names, roles_granting
 from server.actors import office_who
 from server.db import write_transaction
 from server.errors import ApiError
@@ -24,8 +24,17 @@ from server.web.render import language_of, render
 from server.web.sales_common import refusal_status
 
 CHECK_NAMES = rules.CHECKS
-APPROVER_ROLES = tuple(role.value for role in Role if role != Role.admin)
 OTHER_APPROVER_LIMITS = ("other_approver_above_value", "other_approver_above_discount_pct")
+
+
+async def _approver_roles(values: dict[str, Any]) -> list[tuple[str, str | None]]:
+    """The roles the form offers as approvers: those that may approve orders, built-in and custom (with its name),
+    and any the policy or the form names although it may not, so that it can be taken off."""
+    offered = await roles_granting(sales.APPROVE_PERMISSION)
+    known = {code for code, _ in offered}
+    named = sorted({role for roles in values["approvers"].values() for role in roles} - known - {"admin"})
+    names = await custom_role_names(named)
+    return offered + [(code, names.get(code)) for code in named]
 
 
 def _policy_values(policy: Any) -> dict[str, Any]:
@@ -38,8 +47,9 @@ def _policy_values(policy: Any) -> dict[str, Any]:
 @get("/sales-policy", guards=[requires("sales.policy")], include_in_schema=False)
 async def policy_form(request: Request) -> Template:
     policy = await sales.get_policy()
-    return render(request, "sales_policy.html", values=_policy_values(policy), policy=policy, errors=FormErrors(),
-                  checks=CHECK_NAMES, roles=APPROVER_ROLES, done=request.query_params.get("done"))
+    values = _policy_values(policy)
+    return render(request, "sales_policy.html", values=values, policy=policy, errors=FormErrors(),
+                  checks=CHECK_NAMES, roles=await _approver_roles(values), done=request.query_params.get("done"))
 
 
 @post("/sales-policy", guards=[requires("sales.policy")], include_in_schema=False)
@@ -59,7 +69,8 @@ async def save_policy(request: Request) -> Template | Redirect:
     except (ApiError, ValidationError) as exc:
         errors = explain(exc, FormErrors(), language_of(request))
         return render(request, "sales_policy.html", status_code=refusal_status(exc), values=values,
-                      policy=await sales.get_policy(), errors=errors, checks=CHECK_NAMES, roles=APPROVER_ROLES, done=None)
+                      policy=await sales.get_policy(), errors=errors, checks=CHECK_NAMES,
+                      roles=await _approver_roles(values), done=None)
     return Redirect("/sales-policy?done=save", status_code=HTTP_303_SEE_OTHER)
 
 

@@ -30,7 +30,7 @@ from server.web.render import language_of, render
 
 STOCK_PAGE_SIZE = 50
 FilterText = Annotated[str | None, Parameter(max_length=40, pattern=r"^[^\x00-\x1f\x7f]*$")]
-MOVE_FIELDS = ("item", "lot", "from_location", "to_location", "quantity")
+MOVE_FIELDS = ("item", "lot", "from_location", "to_location", "quantity", "for_order")
 COUNT_FIELDS = ("item", "lot", "location", "counted_quantity", "reason")
 RECEIVE_FIELDS = ("purchase_order", "line_no", "item", "lot", "expiry", "location", "quantity")
 
@@ -78,7 +78,7 @@ def _refusal(exc: ValidationError | ApiError, lang: str) -> list[str]:
 
 def _args(values: dict[str, str]) -> dict[str, str | None]:
     # An empty lot or reason is "none", as a device would send it.
-    return {k: (v or None) if k in ("lot", "reason", "expiry") else v for k, v in values.items()}
+    return {k: (v or None) if k in ("lot", "reason", "expiry", "for_order") else v for k, v in values.items()}
 
 
 @post("/stock/moves", guards=[requires("stock.write")], include_in_schema=False)
@@ -89,7 +89,7 @@ async def book_move(request: Request) -> Template | Redirect:
         args = StockMoveArgs.model_validate(_args(values))
         async with write_transaction():
             await move_stock(args.item, args.lot, args.from_location, args.to_location, args.quantity,
-                             who)
+                             who, for_order=args.for_order)
     except (ValidationError, ApiError) as exc:
         move = {"typed": values, "errors": _refusal(exc, language_of(request))}
         return await _stock_page(request, status_code=HTTP_422_UNPROCESSABLE_ENTITY, item=values["item"], move=move)

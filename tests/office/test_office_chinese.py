@@ -9,7 +9,6 @@ import html
 import json
 import re
 from collections.abc import Iterator
-from html.parser import HTMLParser
 
 from litestar import Router
 from litestar.routes import HTTPRoute
@@ -19,6 +18,7 @@ from pydantic import BaseModel
 
 from server.accounts.permissions import Role
 from server.web import WEB_HANDLERS
+from tests.english import ScreenText as _Text
 from tests.english import english_runs
 from tests.faults import Oracle
 
@@ -29,41 +29,6 @@ DETAILS_PER_KIND = 5
 TYPED_COLUMNS = {"username", "name", "display_name", "description", "notes", "note", "address", "delivery_address", "reason",
                  "scrap_reason", "customer_reference", "signer_name", "reference", "summary", "platform", "disposition_note"}
 TYPED_JSON = {"contacts", "characteristics", "operations", "components", "shortfalls"}
-VISIBLE_ATTRIBUTES = {"title", "placeholder", "aria-label", "alt"}
-# Not read as prose: scripts and styles; <code>, which the pages keep for literal identifiers (a CSV column, an
-# event type, a record's nested JSON in the audit trail) that a reader types or matches as they are; and <textarea>,
-# which only ever holds what a person typed (notes, or a record's nested lists edited as JSON).
-HIDDEN = ("script", "style", "template", "code", "textarea")
-
-
-class _Text(HTMLParser):
-    """The text a reader sees, one piece per element (what HIDDEN names left out), with the visible attributes."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.pieces: list[str] = []
-        self.links: list[str] = []
-        self._hidden = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in HIDDEN:
-            self._hidden += 1
-        values = dict(attrs)
-        self.pieces += [v for k, v in attrs if k in VISIBLE_ATTRIBUTES and v]
-        if tag == "a" and values.get("href"):
-            self.links.append(values["href"])
-        if tag == "input" and values.get("type") in ("submit", "button") and values.get("value"):
-            self.pieces.append(values["value"])
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in HIDDEN:
-            self._hidden -= 1
-
-    def handle_data(self, data: str) -> None:
-        if not self._hidden and data.strip():
-            self.pieces.append(data)
-
-
 def _strings(value: object) -> Iterator[str]:
     if isinstance(value, str):
         yield value

@@ -246,7 +246,7 @@ def test_enrolling_a_device_in_the_browser_shows_the_qr_code(fresh_server, tmp_p
         page.locator("#count-location").fill("RM-A-01-01")
         page.locator("#count-quantity").fill("1")
         page.get_by_role("button", name="提交盘点").click()
-        expect(page.locator("#count .alert.error")).to_contain_text("物料不存在")
+        expect(page.locator("#count .alert.error")).to_contain_text("物料 NOPE-ITEM 不存在")
         page.locator("#count-item").fill("SA-MESH")
         page.locator("#count-quantity").fill("20")
         page.get_by_role("button", name="提交盘点").click()
