@@ -29,7 +29,7 @@ from schemas.planning import MrpRunOut, PegOut, PlanExceptionOut, PlannedOrderOu
 from server.accounts.site_scope import check_site_allowed, within_scope
 from server.accounts.audit import record_audit
 from server.actors import Who
-from server.db import json_text, needs_write, read_snapshot, sql_copy, sql_execute, sql_read, write_transaction
+from server.db import json_text, needs_write, placeholders, read_snapshot, sql_copy, sql_execute, sql_read, write_transaction
 from server.errors import ApiError, not_found, refuse
 from server.i18n import translate
 from server.inventory.lots import today
@@ -419,12 +419,17 @@ async def _tree_level(run_id: int, level: list[tuple[str, Fraction, list[dict[st
     nested: list[list[dict[str, Any]]] = []
     below: list[tuple[dict[str, Any], str, Fraction]] = []  # node, the supply it opens, the share under it
     whole: dict[str, int] = {}
-    planned = [peg["supply"] for _, _, pegs in level for peg in pegs if peg["supply_kind"] == "planned"]
+    planned = sorted({peg["supply"] for _, _, pegs in level for peg in pegs if peg["supply_kind"] == "planned"})
     if planned:
-        marks = ", ".join(f"${n}" for n in range(2, len(set(planned)) + 2))
         whole = {row["key"]: row["quantity_micro"] for row in await sql_read(
-            f"SELECT key, quantity_micro FROM planned_order WHERE run = $1 AND key IN ({marks})",
-            run_id, *sorted(set(planned)))}
+            f"SELECT key, quantity_micro FROM planned_order WHERE run = $1 AND key IN ({placeholders(len(planned), 2)})",
+            run_id, *planned)}
+    drafts = sorted({peg["supply"].partition(":")[2] for _, _, pegs in level for peg in pegs
+                     if peg["supply"].startswith("production:")})
+    if drafts:  # a firm planned order's components were exploded from what it has still to make
+        whole |= {f"production:{row['code']}": row["open_micro"] for row in await sql_read(
+            "SELECT code, quantity_micro - received_micro AS open_micro FROM production_order "
+            f"WHERE code IN ({placeholders(len(drafts))})", *drafts)}
     for demand, share, pegs in level:
         nodes = []
         for peg in pegs:
@@ -435,10 +440,8 @@ async def _tree_level(run_id: int, level: list[tuple[str, Fraction, list[dict[st
             nodes.append(node)
             if depth >= 64:
                 continue
-            if peg["supply_kind"] == "planned" and whole.get(peg["supply"]):
+            if (peg["supply_kind"] == "planned" or peg["supply"].startswith("production:")) and whole.get(peg["supply"]):
                 below.append((node, peg["supply"], Fraction(peg["quantity_micro"], whole[peg["supply"]])))
-            elif peg["supply"].startswith("production:"):
-                below.append((node, peg["supply"], share))
         nested.append(nodes)
     if below:
         supplies = {supply for _, supply, _ in below}

@@ -313,3 +313,25 @@ def test_a_site_keeps_its_last_five_plans_and_older_ones_are_deleted_after_the_a
     assert completed[:5] == sorted(completed, reverse=True)[:5] and len(completed) == 5, runs
     assert latest["id"] == completed[0]
     assert planner.get(f"/api/mrp/runs/{latest['id']}/planned-orders").status_code == 200
+
+
+def test_below_a_draft_production_order_serving_two_orders_each_tree_shows_its_share(login, chair_factory):
+    """A draft production order is a firm planned receipt: its components are exploded from all it has to make,
+    and the pegging tree of one of the two orders it serves shows that order's share of them."""
+    f = chair_factory
+    planner, sales = login("planner"), login("sales")
+    draft = planner.post("/api/production-orders", json={"item": f["fg"], "quantity": "40", "site": "NB1",
+                                                         "due_date": week(5)})
+    assert draft.status_code == 201, draft.text
+    first, second = (approved_order(sales, f["customer"], [(f["fg"], "20")], MONDAY + timedelta(days=30),
+                                    unit_price="0") for _ in range(2))
+    run = run_mrp(planner)
+    assert planned(planner, run, f["fg"]) == []  # the draft's 40 serve both orders
+    [semi] = planned(planner, run, f["semi"])  # 2 x 40 for the draft, by its release in week 4
+    assert (semi["quantity"], semi["receipt_period"]) == ("80", 4)
+    for order in (first, second):
+        demand = f"sales:{order['code']}:{order['lines'][0]['line_no']}"
+        tree = planner.get(f"/api/mrp/runs/{run['id']}/pegging", params={"demand": demand}).json()
+        assert [(n["supply"], n["quantity"]) for n in tree] == [(f"production:{draft.json()['code']}", "20")]
+        below = {n["item"]: (n["supply"], n["quantity"]) for n in tree[0]["components"]}
+        assert below == {f["semi"]: (semi["key"], "40"), f["raw1"]: (below[f["raw1"]][0], "20")}
