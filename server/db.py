@@ -118,6 +118,11 @@ def current_write() -> WriteContext:
     return context
 
 
+def write_in_progress() -> WriteContext | None:
+    """The write transaction this code runs in, if any."""
+    return _current_write.get()
+
+
 def needs_write(service: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
     """Marks a service that runs inside its entry point's transaction (a controller, a page handler, the push), and
     refuses to run outside one: there each ORM statement would commit on its own, half an action at a time."""

@@ -24,11 +24,11 @@ from typing import Any
 from litestar.status_codes import HTTP_404_NOT_FOUND, HTTP_409_CONFLICT
 
 from server.accounts.site_scope import sees_site, site_sql
-from server.db import placeholders, sql_execute, sql_read
+from server.db import WriteContext, placeholders, sql_execute, sql_read, write_in_progress
 from server.errors import ApiError, refuse
 from server.i18n import Message
 from server.inventory.lots import today
-from server.inventory.stock import AVAILABLE, lock_stock_places, on_hand_micro
+from server.inventory.stock import AVAILABLE, PLACES_READ, lock_stock_places, on_hand_micro
 from server.quantities import quantity_text, to_micro
 
 
@@ -159,6 +159,7 @@ async def reserve(item: str, quantity_micro: int, order_kind: str, order_code: s
                   location: str = "", lot: str = "") -> None:
     """Promise stock of one bin to an order line (inside the caller's write transaction). A reservation without a
     location promises the item anywhere: it holds the item's last-expiring free units (`usable_bins`)."""
+    _reservations_changed(item)
     await sql_execute(
         "INSERT INTO stock_reservation (item, quantity_micro, order_kind, order_code, line_no, location, lot, created_at) "
         "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -213,14 +214,61 @@ class Held:
     quantity_micro: int
 
 
+# -- open reservations inside a write: read once for every place the transaction has locked ------------------
+# A device's batch of moves asks, move after move, what is reserved in the bins it takes from. The places are
+# locked (stock.lock_stock_places) and every reservation is made or changed under its place's lock, so what a
+# transaction reads of a locked place's reservations stays true until it changes them itself: the first question
+# reads them for all its locked places at once, later ones are answered from memory, and a change made here
+# (`_reservations_changed`) makes the item's places be read again. Both are append-only transaction buffers, so a
+# savepoint rolled back forgets them too.
+RESERVATIONS_LOADS = "reservations:loads"  # ("load", generation, places) | ("changed", item or None: every item)
+RESERVATIONS_ROWS = "reservations:rows"  # (generation, item, location, lot, Held)
+
+
+def _loaded_places(write: WriteContext) -> dict[tuple[str, str], int]:
+    """Each place whose reservations in memory are current, and the load they came with."""
+    current: dict[tuple[str, str], int] = {}
+    for entry in write.buffer(RESERVATIONS_LOADS):
+        if entry[0] == "load":
+            current.update(dict.fromkeys(entry[2], entry[1]))
+        else:
+            current = {place: gen for place, gen in current.items() if entry[1] is not None and place[0] != entry[1]}
+    return current
+
+
+def _reservations_changed(item: str | None) -> None:
+    write = write_in_progress()
+    if write is not None:
+        write.buffer(RESERVATIONS_LOADS).append(("changed", item))
+
+
 async def reservations_at(item: str, location: str, lot: str) -> list[Held]:
     """The open reservations of one bin, in the order they were made."""
-    rows = await sql_read(
-        "SELECT id, order_kind, order_code, line_no, quantity_micro FROM stock_reservation WHERE item = $1 "
-        "AND location = $2 AND lot = $3 AND released_at IS NULL ORDER BY id",
-        item, location, lot,
-    )
-    return [Held(r["id"], r["order_kind"], r["order_code"], r["line_no"], int(r["quantity_micro"])) for r in rows]
+    write = write_in_progress()
+    if write is None or (item, location) not in write.buffer(PLACES_READ):
+        rows = await sql_read(
+            "SELECT id, order_kind, order_code, line_no, quantity_micro FROM stock_reservation WHERE item = $1 "
+            "AND location = $2 AND lot = $3 AND released_at IS NULL ORDER BY id",
+            item, location, lot,
+        )
+        return [Held(r["id"], r["order_kind"], r["order_code"], r["line_no"], int(r["quantity_micro"])) for r in rows]
+    loaded = _loaded_places(write)
+    if (item, location) not in loaded:
+        places = sorted(set(write.buffer(PLACES_READ)) - set(loaded))
+        generation = len(write.buffer(RESERVATIONS_LOADS))
+        pairs = ", ".join(f"(${2 * n + 1}, ${2 * n + 2})" for n in range(len(places)))
+        rows = await sql_read(
+            "SELECT id, item, location, lot, order_kind, order_code, line_no, quantity_micro FROM stock_reservation "
+            f"WHERE (item, location) IN (VALUES {pairs}) AND released_at IS NULL ORDER BY id",
+            *(code for place in places for code in place))
+        write.buffer(RESERVATIONS_ROWS).extend(
+            (generation, r["item"], r["location"], r["lot"],
+             Held(r["id"], r["order_kind"], r["order_code"], r["line_no"], int(r["quantity_micro"]))) for r in rows)
+        write.buffer(RESERVATIONS_LOADS).append(("load", generation, tuple(places)))
+        loaded = dict.fromkeys(places, generation) | loaded
+    generation = loaded[(item, location)]
+    return [held for gen, i, loc, lt, held in write.buffer(RESERVATIONS_ROWS)
+            if gen == generation and (i, loc, lt) == (item, location, lot)]
 
 
 async def take_unreserved_only(item: str, location: str, lot: str, quantity_micro: int, *,
@@ -283,6 +331,8 @@ async def shorten_reservations_to(item: str, location: str, lot: str, keep_micro
     place locked): the latest reservations give way (`reservation_cuts`), each order they promised to is told
     (`when_reservations_cut`), and the cuts are returned as the count's effect shows them."""
     cuts = reservation_cuts(await reservations_at(item, location, lot), keep_micro)
+    if cuts:
+        _reservations_changed(item)
     now = datetime.now(timezone.utc)
     lines: dict[tuple[str, str], set[int]] = {}
     for reservation, cut in cuts:
@@ -350,6 +400,7 @@ async def carry_reservations(item: str, from_location: str, to_location: str, to
             f"{quantity_text(quantity_micro)} cannot move with it", "refusal.more_than_reserved",
             **figures, reserved=quantity_text(reserved), requested=quantity_text(quantity_micro))
     moved: dict[str, set[int]] = {}
+    _reservations_changed(item)
     for reservation, portion in carried_portions(held, quantity_micro):
         there = await sql_read(
             "SELECT id FROM stock_reservation WHERE order_kind = $1 AND order_code = $2 AND line_no = $3 AND item = $4 "
@@ -380,6 +431,7 @@ async def carry_reservations(item: str, from_location: str, to_location: str, to
 async def add_reservations(picks: Iterable[Pick], item: str, order_kind: str, order_code: str, line_no: int) -> None:
     """More units promised to an order line (a re-planned pick list's top-up): a bin the line already holds gets
     them on its open reservation, so a line keeps one reservation per bin; another bin gets a new one."""
+    _reservations_changed(item)
     held = {(r["location"], r["lot"]): r["id"] for r in await sql_read(
         "SELECT id, location, lot FROM stock_reservation WHERE order_kind = $1 AND order_code = $2 AND line_no = $3 "
         "AND item = $4 AND released_at IS NULL", order_kind, order_code, line_no, item)}
@@ -393,6 +445,7 @@ async def add_reservations(picks: Iterable[Pick], item: str, order_kind: str, or
 
 
 async def release_reservations(order_kind: str, order_code: str, line_no: int | None = None) -> None:
+    _reservations_changed(None)
     args: list[Any] = [datetime.now(timezone.utc), order_kind, order_code]
     line = ""
     if line_no is not None:
