@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
+from schemas.accounts import RoleName
 from schemas.common import Code, Contract, LongText, Money, Quantity, ShortText
 from schemas.masterdata import Currency, LineNumber, PositiveQuantity
 
@@ -89,3 +90,22 @@ class PurchaseOrderOut(BaseModel):
     lines: list[PurchaseOrderLineOut]
     open_actions: list[str] = Field(default_factory=list, description="What the caller may do to it now (action "
                                     "names: submit, approve, cancel…), given its status and the caller's role")
+
+
+class PurchasingPolicyIn(Contract):
+    """Segregation of duties on purchase orders: up to which total the author of a PO may approve it themselves."""
+
+    other_approver_above: Money = Field(
+        description="The default limit: a purchase order whose total (in its currency) is above it is approved by "
+                    "someone other than who wrote it (409 self_approval); 0: every one. Before an admin sets it, "
+                    "FLOORSYNC_PO_APPROVAL_BY_OTHER_ABOVE")
+    self_approval_limits: Annotated[dict[RoleName, Money], Field(max_length=50)] = Field(
+        default_factory=dict,
+        description="Per role, the total up to which a holder approves a purchase order they wrote themselves: "
+                    "built-in or custom roles that grant purchasing.approve (422 unknown_role, role_cannot_approve "
+                    "otherwise). A user's limit is the highest among their roles named here, else the default")
+
+
+class PurchasingPolicyOut(PurchasingPolicyIn):
+    updated_by: str
+    updated_at: datetime | None

@@ -53,7 +53,7 @@ from server.purchasing import commands as purchasing_commands
 from server.purchasing.scanning import RESOLVERS as PURCHASING_RESOLVERS
 from server.planning import service as planning
 from server.planning.controllers import MrpController, PlanningSettingsController
-from server.purchasing.controllers import PurchaseOrderController, ReceiptController
+from server.purchasing.controllers import PurchaseOrderController, PurchasingPolicyController, ReceiptController
 from server.orders import alerts as late_order_watch
 from server.orders.controllers import CustomerSummaryController, SalesOrderCascadeController
 from server.orders.progress import downstream_facts
@@ -278,6 +278,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             StockController,
             ScanController,
             PurchaseOrderController,
+            PurchasingPolicyController,
             MrpController,
             PlanningSettingsController,
             ReceiptController,

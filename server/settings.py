@@ -66,8 +66,9 @@ class Settings:
     # webhooks may still reach (server/webhooks/targets.py): networks or addresses, and host names trusted wherever
     # they point. Empty by default: the factory LAN's private addresses need no entry.
     webhook_allow: tuple[str, ...] = ()
-    # FLOORSYNC_PO_APPROVAL_BY_OTHER_ABOVE: a purchase order whose total is above this (in its own currency) must be
-    # approved by someone other than its author.
+    # FLOORSYNC_PO_APPROVAL_BY_OTHER_ABOVE: the purchasing policy's default limit until an admin sets one
+    # (server/purchasing/policy.py): a purchase order whose total is above it (in its own currency) must be approved
+    # by someone other than its author. Read at start so that a bad value stops the server there.
     po_approval_by_other_above: Decimal = Decimal(10000)
 
     @property

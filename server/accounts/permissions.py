@@ -45,7 +45,7 @@ MASTER_WRITERS: dict[str, set[Role]] = {
     "suppliers": {Role.buyer},
 }
 
-ADMIN_ONLY = ("users.read", "users.write", "audit.read", "sales.policy", "webhooks.manage")
+ADMIN_ONLY = ("users.read", "users.write", "audit.read", "sales.policy", "purchasing.policy", "webhooks.manage")
 
 # Floor operations seen from the office: who enrols and manages devices, who reads and corrects stock, who runs
 # purchasing, production, quality and shipping at a desk.

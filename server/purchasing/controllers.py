@@ -1,16 +1,19 @@
 """REST endpoints of purchase orders under /api/purchase-orders: list (filters, paging), read, create, change a
-draft, approve, cancel and close. Reading needs purchasing.read, writing purchasing.write, approving
-purchasing.approve; every write is one call into `server.purchasing.service`."""
+draft, approve, cancel and close, and the purchasing policy (who approves a PO of their own) at /api/purchasing-policy.
+Reading needs purchasing.read, writing purchasing.write, approving purchasing.approve, the policy purchasing.policy;
+every write is one call into `server.purchasing.service` (the policy's: `server.purchasing.policy`)."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from litestar import Controller, Request, Response, get, patch, post
+from litestar import Controller, Request, Response, get, patch, post, put
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter
-from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_409_CONFLICT, HTTP_422_UNPROCESSABLE_ENTITY
 
 from schemas.common import Page
+from schemas.errors import ErrorBody
 from schemas.inventory import ReceiptArgs
 from schemas.purchasing import (
     PoStatus,
@@ -18,18 +21,29 @@ from schemas.purchasing import (
     PurchaseOrderIn,
     PurchaseOrderOut,
     PurchaseOrderPatch,
+    PurchasingPolicyIn,
+    PurchasingPolicyOut,
 )
 from server.accounts.identity import requires
 from server.actors import office_who
 from server.db import write_transaction
 from server.labels.kinds import Label, document_label
 from server.labels.responses import label_response
-from server.purchasing import rules, service
+from server.purchasing import policy, rules, service
 from server.purchasing.receipts import receive
 
 CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 CodePath = Annotated[str, Parameter(max_length=40, pattern=CODE_PATTERN)]
 CodeFilter = Annotated[str | None, Parameter(max_length=40, pattern=CODE_PATTERN)]
+APPROVAL_REFUSED = {HTTP_409_CONFLICT: ResponseSpec(
+    ErrorBody, generate_examples=False,
+    description="Changed since `version` was read (`version_conflict`), in a status it is not approved from "
+                "(`po_closed`…), or above the approver's own limit on a purchase order they wrote (`self_approval`: "
+                "`details.limit`, and `details.limit_role`, the role whose limit applied, null for the default)")}
+POLICY_REFUSED = {HTTP_422_UNPROCESSABLE_ENTITY: ResponseSpec(
+    ErrorBody, generate_examples=False,
+    description="A role given a limit does not exist (`unknown_role`) or may not approve purchase orders "
+                "(`role_cannot_approve`), or the body is malformed (a negative amount…)")}
 Sort = Literal["code", "-code", "created_at", "-created_at", "status", "-status", "supplier", "-supplier"]
 
 
@@ -78,6 +92,7 @@ class PurchaseOrderController(Controller):
             return _open(request, await service.update_purchase_order(code, data, office_who(request)))
 
     @post("/{code:str}/approve", guards=[requires("purchasing.approve")], status_code=HTTP_200_OK,
+          responses=APPROVAL_REFUSED,
           summary="Approve a draft: it goes to the receiving site's devices", operation_id="approve_purchase_order")
     async def approve_order(self, request: Request, code: CodePath, data: PurchaseOrderAction | None = None) -> PurchaseOrderOut:
         async with write_transaction():
@@ -121,6 +136,22 @@ class PurchaseOrderController(Controller):
 async def _po_label(code: str) -> Label:
     order = await service.get_purchase_order(code)
     return document_label("purchase_order", order.code, (order.supplier, f"{len(order.lines)} lines · {order.site}"))
+
+
+class PurchasingPolicyController(Controller):
+    path = "/api/purchasing-policy"
+    tags = ["Purchase orders"]
+
+    @get("/", guards=[requires("purchasing.read")], operation_id="get_purchasing_policy",
+         summary="Up to which total the author of a purchase order approves it themselves")
+    async def get_policy(self) -> PurchasingPolicyOut:
+        return await policy.get_policy()
+
+    @put("/", guards=[requires("purchasing.policy")], operation_id="set_purchasing_policy", responses=POLICY_REFUSED,
+         summary="Change the default limit for approving one's own purchase order and the limits per role")
+    async def set_policy(self, request: Request, data: PurchasingPolicyIn) -> PurchasingPolicyOut:
+        async with write_transaction():
+            return await policy.set_policy(data, office_who(request))
 
 
 class ReceiptController(Controller):

@@ -1,10 +1,10 @@
 """The purchasing rules as plain functions of values: which status may follow which (and which actions are open
 to whom), how much may be received against a line (over-receipt tolerance), and what a PO's status is given its
-lines. No I/O here."""
+lines, and up to which total a buyer approves a PO of their own. No I/O here."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 
@@ -40,7 +40,8 @@ transition_refusal = PURCHASE_ORDER.transition_refusal
 # The buyer's steps on a PO, by the status each leads to; approving needs purchasing.approve, the rest
 # purchasing.write.
 ACTION_TARGETS = {"approve": APPROVED, "cancel": CANCELLED, "close": CLOSED}
-ACTION_PERMISSION = {"approve": "purchasing.approve"}
+APPROVE_PERMISSION = "purchasing.approve"
+ACTION_PERMISSION = {"approve": APPROVE_PERMISSION}
 
 
 def open_actions(status: str, permissions: Collection[str]) -> list[str]:
@@ -49,6 +50,23 @@ def open_actions(status: str, permissions: Collection[str]) -> list[str]:
     steps = [name for name, target in ACTION_TARGETS.items()
              if target in TRANSITIONS[status] and ACTION_PERMISSION.get(name, "purchasing.write") in permissions]
     return steps + ["edit"] if status == DRAFT and "purchasing.write" in permissions else steps
+
+
+def self_approval_limit(roles: Iterable[str], limits: Mapping[str, Decimal],
+                        default: Decimal) -> tuple[Decimal, str | None]:
+    """The total up to which someone holding `roles` approves a purchase order they wrote themselves, and the role
+    it comes from: the highest limit among their roles the policy names (lower than the default too: a role named is
+    a decision about that role), else the default (None)."""
+    named = [(Decimal(limits[role]), role) for role in roles if role in limits]
+    if not named:
+        return Decimal(default), None
+    return max(named, key=lambda pair: pair[0])
+
+
+def plain_amount(value: Decimal) -> Decimal:
+    """An amount as people write it: a database's Numeric(18, 4) reads 10000 back as 10000.0000."""
+    value = Decimal(value)
+    return value.quantize(Decimal(1)) if value == value.to_integral_value() else value.normalize()
 
 
 def receipt_refusal(po_status: str, line_status: str) -> Refusal | None:

@@ -17,6 +17,7 @@ from schemas.purchasing import (
     PurchaseOrderOut,
     PurchaseOrderPatch,
 )
+from server.accounts.organisation import custom_role_names
 from server.accounts.site_scope import within_scope
 from server.accounts.audit import record_audit
 from server.actors import Who
@@ -30,11 +31,11 @@ from server.i18n import Message
 from server.quantities import from_micro, quantity_text, to_micro
 from server.masterdata.tables import Item, Supplier, SupplierItem
 from server.purchasing import rules
+from server.purchasing.policy import get_policy
 from server.purchasing.rules import LineProgress, Refusal
 from server.production.tables import ProductionOrder
 from server.purchasing.tables import PurchaseOrder, PurchaseOrderCounter, PurchaseOrderLine
 from server.sales.tables import SalesOrder
-from server.settings import po_approval_by_other_above_from_env
 from sync.feed import Visibility, record_change
 
 ENTITY = "purchase_order"
@@ -248,17 +249,29 @@ async def _approval_problems(row: dict[str, Any], lines: list[dict[str, Any]]) -
     return await _header_problems(row["supplier"], row["site"]) + await lines_problems(values, today=_today())
 
 
-def _check_other_approver(row: dict[str, Any], po: PurchaseOrderOut, approver: str) -> None:
-    """A purchase order above FLOORSYNC_PO_APPROVAL_BY_OTHER_ABOVE is approved by someone other than the buyer who
-    wrote it (the loader, which is no person, is never refused)."""
-    limit = po_approval_by_other_above_from_env()
-    total = Decimal(po.total_amount)
-    beyond = [Message("refusal.po_total_above", {"total": po.total_amount, "currency": po.currency,
-                                                 "limit": format(limit, "f")})] if total > limit else []
-    refusal = self_approval_refusal(approver, {row["created_by"]} - {"system"}, beyond)
+async def _check_other_approver(row: dict[str, Any], po: PurchaseOrderOut, approver: Who) -> None:
+    """A purchase order above its author's limit (the purchasing policy's: the highest among their roles it names,
+    else its default) is approved by someone other than the buyer who wrote it (the loader, which is no person, is
+    never refused). The refusal says which limit applied."""
+    authors = {row["created_by"]} - {"system"}
+    if approver.name not in authors:
+        return
+    policy = await get_policy()
+    roles = approver.actor.roles if approver.actor else ()
+    limit, role = rules.self_approval_limit(roles, policy.self_approval_limits, policy.other_approver_above)
+    if Decimal(po.total_amount) <= limit:
+        return
+    values = {"total": po.total_amount, "currency": po.currency, "limit": format(limit, "f")}
+    if role is None:
+        beyond = Message("refusal.po_total_above", values)
+    else:
+        custom = (await custom_role_names([role])).get(role)
+        beyond = Message("refusal.po_total_above_role_limit",
+                         {**values, "role": custom if custom is not None else Message(f"role.{role}")})
+    refusal = self_approval_refusal(approver.name, authors, [beyond])
     if refusal is not None:
-        raise ApiError(HTTP_409_CONFLICT, refusal.code, refusal.message, {**refusal.details, "limit": format(limit, "f")},
-                       refusal.text)
+        raise ApiError(HTTP_409_CONFLICT, refusal.code, refusal.message,
+                       {**refusal.details, "limit": format(limit, "f"), "limit_role": role}, refusal.text)
 
 
 @needs_write
@@ -271,7 +284,7 @@ async def _transition(code: str, target: str, action: str, who: Who, version: in
     columns: dict[Any, Any] = {PurchaseOrder.status: target}
     if target == rules.APPROVED:
         refuse_problems(await _approval_problems(row, line_rows))
-        _check_other_approver(row, before, who.name)
+        await _check_other_approver(row, before, who)
         columns |= {PurchaseOrder.approved_by: who.name, PurchaseOrder.approved_at: _now()}
     await PURCHASE_ORDERS.bump(row, columns)
     if target in (rules.CANCELLED, rules.CLOSED):

@@ -4,6 +4,7 @@ received into (server/inventory/stock.py `to_micro`), so ordered, received and t
 from decimal import Decimal
 
 from piccolo.columns import (
+    JSON,
     BigInt,
     Date,
     ForeignKey,
@@ -59,3 +60,14 @@ class PurchaseOrderCounter(Table, tablename="purchase_order_counter"):
     id = Serial(primary_key=True)
     year = Integer(unique=True)
     last_number = Integer(default=0)
+
+
+class PurchasingPolicy(Table, tablename="purchasing_policy"):
+    """Who may approve a purchase order they wrote themselves (one row; none yet: FLOORSYNC_PO_APPROVAL_BY_OTHER_ABOVE
+    for everyone): up to a role's own limit, else up to the default; above it someone else approves."""
+
+    id = Serial(primary_key=True)
+    other_approver_above = Numeric(digits=(18, 4), default=Decimal(10000))
+    self_approval_limits = JSON(default={})  # {"buyer": "25000", "lead_buyer": "100000"}: role -> amount (text)
+    updated_by = Varchar(length=64, default="system")
+    updated_at = Timestamptz()

@@ -199,8 +199,9 @@ def test_every_catalog_entry_takes_the_same_values_in_both_languages():
 
 
 def test_every_key_the_python_code_names_is_in_the_catalogs():
-    """Keys Python builds from a code (`review.<code>`, `risk.<reason>`, `refusal.<limit>`…) exist, found in the
-    source itself so a new one is checked the day it is written."""
+    """Keys Python builds from a code (`review.<code>`, `risk.<reason>`, `refusal.<limit>`, `role.<role>`…) exist,
+    found in the source itself so a new one is checked the day it is written."""
+    from server.accounts.permissions import BUILT_IN_ROLES
     from server.i18n import catalog
     from tests.servers import REPO
 
@@ -210,6 +211,7 @@ def test_every_key_the_python_code_names_is_in_the_catalogs():
     checks += [code for pair in re.findall(r'"([a-z_]+)" if (?:over|breaches) else "([a-z_]+)"', source) for code in pair]
     named |= {f"review.{code}" for code in checks}
     named |= {f"review.breach_{code}" for code in re.findall(r'breaches.append\(\{"code": "([a-z_]+)"', source)}
-    expanded = {key.replace("{verdict}", verdict) for key in named for verdict in ("at_risk", "on_track")}
+    expanded = {key.replace("{verdict}", verdict).replace("{role}", role) for key in named
+                for verdict in ("at_risk", "on_track") for role in BUILT_IN_ROLES}
     assert len(checks) == 6 and len(expanded) > 15
     assert sorted(expanded - set(catalog("en"))) == []

@@ -108,6 +108,8 @@ PERMISSIONS: dict[str, str] = {
     "GET /api/purchase-orders/{code}/label.png": "purchasing.read",
     "GET /api/purchase-orders/{code}/label.svg": "purchasing.read",
     "GET /api/purchase-orders/{code}/label.zpl": "purchasing.read",
+    "GET /api/purchasing-policy": "purchasing.read",
+    "PUT /api/purchasing-policy": "purchasing.policy",
     # Sales orders, their lifecycle, changes, payments and imports.
     "GET /api/sales-orders": "sales.read",
     "POST /api/sales-orders": "sales.write",
