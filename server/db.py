@@ -62,6 +62,7 @@ class WriteContext:
     state: dict[str, Any] = field(default_factory=dict)
     buffers: dict[str, list[Any]] = field(default_factory=dict)
     savepoints_taken: int = 0
+    rollbacks: int = 0  # savepoints rolled back so far: a memo of buffered rows made before one is stale
 
     def buffer(self, name: str) -> list[Any]:
         return self.buffers.setdefault(name, [])
@@ -79,6 +80,7 @@ class WriteContext:
             yield
         except BaseException:
             await sql_execute(f"ROLLBACK TO SAVEPOINT {name}")
+            self.rollbacks += 1
             for buffer_name, rows in self.buffers.items():
                 del rows[buffered.get(buffer_name, 0):]
             del self.after_commit[queued:]

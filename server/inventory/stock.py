@@ -185,6 +185,7 @@ async def lock_stock_places(places: Iterable[StockPlace]) -> None:
 # savepoint rolled back forgets them (with the locks taken inside it, which PostgreSQL releases there).
 ON_HAND_BASE = "on_hand:base"
 ON_HAND_CHANGE = "on_hand:change"
+ON_HAND_TOTALS = "on_hand:totals"  # write.state: per place, (rollbacks, changes counted, their sum)
 StockKey = tuple[str, str, str, str]  # item, location, lot, status
 
 
@@ -203,7 +204,20 @@ async def on_hand_micro(item: str, location: str, lot: str, status: str = AVAILA
             "ON CONFLICT (item, location, lot, status) DO NOTHING", *key)
         base = 0
         write.buffer(ON_HAND_BASE).append((key, base))
-    return base + sum(delta for changed, delta in write.buffer(ON_HAND_CHANGE) if changed == key)
+    return base + _changed_by(write, key)
+
+
+def _changed_by(write: WriteContext, key: StockKey) -> int:
+    """The sum of this transaction's changes to a place, kept as a running total: a batch of moves asks after
+    every move, and summing the whole buffer each time grew with the square of the batch."""
+    changes = write.buffer(ON_HAND_CHANGE)
+    totals = write.state.setdefault(ON_HAND_TOTALS, {})
+    rollbacks, upto, total = totals.get(key, (write.rollbacks, 0, 0))
+    if rollbacks != write.rollbacks or upto > len(changes):  # a savepoint dropped changes since: count again
+        upto, total = 0, 0
+    total += sum(delta for changed, delta in changes[upto:] if changed == key)
+    totals[key] = (write.rollbacks, len(changes), total)
+    return total
 
 
 async def _write_on_hand(write: WriteContext) -> None:
