@@ -67,14 +67,15 @@ def check_schedule(problem: Problem, placements: Sequence[Placement]) -> list[Vi
         worked = _open_minutes(calendar, p.start, p.end)
         if worked != op.minutes:
             say("wrong_duration", op_id, f"{worked} open minutes from {p.start} to {p.end}, needs {op.minutes}")
-        if p.start < op.release:
-            say("release", op_id, f"starts at {p.start}, its material is there at {op.release}")
         frozen = op.started or (op.given_start is not None and op.given_start < problem.now + problem.frozen_minutes)
-        if frozen:
+        if frozen:  # where it is (or was started): its material and the clock are no longer the question
             if (p.start, p.machine) != (op.given_start, op.given_machine):
                 say("frozen_moved", op_id, f"at {p.start} on machine {p.machine}, frozen at {op.given_start} on "
                                            f"machine {op.given_machine}")
-        elif p.start < problem.now:
+            continue
+        if p.start < op.release:
+            say("release", op_id, f"starts at {p.start}, its material is there at {op.release}")
+        if p.start < problem.now:
             say("before_now", op_id, f"starts at {p.start}, now is {problem.now}")
 
     on_machine: dict[tuple[str, int], list[Placement]] = defaultdict(list)

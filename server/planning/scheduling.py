@@ -19,7 +19,8 @@ Time is whole minutes on one axis (the caller picks the origin, e.g. minutes sin
   open interval each operation starts and ends in.
 - **Precedence**: along each order's routing (by `sequence`) an operation starts after the one before it ends;
   across BOM levels the last operation of an order ends before the first one of every order it `feeds` starts.
-- **Release**: no operation starts before `release` (its material is there then) nor, unless frozen, before now.
+- **Release**: an operation that is not frozen starts neither before `release` (its material is there then) nor
+  before now.
 - **Setups** by item family per work centre: from family A to B costs `setup_minutes[(A, B)]` open minutes on the
   machine between the two operations (missing pairs cost nothing; the first operation on a machine needs none).
 - **Frozen window**: an operation that has started, or whose given (current) start is before now +
