@@ -366,8 +366,8 @@ def _missing_sqlite_file() -> str | None:
 
 def _needs_areas(args: argparse.Namespace) -> bool:
     """Whether the command writes or resolves through the areas as the server does. The migrations (Piccolo's own),
-    the copies of the database and the MRP and scheduling engines on a problem file (pure functions) do without them, and so
-    without loading the whole application, which costs a command over a CPU-second before it starts its work."""
+    the copies of the database and the MRP and scheduling engines on a problem file (pure functions) do without
+    them, and so without loading the whole application, which costs a command over a CPU-second before it starts."""
     if args.command in ("migrate", "backup", "restore", "jobshop"):
         return False
     return not (args.command == "mrp" and not args.live)

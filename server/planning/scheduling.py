@@ -391,10 +391,11 @@ def _list_schedule(index: _Index) -> tuple[Placement, ...]:
                 after = slots[position] if position < len(slots) else None
                 if after is not None and after.open_end <= w_min:
                     continue
-                w = w_min if prev is None else max(w_min, prev.open_end + index.setup(op.work_centre, prev.operation, op))
-                if after is not None and w + op.minutes + index.setup(op.work_centre, op, after.operation) > after.open_start:
+                setup = index.setup(op.work_centre, prev.operation, op) if prev else 0
+                w = w_min if prev is None else max(w_min, prev.open_end + setup)
+                if after is not None and (w + op.minutes + index.setup(op.work_centre, op, after.operation)
+                                          > after.open_start):
                     continue
-                setup = (index.setup(op.work_centre, prev.operation, op) if prev else 0)
                 candidate = (w + op.minutes, setup, machine, position, w)
                 if best is None or candidate < best:
                     best = candidate
