@@ -1,4 +1,5 @@
-"""The `floorsync` command: serve, migrate, load demo data, manage users, back up and restore."""
+"""The `floorsync` command: serve, migrate, load demo data, manage users, back up and restore; and the engines on
+standard problems (scan, mrp, jobshop)."""
 
 from __future__ import annotations
 
@@ -177,6 +178,25 @@ def cmd_mrp(args: argparse.Namespace) -> int:
     return status
 
 
+def cmd_jobshop(args: argparse.Namespace) -> int:
+    """The makespan of an OR-Library job-shop instance (DESIGN.md section 6), scheduled by the engine that plans
+    the factory; a file that cannot be read is a JSON error and exit status 1."""
+    from server.planning.jobshop_file import solve_file
+
+    if args.seconds <= 0 or args.workers < 1:
+        print(json.dumps({"error": {"code": "invalid_limit", "message": "--seconds and --workers must be above 0"}}))
+        return 1
+    try:
+        with open(args.file, encoding="utf-8") as source:
+            text = source.read()
+    except (OSError, ValueError) as exc:
+        print(json.dumps({"error": {"code": "unreadable_instance", "message": f"{args.file}: {exc}"}}))
+        return 1
+    output, status = solve_file(text, args.seconds, args.workers, with_schedule=args.schedule, with_trace=args.trace)
+    print(json.dumps(output))
+    return status
+
+
 def _mrp_live(site: str) -> int:
     from server.actors import Who
     from server.db import prepare_engine, release_engine
@@ -260,6 +280,12 @@ def build_parser() -> argparse.ArgumentParser:
     mrp.add_argument("file", nargs="?", help="the problem: horizon, items, bom, gross_requirements (DESIGN.md section 6)")
     mrp.add_argument("--live", action="store_true", help="run the factory's own MRP for --site on the database")
     mrp.add_argument("--site", default="NB1", help="the site a --live run plans (default NB1, the demo's)")
+    jobshop = sub.add_parser("jobshop", help="print the makespan of an OR-Library job-shop instance as JSON")
+    jobshop.add_argument("file", help="the instance: a `jobs machines` line, then `machine duration` pairs per job")
+    jobshop.add_argument("--seconds", type=float, default=10.0, help="the solver's time limit (default 10)")
+    jobshop.add_argument("--workers", type=int, default=2, help="the solver's threads (default 2)")
+    jobshop.add_argument("--schedule", action="store_true", help="also print every operation's machine, start, end")
+    jobshop.add_argument("--trace", action="store_true", help="also print each improving makespan and its second")
     compact = sub.add_parser("compact-feed", help="compact the devices' change feed")
     compact.add_argument("--keep", type=int, default=100_000, help="newest positions kept whole")
 
@@ -278,6 +304,7 @@ COMMANDS = {
     "enrol-code": cmd_enrol_code,
     "scan": cmd_scan,
     "mrp": cmd_mrp,
+    "jobshop": cmd_jobshop,
     "compact-feed": cmd_compact_feed,
     "backup": cmd_backup,
     "restore": cmd_restore,
@@ -339,9 +366,9 @@ def _missing_sqlite_file() -> str | None:
 
 def _needs_areas(args: argparse.Namespace) -> bool:
     """Whether the command writes or resolves through the areas as the server does. The migrations (Piccolo's own),
-    the copies of the database and the MRP engine on a problem file (a pure function) do without them, and so
-    without loading the whole application, which costs a command over a CPU-second before it starts its work."""
-    if args.command in ("migrate", "backup", "restore"):
+    the copies of the database and the MRP and scheduling engines on a problem file (pure functions) do without
+    them, and so without loading the whole application, which costs a command over a CPU-second before it starts."""
+    if args.command in ("migrate", "backup", "restore", "jobshop"):
         return False
     return not (args.command == "mrp" and not args.live)
 

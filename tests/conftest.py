@@ -179,18 +179,21 @@ ONCE_ON_POSTGRES_MODULES = {
 }
 
 
-# Modules that touch no database (rules as values in and decisions out, the MRP engine and `floorsync mrp FILE`, the
-# source's imports) prove on one run all they prove on two: they run once, on PostgreSQL's run, the shorter one
-# now that the browser scenarios with guide pictures run on SQLite's.
+# Modules that touch no database (rules as values in and decisions out, the MRP and scheduling engines with
+# `floorsync mrp FILE` and `floorsync jobshop FILE`, the source's imports) prove on one run all they prove on two:
+# they run once, on PostgreSQL's run, the shorter one now that the browser scenarios with guide pictures run on
+# SQLite's.
 NO_DATABASE = "it reads and writes no database, so a second run would prove nothing the first did not"
 ONCE_ON_POSTGRES_MODULES |= {
     "test_architecture.py": NO_DATABASE,
     "test_calendar.py": NO_DATABASE,
     "test_command_schemas.py": NO_DATABASE,
+    "test_jobshop.py": NO_DATABASE,
     "test_mrp_properties.py": NO_DATABASE,
     "test_mrp_textbook.py": NO_DATABASE,
     "test_open_actions.py": NO_DATABASE,
     "test_sales_rules.py": NO_DATABASE,
+    "test_scheduling.py": NO_DATABASE,
     "test_shipping_rules.py": NO_DATABASE,
 }
 

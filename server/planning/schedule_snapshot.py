@@ -1,0 +1,143 @@
+"""The input of a schedule, read from one consistent view of the database (`read_snapshot`): the site's released
+and in-progress production orders with the operations copied onto them, and its firmed (draft) orders with their
+item's routing in force, as the scheduling engine's plain data; each work centre's calendar as open time.
+
+Time is site-local minutes from Monday 00:00 of the current week (the site's time zone; China keeps no summer
+time). An operation's minutes are its planned minutes (setup + run x quantity) over its work centre's efficiency;
+one in progress is scheduled for what is left of it (by the good quantity reported) from now, since no schedule is
+stored yet to say where it runs, and so nothing is frozen either. An order's due date is the end of its due day;
+its weight is the grade of the customer of the sales order it (or an order it feeds) is made for, A 3, B 2, C 1,
+else 1. Operations belong to the family of the order's item; work centres hold no setup matrix yet, and material
+release dates (stock, receipts) are not read yet: every operation may start now."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from server.db import Fetch
+from server.masterdata.calendar import MINUTES_PER_DAY, is_working_day, shift_span
+from server.planning.scheduling import Operation, Order, Problem, WorkCentre, operation_minutes
+from server.planning.snapshot import in_force
+from server.production import rules as production_rules
+
+SCHEDULED_STATUSES = (production_rules.DRAFT, *production_rules.MAKING)
+GRADE_WEIGHTS = {"A": 3, "B": 2, "C": 1}
+
+
+@dataclass(frozen=True)
+class ScheduleInput:
+    problem: Problem
+    origin: datetime  # site-local (naive) Monday 00:00 of this week: minute 0
+
+    def at(self, minute: int) -> datetime:
+        return self.origin + timedelta(minutes=minute)
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, (str, bytes)) else value  # SQLite gives JSON columns as text
+
+
+def open_time(centre: dict[str, Any], origin: date, days: int) -> tuple[tuple[int, int], ...]:
+    """A work centre's shifts on its working days, from the day before `origin` (a night shift reaches into it)
+    for `days` days, as sorted open intervals in minutes from `origin`; overlapping or touching shifts as one."""
+    spans = []
+    for n in range(-1, days):
+        day = origin + timedelta(days=n)
+        if is_working_day(day, centre["working_days"], centre["holidays"]):
+            spans += [(n * MINUTES_PER_DAY + a, n * MINUTES_PER_DAY + b)
+                      for a, b in (shift_span(shift) for shift in centre["shifts"])]
+    merged: list[list[int]] = []
+    for a, b in sorted(spans):
+        if merged and a <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], b)
+        else:
+            merged.append([a, b])
+    return tuple((a, b) for a, b in merged)
+
+
+async def read_schedule_input(fetch: Fetch, site: str, now: datetime, weeks: int = 8) -> ScheduleInput:
+    rows = await fetch("SELECT timezone FROM site WHERE code = $1", site)
+    zone = ZoneInfo(rows[0]["timezone"] if rows and rows[0]["timezone"] else "UTC")
+    local_now = now.astimezone(zone).replace(tzinfo=None)
+    origin_day = local_now.date() - timedelta(days=local_now.weekday())
+    origin = datetime.combine(origin_day, datetime.min.time())
+    centres = {row["code"]: {**row, "shifts": _json(row["shifts"]), "working_days": _json(row["working_days"]),
+                             "holidays": _json(row["holidays"])}
+               for row in await fetch("SELECT code, shifts, working_days, holidays, parallel_capacity, efficiency_pct "
+                                      "FROM work_centre")}
+    statuses = ", ".join(f"${n}" for n in range(2, 2 + len(SCHEDULED_STATUSES)))
+    orders = await fetch(
+        "SELECT p.id, p.code, p.item, p.quantity_micro, p.due_date, p.status, p.parent_order, c.grade "
+        "FROM production_order p LEFT JOIN sales_order s ON s.code = p.sales_order "
+        f"LEFT JOIN customer c ON c.code = s.customer WHERE p.site = $1 AND p.status IN ({statuses}) ORDER BY p.code",
+        site, *SCHEDULED_STATUSES)
+    copied = await fetch(
+        "SELECT o.production_order, o.sequence, o.work_centre, o.planned_minutes, o.good_micro, o.status "
+        "FROM production_operation o JOIN production_order p ON p.id = o.production_order "
+        f"WHERE p.site = $1 AND p.status IN ({statuses}) ORDER BY o.production_order, o.sequence",
+        site, *SCHEDULED_STATUSES)
+    routings = await fetch("SELECT id, item, version, archived FROM routing")
+    routing_operations = await fetch("SELECT routing, sequence, work_centre, setup_minutes, run_minutes_per_unit "
+                                     "FROM routing_operation ORDER BY routing, sequence")
+
+    operations_of: dict[Any, list[dict[str, Any]]] = {}
+    for row in copied:
+        operations_of.setdefault(row["production_order"], []).append(row)
+    routings_of: dict[str, list[dict[str, Any]]] = {}
+    for row in routings:
+        routings_of.setdefault(row["item"], []).append(row)
+    steps_of: dict[Any, list[dict[str, Any]]] = {}
+    for row in routing_operations:
+        steps_of.setdefault(row["routing"], []).append(row)
+
+    def minutes(centre: str, planned: Decimal) -> int:
+        return operation_minutes(float(planned), 0, 0, float(centres[centre]["efficiency_pct"] or 100))
+
+    engine_orders, engine_operations = {}, []
+    for order in orders:
+        ops: list[Operation] = []
+        quantity = int(order["quantity_micro"])
+        if order["status"] == production_rules.DRAFT:  # firmed: its routing is copied at release, read it here
+            routing = in_force(routings_of.get(order["item"], []), local_now.date())
+            for step in steps_of.get(routing["id"], []) if routing else []:
+                planned = production_rules.planned_minutes(step["setup_minutes"], step["run_minutes_per_unit"],
+                                                           quantity)
+                ops.append(Operation(f"{order['code']}/{step['sequence']}", order["code"], int(step["sequence"]),
+                                     step["work_centre"], minutes(step["work_centre"], planned), order["item"]))
+        for row in operations_of.get(order["id"], []):
+            if row["status"] == production_rules.COMPLETED:
+                continue
+            left = max(Decimal(0), 1 - Decimal(int(row["good_micro"])) / quantity) if quantity else Decimal(1)
+            planned = Decimal(str(row["planned_minutes"])) * left
+            ops.append(Operation(f"{order['code']}/{row['sequence']}", order["code"], int(row["sequence"]),
+                                 row["work_centre"], minutes(row["work_centre"], planned), order["item"]))
+        if not ops:
+            continue
+        due = order["due_date"] if isinstance(order["due_date"], date) else date.fromisoformat(str(order["due_date"]))
+        engine_orders[order["code"]] = {"due": ((due - origin_day).days + 1) * MINUTES_PER_DAY,
+                                        "weight": GRADE_WEIGHTS.get(order["grade"] or "", 1),
+                                        "parent": order["parent_order"]}
+        engine_operations += ops
+
+    def weight(code: str, seen: frozenset = frozenset()) -> int:
+        """An order's own weight or that of an order it feeds, whichever is higher."""
+        order = engine_orders[code]
+        parent = order["parent"]
+        if parent in engine_orders and parent not in seen:
+            return max(order["weight"], weight(parent, seen | {code}))
+        return order["weight"]
+
+    used = {op.work_centre for op in engine_operations}
+    return ScheduleInput(Problem(
+        [WorkCentre(code, int(centres[code]["parallel_capacity"] or 1),
+                    open_time(centres[code], origin_day, weeks * 7)) for code in sorted(used)],
+        [Order(code, o["due"], weight(code), (o["parent"],) if o["parent"] in engine_orders else ())
+         for code, o in engine_orders.items()],
+        engine_operations,
+        now=int((local_now - origin).total_seconds() // 60),
+    ), origin)

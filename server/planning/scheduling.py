@@ -1,0 +1,681 @@
+"""Finite-capacity scheduling as a pure function over plain data: the operations of production orders on work
+centres with calendars, machines and sequence-dependent setups, solved with OR-Tools CP-SAT, and the
+earliest-due-date list scheduler that gives its first feasible schedule and the fallback it never does worse than.
+
+Time is whole minutes on one axis (the caller picks the origin, e.g. minutes since Monday 00:00 of this week);
+`Problem.now` is the present. The rules, which `schedule_check.py` checks independently:
+
+- **Machines.** A work centre of `machines` = N is N identical machines; each operation runs on one of them, whole
+  (N machines, not a cumulative of N, because setups are per machine: a cumulative has no "next job on this
+  machine"). Machines are numbered 0..N-1.
+- **Calendar: an operation runs only in open time and may pause across closed time.** A work centre's calendar is
+  its open time, sorted disjoint half-open intervals [start, end) (None: always open), shared by its machines. An
+  operation starts in open time, ends at the end of an open minute, and the open minutes between its start and its
+  end are exactly its working minutes: a 600-minute job started Friday 10:00 in an 08:00-16:00 week runs 360
+  minutes on Friday, pauses over the weekend and ends Monday 12:00. It holds its machine through the closed time
+  it straddles (nothing else can run there then anyway). Setups also take open minutes. The model works in each
+  centre's "open-minute" axis (open minutes since the calendar's first interval), where capacity and setups are
+  plain no-overlap, and links it to real time, where precedence, release dates and due dates live, through the
+  open interval each operation starts and ends in.
+- **Precedence**: along each order's routing (by `sequence`) an operation starts after the one before it ends;
+  across BOM levels the last operation of an order ends before the first one of every order it `feeds` starts.
+- **Release**: an operation that is not frozen starts neither before `release` (its material is there then) nor
+  before now.
+- **Setups** by item family per work centre: from family A to B costs `setup_minutes[(A, B)]` open minutes on the
+  machine between the two operations (missing pairs cost nothing; the first operation on a machine needs none).
+- **Frozen window**: an operation that has started, or whose given (current) start is before now +
+  `frozen_minutes`, keeps its given start and machine. A frozen operation's predecessors must be frozen too (a
+  current schedule that is valid has them so); started operations therefore never move at all.
+- **Objective, lexicographic**: total weighted tardiness of the orders (completion = end of the last operation),
+  then total setup minutes, then flow time (sum of the orders' completions after now). Solved in three phases
+  that each keep the previous optimum as a constraint (weights big enough for one sum overflow 64 bits with
+  real horizons). `objective="makespan"` (the job shop of `floorsync jobshop`) minimises the last end instead.
+
+The list scheduler's schedule is the solver's complete hint, and `solve` returns it when the solver has nothing
+better, so the result is never worse than the earliest-due-date rule's."""
+
+from __future__ import annotations
+
+import heapq
+import math
+import time
+from bisect import bisect_right
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from itertools import pairwise
+from typing import NamedTuple
+
+
+class SchedulingError(ValueError):
+    """Data the engine cannot schedule (an unknown work centre, a cycle of orders, a calendar too short): `code`
+    and its values."""
+
+    def __init__(self, code: str, **values: object):
+        super().__init__(f"{code}: {values}")
+        self.code = code
+        self.values = values
+
+
+@dataclass(frozen=True)
+class WorkCentre:
+    code: str
+    machines: int = 1
+    open_time: tuple[tuple[int, int], ...] | None = None  # [start, end) minutes; None: always open
+    setup_minutes: Mapping[tuple[str, str], int] = field(default_factory=dict)  # (from family, to family) -> min
+
+
+@dataclass(frozen=True)
+class Order:
+    id: str
+    due: int
+    weight: int = 1  # from the customer's grade and the order's priority
+    feeds: tuple[str, ...] = ()  # the orders this one's output is a component of (the next BOM level up)
+
+
+@dataclass(frozen=True)
+class Operation:
+    id: str
+    order: str
+    sequence: int
+    work_centre: str
+    minutes: int  # working minutes on one machine: operation_minutes()
+    family: str = ""
+    release: int = 0  # earliest start: its material is there
+    given_start: int | None = None  # in the current schedule
+    given_machine: int = 0
+    started: bool = False
+
+
+@dataclass(frozen=True)
+class Problem:
+    work_centres: Sequence[WorkCentre]
+    orders: Sequence[Order]
+    operations: Sequence[Operation]
+    now: int = 0
+    frozen_minutes: int = 0
+    objective: str = "tardiness"  # or "makespan"
+
+
+class Placement(NamedTuple):
+    operation: str
+    work_centre: str
+    machine: int
+    start: int
+    end: int
+
+
+class Objective(NamedTuple):
+    """Compared as a tuple: tardiness first, then setups, then flow time (makespan is reported alongside)."""
+
+    weighted_tardiness: int
+    setup_minutes: int
+    flow_time: int
+    makespan: int
+
+
+class Phase(NamedTuple):
+    name: str
+    status: str
+    value: int
+    bound: int
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Schedule:
+    placements: tuple[Placement, ...]
+    objective: Objective
+    status: str  # optimal (proven), feasible (the solver's best in the time limit), list (the list scheduler's)
+    bound: int  # the best bound on the first objective (weighted tardiness, or makespan)
+    gap: float  # (value - bound) / value of the first objective; 0 when proven
+    seconds: float
+    phases: tuple[Phase, ...] = ()
+    list_objective: Objective | None = None
+
+
+def operation_minutes(setup_minutes: float, run_minutes_per_unit: float, quantity: float,
+                      efficiency_pct: float = 100) -> int:
+    """An operation's working minutes from the routing copied onto the order: (setup + run x quantity) divided by
+    the work centre's efficiency, rounded up to a whole minute, at least one."""
+    minutes = (setup_minutes + run_minutes_per_unit * quantity) * 100 / efficiency_pct
+    return max(1, math.ceil(minutes - 1e-9))
+
+
+def is_frozen(problem: Problem, operation: Operation) -> bool:
+    return operation.started or (operation.given_start is not None
+                                 and operation.given_start < problem.now + problem.frozen_minutes)
+
+
+class OpenTime:
+    """A calendar's open intervals with the open minutes before each: real minutes <-> open minutes."""
+
+    def __init__(self, intervals: tuple[tuple[int, int], ...] | None):
+        self.always = intervals is None
+        self.starts = [a for a, _ in intervals or ()]
+        self.ends = [b for _, b in intervals or ()]
+        self.before: list[int] = []  # open minutes before each interval
+        total = 0
+        for a, b in intervals or ():
+            self.before.append(total)
+            total += b - a
+        self.total = total
+
+    def open_before(self, t: int) -> int:
+        """Open minutes before real minute t (from the calendar's first interval)."""
+        if self.always:
+            return t
+        k = bisect_right(self.starts, t) - 1
+        if k < 0:
+            return 0
+        return self.before[k] + min(t, self.ends[k]) - self.starts[k]
+
+    def start_of(self, w: int) -> int | None:
+        """The real minute at which open minute w begins (None: past the calendar)."""
+        if self.always:
+            return w
+        k = bisect_right(self.before, w) - 1
+        while k >= 0 and k < len(self.starts) and w - self.before[k] >= self.ends[k] - self.starts[k]:
+            k += 1  # w is the end of interval k: it begins in the next one
+        if k < 0 or k >= len(self.starts):
+            return None
+        return self.starts[k] + w - self.before[k]
+
+    def end_of(self, w: int) -> int | None:
+        """The real minute at which the first w open minutes are done (None: past the calendar)."""
+        if self.always:
+            return w
+        if w > self.total or not self.starts:
+            return None
+        k = bisect_right(self.before, w - 1) - 1 if w > 0 else 0
+        return self.starts[k] + w - self.before[k]
+
+
+class _Index:
+    """The problem checked and cross-referenced once: operations by order and centre, predecessors, frozen set."""
+
+    def __init__(self, problem: Problem):
+        self.problem = problem
+        self.centres = {c.code: c for c in problem.work_centres}
+        self.orders = {o.id: o for o in problem.orders}
+        self.operations = {op.id: op for op in problem.operations}
+        if len(self.centres) != len(problem.work_centres):
+            raise SchedulingError("duplicate_work_centre")
+        if len(self.orders) != len(problem.orders):
+            raise SchedulingError("duplicate_order")
+        if len(self.operations) != len(problem.operations):
+            raise SchedulingError("duplicate_operation")
+        if problem.objective not in ("tardiness", "makespan"):
+            raise SchedulingError("unknown_objective", objective=problem.objective)
+        self.open = {}
+        for centre in problem.work_centres:
+            if centre.machines < 1:
+                raise SchedulingError("no_machines", work_centre=centre.code)
+            intervals = centre.open_time
+            if intervals is not None and (any(a >= b for a, b in intervals) or any(
+                    left[1] > right[0] for left, right in pairwise(intervals))):
+                raise SchedulingError("calendar_not_sorted", work_centre=centre.code)
+            self.open[centre.code] = OpenTime(_merged(intervals) if intervals is not None else None)
+        self.by_order: dict[str, list[Operation]] = defaultdict(list)
+        self.by_centre: dict[str, list[Operation]] = defaultdict(list)
+        for op in problem.operations:
+            if op.order not in self.orders:
+                raise SchedulingError("unknown_order", operation=op.id, order=op.order)
+            centre = self.centres.get(op.work_centre)
+            if centre is None:
+                raise SchedulingError("unknown_work_centre", operation=op.id, work_centre=op.work_centre)
+            if op.minutes < 0 or op.minutes == 0 and centre.open_time is not None:
+                raise SchedulingError("no_minutes", operation=op.id)  # nothing can start and end in one open minute
+            if not 0 <= op.given_machine < centre.machines:
+                raise SchedulingError("no_such_machine", operation=op.id, machine=op.given_machine)
+            self.by_order[op.order].append(op)
+            self.by_centre[op.work_centre].append(op)
+        for ops in self.by_order.values():
+            ops.sort(key=lambda op: (op.sequence, op.id))
+        for order in problem.orders:
+            if not self.by_order[order.id]:
+                raise SchedulingError("order_without_operations", order=order.id)
+            for parent in order.feeds:
+                if parent not in self.orders:
+                    raise SchedulingError("unknown_order", order=parent)
+        self.predecessors: dict[str, list[str]] = {op.id: [] for op in problem.operations}
+        for ops in self.by_order.values():
+            for before, after in pairwise(ops):
+                self.predecessors[after.id].append(before.id)
+        for order in problem.orders:
+            for parent in order.feeds:
+                self.predecessors[self.by_order[parent][0].id].append(self.by_order[order.id][-1].id)
+        self.topological = self._topological()
+        self.frozen = {op.id for op in problem.operations if is_frozen(problem, op)}
+        for op_id in self.frozen:
+            op = self.operations[op_id]
+            if op.given_start is None:
+                raise SchedulingError("started_without_start", operation=op_id)
+            free = [p for p in self.predecessors[op_id] if p not in self.frozen]
+            if free:
+                raise SchedulingError("frozen_after_free", operation=op_id, predecessor=free[0])
+            opened = self.open[op.work_centre]
+            if opened.start_of(opened.open_before(op.given_start)) != op.given_start:
+                raise SchedulingError("frozen_in_closed_time", operation=op_id)
+
+    def _topological(self) -> list[str]:
+        successors: dict[str, list[str]] = defaultdict(list)
+        waiting = {op_id: len(preds) for op_id, preds in self.predecessors.items()}
+        for op_id, preds in self.predecessors.items():
+            for p in preds:
+                successors[p].append(op_id)
+        ready = [op_id for op_id, n in waiting.items() if n == 0]
+        order = []
+        while ready:
+            op_id = ready.pop()
+            order.append(op_id)
+            for s in successors[op_id]:
+                waiting[s] -= 1
+                if waiting[s] == 0:
+                    ready.append(s)
+        if len(order) != len(waiting):
+            raise SchedulingError("order_cycle", orders=sorted({self.operations[o].order for o, n in waiting.items()
+                                                                if n > 0}))
+        return order
+
+    def setup(self, centre: str, after: Operation, before: Operation) -> int:
+        return self.centres[centre].setup_minutes.get((after.family, before.family), 0)
+
+
+def _merged(intervals: tuple[tuple[int, int], ...]) -> tuple[tuple[int, int], ...]:
+    """Touching intervals (a shift ending at 14:00 and the next starting then) as one: an operation runs on."""
+    merged: list[list[int]] = []
+    for a, b in intervals:
+        if merged and merged[-1][1] == a:
+            merged[-1][1] = b
+        else:
+            merged.append([a, b])
+    return tuple((a, b) for a, b in merged)
+
+
+def evaluate(problem: Problem, placements: Sequence[Placement]) -> Objective:
+    """The objective of a schedule, from its placements alone."""
+    operations = {op.id: op for op in problem.operations}
+    centres = {c.code: c for c in problem.work_centres}
+    completion: dict[str, int] = {}
+    by_machine: dict[tuple[str, int], list[Placement]] = defaultdict(list)
+    for p in placements:
+        order = operations[p.operation].order
+        completion[order] = max(completion.get(order, p.end), p.end)
+        by_machine[(p.work_centre, p.machine)].append(p)
+    setups = 0
+    for (centre, _), placed in by_machine.items():
+        placed.sort(key=lambda p: (p.start, p.end))
+        matrix = centres[centre].setup_minutes
+        for a, b in pairwise(placed):
+            setups += matrix.get((operations[a.operation].family, operations[b.operation].family), 0)
+    tardiness = sum(o.weight * max(0, completion[o.id] - o.due) for o in problem.orders if o.id in completion)
+    flow = sum(c - problem.now for c in completion.values())
+    return Objective(tardiness, setups, flow, max(completion.values(), default=problem.now))
+
+
+def _effective_dues(index: _Index) -> dict[str, int]:
+    """An order's due date, or earlier when an order it feeds needs it sooner (that order's due less its work)."""
+    dues: dict[str, int] = {}
+
+    def due(order_id: str) -> int:
+        if order_id not in dues:
+            order = index.orders[order_id]
+            dues[order_id] = min([order.due] + [due(p) - sum(op.minutes for op in index.by_order[p])
+                                                for p in order.feeds])
+        return dues[order_id]
+
+    for order_id in index.orders:
+        due(order_id)
+    return dues
+
+
+class _Slot(NamedTuple):
+    open_start: int
+    open_end: int
+    operation: Operation
+
+
+def list_schedule(problem: Problem) -> tuple[Placement, ...]:
+    """Earliest due date first, each operation in the earliest gap (after its predecessors, release and now, with
+    the setups before and after it) of the machine where it ends soonest. Frozen operations are placed first as
+    given."""
+    return _list_schedule(_Index(problem))
+
+
+def _list_schedule(index: _Index) -> tuple[Placement, ...]:
+    problem = index.problem
+    machines: dict[tuple[str, int], list[_Slot]] = defaultdict(list)  # sorted by open_start
+    placed: dict[str, Placement] = {}
+    for op_id in sorted(index.frozen, key=lambda o: index.operations[o].given_start):
+        op = index.operations[op_id]
+        opened = index.open[op.work_centre]
+        w = opened.open_before(op.given_start)
+        end = opened.end_of(w + op.minutes)
+        if end is None:
+            raise SchedulingError("calendar_too_short", work_centre=op.work_centre)
+        slots = machines[(op.work_centre, op.given_machine)]
+        slots.insert(bisect_right([s.open_start for s in slots], w), _Slot(w, w + op.minutes, op))
+        placed[op_id] = Placement(op_id, op.work_centre, op.given_machine, op.given_start, end)
+    dues = _effective_dues(index)
+    rank = {op_id: position for position, op_id in enumerate(index.topological)}
+    successors: dict[str, list[str]] = defaultdict(list)
+    waiting = {}
+    for op_id, preds in index.predecessors.items():
+        waiting[op_id] = sum(1 for p in preds if p not in placed)
+        for p in preds:
+            successors[p].append(op_id)
+
+    def key(op_id: str) -> tuple:
+        op = index.operations[op_id]
+        return (dues[op.order], -index.orders[op.order].weight, op.order, op.sequence, rank[op_id], op_id)
+
+    ready = [key(op_id) for op_id, n in waiting.items() if n == 0 and op_id not in placed]
+    heapq.heapify(ready)
+    for op_id in placed:
+        for s in successors[op_id]:
+            waiting[s] -= 1
+            if waiting[s] == 0 and s not in placed:
+                heapq.heappush(ready, key(s))
+    while ready:
+        op_id = heapq.heappop(ready)[-1]
+        op = index.operations[op_id]
+        earliest = max([problem.now, op.release] + [placed[p].end for p in index.predecessors[op_id]])
+        opened = index.open[op.work_centre]
+        w_min = opened.open_before(earliest)
+        best = None
+        for machine in range(index.centres[op.work_centre].machines):
+            slots = machines[(op.work_centre, machine)]
+            for position in range(len(slots) + 1):
+                prev = slots[position - 1] if position else None
+                after = slots[position] if position < len(slots) else None
+                if after is not None and after.open_end <= w_min:
+                    continue
+                setup = index.setup(op.work_centre, prev.operation, op) if prev else 0
+                w = w_min if prev is None else max(w_min, prev.open_end + setup)
+                if after is not None and (w + op.minutes + index.setup(op.work_centre, op, after.operation)
+                                          > after.open_start):
+                    continue
+                candidate = (w + op.minutes, setup, machine, position, w)
+                if best is None or candidate < best:
+                    best = candidate
+                break
+        _, _, machine, position, w = best
+        start, end = opened.start_of(w), opened.end_of(w + op.minutes)
+        if start is None or end is None:
+            raise SchedulingError("calendar_too_short", work_centre=op.work_centre)
+        machines[(op.work_centre, machine)].insert(position, _Slot(w, w + op.minutes, op))
+        placed[op_id] = Placement(op_id, op.work_centre, machine, start, end)
+        for s in successors[op_id]:
+            waiting[s] -= 1
+            if waiting[s] == 0:
+                heapq.heappush(ready, key(s))
+    return tuple(placed[op.id] for op in problem.operations)
+
+
+def solve(problem: Problem, seconds: float = 10.0, workers: int = 2,
+          on_solution: Callable[[str, float, int], None] | None = None) -> Schedule:
+    """The schedule CP-SAT finds within `seconds` (wall), started from the list scheduler's; `on_solution` hears
+    (phase, seconds since the start, objective value) for every improving solution."""
+    started = time.perf_counter()
+    index = _Index(problem)
+    first = _list_schedule(index)
+    first_objective = evaluate(problem, first)
+    model = _Model(index, first)
+    phases, placements = model.solve(seconds, workers, started, on_solution)
+    elapsed = time.perf_counter() - started
+    if placements is None or _key(problem, evaluate(problem, placements)) > _key(problem, first_objective):
+        main = first_objective.makespan if problem.objective == "makespan" else first_objective.weighted_tardiness
+        bound = phases[0].bound if phases and phases[0].status in ("optimal", "feasible") else 0
+        return Schedule(first, first_objective, "list", bound, _gap(main, bound), elapsed, tuple(phases),
+                        first_objective)
+    objective = evaluate(problem, placements)
+    status = "optimal" if all(p.status == "optimal" for p in phases) else "feasible"
+    main = phases[0]
+    return Schedule(tuple(placements), objective, status, main.bound, _gap(main.value, main.bound), elapsed,
+                    tuple(phases), first_objective)
+
+
+def _key(problem: Problem, objective: Objective) -> tuple:
+    return (objective.makespan,) if problem.objective == "makespan" else objective[:3]
+
+
+def _gap(value: int, bound: int) -> float:
+    return 0.0 if value <= bound else round((value - bound) / max(1, abs(value)), 6)
+
+
+class _Model:
+    """The CP-SAT model of one problem; variables named by operation so a solution reads back as placements."""
+
+    def __init__(self, index: _Index, hint: Sequence[Placement]):
+        from ortools.sat.python import cp_model  # the engine's only heavy import, paid when a schedule is made
+
+        self.cp_model = cp_model
+        self.index = index
+        problem = index.problem
+        m = self.model = cp_model.CpModel()
+        ops = problem.operations
+        hinted = {p.operation: p for p in hint}
+        latest_fixed = max([problem.now] + [op.release for op in ops] + [hinted[o].end for o in index.frozen])
+        setup_room = sum(max(index.centres[c].setup_minutes.values(), default=0) * len(index.by_centre[c])
+                         for c in index.centres)
+        horizon = max(latest_fixed + sum(op.minutes for op in ops) + setup_room, max(p.end for p in hint))
+        horizon = max([horizon] + [o.total and o.ends[-1] for o in index.open.values() if not o.always])
+        self.start, self.end, self.present = {}, {}, {}
+        self.open_start, self.open_end = {}, {}
+        machine_intervals: dict[tuple[str, int], list] = defaultdict(list)
+        centre_intervals: dict[str, list] = defaultdict(list)
+        for op in ops:
+            centre = index.centres[op.work_centre]
+            opened = index.open[op.work_centre]
+            placed = hinted[op.id]
+            frozen = op.id in index.frozen
+            lowest = op.given_start if frozen else max(problem.now, op.release)
+            highest = op.given_start if frozen else horizon
+            if opened.always:
+                s = m.NewIntVar(lowest, highest, f"s_{op.id}")
+                e = m.NewIntVar(lowest + op.minutes, highest + op.minutes, f"e_{op.id}")
+                ws, we = s, e
+            else:
+                candidates = [k for k in range(len(opened.starts))
+                              if opened.ends[k] > lowest and opened.starts[k] <= highest]
+                if not candidates:
+                    raise SchedulingError("calendar_too_short", work_centre=op.work_centre)
+                start_domain = cp_model.Domain.FromIntervals(
+                    [[max(opened.starts[k], lowest), min(opened.ends[k] - 1, highest)] for k in candidates])
+                end_domain = cp_model.Domain.FromIntervals(
+                    [[opened.starts[k] + 1, opened.ends[k]] for k in range(len(opened.starts))
+                     if opened.ends[k] > lowest])
+                s = m.NewIntVarFromDomain(start_domain, f"s_{op.id}")
+                e = m.NewIntVarFromDomain(end_domain, f"e_{op.id}")
+                ws = m.NewIntVar(0, opened.total, f"ws_{op.id}")
+                we = m.NewIntVar(0, opened.total, f"we_{op.id}")
+                self._in_open_time(op.id, s, ws, opened, candidates, hint_time=placed.start, end=False)
+                self._in_open_time(op.id, e, we, opened, [k for k in range(len(opened.starts))
+                                                          if opened.ends[k] > lowest],
+                                   hint_time=placed.end, end=True)
+                m.Add(we == ws + op.minutes)
+            m.Add(e >= s + op.minutes)
+            self.start[op.id], self.end[op.id] = s, e
+            self.open_start[op.id], self.open_end[op.id] = ws, we
+            m.AddHint(s, placed.start)
+            m.AddHint(e, placed.end)
+            if ws is not s:
+                m.AddHint(ws, opened.open_before(placed.start))
+                m.AddHint(we, opened.open_before(placed.start) + op.minutes)
+            interval = m.NewIntervalVar(ws, op.minutes, we, f"i_{op.id}")
+            centre_intervals[op.work_centre].append(interval)
+            if centre.machines == 1:
+                self.present[(op.id, 0)] = m.NewConstant(1)
+                machine_intervals[(op.work_centre, 0)].append((op, interval, self.present[(op.id, 0)]))
+                continue
+            literals = []
+            for machine in range(centre.machines):
+                lit = m.NewBoolVar(f"on_{op.id}_{machine}")
+                if frozen:
+                    m.Add(lit == (1 if machine == op.given_machine else 0))
+                m.AddHint(lit, placed.machine == machine)
+                literals.append(lit)
+                self.present[(op.id, machine)] = lit
+                optional = m.NewOptionalIntervalVar(ws, op.minutes, we, lit, f"i_{op.id}_{machine}")
+                machine_intervals[(op.work_centre, machine)].append((op, optional, lit))
+            m.AddExactlyOne(literals)
+        for code, intervals in centre_intervals.items():
+            if index.centres[code].machines > 1:
+                m.AddCumulative(intervals, [1] * len(intervals), index.centres[code].machines)
+        setup_terms = []
+        hint_order = self._hint_sequences(hint)
+        for (code, machine), entries in machine_intervals.items():
+            m.AddNoOverlap([interval for _, interval, _ in entries])
+            matrix = index.centres[code].setup_minutes
+            families = {op.family for op, _, _ in entries}
+            if any(matrix.get((a, b), 0) for a in families for b in families):
+                setup_terms += self._sequence(code, machine, entries, hint_order.get((code, machine), []))
+        for op_id, preds in index.predecessors.items():
+            for p in preds:
+                m.Add(self.start[op_id] >= self.end[p])
+        self.completion = {}
+        for order in problem.orders:
+            self.completion[order.id] = self.end[index.by_order[order.id][-1].id]
+        self.setup_total = sum(setup_terms) if setup_terms else 0
+        if problem.objective == "makespan":
+            makespan = m.NewIntVar(0, horizon + max(op.minutes for op in ops) + setup_room, "makespan")
+            m.AddMaxEquality(makespan, list(self.completion.values()))
+            m.AddHint(makespan, max(p.end for p in hint))
+            self.goals = [("makespan", makespan)]
+            return
+        tardiness_terms = []
+        for order in problem.orders:
+            late = m.NewIntVar(0, max(0, horizon * 2 - order.due), f"late_{order.id}")
+            m.Add(late >= self.completion[order.id] - order.due)
+            m.AddHint(late, max(0, max(hinted[op.id].end for op in index.by_order[order.id]) - order.due))
+            tardiness_terms.append(order.weight * late)
+        self.goals = [("weighted_tardiness", sum(tardiness_terms)), ("setup_minutes", self.setup_total),
+                      ("flow_time", sum(self.completion.values()) - problem.now * len(problem.orders))]
+
+    def _in_open_time(self, op_id: str, t, w, opened: OpenTime, candidates: list[int], hint_time: int,
+                      end: bool) -> None:
+        """t lies in one of the open intervals `candidates` (strictly after its start when t is an end, before its
+        end when t is a start), and w is the open minutes before t."""
+        m = self.model
+        literals = []
+        for k in candidates:
+            lit = m.NewBoolVar(f"{'end' if end else 'start'}_{op_id}_in_{k}")
+            a, b = opened.starts[k], opened.ends[k]
+            if end:
+                m.Add(t >= a + 1).OnlyEnforceIf(lit)
+                m.Add(t <= b).OnlyEnforceIf(lit)
+                m.AddHint(lit, a < hint_time <= b)
+            else:
+                m.Add(t >= a).OnlyEnforceIf(lit)
+                m.Add(t <= b - 1).OnlyEnforceIf(lit)
+                m.AddHint(lit, a <= hint_time < b)
+            m.Add(w == t - a + opened.before[k]).OnlyEnforceIf(lit)
+            literals.append(lit)
+        m.AddExactlyOne(literals)
+
+    def _hint_sequences(self, hint: Sequence[Placement]) -> dict[tuple[str, int], list[str]]:
+        sequences: dict[tuple[str, int], list[Placement]] = defaultdict(list)
+        for p in hint:
+            sequences[(p.work_centre, p.machine)].append(p)
+        return {key: [p.operation for p in sorted(placed, key=lambda p: p.start)] for key, placed in sequences.items()}
+
+    def _sequence(self, code: str, machine: int, entries: list, hinted: list[str]) -> list:
+        """A circuit through the machine's operations (node 0 is the machine idle): each arc i -> j chosen puts j
+        after i with the setup between them, whose minutes are the terms returned."""
+        m = self.model
+        index = self.index
+        arcs = []
+        terms = []
+        hinted_next = dict(pairwise(hinted))
+        first = hinted[0] if hinted else None
+        last = hinted[-1] if hinted else None
+        optional = index.centres[code].machines > 1
+        empty = m.NewBoolVar(f"idle_{code}_{machine}")
+        arcs.append((0, 0, empty))
+        m.AddHint(empty, not hinted)
+        for i, (op, _, present) in enumerate(entries, start=1):
+            begin = m.NewBoolVar(f"first_{op.id}_{machine}")
+            finish = m.NewBoolVar(f"last_{op.id}_{machine}")
+            arcs += [(0, i, begin), (i, 0, finish)]
+            m.AddHint(begin, op.id == first)
+            m.AddHint(finish, op.id == last)
+            if optional:
+                arcs.append((i, i, present.Not()))
+            for j, (other, _, _) in enumerate(entries, start=1):
+                if i == j:
+                    continue
+                lit = m.NewBoolVar(f"{op.id}_then_{other.id}_{machine}")
+                setup = index.setup(code, op, other)
+                m.Add(self.open_start[other.id] >= self.open_end[op.id] + setup).OnlyEnforceIf(lit)
+                m.AddHint(lit, hinted_next.get(op.id) == other.id)
+                arcs.append((i, j, lit))
+                if setup:
+                    terms.append(setup * lit)
+        m.AddCircuit(arcs)
+        return terms
+
+    def solve(self, seconds: float, workers: int, started: float,
+              on_solution: Callable[[str, float, int], None] | None) -> tuple[list[Phase], list[Placement] | None]:
+        cp_model = self.cp_model
+        m = self.model
+        phases: list[Phase] = []
+        solution = None
+        names = {cp_model.OPTIMAL: "optimal", cp_model.FEASIBLE: "feasible", cp_model.INFEASIBLE: "infeasible",
+                 cp_model.MODEL_INVALID: "invalid", cp_model.UNKNOWN: "unknown"}
+        shares = (0.6, 0.5, 1.0) if len(self.goals) == 3 else (1.0,)
+        for (name, goal), share in zip(self.goals, shares):
+            if isinstance(goal, int):  # nothing to minimise (no setups anywhere): the phase is done
+                phases.append(Phase(name, "optimal", goal, goal, 0.0))
+                continue
+            left = seconds - (time.perf_counter() - started)
+            solver = cp_model.CpSolver()
+            solver.parameters.num_workers = workers
+            solver.parameters.max_time_in_seconds = max(0.05, left * share)
+            m.Minimize(goal)
+            callback = _progress(name, started, on_solution) if on_solution else None
+            began = time.perf_counter()
+            status = solver.Solve(m, callback) if callback else solver.Solve(m)
+            took = time.perf_counter() - began
+            if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+                phases.append(Phase(name, names.get(status, "unknown"), 0, 0, took))
+                break
+            value = round(solver.ObjectiveValue())
+            phases.append(Phase(name, names[status], value, round(solver.BestObjectiveBound()), took))
+            solution = self._read(solver)
+            values = list(solver.ResponseProto().solution)
+            m.ClearHints()  # the next phase starts from this solution, every variable of it
+            for i, hinted in enumerate(values):
+                m.AddHint(m.GetIntVarFromProtoIndex(i), hinted)
+            m.Add(goal <= value)  # the next phase keeps this one's optimum (or its best, when time ran out)
+        return phases, solution
+
+    def _read(self, solver) -> list[Placement]:
+        placements = []
+        for op in self.index.problem.operations:
+            machines = self.index.centres[op.work_centre].machines
+            machine = next(k for k in range(machines) if solver.Value(self.present[(op.id, k)]))
+            placements.append(Placement(op.id, op.work_centre, machine, solver.Value(self.start[op.id]),
+                                        solver.Value(self.end[op.id])))
+        return placements
+
+
+def _progress(name: str, started: float, on_solution: Callable[[str, float, int], None]):
+    """A solution callback that tells the caller each improving solution (the benchmark's time to a target)."""
+    from ortools.sat.python import cp_model
+
+    class Progress(cp_model.CpSolverSolutionCallback):
+        def on_solution_callback(self) -> None:
+            on_solution(name, time.perf_counter() - started, round(self.ObjectiveValue()))
+
+    return Progress()
+
+
+def job_shop(jobs: Sequence[Sequence[tuple[int, int]]], machines: int) -> Problem:
+    """A classic job shop (every job's operations in order, machine k its own work centre of one machine, always
+    open) as the engine's problem with the makespan objective."""
+    centres = tuple(WorkCentre(f"M{k}") for k in range(machines))
+    orders = tuple(Order(f"J{j}", due=0) for j in range(len(jobs)))
+    operations = tuple(Operation(f"J{j}-{n}", f"J{j}", n, f"M{machine}", duration)
+                       for j, job in enumerate(jobs) for n, (machine, duration) in enumerate(job))
+    return Problem(centres, orders, operations, objective="makespan")

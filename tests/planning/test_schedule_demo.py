@@ -1,0 +1,94 @@
+"""The demo factory's production orders read into the scheduling engine and scheduled, on a server of the test's
+own: the released order of 20 CH-ERGO (assembly then packing) and the 10 draft orders MRP firms for 40 task chairs
+(chairs fed by their seat and backrest assemblies). The read is `read_schedule_input` on the server's database, the
+live read of a schedule; the schedule passes the validator, the child orders end before the chairs they feed start,
+and every operation sits in its work centre's shifts."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import asyncpg
+
+from server.db import _sqlite_statement
+from server.planning.schedule_check import check_schedule
+from server.planning.schedule_snapshot import read_schedule_input
+from server.planning.scheduling import solve
+from tests.clients import office
+from tests.factory import approved_order
+
+NOW = datetime.now(timezone.utc)
+
+
+def read(database_url: str, site: str = "NB1"):
+    """`read_schedule_input` on the server's database, through the bare driver (the server reads through
+    `server.db.read_snapshot`, one consistent view; a test's reads see a database nothing writes meanwhile)."""
+    if database_url.startswith("postgresql"):
+        async def run():
+            connection = await asyncpg.connect(database_url)
+            try:
+                async def fetch(query, *args):
+                    return [dict(row) for row in await connection.fetch(query, *args)]
+                return await read_schedule_input(fetch, site, NOW)
+            finally:
+                await connection.close()
+        return asyncio.run(run())
+    connection = sqlite3.connect(database_url.removeprefix("sqlite:///"))
+    connection.row_factory = sqlite3.Row
+    try:
+        async def fetch(query, *args):
+            return [dict(row) for row in connection.execute(_sqlite_statement(query), args).fetchall()]
+        return asyncio.run(read_schedule_input(fetch, site, NOW))
+    finally:
+        connection.close()
+
+
+def test_the_demo_factory_released_and_firmed_orders_are_scheduled_in_shifts_and_levels(fresh_server):
+    srv = fresh_server(demo=True)
+    planner, sales = office(srv.url, "planner"), office(srv.url, "sales")
+    try:
+        today = NOW.astimezone(ZoneInfo("Asia/Shanghai")).date()
+        approved_order(sales, "C-BJYB", [("CH-TASK", "40", "499.00")], today + timedelta(days=21))
+        run = planner.post("/api/mrp/runs", json={"site": "NB1"})
+        assert run.status_code == 201, run.text
+        listed = planner.get(f"/api/mrp/runs/{run.json()['id']}/planned-orders", params={"limit": 5000}).json()
+        made = [o["key"] for o in listed if o["kind"] == "production"]
+        response = planner.post(f"/api/mrp/runs/{run.json()['id']}/firm-production", json={"keys": made})
+        assert response.status_code == 200, response.text
+        firmed = {row["firmed_as"] for row in response.json()}
+        released = [o for o in planner.get("/api/production-orders", params={"limit": 200}).json()["items"]
+                    if o["status"] == "released"]
+    finally:
+        planner.close()
+        sales.close()
+    assert len(firmed) == 10 and len(released) == 1
+
+    schedule_input = read(srv.database.url)
+    problem = schedule_input.problem
+    ergo = released[0]["code"]
+    assert sorted((op.sequence, op.work_centre, op.minutes) for op in problem.operations if op.order == ergo) == [
+        (10, "ASM", 223),  # (20 + 9 x 20) minutes at 90 % efficiency = 222.2, rounded up
+        (20, "PACK", 58),  # (5 + 2.5 x 20) minutes at 95 % = 57.9
+    ]
+    assert {o.id for o in problem.orders} == firmed | {ergo}
+    feeding = [o for o in problem.orders if o.feeds]
+    assert feeding and all(parent in firmed for o in feeding for parent in o.feeds)
+    centres = {c.code: c for c in problem.work_centres}
+    assert centres["ASM"].machines == 4 and centres["CUT"].machines == 2
+    # The assembly line works 06:00-22:00 (two shifts, one stretch) from Monday to Saturday.
+    first_day = [(a, b) for a, b in centres["ASM"].open_time if 0 <= a < 6 * 1440]
+    assert all((a % 1440, b % 1440) == (360, 1320) for a, b in first_day)
+
+    schedule = solve(problem, seconds=10, workers=2)
+    assert schedule.status in ("optimal", "feasible")
+    assert check_schedule(problem, schedule.placements) == []
+    placed = {p.operation: p for p in schedule.placements}
+    assert all(p.start >= problem.now for p in placed.values())
+    for order in feeding:
+        child_end = max(p.end for p in placed.values() if p.operation.startswith(order.id + "/"))
+        parent_start = min(p.start for p in placed.values() if p.operation.startswith(order.feeds[0] + "/"))
+        assert child_end <= parent_start
+    assert schedule_input.at(problem.now) <= NOW.astimezone(ZoneInfo("Asia/Shanghai")).replace(tzinfo=None)
