@@ -24,6 +24,7 @@ from server.masterdata.tables import Item, Site
 from server.planning import forecasts
 from server.sales.importer import MAX_IMPORT_BYTES, MAX_IMPORT_LINES
 from server.web.choices import MAX_ITEM_SUGGESTIONS, active_records
+from server.web.import_problems import problems_said
 from server.web.render import language_of, render
 
 PAGE_SIZE = 50
@@ -71,7 +72,7 @@ async def _page(request: Request, *, status_code: int = 200, site: str = "", ite
         typed=typed or {},
         form_errors=form_errors or [],
         result=result,
-        problems=[{**p, "text": problem_text(lang, p["code"], p["message"])} for p in problems or []],
+        problems=problems_said(lang, problems or []),
         dry_run=dry_run,
         columns=forecasts.COLUMNS,
         chinese=CHINESE_HEADERS,

@@ -26,6 +26,7 @@ from server.records.controller import decode_csv
 from server.records.resource import Reference, Resource
 from server.web.choices import active_records
 from server.web.forms import FormErrors, Widget, display, explain, parse_fields, parse_lines, widgets
+from server.web.import_problems import problems_said
 from server.web.render import language_of, render, requires_for
 
 PAGE_SIZE = 25
@@ -290,17 +291,18 @@ async def import_records(request: Request, path: str) -> Template:
     upload = (await request.form()).get("file")
     result, problems, status = None, [], 200
     if not isinstance(upload, UploadFile):
-        problems, status = [{"row": "", "field": "file", "code": "missing_field", "message": "choose a CSV file"}], 422
+        problems, status = [{"row": "", "field": "file", "code": "missing_file", "message": "choose a CSV file"}], 422
     else:
         try:
             async with write_transaction():
                 result = await service.import_csv(resource, decode_csv(await upload.read()), who)
         except ApiError as exc:
             # A file refused whole (bad encoding…) is shown like a file refused row by row.
-            problems = exc.details.get("errors") or [{"row": "", "field": "file", "code": exc.code, "message": exc.message}]
+            problems = exc.details.get("errors") or [{"row": "", "field": "file", "code": exc.code, "message": exc.message,
+                                                      "params": {k: v for k, v in exc.details.items() if k != "row"}}]
             status = exc.status_code
     context = await _list_context(resource, q=None, sort="code", archived=False, page=1, filters={})
-    context.update(may_write=True, import_result=result, import_errors=problems)
+    context.update(may_write=True, import_result=result, import_errors=problems_said(language_of(request), problems))
     return render(request, "record_list.html", status_code=status, **context)
 
 
