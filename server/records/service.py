@@ -312,8 +312,9 @@ async def export_csv(resource: Resource) -> str:
 
 
 @needs_write
-async def import_csv(resource: Resource, text: str, who: Who) -> dict[str, int]:
-    """All or nothing: every row is checked first; one bad row means a 422 listing them all and nothing written."""
+async def import_csv(resource: Resource, text: str, who: Who, *, dry_run: bool = False) -> dict[str, int]:
+    """All or nothing: every row is checked first; one bad row means a 422 listing them all and nothing written.
+    `dry_run` only checks."""
     parsed, errors = await csv_io.read_records(resource, text)
     errors += csv_io.clashes_in_file(resource, parsed)
     records = []
@@ -331,6 +332,8 @@ async def import_csv(resource: Resource, text: str, who: Who) -> dict[str, int]:
             f"{len(errors)} problem(s) in the file; nothing was imported",
             {"errors": errors},
         )
+    if dry_run:
+        return {"created": 0, "updated": 0, "rows": len(parsed), "dry_run": True}
     created = updated = 0
     for _, values, _ in records:
         existing = await _find_record(resource, values["code"])

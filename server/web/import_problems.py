@@ -7,7 +7,12 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import PurePath
 from typing import Any
+from urllib.parse import quote
+
+from litestar import Response
+from litestar.status_codes import HTTP_200_OK
 
 from server.i18n import DEFAULT_LANGUAGE, has_key, translate
 from server.spreadsheets import spreadsheet_cell
@@ -76,3 +81,12 @@ def problems_file(lang: str, rows: Sequence[tuple[int, list[str]]], problems: Se
             said = f"{title}: {said}" if said else title
         writer.writerow([spreadsheet_cell(cell) for cell in cells] + [""] * (width - len(cells)) + [spreadsheet_cell(said)])
     return "\ufeff" + out.getvalue()
+
+
+def problems_download(lang: str, rows: Sequence[tuple[int, list[str]]], problems: Sequence[Mapping[str, Any]],
+                      filename: str, column_key: str = "column") -> Response:
+    """The problems file as a download named after the uploaded file ('orders.xlsx' gives 'orders-problems.csv')."""
+    name = quote(f"{PurePath(filename).stem or 'import'}-problems.csv")
+    return Response(problems_file(lang, rows, problems, column_key), status_code=HTTP_200_OK,
+                    media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f"attachment; filename=\"problems.csv\"; filename*=UTF-8''{name}"})

@@ -7,13 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pathlib import PurePath
-from urllib.parse import quote
-
 from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.response import Template
-from litestar.status_codes import HTTP_200_OK, HTTP_422_UNPROCESSABLE_ENTITY
+from litestar.status_codes import HTTP_422_UNPROCESSABLE_ENTITY
 
 from server.accounts.identity import requires
 from server.actors import office_who
@@ -21,7 +18,7 @@ from server.db import write_transaction
 from server.errors import ApiError
 from server.sales import importer
 from server.spreadsheets import parse_upload
-from server.web.import_problems import problems_file, problems_said
+from server.web.import_problems import problems_download, problems_said
 from server.web.render import language_of, render
 
 CHINESE_HEADERS: dict[str, str] = {}
@@ -70,10 +67,7 @@ async def sales_import(request: Request) -> Template | Response:
 async def _problems_download(request: Request, raw: bytes, filename: str, problems: list[dict[str, Any]]) -> Response:
     """The uploaded file's rows, read again as the import read them, each with its problems in the reader's language."""
     rows = await parse_upload(lambda deadline: list(importer.read_rows(raw, filename, deadline)))
-    name = quote(f"{PurePath(filename).stem or 'orders'}-problems.csv")
-    return Response(problems_file(language_of(request), rows, problems), status_code=HTTP_200_OK,
-                    media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f"attachment; filename=\"problems.csv\"; filename*=UTF-8''{name}"})
+    return problems_download(language_of(request), rows, problems, filename)
 
 
 SALES_IMPORT_HANDLERS = [sales_import_form, sales_import]

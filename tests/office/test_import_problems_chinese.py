@@ -1,6 +1,7 @@
 """The problems of an imported file are said in the reader's language: a Chinese clerk who uploads a sales order file
 or a master-data CSV on the office page reads a Chinese sentence per problem with the file's figures in it and no
-English, and the problems file downloaded from the sales import page is Chinese too. The API keeps each problem's
+English, and the problems file downloaded from the import pages (sales orders, master data, forecasts) is Chinese
+too. The API keeps each problem's
 English message and code, and gains the values (`params`) the sentence is made from. Over HTTP, as a browser posts."""
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from datetime import date, timedelta
 
 from tests.clients import Browser
 from tests.english import english_on_screen, english_runs
-from tests.factory import make_customer
+from tests.factory import make_customer, make_item
 
 TODAY = date.today()
 DUE = (TODAY + timedelta(days=20)).isoformat()
@@ -144,3 +145,39 @@ def test_a_chinese_planner_reads_each_master_data_import_problem_as_a_chinese_se
     assert by_code["unknown_reference"]["message"] == "unit: no unit with code 'NOPE-UNIT'"
     assert by_code["unknown_reference"]["params"] == {"entity": "unit", "value": "NOPE-UNIT"}
     assert by_code["order_maximum_below_minimum"]["params"] == {"maximum": "5", "minimum": "10"}
+
+
+def download_rows(response) -> list[list[str]]:
+    assert response.status_code == 200, response.text[:500]
+    assert response.headers["content-type"].startswith("text/csv")
+    assert "attachment" in response.headers["content-disposition"]
+    return list(csv.reader(io.StringIO(response.text.removeprefix("\ufeff"))))
+
+
+def test_the_master_data_and_forecast_problems_files_are_chinese_and_only_check(browse, login, unique):
+    planner = chinese_user(browse, unique, "planner")
+    good, bad = unique("ZU1"), unique("ZU2")
+    units = f"code,name,decimals\n{good},好单位,2\n{bad},坏单位,9\n{good},好单位,2\n"
+
+    rows = download_rows(upload(planner, "/md/units/import", units, name="units.csv", problems_file="csv"))
+
+    assert rows[0] == ["code", "name", "decimals", "问题"]
+    assert rows[1] == [good, "好单位", "2", ""]
+    assert rows[2] == [bad, "坏单位", "9", "decimals: 9 超出范围（≤ 6）"]
+    assert rows[3] == [good, "好单位", "2", f"code: {good} 在第 2 行也出现了"]
+    assert login("planner").get(f"/api/units/{good}").status_code == 404
+    checked = upload(planner, "/md/units/import", f"code,name,decimals\n{good},好单位,2\n", problems_file="csv")
+    assert checked.status_code == 200 and "已检查 1 行：没有问题，尚未写入任何数据。" in checked.text
+    assert login("planner").get(f"/api/units/{good}").status_code == 404, "a problems file only checks"
+
+    item = make_item(login("admin"), unique("ZFC"), type="finished")
+    monday = TODAY - timedelta(days=TODAY.weekday()) + timedelta(days=14)
+    forecasts = f"工厂,物料,期间开始,数量\nNB1,{item},{monday},5\nNB1,{item},{monday + timedelta(days=2)},5\nNB9,{item},{monday},x\n"
+    rows = download_rows(upload(planner, "/planning/forecasts/import", forecasts, name="预测.csv", problems_file="csv"))
+    assert rows[0][-1] == "问题" and rows[1][-1] == ""
+    assert rows[2][-1] == (f"period_start: {monday + timedelta(days=2)} 不是所在期间的第一天：按周预测须从该周的星期一"
+                           f"（{monday}）开始")
+    assert "site: 工厂 NB9 不存在" in rows[3][-1] and "quantity: “x”不是此列的有效值" in rows[3][-1]
+    data = [item, "period_start", "quantity", "site", "NB9", "x"]
+    assert all(english_runs(row[-1], data) == [] for row in rows), [row[-1] for row in rows]
+    assert login("planner").get("/api/forecasts", params={"item": item}).json()["items"] == []
