@@ -5,6 +5,9 @@ from __future__ import annotations
 import logging
 import re
 import sqlite3
+from collections.abc import Mapping
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import asyncpg
@@ -115,6 +118,64 @@ def duplicate(entity: str, field: str, value: str) -> ApiError:
         f"A {entity} with {field} {value!r} already exists",
         {"entity": entity, "field": field, "value": value},
     )
+
+
+# -- a problem's values: what a page needs to say it in the reader's language --------------------------------------
+
+def problem_values(**values: Any) -> dict[str, str | int]:
+    """The values a problem names (a code, a row, a limit, the text of a cell), as JSON keeps them: whole numbers as
+    they are, decimals as plain digits, dates as YYYY-MM-DD, anything else as text. A page fills the catalog's sentence
+    for the problem's code with them (`import_problem.<code>`, `refusal.<code>`); the English message stays as it was
+    for API clients."""
+    kept: dict[str, str | int] = {}
+    for name, value in values.items():
+        if value is None:
+            continue
+        if isinstance(value, int) and not isinstance(value, bool):
+            kept[name] = value
+        elif isinstance(value, Decimal):
+            kept[name] = format(value, "f")
+        elif isinstance(value, date):
+            kept[name] = value.isoformat()
+        else:
+            kept[name] = str(value)
+    return kept
+
+
+class Detail(str):
+    """An English message that keeps the values it names, so that a problem passed on as a plain
+    (field, code, message) tuple still carries them to the page that says it in another language; to everything else
+    (JSON, comparisons, f-strings) it is the string it reads as."""
+
+    values: dict[str, str | int]
+
+    def __new__(cls, message: str, **values: Any) -> Detail:
+        said = super().__new__(cls, message)
+        said.values = problem_values(**values)
+        return said
+
+
+def values_of(message: str) -> dict[str, str | int]:
+    """The values a message was written with (a `Detail`'s), or none."""
+    return dict(getattr(message, "values", {}))
+
+
+_BOUNDS = {"gt": ">", "ge": "≥", "lt": "<", "le": "≤"}
+_LIMITS = ("max_length", "min_length", "max_digits", "decimal_places")
+
+
+def validation_values(error: Mapping[str, Any], value: Any = None) -> dict[str, str | int]:
+    """A pydantic error's limits as a problem's values, with the value it refused (`value`, else the error's own
+    input when that is one value): `bound` says a range's limit in symbols any reader reads ('≥ 0', '≤ 100')."""
+    context = error.get("ctx") or {}
+    values: dict[str, Any] = {name: context[name] for name in _LIMITS if name in context}
+    bounds = [f"{sign} {problem_values(limit=context[name])['limit']}" for name, sign in _BOUNDS.items() if name in context]
+    if bounds:
+        values["bound"] = ", ".join(bounds)
+    given = value if value is not None else error.get("input")
+    if isinstance(given, (str, int, float, Decimal, date)) and not isinstance(given, bool):
+        values["value"] = given
+    return problem_values(**values)
 
 
 # The validators' messages (the only part Litestar passes on) mapped to stable codes, most specific first:

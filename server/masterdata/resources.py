@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from schemas import masterdata as md
+from server.errors import Detail
 from server.masterdata.calendar import overlapping_shifts
 from server.masterdata.feed import item_changed, location_changed
 from server.masterdata.tables import (
@@ -44,7 +45,8 @@ def planning_parameter_rules(item: dict[str, Any]) -> list[Problem]:
     maximum, minimum = item.get("order_maximum") or 0, item.get("order_minimum") or 0
     if maximum and maximum < minimum:
         problems.append(("order_maximum", "order_maximum_below_minimum",
-                         f"the largest order ({maximum}) is below the smallest ({minimum})"))
+                         Detail(f"the largest order ({maximum}) is below the smallest ({minimum})", maximum=maximum,
+                                minimum=minimum)))
     return problems
 
 
@@ -84,7 +86,8 @@ ITEMS = Resource(
 def work_centre_rules(work_centre: dict[str, Any]) -> list[Problem]:
     shifts = work_centre.get("shifts") or []
     return [
-        (f"shifts[{j}]", "shifts_overlap", f"shift {shifts[j]['name']!r} overlaps shift {shifts[i]['name']!r}")
+        (f"shifts[{j}]", "shifts_overlap", Detail(f"shift {shifts[j]['name']!r} overlaps shift {shifts[i]['name']!r}",
+                                                  shift=shifts[j]["name"], other=shifts[i]["name"]))
         for i, j in overlapping_shifts(shifts)
     ]
 
@@ -95,7 +98,7 @@ def repeated_keys(lines: list[dict[str, Any]], key: str, field: str, code: str) 
     problems = []
     for index, line in enumerate(lines):
         if line[key] in seen:
-            problems.append((f"{field}[{index}].{key}", code, f"{key} {line[key]} appears twice"))
+            problems.append((f"{field}[{index}].{key}", code, Detail(f"{key} {line[key]} appears twice", value=line[key])))
         seen.add(line[key])
     return problems
 
@@ -103,7 +106,8 @@ def repeated_keys(lines: list[dict[str, Any]], key: str, field: str, code: str) 
 def bom_rules(bom: dict[str, Any]) -> list[Problem]:
     components = bom.get("components") or []
     problems = [
-        (f"components[{index}].component", "bom_cycle", f"item {bom['item']!r} cannot be a component of itself")
+        (f"components[{index}].component", "bom_cycle",
+         Detail(f"item {bom['item']!r} cannot be a component of itself", item=bom["item"], component=line["component"]))
         for index, line in enumerate(components)
         if line["component"] == bom["item"]
     ]
@@ -127,7 +131,8 @@ def reaches(start: str, target: str, uses: Mapping[str, set[str]]) -> bool:
 def indirect_cycles(bom: dict[str, Any], uses: Mapping[str, set[str]]) -> list[Problem]:
     return [
         (f"components[{index}].component", "bom_cycle",
-         f"item {line['component']!r} already needs {bom['item']!r} through its own BOM")
+         Detail(f"item {line['component']!r} already needs {bom['item']!r} through its own BOM", item=bom["item"],
+                component=line["component"]))
         for index, line in enumerate(bom.get("components") or [])
         if reaches(line["component"], bom["item"], uses)
     ]
@@ -157,7 +162,7 @@ async def _tracked_backflush(bom: dict[str, Any]) -> list[Problem]:
         Item.code.is_in([line["component"] for _, line in lines])
         & ((Item.lot_tracked == True) | (Item.serial_tracked == True)))}  # noqa: E712
     return [(f"components[{index}].issue_method", "backflush_tracked_item",
-             f"item {line['component']!r} is lot- or serial-tracked: issue it by scan")
+             Detail(f"item {line['component']!r} is lot- or serial-tracked: issue it by scan", item=line["component"]))
             for index, line in lines if line["component"] in tracked]
 
 

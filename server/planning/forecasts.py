@@ -29,7 +29,7 @@ from server.actors import Who, office_who
 from server.db import needs_write, write_transaction
 from server.document_rules import Problem
 from server.documents import item_units, refuse_problems, utc_now
-from server.errors import ApiError, field_code
+from server.errors import ApiError, Detail, field_code, validation_values, values_of
 from server.masterdata.tables import Site
 from server.planning.service import planning_settings
 from server.planning.tables import Forecast
@@ -133,22 +133,26 @@ async def forecast_problems(forecasts: list[dict[str, Any]]) -> list[Problem]:
     for index, forecast in enumerate(forecasts):
         where, site, code, period_start = f"[{index}]", forecast.get("site"), forecast.get("item"), forecast.get("period_start")
         if site is not None and site not in sites:
-            problems.append((f"{where}.site", "unknown_site", f"no site with code {site!r}"))
+            problems.append((f"{where}.site", "unknown_site", Detail(f"no site with code {site!r}", site=site)))
         elif site is not None and sites[site]:
-            problems.append((f"{where}.site", "archived_site", f"site {site!r} is archived"))
+            problems.append((f"{where}.site", "archived_site", Detail(f"site {site!r} is archived", site=site)))
         item = items.get(code) if code is not None else None
         if code is not None and item is None:
-            problems.append((f"{where}.item", "unknown_item", f"no item with code {code!r}"))
+            problems.append((f"{where}.item", "unknown_item", Detail(f"no item with code {code!r}", item=code)))
         elif item is not None and item["archived"]:
-            problems.append((f"{where}.item", "archived_item", f"item {code!r} is archived"))
+            problems.append((f"{where}.item", "archived_item", Detail(f"item {code!r} is archived", item=code)))
         elif item is not None and forecast.get("quantity") is not None and decimals_used(forecast["quantity"]) > item["decimals"]:
-            problems.append((f"{where}.quantity", "too_many_decimals", f"item {code!r} allows {item['decimals']} decimals"))
+            problems.append((f"{where}.quantity", "too_many_decimals",
+                             Detail(f"item {code!r} allows {item['decimals']} decimals", item=code,
+                                    decimals=item["decimals"], quantity=forecast["quantity"])))
         if period_start is not None and (message := period_start_problem(period_start, bucket)) is not None:
-            problems.append((f"{where}.period_start", "invalid_period_start", message))
+            problems.append((f"{where}.period_start", "invalid_period_start",
+                             Detail(message, date=period_start, monday=bucket_start(period_start, bucket))))
         key = (site, code, period_start)
         if key in first_of and None not in key:
             problems.append((f"{where}.period_start", "duplicate_forecast",
-                             f"{code} at {site} from {period_start} appears twice"))
+                             Detail(f"{code} at {site} from {period_start} appears twice", item=code, site=site,
+                                    date=period_start)))
         first_of.add(key)  # type: ignore[arg-type]
     return problems
 
@@ -225,9 +229,9 @@ FORECAST_FIELDS = {name: TypeAdapter(ForecastIn.model_fields[name].annotation) f
 
 def _header(cells: list[str]) -> tuple[list[str], list[dict[str, Any]]]:
     names = [HEADER_ALIASES.get(cell.strip()) or re.sub(r"[\s-]+", "_", cell.strip().lower()) for cell in cells]
-    problems = [problem(1, name, "unknown_column", f"unknown column {name!r}; the columns are: {', '.join(COLUMNS)}")
-                for name in names if name and name not in COLUMNS]
-    problems += [problem(1, name, "missing_column", f"the header has no {name!r} column")
+    problems = [problem(1, name, "unknown_column", f"unknown column {name!r}; the columns are: {', '.join(COLUMNS)}",
+                        column=name, columns=", ".join(COLUMNS)) for name in names if name and name not in COLUMNS]
+    problems += [problem(1, name, "missing_column", f"the header has no {name!r} column", column=name)
                  for name in COLUMNS if name not in names]
     return names, problems
 
@@ -242,13 +246,14 @@ def _row_forecast(number: int, values: dict[str, str]) -> tuple[dict[str, Any], 
         if name == "quantity":
             text = text.replace(",", "")
         if not text:
-            problems.append(problem(number, name, "missing_field", f"{name} is required"))
+            problems.append(problem(number, name, "missing_field", f"{name} is required", column=name))
             continue
         try:
             parsed[name] = FORECAST_FIELDS[name].validate_python(text)
         except ValidationError as exc:
-            message = exc.errors()[0]["msg"]
-            problems.append(problem(number, name, field_code(message), message.removeprefix("Value error, ")))
+            error = exc.errors()[0]
+            problems.append(problem(number, name, field_code(error["msg"]), error["msg"].removeprefix("Value error, "),
+                                    column=name, **validation_values(error, text)))
     match = _DATE.match(values.get("period_start", "").strip())
     try:
         parsed["period_start"] = date(*(int(part) for part in match.groups())) if match else None
@@ -256,7 +261,8 @@ def _row_forecast(number: int, values: dict[str, str]) -> tuple[dict[str, Any], 
         parsed["period_start"] = None
     if parsed["period_start"] is None:
         del parsed["period_start"]
-        problems.append(problem(number, "period_start", "invalid_date", "a date as YYYY-MM-DD"))
+        problems.append(problem(number, "period_start", "invalid_date", "a date as YYYY-MM-DD",
+                                value=values.get("period_start", "").strip()))
     return parsed, problems
 
 
@@ -268,7 +274,8 @@ def read_forecast_sheet(raw: bytes, filename: str, deadline: Deadline) -> tuple[
     if not rows:
         raise refused_file(HTTP_422_UNPROCESSABLE_ENTITY, "empty_file", "The file has no rows")
     if len(rows) - 1 > MAX_IMPORT_LINES:
-        raise refused_file(HTTP_422_UNPROCESSABLE_ENTITY, "too_many_rows", f"At most {MAX_IMPORT_LINES:,} forecasts a file")
+        raise refused_file(HTTP_422_UNPROCESSABLE_ENTITY, "too_many_rows", f"At most {MAX_IMPORT_LINES:,} forecasts a file",
+                           max_rows=MAX_IMPORT_LINES)
     names, problems = _header(rows[0][1])
     forecasts = []
     for number, cells in rows[1:]:
@@ -287,7 +294,7 @@ async def import_forecasts(raw: bytes, filename: str, who: Who, *, dry_run: bool
     found = await forecast_problems([forecast for _, forecast in rows])
     for field, code, message in found:
         index, column = re.match(r"^\[(\d+)\]\.(\w+)$", field).groups()  # type: ignore[union-attr]
-        problems.append(problem(rows[int(index)][0], column, code, message))
+        problems.append(problem(rows[int(index)][0], column, code, message, **values_of(message)))
     if problems:
         problems.sort(key=lambda p: (p["row"], COLUMNS.index(p["column"]) if p["column"] in COLUMNS else -1))
         raise ApiError(HTTP_422_UNPROCESSABLE_ENTITY, "import_invalid",

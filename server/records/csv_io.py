@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from server.errors import field_code
+from server.errors import Detail, field_code, problem_values, validation_values, values_of
 from server.records.resource import Resource
 from server.spreadsheets import Deadline, csv_records, from_spreadsheet_cell, parse_upload, spreadsheet_cell
 
@@ -89,17 +89,27 @@ def _decode_cells(model: type[BaseModel], cells: dict[str, str]) -> tuple[dict[s
             try:
                 values[name] = json.loads(text)
             except json.JSONDecodeError:
-                problems.append((name, "invalid_json", "not valid JSON"))
+                problems.append((name, "invalid_json", Detail("not valid JSON", column=name)))
             continue
         values[name] = text
     return values, problems
 
 
 def validation_problems(exc: ValidationError, prefix: str = "") -> list[tuple[str, str, str]]:
+    """(field, code, message) of each error, the message a `Detail` keeping the limit and the value refused."""
     return [
-        (prefix + ".".join(str(p) for p in e["loc"]), field_code(e["msg"]), e["msg"].removeprefix("Value error, "))
+        (prefix + ".".join(str(p) for p in e["loc"]), field_code(e["msg"]),
+         Detail(e["msg"].removeprefix("Value error, "), **validation_values(e)))
         for e in exc.errors()
     ]
+
+
+def row_problem(row: int, field: str, code: str, message: str, /, **values: Any) -> dict[str, Any]:
+    """A problem of an imported file: where (row, field), what (`code`), the English `message` API clients read, and
+    the `params` it names (a `Detail` message's own, or `values`), from which a page says it in the reader's
+    language."""
+    return {"row": row, "field": field, "code": code, "message": message,
+            "params": {**values_of(message), **problem_values(**values)}}
 
 
 # A record of a file: its first row, its values, the row of each of its lines, and the fields the file states (the
@@ -133,7 +143,7 @@ def parse_records(resource: Resource, text: str, deadline: Deadline) -> tuple[li
     unknown = [name for name in header if name not in expected]
     if "code" not in header or unknown:
         message = "unknown columns: " + ", ".join(unknown) if unknown else "the header has no 'code' column"
-        return [], [{"row": 1, "field": ",".join(unknown) or "code", "code": "invalid_header", "message": message}]
+        return [], [row_problem(1, ",".join(unknown) or "code", "invalid_header", message, columns=", ".join(expected))]
 
     own = _fields(resource.create_model, skip=spec.field if spec else None)
     given = {name for name in own if name in header}
@@ -145,10 +155,10 @@ def parse_records(resource: Resource, text: str, deadline: Deadline) -> tuple[li
         if not cells:
             continue
         if line > MAX_IMPORT_ROWS + 1:
-            errors.append({"row": line, "field": "", "code": "too_many_rows", "message": f"at most {MAX_IMPORT_ROWS} rows"})
+            errors.append(row_problem(line, "", "too_many_rows", f"at most {MAX_IMPORT_ROWS} rows", max_rows=MAX_IMPORT_ROWS))
             break
         if len(cells) > len(header):
-            errors.append({"row": line, "field": "", "code": "invalid_row", "message": "more cells than columns"})
+            errors.append(row_problem(line, "", "invalid_row", "more cells than columns", columns=len(header)))
             continue
         row = dict(zip(header, cells))
         code = (row.get("code") or "").strip()
@@ -158,12 +168,12 @@ def parse_records(resource: Resource, text: str, deadline: Deadline) -> tuple[li
             group = groups[code] = {"line": line, "cells": own_cells, "lines": []}
             order.append(code)
         elif spec is None:
-            errors.append({"row": line, "field": "code", "code": "duplicate_in_file", "message": f"code {code!r} appears twice"})
+            errors.append(row_problem(line, "code", "duplicate_in_file", f"code {code!r} appears twice", value=code,
+                                      row=group["line"]))
             continue
         elif group["cells"] != own_cells:
-            errors.append(
-                {"row": line, "field": "code", "code": "inconsistent_rows", "message": f"rows of {code!r} disagree"}
-            )
+            errors.append(row_problem(line, "code", "inconsistent_rows", f"rows of {code!r} disagree", value=code,
+                                      row=group["line"]))
             continue
         if spec is not None:
             child_cells = {name: row.get(spec.csv_prefix + name, "") for name in _fields(spec.model)}
@@ -189,7 +199,7 @@ def parse_records(resource: Resource, text: str, deadline: Deadline) -> tuple[li
             record = None
         for field, code_, message in problems:
             row, column = locate(resource, group["line"], child_lines, field)
-            errors.append({"row": row, "field": column, "code": code_, "message": message})
+            errors.append(row_problem(row, column, code_, message))
         if record is not None:
             parsed.append((group["line"], record.model_dump(mode="python"), child_lines, frozenset(given)))
     return parsed, errors
@@ -207,8 +217,8 @@ def clashes_in_file(resource: Resource, parsed: list[ParsedRecord]) -> list[dict
                 continue
             if key in first_row:
                 shown = ", ".join(f"{name} {value!r}" for name, value in zip(names, key))
-                errors.append({"row": line, "field": names[-1], "code": "duplicate_in_file",
-                               "message": f"{shown} is also on row {first_row[key]}"})
+                errors.append(row_problem(line, names[-1], "duplicate_in_file", f"{shown} is also on row {first_row[key]}",
+                                          value=" / ".join(str(part) for part in key), row=first_row[key]))
             else:
                 first_row[key] = line
     return errors

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ValidationError
 from server.accounts.audit import record_audit
 from server.actors import Who
 from server.db import needs_write
-from server.errors import ApiError, duplicate, field_code, not_found
+from server.errors import ApiError, duplicate, field_code, not_found, values_of
 from server.records import csv_io
 from server.records.resource import Reference, Resource
 
@@ -189,7 +189,7 @@ def _refuse(problems: list[tuple[str, str, str]]) -> None:
             HTTP_422_UNPROCESSABLE_ENTITY,
             code,
             message,
-            {"errors": [{"field": f, "code": c, "message": m} for f, c, m in problems]},
+            {"errors": [{"field": f, "code": c, "message": m, "params": values_of(m)} for f, c, m in problems]},
         )
 
 
@@ -312,8 +312,9 @@ async def export_csv(resource: Resource) -> str:
 
 
 @needs_write
-async def import_csv(resource: Resource, text: str, who: Who) -> dict[str, int]:
-    """All or nothing: every row is checked first; one bad row means a 422 listing them all and nothing written."""
+async def import_csv(resource: Resource, text: str, who: Who, *, dry_run: bool = False) -> dict[str, int]:
+    """All or nothing: every row is checked first; one bad row means a 422 listing them all and nothing written.
+    `dry_run` only checks."""
     parsed, errors = await csv_io.read_records(resource, text)
     errors += csv_io.clashes_in_file(resource, parsed)
     records = []
@@ -331,6 +332,8 @@ async def import_csv(resource: Resource, text: str, who: Who) -> dict[str, int]:
             f"{len(errors)} problem(s) in the file; nothing was imported",
             {"errors": errors},
         )
+    if dry_run:
+        return {"created": 0, "updated": 0, "rows": len(parsed), "dry_run": True}
     created = updated = 0
     for _, values, _ in records:
         existing = await _find_record(resource, values["code"])
@@ -367,8 +370,15 @@ async def _with_stored_values(
     except ValidationError as exc:
         located = [(csv_io.locate(resource, line, child_lines, field), code, message)
                    for field, code, message in csv_io.validation_problems(exc)]
-        return None, [{"row": row, "field": column, "code": code, "message": message}
-                      for (row, column), code, message in located]
+        return None, [csv_io.row_problem(row, column, code, message) for (row, column), code, message in located]
+
+
+def _said_values(details: dict[str, Any]) -> dict[str, Any]:
+    """What a reference or a uniqueness refusal names (the kind of record, the value), as an import problem's values."""
+    values = {name: details[name] for name in ("entity", "value") if name in details}
+    if isinstance(values.get("value"), list):
+        values["value"] = " / ".join(str(part) for part in values["value"])
+    return values
 
 
 async def _row_problems(
@@ -381,11 +391,13 @@ async def _row_problems(
         if exc.code == "duplicate" and exc.details.get("field") == "code":
             return []
         # A rule may report several problems at once; a reference or a duplicate reports one field.
-        found = exc.details.get("errors") or [{"field": exc.details.get("field", ""), "code": exc.code, "message": exc.message}]
+        found = exc.details.get("errors") or [{"field": exc.details.get("field", ""), "code": exc.code, "message": exc.message,
+                                               "params": _said_values(exc.details)}]
         problems = []
         for problem in found:
             row, column = csv_io.locate(resource, line, child_lines, problem["field"])
-            problems.append({"row": row, "field": column, "code": problem["code"], "message": problem["message"]})
+            problems.append(csv_io.row_problem(row, column, problem["code"], problem["message"],
+                                               **problem.get("params", {})))
         return problems
     return []
 

@@ -38,7 +38,7 @@ from server.actors import Who
 from server.db import DB, json_text, needs_write, placeholders, sql_executemany, sql_fetch
 from server.document_rules import document_code, numbered
 from server.documents import utc_now
-from server.errors import ApiError, field_code
+from server.errors import ApiError, field_code, problem_values, validation_values
 from server.quantities import decimals_used, to_micro
 from server.spreadsheets import Deadline, UploadRefused, csv_records, parse_upload, xlsx_records
 from server.sales import rules
@@ -69,13 +69,15 @@ XLSX_MAGIC = b"PK\x03\x04"
 _SLASHED_DATE = re.compile(r"^(\d{4})[/.-](\d{1,2})[/.-](\d{1,2})$")
 
 
-def problem(row: int, column: str, code: str, message: str) -> dict[str, Any]:
-    return {"row": row, "column": column, "code": code, "message": message}
+def problem(row: int, column: str, code: str, message: str, /, **values: Any) -> dict[str, Any]:
+    """A problem of an imported file: where (row, column), what (`code`), the English `message` API clients read,
+    and the `params` it names, from which a page says it in the reader's language (server/web/forms.py)."""
+    return {"row": row, "column": column, "code": code, "message": message, "params": problem_values(**values)}
 
 
 def refused_file(status: int, code: str, message: str, row: int = 0, **details: Any) -> ApiError:
     """The file as a whole cannot be read: one problem, on the row where reading stopped (0: the file itself)."""
-    return ApiError(status, code, message, {**details, "errors": [problem(row, "", code, message)]})
+    return ApiError(status, code, message, {**details, "errors": [problem(row, "", code, message, **details)]})
 
 
 # -- reading the file: bytes to rows of text cells, in a worker thread (server/spreadsheets.py) ------------------
@@ -87,7 +89,7 @@ def read_rows(raw: bytes, filename: str, deadline: Deadline) -> Iterator[tuple[i
     if len(raw) > MAX_IMPORT_BYTES:
         raise refused_file(HTTP_413_REQUEST_ENTITY_TOO_LARGE, "file_too_large",
                            f"The file is larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MB: split it",
-                           max_bytes=MAX_IMPORT_BYTES)
+                           max_bytes=MAX_IMPORT_BYTES, max_mb=MAX_IMPORT_BYTES // (1024 * 1024))
     if raw.startswith(XLSX_MAGIC):
         rows = _xlsx_rows(raw, deadline)
     elif filename.lower().endswith((".xlsx", ".xls")) or b"\x00" in raw[:65536]:
@@ -129,7 +131,8 @@ def _xlsx_rows(raw: bytes, deadline: Deadline) -> Iterator[tuple[int, list[str]]
         raise _unreadable() from exc
     if unpacked > MAX_XLSX_UNPACKED_BYTES:
         raise refused_file(HTTP_413_REQUEST_ENTITY_TOO_LARGE, "file_too_large",
-                           "The workbook unpacks to more than 200 MB: split it", max_bytes=MAX_XLSX_UNPACKED_BYTES)
+                           "The workbook unpacks to more than 200 MB: split it", max_bytes=MAX_XLSX_UNPACKED_BYTES,
+                           max_mb=MAX_XLSX_UNPACKED_BYTES // (1024 * 1024))
     try:
         workbook = load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds for a damaged workbook; all mean the same
@@ -181,13 +184,14 @@ def header_columns(cells: Sequence[str]) -> tuple[list[str], list[dict[str, Any]
         name = HEADER_ALIASES.get(text) or re.sub(r"[\s-]+", "_", text.lower())
         if name and name not in COLUMNS:
             problems.append(problem(1, text, "unknown_column",
-                                    f"unknown column {text!r}; the columns are: {', '.join(COLUMNS)}"))
+                                    f"unknown column {text!r}; the columns are: {', '.join(COLUMNS)}",
+                                    column=text, columns=", ".join(COLUMNS)))
         elif name and name in names:
-            problems.append(problem(1, name, "duplicate_column", f"column {name!r} appears twice"))
+            problems.append(problem(1, name, "duplicate_column", f"column {name!r} appears twice", column=name))
         names.append(name)
     for name in REQUIRED:
         if name not in names:
-            problems.append(problem(1, name, "missing_column", f"the header has no {name!r} column"))
+            problems.append(problem(1, name, "missing_column", f"the header has no {name!r} column", column=name))
     return names, problems
 
 
@@ -223,15 +227,15 @@ def _validated(fields: dict[str, TypeAdapter[Any]], model: type[BaseModel], row:
         text = _cell_text(name, cells.get(name, ""))
         if text is None:
             if name in REQUIRED_FIELDS:
-                found.append(problem(row, name, "missing_field", f"{name} is required"))
+                found.append(problem(row, name, "missing_field", f"{name} is required", column=name))
             else:
                 values[name] = model.model_fields[name].get_default(call_default_factory=True)
             continue
         try:
             values[name] = validator.validate_python(text)
         except ValidationError as exc:
-            found += [problem(row, name, field_code(error["msg"]), error["msg"].removeprefix("Value error, "))
-                      for error in exc.errors()]
+            found += [problem(row, name, field_code(error["msg"]), error["msg"].removeprefix("Value error, "),
+                              column=name, **validation_values(error, text)) for error in exc.errors()]
     return values, found
 
 
@@ -252,19 +256,23 @@ def parse_sheet(rows: Iterable[tuple[int, list[str]]]) -> tuple[list[ImportedOrd
         line_count += 1
         if line_count > MAX_IMPORT_LINES:
             problems.append(problem(number, "", "too_many_rows",
-                                    f"at most {MAX_IMPORT_LINES:,} order lines per file: split it"))
+                                    f"at most {MAX_IMPORT_LINES:,} order lines per file: split it",
+                                    max_rows=MAX_IMPORT_LINES))
             break
         if len(cells) > len(names) and any(cell.strip() for cell in cells[len(names):]):
-            problems.append(problem(number, "", "invalid_row", "more cells than the header has columns"))
+            problems.append(problem(number, "", "invalid_row", "more cells than the header has columns",
+                                    columns=len(names)))
             continue
         values = {name: cells[index] if index < len(cells) else "" for index, name in enumerate(names) if name}
         ref = values.get("order_ref", "").strip()
         if not ref:
-            problems.append(problem(number, "order_ref", "missing_field", "every row needs the order_ref of its order"))
+            problems.append(problem(number, "order_ref", "missing_field", "every row needs the order_ref of its order",
+                                    column="order_ref"))
             continue
         if len(ref) > MAX_ORDER_REF or has_control_characters(ref):
             problems.append(problem(number, "order_ref", "invalid_format",
-                                    f"at most {MAX_ORDER_REF} characters, no control characters"))
+                                    f"at most {MAX_ORDER_REF} characters, no control characters",
+                                    value=re.sub(r"[\x00-\x1f\x7f]", "", ref), max_length=MAX_ORDER_REF))
             continue
         order_cells = {name: values.get(name, "") for name in ORDER_COLUMNS}
         group = (ref, order_cells["customer"].strip())
@@ -276,10 +284,12 @@ def parse_sheet(rows: Iterable[tuple[int, list[str]]]) -> tuple[list[ImportedOrd
                 sent = order_cells[name].strip()
                 if sent and sent != order.cells[name].strip():
                     problems.append(problem(number, name, "inconsistent_order",
-                                            f"order {ref!r} has {order.cells[name].strip()!r} here on row {order.row}"))
+                                            f"order {ref!r} has {order.cells[name].strip()!r} here on row {order.row}",
+                                            order_ref=ref, value=order.cells[name].strip(), row=order.row))
         if len(order.lines) == MAX_LINES_PER_ORDER:
             problems.append(problem(number, "order_ref", "too_many_lines",
-                                    f"order {ref!r} has more than {MAX_LINES_PER_ORDER} lines"))
+                                    f"order {ref!r} has more than {MAX_LINES_PER_ORDER} lines",
+                                    order_ref=ref, max_lines=MAX_LINES_PER_ORDER))
             continue
         line_values, line_problems_found = _validated(LINE_FIELDS, SalesOrderLineIn, number, values)
         problems += line_problems_found
@@ -298,7 +308,8 @@ def _duplicate_line_numbers(order: ImportedOrder) -> list[dict[str, Any]]:
         line.values = values
         if values["line_no"] in seen:
             found.append(problem(line.row, "line_no", "duplicate_line", f"line {values['line_no']} of order "
-                                 f"{order.ref!r} is also on row {seen[values['line_no']]}"))
+                                 f"{order.ref!r} is also on row {seen[values['line_no']]}",
+                                 line_no=values["line_no"], order_ref=order.ref, row=seen[values["line_no"]]))
         seen.setdefault(values["line_no"], line.row)
     return found
 
@@ -319,14 +330,18 @@ def reference_problems(orders: list[ImportedOrder], customers: Records, sites: R
             if code is not None:
                 record = records.get(code)
                 if record is None:
-                    found.append(problem(order.row, name, f"unknown_{name}", f"no {name} with code {code!r}"))
+                    found.append(problem(order.row, name, f"unknown_{name}", f"no {name} with code {code!r}",
+                                         **{name: code}))
                 elif record["archived"]:
-                    found.append(problem(order.row, name, f"archived_{name}", f"{name} {code!r} is archived"))
+                    found.append(problem(order.row, name, f"archived_{name}", f"{name} {code!r} is archived",
+                                         **{name: code}))
                 elif not record.get("allowed", True):  # a site outside the importing user's scope
-                    found.append(problem(order.row, name, "site_not_allowed", f"you may not work for site {code!r}"))
+                    found.append(problem(order.row, name, "site_not_allowed", f"you may not work for site {code!r}",
+                                         site=code))
         if order.key in imported:
             found.append(problem(order.row, "order_ref", "already_imported",
-                                 f"order {order.ref!r} of this customer was imported before as {imported[order.key]}"))
+                                 f"order {order.ref!r} of this customer was imported before as {imported[order.key]}",
+                                 order_ref=order.ref, order=imported[order.key]))
         for line in order.lines:
             found += _line_reference_problems(line, items, today)
     return found
@@ -337,16 +352,19 @@ def _line_reference_problems(line: ImportedLine, items: dict[str, dict[str, Any]
     if "item" in values:
         item = items.get(values["item"])
         if item is None:
-            found.append(problem(line.row, "item", "unknown_item", f"no item with code {values['item']!r}"))
+            found.append(problem(line.row, "item", "unknown_item", f"no item with code {values['item']!r}",
+                                 item=values["item"]))
         elif item["archived"]:
-            found.append(problem(line.row, "item", "archived_item", f"item {values['item']!r} is archived"))
+            found.append(problem(line.row, "item", "archived_item", f"item {values['item']!r} is archived",
+                                 item=values["item"]))
         elif "quantity" in values and decimals_used(values["quantity"]) > item["decimals"]:
             found.append(problem(line.row, "quantity", "too_many_decimals",
-                                 f"item {values['item']!r} allows {item['decimals']} decimals"))
+                                 f"item {values['item']!r} allows {item['decimals']} decimals",
+                                 item=values["item"], decimals=item["decimals"], quantity=values["quantity"]))
     for name in ("due_date", "promised_date"):
         if values.get(name) is not None and values[name] < today:
             found.append(problem(line.row, name, f"{name}_in_past",
-                                 f"{name.replace('_', ' ')} {values[name]} is before today"))
+                                 f"{name.replace('_', ' ')} {values[name]} is before today", date=values[name]))
     return found
 
 

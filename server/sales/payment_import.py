@@ -19,7 +19,7 @@ from schemas.sales import PaymentIn
 from server.accounts.site_scope import within_scope
 from server.actors import Who
 from server.db import needs_write
-from server.errors import ApiError, field_code
+from server.errors import ApiError, field_code, validation_values
 from server.sales import rules, service
 from server.sales.importer import MAX_IMPORT_LINES, field_validators, problem, read_rows, refused_file
 from server.sales.tables import SalesOrder, SalesPayment
@@ -34,9 +34,9 @@ _DATE = re.compile(r"^(\d{4})[/.-](\d{1,2})[/.-](\d{1,2})$")
 
 def _header(cells: list[str]) -> tuple[list[str], list[dict[str, Any]]]:
     names = [HEADER_ALIASES.get(cell.strip()) or re.sub(r"[\s-]+", "_", cell.strip().lower()) for cell in cells]
-    problems = [problem(1, name, "unknown_column", f"unknown column {name!r}; the columns are: {', '.join(COLUMNS)}")
-                for name in names if name and name not in COLUMNS]
-    problems += [problem(1, name, "missing_column", f"the header has no {name!r} column")
+    problems = [problem(1, name, "unknown_column", f"unknown column {name!r}; the columns are: {', '.join(COLUMNS)}",
+                        column=name, columns=", ".join(COLUMNS)) for name in names if name and name not in COLUMNS]
+    problems += [problem(1, name, "missing_column", f"the header has no {name!r} column", column=name)
                  for name in COLUMNS if name not in names]
     return names, problems
 
@@ -48,27 +48,32 @@ def _row_values(number: int, values: dict[str, str]) -> tuple[dict[str, Any], li
     """A row's payment as PaymentIn's own field types take it (an amount in ASCII digits, a thousands comma
     allowed; a reference without control characters), and its problems."""
     problems, parsed = [], {}
+    amount = values.get("amount", "").strip()
     try:
-        parsed["amount"] = PAYMENT_FIELDS["amount"].validate_python(values.get("amount", "").strip().replace(",", ""))
+        parsed["amount"] = PAYMENT_FIELDS["amount"].validate_python(amount.replace(",", ""))
     except ValidationError:
-        problems.append(problem(number, "amount", "invalid_amount", "an amount above 0 with up to 4 decimals"))
+        problems.append(problem(number, "amount", "invalid_amount", "an amount above 0 with up to 4 decimals",
+                                value=amount, decimals=4))
     match = _DATE.match(values.get("paid_on", "").strip())
     try:
         parsed["paid_on"] = date(*(int(part) for part in match.groups())) if match else None
     except ValueError:
         parsed["paid_on"] = None
     if parsed["paid_on"] is None:
-        problems.append(problem(number, "paid_on", "invalid_date", "a date as YYYY-MM-DD"))
+        problems.append(problem(number, "paid_on", "invalid_date", "a date as YYYY-MM-DD",
+                                value=values.get("paid_on", "").strip()))
     for name in ("sales_order", "reference"):
         parsed[name] = values.get(name, "").strip()
         if not parsed[name] or len(parsed[name]) > 80:
-            problems.append(problem(number, name, f"{name}_required", f"{name} is required (up to 80 characters)"))
+            problems.append(problem(number, name, f"{name}_required", f"{name} is required (up to 80 characters)",
+                                    column=name, max_length=80))
         elif name in PAYMENT_FIELDS:
             try:
                 PAYMENT_FIELDS[name].validate_python(parsed[name])
             except ValidationError as exc:
-                message = exc.errors()[0]["msg"]
-                problems.append(problem(number, name, field_code(message), message.removeprefix("Value error, ")))
+                error = exc.errors()[0]
+                problems.append(problem(number, name, field_code(error["msg"]), error["msg"].removeprefix("Value error, "),
+                                        column=name, **validation_values(error, parsed[name])))
     return parsed, problems
 
 
@@ -79,7 +84,8 @@ def read_payment_sheet(raw: bytes, filename: str, deadline: Deadline) -> tuple[l
     if not rows:
         raise refused_file(HTTP_422_UNPROCESSABLE_ENTITY, "empty_file", "The file has no rows")
     if len(rows) - 1 > MAX_IMPORT_LINES:
-        raise refused_file(HTTP_422_UNPROCESSABLE_ENTITY, "too_many_rows", f"At most {MAX_IMPORT_LINES:,} payments a file")
+        raise refused_file(HTTP_422_UNPROCESSABLE_ENTITY, "too_many_rows", f"At most {MAX_IMPORT_LINES:,} payments a file",
+                           max_rows=MAX_IMPORT_LINES)
     names, problems = _header(rows[0][1])
     payments = []
     for number, cells in rows[1:]:
@@ -104,14 +110,18 @@ async def import_payments(raw: bytes, filename: str, who: Who, *, dry_run: bool 
         order = orders.get(payment.get("sales_order", ""))
         key = (payment.get("sales_order", ""), payment.get("reference", ""))
         if payment.get("sales_order") and order is None:
-            problems.append(problem(number, "sales_order", "unknown_sales_order", f"no sales order {key[0]!r}"))
+            problems.append(problem(number, "sales_order", "unknown_sales_order", f"no sales order {key[0]!r}",
+                                    sales_order=key[0]))
         elif order is not None and order["status"] not in PAYABLE:
             problems.append(problem(number, "sales_order", "sales_order_not_payable",
-                                    f"{key[0]} is {order['status']}: it takes no payment"))
+                                    f"{key[0]} is {order['status']}: it takes no payment",
+                                    sales_order=key[0], status=order["status"]))
         if key in recorded:
-            problems.append(problem(number, "reference", "already_recorded", f"{key[0]} already has payment {key[1]!r}"))
+            problems.append(problem(number, "reference", "already_recorded", f"{key[0]} already has payment {key[1]!r}",
+                                    sales_order=key[0], reference=key[1]))
         elif all(key) and key in seen:
-            problems.append(problem(number, "reference", "duplicate_row", f"{key[0]} {key[1]!r} appears twice"))
+            problems.append(problem(number, "reference", "duplicate_row", f"{key[0]} {key[1]!r} appears twice",
+                                    sales_order=key[0], reference=key[1]))
         seen.add(key)
     if problems:
         raise ApiError(HTTP_422_UNPROCESSABLE_ENTITY, "import_invalid",

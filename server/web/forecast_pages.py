@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from litestar import Request, get, post
+from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.params import Parameter
 from litestar.response import Redirect, Template
@@ -22,8 +22,10 @@ from server.errors import ApiError, field_code
 from server.i18n import has_key, translate
 from server.masterdata.tables import Item, Site
 from server.planning import forecasts
-from server.sales.importer import MAX_IMPORT_BYTES, MAX_IMPORT_LINES
+from server.sales.importer import MAX_IMPORT_BYTES, MAX_IMPORT_LINES, read_rows
+from server.spreadsheets import parse_upload
 from server.web.choices import MAX_ITEM_SUGGESTIONS, active_records
+from server.web.import_problems import problems_download, problems_said
 from server.web.render import language_of, render
 
 PAGE_SIZE = 50
@@ -71,7 +73,7 @@ async def _page(request: Request, *, status_code: int = 200, site: str = "", ite
         typed=typed or {},
         form_errors=form_errors or [],
         result=result,
-        problems=[{**p, "text": problem_text(lang, p["code"], p["message"])} for p in problems or []],
+        problems=problems_said(lang, problems or []),
         dry_run=dry_run,
         columns=forecasts.COLUMNS,
         chinese=CHINESE_HEADERS,
@@ -118,20 +120,27 @@ async def save_forecast(request: Request) -> Template | Redirect:
 
 
 @post("/planning/forecasts/import", guards=[requires("planning.write")], include_in_schema=False)
-async def import_forecasts(request: Request) -> Template:
+async def import_forecasts(request: Request) -> Template | Response:
+    """An import, or with "check and download the problems" a check that answers with the file and its problems."""
     form = await request.form()
     upload, dry_run = form.get("file"), form.get("dry_run") == "true"
+    download = form.get("problems_file") == "csv"
     if not isinstance(upload, UploadFile) or not upload.filename:
         return await _page(request, status_code=HTTP_422_UNPROCESSABLE_ENTITY, dry_run=dry_run, problems=[
             {"row": 0, "column": "", "code": "missing_file", "message": "choose a CSV or XLSX file"}])
+    raw = await upload.read()
     try:
         async with write_transaction():
-            result = await forecasts.import_forecasts(await upload.read(), upload.filename, office_who(request),
-                                                      dry_run=dry_run)
+            result = await forecasts.import_forecasts(raw, upload.filename, office_who(request),
+                                                      dry_run=dry_run or download)
     except ApiError as exc:
-        problems = exc.details.get("errors") or [{"row": 0, "column": "", "code": exc.code, "message": exc.message}]
+        problems = exc.details.get("errors") or [{"row": 0, "column": "", "code": exc.code, "message": exc.message,
+                                                  "params": {k: v for k, v in exc.details.items() if k != "row"}}]
+        if download and exc.code == "import_invalid":
+            rows = await parse_upload(lambda deadline: list(read_rows(raw, upload.filename, deadline)))
+            return problems_download(language_of(request), rows, problems, upload.filename)
         return await _page(request, status_code=exc.status_code, problems=problems, dry_run=dry_run)
-    return await _page(request, result=result, dry_run=dry_run)
+    return await _page(request, result=result, dry_run=dry_run or download)
 
 
 @get("/planning/forecasts/import", guards=[requires("planning.read")], include_in_schema=False)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from litestar import Request, get, post
+from litestar import Request, Response, get, post
 from litestar.connection import ASGIConnection
 from litestar.datastructures import UploadFile
 from litestar.exceptions import NotFoundException
@@ -24,8 +24,10 @@ from server.masterdata.resources import RESOURCES
 from server.records import service
 from server.records.controller import decode_csv
 from server.records.resource import Reference, Resource
+from server.spreadsheets import csv_records, parse_upload
 from server.web.choices import active_records
 from server.web.forms import FormErrors, Widget, display, explain, parse_fields, parse_lines, widgets
+from server.web.import_problems import problems_download, problems_said
 from server.web.render import language_of, render, requires_for
 
 PAGE_SIZE = 25
@@ -284,23 +286,31 @@ async def archive_record(request: Request, path: str) -> Redirect:
 
 
 @post("/md/{path:str}/import", guards=[requires_for(_write_permission)], include_in_schema=False)
-async def import_records(request: Request, path: str) -> Template:
+async def import_records(request: Request, path: str) -> Template | Response:
     resource = _resource(path)
     who = office_who(request)
-    upload = (await request.form()).get("file")
+    form = await request.form()
+    upload, download = form.get("file"), form.get("problems_file") == "csv"  # only checks; the file and its problems
     result, problems, status = None, [], 200
     if not isinstance(upload, UploadFile):
-        problems, status = [{"row": "", "field": "file", "code": "missing_field", "message": "choose a CSV file"}], 422
+        problems, status = [{"row": "", "field": "file", "code": "missing_file", "message": "choose a CSV file"}], 422
     else:
+        text = ""
         try:
+            text = decode_csv(await upload.read())
             async with write_transaction():
-                result = await service.import_csv(resource, decode_csv(await upload.read()), who)
+                result = await service.import_csv(resource, text, who, dry_run=download)
         except ApiError as exc:
             # A file refused whole (bad encoding…) is shown like a file refused row by row.
-            problems = exc.details.get("errors") or [{"row": "", "field": "file", "code": exc.code, "message": exc.message}]
+            problems = exc.details.get("errors") or [{"row": "", "field": "file", "code": exc.code, "message": exc.message,
+                                                      "params": {k: v for k, v in exc.details.items() if k != "row"}}]
             status = exc.status_code
+            if download and exc.code == "csv_invalid":
+                rows = await parse_upload(lambda deadline: list(csv_records(text.lstrip("\ufeff"), deadline)))
+                return problems_download(language_of(request), rows, problems, upload.filename or resource.path,
+                                         column_key="field")
     context = await _list_context(resource, q=None, sort="code", archived=False, page=1, filters={})
-    context.update(may_write=True, import_result=result, import_errors=problems)
+    context.update(may_write=True, import_result=result, import_errors=problems_said(language_of(request), problems))
     return render(request, "record_list.html", status_code=status, **context)
 
 

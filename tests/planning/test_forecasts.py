@@ -220,7 +220,7 @@ def test_the_forecast_page_in_chinese_lists_changes_and_imports(browse, unique, 
                                  data={"_csrf_token": planner.http.cookies.get("floorsync_csrf")},
                                  files={"file": ("预测.csv", bad.encode("utf-8"), "text/csv")})
     assert rejected.status_code == 422 and 'data-code="invalid_period_start"' in rejected.text
-    assert "期间开始日不是期间的第一天" in rejected.text
+    assert f"{weeks(1) + timedelta(days=3)} 不是所在期间的第一天：按周预测须从该周的星期一（{weeks(1)}）开始" in rejected.text
     assert stored(planner_api, item) == [(SITE, weeks(0).isoformat(), "45")]
 
     viewer = browse("viewer")
@@ -256,7 +256,7 @@ def test_a_chinese_planner_imports_a_forecast_file_on_the_page(server, login, un
         files=[{"name": "预测.csv", "mimeType": "text/csv", "buffer": bad.encode("utf-8")}])
     page.get_by_role("button", name="导入").click()
     refusal = page.locator("#import-problems")
-    expect(refusal).to_contain_text("期间开始日不是期间的第一天")
+    expect(refusal).to_contain_text(f"{weeks(1) + timedelta(days=1)} 不是所在期间的第一天：按周预测须从该周的星期一（{weeks(1)}）开始")
     expect(refusal.locator("tbody tr")).to_have_count(1)
     expect(refusal.locator("tbody tr td").first).to_have_text("3")
     assert stored(login("planner"), item) == []

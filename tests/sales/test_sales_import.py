@@ -309,6 +309,9 @@ def test_payments_from_accounting_import_all_or_nothing_and_once(login, unique):
     assert bad.status_code == 422
     assert sorted((e["row"], e["code"]) for e in bad.json()["details"]["errors"]) == [
         (2, "invalid_amount"), (2, "invalid_date"), (2, "reference_required"), (3, "unknown_sales_order")]
+    assert {e["code"]: e["params"] for e in bad.json()["details"]["errors"]} == {
+        "invalid_amount": {"value": "-5", "decimals": 4}, "invalid_date": {"value": "2026-13-01"},
+        "reference_required": {"column": "reference", "max_length": 80}, "unknown_sales_order": {"sales_order": "SO-NOPE"}}
     assert [Decimal(sales.get(f"/api/sales-orders/{c}").json()["paid_amount"]) for c in codes] == [600, 1000], \
         "a refused file records nothing"
     assert login("viewer").post("/api/sales-payments/import", files={"file": ("p.csv", good.encode(), "text/csv")}
