@@ -1,5 +1,6 @@
-"""Sync push throughput against a real `floorsync serve` on PostgreSQL, each scenario against its baseline measured
-in the same run: 50 enrolled devices push batches of 20 `stock.move` over raw HTTP,
+"""Sync push throughput against real `floorsync serve` processes on PostgreSQL and Redis (two, the production shape of
+docker-compose.yml; BENCH_PUSH_SERVERS=1 for one), each scenario against its baseline measured in the same run: 50
+enrolled devices push batches of 20 `stock.move` over raw HTTP, device d to server d mod N,
 
 - spread: each device moves its own item between two bins of its own (no two devices touch the same on-hand row);
 - shared: every device moves one item between the same 4 bins, in random directions (A->B in one batch, B->A in
@@ -33,6 +34,7 @@ from tests.clients import office
 PUSH_DEVICES = 50
 PUSH_BATCH = int(os.environ.get("BENCH_PUSH_BATCH", "20"))
 PUSH_BATCHES = int(os.environ.get("BENCH_PUSH_BATCHES", "5"))
+PUSH_SERVERS = int(os.environ.get("BENCH_PUSH_SERVERS", "2"))  # docker-compose.yml runs two
 SPREAD_TARGET_RATIO = 0.2
 SHARED_TARGET_RATIO = 0.05
 SHARED_BINS = ("RM-A-01-01", "RM-A-01-02", "RM-A-02-01", "RM-B-01-01")
@@ -85,9 +87,9 @@ def make_bins(admin: httpx.Client) -> None:
     response.raise_for_status()
 
 
-async def drive_pushes(base_url: str, devices: list[dict], next_seq: list[int], scenario: Scenario) -> float:
-    """Count each seed place in, then time every device pushing its batches, all devices at once. Bodies are
-    serialised before the clock starts."""
+async def drive_pushes(base_urls: list[str], devices: list[dict], next_seq: list[int], scenario: Scenario) -> float:
+    """Count each seed place in, then time every device pushing its batches, all devices at once, device d to
+    server d mod N (as a load balancer spreads them). Bodies are serialised before the clock starts."""
     bodies: list[list[bytes]] = []
     for d, device_batches in enumerate(scenario.batches):
         seq, device_bodies = next_seq[d] + len(scenario.seeds[d]), []
@@ -99,8 +101,8 @@ async def drive_pushes(base_url: str, devices: list[dict], next_seq: list[int], 
             device_bodies.append(json.dumps({"protocol": 1, "mutations": batch}).encode())
         bodies.append(device_bodies)
     limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-    clients = [httpx.AsyncClient(base_url=base_url, headers={"Authorization": f"Bearer {d['token']}"}, timeout=120, limits=limits)
-               for d in devices]
+    clients = [httpx.AsyncClient(base_url=base_urls[n % len(base_urls)], headers={"Authorization": f"Bearer {d['token']}"},
+                                 timeout=120, limits=limits) for n, d in enumerate(devices)]
     try:
         async def seed(d: int) -> None:
             counts = [mutation(next_seq[d] + k, "stock.count", {"item": item, "location": location, "counted_quantity": SEED_QUANTITY})
@@ -201,29 +203,32 @@ async def verify_exactly_once(database_url: str, devices: list[dict], next_seq: 
     return f"{len(scenario.sent_ids):,} moves applied exactly once (logged once, 2 ledger rows each, last_seq right, ledger = on hand)"
 
 
-def run_scenario(server: servers.Server, devices: list[dict], next_seq: list[int], scenario: Scenario) -> None:
+def run_scenario(fleet: list[servers.Server], devices: list[dict], next_seq: list[int], scenario: Scenario) -> None:
+    server = fleet[0]
     deadlocks_before = asyncio.run(deadlocks(server.database.url))
-    transient_before = server.log_text().count("hit a transient fault")
-    cpu_before = cpu_seconds(server.process.pid)
-    seconds = asyncio.run(drive_pushes(server.url, devices, next_seq, scenario))
-    server_cpu = cpu_seconds(server.process.pid) - cpu_before
+    transient_before = sum(s.log_text().count("hit a transient fault") for s in fleet)
+    cpu_before = sum(cpu_seconds(s.process.pid) for s in fleet)
+    seconds = asyncio.run(drive_pushes([s.url for s in fleet], devices, next_seq, scenario))
+    server_cpu = sum(cpu_seconds(s.process.pid) for s in fleet) - cpu_before
     checked = asyncio.run(verify_exactly_once(server.database.url, devices, next_seq, scenario))
     raw_seconds = asyncio.run(raw_ledger_insert(server.database.url, scenario))
     time.sleep(1.5)  # a backend reports its deadlock count to pg_stat_database at most once a second
     deadlocks_seen = asyncio.run(deadlocks(server.database.url)) - deadlocks_before
-    retried = server.log_text().count("hit a transient fault") - transient_before
+    retried = sum(s.log_text().count("hit a transient fault") for s in fleet) - transient_before
     moves = scenario.moves
     rate, raw_rate = moves / seconds, moves / raw_seconds
     ratio = rate / raw_rate
     batches = len(scenario.batches[0])
-    block(f"Sync push, {scenario.name} (PostgreSQL, {PUSH_DEVICES} devices x {batches} batches x {PUSH_BATCH} stock.move, raw HTTP: "
+    processes = f"{len(fleet)} server processes" if len(fleet) > 1 else "1 server process"
+    block(f"Sync push, {scenario.name} (PostgreSQL + Redis, {processes}, {PUSH_DEVICES} devices x {batches} batches x "
+          f"{PUSH_BATCH} stock.move, raw HTTP: "
           f"{scenario.description})", [
         ("push", f"{rate:,.0f} mutations/s ({moves:,} in {seconds:.2f} s; each: 2 ledger rows, 2 on-hand rows, log row, 3 feed rows)"),
         ("baseline", f"raw asyncpg, {PUSH_DEVICES} connections, 1 txn per {PUSH_BATCH} moves: {raw_rate:,.0f} moves/s "
                      f"({2 * raw_rate:,.0f} ledger rows/s, {raw_seconds:.2f} s)"),
         ("ratio", f"{ratio:.3f}x raw"),
         ("server CPU", f"{server_cpu * 1e6 / moves:,.0f} us per mutation (user + system, seeding included; "
-                       f"{server_cpu / seconds:.0%} of one core over the timed part)"),
+                       f"{server_cpu / seconds:.0%} of one core over the timed part, all processes)"),
         ("deadlocks", f"{deadlocks_seen} (pg_stat_database), {retried} pushes retried on a transient fault (server log)"),
         ("target", f">= {scenario.target}x raw, no deadlock -> {verdict(ratio >= scenario.target and deadlocks_seen == 0)}"),
         ("verified", checked),
@@ -243,10 +248,17 @@ def bench_push(profile: bool = False) -> None:
             make_bins(office(server.url, "admin"))
             devices = asyncio.run(enrol_devices(server.url, PUSH_DEVICES))
             next_seq = [1] * PUSH_DEVICES
-            for scenario in (spread_scenario(batches), shared_scenario(batches)):
-                if scenario.name not in os.environ.get("BENCH_PUSH_SCENARIOS", "spread,shared").split(","):
-                    continue
-                run_scenario(server, devices, next_seq, scenario)
+            # the production shape (docker-compose.yml): two server processes on one PostgreSQL and Redis
+            fleet = [server] + [servers.Server(database=server.database, port=servers.free_port(), env=server.env).start()
+                                for _ in range(PUSH_SERVERS - 1)]
+            try:
+                for scenario in (spread_scenario(batches), shared_scenario(batches)):
+                    if scenario.name not in os.environ.get("BENCH_PUSH_SCENARIOS", "spread,shared").split(","):
+                        continue
+                    run_scenario(fleet, devices, next_seq, scenario)
+            finally:
+                for other in fleet[1:]:
+                    other.stop()
             if profile:
                 print_profile(Path(tmp) / "push.prof")
         finally:

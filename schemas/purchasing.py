@@ -9,7 +9,6 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
-from schemas.accounts import RoleName
 from schemas.common import Code, Contract, LongText, Money, Quantity, ShortText
 from schemas.masterdata import Currency, LineNumber, PositiveQuantity
 
@@ -99,7 +98,9 @@ class PurchasingPolicyIn(Contract):
         description="The default limit: a purchase order whose total (in its currency) is above it is approved by "
                     "someone other than who wrote it (409 self_approval); 0: every one. Before an admin sets it, "
                     "FLOORSYNC_PO_APPROVAL_BY_OTHER_ABOVE")
-    self_approval_limits: Annotated[dict[RoleName, Money], Field(max_length=50)] = Field(
+    # keys are role names: one that names no role is refused by the service (422 unknown_role), which also bounds
+    # their number (Litestar documents a dict with a length limit or keyed by a constrained string as an array)
+    self_approval_limits: dict[str, Money] = Field(
         default_factory=dict,
         description="Per role, the total up to which a holder approves a purchase order they wrote themselves: "
                     "built-in or custom roles that grant purchasing.approve (422 unknown_role, role_cannot_approve "
