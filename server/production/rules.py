@@ -109,7 +109,7 @@ def report_refusal(operations: Sequence[OperationProgress], sequence: int, good_
     ordered = sorted(operations, key=lambda op: op.sequence)
     index = next((n for n, op in enumerate(ordered) if op.sequence == sequence), None)
     if index is None:
-        return Refusal("unknown_operation", f"The order has no operation {sequence}")
+        return Refusal("unknown_operation", f"The order has no operation {sequence}", {"operation": sequence})
     if good_micro < 0 or scrap_micro < 0 or good_micro + scrap_micro <= 0:
         return Refusal("quantity_not_positive", "Report a good or scrap quantity above zero")
     if scrap_micro > 0 and not (scrap_reason or "").strip():

@@ -101,7 +101,7 @@ async def create_shipment(data: ShipmentIn, who: Who) -> ShipmentOut:
         field = f"lines[{index}]"
         refusal = rules.plan_line_refusal(line.line_no, seen, by_line, data.sales_order)
         if refusal is not None:
-            raise _problem(refusal.code, f"{field}.line_no", refusal.message)
+            raise _problem(refusal.code, f"{field}.line_no", refusal.message, **refusal.details)
         seen.add(line.line_no)
         so_line = by_line[line.line_no]
         check_decimals(await load_item(so_line["item"]), line.quantity)

@@ -67,7 +67,7 @@ def cancel_refusal(status: str, units: int) -> Refusal | None:
 def plan_line_refusal(line_no: int, seen: Collection[int], order_lines: Collection[int], sales_order: str) -> Refusal | None:
     """A shipment line names a line of its sales order, once."""
     if line_no in seen:
-        return Refusal("duplicate_line", f"line {line_no} appears twice")
+        return Refusal("duplicate_line", f"line {line_no} appears twice", {"value": line_no})
     if line_no not in order_lines:
         return Refusal("unknown_sales_order_line", f"{sales_order} has no line {line_no}")
     return None

@@ -20,6 +20,10 @@ from pydantic.fields import FieldInfo
 from server.errors import ApiError, field_code
 from server.i18n import DEFAULT_LANGUAGE, has_key, translate
 from server.records.resource import Resource
+from server.web.import_problems import word_said
+
+# Details that only ever hold our own words (never a name from the data): without a catalog word they are not said.
+OUR_WORDS_ONLY = frozenset({"entity", "status"})
 
 LONG_TEXT = 300  # strings allowed to be longer than this get a textarea
 
@@ -180,35 +184,48 @@ def parse_lines(
 
 def said_in(lang: str, code: str, message: str, params: Mapping[str, Any] | None = None) -> str:
     """A refusal in the reader's language. The contract's English message is what an English reader gets; another
-    reader gets the catalog's sentence for the code (`refusal.<code>`) with the refusal's details as its values, and
-    where the catalog has no sentence that takes these values, the kind of problem (`problem.<code>`) with the
-    English message after it (codes left to put in the catalogs)."""
+    reader never gets it: the catalog's sentence for the code (`refusal.<code>`) with the refusal's details as its
+    values; where the details lack a value the sentence names, the kind of problem alone (`problem.<code>`); and for a
+    code neither names (one a module added since), a sentence that names the code (`error.refusal_code`).
+
+    Details that are words of ours are said in the reader's words (`entity` 'item' is 物料, a built-in role its
+    name); a kind of record or a status the catalogs have no word for is left out, so that a sentence naming it gives
+    way to the kind of problem rather than showing an internal name."""
     if lang == DEFAULT_LANGUAGE:
         return message
-    values = {name: value for name, value in (params or {}).items() if isinstance(value, (str, int, Decimal))}
+    values = {}
+    for name, value in (params or {}).items():
+        if not isinstance(value, (str, int, Decimal)):
+            continue
+        said = word_said(lang, name, value)
+        if name in OUR_WORDS_ONLY and said == value:
+            continue
+        values[name] = said
     if has_key(f"refusal.{code}"):
         try:
-            return translate(lang, f"refusal.{code}", **values)
+            return translate(lang, f"refusal.{code}").format(**values)
         except (KeyError, IndexError):
-            pass  # this refusal's details lack a value the sentence names: said the older way
-    if not has_key(f"problem.{code}"):
-        return message
-    return f"{translate(lang, f'problem.{code}')}（{message}）"
+            pass  # this refusal's details lack a value the sentence names: the kind of problem says it
+    if has_key(f"problem.{code}"):
+        return translate(lang, f"problem.{code}")
+    return translate(lang, "error.refusal_code", code=code)
 
 
 def _in_language(lang: str, code: str, message: str, limits: Mapping[str, Any] | None = None) -> str:
     """A problem of a form's field read by pydantic (a format, a length, a missing value): the field it is on is
     named beside it, so a reader of another language gets the kind of problem in their words, with its limit where
     the catalog's sentence names one (`refusal.too_long` and pydantic's `max_length`), rather than pydantic's
-    English detail."""
-    if lang == DEFAULT_LANGUAGE or not has_key(f"problem.{code}"):
+    English detail; a code the catalogs lack is named as a code (`error.refusal_code`)."""
+    if lang == DEFAULT_LANGUAGE:
         return message
-    if limits and has_key(f"refusal.{code}"):
+    if limits and has_key(f"problem.{code}") and has_key(f"refusal.{code}"):
         try:
-            return translate(lang, f"refusal.{code}", **limits)
+            return translate(lang, f"refusal.{code}").format(**limits)
         except (KeyError, IndexError):
             pass  # a limit the sentence does not name (a decimal's digits): the kind alone
-    return translate(lang, f"problem.{code}")
+    if has_key(f"problem.{code}"):
+        return translate(lang, f"problem.{code}")
+    return translate(lang, "error.refusal_code", code=code)
 
 
 def explain(exc: ValidationError | ApiError, errors: FormErrors, lang: str = DEFAULT_LANGUAGE) -> FormErrors:

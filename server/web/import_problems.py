@@ -23,12 +23,13 @@ from server.spreadsheets import spreadsheet_cell
 SENTENCES = ("import_problem", "refusal")
 # What is said when no sentence fits the values: the kind of problem alone, in the reader's words.
 KINDS = ("soimport_problem", "problem")
-# Values that are words of ours rather than the file's (a kind of record, an order status): said in the reader's
-# language too.
-WORD_VALUES = {"entity": "entity.{}", "status": "so.status_{}"}
+# Values that are words of ours rather than the file's (a kind of record, an order status, a built-in role): said in
+# the reader's language too.
+WORD_VALUES = {"entity": "entity.{}", "status": "so.status_{}", "role": "role.{}"}
 
 
-def _value_said(lang: str, name: str, value: Any) -> Any:
+def word_said(lang: str, name: str, value: Any) -> Any:
+    """A value in the reader's words where it is one of ours the catalogs name (`entity` 'item': '物料'), else as it is."""
     pattern = WORD_VALUES.get(name)
     if pattern is not None and has_key(pattern.format(value)):
         return translate(lang, pattern.format(value))
@@ -41,7 +42,7 @@ def problem_said(lang: str, problem: Mapping[str, Any]) -> str:
     code, message = str(problem.get("code", "")), str(problem.get("message", ""))
     if lang == DEFAULT_LANGUAGE:
         return message
-    values = {name: _value_said(lang, name, value) for name, value in (problem.get("params") or {}).items()}
+    values = {name: word_said(lang, name, value) for name, value in (problem.get("params") or {}).items()}
     for family in SENTENCES:
         if has_key(f"{family}.{code}"):
             try:

@@ -48,3 +48,44 @@ def test_a_stock_refusal_is_said_in_chinese_with_its_figures_and_the_api_keeps_i
     assert api.status_code == 422 and api.json()["code"] == "insufficient_stock"
     assert api.json()["message"] == f"Only 3 of {item!r} at 'FG-01-02'"
     assert (api.json()["details"]["available"], api.json()["details"]["requested"]) == ("3", "5")
+
+
+def alert(page: str) -> str:
+    return page.split('role="alert"')[1].split("</div>")[0]
+
+
+def test_refusals_that_had_no_chinese_sentence_are_said_in_chinese_with_their_values(login, unique, browse):
+    """Refusals the catalogs once lacked (an unknown lot or purchase order, a built-in role, a missing department)
+    came out as the API's English, alone or in brackets: now each is a Chinese sentence with the refusal's values,
+    a kind of record and a built-in role in the reader's words."""
+    item = finished_item(login, unique)  # lot-tracked
+    clerk = chinese_clerk(browse, unique)
+    move = {"item": item, "lot": "NOPE-LOT", "from_location": "FG-01-02", "to_location": "FG-02-01", "quantity": "1",
+            "for_order": ""}
+    no_lot = clerk.post("/stock/moves", move)
+    assert no_lot.status_code == 422
+    said = panel(no_lot.text, "move")
+    assert f"{item} 没有批次 NOPE-LOT" in said and english_on_screen(said, [item, "NOPE-LOT"]) == [], said
+    receipt = {"purchase_order": "PO-NOPE-1", "line_no": "10", "item": item, "lot": "L1", "expiry": "",
+               "location": "RCV-01", "quantity": "1"}
+    no_po = panel(clerk.post("/stock/receipts", receipt).text, "receive")
+    assert "采购订单 PO-NOPE-1 不存在" in no_po and english_on_screen(no_po, [item, "PO-NOPE-1"]) == [], no_po
+
+    chief = unique("zhuguan").lower()
+    created = browse("admin").post("/users", [("username", chief), ("display_name", "主管"), ("password", "long-enough-pw"),
+                                              ("roles", "admin"), ("language", "zh")])
+    assert created.status_code == 303, created.text
+    admin = browse()
+    assert admin.log_in(chief, "long-enough-pw").status_code in (302, 303)
+    built_in = admin.post("/organisation", [("action", "update_role"), ("code", "planner"), ("name", "计划"),
+                                            ("permissions", "stock.read")])
+    assert built_in.status_code == 422
+    said = alert(built_in.text)
+    assert "planner: 计划员 是内置角色：请复制为自定义角色后再修改其权限" in said, said
+    assert english_on_screen(said, ["planner"]) == [], said
+    missing = alert(admin.post("/organisation", {"action": "delete_department", "code": "NO-DEPT"}).text)
+    assert "NO-DEPT: 部门 NO-DEPT 不存在" in missing and english_on_screen(missing, ["NO-DEPT"]) == [], missing
+
+    api = login("admin").patch("/api/roles/planner", json={"name": "计划"})
+    assert api.status_code == 409 and api.json()["code"] == "built_in_role"
+    assert api.json()["message"].startswith("planner is a built-in role") and api.json()["details"] == {"role": "planner"}

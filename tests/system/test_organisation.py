@@ -146,7 +146,7 @@ def test_an_admin_shapes_roles_and_departments_on_the_organisation_page_in_chine
 
     # A refusal is shown on the page, in Chinese, and changes nothing.
     refused = page.post("/organisation", {"action": "delete_role", "code": code})
-    assert refused.status_code == 422 and "仍有用户持有此角色" in refused.text
+    assert refused.status_code == 422 and f"{code}: 仍有 1 位用户持有角色 {code}：请先移除" in refused.text
     assert code in {role["code"] for role in admin.get("/api/roles").json()}
     saved = page.post("/organisation", [("action", "update_role"), ("code", code), ("name", "质检组长"),
                                         ("permissions", "quality.read"), ("permissions", "stock.read")])
