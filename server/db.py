@@ -48,6 +48,21 @@ DB: Engine = make_engine(database_url_from_env())
 
 
 @dataclass
+class Deferred:
+    """A write that can wait for commit (PostgreSQL): `sql` is one data-modifying statement, its parameters numbered
+    from $1 in `args`. The commit sends all of them as one statement (each a CTE, `name`d where another reads its
+    RETURNING), so a push's ledger rows, log rows, on-hand rows, feed entries and device row cost one round trip,
+    not one each. `result` is an expression the final SELECT evaluates (over the named CTEs) and hands to
+    `on_result`."""
+
+    sql: str
+    args: Sequence[Any]
+    name: str | None = None
+    result: str | None = None
+    on_result: Callable[[Any], None] | None = None
+
+
+@dataclass
 class WriteContext:
     """What one business transaction collects and does at its edges.
 
@@ -63,6 +78,7 @@ class WriteContext:
     buffers: dict[str, list[Any]] = field(default_factory=dict)
     savepoints_taken: int = 0
     rollbacks: int = 0  # savepoints rolled back so far: a memo of buffered rows made before one is stale
+    deferred: list[Deferred] = field(default_factory=list)  # PostgreSQL: the commit's writes, sent as one statement
 
     def buffer(self, name: str) -> list[Any]:
         return self.buffers.setdefault(name, [])
@@ -168,6 +184,7 @@ async def write_transaction() -> AsyncIterator[WriteContext]:
             for stage in _final_stages:
                 if stage.before_commit is not None:
                     await stage.before_commit(context)
+            await _send_deferred(context)
         finally:
             _current_write.reset(token)
     after = [*context.after_commit,
@@ -309,6 +326,63 @@ async def sql_copy(table: str, columns: Sequence[str], rows: Sequence[Sequence[A
         await connection.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
 
 
+def defers_writes() -> bool:
+    """Whether writes that can wait for commit are sent with it in one statement (`defer_write`): PostgreSQL."""
+    return DB.engine_type == "postgres"
+
+
+def defer_write(sql: str, *args: Any, name: str | None = None, result: str | None = None,
+                on_result: Callable[[Any], None] | None = None) -> None:
+    """Send this data-modifying statement with the commit (PostgreSQL only: see `Deferred`)."""
+    current_write().deferred.append(Deferred(sql, args, name, result, on_result))
+
+
+_PARAMETER = re.compile(r"\$(\d+)")
+
+
+async def _send_deferred(context: WriteContext) -> None:
+    writes, context.deferred = context.deferred, []
+    if not writes:
+        return
+    if len(writes) == 1 and writes[0].result is None:
+        await sql_execute(writes[0].sql, *writes[0].args)
+        return
+    parts, args, results = [], [], []
+    for number, write in enumerate(writes):
+        offset = len(args)
+        sql = _PARAMETER.sub(lambda m, offset=offset: f"${int(m.group(1)) + offset}", write.sql)
+        parts.append(f"{write.name or f'write_{number}'} AS ({sql})")
+        args.extend(write.args)
+        if write.result is not None:
+            results.append(write)
+    select = ", ".join(f"{write.result} AS result_{n}" for n, write in enumerate(results)) or "1"
+    row = (await sql_fetch(f"WITH {', '.join(parts)} SELECT {select}", *args))[0]
+    for n, write in enumerate(results):
+        if write.on_result is not None:
+            write.on_result(row[f"result_{n}"])
+
+
+_column_types: dict[str, dict[str, str]] = {}
+
+
+async def column_types(table: str) -> dict[str, str]:
+    """A table's column types as PostgreSQL writes them (`character varying(40)`), read once per process: what
+    `unnest` casts a column's array of values to."""
+    if table not in _column_types:
+        rows = await sql_fetch("SELECT attname, format_type(atttypid, atttypmod) AS type FROM pg_attribute "
+                               "WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped", table)
+        _column_types[table] = {row["attname"]: row["type"] for row in rows}
+    return _column_types[table]
+
+
+async def defer_insert_rows(table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """Rows of one table written with the commit as one INSERT over arrays (PostgreSQL)."""
+    types = await column_types(table)
+    arrays = ", ".join(f"${n}::{types[column]}[]" for n, column in enumerate(columns, start=1))
+    defer_write(f"INSERT INTO {table} ({', '.join(columns)}) SELECT * FROM unnest({arrays})",
+                *(list(values) for values in zip(*rows)))
+
+
 def json_text(value: Any) -> str:
     """JSON for a JSON column on the fast path (msgspec, which Litestar already brings: several times faster
     than the standard library for the small documents the feed and the log hold)."""
@@ -328,8 +402,11 @@ async def _flush_inserts(context: WriteContext) -> None:
     for name, rows in context.buffers.items():
         if name.startswith(INSERT_PREFIX) and rows:
             target = name[len(INSERT_PREFIX):]
-            width = len(rows[0])
-            await sql_executemany(f"INSERT INTO {target} VALUES ({placeholders(width)})", rows)
+            if defers_writes():
+                table, _, columns = target.partition("(")
+                await defer_insert_rows(table, [c.strip() for c in columns.rstrip(")").split(",")], rows)
+            else:
+                await sql_executemany(f"INSERT INTO {target} VALUES ({placeholders(len(rows[0]))})", rows)
             rows.clear()
 
 

@@ -14,7 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from server.db import DB, WriteContext, FinalStage, current_write, json_text, placeholders, sql_executemany, sql_fetch
+from server.db import (
+    FinalStage, WriteContext, current_write, defer_write, defers_writes, json_text, placeholders, sql_executemany,
+    sql_fetch,
+)
 from sync.tables import FeedCounter
 
 PENDING_KEY = "feed_changes"
@@ -81,15 +84,14 @@ INSERT_FEED = f"INSERT INTO feed_change ({', '.join(FEED_COLUMNS)}) VALUES ({pla
 
 
 # Counter and insert in one statement: the counter's row stays locked from here to commit.
-NUMBER_AND_INSERT_FEED = (
-    "WITH counter AS (UPDATE feed_counter SET position = position + $1 WHERE id = 1 RETURNING position), "
-    f"written AS (INSERT INTO feed_change ({', '.join(FEED_COLUMNS)}) "
-    "SELECT counter.position - $1 + change.n, change.entity, change.entity_key, change.op, change.data::json, change.site, "
-    "change.warehouse, change.work_centre, change.route, change.device_id, change.scope_key, $2 FROM counter, "
-    "unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], "
-    "$12::text[]) WITH ORDINALITY AS change(entity, entity_key, op, data, site, warehouse, work_centre, route, device_id, "
-    "scope_key, n)) "
-    "SELECT position FROM counter"
+# The feed's rows, numbered after the counter the commit's statement moves on (`feed_numbers`, see _flush).
+INSERT_NUMBERED_FEED = (
+    f"INSERT INTO feed_change ({', '.join(FEED_COLUMNS)}) "
+    "SELECT feed_numbers.position - $1 + change.n, change.entity, change.entity_key, change.op, change.data::json, "
+    "change.site, change.warehouse, change.work_centre, change.route, change.device_id, change.scope_key, $2 "
+    "FROM feed_numbers, unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], "
+    "$10::text[], $11::text[], $12::text[]) WITH ORDINALITY AS change(entity, entity_key, op, data, site, warehouse, "
+    "work_centre, route, device_id, scope_key, n)"
 )
 
 
@@ -105,14 +107,18 @@ async def _flush(write: WriteContext) -> None:
         return
     rows = _feed_rows(changes)
     now = datetime.now(timezone.utc)
-    if DB.engine_type == "postgres":
-        numbered = await sql_fetch(NUMBER_AND_INSERT_FEED, len(rows), now, *(list(column) for column in zip(*rows)))
-        last = numbered[0]["position"]
-    else:
-        numbered = await sql_fetch("UPDATE feed_counter SET position = position + $1 WHERE id = 1 RETURNING position", len(rows))
-        last = numbered[0]["position"]
-        first = last - len(rows) + 1
-        await sql_executemany(INSERT_FEED, [(first + offset, *row, now) for offset, row in enumerate(rows)])
+    if defers_writes():  # numbered and written with the commit's other writes, in one statement
+        defer_write("UPDATE feed_counter SET position = position + $1 WHERE id = 1 RETURNING position",
+                    len(rows), name="feed_numbers")
+        defer_write(INSERT_NUMBERED_FEED, len(rows), now, *(list(column) for column in zip(*rows)),
+                    result="(SELECT position FROM feed_numbers)",
+                    on_result=lambda position: write.state.__setitem__("feed_head", position))
+        write.state["feed_visibilities"] = {change.visibility for change in changes}
+        return
+    numbered = await sql_fetch("UPDATE feed_counter SET position = position + $1 WHERE id = 1 RETURNING position", len(rows))
+    last = numbered[0]["position"]
+    first = last - len(rows) + 1
+    await sql_executemany(INSERT_FEED, [(first + offset, *row, now) for offset, row in enumerate(rows)])
     write.state["feed_head"] = last
     write.state["feed_visibilities"] = {change.visibility for change in changes}
 

@@ -35,7 +35,10 @@ from piccolo.utils.encoding import load_json
 from pydantic import ValidationError
 
 from schemas.sync import Mutation, MutationError, MutationResult, PushRequest, PushResponse
-from server.db import DB, WriteContext, defer_insert, json_text, placeholders, sql_execute, sql_fetch, write_transaction
+from server.db import (
+    DB, WriteContext, defer_insert, defer_write, defers_writes, json_text, placeholders, sql_execute, sql_fetch,
+    write_transaction,
+)
 from server.errors import ApiError
 from server.settings import db_pool_size_from_env
 from sync.feed import Visibility, record_change
@@ -138,11 +141,13 @@ async def _push_once(device: DeviceIdentity, request: PushRequest, learned: set[
                 break
             results.append(await _apply(write, device, mutation, parsed[mutation.seq], seen_ids, careful))
             last_seq = mutation.seq
-        await sql_execute(
-            "UPDATE device SET last_seq = $1, last_seen_at = $2, pending_reported = COALESCE($3, pending_reported), "
-            "app_version = COALESCE($4, app_version) WHERE device_id = $5",
-            last_seq, _now(), request.pending, request.app_version or None, device.device_id,
-        )
+        seen = ("UPDATE device SET last_seq = $1, last_seen_at = $2, pending_reported = COALESCE($3, pending_reported), "
+                "app_version = COALESCE($4, app_version) WHERE device_id = $5",
+                last_seq, _now(), request.pending, request.app_version or None, device.device_id)
+        if defers_writes():
+            defer_write(*seen)  # with the commit's other writes, in one statement
+        else:
+            await sql_execute(*seen)
     return PushResponse(results=results, last_seq=last_seq, server_time=_now())
 
 

@@ -20,7 +20,7 @@ from server.accounts.site_scope import sees_site, visible_sites, within_scope
 from server.accounts.audit import record_audit
 from server.actors import Who
 from server.db import (
-    DB, FinalStage, WriteContext, current_write, defer_insert, placeholders, sql_execute, sql_executemany, sql_fetch,
+    DB, FinalStage, WriteContext, current_write, defer_insert, defer_write, defers_writes, placeholders, sql_execute, sql_executemany, sql_fetch,
 )
 from server.errors import refuse
 from server.quantities import decimals_used, quantity_text
@@ -226,7 +226,12 @@ async def _write_on_hand(write: WriteContext) -> None:
         net[key] = net.get(key, 0) + delta
     bases = dict(write.buffers.get(ON_HAND_BASE, []))
     rows = [(bases[key] + delta, *key) for key, delta in net.items() if delta]
-    if rows:
+    if rows and defers_writes():
+        defer_write(
+            "UPDATE stock_on_hand s SET quantity_micro = v.quantity FROM unnest($1::bigint[], $2::text[], $3::text[], "
+            "$4::text[], $5::text[]) AS v(quantity, item, location, lot, status) WHERE s.item = v.item AND "
+            "s.location = v.location AND s.lot = v.lot AND s.status = v.status", *(list(c) for c in zip(*rows)))
+    elif rows:
         await sql_executemany(
             "UPDATE stock_on_hand SET quantity_micro = $1 WHERE item = $2 AND location = $3 AND lot = $4 AND status = $5", rows
         )
