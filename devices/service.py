@@ -40,8 +40,14 @@ def new_enrolment_code() -> str:
     return "-".join(raw[i : i + 4] for i in range(0, 12, 4))
 
 
+_SCOPE_ENTITIES = {"scope.site": "site", "scope.warehouses": "warehouse", "scope.work_centres": "work_centre",
+                   "scope.route": "route"}
+
+
 def _scope_refusal(field: str, code: str, value: str, message: str) -> ApiError:
-    return ApiError(HTTP_422_UNPROCESSABLE_ENTITY, code, f"{field}: {message}", {"field": field, "value": value})
+    """The entity is named too, so that a page can say which kind of record the value is (refusal.<code>)."""
+    return ApiError(HTTP_422_UNPROCESSABLE_ENTITY, code, f"{field}: {message}",
+                    {"field": field, "value": value, "entity": _SCOPE_ENTITIES[field]})
 
 
 async def check_scope(scope: DeviceScope) -> None:
