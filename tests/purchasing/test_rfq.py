@@ -11,6 +11,7 @@ from datetime import date, timedelta
 import httpx
 import pytest
 
+from tests.english import english_on_screen
 from tests.factory import approved_order, make_customer, make_item
 
 TODAY = date.today()
@@ -263,3 +264,58 @@ def test_an_rfq_from_planned_purchases_takes_their_items_and_dates_and_firming_t
     assert [(f["firmed_as"], f["created"]) for f in firmed.json()] == [(rfq["code"], False)]
     body = refused(buyer.post("/api/rfqs/from-plan", json=body), 409, "planned_order_firmed")
     assert body["details"]["keys"] == [planned["key"]]
+
+
+def test_the_buyer_works_an_rfq_on_its_pages_and_a_chinese_buyer_reads_them_without_english(browse, buyer, parts, unique):
+    office = browse("buyer")
+    form = [("site", "NB1"), ("needed_by", NEEDED_BY.isoformat()), ("currency", ""), ("notes", ""),
+            ("suppliers", parts["castor"]), ("suppliers", parts["foam"]), ("suppliers", parts["lift"]),
+            ("lines-0-item", parts["gas"]), ("lines-0-quantity", "400"), ("lines-1-item", parts["mech"]),
+            ("lines-1-quantity", "100"), ("lines-2-item", ""), ("lines-2-quantity", "")]
+    one_supplier = office.post("/rfqs/new", [pair for pair in form if pair[1] not in (parts["foam"], parts["lift"])])
+    assert one_supplier.status_code == 422 and 'id="rfq-form"' in one_supplier.text
+    created = office.post("/rfqs/new", form)
+    assert created.status_code == 303, created.text
+    code = created.headers["location"].split("?")[0].rsplit("/", 1)[-1]
+    rfq = buyer.get(f"/api/rfqs/{code}").json()
+    assert rfq["suppliers"] == [parts["castor"], parts["foam"], parts["lift"]] and len(rfq["lines"]) == 2
+    assert office.post(f"/rfqs/{code}/send", {"version": str(rfq["version"])}).status_code == 303
+
+    # castor's quote as the page takes it: a minimum on line 20 and a price break on line 10
+    castor = office.post(f"/rfqs/{code}/quotes", {
+        "supplier": parts["castor"], "lead_time_days": "14", "valid_until": (TODAY + timedelta(days=30)).isoformat(),
+        "lines-10-unit_price": "3.20", "lines-10-break_quantity": "300", "lines-10-break_price": "3.00",
+        "lines-20-unit_price": "6.50", "lines-20-min_quantity": "150"})
+    assert castor.status_code == 303, castor.text
+    missing = office.post(f"/rfqs/{code}/quotes", {"supplier": parts["foam"], "lead_time_days": "10",
+                                                   "valid_until": TODAY.isoformat(), "lines-10-unit_price": "3.10"})
+    assert missing.status_code == 422 and "has no price" in missing.text
+    record(buyer, rfq, parts["foam"], FOAM)
+    record(buyer, rfq, parts["lift"], {**LIFT, "valid_until": (TODAY - timedelta(days=1)).isoformat()})
+    page = office.get(f"/rfqs/{code}")
+    assert page.status_code == 200
+    assert "2175.00" in page.text and "1940.00" in page.text and "1860.00" in page.text
+    assert page.text.count('name="supplier" value=') == 2  # the expired quote has no award button
+
+    username = unique("zh").lower()
+    made = browse("admin").post("/users", [("username", username), ("display_name", "李采购"), ("password", "long-enough-pw"),
+                                           ("language", "zh"), ("roles", "buyer")])
+    assert made.status_code == 303, made.text
+    reader = browse(accept_language="zh-CN,zh;q=0.9")
+    reader.log_in(username, "long-enough-pw")
+    # what people typed is data, not English of ours: the suppliers' names (the form lists every supplier), the notes
+    names = [s["name"] for s in buyer.get("/api/suppliers", params={"limit": 500}).json()["items"]]
+    data = sorted([*names, "by e-mail"], key=len, reverse=True)
+    for path in ("/rfqs", "/rfqs/new", f"/rfqs/{code}", "/purchase-orders"):
+        shown = reader.get(path)
+        assert shown.status_code == 200, path
+        assert english_on_screen(shown.text, data) == [], path
+    assert "推荐" in reader.get(f"/rfqs/{code}").text and "已过期" in reader.get(f"/rfqs/{code}").text
+
+    awarded = office.post(f"/rfqs/{code}/award", {"supplier": parts["foam"], "version": str(buyer.get(f"/api/rfqs/{code}").json()["version"])})
+    assert awarded.status_code == 303, awarded.text
+    po = buyer.get(f"/api/rfqs/{code}").json()["purchase_order"]
+    done = reader.get(f"/rfqs/{code}")
+    assert po in done.text and english_on_screen(done.text, data) == []
+    refused_page = office.post(f"/rfqs/{code}/award", {"supplier": parts["foam"]})
+    assert refused_page.status_code == 409 and 'id="rfq-comparison"' in refused_page.text
