@@ -113,8 +113,11 @@ async def rfq_quote(request: Request, code: CodePath) -> Template | Redirect:
 async def rfq_award(request: Request, code: CodePath) -> Template | Redirect:
     form = await request.form()
     update = form.get("update_supplier_items") == "true" and request.user.may("suppliers.write")
-    award = AwardIn(supplier=str(form.get("supplier") or "-"), update_supplier_items=update,
-                    version=posted_version(form))
+    try:
+        award = AwardIn(supplier=str(form.get("supplier") or ""), update_supplier_items=update,
+                        version=posted_version(form))
+    except ValidationError as exc:
+        return await _detail_page(request, code, errors=messages(request, exc), status_code=HTTP_422_UNPROCESSABLE_ENTITY)
     return await run_action(request, lambda: rfqs.award_rfq(code, award, office_who(request)),
                             lambda **shown: _detail_page(request, code, **shown),
                             f"/rfqs/{code}?{urlencode({'done': 'award'})}")

@@ -6,6 +6,7 @@ figures are exact whatever else the shared server holds."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 
 import httpx
@@ -319,3 +320,19 @@ def test_the_buyer_works_an_rfq_on_its_pages_and_a_chinese_buyer_reads_them_with
     assert po in done.text and english_on_screen(done.text, data) == []
     refused_page = office.post(f"/rfqs/{code}/award", {"supplier": parts["foam"]})
     assert refused_page.status_code == 409 and 'id="rfq-comparison"' in refused_page.text
+    assert office.post(f"/rfqs/{code}/award", {}).status_code == 422
+
+
+def test_two_buyers_awarding_at_once_make_one_purchase_order(login, buyer, parts):
+    rfq = sent_rfq(buyer, parts, suppliers=("castor", "foam"))
+    record(buyer, rfq, parts["castor"], CASTOR)
+    record(buyer, rfq, parts["foam"], FOAM)
+    clients = [buyer, login("admin")]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        answers = list(pool.map(lambda pair: pair[0].post(f"/api/rfqs/{rfq['code']}/award", json={"supplier": pair[1]}),
+                                zip(clients, (parts["castor"], parts["foam"]))))
+    assert sorted(r.status_code for r in answers) == [200, 409], [r.text for r in answers]
+    winner = next(r.json() for r in answers if r.status_code == 200)
+    loser = next(r.json() for r in answers if r.status_code == 409)
+    assert loser["code"] == "rfq_awarded" and loser["details"]["purchase_order"] == winner["purchase_order"]
+    assert [po["code"] for po in purchase_orders_of(buyer, rfq["code"])] == [winner["purchase_order"]]
