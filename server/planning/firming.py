@@ -171,7 +171,7 @@ async def _offers(items: set[str]) -> dict[tuple[str, str], dict[str, Any]]:
 @needs_write
 async def rfq_from_plan(data: RfqFromPlanIn, who: Who) -> RfqOut:
     """A draft RFQ for planned purchases of the latest run: a line per planned order (its item and quantity), needed
-    by the earliest planned receipt. A planned order firmed already (as a purchase order or another RFQ) is refused
+    by the earliest planned receipt (today at the earliest). A planned order firmed already (as a purchase order or another RFQ) is refused
     (409 `planned_order_firmed`), and nothing is written."""
     run = await get_run(data.run)
     planned = await _planned(data.run, data.keys, "purchase")
@@ -182,7 +182,9 @@ async def rfq_from_plan(data: RfqFromPlanIn, who: Who) -> RfqOut:
     if taken:
         raise refuse("planned_order_firmed", f"Firmed already: {', '.join(taken)}", HTTP_409_CONFLICT, keys=taken)
     rfq = await create_rfq(RfqIn(
-        site=run.site, needed_by=min(row["receipt_date"] for row in planned), suppliers=data.suppliers,
+        # a receipt planned in this week's bucket may fall on a day already past: then it is needed now
+        site=run.site, needed_by=max(min(row["receipt_date"] for row in planned), datetime.now(timezone.utc).date()),
+        suppliers=data.suppliers,
         lines=[RfqLineIn(item=row["item"], quantity=from_micro(row["quantity_micro"])) for row in planned],
         notes=data.notes or f"MRP {data.run} " + " ".join(row["key"] for row in planned)), who)
     for row in planned:
