@@ -52,8 +52,8 @@ from server.production.controllers import DowntimeController, ProductionOrderCon
 from server.purchasing import commands as purchasing_commands
 from server.purchasing.scanning import RESOLVERS as PURCHASING_RESOLVERS
 from server.planning import service as planning
-from server.planning.controllers import MrpController, PlanningSettingsController
-from server.purchasing.controllers import PurchaseOrderController, PurchasingPolicyController, ReceiptController
+from server.planning.controllers import MrpController, PlanningSettingsController, RfqFromPlanController
+from server.purchasing.controllers import PurchaseOrderController, PurchasingPolicyController, ReceiptController, RfqController
 from server.orders import alerts as late_order_watch
 from server.orders.controllers import CustomerSummaryController, SalesOrderCascadeController
 from server.orders.progress import downstream_facts
@@ -279,7 +279,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ScanController,
             PurchaseOrderController,
             PurchasingPolicyController,
+            RfqController,
             MrpController,
+            RfqFromPlanController,
             PlanningSettingsController,
             ReceiptController,
             SalesOrderController,

@@ -193,6 +193,7 @@ ONCE_ON_POSTGRES_MODULES |= {
     "test_mrp_textbook.py": NO_DATABASE,
     "test_open_actions.py": NO_DATABASE,
     "test_refusal_catalog.py": NO_DATABASE,
+    "test_rfq_rules.py": NO_DATABASE,
     "test_sales_rules.py": NO_DATABASE,
     "test_scheduling.py": NO_DATABASE,
     "test_shipping_rules.py": NO_DATABASE,

@@ -21,6 +21,8 @@ from server.actors import office_who
 from server.errors import refuse
 from server.db import write_transaction
 from server.planning import firming, service
+from server.purchasing import rfq_rules
+from schemas.purchasing import RfqFromPlanIn, RfqOut
 
 CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 CodePath = Annotated[str, Parameter(max_length=40, pattern=CODE_PATTERN)]
@@ -103,6 +105,22 @@ class MrpController(Controller):
     async def firm_purchases(self, request: Request, run_id: RunId, data: FirmIn) -> list[FirmedOut]:
         async with write_transaction():
             return await firming.firm_purchases(run_id, data.keys, data.supplier_of(), office_who(request))
+
+
+class RfqFromPlanController(Controller):
+    path = "/api/rfqs"
+    tags = ["Requests for quotation"]
+
+    @post("/from-plan", guards=[requires("purchasing.write")], status_code=HTTP_201_CREATED,
+          responses={HTTP_409_CONFLICT: ResponseSpec(ErrorBody, generate_examples=False, description=(
+              "Not the site's latest plan (`plan_superseded`), or a planned order firmed already "
+              "(`planned_order_firmed`)"))},
+          summary="A draft request for quotation for planned purchases of the latest plan, which it marks as handled",
+          operation_id="create_rfq_from_plan")
+    async def from_plan(self, request: Request, data: RfqFromPlanIn) -> RfqOut:
+        async with write_transaction():
+            rfq = await firming.rfq_from_plan(data, office_who(request))
+        return rfq.model_copy(update={"open_actions": rfq_rules.open_actions(rfq.status, request.user.permissions)})
 
 
 class PlanningSettingsController(Controller):

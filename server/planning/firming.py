@@ -19,13 +19,14 @@ from litestar.status_codes import HTTP_409_CONFLICT
 
 from schemas.planning import FirmedOut
 from schemas.production import ProductionOrderIn
-from schemas.purchasing import PurchaseOrderIn, PurchaseOrderLineIn
+from schemas.purchasing import PurchaseOrderIn, PurchaseOrderLineIn, RfqFromPlanIn, RfqIn, RfqLineIn, RfqOut
 from server.actors import Who
 from server.db import needs_write, sql_fetch
 from server.errors import refuse
 from server.planning.service import get_run, pegs_of_supply, planned_item
 from server.planning.tables import MrpRun
 from server.production.service import create_production_order
+from server.purchasing.rfqs import create_rfq
 from server.purchasing.service import create_purchase_order
 from server.quantities import from_micro, quantity_text, to_micro
 
@@ -165,3 +166,27 @@ async def _offers(items: set[str]) -> dict[tuple[str, str], dict[str, Any]]:
         f"JOIN supplier s ON s.id = si.supplier WHERE si.item IN ({marks})", *sorted(items))
     return {(row["supplier"], row["item"]): {"price": Decimal(str(row["price"])),
                                              "moq": to_micro(Decimal(str(row["min_order_quantity"])))} for row in rows}
+
+
+@needs_write
+async def rfq_from_plan(data: RfqFromPlanIn, who: Who) -> RfqOut:
+    """A draft RFQ for planned purchases of the latest run: a line per planned order (its item and quantity), needed
+    by the earliest planned receipt (today at the earliest). A planned order firmed already (as a purchase order or another RFQ) is refused
+    (409 `planned_order_firmed`), and nothing is written."""
+    run = await get_run(data.run)
+    planned = await _planned(data.run, data.keys, "purchase")
+    taken = [row["key"] for row in planned if row["firmed_as"] is not None]
+    for row in planned:
+        if row["key"] not in taken and not await _claim(data.run, row["key"], who):
+            taken.append(row["key"])
+    if taken:
+        raise refuse("planned_order_firmed", f"Firmed already: {', '.join(taken)}", HTTP_409_CONFLICT, keys=taken)
+    rfq = await create_rfq(RfqIn(
+        # a receipt planned in this week's bucket may fall on a day already past: then it is needed now
+        site=run.site, needed_by=max(min(row["receipt_date"] for row in planned), datetime.now(timezone.utc).date()),
+        suppliers=data.suppliers,
+        lines=[RfqLineIn(item=row["item"], quantity=from_micro(row["quantity_micro"])) for row in planned],
+        notes=data.notes or f"MRP {data.run} " + " ".join(row["key"] for row in planned)), who)
+    for row in planned:
+        await _firmed(data.run, row["key"], rfq.code)
+    return rfq

@@ -1,5 +1,7 @@
 """REST endpoints of purchase orders under /api/purchase-orders: list (filters, paging), read, create, change a
-draft, approve, cancel and close, and the purchasing policy (who approves a PO of their own) at /api/purchasing-policy.
+draft, approve, cancel and close, the purchasing policy (who approves a PO of their own) at /api/purchasing-policy,
+and requests for quotation under /api/rfqs (create, send, record quotes, compare, award, cancel; an RFQ from the
+plan's purchases is planning's, server/planning/controllers.py).
 Reading needs purchasing.read, writing purchasing.write, approving purchasing.approve, the policy purchasing.policy;
 every write is one call into `server.purchasing.service` (the policy's: `server.purchasing.policy`)."""
 
@@ -8,6 +10,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, Response, get, patch, post, put
+from litestar.exceptions import PermissionDeniedException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_409_CONFLICT, HTTP_422_UNPROCESSABLE_ENTITY
@@ -16,6 +19,7 @@ from schemas.common import Page
 from schemas.errors import ErrorBody
 from schemas.inventory import ReceiptArgs
 from schemas.purchasing import (
+    AwardIn,
     PoStatus,
     PurchaseOrderAction,
     PurchaseOrderIn,
@@ -23,13 +27,19 @@ from schemas.purchasing import (
     PurchaseOrderPatch,
     PurchasingPolicyIn,
     PurchasingPolicyOut,
+    QuoteIn,
+    RfqAction,
+    RfqComparison,
+    RfqIn,
+    RfqOut,
+    RfqStatus,
 )
 from server.accounts.identity import requires
 from server.actors import office_who
 from server.db import write_transaction
 from server.labels.kinds import Label, document_label
 from server.labels.responses import label_response
-from server.purchasing import policy, rules, service
+from server.purchasing import policy, rfq_rules, rfqs, rules, service
 from server.purchasing.receipts import receive
 
 CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
@@ -152,6 +162,85 @@ class PurchasingPolicyController(Controller):
     async def set_policy(self, request: Request, data: PurchasingPolicyIn) -> PurchasingPolicyOut:
         async with write_transaction():
             return await policy.set_policy(data, office_who(request))
+
+
+RFQ_REFUSED = {HTTP_409_CONFLICT: ResponseSpec(
+    ErrorBody, generate_examples=False,
+    description="Changed since `version` was read (`version_conflict`), or not in a status that allows it "
+                "(`rfq_not_sent`, `rfq_awarded` with `details.purchase_order`, `rfq_cancelled`…); on an award, a quote "
+                "past its validity (`quote_expired`)")}
+
+
+def _rfq_open(request: Request, rfq: RfqOut) -> RfqOut:
+    return rfq.model_copy(update={"open_actions": rfq_rules.open_actions(rfq.status, request.user.permissions)})
+
+
+class RfqController(Controller):
+    """Requests for quotation: reading needs purchasing.read, everything else purchasing.write (an award makes a
+    draft purchase order, which is approved as any other, so the money is still decided at the approval)."""
+
+    path = "/api/rfqs"
+    tags = ["Requests for quotation"]
+
+    @get("/", guards=[requires("purchasing.read")], summary="List requests for quotation, newest first",
+         operation_id="list_rfqs")
+    async def list_rfqs(
+        self, request: Request,
+        status: Annotated[RfqStatus | None, Parameter(description="Only RFQs in this status")] = None,
+        site: CodeFilter = None,
+        limit: Annotated[int, Parameter(ge=1, le=500)] = 50,
+        offset: Annotated[int, Parameter(ge=0, le=10**9)] = 0,
+    ) -> Page[RfqOut]:
+        page = await rfqs.list_rfqs(status=status, site=site, limit=limit, offset=offset)
+        return Page[RfqOut](**{**page, "items": [_rfq_open(request, rfq) for rfq in page["items"]]})
+
+    @post("/", guards=[requires("purchasing.write")], status_code=HTTP_201_CREATED, operation_id="create_rfq",
+          summary="Create a draft request for quotation: items, quantities, needed-by date, two or more suppliers")
+    async def create(self, request: Request, data: RfqIn) -> RfqOut:
+        async with write_transaction():
+            return _rfq_open(request, await rfqs.create_rfq(data, office_who(request)))
+
+    @get("/{code:str}", guards=[requires("purchasing.read")], operation_id="get_rfq",
+         summary="Get one request for quotation with its quotes (each marked expired when past its validity)")
+    async def get_rfq(self, request: Request, code: CodePath) -> RfqOut:
+        return _rfq_open(request, await rfqs.get_rfq(code))
+
+    @post("/{code:str}/send", guards=[requires("purchasing.write")], status_code=HTTP_200_OK, responses=RFQ_REFUSED,
+          summary="Mark a draft as sent to its suppliers: quotes may be recorded", operation_id="send_rfq")
+    async def send(self, request: Request, code: CodePath, data: RfqAction | None = None) -> RfqOut:
+        async with write_transaction():
+            return _rfq_open(request, await rfqs.send_rfq(code, office_who(request), data.version if data else None))
+
+    @post("/{code:str}/cancel", guards=[requires("purchasing.write")], status_code=HTTP_200_OK, responses=RFQ_REFUSED,
+          summary="Cancel a request for quotation not awarded yet", operation_id="cancel_rfq")
+    async def cancel(self, request: Request, code: CodePath, data: RfqAction | None = None) -> RfqOut:
+        async with write_transaction():
+            rfq = await rfqs.cancel_rfq(code, office_who(request), data.version if data else None,
+                                        data.reason if data else "")
+            return _rfq_open(request, rfq)
+
+    @put("/{code:str}/quotes/{supplier:str}", guards=[requires("purchasing.write")], responses=RFQ_REFUSED,
+         summary="Record a supplier's quote on a sent RFQ (again: it replaces the earlier one)",
+         operation_id="record_rfq_quote")
+    async def quote(self, request: Request, code: CodePath, supplier: CodePath, data: QuoteIn) -> RfqOut:
+        async with write_transaction():
+            return _rfq_open(request, await rfqs.record_quote(code, supplier, data, office_who(request)))
+
+    @get("/{code:str}/comparison", guards=[requires("purchasing.read")], operation_id="compare_rfq_quotes",
+         summary="The quotes side by side: total at the RFQ's quantities, delivery date against the need, the "
+                 "recommended one")
+    async def comparison(self, code: CodePath) -> RfqComparison:
+        return await rfqs.compare_quotes(code)
+
+    @post("/{code:str}/award", guards=[requires("purchasing.write")], status_code=HTTP_200_OK, responses=RFQ_REFUSED,
+          summary="Award a supplier's quote: its draft purchase order is made at the quoted prices",
+          operation_id="award_rfq")
+    async def award(self, request: Request, code: CodePath, data: AwardIn) -> RfqOut:
+        if data.update_supplier_items and not request.user.may("suppliers.write"):
+            raise PermissionDeniedException(detail="Your role may not do this (suppliers.write)",
+                                            extra={"permission": "suppliers.write"})
+        async with write_transaction():
+            return _rfq_open(request, await rfqs.award_rfq(code, data, office_who(request)))
 
 
 class ReceiptController(Controller):

@@ -71,3 +71,75 @@ class PurchasingPolicy(Table, tablename="purchasing_policy"):
     self_approval_limits = JSON(default={})  # {"buyer": "25000", "lead_buyer": "100000"}: role -> amount (text)
     updated_by = Varchar(length=64, default="system")
     updated_at = Timestamptz()
+
+
+class Rfq(Table, tablename="rfq"):
+    """A request for quotation: items and quantities wanted at a site by a date, asked of several suppliers, whose
+    quotes are compared and one awarded (it becomes a draft purchase order, `purchase_order`)."""
+
+    id = Serial(primary_key=True)
+    code = Varchar(length=40, unique=True)
+    site = ForeignKey(Site, target_column=Site.code, on_delete=OnDelete.restrict)
+    needed_by = Date()
+    currency = Varchar(length=3)  # every quote is asked, recorded and compared in it
+    status = Varchar(length=20, index=True)
+    notes = Text(default="")
+    created_by = Varchar(length=64)
+    created_at = Timestamptz()
+    updated_at = Timestamptz()
+    version = Integer(default=1)
+    sent_at = Timestamptz(null=True, default=None)
+    awarded_supplier = Varchar(length=40, null=True, default=None)
+    purchase_order = Varchar(length=40, null=True, default=None)
+    awarded_by = Varchar(length=64, null=True, default=None)
+    awarded_at = Timestamptz(null=True, default=None)
+
+
+class RfqLine(Table, tablename="rfq_line"):
+    id = Serial(primary_key=True)
+    rfq = ForeignKey(Rfq, on_delete=OnDelete.cascade, index=True)
+    line_no = Integer()
+    item = ForeignKey(Item, target_column=Item.code, on_delete=OnDelete.restrict)
+    quantity_micro = BigInt()
+
+
+class RfqSupplier(Table, tablename="rfq_supplier"):
+    """A supplier asked to quote (once per RFQ: a unique index, purchasing migration rfq_unique)."""
+
+    id = Serial(primary_key=True)
+    rfq = ForeignKey(Rfq, on_delete=OnDelete.cascade, index=True)
+    supplier = ForeignKey(Supplier, target_column=Supplier.code, on_delete=OnDelete.restrict)
+
+
+class RfqCounter(Table, tablename="rfq_counter"):
+    """The last number handed out per year: RFQ-2026-0001, RFQ-2026-0002…"""
+
+    id = Serial(primary_key=True)
+    year = Integer(unique=True)
+    last_number = Integer(default=0)
+
+
+class SupplierQuote(Table, tablename="supplier_quote"):
+    """One supplier's answer to an RFQ, as the buyer recorded it (recorded again, it replaces the earlier one: one
+per RFQ and supplier, a unique index)."""
+
+    id = Serial(primary_key=True)
+    rfq = ForeignKey(Rfq, on_delete=OnDelete.cascade, index=True)
+    supplier = ForeignKey(Supplier, target_column=Supplier.code, on_delete=OnDelete.restrict)
+    lead_time_days = Integer()
+    valid_until = Date()
+    notes = Text(default="")
+    recorded_by = Varchar(length=64)
+    recorded_at = Timestamptz()
+
+
+class SupplierQuoteLine(Table, tablename="supplier_quote_line"):
+    """The price of one RFQ line: `unit_price`, or a break's price from its quantity up ([{"min_quantity",
+    "unit_price"}], text values); the supplier sells at least `min_quantity_micro`."""
+
+    id = Serial(primary_key=True)
+    quote = ForeignKey(SupplierQuote, on_delete=OnDelete.cascade, index=True)
+    line_no = Integer()
+    unit_price = Numeric(digits=(18, 4), default=Decimal(0))
+    min_quantity_micro = BigInt(default=0)
+    price_breaks = JSON(default=[])

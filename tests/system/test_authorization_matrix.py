@@ -110,6 +110,17 @@ PERMISSIONS: dict[str, str] = {
     "GET /api/purchase-orders/{code}/label.zpl": "purchasing.read",
     "GET /api/purchasing-policy": "purchasing.read",
     "PUT /api/purchasing-policy": "purchasing.policy",
+    # Requests for quotation: everyone reads them; the buyer drafts, sends, records quotes and awards (the award's
+    # draft purchase order is approved like any other).
+    "GET /api/rfqs": "purchasing.read",
+    "POST /api/rfqs": "purchasing.write",
+    "POST /api/rfqs/from-plan": "purchasing.write",
+    "GET /api/rfqs/{code}": "purchasing.read",
+    "POST /api/rfqs/{code}/send": "purchasing.write",
+    "POST /api/rfqs/{code}/cancel": "purchasing.write",
+    "PUT /api/rfqs/{code}/quotes/{supplier}": "purchasing.write",
+    "GET /api/rfqs/{code}/comparison": "purchasing.read",
+    "POST /api/rfqs/{code}/award": "purchasing.write",
     # Sales orders, their lifecycle, changes, payments and imports.
     "GET /api/sales-orders": "sales.read",
     "POST /api/sales-orders": "sales.write",
