@@ -88,7 +88,7 @@ class WriteContext:
         """A step that either completes or leaves nothing behind: its rows roll back to the savepoint, and what it
         buffered or queued for commit is dropped with them."""
         buffered = {name: len(rows) for name, rows in self.buffers.items()}
-        queued = len(self.after_commit)
+        queued, deferred = len(self.after_commit), len(self.deferred)
         self.savepoints_taken += 1
         name = f"step_{self.savepoints_taken}"
         await sql_execute(f"SAVEPOINT {name}")
@@ -100,6 +100,7 @@ class WriteContext:
             for buffer_name, rows in self.buffers.items():
                 del rows[buffered.get(buffer_name, 0):]
             del self.after_commit[queued:]
+            del self.deferred[deferred:]
             raise
         await sql_execute(f"RELEASE SAVEPOINT {name}")
 
