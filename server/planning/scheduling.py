@@ -245,7 +245,12 @@ class _Index:
         for order in problem.orders:
             for parent in order.feeds:
                 self.predecessors[self.by_order[parent][0].id].append(self.by_order[order.id][-1].id)
+        self.successors: dict[str, list[str]] = {op.id: [] for op in problem.operations}
+        for op_id, preds in self.predecessors.items():
+            for p in preds:
+                self.successors[p].append(op_id)
         self.topological = self._topological()
+        self.rank = {op_id: position for position, op_id in enumerate(self.topological)}
         self.frozen = {op.id for op in problem.operations if is_frozen(problem, op)}
         for op_id in self.frozen:
             op = self.operations[op_id]
@@ -314,15 +319,17 @@ def evaluate(problem: Problem, placements: Sequence[Placement]) -> Objective:
     return Objective(tardiness, setups, flow, max(completion.values(), default=problem.now))
 
 
-def _effective_dues(index: _Index) -> dict[str, int]:
-    """An order's due date, or earlier when an order it feeds needs it sooner (that order's due less its work)."""
+def _effective_dues(index: _Index, shift: Mapping[str, int] | None = None) -> dict[str, int]:
+    """An order's due date, or earlier when an order it feeds needs it sooner (that order's due less its work);
+    `shift` moves some orders' due dates (and so those of what feeds them) for the priority search."""
     dues: dict[str, int] = {}
 
     def due(order_id: str) -> int:
         if order_id not in dues:
             order = index.orders[order_id]
-            dues[order_id] = min([order.due] + [due(p) - sum(op.minutes for op in index.by_order[p])
-                                                for p in order.feeds])
+            own = order.due + (shift.get(order_id, 0) if shift else 0)
+            dues[order_id] = min([own] + [due(p) - sum(op.minutes for op in index.by_order[p])
+                                          for p in order.feeds])
         return dues[order_id]
 
     for order_id in index.orders:
@@ -343,7 +350,11 @@ def list_schedule(problem: Problem) -> tuple[Placement, ...]:
     return _list_schedule(_Index(problem))
 
 
-def _list_schedule(index: _Index) -> tuple[Placement, ...]:
+def _list_schedule(index: _Index, batch_minutes: int = 0, batch_offset: int = 0,
+                   shift: Mapping[str, int] | None = None) -> tuple[Placement, ...]:
+    """`batch_minutes` > 0: due dates (plus `batch_offset`) rounded down to that many minutes first, and within one
+    such stretch the operations of one item family one after another (fewer setups, each order at most that much
+    out of turn). `shift`: some orders taken as due that many minutes later (earlier, when negative)."""
     problem = index.problem
     machines: dict[tuple[str, int], list[_Slot]] = defaultdict(list)  # sorted by open_start
     placed: dict[str, Placement] = {}
@@ -357,7 +368,7 @@ def _list_schedule(index: _Index) -> tuple[Placement, ...]:
         slots = machines[(op.work_centre, op.given_machine)]
         slots.insert(bisect_right([s.open_start for s in slots], w), _Slot(w, w + op.minutes, op))
         placed[op_id] = Placement(op_id, op.work_centre, op.given_machine, op.given_start, end)
-    dues = _effective_dues(index)
+    dues = _effective_dues(index, shift)
     rank = {op_id: position for position, op_id in enumerate(index.topological)}
     successors: dict[str, list[str]] = defaultdict(list)
     waiting = {}
@@ -368,6 +379,9 @@ def _list_schedule(index: _Index) -> tuple[Placement, ...]:
 
     def key(op_id: str) -> tuple:
         op = index.operations[op_id]
+        if batch_minutes:
+            return ((dues[op.order] + batch_offset) // batch_minutes, op.family, dues[op.order], -index.orders[op.order].weight,
+                    op.order, op.sequence, rank[op_id], op_id)
         return (dues[op.order], -index.orders[op.order].weight, op.order, op.sequence, rank[op_id], op_id)
 
     ready = [key(op_id) for op_id, n in waiting.items() if n == 0 and op_id not in placed]
@@ -413,6 +427,9 @@ def _list_schedule(index: _Index) -> tuple[Placement, ...]:
     return tuple(placed[op.id] for op in problem.operations)
 
 
+LARGE_OPERATIONS = 250  # more operations to schedule than this: window by window (schedule_search.py)
+
+
 def solve(problem: Problem, seconds: float = 10.0, workers: int = 2,
           on_solution: Callable[[str, float, int], None] | None = None) -> Schedule:
     """The schedule CP-SAT finds within `seconds` (wall), started from the list scheduler's; `on_solution` hears
@@ -421,8 +438,13 @@ def solve(problem: Problem, seconds: float = 10.0, workers: int = 2,
     index = _Index(problem)
     first = _list_schedule(index)
     first_objective = evaluate(problem, first)
-    model = _Model(index, first)
-    phases, placements = model.solve(seconds, workers, started, on_solution)
+    if problem.objective == "tardiness" and len(problem.operations) - len(index.frozen) > LARGE_OPERATIONS:
+        from server.planning.schedule_search import search
+
+        phases, placements = search(index, first, seconds, workers, started, on_solution)
+    else:
+        model = _Model(index, first)
+        phases, placements = model.solve(seconds, workers, started, on_solution)
     elapsed = time.perf_counter() - started
     if placements is None or _key(problem, evaluate(problem, placements)) > _key(problem, first_objective):
         main = first_objective.makespan if problem.objective == "makespan" else first_objective.weighted_tardiness
