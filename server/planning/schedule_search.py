@@ -5,19 +5,23 @@ CP-SAT finds nothing in 30 s). A search from the list scheduler's schedule, in t
 1. **Batching** (up to 15 % of the time): the list scheduler again with the due dates taken in stretches of 3 to 9
    days (and offsets of a quarter of one) and, within a stretch, one item family after another: fewer changeovers,
    each order at most a stretch out of its due-date turn.
-2. **Priorities** (up to 70 %): the list scheduler again and again with some orders taken as due earlier (late
+2. **Priorities** (up to 60 %): the list scheduler again and again with some orders taken as due earlier (late
    ones, picked by their weighted tardiness) or later (ones with a day to spare), now and then with the stretch
-   changed; a change is kept when the schedule is no worse.
-3. **Windows** (the rest): CP-SAT on one window at a time, the operations that start in a stretch of time on every
-   work centre or on a few (about a hundred and fifty), everything else where it is. A window's model is small:
-   each freed operation may start only in the open intervals of its plausible span (after its fixed predecessors,
-   no more than the window's length either side of where it is), each machine's freed operations form a circuit
-   between the fixed operation before the window and the one after it (the setups to and from those count), a
-   freed operation ending after the start of what follows it outside the window pays that delay like tardiness,
-   and the window minimises its weighted tardiness and delays first and its setup minutes second (one sum, the
-   first weighted above any setup total the window can have). Its answer is taken as machine sequences, and the
-   whole schedule is made again from them by `forward`: every operation as early as its predecessors, release,
-   now and the one before it on its machine (with the setup between) allow.
+   changed; a change is kept when the schedule is no worse. Two tracks take turns: from the best schedule so far,
+   and from the batched one with the fewest setups among those at most half as late again (the lexicographic
+   objective never trades tardiness for setups on the way, though that start may end up the better one).
+3. **Windows** (the rest): CP-SAT on a stretch of one work centre's operations at a time (30 to start with, more
+   while windows solve fast), the centres in turn; everything else stays where it is. A backward pass over the
+   current machine sequences gives each operation its latest end such that no order completes later than its due
+   date or, if late, than it does now; a freed operation moves between its predecessors' ends and that latest
+   end, and each machine's freed operations form a circuit between the fixed operation before the stretch and the
+   latest start of the one after it (the setups to and from those count). The model lives on the centre's
+   open-minute axis (no calendar choices: a start after a minute is an open minute after the open minutes before
+   it), minimises the stretch's weighted tardiness (in open minutes, which orders schedules as real minutes do)
+   and then its setup minutes (one sum, the first weighted above any setup total the stretch can have), and stops
+   at half a second. Its answer is taken as machine sequences, and the whole schedule is made again from them by
+   `forward`: every operation as early as its predecessors, release, now and the one before it on its machine
+   (with the setup between) allow.
 
 Every candidate is a complete schedule valid by construction (the list scheduler's, or `forward`'s), compared on
 the engine's objective as it stands, (weighted tardiness, setup minutes, flow time) lexicographically, and kept
@@ -35,30 +39,39 @@ from itertools import pairwise
 
 from server.planning.scheduling import Objective, Phase, Placement, _Index, _list_schedule, evaluate
 
-WINDOW_OPERATIONS = 150  # freed operations in a window to start with; grown when windows solve fast, shrunk if not
-WINDOW_SECONDS = 2.0  # at most per window
+WINDOW_OPERATIONS = 30  # freed operations in a window to start with; more when windows solve fast, fewer if not
+WINDOW_SECONDS = 0.5  # at most per window
 BATCH_DAYS = (6, 5, 4, 7, 8, 3, 9)  # stretches of due dates in which the batching list scheduler groups families
 BATCHING_SHARE = 0.15  # of the time, at most: the batching grid; up to PRIORITIES_SHARE the priority search, then
-PRIORITIES_SHARE = 0.7  # CP-SAT windows
+PRIORITIES_SHARE = 0.6  # CP-SAT windows
 
 
-def forward(index: _Index, placed: dict[str, Placement], machines: bool = True) -> dict[str, Placement] | None:
+def sequences_of(index: _Index, placed: dict[str, Placement]) -> dict[tuple[str, int], list[str]]:
+    """Each machine's operations in the order they run."""
+    sequences: dict[tuple[str, int], list[Placement]] = defaultdict(list)
+    for p in placed.values():
+        sequences[(p.work_centre, p.machine)].append(p)
+    return {key: [p.operation for p in sorted(sequence, key=lambda p: (p.start, p.end, index.rank[p.operation]))]
+            for key, sequence in sequences.items()}
+
+
+def forward(index: _Index, placed: dict[str, Placement], machines: bool = True,
+            sequences: dict[tuple[str, int], list[str]] | None = None) -> dict[str, Placement] | None:
     """Every operation as early as its predecessors, release, now and the one before it on its machine (with the
-    setup between) allow, each machine's sequence (by start) kept; frozen ones stay, and None when one of them
-    would have to move (or the sequences contradict precedence). From a valid schedule nothing moves later.
-    Without `machines`, capacity is ignored: each order as early as its routing allows (a lower bound)."""
+    setup between) allow, each machine's sequence kept (`sequences`, else by start); frozen ones stay, and None
+    when one of them would have to move (or the sequences contradict precedence). From a valid schedule nothing
+    moves later. Without `machines`, capacity is ignored: each order as early as its routing allows (a bound)."""
     problem = index.problem
     machine_prev: dict[str, str] = {}
     machine_next: dict[str, str] = {}
+    machine_of: dict[str, int] = {}
     if machines:
-        sequences: dict[tuple[str, int], list[Placement]] = defaultdict(list)
-        for p in placed.values():
-            sequences[(p.work_centre, p.machine)].append(p)
-        for sequence in sequences.values():
-            sequence.sort(key=lambda p: (p.start, p.end, index.rank[p.operation]))
+        for (_, machine), sequence in (sequences or sequences_of(index, placed)).items():
+            for op_id in sequence:
+                machine_of[op_id] = machine
             for a, b in pairwise(sequence):
-                machine_prev[b.operation] = a.operation
-                machine_next[a.operation] = b.operation
+                machine_prev[b] = a
+                machine_next[a] = b
     waiting = {op_id: len(preds) + (op_id in machine_prev) for op_id, preds in index.predecessors.items()}
     ready = [op_id for op_id, n in waiting.items() if n == 0]
     new: dict[str, Placement] = {}
@@ -77,12 +90,67 @@ def forward(index: _Index, placed: dict[str, Placement], machines: bool = True) 
         start, end = opened.start_of(w), opened.end_of(w + op.minutes)
         if start is None or end is None or frozen and start != current.start:
             return None
-        new[op_id] = Placement(op_id, op.work_centre, current.machine, start, end)
+        new[op_id] = Placement(op_id, op.work_centre, machine_of.get(op_id, current.machine), start, end)
         for s in index.successors[op_id] + ([machine_next[op_id]] if op_id in machine_next else []):
             waiting[s] -= 1
             if waiting[s] == 0:
                 ready.append(s)
     return new if len(new) == len(placed) else None
+
+
+def latest_times(index: _Index, placed: dict[str, Placement],
+                 sequences: dict[tuple[str, int], list[str]]) -> tuple[dict[str, int], dict[str, int]]:
+    """The latest each operation may start and end with the machine sequences kept and no order completing later than its
+    due date or, if it is late, than it does now (a backward pass; frozen operations where they are). Whatever
+    moves within these (and after its predecessors) leaves every order's tardiness as it is or better, once
+    `forward` has made the schedule again."""
+    machine_next: dict[str, str] = {}
+    for sequence in sequences.values():
+        for a, b in pairwise(sequence):
+            machine_next[a] = b
+    completion: dict[str, int] = defaultdict(int)
+    for p in placed.values():
+        order = index.operations[p.operation].order
+        completion[order] = max(completion[order], p.end)
+    last = {ops[-1].id: max(index.orders[order].due, completion[order]) for order, ops in index.by_order.items()}
+    waiting = {op_id: len(succs) + (op_id in machine_next) for op_id, succs in index.successors.items()}
+    machine_prev = {b: a for a, b in machine_next.items()}
+    ready = [op_id for op_id, n in waiting.items() if n == 0]
+    latest_start: dict[str, int] = {}
+    latest_end: dict[str, int] = {}
+    while ready:
+        op_id = ready.pop()
+        op = index.operations[op_id]
+        opened = index.open[op.work_centre]
+        current = placed[op_id]
+        if op_id in index.frozen:
+            end = current.end
+        else:
+            end = min([last.get(op_id, current.end + 10 ** 9)] + [latest_start[s] for s in index.successors[op_id]])
+            w = opened.open_before(end)
+            after = machine_next.get(op_id)
+            if after is not None:
+                w = min(w, opened.open_before(latest_start[after])
+                        - index.setup(op.work_centre, op, index.operations[after]))
+            end = max(current.end, _end_of(opened, w))  # never before where it is: that is valid already
+        latest_end[op_id] = end
+        start = None if op_id in index.frozen else opened.start_of(opened.open_before(end) - op.minutes)
+        latest_start[op_id] = current.start if start is None else max(current.start, start)
+        others = list(index.predecessors[op_id]) + ([machine_prev[op_id]] if op_id in machine_prev else [])
+        for p in others:
+            waiting[p] -= 1
+            if waiting[p] == 0:
+                ready.append(p)
+    return latest_start, latest_end
+
+
+def _end_of(opened, w: int) -> int:
+    """The real minute at which open minute w is done, past the calendar's end as if it stayed open."""
+    if opened.always:
+        return w
+    if w > opened.total:
+        return opened.ends[-1] + w - opened.total if opened.ends else w
+    return opened.end_of(max(0, w))
 
 
 def tardiness_bound(index: _Index, first: Sequence[Placement]) -> int:
@@ -117,8 +185,8 @@ class _Best:
         if self.on_solution:
             self.on_solution(stage, time.perf_counter() - self.started, self.objective.weighted_tardiness)
 
-    def offer(self, stage: str, placed: dict[str, Placement]) -> bool:
-        objective = evaluate(self.index.problem, list(placed.values()))
+    def offer(self, stage: str, placed: dict[str, Placement], objective: Objective | None = None) -> bool:
+        objective = objective or evaluate(self.index.problem, list(placed.values()))
         if _key(objective) > _key(self.objective):
             return False
         better = _key(objective) < _key(self.objective)
@@ -137,8 +205,8 @@ def search(index: _Index, first: Sequence[Placement], seconds: float, workers: i
     list, batching, priorities or windows."""
     rng = random.Random(seed)
     best = _Best(index, {p.operation: p for p in first}, started, on_solution)
-    settings = _batching(index, best, started + seconds * BATCHING_SHARE)
-    _priorities(index, best, settings, started + seconds * PRIORITIES_SHARE, rng)
+    tracks = _batching(index, best, started + seconds * BATCHING_SHARE)
+    _priorities(index, best, tracks, started + seconds * PRIORITIES_SHARE, rng)
     _windows(index, best, started + seconds, workers, rng)
     bound = tardiness_bound(index, first)
     objective = best.objective
@@ -150,34 +218,51 @@ def search(index: _Index, first: Sequence[Placement], seconds: float, workers: i
     return phases, [best.placed[op.id] for op in index.problem.operations]
 
 
-def _batching(index: _Index, best: _Best, until: float) -> tuple[int, int]:
+def _batching(index: _Index, best: _Best, until: float) -> list[_Track]:
     """The list scheduler with the orders of one family together within stretches of due dates, over a grid of
-    stretch lengths and offsets: the (minutes, offset) of the best, (0, 0) when the plain rule stays best."""
-    settings = (0, 0)
+    stretch lengths and offsets. Returns where the priority search starts: the best schedule so far, and the one
+    with the fewest setups among those at most half as late again, if it has fewer (the lexicographic objective
+    would never trade tardiness for setups on the way to it, though it may end up the better start)."""
+    tried = [_Track((0, 0), best.placed, best.objective)]
     for days in BATCH_DAYS:
         for quarter in (0, 2, 1, 3):
             if time.perf_counter() > until:
-                return settings
+                break
             batch = (days * 1440, days * 1440 * quarter // 4)
-            if best.offer("batching", {p.operation: p for p in _list_schedule(index, *batch)}):
-                settings = batch
-    return settings
+            placed = {p.operation: p for p in _list_schedule(index, *batch)}
+            track = _Track(batch, placed, evaluate(index.problem, list(placed.values())))
+            best.offer("batching", placed, track.objective)
+            tried.append(track)
+    first = min(tried, key=lambda t: _key(t.objective))
+    limit = first.objective.weighted_tardiness * 3 // 2
+    fewer = min((t for t in tried if t.objective.weighted_tardiness <= limit), key=lambda t: _key(t.objective)[1:])
+    return [first] + ([fewer] if fewer.objective.setup_minutes < first.objective.setup_minutes else [])
 
 
-def _priorities(index: _Index, best: _Best, settings: tuple[int, int], until: float, rng: random.Random) -> None:
+class _Track:
+    """One line of the priority search: its batching stretch, its orders' due-date shifts, its schedule."""
+
+    def __init__(self, settings: tuple[int, int], placed: dict[str, Placement], objective: Objective):
+        self.settings, self.placed, self.objective = settings, placed, objective
+        self.shift: dict[str, int] = {}
+
+
+def _priorities(index: _Index, best: _Best, tracks: list[_Track], until: float, rng: random.Random) -> None:
     """The list scheduler again and again with some orders taken as due earlier (late ones, the later the likelier)
-    or later (ones with a day to spare), and now and then the batching stretch changed; a change is kept when the
-    schedule is no worse."""
-    shift: dict[str, int] = {}
+    or later (ones with a day to spare), and now and then the batching stretch changed; a change is kept in its
+    track when the track's schedule is no worse, and offered as the best. The tracks take turns."""
     orders = index.problem.orders
+    turn = 0
     while time.perf_counter() < until:
+        track = tracks[turn % len(tracks)]
+        turn += 1
         completion: dict[str, int] = defaultdict(int)
-        for p in best.placed.values():
+        for p in track.placed.values():
             order = index.operations[p.operation].order
             completion[order] = max(completion[order], p.end)
         late = [(o.weight * (completion[o.id] - o.due), o.id) for o in orders if completion[o.id] > o.due]
         early = [o.id for o in orders if completion[o.id] < o.due - 1440]
-        trial = dict(shift)
+        trial = dict(track.shift)
         if late:
             for _ in range(rng.choice((1, 2, 3, 5))):
                 order = rng.choices([o for _, o in late], weights=[w for w, _ in late])[0]
@@ -186,253 +271,212 @@ def _priorities(index: _Index, best: _Best, settings: tuple[int, int], until: fl
             for _ in range(rng.choice((1, 2, 3))):
                 order = rng.choice(early)
                 trial[order] = trial.get(order, 0) + rng.choice((480, 1440, 2880))
-        batch = settings
-        if settings[0] and rng.random() < 0.2:
-            days = max(1, settings[0] // 1440 + rng.choice((-1, 1)))
+        batch = track.settings
+        if batch[0] and rng.random() < 0.2:
+            days = max(1, batch[0] // 1440 + rng.choice((-1, 1)))
             batch = (days * 1440, days * 1440 * rng.randrange(4) // 4)
-        if best.offer("priorities", {p.operation: p for p in _list_schedule(index, *batch, shift=trial)}):
-            shift, settings = trial, batch
+        placed = {p.operation: p for p in _list_schedule(index, *batch, shift=trial)}
+        objective = evaluate(index.problem, list(placed.values()))
+        if _key(objective) <= _key(track.objective):
+            track.placed, track.objective, track.shift, track.settings = placed, objective, trial, batch
+            best.offer("priorities", placed, objective)
 
 
 def _windows(index: _Index, best: _Best, until: float, workers: int, rng: random.Random) -> None:
-    """CP-SAT on one window at a time: the operations starting in a stretch of time on every work centre or on a
-    few, the rest where they are; the answer's machine sequences made into a schedule by `forward`."""
+    """CP-SAT on one window at a time: a stretch of one work centre's operations (its machines' sequences), every
+    other operation where it is and each freed one between its predecessors' ends and its latest end (no order
+    later than it is or its due date); the answer's sequences made into a schedule by `forward`. The centres are
+    taken in turn, their stretches from the start of the schedule on, overlapping by half."""
     from ortools.sat.python import cp_model
 
     size = WINDOW_OPERATIONS
     movable = [op.id for op in index.problem.operations if op.id not in index.frozen]
     frozen_starts = [best.placed[o].start for o in index.frozen]
     after_frozen = max(frozen_starts) + 1 if frozen_starts else None
-    centres = sorted(index.centres)
-    cursor = 0
-    while movable and until - time.perf_counter() > 0.3:
+    centres = sorted({index.operations[o].work_centre for o in movable})
+    rng.shuffle(centres)
+    cursor: dict[str, int] = defaultdict(int)
+    turn = 0
+    while centres and until - time.perf_counter() > 0.3:
+        code = centres[turn % len(centres)]
+        turn += 1
         placed = best.placed
-        by_start = sorted(movable, key=lambda o: (placed[o].start, o))
-        every = rng.random() < 0.5
-        if every:
-            chosen = by_start
-        else:  # a few work centres over a longer stretch: more of each machine's work to regroup by family
-            picked = set(rng.sample(centres, min(len(centres), rng.choice((2, 3, 4, 5)))))
-            chosen = [o for o in by_start if index.operations[o].work_centre in picked]
-        if cursor >= len(by_start):
-            cursor = 0
-        at = placed[by_start[cursor]].start
-        cursor += max(1, size // 2) if every else max(1, size // 4)
-        if not chosen:
-            continue
-        begin = next((k for k, o in enumerate(chosen) if placed[o].start >= at), 0)
-        begin = max(0, min(begin, len(chosen) - size))
+        chosen = sorted((o for o in movable if placed[o].work_centre == code), key=lambda o: (placed[o].start, o))
+        begin = cursor[code] if cursor[code] < len(chosen) - 1 else 0
+        cursor[code] = begin + max(1, size // 2)
         t0 = placed[chosen[begin]].start if after_frozen is None else max(after_frozen, placed[chosen[begin]].start)
-        t1 = placed[chosen[begin + size]].start if begin + size < len(chosen) else None
-        free = {o for o in chosen if placed[o].start >= t0 and (t1 is None or placed[o].start < t1)}
-        if not free:
+        free = {o for o in chosen[begin:begin + size] if placed[o].start >= t0}
+        if len(free) < 2:
             continue
-        window = _Window(cp_model, index, placed, free, t0, t1)
+        sequences = sequences_of(index, placed)
+        window = _Window(cp_model, index, placed, free, t0, latest_times(index, placed, sequences))
         solver = cp_model.CpSolver()
         solver.parameters.num_workers = workers
         solver.parameters.max_time_in_seconds = max(0.1, min(WINDOW_SECONDS, until - time.perf_counter() - 0.2))
         solver.parameters.random_seed = rng.randrange(1 << 30)
         status = solver.Solve(window.model)
         if status == cp_model.OPTIMAL and solver.WallTime() < WINDOW_SECONDS / 4:
-            size = min(400, int(size * 1.2) + 1)
+            size = min(120, size + 4)
         elif status != cp_model.OPTIMAL:
-            size = max(40, int(size * 0.8))
+            size = max(12, size - 4)
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            candidate = forward(index, {**placed, **window.read(solver)})
+            answer, answer_sequences = window.read(solver, sequences)
+            candidate = forward(index, answer, sequences=answer_sequences)
             if candidate is not None:
                 best.offer("windows", candidate)
 
 
 class _Window:
-    """The CP-SAT model of one window: `free` operations move, every other keeps its place."""
+    """The CP-SAT model of one window: `free` operations of one work centre move, every other keeps its place.
+    It lives on the centre's open-minute axis (no calendar choices): a start after a given minute is an open
+    minute after the open minutes before it, an end by a given minute likewise; tardiness is counted in open
+    minutes, which orders schedules as real minutes do."""
 
     def __init__(self, cp_model, index: _Index, placed: dict[str, Placement], free: set[str], t0: int,
-                 t1: int | None):
+                 latest: tuple[dict[str, int], dict[str, int]]):
         self.index = index
+        self.placed, self.t0, self.free = placed, t0, free
         m = self.model = cp_model.CpModel()
         problem = index.problem
-        span = max(1440, (t1 - t0) if t1 is not None else 0)
-        self.free = free
-        self.start, self.end, self.present = {}, {}, {}
+        latest_start, latest_end = latest
+        ops = sorted(free, key=lambda o: (placed[o].start, o))
+        code = index.operations[ops[0]].work_centre
+        centre = index.centres[code]
+        opened = index.open[code]
+        self.code = code
+        self.open_start, self.present = {}, {}
         ws_of, we_of = {}, {}
-        delays = []
-        for op_id in sorted(free):
+        for op_id in ops:
             op = index.operations[op_id]
             current = placed[op_id]
-            opened = index.open[op.work_centre]
-            low = max([problem.now, op.release, current.start - span, t0 - span]
-                      + [placed[p].end for p in index.predecessors[op_id] if p not in free])
-            high = current.end + span
-            low = min(low, current.start)
-            high = max(high, current.end)
-            if opened.always:
-                s = m.NewIntVar(low, high - op.minutes, f"s_{op_id}")
-                e = m.NewIntVar(low + op.minutes, high, f"e_{op_id}")
-                m.Add(e == s + op.minutes)
-                ws, we = s, e
-            else:
-                w_low, w_high = opened.open_before(low), opened.open_before(high)
-                ws = m.NewIntVar(w_low, w_high - op.minutes, f"ws_{op_id}")
-                we = m.NewIntVar(w_low + op.minutes, w_high, f"we_{op_id}")
-                m.Add(we == ws + op.minutes)
-                s = self._real(m, ws, opened, w_low, w_high - op.minutes, current.start, end=False,
-                               name=f"s_{op_id}")
-                e = self._real(m, we, opened, w_low + op.minutes, w_high, current.end, end=True,
-                               name=f"e_{op_id}")
-                m.AddHint(ws, opened.open_before(current.start))
-                m.AddHint(we, opened.open_before(current.start) + op.minutes)
-            m.AddHint(s, current.start)
-            m.AddHint(e, current.end)
-            self.start[op_id], self.end[op_id] = s, e
+            low = opened.open_before(max([problem.now, op.release]
+                                         + [placed[p].end for p in index.predecessors[op_id] if p not in free]))
+            high = opened.open_before(latest_end[op_id])
+            w = opened.open_before(current.start)
+            ws = m.NewIntVar(min(low, w), max(high, w + op.minutes) - op.minutes, f"ws_{op_id}")
+            we = m.NewIntVar(min(low, w) + op.minutes, max(high, w + op.minutes), f"we_{op_id}")
+            m.Add(we == ws + op.minutes)
+            m.AddHint(ws, w)
+            m.AddHint(we, w + op.minutes)
             ws_of[op_id], we_of[op_id] = ws, we
-            outside = [placed[succ].start for succ in index.successors[op_id] if succ not in free]
-            if outside:  # a later start of what follows outside the window: as good as tardiness, by the weight
-                delay = m.NewIntVar(0, max(0, high - min(outside)), f"delay_{op_id}")
-                m.Add(delay >= e - min(outside))
-                m.AddHint(delay, max(0, current.end - min(outside)))
-                delays.append(index.orders[op.order].weight * delay)
-        for op_id in free:
+            self.open_start[op_id] = ws
+        for op_id in ops:
             for p in index.predecessors[op_id]:
                 if p in free:
-                    m.Add(self.start[op_id] >= self.end[p])
-                else:
-                    m.Add(self.start[op_id] >= placed[p].end)
+                    m.Add(ws_of[op_id] >= we_of[p])
 
-        # Each machine of a centre with freed operations: the fixed one before the window and the one after it.
-        by_centre: dict[str, list[str]] = defaultdict(list)
-        for op_id in sorted(free):
-            by_centre[index.operations[op_id].work_centre].append(op_id)
-        fixed_on: dict[tuple[str, int], list[Placement]] = defaultdict(list)
+        fixed_on: dict[int, list[Placement]] = defaultdict(list)
         for p in placed.values():
-            if p.work_centre in by_centre and p.operation not in free:
-                fixed_on[(p.work_centre, p.machine)].append(p)
+            if p.work_centre == code and p.operation not in free:
+                fixed_on[p.machine].append(p)
+        matrix = centre.setup_minutes
+        setups = any(matrix.values())
+        biggest = max([0] + list(matrix.values()))
         setup_terms = []
-        setup_room = 0
-        for code, ops in by_centre.items():
-            centre = index.centres[code]
-            opened = index.open[code]
-            matrix = centre.setup_minutes
-            literals: dict[str, list] = defaultdict(list)
-            for machine in range(centre.machines):
-                before = [p for p in fixed_on[(code, machine)] if p.start < t0]
-                after = [p for p in fixed_on[(code, machine)] if p.start >= t0]
-                left = max(before, key=lambda p: p.start, default=None)
-                right = min(after, key=lambda p: p.start, default=None)
-                left_end = opened.open_before(left.end) if left else None
-                right_start = opened.open_before(right.start) if right else None
-                left_op = index.operations[left.operation] if left else None
-                right_op = index.operations[right.operation] if right else None
-                entries = []
-                for op_id in ops:
-                    op = index.operations[op_id]
-                    if centre.machines == 1:
-                        present = m.NewConstant(1)
-                        interval = m.NewIntervalVar(ws_of[op_id], op.minutes, we_of[op_id], f"i_{op_id}")
-                    else:
-                        present = m.NewBoolVar(f"on_{op_id}_{machine}")
-                        m.AddHint(present, placed[op_id].machine == machine)
-                        interval = m.NewOptionalIntervalVar(ws_of[op_id], op.minutes, we_of[op_id], present,
-                                                            f"i_{op_id}_{machine}")
-                        literals[op_id].append(present)
-                    self.present[(op_id, machine)] = present
-                    entries.append((op_id, op, interval, present))
-                m.AddNoOverlap([interval for _, _, interval, _ in entries])
-                hinted = sorted((o for o in ops if placed[o].machine == machine), key=lambda o: placed[o].start)
-                hinted_next = dict(pairwise(hinted))
-                setups = any(v for v in matrix.values())
-                if not setups:
-                    for op_id, _, _, present in entries:
-                        if left_end is not None:
-                            m.Add(ws_of[op_id] >= left_end).OnlyEnforceIf(present)
-                        if right_start is not None:
-                            m.Add(we_of[op_id] <= right_start).OnlyEnforceIf(present)
-                    continue
-
-                def setup(a, b) -> int:
-                    return matrix.get((a.family, b.family), 0) if a is not None and b is not None else 0
-
-                arcs = []
-                empty_setup = setup(left_op, right_op)
-                if left_end is None or right_start is None or left_end + empty_setup <= right_start:
-                    empty = m.NewBoolVar(f"idle_{code}_{machine}")
-                    arcs.append((0, 0, empty))
-                    m.AddHint(empty, not hinted)
-                    if empty_setup:
-                        setup_terms.append(empty_setup * empty)
-                biggest = max([0] + list(matrix.values()))
-                setup_room += biggest * (len(entries) + 1)
-                for i, (op_id, op, _, present) in enumerate(entries, start=1):
-                    begin = m.NewBoolVar(f"first_{op_id}_{machine}")
-                    finish = m.NewBoolVar(f"last_{op_id}_{machine}")
-                    arcs += [(0, i, begin), (i, 0, finish)]
-                    m.AddHint(begin, bool(hinted) and hinted[0] == op_id)
-                    m.AddHint(finish, bool(hinted) and hinted[-1] == op_id)
-                    cost_in, cost_out = setup(left_op, op), setup(op, right_op)
+        literals: dict[str, list] = defaultdict(list)
+        for machine in range(centre.machines):
+            left = max((p for p in fixed_on[machine] if p.start < t0), key=lambda p: p.start, default=None)
+            right = min((p for p in fixed_on[machine] if p.start >= t0), key=lambda p: p.start, default=None)
+            left_end = opened.open_before(left.end) if left else None
+            right_start = opened.open_before(latest_start[right.operation]) if right else None
+            left_op = index.operations[left.operation] if left else None
+            right_op = index.operations[right.operation] if right else None
+            entries = []
+            for op_id in ops:
+                op = index.operations[op_id]
+                if centre.machines == 1:
+                    present = m.NewConstant(1)
+                    interval = m.NewIntervalVar(ws_of[op_id], op.minutes, we_of[op_id], f"i_{op_id}")
+                else:
+                    present = m.NewBoolVar(f"on_{op_id}_{machine}")
+                    m.AddHint(present, placed[op_id].machine == machine)
+                    interval = m.NewOptionalIntervalVar(ws_of[op_id], op.minutes, we_of[op_id], present,
+                                                        f"i_{op_id}_{machine}")
+                    literals[op_id].append(present)
+                self.present[(op_id, machine)] = present
+                entries.append((op_id, op, interval, present))
+            m.AddNoOverlap([interval for _, _, interval, _ in entries])
+            if not setups:
+                for op_id, _, _, present in entries:
                     if left_end is not None:
-                        m.Add(ws_of[op_id] >= left_end + cost_in).OnlyEnforceIf(begin)
+                        m.Add(ws_of[op_id] >= left_end).OnlyEnforceIf(present)
                     if right_start is not None:
-                        m.Add(we_of[op_id] + cost_out <= right_start).OnlyEnforceIf(finish)
-                    if cost_in:
-                        setup_terms.append(cost_in * begin)
-                    if cost_out:
-                        setup_terms.append(cost_out * finish)
-                    if centre.machines > 1:
-                        arcs.append((i, i, present.Not()))
-                    for j, (other_id, other, _, _) in enumerate(entries, start=1):
-                        if i == j:
-                            continue
-                        lit = m.NewBoolVar(f"{op_id}_then_{other_id}_{machine}")
-                        cost = setup(op, other)
-                        m.Add(ws_of[other_id] >= we_of[op_id] + cost).OnlyEnforceIf(lit)
-                        m.AddHint(lit, hinted_next.get(op_id) == other_id)
-                        arcs.append((i, j, lit))
-                        if cost:
-                            setup_terms.append(cost * lit)
-                m.AddCircuit(arcs)
-            for op_id, lits in literals.items():
-                m.AddExactlyOne(lits)
+                        m.Add(we_of[op_id] <= right_start).OnlyEnforceIf(present)
+                continue
+
+            def setup(a, b) -> int:
+                return matrix.get((a.family, b.family), 0) if a is not None and b is not None else 0
+
+            hinted = [o for o in ops if placed[o].machine == machine]  # by start
+            hinted_next = dict(pairwise(hinted))
+            arcs = []
+            empty_setup = setup(left_op, right_op)
+            if left_end is None or right_start is None or left_end + empty_setup <= right_start:
+                empty = m.NewBoolVar(f"idle_{machine}")
+                arcs.append((0, 0, empty))
+                m.AddHint(empty, not hinted)
+                if empty_setup:
+                    setup_terms.append(empty_setup * empty)
+            for i, (op_id, op, _, present) in enumerate(entries, start=1):
+                begin = m.NewBoolVar(f"first_{op_id}_{machine}")
+                finish = m.NewBoolVar(f"last_{op_id}_{machine}")
+                arcs += [(0, i, begin), (i, 0, finish)]
+                m.AddHint(begin, bool(hinted) and hinted[0] == op_id)
+                m.AddHint(finish, bool(hinted) and hinted[-1] == op_id)
+                cost_in, cost_out = setup(left_op, op), setup(op, right_op)
+                if left_end is not None:
+                    m.Add(ws_of[op_id] >= left_end + cost_in).OnlyEnforceIf(begin)
+                if right_start is not None:
+                    m.Add(we_of[op_id] + cost_out <= right_start).OnlyEnforceIf(finish)
+                if cost_in:
+                    setup_terms.append(cost_in * begin)
+                if cost_out:
+                    setup_terms.append(cost_out * finish)
+                if centre.machines > 1:
+                    arcs.append((i, i, present.Not()))
+                for j, (other_id, other, _, _) in enumerate(entries, start=1):
+                    if i == j:
+                        continue
+                    lit = m.NewBoolVar(f"{op_id}_then_{other_id}_{machine}")
+                    cost = setup(op, other)
+                    m.Add(ws_of[other_id] >= we_of[op_id] + cost).OnlyEnforceIf(lit)
+                    m.AddHint(lit, hinted_next.get(op_id) == other_id)
+                    arcs.append((i, j, lit))
+                    if cost:
+                        setup_terms.append(cost * lit)
+            m.AddCircuit(arcs)
+        for lits in literals.values():
+            m.AddExactlyOne(lits)
 
         tardiness_terms = []
-        for order_id in {index.operations[o].order for o in free}:
-            last = index.by_order[order_id][-1].id
-            if last not in free:
+        for op_id in ops:
+            op = index.operations[op_id]
+            if index.by_order[op.order][-1].id != op_id:
                 continue
-            order = index.orders[order_id]
-            end = self.end[last]
-            late = m.NewIntVar(0, max(0, placed[last].end + 2 * span - order.due), f"late_{order_id}")
-            m.Add(late >= end - order.due)
-            m.AddHint(late, max(0, placed[last].end - order.due))
+            order = index.orders[op.order]
+            due = opened.open_before(order.due)
+            late = m.NewIntVar(0, max(0, opened.total + op.minutes - due), f"late_{op.order}")
+            m.Add(late >= we_of[op_id] - due)
+            m.AddHint(late, max(0, opened.open_before(placed[op_id].start) + op.minutes - due))
             tardiness_terms.append(order.weight * late)
-        m.Minimize((setup_room + 1) * (sum(tardiness_terms) + sum(delays)) + sum(setup_terms))
+        setup_room = biggest * (len(ops) + 1) * centre.machines
+        m.Minimize((setup_room + 1) * sum(tardiness_terms) + sum(setup_terms))
 
-    @staticmethod
-    def _real(m, w, opened, w_low: int, w_high: int, hint: int, end: bool, name: str):
-        """The real minute at which open minute `w` begins (a start) or the first `w` are done (an end)."""
-        literals = []
-        real = m.NewIntVar(opened.start_of(w_low) if not end else opened.end_of(max(w_low, 1)),
-                           opened.end_of(w_high) if end else opened.start_of(w_high), name)
-        for k in range(len(opened.starts)):
-            a, b, before = opened.starts[k], opened.ends[k], opened.before[k]
-            length = b - a
-            # open minutes w with a start in interval k: before <= w < before + length; an end: before < w <= ...
-            lo, hi = (before + 1, before + length) if end else (before, before + length - 1)
-            if hi < w_low or lo > w_high:
-                continue
-            lit = m.NewBoolVar(f"{name}_in_{k}")
-            m.Add(w >= lo).OnlyEnforceIf(lit)
-            m.Add(w <= hi).OnlyEnforceIf(lit)
-            m.Add(real == w + a - before).OnlyEnforceIf(lit)
-            m.AddHint(lit, (a < hint <= b) if end else (a <= hint < b))
-            literals.append(lit)
-        m.AddExactlyOne(literals)
-        return real
-
-    def read(self, solver) -> dict[str, Placement]:
-        placements = {}
+    def read(self, solver, sequences: dict[tuple[str, int], list[str]]) -> tuple[dict[str, Placement], dict]:
+        """The placements with each freed operation on its new machine, and every machine's sequence: its fixed
+        operations before the window, the window's in the order of the answer, its fixed ones after (`forward`
+        makes the times)."""
+        placed = dict(self.placed)
+        centre = self.index.centres[self.code]
+        order: dict[int, list[tuple[int, str]]] = defaultdict(list)
         for op_id in self.free:
-            op = self.index.operations[op_id]
-            machines = self.index.centres[op.work_centre].machines
-            machine = next(k for k in range(machines) if solver.Value(self.present[(op_id, k)]))
-            placements[op_id] = Placement(op_id, op.work_centre, machine, solver.Value(self.start[op_id]),
-                                          solver.Value(self.end[op_id]))
-        return placements
+            machine = next(k for k in range(centre.machines) if solver.Value(self.present[(op_id, k)]))
+            placed[op_id] = placed[op_id]._replace(machine=machine)
+            order[machine].append((solver.Value(self.open_start[op_id]), op_id))
+        new = dict(sequences)
+        for machine in range(centre.machines):
+            fixed = [o for o in sequences.get((self.code, machine), []) if o not in self.free]
+            new[(self.code, machine)] = ([o for o in fixed if self.placed[o].start < self.t0]
+                                         + [o for _, o in sorted(order[machine])]
+                                         + [o for o in fixed if self.placed[o].start >= self.t0])
+        return placed, new
