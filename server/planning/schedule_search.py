@@ -5,7 +5,7 @@ CP-SAT finds nothing in 30 s). A search from the list scheduler's schedule, in t
 1. **Batching** (up to 15 % of the time): the list scheduler again with the due dates taken in stretches of 3 to 9
    days (and offsets of a quarter of one) and, within a stretch, one item family after another: fewer changeovers,
    each order at most a stretch out of its due-date turn.
-2. **Priorities** (up to 60 %): the list scheduler again and again with some orders taken as due earlier (late
+2. **Priorities** (up to 70 %): the list scheduler again and again with some orders taken as due earlier (late
    ones, picked by their weighted tardiness) or later (ones with a day to spare), now and then with the stretch
    changed; a change is kept when the schedule is no worse. Two tracks take turns: from the best schedule so far,
    and from the batched one with the fewest setups among those at most half as late again (the lexicographic
@@ -43,7 +43,7 @@ WINDOW_OPERATIONS = 30  # freed operations in a window to start with; more when 
 WINDOW_SECONDS = 0.5  # at most per window
 BATCH_DAYS = (6, 5, 4, 7, 8, 3, 9)  # stretches of due dates in which the batching list scheduler groups families
 BATCHING_SHARE = 0.15  # of the time, at most: the batching grid; up to PRIORITIES_SHARE the priority search, then
-PRIORITIES_SHARE = 0.6  # CP-SAT windows
+PRIORITIES_SHARE = 0.7  # CP-SAT windows
 
 
 def sequences_of(index: _Index, placed: dict[str, Placement]) -> dict[tuple[str, int], list[str]]:

@@ -357,6 +357,8 @@ def _list_schedule(index: _Index, batch_minutes: int = 0, batch_offset: int = 0,
     out of turn). `shift`: some orders taken as due that many minutes later (earlier, when negative)."""
     problem = index.problem
     machines: dict[tuple[str, int], list[_Slot]] = defaultdict(list)  # sorted by open_start
+    starts: dict[tuple[str, int], list[int]] = defaultdict(list)  # their open_start
+    ends: dict[tuple[str, int], list[int]] = defaultdict(list)  # their open_end, sorted too
     placed: dict[str, Placement] = {}
     for op_id in sorted(index.frozen, key=lambda o: index.operations[o].given_start):
         op = index.operations[op_id]
@@ -366,7 +368,10 @@ def _list_schedule(index: _Index, batch_minutes: int = 0, batch_offset: int = 0,
         if end is None:
             raise SchedulingError("calendar_too_short", work_centre=op.work_centre)
         slots = machines[(op.work_centre, op.given_machine)]
-        slots.insert(bisect_right([s.open_start for s in slots], w), _Slot(w, w + op.minutes, op))
+        position = bisect_right(starts[(op.work_centre, op.given_machine)], w)
+        slots.insert(position, _Slot(w, w + op.minutes, op))
+        ends[(op.work_centre, op.given_machine)].insert(position, w + op.minutes)
+        starts[(op.work_centre, op.given_machine)].insert(position, w)
         placed[op_id] = Placement(op_id, op.work_centre, op.given_machine, op.given_start, end)
     dues = _effective_dues(index, shift)
     rank = {op_id: position for position, op_id in enumerate(index.topological)}
@@ -398,16 +403,22 @@ def _list_schedule(index: _Index, batch_minutes: int = 0, batch_offset: int = 0,
         opened = index.open[op.work_centre]
         w_min = opened.open_before(earliest)
         best = None
+        matrix = index.centres[op.work_centre].setup_minutes
         for machine in range(index.centres[op.work_centre].machines):
             slots = machines[(op.work_centre, machine)]
-            for position in range(len(slots) + 1):
+            slot_starts, slot_ends = starts[(op.work_centre, machine)], ends[(op.work_centre, machine)]
+            count = len(slots)
+            # the gaps before slots that end by w_min are too early (the slots are sorted and disjoint)
+            for position in range(bisect_right(slot_ends, w_min), count + 1):
+                if position < count:
+                    low = slot_ends[position - 1] if position and slot_ends[position - 1] > w_min else w_min
+                    if low + op.minutes > slot_starts[position]:
+                        continue  # too small a gap even before setups
                 prev = slots[position - 1] if position else None
-                after = slots[position] if position < len(slots) else None
-                if after is not None and after.open_end <= w_min:
-                    continue
-                setup = index.setup(op.work_centre, prev.operation, op) if prev else 0
+                after = slots[position] if position < count else None
+                setup = matrix.get((prev.operation.family, op.family), 0) if prev else 0
                 w = w_min if prev is None else max(w_min, prev.open_end + setup)
-                if after is not None and (w + op.minutes + index.setup(op.work_centre, op, after.operation)
+                if after is not None and (w + op.minutes + matrix.get((op.family, after.operation.family), 0)
                                           > after.open_start):
                     continue
                 candidate = (w + op.minutes, setup, machine, position, w)
@@ -419,6 +430,8 @@ def _list_schedule(index: _Index, batch_minutes: int = 0, batch_offset: int = 0,
         if start is None or end is None:
             raise SchedulingError("calendar_too_short", work_centre=op.work_centre)
         machines[(op.work_centre, machine)].insert(position, _Slot(w, w + op.minutes, op))
+        ends[(op.work_centre, machine)].insert(position, w + op.minutes)
+        starts[(op.work_centre, machine)].insert(position, w)
         placed[op_id] = Placement(op_id, op.work_centre, machine, start, end)
         for s in successors[op_id]:
             waiting[s] -= 1
