@@ -6,8 +6,9 @@ CP-SAT finds nothing in 30 s). A search from the list scheduler's schedule, in t
    days (and offsets of a quarter of one) and, within a stretch, one item family after another: fewer changeovers,
    each order at most a stretch out of its due-date turn.
 2. **Priorities** (up to 70 %): the list scheduler again and again with some orders taken as due earlier (late
-   ones, picked by their weighted tardiness) or later (ones with a day to spare), now and then with the stretch
-   changed; a change is kept when the schedule is no worse. Two tracks take turns: from the best schedule so far,
+   ones, picked by their weighted tardiness) or later (ones with a day to spare, some as due as an order of their
+   family within four days: the two run together), now and then with the stretch changed; a change is kept when
+   the schedule is no worse. Two tracks take turns: from the best schedule so far,
    and from the batched one with the fewest setups among those at most half as late again (the lexicographic
    objective never trades tardiness for setups on the way, though that start may end up the better one).
 3. **Windows** (the rest): CP-SAT on a stretch of one work centre's operations at a time (30 to start with, more
@@ -249,9 +250,14 @@ class _Track:
 
 def _priorities(index: _Index, best: _Best, tracks: list[_Track], until: float, rng: random.Random) -> None:
     """The list scheduler again and again with some orders taken as due earlier (late ones, the later the likelier)
-    or later (ones with a day to spare), and now and then the batching stretch changed; a change is kept in its
-    track when the track's schedule is no worse, and offered as the best. The tracks take turns."""
+    or later (ones with a day to spare, or as due as an order of their family), and now and then the batching
+    stretch changed; a change is kept in its track when the track's schedule is no worse, and offered as the best.
+    The tracks take turns."""
     orders = index.problem.orders
+    families = {o.id: index.by_order[o.id][0].family for o in orders}
+    family_orders: dict[str, list[str]] = defaultdict(list)
+    for order, family in families.items():
+        family_orders[family].append(order)
     turn = 0
     while time.perf_counter() < until:
         track = tracks[turn % len(tracks)]
@@ -271,6 +277,15 @@ def _priorities(index: _Index, best: _Best, tracks: list[_Track], until: float, 
             for _ in range(rng.choice((1, 2, 3))):
                 order = rng.choice(early)
                 trial[order] = trial.get(order, 0) + rng.choice((480, 1440, 2880))
+        if early and rng.random() < 0.5:  # an order with time to spare taken as due with one of its family
+            for _ in range(rng.choice((1, 2, 4, 8))):
+                order = rng.choice(early)
+                due = index.orders[order].due + trial.get(order, 0)
+                near = [o for o in family_orders[families[order]]
+                        if o != order and abs(index.orders[o].due + trial.get(o, 0) - due) <= 4 * 1440]
+                if near:
+                    other = rng.choice(near)
+                    trial[order] = index.orders[other].due + trial.get(other, 0) - index.orders[order].due
         batch = track.settings
         if batch[0] and rng.random() < 0.2:
             days = max(1, batch[0] // 1440 + rng.choice((-1, 1)))

@@ -18,7 +18,7 @@ from server.planning.scheduling import (
 from tests.planning.scaled_factory import scaled_factory
 
 
-def test_a_factory_of_three_hundred_operations_is_scheduled_better_than_the_list_scheduler():
+def test_a_factory_of_three_hundred_operations_is_searched_to_a_better_schedule_than_the_list_scheduler():
     problem = scaled_factory(300, seed=7, weeks=1)
     assert len(problem.operations) > LARGE_OPERATIONS
     first = list_schedule(problem)
