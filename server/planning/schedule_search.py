@@ -360,7 +360,7 @@ class _Window:
         opened = index.open[code]
         self.code = code
         self.open_start, self.present = {}, {}
-        ws_of, we_of = {}, {}
+        ws_of, we_of, highest = {}, {}, {}
         for op_id in ops:
             op = index.operations[op_id]
             current = placed[op_id]
@@ -368,8 +368,9 @@ class _Window:
                                          + [placed[p].end for p in index.predecessors[op_id] if p not in free]))
             high = opened.open_before(latest_end[op_id])
             w = opened.open_before(current.start)
-            ws = m.NewIntVar(min(low, w), max(high, w + op.minutes) - op.minutes, f"ws_{op_id}")
-            we = m.NewIntVar(min(low, w) + op.minutes, max(high, w + op.minutes), f"we_{op_id}")
+            highest[op_id] = max(high, w + op.minutes)
+            ws = m.NewIntVar(min(low, w), highest[op_id] - op.minutes, f"ws_{op_id}")
+            we = m.NewIntVar(min(low, w) + op.minutes, highest[op_id], f"we_{op_id}")
             m.Add(we == ws + op.minutes)
             m.AddHint(ws, w)
             m.AddHint(we, w + op.minutes)
@@ -470,7 +471,7 @@ class _Window:
                 continue
             order = index.orders[op.order]
             due = opened.open_before(order.due)
-            late = m.NewIntVar(0, max(0, opened.total + op.minutes - due), f"late_{op.order}")
+            late = m.NewIntVar(0, max(0, highest[op_id] - due), f"late_{op.order}")
             m.Add(late >= we_of[op_id] - due)
             m.AddHint(late, max(0, opened.open_before(placed[op_id].start) + op.minutes - due))
             tardiness_terms.append(order.weight * late)
