@@ -101,9 +101,9 @@ def forward(index: _Index, placed: dict[str, Placement], machines: bool = True,
 
 def latest_times(index: _Index, placed: dict[str, Placement],
                  sequences: dict[tuple[str, int], list[str]]) -> tuple[dict[str, int], dict[str, int]]:
-    """The latest each operation may start and end with the machine sequences kept and no order completing later than its
-    due date or, if it is late, than it does now (a backward pass; frozen operations where they are). Whatever
-    moves within these (and after its predecessors) leaves every order's tardiness as it is or better, once
+    """The latest each operation may start and end with the machine sequences kept and no order completing later
+    than its due date or, if it is late, than it does now (a backward pass; frozen operations where they are).
+    Whatever moves within these (and after its predecessors) leaves every order's tardiness as it is or better, once
     `forward` has made the schedule again."""
     machine_next: dict[str, str] = {}
     for sequence in sequences.values():

@@ -391,8 +391,8 @@ def _list_schedule(index: _Index, batch_minutes: int = 0, batch_offset: int = 0,
     def key(op_id: str) -> tuple:
         op = index.operations[op_id]
         if batch_minutes:
-            return ((dues[op.order] + batch_offset) // batch_minutes, op.family, dues[op.order], -index.orders[op.order].weight,
-                    op.order, op.sequence, rank[op_id], op_id)
+            return ((dues[op.order] + batch_offset) // batch_minutes, op.family, dues[op.order],
+                    -index.orders[op.order].weight, op.order, op.sequence, rank[op_id], op_id)
         return (dues[op.order], -index.orders[op.order].weight, op.order, op.sequence, rank[op_id], op_id)
 
     ready = [key(op_id) for op_id, n in waiting.items() if n == 0 and op_id not in placed]
