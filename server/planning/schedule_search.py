@@ -311,10 +311,11 @@ def _windows(index: _Index, best: _Best, until: float, workers: int, rng: random
     centres = sorted({index.operations[o].work_centre for o in movable})
     rng.shuffle(centres)
     cursor: dict[str, int] = defaultdict(int)
-    turn = 0
-    while centres and until - time.perf_counter() > 0.3:
+    turn = idle = 0
+    while centres and until - time.perf_counter() > 0.3 and idle <= 2 * len(centres):
         code = centres[turn % len(centres)]
         turn += 1
+        idle += 1  # a round of centres twice over with nothing to free: nothing ever will be
         placed = best.placed
         chosen = sorted((o for o in movable if placed[o].work_centre == code), key=lambda o: (placed[o].start, o))
         begin = cursor[code] if cursor[code] < len(chosen) - 1 else 0
@@ -323,6 +324,7 @@ def _windows(index: _Index, best: _Best, until: float, workers: int, rng: random
         free = {o for o in chosen[begin:begin + size] if placed[o].start >= t0}
         if len(free) < 2:
             continue
+        idle = 0
         sequences = sequences_of(index, placed)
         window = _Window(cp_model, index, placed, free, t0, latest_times(index, placed, sequences))
         solver = cp_model.CpSolver()
