@@ -12,7 +12,8 @@ Sync protocol: groups `push` (bench/push_bench.py), `initial-sync` (bench/initia
 Floor transactions (groups `count`, `on-hand`): see bench/floor_bench.py.
 Floor app (groups `pwa-shell`, `pwa-scan`, `pwa-drain`): see bench/pwa_bench.py.
 Sales (groups `sales-import`, `sales-list`): see bench/sales_bench.py.
-Planning (group `mrp`): see bench/mrp_bench.py. Scheduling (group `jobshop`): see bench/jobshop_bench.py.
+Planning (group `mrp`): see bench/mrp_bench.py. Scheduling (groups `jobshop`, `schedule`): see bench/jobshop_bench.py
+and bench/schedule_bench.py.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import asyncpg
 
 from bench import (
     floor_bench, initial_sync_bench, jobshop_bench, mrp_bench, poke_bench, push_bench, pwa_bench, sales_bench,
+    schedule_bench,
 )
 from tests import servers
 from tests.clients import office
@@ -36,7 +38,8 @@ from tests.clients import office
 servers.DURABLE_COMMITS = True  # the figures are the production setting's (the suite's own databases skip the flush)
 
 # Each area's benchmarks, in the order a full run takes them after the office group; each has GROUPS: name -> run(args).
-AREAS = (push_bench, initial_sync_bench, poke_bench, floor_bench, pwa_bench, sales_bench, mrp_bench, jobshop_bench)
+AREAS = (push_bench, initial_sync_bench, poke_bench, floor_bench, pwa_bench, sales_bench, mrp_bench, jobshop_bench,
+         schedule_bench)
 ITEMS = 10_000
 LIST_REQUESTS = 200
 

@@ -196,6 +196,7 @@ ONCE_ON_POSTGRES_MODULES |= {
     "test_rfq_rules.py": NO_DATABASE,
     "test_sales_rules.py": NO_DATABASE,
     "test_scheduling.py": NO_DATABASE,
+    "test_scheduling_scale.py": NO_DATABASE,
     "test_shipping_rules.py": NO_DATABASE,
 }
 
