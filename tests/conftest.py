@@ -244,7 +244,8 @@ LONGEST_FIRST = [
     "test_mrp_live.py", "test_pwa_update.py", "test_sync_scope.py", "test_demo.py", "test_production.py",
     "test_browser_sales.py", "test_sync_refusals.py", "test_security.py", "test_shipping.py", "test_webhooks.py",
     "test_pwa_floor.py", "test_cli_errors.py", "test_large_import.py", "test_office_devices_ui.py", "test_pwa_ops.py",
-    "test_webhooks_multiprocess.py", "test_devices.py", "test_sync_protocol.py",
+    "test_webhooks_multiprocess.py", "test_devices.py", "test_sync_protocol.py", "test_rfq.py",
+    "test_scheduling_scale.py", "test_pwa_chinese.py", "test_import_problems_chinese.py", "test_site_scoping.py",
 ]
 
 
