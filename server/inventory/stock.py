@@ -192,19 +192,48 @@ StockKey = tuple[str, str, str, str]  # item, location, lot, status
 async def on_hand_micro(item: str, location: str, lot: str, status: str = AVAILABLE) -> int:
     """The on-hand at a place as this transaction sees it, the place locked until commit."""
     write = current_write()
-    if (item, location) not in write.buffer(PLACES_READ):
+    if (item, location) not in _index(write, PLACES_READ):
         await lock_stock_places([(item, location)])
     key = (item, location, lot, status)
-    base = next((quantity for known, quantity in write.buffer(ON_HAND_BASE) if known == key), None)
+    base = _index(write, ON_HAND_BASE).get(key)
     if base is None:
         # A new row, made at zero now (its quantity is written at commit): whoever lists the rows of this place
         # inside this transaction finds it.
-        await sql_execute(
-            "INSERT INTO stock_on_hand (item, location, lot, status, quantity_micro) VALUES ($1, $2, $3, $4, 0) "
-            "ON CONFLICT (item, location, lot, status) DO NOTHING", *key)
+        await open_on_hand_rows([key])
         base = 0
-        write.buffer(ON_HAND_BASE).append((key, base))
     return base + _changed_by(write, key)
+
+
+async def open_on_hand_rows(keys: Iterable[StockKey]) -> None:
+    """The on-hand rows of places already locked, made at zero where there is none yet, in one statement: what
+    `on_hand_micro` does for one new row, for the thousands an import of opening balances meets at once."""
+    write = current_write()
+    known = _index(write, ON_HAND_BASE)
+    new = sorted(set(keys) - set(known))
+    if not new:
+        return
+    insert = ("INSERT INTO stock_on_hand (item, location, lot, status, quantity_micro) VALUES ($1, $2, $3, $4, 0) "
+              "ON CONFLICT (item, location, lot, status) DO NOTHING")
+    if len(new) == 1:  # a device's step: one statement, as before
+        await sql_execute(insert, *new[0])
+    else:
+        await sql_executemany(insert, new)
+    write.buffer(ON_HAND_BASE).extend((key, 0) for key in new)
+
+
+def _index(write: WriteContext, name: str) -> dict[Any, Any]:
+    """A lookup over a buffer of places read (PLACES_READ: places) or of on-hand bases (ON_HAND_BASE: key and
+    quantity), kept up to date as the buffer grows and built again after a savepoint dropped rows from it: asking
+    the list itself costs a scan per step, the square of a batch of thousands of places."""
+    rows = write.buffer(name)
+    rollbacks, upto, index = write.state.get(f"index:{name}", (write.rollbacks, 0, {}))
+    if rollbacks != write.rollbacks or upto > len(rows):
+        upto, index = 0, {}
+    for row in rows[upto:]:
+        key, value = row if name == ON_HAND_BASE else (row, True)
+        index.setdefault(key, value)
+    write.state[f"index:{name}"] = (write.rollbacks, len(rows), index)
+    return index
 
 
 def _changed_by(write: WriteContext, key: StockKey) -> int:
