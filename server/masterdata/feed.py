@@ -26,7 +26,7 @@ def when_location_moves(listener: LocationMoved) -> None:
 
 
 def _data(record: BaseModel, fields: tuple[str, ...]) -> dict[str, Any]:
-    dumped = record.model_dump(mode="json")
+    dumped = record.model_dump(mode="json", include=set(fields))  # only what devices get: an import dumps thousands
     return {name: dumped.get(name) for name in fields}
 
 

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from litestar.status_codes import HTTP_409_CONFLICT, HTTP_422_UNPROCESSABLE_ENTITY
@@ -24,7 +25,7 @@ from piccolo.table import Table
 
 from server.accounts.audit import record_audit, record_audits
 from server.actors import Who
-from server.db import json_text, needs_write, placeholders, sql_copy, sql_executemany, sql_read
+from server.db import DB, json_text, needs_write, placeholders, sql_copy, sql_executemany, sql_read
 from server.errors import ApiError, duplicate, field_code, not_found, values_of
 from server.records import csv_io
 from server.records.resource import Reference, Resource
@@ -53,7 +54,7 @@ def _child_row(resource: Resource, row: dict[str, Any]) -> dict[str, Any]:
     return {name: _plain(row[name]) for name in fields}
 
 
-# Values per IN (...) of a bulk read: well under the bounds of both databases (PostgreSQL takes 32,767 parameters).
+# Values per IN (...) of a bulk read on SQLite, well under its bound on parameters (PostgreSQL takes one array).
 IN_CHUNK = 1000
 
 
@@ -74,11 +75,16 @@ async def _rows_where_in(table: type[Table], column: str, values: Iterable[Any],
     selected = [c for c in table._meta.columns if not columns or c._meta.name in columns]
     json_columns = [c._meta.name for c in selected if isinstance(c, (JSON, JSONB))]
     listed = ", ".join(f"{_quoted(c._meta.db_column_name)} AS {_quoted(c._meta.name)}" for c in selected)
+    select = f"SELECT {listed} FROM {table._meta.tablename} WHERE {_quoted(column)}"
+    ordered = f" ORDER BY {_quoted(order_by)}" if order_by else ""
     rows: list[dict[str, Any]] = []
-    for chunk in _chunks(wanted):
-        rows += await sql_read(f"SELECT {listed} FROM {table._meta.tablename} WHERE {_quoted(column)} IN "
-                               f"({placeholders(len(chunk))})" + (f" ORDER BY {_quoted(order_by)}" if order_by else ""),
-                               *chunk)
+    if DB.engine_type == "postgres":
+        # One array: PostgreSQL plans an IN list of a thousand parameters slowly, an array as one index scan.
+        if wanted:
+            rows = await sql_read(f"{select} = ANY($1){ordered}", wanted)
+    else:
+        for chunk in _chunks(wanted):
+            rows += await sql_read(f"{select} IN ({placeholders(len(chunk))}){ordered}", *chunk)
     for row in rows:
         for name in json_columns:
             if isinstance(row[name], str):
@@ -292,8 +298,13 @@ async def _validate(resource: Resource, values: dict[str, Any], own_id: int | No
         raise refusal
 
 
+@lru_cache(maxsize=None)
+def _column_names(table: type[Table]) -> frozenset[str]:
+    return frozenset(c._meta.name for c in table._meta.columns)
+
+
 def _columns(resource: Resource, values: dict[str, Any]) -> dict[str, Any]:
-    names = {c._meta.name for c in resource.table._meta.columns}
+    names = _column_names(resource.table)
     return {k: v for k, v in values.items() if k in names and k != "id"}
 
 
@@ -322,9 +333,19 @@ def _default(column: Any) -> Any:
 def _bulk_rows(table: type[Table], rows: list[dict[str, Any]]) -> tuple[list[str], list[tuple[Any, ...]]]:
     """Rows for a bulk insert: every column but the primary key, the column's default where a row has no value."""
     columns = [column for column in table._meta.columns if not column._meta.primary_key]
-    return ([column._meta.db_column_name for column in columns],
-            [tuple(_stored_value(column, row[column._meta.name]) if column._meta.name in row else _default(column)
-                   for column in columns) for row in rows])
+    names = [column._meta.name for column in columns]
+    json_columns = [index for index, column in enumerate(columns) if isinstance(column, (JSON, JSONB))]
+    missing = object()
+    out = []
+    for row in rows:
+        values = [row.get(name, missing) for name in names]
+        for index, value in enumerate(values):
+            if value is missing:
+                values[index] = _default(columns[index])
+        for index in json_columns:
+            values[index] = _stored_value(columns[index], values[index])
+        out.append(tuple(values))
+    return [column._meta.db_column_name for column in columns], out
 
 
 async def _insert_many(resource: Resource, records: list[dict[str, Any]]) -> None:
