@@ -42,13 +42,17 @@ async def record_audits(
     who: Who,
     action: str,
     entity: str,
-    entries: Sequence[tuple[str, dict[str, Any] | None, dict[str, Any] | None]],
+    entries: Sequence[tuple[str, dict[str, Any] | str | None, dict[str, Any] | str | None]],
     summary: str = "",
 ) -> None:
-    """The same rows as `record_audit` for many records of one action (an import): (key, before, after) each, in
-    one bulk statement."""
+    """The same rows as `record_audit` for many records of one action (an import): (key, before, after) each, the
+    records as dicts or as their JSON text already, in one bulk statement."""
     now = datetime.now(timezone.utc)
     user_id = who.actor.id if who.actor else None
     await sql_copy("audit_entry", AUDIT_COLUMNS, [
-        (now, user_id, who.name, action, entity, key, None if before is None else json_text(before),
-         None if after is None else json_text(after), summary[:2000]) for key, before, after in entries])
+        (now, user_id, who.name, action, entity, key, _json(before), _json(after), summary[:2000])
+        for key, before, after in entries])
+
+
+def _json(record: dict[str, Any] | str | None) -> str | None:
+    return record if record is None or isinstance(record, str) else json_text(record)

@@ -43,10 +43,16 @@ def _plain(value: Any) -> Any:
 
 
 def _as_record(resource: Resource, row: dict[str, Any], children: list[dict[str, Any]] | None) -> BaseModel:
-    data = {name: _plain(row[name]) for name in resource.read_model.model_fields if name in row}
+    data = {name: _plain(value) if type(value) is Decimal else value
+            for name, value in ((name, row[name]) for name in _field_names(resource.read_model) if name in row)}
     if resource.children is not None:
         data[resource.children.field] = children or []
     return resource.read_model.model_validate(data)
+
+
+@lru_cache(maxsize=None)
+def _field_names(model: type[BaseModel]) -> tuple[str, ...]:
+    return tuple(model.model_fields)
 
 
 def _child_row(resource: Resource, row: dict[str, Any]) -> dict[str, Any]:
@@ -526,8 +532,9 @@ async def import_csv(resource: Resource, text: str, who: Who, *, dry_run: bool =
     after = {code: _as_record(resource, row, children.get(row["id"])) for code, row in rows.items()}
     changes = [(code, stored[code][1] if code in stored else None, after[code])
                for code in (values["code"] for _, _, values in merged_records) if code in after]
-    await record_audits(who, "import", resource.entity,
-                        [(code, _audit_view(before), _audit_view(record)) for code, before, record in changes])
+    await record_audits(who, "import", resource.entity, [
+        (code, None if before is None else before.model_dump_json(), record.model_dump_json())
+        for code, before, record in changes])
     if resource.on_change is not None:
         for _, before, record in changes:
             await resource.on_change(before, record)
