@@ -185,7 +185,7 @@ async def lock_stock_places(places: Iterable[StockPlace]) -> None:
 # savepoint rolled back forgets them (with the locks taken inside it, which PostgreSQL releases there).
 ON_HAND_BASE = "on_hand:base"
 ON_HAND_CHANGE = "on_hand:change"
-ON_HAND_TOTALS = "on_hand:totals"  # write.state: per place, (rollbacks, changes counted, their sum)
+ON_HAND_TOTALS = "on_hand:totals"  # write.state: (rollbacks, changes counted, their sum per place)
 StockKey = tuple[str, str, str, str]  # item, location, lot, status
 
 
@@ -237,16 +237,18 @@ def _index(write: WriteContext, name: str) -> dict[Any, Any]:
 
 
 def _changed_by(write: WriteContext, key: StockKey) -> int:
-    """The sum of this transaction's changes to a place, kept as a running total: a batch of moves asks after
-    every move, and summing the whole buffer each time grew with the square of the batch."""
+    """The sum of this transaction's changes to a place, from running totals of every place kept up to date with
+    the changes buffer (only the changes made since the last question are added): a batch of moves asks after every
+    move, and an import of opening balances after each of thousands of places, where a scan of the buffer per
+    question grew with the square of the batch. A savepoint rolled back since: counted again."""
     changes = write.buffer(ON_HAND_CHANGE)
-    totals = write.state.setdefault(ON_HAND_TOTALS, {})
-    rollbacks, upto, total = totals.get(key, (write.rollbacks, 0, 0))
-    if rollbacks != write.rollbacks or upto > len(changes):  # a savepoint dropped changes since: count again
-        upto, total = 0, 0
-    total += sum(delta for changed, delta in changes[upto:] if changed == key)
-    totals[key] = (write.rollbacks, len(changes), total)
-    return total
+    rollbacks, upto, totals = write.state.get(ON_HAND_TOTALS, (write.rollbacks, 0, {}))
+    if rollbacks != write.rollbacks or upto > len(changes):
+        upto, totals = 0, {}
+    for changed, delta in changes[upto:]:
+        totals[changed] = totals.get(changed, 0) + delta
+    write.state[ON_HAND_TOTALS] = (write.rollbacks, len(changes), totals)
+    return totals.get(key, 0)
 
 
 async def _write_on_hand(write: WriteContext) -> None:
