@@ -51,7 +51,7 @@ COLUMNS = ("item", "location", "lot", "expiry", "serials", "quantity", "status",
 REQUIRED = ("item", "location", "quantity")
 MAX_ROWS = 50_000
 IN_CHUNK = 500  # values per IN (...) read
-LOCK_CHUNK = 5_000  # places locked per statement (two parameters each)
+LOCK_CHUNK = 15_000  # places locked (and their on-hand rows read, two parameters each) per statement
 HEADER_ALIASES = {
     "物料": "item", "物料编码": "item", "物料代码": "item", "料号": "item",
     "库位": "location", "货位": "location", "储位": "location", "库位编码": "location",
@@ -102,7 +102,7 @@ class Checked:
     places: dict[str, Place] = field(default_factory=dict)
     items: dict[str, dict[str, Any]] = field(default_factory=dict)
     new_lots: dict[tuple[str, str], date | None] = field(default_factory=dict)
-    dated_lots: dict[tuple[str, str], date] = field(default_factory=dict)  # known lots that get their first expiry
+    dated_lots: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # known lots given a first expiry
 
 
 # -- the file on its own: pure ---------------------------------------------------------------------------------------
@@ -292,7 +292,7 @@ async def check_balances(balances: list[Balance], who: Who) -> tuple[Checked, li
     locations = {row["code"]: row for row in await _rows_in(LOCATION_ROWS, (b.location for b in balances))}
     item_codes = sorted({b.item for b in balances})
     lots = {(row["item"], row["code"]): row for row in await _rows_in(
-        "SELECT item, code, expiry FROM lot WHERE item IN ({})", item_codes)} if any(b.lot for b in balances) else {}
+        "SELECT item, code, expiry, supplier_lot FROM lot WHERE item IN ({})", item_codes)} if any(b.lot for b in balances) else {}
     serials = {(row["item"], row["serial"]) for row in await _rows_in(
         "SELECT item, serial FROM serial_number WHERE serial IN ({})", (s for b in balances for s in b.serials))}
     loaded = {(row["item"], row["location"], row["lot"], row["status"]): row for row in await _rows_in(
@@ -331,7 +331,7 @@ async def check_balances(balances: list[Balance], who: Who) -> tuple[Checked, li
             if lot is None:
                 checked.new_lots[key] = checked.new_lots.get(key) or balance.expiry
             elif lot["expiry"] is None and balance.expiry is not None:
-                checked.dated_lots[key] = balance.expiry
+                checked.dated_lots[key] = {**lot, "expiry": balance.expiry}
     return checked, problems
 
 
@@ -355,16 +355,16 @@ async def _write_lots(checked: Checked) -> int:
     now = datetime.now(timezone.utc)
     new = [{"item": item, "code": code, "expiry": expiry, "production_date": None, "supplier": None, "supplier_lot": "",
             "source": REASON} for (item, code), expiry in checked.new_lots.items()]
-    await sql_copy("lot", ("item", "code", "expiry", "production_date", "supplier", "supplier_lot", "source", "created_at"),
-                   [(*row.values(), now) for row in new])
+    # A lot another transaction made a moment ago is taken as found, as `ensure_lot` takes it.
+    if new:
+        await sql_executemany("INSERT INTO lot (item, code, expiry, production_date, supplier, supplier_lot, source, created_at) "
+                              "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (item, code) DO NOTHING",
+                              [(*row.values(), now) for row in new])
     if checked.dated_lots:
         await sql_executemany("UPDATE lot SET expiry = $1 WHERE item = $2 AND code = $3",
-                              [(expiry, item, code) for (item, code), expiry in checked.dated_lots.items()])
-    for row in new:
+                              [(lot["expiry"], item, code) for (item, code), lot in checked.dated_lots.items()])
+    for row in [*new, *checked.dated_lots.values()]:
         record_change("lot", f"{row['item']}|{row['code']}", lot_data(row), Visibility())
-    for (item, code), expiry in checked.dated_lots.items():
-        record_change("lot", f"{item}|{code}", lot_data({"item": item, "code": code, "expiry": expiry, "supplier_lot": ""}),
-                      Visibility())
     return len(new)
 
 

@@ -11,7 +11,7 @@ from contextlib import closing
 import httpx
 from openpyxl import Workbook
 
-from tests.factory import make_item
+from tests.factory import count_in, make_item
 from tests.faults import Oracle
 from tests.sync_fixtures import enrolled_device
 
@@ -136,3 +136,22 @@ def test_a_file_with_problems_in_many_rows_is_refused_with_each_and_writes_nothi
     assert loaded.status_code == 200, loaded.text
     assert loaded.json()["posted"] == 1 and loaded.json()["lots_created"] == 1
     assert {row[3] for row in stock_rows(clerk, dated)} == {"12"}
+
+
+def test_a_lot_known_without_an_expiry_takes_its_opening_balances_and_keeps_it(login, unique, server, tmp_path):
+    _, dated, _ = a_factory_to_open(login, unique)
+    clerk = login("warehouse")
+    lot = unique("C")
+    count_in(clerk, dated, "RM-A-01-01", "2", lot=lot)  # a count found the lot: it has no expiry yet
+    loaded = load(clerk, f"{HEADER}\n{dated},RM-A-01-02,{lot},2027-05-31,,3,,\n")
+    assert loaded.status_code == 200, loaded.text
+    assert (loaded.json()["posted"], loaded.json()["lots_created"]) == (1, 0)
+    with closing(enrolled_device(server.url, clerk, tmp_path)) as device:
+        device.pull_all()
+        assert device.replica("lot")[f"{dated}|{lot}"]["expiry"] == "2027-05-31"
+
+    refused = load(clerk, f"{HEADER}\n{dated},RM-A-02-01,{lot},2027-06-30,,1,,\n")
+    assert refused.status_code == 422, refused.text
+    [problem] = refused.json()["details"]["errors"]
+    assert (problem["row"], problem["column"], problem["code"]) == (2, "expiry", "lot_expiry_mismatch")
+    assert problem["params"] == {"item": dated, "lot": lot, "expiry": "2027-05-31", "stated": "2027-06-30"}
