@@ -76,7 +76,7 @@ def _quoted(name: str) -> str:
 async def _rows_where_in(table: type[Table], column: str, values: Iterable[Any], *columns: str,
                          order_by: str | None = None) -> list[dict[str, Any]]:
     """The rows of `table` (these columns, or all) whose `column` is one of `values`, as the ORM reads them (JSON
-    parsed), in statements of at most IN_CHUNK values on the fast path (server/db.py)."""
+    parsed), on the fast path (server/db.py): one statement on PostgreSQL, one per IN_CHUNK values on SQLite."""
     wanted = list(dict.fromkeys(value for value in values if value is not None))
     selected = [c for c in table._meta.columns if not columns or c._meta.name in columns]
     json_columns = [c._meta.name for c in selected if isinstance(c, (JSON, JSONB))]
