@@ -337,17 +337,14 @@ def _default(column: Any) -> Any:
 
 
 def _bulk_rows(table: type[Table], rows: list[dict[str, Any]]) -> tuple[list[str], list[tuple[Any, ...]]]:
-    """Rows for a bulk insert: every column but the primary key, the column's default where a row has no value."""
+    """Rows for a bulk insert: every column but the primary key, the column's default where a row has no value (the
+    defaults worked out once: the rows of one statement are written at the same moment)."""
     columns = [column for column in table._meta.columns if not column._meta.primary_key]
-    names = [column._meta.name for column in columns]
+    pairs = [(column._meta.name, _default(column)) for column in columns]
     json_columns = [index for index, column in enumerate(columns) if isinstance(column, (JSON, JSONB))]
-    missing = object()
     out = []
     for row in rows:
-        values = [row.get(name, missing) for name in names]
-        for index, value in enumerate(values):
-            if value is missing:
-                values[index] = _default(columns[index])
+        values = [row.get(name, default) for name, default in pairs]
         for index in json_columns:
             values[index] = _stored_value(columns[index], values[index])
         out.append(tuple(values))
