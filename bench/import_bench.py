@@ -83,8 +83,6 @@ def _timed_import(client, pid: int, text: str) -> tuple[float, float, dict]:
 
 
 def bench_items(backend: str) -> float:
-    if servers.BACKEND != backend:
-        servers._demo_template = None  # the demo template is per backend: the other one's is no template here
     servers.BACKEND = backend
     text = items_csv("BENCH-PCS", ITEMS)
     with tempfile.TemporaryDirectory() as tmp:
