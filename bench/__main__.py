@@ -12,6 +12,7 @@ Sync protocol: groups `push` (bench/push_bench.py), `initial-sync` (bench/initia
 Floor transactions (groups `count`, `on-hand`): see bench/floor_bench.py.
 Floor app (groups `pwa-shell`, `pwa-scan`, `pwa-drain`): see bench/pwa_bench.py.
 Sales (groups `sales-import`, `sales-list`): see bench/sales_bench.py.
+Master-data import (group `import`): see bench/import_bench.py.
 Planning (group `mrp`): see bench/mrp_bench.py. Scheduling (groups `jobshop`, `schedule`): see bench/jobshop_bench.py
 and bench/schedule_bench.py.
 """
@@ -20,70 +21,26 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sqlite3
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
-import asyncpg
-
 from bench import (
-    floor_bench, initial_sync_bench, jobshop_bench, mrp_bench, poke_bench, push_bench, pwa_bench, sales_bench,
-    schedule_bench,
+    floor_bench, import_bench, initial_sync_bench, jobshop_bench, mrp_bench, poke_bench, push_bench, pwa_bench,
+    sales_bench, schedule_bench,
 )
+from bench.import_bench import items_csv, raw_insert_seconds
 from tests import servers
 from tests.clients import office
 
 servers.DURABLE_COMMITS = True  # the figures are the production setting's (the suite's own databases skip the flush)
 
 # Each area's benchmarks, in the order a full run takes them after the office group; each has GROUPS: name -> run(args).
-AREAS = (push_bench, initial_sync_bench, poke_bench, floor_bench, pwa_bench, sales_bench, mrp_bench, jobshop_bench,
-         schedule_bench)
+AREAS = (import_bench, push_bench, initial_sync_bench, poke_bench, floor_bench, pwa_bench, sales_bench, mrp_bench,
+         jobshop_bench, schedule_bench)
 ITEMS = 10_000
 LIST_REQUESTS = 200
-
-
-def items_csv(unit: str, count: int) -> str:
-    lines = ["code,name,type,unit,safety_stock,lead_time_days,standard_cost"]
-    for i in range(count):
-        kind = ("raw", "semi_finished", "finished")[i % 3]
-        lines.append(f"B-{i:06d},Bench item {i} {'steel' if i % 2 else 'foam'},{kind},{unit},{i % 50},{i % 20},{i % 97}.25")
-    return "\n".join(lines) + "\n"
-
-
-def raw_rows(count: int) -> list[tuple]:
-    return [(f"R-{i:06d}", f"Bench item {i}", "raw", "PCS", i % 50, i % 20, i % 97) for i in range(count)]
-
-
-async def raw_insert_seconds(database_url: str, count: int) -> float:
-    """The floor: the same number of rows written by the bare driver in one transaction, no validation, no audit."""
-    rows = raw_rows(count)
-    ddl = (
-        "CREATE TABLE bench_raw (code VARCHAR(40) PRIMARY KEY, name VARCHAR(200), type VARCHAR(20), unit VARCHAR(40),"
-        " safety_stock NUMERIC(18,6), lead_time_days INTEGER, standard_cost NUMERIC(18,4))"
-    )
-    insert = "INSERT INTO bench_raw VALUES ({})"
-    if database_url.startswith("postgresql"):
-        conn = await asyncpg.connect(database_url)
-        try:
-            await conn.execute(ddl)
-            started = time.perf_counter()
-            async with conn.transaction():
-                await conn.executemany(insert.format(", ".join(f"${i}" for i in range(1, 8))), rows)
-            return time.perf_counter() - started
-        finally:
-            await conn.close()
-    path = database_url.removeprefix("sqlite:///")
-    conn = sqlite3.connect(path)
-    try:
-        conn.execute(ddl)
-        started = time.perf_counter()
-        with conn:
-            conn.executemany(insert.format(", ".join("?" * 7)), rows)
-        return time.perf_counter() - started
-    finally:
-        conn.close()
 
 
 def percentile(samples: list[float], pct: float) -> float:

@@ -32,3 +32,23 @@ class OnHand(BaseModel):
     lot: str | None
     status: str
     quantity: str
+
+
+class OpeningItemTotal(BaseModel):
+    item: str
+    quantity: str = Field(description="The quantity the file puts into stock of this item, all places together")
+
+
+class OpeningBalanceResult(BaseModel):
+    """The answer to an opening-balance file that was loaded (or, with `dry_run`, would be). A refused file answers
+    422 `import_invalid` with every problem in `details.errors` (row, column, code, message, params)."""
+
+    dry_run: bool = Field(description="True: the file was only checked, nothing was written")
+    rows: int
+    posted: int = Field(description="Balances put into stock as ledger entries (reason opening_balance); 0 on a dry run")
+    to_post: int = Field(description="Balances the file puts (or would put) into stock")
+    skipped: int = Field(description="Rows whose place has this very opening balance already: loaded before, unchanged")
+    lots_created: int
+    serials: int = Field(description="Serial numbers registered")
+    quantity: str = Field(description="Sum of the quantities posted (or to post)")
+    by_item: list[OpeningItemTotal]

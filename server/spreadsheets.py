@@ -9,6 +9,7 @@ import csv
 import io
 import re
 import time
+import zipfile
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from decimal import Decimal
@@ -18,7 +19,7 @@ import anyio
 import anyio.to_thread
 from litestar.status_codes import HTTP_413_REQUEST_ENTITY_TOO_LARGE, HTTP_422_UNPROCESSABLE_ENTITY
 
-from server.errors import ApiError
+from server.errors import ApiError, problem_values
 
 T = TypeVar("T")
 
@@ -146,6 +147,95 @@ def xlsx_records(workbook: Any, deadline: Deadline) -> Iterator[tuple[int, list[
             if max(values) > MAX_SHEET_COLUMNS:
                 raise _too_many_columns(number)
             yield number, [_xlsx_text(values.get(column)) for column in range(1, max(values) + 1)]
+
+
+# -- an import's file: bytes to rows of text cells (CSV or XLSX), and its problems ------------------------------------
+MAX_IMPORT_BYTES = 10 * 1024 * 1024
+MAX_XLSX_UNPACKED_BYTES = 200 * 1024 * 1024  # what the zip inflates to: a small file must not unpack to gigabytes
+XLSX_MAGIC = b"PK\x03\x04"
+
+
+def problem(row: int, column: str, code: str, message: str, /, **values: Any) -> dict[str, Any]:
+    """A problem of an imported file: where (row, column), what (`code`), the English `message` API clients read,
+    and the `params` it names, from which a page says it in the reader's language (server/web/forms.py)."""
+    return {"row": row, "column": column, "code": code, "message": message, "params": problem_values(**values)}
+
+
+def refused_file(status: int, code: str, message: str, row: int = 0, **details: Any) -> ApiError:
+    """The file as a whole cannot be read: one problem, on the row where reading stopped (0: the file itself)."""
+    return ApiError(status, code, message, {**details, "errors": [problem(row, "", code, message, **details)]})
+
+
+def read_rows(raw: bytes, filename: str, deadline: Deadline) -> Iterator[tuple[int, list[str]]]:
+    """(row number, cells as text) of the first sheet of an XLSX or of a CSV (UTF-8 with or without BOM, or the
+    GB18030 Chinese Excel saves), blank rows left out, read as they are asked for within the bounds above. Anything
+    else is refused as `unreadable_file`."""
+    if len(raw) > MAX_IMPORT_BYTES:
+        raise refused_file(HTTP_413_REQUEST_ENTITY_TOO_LARGE, "file_too_large",
+                           f"The file is larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MB: split it",
+                           max_bytes=MAX_IMPORT_BYTES, max_mb=MAX_IMPORT_BYTES // (1024 * 1024))
+    if raw.startswith(XLSX_MAGIC):
+        rows = _xlsx_rows(raw, deadline)
+    elif filename.lower().endswith((".xlsx", ".xls")) or b"\x00" in raw[:65536]:
+        raise _unreadable()
+    else:
+        rows = _csv_rows(raw, deadline)
+    try:
+        yield from rows
+    except UploadRefused as exc:
+        raise refused_file(exc.status_code, exc.code, exc.message, exc.row,
+                           **{k: v for k, v in exc.details.items() if k != "row"}) from exc
+
+
+def _unreadable() -> ApiError:
+    return refused_file(HTTP_422_UNPROCESSABLE_ENTITY, "unreadable_file",
+                        "The file is neither a CSV nor an XLSX workbook: save it as 'CSV UTF-8' or 'Excel workbook'")
+
+
+def _csv_rows(raw: bytes, deadline: Deadline) -> Iterator[tuple[int, list[str]]]:
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = raw.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise refused_file(HTTP_422_UNPROCESSABLE_ENTITY, "invalid_encoding",
+                           "The file is neither UTF-8 nor GB18030: save it as 'CSV UTF-8' and import it again")
+    return ((number, row) for number, row in csv_records(text, deadline) if any(cell.strip() for cell in row))
+
+
+def _xlsx_rows(raw: bytes, deadline: Deadline) -> Iterator[tuple[int, list[str]]]:
+    from openpyxl import load_workbook  # noqa: PLC0415 - only an XLSX upload pays for importing it
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except zipfile.BadZipFile as exc:
+        raise _unreadable() from exc
+    if unpacked > MAX_XLSX_UNPACKED_BYTES:
+        raise refused_file(HTTP_413_REQUEST_ENTITY_TOO_LARGE, "file_too_large",
+                           "The workbook unpacks to more than 200 MB: split it", max_bytes=MAX_XLSX_UNPACKED_BYTES,
+                           max_mb=MAX_XLSX_UNPACKED_BYTES // (1024 * 1024))
+    try:
+        workbook = load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
+    except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds for a damaged workbook; all mean the same
+        raise _unreadable() from exc
+    try:
+        records = xlsx_records(workbook, deadline)
+        while True:
+            try:
+                number, cells = next(records)
+            except StopIteration:
+                return
+            except ApiError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - as above, for a sheet damaged further down
+                raise _unreadable() from exc
+            if any(cell.strip() for cell in cells):
+                yield number, cells
+    finally:
+        workbook.close()
 
 
 # A cell a spreadsheet would evaluate: =, +, -, @ (and their full-width forms, which Excel takes as well), and a tab

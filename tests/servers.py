@@ -172,6 +172,8 @@ def demo_template(tmp: Path) -> Database:
     (xdist worker) to need it loads it while the others wait for it, and a new demo server starts on a copy of it
     instead of loading the demo again. The run drops it at its end (tests/conftest.py: drop_demo_template)."""
     global _demo_template
+    if _demo_template is not None and _demo_template.url.startswith("sqlite") != (BACKEND != "postgres"):
+        _demo_template = None  # a benchmark run moved to the other database: that template is no template here
     if _demo_template is None:
         run_dir = os.environ.get(RUN_DIR_VARIABLE)
         if not run_dir:

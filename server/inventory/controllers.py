@@ -3,24 +3,35 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, get, post
-from litestar.params import Parameter
-from litestar.status_codes import HTTP_201_CREATED
+from litestar.datastructures import UploadFile
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, Parameter
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from schemas.common import Page
-from schemas.inventory import OnHand
+from schemas.inventory import OnHand, OpeningBalanceResult
 from schemas.sync import StockCountArgs, StockMoveArgs
 from server.accounts.identity import requires
 from server.actors import office_who
 from server.db import write_transaction
 from server.inventory.availability import available_to_promise, fefo_suggestion, stock_alerts
+from server.inventory import opening
 from server.inventory.moves import count_stock, move_stock
 from server.inventory.stock import list_on_hand
 
 CodeFilter = Annotated[str | None, Parameter(max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
+
+
+@dataclass
+class BalanceUpload:
+    """The multipart form: the file in the field `file` (a named field, so a form without it is a 400)."""
+
+    file: UploadFile
 
 
 class StockController(Controller):
@@ -71,3 +82,24 @@ class StockController(Controller):
         async with write_transaction():
             return await count_stock(data.item, data.lot, data.location, data.counted_quantity, data.reason,
                                      office_who(request))
+
+    @post("/opening-balances", guards=[requires("stock.write")], status_code=HTTP_200_OK,
+          operation_id="import_opening_balances",
+          summary="Load opening stock balances from a CSV or XLSX (all or nothing)",
+          description="One row per item, location, lot and status: item, location, lot, expiry (YYYY-MM-DD), serials "
+                      "(one per unit of a serial-tracked item, separated by spaces, commas or semicolons), quantity, "
+                      "status (available, hold, quarantine), unit_cost; headers in English or Chinese. Each balance is "
+                      "posted to the ledger with reason `opening_balance`; lots are created with their expiry, serials "
+                      "registered. Any problem refuses the file: 422 `import_invalid` with every problem in "
+                      "details.errors. A place that has this very opening balance already is skipped (a file loaded "
+                      "twice changes nothing); one with another is `opening_balance_exists`.")
+    async def load_opening_balances(
+        self, request: Request, data: Annotated[BalanceUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
+        dry_run: Annotated[bool, Parameter(description="Only check the file: nothing is written")] = False,
+    ) -> OpeningBalanceResult:
+        filename = data.file.filename or ""
+        balances, found = await opening.read_balance_sheet(await data.file.read(), filename)
+        async with write_transaction():
+            result = await opening.import_opening_balances(balances, found, office_who(request), filename=filename,
+                                                           dry_run=dry_run)
+        return OpeningBalanceResult(**result)

@@ -185,39 +185,70 @@ async def lock_stock_places(places: Iterable[StockPlace]) -> None:
 # savepoint rolled back forgets them (with the locks taken inside it, which PostgreSQL releases there).
 ON_HAND_BASE = "on_hand:base"
 ON_HAND_CHANGE = "on_hand:change"
-ON_HAND_TOTALS = "on_hand:totals"  # write.state: per place, (rollbacks, changes counted, their sum)
+ON_HAND_TOTALS = "on_hand:totals"  # write.state: (rollbacks, changes counted, their sum per place)
 StockKey = tuple[str, str, str, str]  # item, location, lot, status
 
 
 async def on_hand_micro(item: str, location: str, lot: str, status: str = AVAILABLE) -> int:
     """The on-hand at a place as this transaction sees it, the place locked until commit."""
     write = current_write()
-    if (item, location) not in write.buffer(PLACES_READ):
+    if (item, location) not in _index(write, PLACES_READ):
         await lock_stock_places([(item, location)])
     key = (item, location, lot, status)
-    base = next((quantity for known, quantity in write.buffer(ON_HAND_BASE) if known == key), None)
+    base = _index(write, ON_HAND_BASE).get(key)
     if base is None:
         # A new row, made at zero now (its quantity is written at commit): whoever lists the rows of this place
         # inside this transaction finds it.
-        await sql_execute(
-            "INSERT INTO stock_on_hand (item, location, lot, status, quantity_micro) VALUES ($1, $2, $3, $4, 0) "
-            "ON CONFLICT (item, location, lot, status) DO NOTHING", *key)
+        await open_on_hand_rows([key])
         base = 0
-        write.buffer(ON_HAND_BASE).append((key, base))
     return base + _changed_by(write, key)
 
 
+async def open_on_hand_rows(keys: Iterable[StockKey]) -> None:
+    """The on-hand rows of places already locked, made at zero where there is none yet, in one statement: what
+    `on_hand_micro` does for one new row, for the thousands an import of opening balances meets at once."""
+    write = current_write()
+    known = _index(write, ON_HAND_BASE)
+    new = sorted(set(keys) - set(known))
+    if not new:
+        return
+    insert = ("INSERT INTO stock_on_hand (item, location, lot, status, quantity_micro) VALUES ($1, $2, $3, $4, 0) "
+              "ON CONFLICT (item, location, lot, status) DO NOTHING")
+    if len(new) == 1:  # a device's step: one statement, as before
+        await sql_execute(insert, *new[0])
+    else:
+        await sql_executemany(insert, new)
+    write.buffer(ON_HAND_BASE).extend((key, 0) for key in new)
+
+
+def _index(write: WriteContext, name: str) -> dict[Any, Any]:
+    """A lookup over a buffer of places read (PLACES_READ: places) or of on-hand bases (ON_HAND_BASE: key and
+    quantity), kept up to date as the buffer grows and built again after a savepoint dropped rows from it: asking
+    the list itself costs a scan per step, the square of a batch of thousands of places."""
+    rows = write.buffer(name)
+    rollbacks, upto, index = write.state.get(f"index:{name}", (write.rollbacks, 0, {}))
+    if rollbacks != write.rollbacks or upto > len(rows):
+        upto, index = 0, {}
+    for row in rows[upto:]:
+        key, value = row if name == ON_HAND_BASE else (row, True)
+        index.setdefault(key, value)
+    write.state[f"index:{name}"] = (write.rollbacks, len(rows), index)
+    return index
+
+
 def _changed_by(write: WriteContext, key: StockKey) -> int:
-    """The sum of this transaction's changes to a place, kept as a running total: a batch of moves asks after
-    every move, and summing the whole buffer each time grew with the square of the batch."""
+    """The sum of this transaction's changes to a place, from running totals of every place kept up to date with
+    the changes buffer (only the changes made since the last question are added): a batch of moves asks after every
+    move, and an import of opening balances after each of thousands of places, where a scan of the buffer per
+    question grew with the square of the batch. A savepoint rolled back since: counted again."""
     changes = write.buffer(ON_HAND_CHANGE)
-    totals = write.state.setdefault(ON_HAND_TOTALS, {})
-    rollbacks, upto, total = totals.get(key, (write.rollbacks, 0, 0))
-    if rollbacks != write.rollbacks or upto > len(changes):  # a savepoint dropped changes since: count again
-        upto, total = 0, 0
-    total += sum(delta for changed, delta in changes[upto:] if changed == key)
-    totals[key] = (write.rollbacks, len(changes), total)
-    return total
+    rollbacks, upto, totals = write.state.get(ON_HAND_TOTALS, (write.rollbacks, 0, {}))
+    if rollbacks != write.rollbacks or upto > len(changes):
+        upto, totals = 0, {}
+    for changed, delta in changes[upto:]:
+        totals[changed] = totals.get(changed, 0) + delta
+    write.state[ON_HAND_TOTALS] = (write.rollbacks, len(changes), totals)
+    return totals.get(key, 0)
 
 
 async def _write_on_hand(write: WriteContext) -> None:

@@ -1,7 +1,7 @@
 """Stock tables. Quantities are integers of micro-units (10^-6 of the item's unit): exact on SQLite and
 PostgreSQL alike, so sums in SQL never drift the way REAL arithmetic would."""
 
-from piccolo.columns import JSON, BigInt, Date, Integer, Serial, Text, Timestamptz, Varchar
+from piccolo.columns import JSON, BigInt, Date, Integer, Numeric, Serial, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
 
@@ -108,3 +108,22 @@ class Receipt(Table, tablename="receipt"):
     device_id = Varchar(length=36, null=True, default=None)
     username = Varchar(length=64, null=True, default=None)
     received_at = Timestamptz()
+
+
+class OpeningBalance(Table, tablename="opening_balance"):
+    """Stock a factory brought with it on its first day, as loaded from its old system (server/inventory/opening.py):
+    one row per item, location, lot and status, beside the ledger row (reason `opening_balance`) that put it into
+    stock, with the unit cost it was valued at. A place has one opening balance: a file loaded again changes nothing."""
+
+    id = Serial(primary_key=True)
+    item = Varchar(length=40)
+    location = Varchar(length=40, index=True)
+    lot = Varchar(length=40, default="")
+    status = Varchar(length=12, default="available")
+    quantity_micro = BigInt()
+    unit_cost = Numeric(digits=(18, 4), null=True, default=None)
+    serials = JSON(default=[])
+    source = Varchar(length=200, default="")  # the file it came from
+    username = Varchar(length=64, null=True, default=None)
+    at = Timestamptz()
+    # Unique per item, location, lot and status: an index made by its migration.

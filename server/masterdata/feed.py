@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from server.masterdata.tables import Warehouse
+from server.db import current_write
 from sync.feed import Visibility, record_move
 
 ITEM_FIELDS = ("code", "name", "type", "unit", "gtin", "lot_tracked", "serial_tracked", "shelf_life_days", "inspection_required")
@@ -25,7 +26,7 @@ def when_location_moves(listener: LocationMoved) -> None:
 
 
 def _data(record: BaseModel, fields: tuple[str, ...]) -> dict[str, Any]:
-    dumped = record.model_dump(mode="json")
+    dumped = record.model_dump(mode="json", include=set(fields))  # only what devices get: an import dumps thousands
     return {name: dumped.get(name) for name in fields}
 
 
@@ -44,9 +45,21 @@ async def item_changed(before: BaseModel | None, after: BaseModel | None) -> Non
     )
 
 
+WAREHOUSE_SITES = "warehouse_sites"
+
+
 async def _warehouse_visibility(warehouse: str) -> Visibility:
-    row = await Warehouse.select(Warehouse.site).where(Warehouse.code == warehouse).first()
-    return Visibility(site=row["site"] if row else None, warehouse=warehouse)
+    """Read once per transaction and warehouse (an import of thousands of bins names a few warehouses); a warehouse
+    written in the same transaction forgets it (`warehouse_changed`)."""
+    sites = current_write().state.setdefault(WAREHOUSE_SITES, {})
+    if warehouse not in sites:
+        row = await Warehouse.select(Warehouse.site).where(Warehouse.code == warehouse).first()
+        sites[warehouse] = row["site"] if row else None
+    return Visibility(site=sites[warehouse], warehouse=warehouse)
+
+
+async def warehouse_changed(before: BaseModel | None, after: BaseModel | None) -> None:
+    current_write().state.pop(WAREHOUSE_SITES, None)
 
 
 async def location_changed(before: BaseModel | None, after: BaseModel | None) -> None:
@@ -54,6 +67,7 @@ async def location_changed(before: BaseModel | None, after: BaseModel | None) ->
     old = await _warehouse_visibility(before.warehouse) if _live(before) else None  # type: ignore[union-attr]
     new = await _warehouse_visibility(after.warehouse) if _live(after) else None  # type: ignore[union-attr]
     record_move("location", record.code, _data(after, LOCATION_FIELDS) if new else None, old, new)  # type: ignore[union-attr,arg-type]
-    if old != new:
+    # A bin that did not exist before has nothing lying in it to follow.
+    if old != new and before is not None:
         for listener in _location_moved:
             await listener(record.code, old, new)  # type: ignore[union-attr]

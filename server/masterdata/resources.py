@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
+from pydantic import BaseModel
+
 from schemas import masterdata as md
+from server.db import current_write
 from server.errors import Detail
 from server.masterdata.calendar import overlapping_shifts
-from server.masterdata.feed import item_changed, location_changed
+from server.masterdata.feed import item_changed, location_changed, warehouse_changed
 from server.masterdata.tables import (
     Bom,
     BomLine,
@@ -138,17 +143,51 @@ def indirect_cycles(bom: dict[str, Any], uses: Mapping[str, set[str]]) -> list[P
     ]
 
 
+ACTIVE_BOM_LINES = "active_bom_lines"
+
+
+@dataclass
+class _BomLines:
+    uses: dict[str, set[str]]  # item -> the components its active BOMs need
+    edges: Counter[tuple[str, str]]  # (item, component) -> how many active BOM lines say it
+    by_bom: dict[str, list[tuple[str, str]]]  # BOM code -> its (item, component) lines
+
+
+async def _active_bom_lines() -> _BomLines:
+    """Every active BOM's lines, read once per transaction (an import checks hundreds of BOMs against the same
+    ones); a BOM written in the same transaction forgets them (`bom_changed`)."""
+    state = current_write().state
+    if ACTIVE_BOM_LINES not in state:
+        rows = await BomLine.select(BomLine.bom.code.as_alias("bom_code"), BomLine.bom.item.as_alias("parent"),
+                                    BomLine.component).where(BomLine.bom.archived == False)  # noqa: E712
+        lines = _BomLines({}, Counter(), {})
+        for row in rows:
+            lines.uses.setdefault(row["parent"], set()).add(row["component"])
+            lines.edges[(row["parent"], row["component"])] += 1
+            lines.by_bom.setdefault(row["bom_code"], []).append((row["parent"], row["component"]))
+        state[ACTIVE_BOM_LINES] = lines
+    return state[ACTIVE_BOM_LINES]
+
+
+async def bom_changed(before: BaseModel | None, after: BaseModel | None) -> None:
+    current_write().state.pop(ACTIVE_BOM_LINES, None)
+
+
+def _uses_of_other_boms(lines: _BomLines, code: str) -> dict[str, set[str]]:
+    """What the other active BOMs need: a BOM's own stored lines are the ones being replaced."""
+    uses = dict(lines.uses)
+    for (parent, component), count in Counter(lines.by_bom.get(code, ())).items():
+        if lines.edges[(parent, component)] == count:
+            uses[parent] = uses[parent] - {component}
+    return uses
+
+
 async def bom_checks(bom: dict[str, Any]) -> list[Problem]:
     """A BOM must not close a loop through other active BOMs (a chair needing a seat needing a chair), or explosion
     and MRP would never end. The BOM being saved is left out: its lines are the ones being replaced."""
     if not bom.get("components"):
         return []
-    rows = await BomLine.select(BomLine.bom.item.as_alias("parent"), BomLine.component).where(
-        (BomLine.bom.archived == False) & (BomLine.bom.code != bom["code"])  # noqa: E712
-    )
-    uses: dict[str, set[str]] = {}
-    for row in rows:
-        uses.setdefault(row["parent"], set()).add(row["component"])
+    uses = _uses_of_other_boms(await _active_bom_lines(), bom["code"])
     return indirect_cycles(bom, uses) + await _tracked_backflush(bom)
 
 
@@ -199,6 +238,7 @@ WAREHOUSES = Resource(
     sort_fields=("code", "name", "site", "created_at", "updated_at"),
     references=(Reference("site", Site, "site"),),
     list_columns=("code", "name", "site"),
+    on_change=warehouse_changed,
 )
 
 LOCATIONS = Resource(
@@ -255,6 +295,7 @@ BOMS = Resource(
     ),
     rules=bom_rules,
     checks=bom_checks,
+    on_change=bom_changed,
     list_columns=("code", "item", "version", "valid_from"),
 )
 

@@ -15,6 +15,7 @@ import json
 import re
 import typing
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -78,14 +79,21 @@ def format_records(resource: Resource, records: list[BaseModel]) -> str:
     return out.getvalue()
 
 
+@lru_cache(maxsize=None)
+def _structured_fields(model: type[BaseModel]) -> frozenset[str]:
+    """The fields whose cell holds JSON (contacts, shifts…), worked out once per model: a file asks for every cell."""
+    return frozenset(name for name, info in model.model_fields.items() if _is_structured(info.annotation))
+
+
 def _decode_cells(model: type[BaseModel], cells: dict[str, str]) -> tuple[dict[str, Any], list[tuple[str, str, str]]]:
     values: dict[str, Any] = {}
     problems = []
+    structured = _structured_fields(model)
     for name, raw in cells.items():
         text = from_spreadsheet_cell((raw or "").strip())
         if text == "":
             continue
-        if _is_structured(model.model_fields[name].annotation):
+        if name in structured:
             try:
                 values[name] = json.loads(text)
             except json.JSONDecodeError:

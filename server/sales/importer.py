@@ -16,10 +16,8 @@ due_date*, promised_date (the line's). Dates as YYYY-MM-DD (or YYYY/MM/DD, or XL
 
 from __future__ import annotations
 
-import io
 import re
 import sqlite3
-import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -28,7 +26,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 import asyncpg
-from litestar.status_codes import HTTP_409_CONFLICT, HTTP_413_REQUEST_ENTITY_TOO_LARGE, HTTP_422_UNPROCESSABLE_ENTITY
+from litestar.status_codes import HTTP_409_CONFLICT, HTTP_422_UNPROCESSABLE_ENTITY
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from schemas.common import has_control_characters
@@ -38,16 +36,16 @@ from server.actors import Who
 from server.db import DB, json_text, needs_write, placeholders, sql_executemany, sql_fetch
 from server.document_rules import document_code, numbered
 from server.documents import utc_now
-from server.errors import ApiError, field_code, problem_values, validation_values
+from server.errors import ApiError, field_code, validation_values
 from server.quantities import decimals_used, to_micro
-from server.spreadsheets import Deadline, UploadRefused, csv_records, parse_upload, xlsx_records
+# The file reader and the problem shape live in server/spreadsheets.py (every import's); named here as well for the
+# importers that took them from here.
+from server.spreadsheets import MAX_IMPORT_BYTES, parse_upload, problem, read_rows, refused_file  # noqa: F401
 from server.sales import rules
 from server.sales.pricing import price_lists
 from server.sales.service import ENTITY, EVENTS, order_out
 from server.webhooks import service as webhooks
 
-MAX_IMPORT_BYTES = 10 * 1024 * 1024
-MAX_XLSX_UNPACKED_BYTES = 200 * 1024 * 1024  # what the zip inflates to: a small file must not unpack to gigabytes
 MAX_IMPORT_LINES = 20_000
 MAX_LINES_PER_ORDER = 500  # as SalesOrderIn allows
 MAX_ORDER_REF = 80
@@ -65,93 +63,7 @@ HEADER_ALIASES = {
     "物料": "item", "物料编码": "item", "数量": "quantity", "单价": "unit_price", "折扣": "discount_pct",
     "折扣率": "discount_pct", "要求交期": "due_date", "交期": "due_date", "承诺交期": "promised_date",
 }
-XLSX_MAGIC = b"PK\x03\x04"
 _SLASHED_DATE = re.compile(r"^(\d{4})[/.-](\d{1,2})[/.-](\d{1,2})$")
-
-
-def problem(row: int, column: str, code: str, message: str, /, **values: Any) -> dict[str, Any]:
-    """A problem of an imported file: where (row, column), what (`code`), the English `message` API clients read,
-    and the `params` it names, from which a page says it in the reader's language (server/web/forms.py)."""
-    return {"row": row, "column": column, "code": code, "message": message, "params": problem_values(**values)}
-
-
-def refused_file(status: int, code: str, message: str, row: int = 0, **details: Any) -> ApiError:
-    """The file as a whole cannot be read: one problem, on the row where reading stopped (0: the file itself)."""
-    return ApiError(status, code, message, {**details, "errors": [problem(row, "", code, message, **details)]})
-
-
-# -- reading the file: bytes to rows of text cells, in a worker thread (server/spreadsheets.py) ------------------
-
-def read_rows(raw: bytes, filename: str, deadline: Deadline) -> Iterator[tuple[int, list[str]]]:
-    """(row number, cells as text) of the first sheet of an XLSX or of a CSV (UTF-8 with or without BOM, or the
-    GB18030 Chinese Excel saves), blank rows left out, read as they are asked for within the bounds of
-    server/spreadsheets.py. Anything else is refused as `unreadable_file`."""
-    if len(raw) > MAX_IMPORT_BYTES:
-        raise refused_file(HTTP_413_REQUEST_ENTITY_TOO_LARGE, "file_too_large",
-                           f"The file is larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MB: split it",
-                           max_bytes=MAX_IMPORT_BYTES, max_mb=MAX_IMPORT_BYTES // (1024 * 1024))
-    if raw.startswith(XLSX_MAGIC):
-        rows = _xlsx_rows(raw, deadline)
-    elif filename.lower().endswith((".xlsx", ".xls")) or b"\x00" in raw[:65536]:
-        raise _unreadable()
-    else:
-        rows = _csv_rows(raw, deadline)
-    try:
-        yield from rows
-    except UploadRefused as exc:
-        raise refused_file(exc.status_code, exc.code, exc.message, exc.row,
-                           **{k: v for k, v in exc.details.items() if k != "row"}) from exc
-
-
-def _unreadable() -> ApiError:
-    return refused_file(HTTP_422_UNPROCESSABLE_ENTITY, "unreadable_file",
-                        "The file is neither a CSV nor an XLSX workbook: save it as 'CSV UTF-8' or 'Excel workbook'")
-
-
-def _csv_rows(raw: bytes, deadline: Deadline) -> Iterator[tuple[int, list[str]]]:
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = raw.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise refused_file(HTTP_422_UNPROCESSABLE_ENTITY, "invalid_encoding",
-                           "The file is neither UTF-8 nor GB18030: save it as 'CSV UTF-8' and import it again")
-    return ((number, row) for number, row in csv_records(text, deadline) if any(cell.strip() for cell in row))
-
-
-def _xlsx_rows(raw: bytes, deadline: Deadline) -> Iterator[tuple[int, list[str]]]:
-    from openpyxl import load_workbook  # noqa: PLC0415 - only an XLSX upload pays for importing it
-
-    try:
-        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
-            unpacked = sum(info.file_size for info in archive.infolist())
-    except zipfile.BadZipFile as exc:
-        raise _unreadable() from exc
-    if unpacked > MAX_XLSX_UNPACKED_BYTES:
-        raise refused_file(HTTP_413_REQUEST_ENTITY_TOO_LARGE, "file_too_large",
-                           "The workbook unpacks to more than 200 MB: split it", max_bytes=MAX_XLSX_UNPACKED_BYTES,
-                           max_mb=MAX_XLSX_UNPACKED_BYTES // (1024 * 1024))
-    try:
-        workbook = load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
-    except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds for a damaged workbook; all mean the same
-        raise _unreadable() from exc
-    try:
-        records = xlsx_records(workbook, deadline)
-        while True:
-            try:
-                number, cells = next(records)
-            except StopIteration:
-                return
-            except ApiError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - as above, for a sheet damaged further down
-                raise _unreadable() from exc
-            if any(cell.strip() for cell in cells):
-                yield number, cells
-    finally:
-        workbook.close()
 
 
 # -- the file's shape and contracts: pure ----------------------------------------------------------------------------

@@ -96,6 +96,7 @@ PERMISSIONS: dict[str, str] = {
     "GET /api/stock/fefo": "stock.read",
     "POST /api/stock/counts": "stock.write",
     "POST /api/stock/moves": "stock.write",
+    "POST /api/stock/opening-balances": "stock.write",
     "POST /api/stock/receipts": "stock.write",
     # Purchasing.
     "GET /api/purchase-orders": "purchasing.read",
