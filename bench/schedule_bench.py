@@ -14,7 +14,8 @@ from collections import Counter
 
 from bench.common import block, verdict
 from server.planning.schedule_check import check_schedule
-from server.planning.scheduling import evaluate, list_schedule, solve
+from server.planning.scheduler import solve
+from server.planning.scheduling import evaluate, list_schedule
 from tests.planning.scaled_factory import scaled_factory
 
 OPERATIONS = 2000

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from server.planning.scheduling import Placement, Problem, SchedulingError, job_shop, solve
+from server.planning.scheduler import solve
+from server.planning.scheduling import Placement, Problem, SchedulingError, job_shop
 
 
 class InstanceError(ValueError):

@@ -1,4 +1,4 @@
-"""How `scheduling.solve` schedules a factory too big for one CP-SAT model (issue 15's 2,000 operations on 20 work
+"""How `scheduler.solve` schedules a factory too big for one CP-SAT model (issue 15's 2,000 operations on 20 work
 centres: one model of it has ~400k variables, mostly setup arcs and calendar choices, takes ~13 s to build, and
 CP-SAT finds nothing in 30 s). A search from the list scheduler's schedule, in three stages over the time limit:
 

@@ -31,13 +31,14 @@ Time is whole minutes on one axis (the caller picks the origin, e.g. minutes sin
   that each keep the previous optimum as a constraint (weights big enough for one sum overflow 64 bits with
   real horizons). `objective="makespan"` (the job shop of `floorsync jobshop`) minimises the last end instead.
 
-The list scheduler's schedule is the solver's complete hint, and `solve` returns it when the solver has nothing
-better, so the result is never worse than the earliest-due-date rule's.
+The list scheduler's schedule is the solver's complete hint, and `scheduler.solve` (server/planning/scheduler.py, the
+entry point) returns it when the solver has nothing better, so the result is never worse than the earliest-due-date
+rule's.
 
 One model of the whole problem stops scaling at about a hundred operations (2,000 take ~13 s to build, ~400k
 variables, and CP-SAT finds nothing in 30 s). With more than `LARGE_OPERATIONS` operations to schedule and the
-tardiness objective, `solve` searches from the list scheduler's schedule instead (`schedule_search.py`): batched
-and re-prioritised list schedules, then CP-SAT on one work centre's stretch at a time. The objective and its order
+tardiness objective, `scheduler.solve` searches from the list scheduler's schedule instead (`schedule_search.py`):
+batched and re-prioritised list schedules, then CP-SAT on one work centre's stretch at a time. The objective and its order
 are the same, compared on whole schedules; nothing is proven, and the bound is that of infinite capacity."""
 
 from __future__ import annotations
@@ -444,42 +445,6 @@ def _list_schedule(index: _Index, batch_minutes: int = 0, batch_offset: int = 0,
             if waiting[s] == 0:
                 heapq.heappush(ready, key(s))
     return tuple(placed[op.id] for op in problem.operations)
-
-
-# More operations to schedule than this: the search of schedule_search.py. Measured on the generated factory
-# (tests/planning/scaled_factory.py) with 10 s: at 54 operations one model ends a little better (weighted tardiness
-# 401k against 405k), at 105 the search does (254k against 293k), and at 242 one model finds nothing of its own.
-LARGE_OPERATIONS = 80
-
-
-def solve(problem: Problem, seconds: float = 10.0, workers: int = 2,
-          on_solution: Callable[[str, float, int], None] | None = None) -> Schedule:
-    """The schedule CP-SAT finds within `seconds` (wall), started from the list scheduler's; `on_solution` hears
-    (phase, seconds since the start, objective value) for every improving solution. A large problem is searched
-    (`schedule_search.search`): its `on_solution` hears the stage (list, batching, priorities, windows) and the
-    weighted tardiness, from the list schedule on."""
-    started = time.perf_counter()
-    index = _Index(problem)
-    first = _list_schedule(index)
-    first_objective = evaluate(problem, first)
-    if problem.objective == "tardiness" and len(problem.operations) - len(index.frozen) > LARGE_OPERATIONS:
-        from server.planning.schedule_search import search
-
-        phases, placements = search(index, first, seconds, workers, started, on_solution)
-    else:
-        model = _Model(index, first)
-        phases, placements = model.solve(seconds, workers, started, on_solution)
-    elapsed = time.perf_counter() - started
-    if placements is None or _key(problem, evaluate(problem, placements)) > _key(problem, first_objective):
-        main = first_objective.makespan if problem.objective == "makespan" else first_objective.weighted_tardiness
-        bound = phases[0].bound if phases and phases[0].status in ("optimal", "feasible") else 0
-        return Schedule(first, first_objective, "list", bound, _gap(main, bound), elapsed, tuple(phases),
-                        first_objective)
-    objective = evaluate(problem, placements)
-    status = "optimal" if all(p.status == "optimal" for p in phases) else "feasible"
-    main = phases[0]
-    return Schedule(tuple(placements), objective, status, main.bound, _gap(main.value, main.bound), elapsed,
-                    tuple(phases), first_objective)
 
 
 def _key(problem: Problem, objective: Objective) -> tuple:

@@ -16,7 +16,7 @@ import asyncpg
 from server.db import _sqlite_statement
 from server.planning.schedule_check import check_schedule
 from server.planning.schedule_snapshot import read_schedule_input
-from server.planning.scheduling import solve
+from server.planning.scheduler import solve
 from tests.clients import office
 from tests.factory import approved_order
 

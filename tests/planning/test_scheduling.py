@@ -9,9 +9,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from server.planning.schedule_check import check_schedule
+from server.planning.scheduler import solve
 from server.planning.scheduling import (
     Operation, Order, Placement, Problem, SchedulingError, WorkCentre, evaluate, list_schedule, operation_minutes,
-    solve,
 )
 
 DAY = 1440

@@ -12,9 +12,8 @@ import time
 
 from server.planning.schedule_check import check_schedule
 from server.planning.schedule_search import _Best, _windows, forward, latest_times, sequences_of
-from server.planning.scheduling import (
-    LARGE_OPERATIONS, Operation, Problem, _Index, evaluate, list_schedule, solve,
-)
+from server.planning.scheduler import LARGE_OPERATIONS, solve
+from server.planning.scheduling import Operation, Problem, _Index, evaluate, list_schedule
 from tests.planning.scaled_factory import scaled_factory
 
 
