@@ -35,7 +35,7 @@ from server.i18n import translate
 from server.inventory.lots import today
 from server.masterdata.tables import Site
 from server.planning.mrp import Plan, PlanningError, plan
-from server.planning.problem_file import exception_text
+from server.planning.problem_file import RECORD_ROWS, exception_text
 from server.planning.snapshot import Buckets, Snapshot, read_input
 from server.planning.suppliers import ranked_suppliers
 from server.periodic import PeriodicTask
@@ -155,9 +155,6 @@ class _PlanRows:
     def __init__(self, orders: list[tuple], records: list[tuple], exceptions: list[tuple]):
         self.orders, self.records, self.exceptions = orders, records, exceptions
 
-
-RECORD_ROWS = ("gross_requirements", "scheduled_receipts", "projected_on_hand", "net_requirements",
-               "planned_order_receipts", "planned_order_releases")
 
 
 def _planned_rows(run_id: int, snapshot: Snapshot) -> _PlanRows:
