@@ -28,7 +28,7 @@ from server.db import WriteContext, placeholders, sql_execute, sql_read, write_i
 from server.errors import ApiError, refuse
 from server.i18n import Message
 from server.inventory.lots import today
-from server.inventory.stock import AVAILABLE, PLACES_READ, lock_stock_places, on_hand_micro
+from server.inventory.stock import AVAILABLE, PLACES_READ, is_locked, lock_stock_places, on_hand_micro
 from server.quantities import quantity_text, to_micro
 
 
@@ -245,7 +245,7 @@ def _reservations_changed(item: str | None) -> None:
 async def reservations_at(item: str, location: str, lot: str) -> list[Held]:
     """The open reservations of one bin, in the order they were made."""
     write = write_in_progress()
-    if write is None or (item, location) not in write.buffer(PLACES_READ):
+    if write is None or not is_locked(write, (item, location)):
         rows = await sql_read(
             "SELECT id, order_kind, order_code, line_no, quantity_micro FROM stock_reservation WHERE item = $1 "
             "AND location = $2 AND lot = $3 AND released_at IS NULL ORDER BY id",

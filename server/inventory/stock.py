@@ -192,7 +192,7 @@ StockKey = tuple[str, str, str, str]  # item, location, lot, status
 async def on_hand_micro(item: str, location: str, lot: str, status: str = AVAILABLE) -> int:
     """The on-hand at a place as this transaction sees it, the place locked until commit."""
     write = current_write()
-    if (item, location) not in _index(write, PLACES_READ):
+    if not is_locked(write, (item, location)):
         await lock_stock_places([(item, location)])
     key = (item, location, lot, status)
     base = _index(write, ON_HAND_BASE).get(key)
@@ -219,6 +219,11 @@ async def open_on_hand_rows(keys: Iterable[StockKey]) -> None:
     else:
         await sql_executemany(insert, new)
     write.buffer(ON_HAND_BASE).extend((key, 0) for key in new)
+
+
+def is_locked(write: WriteContext, place: StockPlace) -> bool:
+    """Whether this transaction has locked the place (and read its on-hand rows)."""
+    return place in _index(write, PLACES_READ)
 
 
 def _index(write: WriteContext, name: str) -> dict[Any, Any]:
