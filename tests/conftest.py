@@ -186,6 +186,7 @@ ONCE_ON_POSTGRES_MODULES = {
 NO_DATABASE = "it reads and writes no database, so a second run would prove nothing the first did not"
 ONCE_ON_POSTGRES_MODULES |= {
     "test_architecture.py": NO_DATABASE,
+    "test_audit_words.py": NO_DATABASE,
     "test_calendar.py": NO_DATABASE,
     "test_command_schemas.py": NO_DATABASE,
     "test_jobshop.py": NO_DATABASE,
