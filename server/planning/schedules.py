@@ -37,6 +37,7 @@ from server.db import DB, current_write, needs_write, placeholders, read_snapsho
 from server.errors import ApiError, not_found, refuse
 from server.i18n import translate
 from server.masterdata.tables import Site
+from server.planning.dispatch import write_dispatch_lists
 from server.planning.schedule_check import check_schedule
 from server.planning.schedule_keep import predecessors
 from server.planning.schedule_snapshot import ScheduleInput, read_schedule_input
@@ -327,6 +328,7 @@ async def accept(run_id: int, who: Who) -> ScheduleRunOut:
                               ScheduleRun.decided_at: now}).where(ScheduleRun.id == run_id)
     await record_audit(who, "accept", "schedule", str(run_id), {"accepted": current}, {"accepted": run_id})
     site = run["site"]
+    await write_dispatch_lists(site, run_id, now)
     for listener in ACCEPTED_LISTENERS:
         current_write().after_commit.append(lambda listener=listener: listener(site, run_id))
     return await get_run(run_id)
