@@ -159,6 +159,7 @@ POSTGRES_ONLY_MODULES = {
     "test_sync_multiprocess.py": "several server processes share live events only through Redis",
     "test_webhooks_multiprocess.py": "several server processes share one database only on PostgreSQL",
     "test_push_contention.py": "writers wait for each other's row locks only on PostgreSQL (SQLite has one writer)",
+    "test_dispatch_multiprocess.py": "several server processes share live events only through Redis",
 }
 # Browser scenarios (marked `browser`) drive the pages and the floor app through the same HTTP API as the other tests;
 # what the database does under those calls is proven on both backends by the HTTP tests, so a scenario runs once, on
