@@ -313,7 +313,7 @@ class DispatchOperationOut(BaseModel):
     operation: str = Field(description="What the routing says the operation is")
     start_at: datetime
     end_at: datetime
-    machine: int
+    machine: int = Field(description="Which of the work centre's machines, numbered from 0 as in the schedule")
     late: bool = Field(description="Its order ends after its due time in this schedule")
     frozen: bool = Field(description="Kept in place: started, or within the frozen window")
 
