@@ -327,15 +327,18 @@ RISK_ORDER = ("delivered", "on_track", "at_risk", "late")
 
 
 def line_risk(today: date, promise: date, open_micro: int, covered_micro: int,
-              lead_time_days: int) -> tuple[str, Message | None]:
+              lead_time_days: int, scheduled_finish: date | None = None) -> tuple[str, Message | None]:
     """Whether a line will meet its promise date: delivered; late once the date passed with something still owed;
-    at risk when what is owed is not yet on a shipment, reserved or coming from production, and fewer days are
-    left than the item takes to make or buy; else on track. The reason is a catalog message (`risk.*`), said in the
-    reader's language."""
+    at risk when the accepted schedule finishes the production made for it after the promise date, or when what is
+    owed is not yet on a shipment, reserved or coming from production and fewer days are left than the item takes
+    to make or buy; else on track. The reason is a catalog message (`risk.*`), said in the reader's language."""
     if open_micro <= 0:
         return "delivered", None
     if promise < today:
         return "late", Message("risk.late", {"days": (today - promise).days, "promise": promise.isoformat()})
+    if scheduled_finish is not None and scheduled_finish > promise:
+        return "at_risk", Message("risk.scheduled_late", {"finish": scheduled_finish.isoformat(),
+                                                          "promise": promise.isoformat()})
     if covered_micro >= open_micro:
         return "on_track", Message("risk.covered")
     days_left = (promise - today).days
