@@ -51,8 +51,11 @@ from server.production.controllers import RESOLVERS as PRODUCTION_RESOLVERS
 from server.production.controllers import DowntimeController, ProductionOrderController
 from server.purchasing import commands as purchasing_commands
 from server.purchasing.scanning import RESOLVERS as PURCHASING_RESOLVERS
+from server.planning import promising
 from server.planning import service as planning
-from server.planning.controllers import MrpController, PlanningSettingsController, RfqFromPlanController
+from server.planning.controllers import (
+    MrpController, PlanningSettingsController, PromiseController, RfqFromPlanController,
+)
 from server.purchasing.controllers import PurchaseOrderController, PurchasingPolicyController, ReceiptController, RfqController
 from server.orders import alerts as late_order_watch
 from server.orders.controllers import CustomerSummaryController, SalesOrderCascadeController
@@ -184,6 +187,7 @@ def wire_areas() -> None:
     when_reservations_cut(SHIPMENT_RESERVATIONS, shipment_reservations_cut)  # a count short of a pick: the shipment is short
     when_reservations_moved(SHIPMENT_RESERVATIONS, shipment_reservations_moved)  # a move carried a pick: its list follows
     sales_service.read_downstream_with(downstream_facts)  # what production and shipping did for an order
+    sales_service.promise_with(promising.review_promises)  # an order's promises, worked out at its review
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -280,7 +284,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             PurchaseOrderController,
             PurchasingPolicyController,
             RfqController,
-            MrpController,
+            MrpController, PromiseController,
             RfqFromPlanController,
             PlanningSettingsController,
             ReceiptController,
