@@ -203,6 +203,7 @@ def available(balance: Balance, quantity_micro: int, today: date) -> Available:
 class _Ready:
     minute: int | None  # when it is there (None: it cannot be)
     why: _Why
+    ends: bool = False  # the minute ends work (a finish at midnight is the day before's), else it starts a day
 
 
 class _Promiser:
@@ -263,7 +264,7 @@ class _Promiser:
             del self.operations[operations_before:]
             return LinePromise(line.line_no, line.item, line.quantity_micro, line.requested, None, None, "",
                                ready.why.reason, ready.why.params), None
-        promised = self.day_of(ready.minute)
+        promised = self.day_of(ready.minute) if ready.ends else self.day_of(ready.minute + 1)
         taken = min(line.quantity_micro, whole.most_micro)
         if taken:
             balance.needs.append((promised, taken))
@@ -353,7 +354,7 @@ class _Promiser:
         end = at[self.index.by_order[top][-1].id].end
         if stock.minute is not None and stock.minute > end:
             return stock
-        return _Ready(end, self._why(self.index.by_order[top][-1].id, at))
+        return _Ready(end, self._why(self.index.by_order[top][-1].id, at), ends=True)
 
     def _why(self, op_id: str, at: dict[str, Placement]) -> _Why:
         index, now = self.index, self.data.now
