@@ -25,7 +25,7 @@ from server.planning.schedule_check import check_schedule
 from server.planning.scheduler import solve
 from tests.clients import office
 from tests.english import english_runs
-from tests.factory import approved_order, count_in, make_item
+from tests.factory import approved_order, make_item
 from tests.servers import make_server
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
