@@ -161,8 +161,8 @@ def exposure_of(status: str, lines: Iterable[PricedLine], paid: Decimal) -> Deci
 
 # -- the review on submission ---------------------------------------------------------------------------------------
 
-CREDIT, DISCOUNT, CONTRACT = "credit", "discount", "contract"
-CHECKS = (CREDIT, DISCOUNT, CONTRACT)
+CREDIT, DISCOUNT, CONTRACT, PROMISE = "credit", "discount", "contract", "promise"
+CHECKS = (CREDIT, DISCOUNT, CONTRACT, PROMISE)
 
 
 @dataclass(frozen=True)
@@ -188,6 +188,9 @@ def check_message(lang: str, code: str, details: Mapping[str, Any]) -> str:
     elif code == "discount_above_threshold":
         values["lines"] = translate(lang, "review.list_separator").join(
             translate(lang, "review.discount_line", line_no=line_no, pct=pct) for line_no, pct in details["lines"].items())
+    elif code == "promise_later_than_requested":
+        values["lines"] = translate(lang, "review.list_separator").join(
+            translate(lang, "review.promise_line", line_no=line_no, **late) for line_no, late in details["lines"].items())
     elif code == "contract_violated":
         values["breaches"] = translate(lang, "review.breach_separator").join(
             translate(lang, f"review.breach_{b['code']}", **b) for b in details["breaches"])
@@ -219,6 +222,14 @@ def discount_check(discounts: Mapping[int, Decimal], max_discount_pct: Decimal) 
     over = {line_no: pct for line_no, pct in sorted(discounts.items()) if pct > max_discount_pct}
     details = {"max_discount_pct": plain(max_discount_pct), "lines": {str(k): plain(v) for k, v in over.items()}}
     return _checked(DISCOUNT, not over, "discount_above_threshold" if over else "discount_ok", details)
+
+
+def promise_check(lines: Iterable[tuple[int, date, date | None]]) -> CheckResult:
+    """Lines (number, requested date, promised date) promised later than the customer asked, or that nothing can
+    promise (no date), wait for an approver."""
+    late = {str(line_no): {"requested": requested.isoformat(), "promised": promised.isoformat() if promised else "-"}
+            for line_no, requested, promised in sorted(lines) if promised is None or promised > requested}
+    return _checked(PROMISE, not late, "promise_later_than_requested" if late else "promise_ok", {"lines": late})
 
 
 QuoteLine = tuple[str, int, Decimal, Decimal]  # item, quantity (micro), unit price, discount %
