@@ -193,6 +193,10 @@ async def _write(site: str, who: Who, reason: str, given: ScheduleInput, schedul
     rows = _rows(given, schedule)
     items = {row["code"]: row["item"] for row in await sql_read(
         "SELECT code, item FROM production_order WHERE site = $1", site)}
+    progress = {(row["code"], int(row["sequence"])): (int(row["quantity_micro"]), int(row["good_micro"] or 0))
+                for row in await sql_read(
+                    "SELECT p.code, o.sequence, p.quantity_micro, o.good_micro FROM production_operation o "
+                    "JOIN production_order p ON p.id = o.production_order WHERE p.site = $1", site)}
     objective, listed = schedule.objective, schedule.list_objective or schedule.objective
     inserted = await ScheduleRun.insert(ScheduleRun(
         site=site, status="proposed", reason=reason, based_on=given.based_on, origin=given.instant(0),
@@ -208,10 +212,12 @@ async def _write(site: str, who: Who, reason: str, given: ScheduleInput, schedul
     run_id = int(inserted[0]["id"])
     await sql_executemany(
         "INSERT INTO scheduled_operation (run, production_order, sequence, item, work_centre, machine, start_at, end_at, "
-        "minutes, setup_minutes, due_at, late, frozen) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        "minutes, setup_minutes, due_at, late, frozen, quantity_micro, good_micro) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
         [(run_id, row["production_order"], row["sequence"], items.get(row["production_order"], row["item"]),
           row["work_centre"], row["machine"], _utc(given.instant(row["start"])), _utc(given.instant(row["end"])),
-          row["minutes"], row["setup_minutes"], _utc(given.instant(row["due"])), row["late"], row["frozen"])
+          row["minutes"], row["setup_minutes"], _utc(given.instant(row["due"])), row["late"], row["frozen"],
+          *progress.get((row["production_order"], row["sequence"]), (0, 0)))
          for row in rows])
     return run_id
 
