@@ -15,7 +15,7 @@ import pytest
 from tests.clients import office
 from tests.factory import pushed, released_production_order
 from tests.live_sockets import drain, next_message, open_live
-from tests.servers import make_server
+from tests.servers import Server, free_port, make_server, server_env
 from tests.sync_fixtures import enrolled_device
 
 NEW_LIST_WITHIN_SECONDS = 30  # the reschedule's solve is given 5 s; the rest is a push, a poke and a pull
@@ -24,9 +24,9 @@ NEW_LIST_WITHIN_SECONDS = 30  # the reschedule's solve is given 5 s; the rest is
 @pytest.fixture(scope="module")
 def two_processes(tmp_path_factory):
     """Process A with the demo factory, two more released orders, nothing frozen (every operation may move), and an
-    accepted schedule; process B on the same database."""
+    accepted schedule; process B on the same database (migrated by A's start)."""
     a = make_server(tmp_path_factory.mktemp("process_a"))
-    b = make_server(tmp_path_factory.mktemp("process_b"), demo=False, database=a.database)
+    b = Server(database=a.database, port=free_port(), env=server_env(a.database, tmp_path_factory.mktemp("process_b"))).start()
     with closing(office(a.url, "planner")) as planner:
         settings = {k: v for k, v in planner.get("/api/planning/settings").json().items() if k != "updated_by"}
         assert planner.put("/api/planning/settings", json={**settings, "frozen_hours": 0}).status_code == 200
