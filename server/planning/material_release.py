@@ -14,7 +14,11 @@ by due date, then code — from, in this order:
 
 A date means from the start of that day (a receipt is booked during it). An operation takes the latest date of its
 components; with none, or all covered by stock, it has no release date (None: it may start now). Made components
-are not material here: their orders `feed` the one they go into (the model's precedence across BOM levels)."""
+are not material here: their orders `feed` the one they go into (the model's precedence across BOM levels).
+
+What counts is what MRP counts (server/planning/snapshot.py): purchase orders from draft to partly received, and
+only available stock, so a receipt waiting for inspection counts neither as stock nor as still to come. A purchase
+line bought for one order is not set aside for it: supply goes to the needs in the order above."""
 
 from __future__ import annotations
 

@@ -11,14 +11,18 @@ else 1.
 
 Setups: an operation belongs to the setup family of its order's item (`item.setup_family`; an item without one is
 a family of its own, named by its code, as before families existed), and a work centre's changeovers are its
-`setup_matrix` (a JSON list on the centre, read with its calendar: server/masterdata/tables.py says why JSON).
+`setup_matrix`. The matrix is JSON on the work centre, like its shifts, rather than a table of lines: it describes
+the centre and is only ever read and written whole with it (the REST body, the office form and the CSV row of the
+centre carry it as they carry the calendar, with no code of their own), this read takes it from the row it takes
+the calendar from, and nothing looks an entry up by family across centres.
 
 Release dates: an operation that consumes bought material starts no earlier than the day that material is there,
 by the rule of server/planning/material_release.py (free stock, then open purchase order lines by date, then the
 purchase lead time from today; what a released order was issued needs nothing), at 00:00 of that day; an
-operation already in progress has started and gets none (its needs still come first). The orders' material is
-read in bulk — the materials copied onto released orders, the BOMs in force of firmed ones, free stock, open
-purchase lines and supplier lead times — six statements whatever the number of orders."""
+operation already in progress has started and gets none (its needs still come first), and a completed one needs
+nothing more. The calendars reach that far past the latest release date. The orders' material is read in bulk —
+items, the materials copied onto released orders, the BOMs in force of firmed ones and their lines, free stock,
+open purchase lines, supplier offers — seven statements whatever the number of orders."""
 
 from __future__ import annotations
 
@@ -155,7 +159,9 @@ async def read_schedule_input(fetch: Fetch, site: str, now: datetime, weeks: int
         engine_operations += ops
 
     scheduled = [order for order in orders if order["code"] in engine_orders]
-    needs = await _material_needs(fetch, site, scheduled, sequences, items, today)
+    to_do = {(op.order, op.sequence) for op in engine_operations}
+    needs = [need for need in await _material_needs(fetch, site, scheduled, sequences, items, today)
+             if (need.order, need.operation) in to_do]
     there = material_dates(needs, *await _material_supply(fetch, site, items, today), today)
     released = []
     for op in engine_operations:
