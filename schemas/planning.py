@@ -165,6 +165,12 @@ class PlanningSettingsIn(Contract):
     bucket: Literal["day", "week"] = "week"
     horizon: int = Field(default=26, ge=1, le=400, description="How many periods a run plans")
     auto_run_minutes: int = Field(default=0, ge=0, le=10_080, description="Run MRP by itself this often (0: never)")
+    frozen_hours: int = Field(default=4, ge=0, le=168, description=(
+        "Operations of the accepted schedule that start within this many hours keep their place when it is re-planned"))
+    downtime_minutes: int = Field(default=120, ge=1, le=10_080, description=(
+        "How long a work centre reported down is expected to stay down when the schedule is re-planned around it"))
+    behind_minutes: int = Field(default=60, ge=1, le=10_080, description=(
+        "An operation this many working minutes behind the accepted schedule raises an alert (production.behind_plan)"))
 
 
 class PlanningSettingsOut(PlanningSettingsIn):
@@ -209,3 +215,90 @@ class ForecastImportResult(BaseModel):
     saved: int
     deleted: int
     unchanged: int
+
+
+# -- schedules -----------------------------------------------------------------------------------------------------
+
+OperationRef = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._\-]{1,40}/\d{1,6}$", max_length=48), Field(
+    description="An operation of a production order: the order's code and the routing sequence, e.g. PRD-000012/20")]
+MAX_PINS = 100
+
+
+class PinIn(Contract):
+    operation: OperationRef
+    not_before: datetime | None = Field(default=None, description=(
+        "Start at this time, or as soon after it as the operation's predecessors and its machine allow"))
+    work_centre: Code | None = Field(default=None, description="Run it on this work centre instead of the routing's")
+
+    @model_validator(mode="after")
+    def _says_something(self) -> "PinIn":
+        if self.not_before is None and self.work_centre is None:
+            raise ValueError("a pin needs a time (not_before), a work centre, or both")
+        if self.not_before is not None and self.not_before.tzinfo is None:
+            raise ValueError("not_before needs a time zone (e.g. 2026-12-08T08:00:00+08:00)")
+        return self
+
+
+class ScheduleRequest(Contract):
+    site: Code
+    seconds: float = Field(default=10, ge=0.5, le=120, description="The solver's time limit")
+    pins: list[PinIn] = Field(default_factory=list, max_length=MAX_PINS)
+
+    @model_validator(mode="after")
+    def _one_pin_each(self) -> "ScheduleRequest":
+        names = [pin.operation for pin in self.pins]
+        if len(names) != len(set(names)):
+            raise ValueError("an operation is pinned twice")
+        return self
+
+
+class ScheduleRunOut(BaseModel):
+    id: int
+    site: str
+    status: Literal["proposed", "accepted", "superseded", "discarded"]
+    reason: str
+    based_on: int | None = None
+    created_by: str
+    created_at: datetime
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    engine_status: Literal["optimal", "feasible", "list", "kept"] = Field(description=(
+        "optimal: proven; feasible: the solver's best within the limit; list: the earliest-due-date list schedule; "
+        "kept: the accepted schedule still holds and nothing found is better, so nothing moved"))
+    seconds: float
+    weighted_tardiness: int = Field(description="Minutes late times each order's weight, summed")
+    setup_minutes: int
+    flow_time: int
+    makespan: int
+    bound: int = Field(description="The best bound on the weighted tardiness")
+    gap: float
+    list_weighted_tardiness: int = Field(description="The earliest-due-date list scheduler's, for comparison")
+    list_setup_minutes: int
+    operations: int
+    late_orders: int
+    moved: int = Field(description="Operations whose start, work centre or machine differ from the schedule it started from")
+    pins: list[dict] = Field(default_factory=list)
+    problems: list[dict] = Field(default_factory=list, description=(
+        "Operations of the accepted schedule inside the frozen window that could not keep their place, and why"))
+
+
+class ScheduledOperationOut(BaseModel):
+    operation: str
+    production_order: str
+    sequence: int
+    item: str
+    work_centre: str
+    machine: int
+    start_at: datetime
+    end_at: datetime
+    minutes: int
+    setup_minutes: int
+    due_at: datetime
+    late_minutes: int = Field(description="How late its order ends (on the order's last operation; 0: on time)")
+    frozen: bool
+    moved: bool = Field(description="Its start, work centre or machine differ from the schedule this one started from")
+    sales_order: str | None = None
+
+
+class ScheduleOut(ScheduleRunOut):
+    scheduled: list[ScheduledOperationOut]

@@ -1,6 +1,7 @@
-"""REST endpoints of MRP under /api/mrp: run it for a site (planning.write), and read runs, planned orders with
-their pegging, exceptions in the caller's language, one item's time-phased record and the pegging tree of a
-demand (planning.read)."""
+"""REST endpoints of planning: MRP under /api/mrp (run it for a site with planning.write; read runs, planned
+orders with their pegging, exceptions in the caller's language, one item's time-phased record and the pegging tree
+of a demand with planning.read), the planning settings, finite-capacity schedules under /api/schedules, and order
+promising of a sales order on request (sales.write, like submitting it)."""
 
 from __future__ import annotations
 
@@ -9,20 +10,27 @@ from typing import Annotated, Any, Literal
 from litestar import Controller, Request, get, post, put
 from litestar.params import Parameter
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_404_NOT_FOUND, HTTP_409_CONFLICT
+from litestar.status_codes import (
+    HTTP_200_OK, HTTP_201_CREATED, HTTP_404_NOT_FOUND, HTTP_409_CONFLICT, HTTP_422_UNPROCESSABLE_ENTITY,
+)
 
 from schemas.errors import ErrorBody
 from schemas.planning import (
     FirmedOut, FirmIn, MrpRunIn, MrpRunOut, PlanExceptionOut, PlannedOrderOut, PlanningSettingsIn, PlanningSettingsOut,
-    PlanRecordOut,
+    PlanRecordOut, ScheduleOut, ScheduleRequest, ScheduleRunOut,
 )
 from server.accounts.identity import requires
 from server.actors import office_who
 from server.errors import refuse
 from server.db import write_transaction
-from server.planning import firming, service
+from server.planning import firming, schedules, service
 from server.purchasing import rfq_rules
 from schemas.purchasing import RfqFromPlanIn, RfqOut
+from schemas.sales import LinePromiseOut
+from server.i18n import translate
+from server.planning import promising
+from server.quantities import from_micro
+from server.sales import service as sales_service
 
 CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 CodePath = Annotated[str, Parameter(max_length=40, pattern=CODE_PATTERN)]
@@ -137,3 +145,81 @@ class PlanningSettingsController(Controller):
     async def update(self, request: Request, data: PlanningSettingsIn) -> PlanningSettingsOut:
         async with write_transaction():
             return PlanningSettingsOut(**await service.update_settings(data.model_dump(), office_who(request)))
+
+
+class PromiseController(Controller):
+    path = "/api/sales-orders"
+    tags = ["Sales orders"]
+
+    @post("/{code:str}/promise", guards=[requires("sales.write")], status_code=HTTP_200_OK,
+          responses={HTTP_404_NOT_FOUND: ResponseSpec(ErrorBody, generate_examples=False,
+                                                      description="No such sales order (`not_found`)")},
+          summary="Promise the order's lines again: available to promise from stock and receipts, else capable to "
+                  "promise in the current schedule; kept on the lines", operation_id="promise_sales_order")
+    async def promise(self, request: Request, code: CodePath) -> list[LinePromiseOut]:
+        async with write_transaction():
+            await sales_service.SALES_ORDERS.lock(code)
+            await sales_service.SALES_ORDERS.load(code)
+            promises = await promising.promise_order(code)
+        lang = request.user.language
+        return [LinePromiseOut(line=p.line_no, item=p.item, quantity=from_micro(p.quantity_micro),
+                               requested_date=p.requested, promise_date=p.promise_date, atp_date=p.atp_date,
+                               method=p.method, reason=p.reason, params=p.params,
+                               message=translate(lang, p.reason, **p.params)) for p in promises]
+
+
+SCHEDULE_REFUSALS = {
+    HTTP_404_NOT_FOUND: ResponseSpec(ErrorBody, generate_examples=False, description="No such site (`not_found`)"),
+    HTTP_422_UNPROCESSABLE_ENTITY: ResponseSpec(ErrorBody, generate_examples=False, description=(
+        "A pin names an operation that is not scheduled (`unknown_operation`) or is kept in place (`pin_frozen`), or a "
+        "work centre that does not exist (`unknown_work_centre`); the calendars end before the work does "
+        "(`calendar_too_short`)")),
+}
+DECISION_REFUSALS = {
+    HTTP_404_NOT_FOUND: ResponseSpec(ErrorBody, generate_examples=False, description="No such schedule (`not_found`)"),
+    HTTP_409_CONFLICT: ResponseSpec(ErrorBody, generate_examples=False, description=(
+        "It is no longer a proposal (`schedule_not_proposed`), or the accepted schedule it started from has been "
+        "replaced since (`schedule_stale`): propose again")),
+}
+
+
+class ScheduleController(Controller):
+    """Finite-capacity schedules of a site (server/planning/schedules.py): propose, read, accept or discard."""
+
+    path = "/api/schedules"
+    tags = ["Planning"]
+
+    @post("/", guards=[requires("planning.write")], status_code=HTTP_201_CREATED, responses=SCHEDULE_REFUSALS,
+          summary="Propose a schedule of the site's released and firmed production orders", operation_id="propose_schedule")
+    async def propose(self, request: Request, data: ScheduleRequest) -> ScheduleOut:
+        return await schedules.propose(data.site, office_who(request), seconds=data.seconds,
+                                       pins=[pin.model_dump() for pin in data.pins])
+
+    @get("/", guards=[requires("planning.read")], summary="Schedules, newest first", operation_id="list_schedules")
+    async def runs(self, site: CodeFilter = None,
+                   limit: Annotated[int, Parameter(ge=1, le=200)] = 20) -> list[ScheduleRunOut]:
+        return await schedules.list_runs(site, limit)
+
+    @get("/accepted", guards=[requires("planning.read")], summary="The site's accepted schedule, with every operation",
+         responses={HTTP_404_NOT_FOUND: ResponseSpec(ErrorBody, generate_examples=False, description=(
+             "The site has no accepted schedule yet (`no_schedule`)"))}, operation_id="accepted_schedule")
+    async def accepted(self, site: Annotated[str, Parameter(max_length=40, pattern=CODE_PATTERN)]) -> ScheduleOut:
+        return await schedules.get_schedule((await schedules.accepted_run(site)).id)
+
+    @get("/{run_id:int}", guards=[requires("planning.read")], summary="One schedule, with every operation and what moved",
+         operation_id="get_schedule")
+    async def one(self, run_id: RunId) -> ScheduleOut:
+        return await schedules.get_schedule(run_id)
+
+    @post("/{run_id:int}/accept", guards=[requires("planning.write")], status_code=HTTP_200_OK,
+          responses=DECISION_REFUSALS, summary="Accept a proposed schedule: it replaces the accepted one",
+          operation_id="accept_schedule")
+    async def accept(self, request: Request, run_id: RunId) -> ScheduleRunOut:
+        async with write_transaction():
+            return await schedules.accept(run_id, office_who(request))
+
+    @post("/{run_id:int}/discard", guards=[requires("planning.write")], status_code=HTTP_200_OK,
+          responses=DECISION_REFUSALS, summary="Discard a proposed schedule", operation_id="discard_schedule")
+    async def discard(self, request: Request, run_id: RunId) -> ScheduleRunOut:
+        async with write_transaction():
+            return await schedules.discard(run_id, office_who(request))

@@ -4,8 +4,9 @@ item's routing in force, as the scheduling engine's plain data; each work centre
 
 Time is site-local minutes from Monday 00:00 of the current week (the site's time zone; China keeps no summer
 time). An operation's minutes are its planned minutes (setup + run x quantity) over its work centre's efficiency;
-one in progress is scheduled for what is left of it (by the good quantity reported) from now, since no schedule is
-stored yet to say where it runs, and so nothing is frozen either. An order's due date is the end of its due day;
+one in progress is scheduled for what is left of it (by the good quantity reported), started, from now; what the
+accepted schedule says of each operation and the frozen window are applied by server/planning/schedule_keep.py, a
+downtime open on a work centre closes its time (see `read_schedule_input`). An order's due date is the end of its due day;
 its weight is the grade of the customer of the sales order it (or an order it feeds) is made for, A 3, B 2, C 1,
 else 1.
 
@@ -27,8 +28,9 @@ open purchase lines, supplier offers — seven statements whatever the number of
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -37,7 +39,8 @@ from server.db import Fetch
 from server.inventory.stock import AVAILABLE
 from server.masterdata.calendar import MINUTES_PER_DAY, is_working_day, shift_span
 from server.planning.material_release import Arrival, Need, material_dates
-from server.planning.scheduling import Operation, Order, Problem, WorkCentre, operation_minutes
+from server.planning.schedule_keep import Lost, Pin, Place, apply_pins, keep_places
+from server.planning.scheduling import Operation, Order, Problem, SchedulingError, WorkCentre, operation_minutes
 from server.planning.snapshot import PURCHASE_STATUSES, in_force
 from server.planning.suppliers import SupplierOffer, choose_supplier
 from server.production import rules as production_rules
@@ -52,9 +55,24 @@ GRADE_WEIGHTS = {"A": 3, "B": 2, "C": 1}
 class ScheduleInput:
     problem: Problem
     origin: datetime  # site-local (naive) Monday 00:00 of this week: minute 0
+    zone: ZoneInfo = ZoneInfo("UTC")
+    based_on: int | None = None  # the accepted schedule whose places it keeps
+    places: Mapping[str, Place] = field(default_factory=dict)  # the accepted places, on this axis
+    lost: tuple[Lost, ...] = ()
 
     def at(self, minute: int) -> datetime:
         return self.origin + timedelta(minutes=minute)
+
+    def instant(self, minute: int) -> datetime:
+        """Minute `minute` of the axis as an aware instant."""
+        return self.at(minute).replace(tzinfo=self.zone)
+
+    def minute(self, instant: datetime | str) -> int:
+        """An instant on the axis, in whole minutes (floored)."""
+        if isinstance(instant, str):  # SQLite's bare reads give text
+            instant = datetime.fromisoformat(instant)
+        aware = instant if instant.tzinfo else instant.replace(tzinfo=timezone.utc)  # SQLite: naive UTC
+        return int((aware.astimezone(self.zone).replace(tzinfo=None) - self.origin).total_seconds() // 60)
 
 
 def _date(value: Any) -> date:
@@ -83,7 +101,28 @@ def open_time(centre: dict[str, Any], origin: date, days: int) -> tuple[tuple[in
     return tuple((a, b) for a, b in merged)
 
 
-async def read_schedule_input(fetch: Fetch, site: str, now: datetime, weeks: int = 8) -> ScheduleInput:
+def _closed(intervals: tuple[tuple[int, int], ...], a: int, b: int) -> tuple[tuple[int, int], ...]:
+    """Open intervals with [a, b) taken out (a downtime)."""
+    out = []
+    for start, end in intervals:
+        if end <= a or b <= start:
+            out.append((start, end))
+            continue
+        if start < a:
+            out.append((start, a))
+        if b < end:
+            out.append((b, end))
+    return tuple(out)
+
+
+async def read_schedule_input(fetch: Fetch, site: str, now: datetime, weeks: int = 8, *, frozen_minutes: int = 0,
+                              downtime_minutes: int = 120, keep: bool = True,
+                              pins: Sequence[dict[str, Any]] = ()) -> ScheduleInput:
+    """The site's schedule problem at `now`. With `keep`, the accepted schedule's places and the frozen window of
+    `frozen_minutes` (server/planning/schedule_keep.py); a work centre reported down is closed from now until its
+    downtime began + `downtime_minutes`, or, down longer than that already, for `downtime_minutes` from now. `pins`
+    ({operation, not_before (an instant or None), work_centre (or None)}) are applied to free operations; a pin of an
+    unknown or kept operation, or to an unknown work centre, is a SchedulingError."""
     rows = await fetch("SELECT timezone FROM site WHERE code = $1", site)
     zone = ZoneInfo(rows[0]["timezone"] if rows and rows[0]["timezone"] else "UTC")
     local_now = now.astimezone(zone).replace(tzinfo=None)
@@ -178,18 +217,69 @@ async def read_schedule_input(fetch: Fetch, site: str, now: datetime, weeks: int
             return max(order["weight"], weight(parent, seen | {code}))
         return order["weight"]
 
-    used = {op.work_centre for op in released}
+    now_minute = int((local_now - origin).total_seconds() // 60)
+    base = ScheduleInput(Problem([], [], [], now=now_minute), origin, zone)
+    down = {row["work_centre"]: row["started_at"] for row in await fetch(
+        "SELECT work_centre, started_at FROM downtime WHERE ended_at IS NULL")}
+    pinned = {pin["operation"]: pin for pin in pins}
+    for pin in pins:
+        if pin.get("work_centre") and pin["work_centre"] not in centres:
+            raise SchedulingError("unknown_work_centre", work_centre=pin["work_centre"])
+    used = {op.work_centre for op in released} | {pin["work_centre"] for pin in pins if pin.get("work_centre")}
     # Calendars reach `weeks` past the latest release date, so that an order waiting for its material still fits.
     days = weeks * 7 + max([op.release // MINUTES_PER_DAY for op in released], default=0)
-    return ScheduleInput(Problem(
-        [WorkCentre(code, int(centres[code]["parallel_capacity"] or 1), open_time(centres[code], origin_day, days),
-                    setup_matrix(centres[code]["setup_matrix"]))
-         for code in sorted(used)],
+
+    def calendar(code: str) -> tuple[tuple[int, int], ...]:
+        intervals = open_time(centres[code], origin_day, days)
+        if code in down:
+            since = base.minute(down[code])
+            until = since + downtime_minutes if since + downtime_minutes > now_minute else now_minute + downtime_minutes
+            intervals = _closed(intervals, min(since, now_minute), until)
+        return intervals
+
+    problem = Problem(
+        [WorkCentre(code, int(centres[code]["parallel_capacity"] or 1), calendar(code),
+                    setup_matrix(centres[code]["setup_matrix"])) for code in sorted(used)],
         [Order(code, o["due"], weight(code), (o["parent"],) if o["parent"] in engine_orders else ())
          for code, o in engine_orders.items()],
         released,
-        now=int((local_now - origin).total_seconds() // 60),
-    ), origin)
+        now=now_minute, frozen_minutes=frozen_minutes if keep else 0,
+    )
+    based_on, places, lost = None, {}, []
+    if keep:
+        accepted = await fetch("SELECT id FROM schedule_run WHERE site = $1 AND status = 'accepted'", site)
+        if accepted:
+            based_on = int(accepted[0]["id"])
+            places = {f"{row['production_order']}/{row['sequence']}": Place(row["work_centre"], int(row["machine"]),
+                                                                               base.minute(row["start_at"]))
+                      for row in await fetch("SELECT production_order, sequence, work_centre, machine, start_at "
+                                             "FROM scheduled_operation WHERE run = $1", based_on)}
+        started = {f"{order['code']}/{row['sequence']}" for order in orders for row in operations_of.get(order["id"], [])
+                   if row["status"] == production_rules.IN_PROGRESS and order["code"] in engine_orders}
+        problem, lost = keep_places(problem, places, started)
+    if pins:
+        problem = _pinned(problem, pinned, base, centres)
+    return ScheduleInput(problem, origin, zone, based_on, places, tuple(lost))
+
+
+def _pinned(problem: Problem, pinned: Mapping[str, dict[str, Any]], base: ScheduleInput,
+            centres: Mapping[str, dict[str, Any]]) -> Problem:
+    operations = {op.id: op for op in problem.operations}
+    for op_id, pin in pinned.items():
+        op = operations.get(op_id)
+        if op is None:
+            raise SchedulingError("unknown_operation", operation=op_id)
+        if op.started or (op.given_start is not None and op.given_start < problem.now + problem.frozen_minutes):
+            raise SchedulingError("pin_frozen", operation=op_id)
+    minutes_at = {}
+    for op_id, pin in pinned.items():
+        if pin.get("work_centre"):
+            op = operations[op_id]
+            ratio = float(centres[op.work_centre]["efficiency_pct"] or 100) / float(
+                centres[pin["work_centre"]]["efficiency_pct"] or 100)
+            minutes_at[op_id] = max(1, round(op.minutes * ratio))
+    return apply_pins(problem, [Pin(op_id, base.minute(pin["not_before"]) if pin.get("not_before") else None,
+                                    pin.get("work_centre")) for op_id, pin in pinned.items()], minutes_at)
 
 
 def setup_matrix(entries: list[dict[str, Any]] | None) -> dict[tuple[str, str], int]:

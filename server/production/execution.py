@@ -9,6 +9,7 @@ order where they are); the order's progress goes to its devices (the change feed
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 from litestar.status_codes import HTTP_409_CONFLICT
 
 from schemas.production import ProductionDowntimeArgs, ProductionReportArgs, StockIssueArgs
-from server.db import DB, defer_insert, sql_execute, sql_fetch
+from server.db import DB, current_write, defer_insert, sql_execute, sql_fetch
 from server.errors import ApiError
 from server.inventory.availability import take_unreserved_only
 from server.inventory.lots import HOLD, QUARANTINE, check_serials, ensure_lot, find_lot, register_serials, take_serials, today, usable_lot
@@ -365,6 +366,16 @@ async def report_production(args: ProductionReportArgs, who: Who) -> dict[str, A
 
 # -- production.downtime -------------------------------------------------------------------------------------------
 
+# Heard after a downtime's start commits: (the work centre's site, the work centre). Planning reschedules there.
+DowntimeStarted = Callable[[str | None, str], None]
+_downtime_started: list[DowntimeStarted] = []
+
+
+def when_downtime_starts(listener: DowntimeStarted) -> None:
+    if listener not in _downtime_started:
+        _downtime_started.append(listener)
+
+
 async def _work_centre(code: str, who: Who) -> dict[str, Any]:
     lock = " FOR UPDATE" if DB.engine_type == "postgres" else ""  # one start or stop at a time per work centre
     rows = await sql_fetch(f"SELECT code, site, archived FROM work_centre WHERE code = $1{lock}", code)
@@ -419,6 +430,11 @@ async def record_downtime(args: ProductionDowntimeArgs, who: Who) -> dict[str, A
         record_change("downtime", args.work_centre, _downtime_data(row), visibility)
         effect = {"work_centre": args.work_centre, "action": "start", "reason": reason,
                   "production_order": args.production_order, "started_at": now.isoformat()}
+
+        async def tell(site: str | None = centre["site"], code: str = args.work_centre) -> None:
+            for listener in _downtime_started:
+                listener(site, code)
+        current_write().after_commit.append(tell)
     else:
         if not open_rows:
             raise refuse("no_open_downtime", f"Work centre {args.work_centre!r} is not down", HTTP_409_CONFLICT,

@@ -131,6 +131,7 @@ PERMISSIONS: dict[str, str] = {
     "GET /api/sales-orders/{code}/history": "sales.read",
     "GET /api/sales-orders/{code}/tracking": "sales.read",
     "POST /api/sales-orders/{code}/submit": "sales.write",
+    "POST /api/sales-orders/{code}/promise": "sales.write",
     "POST /api/sales-orders/{code}/approve": "sales.approve",
     "POST /api/sales-orders/{code}/reject": "sales.approve",
     "POST /api/sales-orders/{code}/hold": "sales.write",
