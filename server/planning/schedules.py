@@ -313,14 +313,19 @@ def _visible(site: str) -> bool:
     return True
 
 
+async def _proposal(run_id: int) -> dict[str, Any]:
+    """A schedule still to be decided on, else `schedule_not_proposed`."""
+    run = await _run_row(run_id)
+    if run["status"] != "proposed":
+        raise refuse("schedule_not_proposed", translate("en", "refusal.schedule_not_proposed", run=run_id),
+                     HTTP_409_CONFLICT, run=run_id, status=run["status"])
+    return run
+
+
 @needs_write
 async def accept(run_id: int, who: Who) -> ScheduleRunOut:
     """Make a proposed schedule the site's accepted one (see the module's docstring)."""
-    run = await _run_row(run_id)
-    if run["status"] != "proposed":
-        raise refuse("schedule_not_proposed", translate("en", "refusal.schedule_not_proposed", run=run_id,
-                                                        status=run["status"]),
-                     HTTP_409_CONFLICT, run=run_id, status=run["status"])
+    run = await _proposal(run_id)
     lock = " FOR UPDATE" if DB.engine_type == "postgres" else ""  # SQLite has one writer; a unique index backs both
     accepted = await sql_read(f"SELECT id FROM schedule_run WHERE site = $1 AND status = 'accepted'{lock}", run["site"])
     current = int(accepted[0]["id"]) if accepted else None
@@ -342,11 +347,7 @@ async def accept(run_id: int, who: Who) -> ScheduleRunOut:
 
 @needs_write
 async def discard(run_id: int, who: Who) -> ScheduleRunOut:
-    run = await _run_row(run_id)
-    if run["status"] != "proposed":
-        raise refuse("schedule_not_proposed", translate("en", "refusal.schedule_not_proposed", run=run_id,
-                                                        status=run["status"]),
-                     HTTP_409_CONFLICT, run=run_id, status=run["status"])
+    run = await _proposal(run_id)
     await ScheduleRun.update({ScheduleRun.status: "discarded", ScheduleRun.decided_by: who.name,
                               ScheduleRun.decided_at: _now()}).where(ScheduleRun.id == run_id)
     return await get_run(run_id)

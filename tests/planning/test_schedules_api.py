@@ -115,7 +115,7 @@ def test_a_work_centre_reported_down_on_a_tablet_reschedules_the_site_around_it(
         down = pushed(device, "production.downtime", {"work_centre": "ASM", "action": "start", "reason": "Press jam"})
         assert down["status"] == "applied", down
         reported = datetime.now(timezone.utc)
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             latest = planner.get("/api/schedules/accepted", params={"site": "NB1"}).json()
             if latest["id"] != current["id"]:
@@ -190,8 +190,11 @@ def test_an_operation_behind_its_schedule_and_a_line_finishing_after_its_promise
         assert promise < finish, "the schedule finishes the chairs today: nothing can be promised before"
         run_sql(factory, "UPDATE sales_order_line SET promised_date = ? WHERE sales_order = "
                 "(SELECT id FROM sales_order WHERE code = ?)", promise.isoformat(), order)
+        # The demo holds no stock, so the chairs may have finished after the line's own date since the first schedule
+        # (their backrest frames take 21 days to buy) and been announced then, before this test listened: forget it.
+        run_sql(factory, "DELETE FROM sales_order_alert WHERE sales_order = ?", order)
 
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90
         while time.monotonic() < deadline and len({json.loads(r.body)["type"] for r in receiver.requests}) < 2:
             time.sleep(0.2)
         time.sleep(1.2)  # more runs of the watch: nothing is announced twice
