@@ -7,13 +7,15 @@ which nothing starts while the line is down. PostgreSQL + Redis only (conftest.p
 from __future__ import annotations
 
 import time
+from collections import defaultdict
 from contextlib import closing
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 
 import pytest
 
 from tests.clients import office
-from tests.factory import pushed, released_production_order
+from tests.factory import count_in, pushed, released_production_order
 from tests.live_sockets import drain, next_message, open_live
 from tests.servers import Server, free_port, make_server, server_env
 from tests.sync_fixtures import enrolled_device
@@ -21,10 +23,23 @@ from tests.sync_fixtures import enrolled_device
 NEW_LIST_WITHIN_SECONDS = 30  # the reschedule's solve is given 5 s; the rest is a push, a poke and a pull
 
 
+def materials_in_stock(planner, clerk) -> None:
+    """Every material of the released orders counted in, so their operations may start now (not when a purchase
+    brings what they consume)."""
+    needed: dict[str, Decimal] = defaultdict(Decimal)
+    for order in planner.get("/api/production-orders", params={"limit": 200}).json()["items"]:
+        if order["status"] == "released":
+            for material in planner.get(f"/api/production-orders/{order['code']}").json()["materials"]:
+                needed[material["item"]] += Decimal(material["required_quantity"])
+    for item, quantity in needed.items():
+        lot = "DISPATCH-1" if planner.get(f"/api/items/{item}").json()["lot_tracked"] else None
+        count_in(clerk, item, "RM-A-01-01", str(quantity), lot)
+
+
 @pytest.fixture(scope="module")
 def two_processes(tmp_path_factory):
-    """Process A with the demo factory, two more released orders, nothing frozen (every operation may move), and an
-    accepted schedule; process B on the same database (migrated by A's start)."""
+    """Process A with the demo factory, two more released orders and their materials in stock, nothing frozen (every
+    operation may move), and an accepted schedule; process B on the same database (migrated by A's start)."""
     a = make_server(tmp_path_factory.mktemp("process_a"))
     b = Server(database=a.database, port=free_port(), env=server_env(a.database, tmp_path_factory.mktemp("process_b"))).start()
     with closing(office(a.url, "planner")) as planner:
@@ -32,6 +47,8 @@ def two_processes(tmp_path_factory):
         assert planner.put("/api/planning/settings", json={**settings, "frozen_hours": 0}).status_code == 200
         for quantity, due_in_days in (("10", 3), ("15", 5)):
             released_production_order(planner, "CH-ERGO", quantity, due_in_days)
+        with closing(office(a.url, "warehouse")) as clerk:
+            materials_in_stock(planner, clerk)
         proposal = planner.post("/api/schedules", json={"site": "NB1", "seconds": 2})
         assert proposal.status_code == 201, proposal.text
         assert planner.post(f"/api/schedules/{proposal.json()['id']}/accept").status_code == 200
