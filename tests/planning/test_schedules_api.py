@@ -74,13 +74,17 @@ def test_a_planner_proposes_accepts_pins_and_a_proposal_against_a_replaced_sched
     assert planner.get("/api/schedules/accepted", params={"site": "NB1"}).json()["id"] == first["id"]
 
     again = proposed(planner)  # nothing changed: nothing moves but by the minutes since (an operation due to start
-    # at once has not been reported started, so it and what follows it on its machine slip by as much)
-    elapsed = datetime.fromisoformat(again["created_at"]) - datetime.fromisoformat(first["created_at"])
-    assert again["based_on"] == first["id"] and again["engine_status"] == "kept"
-    for op in again["scheduled"]:
-        slip = datetime.fromisoformat(op["start_at"]) - datetime.fromisoformat(ops[op["operation"]]["start_at"])
-        assert timedelta(0) <= slip <= elapsed + timedelta(minutes=1), op
-        assert op["moved"] == (slip > timedelta(0))
+    # at once has not been reported started, so it and what follows it on its machine slip by as much), unless the
+    # solver, whose first schedule was not proven optimal in its seconds, now finds a better one
+    assert again["based_on"] == first["id"]
+    if again["engine_status"] == "kept":
+        elapsed = datetime.fromisoformat(again["created_at"]) - datetime.fromisoformat(first["created_at"])
+        for op in again["scheduled"]:
+            slip = datetime.fromisoformat(op["start_at"]) - datetime.fromisoformat(ops[op["operation"]]["start_at"])
+            assert timedelta(0) <= slip <= elapsed + timedelta(minutes=1), op
+            assert op["moved"] == (slip > timedelta(0))
+    else:
+        assert first["engine_status"] != "optimal", (first, again)
 
     # Pin a free operation three days later than it was, on the cutting centre's shifts, and another to PACK.
     free = [op for op in first["scheduled"] if not op["frozen"] and op["work_centre"] == "CUT"]
