@@ -198,6 +198,7 @@ ONCE_ON_POSTGRES_MODULES |= {
     "test_sales_rules.py": NO_DATABASE,
     "test_scheduling.py": NO_DATABASE,
     "test_scheduling_scale.py": NO_DATABASE,
+    "test_schedule_view.py": NO_DATABASE,
     "test_shipping_rules.py": NO_DATABASE,
 }
 

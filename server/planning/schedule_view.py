@@ -63,7 +63,7 @@ class GanttFrame:
 
     def setup_from(self, code: str, start: datetime, minutes: int) -> datetime:
         """Where a setup of `minutes` open minutes that ends at `start` began on the work centre."""
-        if minutes <= 0 or code not in self.centres:
+        if code not in self.centres:
             return start
         return self.instant(setup_start(self.centres[code].open, self.minute(start), minutes))
 
@@ -101,6 +101,8 @@ def closed_between(opened: Sequence[Interval], first: int, last: int) -> list[In
 def setup_start(opened: Sequence[Interval], end: int, minutes: int) -> int:
     """The minute from which `minutes` open minutes run up to `end`; before the first open interval, plain minutes."""
     left, at = minutes, end
+    if left <= 0:
+        return end
     for a, b in reversed(opened):
         if a >= at:
             continue

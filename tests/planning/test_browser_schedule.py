@@ -46,12 +46,12 @@ def factory(tmp_path_factory):
 
 
 def speaking(page: Page, lang: str) -> None:
-    """The same page in `lang`, through the language switch."""
+    """The same page in `lang`, through the language switch, once its chart is drawn."""
     button = page.locator(f".language-switch button[value={lang}]")
     if button.get_attribute("aria-pressed") != "true":
-        button.click()
-        expect(button).to_have_attribute("aria-pressed", "true")
-    expect(page.locator("#gantt .vis-item.operation").first).to_be_visible()
+        with page.expect_navigation():
+            button.click()
+    page.locator("#gantt .vis-item.operation").first.wait_for()
 
 
 def shots(page: Page, step: str) -> None:
@@ -69,19 +69,26 @@ def site_time(text: str) -> datetime:
 
 
 def draggable(page: Page) -> str:
-    """An operation of the chart a planner may pin: on screen, starting after the frozen window (the planning
+    """An operation of the chart a planner may pin: wholly on screen, starting after the frozen window (the planning
     settings' four hours; five, to be sure), the widest such bar."""
-    later = datetime.now(SHANGHAI) + timedelta(hours=5)
     expect(page.locator("#gantt .vis-item.operation").first).to_be_visible()
-    widths = {}
-    for row in page.locator("#schedule-operations tbody tr").all():
-        operation = row.get_attribute("data-operation")
-        bar = page.locator(f"#gantt .vis-item.operation[data-id='{operation}']")
-        start = datetime.fromisoformat(row.locator("time[data-column=start]").get_attribute("datetime"))
-        if start > later and bar.count() and bar.is_visible():
-            widths[operation] = bar.bounding_box()["width"]
-    assert widths, "no operation to pin on screen"
-    return max(widths, key=widths.get)
+    operation = page.evaluate("""(later) => {
+      const chart = document.querySelector("#gantt .vis-center").getBoundingClientRect();
+      let best = null, widest = 0;
+      for (const row of document.querySelectorAll("#schedule-operations tbody tr[data-operation]")) {
+        const start = row.querySelector("time[data-column=start]").getAttribute("datetime");
+        const bar = document.querySelector(`#gantt .vis-item.operation[data-id="${CSS.escape(row.dataset.operation)}"]`);
+        if (!bar || new Date(start) <= new Date(later)) continue;
+        const box = bar.getBoundingClientRect();
+        if (box.left >= chart.left && box.right <= chart.right && box.width > widest) {
+          best = row.dataset.operation;
+          widest = box.width;
+        }
+      }
+      return best;
+    }""", (datetime.now(SHANGHAI) + timedelta(hours=5)).isoformat())
+    assert operation, "no operation to pin on screen"
+    return operation
 
 
 def drag(page: Page, operation: str, pixels: int) -> None:
