@@ -70,7 +70,8 @@ def _title(lang: str, op: ScheduledOperationOut, frame: GanttFrame, proposal: bo
     if op.setup_minutes:
         lines.append(t("gantt.tip_setup", minutes=op.setup_minutes))
     if op.late_minutes:
-        lines.append(t("gantt.tip_late", minutes=op.late_minutes, due=_local(op.due_at, frame.zone)))
+        due_day = (op.due_at - timedelta(minutes=1)).astimezone(frame.zone).date()  # due at the end of its day
+        lines.append(t("gantt.tip_late", minutes=op.late_minutes, due=due_day.isoformat()))
     if op.frozen:
         lines.append(t("gantt.legend_frozen"))
     if proposal and op.moved:
@@ -84,7 +85,7 @@ def gantt_data(lang: str, schedule: ScheduleOut, frame: GanttFrame, view: str, e
     by_centre = view == "centre"
     items: list[dict[str, Any]] = []
     if by_centre:
-        groups = [{"id": code, "content": html.escape(code), "title": html.escape(centre.name),
+        groups = [{"id": code, "content": html.escape(code), "title": centre.name,
                    "subgroupOrder": "machine"} for code, centre in frame.centres.items()]
         for code in frame.centres:
             items += [{"id": f"closed:{code}:{n}", "group": code, "start": a.isoformat(), "end": b.isoformat(),
@@ -180,7 +181,7 @@ async def schedule_page(request: Request, site: CodeParam = None, view: ViewPara
 
 
 @get("/planning/schedule/{run_id:int}", guards=[requires("planning.read")], include_in_schema=False)
-async def run_page(request: Request, run_id: RunId, view: ViewParam = "centre") -> Template:
+async def one_schedule_page(request: Request, run_id: RunId, view: ViewParam = "centre") -> Template:
     return await _schedule_page(request, None, await schedules.get_schedule(run_id), view=view)
 
 
@@ -264,4 +265,4 @@ async def discard_page(request: Request, run_id: RunId) -> Template | Redirect:
     return await _decide(request, run_id, "discarded")
 
 
-SCHEDULE_HANDLERS = [schedule_page, run_page, propose_page, pin_page, accept_page, discard_page]
+SCHEDULE_HANDLERS = [schedule_page, one_schedule_page, propose_page, pin_page, accept_page, discard_page]
