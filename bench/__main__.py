@@ -14,7 +14,7 @@ Floor app (groups `pwa-shell`, `pwa-scan`, `pwa-drain`): see bench/pwa_bench.py.
 Sales (groups `sales-import`, `sales-list`): see bench/sales_bench.py.
 Master-data import (group `import`): see bench/import_bench.py.
 Planning (group `mrp`): see bench/mrp_bench.py. Scheduling (groups `jobshop`, `schedule`): see bench/jobshop_bench.py
-and bench/schedule_bench.py.
+and bench/schedule_bench.py. Order promising (group `ctp`): see bench/promise_bench.py.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ import time
 from pathlib import Path
 
 from bench import (
-    floor_bench, import_bench, initial_sync_bench, jobshop_bench, mrp_bench, poke_bench, push_bench, pwa_bench,
-    sales_bench, schedule_bench,
+    floor_bench, import_bench, initial_sync_bench, jobshop_bench, mrp_bench, poke_bench, promise_bench, push_bench,
+    pwa_bench, sales_bench, schedule_bench,
 )
 from bench.import_bench import items_csv, raw_insert_seconds
 from tests import servers
@@ -38,7 +38,7 @@ servers.DURABLE_COMMITS = True  # the figures are the production setting's (the 
 
 # Each area's benchmarks, in the order a full run takes them after the office group; each has GROUPS: name -> run(args).
 AREAS = (import_bench, push_bench, initial_sync_bench, poke_bench, floor_bench, pwa_bench, sales_bench, mrp_bench,
-         jobshop_bench, schedule_bench)
+         jobshop_bench, schedule_bench, promise_bench)
 ITEMS = 10_000
 LIST_REQUESTS = 200
 

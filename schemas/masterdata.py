@@ -42,6 +42,9 @@ MakeOrBuy = Literal["make", "buy"]
 # lot_periods periods need from the first one short (period order quantity).
 LotRule = Literal["lot_for_lot", "fixed", "period"]
 LotPeriods = Annotated[int, Field(ge=1, le=52, description="Periods one order covers under the period rule (1-52)")]
+# An item's setup family: a short code that a work centre's setup matrix names (empty: the item has none of its own).
+SetupFamily = Annotated[str, StringConstraints(strip_whitespace=True, max_length=40, pattern=r"^([A-Za-z0-9][A-Za-z0-9._-]*)?$"),
+                        Field(description="Setup family for sequence-dependent setups (a work centre's setup matrix); empty: none")]
 # Empty: the item's supplier decides, then the default of 5 % (server/purchasing/rules.py `receipt_tolerance`).
 TOLERANCE = "How much more than ordered may be received, in % of the ordered quantity; empty = the default"
 
@@ -97,6 +100,7 @@ class ItemIn(Contract):
     order_multiple: Quantity = Field(default=Decimal(0), description="Orders are rounded up to multiples of it; 0: none")
     order_maximum: Quantity = Field(default=Decimal(0), description="The largest order; 0: none (else at least the minimum)")
     planning_time_fence_days: Days = Field(default=0, description="Days from today inside which MRP plans no new order")
+    setup_family: SetupFamily = ""
 
     @model_validator(mode="after")
     def _make_or_buy_by_type(self) -> ItemIn:
@@ -128,6 +132,7 @@ class ItemPatch(Contract):
     order_multiple: Quantity | None = None
     order_maximum: Quantity | None = None
     planning_time_fence_days: Days | None = None
+    setup_family: SetupFamily | None = None
 
 
 class ItemOut(ItemIn, Stamped):
@@ -231,6 +236,19 @@ def _distinct_days(days: list[int]) -> list[int]:
 WorkingDays = Annotated[list[IsoWeekday], Field(max_length=7, json_schema_extra={"uniqueItems": True}), AfterValidator(_distinct_days)]
 Shifts = Annotated[list[Shift], Field(max_length=12)]
 Holidays = Annotated[list[date], Field(max_length=1000)]
+SETUP_MINUTES_MAX = 10080  # a week: a changeover longer than that is no setup
+
+
+class SetupChange(Contract):
+    """One entry of a work centre's setup matrix: the minutes to change over from an item of one setup family to
+    one of another (the same family twice: between two orders of that family, a cleaning say)."""
+
+    from_family: Code
+    to_family: Code
+    minutes: int = Field(ge=0, le=SETUP_MINUTES_MAX, description="Whole minutes, 0 to 10080")
+
+
+SetupMatrix = Annotated[list[SetupChange], Field(max_length=2500, description="Pairs a centre does not list cost nothing")]
 EfficiencyPct = PositivePercent
 ParallelCapacity = Annotated[int, Field(ge=1, le=10000, description="Machines or stations working in parallel")]
 
@@ -244,6 +262,7 @@ class WorkCentreIn(Contract):
     shifts: Shifts = Field(default_factory=list)
     working_days: WorkingDays = Field(default_factory=lambda: [1, 2, 3, 4, 5])
     holidays: Holidays = Field(default_factory=list)
+    setup_matrix: SetupMatrix = Field(default_factory=list)
     issue_location: Code | None = Field(default=None, description="Where backflushed material is taken from")
 
 
@@ -255,6 +274,7 @@ class WorkCentrePatch(Contract):
     shifts: Shifts | None = None
     working_days: WorkingDays | None = None
     holidays: Holidays | None = None
+    setup_matrix: SetupMatrix | None = None
     issue_location: Code | None = None
 
 

@@ -169,6 +169,8 @@ class PlanningSettingsIn(Contract):
         "Operations of the accepted schedule that start within this many hours keep their place when it is re-planned"))
     downtime_minutes: int = Field(default=120, ge=1, le=10_080, description=(
         "How long a work centre reported down is expected to stay down when the schedule is re-planned around it"))
+    behind_minutes: int = Field(default=60, ge=1, le=10_080, description=(
+        "An operation this many working minutes behind the accepted schedule raises an alert (production.behind_plan)"))
 
 
 class PlanningSettingsOut(PlanningSettingsIn):

@@ -17,7 +17,7 @@ from schemas.masterdata import LineNumber, PositiveQuantity
 SalesOrderStatus = Literal["draft", "submitted", "approved", "in_production", "ready", "shipped", "delivered",
                            "closed", "cancelled", "on_hold"]
 OrderSource = Literal["manual", "import", "api", "quote"]
-ReviewCheck = Literal["credit", "discount", "contract"]
+ReviewCheck = Literal["credit", "discount", "contract", "promise"]
 Reference = Annotated[str, Field(max_length=80, pattern=r"^[^\x00-\x1f\x7f]*$")]
 OrderVersion = Annotated[int, Field(ge=1, le=2**31 - 1)]
 
@@ -116,6 +116,25 @@ class RevisionOut(BaseModel):
     changes: list[FieldChange]
 
 
+class PromiseOut(BaseModel):
+    """When a line can be delivered: from stock and scheduled receipts (atp), else by making what is short through
+    the BOM levels in the current schedule (ctp); `reason` is a catalog key (promise.reason_*) with its values."""
+
+    promise_date: date | None = Field(description="Empty: nothing can promise it (the reason names what is missing)")
+    atp_date: date | None = Field(description="When stock and scheduled receipts alone cover the line")
+    method: Literal["atp", "ctp", ""]
+    reason: str
+    params: dict[str, Any]
+    message: str = Field(description="The reason in the caller's language")
+
+
+class LinePromiseOut(PromiseOut):
+    line: int
+    item: str
+    quantity: Quantity
+    requested_date: date
+
+
 class SalesOrderLineOut(BaseModel):
     line_no: int
     item: str
@@ -128,6 +147,8 @@ class SalesOrderLineOut(BaseModel):
     shipped_quantity: Quantity = Field(description="Delivered and signed for")
     backorder_quantity: Quantity = Field(description="Short on a delivery and still owed")
     open_quantity: Quantity = Field(description="Ordered, not yet delivered")
+    promise: PromiseOut | None = Field(default=None, description="The order promising's date and reason, once worked "
+                                                                 "out (on submission, on every change, on request)")
 
 
 class SalesOrderOut(BaseModel):
@@ -174,6 +195,8 @@ class SalesPolicyIn(Contract):
     discount_check: bool = True
     max_discount_pct: Percent = Decimal(10)
     auto_approve: bool = Field(default=True, description="A clean review approves the order by itself")
+    promise_check: bool = Field(default=False, description="A line promised later than requested (or that nothing "
+                                                           "can promise) waits for an approver of the promise check")
     approvers: dict[ReviewCheck, Annotated[list[RoleName], Field(max_length=10)]] = Field(
         default_factory=dict, description="Per check, the roles that may approve past it (admin always may): built-in "
                                           "or custom roles that grant sales.approve (422 unknown_role, "
@@ -214,7 +237,8 @@ class OrderChangeIn(Contract):
     customer_reference: Reference | None = None
 
 
-ImpactKind = Literal["shipment", "reservation", "production_order", "credit", "discount", "contract", "status"]
+ImpactKind = Literal["shipment", "reservation", "production_order", "credit", "discount", "contract", "promise",
+                     "status"]
 
 
 class Impact(BaseModel):
@@ -223,7 +247,7 @@ class Impact(BaseModel):
     line_no: int | None
     effect: str = Field(description="shipment_line_reduced, shipment_line_removed, shipment_cancelled, blocked_packed, "
                                     "reservation_reduced, reservation_released, production_order_to_review, "
-                                    "production_order_cancelled, credit_hold, review_hold, status_changed…")
+                                    "production_order_cancelled, credit_hold, review_hold, promise_hold, status_changed…")
     details: dict[str, Any]
 
 

@@ -52,9 +52,11 @@ from server.production.controllers import DowntimeController, ProductionOrderCon
 from server.production.execution import when_downtime_starts
 from server.purchasing import commands as purchasing_commands
 from server.purchasing.scanning import RESOLVERS as PURCHASING_RESOLVERS
-from server.planning import schedules
+from server.planning import promising, schedules
 from server.planning import service as planning
-from server.planning.controllers import MrpController, PlanningSettingsController, RfqFromPlanController, ScheduleController
+from server.planning.controllers import (
+    MrpController, PlanningSettingsController, PromiseController, RfqFromPlanController, ScheduleController,
+)
 from server.purchasing.controllers import PurchaseOrderController, PurchasingPolicyController, ReceiptController, RfqController
 from server.orders import alerts as late_order_watch
 from server.orders.controllers import CustomerSummaryController, SalesOrderCascadeController
@@ -186,6 +188,7 @@ def wire_areas() -> None:
     when_reservations_cut(SHIPMENT_RESERVATIONS, shipment_reservations_cut)  # a count short of a pick: the shipment is short
     when_reservations_moved(SHIPMENT_RESERVATIONS, shipment_reservations_moved)  # a move carried a pick: its list follows
     sales_service.read_downstream_with(downstream_facts)  # what production and shipping did for an order
+    sales_service.promise_with(promising.review_promises)  # an order's promises, worked out at its review
     when_downtime_starts(schedules.downtime_started)  # a work centre down: the site is rescheduled around it
 
 
@@ -283,7 +286,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             PurchaseOrderController,
             PurchasingPolicyController,
             RfqController,
-            MrpController,
+            MrpController, PromiseController,
             ScheduleController,
             RfqFromPlanController,
             PlanningSettingsController,

@@ -99,13 +99,30 @@ PLANT_HOLIDAYS = [date(2026, 10, d) for d in range(1, 8)] + [date(2027, 2, d) fo
 TWO_SHIFTS = [md.Shift(name="Early", start="06:00", end="14:00"), md.Shift(name="Late", start="14:00", end="22:00")]
 DAY_SHIFT = [md.Shift(name="Day", start="08:00", end="17:00")]
 
+
+def _changes(*entries: tuple[str, str, int]) -> list[md.SetupChange]:
+    return [md.SetupChange(from_family=a, to_family=b, minutes=m) for a, b, m in entries]
+
+
+# Setup families (server/planning/schedule_snapshot.py): seat and backrest parts in mesh or wool, and mesh or
+# upholstered chairs. The cutter loads another marker for another part (10 minutes); for another fabric it also
+# changes blade and roll (30), and from wool back to mesh clears the lint off the table (45). The assembly line
+# swaps its jig between mesh and upholstered chairs.
+MESH_SEAT, MESH_BACK, WOOL_SEAT, WOOL_BACK = "MESH-SEAT", "MESH-BACK", "WOOL-SEAT", "WOOL-BACK"
+MESH_CHAIR, WOOL_CHAIR = "MESH-CHAIR", "WOOL-CHAIR"
+FABRIC_CHANGE_MINUTES = {("MESH", "WOOL"): 30, ("WOOL", "MESH"): 45}
+CUTTING_CHANGES = _changes(*[(a, b, FABRIC_CHANGE_MINUTES.get((a[:4], b[:4]), 10))
+                             for a in (MESH_SEAT, MESH_BACK, WOOL_SEAT, WOOL_BACK)
+                             for b in (MESH_SEAT, MESH_BACK, WOOL_SEAT, WOOL_BACK) if a != b])
 WORK_CENTRES_DATA = [
     md.WorkCentreIn(code="CUT", name="Fabric cutting", site=SITE, parallel_capacity=2, efficiency_pct=D("92"),
-                    shifts=TWO_SHIFTS, working_days=MON_TO_FRI, holidays=PLANT_HOLIDAYS),
+                    shifts=TWO_SHIFTS, working_days=MON_TO_FRI, holidays=PLANT_HOLIDAYS,
+                    setup_matrix=CUTTING_CHANGES),
     md.WorkCentreIn(code="SEW", name="Sewing and upholstery", site=SITE, parallel_capacity=6, efficiency_pct=D("85"),
                     shifts=DAY_SHIFT, working_days=MON_TO_FRI, holidays=PLANT_HOLIDAYS),
     md.WorkCentreIn(code="ASM", name="Chair assembly line", site=SITE, parallel_capacity=4, efficiency_pct=D("90"),
-                    shifts=TWO_SHIFTS, working_days=MON_TO_SAT, holidays=PLANT_HOLIDAYS),
+                    shifts=TWO_SHIFTS, working_days=MON_TO_SAT, holidays=PLANT_HOLIDAYS,
+                    setup_matrix=_changes((MESH_CHAIR, WOOL_CHAIR, 20), (WOOL_CHAIR, MESH_CHAIR, 20))),
     md.WorkCentreIn(code="PACK", name="Packing", site=SITE, parallel_capacity=2, efficiency_pct=D("95"),
                     shifts=DAY_SHIFT, working_days=MON_TO_SAT, holidays=PLANT_HOLIDAYS),
 ]
@@ -145,20 +162,21 @@ ITEMS_DATA = [
          safety_stock=D(20), standard_cost=D("14.00"), lot_tracked=True, shelf_life_days=180),
     _raw("CARTON-L", "Shipping carton, chair size", lead_time_days=7, safety_stock=D(100), standard_cost=D("3.20")),
     md.ItemIn(code="SA-MESH", name="Seat assembly, black mesh", type="semi_finished", unit="PCS", lead_time_days=1,
-              standard_cost=D("32.00")),
+              standard_cost=D("32.00"), setup_family=MESH_SEAT),
     md.ItemIn(code="SA-WOOL", name="Seat assembly, grey upholstered", type="semi_finished", unit="PCS",
-              lead_time_days=1, standard_cost=D("41.00")),
+              lead_time_days=1, standard_cost=D("41.00"), setup_family=WOOL_SEAT),
     md.ItemIn(code="BA-MESH", name="Backrest assembly, black mesh", type="semi_finished", unit="PCS", lead_time_days=1,
-              standard_cost=D("26.00")),
+              standard_cost=D("26.00"), setup_family=MESH_BACK),
     md.ItemIn(code="BA-WOOL", name="Backrest assembly, grey upholstered", type="semi_finished", unit="PCS",
-              lead_time_days=1, standard_cost=D("40.00")),
+              lead_time_days=1, standard_cost=D("40.00"), setup_family=WOOL_BACK),
     md.ItemIn(code="CH-ERGO", name="Ergo mesh task chair", type="finished", unit="PCS", gtin="6923456000018",
-              serial_tracked=True, lead_time_days=3, safety_stock=D(20), standard_cost=D("215.00"), price=D("899.00")),
+              serial_tracked=True, lead_time_days=3, safety_stock=D(20), standard_cost=D("215.00"), price=D("899.00"),
+              setup_family=MESH_CHAIR),
     md.ItemIn(code="CH-EXEC", name="Executive chair, grey wool", type="finished", unit="PCS", gtin="6923456000025",
               serial_tracked=True, lead_time_days=3, safety_stock=D(10), standard_cost=D("240.00"),
-              price=D("1299.00")),
+              price=D("1299.00"), setup_family=WOOL_CHAIR),
     md.ItemIn(code="CH-TASK", name="Basic task chair, grey", type="finished", unit="PCS", gtin="6923456000032",
-              lead_time_days=3, safety_stock=D(30), standard_cost=D("150.00"), price=D("499.00")),
+              lead_time_days=3, safety_stock=D(30), standard_cost=D("150.00"), price=D("499.00"), setup_family=WOOL_CHAIR),
 ]
 
 

@@ -83,7 +83,8 @@ ITEMS = Resource(
     on_change=item_changed,
     list_columns=("code", "name", "type", "make_or_buy", "unit", "gtin"),
     sections=(("planning", ("make_or_buy", "safety_stock", "lead_time_days", "lot_rule", "lot_quantity", "lot_periods",
-                            "order_minimum", "order_multiple", "order_maximum", "planning_time_fence_days")),),
+                            "order_minimum", "order_multiple", "order_maximum", "planning_time_fence_days",
+                            "setup_family")),),
 )
 
 
@@ -94,7 +95,21 @@ def work_centre_rules(work_centre: dict[str, Any]) -> list[Problem]:
         (f"shifts[{j}]", "shifts_overlap", Detail(f"shift {shifts[j]['name']!r} overlaps shift {shifts[i]['name']!r}",
                                                   shift=shifts[j]["name"], other=shifts[i]["name"]))
         for i, j in overlapping_shifts(shifts)
-    ]
+    ] + setup_matrix_rules(work_centre.get("setup_matrix") or [])
+
+
+def setup_matrix_rules(matrix: list[dict[str, Any]]) -> list[Problem]:
+    """A changeover from one family to another has one price on a centre: a pair listed twice is refused."""
+    seen: set[tuple[str, str]] = set()
+    problems = []
+    for index, change in enumerate(matrix):
+        pair = (change["from_family"], change["to_family"])
+        if pair in seen:
+            problems.append((f"setup_matrix[{index}]", "duplicate_setup_pair",
+                             Detail(f"the setup from {pair[0]} to {pair[1]} is listed twice", from_family=pair[0],
+                                    to_family=pair[1])))
+        seen.add(pair)
+    return problems
 
 
 def repeated_keys(lines: list[dict[str, Any]], key: str, field: str, code: str) -> list[Problem]:

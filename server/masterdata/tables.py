@@ -63,6 +63,9 @@ class Item(MasterRecord, Table, tablename="item"):
     order_multiple = Numeric(digits=(18, 6), default=ZERO)
     order_maximum = Numeric(digits=(18, 6), default=ZERO)
     planning_time_fence_days = Integer(default=0)
+    # Which setup family the item belongs to (empty: none of its own, the item code stands for it), for the
+    # sequence-dependent setups of a work centre's `setup_matrix` (server/planning/schedule_snapshot.py).
+    setup_family = Varchar(length=40, default="")
 
 
 class Site(MasterRecord, Table, tablename="site"):
@@ -85,7 +88,13 @@ class Location(MasterRecord, Table, tablename="location"):
 
 
 class WorkCentre(MasterRecord, Table, tablename="work_centre"):
-    """Machines or stations of one kind; the capacity calendar (shifts, working days, holidays) is kept as JSON."""
+    """Machines or stations of one kind; the capacity calendar (shifts, working days, holidays) is kept as JSON.
+
+    So is its setup matrix, `[{from_family, to_family, minutes}]`: the changeover minutes on this centre from an
+    item of one setup family to one of another (a pair it does not list costs nothing). JSON like the calendar,
+    not a table of lines: it describes the centre, is read and written only whole with it (its REST body, office
+    form and CSV row carry it as they carry the shifts; the scheduler reads it in the row it reads the calendar
+    from) and is never looked up by family across centres."""
 
     name = Varchar(length=200, index=True)
     site = ForeignKey(Site, target_column=Site.code, on_delete=OnDelete.restrict, null=True, default=None)
@@ -94,6 +103,7 @@ class WorkCentre(MasterRecord, Table, tablename="work_centre"):
     shifts = JSON(default=[])
     working_days = JSON(default=[])
     holidays = JSON(default=[])
+    setup_matrix = JSON(default=[])
     # Where material is backflushed from when an operation here is reported (a location code; none: no backflush).
     issue_location = Varchar(length=40, null=True, default=None)
 

@@ -23,6 +23,7 @@ from server.quantities import quantity_text, to_micro
 from server.inventory.tables import Reservation
 from server.masterdata.tables import Customer
 from server.orders import cascade
+from server.planning import promising
 from server.production import rules as production_rules
 from server.production.tables import ProductionOrder
 from server.sales import rules, service
@@ -115,6 +116,7 @@ async def change_order(code: str, data: OrderChangeIn, who: Who) -> ChangeImpact
 
     customer = await Customer.select().where(Customer.code == row["customer"]).first()
     touched: dict[int, bool] = {}  # line number -> its product was substituted
+    redated: set[int] = set()
     for change in data.lines:
         line = lines[change.line_no]
         columns: dict[Any, Any] = {}
@@ -135,6 +137,7 @@ async def change_order(code: str, data: OrderChangeIn, who: Who) -> ChangeImpact
         for name in ("due_date", "promised_date"):
             if getattr(change, name) is not None:
                 columns[getattr(SalesOrderLine, name)] = getattr(change, name)
+                redated.add(change.line_no)
         if columns:
             await SalesOrderLine.update(columns).where(SalesOrderLine.id == line["id"])
     next_no = (max(lines, default=0) // LINE_STEP + 1) * LINE_STEP
@@ -169,6 +172,7 @@ async def change_order(code: str, data: OrderChangeIn, who: Who) -> ChangeImpact
     impacts += await _credit_recheck(code, before.value, changed.value, row["customer"])
     if added or any(touched.values()):
         impacts += await _price_recheck(code)
+    impacts += await _promise_recheck(code, set(touched) | redated | {line["line_no"] for line in added})
     changed = await service.get_sales_order(code)
     await service.write_revision(row["id"], "change", who, before, changed, data.reason)
     await audit_change(who, "change", service.ENTITY, code, before, changed, data.reason)
@@ -227,6 +231,21 @@ async def _price_recheck(code: str) -> list[dict[str, Any]]:
     await service.SALES_ORDERS.bump(row, {SalesOrder.status: rules.ON_HOLD, SalesOrder.held_from: row["status"],
                                           SalesOrder.hold_reason: failed.message, SalesOrder.hold_kind: failed.check})
     return [{"kind": failed.check, "key": code, "line_no": None, "effect": "review_hold", "details": failed.details}]
+
+
+async def _promise_recheck(code: str, changed_lines: set[int]) -> list[dict[str, Any]]:
+    """Every change promises the order again (server/planning/promising.py); with the policy's promise check, a
+    changed or added line now promised later than requested holds the order for an approver of that check."""
+    promised = await promising.review_promises(code)
+    if not (await service.get_policy()).promise_check:
+        return []
+    check = rules.promise_check([p for p in promised if p[0] in changed_lines])
+    row = await service.SALES_ORDERS.load(code)
+    if check.passed or row["status"] == rules.ON_HOLD:
+        return []
+    await service.SALES_ORDERS.bump(row, {SalesOrder.status: rules.ON_HOLD, SalesOrder.held_from: row["status"],
+                                          SalesOrder.hold_reason: check.message, SalesOrder.hold_kind: rules.PROMISE})
+    return [{"kind": rules.PROMISE, "key": code, "line_no": None, "effect": "promise_hold", "details": check.details}]
 
 
 async def _credit_recheck(code: str, value_before: Decimal, value_after: Decimal, customer: str) -> list[dict[str, Any]]:

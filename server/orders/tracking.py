@@ -25,6 +25,7 @@ from server.quantities import from_micro
 from server.inventory.tables import Reservation
 from server.masterdata.tables import Customer, Item
 from server.orders.progress import missing_on_pick_list
+from server.planning import plan_actual
 from server.planning import service as planning
 from server.production import rules as production_rules
 from server.production.tables import ProductionOrder
@@ -46,6 +47,7 @@ class Coverage:
     loaded: int = 0
     reserved: int = 0
     in_production: int = 0
+    scheduled_finish: date | None = None  # when the accepted schedule finishes the production made for the line
 
     @property
     def covered(self) -> int:
@@ -91,6 +93,8 @@ async def _coverage(order_codes: list[str]) -> dict[tuple[str, int], Coverage]:
             & ProductionOrder.sales_order_line.is_not_null()):
         covered[(order["sales_order"], order["sales_order_line"])].in_production += max(
             0, order["quantity_micro"] - order["received_micro"])
+    for key, finish in (await plan_actual.scheduled_finishes(order_codes)).items():
+        covered[key].scheduled_finish = finish
     return covered
 
 
@@ -104,7 +108,8 @@ async def _lead_times(items: set[str]) -> dict[str, int]:
 def _risk(line: dict[str, Any], coverage: Coverage, lead_time_days: int, today: date) -> tuple[str, dict[str, Any]]:
     """The line's risk, and its reason as the API gives it: in English, and as a catalog key with its values."""
     open_micro = max(0, line["quantity_micro"] - line["shipped_quantity_micro"])
-    risk, reason = rules.line_risk(today, promise_of(line), open_micro, coverage.covered, lead_time_days)
+    risk, reason = rules.line_risk(today, promise_of(line), open_micro, coverage.covered, lead_time_days,
+                                   coverage.scheduled_finish)
     if reason is None:
         return risk, {"risk_reason": "", "risk_reason_key": "", "risk_reason_params": {}}
     return risk, {"risk_reason": reason.english(), "risk_reason_key": reason.key, "risk_reason_params": dict(reason.params)}

@@ -1,6 +1,7 @@
 """REST endpoints of planning: MRP under /api/mrp (run it for a site with planning.write; read runs, planned
 orders with their pegging, exceptions in the caller's language, one item's time-phased record and the pegging tree
-of a demand with planning.read), the planning settings, and finite-capacity schedules under /api/schedules."""
+of a demand with planning.read), the planning settings, finite-capacity schedules under /api/schedules, and order
+promising of a sales order on request (sales.write, like submitting it)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,11 @@ from server.db import write_transaction
 from server.planning import firming, schedules, service
 from server.purchasing import rfq_rules
 from schemas.purchasing import RfqFromPlanIn, RfqOut
+from schemas.sales import LinePromiseOut
+from server.i18n import translate
+from server.planning import promising
+from server.quantities import from_micro
+from server.sales import service as sales_service
 
 CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 CodePath = Annotated[str, Parameter(max_length=40, pattern=CODE_PATTERN)]
@@ -139,6 +145,27 @@ class PlanningSettingsController(Controller):
     async def update(self, request: Request, data: PlanningSettingsIn) -> PlanningSettingsOut:
         async with write_transaction():
             return PlanningSettingsOut(**await service.update_settings(data.model_dump(), office_who(request)))
+
+
+class PromiseController(Controller):
+    path = "/api/sales-orders"
+    tags = ["Sales orders"]
+
+    @post("/{code:str}/promise", guards=[requires("sales.write")], status_code=HTTP_200_OK,
+          responses={HTTP_404_NOT_FOUND: ResponseSpec(ErrorBody, generate_examples=False,
+                                                      description="No such sales order (`not_found`)")},
+          summary="Promise the order's lines again: available to promise from stock and receipts, else capable to "
+                  "promise in the current schedule; kept on the lines", operation_id="promise_sales_order")
+    async def promise(self, request: Request, code: CodePath) -> list[LinePromiseOut]:
+        async with write_transaction():
+            await sales_service.SALES_ORDERS.lock(code)
+            await sales_service.SALES_ORDERS.load(code)
+            promises = await promising.promise_order(code)
+        lang = request.user.language
+        return [LinePromiseOut(line=p.line_no, item=p.item, quantity=from_micro(p.quantity_micro),
+                               requested_date=p.requested, promise_date=p.promise_date, atp_date=p.atp_date,
+                               method=p.method, reason=p.reason, params=p.params,
+                               message=translate(lang, p.reason, **p.params)) for p in promises]
 
 
 SCHEDULE_REFUSALS = {

@@ -8,25 +8,44 @@ one in progress is scheduled for what is left of it (by the good quantity report
 accepted schedule says of each operation and the frozen window are applied by server/planning/schedule_keep.py, a
 downtime open on a work centre closes its time (see `read_schedule_input`). An order's due date is the end of its due day;
 its weight is the grade of the customer of the sales order it (or an order it feeds) is made for, A 3, B 2, C 1,
-else 1. Operations belong to the family of the order's item; work centres hold no setup matrix yet, and material
-release dates (stock, receipts) are not read yet: every operation may start now."""
+else 1.
+
+Setups: an operation belongs to the setup family of its order's item (`item.setup_family`; an item without one is
+a family of its own, named by its code, as before families existed), and a work centre's changeovers are its
+`setup_matrix`. The matrix is JSON on the work centre, like its shifts, rather than a table of lines: it describes
+the centre and is only ever read and written whole with it (the REST body, the office form and the CSV row of the
+centre carry it as they carry the calendar, with no code of their own), this read takes it from the row it takes
+the calendar from, and nothing looks an entry up by family across centres.
+
+Release dates: an operation that consumes bought material starts no earlier than the day that material is there,
+by the rule of server/planning/material_release.py (free stock, then open purchase order lines by date, then the
+purchase lead time from today; what a released order was issued needs nothing), at 00:00 of that day; an
+operation already in progress has started and gets none (its needs still come first), and a completed one needs
+nothing more. The calendars reach that far past the latest release date. The orders' material is read in bulk —
+items, the materials copied onto released orders, the BOMs in force of firmed ones and their lines, free stock,
+open purchase lines, supplier offers — seven statements whatever the number of orders."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from server.db import Fetch
+from server.inventory.stock import AVAILABLE
 from server.masterdata.calendar import MINUTES_PER_DAY, is_working_day, shift_span
+from server.planning.material_release import Arrival, Need, material_dates
 from server.planning.schedule_keep import Lost, Pin, Place, apply_pins, keep_places
 from server.planning.scheduling import Operation, Order, Problem, SchedulingError, WorkCentre, operation_minutes
-from server.planning.snapshot import in_force
+from server.planning.snapshot import PURCHASE_STATUSES, in_force
+from server.planning.suppliers import SupplierOffer, choose_supplier
 from server.production import rules as production_rules
+from server.purchasing import rules as purchasing_rules
+from server.quantities import to_micro
 
 SCHEDULED_STATUSES = (production_rules.DRAFT, *production_rules.MAKING)
 GRADE_WEIGHTS = {"A": 3, "B": 2, "C": 1}
@@ -54,6 +73,10 @@ class ScheduleInput:
             instant = datetime.fromisoformat(instant)
         aware = instant if instant.tzinfo else instant.replace(tzinfo=timezone.utc)  # SQLite: naive UTC
         return int((aware.astimezone(self.zone).replace(tzinfo=None) - self.origin).total_seconds() // 60)
+
+
+def _date(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
 def _json(value: Any) -> Any:
@@ -103,12 +126,13 @@ async def read_schedule_input(fetch: Fetch, site: str, now: datetime, weeks: int
     rows = await fetch("SELECT timezone FROM site WHERE code = $1", site)
     zone = ZoneInfo(rows[0]["timezone"] if rows and rows[0]["timezone"] else "UTC")
     local_now = now.astimezone(zone).replace(tzinfo=None)
-    origin_day = local_now.date() - timedelta(days=local_now.weekday())
+    today = local_now.date()
+    origin_day = today - timedelta(days=local_now.weekday())
     origin = datetime.combine(origin_day, datetime.min.time())
     centres = {row["code"]: {**row, "shifts": _json(row["shifts"]), "working_days": _json(row["working_days"]),
-                             "holidays": _json(row["holidays"])}
-               for row in await fetch("SELECT code, shifts, working_days, holidays, parallel_capacity, efficiency_pct "
-                                      "FROM work_centre")}
+                             "holidays": _json(row["holidays"]), "setup_matrix": _json(row["setup_matrix"])}
+               for row in await fetch("SELECT code, shifts, working_days, holidays, setup_matrix, parallel_capacity, "
+                                      "efficiency_pct FROM work_centre")}
     statuses = ", ".join(f"${n}" for n in range(2, 2 + len(SCHEDULED_STATUSES)))
     orders = await fetch(
         "SELECT p.id, p.code, p.item, p.quantity_micro, p.due_date, p.status, p.parent_order, c.grade "
@@ -123,6 +147,9 @@ async def read_schedule_input(fetch: Fetch, site: str, now: datetime, weeks: int
     routings = await fetch("SELECT id, item, version, archived FROM routing")
     routing_operations = await fetch("SELECT routing, sequence, work_centre, setup_minutes, run_minutes_per_unit "
                                      "FROM routing_operation ORDER BY routing, sequence")
+    items = {row["code"]: row for row in await fetch(
+        "SELECT i.code, i.setup_family, i.make_or_buy, i.lead_time_days, u.decimals FROM item i "
+        "JOIN unit u ON u.code = i.unit")}
 
     operations_of: dict[Any, list[dict[str, Any]]] = {}
     for row in copied:
@@ -138,30 +165,49 @@ async def read_schedule_input(fetch: Fetch, site: str, now: datetime, weeks: int
         return operation_minutes(float(planned), 0, 0, float(centres[centre]["efficiency_pct"] or 100))
 
     engine_orders, engine_operations = {}, []
+    sequences: dict[str, list[int]] = {}  # every operation of an order, done or not: where its material goes
+    started: set[tuple[str, int]] = set()
     for order in orders:
         ops: list[Operation] = []
         quantity = int(order["quantity_micro"])
+        order["due_date"] = _date(order["due_date"])
+        item_family = items.get(order["item"], {}).get("setup_family") or order["item"]
         if order["status"] == production_rules.DRAFT:  # firmed: its routing is copied at release, read it here
-            routing = in_force(routings_of.get(order["item"], []), local_now.date())
+            routing = in_force(routings_of.get(order["item"], []), today)
             for step in steps_of.get(routing["id"], []) if routing else []:
                 planned = production_rules.planned_minutes(step["setup_minutes"], step["run_minutes_per_unit"],
                                                            quantity)
                 ops.append(Operation(f"{order['code']}/{step['sequence']}", order["code"], int(step["sequence"]),
-                                     step["work_centre"], minutes(step["work_centre"], planned), order["item"]))
+                                     step["work_centre"], minutes(step["work_centre"], planned), item_family))
         for row in operations_of.get(order["id"], []):
             if row["status"] == production_rules.COMPLETED:
                 continue
+            if row["status"] == production_rules.IN_PROGRESS:
+                started.add((order["code"], int(row["sequence"])))
             left = max(Decimal(0), 1 - Decimal(int(row["good_micro"])) / quantity) if quantity else Decimal(1)
             planned = Decimal(str(row["planned_minutes"])) * left
             ops.append(Operation(f"{order['code']}/{row['sequence']}", order["code"], int(row["sequence"]),
-                                 row["work_centre"], minutes(row["work_centre"], planned), order["item"]))
+                                 row["work_centre"], minutes(row["work_centre"], planned), item_family))
+        sequences[order["code"]] = sorted({int(r["sequence"]) for r in operations_of.get(order["id"], [])}
+                                          | {op.sequence for op in ops})
         if not ops:
             continue
-        due = order["due_date"] if isinstance(order["due_date"], date) else date.fromisoformat(str(order["due_date"]))
-        engine_orders[order["code"]] = {"due": ((due - origin_day).days + 1) * MINUTES_PER_DAY,
+        engine_orders[order["code"]] = {"due": ((order["due_date"] - origin_day).days + 1) * MINUTES_PER_DAY,
                                         "weight": GRADE_WEIGHTS.get(order["grade"] or "", 1),
                                         "parent": order["parent_order"]}
         engine_operations += ops
+
+    scheduled = [order for order in orders if order["code"] in engine_orders]
+    to_do = {(op.order, op.sequence) for op in engine_operations}
+    needs = [need for need in await _material_needs(fetch, site, scheduled, sequences, items, today)
+             if (need.order, need.operation) in to_do]
+    there = material_dates(needs, *await _material_supply(fetch, site, items, today), today)
+    released = []
+    for op in engine_operations:
+        day = there.get((op.order, op.sequence))
+        if day is not None and (op.order, op.sequence) not in started:
+            op = replace(op, release=max(0, (day - origin_day).days * MINUTES_PER_DAY))
+        released.append(op)
 
     def weight(code: str, seen: frozenset = frozenset()) -> int:
         """An order's own weight or that of an order it feeds, whichever is higher."""
@@ -179,10 +225,12 @@ async def read_schedule_input(fetch: Fetch, site: str, now: datetime, weeks: int
     for pin in pins:
         if pin.get("work_centre") and pin["work_centre"] not in centres:
             raise SchedulingError("unknown_work_centre", work_centre=pin["work_centre"])
-    used = {op.work_centre for op in engine_operations} | {pin["work_centre"] for pin in pins if pin.get("work_centre")}
+    used = {op.work_centre for op in released} | {pin["work_centre"] for pin in pins if pin.get("work_centre")}
+    # Calendars reach `weeks` past the latest release date, so that an order waiting for its material still fits.
+    days = weeks * 7 + max([op.release // MINUTES_PER_DAY for op in released], default=0)
 
     def calendar(code: str) -> tuple[tuple[int, int], ...]:
-        intervals = open_time(centres[code], origin_day, weeks * 7)
+        intervals = open_time(centres[code], origin_day, days)
         if code in down:
             since = base.minute(down[code])
             until = since + downtime_minutes if since + downtime_minutes > now_minute else now_minute + downtime_minutes
@@ -190,10 +238,11 @@ async def read_schedule_input(fetch: Fetch, site: str, now: datetime, weeks: int
         return intervals
 
     problem = Problem(
-        [WorkCentre(code, int(centres[code]["parallel_capacity"] or 1), calendar(code)) for code in sorted(used)],
+        [WorkCentre(code, int(centres[code]["parallel_capacity"] or 1), calendar(code),
+                    setup_matrix(centres[code]["setup_matrix"])) for code in sorted(used)],
         [Order(code, o["due"], weight(code), (o["parent"],) if o["parent"] in engine_orders else ())
          for code, o in engine_orders.items()],
-        engine_operations,
+        released,
         now=now_minute, frozen_minutes=frozen_minutes if keep else 0,
     )
     based_on, places, lost = None, {}, []
@@ -231,3 +280,98 @@ def _pinned(problem: Problem, pinned: Mapping[str, dict[str, Any]], base: Schedu
             minutes_at[op_id] = max(1, round(op.minutes * ratio))
     return apply_pins(problem, [Pin(op_id, base.minute(pin["not_before"]) if pin.get("not_before") else None,
                                     pin.get("work_centre")) for op_id, pin in pinned.items()], minutes_at)
+
+
+def setup_matrix(entries: list[dict[str, Any]] | None) -> dict[tuple[str, str], int]:
+    return {(entry["from_family"], entry["to_family"]): int(entry["minutes"]) for entry in entries or ()}
+
+
+def _is_bought(items: dict[str, dict[str, Any]], code: str) -> bool:
+    return code in items and (items[code]["make_or_buy"] or "buy") == "buy"
+
+
+async def _material_needs(fetch: Fetch, site: str, orders: list[dict[str, Any]], sequences: dict[str, list[int]],
+                          items: dict[str, dict[str, Any]], today: date) -> list[Need]:
+    """What each order still needs of bought components, at the operation that consumes it: a released order's
+    materials as copied onto it less what was issued, a firmed order's from its item's BOM in force (as its
+    release will copy them). Released orders are served first, then by due date."""
+    def need(order: dict[str, Any], item: str, operation: int | None, quantity_micro: int) -> Need:
+        steps = sequences[order["code"]]
+        at = operation if operation in steps else steps[0]
+        return Need(order["code"], at, item, quantity_micro,
+                    (order["status"] == production_rules.DRAFT, order["due_date"]))
+
+    by_id = {order["id"]: order for order in orders if order["status"] != production_rules.DRAFT}
+    drafts = [order for order in orders if order["status"] == production_rules.DRAFT]
+    needs: list[Need] = []
+    if by_id:
+        statuses = ", ".join(f"${n}" for n in range(2, 2 + len(production_rules.MAKING)))
+        for row in await fetch(
+                "SELECT m.production_order, m.item, m.operation, m.required_micro - m.issued_micro AS open_micro "
+                "FROM production_material m JOIN production_order p ON p.id = m.production_order "
+                f"WHERE p.site = $1 AND p.status IN ({statuses})", site, *production_rules.MAKING):
+            order = by_id.get(row["production_order"])
+            if order is not None and _is_bought(items, row["item"]) and int(row["open_micro"]) > 0:
+                needs.append(need(order, row["item"], row["operation"], int(row["open_micro"])))
+    if drafts:
+        boms_of: dict[str, list[dict[str, Any]]] = {}
+        for row in await fetch("SELECT id, item, version, valid_from, archived FROM bom"):
+            boms_of.setdefault(row["item"], []).append(row)
+        in_use = {order["item"]: in_force(boms_of.get(order["item"], []), today) for order in drafts}
+        lines_of: dict[Any, list[dict[str, Any]]] = {}
+        wanted = [bom["id"] for bom in in_use.values() if bom is not None]
+        if wanted:
+            marks = ", ".join(f"${n}" for n in range(1, 1 + len(wanted)))
+            for row in await fetch("SELECT bom, line_no, component, quantity, scrap_pct, operation FROM bom_line "
+                                   f"WHERE bom IN ({marks}) ORDER BY bom, line_no", *wanted):
+                lines_of.setdefault(row["bom"], []).append(row)
+        for order in drafts:
+            bom = in_use[order["item"]]
+            required: dict[str, list[Any]] = {}  # a component on two lines is one material, at its first line's
+            for line in lines_of.get(bom["id"], []) if bom else []:
+                if not _is_bought(items, line["component"]):
+                    continue
+                decimals = items[line["component"]]["decimals"]
+                quantity = production_rules.required_micro(
+                    Decimal(str(line["quantity"])), Decimal(str(line["scrap_pct"] or 0)), int(order["quantity_micro"]),
+                    int(decimals) if decimals is not None else 6)
+                required.setdefault(line["component"], [line["operation"], 0])[1] += quantity
+            needs += [need(order, item, operation, quantity) for item, (operation, quantity) in required.items()]
+    return needs
+
+
+async def _material_supply(fetch: Fetch, site: str, items: dict[str, dict[str, Any]], today: date
+                           ) -> tuple[dict[str, int], list[Arrival], dict[str, int]]:
+    """The site's free stock of each item (available, unexpired, less open reservations, as MRP counts it), its
+    open purchase order lines (of the orders MRP counts as scheduled receipts) and each item's purchase lead time
+    (its supplier's as MRP chooses one, else its own)."""
+    free: dict[str, int] = {}
+    for row in await fetch(
+            "SELECT s.item, s.quantity_micro - COALESCE((SELECT SUM(r.quantity_micro) FROM stock_reservation r "
+            "WHERE r.item = s.item AND r.location = s.location AND r.lot = s.lot AND r.released_at IS NULL), 0) AS "
+            "free, l.expiry FROM stock_on_hand s JOIN location loc ON loc.code = s.location "
+            "JOIN warehouse w ON w.code = loc.warehouse LEFT JOIN lot l ON l.item = s.item AND l.code = s.lot "
+            "WHERE w.site = $1 AND s.status = $2 AND s.quantity_micro > 0", site, AVAILABLE):
+        expiry = _date(row["expiry"]) if row["expiry"] is not None else None
+        if int(row["free"]) > 0 and (expiry is None or expiry >= today):
+            free[row["item"]] = free.get(row["item"], 0) + int(row["free"])
+    marks = ", ".join(f"${n}" for n in range(3, 3 + len(PURCHASE_STATUSES)))
+    arrivals = [Arrival(row["item"], _date(row["due_date"]), int(row["open_micro"]), f"{row['code']}:{row['line_no']:06}")
+                for row in await fetch(
+                    "SELECT o.code, l.line_no, l.item, l.due_date, l.quantity_micro - l.received_quantity_micro AS "
+                    "open_micro FROM purchase_order_line l JOIN purchase_order o ON o.id = l.purchase_order "
+                    f"WHERE o.site = $1 AND l.status = $2 AND o.status IN ({marks})",
+                    site, purchasing_rules.LINE_OPEN, *PURCHASE_STATUSES)
+                if int(row["open_micro"]) > 0]
+    offers: dict[str, list[SupplierOffer]] = {}
+    for row in await fetch(
+            "SELECT si.item, s.code AS supplier, si.price, si.lead_time_days, si.min_order_quantity, si.preferred "
+            "FROM supplier_item si JOIN supplier s ON s.id = si.supplier WHERE s.archived = $1", False):
+        offers.setdefault(row["item"], []).append(SupplierOffer(
+            row["supplier"], Decimal(str(row["price"])), int(row["lead_time_days"]),
+            to_micro(Decimal(str(row["min_order_quantity"]))), bool(row["preferred"])))
+    lead_days = {}
+    for code, item in items.items():
+        chosen = choose_supplier(offers.get(code, []), 0)
+        lead_days[code] = chosen.lead_time_days if chosen is not None else int(item["lead_time_days"] or 0)
+    return free, arrivals, lead_days

@@ -192,6 +192,10 @@ async def _write(site: str, who: Who, reason: str, given: ScheduleInput, schedul
     rows = _rows(given, schedule)
     items = {row["code"]: row["item"] for row in await sql_read(
         "SELECT code, item FROM production_order WHERE site = $1", site)}
+    progress = {(row["code"], int(row["sequence"])): (int(row["quantity_micro"]), int(row["good_micro"] or 0))
+                for row in await sql_read(
+                    "SELECT p.code, o.sequence, p.quantity_micro, o.good_micro FROM production_operation o "
+                    "JOIN production_order p ON p.id = o.production_order WHERE p.site = $1", site)}
     objective, listed = schedule.objective, schedule.list_objective or schedule.objective
     inserted = await ScheduleRun.insert(ScheduleRun(
         site=site, status="proposed", reason=reason, based_on=given.based_on, origin=given.instant(0),
@@ -207,10 +211,12 @@ async def _write(site: str, who: Who, reason: str, given: ScheduleInput, schedul
     run_id = int(inserted[0]["id"])
     await sql_executemany(
         "INSERT INTO scheduled_operation (run, production_order, sequence, item, work_centre, machine, start_at, end_at, "
-        "minutes, setup_minutes, due_at, late, frozen) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        "minutes, setup_minutes, due_at, late, frozen, quantity_micro, good_micro) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
         [(run_id, row["production_order"], row["sequence"], items.get(row["production_order"], row["item"]),
           row["work_centre"], row["machine"], _utc(given.instant(row["start"])), _utc(given.instant(row["end"])),
-          row["minutes"], row["setup_minutes"], _utc(given.instant(row["due"])), row["late"], row["frozen"])
+          row["minutes"], row["setup_minutes"], _utc(given.instant(row["due"])), row["late"], row["frozen"],
+          *progress.get((row["production_order"], row["sequence"]), (0, 0)))
          for row in rows])
     return run_id
 
@@ -306,14 +312,19 @@ def _visible(site: str) -> bool:
     return True
 
 
+async def _proposal(run_id: int) -> dict[str, Any]:
+    """A schedule still to be decided on, else `schedule_not_proposed`."""
+    run = await _run_row(run_id)
+    if run["status"] != "proposed":
+        raise refuse("schedule_not_proposed", translate("en", "refusal.schedule_not_proposed", run=run_id),
+                     HTTP_409_CONFLICT, run=run_id, status=run["status"])
+    return run
+
+
 @needs_write
 async def accept(run_id: int, who: Who) -> ScheduleRunOut:
     """Make a proposed schedule the site's accepted one (see the module's docstring)."""
-    run = await _run_row(run_id)
-    if run["status"] != "proposed":
-        raise refuse("schedule_not_proposed", translate("en", "refusal.schedule_not_proposed", run=run_id,
-                                                        status=run["status"]),
-                     HTTP_409_CONFLICT, run=run_id, status=run["status"])
+    run = await _proposal(run_id)
     lock = " FOR UPDATE" if DB.engine_type == "postgres" else ""  # SQLite has one writer; a unique index backs both
     accepted = await sql_read(f"SELECT id FROM schedule_run WHERE site = $1 AND status = 'accepted'{lock}", run["site"])
     current = int(accepted[0]["id"]) if accepted else None
@@ -334,11 +345,7 @@ async def accept(run_id: int, who: Who) -> ScheduleRunOut:
 
 @needs_write
 async def discard(run_id: int, who: Who) -> ScheduleRunOut:
-    run = await _run_row(run_id)
-    if run["status"] != "proposed":
-        raise refuse("schedule_not_proposed", translate("en", "refusal.schedule_not_proposed", run=run_id,
-                                                        status=run["status"]),
-                     HTTP_409_CONFLICT, run=run_id, status=run["status"])
+    run = await _proposal(run_id)
     await ScheduleRun.update({ScheduleRun.status: "discarded", ScheduleRun.decided_by: who.name,
                               ScheduleRun.decided_at: _now()}).where(ScheduleRun.id == run_id)
     return await get_run(run_id)

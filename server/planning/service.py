@@ -44,7 +44,8 @@ from server.quantities import quantity_text
 
 log = logging.getLogger("floorsync.planning")
 STALE_AFTER = timedelta(minutes=30)
-DEFAULT_SETTINGS = {"bucket": "week", "horizon": 26, "auto_run_minutes": 0, "frozen_hours": 4, "downtime_minutes": 120}
+DEFAULT_SETTINGS = {"bucket": "week", "horizon": 26, "auto_run_minutes": 0, "frozen_hours": 4, "downtime_minutes": 120,
+                    "behind_minutes": 60}
 
 
 def _now() -> datetime:

@@ -33,6 +33,7 @@ class PlanningSettings(Table, tablename="planning_settings"):
     auto_run_minutes = Integer(default=0)
     frozen_hours = Integer(default=4)  # operations starting within this window keep their place
     downtime_minutes = Integer(default=120)  # how long a work centre reported down is expected to stay down
+    behind_minutes = Integer(default=60)  # an operation this far behind its accepted schedule raises an alert
     updated_by = Varchar(length=64, default="")
     updated_at = Timestamptz()
 
@@ -152,7 +153,21 @@ class ScheduledOperation(Table, tablename="scheduled_operation"):
     start_at = Timestamptz()
     end_at = Timestamptz()
     minutes = Integer()  # working minutes (open time), without its setup
+    quantity_micro = BigInt(default=0)  # the order's quantity, and its good quantity reported when scheduled: the
+    good_micro = BigInt(default=0)  # minutes are for what was left, progress is measured against that
     setup_minutes = Integer(default=0)
     due_at = Timestamptz()
     late = Integer(default=0)  # minutes its order ends after its due time (on the order's last operation)
     frozen = Boolean(default=False)  # kept in place (started, or within the frozen window)
+
+
+class ScheduleAlert(Table, tablename="schedule_alert"):
+    """An operation found behind its accepted schedule, announced once per schedule (`production.behind_plan`).
+    Unique on (run, operation) in the migration."""
+
+    id = Serial(primary_key=True)
+    run = Integer()
+    operation = Varchar(length=48)
+    work_centre = Varchar(length=40)
+    behind_minutes = Integer()
+    first_seen_at = Timestamptz()

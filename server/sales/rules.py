@@ -161,8 +161,8 @@ def exposure_of(status: str, lines: Iterable[PricedLine], paid: Decimal) -> Deci
 
 # -- the review on submission ---------------------------------------------------------------------------------------
 
-CREDIT, DISCOUNT, CONTRACT = "credit", "discount", "contract"
-CHECKS = (CREDIT, DISCOUNT, CONTRACT)
+CREDIT, DISCOUNT, CONTRACT, PROMISE = "credit", "discount", "contract", "promise"
+CHECKS = (CREDIT, DISCOUNT, CONTRACT, PROMISE)
 
 
 @dataclass(frozen=True)
@@ -188,6 +188,9 @@ def check_message(lang: str, code: str, details: Mapping[str, Any]) -> str:
     elif code == "discount_above_threshold":
         values["lines"] = translate(lang, "review.list_separator").join(
             translate(lang, "review.discount_line", line_no=line_no, pct=pct) for line_no, pct in details["lines"].items())
+    elif code == "promise_later_than_requested":
+        values["lines"] = translate(lang, "review.list_separator").join(
+            translate(lang, "review.promise_line", line_no=line_no, **late) for line_no, late in details["lines"].items())
     elif code == "contract_violated":
         values["breaches"] = translate(lang, "review.breach_separator").join(
             translate(lang, f"review.breach_{b['code']}", **b) for b in details["breaches"])
@@ -219,6 +222,14 @@ def discount_check(discounts: Mapping[int, Decimal], max_discount_pct: Decimal) 
     over = {line_no: pct for line_no, pct in sorted(discounts.items()) if pct > max_discount_pct}
     details = {"max_discount_pct": plain(max_discount_pct), "lines": {str(k): plain(v) for k, v in over.items()}}
     return _checked(DISCOUNT, not over, "discount_above_threshold" if over else "discount_ok", details)
+
+
+def promise_check(lines: Iterable[tuple[int, date, date | None]]) -> CheckResult:
+    """Lines (number, requested date, promised date) promised later than the customer asked, or that nothing can
+    promise (no date), wait for an approver."""
+    late = {str(line_no): {"requested": requested.isoformat(), "promised": promised.isoformat() if promised else "-"}
+            for line_no, requested, promised in sorted(lines) if promised is None or promised > requested}
+    return _checked(PROMISE, not late, "promise_later_than_requested" if late else "promise_ok", {"lines": late})
 
 
 QuoteLine = tuple[str, int, Decimal, Decimal]  # item, quantity (micro), unit price, discount %
@@ -327,15 +338,18 @@ RISK_ORDER = ("delivered", "on_track", "at_risk", "late")
 
 
 def line_risk(today: date, promise: date, open_micro: int, covered_micro: int,
-              lead_time_days: int) -> tuple[str, Message | None]:
+              lead_time_days: int, scheduled_finish: date | None = None) -> tuple[str, Message | None]:
     """Whether a line will meet its promise date: delivered; late once the date passed with something still owed;
-    at risk when what is owed is not yet on a shipment, reserved or coming from production, and fewer days are
-    left than the item takes to make or buy; else on track. The reason is a catalog message (`risk.*`), said in the
-    reader's language."""
+    at risk when the accepted schedule finishes the production made for it after the promise date, or when what is
+    owed is not yet on a shipment, reserved or coming from production and fewer days are left than the item takes
+    to make or buy; else on track. The reason is a catalog message (`risk.*`), said in the reader's language."""
     if open_micro <= 0:
         return "delivered", None
     if promise < today:
         return "late", Message("risk.late", {"days": (today - promise).days, "promise": promise.isoformat()})
+    if scheduled_finish is not None and scheduled_finish > promise:
+        return "at_risk", Message("risk.scheduled_late", {"finish": scheduled_finish.isoformat(),
+                                                          "promise": promise.isoformat()})
     if covered_micro >= open_micro:
         return "on_track", Message("risk.covered")
     days_left = (promise - today).days

@@ -6,6 +6,7 @@ close it, record payments, and follow it as production and shipping move it on (
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import date
@@ -16,7 +17,7 @@ import asyncpg
 from litestar.status_codes import HTTP_403_FORBIDDEN, HTTP_409_CONFLICT, HTTP_422_UNPROCESSABLE_ENTITY
 
 from schemas.sales import (
-    PaymentIn, PaymentOut, ReviewOut, RevisionOut, SalesOrderEdit, SalesOrderHistory, SalesOrderIn,
+    PaymentIn, PaymentOut, PromiseOut, ReviewOut, RevisionOut, SalesOrderEdit, SalesOrderHistory, SalesOrderIn,
     SalesOrderOut, SalesOrderLineOut, SalesPolicyIn, SalesPolicyOut,
 )
 from server.accounts.site_scope import within_scope
@@ -29,7 +30,7 @@ from server.documents import (
     DocumentTable, audit_change, lines_problems, master_problems, refuse_problems, site_problems, utc_now,
 )
 from server.errors import ApiError, duplicate
-from server.i18n import Message
+from server.i18n import Message, translate
 from server.quantities import from_micro, to_micro
 from server.masterdata.tables import Customer
 from server.sales import rules
@@ -69,7 +70,32 @@ def line_out(row: dict[str, Any]) -> SalesOrderLineOut:
         shipped_quantity=from_micro(row["shipped_quantity_micro"]),
         backorder_quantity=from_micro(row["backorder_quantity_micro"]),
         open_quantity=from_micro(rules.open_micro(line_progress(row))),
+        promise=promise_out(row, "en"),
     )
+
+
+def promise_out(row: dict[str, Any], lang: str) -> PromiseOut | None:
+    """The line's promise as order promising kept it (server/planning/promising.py), its reason in `lang`."""
+    if not row.get("promise_reason"):
+        return None
+    params = row["promise_params"]
+    params = json.loads(params) if isinstance(params, (str, bytes)) else dict(params or {})
+    return PromiseOut(promise_date=row["promise_date"], atp_date=row["promise_atp_date"],
+                      method=row["promise_method"], reason=row["promise_reason"], params=params,
+                      message=translate(lang, row["promise_reason"], **params))
+
+
+@needs_write
+async def keep_promises(order_id: int, promises: list[dict[str, Any]]) -> None:
+    """Order promising's result kept on the order's lines: {line_no, promise_date, atp_date, method, reason,
+    params} each."""
+    now = utc_now()
+    for promise in promises:
+        await SalesOrderLine.update({
+            SalesOrderLine.promise_date: promise["promise_date"], SalesOrderLine.promise_atp_date: promise["atp_date"],
+            SalesOrderLine.promise_method: promise["method"], SalesOrderLine.promise_reason: promise["reason"],
+            SalesOrderLine.promise_params: promise["params"], SalesOrderLine.promised_at: now,
+        }).where((SalesOrderLine.sales_order == order_id) & (SalesOrderLine.line_no == promise["line_no"]))
 
 
 def order_out(row: dict[str, Any], lines: list[dict[str, Any]]) -> SalesOrderOut:
@@ -140,6 +166,7 @@ async def get_policy() -> SalesPolicyOut:
     if row is None:
         return SalesPolicyOut(**SalesPolicyIn().model_dump(), updated_by="system", updated_at=None)
     return SalesPolicyOut(**{k: row[k] for k in ("credit_check", "discount_check", "max_discount_pct", "auto_approve",
+                                                 "promise_check",
                                                  "approvers", "other_approver_above_value",
                                                  "other_approver_above_discount_pct", "updated_by", "updated_at")})
 
@@ -348,7 +375,11 @@ async def _review(row: dict[str, Any], order: SalesOrderOut, policy: SalesPolicy
     if policy.credit_check:
         exposure = await customer_exposure(row["customer"], excluding=row["id"])
         results.append(rules.credit_check(Decimal(customer["credit_limit"]), exposure, order.value, order.currency))
-    return results + await _price_checks(row, order, policy, lines, customer)
+    results += await _price_checks(row, order, policy, lines, customer)
+    promised = await promise(row["code"])
+    if policy.promise_check:
+        results.append(rules.promise_check(promised))
+    return results
 
 
 async def price_review(row: dict[str, Any]) -> list[rules.CheckResult]:
@@ -498,7 +529,7 @@ async def release(code: str, who: Who, version: int | None = None, note: str = "
     if row["held_from"] == rules.SUBMITTED:
         raise state_conflict(row, Refusal("approval_required",
                                            "The review held this order at submission: approve or reject it"))
-    if row["hold_kind"] in (rules.CREDIT, rules.DISCOUNT, rules.CONTRACT):  # put on by a check: its approver ends it
+    if row["hold_kind"] in (rules.CREDIT, rules.DISCOUNT, rules.CONTRACT, rules.PROMISE):  # put on by a check: its approver ends it
         await _check_approver([row["hold_kind"]], who)
     back = rules.progress_status(await _downstream(row)) if row["held_from"] in rules.UNDER_WAY else row["held_from"]
     await SALES_ORDERS.bump(row, {SalesOrder.status: back, SalesOrder.held_from: None, SalesOrder.hold_reason: "",
@@ -559,6 +590,23 @@ _downstream_reader: DownstreamReader | None = None
 def read_downstream_with(reader: DownstreamReader) -> None:
     global _downstream_reader
     _downstream_reader = reader
+
+
+# Order promising (server/planning/promising.py) sits above sales: it is named at start-up too. It works out and keeps
+# an order's promises and answers (line, requested date, promise date) for the review's promise check.
+Promiser = Callable[[str], Awaitable[list[tuple[int, date, date | None]]]]
+_promiser: Promiser | None = None
+
+
+def promise_with(promiser: Promiser) -> None:
+    global _promiser
+    _promiser = promiser
+
+
+async def promise(code: str) -> list[tuple[int, date, date | None]]:
+    if _promiser is None:
+        raise RuntimeError("server/app.py wire_areas() names who promises an order")
+    return await _promiser(code)
 
 
 

@@ -56,6 +56,13 @@ class SalesOrderLine(Table, tablename="sales_order_line"):
     discount_pct = Numeric(digits=(7, 4), default=Decimal(0))
     due_date = Date()  # the date the customer asked for
     promised_date = Date(null=True, default=None)  # the date we promised, when it differs
+    # order promising (server/planning/promising.py): its date, how (atp | ctp), why (a catalog key and its values)
+    promise_date = Date(null=True, default=None)
+    promise_atp_date = Date(null=True, default=None)
+    promise_method = Varchar(length=3, default="")
+    promise_reason = Varchar(length=60, default="")
+    promise_params = JSON(default={})
+    promised_at = Timestamptz(null=True, default=None)
     shipped_quantity_micro = BigInt(default=0)
     backorder_quantity_micro = BigInt(default=0)
 
@@ -119,6 +126,7 @@ class SalesPolicy(Table, tablename="sales_policy"):
     discount_check = Boolean(default=True)
     max_discount_pct = Numeric(digits=(7, 4), default=Decimal(10))
     auto_approve = Boolean(default=True)
+    promise_check = Boolean(default=False)  # a promise later than the requested date waits for an approver
     approvers = JSON(default={})  # {"credit": ["sales_manager"], "discount": [...], "contract": [...]}
     # Above these an approver must be someone other than the order's author (None: no such limit).
     other_approver_above_value = Numeric(digits=(18, 4), null=True, default=None)

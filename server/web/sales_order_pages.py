@@ -23,6 +23,7 @@ from server.db import write_transaction
 from server.errors import ApiError
 from server.masterdata.tables import Item, Warehouse
 from server.orders import cascade
+from server.planning import promising
 from server.sales import rules
 from server.sales import service as sales
 from server.shipping.planning import create_shipment
@@ -80,7 +81,7 @@ async def order_page(request: Request, code: str, *, errors: list[str] | None = 
                   actions=[name for name in open_now if name in ORDER_ACTIONS], reason_required=REASON_REQUIRED,
                   errors=errors or [], shipments=shipments, warehouses=[w["code"] for w in warehouses], plan=plan or {},
                   may_ship="ship" in open_now, may_edit="edit" in open_now, may_change="change" in open_now,
-                  may_pay="pay" in open_now,
+                  may_pay="pay" in open_now, may_promise="sales.write" in request.user.permissions,
                   change=change or change_values(order), payment=payment or {"paid_on": date.today().isoformat()},
                   history=history, review=review, outcome=review_outcome(order, review),
                   credit_hold_at=credit_hold_words(history.reviews),
@@ -149,4 +150,14 @@ async def plan_shipment(request: Request, code: CodePath) -> Template | Redirect
     return Redirect(f"/shipments/{created.code}?{urlencode({'done': 'plan'})}", status_code=HTTP_303_SEE_OTHER)
 
 
-SALES_ORDER_HANDLERS = [sales_detail, sales_action, record_payment, plan_shipment]
+@post("/sales-orders/{code:str}/promise", guards=[requires("sales.write")], include_in_schema=False)
+async def promise_again(request: Request, code: CodePath) -> Redirect:
+    """The order's lines promised again (server/planning/promising.py), as POST /api/sales-orders/{code}/promise."""
+    async with write_transaction():
+        await sales.SALES_ORDERS.lock(code)
+        await sales.SALES_ORDERS.load(code)
+        await promising.promise_order(code)
+    return Redirect(f"/sales-orders/{code}?{urlencode({'done': 'promise'})}", status_code=HTTP_303_SEE_OTHER)
+
+
+SALES_ORDER_HANDLERS = [sales_detail, sales_action, record_payment, plan_shipment, promise_again]

@@ -39,6 +39,7 @@ async def _approver_roles(values: dict[str, Any]) -> list[tuple[str, str | None]
 
 def _policy_values(policy: Any) -> dict[str, Any]:
     return {"credit_check": policy.credit_check, "discount_check": policy.discount_check,
+            "promise_check": policy.promise_check,
             "max_discount_pct": display(policy.max_discount_pct, "decimal"), "auto_approve": policy.auto_approve,
             "approvers": {check: list(policy.approvers.get(check, sales.DEFAULT_APPROVERS)) for check in CHECK_NAMES},
             **{name: display(getattr(policy, name), "decimal") for name in OTHER_APPROVER_LIMITS}}
@@ -58,6 +59,7 @@ async def save_policy(request: Request) -> Template | Redirect:
     form = await request.form()
     values: dict[str, Any] = {
         "credit_check": form.get("credit_check") == "true", "discount_check": form.get("discount_check") == "true",
+        "promise_check": form.get("promise_check") == "true",
         "auto_approve": form.get("auto_approve") == "true",
         "max_discount_pct": str(form.get("max_discount_pct") or "").strip(),
         "approvers": {check: [str(r) for r in form.getall(f"approvers-{check}", [])] for check in CHECK_NAMES},

@@ -31,6 +31,7 @@ EVENT_TYPES: dict[str, str] = {
     "sales_order.cancelled": "A sales order was cancelled",
     "sales_order.closed": "A sales order was closed",
     "sales_order.late": "A sales order line will miss, or has missed, its due date",
+    "production.behind_plan": "An operation is behind its accepted schedule by more than the planning settings allow",
 }
 # Only sent on request to one subscription: never matched by a subscription's list or by "*".
 DIRECT_ONLY_EVENTS = frozenset({"ping"})

@@ -2,23 +2,21 @@
 own: the released order of 20 CH-ERGO (assembly then packing) and the 10 draft orders MRP firms for 40 task chairs
 (chairs fed by their seat and backrest assemblies). The read is `read_schedule_input` on the server's database, the
 live read of a schedule; the schedule passes the validator, the child orders end before the chairs they feed start,
-and every operation sits in its work centre's shifts."""
+and every operation sits in its work centre's shifts. The demo holds no stock: the released chairs wait for their
+armrests, and the cutter, with four setup families on two machines, changes over at least twice."""
 
 from __future__ import annotations
 
-import asyncio
-import sqlite3
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, time, timedelta, timezone
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
-import asyncpg
-
-from server.db import _sqlite_statement
 from server.planning.schedule_check import check_schedule
 from server.planning.schedule_snapshot import read_schedule_input
 from server.planning.scheduler import solve
 from tests.clients import office
 from tests.factory import approved_order
+from tests.planning.driver import read_with_driver
 
 NOW = datetime.now(timezone.utc)
 
@@ -26,24 +24,7 @@ NOW = datetime.now(timezone.utc)
 def read(database_url: str, site: str = "NB1"):
     """`read_schedule_input` on the server's database, through the bare driver (the server reads through
     `server.db.read_snapshot`, one consistent view; a test's reads see a database nothing writes meanwhile)."""
-    if database_url.startswith("postgresql"):
-        async def run():
-            connection = await asyncpg.connect(database_url)
-            try:
-                async def fetch(query, *args):
-                    return [dict(row) for row in await connection.fetch(query, *args)]
-                return await read_schedule_input(fetch, site, NOW)
-            finally:
-                await connection.close()
-        return asyncio.run(run())
-    connection = sqlite3.connect(database_url.removeprefix("sqlite:///"))
-    connection.row_factory = sqlite3.Row
-    try:
-        async def fetch(query, *args):
-            return [dict(row) for row in connection.execute(_sqlite_statement(query), args).fetchall()]
-        return asyncio.run(read_schedule_input(fetch, site, NOW))
-    finally:
-        connection.close()
+    return read_with_driver(database_url, lambda fetch: read_schedule_input(fetch, site, NOW))
 
 
 def test_the_demo_factory_released_and_firmed_orders_are_scheduled_in_shifts_and_levels(fresh_server):
@@ -82,10 +63,22 @@ def test_the_demo_factory_released_and_firmed_orders_are_scheduled_in_shifts_and
     first_day = [(a, b) for a, b in centres["ASM"].open_time if 0 <= a < 6 * 1440]
     assert all((a % 1440, b % 1440) == (360, 1320) for a, b in first_day)
 
+    # Its assembly needs 20 armrests (ARM-2D): none on hand, none on order, and S-NBCASTOR takes 21 days.
+    assert [schedule_input.at(op.release) for op in problem.operations if op.order == ergo and op.sequence == 10] == [
+        datetime.combine(today + timedelta(days=21), time())]
+    assert {op.family for op in problem.operations if op.work_centre == "CUT"} == {
+        "MESH-SEAT", "MESH-BACK", "WOOL-SEAT", "WOOL-BACK"}
+    assert centres["CUT"].setup_minutes[("WOOL-BACK", "MESH-BACK")] == 45 and centres["SEW"].setup_minutes == {}
+
     schedule = solve(problem, seconds=10, workers=2)
     assert schedule.status in ("optimal", "feasible")
     assert check_schedule(problem, schedule.placements) == []
     placed = {p.operation: p for p in schedule.placements}
+    families = {op.id: op.family for op in problem.operations}
+    changes = [centres[a.work_centre].setup_minutes.get((families[a.operation], families[b.operation]), 0)
+               for a, b in pairwise(sorted(schedule.placements, key=lambda p: (p.work_centre, p.machine, p.start)))
+               if (a.work_centre, a.machine) == (b.work_centre, b.machine)]
+    assert schedule.objective.setup_minutes == sum(changes) >= 2 * 10
     assert all(p.start >= problem.now for p in placed.values())
     for order in feeding:
         child_end = max(p.end for p in placed.values() if p.operation.startswith(order.id + "/"))

@@ -2,20 +2,23 @@
 of the released and firmed orders, accepts it, proposes again and nothing moves; pins an operation to a later time
 and to another work centre, sees it land there and what moved, accepts; a proposal made against a schedule since
 replaced cannot be accepted; a work centre reported down by a tablet reschedules the site around the downtime by
-itself. And the refusals."""
+itself; an operation behind its schedule and an order line the schedule finishes after its promise are announced.
+And the refusals."""
 
 from __future__ import annotations
 
+import json
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from tests.clients import office
-from tests.factory import approved_order, pushed
+from tests.factory import approved_order, pushed, run_sql
 from tests.servers import make_server
 from tests.sync_fixtures import enrolled_device
+from tests.webhook_receiver import Receiver
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -23,7 +26,7 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 @pytest.fixture(scope="module")
 def factory(tmp_path_factory):
     """The demo factory with an approved order of 40 task chairs planned by MRP and its production firmed."""
-    srv = make_server(tmp_path_factory.mktemp("schedules"))
+    srv = make_server(tmp_path_factory.mktemp("schedules"), FLOORSYNC_LATE_CHECK_SECONDS="0.5")
     planner, sales = office(srv.url, "planner"), office(srv.url, "sales")
     try:
         approved_order(sales, "C-BJYB", [("CH-TASK", "40", "499.00")], datetime.now(SHANGHAI).date() + timedelta(days=21))
@@ -112,7 +115,7 @@ def test_a_work_centre_reported_down_on_a_tablet_reschedules_the_site_around_it(
         down = pushed(device, "production.downtime", {"work_centre": "ASM", "action": "start", "reason": "Press jam"})
         assert down["status"] == "applied", down
         reported = datetime.now(timezone.utc)
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             latest = planner.get("/api/schedules/accepted", params={"site": "NB1"}).json()
             if latest["id"] != current["id"]:
@@ -149,3 +152,63 @@ def test_schedule_refusals(factory):
     finally:
         planner.close()
         sales.close()
+
+
+def _working_day_before(planner, days: int) -> date:
+    centre = planner.get("/api/work_centres/ASM").json()
+    day = datetime.now(SHANGHAI).date() - timedelta(days=days)
+    while day.isoweekday() not in centre["working_days"] or day.isoformat() in {str(h) for h in centre["holidays"]}:
+        day -= timedelta(days=1)
+    return day
+
+
+def test_an_operation_behind_its_schedule_and_a_line_finishing_after_its_promise_are_announced(factory):
+    planner, admin, sales = office(factory.url, "planner"), office(factory.url, "admin"), office(factory.url, "sales")
+    receiver = Receiver()
+    try:
+        if planner.get("/api/schedules/accepted", params={"site": "NB1"}).status_code == 404:
+            accepted(planner, proposed(planner))
+        schedule = planner.get("/api/schedules/accepted", params={"site": "NB1"}).json()
+        subscription = admin.post("/api/webhooks", json={"url": receiver.url,
+                                                         "event_types": ["production.behind_plan", "sales_order.late"]})
+        assert subscription.status_code == 201, subscription.text
+        # The released CH-ERGO order's assembly (223 working minutes for all 20, none reported) was to run from 08:00
+        # on a working day at least three days ago: set its place back behind the API's back, as time would. All 223
+        # minutes should be done by now and none is: 223 behind, over the settings' 60.
+        released = [o["code"] for o in planner.get("/api/production-orders", params={"limit": 200}).json()["items"]
+                    if o["status"] == "released"]
+        assembly = next(op for op in schedule["scheduled"] if op["production_order"] in released and op["sequence"] == 10)
+        start = datetime.combine(_working_day_before(planner, 3), datetime.min.time(), SHANGHAI).replace(hour=8)
+        run_sql(factory, "UPDATE scheduled_operation SET start_at = ?, end_at = ? WHERE run = ? AND production_order = ? "
+                "AND sequence = 10", str(start.astimezone(timezone.utc)),
+                str((start + timedelta(minutes=223)).astimezone(timezone.utc)), schedule["id"], assembly["production_order"])
+        # The chairs made for the order finish on the schedule's last day for them; promise the line a day before.
+        chairs = [op for op in schedule["scheduled"] if op["sales_order"] and op["item"] == "CH-TASK"]
+        finish = max(datetime.fromisoformat(op["end_at"]) for op in chairs).astimezone(SHANGHAI).date()
+        order = chairs[0]["sales_order"]
+        promise = max(finish - timedelta(days=1), datetime.now(SHANGHAI).date())
+        assert promise < finish, "the schedule finishes the chairs today: nothing can be promised before"
+        run_sql(factory, "UPDATE sales_order_line SET promised_date = ? WHERE sales_order = "
+                "(SELECT id FROM sales_order WHERE code = ?)", promise.isoformat(), order)
+        # The demo holds no stock, so the chairs may have finished after the line's own date since the first schedule
+        # (their backrest frames take 21 days to buy) and been announced then, before this test listened: forget it.
+        run_sql(factory, "DELETE FROM sales_order_alert WHERE sales_order = ?", order)
+
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and len({json.loads(r.body)["type"] for r in receiver.requests}) < 2:
+            time.sleep(0.2)
+        time.sleep(1.2)  # more runs of the watch: nothing is announced twice
+        events = [json.loads(r.body) for r in receiver.requests]
+        behind = [e["data"] for e in events if e["type"] == "production.behind_plan"]
+        assert [(e["operation"], e["behind_minutes"], e["done_pct"]) for e in behind] == [
+            (f"{assembly['production_order']}/10", 223, 0)]
+        late = [e["data"] for e in events if e["type"] == "sales_order.late"]
+        assert [(e["sales_order"], e["risk"], e["risk_reason_key"]) for e in late] == [(order, "at_risk", "risk.scheduled_late")]
+        tracked = sales.get(f"/api/sales-orders/{order}/tracking").json()
+        line = tracked["lines"][0]
+        assert line["risk"] == "at_risk" and line["risk_reason_params"] == {"finish": finish.isoformat(),
+                                                                           "promise": promise.isoformat()}
+    finally:
+        receiver.close()
+        for client in (planner, admin, sales):
+            client.close()

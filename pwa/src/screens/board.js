@@ -19,7 +19,8 @@ function percent(good, planned) {
   return Math.max(0, Math.min(100, pct));
 }
 
-/** One line of the ticker for one board event (production's reports and downtime; anything else by its kind). */
+/** One line of the ticker for one board event (production's reports, downtime, an operation behind its schedule;
+ * anything else by its kind). */
 export function tickerText(topic, event) {
   const centre = event.work_centre || topic.replace(/^board:workcentre:/, "");
   if (event.kind === "report") {
@@ -31,6 +32,9 @@ export function tickerText(topic, event) {
   }
   if (event.kind === "under_issue") {
     return t("board.event_under_issue", { work_centre: centre, order: event.production_order || "", item: event.item || "" });
+  }
+  if (event.kind === "behind_plan") {
+    return t("board.event_behind_plan", { work_centre: centre, operation: event.operation || "", minutes: event.behind_minutes });
   }
   if (event.kind === "issue" || event.kind === "over_issue") {
     return t("board.event_issue", { work_centre: centre, order: event.production_order || "", item: event.item || "" });

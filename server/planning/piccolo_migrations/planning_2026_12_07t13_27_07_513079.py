@@ -1,6 +1,6 @@
-"""Schedules (auto migration): each proposed schedule of a site and its operations' places; the frozen window and
-the expected length of a downtime in the planning settings. Their indexes are the next migration's (Piccolo runs a
-migration's raw steps before its tables)."""
+"""Schedules (auto migration): each proposed schedule of a site and its operations' places, the alerts of operations
+behind the accepted one; the frozen window, the expected length of a downtime and the alert threshold in the
+planning settings. Their indexes are the next migration's (Piccolo runs a migration's raw steps before its tables)."""
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 from piccolo.columns.column_types import BigInt
@@ -15,7 +15,7 @@ from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.columns.indexes import IndexMethod
 import decimal
 
-ID = "2026-12-07T13:14:07:006478"
+ID = "2026-12-07T13:27:07:513079"
 VERSION = "1.38.0"
 DESCRIPTION = "schedules"
 
@@ -26,6 +26,13 @@ async def forwards():
     )
 
     manager.add_table(
+        class_name="ScheduledOperation",
+        tablename="scheduled_operation",
+        schema=None,
+        columns=None,
+    )
+
+    manager.add_table(
         class_name="ScheduleRun",
         tablename="schedule_run",
         schema=None,
@@ -33,10 +40,348 @@ async def forwards():
     )
 
     manager.add_table(
-        class_name="ScheduledOperation",
-        tablename="scheduled_operation",
+        class_name="ScheduleAlert",
+        tablename="schedule_alert",
         schema=None,
         columns=None,
+    )
+
+    manager.add_column(
+        table_class_name="ScheduledOperation",
+        tablename="scheduled_operation",
+        column_name="id",
+        db_column_name="id",
+        column_class_name="Serial",
+        column_class=Serial,
+        params={
+            "null": False,
+            "primary_key": True,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="ScheduledOperation",
+        tablename="scheduled_operation",
+        column_name="run",
+        db_column_name="run",
+        column_class_name="Integer",
+        column_class=Integer,
+        params={
+            "default": 0,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="ScheduledOperation",
+        tablename="scheduled_operation",
+        column_name="production_order",
+        db_column_name="production_order",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 40,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="ScheduledOperation",
+        tablename="scheduled_operation",
+        column_name="sequence",
+        db_column_name="sequence",
+        column_class_name="Integer",
+        column_class=Integer,
+        params={
+            "default": 0,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="ScheduledOperation",
+        tablename="scheduled_operation",
+        column_name="item",
+        db_column_name="item",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 40,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="ScheduledOperation",
+        tablename="scheduled_operation",
+        column_name="work_centre",
+        db_column_name="work_centre",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 40,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="ScheduledOperation",
+        tablename="scheduled_operation",
+        column_name="machine",
+        db_column_name="machine",
+        column_class_name="Integer",
+        column_class=Integer,
+        params={
+            "default": 0,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="ScheduledOperation",
+        tablename="scheduled_operation",
+        column_name="start_at",
+        db_column_name="start_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": TimestamptzNow(),
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="ScheduledOperation",
+        tablename="scheduled_operation",
+        column_name="end_at",
+        db_column_name="end_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": TimestamptzNow(),
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="ScheduledOperation",
+        tablename="scheduled_operation",
+        column_name="minutes",
+        db_column_name="minutes",
+        column_class_name="Integer",
+        column_class=Integer,
+        params={
+            "default": 0,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="ScheduledOperation",
+        tablename="scheduled_operation",
+        column_name="quantity_micro",
+        db_column_name="quantity_micro",
+        column_class_name="BigInt",
+        column_class=BigInt,
+        params={
+            "default": 0,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="ScheduledOperation",
+        tablename="scheduled_operation",
+        column_name="good_micro",
+        db_column_name="good_micro",
+        column_class_name="BigInt",
+        column_class=BigInt,
+        params={
+            "default": 0,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="ScheduledOperation",
+        tablename="scheduled_operation",
+        column_name="setup_minutes",
+        db_column_name="setup_minutes",
+        column_class_name="Integer",
+        column_class=Integer,
+        params={
+            "default": 0,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="ScheduledOperation",
+        tablename="scheduled_operation",
+        column_name="due_at",
+        db_column_name="due_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": TimestamptzNow(),
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="ScheduledOperation",
+        tablename="scheduled_operation",
+        column_name="late",
+        db_column_name="late",
+        column_class_name="Integer",
+        column_class=Integer,
+        params={
+            "default": 0,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="ScheduledOperation",
+        tablename="scheduled_operation",
+        column_name="frozen",
+        db_column_name="frozen",
+        column_class_name="Boolean",
+        column_class=Boolean,
+        params={
+            "default": False,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
     )
 
     manager.add_column(
@@ -572,8 +917,8 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="ScheduledOperation",
-        tablename="scheduled_operation",
+        table_class_name="ScheduleAlert",
+        tablename="schedule_alert",
         column_name="id",
         db_column_name="id",
         column_class_name="Serial",
@@ -592,8 +937,8 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="ScheduledOperation",
-        tablename="scheduled_operation",
+        table_class_name="ScheduleAlert",
+        tablename="schedule_alert",
         column_name="run",
         db_column_name="run",
         column_class_name="Integer",
@@ -613,14 +958,14 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="ScheduledOperation",
-        tablename="scheduled_operation",
-        column_name="production_order",
-        db_column_name="production_order",
+        table_class_name="ScheduleAlert",
+        tablename="schedule_alert",
+        column_name="operation",
+        db_column_name="operation",
         column_class_name="Varchar",
         column_class=Varchar,
         params={
-            "length": 40,
+            "length": 48,
             "default": "",
             "null": False,
             "primary_key": False,
@@ -635,51 +980,8 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="ScheduledOperation",
-        tablename="scheduled_operation",
-        column_name="sequence",
-        db_column_name="sequence",
-        column_class_name="Integer",
-        column_class=Integer,
-        params={
-            "default": 0,
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="ScheduledOperation",
-        tablename="scheduled_operation",
-        column_name="item",
-        db_column_name="item",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 40,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="ScheduledOperation",
-        tablename="scheduled_operation",
+        table_class_name="ScheduleAlert",
+        tablename="schedule_alert",
         column_name="work_centre",
         db_column_name="work_centre",
         column_class_name="Varchar",
@@ -700,10 +1002,10 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="ScheduledOperation",
-        tablename="scheduled_operation",
-        column_name="machine",
-        db_column_name="machine",
+        table_class_name="ScheduleAlert",
+        tablename="schedule_alert",
+        column_name="behind_minutes",
+        db_column_name="behind_minutes",
         column_class_name="Integer",
         column_class=Integer,
         params={
@@ -721,10 +1023,10 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="ScheduledOperation",
-        tablename="scheduled_operation",
-        column_name="start_at",
-        db_column_name="start_at",
+        table_class_name="ScheduleAlert",
+        tablename="schedule_alert",
+        column_name="first_seen_at",
+        db_column_name="first_seen_at",
         column_class_name="Timestamptz",
         column_class=Timestamptz,
         params={
@@ -742,119 +1044,14 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="ScheduledOperation",
-        tablename="scheduled_operation",
-        column_name="end_at",
-        db_column_name="end_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
-        params={
-            "default": TimestamptzNow(),
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="ScheduledOperation",
-        tablename="scheduled_operation",
-        column_name="minutes",
-        db_column_name="minutes",
+        table_class_name="PlanningSettings",
+        tablename="planning_settings",
+        column_name="behind_minutes",
+        db_column_name="behind_minutes",
         column_class_name="Integer",
         column_class=Integer,
         params={
-            "default": 0,
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="ScheduledOperation",
-        tablename="scheduled_operation",
-        column_name="setup_minutes",
-        db_column_name="setup_minutes",
-        column_class_name="Integer",
-        column_class=Integer,
-        params={
-            "default": 0,
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="ScheduledOperation",
-        tablename="scheduled_operation",
-        column_name="due_at",
-        db_column_name="due_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
-        params={
-            "default": TimestamptzNow(),
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="ScheduledOperation",
-        tablename="scheduled_operation",
-        column_name="late",
-        db_column_name="late",
-        column_class_name="Integer",
-        column_class=Integer,
-        params={
-            "default": 0,
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="ScheduledOperation",
-        tablename="scheduled_operation",
-        column_name="frozen",
-        db_column_name="frozen",
-        column_class_name="Boolean",
-        column_class=Boolean,
-        params={
-            "default": False,
+            "default": 60,
             "null": False,
             "primary_key": False,
             "unique": False,
