@@ -22,7 +22,6 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
@@ -42,7 +41,7 @@ from server.planning.schedule_check import check_schedule
 from server.planning.schedule_keep import predecessors
 from server.planning.schedule_snapshot import ScheduleInput, read_schedule_input
 from server.planning.scheduler import solve
-from server.planning.scheduling import OpenTime, Placement, Schedule, SchedulingError, _key, evaluate
+from server.planning.scheduling import OpenTime, Placement, Schedule, SchedulingError
 from server.planning.service import planning_settings
 from server.planning.tables import ScheduledOperation, ScheduleRun
 
@@ -86,10 +85,9 @@ async def propose(site: str, who: Who, *, seconds: float = 10, pins: list[dict[s
                                               downtime_minutes=int(settings["downtime_minutes"]), pins=pins or [])
             sales_orders = {row["code"]: row["sales_order"] for row in await fetch(
                 "SELECT code, sales_order FROM production_order WHERE site = $1", site)}
-        schedule = await asyncio.to_thread(solve, given.problem, seconds, WORKERS)
+        schedule = await asyncio.to_thread(solve, given.problem, seconds, WORKERS, None, repaired(given))
     except SchedulingError as exc:
         raise scheduling_refusal(exc) from None
-    schedule = _kept_when_not_worse(given, schedule)
     violations = check_schedule(given.problem, schedule.placements)
     if violations:  # never offered; the engine's fault, said plainly in the log
         log.error("schedule of %s breaks its rules: %s", site, violations[:10])
@@ -101,16 +99,17 @@ async def propose(site: str, who: Who, *, seconds: float = 10, pins: list[dict[s
     return await get_schedule(run_id, sales_orders)
 
 
-def _kept_when_not_worse(given: ScheduleInput, schedule: Schedule) -> Schedule:
-    """The accepted schedule, repaired, when it is no worse than the solver's: a schedule moves only for a better
-    one (status `kept`). The repair keeps every operation on its machine and in its machine's order and only ever
-    delays it: to now, to its release, after its predecessors and the machine's previous operation with its setup,
+def repaired(given: ScheduleInput) -> tuple[Placement, ...] | None:
+    """The accepted schedule repaired for the problem as it is now, the solver's warm start and what is proposed
+    when it finds nothing better (`solve`'s hint: a schedule moves only for a better one, status `kept`); None when
+    the accepted schedule lacks an operation or cannot be repaired. The repair keeps every operation on its machine
+    and in its machine's order and only ever delays it: to now, to its release, after its predecessors and the machine's previous operation with its setup,
     whichever is latest, in open time (an operator who starts a few minutes late, a downtime, moves what follows
     by as much and no more). Frozen operations stay where the problem holds them; a repair that cannot keep them
-    there, or that breaks a rule the validator checks, is not offered."""
+    there, or that breaks a rule the validator checks, is no repair."""
     problem = given.problem
     if not given.places or any(op.id not in given.places for op in problem.operations):
-        return schedule
+        return None
     centres = {centre.code: centre for centre in problem.work_centres}
     clocks = {code: OpenTime(centre.open_time) for code, centre in centres.items()}
     before = predecessors(problem)
@@ -122,7 +121,7 @@ def _kept_when_not_worse(given: ScheduleInput, schedule: Schedule) -> Schedule:
         frozen = op.started or (op.given_start is not None and op.given_start < frozen_until)
         machine = op.given_machine if frozen else place.machine
         if place.work_centre != op.work_centre or any(p not in placed for p in before[op.id]):
-            return schedule
+            return None
         clock = clocks[op.work_centre]
         w = clock.open_before(max([problem.now, op.release, place.start] + [placed[p].end for p in before[op.id]]))
         last = last_on.get((op.work_centre, machine))
@@ -132,20 +131,15 @@ def _kept_when_not_worse(given: ScheduleInput, schedule: Schedule) -> Schedule:
         start = clock.start_of(w)
         if frozen:
             if start is None or start > op.given_start:
-                return schedule
+                return None
             start = op.given_start
         end = clock.end_of(clock.open_before(start) + op.minutes) if start is not None else None
         if end is None:
-            return schedule
+            return None
         placed[op.id] = Placement(op.id, op.work_centre, machine, start, end)
         last_on[(op.work_centre, machine)] = (end, op.family)
-    kept = [placed[op.id] for op in problem.operations]
-    if check_schedule(problem, kept):
-        return schedule
-    objective = evaluate(problem, kept)
-    if _key(problem, objective) > _key(problem, schedule.objective):
-        return schedule
-    return replace(schedule, placements=tuple(kept), objective=objective, status="kept")
+    kept = tuple(placed[op.id] for op in problem.operations)
+    return None if check_schedule(problem, kept) else kept
 
 
 def _rows(given: ScheduleInput, schedule: Schedule) -> list[dict[str, Any]]:

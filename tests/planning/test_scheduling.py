@@ -271,7 +271,7 @@ def test_an_accepted_schedule_a_few_minutes_old_is_kept_right_shifted_or_keeps_i
 
     from server.planning.schedule_keep import Place, keep_places
     from server.planning.schedule_snapshot import ScheduleInput
-    from server.planning.schedules import _kept_when_not_worse
+    from server.planning.schedules import repaired
 
     places = {"A/10": Place("M", 0, at(0, 8, 30)), "B/10": Place("M", 0, at(0, 8))}
 
@@ -281,7 +281,7 @@ def test_an_accepted_schedule_a_few_minutes_old_is_kept_right_shifted_or_keeps_i
                           now=at(0, 8, 5), frozen_minutes=frozen_minutes)
         kept, lost = keep_places(problem, places, set())
         given = ScheduleInput(kept, datetime(2026, 1, 5), places=places, lost=tuple(lost))
-        schedule = _kept_when_not_worse(given, solve(kept, seconds=2, workers=2))
+        schedule = solve(kept, seconds=2, workers=2, hint=repaired(given))
         assert check_schedule(kept, schedule.placements) == []
         return lost, schedule.status, sorted((p.operation, p.start, p.end) for p in schedule.placements)
 
