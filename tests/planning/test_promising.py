@@ -233,3 +233,20 @@ def test_property_every_ctp_promise_holds_when_the_new_orders_are_scheduled(demo
 
     promise_holds()
     assert len(checked) >= 3
+
+
+def test_an_order_on_a_work_centre_with_no_open_time_is_left_out_of_the_baseline_with_what_it_feeds():
+    """One work centre with no shifts (a test's, a factory's half-entered one) must not stop every promise of the
+    site: the orders on it, and those linked to them by feeding, are left out of the current schedule the new work is
+    fitted into; the rest keeps its places."""
+    from server.planning.promising import baseline_of
+    from server.planning.scheduling import Operation, Order, Problem, WorkCentre
+
+    problem = Problem(
+        [WorkCentre("GOOD", 1, ((0, 10_000),)), WorkCentre("EMPTY", 1, ())],
+        [Order("PART", 5000, feeds=("CHAIR",)), Order("CHAIR", 6000), Order("OTHER", 6000)],
+        [Operation("PART/10", "PART", 10, "EMPTY", 30), Operation("CHAIR/10", "CHAIR", 10, "GOOD", 60),
+         Operation("OTHER/10", "OTHER", 10, "GOOD", 45)])
+    scheduled, placements = baseline_of(problem)
+    assert [o.id for o in scheduled.orders] == ["OTHER"] and [p.operation for p in placements] == ["OTHER/10"]
+    assert (placements[0].start, placements[0].end) == (0, 45)
