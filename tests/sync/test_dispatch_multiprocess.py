@@ -20,6 +20,7 @@ from tests.live_sockets import drain, next_message, open_live
 from tests.servers import Server, free_port, make_server, server_env
 from tests.sync_fixtures import enrolled_device
 
+DOWN_MINUTES = 3 * 1440
 NEW_LIST_WITHIN_SECONDS = 30  # the reschedule's solve is given 5 s; the rest is a push, a poke and a pull
 
 
@@ -44,7 +45,10 @@ def two_processes(tmp_path_factory):
     b = Server(database=a.database, port=free_port(), env=server_env(a.database, tmp_path_factory.mktemp("process_b"))).start()
     with closing(office(a.url, "planner")) as planner:
         settings = {k: v for k, v in planner.get("/api/planning/settings").json().items() if k != "updated_by"}
-        assert planner.put("/api/planning/settings", json={**settings, "frozen_hours": 0}).status_code == 200
+        # Down for three days: whatever the hour (ASM works 06:00-22:00 Monday to Saturday), the breakdown takes
+        # working time the assembly was planned in, so its list changes.
+        assert planner.put("/api/planning/settings", json={**settings, "frozen_hours": 0,
+                                                           "downtime_minutes": DOWN_MINUTES}).status_code == 200
         for quantity, due_in_days in (("10", 3), ("15", 5)):
             released_production_order(planner, "CH-ERGO", quantity, due_in_days)
         with closing(office(a.url, "warehouse")) as clerk:
@@ -88,6 +92,6 @@ def test_a_breakdown_reported_on_process_a_sends_the_new_dispatch_list_to_a_tabl
         accepted = planner.get("/api/schedules/accepted", params={"site": "NB1"}).json()
     assert accepted["id"] == after["run"] and accepted["reason"] == "downtime"
     assert {op["production_order"] for op in after["operations"]} == {op["production_order"] for op in before["operations"]}
-    for op in after["operations"]:  # closed for the settings' 120 minutes from when it went down
+    for op in after["operations"]:  # closed for the settings' three days from when it went down
         start = datetime.fromisoformat(op["start_at"])
-        assert not (reported_at - timedelta(minutes=1) <= start < reported_at + timedelta(minutes=119)), op
+        assert not (reported_at - timedelta(minutes=1) <= start < reported_at + timedelta(minutes=DOWN_MINUTES - 1)), op
