@@ -24,6 +24,13 @@ CP-SAT finds nothing in 30 s). A search from the list scheduler's schedule, in t
    `forward`: every operation as early as its predecessors, release, now and the one before it on its machine
    (with the setup between) allow.
 
+Crews (work centres sharing operators, scheduling.py): the list scheduler keeps them; a window's model does not
+know them (it stays on one centre's open-minute axis, and its answer is only machine sequences), and `forward`
+then places the operations in the order of their starts, each from where its sequence and predecessors allow to
+where an operator of its crew is free throughout, so the crews hold in what it makes (and an operation may come
+out later than it was, which the comparison of objectives then judges). Every candidate is also checked against
+the crews (`holds_crews`) before it is kept.
+
 Every candidate is a complete schedule valid by construction (the list scheduler's, or `forward`'s), compared on
 the engine's objective as it stands, (weighted tardiness, setup minutes, flow time) lexicographically, and kept
 when no worse: the search keeps the objective and its order, though nothing is proven. The bound reported is that
@@ -64,7 +71,8 @@ def forward(index: _Index, placed: dict[str, Placement], machines: bool = True,
     """Every operation as early as its predecessors, release, now and the one before it on its machine (with the
     setup between) allow, each machine's sequence kept (`sequences`, else by start); frozen ones stay, and None
     when one of them would have to move (or the sequences contradict precedence). From a valid schedule nothing
-    moves later. Without `machines`, capacity is ignored: each order as early as its routing allows (a bound)."""
+    moves later, unless a crew makes it wait (then the operations take operators in the order of their starts).
+    Without `machines`, capacity and crews are ignored: each order as early as its routing allows (a bound)."""
     problem = index.problem
     machine_prev: dict[str, str] = {}
     machine_next: dict[str, str] = {}

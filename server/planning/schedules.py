@@ -106,7 +106,7 @@ def _kept_when_not_worse(given: ScheduleInput, schedule: Schedule) -> Schedule:
     delays it: to now, to its release, after its predecessors and the machine's previous operation with its setup,
     whichever is latest, in open time (an operator who starts a few minutes late, a downtime, moves what follows
     by as much and no more). Frozen operations stay where the problem holds them; a repair that cannot keep them
-    there, or that breaks a rule the validator checks, is not offered."""
+    there, or that breaks a rule the validator checks (a crew's operators included), is not offered."""
     problem = given.problem
     if not given.places or any(op.id not in given.places for op in problem.operations):
         return schedule

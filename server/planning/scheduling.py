@@ -23,6 +23,19 @@ Time is whole minutes on one axis (the caller picks the origin, e.g. minutes sin
   before now.
 - **Setups** by item family per work centre: from family A to B costs `setup_minutes[(A, B)]` open minutes on the
   machine between the two operations (missing pairs cost nothing; the first operation on a machine needs none).
+- **Crews**: work centres may share a crew of operators (`Problem.crews`: its member centres and its operators
+  over time as sorted disjoint [start, end) intervals). An operation at a member centre holds one operator of the
+  crew for its whole span in real time, from its start to its end, the closed time it pauses over included (it
+  resumes with an operator of the next shift; nothing tells which, so one is held), and at no moment do more
+  operations of a crew run than it has operators then. Setups hold none (a setter's work, not the crew's). A minute
+  outside every interval of the crew is not limited: no member is open then, so what runs is paused work, all of
+  it running at the last minute of the shift before, where it was counted. Frozen operations hold their operators
+  too and may alone be more than the crew has (they started, or were placed, before the crew shrank): then
+  nothing else of the crew runs beside them. The list scheduler takes, on each machine, the earliest gap in which
+  an operator is free throughout, moving on to the next moment one frees or the capacity rises (`CrewLoad`); the
+  model has a cumulative per crew over the real spans of its free operations, capacity that many, with fixed
+  intervals blocking what the crew lacks piece by piece (`available_operators`: its operators less what frozen
+  operations hold).
 - **Frozen window**: an operation that has started, or whose given (current) start is before now +
   `frozen_minutes`, keeps its given start and machine. A frozen operation's predecessors must be frozen too (a
   current schedule that is valid has them so); started operations therefore never move at all.
