@@ -37,6 +37,7 @@ from server.db import DB, current_write, needs_write, placeholders, read_snapsho
 from server.errors import ApiError, not_found, refuse
 from server.i18n import translate
 from server.masterdata.tables import Site
+from server.planning.dispatch import write_dispatch_lists
 from server.planning.schedule_check import check_schedule
 from server.planning.schedule_keep import predecessors
 from server.planning.schedule_snapshot import ScheduleInput, read_schedule_input
@@ -312,14 +313,19 @@ def _visible(site: str) -> bool:
     return True
 
 
+async def _proposal(run_id: int) -> dict[str, Any]:
+    """A schedule still to be decided on, else `schedule_not_proposed`."""
+    run = await _run_row(run_id)
+    if run["status"] != "proposed":
+        raise refuse("schedule_not_proposed", translate("en", "refusal.schedule_not_proposed", run=run_id),
+                     HTTP_409_CONFLICT, run=run_id, status=run["status"])
+    return run
+
+
 @needs_write
 async def accept(run_id: int, who: Who) -> ScheduleRunOut:
     """Make a proposed schedule the site's accepted one (see the module's docstring)."""
-    run = await _run_row(run_id)
-    if run["status"] != "proposed":
-        raise refuse("schedule_not_proposed", translate("en", "refusal.schedule_not_proposed", run=run_id,
-                                                        status=run["status"]),
-                     HTTP_409_CONFLICT, run=run_id, status=run["status"])
+    run = await _proposal(run_id)
     lock = " FOR UPDATE" if DB.engine_type == "postgres" else ""  # SQLite has one writer; a unique index backs both
     accepted = await sql_read(f"SELECT id FROM schedule_run WHERE site = $1 AND status = 'accepted'{lock}", run["site"])
     current = int(accepted[0]["id"]) if accepted else None
@@ -333,6 +339,7 @@ async def accept(run_id: int, who: Who) -> ScheduleRunOut:
                               ScheduleRun.decided_at: now}).where(ScheduleRun.id == run_id)
     await record_audit(who, "accept", "schedule", str(run_id), {"accepted": current}, {"accepted": run_id})
     site = run["site"]
+    await write_dispatch_lists(site, run_id, now)
     for listener in ACCEPTED_LISTENERS:
         current_write().after_commit.append(lambda listener=listener: listener(site, run_id))
     return await get_run(run_id)
@@ -340,11 +347,7 @@ async def accept(run_id: int, who: Who) -> ScheduleRunOut:
 
 @needs_write
 async def discard(run_id: int, who: Who) -> ScheduleRunOut:
-    run = await _run_row(run_id)
-    if run["status"] != "proposed":
-        raise refuse("schedule_not_proposed", translate("en", "refusal.schedule_not_proposed", run=run_id,
-                                                        status=run["status"]),
-                     HTTP_409_CONFLICT, run=run_id, status=run["status"])
+    run = await _proposal(run_id)
     await ScheduleRun.update({ScheduleRun.status: "discarded", ScheduleRun.decided_by: who.name,
                               ScheduleRun.decided_at: _now()}).where(ScheduleRun.id == run_id)
     return await get_run(run_id)
