@@ -253,6 +253,38 @@ EfficiencyPct = PositivePercent
 ParallelCapacity = Annotated[int, Field(ge=1, le=10000, description="Machines or stations working in parallel")]
 
 
+Operators = Annotated[int, Field(ge=0, le=1000, description="Operators of the crew at work at once")]
+
+
+class CrewShift(Contract):
+    """How many operators a crew has on a shift of its work centres' calendars, by the shift's name."""
+
+    shift: Name
+    operators: Operators
+
+
+CrewShifts = Annotated[list[CrewShift], Field(max_length=24, description="Shifts it does not list have the default")]
+
+
+class CrewIn(Contract):
+    code: Code
+    name: Name
+    site: Code
+    operators: CrewShifts = Field(default_factory=list)
+    default_operators: Operators = 1
+
+
+class CrewPatch(Contract):
+    name: Name | None = None
+    site: Code | None = None
+    operators: CrewShifts | None = None
+    default_operators: Operators | None = None
+
+
+class CrewOut(CrewIn, Stamped):
+    pass
+
+
 class WorkCentreIn(Contract):
     code: Code
     name: Name
@@ -264,6 +296,7 @@ class WorkCentreIn(Contract):
     holidays: Holidays = Field(default_factory=list)
     setup_matrix: SetupMatrix = Field(default_factory=list)
     issue_location: Code | None = Field(default=None, description="Where backflushed material is taken from")
+    crew: Code | None = Field(default=None, description="The crew of its site whose operators it needs (none: no shared crew)")
 
 
 class WorkCentrePatch(Contract):
@@ -276,6 +309,7 @@ class WorkCentrePatch(Contract):
     holidays: Holidays | None = None
     setup_matrix: SetupMatrix | None = None
     issue_location: Code | None = None
+    crew: Code | None = None
 
 
 class WorkCentreOut(WorkCentreIn, Stamped):

@@ -190,6 +190,7 @@ ONCE_ON_POSTGRES_MODULES |= {
     "test_audit_words.py": NO_DATABASE,
     "test_calendar.py": NO_DATABASE,
     "test_command_schemas.py": NO_DATABASE,
+    "test_crews.py": NO_DATABASE,
     "test_jobshop.py": NO_DATABASE,
     "test_mrp_properties.py": NO_DATABASE,
     "test_mrp_textbook.py": NO_DATABASE,

@@ -17,6 +17,7 @@ from server.masterdata.feed import item_changed, location_changed, warehouse_cha
 from server.masterdata.tables import (
     Bom,
     BomLine,
+    Crew,
     Customer,
     Item,
     Location,
@@ -110,6 +111,43 @@ def setup_matrix_rules(matrix: list[dict[str, Any]]) -> list[Problem]:
                                     to_family=pair[1])))
         seen.add(pair)
     return problems
+
+
+def crew_rules(crew: dict[str, Any]) -> list[Problem]:
+    """A shift has one headcount in a crew: a shift listed twice is refused."""
+    seen: set[str] = set()
+    problems = []
+    for index, entry in enumerate(crew.get("operators") or []):
+        if entry["shift"] in seen:
+            problems.append((f"operators[{index}].shift", "duplicate_crew_shift",
+                             Detail(f"shift {entry['shift']!r} is listed twice", shift=entry["shift"])))
+        seen.add(entry["shift"])
+    return problems
+
+
+async def crew_checks(crew: dict[str, Any]) -> list[Problem]:
+    """A crew's operators work at its site: a crew moved to another site must not leave centres behind."""
+    elsewhere = await WorkCentre.select(WorkCentre.code, WorkCentre.site).where(
+        (WorkCentre.crew == crew["code"]) & ((WorkCentre.site != crew["site"]) | WorkCentre.site.is_null())).limit(1)
+    return [("site", "crew_members_elsewhere",
+             Detail(f"work centre {row['code']!r} of crew {crew['code']!r} is not at site {crew['site']!r}",
+                    work_centre=row["code"], crew=crew["code"], site=crew["site"]))
+            for row in elsewhere]
+
+
+async def work_centre_checks(work_centre: dict[str, Any]) -> list[Problem]:
+    """A centre's crew is one of its own site (the operators walk between machines, not between plants)."""
+    crew = work_centre.get("crew")
+    if not crew:
+        return []
+    rows = await Crew.select(Crew.site).where(Crew.code == crew)
+    if not rows or rows[0]["site"] == work_centre.get("site"):
+        return []  # an unknown crew is the reference's refusal
+    if not work_centre.get("site"):
+        return [("crew", "crew_needs_site", Detail(f"a work centre needs a site to share crew {crew!r}", crew=crew))]
+    return [("crew", "crew_of_another_site",
+             Detail(f"crew {crew!r} works at site {rows[0]['site']!r}, not at {work_centre['site']!r}", crew=crew,
+                    crew_site=rows[0]["site"], site=work_centre["site"]))]
 
 
 def repeated_keys(lines: list[dict[str, Any]], key: str, field: str, code: str) -> list[Problem]:
@@ -281,9 +319,27 @@ WORK_CENTRES = Resource(
     read_model=md.WorkCentreOut,
     filters=("site",),
     sort_fields=("code", "name", "site", "parallel_capacity", "created_at", "updated_at"),
-    references=(Reference("site", Site, "site"), Reference("issue_location", Location, "location")),
+    references=(Reference("site", Site, "site"), Reference("issue_location", Location, "location"),
+                Reference("crew", Crew, "crew")),
     rules=work_centre_rules,
-    list_columns=("code", "name", "site", "parallel_capacity"),
+    checks=work_centre_checks,
+    list_columns=("code", "name", "site", "parallel_capacity", "crew"),
+)
+
+CREWS = Resource(
+    entity="crew",
+    path="crews",
+    title="Crews",
+    table=Crew,
+    create_model=md.CrewIn,
+    update_model=md.CrewPatch,
+    read_model=md.CrewOut,
+    filters=("site",),
+    sort_fields=("code", "name", "site", "default_operators", "created_at", "updated_at"),
+    references=(Reference("site", Site, "site"),),
+    rules=crew_rules,
+    checks=crew_checks,
+    list_columns=("code", "name", "site", "default_operators"),
 )
 
 BOMS = Resource(
@@ -384,6 +440,7 @@ RESOURCES: tuple[Resource, ...] = (
     SITES,
     WAREHOUSES,
     LOCATIONS,
+    CREWS,
     WORK_CENTRES,
     ITEMS,
     BOMS,

@@ -87,6 +87,25 @@ class Location(MasterRecord, Table, tablename="location"):
     kind = Varchar(length=20, index=True)
 
 
+class Crew(MasterRecord, Table, tablename="crew"):
+    """Operators of one site shared by the work centres that name it (`WorkCentre.crew`): an operation at any of
+    them needs one of these operators for as long as it runs, so the centres together run no more operations at
+    once than the crew has operators then (server/planning/scheduling.py).
+
+    How many operators it has is JSON on the crew, `[{shift, operators}]` by the name of a shift of its centres'
+    calendars, with `default_operators` for a shift it does not list: the simplest storage that holds what a
+    planner says ("three on the early shift, two on the late one"), read and written whole with the crew (its REST
+    body, office form and CSV row carry it as a work centre's carry its shifts), and never queried by shift. A
+    table of lines would add a child resource for a list of a few entries; a headcount per work centre instead
+    could not say that two centres draw on the same people. Membership is the centre's `crew` code rather than a
+    list on the crew, so a centre is in one crew at most and its form says which."""
+
+    name = Varchar(length=200, index=True)
+    site = ForeignKey(Site, target_column=Site.code, on_delete=OnDelete.restrict)
+    operators = JSON(default=[])
+    default_operators = Integer(default=1)
+
+
 class WorkCentre(MasterRecord, Table, tablename="work_centre"):
     """Machines or stations of one kind; the capacity calendar (shifts, working days, holidays) is kept as JSON.
 
@@ -106,6 +125,9 @@ class WorkCentre(MasterRecord, Table, tablename="work_centre"):
     setup_matrix = JSON(default=[])
     # Where material is backflushed from when an operation here is reported (a location code; none: no backflush).
     issue_location = Varchar(length=40, null=True, default=None)
+    # The crew whose operators its operations need (a crew code of the centre's site; none: its machines need no
+    # shared crew).
+    crew = Varchar(length=40, null=True, default=None)
 
 
 class Bom(MasterRecord, Table, tablename="bom"):

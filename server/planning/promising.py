@@ -240,7 +240,8 @@ class _Promiser:
 
     def problem(self) -> Problem:
         existing = self.data.schedule.problem
-        return Problem(tuple(self.centres.values()), tuple(self.orders), tuple(self.operations), now=existing.now)
+        return Problem(tuple(self.centres.values()), tuple(self.orders), tuple(self.operations), now=existing.now,
+                       crews=existing.crews)
 
     def line(self, line: LineToPromise) -> tuple[LinePromise, str | None]:
         today = self.data.today

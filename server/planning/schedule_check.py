@@ -3,21 +3,23 @@ types, not one constraint or calendar helper with the model): every operation pl
 work centre; started and ended in open time with exactly its working minutes open between; never more operations
 than machines at once, nor two on one machine; the setup's open minutes between consecutive operations of a
 machine; precedence along each order and across BOM levels; release dates and now; frozen operations where they
-were. Returns the violations, empty when the schedule is valid."""
+were; never more operations of a crew's work centres running (start to end in real time) than it has operators,
+unless the frozen ones alone already are more. Returns the violations, empty when the schedule is valid."""
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Sequence
 from itertools import pairwise
 from typing import NamedTuple
 
-from server.planning.scheduling import Placement, Problem
+from server.planning.scheduling import Crew, Placement, Problem
 
 
 class Violation(NamedTuple):
     code: str  # unplaced, unknown_operation, placed_twice, wrong_work_centre, no_such_machine, closed_time,
-    # wrong_duration, overlap, over_capacity, setup, precedence, feeds, release, before_now, frozen_moved
+    # wrong_duration, overlap, over_capacity, setup, precedence, feeds, release, before_now, frozen_moved, crew
     operation: str
     detail: str
 
@@ -107,6 +109,11 @@ def check_schedule(problem: Problem, placements: Sequence[Placement]) -> list[Vi
                                            f"machines")
                 break
 
+    for crew in problem.crews:
+        clash = _crew_clash(problem, crew, at)
+        if clash:
+            say("crew", crew.code, clash)
+
     by_order: dict[str, list] = defaultdict(list)
     for op in problem.operations:
         by_order[op.order].append(op)
@@ -124,3 +131,36 @@ def check_schedule(problem: Problem, placements: Sequence[Placement]) -> list[Vi
                 say("feeds", parent, f"order {parent} starts at {min(starts)} before order {order.id}, which "
                                      f"feeds it, ends at {max(ends)}")
     return violations
+
+
+def _crew_clash(problem: Problem, crew: Crew, at: dict[str, Placement]) -> str:
+    """The first moment more operations of the crew's centres run than it has operators then ('' when none): each
+    holds one from its start to its end; the frozen ones count, and may alone be more than there are (they were
+    placed before the crew shrank, or have started), but then nothing else may run beside them."""
+    members = set(crew.work_centres)
+    frozen_until = problem.now + problem.frozen_minutes
+    spans: dict[bool, list[Placement]] = {True: [], False: []}
+    for op in problem.operations:
+        p = at.get(op.id)
+        if p is not None and op.work_centre in members and p.end > p.start:
+            kept = op.started or (op.given_start is not None and op.given_start < frozen_until)
+            spans[kept].append(p)
+    if not spans[False]:
+        return ""
+    cap_starts = [a for a, _, _ in crew.capacity]
+
+    starts = {kept: sorted(p.start for p in placed) for kept, placed in spans.items()}
+    ends = {kept: sorted(p.end for p in placed) for kept, placed in spans.items()}
+
+    def running(kept: bool, minute: int) -> int:
+        return bisect_right(starts[kept], minute) - bisect_right(ends[kept], minute)
+
+    for minute in sorted({p.start for p in spans[False]} | {p.start for p in spans[True]} | set(cap_starts)):
+        k = bisect_right(cap_starts, minute) - 1
+        if k < 0 or minute >= crew.capacity[k][1]:
+            continue  # no limit outside the crew's capacity
+        operators = crew.capacity[k][2]
+        free, kept = running(False, minute), running(True, minute)
+        if free and free + kept > max(operators, kept):
+            return f"{free + kept} operations of {', '.join(sorted(members))} at minute {minute}, {operators} operators"
+    return ""

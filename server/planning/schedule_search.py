@@ -24,6 +24,13 @@ CP-SAT finds nothing in 30 s). A search from the list scheduler's schedule, in t
    `forward`: every operation as early as its predecessors, release, now and the one before it on its machine
    (with the setup between) allow.
 
+Crews (work centres sharing operators, scheduling.py): the list scheduler keeps them; a window's model does not
+know them (it stays on one centre's open-minute axis, and its answer is only machine sequences), and `forward`
+then places the operations in the order of their starts, each from where its sequence and predecessors allow to
+where an operator of its crew is free throughout, so the crews hold in what it makes (and an operation may come
+out later than it was, which the comparison of objectives then judges). Every candidate is also checked against
+the crews (`holds_crews`) before it is kept.
+
 Every candidate is a complete schedule valid by construction (the list scheduler's, or `forward`'s), compared on
 the engine's objective as it stands, (weighted tardiness, setup minutes, flow time) lexicographically, and kept
 when no worse: the search keeps the objective and its order, though nothing is proven. The bound reported is that
@@ -32,13 +39,16 @@ lower bound on weighted tardiness, so the gap overstates what is left."""
 
 from __future__ import annotations
 
+import heapq
 import random
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from itertools import pairwise
 
-from server.planning.scheduling import Objective, Phase, Placement, _Index, _list_schedule, evaluate
+from server.planning.scheduling import (
+    Objective, Phase, Placement, _Index, _list_schedule, crew_free_from, crew_loads, evaluate, holds_crews,
+)
 
 WINDOW_OPERATIONS = 30  # freed operations in a window to start with; more when windows solve fast, fewer if not
 WINDOW_SECONDS = 0.5  # at most per window
@@ -61,7 +71,8 @@ def forward(index: _Index, placed: dict[str, Placement], machines: bool = True,
     """Every operation as early as its predecessors, release, now and the one before it on its machine (with the
     setup between) allow, each machine's sequence kept (`sequences`, else by start); frozen ones stay, and None
     when one of them would have to move (or the sequences contradict precedence). From a valid schedule nothing
-    moves later. Without `machines`, capacity is ignored: each order as early as its routing allows (a bound)."""
+    moves later, unless a crew makes it wait (then the operations take operators in the order of their starts).
+    Without `machines`, capacity and crews are ignored: each order as early as its routing allows (a bound)."""
     problem = index.problem
     machine_prev: dict[str, str] = {}
     machine_next: dict[str, str] = {}
@@ -74,10 +85,10 @@ def forward(index: _Index, placed: dict[str, Placement], machines: bool = True,
                 machine_prev[b] = a
                 machine_next[a] = b
     waiting = {op_id: len(preds) + (op_id in machine_prev) for op_id, preds in index.predecessors.items()}
-    ready = [op_id for op_id, n in waiting.items() if n == 0]
     new: dict[str, Placement] = {}
-    while ready:
-        op_id = ready.pop()
+    loads = crew_loads(index, {o: placed[o] for o in index.frozen}) if machines and index.crew_of else None
+
+    def earliest_open(op_id: str) -> int:
         current = placed[op_id]
         op = index.operations[op_id]
         opened = index.open[op.work_centre]
@@ -88,14 +99,43 @@ def forward(index: _Index, placed: dict[str, Placement], machines: bool = True,
         before = machine_prev.get(op_id)
         if before is not None:
             w = max(w, opened.open_before(new[before].end) + index.setup(op.work_centre, index.operations[before], op))
+        return w
+
+    # Without crews the order of placing is immaterial (a stack); with crews operations take operators in the
+    # order of their starts, one put back when a crew makes it start later than the next one waiting.
+    ready: list = [((index.open[index.operations[o].work_centre].start_of(earliest_open(o)) or 0), o) if loads
+                   else o for o, n in waiting.items() if n == 0]
+    if loads:
+        heapq.heapify(ready)
+    while ready:
+        op_id = heapq.heappop(ready)[1] if loads else ready.pop()
+        current = placed[op_id]
+        op = index.operations[op_id]
+        opened = index.open[op.work_centre]
+        frozen = op_id in index.frozen
+        w = earliest_open(op_id)
+        crew = index.crew_of.get(op.work_centre) if loads and not frozen else None
+        if crew is not None:
+            w = crew_free_from(loads[crew.code], opened, w, op.minutes)
+            if w is None:
+                return None
+            if ready and ready[0][0] < opened.start_of(w):
+                heapq.heappush(ready, (opened.start_of(w), op_id))
+                continue
         start, end = opened.start_of(w), opened.end_of(w + op.minutes)
         if start is None or end is None or frozen and start != current.start:
             return None
         new[op_id] = Placement(op_id, op.work_centre, machine_of.get(op_id, current.machine), start, end)
+        if crew is not None:
+            loads[crew.code].hold(start, end)
         for s in index.successors[op_id] + ([machine_next[op_id]] if op_id in machine_next else []):
             waiting[s] -= 1
             if waiting[s] == 0:
-                ready.append(s)
+                if loads:
+                    heapq.heappush(ready, (index.open[index.operations[s].work_centre].start_of(earliest_open(s)) or 0,
+                                           s))
+                else:
+                    ready.append(s)
     return new if len(new) == len(placed) else None
 
 
@@ -188,7 +228,7 @@ class _Best:
 
     def offer(self, stage: str, placed: dict[str, Placement], objective: Objective | None = None) -> bool:
         objective = objective or evaluate(self.index.problem, list(placed.values()))
-        if _key(objective) > _key(self.objective):
+        if _key(objective) > _key(self.objective) or not holds_crews(self.index, placed):
             return False
         better = _key(objective) < _key(self.objective)
         self.placed, self.objective = placed, objective

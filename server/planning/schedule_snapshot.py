@@ -17,6 +17,10 @@ the centre and is only ever read and written whole with it (the REST body, the o
 centre carry it as they carry the calendar, with no code of their own), this read takes it from the row it takes
 the calendar from, and nothing looks an entry up by family across centres.
 
+Crews: a work centre that names a crew (`work_centre.crew`, an unarchived crew) shares its operators with the
+other centres of that crew; the problem's crew lists the members this schedule uses and the crew's operators over
+the calendars' reach, shift by shift (`crew_capacity`); a downtime closes a centre, not its crew's shifts.
+
 Release dates: an operation that consumes bought material starts no earlier than the day that material is there,
 by the rule of server/planning/material_release.py (free stock, then open purchase order lines by date, then the
 purchase lead time from today; what a released order was issued needs nothing), at 00:00 of that day; an
@@ -28,6 +32,7 @@ open purchase lines, supplier offers — seven statements whatever the number of
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta, timezone
@@ -40,7 +45,9 @@ from server.inventory.stock import AVAILABLE
 from server.masterdata.calendar import MINUTES_PER_DAY, is_working_day, shift_span
 from server.planning.material_release import Arrival, Need, material_dates
 from server.planning.schedule_keep import Lost, Pin, Place, apply_pins, keep_places
-from server.planning.scheduling import Operation, Order, Problem, SchedulingError, WorkCentre, operation_minutes
+from server.planning.scheduling import (
+    Crew, Operation, Order, Problem, SchedulingError, WorkCentre, operation_minutes,
+)
 from server.planning.snapshot import PURCHASE_STATUSES, in_force
 from server.planning.suppliers import SupplierOffer, choose_supplier
 from server.production import rules as production_rules
@@ -101,6 +108,41 @@ def open_time(centre: dict[str, Any], origin: date, days: int) -> tuple[tuple[in
     return tuple((a, b) for a, b in merged)
 
 
+def crew_capacity(crew: dict[str, Any], centres: Sequence[dict[str, Any]], origin: date,
+                  days: int) -> tuple[tuple[int, int, int], ...]:
+    """A crew's operators over time: each shift of each member centre on its working days, as `open_time` counts
+    them, with the operators the crew lists for that shift's name (its default for a shift it does not list); a
+    minute in shifts of several members has the most any of them names (one crew, one headcount at a time), and
+    a minute in none is not limited (no member works then). Sorted disjoint (start, end, operators)."""
+    listed = {entry["shift"]: int(entry["operators"]) for entry in crew["operators"] or ()}
+    default = int(crew["default_operators"])
+    pieces = []
+    for centre in centres:
+        for n in range(-1, days):
+            if is_working_day(origin + timedelta(days=n), centre["working_days"], centre["holidays"]):
+                for shift in centre["shifts"]:
+                    a, b = shift_span(shift)
+                    pieces.append((n * MINUTES_PER_DAY + a, n * MINUTES_PER_DAY + b, listed.get(shift["name"], default)))
+    changes: dict[int, list[tuple[int, int]]] = {}
+    for a, b, operators in pieces:
+        changes.setdefault(a, []).append((operators, 1))
+        changes.setdefault(b, []).append((operators, -1))
+    active: Counter[int] = Counter()
+    capacity: list[tuple[int, int, int]] = []
+    cuts = sorted(changes)
+    for at, following in zip(cuts, cuts[1:]):
+        for operators, change in changes[at]:
+            active[operators] += change
+        held = [operators for operators, count in active.items() if count > 0]
+        if not held:
+            continue
+        if capacity and capacity[-1][1] == at and capacity[-1][2] == max(held):
+            capacity[-1] = (capacity[-1][0], following, max(held))
+        else:
+            capacity.append((at, following, max(held)))
+    return tuple(capacity)
+
+
 def _closed(intervals: tuple[tuple[int, int], ...], a: int, b: int) -> tuple[tuple[int, int], ...]:
     """Open intervals with [a, b) taken out (a downtime)."""
     out = []
@@ -132,7 +174,9 @@ async def read_schedule_input(fetch: Fetch, site: str, now: datetime, weeks: int
     centres = {row["code"]: {**row, "shifts": _json(row["shifts"]), "working_days": _json(row["working_days"]),
                              "holidays": _json(row["holidays"]), "setup_matrix": _json(row["setup_matrix"])}
                for row in await fetch("SELECT code, shifts, working_days, holidays, setup_matrix, parallel_capacity, "
-                                      "efficiency_pct FROM work_centre")}
+                                      "efficiency_pct, crew FROM work_centre")}
+    crews = {row["code"]: {**row, "operators": _json(row["operators"])} for row in await fetch(
+        "SELECT code, operators, default_operators FROM crew WHERE archived = $1", False)}
     statuses = ", ".join(f"${n}" for n in range(2, 2 + len(SCHEDULED_STATUSES)))
     orders = await fetch(
         "SELECT p.id, p.code, p.item, p.quantity_micro, p.due_date, p.status, p.parent_order, c.grade "
@@ -237,6 +281,10 @@ async def read_schedule_input(fetch: Fetch, site: str, now: datetime, weeks: int
             intervals = _closed(intervals, min(since, now_minute), until)
         return intervals
 
+    members: dict[str, list[str]] = {}
+    for code in sorted(used):
+        if centres[code]["crew"] in crews:
+            members.setdefault(centres[code]["crew"], []).append(code)
     problem = Problem(
         [WorkCentre(code, int(centres[code]["parallel_capacity"] or 1), calendar(code),
                     setup_matrix(centres[code]["setup_matrix"])) for code in sorted(used)],
@@ -244,6 +292,8 @@ async def read_schedule_input(fetch: Fetch, site: str, now: datetime, weeks: int
          for code, o in engine_orders.items()],
         released,
         now=now_minute, frozen_minutes=frozen_minutes if keep else 0,
+        crews=[Crew(code, tuple(codes), crew_capacity(crews[code], [centres[c] for c in codes], origin_day, days))
+               for code, codes in sorted(members.items())],
     )
     based_on, places, lost = None, {}, []
     if keep:

@@ -103,10 +103,10 @@ def repaired(given: ScheduleInput) -> tuple[Placement, ...] | None:
     """The accepted schedule repaired for the problem as it is now, the solver's warm start and what is proposed
     when it finds nothing better (`solve`'s hint: a schedule moves only for a better one, status `kept`); None when
     the accepted schedule lacks an operation or cannot be repaired. The repair keeps every operation on its machine
-    and in its machine's order and only ever delays it: to now, to its release, after its predecessors and the machine's previous operation with its setup,
-    whichever is latest, in open time (an operator who starts a few minutes late, a downtime, moves what follows
-    by as much and no more). Frozen operations stay where the problem holds them; a repair that cannot keep them
-    there, or that breaks a rule the validator checks, is no repair."""
+    and in its machine's order and only ever delays it: to now, to its release, after its predecessors and the
+    machine's previous operation with its setup, whichever is latest, in open time (an operator who starts a few
+    minutes late, a downtime, moves what follows by as much and no more). Frozen operations stay where the problem holds them; a repair that cannot keep them
+    there, or that breaks a rule the validator checks (a crew's operators included), is no repair."""
     problem = given.problem
     if not given.places or any(op.id not in given.places for op in problem.operations):
         return None

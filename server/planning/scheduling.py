@@ -23,6 +23,19 @@ Time is whole minutes on one axis (the caller picks the origin, e.g. minutes sin
   before now.
 - **Setups** by item family per work centre: from family A to B costs `setup_minutes[(A, B)]` open minutes on the
   machine between the two operations (missing pairs cost nothing; the first operation on a machine needs none).
+- **Crews**: work centres may share a crew of operators (`Problem.crews`: its member centres and its operators
+  over time as sorted disjoint [start, end) intervals). An operation at a member centre holds one operator of the
+  crew for its whole span in real time, from its start to its end, the closed time it pauses over included (it
+  resumes with an operator of the next shift; nothing tells which, so one is held), and at no moment do more
+  operations of a crew run than it has operators then. Setups hold none (a setter's work, not the crew's). A minute
+  outside every interval of the crew is not limited: no member is open then, so what runs is paused work, all of
+  it running at the last minute of the shift before, where it was counted. Frozen operations hold their operators
+  too and may alone be more than the crew has (they started, or were placed, before the crew shrank): then
+  nothing else of the crew runs beside them. The list scheduler takes, on each machine, the earliest gap in which
+  an operator is free throughout, moving on to the next moment one frees or the capacity rises (`CrewLoad`); the
+  model has a cumulative per crew over the real spans of its free operations, capacity that many, with fixed
+  intervals blocking what the crew lacks piece by piece (`available_operators`: its operators less what frozen
+  operations hold).
 - **Frozen window**: an operation that has started, or whose given (current) start is before now +
   `frozen_minutes`, keeps its given start and machine. A frozen operation's predecessors must be frozen too (a
   current schedule that is valid has them so); started operations therefore never move at all.
@@ -95,6 +108,16 @@ class Operation:
 
 
 @dataclass(frozen=True)
+class Crew:
+    """Operators shared by `work_centres`: `capacity` is how many there are, as sorted disjoint [start, end)
+    intervals with their number of operators; a minute in none of them is not limited (no member works then)."""
+
+    code: str
+    work_centres: tuple[str, ...]
+    capacity: tuple[tuple[int, int, int], ...] = ()  # (start, end, operators)
+
+
+@dataclass(frozen=True)
 class Problem:
     work_centres: Sequence[WorkCentre]
     orders: Sequence[Order]
@@ -102,6 +125,7 @@ class Problem:
     now: int = 0
     frozen_minutes: int = 0
     objective: str = "tardiness"  # or "makespan"
+    crews: Sequence[Crew] = ()
 
 
 class Placement(NamedTuple):
@@ -223,6 +247,17 @@ class _Index:
                     left[1] > right[0] for left, right in pairwise(intervals))):
                 raise SchedulingError("calendar_not_sorted", work_centre=centre.code)
             self.open[centre.code] = OpenTime(_merged(intervals) if intervals is not None else None)
+        self.crew_of: dict[str, Crew] = {}  # work centre -> the crew its operations hold an operator of
+        for crew in problem.crews:
+            if any(a >= b or n < 0 for a, b, n in crew.capacity) or any(
+                    left[1] > right[0] for left, right in pairwise(crew.capacity)):
+                raise SchedulingError("crew_not_sorted", crew=crew.code)
+            for code in crew.work_centres:
+                if code not in self.centres:
+                    raise SchedulingError("unknown_work_centre", crew=crew.code, work_centre=code)
+                if code in self.crew_of:
+                    raise SchedulingError("work_centre_in_two_crews", work_centre=code)
+                self.crew_of[code] = crew
         self.by_order: dict[str, list[Operation]] = defaultdict(list)
         self.by_centre: dict[str, list[Operation]] = defaultdict(list)
         for op in problem.operations:
@@ -344,6 +379,109 @@ def _effective_dues(index: _Index, shift: Mapping[str, int] | None = None) -> di
     return dues
 
 
+class CrewLoad:
+    """The operations holding operators of one crew, as real-time spans, against its capacity: where a new span
+    fits (`conflict`) and taking one (`hold`). The spans are kept sorted by start with the longest one's length, so
+    a look-up reads only the spans that can reach into the one asked about."""
+
+    def __init__(self, crew: Crew):
+        self.cap_starts = [a for a, _, _ in crew.capacity]
+        self.cap_ends = [b for _, b, _ in crew.capacity]
+        self.cap_operators = [n for _, _, n in crew.capacity]
+        self.starts: list[int] = []
+        self.ends: list[int] = []  # of the span starting at starts[k]
+        self.longest = 0
+
+    def capacity_at(self, t: int) -> int | None:
+        k = bisect_right(self.cap_starts, t) - 1
+        return self.cap_operators[k] if k >= 0 and t < self.cap_ends[k] else None
+
+    def conflict(self, start: int, end: int) -> int | None:
+        """None when one more operation fits from `start` to `end` (at no moment more spans than operators), else
+        the first moment after the earliest clash at which an operator frees or the capacity rises: no start
+        between `start` and that moment fits either (a later start ends later, and the clash lasts till then)."""
+        if end <= start:
+            return None
+        low = bisect_right(self.starts, start - self.longest)
+        high = bisect_right(self.starts, end - 1)
+        spans = [(self.starts[k], self.ends[k]) for k in range(low, high) if self.ends[k] > start]
+        first_cap = bisect_right(self.cap_starts, start)
+        points = sorted({start, *(a for a, _ in spans if a > start),
+                         *self.cap_starts[first_cap:bisect_right(self.cap_starts, end - 1)]})
+        for t in points:
+            operators = self.capacity_at(t)
+            if operators is None:
+                continue
+            holding = [b for a, b in spans if a <= t < b]
+            if len(holding) + 1 > operators:
+                return min([self.cap_ends[bisect_right(self.cap_starts, t) - 1]] + holding)
+        return None
+
+    def hold(self, start: int, end: int) -> None:
+        if end <= start:
+            return
+        k = bisect_right(self.starts, start)
+        self.starts.insert(k, start)
+        self.ends.insert(k, end)
+        self.longest = max(self.longest, end - start)
+
+
+def crew_loads(index: _Index, placed: Mapping[str, Placement]) -> dict[str, CrewLoad]:
+    """Each crew's load with the `placed` operations of its centres holding their operators (frozen ones, say)."""
+    loads = {crew.code: CrewLoad(crew) for crew in index.problem.crews}
+    for p in placed.values():
+        crew = index.crew_of.get(p.work_centre)
+        if crew is not None:
+            loads[crew.code].hold(p.start, p.end)
+    return loads
+
+
+def holds_crews(index: _Index, placed: Mapping[str, Placement]) -> bool:
+    """Whether no crew ever has more operations running than operators (beside what its frozen ones hold): each
+    free operation, in the order of their starts, fits beside those before it."""
+    if not index.crew_of:
+        return True
+    loads = crew_loads(index, {o: placed[o] for o in index.frozen})
+    for p in sorted((p for o, p in placed.items() if o not in index.frozen and p.work_centre in index.crew_of),
+                    key=lambda p: p.start):
+        load = loads[index.crew_of[p.work_centre].code]
+        if load.conflict(p.start, p.end) is not None:
+            return False
+        load.hold(p.start, p.end)
+    return True
+
+
+def crew_free_from(load: CrewLoad, opened: OpenTime, w: int, minutes: int) -> int | None:
+    """The first open minute from `w` at which `minutes` working minutes find an operator of the crew free
+    throughout their real span (None: past the calendar)."""
+    while True:
+        start, end = opened.start_of(w), opened.end_of(w + minutes)
+        if start is None or end is None:
+            return None
+        retry = load.conflict(start, end)
+        if retry is None:
+            return w
+        w = max(w + 1, opened.open_before(retry))
+
+
+def available_operators(crew: Crew, frozen: Sequence[Placement]) -> list[tuple[int, int, int]]:
+    """The crew's capacity less the operators its `frozen` operations hold, piece by piece ([start, end, left),
+    never below 0); minutes outside its capacity are not limited and not listed."""
+    cuts = sorted({t for a, b, _ in crew.capacity for t in (a, b)} | {t for p in frozen for t in (p.start, p.end)})
+    load = CrewLoad(crew)
+    pieces: list[tuple[int, int, int]] = []
+    for a, b in pairwise(cuts):
+        operators = load.capacity_at(a)
+        if operators is None:
+            continue
+        left = max(0, operators - sum(1 for p in frozen if p.start <= a < p.end))
+        if pieces and pieces[-1][1] == a and pieces[-1][2] == left:
+            pieces[-1] = (pieces[-1][0], b, left)
+        else:
+            pieces.append((a, b, left))
+    return pieces
+
+
 class _Slot(NamedTuple):
     open_start: int
     open_end: int
@@ -403,35 +541,55 @@ def _list_schedule(index: _Index, batch_minutes: int = 0, batch_offset: int = 0,
             waiting[s] -= 1
             if waiting[s] == 0 and s not in placed:
                 heapq.heappush(ready, key(s))
+    loads = crew_loads(index, placed)
+
+    def gap(op: Operation, machine: int, w_min: int) -> tuple[int, int, int]:
+        """The earliest gap on the machine from open minute `w_min` with the setups before and after: (open
+        start, setup before, position among the machine's slots); the end of the sequence always has room."""
+        matrix = index.centres[op.work_centre].setup_minutes
+        slots = machines[(op.work_centre, machine)]
+        slot_starts, slot_ends = starts[(op.work_centre, machine)], ends[(op.work_centre, machine)]
+        count = len(slots)
+        # the gaps before slots that end by w_min are too early (the slots are sorted and disjoint)
+        for position in range(bisect_right(slot_ends, w_min), count + 1):
+            if position < count:
+                low = slot_ends[position - 1] if position and slot_ends[position - 1] > w_min else w_min
+                if low + op.minutes > slot_starts[position]:
+                    continue  # too small a gap even before setups
+            prev = slots[position - 1] if position else None
+            after = slots[position] if position < count else None
+            setup = matrix.get((prev.operation.family, op.family), 0) if prev else 0
+            w = w_min if prev is None else max(w_min, prev.open_end + setup)
+            if after is not None and (w + op.minutes + matrix.get((op.family, after.operation.family), 0)
+                                      > after.open_start):
+                continue
+            return w, setup, position
+        raise AssertionError("the end of a machine's sequence always has room")
+
     while ready:
         op_id = heapq.heappop(ready)[-1]
         op = index.operations[op_id]
         earliest = max([problem.now, op.release] + [placed[p].end for p in index.predecessors[op_id]])
         opened = index.open[op.work_centre]
         w_min = opened.open_before(earliest)
+        crew = index.crew_of.get(op.work_centre)
         best = None
-        matrix = index.centres[op.work_centre].setup_minutes
         for machine in range(index.centres[op.work_centre].machines):
-            slots = machines[(op.work_centre, machine)]
-            slot_starts, slot_ends = starts[(op.work_centre, machine)], ends[(op.work_centre, machine)]
-            count = len(slots)
-            # the gaps before slots that end by w_min are too early (the slots are sorted and disjoint)
-            for position in range(bisect_right(slot_ends, w_min), count + 1):
-                if position < count:
-                    low = slot_ends[position - 1] if position and slot_ends[position - 1] > w_min else w_min
-                    if low + op.minutes > slot_starts[position]:
-                        continue  # too small a gap even before setups
-                prev = slots[position - 1] if position else None
-                after = slots[position] if position < count else None
-                setup = matrix.get((prev.operation.family, op.family), 0) if prev else 0
-                w = w_min if prev is None else max(w_min, prev.open_end + setup)
-                if after is not None and (w + op.minutes + matrix.get((op.family, after.operation.family), 0)
-                                          > after.open_start):
-                    continue
-                candidate = (w + op.minutes, setup, machine, position, w)
-                if best is None or candidate < best:
-                    best = candidate
-                break
+            w, setup, position = gap(op, machine, w_min)
+            while crew is not None:  # a gap where an operator of the crew is free throughout, or the next one
+                free = crew_free_from(loads[crew.code], opened, w, op.minutes)
+                if free is None or free == w:
+                    break
+                w, setup, position = gap(op, machine, free)
+            else:
+                free = w
+            if free is None:
+                continue
+            candidate = (w + op.minutes, setup, machine, position, w)
+            if best is None or candidate < best:
+                best = candidate
+        if best is None:
+            raise SchedulingError("calendar_too_short", work_centre=op.work_centre)
         _, _, machine, position, w = best
         start, end = opened.start_of(w), opened.end_of(w + op.minutes)
         if start is None or end is None:
@@ -440,6 +598,8 @@ def _list_schedule(index: _Index, batch_minutes: int = 0, batch_offset: int = 0,
         ends[(op.work_centre, machine)].insert(position, w + op.minutes)
         starts[(op.work_centre, machine)].insert(position, w)
         placed[op_id] = Placement(op_id, op.work_centre, machine, start, end)
+        if crew is not None:
+            loads[crew.code].hold(start, end)
         for s in successors[op_id]:
             waiting[s] -= 1
             if waiting[s] == 0:
@@ -545,6 +705,9 @@ class _Model:
         for op_id, preds in index.predecessors.items():
             for p in preds:
                 m.Add(self.start[op_id] >= self.end[p])
+        for crew in problem.crews:
+            self._crew(crew, [hinted[o] for o in index.frozen if index.operations[o].work_centre in crew.work_centres],
+                       horizon)
         self.completion = {}
         for order in problem.orders:
             self.completion[order.id] = self.end[index.by_order[order.id][-1].id]
@@ -563,6 +726,30 @@ class _Model:
             tardiness_terms.append(order.weight * late)
         self.goals = [("weighted_tardiness", sum(tardiness_terms)), ("setup_minutes", self.setup_total),
                       ("flow_time", sum(self.completion.values()) - problem.now * len(problem.orders))]
+
+    def _crew(self, crew: Crew, frozen: list[Placement], horizon: int) -> None:
+        """A cumulative of the crew's free operations over their real spans, start to end, each holding one
+        operator, under what the capacity leaves once its frozen operations hold theirs: as many operators as
+        operations, less fixed intervals that block what the crew lacks, piece by piece of its capacity."""
+        m = self.model
+        members = set(crew.work_centres)
+        ops = [op for op in self.index.problem.operations
+               if op.work_centre in members and op.id not in self.index.frozen and op.minutes > 0]
+        if not ops:
+            return
+        intervals = []
+        for op in ops:
+            if self.index.open[op.work_centre].always:
+                size = op.minutes
+            else:
+                size = m.NewIntVar(op.minutes, 2 * horizon, f"span_{op.id}")
+            intervals.append(m.NewIntervalVar(self.start[op.id], size, self.end[op.id], f"held_{op.id}"))
+        demands = [1] * len(intervals)
+        for a, b, left in available_operators(crew, frozen):
+            if left < len(ops):
+                intervals.append(m.NewFixedSizeIntervalVar(a, b - a, f"lacks_{crew.code}_{a}"))
+                demands.append(len(ops) - left)
+        m.AddCumulative(intervals, demands, len(ops))
 
     def _in_open_time(self, op_id: str, t, w, opened: OpenTime, candidates: list[int], hint_time: int,
                       end: bool) -> None:

@@ -2,8 +2,9 @@
 of the released and firmed orders, accepts it, proposes again and nothing moves; pins an operation to a later time
 and to another work centre, sees it land there and what moved, accepts; a proposal made against a schedule since
 replaced cannot be accepted; a work centre reported down by a tablet reschedules the site around the downtime by
-itself; an operation behind its schedule and an order line the schedule finishes after its promise are announced.
-And the refusals."""
+itself; an operation behind its schedule and an order line the schedule finishes after its promise are announced;
+the assembly line and packing sharing a crew set through the REST API run no more operations at once than it has
+operators. And the refusals."""
 
 from __future__ import annotations
 
@@ -219,3 +220,39 @@ def test_an_operation_behind_its_schedule_and_a_line_finishing_after_its_promise
         receiver.close()
         for client in (planner, admin, sales):
             client.close()
+
+
+def _on_line(run: dict) -> list[tuple[datetime, datetime, bool]]:
+    """The assembly line's and packing's operations of a proposed schedule: plant-local start and end, frozen."""
+    return [(datetime.fromisoformat(op["start_at"]).astimezone(SHANGHAI),
+             datetime.fromisoformat(op["end_at"]).astimezone(SHANGHAI), op["frozen"])
+            for op in run["scheduled"] if op["work_centre"] in ("ASM", "PACK")]
+
+
+def _running(spans: list[tuple[datetime, datetime, bool]], moment: datetime) -> int:
+    return sum(1 for start, end, _ in spans if start <= moment < end)
+
+
+def test_assembly_and_packing_sharing_a_crew_run_two_operations_at_once_early_and_one_after(factory):
+    """The assembly line (4 stations; Early 06:00-14:00, Late 14:00-22:00) and packing (2 stations; Day
+    08:00-17:00) could run six operations at once; made to share crew NB1-LINE through the API (2 operators on the
+    Early shift, 1 on any other), a schedule proposed then starts an operation of theirs only where it finds an
+    operator: at most 2 at once before 14:00, 1 after (the server's validator checks the crew too, or nothing would
+    be offered). Set back afterwards."""
+    planner = office(factory.url, "planner")
+    try:
+        crew = planner.post("/api/crews", json={"code": "NB1-LINE", "name": "Assembly and packing", "site": "NB1",
+                                                "operators": [{"shift": "Early", "operators": 2}]})
+        assert crew.status_code == 201, crew.text
+        for centre in ("ASM", "PACK"):
+            assert planner.patch(f"/api/work_centres/{centre}", json={"crew": "NB1-LINE"}).status_code == 200
+        shared = _on_line(proposed(planner))
+        assert len(shared) > 6
+        for start, end, frozen in shared:
+            if not frozen:
+                assert _running(shared, start) <= (2 if 6 <= start.hour < 14 else 1), (start, end)
+    finally:
+        for centre in ("ASM", "PACK"):
+            planner.patch(f"/api/work_centres/{centre}", json={"crew": None})
+        planner.post("/api/crews/NB1-LINE/archive")
+        planner.close()
