@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import smtplib
 import ssl
+from email import policy
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
 
@@ -30,7 +31,7 @@ def compose(*, sender: str, to: str, subject: str, body: str, attachment_name: s
     message["Message-ID"] = message_id
     message.set_content(body)
     message.add_attachment(attachment, maintype="application", subtype="pdf", filename=attachment_name)
-    return message.as_bytes()
+    return message.as_bytes(policy=policy.SMTP)  # CRLF line ends, as SMTP wants them on the wire
 
 
 def new_message_id(sender: str) -> str:
