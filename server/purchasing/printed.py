@@ -14,6 +14,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 from reportlab.lib.pagesizes import A4
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
 from server.i18n import LANGUAGES, translate
@@ -21,6 +22,7 @@ from server.labels.fonts import pdf_font
 
 LATIN_FONT = "Helvetica"
 MARGIN, LINE_HEIGHT = 45.0, 15.0
+PARTY_COLUMN = 252.0  # the buyer's and the supplier's boxes, side by side
 CENT = Decimal("0.01")
 
 
@@ -30,6 +32,7 @@ class Party:
     name: str
     address: str = ""
     contact: str = ""
+    email: str = ""
 
 
 @dataclass(frozen=True)
@@ -95,8 +98,14 @@ class _Page:
         self.width, self.height = A4
         self.y = self.height - MARGIN
 
-    def text(self, x: float, text: str, size: float = 9, y: float | None = None, right: bool = False) -> None:
-        self.canvas.setFont(LATIN_FONT if text.isascii() else pdf_font(), size)
+    def text(self, x: float, text: str, size: float = 9, y: float | None = None, right: bool = False,
+             width: float | None = None) -> None:
+        """Draws `text`; with `width`, cut to fit it (an address or a name never runs into the next column)."""
+        font = LATIN_FONT if text.isascii() else pdf_font()
+        if width is not None:
+            while text and stringWidth(text, font, size) > width:
+                text = text[:-1]
+        self.canvas.setFont(font, size)
         (self.canvas.drawRightString if right else self.canvas.drawString)(x, self.y if y is None else y, text)
 
     def down(self, lines: float = 1) -> None:
@@ -138,13 +147,14 @@ def render_pdf(document: PrintedDocument, lang: str) -> bytes:
     page.down(1.5)
     top = page.y
     for x, heading, party in ((MARGIN, t("printed.buyer"), document.buyer),
-                              (MARGIN + 270, t("printed.supplier"), document.supplier)):
+                              (MARGIN + PARTY_COLUMN, t("printed.supplier"), document.supplier)):
         page.y = top
         page.text(x, heading, 10)
         page.down()
         for text in (f"{party.name} ({party.code})", *party.address.splitlines()[:3],
-                     *((t("printed.contact", contact=party.contact),) if party.contact else ())):
-            page.text(x, text[:60], 9)
+                     *((t("printed.contact", contact=party.contact),) if party.contact else ()), party.email):
+            if text:
+                page.text(x, text, 9, width=PARTY_COLUMN - 10)
             page.down()
     page.down(0.5)
     facts = [(t("field.currency"), document.currency)]
@@ -172,11 +182,12 @@ def render_pdf(document: PrintedDocument, lang: str) -> bytes:
         values = [str(line.line_no), line.item, line.supplier_item_code or "—", plain(line.quantity), line.unit]
         values += ([plain(line.unit_price or Decimal(0)), money(line_value(line)), line.date.isoformat()]
                    if document.kind == "purchase_order" else [line.date.isoformat()])
-        for (x, _, right), value in zip(columns, values):
-            page.text(MARGIN + x, value, 8, right=right)
+        for index, ((x, _, right), value) in enumerate(zip(columns, values)):
+            following = columns[index + 1][0] if index + 1 < len(columns) and not right else None
+            page.text(MARGIN + x, value, 8, right=right, width=following - x - 4 if following is not None else None)
         if line.item_name:
             page.down(0.8)
-            page.text(MARGIN + 28, line.item_name[:36], 7)
+            page.text(MARGIN + 28, line.item_name, 7, width=250)
         page.down()
     page.rule()
     if document.kind == "purchase_order":
@@ -188,6 +199,6 @@ def render_pdf(document: PrintedDocument, lang: str) -> bytes:
         page.text(MARGIN, t("printed.rfq_request", date=(document.needed_by or document.issued).isoformat()), 9)
         page.down(2)
     for paragraph in document.notes.splitlines()[:12]:
-        page.text(MARGIN, paragraph[:100], 9)
+        page.text(MARGIN, paragraph, 9, width=page.width - 2 * MARGIN)
         page.down()
     return page.finish()

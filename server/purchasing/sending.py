@@ -59,10 +59,9 @@ async def _supplier(code: str) -> dict[str, Any]:
 
 
 def _supplier_party(row: dict[str, Any]) -> Party:
-    first = next(iter(_contacts(row)), None)
-    contact = " ".join(filter(None, (first.get("name"), first.get("phone"), order_address(row)))) if first else (
-        order_address(row) or "")
-    return Party(row["code"], row["name"], row["address"], contact)
+    first = next(iter(_contacts(row)), None) or {}
+    contact = " ".join(filter(None, (first.get("name"), first.get("phone"))))
+    return Party(row["code"], row["name"], row["address"], contact, order_address(row) or "")
 
 
 async def _buyer(site: str) -> Party:
