@@ -7,7 +7,7 @@ WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY pwa ./pwa
-# Writes server/web/static/vendor/htmx.min.js (the office UI's htmx) and pwa/dist (the floor app).
+# Writes server/web/static/vendor/ (the office UI's htmx and the Gantt's vis-timeline) and pwa/dist (the floor app).
 RUN npm run build
 
 

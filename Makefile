@@ -12,7 +12,7 @@ INSTALLED := $(VENV)/.installed
 PYTEST_ARGS ?= --durations=25
 WORKERS ?= 3
 XDIST_ARGS ?= -n $(WORKERS) --dist loadfile --no-loadscope-reorder
-ASSETS := server/web/static/vendor/htmx.min.js
+ASSETS := server/web/static/vendor/htmx.min.js server/web/static/vendor/vis-timeline-graph2d.min.js
 
 .PHONY: run test test-sqlite test-postgres bench install assets migration clean
 

@@ -1,5 +1,7 @@
 // Builds the front-end assets served by our own server (no CDN):
-// - the office UI's htmx, copied from node_modules into server/web/static/vendor/
+// - the office UI's htmx, copied from node_modules into server/web/static/vendor/, and the planner's Gantt library:
+//   vis-timeline's "peer" build (its stylesheet as a file: the standalone build injects a <style> element, which the
+//   CSP refuses) with the two libraries it leaves to the page, vis-data and moment (and moment's Chinese locale)
 // - the shop-floor PWA, from pwa/src into pwa/dist: our ES modules as they are (no bundler: the browser loads
 //   modules), the libraries it uses copied into dist/vendor/, and a Workbox service worker (generateSW with its
 //   runtime inlined, so nothing is fetched from a CDN) that precaches the app shell. The camera decoder
@@ -15,6 +17,15 @@ const modules = join(root, "node_modules");
 const officeVendor = join(root, "server/web/static/vendor");
 mkdirSync(officeVendor, { recursive: true });
 cpSync(join(modules, "htmx.org/dist/htmx.min.js"), join(officeVendor, "htmx.min.js"));
+for (const [from, to] of [
+  ["moment/min/moment.min.js", "moment.min.js"],
+  ["moment/locale/zh-cn.js", "moment-zh-cn.js"],
+  ["vis-data/peer/umd/vis-data.min.js", "vis-data.min.js"],
+  ["vis-timeline/peer/umd/vis-timeline-graph2d.min.js", "vis-timeline-graph2d.min.js"],
+  ["vis-timeline/styles/vis-timeline-graph2d.min.css", "vis-timeline-graph2d.min.css"],
+]) {
+  cpSync(join(modules, from), join(officeVendor, to));
+}
 
 // Built beside the served copy and swapped in at the end, so a running server never serves half a build.
 const served = join(root, "pwa/dist");
@@ -65,4 +76,4 @@ rmSync(old, { recursive: true, force: true });
 if (existsSync(served)) renameSync(served, old);
 renameSync(dist, served);
 rmSync(old, { recursive: true, force: true });
-console.log(`assets built: server/web/static/vendor/htmx.min.js, pwa/dist/ (${count} files precached, ${(size / 1024).toFixed(0)} KB)`);
+console.log(`assets built: server/web/static/vendor/ (htmx, vis-timeline), pwa/dist/ (${count} files precached, ${(size / 1024).toFixed(0)} KB)`);

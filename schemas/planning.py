@@ -302,3 +302,30 @@ class ScheduledOperationOut(BaseModel):
 
 class ScheduleOut(ScheduleRunOut):
     scheduled: list[ScheduledOperationOut]
+
+
+class DispatchOperationOut(BaseModel):
+    position: int = Field(ge=1, description="Its place in the work centre's sequence, from 1")
+    production_order: str
+    item: str
+    item_name: str
+    quantity: str = Field(description="The production order's quantity, a decimal string")
+    unit: str
+    sequence: int = Field(description="The operation's sequence in the order's routing")
+    operation: str = Field(description="What the routing says the operation is")
+    start_at: datetime
+    end_at: datetime
+    machine: int = Field(description="Which of the work centre's machines, numbered from 0 as in the schedule")
+    late: bool = Field(description="Its order ends after its due time in this schedule")
+    frozen: bool = Field(description="Kept in place: started, or within the frozen window")
+
+
+class DispatchListOut(BaseModel):
+    """The feed entity `dispatch` (keyed by work centre code): the work centre's next operations in the site's accepted
+    schedule, in the order they are to run."""
+
+    work_centre: str
+    site: str
+    run: int = Field(description="The accepted schedule it comes from")
+    accepted_at: datetime
+    operations: list[DispatchOperationOut]

@@ -9,6 +9,7 @@ and the insert are one statement, so the section is one round trip and the commi
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -74,8 +75,8 @@ def _pending() -> list[PendingChange]:
     return current_write().buffer(PENDING_KEY)
 
 
-def _scope_key(change: PendingChange) -> str:
-    return f"{change.entity}:{change.entity_key}:{change.visibility.key()}"
+def _scope_key(entity: str, entity_key: str, visibility: Visibility) -> str:
+    return f"{entity}:{entity_key}:{visibility.key()}"
 
 
 FEED_COLUMNS = ("position", "entity", "entity_key", "op", "data", "site", "warehouse", "work_centre", "route",
@@ -98,7 +99,8 @@ INSERT_NUMBERED_FEED = (
 def _feed_rows(changes: list[PendingChange]) -> list[tuple]:
     return [(change.entity, change.entity_key, change.op, None if change.data is None else json_text(change.data),
              change.visibility.site, change.visibility.warehouse, change.visibility.work_centre, change.visibility.route,
-             change.visibility.device_id, _scope_key(change)) for change in changes]
+             change.visibility.device_id,
+             _scope_key(change.entity, change.entity_key, change.visibility)) for change in changes]
 
 
 async def _flush(write: WriteContext) -> None:
@@ -130,6 +132,20 @@ async def _announce(write: WriteContext) -> None:
 
 # The feed's stage runs last before commit: its position counter is taken as late as possible.
 FEED_STAGE = FinalStage(before_commit=_flush, after_commit=_announce)
+
+
+async def newest_upserts(entity: str, visibilities: dict[str, Visibility]) -> dict[str, dict[str, Any]]:
+    """What the devices of each scope hold now of an entity, by key: the data of the newest change the feed keeps for
+    (entity, key, visibility), when it is an upsert. Compaction keeps the newest change of each, so this is what a
+    device pulls, and what a snapshot gives one that starts over."""
+    keys = {_scope_key(entity, key, visibility): key for key, visibility in visibilities.items()}
+    if not keys:
+        return {}
+    rows = await sql_fetch(f"SELECT scope_key, op, data FROM feed_change WHERE scope_key IN ({placeholders(len(keys))}) "
+                           "ORDER BY position", *keys)
+    newest = {keys[row["scope_key"]]: row for row in rows}
+    return {key: json.loads(row["data"]) if isinstance(row["data"], (str, bytes)) else row["data"]
+            for key, row in newest.items() if row["op"] == "upsert"}
 
 
 async def head_position() -> int:

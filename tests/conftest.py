@@ -159,6 +159,7 @@ POSTGRES_ONLY_MODULES = {
     "test_sync_multiprocess.py": "several server processes share live events only through Redis",
     "test_webhooks_multiprocess.py": "several server processes share one database only on PostgreSQL",
     "test_push_contention.py": "writers wait for each other's row locks only on PostgreSQL (SQLite has one writer)",
+    "test_dispatch_multiprocess.py": "several server processes share live events only through Redis",
 }
 # Browser scenarios (marked `browser`) drive the pages and the floor app through the same HTTP API as the other tests;
 # what the database does under those calls is proven on both backends by the HTTP tests, so a scenario runs once, on
@@ -198,6 +199,7 @@ ONCE_ON_POSTGRES_MODULES |= {
     "test_sales_rules.py": NO_DATABASE,
     "test_scheduling.py": NO_DATABASE,
     "test_scheduling_scale.py": NO_DATABASE,
+    "test_schedule_view.py": NO_DATABASE,
     "test_shipping_rules.py": NO_DATABASE,
 }
 
@@ -242,6 +244,7 @@ LONGEST_FIRST = [
     "test_pwa_guide.py", "test_backup.py", "test_pwa_sync.py", "test_authorization_matrix.py", "test_sync_faults.py",
     "test_sync_simulation.py", "test_pwa_shipping.py", "test_hardening_auth.py", "test_api_fuzz_csv.py",
     "test_pwa_scanning.py", "test_operations.py", "test_quality.py", "test_forecasts.py", "test_browser_planning.py",
+    "test_browser_schedule.py",
     "test_mrp_live.py", "test_pwa_update.py", "test_sync_scope.py", "test_demo.py", "test_production.py",
     "test_browser_sales.py", "test_sync_refusals.py", "test_security.py", "test_shipping.py", "test_webhooks.py",
     "test_pwa_floor.py", "test_cli_errors.py", "test_large_import.py", "test_office_devices_ui.py", "test_pwa_ops.py",

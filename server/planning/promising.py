@@ -454,14 +454,20 @@ async def read_promise_input(fetch: Fetch, site: str, now: datetime, order: str 
     return PromiseInput(schedule, baseline_of(schedule.problem), centres, efficiency, plans, balances)
 
 
-async def _item_plans(fetch: Fetch, items: list[dict[str, Any]], offers: dict[str, list[SupplierOffer]],
-                      today: date) -> dict[str, ItemPlan]:
+async def _boms(fetch: Fetch) -> tuple[dict[str, list], dict[Any, list]]:
+    """Every BOM version by item, and every BOM's lines by BOM."""
     boms_of: dict[str, list] = defaultdict(list)
     for row in await fetch("SELECT id, item, version, valid_from, archived FROM bom"):
         boms_of[row["item"]].append(row)
     lines_of: dict[Any, list] = defaultdict(list)
     for row in await fetch("SELECT bom, component, quantity, scrap_pct FROM bom_line"):
         lines_of[row["bom"]].append(row)
+    return boms_of, lines_of
+
+
+async def _item_plans(fetch: Fetch, items: list[dict[str, Any]], offers: dict[str, list[SupplierOffer]],
+                      today: date) -> dict[str, ItemPlan]:
+    boms_of, lines_of = await _boms(fetch)
     routings_of: dict[str, list] = defaultdict(list)
     for row in await fetch("SELECT id, item, version, archived, yield_pct FROM routing"):
         routings_of[row["item"]].append(row)
@@ -554,12 +560,7 @@ async def _balances(fetch: Fetch, site: str, today: date, order: str | None) -> 
                 balances[row["item"]].needs.append((today, int(row["open_micro"])))
     drafts = [row for row in production if row["status"] == production_rules.DRAFT and int(row["open_micro"]) > 0]
     if drafts:  # a firmed order's components are needed by its release: now, to be safe
-        boms_of: dict[str, list] = defaultdict(list)
-        for row in await fetch("SELECT id, item, version, valid_from, archived FROM bom"):
-            boms_of[row["item"]].append(row)
-        lines_of: dict[Any, list] = defaultdict(list)
-        for row in await fetch("SELECT bom, component, quantity, scrap_pct FROM bom_line"):
-            lines_of[row["bom"]].append(row)
+        boms_of, lines_of = await _boms(fetch)
         for row in drafts:
             bom = in_force(boms_of[row["item"]], today)
             for line in lines_of[bom["id"]] if bom else ():

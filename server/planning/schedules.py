@@ -22,7 +22,6 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
@@ -37,11 +36,12 @@ from server.db import DB, current_write, needs_write, placeholders, read_snapsho
 from server.errors import ApiError, not_found, refuse
 from server.i18n import translate
 from server.masterdata.tables import Site
+from server.planning.dispatch import write_dispatch_lists
 from server.planning.schedule_check import check_schedule
 from server.planning.schedule_keep import predecessors
 from server.planning.schedule_snapshot import ScheduleInput, read_schedule_input
 from server.planning.scheduler import solve
-from server.planning.scheduling import OpenTime, Placement, Schedule, SchedulingError, _key, evaluate
+from server.planning.scheduling import OpenTime, Placement, Schedule, SchedulingError
 from server.planning.service import planning_settings
 from server.planning.tables import ScheduledOperation, ScheduleRun
 
@@ -85,10 +85,9 @@ async def propose(site: str, who: Who, *, seconds: float = 10, pins: list[dict[s
                                               downtime_minutes=int(settings["downtime_minutes"]), pins=pins or [])
             sales_orders = {row["code"]: row["sales_order"] for row in await fetch(
                 "SELECT code, sales_order FROM production_order WHERE site = $1", site)}
-        schedule = await asyncio.to_thread(solve, given.problem, seconds, WORKERS)
+        schedule = await asyncio.to_thread(solve, given.problem, seconds, WORKERS, None, repaired(given))
     except SchedulingError as exc:
         raise scheduling_refusal(exc) from None
-    schedule = _kept_when_not_worse(given, schedule)
     violations = check_schedule(given.problem, schedule.placements)
     if violations:  # never offered; the engine's fault, said plainly in the log
         log.error("schedule of %s breaks its rules: %s", site, violations[:10])
@@ -100,16 +99,17 @@ async def propose(site: str, who: Who, *, seconds: float = 10, pins: list[dict[s
     return await get_schedule(run_id, sales_orders)
 
 
-def _kept_when_not_worse(given: ScheduleInput, schedule: Schedule) -> Schedule:
-    """The accepted schedule, repaired, when it is no worse than the solver's: a schedule moves only for a better
-    one (status `kept`). The repair keeps every operation on its machine and in its machine's order and only ever
-    delays it: to now, to its release, after its predecessors and the machine's previous operation with its setup,
+def repaired(given: ScheduleInput) -> tuple[Placement, ...] | None:
+    """The accepted schedule repaired for the problem as it is now, the solver's warm start and what is proposed
+    when it finds nothing better (`solve`'s hint: a schedule moves only for a better one, status `kept`); None when
+    the accepted schedule lacks an operation or cannot be repaired. The repair keeps every operation on its machine
+    and in its machine's order and only ever delays it: to now, to its release, after its predecessors and the machine's previous operation with its setup,
     whichever is latest, in open time (an operator who starts a few minutes late, a downtime, moves what follows
     by as much and no more). Frozen operations stay where the problem holds them; a repair that cannot keep them
-    there, or that breaks a rule the validator checks, is not offered."""
+    there, or that breaks a rule the validator checks, is no repair."""
     problem = given.problem
     if not given.places or any(op.id not in given.places for op in problem.operations):
-        return schedule
+        return None
     centres = {centre.code: centre for centre in problem.work_centres}
     clocks = {code: OpenTime(centre.open_time) for code, centre in centres.items()}
     before = predecessors(problem)
@@ -121,7 +121,7 @@ def _kept_when_not_worse(given: ScheduleInput, schedule: Schedule) -> Schedule:
         frozen = op.started or (op.given_start is not None and op.given_start < frozen_until)
         machine = op.given_machine if frozen else place.machine
         if place.work_centre != op.work_centre or any(p not in placed for p in before[op.id]):
-            return schedule
+            return None
         clock = clocks[op.work_centre]
         w = clock.open_before(max([problem.now, op.release, place.start] + [placed[p].end for p in before[op.id]]))
         last = last_on.get((op.work_centre, machine))
@@ -131,20 +131,15 @@ def _kept_when_not_worse(given: ScheduleInput, schedule: Schedule) -> Schedule:
         start = clock.start_of(w)
         if frozen:
             if start is None or start > op.given_start:
-                return schedule
+                return None
             start = op.given_start
         end = clock.end_of(clock.open_before(start) + op.minutes) if start is not None else None
         if end is None:
-            return schedule
+            return None
         placed[op.id] = Placement(op.id, op.work_centre, machine, start, end)
         last_on[(op.work_centre, machine)] = (end, op.family)
-    kept = [placed[op.id] for op in problem.operations]
-    if check_schedule(problem, kept):
-        return schedule
-    objective = evaluate(problem, kept)
-    if _key(problem, objective) > _key(problem, schedule.objective):
-        return schedule
-    return replace(schedule, placements=tuple(kept), objective=objective, status="kept")
+    kept = tuple(placed[op.id] for op in problem.operations)
+    return None if check_schedule(problem, kept) else kept
 
 
 def _rows(given: ScheduleInput, schedule: Schedule) -> list[dict[str, Any]]:
@@ -312,14 +307,19 @@ def _visible(site: str) -> bool:
     return True
 
 
+async def _proposal(run_id: int) -> dict[str, Any]:
+    """A schedule still to be decided on, else `schedule_not_proposed`."""
+    run = await _run_row(run_id)
+    if run["status"] != "proposed":
+        raise refuse("schedule_not_proposed", translate("en", "refusal.schedule_not_proposed", run=run_id),
+                     HTTP_409_CONFLICT, run=run_id, status=run["status"])
+    return run
+
+
 @needs_write
 async def accept(run_id: int, who: Who) -> ScheduleRunOut:
     """Make a proposed schedule the site's accepted one (see the module's docstring)."""
-    run = await _run_row(run_id)
-    if run["status"] != "proposed":
-        raise refuse("schedule_not_proposed", translate("en", "refusal.schedule_not_proposed", run=run_id,
-                                                        status=run["status"]),
-                     HTTP_409_CONFLICT, run=run_id, status=run["status"])
+    run = await _proposal(run_id)
     lock = " FOR UPDATE" if DB.engine_type == "postgres" else ""  # SQLite has one writer; a unique index backs both
     accepted = await sql_read(f"SELECT id FROM schedule_run WHERE site = $1 AND status = 'accepted'{lock}", run["site"])
     current = int(accepted[0]["id"]) if accepted else None
@@ -333,6 +333,7 @@ async def accept(run_id: int, who: Who) -> ScheduleRunOut:
                               ScheduleRun.decided_at: now}).where(ScheduleRun.id == run_id)
     await record_audit(who, "accept", "schedule", str(run_id), {"accepted": current}, {"accepted": run_id})
     site = run["site"]
+    await write_dispatch_lists(site, run_id, now)
     for listener in ACCEPTED_LISTENERS:
         current_write().after_commit.append(lambda listener=listener: listener(site, run_id))
     return await get_run(run_id)
@@ -340,11 +341,7 @@ async def accept(run_id: int, who: Who) -> ScheduleRunOut:
 
 @needs_write
 async def discard(run_id: int, who: Who) -> ScheduleRunOut:
-    run = await _run_row(run_id)
-    if run["status"] != "proposed":
-        raise refuse("schedule_not_proposed", translate("en", "refusal.schedule_not_proposed", run=run_id,
-                                                        status=run["status"]),
-                     HTTP_409_CONFLICT, run=run_id, status=run["status"])
+    run = await _proposal(run_id)
     await ScheduleRun.update({ScheduleRun.status: "discarded", ScheduleRun.decided_by: who.name,
                               ScheduleRun.decided_at: _now()}).where(ScheduleRun.id == run_id)
     return await get_run(run_id)

@@ -55,6 +55,9 @@ def change_value(lang: str, name: str, value: Any, credit_check: Any = None) -> 
         return translate(lang, f"so.status_{value}")
     if isinstance(value, str) and has_key(f"audit.value_{value}"):
         return translate(lang, f"audit.value_{value}")
+    if isinstance(value, dict) and {"method", "reason", "params"} <= value.keys():  # a line's promise
+        reason = translate(lang, value["reason"], **value["params"]) if has_key(value["reason"]) else ""
+        return " · ".join(str(part) for part in (value.get("promise_date") or "—", reason) if part)
     return shown(value)
 
 

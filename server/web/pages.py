@@ -36,6 +36,7 @@ from server.web.sales_list_pages import SALES_LIST_HANDLERS
 from server.web.sales_order_pages import SALES_ORDER_HANDLERS
 from server.web.sales_policy_pages import SALES_POLICY_HANDLERS
 from server.web.sales_tracking_pages import SALES_TRACKING_HANDLERS
+from server.web.schedule_pages import SCHEDULE_HANDLERS
 from server.web.session_pages import SESSION_HANDLERS
 from server.web.shipping_pages import SHIPPING_HANDLERS
 from server.web.stock_pages import STOCK_HANDLERS
@@ -49,7 +50,7 @@ PAGE_HANDLERS = [*SESSION_HANDLERS, *RECORD_HANDLERS, *STOCK_HANDLERS, *DEVICE_H
                  *SALES_APPROVAL_HANDLERS, *SALES_ORDER_HANDLERS, *SALES_CHANGE_HANDLERS, *SALES_TRACKING_HANDLERS,
                  *SALES_POLICY_HANDLERS, *SHIPPING_HANDLERS, *SALES_IMPORT_HANDLERS, *PRODUCTION_HANDLERS,
                  *WEBHOOK_HANDLERS, *PRICING_HANDLERS, *PLANNING_HANDLERS,
-                 *FORECAST_HANDLERS]
+                 *FORECAST_HANDLERS, *SCHEDULE_HANDLERS]
 
 
 def _to_login(request: Request, _: NotAuthorizedException) -> Response:

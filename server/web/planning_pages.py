@@ -50,7 +50,7 @@ def source_view(source: str) -> dict[str, Any]:
     return {"kind": kind, "text": rest, "href": None}
 
 
-async def _sites() -> list[str]:
+async def planning_sites() -> list[str]:
     """The active sites the office user may plan for (server/accounts/site_scope.py)."""
     return [row["code"] for row in await Site.select(Site.code).where(
         within_scope(Site.archived == False, Site.code)).order_by(Site.code)]  # noqa: E712
@@ -59,7 +59,7 @@ async def _sites() -> list[str]:
 async def _plan_page(request: Request, site: str | None, *, item: str | None = None, kind: str | None = None,
                      period: int | None = None, code: str | None = None, page: int = 1,
                      errors: list[str] | None = None, status_code: int = 200) -> Template:
-    sites = await _sites()
+    sites = await planning_sites()
     site = site if site in sites else (sites[0] if sites else None)
     run = changes = None
     orders: list[Any] = []
@@ -158,7 +158,7 @@ async def firm_page(request: Request) -> Template | Redirect:
 async def record_page(request: Request, item: Annotated[str, Parameter(max_length=40, pattern=CODE)],
                       run: RunParam = None, site: CodeParam = None) -> Template | Redirect:
     try:
-        chosen = await service.get_run(run) if run else await service.latest_run(site or (await _sites() or ["NB1"])[0])
+        chosen = await service.get_run(run) if run else await service.latest_run(site or (await planning_sites() or ["NB1"])[0])
     except ApiError as exc:
         if exc.code != "no_plan":
             raise

@@ -13,6 +13,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.browsers import GUIDE_IMAGES as IMAGES
 from tests.browsers import office_guide_picture
+from tests.planning.test_browser_schedule import STEPS as SCHEDULE_STEPS
 from tests.sales.test_browser_sales import VIEWPORT, signed_in
 from tests.servers import make_server
 
@@ -80,12 +81,13 @@ def test_the_planner_runs_mrp_reads_why_and_firms_and_the_buyer_orders_by_suppli
     assert problems == [], "\n".join(problems)
 
 
-def test_the_planner_and_buyer_guides_show_exactly_the_pictures_this_test_takes():
+def test_the_planner_and_buyer_guides_show_exactly_the_pictures_this_test_and_the_schedule_test_take():
     index = (IMAGES.parent / "README.md").read_text(encoding="utf-8")
     for guide in STEPS:
         for lang in ("en", "zh"):
             text = (IMAGES.parent / f"{guide}.{lang}.md").read_text(encoding="utf-8")
             links = re.findall(r"!\[[^\]]*\]\(([^)\s]+)\)", text)
-            assert sorted(links) == sorted(f"img/{guide}-{step}-{lang}.png" for step in STEPS[guide]), (guide, lang)
+            steps = [*STEPS[guide], *(SCHEDULE_STEPS if guide == "planner" else ())]
+            assert sorted(links) == sorted(f"img/{guide}-{step}-{lang}.png" for step in steps), (guide, lang)
             assert all((IMAGES.parent / link).exists() for link in links), (guide, lang)
             assert f"({guide}.{lang}.md)" in index, f"README.md does not link {guide}.{lang}.md"

@@ -5,20 +5,16 @@ not the promising code, decide), the promise check on review, the Chinese page, 
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import html
 import re
-import sqlite3
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-import asyncpg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from server.db import _sqlite_statement
 from server.demo import MON_TO_FRI, MON_TO_SAT, PLANT_HOLIDAYS
 from server.planning.promising import LineToPromise, promise_lines, read_promise_input
 from server.planning.schedule_check import check_schedule
@@ -26,6 +22,7 @@ from server.planning.scheduler import solve
 from tests.clients import office
 from tests.english import english_runs
 from tests.factory import approved_order, make_item
+from tests.planning.driver import read_with_driver
 from tests.servers import make_server
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -191,24 +188,7 @@ def test_ctp_ten_task_chairs_are_promised_for_the_day_their_frame_arrives_and_th
 def read_input(database_url: str, now: datetime):
     """`read_promise_input` on the server's database through the bare driver (as tests/planning/
     test_schedule_demo.py reads the schedule input): the property below runs the engine in the test's process."""
-    if database_url.startswith("postgresql"):
-        async def run():
-            connection = await asyncpg.connect(database_url)
-            try:
-                async def fetch(query, *args):
-                    return [dict(row) for row in await connection.fetch(query, *args)]
-                return await read_promise_input(fetch, "NB1", now)
-            finally:
-                await connection.close()
-        return asyncio.run(run())
-    connection = sqlite3.connect(database_url.removeprefix("sqlite:///"))
-    connection.row_factory = sqlite3.Row
-    try:
-        async def fetch(query, *args):
-            return [dict(row) for row in connection.execute(_sqlite_statement(query), args).fetchall()]
-        return asyncio.run(read_promise_input(fetch, "NB1", now))
-    finally:
-        connection.close()
+    return read_with_driver(database_url, lambda fetch: read_promise_input(fetch, "NB1", now))
 
 
 SOLD = ("CH-TASK", "CH-ERGO", "CH-EXEC", "SA-WOOL", "BA-MESH", "GAS-C4")

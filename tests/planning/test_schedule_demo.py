@@ -7,20 +7,16 @@ armrests, and the cutter, with four setup families on two machines, changes over
 
 from __future__ import annotations
 
-import asyncio
-import sqlite3
 from datetime import datetime, time, timedelta, timezone
 from itertools import pairwise
 from zoneinfo import ZoneInfo
 
-import asyncpg
-
-from server.db import _sqlite_statement
 from server.planning.schedule_check import check_schedule
 from server.planning.schedule_snapshot import read_schedule_input
 from server.planning.scheduler import solve
 from tests.clients import office
 from tests.factory import approved_order
+from tests.planning.driver import read_with_driver
 
 NOW = datetime.now(timezone.utc)
 
@@ -28,24 +24,7 @@ NOW = datetime.now(timezone.utc)
 def read(database_url: str, site: str = "NB1"):
     """`read_schedule_input` on the server's database, through the bare driver (the server reads through
     `server.db.read_snapshot`, one consistent view; a test's reads see a database nothing writes meanwhile)."""
-    if database_url.startswith("postgresql"):
-        async def run():
-            connection = await asyncpg.connect(database_url)
-            try:
-                async def fetch(query, *args):
-                    return [dict(row) for row in await connection.fetch(query, *args)]
-                return await read_schedule_input(fetch, site, NOW)
-            finally:
-                await connection.close()
-        return asyncio.run(run())
-    connection = sqlite3.connect(database_url.removeprefix("sqlite:///"))
-    connection.row_factory = sqlite3.Row
-    try:
-        async def fetch(query, *args):
-            return [dict(row) for row in connection.execute(_sqlite_statement(query), args).fetchall()]
-        return asyncio.run(read_schedule_input(fetch, site, NOW))
-    finally:
-        connection.close()
+    return read_with_driver(database_url, lambda fetch: read_schedule_input(fetch, site, NOW))
 
 
 def test_the_demo_factory_released_and_firmed_orders_are_scheduled_in_shifts_and_levels(fresh_server):

@@ -74,13 +74,17 @@ def test_a_planner_proposes_accepts_pins_and_a_proposal_against_a_replaced_sched
     assert planner.get("/api/schedules/accepted", params={"site": "NB1"}).json()["id"] == first["id"]
 
     again = proposed(planner)  # nothing changed: nothing moves but by the minutes since (an operation due to start
-    # at once has not been reported started, so it and what follows it on its machine slip by as much)
-    elapsed = datetime.fromisoformat(again["created_at"]) - datetime.fromisoformat(first["created_at"])
-    assert again["based_on"] == first["id"] and again["engine_status"] == "kept"
-    for op in again["scheduled"]:
-        slip = datetime.fromisoformat(op["start_at"]) - datetime.fromisoformat(ops[op["operation"]]["start_at"])
-        assert timedelta(0) <= slip <= elapsed + timedelta(minutes=1), op
-        assert op["moved"] == (slip > timedelta(0))
+    # at once has not been reported started, so it and what follows it on its machine slip by as much), unless the
+    # solver, whose first schedule was not proven optimal in its seconds, now finds a better one
+    assert again["based_on"] == first["id"]
+    if again["engine_status"] == "kept":
+        elapsed = datetime.fromisoformat(again["created_at"]) - datetime.fromisoformat(first["created_at"])
+        for op in again["scheduled"]:
+            slip = datetime.fromisoformat(op["start_at"]) - datetime.fromisoformat(ops[op["operation"]]["start_at"])
+            assert timedelta(0) <= slip <= elapsed + timedelta(minutes=1), op
+            assert op["moved"] == (slip > timedelta(0))
+    else:
+        assert first["engine_status"] != "optimal", (first, again)
 
     # Pin a free operation three days later than it was, on the cutting centre's shifts, and another to PACK.
     free = [op for op in first["scheduled"] if not op["frozen"] and op["work_centre"] == "CUT"]
@@ -115,7 +119,7 @@ def test_a_work_centre_reported_down_on_a_tablet_reschedules_the_site_around_it(
         down = pushed(device, "production.downtime", {"work_centre": "ASM", "action": "start", "reason": "Press jam"})
         assert down["status"] == "applied", down
         reported = datetime.now(timezone.utc)
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             latest = planner.get("/api/schedules/accepted", params={"site": "NB1"}).json()
             if latest["id"] != current["id"]:
@@ -194,15 +198,18 @@ def test_an_operation_behind_its_schedule_and_a_line_finishing_after_its_promise
         # (their backrest frames take 21 days to buy) and been announced then, before this test listened: forget it.
         run_sql(factory, "DELETE FROM sales_order_alert WHERE sales_order = ?", order)
 
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and len({json.loads(r.body)["type"] for r in receiver.requests}) < 2:
+        deadline = time.monotonic() + 90
+        def heard() -> set[str]:
+            return {body["type"] for body in map(lambda r: json.loads(r.body), receiver.requests)
+                    if body["type"] == "production.behind_plan" or body["data"].get("sales_order") == order}
+        while time.monotonic() < deadline and len(heard()) < 2:
             time.sleep(0.2)
         time.sleep(1.2)  # more runs of the watch: nothing is announced twice
         events = [json.loads(r.body) for r in receiver.requests]
         behind = [e["data"] for e in events if e["type"] == "production.behind_plan"]
         assert [(e["operation"], e["behind_minutes"], e["done_pct"]) for e in behind] == [
             (f"{assembly['production_order']}/10", 223, 0)]
-        late = [e["data"] for e in events if e["type"] == "sales_order.late"]
+        late = [e["data"] for e in events if e["type"] == "sales_order.late" and e["data"]["sales_order"] == order]
         assert [(e["sales_order"], e["risk"], e["risk_reason_key"]) for e in late] == [(order, "at_risk", "risk.scheduled_late")]
         tracked = sales.get(f"/api/sales-orders/{order}/tracking").json()
         line = tracked["lines"][0]

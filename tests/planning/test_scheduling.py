@@ -259,3 +259,35 @@ def test_the_solver_schedule_is_valid_and_never_worse_than_the_list_scheduler(pr
     assert check_schedule(problem, schedule.placements) == []
     assert tuple(schedule.objective[:3]) <= tuple(evaluate(problem, first)[:3])
     assert schedule.list_objective == evaluate(problem, first)
+
+
+def test_an_accepted_schedule_a_few_minutes_old_is_kept_right_shifted_or_keeps_its_frozen_places():
+    """Worked by hand: one machine open 08:00-16:00, orders A (60 min) and B (30 min) due at 16:00, accepted with B
+    at 08:00 and A at 08:30 (shortest first: the least flow time). At 08:05 nothing was reported started. With no
+    frozen window the accepted schedule is kept, shifted by five minutes: B 08:05-08:35, A 08:35-09:35 (the solver
+    can do no better, so nothing is re-made). With a four-hour window A keeps its 08:30 place, and B, whose start
+    passed, goes after it: 09:30-10:00."""
+    from datetime import datetime
+
+    from server.planning.schedule_keep import Place, keep_places
+    from server.planning.schedule_snapshot import ScheduleInput
+    from server.planning.schedules import repaired
+
+    places = {"A/10": Place("M", 0, at(0, 8, 30)), "B/10": Place("M", 0, at(0, 8))}
+
+    def rescheduled(frozen_minutes: int):
+        problem = Problem([WorkCentre("M", 1, office_hours())], [Order("A", at(0, 16)), Order("B", at(0, 16))],
+                          [Operation("A/10", "A", 10, "M", 60), Operation("B/10", "B", 10, "M", 30)],
+                          now=at(0, 8, 5), frozen_minutes=frozen_minutes)
+        kept, lost = keep_places(problem, places, set())
+        given = ScheduleInput(kept, datetime(2026, 1, 5), places=places, lost=tuple(lost))
+        schedule = solve(kept, seconds=2, workers=2, hint=repaired(given))
+        assert check_schedule(kept, schedule.placements) == []
+        return lost, schedule.status, sorted((p.operation, p.start, p.end) for p in schedule.placements)
+
+    lost, status, placed = rescheduled(0)
+    assert [(loss.operation, loss.reason) for loss in lost] == [("B/10", "passed")] and status == "kept"
+    assert placed == [("A/10", at(0, 8, 35), at(0, 9, 35)), ("B/10", at(0, 8, 5), at(0, 8, 35))]
+    lost, status, placed = rescheduled(240)
+    assert [(loss.operation, loss.reason) for loss in lost] == [("B/10", "passed")] and status != "kept"
+    assert placed == [("A/10", at(0, 8, 30), at(0, 9, 30)), ("B/10", at(0, 9, 30), at(0, 10))]

@@ -38,7 +38,7 @@ STEPS = {
     "warehouse": ("home", "receive-scanned", "receive-done", "move", "count", "pack", "pack-done", "load-offline",
                   "load-synced"),
     "operator": ("home", "quality", "quality-done", "issue", "issue-done", "report", "report-done", "downtime",
-                 "downtime-stopped"),
+                 "downtime-stopped", "dispatch"),  # dispatch: taken by tests/pwa/test_pwa_dispatch.py
     "driver": ("home", "route", "deliver", "deliver-done"),
     "supervisor": ("home", "board", "board-live", "issue-refused", "attention", "attention-fix", "attention-cleared"),
 }

@@ -1,13 +1,16 @@
 // The supervisor's live board: the production orders at this device's work centres with each operation's good, scrap
-// and planned quantity and a progress bar (this device's queued reports included), which work centres are down, and
-// a ticker of the latest events. It watches its work centres' boards on the live socket: an event redraws it from
-// the replica at once and again when the pull it triggers lands, so it follows the floor without a reload.
+// and planned quantity and a progress bar (this device's queued reports included), which work centres are down, each
+// one's dispatch list (what runs next), and a ticker of the latest events. It watches its work centres' boards on the
+// live socket: an event redraws it from the replica at once and again when the pull it triggers lands, so it follows
+// the floor without a reload.
 import { t } from "/app/i18n.js";
 import { replica } from "/app/db.js";
 import { h } from "/app/screens/ui.js";
 import { downNow, operationProgress, operationKey, microText, toMicro } from "/app/overlay.js";
+import { dispatchLists } from "/app/screens/dispatch.js";
 
 const TICKER = 8;
+const NEXT_OPERATIONS = 5;
 
 function clock(date) {
   return date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
@@ -30,6 +33,9 @@ export function tickerText(topic, event) {
   if (event.kind === "downtime") {
     return t(event.action === "start" ? "board.event_down" : "board.event_up", { work_centre: centre, reason: event.reason || "" });
   }
+  if (event.kind === "dispatch") {
+    return t("board.event_dispatch", { work_centre: centre, count: event.operations ?? "" });
+  }
   if (event.kind === "under_issue") {
     return t("board.event_under_issue", { work_centre: centre, order: event.production_order || "", item: event.item || "" });
   }
@@ -49,12 +55,14 @@ export async function render(root, ctx) {
   const orders = h("div", { class: "board-orders", id: "orders" });
   const ticker = h("ol", { class: "ticker", id: "ticker", "aria-live": "polite" });
   const live = h("p", { class: "board-live", id: "board-live" });
+  const dispatch = dispatchLists(centres, NEXT_OPERATIONS, sync.serverNow);
   const recent = [];
   let drawing = 0;
 
   async function draw() {
     const mine = ++drawing;
-    const [down, progress, rows] = await Promise.all([downNow(), operationProgress(), replica("production_order")]);
+    const [down, progress, rows] = await Promise.all([downNow(), operationProgress(), replica("production_order"),
+      dispatch.draw()]);
     if (mine !== drawing) return;  // a newer redraw started meanwhile
     const stopped = centres.filter((centre) => down.has(centre));
     downList.replaceChildren(...(stopped.length ? stopped.map((centre) => h("li", { class: "down", dataset: { centre } },
@@ -110,6 +118,7 @@ export async function render(root, ctx) {
     live,
     h("h2", {}, t("board.down_title")), downList,
     orders,
+    dispatch.element,
     h("h2", {}, t("board.ticker")), ticker,
     h("p", {}, h("a", { class: "button secondary", href: "#/home" }, t("common.home"))),
   );

@@ -1,6 +1,10 @@
-// Home: the screens this device's scope offers, needs-attention, and the language switch.
+// Home: the screens this device's scope offers, needs-attention, the dispatch lists of its work centres (what to run
+// next, from the local replica: offline too, redrawn when a pull brings a change), and the language switch.
 import { t, currentLanguage, setLanguage } from "/app/i18n.js";
 import { h } from "/app/screens/ui.js";
+import { dispatchLists } from "/app/screens/dispatch.js";
+
+const NEXT_OPERATIONS = 8;
 
 export async function render(root, ctx) {
   const { scope, screens, sync } = ctx;
@@ -21,12 +25,19 @@ export async function render(root, ctx) {
     type: "button", class: "secondary", id: "language",
     onclick: async () => { await setLanguage(currentLanguage() === "zh" ? "en" : "zh"); ctx.rerender(); },
   }, t("home.language"));
+  const dispatch = dispatchLists(scope.work_centres || [], NEXT_OPERATIONS, sync.serverNow);
   root.append(
     h("h1", {}, t("home.title")),
     h("p", { class: "scope" }, lines.join(" · ")),
     h("nav", { class: "tiles" }, ...tiles, attentionTile),
+    dispatch.element,
     h("p", {}, language),
   );
+  await dispatch.draw();
   sync.events.addEventListener("status", showAttention);
-  return () => sync.events.removeEventListener("status", showAttention);
+  sync.events.addEventListener("change", dispatch.draw);
+  return () => {
+    sync.events.removeEventListener("status", showAttention);
+    sync.events.removeEventListener("change", dispatch.draw);
+  };
 }
