@@ -55,7 +55,7 @@ async def queue_message(*, entity: str, document: str, document_version: int, re
         attempts=0, last_error="", created_by=who.name, created_at=_now(),
     )).returning(OutboundMessage.id)
     await record_audit(who, "mail", entity, document, None,
-                       {"message": inserted[0]["id"], "to": to_address, "recipient": recipient, "channel": channel},
+                       {"message": inserted[0]["id"], "to_address": to_address, "recipient": recipient, "channel": channel},
                        f"{recipient} <{to_address}> · {channel}")
     return inserted[0]["id"]
 
@@ -114,8 +114,8 @@ async def _record_outcome(row: dict[str, Any], error: str | None, who: Who) -> N
             columns = {OutboundMessage.status: FAILED, OutboundMessage.last_error: error}
         await OutboundMessage.update(columns).where(OutboundMessage.id == row["id"])
         await record_audit(who, "mail_sent" if error is None else "mail_failed", row["entity"], row["document"], None,
-                           {"message": row["id"], "to": row["to_address"], "attempt": row["attempts"],
-                            "error": error or ""}, f"{row['recipient']} <{row['to_address']}>")
+                           {"message": row["id"], "to_address": row["to_address"], "attempts": row["attempts"],
+                            "last_error": error or ""}, f"{row['recipient']} <{row['to_address']}>")
 
 
 async def deliver(message_ids: list[int], who: Who) -> None:
@@ -166,6 +166,6 @@ async def download(message_id: int, who: Who | None) -> dict[str, Any]:
                 OutboundMessage.id)
             if marked:
                 await record_audit(who, "mail_downloaded", row["entity"], row["document"], None,
-                                   {"message": message_id, "to": row["to_address"]},
+                                   {"message": message_id, "to_address": row["to_address"]},
                                    f"{row['recipient']} <{row['to_address']}>")
     return row
