@@ -163,6 +163,9 @@ LineNumber = Annotated[int, Field(ge=1, le=9999)]
 Version = Annotated[int, Field(ge=1, le=9999)]
 LocationKind = Literal["storage", "receiving", "shipping", "production", "quarantine"]
 Grade = Literal["A", "B", "C"]
+DocumentLanguage = Literal["zh", "en"]
+ORDER_EMAIL = ("Where requests for quotation and purchase orders are e-mailed; empty: the first contact's e-mail")
+SUPPLIER_LANGUAGE = "The language the supplier's documents are written in; none: the language of whoever sends them"
 IsoWeekday = Annotated[int, Field(ge=1, le=7, description="1 = Monday … 7 = Sunday")]
 
 
@@ -440,6 +443,8 @@ class SupplierIn(Contract):
     contacts: Contacts = Field(default_factory=list)
     items: ItemsSupplied = Field(default_factory=list)
     receipt_tolerance_pct: Percent | None = Field(default=None, description=TOLERANCE)
+    order_email: Email = Field(default="", description=ORDER_EMAIL)
+    language: DocumentLanguage | None = Field(default=None, description=SUPPLIER_LANGUAGE)
 
 
 class SupplierPatch(Contract):
@@ -450,6 +455,8 @@ class SupplierPatch(Contract):
     contacts: Contacts | None = None
     items: ItemsSupplied | None = None
     receipt_tolerance_pct: Percent | None = None
+    order_email: Email | None = None
+    language: DocumentLanguage | None = None
 
 
 class SupplierOut(SupplierIn, Stamped):

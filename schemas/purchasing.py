@@ -70,6 +70,27 @@ class PurchaseOrderLineOut(BaseModel):
     status: LineStatus
     sales_order: str | None = None
     production_order: str | None = None
+    confirmed_quantity: Quantity | None = Field(default=None, description="What the supplier confirmed")
+    confirmed_date: date | None = Field(default=None, description="When the supplier confirmed it for: `due_date` "
+                                                                  "follows it")
+    confirmed_by: str | None = None
+    confirmed_at: datetime | None = None
+    ordered_due_date: date = Field(description="The due date as ordered (`due_date` is when the line is expected)")
+    differs: bool = Field(default=False, description="The confirmation differs from the order (quantity or date)")
+
+
+class LineConfirmationIn(Contract):
+    line_no: LineNumber
+    confirmed_quantity: PositiveQuantity
+    confirmed_date: date
+
+
+class ConfirmationIn(Contract):
+    """The supplier's confirmation of some or all lines, as the buyer got it: per line the quantity and the date it
+    comes; each line's expected date (`due_date`) becomes the confirmed date."""
+
+    lines: Annotated[list[LineConfirmationIn], Field(min_length=1, max_length=500)]
+    version: Version | None = None
 
 
 class PurchaseOrderOut(BaseModel):

@@ -57,6 +57,7 @@ from server.planning import service as planning
 from server.planning.controllers import (
     MrpController, PlanningSettingsController, PromiseController, RfqFromPlanController, ScheduleController,
 )
+from server.mail.controllers import MessageController
 from server.purchasing.controllers import PurchaseOrderController, PurchasingPolicyController, ReceiptController, RfqController
 from server.orders import alerts as late_order_watch
 from server.orders.controllers import CustomerSummaryController, SalesOrderCascadeController
@@ -286,6 +287,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             PurchaseOrderController,
             PurchasingPolicyController,
             RfqController,
+            MessageController,
             MrpController, PromiseController,
             ScheduleController,
             RfqFromPlanController,

@@ -18,5 +18,6 @@ APP_REGISTRY = AppRegistry(
         "server.shipping.piccolo_app",
         "server.webhooks.piccolo_app",
         "server.planning.piccolo_app",
+        "server.mail.piccolo_app",
     ]
 )

@@ -10,7 +10,8 @@ import secrets
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from urllib.parse import urlparse
+from email.utils import parseaddr
+from urllib.parse import unquote, urlparse
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA_DIR = REPO_ROOT / "var"
@@ -70,6 +71,11 @@ class Settings:
     # (server/purchasing/policy.py): a purchase order whose total is above it (in its own currency) must be approved
     # by someone other than its author. Read at start so that a bad value stops the server there.
     po_approval_by_other_above: Decimal = Decimal(10000)
+    # FLOORSYNC_SMTP_URL: where purchase documents are e-mailed (smtp://, smtp+starttls:// or smtps://, with the
+    # account as user:password@); unset, each message waits in the office outbox for the buyer to download and send.
+    smtp: SmtpServer | None = None
+    # FLOORSYNC_MAIL_FROM: the sender of those e-mails (an address, or `Name <address>`).
+    mail_from: str = "purchasing@floorsync.invalid"
 
     @property
     def is_postgres(self) -> bool:
@@ -101,6 +107,53 @@ class Settings:
             return "memory"
         parsed = urlparse(self.redis_url)
         return f"redis://{parsed.hostname}:{parsed.port or 6379}{parsed.path}"
+
+
+@dataclass(frozen=True)
+class SmtpServer:
+    """An SMTP server as FLOORSYNC_SMTP_URL names it: `security` is `plain`, `starttls` (upgraded after EHLO) or
+    `tls` (smtps://, TLS from the first byte); user and password are percent-decoded."""
+
+    host: str
+    port: int
+    security: str
+    username: str | None = None
+    password: str | None = None
+
+    @property
+    def label(self) -> str:
+        """What logs and pages may show: never the password."""
+        return f"{self.host}:{self.port} ({self.security})"
+
+
+SMTP_SCHEMES = {"smtp": ("plain", 25), "smtp+starttls": ("starttls", 587), "smtps": ("tls", 465)}
+
+
+def smtp_from_env() -> SmtpServer | None:
+    text = os.environ.get("FLOORSYNC_SMTP_URL", "").strip()
+    if not text:
+        return None
+    parsed = urlparse(text)
+    try:
+        port = parsed.port
+    except ValueError:
+        port = -1
+    if parsed.scheme not in SMTP_SCHEMES or not parsed.hostname or port == -1 or parsed.path not in ("", "/"):
+        raise SettingsError("FLOORSYNC_SMTP_URL must be like smtp://user:password@host:25, smtp+starttls://host:587 "
+                            "or smtps://host:465")
+    security, default_port = SMTP_SCHEMES[parsed.scheme]
+    return SmtpServer(host=parsed.hostname, port=port or default_port, security=security,
+                      username=unquote(parsed.username) if parsed.username else None,
+                      password=unquote(parsed.password) if parsed.password is not None else None)
+
+
+def mail_from_env() -> str:
+    value = os.environ.get("FLOORSYNC_MAIL_FROM", "purchasing@floorsync.invalid").strip()
+    _, address = parseaddr(value)
+    if not re.fullmatch(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+", address) or any(c in value for c in "\r\n"):
+        raise SettingsError("FLOORSYNC_MAIL_FROM must be an e-mail address, or a name and one: "
+                            "Purchasing <purchasing@example.com>")
+    return value
 
 
 def is_postgres_url(url: str) -> bool:
@@ -290,4 +343,6 @@ def load_settings() -> Settings:
         metrics_networks=metrics_networks_from_env(),
         webhook_allow=webhook_allow_from_env(),
         po_approval_by_other_above=po_approval_by_other_above_from_env(),
+        smtp=smtp_from_env(),
+        mail_from=mail_from_env(),
     )

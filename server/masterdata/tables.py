@@ -193,6 +193,10 @@ class Supplier(MasterRecord, Table, tablename="supplier"):
     address = Text(default="")
     contacts = JSON(default=[])
     receipt_tolerance_pct = Numeric(digits=(7, 4), null=True, default=None)
+    # Where purchase documents are e-mailed (empty: the first contact's e-mail), and in which language they are
+    # written (null: the sender's).
+    order_email = Varchar(length=200, default="")
+    language = Varchar(length=2, null=True, default=None)
 
 
 class SupplierItem(Table, tablename="supplier_item"):

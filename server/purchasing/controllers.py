@@ -1,9 +1,11 @@
 """REST endpoints of purchase orders under /api/purchase-orders: list (filters, paging), read, create, change a
-draft, approve, cancel and close, the purchasing policy (who approves a PO of their own) at /api/purchasing-policy,
-and requests for quotation under /api/rfqs (create, send, record quotes, compare, award, cancel; an RFQ from the
-plan's purchases is planning's, server/planning/controllers.py).
-Reading needs purchasing.read, writing purchasing.write, approving purchasing.approve, the policy purchasing.policy;
-every write is one call into `server.purchasing.service` (the policy's: `server.purchasing.policy`)."""
+draft, approve, cancel and close, the PDF and sending it to the supplier (with its message log), the supplier's
+confirmation, the purchasing policy (who approves a PO of their own) at /api/purchasing-policy, and requests for
+quotation under /api/rfqs (create, send, e-mail to the suppliers, the PDF, record quotes, compare, award, cancel; an
+RFQ from the plan's purchases is planning's, server/planning/controllers.py).
+Reading needs purchasing.read, writing (sending too) purchasing.write, approving purchasing.approve, the policy
+purchasing.policy; every write is one call into `server.purchasing.service` (the policy's: `server.purchasing.policy`,
+a send's: `server.purchasing.sending`, whose messages `server.mail` then delivers after the commit)."""
 
 from __future__ import annotations
 
@@ -18,8 +20,10 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_409_CONFLI
 from schemas.common import Page
 from schemas.errors import ErrorBody
 from schemas.inventory import ReceiptArgs
+from schemas.mail import MessageOut, SendIn, SentOut
 from schemas.purchasing import (
     AwardIn,
+    ConfirmationIn,
     PoStatus,
     PurchaseOrderAction,
     PurchaseOrderIn,
@@ -35,14 +39,24 @@ from schemas.purchasing import (
     RfqStatus,
 )
 from server.accounts.identity import requires
-from server.actors import office_who
+from server.actors import Who, office_who
 from server.db import write_transaction
 from server.labels.kinds import Label, document_label
 from server.labels.responses import label_response
-from server.purchasing import policy, rfq_rules, rfqs, rules, service
+from server.mail import service as mail
+from server.purchasing import policy, rfq_rules, rfqs, rules, sending, service
 from server.purchasing.receipts import receive
 
 CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+Lang = Annotated[str | None, Parameter(pattern=r"^(en|zh)$", description="The language to write it in (default: the "
+                                       "supplier's, else yours)")]
+SEND_REFUSED = {HTTP_422_UNPROCESSABLE_ENTITY: ResponseSpec(
+    ErrorBody, generate_examples=False,
+    description="A supplier has no e-mail address to send to (`supplier_no_email`, `details.supplier`): nothing is "
+                "sent"), HTTP_409_CONFLICT: ResponseSpec(
+    ErrorBody, generate_examples=False,
+    description="Not in a status it is sent in (`po_not_approved` for a draft, `po_received`, `po_closed`, "
+                "`rfq_awarded`, `rfq_cancelled`…), or changed since `version` was read (`version_conflict`)")}
 CodePath = Annotated[str, Parameter(max_length=40, pattern=CODE_PATTERN)]
 CodeFilter = Annotated[str | None, Parameter(max_length=40, pattern=CODE_PATTERN)]
 APPROVAL_REFUSED = {HTTP_409_CONFLICT: ResponseSpec(
@@ -143,6 +157,49 @@ class PurchaseOrderController(Controller):
         return label_response(await _po_label(code), "zpl", code)
 
 
+    @get("/{code:str}/pdf", guards=[requires("purchasing.read")], media_type="application/pdf",
+         operation_id="purchase_order_pdf",
+         summary="The purchase order as the supplier gets it, an A4 PDF (in the supplier's language, else yours)")
+    async def pdf(self, request: Request, code: CodePath, lang: Lang = None) -> Response[bytes]:
+        return pdf_response(await sending.po_printout(code, lang, request.user.language))
+
+    @post("/{code:str}/messages", guards=[requires("purchasing.write")], status_code=HTTP_201_CREATED,
+          responses=SEND_REFUSED, operation_id="send_purchase_order",
+          summary="Send the approved purchase order to its supplier: e-mailed with the PDF through SMTP when it is "
+                  "configured (the outcome in the answer), else kept in the outbox")
+    async def send(self, request: Request, code: CodePath, data: SendIn | None = None) -> SentOut:
+        who = office_who(request)
+        async with write_transaction():
+            made = await sending.send_purchase_order(code, who, data.lang if data else None,
+                                                     data.version if data else None)
+        return await delivered(made, who)
+
+    @get("/{code:str}/messages", guards=[requires("purchasing.read")], operation_id="purchase_order_messages",
+         summary="Every message that sent the purchase order: when, to whom, by whom, how, and its outcome")
+    async def messages(self, code: CodePath) -> list[MessageOut]:
+        await service.PURCHASE_ORDERS.load(code)
+        return await mail.messages_of(service.ENTITY, code)
+
+    @post("/{code:str}/confirmation", guards=[requires("purchasing.write")], status_code=HTTP_200_OK,
+          operation_id="confirm_purchase_order",
+          summary="Record the supplier's confirmation: per line the quantity and date; each line is then expected on "
+                  "its confirmed date")
+    async def confirm(self, request: Request, code: CodePath, data: ConfirmationIn) -> PurchaseOrderOut:
+        async with write_transaction():
+            return _open(request, await service.confirm_purchase_order(code, data, office_who(request)))
+
+
+def pdf_response(printout: sending.Printout) -> Response[bytes]:
+    return Response(printout.pdf, media_type="application/pdf",
+                    headers={"content-disposition": f'inline; filename="{printout.filename}"'})
+
+
+async def delivered(message_ids: list[int], who: Who) -> SentOut:
+    """After the send committed: the messages through SMTP (when configured), each with its outcome."""
+    await mail.deliver(message_ids, who)
+    return SentOut(messages=await mail.messages_by_id(message_ids))
+
+
 async def _po_label(code: str) -> Label:
     order = await service.get_purchase_order(code)
     return document_label("purchase_order", order.code, (order.supplier, f"{len(order.lines)} lines · {order.site}"))
@@ -210,6 +267,28 @@ class RfqController(Controller):
     async def send(self, request: Request, code: CodePath, data: RfqAction | None = None) -> RfqOut:
         async with write_transaction():
             return _rfq_open(request, await rfqs.send_rfq(code, office_who(request), data.version if data else None))
+
+    @get("/{code:str}/pdf", guards=[requires("purchasing.read")], media_type="application/pdf", operation_id="rfq_pdf",
+         summary="The RFQ as a supplier asked gets it (default: the first), an A4 PDF in the supplier's language, "
+                 "else yours")
+    async def pdf(self, request: Request, code: CodePath, supplier: CodeFilter = None, lang: Lang = None) -> Response[bytes]:
+        return pdf_response(await sending.rfq_printout(code, supplier, lang, request.user.language))
+
+    @post("/{code:str}/messages", guards=[requires("purchasing.write")], status_code=HTTP_201_CREATED,
+          responses=SEND_REFUSED, operation_id="send_rfq_messages",
+          summary="Send the RFQ to each supplier asked (a draft becomes sent): e-mailed with its PDF through SMTP when "
+                  "it is configured (the outcomes in the answer), else kept in the outbox")
+    async def send_messages(self, request: Request, code: CodePath, data: SendIn | None = None) -> SentOut:
+        who = office_who(request)
+        async with write_transaction():
+            made = await sending.send_rfq(code, who, data.lang if data else None, data.version if data else None)
+        return await delivered(made, who)
+
+    @get("/{code:str}/messages", guards=[requires("purchasing.read")], operation_id="rfq_messages",
+         summary="Every message that sent the RFQ: when, to whom, by whom, how, and its outcome")
+    async def messages(self, code: CodePath) -> list[MessageOut]:
+        await rfqs.RFQS.load(code)
+        return await mail.messages_of(rfqs.ENTITY, code)
 
     @post("/{code:str}/cancel", guards=[requires("purchasing.write")], status_code=HTTP_200_OK, responses=RFQ_REFUSED,
           summary="Cancel a request for quotation not awarded yet", operation_id="cancel_rfq")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import date
 from decimal import ROUND_FLOOR, Decimal
 
 from server.document_rules import CANCELLED, CLOSED, DRAFT, Lifecycle, Refusal
@@ -165,3 +166,28 @@ def po_status_from_lines(current: str, lines: Iterable[LineProgress]) -> str:
     if wanted and all(line_status(line.ordered_micro, line.received_micro, line.status) == LINE_RECEIVED for line in wanted):
         return RECEIVED
     return PARTIALLY_RECEIVED if anything_received else APPROVED
+
+
+def send_refusal(po_status: str) -> Refusal | None:
+    """A purchase order goes to its supplier once approved, and while goods are still to come."""
+    ended = PURCHASE_ORDER.ended_refusal(po_status)
+    if ended is not None:
+        return ended
+    if po_status == DRAFT:
+        return Refusal("po_not_approved", "The purchase order is a draft: approve it before sending it")
+    if po_status == RECEIVED:
+        return Refusal("po_received", "The purchase order is fully received: nothing more is expected")
+    return None
+
+
+def confirmation_refusal(po_status: str) -> Refusal | None:
+    """The supplier confirms what it will deliver of an order it got: approved, and not everything in yet."""
+    return send_refusal(po_status)
+
+
+def confirmation_differs(ordered_micro: int, ordered_due: date, confirmed_micro: int | None,
+                         confirmed_date: date | None) -> bool:
+    """Whether the supplier confirmed another quantity or another date than the line ordered."""
+    if confirmed_micro is None and confirmed_date is None:
+        return False
+    return confirmed_micro != ordered_micro or confirmed_date != ordered_due

@@ -11,6 +11,7 @@ from typing import Any
 from litestar.status_codes import HTTP_409_CONFLICT, HTTP_422_UNPROCESSABLE_ENTITY
 
 from schemas.purchasing import (
+    ConfirmationIn,
     PurchaseOrderIn,
     PurchaseOrderLineIn,
     PurchaseOrderLineOut,
@@ -22,7 +23,7 @@ from server.accounts.site_scope import within_scope
 from server.accounts.audit import record_audit
 from server.actors import Who
 from server.db import needs_write
-from server.document_rules import Problem, numbered, self_approval_refusal
+from server.document_rules import Problem, numbered, repeated_line_numbers, self_approval_refusal
 from server.documents import (
     DocumentTable, audit_change, lines_problems, master_problems, refuse_problems, site_problems,
 )
@@ -58,11 +59,17 @@ def _money(value: Decimal) -> Decimal:
 
 
 def _line_out(row: dict[str, Any]) -> PurchaseOrderLineOut:
+    ordered_due = row["ordered_due_date"] or row["due_date"]
+    confirmed = row["confirmed_quantity_micro"]
     return PurchaseOrderLineOut(
         line_no=row["line_no"], item=row["item"], quantity=from_micro(row["quantity_micro"]),
         unit_price=_money(row["unit_price"]), due_date=row["due_date"],
         received_quantity=from_micro(row["received_quantity_micro"]), status=row["status"],
         sales_order=row["sales_order"], production_order=row["production_order"],
+        confirmed_quantity=from_micro(confirmed) if confirmed is not None else None,
+        confirmed_date=row["confirmed_date"], confirmed_by=row["confirmed_by"], confirmed_at=row["confirmed_at"],
+        ordered_due_date=ordered_due,
+        differs=rules.confirmation_differs(row["quantity_micro"], ordered_due, confirmed, row["confirmed_date"]),
     )
 
 
@@ -309,6 +316,52 @@ async def cancel_purchase_order(code: str, who: Who, version: int | None = None,
 async def close_purchase_order(code: str, who: Who, version: int | None = None,
                                reason: str = "") -> PurchaseOrderOut:
     return await _transition(code, rules.CLOSED, "close", who, version, reason)
+
+
+def _confirmation_problems(lines: list[dict[str, Any]], data: ConfirmationIn, today: date) -> list[Problem]:
+    by_number = {line["line_no"]: line for line in lines}
+    repeated = set(repeated_line_numbers(line.line_no for line in data.lines))
+    problems: list[Problem] = []
+    for index, line in enumerate(data.lines):
+        where, stored = f"lines[{index}]", by_number.get(line.line_no)
+        if stored is None:
+            problems.append((f"{where}.line_no", "unknown_po_line", f"no line {line.line_no}"))
+        elif index in repeated:
+            problems.append((f"{where}.line_no", "duplicate_line", f"line {line.line_no} appears twice"))
+        elif stored["status"] != rules.LINE_OPEN:
+            problems.append((f"{where}.line_no", "line_not_open", f"line {line.line_no} is {stored['status']}"))
+        if line.confirmed_date < today:
+            problems.append((f"{where}.confirmed_date", "confirmed_date_in_past",
+                             f"confirmed for {line.confirmed_date}, before today"))
+    return problems
+
+
+@needs_write
+async def confirm_purchase_order(code: str, data: ConfirmationIn, who: Who) -> PurchaseOrderOut:
+    """The supplier's confirmation, line by line, as the buyer recorded it: the quantity and the date it comes. The
+    line is from then on expected on the confirmed date (`due_date`: MRP, tracking, promising and the devices read
+    it), the date as ordered kept beside it; a confirmation recorded again replaces the earlier one."""
+    await PURCHASE_ORDERS.lock(code)
+    row, line_rows = await PURCHASE_ORDERS.load_with_lines(code)
+    PURCHASE_ORDERS.check_version(row, data.version)
+    refusal = rules.confirmation_refusal(row["status"])
+    if refusal is not None:
+        raise PURCHASE_ORDERS.state_conflict(code, refusal, row["status"])
+    refuse_problems(_confirmation_problems(line_rows, data, _today()))
+    before = _po_out(row, line_rows)
+    by_number, now = {line["line_no"]: line for line in line_rows}, _now()
+    for line in data.lines:
+        stored = by_number[line.line_no]
+        await PurchaseOrderLine.update({
+            PurchaseOrderLine.confirmed_quantity_micro: to_micro(line.confirmed_quantity),
+            PurchaseOrderLine.confirmed_date: line.confirmed_date, PurchaseOrderLine.confirmed_by: who.name,
+            PurchaseOrderLine.confirmed_at: now, PurchaseOrderLine.due_date: line.confirmed_date,
+            PurchaseOrderLine.ordered_due_date: stored["ordered_due_date"] or stored["due_date"],
+        }).where(PurchaseOrderLine.id == stored["id"])
+    await PURCHASE_ORDERS.bump(row, {})
+    after = await get_purchase_order(code)
+    await _changed(who, "confirm", before, after, ", ".join(str(line.line_no) for line in data.lines))
+    return after
 
 
 async def tolerance_for(item: str, supplier: str) -> Decimal:

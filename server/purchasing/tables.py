@@ -46,12 +46,22 @@ class PurchaseOrderLine(Table, tablename="purchase_order_line"):
     item = ForeignKey(Item, target_column=Item.code, on_delete=OnDelete.restrict)
     quantity_micro = BigInt()
     unit_price = Numeric(digits=(18, 4), default=Decimal(0))
+    # When the line is expected: the date ordered until the supplier confirms another, then the confirmed date.
+    # Whatever reads a purchase line's date (MRP's scheduled receipts, order tracking, promising, the devices) reads
+    # this one column, so a confirmation moves them all; the date as ordered is kept in `ordered_due_date`.
     due_date = Date()
     received_quantity_micro = BigInt(default=0)
     status = Varchar(length=12, default="open")
     # Supply pegged for an order: bought for this sales order, or for this production order's materials.
     sales_order = Varchar(length=40, null=True, default=None, index=True)
     production_order = Varchar(length=40, null=True, default=None, index=True)
+    # The supplier's confirmation as the buyer recorded it (null: none yet). `ordered_due_date` is the due date as
+    # ordered, set when the first confirmation moves `due_date`.
+    confirmed_quantity_micro = BigInt(null=True, default=None)
+    confirmed_date = Date(null=True, default=None)
+    confirmed_by = Varchar(length=64, null=True, default=None)
+    confirmed_at = Timestamptz(null=True, default=None)
+    ordered_due_date = Date(null=True, default=None)
 
 
 class PurchaseOrderCounter(Table, tablename="purchase_order_counter"):

@@ -35,7 +35,7 @@ SAFE_TEXT = r"^[^\x00-\x1f\x7f]*$"
 
 # Where each document's statuses are named in the catalogs (so.status_approved…).
 STATUS_FAMILIES = {"purchase_order": "po", "production_order": "prd", "sales_order": "so", "quote": "quote",
-                   "shipment": "ship", "nonconformance": "ncr"}
+                   "shipment": "ship", "nonconformance": "ncr", "rfq": "rfq"}
 STATUS_FIELDS = ("status", "held_from", "outcome")
 
 

@@ -24,6 +24,7 @@ from server.web.production_pages import PRODUCTION_HANDLERS
 from server.web.purchasing_pages import PURCHASING_HANDLERS
 from server.web.purchasing_policy_pages import PURCHASING_POLICY_HANDLERS
 from server.web.rfq_pages import RFQ_HANDLERS
+from server.web.mail_pages import MAIL_HANDLERS
 from server.web.quality_pages import QUALITY_HANDLERS
 from server.web.record_pages import RECORD_HANDLERS
 from server.web.render import render
@@ -44,7 +45,7 @@ from server.web.webhook_pages import WEBHOOK_HANDLERS
 # Every office page. Each names the permission it needs in its route's guards, so a refusal is one of this
 # router's pages.
 PAGE_HANDLERS = [*SESSION_HANDLERS, *RECORD_HANDLERS, *STOCK_HANDLERS, *DEVICE_HANDLERS, *ADMIN_HANDLERS,
-                 *PURCHASING_HANDLERS, *PURCHASING_POLICY_HANDLERS, *RFQ_HANDLERS, *QUALITY_HANDLERS, *SALES_LIST_HANDLERS,
+                 *PURCHASING_HANDLERS, *PURCHASING_POLICY_HANDLERS, *RFQ_HANDLERS, *MAIL_HANDLERS, *QUALITY_HANDLERS, *SALES_LIST_HANDLERS,
                  *SALES_ENTRY_HANDLERS,
                  *SALES_APPROVAL_HANDLERS, *SALES_ORDER_HANDLERS, *SALES_CHANGE_HANDLERS, *SALES_TRACKING_HANDLERS,
                  *SALES_POLICY_HANDLERS, *SHIPPING_HANDLERS, *SALES_IMPORT_HANDLERS, *PRODUCTION_HANDLERS,

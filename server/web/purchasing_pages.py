@@ -1,5 +1,7 @@
 """Purchase orders in the office: the list (status filter, paging), a PO with its lines and receipt progress, the
-form for a draft with its lines, and approve / cancel / close buttons for those who may. Every write calls the same
+form for a draft with its lines, and approve / cancel / close buttons for those who may; its PDF, the button that
+sends it to the supplier (e-mail or outbox) with the message log, and the form recording the supplier's confirmation
+per line (a confirmation that differs from the order is marked on its line). Every write calls the same
 `server.purchasing.service` function as the REST API, so it is checked, audited and fed to devices the same way."""
 
 from __future__ import annotations
@@ -15,17 +17,19 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_422_UNPROCESSABLE_ENTITY
 from pydantic import ValidationError
 
-from schemas.purchasing import PurchaseOrderIn, PurchaseOrderOut, PurchaseOrderPatch
+from schemas.purchasing import ConfirmationIn, PurchaseOrderIn, PurchaseOrderOut, PurchaseOrderPatch
 from server.accounts.identity import requires
 from server.actors import office_who
 from server.db import write_transaction
 from server.errors import ApiError
 from server.masterdata.tables import Item, Site, Supplier
-from server.purchasing import service
-from server.purchasing.rules import ACTION_PERMISSION, PO_STATUSES, RECEIVABLE, open_actions
-from server.web.actions import posted_version, run_action
+from server.mail import service as mail
+from server.purchasing import sending, service
+from server.purchasing.rules import ACTION_PERMISSION, LINE_OPEN, PO_STATUSES, RECEIVABLE, open_actions, send_refusal
+from server.web.actions import messages, posted_version, run_action
 from server.web.choices import MAX_ITEM_SUGGESTIONS, active_records
 from server.web.forms import FormErrors, display, explain
+from server.web.mail_pages import send_from_page
 from server.web.render import language_of, render, requires_for
 
 PAGE_SIZE = 25
@@ -64,13 +68,18 @@ async def purchase_list(
     )
 
 
-async def _detail_page(request: Request, code: str, *, errors: list[str] | None = None, status_code: int = 200) -> Template:
+async def _detail_page(request: Request, code: str, *, errors: list[str] | None = None, status_code: int = 200,
+                       confirmation: dict[str, str] | None = None) -> Template:
     po = await service.get_purchase_order(code)
     open_now = open_actions(po.status, request.user.permissions)
+    may_write = request.user.may("purchasing.write")
+    goes_out = send_refusal(po.status) is None
     return render(
         request, "purchase_detail.html", status_code=status_code, po=po, progress=_progress(po),
         actions=[name for name in open_now if name in ACTIONS], errors=errors or [], on_devices=po.status in RECEIVABLE,
-        may_edit="edit" in open_now,
+        may_edit="edit" in open_now, may_write=may_write, may_send=may_write and goes_out,
+        may_confirm=may_write and goes_out and any(line.status == LINE_OPEN for line in po.lines),
+        confirmation=confirmation or {}, messages=await mail.messages_of(service.ENTITY, code),
         show=display, done=request.query_params.get("done"),
     )
 
@@ -92,6 +101,36 @@ async def purchase_action(request: Request, code: CodePath) -> Template | Redire
     return await run_action(request, lambda: ACTIONS[action](code, office_who(request), version),
                             lambda **shown: _detail_page(request, code, **shown),
                             f"/purchase-orders/{code}?{urlencode({'done': action})}")
+
+
+@post("/purchase-orders/{code:str}/mail", guards=[requires("purchasing.write")], include_in_schema=False)
+async def purchase_mail(request: Request, code: CodePath) -> Template | Redirect:
+    version = posted_version(await request.form())
+    return await send_from_page(request, lambda who: sending.send_purchase_order(code, who, version=version),
+                                lambda **shown: _detail_page(request, code, **shown),
+                                f"/purchase-orders/{code}?{urlencode({'done': 'mail'})}")
+
+
+def _confirmation_input(form: dict[str, str]) -> dict[str, Any]:
+    """Per line `confirm-<no>-quantity` and `confirm-<no>-date`; a line left blank is not confirmed."""
+    lines: dict[int, dict[str, Any]] = {}
+    for key, value in form.items():
+        if (m := re.fullmatch(r"confirm-(\d+)-(quantity|date)", key)) and value:
+            lines.setdefault(int(m.group(1)), {"line_no": int(m.group(1))})[f"confirmed_{m.group(2)}"] = value
+    return {"lines": [lines[n] for n in sorted(lines)], "version": form.get("version") or None}
+
+
+@post("/purchase-orders/{code:str}/confirmation", guards=[requires("purchasing.write")], include_in_schema=False)
+async def purchase_confirmation(request: Request, code: CodePath) -> Template | Redirect:
+    form = {k: v.strip() for k, v in (await request.form()).items() if isinstance(v, str)}
+    try:
+        data = ConfirmationIn.model_validate(_confirmation_input(form))
+    except ValidationError as exc:
+        return await _detail_page(request, code, errors=messages(request, exc), confirmation=form,
+                                  status_code=HTTP_422_UNPROCESSABLE_ENTITY)
+    return await run_action(request, lambda: service.confirm_purchase_order(code, data, office_who(request)),
+                            lambda **shown: _detail_page(request, code, confirmation=form, **shown),
+                            f"/purchase-orders/{code}?{urlencode({'done': 'confirm'})}")
 
 
 async def _choices() -> dict[str, list[str]]:
@@ -178,4 +217,4 @@ async def update_purchase(request: Request, code: CodePath) -> Template | Redire
 
 
 PURCHASING_HANDLERS = [purchase_list, new_purchase_form, create_purchase, purchase_detail, edit_purchase_form,
-                       update_purchase, purchase_action]
+                       update_purchase, purchase_action, purchase_mail, purchase_confirmation]

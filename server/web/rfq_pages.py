@@ -1,6 +1,7 @@
 """Requests for quotation in the office: the list, the form for a new RFQ (site, needed-by date, suppliers asked,
 lines), and an RFQ's page with its lines, the quote form for a supplier asked (a price break per line on the page;
-the API takes more), the comparison table with the recommended quote, and the send, cancel and award buttons. Every
+the API takes more), the comparison table with the recommended quote, the send, cancel and award buttons, and its
+PDFs, the button that e-mails it to every supplier asked (or puts it in the outbox) and its message log. Every
 write calls the same `server.purchasing.rfqs` function as the REST API."""
 
 from __future__ import annotations
@@ -21,11 +22,13 @@ from server.actors import office_who
 from server.db import write_transaction
 from server.errors import ApiError
 from server.masterdata.tables import Item, Site, Supplier
-from server.purchasing import rfqs
-from server.purchasing.rfq_rules import RFQ_STATUSES, open_actions
+from server.mail import service as mail
+from server.purchasing import rfqs, sending
+from server.purchasing.rfq_rules import DRAFT, RFQ_STATUSES, SENT, open_actions
 from server.web.actions import messages, posted_version, run_action
 from server.web.choices import MAX_ITEM_SUGGESTIONS, active_records
 from server.web.forms import FormErrors, display, explain
+from server.web.mail_pages import send_from_page
 from server.web.render import language_of, render
 
 PAGE_SIZE = 25
@@ -59,7 +62,9 @@ async def _detail_page(request: Request, code: str, *, errors: list[str] | None 
         request, "rfq_detail.html", status_code=status_code, rfq=rfq, comparison=comparison,
         actions=open_actions(rfq.status, request.user.permissions), errors=errors or [],
         quote_values=quote_values or {}, show=display, done=request.query_params.get("done"),
-        may_update_suppliers=request.user.may("suppliers.write"),
+        may_update_suppliers=request.user.may("suppliers.write"), may_write=request.user.may("purchasing.write"),
+        may_mail=request.user.may("purchasing.write") and rfq.status in (DRAFT, SENT),
+        messages=await mail.messages_of(rfqs.ENTITY, code),
     )
 
 
@@ -76,6 +81,14 @@ async def rfq_action(request: Request, code: CodePath) -> Template | Redirect:
     return await run_action(request, lambda: ACTIONS[action](code, office_who(request), version),
                             lambda **shown: _detail_page(request, code, **shown),
                             f"/rfqs/{code}?{urlencode({'done': action})}")
+
+
+@post("/rfqs/{code:str}/mail", guards=[requires("purchasing.write")], include_in_schema=False)
+async def rfq_mail(request: Request, code: CodePath) -> Template | Redirect:
+    version = posted_version(await request.form())
+    return await send_from_page(request, lambda who: sending.send_rfq(code, who, version=version),
+                                lambda **shown: _detail_page(request, code, **shown),
+                                f"/rfqs/{code}?{urlencode({'done': 'mail'})}")
 
 
 def _quote_input(form: dict[str, str]) -> dict[str, Any]:
@@ -161,4 +174,4 @@ async def create_rfq(request: Request) -> Template | Redirect:
     return Redirect(f"/rfqs/{saved.code}?{urlencode({'done': 'save'})}", status_code=HTTP_303_SEE_OTHER)
 
 
-RFQ_HANDLERS = [rfq_list, new_rfq_form, create_rfq, rfq_detail, rfq_action, rfq_quote, rfq_award]
+RFQ_HANDLERS = [rfq_list, new_rfq_form, create_rfq, rfq_detail, rfq_action, rfq_mail, rfq_quote, rfq_award]

@@ -27,7 +27,9 @@ NOT_PAGES = re.compile(r"^/(api|static|app|schema|health|metrics)(/|$)")
 # Detail pages opened per kind: the demo's few orders of each kind in their different states (held, waiting, approved).
 DETAILS_PER_KIND = 5
 TYPED_COLUMNS = {"username", "name", "display_name", "description", "notes", "note", "address", "delivery_address", "reason",
-                 "scrap_reason", "customer_reference", "signer_name", "reference", "summary", "platform", "disposition_note"}
+                 "scrap_reason", "customer_reference", "signer_name", "reference", "summary", "platform", "disposition_note",
+                 # A message's subject is written in its recipient's language, and a mail server's answer in its own.
+                 "subject", "last_error"}
 TYPED_JSON = {"contacts", "characteristics", "operations", "components", "shortfalls"}
 def _strings(value: object) -> Iterator[str]:
     if isinstance(value, str):

@@ -109,6 +109,10 @@ PERMISSIONS: dict[str, str] = {
     "GET /api/purchase-orders/{code}/label.png": "purchasing.read",
     "GET /api/purchase-orders/{code}/label.svg": "purchasing.read",
     "GET /api/purchase-orders/{code}/label.zpl": "purchasing.read",
+    "GET /api/purchase-orders/{code}/pdf": "purchasing.read",
+    "GET /api/purchase-orders/{code}/messages": "purchasing.read",
+    "POST /api/purchase-orders/{code}/messages": "purchasing.write",
+    "POST /api/purchase-orders/{code}/confirmation": "purchasing.write",
     "GET /api/purchasing-policy": "purchasing.read",
     "PUT /api/purchasing-policy": "purchasing.policy",
     # Requests for quotation: everyone reads them; the buyer drafts, sends, records quotes and awards (the award's
@@ -122,6 +126,14 @@ PERMISSIONS: dict[str, str] = {
     "PUT /api/rfqs/{code}/quotes/{supplier}": "purchasing.write",
     "GET /api/rfqs/{code}/comparison": "purchasing.read",
     "POST /api/rfqs/{code}/award": "purchasing.write",
+    "GET /api/rfqs/{code}/pdf": "purchasing.read",
+    "GET /api/rfqs/{code}/messages": "purchasing.read",
+    "POST /api/rfqs/{code}/messages": "purchasing.write",
+    # The outbox: every message so far carries a purchase document.
+    "GET /api/messages": "purchasing.read",
+    "GET /api/messages/{message_id}/message.eml": "purchasing.read",
+    "GET /api/messages/{message_id}/attachment.pdf": "purchasing.read",
+    "POST /api/messages/{message_id}/retry": "purchasing.write",
     # Sales orders, their lifecycle, changes, payments and imports.
     "GET /api/sales-orders": "sales.read",
     "POST /api/sales-orders": "sales.write",
@@ -254,7 +266,8 @@ PERMISSIONS: dict[str, str] = {
 }
 
 # Path parameters of things that do not exist: an allowed caller reaches the handler and hears 404 (or 400).
-PATH_VALUES = {"subscription_id": "987654321", "run_id": "987654321", "forecast_id": "987654321"}
+PATH_VALUES = {"subscription_id": "987654321", "run_id": "987654321", "forecast_id": "987654321",
+               "message_id": "987654321"}
 # Asked last, or not in the loop: logging out would end the session the rest of the matrix is asked in.
 NOT_IN_THE_LOOP = {"POST /api/auth/logout"}
 
