@@ -279,7 +279,9 @@ class ScheduleRunOut(BaseModel):
     moved: int = Field(description="Operations whose start, work centre or machine differ from the schedule it started from")
     pins: list[dict] = Field(default_factory=list)
     problems: list[dict] = Field(default_factory=list, description=(
-        "Operations of the accepted schedule inside the frozen window that could not keep their place, and why"))
+        "Operations of the accepted schedule inside the frozen window that could not keep their place, and why "
+        "({operation, reason}); orders left out because a work centre they need cannot be scheduled at all "
+        "({order, work_centre, reason}: calendar_too_short, no_machines...)"))
 
 
 class ScheduledOperationOut(BaseModel):

@@ -46,7 +46,7 @@ from server.documents import utc_now
 from server.masterdata.calendar import MINUTES_PER_DAY
 from server.planning.schedule_snapshot import ScheduleInput, open_time, read_schedule_input
 from server.planning.scheduling import (
-    OpenTime, Operation, Order, Placement, Problem, SchedulingError, WorkCentre, _Index, _list_schedule,
+    OpenTime, Operation, Order, Placement, Problem, SchedulingError, WorkCentre, _Index, _list_schedule, schedulable,
     operation_minutes,
 )
 from server.planning.snapshot import (
@@ -418,42 +418,19 @@ def _marks(values: Sequence[Any], start: int) -> str:
 def baseline_of(problem: Problem) -> tuple[Problem, tuple[Placement, ...]]:
     """Where the current schedule has the existing operations: their accepted starts (`given_start`), the rest by
     the list scheduler around them. An order the engine cannot schedule at all (on a work centre with no open time
-    or no machine) is left out, with the orders it feeds and those that feed it: it holds no capacity that new
-    work could have, and one bad work centre does not stop every promise of the site. Returns the problem as
-    scheduled and its placements."""
-    for _ in range(len(problem.work_centres) + 1):
-        try:
-            if any(op.given_start is not None for op in problem.operations):
-                try:
-                    return problem, _list_schedule(_Index(dataclasses.replace(problem, frozen_minutes=10**9)))
-                except SchedulingError:
-                    pass
-            return problem, _list_schedule(_Index(problem))
-        except SchedulingError as error:
-            centre = error.values.get("work_centre")
-            if centre is None:
-                raise
-            problem = _without_centre(problem, str(centre))
-    return problem, _list_schedule(_Index(problem))
+    or no machine) is left out, with the orders it feeds and those that feed it (`schedulable`): it holds no
+    capacity that new work could have, and one bad work centre does not stop every promise of the site. Returns
+    the problem as scheduled and its placements."""
+    def attempt(problem: Problem) -> tuple[Placement, ...]:
+        if any(op.given_start is not None for op in problem.operations):
+            try:
+                return _list_schedule(_Index(dataclasses.replace(problem, frozen_minutes=10**9)))
+            except SchedulingError:
+                pass
+        return _list_schedule(_Index(problem))
 
-
-def _without_centre(problem: Problem, centre: str) -> Problem:
-    """The problem without the orders that have an operation on `centre`, nor those linked to them by feeding."""
-    links: dict[str, set[str]] = defaultdict(set)
-    for order in problem.orders:
-        for parent in order.feeds:
-            links[order.id].add(parent)
-            links[parent].add(order.id)
-    dropped = {op.order for op in problem.operations if op.work_centre == centre}
-    waiting = list(dropped)
-    while waiting:
-        for linked in links[waiting.pop()] - dropped:
-            dropped.add(linked)
-            waiting.append(linked)
-    return dataclasses.replace(
-        problem, work_centres=[c for c in problem.work_centres if c.code != centre],
-        orders=[o for o in problem.orders if o.id not in dropped],
-        operations=[op for op in problem.operations if op.order not in dropped])
+    problem, placements, _ = schedulable(problem, attempt)
+    return problem, placements
 
 
 async def read_promise_input(fetch: Fetch, site: str, now: datetime, order: str | None = None) -> PromiseInput:

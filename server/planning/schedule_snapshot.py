@@ -66,6 +66,7 @@ class ScheduleInput:
     based_on: int | None = None  # the accepted schedule whose places it keeps
     places: Mapping[str, Place] = field(default_factory=dict)  # the accepted places, on this axis
     lost: tuple[Lost, ...] = ()
+    left_out: tuple[tuple[str, str, str], ...] = ()  # orders not scheduled: (order, work centre, the engine's code)
 
     def at(self, minute: int) -> datetime:
         return self.origin + timedelta(minutes=minute)

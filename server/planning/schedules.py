@@ -2,7 +2,9 @@
 
 A proposal reads one consistent view of the site (`read_schedule_input`, with the accepted schedule's places and
 the frozen window of the planning settings, and the planner's pins), solves it in a worker thread with
-`scheduler.solve` (the server keeps answering), checks the result with the validator (separate code from the model:
+`scheduler.solve` (the server keeps answering; the orders on a work centre the engine cannot schedule at all, with no
+open time or no machine, are left out with what they feed and said among the run's problems, so one half-entered
+work centre does not stop the factory's schedule), checks the result with the validator (separate code from the model:
 a schedule that breaks a rule is never offered) and writes it as a `proposed` run with every operation's place. It
 says how it compares with the earliest-due-date list schedule and how many operations moved from the accepted one.
 
@@ -22,6 +24,7 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
@@ -41,7 +44,7 @@ from server.planning.schedule_check import check_schedule
 from server.planning.schedule_keep import predecessors
 from server.planning.schedule_snapshot import ScheduleInput, read_schedule_input
 from server.planning.scheduler import solve
-from server.planning.scheduling import OpenTime, Placement, Schedule, SchedulingError
+from server.planning.scheduling import OpenTime, Placement, Schedule, SchedulingError, schedulable
 from server.planning.service import planning_settings
 from server.planning.tables import ScheduledOperation, ScheduleRun
 
@@ -64,7 +67,7 @@ def _said(value: object) -> str:
 
 def scheduling_refusal(exc: SchedulingError) -> ApiError:
     values = {k: _said(v) for k, v in exc.values.items()}
-    return refuse(exc.code, translate("en", f"schedule.error.{exc.code}", **values), **values)
+    return refuse(exc.code, translate("en", f"refusal.{exc.code}", **values), **values)
 
 
 async def _check_site(site: str) -> None:
@@ -85,13 +88,16 @@ async def propose(site: str, who: Who, *, seconds: float = 10, pins: list[dict[s
                                               downtime_minutes=int(settings["downtime_minutes"]), pins=pins or [])
             sales_orders = {row["code"]: row["sales_order"] for row in await fetch(
                 "SELECT code, sales_order FROM production_order WHERE site = $1", site)}
-        schedule = await asyncio.to_thread(solve, given.problem, seconds, WORKERS, None, repaired(given))
+        problem, schedule, left_out = await asyncio.to_thread(
+            schedulable, given.problem,
+            lambda problem: solve(problem, seconds, WORKERS, None, repaired(replace(given, problem=problem))))
     except SchedulingError as exc:
         raise scheduling_refusal(exc) from None
+    given = replace(given, problem=problem, left_out=tuple(left_out))
     violations = check_schedule(given.problem, schedule.placements)
     if violations:  # never offered; the engine's fault, said plainly in the log
         log.error("schedule of %s breaks its rules: %s", site, violations[:10])
-        raise refuse("schedule_invalid", translate("en", "schedule.error.schedule_invalid", count=len(violations)),
+        raise refuse("schedule_invalid", translate("en", "refusal.schedule_invalid", count=len(violations)),
                      count=len(violations))
     async with write_transaction():
         run_id = await _write(site, who, reason, given, schedule, pins or [], now)
@@ -201,7 +207,8 @@ async def _write(site: str, who: Who, reason: str, given: ScheduleInput, schedul
         list_setup_minutes=listed.setup_minutes, operations=len(rows),
         late_orders=sum(1 for row in rows if row["late"] > 0), moved=sum(1 for row in rows if row["moved"]),
         pins=[{**pin, "not_before": pin["not_before"].isoformat() if pin.get("not_before") else None} for pin in pins],
-        problems=[{"operation": lost.operation, "reason": lost.reason} for lost in given.lost],
+        problems=[{"operation": lost.operation, "reason": lost.reason} for lost in given.lost]
+        + [{"order": order, "work_centre": centre, "reason": code} for order, centre, code in given.left_out],
     )).returning(ScheduleRun.id)
     run_id = int(inserted[0]["id"])
     await sql_executemany(

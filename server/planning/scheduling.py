@@ -62,9 +62,9 @@ import time
 from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import pairwise
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 
 class SchedulingError(ValueError):
@@ -171,6 +171,49 @@ def operation_minutes(setup_minutes: float, run_minutes_per_unit: float, quantit
     the work centre's efficiency, rounded up to a whole minute, at least one."""
     minutes = (setup_minutes + run_minutes_per_unit * quantity) * 100 / efficiency_pct
     return max(1, math.ceil(minutes - 1e-9))
+
+
+def without_centre(problem: Problem, centre: str) -> tuple[Problem, list[str]]:
+    """The problem without the orders that have an operation on `centre`, nor those linked to them by feeding
+    (either way), nor the centre; and the orders left out."""
+    links: dict[str, set[str]] = defaultdict(set)
+    for order in problem.orders:
+        for parent in order.feeds:
+            links[order.id].add(parent)
+            links[parent].add(order.id)
+    dropped = {op.order for op in problem.operations if op.work_centre == centre}
+    waiting = list(dropped)
+    while waiting:
+        for linked in links[waiting.pop()] - dropped:
+            dropped.add(linked)
+            waiting.append(linked)
+    return replace(
+        problem, work_centres=[c for c in problem.work_centres if c.code != centre],
+        orders=[o for o in problem.orders if o.id not in dropped],
+        operations=[op for op in problem.operations if op.order not in dropped],
+        crews=[replace(crew, work_centres=tuple(c for c in crew.work_centres if c != centre)) for crew in problem.crews],
+    ), sorted(dropped)
+
+
+T = TypeVar("T")
+
+
+def schedulable(problem: Problem, attempt: Callable[[Problem], T]) -> tuple[Problem, T, list[tuple[str, str, str]]]:
+    """The problem without what the engine cannot schedule at all: while `attempt` (a schedule of it) fails on a
+    work centre (its calendar too short for the work, no machine, an unsorted calendar), that centre's orders are
+    left out with what they feed and what feeds them (`without_centre`). Returns the problem, what `attempt` made
+    of it, and each order left out as (order, work centre, the error's code); an error that names no work centre
+    is raised."""
+    left_out: list[tuple[str, str, str]] = []
+    while True:
+        try:
+            return problem, attempt(problem), left_out
+        except SchedulingError as error:
+            centre = error.values.get("work_centre")
+            if centre is None or not any(c.code == centre for c in problem.work_centres):
+                raise
+            problem, dropped = without_centre(problem, str(centre))
+            left_out += [(order, str(centre), error.code) for order in dropped]
 
 
 def is_frozen(problem: Problem, operation: Operation) -> bool:

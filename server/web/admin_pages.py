@@ -66,6 +66,12 @@ def shown_value(lang: str, entity: str, name: str, value: Any, credit_check: Any
     return text, False
 
 
+def shown_key(lang: str, key: str) -> str:
+    """A record's key as the trail shows it: a code as it is, the key of a one-of-a-kind record (the policies'
+    `default`, the planning settings' `planning`) in the reader's words."""
+    return translate(lang, f"audit.key_{key}") if has_key(f"audit.key_{key}") else key
+
+
 async def shown_changes(lang: str, row: dict[str, Any]) -> list[tuple[str, tuple[str, bool], tuple[str, bool]]]:
     entity, before, after = row["entity"], row["before"] or {}, row["after"] or {}
     changes = changed_fields(before, after)
@@ -95,7 +101,8 @@ async def audit_trail(
     )
     params = {k: v for k, v in {"entity": entity, "entity_key": entity_key, "username": username}.items() if v}
     lang = language_of(request)
-    entries = [{**row, "changes": await shown_changes(lang, row)} for row in listing["items"]]
+    entries = [{**row, "changes": await shown_changes(lang, row), "key_said": shown_key(lang, row["entity_key"])}
+               for row in listing["items"]]
     return render(
         request,
         "audit.html",

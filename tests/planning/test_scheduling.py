@@ -291,3 +291,16 @@ def test_an_accepted_schedule_a_few_minutes_old_is_kept_right_shifted_or_keeps_i
     lost, status, placed = rescheduled(240)
     assert [(loss.operation, loss.reason) for loss in lost] == [("B/10", "passed")] and status != "kept"
     assert placed == [("A/10", at(0, 8, 30), at(0, 9, 30)), ("B/10", at(0, 9, 30), at(0, 10))]
+
+
+def test_orders_on_a_work_centre_with_no_open_time_are_left_out_with_what_they_feed_and_the_rest_is_scheduled():
+    from server.planning.scheduling import schedulable
+
+    problem = Problem([WorkCentre("M", 1, office_hours()), WorkCentre("EMPTY", 1, ())],
+                      [Order("PART", at(2, 16), feeds=("CHAIR",)), Order("CHAIR", at(3, 16)), Order("OTHER", at(3, 16))],
+                      [Operation("PART/10", "PART", 10, "EMPTY", 30), Operation("CHAIR/10", "CHAIR", 10, "M", 60),
+                       Operation("OTHER/10", "OTHER", 10, "M", 45)], now=at(0, 8))
+    scheduled, placements, left_out = schedulable(problem, list_schedule)
+    assert left_out == [("CHAIR", "EMPTY", "calendar_too_short"), ("PART", "EMPTY", "calendar_too_short")]
+    assert [(p.operation, p.start, p.end) for p in placements] == [("OTHER/10", at(0, 8), at(0, 8, 45))]
+    assert [c.code for c in scheduled.work_centres] == ["M"] and check_schedule(scheduled, placements) == []
