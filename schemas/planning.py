@@ -230,26 +230,14 @@ class PinIn(Contract):
         "Start at this time, or as soon after it as the operation's predecessors and its machine allow"))
     work_centre: Code | None = Field(default=None, description="Run it on this work centre instead of the routing's")
 
-    @model_validator(mode="after")
-    def _says_something(self) -> "PinIn":
-        if self.not_before is None and self.work_centre is None:
-            raise ValueError("a pin needs a time (not_before), a work centre, or both")
-        if self.not_before is not None and self.not_before.tzinfo is None:
-            raise ValueError("not_before needs a time zone (e.g. 2026-12-08T08:00:00+08:00)")
-        return self
-
 
 class ScheduleRequest(Contract):
+    """A pin names a time (with its time zone), a work centre or both, and an operation is pinned once: refused
+    otherwise with 422 (`pin_without_target`, `pin_without_time_zone`, `pinned_twice`)."""
+
     site: Code
     seconds: float = Field(default=10, ge=0.5, le=120, description="The solver's time limit")
     pins: list[PinIn] = Field(default_factory=list, max_length=MAX_PINS)
-
-    @model_validator(mode="after")
-    def _one_pin_each(self) -> "ScheduleRequest":
-        names = [pin.operation for pin in self.pins]
-        if len(names) != len(set(names)):
-            raise ValueError("an operation is pinned twice")
-        return self
 
 
 class ScheduleRunOut(BaseModel):

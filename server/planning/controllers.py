@@ -172,8 +172,9 @@ SCHEDULE_REFUSALS = {
     HTTP_404_NOT_FOUND: ResponseSpec(ErrorBody, generate_examples=False, description="No such site (`not_found`)"),
     HTTP_422_UNPROCESSABLE_ENTITY: ResponseSpec(ErrorBody, generate_examples=False, description=(
         "A pin names an operation that is not scheduled (`unknown_operation`) or is kept in place (`pin_frozen`), or a "
-        "work centre that does not exist (`unknown_work_centre`); the calendars end before the work does "
-        "(`calendar_too_short`)")),
+        "work centre that does not exist (`unknown_work_centre`); a pin says neither when nor where "
+        "(`pin_without_target`), its time has no zone (`pin_without_time_zone`), an operation is pinned twice "
+        "(`pinned_twice`)")),
 }
 DECISION_REFUSALS = {
     HTTP_404_NOT_FOUND: ResponseSpec(ErrorBody, generate_examples=False, description="No such schedule (`not_found`)"),
@@ -195,7 +196,9 @@ class ScheduleController(Controller):
         return await schedules.propose(data.site, office_who(request), seconds=data.seconds,
                                        pins=[pin.model_dump() for pin in data.pins])
 
-    @get("/", guards=[requires("planning.read")], summary="Schedules, newest first", operation_id="list_schedules")
+    @get("/", guards=[requires("planning.read")], summary="Schedules, newest first", operation_id="list_schedules",
+         responses={HTTP_404_NOT_FOUND: ResponseSpec(ErrorBody, generate_examples=False,
+                                                     description="No such site (`not_found`)")})
     async def runs(self, site: CodeFilter = None,
                    limit: Annotated[int, Parameter(ge=1, le=200)] = 20) -> list[ScheduleRunOut]:
         return await schedules.list_runs(site, limit)

@@ -76,9 +76,28 @@ async def _check_site(site: str) -> None:
         raise not_found("site", site)
 
 
+def check_pins(pins: list[dict[str, Any]]) -> None:
+    """What the request's contract cannot say: a pin says where or when, its time has a zone, one pin per operation."""
+    seen: set[str] = set()
+    for n, pin in enumerate(pins):
+        field = f"pins[{n}]"
+        if pin.get("not_before") is None and not pin.get("work_centre"):
+            raise refuse("pin_without_target", translate("en", "refusal.pin_without_target", operation=pin["operation"]),
+                         field=field, operation=pin["operation"])
+        if pin.get("not_before") is not None and pin["not_before"].tzinfo is None:
+            raise refuse("pin_without_time_zone", translate("en", "refusal.pin_without_time_zone",
+                                                            operation=pin["operation"]),
+                         field=f"{field}.not_before", operation=pin["operation"])
+        if pin["operation"] in seen:
+            raise refuse("pinned_twice", translate("en", "refusal.pinned_twice", operation=pin["operation"]),
+                         field=field, operation=pin["operation"])
+        seen.add(pin["operation"])
+
+
 async def propose(site: str, who: Who, *, seconds: float = 10, pins: list[dict[str, Any]] | None = None,
                   reason: str = "office") -> ScheduleOut:
     """A new proposed schedule of the site (see the module's docstring)."""
+    check_pins(pins or [])
     await _check_site(site)
     settings = await planning_settings()
     now = _now()

@@ -150,9 +150,13 @@ def test_schedule_refusals(factory):
         assert unknown_op.status_code == 422 and unknown_op.json()["code"] == "unknown_operation"
         naive = planner.post("/api/schedules", json={"site": "NB1", "pins": [
             {"operation": "PRD-NOPE/10", "not_before": "2026-12-08T08:00:00"}]})
-        assert naive.status_code == 400, naive.text
+        assert naive.status_code == 422 and naive.json()["code"] == "pin_without_time_zone", naive.text
+        assert naive.json()["details"]["field"] == "pins[0].not_before"
         empty_pin = planner.post("/api/schedules", json={"site": "NB1", "pins": [{"operation": "PRD-NOPE/10"}]})
-        assert empty_pin.status_code == 400, empty_pin.text
+        assert empty_pin.status_code == 422 and empty_pin.json()["code"] == "pin_without_target", empty_pin.text
+        twice = planner.post("/api/schedules", json={"site": "NB1", "pins": [
+            {"operation": "PRD-NOPE/10", "work_centre": "PACK"}, {"operation": "PRD-NOPE/10", "work_centre": "ASM"}]})
+        assert twice.status_code == 422 and twice.json()["code"] == "pinned_twice", twice.text
         assert planner.post("/api/schedules/999999/accept").json()["code"] == "not_found"
     finally:
         planner.close()
