@@ -8,6 +8,7 @@ the same keys and are covered by the pages that show them."""
 from __future__ import annotations
 
 import ast
+import functools
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +19,13 @@ ROOT = Path(__file__).resolve().parents[2]
 ACTION_AT, BEFORE_AT, AFTER_AT = 1, 4, 5
 
 
-def _calls() -> Iterator[tuple[str, ast.Call]]:
+@functools.cache
+def _calls() -> tuple[tuple[str, ast.Call], ...]:
+    """Every record_audit call under server/, devices/ and sync/, read once for the module's tests."""
+    return tuple(_read_calls())
+
+
+def _read_calls() -> Iterator[tuple[str, ast.Call]]:
     for folder in ("server", "devices", "sync"):
         for path in sorted((ROOT / folder).rglob("*.py")):
             if "migrations" in path.parts:

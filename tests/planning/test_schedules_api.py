@@ -44,7 +44,7 @@ def factory(tmp_path_factory):
 
 
 def proposed(planner, **body) -> dict:
-    response = planner.post("/api/schedules", json={"site": "NB1", "seconds": 3, **body})
+    response = planner.post("/api/schedules", json={"site": "NB1", "seconds": 1, **body})
     assert response.status_code == 201, response.text
     return response.json()
 
