@@ -14,11 +14,13 @@ from contextlib import closing
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 from PIL import Image
 from pypdf import PdfReader
 
+from tests.clients import office
 from tests.servers import BACKEND
 from tests.sync_fixtures import enrolled_device
 
@@ -180,3 +182,19 @@ def released_production_order(planner: httpx.Client, item: str, quantity: str, d
                             json={"version": created.json()["version"]})
     assert released.status_code == 200, released.text
     return released.json()["code"]
+
+
+def chairs_planned_and_firmed(srv) -> None:
+    """On a demo server of a test's own: an approved order of 40 task chairs due in three weeks, planned by MRP,
+    and every production order the plan makes firmed (chairs fed by their seat and backrest assemblies)."""
+    planner, sales = office(srv.url, "planner"), office(srv.url, "sales")
+    try:
+        approved_order(sales, "C-BJYB", [("CH-TASK", "40", "499.00")],
+                       datetime.now(ZoneInfo("Asia/Shanghai")).date() + timedelta(days=21))
+        run = planner.post("/api/mrp/runs", json={"site": "NB1"}).json()
+        made = [o["key"] for o in planner.get(f"/api/mrp/runs/{run['id']}/planned-orders", params={"limit": 5000}).json()
+                if o["kind"] == "production"]
+        assert planner.post(f"/api/mrp/runs/{run['id']}/firm-production", json={"keys": made}).status_code == 200
+    finally:
+        planner.close()
+        sales.close()

@@ -17,7 +17,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.browsers import office_guide_picture
 from tests.clients import office
-from tests.factory import approved_order
+from tests.factory import chairs_planned_and_firmed
 from tests.sales.test_browser_sales import VIEWPORT, signed_in
 from tests.servers import make_server
 
@@ -30,16 +30,7 @@ STEPS = ("schedule-proposal", "schedule-pinned", "schedule-accepted")
 def factory(tmp_path_factory):
     """The demo factory with an approved order of 40 task chairs planned by MRP and its production firmed."""
     srv = make_server(tmp_path_factory.mktemp("schedule-browser"))
-    planner, sales = office(srv.url, "planner"), office(srv.url, "sales")
-    try:
-        approved_order(sales, "C-BJYB", [("CH-TASK", "40", "499.00")], datetime.now(SHANGHAI).date() + timedelta(days=21))
-        run = planner.post("/api/mrp/runs", json={"site": "NB1"}).json()
-        made = [o["key"] for o in planner.get(f"/api/mrp/runs/{run['id']}/planned-orders", params={"limit": 5000}).json()
-                if o["kind"] == "production"]
-        assert planner.post(f"/api/mrp/runs/{run['id']}/firm-production", json={"keys": made}).status_code == 200
-    finally:
-        planner.close()
-        sales.close()
+    chairs_planned_and_firmed(srv)
     yield srv
     srv.stop()
     srv.database.drop()

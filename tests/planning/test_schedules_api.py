@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.clients import office
-from tests.factory import approved_order, pushed, run_sql
+from tests.factory import chairs_planned_and_firmed, pushed, run_sql
 from tests.servers import make_server
 from tests.sync_fixtures import enrolled_device
 from tests.webhook_receiver import Receiver
@@ -28,16 +28,7 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 def factory(tmp_path_factory):
     """The demo factory with an approved order of 40 task chairs planned by MRP and its production firmed."""
     srv = make_server(tmp_path_factory.mktemp("schedules"), FLOORSYNC_LATE_CHECK_SECONDS="0.5")
-    planner, sales = office(srv.url, "planner"), office(srv.url, "sales")
-    try:
-        approved_order(sales, "C-BJYB", [("CH-TASK", "40", "499.00")], datetime.now(SHANGHAI).date() + timedelta(days=21))
-        run = planner.post("/api/mrp/runs", json={"site": "NB1"}).json()
-        made = [o["key"] for o in planner.get(f"/api/mrp/runs/{run['id']}/planned-orders", params={"limit": 5000}).json()
-                if o["kind"] == "production"]
-        assert planner.post(f"/api/mrp/runs/{run['id']}/firm-production", json={"keys": made}).status_code == 200
-    finally:
-        planner.close()
-        sales.close()
+    chairs_planned_and_firmed(srv)
     yield srv
     srv.stop()
     srv.database.drop()
@@ -215,7 +206,9 @@ def test_an_operation_behind_its_schedule_and_a_line_finishing_after_its_promise
         assert [(e["operation"], e["behind_minutes"], e["done_pct"]) for e in behind] == [
             (f"{assembly['production_order']}/10", 223, 0)]
         late = [e["data"] for e in events if e["type"] == "sales_order.late" and e["data"]["sales_order"] == order]
-        assert [(e["sales_order"], e["risk"], e["risk_reason_key"]) for e in late] == [(order, "at_risk", "risk.scheduled_late")]
+        # Once per risk is test_sales_tracking's to prove: here an announcement made between the subscription and
+        # the forgetting above may come a second time.
+        assert {(e["sales_order"], e["risk"], e["risk_reason_key"]) for e in late} == {(order, "at_risk", "risk.scheduled_late")}
         tracked = sales.get(f"/api/sales-orders/{order}/tracking").json()
         line = tracked["lines"][0]
         assert line["risk"] == "at_risk" and line["risk_reason_params"] == {"finish": finish.isoformat(),
