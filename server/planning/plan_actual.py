@@ -6,7 +6,9 @@ then). By now it should have done the share of that work that the open minutes f
 open minutes from start to end; it has done the share the good quantity reported since is of what was left. The
 difference, in working minutes, is how far behind it is; beyond the planning settings' `behind_minutes` it raises an
 alert: once per operation and accepted schedule, as a `production.behind_plan` webhook and on its work centre's
-board. A completed operation is never behind; one that has not started by its start falls behind from then.
+board. Only the operations of released and in-progress orders are compared (a firmed order has none to report on
+until its release; a closed or cancelled one is no longer at work); a completed operation is never behind; one that
+has not started by its start falls behind from then.
 
 **A sales order line whose supply now finishes after its promise**: the production order made for the line ends,
 in the accepted schedule, after the end of its promise date (site-local). `scheduled_finishes` gives tracking that
@@ -83,7 +85,8 @@ async def operations_behind(now: datetime | None = None) -> list[Behind]:
             "s.good_micro, o.good_micro AS good_now, o.status FROM scheduled_operation s "
             "JOIN production_order p ON p.code = s.production_order "
             "JOIN production_operation o ON o.production_order = p.id AND o.sequence = s.sequence "
-            "WHERE s.run = $1 AND s.start_at < $2 AND o.status != $3", run["id"], now, production_rules.COMPLETED)
+            "WHERE s.run = $1 AND s.start_at < $2 AND o.status != $3 AND p.status IN ($4, $5)", run["id"], now,
+            production_rules.COMPLETED, *production_rules.MAKING)
         if not ops:
             continue
         zone = ZoneInfo(run["timezone"] or "UTC")
